@@ -1,0 +1,99 @@
+namespace Striate.Autograd;
+
+/// <summary>Runs backward passes: orders the recorded graph and sums gradients as PyTorch does.</summary>
+internal static class Engine
+{
+    public static void Backward(Tensor root, Tensor? gradient)
+    {
+        if (!root.RequiresGrad)
+            throw new InvalidOperationException($"Tensor.Backward: the tensor (shape {Tensor.FormatShape(root.Shape)}) does not require grad and has no graph; did it come from a no-grad scope, or do none of its inputs require grad?");
+        if (gradient == null)
+        {
+            if (root.Numel != 1)
+                throw new ArgumentException($"Tensor.Backward: a gradient is needed for a non-scalar tensor of shape {Tensor.FormatShape(root.Shape)} (only one-element tensors get an implicit 1).");
+            gradient = Tensor.Full(1f, root.ShapeArray);
+        }
+        else if (!gradient.Shape.SequenceEqual(root.Shape))
+        {
+            throw new ArgumentException($"Tensor.Backward: gradient has shape {Tensor.FormatShape(gradient.Shape)}, expected the tensor's shape {Tensor.FormatShape(root.Shape)}.", nameof(gradient));
+        }
+
+        var order = TopologicalOrder(root);
+        Accumulate(root, gradient, fresh: false);
+        // Reverse topological order: every consumer of a tensor has passed its gradient before the tensor's
+        // own node runs, so each node runs once with the complete sum.
+        using var noGrad = GradMode.NoGrad();
+        for (int i = order.Count - 1; i >= 0; i--)
+        {
+            var t = order[i];
+            var g = t.PendingGrad;
+            t.PendingGrad = null;
+            if (g == null) continue;
+            if (t.GradHooks != null) foreach (var hook in t.GradHooks) hook(g);
+            if (t.RetainsGrad) t.Grad = TensorScope.Keep(t.PendingGradOwned ? g : g.Clone());
+            t.GradFn!.Backward(g);
+        }
+    }
+
+    /// <summary>Non-leaf tensors reachable from <paramref name="root"/>, each after all tensors it depends on.</summary>
+    private static List<Tensor> TopologicalOrder(Tensor root)
+    {
+        var order = new List<Tensor>();
+        var visited = new HashSet<Tensor>(ReferenceEqualityComparer.Instance);
+        // Iterative post-order DFS: deep networks (DenseNet, ResNet-50) would overflow a recursive one.
+        var stack = new Stack<(Tensor Node, int NextInput)>();
+        visited.Add(root);
+        stack.Push((root, 0));
+        while (stack.Count > 0)
+        {
+            var (node, next) = stack.Pop();
+            var inputs = node.GradFn!.Inputs;
+            bool descended = false;
+            for (int i = next; i < inputs.Length; i++)
+            {
+                var input = inputs[i];
+                if (input is not { GradFn: not null } || !visited.Add(input)) continue;
+                stack.Push((node, i + 1));
+                stack.Push((input, 0));
+                descended = true;
+                break;
+            }
+            if (!descended) order.Add(node);
+        }
+        return order;
+    }
+
+    public static void Accumulate(Tensor target, Tensor grad, bool fresh)
+    {
+        if (!grad.Shape.SequenceEqual(target.Shape))
+            throw new InvalidOperationException($"Autograd: gradient of shape {Tensor.FormatShape(grad.Shape)} for a tensor of shape {Tensor.FormatShape(target.Shape)} ({target.GradFn?.Name ?? "leaf"}); this is a bug in an op's backward.");
+        if (target.IsLeaf)
+        {
+            if (target.GradHooks != null) foreach (var hook in target.GradHooks) hook(grad);
+            // Leaf gradients outlive any scope: they are summed across backward passes until zeroed.
+            if (target.Grad == null)
+            {
+                var persistent = Tensor.AllocatePersistent(target.Shape);
+                grad.ReadOnlySpan.CopyTo(persistent.Span);
+                target.Grad = persistent;
+            }
+            else
+            {
+                Kernels.Elementwise.AddInPlace(target.Grad.Span, grad.ReadOnlySpan);
+            }
+            return;
+        }
+        if (target.PendingGrad == null)
+        {
+            target.PendingGrad = grad;
+            target.PendingGradOwned = fresh;
+            return;
+        }
+        if (!target.PendingGradOwned)
+        {
+            target.PendingGrad = target.PendingGrad.Clone();
+            target.PendingGradOwned = true;
+        }
+        Kernels.Elementwise.AddInPlace(target.PendingGrad.Span, grad.ReadOnlySpan);
+    }
+}

@@ -1,0 +1,64 @@
+using Striate.Autograd;
+
+namespace Striate;
+
+public sealed partial class Tensor
+{
+    private bool _requiresGrad;
+
+    /// <summary>
+    /// Whether gradients with respect to this tensor are wanted. Only leaves (tensors no recorded op produced)
+    /// may have this set by hand; op outputs require grad exactly when one of their inputs does.
+    /// </summary>
+    public bool RequiresGrad
+    {
+        get => _requiresGrad;
+        set
+        {
+            if (GradFn != null && !value)
+                throw new InvalidOperationException("Tensor.RequiresGrad: cannot clear it on the output of an op; use Detach() instead.");
+            _requiresGrad = value;
+        }
+    }
+
+    /// <summary>The accumulated gradient of a leaf (or of a tensor marked with <see cref="RetainGrad"/>); null until a backward pass reaches it.</summary>
+    public Tensor? Grad { get; set; }
+
+    /// <summary>The recorded op that produced this tensor (null for leaves and for results computed without grad).</summary>
+    public GradFn? GradFn { get; internal set; }
+
+    /// <summary>True for tensors no recorded op produced (inputs, parameters).</summary>
+    public bool IsLeaf => GradFn == null;
+
+    /// <summary>Keep this non-leaf tensor's gradient in <see cref="Grad"/> after backward, as tensor.retain_grad().</summary>
+    public Tensor RetainGrad()
+    {
+        RetainsGrad = true;
+        return this;
+    }
+
+    internal bool RetainsGrad { get; private set; }
+
+    /// <summary>Sets <see cref="RequiresGrad"/> and returns this tensor, for fluent construction.</summary>
+    public Tensor RequireGrad(bool requiresGrad = true)
+    {
+        RequiresGrad = requiresGrad;
+        return this;
+    }
+
+    /// <summary>Hooks called with this tensor's gradient during backward, before it flows further (as tensor.register_hook).</summary>
+    internal List<Action<Tensor>>? GradHooks { get; private set; }
+
+    /// <summary>Registers <paramref name="hook"/> to see the gradient of this tensor during every backward pass.</summary>
+    public void RegisterHook(Action<Tensor> hook) => (GradHooks ??= new()).Add(hook);
+
+    // Gradient being summed during a backward pass (non-leaf tensors only).
+    internal Tensor? PendingGrad;
+    internal bool PendingGradOwned;
+
+    /// <summary>
+    /// Computes the gradient of this tensor with respect to every leaf that requires grad and adds it to
+    /// their <see cref="Grad"/>. A scalar needs no <paramref name="gradient"/>; otherwise pass d(loss)/d(this).
+    /// </summary>
+    public void Backward(Tensor? gradient = null) => Engine.Backward(this, gradient);
+}
