@@ -52,6 +52,16 @@ public abstract partial class Optimizer
         set { CheckLearningRate(value); _learningRate = value; }
     }
 
+    /// <summary>
+    /// Sets the learning rate without the ≥ 0 check, for schedulers: PyTorch's OneCycleLR with linear annealing
+    /// overshoots below zero on its last step, and a scheduler should reproduce PyTorch's values.
+    /// </summary>
+    internal void SetScheduledLearningRate(double lr)
+    {
+        if (!double.IsFinite(lr)) throw new InvalidOperationException($"{Name}: a scheduler computed learning rate {lr}.");
+        _learningRate = (float)lr;
+    }
+
     /// <summary>How many steps parameter <paramref name="index"/> has taken (steps with a null gradient do not count).</summary>
     public long StepCount(int index) => _steps[index];
 

@@ -1,0 +1,97 @@
+using System.Globalization;
+
+namespace Striate.Optim;
+
+/// <summary>
+/// Sets an optimizer's learning rate from a schedule, as torch.optim.lr_scheduler: construction applies the
+/// value for epoch 0, and every <see cref="Step"/> advances <see cref="LastEpoch"/> by one and applies its value
+/// (call it once per epoch after the optimizer's steps, or once per batch for <see cref="OneCycleLR"/>).
+/// </summary>
+/// <remarks>Shapes: none (scalars only).</remarks>
+public abstract class LRScheduler
+{
+    /// <summary>Captures the optimizer's current learning rate as the base (PyTorch's <c>initial_lr</c>).</summary>
+    protected LRScheduler(Optimizer optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Optimizer = optimizer;
+        BaseLearningRate = optimizer.LearningRate;
+    }
+
+    /// <summary>The optimizer whose learning rate this schedule sets.</summary>
+    public Optimizer Optimizer { get; }
+
+    /// <summary>The learning rate the schedule starts from (the optimizer's when the scheduler was made).</summary>
+    public double BaseLearningRate { get; private set; }
+
+    /// <summary>The number of <see cref="Step"/> calls so far (0 right after construction).</summary>
+    public int LastEpoch { get; private set; }
+
+    /// <summary>The learning rate most recently applied (PyTorch's <c>get_last_lr()[0]</c>).</summary>
+    public float LastLearningRate { get; private set; }
+
+    /// <summary>The learning rate in double precision, as PyTorch keeps it.</summary>
+    public double LastLearningRateExact { get; private set; }
+
+    /// <summary>Advances one epoch (or batch) and applies the new learning rate.</summary>
+    public void Step()
+    {
+        CheckEpoch(LastEpoch + 1);
+        LastEpoch++;
+        Apply();
+    }
+
+    /// <summary>The schedule: the learning rate at <paramref name="epoch"/>.</summary>
+    protected abstract double LearningRateAt(int epoch);
+
+    /// <summary>Throws if the schedule is not defined at <paramref name="epoch"/>.</summary>
+    protected virtual void CheckEpoch(int epoch) { }
+
+    /// <summary>Applies the value for <see cref="LastEpoch"/>; derived constructors call it last.</summary>
+    protected virtual void Apply()
+    {
+        double lr = LearningRateAt(LastEpoch);
+        Optimizer.SetScheduledLearningRate(lr);
+        LastLearningRateExact = lr;
+        LastLearningRate = (float)lr;
+    }
+
+    /// <summary>The scheduler's position: <c>last_epoch</c> and <c>base_lr</c>.</summary>
+    public IReadOnlyDictionary<string, double> StateDict() => new Dictionary<string, double>(StringComparer.Ordinal)
+    {
+        ["last_epoch"] = LastEpoch,
+        ["base_lr"] = BaseLearningRate,
+    };
+
+    /// <summary>
+    /// Restores a position saved by <see cref="StateDict"/> (exactly the keys <c>last_epoch</c> and <c>base_lr</c>)
+    /// and applies that epoch's learning rate to the optimizer.
+    /// </summary>
+    public void LoadStateDict(IReadOnlyDictionary<string, double> stateDict)
+    {
+        ArgumentNullException.ThrowIfNull(stateDict);
+        string op = $"{GetType().Name}.LoadStateDict";
+        foreach (var key in stateDict.Keys)
+            if (key != "last_epoch" && key != "base_lr")
+                throw new ArgumentException($"{op}: unexpected key '{key}'; expected 'last_epoch' and 'base_lr'.", nameof(stateDict));
+        if (!stateDict.TryGetValue("last_epoch", out double epoch)) throw new ArgumentException($"{op}: missing key 'last_epoch'.", nameof(stateDict));
+        if (!stateDict.TryGetValue("base_lr", out double baseLr)) throw new ArgumentException($"{op}: missing key 'base_lr'.", nameof(stateDict));
+        if (!(epoch >= 0 && epoch <= int.MaxValue) || epoch != Math.Floor(epoch))
+            throw new ArgumentException($"{op}: key 'last_epoch' holds {epoch.ToString(CultureInfo.InvariantCulture)}; expected a whole number ≥ 0.", nameof(stateDict));
+        if (!(baseLr >= 0) || double.IsInfinity(baseLr))
+            throw new ArgumentException($"{op}: key 'base_lr' holds {baseLr.ToString(CultureInfo.InvariantCulture)}; expected a finite number ≥ 0.", nameof(stateDict));
+        CheckEpoch((int)epoch);
+        LastEpoch = (int)epoch;
+        BaseLearningRate = baseLr;
+        Apply();
+    }
+}
+
+internal static class Schedules
+{
+    internal static void CheckGamma(double gamma, string op)
+    {
+        if (!(gamma >= 0) || double.IsInfinity(gamma))
+            throw new ArgumentOutOfRangeException(nameof(gamma), gamma, $"{op}: gamma must be a finite number ≥ 0, got {gamma}.");
+    }
+}
