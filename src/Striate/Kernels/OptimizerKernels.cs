@@ -114,28 +114,30 @@ public static class OptimizerKernels
     /// g += <paramref name="weightDecay"/>·p (Adam's L2 term, 0 for AdamW); m = β1·m + (1 − β1)·g;
     /// v = β2·v + (1 − β2)·g²; with AMSGrad (non-empty <paramref name="maxExpAvgSq"/>) v̂ = max(v̂, v) is used in
     /// place of v; p −= stepSize · m / (√v / √bc2 + eps), where the caller passes stepSize = lr / (1 − β1^t) and
-    /// biasCorrection2Sqrt = √(1 − β2^t) computed in double as PyTorch does.
+    /// biasCorrection2Sqrt = √(1 − β2^t) computed in double as PyTorch does. The betas are doubles because 1 − β is
+    /// formed in double (as in PyTorch) before it is rounded to float.
     /// </summary>
     public static void AdamStep(Span<float> param, ReadOnlySpan<float> grad, Span<float> expAvg, Span<float> expAvgSq,
-        Span<float> maxExpAvgSq, float stepSize, float beta1, float beta2, float eps, float weightDecay,
+        Span<float> maxExpAvgSq, float stepSize, double beta1, double beta2, float eps, float weightDecay,
         float biasCorrection2Sqrt, float paramScale)
     {
         bool amsgrad = CheckAdam(param, grad, expAvg, expAvgSq, maxExpAvgSq, nameof(AdamStep));
+        var (b1, oneMinusBeta1) = Coefficients(beta1);
+        var (b2, oneMinusBeta2) = Coefficients(beta2);
         int n = param.Length;
         ref float p = ref MemoryMarshal.GetReference(param);
         ref float g = ref MemoryMarshal.GetReference(grad);
         ref float m = ref MemoryMarshal.GetReference(expAvg);
         ref float v = ref MemoryMarshal.GetReference(expAvgSq);
         ref float vMax = ref MemoryMarshal.GetReference(maxExpAvgSq);
-        float oneMinusBeta1 = 1f - beta1, oneMinusBeta2 = 1f - beta2;
         int i = 0;
 
         if (Vector512.IsHardwareAccelerated && n >= Vector512<float>.Count)
         {
             var vScale = Vector512.Create(paramScale);
             var vWd = Vector512.Create(weightDecay);
-            var vB1 = Vector512.Create(beta1);
-            var vB2 = Vector512.Create(beta2);
+            var vB1 = Vector512.Create(b1);
+            var vB2 = Vector512.Create(b2);
             var v1B1 = Vector512.Create(oneMinusBeta1);
             var v1B2 = Vector512.Create(oneMinusBeta2);
             var vBc2 = Vector512.Create(biasCorrection2Sqrt);
@@ -162,8 +164,8 @@ public static class OptimizerKernels
         {
             var vScale = new Vector<float>(paramScale);
             var vWd = new Vector<float>(weightDecay);
-            var vB1 = new Vector<float>(beta1);
-            var vB2 = new Vector<float>(beta2);
+            var vB1 = new Vector<float>(b1);
+            var vB2 = new Vector<float>(b2);
             var v1B1 = new Vector<float>(oneMinusBeta1);
             var v1B2 = new Vector<float>(oneMinusBeta2);
             var vBc2 = new Vector<float>(biasCorrection2Sqrt);
@@ -191,8 +193,8 @@ public static class OptimizerKernels
         {
             float pi = Unsafe.Add(ref p, i) * paramScale;
             float gi = Unsafe.Add(ref g, i) + weightDecay * pi;
-            float mi = beta1 * Unsafe.Add(ref m, i) + oneMinusBeta1 * gi;
-            float vi = beta2 * Unsafe.Add(ref v, i) + oneMinusBeta2 * gi * gi;
+            float mi = b1 * Unsafe.Add(ref m, i) + oneMinusBeta1 * gi;
+            float vi = b2 * Unsafe.Add(ref v, i) + oneMinusBeta2 * gi * gi;
             Unsafe.Add(ref m, i) = mi;
             Unsafe.Add(ref v, i) = vi;
             if (amsgrad)
@@ -207,16 +209,17 @@ public static class OptimizerKernels
 
     /// <summary>Plain-loop twin of <see cref="AdamStep"/>: the specification it is tested against.</summary>
     public static void AdamStepReference(Span<float> param, ReadOnlySpan<float> grad, Span<float> expAvg, Span<float> expAvgSq,
-        Span<float> maxExpAvgSq, float stepSize, float beta1, float beta2, float eps, float weightDecay,
+        Span<float> maxExpAvgSq, float stepSize, double beta1, double beta2, float eps, float weightDecay,
         float biasCorrection2Sqrt, float paramScale)
     {
         bool amsgrad = CheckAdam(param, grad, expAvg, expAvgSq, maxExpAvgSq, nameof(AdamStepReference));
+        float b1 = (float)beta1, c1 = (float)(1 - beta1), b2 = (float)beta2, c2 = (float)(1 - beta2);
         for (int i = 0; i < param.Length; i++)
         {
             float p = param[i] * paramScale;
             float g = grad[i] + weightDecay * p;
-            expAvg[i] = beta1 * expAvg[i] + (1f - beta1) * g;
-            expAvgSq[i] = beta2 * expAvgSq[i] + (1f - beta2) * g * g;
+            expAvg[i] = b1 * expAvg[i] + c1 * g;
+            expAvgSq[i] = b2 * expAvgSq[i] + c2 * g * g;
             float v = expAvgSq[i];
             if (amsgrad)
             {
@@ -227,6 +230,10 @@ public static class OptimizerKernels
             param[i] = p - stepSize * (expAvg[i] / denom);
         }
     }
+
+    // β and 1 − β as PyTorch gets them: 1 − β is formed in double before rounding to float. Forming it in float
+    // from β = 0.999f would be off by 1.3e-5 relative, which is visible in v.
+    private static (float Beta, float OneMinusBeta) Coefficients(double beta) => ((float)beta, (float)(1 - beta));
 
     // ---- argument checks ------------------------------------------------------------------------
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Striate.Kernels;
 
 namespace Striate.Optim;
@@ -14,17 +15,17 @@ public class Adam : Optimizer
     private static readonly string[] Hyper = ["beta1", "beta2", "eps", "weight_decay", "amsgrad"];
     private readonly Tensor?[] _expAvg, _expAvgSq, _maxExpAvgSq;
     private readonly bool _decoupled;
-    private float _beta1;
+    private double _beta1;
 
     /// <summary>Adam over <paramref name="parameters"/>; arguments mean what they mean in torch.optim.Adam (betas = (beta1, beta2)).</summary>
-    public Adam(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
+    public Adam(IEnumerable<Tensor> parameters, float lr = 1e-3f, double beta1 = 0.9, double beta2 = 0.999, float eps = 1e-8f,
         float weightDecay = 0f, bool amsgrad = false)
         : this(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad, decoupledWeightDecay: false, nameof(Adam))
     {
     }
 
     /// <summary>For <see cref="AdamW"/>: <paramref name="decoupledWeightDecay"/> shrinks p by (1 − lr·wd) instead of adding wd·p to g.</summary>
-    protected Adam(IEnumerable<Tensor> parameters, float lr, float beta1, float beta2, float eps, float weightDecay, bool amsgrad,
+    protected Adam(IEnumerable<Tensor> parameters, float lr, double beta1, double beta2, float eps, float weightDecay, bool amsgrad,
         bool decoupledWeightDecay, string name)
         : base(parameters, lr, name)
     {
@@ -45,14 +46,14 @@ public class Adam : Optimizer
     }
 
     /// <summary>β1, the first-moment decay (OneCycleLR cycles it as momentum). In [0, 1).</summary>
-    public float Beta1
+    public double Beta1
     {
         get => _beta1;
         set { CheckBeta(value, nameof(Beta1)); _beta1 = value; }
     }
 
     /// <summary>β2, the second-moment decay.</summary>
-    public float Beta2 { get; private set; }
+    public double Beta2 { get; private set; }
 
     /// <summary>Term added to the denominator for numerical stability.</summary>
     public float Eps { get; private set; }
@@ -80,7 +81,7 @@ public class Adam : Optimizer
         OptimizerKernels.AdamStep(parameter.Span, grad.ReadOnlySpan, m.Span, v.Span, vMax, stepSize, _beta1, Beta2, Eps, l2, bc2Sqrt, paramScale);
     }
 
-    private void CheckBeta(float beta, string argument)
+    private void CheckBeta(double beta, string argument)
     {
         if (!(beta >= 0 && beta < 1))
             throw new ArgumentOutOfRangeException(argument, beta, $"{Name}: {argument} must be in [0, 1), got {beta}.");
@@ -119,8 +120,8 @@ public class Adam : Optimizer
     /// <inheritdoc/>
     protected override float GetHyperparameter(string name) => name switch
     {
-        "beta1" => _beta1,
-        "beta2" => Beta2,
+        "beta1" => (float)_beta1,
+        "beta2" => (float)Beta2,
         "eps" => Eps,
         "weight_decay" => WeightDecay,
         "amsgrad" => AmsGrad ? 1f : 0f,
@@ -139,11 +140,16 @@ public class Adam : Optimizer
         ReadFlag(h, "amsgrad");
     }
 
+    // The state dict holds betas as float32; the shortest decimal that round-trips the float recovers the value
+    // the user typed (0.999f → 0.999), which matters because 1 − β2 is sensitive to β2's last bits.
+    private static double Widen(float value) =>
+        double.Parse(value.ToString("R", CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
+
     /// <inheritdoc/>
     protected override void ApplyHyperparameters(IReadOnlyDictionary<string, float> h)
     {
-        _beta1 = h["beta1"];
-        Beta2 = h["beta2"];
+        _beta1 = Widen(h["beta1"]);
+        Beta2 = Widen(h["beta2"]);
         Eps = h["eps"];
         WeightDecay = h["weight_decay"];
         AmsGrad = h["amsgrad"] == 1;
@@ -158,7 +164,7 @@ public class Adam : Optimizer
 public sealed class AdamW : Adam
 {
     /// <summary>AdamW over <paramref name="parameters"/>; arguments mean what they mean in torch.optim.AdamW.</summary>
-    public AdamW(IEnumerable<Tensor> parameters, float lr = 1e-3f, float beta1 = 0.9f, float beta2 = 0.999f, float eps = 1e-8f,
+    public AdamW(IEnumerable<Tensor> parameters, float lr = 1e-3f, double beta1 = 0.9, double beta2 = 0.999, float eps = 1e-8f,
         float weightDecay = 1e-2f, bool amsgrad = false)
         : base(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad, decoupledWeightDecay: true, nameof(AdamW))
     {
