@@ -11,6 +11,7 @@ public class OptimizerReferenceTests
     [InlineData("sgd_nesterov_00")]
     [InlineData("adam_00")]
     [InlineData("adamw_00")]
+    // The references were computed in float64; float32 arithmetic lands within ~2e-7 relative of them.
     public void ThreeStepsMatchPyTorchReferenceCase(string caseName)
     {
         var c = TempReferenceReader.Read(caseName);
@@ -21,7 +22,7 @@ public class OptimizerReferenceTests
             p.Grad = c.Tensors[$"grad_{s}"];
             optimizer.Step();
         }
-        Close.Assert(c.Tensors["param_after_3"], p, 1e-5, 1e-6, $"{caseName} param after 3 steps");
+        Close.Assert(c.Tensors["param_after_3"], p, 1e-6, 1e-7, $"{caseName} param after 3 steps");
     }
 
     [Fact]
@@ -96,6 +97,6 @@ public class OptimizerReferenceTests
             p.Grad = Tensor.FromArray(g);
             optimizer.Step();
         }
-        Close.Assert(expected, p.ReadOnlySpan, 1e-5, 1e-6, what);
+        Close.Assert(expected, p.ReadOnlySpan, 1e-6, 1e-7, what);
     }
 }
