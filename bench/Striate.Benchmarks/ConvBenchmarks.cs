@@ -42,7 +42,7 @@ public static class ConvBenchmarks
     ];
 
     /// <summary>All figures at batch 32 (about a minute in total with a fast GEMM on two cores).</summary>
-    public static IEnumerable<BenchFigure> Run() => Run(Batch, minSeconds: 0.2);
+    public static IEnumerable<BenchFigure> Run() => Run(Batch, minSeconds: 0.5);
 
     /// <summary>All figures at <paramref name="batch"/>; each timing is the best of at least two runs after a warm-up.</summary>
     public static IEnumerable<BenchFigure> Run(int batch, double minSeconds)

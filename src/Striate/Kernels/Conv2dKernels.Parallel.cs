@@ -21,16 +21,19 @@ public static partial class Conv2dKernels
     {
         var geom = g;
         int cg = g.InChannelsPerGroup, P = g.OutHeight * g.OutWidth, image = cg * g.InHeight * g.InWidth;
-        long rowLength = (long)g.KernelHeight * g.KernelWidth * P;
+        int K = cg * g.KernelHeight * g.KernelWidth;
+        // Split by col row, not by channel: the stem has only 3 channels but 147 rows.
+        int rowsPerTask = Math.Max(1, Math.Min(K, 4096 / Math.Max(1, P)));
+        int tasksPerImage = (K + rowsPerTask - 1) / rowsPerTask;
         fixed (float* pIn = input)
         {
             nint inAddr = (nint)pIn;
             int inLength = input.Length;
-            ParallelFor(b * cg, rowLength * b * cg, t =>
+            ParallelFor(b * tasksPerImage, (long)K * P * b, t =>
             {
-                int i = t / cg, c = t % cg;
+                int i = t / tasksPerImage, r0 = t % tasksPerImage * rowsPerTask;
                 var src = new ReadOnlySpan<float>((float*)inAddr, inLength).Slice(((n0 + i) * geom.InChannels + grp * cg) * geom.InHeight * geom.InWidth, image);
-                Im2Col.PackChannels(geom, src, col.AsSpan(i * P), ld, c, c + 1);
+                Im2Col.PackRows(geom, src, col.AsSpan(i * P), ld, r0, Math.Min(K, r0 + rowsPerTask));
             });
         }
     }

@@ -13,40 +13,37 @@ public static class Im2Col
 {
     /// <summary>Writes the receptive fields of <paramref name="image"/> into <paramref name="col"/> (zeros where they hang over the padding).</summary>
     public static void Pack(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol)
-        => PackChannels(g, image, col, ldCol, 0, g.InChannelsPerGroup);
+        => PackRows(g, image, col, ldCol, 0, g.InChannelsPerGroup * g.KernelHeight * g.KernelWidth);
 
     /// <summary>The adjoint of <c>Pack</c>: adds every column entry back onto the pixel it came from (image must be zeroed first for an overwrite).</summary>
     public static void Unpack(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image)
         => UnpackChannels(g, col, ldCol, image, 0, g.InChannelsPerGroup);
 
-    /// <summary><c>Pack</c> restricted to channels [c0, c1) of the group, so threads can split one image.</summary>
-    internal static void PackChannels(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int c0, int c1)
+    /// <summary><c>Pack</c> restricted to col rows [r0, r1) (row = (c·kH + kh)·kW + kw), so threads can split one image.</summary>
+    internal static void PackRows(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int r0, int r1)
     {
         int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
         int kH = g.KernelHeight, kW = g.KernelWidth;
         int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dw = g.DilationW;
-        for (int c = c0; c < c1; c++)
+        for (int r = r0; r < r1; r++)
         {
+            int c = r / (kH * kW), kh = r / kW % kH, kw = r % kW;
             var plane = image.Slice(c * H * W, H * W); // x: [H, W]
-            for (int kh = 0; kh < kH; kh++)
-            for (int kw = 0; kw < kW; kw++)
+            var row = col.Slice(r * ldCol, oh * ow);   // col row: [Hout, Wout]
+            int xShift = kw * dw - pw;
+            ValidRange(xShift, sw, W, ow, out int lo, out int hi);
+            for (int i = 0; i < oh; i++)
             {
-                var row = col.Slice(((c * kH + kh) * kW + kw) * ldCol, oh * ow); // col row: [Hout, Wout]
-                int xShift = kw * dw - pw;
-                ValidRange(xShift, sw, W, ow, out int lo, out int hi);
-                for (int i = 0; i < oh; i++)
-                {
-                    var dst = row.Slice(i * ow, ow);
-                    int y = i * sh - ph + kh * dh;
-                    if ((uint)y >= (uint)H || lo >= hi) { dst.Clear(); continue; }
-                    dst[..lo].Clear();
-                    dst[hi..].Clear();
-                    var src = plane.Slice(y * W, W);
-                    if (sw == 1)
-                        src.Slice(lo + xShift, hi - lo).CopyTo(dst[lo..hi]);
-                    else
-                        for (int j = lo, x = lo * sw + xShift; j < hi; j++, x += sw) dst[j] = src[x];
-                }
+                var dst = row.Slice(i * ow, ow);
+                int y = i * sh - ph + kh * dh;
+                if ((uint)y >= (uint)H || lo >= hi) { dst.Clear(); continue; }
+                dst[..lo].Clear();
+                dst[hi..].Clear();
+                var src = plane.Slice(y * W, W);
+                if (sw == 1)
+                    src.Slice(lo + xShift, hi - lo).CopyTo(dst[lo..hi]);
+                else
+                    for (int j = lo, x = lo * sw + xShift; j < hi; j++, x += sw) dst[j] = src[x];
             }
         }
     }
