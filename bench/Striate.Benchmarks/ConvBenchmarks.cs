@@ -1,0 +1,81 @@
+using Striate.Kernels;
+
+namespace Striate.Benchmarks;
+
+/// <summary>
+/// One convolution shape of ResNet-18 (He et al. 2016) at 224×224 input; square kernel, stride and padding, no groups.
+/// Shapes: input [batch, InChannels, InSize, InSize], weight [OutChannels, InChannels, Kernel, Kernel].
+/// </summary>
+public sealed record ConvBenchShape(string Name, int InChannels, int OutChannels, int InSize, int Kernel, int Stride, int Padding)
+{
+    /// <summary>The geometry of this shape for <paramref name="batch"/> images.</summary>
+    public Conv2dGeometry Geometry(int batch) =>
+        new(batch, InChannels, InSize, InSize, OutChannels, Kernel, Kernel, Stride, Stride, Padding, Padding);
+}
+
+/// <summary>
+/// GFLOPS of the convolution kernels on every distinct ResNet-18 convolution at batch 32. A forward counts
+/// 2·N·Cout·Hout·Wout·(Cin/g)·kH·kW flops; forward + input gradient + weight gradient counts three times that.
+/// </summary>
+public static class ConvBenchmarks
+{
+    /// <summary>The batch size of the figures.</summary>
+    public const int Batch = 32;
+
+    /// <summary>
+    /// Every distinct convolution of ResNet-18 at 224×224 (names without the batch/pass suffix; a figure is
+    /// <c>{Name}_b32_fwd</c> or <c>{Name}_b32_fwdbwd</c>). Mirrored by scripts that measure PyTorch on the same shapes.
+    /// </summary>
+    public static readonly ConvBenchShape[] Shapes =
+    [
+        new("conv7x7_3_64_224_s2", 3, 64, 224, 7, 2, 3),        // stem
+        new("conv3x3_64_56", 64, 64, 56, 3, 1, 1),               // layer1 (the headline figure keeps this short name)
+        new("conv3x3_64_128_56_s2", 64, 128, 56, 3, 2, 1),       // layer2.0.conv1
+        new("conv1x1_64_128_56_s2", 64, 128, 56, 1, 2, 0),       // layer2.0.downsample
+        new("conv3x3_128_128_28_s1", 128, 128, 28, 3, 1, 1),     // layer2
+        new("conv3x3_128_256_28_s2", 128, 256, 28, 3, 2, 1),     // layer3.0.conv1
+        new("conv1x1_128_256_28_s2", 128, 256, 28, 1, 2, 0),     // layer3.0.downsample
+        new("conv3x3_256_256_14_s1", 256, 256, 14, 3, 1, 1),     // layer3
+        new("conv3x3_256_512_14_s2", 256, 512, 14, 3, 2, 1),     // layer4.0.conv1
+        new("conv1x1_256_512_14_s2", 256, 512, 14, 1, 2, 0),     // layer4.0.downsample
+        new("conv3x3_512_512_7_s1", 512, 512, 7, 3, 1, 1),       // layer4
+    ];
+
+    /// <summary>All figures at batch 32 (about a minute in total with a fast GEMM on two cores).</summary>
+    public static IEnumerable<BenchFigure> Run() => Run(Batch, minSeconds: 0.5);
+
+    /// <summary>All figures at <paramref name="batch"/>; each timing is the best of at least two runs after a warm-up.</summary>
+    public static IEnumerable<BenchFigure> Run(int batch, double minSeconds)
+    {
+        foreach (var shape in Shapes)
+        {
+            var g = shape.Geometry(batch);
+            var r = new Generator(42);
+            var x = Random((int)g.InputLength, r);   // x: [N, Cin, H, W]
+            var w = Random((int)g.WeightLength, r);  // w: [Cout, Cin, k, k]
+            var y = new float[g.OutputLength];       // y: [N, Cout, Hout, Wout]
+            var dy = Random((int)g.OutputLength, r); // dy: [N, Cout, Hout, Wout]
+            var dx = new float[g.InputLength];       // dx: [N, Cin, H, W]
+            var dw = new float[g.WeightLength];      // dW: [Cout, Cin, k, k]
+            string prefix = $"{shape.Name}_b{batch}";
+
+            double fwd = BenchTimer.BestSeconds(() => Conv2dKernels.Forward(g, x, w, default, y), minSeconds, minRuns: 2);
+            yield return new BenchFigure($"{prefix}_fwd", g.ForwardFlops / fwd / 1e9, "GFLOPS");
+
+            double all = BenchTimer.BestSeconds(() =>
+            {
+                Conv2dKernels.Forward(g, x, w, default, y);
+                Conv2dKernels.BackwardData(g, dy, w, dx);
+                Conv2dKernels.BackwardWeight(g, x, dy, dw);
+            }, minSeconds, minRuns: 2);
+            yield return new BenchFigure($"{prefix}_fwdbwd", 3 * g.ForwardFlops / all / 1e9, "GFLOPS");
+        }
+    }
+
+    private static float[] Random(int length, Generator r)
+    {
+        var a = new float[length];
+        for (int i = 0; i < a.Length; i++) a[i] = r.NextFloat() * 2 - 1;
+        return a;
+    }
+}

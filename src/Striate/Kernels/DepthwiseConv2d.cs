@@ -1,0 +1,162 @@
+using System.Numerics.Tensors;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// Depthwise convolution (groups == inChannels; output channel o reads input channel o / multiplier) as direct
+/// loops: im2col would copy kH·kW times the input for a GEMM with one row per group, so direct is faster.
+/// For stride 1, each kernel tap is an axpy over a contiguous run of an output row, which TensorPrimitives
+/// vectorizes; larger strides fall back to scalar gathers.
+/// Shapes: input [N, C, H, W], weight [C·multiplier, 1, kH, kW], output [N, C·multiplier, Hout, Wout].
+/// </summary>
+internal static class DepthwiseConv2d
+{
+    public static unsafe void Forward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output)
+    {
+        var geom = g;
+        int planes = g.Batch * g.OutChannels;
+        fixed (float* pIn = input, pW = weight, pB = bias, pOut = output)
+        {
+            nint inA = (nint)pIn, wA = (nint)pW, bA = (nint)pB, outA = (nint)pOut;
+            int inL = input.Length, wL = weight.Length, bL = bias.Length, outL = output.Length;
+            Conv2dKernels.ParallelFor(planes, (long)output.Length * g.KernelHeight * g.KernelWidth, t =>
+                ForwardPlane(geom, t, new ReadOnlySpan<float>((float*)inA, inL), new ReadOnlySpan<float>((float*)wA, wL),
+                    new ReadOnlySpan<float>((float*)bA, bL), new Span<float>((float*)outA, outL)));
+        }
+    }
+
+    public static unsafe void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput)
+    {
+        var geom = g;
+        int planes = g.Batch * g.InChannels;
+        fixed (float* pDy = gradOutput, pW = weight, pDx = gradInput)
+        {
+            nint dyA = (nint)pDy, wA = (nint)pW, dxA = (nint)pDx;
+            int dyL = gradOutput.Length, wL = weight.Length, dxL = gradInput.Length;
+            Conv2dKernels.ParallelFor(planes, (long)gradOutput.Length * g.KernelHeight * g.KernelWidth, t =>
+                BackwardDataPlane(geom, t, new ReadOnlySpan<float>((float*)dyA, dyL), new ReadOnlySpan<float>((float*)wA, wL), new Span<float>((float*)dxA, dxL)));
+        }
+    }
+
+    public static unsafe void BackwardWeight(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight)
+    {
+        var geom = g;
+        fixed (float* pIn = input, pDy = gradOutput, pDw = gradWeight)
+        {
+            nint inA = (nint)pIn, dyA = (nint)pDy, dwA = (nint)pDw;
+            int inL = input.Length, dyL = gradOutput.Length, dwL = gradWeight.Length;
+            Conv2dKernels.ParallelFor(g.OutChannels, (long)gradOutput.Length * g.KernelHeight * g.KernelWidth, o =>
+                BackwardWeightChannel(geom, o, new ReadOnlySpan<float>((float*)inA, inL), new ReadOnlySpan<float>((float*)dyA, dyL), new Span<float>((float*)dwA, dwL)));
+        }
+    }
+
+    /// <summary>Output plane t = n·Cout + o.</summary>
+    private static void ForwardPlane(in Conv2dGeometry g, int t, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output)
+    {
+        int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth, kH = g.KernelHeight, kW = g.KernelWidth;
+        int sw = g.StrideW, mult = g.OutChannels / g.InChannels;
+        int n = t / g.OutChannels, o = t % g.OutChannels, c = o / mult;
+        var x = input.Slice((n * g.InChannels + c) * H * W, H * W);  // x: [H, W]
+        var w = weight.Slice(o * kH * kW, kH * kW);                   // w: [kH, kW]
+        var y = output.Slice(t * oh * ow, oh * ow);                   // y: [Hout, Wout]
+        y.Fill(bias.IsEmpty ? 0f : bias[o]);
+        for (int kh = 0; kh < kH; kh++)
+        for (int kw = 0; kw < kW; kw++)
+        {
+            float wv = w[kh * kW + kw];
+            int shift = kw * g.DilationW - g.PadW;
+            Im2Col.ValidRange(shift, sw, W, ow, out int lo, out int hi);
+            if (lo >= hi) continue;
+            for (int i = 0; i < oh; i++)
+            {
+                int row = i * g.StrideH - g.PadH + kh * g.DilationH;
+                if ((uint)row >= (uint)H) continue;
+                var src = x.Slice(row * W, W);
+                var dst = y.Slice(i * ow, ow);
+                if (sw == 1)
+                {
+                    var d = dst[lo..hi];
+                    TensorPrimitives.MultiplyAdd(src.Slice(lo + shift, hi - lo), wv, d, d);
+                }
+                else
+                    for (int j = lo, col = lo * sw + shift; j < hi; j++, col += sw) dst[j] += wv * src[col];
+            }
+        }
+    }
+
+    /// <summary>Input-gradient plane t = n·Cin + c, summed over the channel's multiplier outputs.</summary>
+    private static void BackwardDataPlane(in Conv2dGeometry g, int t, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput)
+    {
+        int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth, kH = g.KernelHeight, kW = g.KernelWidth;
+        int sw = g.StrideW, mult = g.OutChannels / g.InChannels;
+        int n = t / g.InChannels, c = t % g.InChannels;
+        var dx = gradInput.Slice(t * H * W, H * W); // dx: [H, W]
+        dx.Clear();
+        for (int m = 0; m < mult; m++)
+        {
+            int o = c * mult + m;
+            var dy = gradOutput.Slice((n * g.OutChannels + o) * oh * ow, oh * ow); // dy: [Hout, Wout]
+            var w = weight.Slice(o * kH * kW, kH * kW);                            // w: [kH, kW]
+            for (int kh = 0; kh < kH; kh++)
+            for (int kw = 0; kw < kW; kw++)
+            {
+                float wv = w[kh * kW + kw];
+                int shift = kw * g.DilationW - g.PadW;
+                Im2Col.ValidRange(shift, sw, W, ow, out int lo, out int hi);
+                if (lo >= hi) continue;
+                for (int i = 0; i < oh; i++)
+                {
+                    int row = i * g.StrideH - g.PadH + kh * g.DilationH;
+                    if ((uint)row >= (uint)H) continue;
+                    var src = dy.Slice(i * ow, ow);
+                    var dst = dx.Slice(row * W, W);
+                    if (sw == 1)
+                    {
+                        var d = dst.Slice(lo + shift, hi - lo);
+                        TensorPrimitives.MultiplyAdd(src[lo..hi], wv, d, d);
+                    }
+                    else
+                        for (int j = lo, col = lo * sw + shift; j < hi; j++, col += sw) dst[col] += wv * src[j];
+                }
+            }
+        }
+    }
+
+    /// <summary>Weight gradient of output channel o: dw[o, 0, kh, kw] = Σ_{n, i, j} dy[n, o, i, j] · x[n, c, …].</summary>
+    private static void BackwardWeightChannel(in Conv2dGeometry g, int o, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight)
+    {
+        int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth, kH = g.KernelHeight, kW = g.KernelWidth;
+        int sw = g.StrideW, c = o / (g.OutChannels / g.InChannels);
+        for (int kh = 0; kh < kH; kh++)
+        for (int kw = 0; kw < kW; kw++)
+        {
+            int shift = kw * g.DilationW - g.PadW;
+            Im2Col.ValidRange(shift, sw, W, ow, out int lo, out int hi);
+            double sum = 0;
+            if (lo < hi)
+            {
+                for (int n = 0; n < g.Batch; n++)
+                {
+                    var x = input.Slice((n * g.InChannels + c) * H * W, H * W);        // x: [H, W]
+                    var dy = gradOutput.Slice((n * g.OutChannels + o) * oh * ow, oh * ow); // dy: [Hout, Wout]
+                    for (int i = 0; i < oh; i++)
+                    {
+                        int row = i * g.StrideH - g.PadH + kh * g.DilationH;
+                        if ((uint)row >= (uint)H) continue;
+                        var src = x.Slice(row * W, W);
+                        var d = dy.Slice(i * ow, ow);
+                        if (sw == 1)
+                            sum += TensorPrimitives.Dot(d[lo..hi], src.Slice(lo + shift, hi - lo));
+                        else
+                        {
+                            float s = 0;
+                            for (int j = lo, col = lo * sw + shift; j < hi; j++, col += sw) s += d[j] * src[col];
+                            sum += s;
+                        }
+                    }
+                }
+            }
+            gradWeight[(o * kH + kh) * kW + kw] = (float)sum;
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using System.Numerics.Tensors;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// Lowers a convolution to a matrix multiply (Chellapilla, Puri &amp; Simard 2006, "High performance convolutional
+/// neural networks for document processing"): every receptive field becomes one column, so
+/// output [Cout/g, Hout·Wout] = weight [Cout/g, Cin/g·kH·kW] · col [Cin/g·kH·kW, Hout·Wout].
+/// Shapes: image [Cin/g, H, W] (one group of one image); col rows (c, kh, kw), each Hout·Wout long, stored with
+/// leading dimension ldCol so several images can sit side by side in one wide matrix.
+/// </summary>
+public static class Im2Col
+{
+    /// <summary>Writes the receptive fields of <paramref name="image"/> into <paramref name="col"/> (zeros where they hang over the padding).</summary>
+    public static void Pack(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol)
+        => PackRows(g, image, col, ldCol, 0, g.InChannelsPerGroup * g.KernelHeight * g.KernelWidth);
+
+    /// <summary>The adjoint of <c>Pack</c>: adds every column entry back onto the pixel it came from (image must be zeroed first for an overwrite).</summary>
+    public static void Unpack(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image)
+        => UnpackChannels(g, col, ldCol, image, 0, g.InChannelsPerGroup);
+
+    /// <summary><c>Pack</c> restricted to col rows [r0, r1) (row = (c·kH + kh)·kW + kw), so threads can split one image.</summary>
+    internal static void PackRows(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int r0, int r1)
+    {
+        int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
+        int kH = g.KernelHeight, kW = g.KernelWidth;
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dw = g.DilationW;
+        for (int r = r0; r < r1; r++)
+        {
+            int c = r / (kH * kW), kh = r / kW % kH, kw = r % kW;
+            var plane = image.Slice(c * H * W, H * W); // x: [H, W]
+            var row = col.Slice(r * ldCol, oh * ow);   // col row: [Hout, Wout]
+            int xShift = kw * dw - pw;
+            ValidRange(xShift, sw, W, ow, out int lo, out int hi);
+            for (int i = 0; i < oh; i++)
+            {
+                var dst = row.Slice(i * ow, ow);
+                int y = i * sh - ph + kh * dh;
+                if ((uint)y >= (uint)H || lo >= hi) { dst.Clear(); continue; }
+                dst[..lo].Clear();
+                dst[hi..].Clear();
+                var src = plane.Slice(y * W, W);
+                if (sw == 1)
+                    src.Slice(lo + xShift, hi - lo).CopyTo(dst[lo..hi]);
+                else
+                    for (int j = lo, x = lo * sw + xShift; j < hi; j++, x += sw) dst[j] = src[x];
+            }
+        }
+    }
+
+    /// <summary><c>Unpack</c> restricted to channels [c0, c1) of the group (each channel writes only its own plane).</summary>
+    internal static void UnpackChannels(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image, int c0, int c1)
+    {
+        int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
+        int kH = g.KernelHeight, kW = g.KernelWidth;
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dw = g.DilationW;
+        for (int c = c0; c < c1; c++)
+        {
+            var plane = image.Slice(c * H * W, H * W); // dx: [H, W]
+            for (int kh = 0; kh < kH; kh++)
+            for (int kw = 0; kw < kW; kw++)
+            {
+                var row = col.Slice(((c * kH + kh) * kW + kw) * ldCol, oh * ow); // dcol row: [Hout, Wout]
+                int xShift = kw * dw - pw;
+                ValidRange(xShift, sw, W, ow, out int lo, out int hi);
+                if (lo >= hi) continue;
+                for (int i = 0; i < oh; i++)
+                {
+                    int y = i * sh - ph + kh * dh;
+                    if ((uint)y >= (uint)H) continue;
+                    var src = row.Slice(i * ow, ow);
+                    var dst = plane.Slice(y * W, W);
+                    if (sw == 1)
+                    {
+                        var d = dst.Slice(lo + xShift, hi - lo);
+                        TensorPrimitives.Add(d, src[lo..hi], d);
+                    }
+                    else
+                        for (int j = lo, x = lo * sw + xShift; j < hi; j++, x += sw) dst[x] += src[j];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Output columns j in [lo, hi) whose input column j·stride + shift lies inside [0, width).
+    /// </summary>
+    internal static void ValidRange(int shift, int stride, int width, int outWidth, out int lo, out int hi)
+    {
+        // j ≥ ceil(−shift / stride) and j ≤ floor((width − 1 − shift) / stride).
+        lo = shift >= 0 ? 0 : (-shift + stride - 1) / stride;
+        int last = width - 1 - shift;
+        hi = last < 0 ? 0 : Math.Min(outWidth, last / stride + 1);
+        if (lo > outWidth) lo = outWidth;
+    }
+}

@@ -1,0 +1,106 @@
+using Striate.Functional;
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Functional;
+
+/// <summary>F.Conv2d argument handling, overloads and gradient plumbing.</summary>
+public class Conv2dTests
+{
+    private static Tensor Random(Generator g, params int[] shape) => Tensor.FromArray(Close.RandomArray(shape.Aggregate(1, (a, b) => a * b), g), shape);
+
+    [Fact]
+    public void TupleOverloadMatchesReferenceWithDifferentAxes()
+    {
+        var r = new Generator(5);
+        var x = Random(r, 2, 4, 11, 9);
+        var w = Random(r, 6, 2, 3, 2);
+        var b = Random(r, 6);
+        var y = F.Conv2d(x, w, b, stride: (2, 1), padding: (1, 2), dilation: (1, 3), groups: 2);
+        var g = new Conv2dGeometry(2, 4, 11, 9, 6, 3, 2, 2, 1, 1, 2, 1, 3, 2);
+        Assert.Equal(new[] { 2, 6, g.OutHeight, g.OutWidth }, y.ShapeArray);
+        var expected = new float[g.OutputLength];
+        Conv2dReference.Forward(g, x.ReadOnlySpan, w.ReadOnlySpan, b.ReadOnlySpan, expected);
+        Close.Assert(expected, y.ReadOnlySpan, 1e-4, 1e-5, "conv2d with per-axis arguments");
+    }
+
+    [Fact]
+    public void UnbatchedInputGivesUnbatchedOutputAndGradient()
+    {
+        var r = new Generator(6);
+        var x = Random(r, 3, 8, 8).RequireGrad();
+        var w = Random(r, 4, 3, 3, 3);
+        var y = F.Conv2d(x, w, padding: 1);
+        Assert.Equal(new[] { 4, 8, 8 }, y.ShapeArray);
+        var batched = F.Conv2d(x.Detach().Reshape(1, 3, 8, 8), w, padding: 1);
+        Close.Assert(batched.ReadOnlySpan, y.ReadOnlySpan, 0, 0, "unbatched vs batch of one");
+        y.Backward(Tensor.Ones(4, 8, 8));
+        Assert.Equal(new[] { 3, 8, 8 }, x.Grad!.ShapeArray);
+    }
+
+    [Fact]
+    public void GradientsMatchKernelsAndSkipInputsThatDoNotNeedThem()
+    {
+        var r = new Generator(7);
+        var x = Random(r, 2, 3, 7, 7);
+        var w = Random(r, 5, 3, 3, 3).RequireGrad();
+        var b = Random(r, 5).RequireGrad();
+        var y = F.Conv2d(x, w, b, stride: 2);
+        var dy = Random(r, y.ShapeArray);
+        y.Backward(dy);
+        Assert.Null(x.Grad);
+        var g = new Conv2dGeometry(2, 3, 7, 7, 5, 3, 3, 2, 2);
+        var dw = new float[g.WeightLength];
+        Conv2dReference.BackwardWeight(g, x.ReadOnlySpan, dy.ReadOnlySpan, dw);
+        Close.Assert(dw, w.Grad!.ReadOnlySpan, 1e-4, 1e-5, "grad weight");
+        var db = new float[5];
+        Conv2dReference.BackwardBias(g, dy.ReadOnlySpan, db);
+        Close.Assert(db, b.Grad!.ReadOnlySpan, 1e-4, 1e-5, "grad bias");
+    }
+
+    [Fact]
+    public void WrongInputRankIsRejected()
+    {
+        var e = Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(3, 8), Tensor.Zeros(4, 3, 3, 3)));
+        Assert.Contains("input must be 4-D", e.Message);
+        Assert.Contains("[3, 8]", e.Message);
+    }
+
+    [Fact]
+    public void ChannelMismatchNamesBothShapesAndGroups()
+    {
+        var e = Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(1, 6, 8, 8), Tensor.Zeros(4, 2, 3, 3), groups: 2));
+        Assert.Contains("has 6 channels", e.Message);
+        Assert.Contains("[4, 2, 3, 3]", e.Message);
+        Assert.Contains("expects 4", e.Message);
+    }
+
+    [Fact]
+    public void GroupsThatDoNotDivideOutputChannelsAreRejected()
+    {
+        var e = Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(1, 4, 8, 8), Tensor.Zeros(3, 2, 3, 3), groups: 2));
+        Assert.Contains("groups = 2 does not divide", e.Message);
+    }
+
+    [Fact]
+    public void WrongBiasShapeIsRejected()
+    {
+        var e = Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(1, 3, 8, 8), Tensor.Zeros(4, 3, 3, 3), Tensor.Zeros(3)));
+        Assert.Contains("bias must be 1-D [4]", e.Message);
+    }
+
+    [Fact]
+    public void TooSmallInputSaysSoAndGivesTheMinimum()
+    {
+        var e = Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(1, 3, 6, 6), Tensor.Zeros(8, 3, 11, 11), stride: 4, padding: 2));
+        Assert.Contains("too small", e.Message);
+        Assert.Contains("at least 7×7", e.Message);
+    }
+
+    [Fact]
+    public void NonPositiveStrideIsRejected()
+    {
+        var e = Assert.Throws<ArgumentException>(() => F.Conv2d(Tensor.Zeros(1, 3, 8, 8), Tensor.Zeros(4, 3, 3, 3), stride: 0));
+        Assert.Contains("stride must be positive", e.Message);
+    }
+}
