@@ -34,6 +34,8 @@ internal static class SafetensorsHeader
     public static (List<SafetensorsEntry> Entries, Dictionary<string, string> Metadata) Parse(
         ReadOnlyMemory<byte> json, long bufferLength, string source)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(json.Span))
+            throw Invalid(source, "the header is not valid UTF-8, so it cannot be JSON");
         JsonDocument doc;
         try
         {
@@ -42,10 +44,6 @@ internal static class SafetensorsHeader
         catch (JsonException e)
         {
             throw Invalid(source, $"the header is not valid JSON ({e.Message})", e);
-        }
-        catch (ArgumentException e) // invalid UTF-8 surfaces as ArgumentException in some paths
-        {
-            throw Invalid(source, $"the header is not valid UTF-8 JSON ({e.Message})", e);
         }
 
         using (doc)
