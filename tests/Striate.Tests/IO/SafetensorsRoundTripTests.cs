@@ -87,6 +87,43 @@ public sealed class SafetensorsRoundTripTests : IDisposable
     }
 
     [Fact]
+    public void ReadOnlyDtypesConvertToFloatAndInt64()
+    {
+        // F64 [2], I32 [2], I16 [1], I8 [2], U8 [1], BOOL [2], laid out back to back (no alignment needed).
+        var data = new List<byte>();
+        data.AddRange(BitConverter.GetBytes(0.1)); data.AddRange(BitConverter.GetBytes(-3.0));
+        data.AddRange(BitConverter.GetBytes(-70000)); data.AddRange(BitConverter.GetBytes(5));
+        data.AddRange(BitConverter.GetBytes((short)-300));
+        data.AddRange([0xFF, 0x7F]);
+        data.Add(200);
+        data.AddRange([1, 0]);
+        string header = "{\"f64\":{\"dtype\":\"F64\",\"shape\":[2],\"data_offsets\":[0,16]}," +
+                        "\"i32\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[16,24]}," +
+                        "\"i16\":{\"dtype\":\"I16\",\"shape\":[],\"data_offsets\":[24,26]}," +
+                        "\"i8\":{\"dtype\":\"I8\",\"shape\":[2],\"data_offsets\":[26,28]}," +
+                        "\"u8\":{\"dtype\":\"U8\",\"shape\":[1],\"data_offsets\":[28,29]}," +
+                        "\"flags\":{\"dtype\":\"BOOL\",\"shape\":[2,1],\"data_offsets\":[29,31]}}";
+        var json = Encoding.UTF8.GetBytes(header);
+        var bytes = new byte[8 + json.Length + data.Count];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)json.Length);
+        json.CopyTo(bytes, 8);
+        data.CopyTo(bytes, 8 + json.Length);
+
+        var file = SafetensorsFile.Parse(bytes, "mixed");
+        Assert.Equal([0.1f, -3f], file.GetTensor("f64").ToArray());
+        Assert.Equal([-70000L, 5L], file.GetInt64("i32"));
+        Assert.Equal([-70000f, 5f], file.GetTensor("i32").ToArray());
+        Assert.Empty(file.GetShape("i16"));
+        Assert.Equal([-300L], file.GetInt64("i16"));
+        Assert.Equal([-1L, 127L], file.GetInt64("i8"));
+        Assert.Equal([200f], file.GetTensor("u8").ToArray());
+        Assert.Equal([2, 1], file.GetShape("flags"));
+        Assert.Equal([1f, 0f], file.GetTensor("flags").ToArray());
+        Assert.Equal(SafetensorsDtype.BOOL, file.GetDtype("flags"));
+        Assert.Contains("0.1", Assert.Throws<InvalidOperationException>(() => file.GetInt64("f64")).Message);
+    }
+
+    [Fact]
     public void GetInt64AcceptsWholeFloatsAndRejectsFractions()
     {
         var bytes = new SafetensorsBuilder()
