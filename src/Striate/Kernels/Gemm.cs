@@ -56,6 +56,11 @@ public static partial class Gemm
         fixed (float* pa = a, pb = b, pc = c)
         {
             var job = new GemmJob(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            if (m <= GemmSmallM.MaxM && path != GemmPath.Scalar)
+            {
+                GemmSmallM.Run(ref job, threads);
+                return;
+            }
             switch (path)
             {
                 case GemmPath.Vector512: GemmDriver<Gemm512x14x32>.Run(ref job, threads); break;

@@ -94,6 +94,22 @@ public class GemmTests(ITestOutputHelper output)
         Check(path, 2, true, false, 200, 300, 100, 2f, 0f, 0, 0, 0, 22, nanInC: true);
     }
 
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void FewRowsTakeTheUnpackedPathAndMatchReference(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        if (Skip(path)) return;
+        ulong seed = 300;
+        foreach (int m in new[] { 1, 2, 4, 5 })
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+        {
+            Check(path, 2, ta, tb, m, 700, 300, 1.5f, 0f, 1, 2, 3, seed++, nanInC: true);
+            Check(path, 2, ta, tb, m, 257, 33, -1f, 0.5f, 0, 0, 0, seed++);
+        }
+    }
+
     [Fact]
     public void AutomaticPathMatchesReferenceOnManyRandomShapes()
     {

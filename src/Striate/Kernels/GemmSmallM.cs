@@ -1,0 +1,72 @@
+using System.Numerics.Tensors;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// GEMM with very few rows of C (a batch-1 linear layer is m = 1): packing B would cost as much as the product
+/// and most of an MR-tall register tile would multiply zero padding, so op(A)'s rows are applied to B directly.
+/// Memory-bound on B, which is streamed once; threaded over column ranges of C.
+/// </summary>
+internal static unsafe class GemmSmallM
+{
+    /// <summary>Largest m this path takes; beyond it the packed kernel's register reuse wins.</summary>
+    public const int MaxM = 4;
+
+    /// <summary>Columns per parallel iteration (a multiple of the widest vector).</summary>
+    private const int Chunk = 256;
+
+    public static void Run(ref GemmJob job, int threads)
+    {
+        int parts = (job.N + Chunk - 1) / Chunk;
+        var body = new Body(job);
+        if (threads <= 1 || parts == 1) for (int i = 0; i < parts; i++) body.Invoke(i);
+        else ParallelFor.Run(parts, ref body, threads);
+    }
+
+    private readonly struct Body(GemmJob job) : IParallelBody
+    {
+        public void Invoke(int index)
+        {
+            int j0 = index * Chunk, nc = Math.Min(Chunk, job.N - j0);
+            int m = job.M, k = job.K;
+            // scratch: op(A) [m, k] gathered contiguous (only when A is transposed), then acc [m, Chunk]
+            float* scratch = GemmScratch.Get((job.TransA ? m * k : 0) + m * Chunk);
+            float* aRows = job.A;
+            nint lda = job.Lda;
+            if (job.TransA)
+            {
+                for (int p = 0; p < k; p++)
+                for (int i = 0; i < m; i++) scratch[i * k + p] = job.A[(long)p * job.Lda + i];
+                aRows = scratch;
+                lda = k;
+            }
+            float* acc = scratch + (job.TransA ? m * k : 0);
+            for (int i = 0; i < m; i++)
+            {
+                var a = new ReadOnlySpan<float>(aRows + i * lda, k);
+                var c = new Span<float>(job.C + (long)i * job.Ldc + j0, nc);
+                if (job.TransB)
+                {
+                    // op(B)[:, j] is row j of B: each C element is one contiguous dot product.
+                    for (int j = 0; j < nc; j++)
+                    {
+                        float dot = job.Alpha * TensorPrimitives.Dot(a, new ReadOnlySpan<float>(job.B + (long)(j0 + j) * job.Ldb, k));
+                        c[j] = job.Beta == 0 ? dot : dot + job.Beta * c[j];
+                    }
+                    continue;
+                }
+                // op(B) rows are contiguous: C[i, :] = Σ_p A[i, p] · B[p, :], accumulated in L1-resident acc.
+                var row = new Span<float>(acc + i * Chunk, nc);
+                row.Clear();
+                for (int p = 0; p < k; p++)
+                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(job.B + (long)p * job.Ldb + j0, nc), a[p], row, row);
+                if (job.Beta == 0) TensorPrimitives.Multiply(row, job.Alpha, c);
+                else
+                {
+                    TensorPrimitives.Multiply(c, job.Beta, c);
+                    TensorPrimitives.MultiplyAdd(row, job.Alpha, c, c);
+                }
+            }
+        }
+    }
+}
