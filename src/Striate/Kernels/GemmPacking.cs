@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 
 namespace Striate.Kernels;
 
@@ -76,6 +77,10 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
                     }
                 }
             }
+            else if (Avx.IsSupported && cols == nr && nr % 8 == 0)
+            {
+                PackBTransposedAvx(b + (long)(j0 + s) * ldb + p0, ldb, kc, dst);
+            }
             else
             {
                 // B stored [n, ldb]: each column of op(B) is a contiguous row of B; scatter it down B̃.
@@ -90,6 +95,55 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
                     float* d = dst + j;
                     for (int p = 0; p < kc; p++, d += nr) *d = 0;
                 }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One full NR-wide strip of B̃ from a transposed B (linear layers' x·Wᵀ, convolution weight gradients):
+    /// 8×8 blocks are transposed in registers, so both the loads and the stores are whole vectors.
+    /// </summary>
+    private static void PackBTransposedAvx(float* src, int ldb, int kc, float* dst)
+    {
+        int nr = TKernel.NR;
+        int kc8 = kc & ~7;
+        for (int jb = 0; jb < nr; jb += 8)
+        {
+            float* s0 = src + (long)jb * ldb;
+            for (int p = 0; p < kc8; p += 8)
+            {
+                float* s = s0 + p;
+                // r_j = op(B)[p .. p+8, jb + j]
+                var r0 = Avx.LoadVector256(s);
+                var r1 = Avx.LoadVector256(s + ldb);
+                var r2 = Avx.LoadVector256(s + 2 * (long)ldb);
+                var r3 = Avx.LoadVector256(s + 3 * (long)ldb);
+                var r4 = Avx.LoadVector256(s + 4 * (long)ldb);
+                var r5 = Avx.LoadVector256(s + 5 * (long)ldb);
+                var r6 = Avx.LoadVector256(s + 6 * (long)ldb);
+                var r7 = Avx.LoadVector256(s + 7 * (long)ldb);
+                var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+                var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+                var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+                var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+                var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+                var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+                var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+                var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+                float* d = dst + p * nr + jb;
+                Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+                Avx.Store(d + nr, Avx.Permute2x128(u1, u5, 0x20));
+                Avx.Store(d + 2 * nr, Avx.Permute2x128(u2, u6, 0x20));
+                Avx.Store(d + 3 * nr, Avx.Permute2x128(u3, u7, 0x20));
+                Avx.Store(d + 4 * nr, Avx.Permute2x128(u0, u4, 0x31));
+                Avx.Store(d + 5 * nr, Avx.Permute2x128(u1, u5, 0x31));
+                Avx.Store(d + 6 * nr, Avx.Permute2x128(u2, u6, 0x31));
+                Avx.Store(d + 7 * nr, Avx.Permute2x128(u3, u7, 0x31));
+            }
+            for (int j = 0; j < 8; j++)
+            {
+                float* s = s0 + (long)j * ldb;
+                for (int p = kc8; p < kc; p++) dst[p * nr + jb + j] = s[p];
             }
         }
     }
