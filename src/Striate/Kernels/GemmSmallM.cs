@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Striate.Kernels;
 
@@ -21,6 +22,41 @@ internal static unsafe class GemmSmallM
         var body = new Body(job);
         if (threads <= 1 || parts == 1) for (int i = 0; i < parts; i++) body.Invoke(i);
         else ParallelFor.Run(parts, ref body, threads);
+    }
+
+    /// <summary>acc[0..n] += Σ_q w[q] · b[q·ldb + j], q &lt; 4: four rows of B per pass over acc.</summary>
+    private static void Axpy4(ReadOnlySpan<float> w, float* b, int ldb, float* acc, int n)
+    {
+        float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+        float* b1 = b + ldb, b2 = b + 2 * (long)ldb, b3 = b + 3 * (long)ldb;
+        int j = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            var v0 = Vector256.Create(w0); var v1 = Vector256.Create(w1);
+            var v2 = Vector256.Create(w2); var v3 = Vector256.Create(w3);
+            for (; j + 8 <= n; j += 8)
+            {
+                var sum = Vector256.MultiplyAddEstimate(Vector256.Load(b + j), v0, Vector256.Load(acc + j));
+                sum = Vector256.MultiplyAddEstimate(Vector256.Load(b1 + j), v1, sum);
+                sum = Vector256.MultiplyAddEstimate(Vector256.Load(b2 + j), v2, sum);
+                sum = Vector256.MultiplyAddEstimate(Vector256.Load(b3 + j), v3, sum);
+                Vector256.Store(sum, acc + j);
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated)
+        {
+            var v0 = Vector128.Create(w0); var v1 = Vector128.Create(w1);
+            var v2 = Vector128.Create(w2); var v3 = Vector128.Create(w3);
+            for (; j + 4 <= n; j += 4)
+            {
+                var sum = Vector128.MultiplyAddEstimate(Vector128.Load(b + j), v0, Vector128.Load(acc + j));
+                sum = Vector128.MultiplyAddEstimate(Vector128.Load(b1 + j), v1, sum);
+                sum = Vector128.MultiplyAddEstimate(Vector128.Load(b2 + j), v2, sum);
+                sum = Vector128.MultiplyAddEstimate(Vector128.Load(b3 + j), v3, sum);
+                Vector128.Store(sum, acc + j);
+            }
+        }
+        for (; j < n; j++) acc[j] += w0 * b[j] + w1 * b1[j] + w2 * b2[j] + w3 * b3[j];
     }
 
     private readonly struct Body(GemmJob job) : IParallelBody
@@ -58,7 +94,10 @@ internal static unsafe class GemmSmallM
                 // op(B) rows are contiguous: C[i, :] = Σ_p A[i, p] · B[p, :], accumulated in L1-resident acc.
                 var row = new Span<float>(acc + i * Chunk, nc);
                 row.Clear();
-                for (int p = 0; p < k; p++)
+                int p = 0;
+                for (; p + 4 <= k; p += 4)
+                    Axpy4(a.Slice(p, 4), job.B + (long)p * job.Ldb + j0, job.Ldb, acc + i * Chunk, nc);
+                for (; p < k; p++)
                     TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(job.B + (long)p * job.Ldb + j0, nc), a[p], row, row);
                 if (job.Beta == 0) TensorPrimitives.Multiply(row, job.Alpha, c);
                 else
