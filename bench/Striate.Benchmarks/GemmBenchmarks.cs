@@ -36,12 +36,12 @@ public static class GemmBenchmarks
     /// </summary>
     public static double FmaPeakGflops(int threads)
     {
-        const long iterations = 20_000_000;
+        const long iterations = 5_000_000;
         int lanes = Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1;
         double flops = 2.0 * lanes * FmaChains * iterations * threads;
         double best = double.MaxValue;
         var sink = new float[threads];
-        for (int run = 0; run < 4; run++)
+        for (int run = 0; run < 12; run++)
         {
             using var start = new Barrier(threads + 1);
             var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
