@@ -1,0 +1,118 @@
+namespace Striate.Kernels;
+
+/// <summary>The operands of one validated, pinned GEMM call.</summary>
+internal readonly unsafe struct GemmJob(bool transA, bool transB, int m, int n, int k, float alpha,
+    float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+{
+    public readonly bool TransA = transA, TransB = transB;
+    public readonly int M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc;
+    public readonly float Alpha = alpha, Beta = beta;
+    public readonly float* A = a, B = b, C = c;
+}
+
+/// <summary>
+/// The five loops around the microkernel (BLIS order jc → pc → ic → jr → ir) for one tile shape. C is cut into
+/// a grid of independent rectangles, one per parallel iteration; each thread packs its own Ã and B̃ into its
+/// own scratch, so threads share nothing but the read-only inputs.
+/// </summary>
+internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMicrokernel
+{
+    /// <summary>Columns of B packed at once (multiple of NR); with KC it bounds B̃ to L2/L3-sized blocks.</summary>
+    private static int NC => TKernel.NR * 64;
+
+    public static void Run(ref GemmJob job, int threads)
+    {
+        int mTiles = (job.M + TKernel.MR - 1) / TKernel.MR;
+        int nTiles = (job.N + TKernel.NR - 1) / TKernel.NR;
+        int mParts = 1, nParts = 1;
+        if (threads > 1)
+        {
+            // Prefer splitting columns: every part then repacks only A, and an NR-aligned column range keeps
+            // full tiles. Twice as many parts as threads lets a thread slowed by a neighbour take fewer.
+            int target = 2 * threads;
+            nParts = Math.Clamp(nTiles / 4, 1, target);
+            if (nParts < threads) mParts = Math.Clamp((target + nParts - 1) / nParts, 1, Math.Max(1, mTiles / 2));
+        }
+        var body = new Body(job, mParts, nParts, mTiles, nTiles);
+        if (mParts * nParts == 1) body.Invoke(0);
+        else ParallelFor.Run(mParts * nParts, ref body, threads);
+    }
+
+    private readonly struct Body(GemmJob job, int mParts, int nParts, int mTiles, int nTiles) : IParallelBody
+    {
+        public void Invoke(int index)
+        {
+            int pi = index / nParts, pj = index % nParts;
+            int i0 = (int)((long)mTiles * pi / mParts) * TKernel.MR;
+            int i1 = Math.Min(job.M, (int)((long)mTiles * (pi + 1) / mParts) * TKernel.MR);
+            int j0 = (int)((long)nTiles * pj / nParts) * TKernel.NR;
+            int j1 = Math.Min(job.N, (int)((long)nTiles * (pj + 1) / nParts) * TKernel.NR);
+            if (i0 < i1 && j0 < j1) Block(in job, i0, i1, j0, j1);
+        }
+    }
+
+    /// <summary>C[i0..i1, j0..j1] = alpha · op(A)[i0..i1, :] · op(B)[:, j0..j1] + beta · C[i0..i1, j0..j1].</summary>
+    private static void Block(in GemmJob job, int i0, int i1, int j0, int j1)
+    {
+        int MR = TKernel.MR, NR = TKernel.NR, KC = TKernel.KC;
+        int ncMax = Math.Min(NC, RoundUp(j1 - j0, NR));
+        int mcMax = Math.Min(TKernel.MC, RoundUp(i1 - i0, MR));
+        int kcMax = Math.Min(KC, job.K);
+        // scratch: Ã [mcMax/MR, kcMax, MR] then B̃ [ncMax/NR, kcMax, NR]
+        int aFloats = RoundUp(mcMax * kcMax, 16);
+        float* aPack = GemmScratch.Get(aFloats + ncMax * kcMax);
+        float* bPack = aPack + aFloats;
+        // edge: one MR×NR tile for partial tiles of C
+        float* edge = stackalloc float[MR * NR];
+        nint ldc = job.Ldc;
+
+        for (int jc = j0; jc < j1; jc += NC)
+        {
+            int nc = Math.Min(NC, j1 - jc);
+            for (int pc = 0; pc < job.K; pc += KC)
+            {
+                int kc = Math.Min(KC, job.K - pc);
+                // The first depth block applies the caller's beta; later ones accumulate onto it.
+                float beta = pc == 0 ? job.Beta : 1f;
+                GemmPacking<TKernel>.PackB(job.TransB, job.B, job.Ldb, pc, kc, jc, nc, bPack);
+                for (int ic = i0; ic < i1; ic += TKernel.MC)
+                {
+                    int mc = Math.Min(TKernel.MC, i1 - ic);
+                    GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, ic, mc, pc, kc, job.Alpha, aPack);
+                    for (int jr = 0; jr < nc; jr += NR)
+                    {
+                        int nr = Math.Min(NR, nc - jr);
+                        float* bStrip = bPack + jr * kc;
+                        for (int ir = 0; ir < mc; ir += MR)
+                        {
+                            int mr = Math.Min(MR, mc - ir);
+                            float* aStrip = aPack + ir * kc;
+                            float* cTile = job.C + (long)(ic + ir) * ldc + jc + jr;
+                            if (mr == MR && nr == NR)
+                            {
+                                TKernel.Run(kc, aStrip, bStrip, cTile, ldc, beta);
+                            }
+                            else
+                            {
+                                TKernel.Run(kc, aStrip, bStrip, edge, NR, 0f);
+                                MergeEdge(edge, NR, cTile, ldc, mr, nr, beta);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>C[mr×nr] = tile + beta · C, reading C only when beta is non-zero.</summary>
+    private static void MergeEdge(float* tile, int nrFull, float* c, nint ldc, int mr, int nr, float beta)
+    {
+        for (int r = 0; r < mr; r++, tile += nrFull, c += ldc)
+        {
+            if (beta == 0) for (int j = 0; j < nr; j++) c[j] = tile[j];
+            else for (int j = 0; j < nr; j++) c[j] = tile[j] + beta * c[j];
+        }
+    }
+
+    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+}

@@ -1,0 +1,238 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// A GEMM register tile: C[MR×NR] = Ã·B̃ + beta·C, where Ã is a packed MR-tall strip (kc columns of MR values)
+/// and B̃ a packed NR-wide strip (kc rows of NR values). Alpha is already folded into Ã by the packing.
+/// Static abstract members let the JIT compile one macro-kernel per tile with MR and NR as constants.
+/// </summary>
+internal unsafe interface IGemmMicrokernel
+{
+    static abstract int MR { get; }
+    static abstract int NR { get; }
+    /// <summary>Depth of a packed block: Ã strip is MR·KC floats, B̃ strip NR·KC; sized so B̃ strips stay in L1/L2.</summary>
+    static abstract int KC { get; }
+    /// <summary>Rows of A packed at once (multiple of MR); the packed block MC·KC stays in L2.</summary>
+    static abstract int MC { get; }
+    /// <summary>C[MR×NR] (row stride ldc) = Ã·B̃ + beta·C; when beta is 0, C is not read.</summary>
+    static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, float beta);
+}
+
+/// <summary>
+/// AVX-512 tile 14×32: 28 zmm accumulators + 2 B̃ vectors + 1 broadcast = 31 of the 32 registers, so each
+/// broadcast of A feeds two FMAs and each B̃ load feeds 14 (the arithmetic intensity that keeps both FMA pipes busy).
+/// </summary>
+internal readonly unsafe struct Gemm512x14x32 : IGemmMicrokernel
+{
+    public static int MR => 14;
+    public static int NR => 32;
+    public static int KC => 256;
+    public static int MC => 14 * 10;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
+            c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default,
+            cC0 = default, cC1 = default, cD0 = default, cD1 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            Vector512<float> ai;
+            ai = Vector512.Create(a[0]); c00 = Vector512.MultiplyAddEstimate(ai, b0, c00); c01 = Vector512.MultiplyAddEstimate(ai, b1, c01);
+            ai = Vector512.Create(a[1]); c10 = Vector512.MultiplyAddEstimate(ai, b0, c10); c11 = Vector512.MultiplyAddEstimate(ai, b1, c11);
+            ai = Vector512.Create(a[2]); c20 = Vector512.MultiplyAddEstimate(ai, b0, c20); c21 = Vector512.MultiplyAddEstimate(ai, b1, c21);
+            ai = Vector512.Create(a[3]); c30 = Vector512.MultiplyAddEstimate(ai, b0, c30); c31 = Vector512.MultiplyAddEstimate(ai, b1, c31);
+            ai = Vector512.Create(a[4]); c40 = Vector512.MultiplyAddEstimate(ai, b0, c40); c41 = Vector512.MultiplyAddEstimate(ai, b1, c41);
+            ai = Vector512.Create(a[5]); c50 = Vector512.MultiplyAddEstimate(ai, b0, c50); c51 = Vector512.MultiplyAddEstimate(ai, b1, c51);
+            ai = Vector512.Create(a[6]); c60 = Vector512.MultiplyAddEstimate(ai, b0, c60); c61 = Vector512.MultiplyAddEstimate(ai, b1, c61);
+            ai = Vector512.Create(a[7]); c70 = Vector512.MultiplyAddEstimate(ai, b0, c70); c71 = Vector512.MultiplyAddEstimate(ai, b1, c71);
+            ai = Vector512.Create(a[8]); c80 = Vector512.MultiplyAddEstimate(ai, b0, c80); c81 = Vector512.MultiplyAddEstimate(ai, b1, c81);
+            ai = Vector512.Create(a[9]); c90 = Vector512.MultiplyAddEstimate(ai, b0, c90); c91 = Vector512.MultiplyAddEstimate(ai, b1, c91);
+            ai = Vector512.Create(a[10]); cA0 = Vector512.MultiplyAddEstimate(ai, b0, cA0); cA1 = Vector512.MultiplyAddEstimate(ai, b1, cA1);
+            ai = Vector512.Create(a[11]); cB0 = Vector512.MultiplyAddEstimate(ai, b0, cB0); cB1 = Vector512.MultiplyAddEstimate(ai, b1, cB1);
+            ai = Vector512.Create(a[12]); cC0 = Vector512.MultiplyAddEstimate(ai, b0, cC0); cC1 = Vector512.MultiplyAddEstimate(ai, b1, cC1);
+            ai = Vector512.Create(a[13]); cD0 = Vector512.MultiplyAddEstimate(ai, b0, cD0); cD1 = Vector512.MultiplyAddEstimate(ai, b1, cD1);
+            a += 14;
+            b += 32;
+        }
+        var vb = Vector512.Create(beta);
+        bool read = beta != 0;
+        Store(c, c00, c01, vb, read); c += ldc;
+        Store(c, c10, c11, vb, read); c += ldc;
+        Store(c, c20, c21, vb, read); c += ldc;
+        Store(c, c30, c31, vb, read); c += ldc;
+        Store(c, c40, c41, vb, read); c += ldc;
+        Store(c, c50, c51, vb, read); c += ldc;
+        Store(c, c60, c61, vb, read); c += ldc;
+        Store(c, c70, c71, vb, read); c += ldc;
+        Store(c, c80, c81, vb, read); c += ldc;
+        Store(c, c90, c91, vb, read); c += ldc;
+        Store(c, cA0, cA1, vb, read); c += ldc;
+        Store(c, cB0, cB1, vb, read); c += ldc;
+        Store(c, cC0, cC1, vb, read); c += ldc;
+        Store(c, cD0, cD1, vb, read);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, Vector512<float> x0, Vector512<float> x1, Vector512<float> beta, bool read)
+    {
+        if (read)
+        {
+            x0 = Vector512.MultiplyAddEstimate(Vector512.Load(c), beta, x0);
+            x1 = Vector512.MultiplyAddEstimate(Vector512.Load(c + 16), beta, x1);
+        }
+        Vector512.Store(x0, c);
+        Vector512.Store(x1, c + 16);
+    }
+}
+
+/// <summary>
+/// AVX2 tile 6×16: 12 ymm accumulators + 2 B̃ + 1 broadcast = 15 of the 16 registers available without AVX-512.
+/// </summary>
+internal readonly unsafe struct Gemm256x6x16 : IGemmMicrokernel
+{
+    public static int MR => 6;
+    public static int NR => 16;
+    public static int KC => 256;
+    public static int MC => 6 * 24;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            Vector256<float> ai;
+            ai = Vector256.Create(a[0]); c00 = Vector256.MultiplyAddEstimate(ai, b0, c00); c01 = Vector256.MultiplyAddEstimate(ai, b1, c01);
+            ai = Vector256.Create(a[1]); c10 = Vector256.MultiplyAddEstimate(ai, b0, c10); c11 = Vector256.MultiplyAddEstimate(ai, b1, c11);
+            ai = Vector256.Create(a[2]); c20 = Vector256.MultiplyAddEstimate(ai, b0, c20); c21 = Vector256.MultiplyAddEstimate(ai, b1, c21);
+            ai = Vector256.Create(a[3]); c30 = Vector256.MultiplyAddEstimate(ai, b0, c30); c31 = Vector256.MultiplyAddEstimate(ai, b1, c31);
+            ai = Vector256.Create(a[4]); c40 = Vector256.MultiplyAddEstimate(ai, b0, c40); c41 = Vector256.MultiplyAddEstimate(ai, b1, c41);
+            ai = Vector256.Create(a[5]); c50 = Vector256.MultiplyAddEstimate(ai, b0, c50); c51 = Vector256.MultiplyAddEstimate(ai, b1, c51);
+            a += 6;
+            b += 16;
+        }
+        var vb = Vector256.Create(beta);
+        bool read = beta != 0;
+        Store(c, c00, c01, vb, read); c += ldc;
+        Store(c, c10, c11, vb, read); c += ldc;
+        Store(c, c20, c21, vb, read); c += ldc;
+        Store(c, c30, c31, vb, read); c += ldc;
+        Store(c, c40, c41, vb, read); c += ldc;
+        Store(c, c50, c51, vb, read);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, Vector256<float> x0, Vector256<float> x1, Vector256<float> beta, bool read)
+    {
+        if (read)
+        {
+            x0 = Vector256.MultiplyAddEstimate(Vector256.Load(c), beta, x0);
+            x1 = Vector256.MultiplyAddEstimate(Vector256.Load(c + 8), beta, x1);
+        }
+        Vector256.Store(x0, c);
+        Vector256.Store(x1, c + 8);
+    }
+}
+
+/// <summary>
+/// Portable 128-bit tile 6×8 (SSE or NEON): 12 accumulators + 2 B̃ + 1 broadcast, within SSE's 16 registers.
+/// MultiplyAddEstimate fuses where the hardware can (FMA, NEON) and falls back to multiply + add elsewhere.
+/// </summary>
+internal readonly unsafe struct Gemm128x6x8 : IGemmMicrokernel
+{
+    public static int MR => 6;
+    public static int NR => 8;
+    public static int KC => 256;
+    public static int MC => 6 * 16;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta)
+    {
+        Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector128.Load(b);
+            var b1 = Vector128.Load(b + 4);
+            Vector128<float> ai;
+            ai = Vector128.Create(a[0]); c00 = Vector128.MultiplyAddEstimate(ai, b0, c00); c01 = Vector128.MultiplyAddEstimate(ai, b1, c01);
+            ai = Vector128.Create(a[1]); c10 = Vector128.MultiplyAddEstimate(ai, b0, c10); c11 = Vector128.MultiplyAddEstimate(ai, b1, c11);
+            ai = Vector128.Create(a[2]); c20 = Vector128.MultiplyAddEstimate(ai, b0, c20); c21 = Vector128.MultiplyAddEstimate(ai, b1, c21);
+            ai = Vector128.Create(a[3]); c30 = Vector128.MultiplyAddEstimate(ai, b0, c30); c31 = Vector128.MultiplyAddEstimate(ai, b1, c31);
+            ai = Vector128.Create(a[4]); c40 = Vector128.MultiplyAddEstimate(ai, b0, c40); c41 = Vector128.MultiplyAddEstimate(ai, b1, c41);
+            ai = Vector128.Create(a[5]); c50 = Vector128.MultiplyAddEstimate(ai, b0, c50); c51 = Vector128.MultiplyAddEstimate(ai, b1, c51);
+            a += 6;
+            b += 8;
+        }
+        var vb = Vector128.Create(beta);
+        bool read = beta != 0;
+        Store(c, c00, c01, vb, read); c += ldc;
+        Store(c, c10, c11, vb, read); c += ldc;
+        Store(c, c20, c21, vb, read); c += ldc;
+        Store(c, c30, c31, vb, read); c += ldc;
+        Store(c, c40, c41, vb, read); c += ldc;
+        Store(c, c50, c51, vb, read);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, Vector128<float> x0, Vector128<float> x1, Vector128<float> beta, bool read)
+    {
+        if (read)
+        {
+            x0 = Vector128.MultiplyAddEstimate(Vector128.Load(c), beta, x0);
+            x1 = Vector128.MultiplyAddEstimate(Vector128.Load(c + 4), beta, x1);
+        }
+        Vector128.Store(x0, c);
+        Vector128.Store(x1, c + 4);
+    }
+}
+
+/// <summary>Scalar tile 4×4 for hardware without SIMD acceleration (or with it disabled).</summary>
+internal readonly unsafe struct GemmScalar4x4 : IGemmMicrokernel
+{
+    public static int MR => 4;
+    public static int NR => 4;
+    public static int KC => 256;
+    public static int MC => 64;
+
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta)
+    {
+        float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0,
+            c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+        for (int p = 0; p < kc; p++)
+        {
+            float b0 = b[0], b1 = b[1], b2 = b[2], b3 = b[3];
+            float a0 = a[0], a1 = a[1], a2 = a[2], a3 = a[3];
+            c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+            c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+            c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+            c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+            a += 4;
+            b += 4;
+        }
+        Store(c, c00, c01, c02, c03, beta); c += ldc;
+        Store(c, c10, c11, c12, c13, beta); c += ldc;
+        Store(c, c20, c21, c22, c23, beta); c += ldc;
+        Store(c, c30, c31, c32, c33, beta);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, float x0, float x1, float x2, float x3, float beta)
+    {
+        if (beta != 0)
+        {
+            x0 += beta * c[0]; x1 += beta * c[1]; x2 += beta * c[2]; x3 += beta * c[3];
+        }
+        c[0] = x0; c[1] = x1; c[2] = x2; c[3] = x3;
+    }
+}

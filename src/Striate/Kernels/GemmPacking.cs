@@ -1,0 +1,177 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// Copies blocks of op(A) and op(B) into the layouts the microkernels stream through (Goto &amp; van de Geijn,
+/// "Anatomy of High-Performance Matrix Multiplication", 2008): every transpose is resolved here, edges are
+/// zero-padded to whole tiles, and alpha is folded into Ã, so the microkernel sees one case only.
+/// </summary>
+internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmMicrokernel
+{
+    /// <summary>
+    /// Ã: [ceil(mc/MR), kc, MR] ← alpha · op(A)[i0 .. i0+mc, p0 .. p0+kc]; rows past mc are zero.
+    /// </summary>
+    public static void PackA(bool transA, float* a, int lda, int i0, int mc, int p0, int kc, float alpha, float* dst)
+    {
+        int mr = TKernel.MR;
+        for (int s = 0; s < mc; s += mr, dst += mr * kc)
+        {
+            int rows = Math.Min(mr, mc - s);
+            if (!transA)
+            {
+                // A stored [m, lda]: each row of the strip is contiguous in p; write it as a column of Ã.
+                for (int r = 0; r < rows; r++)
+                {
+                    float* src = a + (long)(i0 + s + r) * lda + p0;
+                    float* d = dst + r;
+                    for (int p = 0; p < kc; p++, d += mr) *d = alpha * src[p];
+                }
+                for (int r = rows; r < mr; r++)
+                {
+                    float* d = dst + r;
+                    for (int p = 0; p < kc; p++, d += mr) *d = 0;
+                }
+            }
+            else
+            {
+                // A stored [k, lda]: the MR values of one p are contiguous, already Ã's order.
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = a + (long)(p0 + p) * lda + i0 + s;
+                    float* d = dst + p * mr;
+                    int r = 0;
+                    for (; r < rows; r++) d[r] = alpha * src[r];
+                    for (; r < mr; r++) d[r] = 0;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// B̃: [ceil(nc/NR), kc, NR] ← op(B)[p0 .. p0+kc, j0 .. j0+nc]; columns past nc are zero.
+    /// </summary>
+    public static void PackB(bool transB, float* b, int ldb, int p0, int kc, int j0, int nc, float* dst)
+    {
+        int nr = TKernel.NR;
+        for (int s = 0; s < nc; s += nr, dst += nr * kc)
+        {
+            int cols = Math.Min(nr, nc - s);
+            if (!transB)
+            {
+                // B stored [k, ldb]: NR consecutive columns of one row are contiguous, already B̃'s order.
+                for (int p = 0; p < kc; p++)
+                {
+                    float* src = b + (long)(p0 + p) * ldb + j0 + s;
+                    float* d = dst + p * nr;
+                    if (cols == nr)
+                    {
+                        Unsafe.CopyBlockUnaligned(d, src, (uint)(nr * sizeof(float)));
+                    }
+                    else
+                    {
+                        int j = 0;
+                        for (; j < cols; j++) d[j] = src[j];
+                        for (; j < nr; j++) d[j] = 0;
+                    }
+                }
+            }
+            else if (Avx.IsSupported && cols == nr && nr % 8 == 0)
+            {
+                PackBTransposedAvx(b + (long)(j0 + s) * ldb + p0, ldb, kc, dst);
+            }
+            else
+            {
+                // B stored [n, ldb]: each column of op(B) is a contiguous row of B; scatter it down B̃.
+                for (int j = 0; j < cols; j++)
+                {
+                    float* src = b + (long)(j0 + s + j) * ldb + p0;
+                    float* d = dst + j;
+                    for (int p = 0; p < kc; p++, d += nr) *d = src[p];
+                }
+                for (int j = cols; j < nr; j++)
+                {
+                    float* d = dst + j;
+                    for (int p = 0; p < kc; p++, d += nr) *d = 0;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// One full NR-wide strip of B̃ from a transposed B (linear layers' x·Wᵀ, convolution weight gradients):
+    /// 8×8 blocks are transposed in registers, so both the loads and the stores are whole vectors.
+    /// </summary>
+    private static void PackBTransposedAvx(float* src, int ldb, int kc, float* dst)
+    {
+        int nr = TKernel.NR;
+        int kc8 = kc & ~7;
+        for (int jb = 0; jb < nr; jb += 8)
+        {
+            float* s0 = src + (long)jb * ldb;
+            for (int p = 0; p < kc8; p += 8)
+            {
+                float* s = s0 + p;
+                // r_j = op(B)[p .. p+8, jb + j]
+                var r0 = Avx.LoadVector256(s);
+                var r1 = Avx.LoadVector256(s + ldb);
+                var r2 = Avx.LoadVector256(s + 2 * (long)ldb);
+                var r3 = Avx.LoadVector256(s + 3 * (long)ldb);
+                var r4 = Avx.LoadVector256(s + 4 * (long)ldb);
+                var r5 = Avx.LoadVector256(s + 5 * (long)ldb);
+                var r6 = Avx.LoadVector256(s + 6 * (long)ldb);
+                var r7 = Avx.LoadVector256(s + 7 * (long)ldb);
+                var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+                var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+                var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+                var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+                var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+                var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+                var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+                var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+                float* d = dst + p * nr + jb;
+                Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
+                Avx.Store(d + nr, Avx.Permute2x128(u1, u5, 0x20));
+                Avx.Store(d + 2 * nr, Avx.Permute2x128(u2, u6, 0x20));
+                Avx.Store(d + 3 * nr, Avx.Permute2x128(u3, u7, 0x20));
+                Avx.Store(d + 4 * nr, Avx.Permute2x128(u0, u4, 0x31));
+                Avx.Store(d + 5 * nr, Avx.Permute2x128(u1, u5, 0x31));
+                Avx.Store(d + 6 * nr, Avx.Permute2x128(u2, u6, 0x31));
+                Avx.Store(d + 7 * nr, Avx.Permute2x128(u3, u7, 0x31));
+            }
+            for (int j = 0; j < 8; j++)
+            {
+                float* s = s0 + (long)j * ldb;
+                for (int p = kc8; p < kc; p++) dst[p * nr + jb + j] = s[p];
+            }
+        }
+    }
+}
+
+/// <summary>
+/// Per-thread packing buffers, grown on demand and kept for the thread's lifetime, so a GEMM call allocates
+/// nothing once warm. 64-byte aligned so packed strips start on cache lines.
+/// </summary>
+internal sealed unsafe class GemmScratch
+{
+    [ThreadStatic] private static GemmScratch? current;
+    private float[]? array;
+    private float* aligned;
+    private int capacity;
+
+    /// <summary>A buffer of at least <paramref name="floats"/> floats owned by the calling thread.</summary>
+    public static float* Get(int floats)
+    {
+        var scratch = current ??= new GemmScratch();
+        if (scratch.capacity < floats)
+        {
+            int size = Math.Max(floats, scratch.capacity * 3 / 2);
+            scratch.array = GC.AllocateUninitializedArray<float>(size + 16, pinned: true);
+            nint address = (nint)Unsafe.AsPointer(ref scratch.array[0]);
+            scratch.aligned = (float*)((address + 63) & ~(nint)63);
+            scratch.capacity = size;
+        }
+        return scratch.aligned;
+    }
+}

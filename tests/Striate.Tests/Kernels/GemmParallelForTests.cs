@@ -1,0 +1,86 @@
+using System.Threading;
+using Striate.Kernels;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>The kernels' parallel loop: every iteration exactly once, errors surfaced, nesting safe.</summary>
+public class GemmParallelForTests
+{
+    private unsafe struct CountBody : IParallelBody
+    {
+        public int* Hits;
+        public void Invoke(int index) => Interlocked.Increment(ref Hits[index]);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(2, 7)]
+    [InlineData(4, 1000)]
+    public unsafe void RunsEveryIterationExactlyOnce(int threads, int count)
+    {
+        var hits = new int[count];
+        fixed (int* p = hits)
+        {
+            for (int repeat = 0; repeat < 50; repeat++)
+            {
+                var body = new CountBody { Hits = p };
+                ParallelFor.Run(count, ref body, threads);
+            }
+        }
+        Assert.All(hits, h => Assert.Equal(50, h));
+    }
+
+    private struct ThrowingBody : IParallelBody
+    {
+        public void Invoke(int index)
+        {
+            if (index == 3) throw new InvalidOperationException("iteration 3");
+        }
+    }
+
+    [Fact]
+    public void ExceptionInAnIterationIsRethrownAfterTheLoop()
+    {
+        var body = new ThrowingBody();
+        var e = Assert.ThrowsAny<Exception>(() => ParallelFor.Run(10, ref body, 2));
+        Assert.Contains("iteration 3", e is AggregateException agg ? agg.InnerException!.Message : e.Message);
+        // The loop machinery is still usable afterwards.
+        RunsEveryIterationExactlyOnce(2, 10);
+    }
+
+    private unsafe struct NestedBody : IParallelBody
+    {
+        public int* Hits;
+        public void Invoke(int index)
+        {
+            var inner = new CountBody { Hits = Hits + index * 4 };
+            ParallelFor.Run(4, ref inner, 2);
+        }
+    }
+
+    [Fact]
+    public unsafe void NestedLoopsRunEveryInnerIteration()
+    {
+        var hits = new int[8 * 4];
+        fixed (int* p = hits)
+        {
+            var body = new NestedBody { Hits = p };
+            ParallelFor.Run(8, ref body, 2);
+        }
+        Assert.All(hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void ConcurrentCallersFromManyThreadsAllComplete()
+    {
+        var tasks = Enumerable.Range(0, 4).Select(_ => Task.Run(() => RunsEveryIterationExactlyOnce(2, 37))).ToArray();
+        Task.WaitAll(tasks);
+    }
+
+    [Fact]
+    public void ThreadCountRejectsZero()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => KernelThreads.Count = 0);
+    }
+}

@@ -1,0 +1,169 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+using Xunit.Abstractions;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>The packed GEMM against its three-loop twin, on every path this machine can run.</summary>
+public class GemmTests(ITestOutputHelper output)
+{
+    public static TheoryData<int> Paths() => new() { (int)GemmPath.Scalar, (int)GemmPath.Vector128, (int)GemmPath.Vector256, (int)GemmPath.Vector512 };
+
+    /// <summary>Runs one case on a path/thread budget and compares with GemmReference; the tolerance grows with k.</summary>
+    private static void Check(GemmPath path, int threads, bool transA, bool transB, int m, int n, int k, float alpha, float beta,
+        int ldaPad, int ldbPad, int ldcPad, ulong seed, bool nanInC = false)
+    {
+        var gen = new Generator(seed);
+        int lda = (transA ? m : k) + ldaPad, ldb = (transB ? k : n) + ldbPad, ldc = n + ldcPad;
+        int aRows = transA ? k : m, bRows = transB ? n : k;
+        var a = Close.RandomArray(Math.Max(0, aRows * lda - ldaPad), gen);
+        var b = Close.RandomArray(Math.Max(0, bRows * ldb - ldbPad), gen);
+        var c0 = Close.RandomArray(Math.Max(0, m * ldc - ldcPad), gen);
+        if (nanInC) Array.Fill(c0, float.NaN);
+        var expected = (float[])c0.Clone();
+        var actual = (float[])c0.Clone();
+        GemmReference.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
+        Gemm.Sgemm(path, threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, actual, ldc);
+        double atol = 1e-5 * Math.Sqrt(k + 1) * 4 * (Math.Abs(alpha) + Math.Abs(beta) + 1);
+        // The padding between rows of C must be untouched: both started equal, the reference never writes it.
+        Close.Assert(expected, actual, 1e-4, atol,
+            $"{path} threads={threads} transA={transA} transB={transB} m={m} n={n} k={k} alpha={alpha} beta={beta} pads=({ldaPad},{ldbPad},{ldcPad})");
+    }
+
+    private bool Skip(GemmPath path)
+    {
+        if (Gemm.IsSupported(path)) return false;
+        output.WriteLine($"Skipped: {path} is not hardware-accelerated on this machine.");
+        return true;
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void EveryTransposeAndScalingMatchesReference(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        if (Skip(path)) return;
+        ulong seed = 1;
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+        foreach (var (alpha, beta) in new[] { (1f, 0f), (1f, 1f), (0.5f, -2f), (-1.5f, 0.25f) })
+            Check(path, 1, ta, tb, 37, 45, 29, alpha, beta, 0, 0, 0, seed++);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void SizesAroundTileAndBlockEdgesMatchReference(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        if (Skip(path)) return;
+        // Just under, at and over MR (4, 6, 14), NR (4, 8, 16, 32), KC (256) and MC (64, 96, 140, 144).
+        int[] ms = { 1, 3, 4, 5, 6, 7, 13, 14, 15, 28, 63, 65, 97, 139, 141, 145 };
+        int[] ns = { 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 65 };
+        int[] ks = { 1, 2, 17, 255, 256, 257, 513 };
+        ulong seed = 100;
+        var gen = new Generator(7);
+        for (int t = 0; t < 60; t++)
+        {
+            int m = ms[gen.NextInt(ms.Length)], n = ns[gen.NextInt(ns.Length)], k = ks[gen.NextInt(ks.Length)];
+            bool ta = gen.NextInt(2) == 1, tb = gen.NextInt(2) == 1;
+            Check(path, 1, ta, tb, m, n, k, 1f, t % 3 == 0 ? 0f : 0.5f, gen.NextInt(3), gen.NextInt(3), gen.NextInt(3), seed++);
+        }
+        Check(path, 1, false, false, 1, 1, 1, 2f, 0f, 0, 0, 0, seed++);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void LargeShapesMatchReferenceSingleAndMultiThreaded(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        if (Skip(path)) return;
+        Check(path, 1, false, false, 300, 257, 513, 1f, 0f, 0, 0, 0, 11);
+        Check(path, 3, true, true, 300, 257, 513, 0.75f, 0.5f, 5, 3, 1, 12);
+        Check(path, 2, false, true, 150, 1100, 70, 1f, 1f, 0, 0, 4, 13);
+        Check(path, 4, true, false, 1000, 20, 300, -1f, 0f, 0, 2, 0, 14);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void BetaZeroIgnoresNaNInC(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        if (Skip(path)) return;
+        // Full tiles, edge tiles, several depth blocks (only the first may apply beta) and the threaded split.
+        Check(path, 1, false, false, 29, 70, 600, 1f, 0f, 0, 0, 3, 21, nanInC: true);
+        Check(path, 2, true, false, 200, 300, 100, 2f, 0f, 0, 0, 0, 22, nanInC: true);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void FewRowsTakeTheUnpackedPathAndMatchReference(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        if (Skip(path)) return;
+        ulong seed = 300;
+        foreach (int m in new[] { 1, 2, 4, 5 })
+        foreach (bool ta in new[] { false, true })
+        foreach (bool tb in new[] { false, true })
+        {
+            Check(path, 2, ta, tb, m, 700, 300, 1.5f, 0f, 1, 2, 3, seed++, nanInC: true);
+            Check(path, 2, ta, tb, m, 257, 33, -1f, 0.5f, 0, 0, 0, seed++);
+        }
+    }
+
+    [Fact]
+    public void AutomaticPathMatchesReferenceOnManyRandomShapes()
+    {
+        output.WriteLine($"Automatic path: {Gemm.BestPath}, threads: {KernelThreads.Count}");
+        var gen = new Generator(99);
+        for (int t = 0; t < 40; t++)
+        {
+            int m = 1 + gen.NextInt(90), n = 1 + gen.NextInt(90), k = 1 + gen.NextInt(300);
+            Check(Gemm.BestPath, KernelThreads.Count, gen.NextInt(2) == 1, gen.NextInt(2) == 1, m, n, k,
+                1f, gen.NextInt(2), gen.NextInt(2), gen.NextInt(2), gen.NextInt(2), (ulong)(1000 + t));
+        }
+        // And through the public entry point.
+        var a = Close.RandomArray(64 * 80, gen);
+        var b = Close.RandomArray(80 * 96, gen);
+        var expected = new float[64 * 96];
+        var actual = new float[64 * 96];
+        GemmReference.Sgemm(false, false, 64, 96, 80, 1f, a, 80, b, 96, 0f, expected, 96);
+        Gemm.Sgemm(false, false, 64, 96, 80, 1f, a, 80, b, 96, 0f, actual, 96);
+        Close.Assert(expected, actual, 1e-4, 1e-4, "public Sgemm 64×96×80");
+    }
+
+    [Fact]
+    public void ZeroDepthOrZeroAlphaScalesCByBeta()
+    {
+        var c = new[] { 1f, 2f, 3f, 4f, 5f, 6f };
+        Gemm.Sgemm(false, false, 2, 3, 0, 1f, ReadOnlySpan<float>.Empty, 1, ReadOnlySpan<float>.Empty, 3, 2f, c, 3);
+        Assert.Equal(new[] { 2f, 4f, 6f, 8f, 10f, 12f }, c);
+        var nan = new[] { float.NaN, float.NaN };
+        Gemm.Sgemm(false, false, 1, 2, 1, 0f, new[] { float.NaN }, 1, new[] { 1f, 1f }, 2, 0f, nan, 2);
+        Assert.Equal(new[] { 0f, 0f }, nan);
+    }
+
+    [Theory]
+    [InlineData("A", false, false)]
+    [InlineData("A", true, false)]
+    [InlineData("B", false, false)]
+    [InlineData("B", false, true)]
+    [InlineData("C", false, false)]
+    public void TooShortSpanThrowsArgumentExceptionNamingTheMatrix(string which, bool transA, bool transB)
+    {
+        int m = 5, n = 6, k = 7;
+        int lda = transA ? m : k, ldb = transB ? k : n;
+        var a = new float[m * k - (which == "A" ? 1 : 0)];
+        var b = new float[k * n - (which == "B" ? 1 : 0)];
+        var c = new float[m * n - (which == "C" ? 1 : 0)];
+        var e = Assert.Throws<ArgumentException>(() => Gemm.Sgemm(transA, transB, m, n, k, 1f, a, lda, b, ldb, 0f, c, n));
+        Assert.Contains($"{which} is", e.Message);
+    }
+
+    [Fact]
+    public void TooSmallLeadingDimensionThrows()
+    {
+        var e = Assert.Throws<ArgumentException>(() =>
+            Gemm.Sgemm(false, false, 2, 3, 4, 1f, new float[100], 3, new float[100], 3, 0f, new float[100], 3));
+        Assert.Contains("lda", e.Message);
+    }
+}
