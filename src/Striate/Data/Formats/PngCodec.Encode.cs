@@ -84,7 +84,8 @@ public static partial class PngCodec
                     _ => (byte)(row[i] - Paeth((byte)a, (byte)b, (byte)c)),
                 };
                 o[i] = v;
-                score += Math.Abs((sbyte)v);
+                int s = (sbyte)v;
+                score += s < 0 ? -s : s;
             }
             if (score < bestScore) { bestScore = score; best = f; }
         }
