@@ -44,12 +44,15 @@ public static partial class DatasetLocator
         }
 
         string cacheDir = Path.Combine(settings.CacheRoot ?? DefaultCacheRoot(), spec.Name);
+        IReadOnlyList<string> expected = spec.ArchiveSubfolder is null
+            ? [.. spec.RequiredFiles, "(each also accepted uncompressed, without .gz)"]
+            : [.. spec.RequiredFiles, $"(or the archive {spec.DownloadFiles[0]}, extracted on first use into {spec.ArchiveSubfolder}/)"];
         if (!allowDownload)
-            throw new DatasetNotFoundException(spec.Name, spec.RequiredFiles, searched, [], "Downloading was not allowed.");
+            throw new DatasetNotFoundException(spec.Name, expected, searched, [], "Downloading was not allowed.");
         var attempts = new List<string>();
         var location = Download(spec, cacheDir, settings, attempts);
         if (location is not null) return location;
-        throw new DatasetNotFoundException(spec.Name, spec.RequiredFiles, searched, attempts,
+        throw new DatasetNotFoundException(spec.Name, expected, searched, attempts,
             $"Downloads go to {cacheDir}; every mirror failed.");
     }
 
