@@ -63,6 +63,17 @@ public class IdxFileTests
     }
 
     [Fact]
+    public void GzipFileCutShortReportsTruncation()
+    {
+        using var tmp = new TempFolder();
+        var gz = File.ReadAllBytes(Path.Combine(DataTestPaths.Mnist, MnistFiles.TestLabels));
+        File.WriteAllBytes(tmp.File("cut.gz"), gz[..(gz.Length / 2)]);
+        var e = Assert.Throws<InvalidDataException>(() => IdxFile.Read(tmp.File("cut.gz")));
+        Assert.Contains("cut.gz", e.Message);
+        Assert.Contains("need 10000 data bytes", e.Message);
+    }
+
+    [Fact]
     public void HeaderClaimingHugeSizeIsRefusedWithoutAllocating()
     {
         using var tmp = new TempFolder();
