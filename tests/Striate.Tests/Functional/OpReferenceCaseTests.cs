@@ -19,21 +19,19 @@ public class OpReferenceCaseTests
         "cross_entropy_", "interpolate_bilinear_",
     ];
 
-    public static TheoryData<string> Cases()
-    {
-        var data = new TheoryData<string>();
-        foreach (var path in Directory.GetFiles(TempReferenceReader.ReferenceDirectory(), "*.safetensors").OrderBy(p => p))
-        {
-            string name = Path.GetFileNameWithoutExtension(path);
-            if (Prefixes.Any(name.StartsWith)) data.Add(name);
-        }
-        return data;
-    }
+    private static List<string> CaseNames() =>
+        Directory.GetFiles(TempReferenceReader.ReferenceDirectory(), "*.safetensors")
+            .Select(p => Path.GetFileNameWithoutExtension(p)!)
+            .Where(name => Prefixes.Any(name.StartsWith))
+            .OrderBy(name => name, StringComparer.Ordinal)
+            .ToList();
+
+    public static TheoryData<string> Cases() => new(CaseNames());
 
     [Fact]
     public void EveryExpectedOpFamilyHasReferenceCases()
     {
-        var names = Cases().Select(row => (string)row[0]).ToList();
+        var names = CaseNames();
         foreach (var prefix in Prefixes)
             Assert.True(names.Any(n => n.StartsWith(prefix)), $"no reference case starting with {prefix}");
     }
