@@ -62,6 +62,7 @@ public static class Activations
     public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y)
     {
         Check(x.Length, y.Length, nameof(Sigmoid));
+        if (x.IsEmpty) return; // TensorPrimitives.Sigmoid rejects empty spans
         TensorPrimitives.Sigmoid(x, y);
     }
 

@@ -20,9 +20,11 @@ public static class Bilinear
     {
         float src = scale * (d + 0.5f) - 0.5f;
         if (src < 0) src = 0;
-        i0 = (int)src;
+        // Guard as recent PyTorch does: a source beyond the last pixel (only reachable with a scale factor that does
+        // not match the output size) reads the last pixel.
+        i0 = Math.Min((int)src, input - 1);
         step = i0 < input - 1 ? 1 : 0;
-        w1 = src - i0;
+        w1 = Math.Clamp(src - i0, 0f, 1f);
         w0 = 1f - w1;
     }
 

@@ -7,7 +7,7 @@ public static class BilinearReference
     {
         double src = Math.Max(0.0, scale * (d + 0.5) - 0.5);
         int i0 = Math.Min((int)Math.Floor(src), input - 1);
-        return (i0, Math.Min(i0 + 1, input - 1), src - i0);
+        return (i0, Math.Min(i0 + 1, input - 1), Math.Clamp(src - i0, 0.0, 1.0));
     }
 
     public static void Forward(int planes, int inH, int inW, int outH, int outW, float scaleH, float scaleW, ReadOnlySpan<float> input, Span<float> output)

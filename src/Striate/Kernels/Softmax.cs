@@ -32,8 +32,13 @@ public static class Softmax
                 TensorPrimitives.Subtract(row, max, dst);
                 TensorPrimitives.Exp(dst, dst);
                 float sum = TensorPrimitives.Sum(dst);
-                // log: recompute x − max − log Σ from the input rather than taking the log of small probabilities.
-                if (log) TensorPrimitives.Subtract(row, max + MathF.Log(sum), dst);
+                if (log)
+                {
+                    // (x − max) − log Σ, recomputed from the input rather than taking the log of small probabilities;
+                    // subtracting max first keeps large logits exact (max + log Σ would round at |x| ~ 1000).
+                    TensorPrimitives.Subtract(row, max, dst);
+                    TensorPrimitives.Subtract(dst, MathF.Log(sum), dst);
+                }
                 else TensorPrimitives.Divide(dst, sum, dst);
             }
             return;
