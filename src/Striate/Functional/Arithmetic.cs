@@ -36,7 +36,7 @@ public static partial class F
     public static Tensor Sum(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var output = Tensor.Scalar((float)Elementwise.Sum(input.ReadOnlySpan));
+        var output = RankZero((float)Elementwise.Sum(input.ReadOnlySpan));
         return new FillBackward(1f, input.ShapeArray).Record(output, input);
     }
 
@@ -44,8 +44,16 @@ public static partial class F
     public static Tensor Mean(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        var output = Tensor.Scalar((float)(Elementwise.Sum(input.ReadOnlySpan) / input.Numel));
+        var output = RankZero((float)(Elementwise.Sum(input.ReadOnlySpan) / input.Numel));
         return new FillBackward(1f / input.Numel, input.ShapeArray).Record(output, input);
+    }
+
+    // A rank-0 tensor (shape []), as PyTorch's full reductions return. Tensor.Scalar currently gives shape [1].
+    internal static Tensor RankZero(float value)
+    {
+        var t = Tensor.Allocate([], clear: false);
+        t.Span[0] = value;
+        return t;
     }
 
     private static void ExpectSameShape(string op, Tensor a, Tensor b)

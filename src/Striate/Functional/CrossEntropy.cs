@@ -29,7 +29,7 @@ public static partial class F
         var probabilities = record ? Tensor.Allocate(logits.Shape, clear: false) : null;
         float loss = Kernels.CrossEntropy.Forward(n, c, logits.ReadOnlySpan, targets, labelSmoothing,
             probabilities == null ? Span<float>.Empty : probabilities.Span);
-        var output = Tensor.Scalar(loss);
+        var output = RankZero(loss);
         if (!record) return output;
         return new CrossEntropyBackward(n, c, (int[])targets.Clone(), labelSmoothing, probabilities!).Record(output, logits);
     }
