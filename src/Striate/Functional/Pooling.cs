@@ -1,4 +1,3 @@
-using System.Buffers;
 using Striate.Autograd;
 using Striate.Kernels;
 
@@ -20,15 +19,13 @@ public static partial class F
     {
         var g = PoolGeometry("MaxPool2d", input, kernelSize, stride ?? kernelSize, padding, ceilMode);
         var output = Tensor.Allocate([input.Size(0), input.Size(1), g.OutH, g.OutW], clear: false);
-        bool record = GradFn.ShouldRecord(input);
-        // Indices live as long as the graph when recording; otherwise they are scratch.
-        int[] indices = record ? new int[output.Numel] : ArrayPool<int>.Shared.Rent(output.Numel);
-        Pooling.MaxPool2dForward(g, input.ReadOnlySpan, output.Span, indices.AsSpan(0, output.Numel));
-        if (!record)
+        if (!GradFn.ShouldRecord(input))
         {
-            ArrayPool<int>.Shared.Return(indices);
+            Pooling.MaxPool2dForward(g, input.ReadOnlySpan, output.Span, Span<int>.Empty); // inference: no indices
             return output;
         }
+        var indices = new int[output.Numel];
+        Pooling.MaxPool2dForward(g, input.ReadOnlySpan, output.Span, indices);
         return new MaxPoolBackward(g.Planes, g.InPlane, g.OutPlane, indices, input.ShapeArray).Record(output, input);
     }
 

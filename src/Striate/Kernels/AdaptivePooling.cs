@@ -81,7 +81,7 @@ public static class AdaptivePooling
 
     /// <summary>
     /// Adaptive max pooling; <paramref name="indices"/> gets the in-plane flat index of each winner (first maximum
-    /// in scan order; NaN propagates), for <see cref="Pooling.MaxPool2dBackward"/>.
+    /// in scan order; NaN propagates, recording the last NaN as PyTorch does), for <see cref="Pooling.MaxPool2dBackward"/>.
     /// </summary>
     public static void MaxForward(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> input, Span<float> output, Span<int> indices)
     {
@@ -100,19 +100,13 @@ public static class AdaptivePooling
                 {
                     int w0 = Start(ow, inW, outW), w1 = End(ow, inW, outW);
                     float max = float.NegativeInfinity;
-                    int best = h0 * inW + w0;
                     for (int h = h0; h < h1; h++)
                     {
                         var row = plane.Slice(h * inW, inW);
-                        for (int w = w0; w < w1; w++)
-                        {
-                            float v = row[w];
-                            if (v > max || float.IsNaN(v)) { max = v; best = h * inW + w; if (float.IsNaN(v)) goto done; }
-                        }
+                        for (int w = w0; w < w1; w++) { float v = row[w]; max = v > max || float.IsNaN(v) ? v : max; }
                     }
-                done:
                     output[o] = max;
-                    indices[o] = best;
+                    indices[o] = Pooling.ScanArgMax(plane, inW, h0, h1, w0, w1, max);
                 }
             }
         }

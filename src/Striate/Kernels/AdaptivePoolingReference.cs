@@ -49,7 +49,7 @@ public static class AdaptivePoolingReference
                         for (int w = Start(ow, inW, outW); w < End(ow, inW, outW); w++)
                         {
                             float v = input[(p * inH + h) * inW + w];
-                            if (best < 0 || v > max || (float.IsNaN(v) && !float.IsNaN(max))) { max = v; best = h * inW + w; }
+                            if (best < 0 || v > max || float.IsNaN(v)) { max = v; best = h * inW + w; }
                         }
                     output[(p * outH + oh) * outW + ow] = max;
                     indices[(p * outH + oh) * outW + ow] = best;

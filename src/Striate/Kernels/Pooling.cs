@@ -1,3 +1,8 @@
+using System.Buffers;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace Striate.Kernels;
 
 /// <summary>
@@ -37,16 +42,26 @@ public readonly record struct Pool2dGeometry(
 public static class Pooling
 {
     /// <summary>
-    /// Max pooling. <paramref name="indices"/> receives, per output, the flat index (h·InW + w) of the chosen
-    /// element within its plane, as PyTorch's return_indices. Ties keep the first maximum in scan order; a NaN
-    /// wins over every number (PyTorch propagates NaN).
+    /// Max pooling. <paramref name="indices"/> (when not empty) receives, per output, the flat index (h·InW + w) of
+    /// the chosen element within its plane, as PyTorch's return_indices. Ties keep the first maximum in row-major
+    /// scan order; a NaN wins over every number (PyTorch propagates NaN; the last NaN in scan order is recorded).
     /// </summary>
     public static void MaxPool2dForward(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output, Span<int> indices)
     {
-        // input: [Planes, InH, InW]; output, indices: [Planes, OutH, OutW]
+        // input: [Planes, InH, InW]; output: [Planes, OutH, OutW]; indices: [Planes, OutH, OutW] or empty (not wanted)
         Check(g, input.Length, output.Length, nameof(MaxPool2dForward));
-        if (indices.Length != output.Length) throw new ArgumentException($"Pooling.MaxPool2dForward: indices has {indices.Length} elements, expected {output.Length}.");
+        if (!indices.IsEmpty && indices.Length != output.Length)
+            throw new ArgumentException($"Pooling.MaxPool2dForward: indices has {indices.Length} elements, expected {output.Length} (or none).");
         int inW = g.InW;
+        // Separable: the max over the window's rows is taken for every column at once (contiguous vectors), with
+        // the first row reaching it; then each output takes the best of KernelW columns, preferring the smaller
+        // row on equal values so the index is the first maximum in row-major scan order.
+        // colMax: [InW]; colRow: [InW]
+        float[] rentedMax = ArrayPool<float>.Shared.Rent(inW);
+        int[] rentedRow = ArrayPool<int>.Shared.Rent(inW);
+        var colMax = rentedMax.AsSpan(0, inW);
+        var colRow = rentedRow.AsSpan(0, inW);
+        bool wantIndex = !indices.IsEmpty;
         for (int p = 0; p < g.Planes; p++)
         {
             var plane = input.Slice(p * g.InPlane, g.InPlane);
@@ -56,28 +71,86 @@ public static class Pooling
                 int h0 = oh * g.StrideH - g.PadH;
                 int h1 = Math.Min(h0 + g.KernelH, g.InH);
                 h0 = Math.Max(h0, 0);
+                ColumnMax(plane, inW, h0, h1, colMax, colRow);
+                ref float cm = ref MemoryMarshal.GetReference(colMax);
+                ref int cr = ref MemoryMarshal.GetReference(colRow);
                 for (int ow = 0; ow < g.OutW; ow++, o++)
                 {
                     int w0 = ow * g.StrideW - g.PadW;
                     int w1 = Math.Min(w0 + g.KernelW, inW);
                     w0 = Math.Max(w0, 0);
-                    int best = h0 * inW + w0;
-                    float max = float.NegativeInfinity;
-                    for (int h = h0; h < h1; h++)
+                    float max = Unsafe.Add(ref cm, w0);
+                    int bestRow = Unsafe.Add(ref cr, w0), bestCol = w0;
+                    for (int w = w0 + 1; w < w1; w++)
                     {
-                        var row = plane.Slice(h * inW, inW);
-                        for (int w = w0; w < w1; w++)
-                        {
-                            float v = row[w];
-                            if (v > max || float.IsNaN(v)) { max = v; best = h * inW + w; if (float.IsNaN(v)) goto done; }
-                        }
+                        float v = Unsafe.Add(ref cm, w);
+                        int r = Unsafe.Add(ref cr, w);
+                        // Written as selects so the JIT need not branch on data.
+                        bool take = v > max || (v == max && r < bestRow) || float.IsNaN(v);
+                        max = take ? v : max;
+                        bestRow = take ? r : bestRow;
+                        bestCol = take ? w : bestCol;
                     }
-                done:
                     output[o] = max;
-                    indices[o] = best;
+                    if (!wantIndex) continue;
+                    // NaN windows are rare: an exact scan gives PyTorch's choice (the last NaN).
+                    indices[o] = float.IsNaN(max) ? LastNaN(plane, inW, h0, h1, w0, w1) : bestRow * inW + bestCol;
                 }
             }
         }
+        ArrayPool<float>.Shared.Return(rentedMax);
+        ArrayPool<int>.Shared.Return(rentedRow);
+    }
+
+    // colMax[w] = max over rows h0..h1-1 of plane[h, w] (NaN propagates); colRow[w] = the first row reaching it.
+    private static void ColumnMax(ReadOnlySpan<float> plane, int inW, int h0, int h1, Span<float> colMax, Span<int> colRow)
+    {
+        plane.Slice(h0 * inW, inW).CopyTo(colMax);
+        colRow.Fill(h0);
+        ref float pm = ref MemoryMarshal.GetReference(colMax);
+        ref int pr = ref MemoryMarshal.GetReference(colRow);
+        for (int h = h0 + 1; h < h1; h++)
+        {
+            ref float row = ref Unsafe.Add(ref MemoryMarshal.GetReference(plane), h * inW);
+            var vh = new Vector<int>(h);
+            int w = 0;
+            for (; w <= inW - Vector<float>.Count; w += Vector<float>.Count)
+            {
+                var v = Vector.LoadUnsafe(ref row, (nuint)w);
+                var m = Vector.LoadUnsafe(ref pm, (nuint)w);
+                // Strictly greater (so ties keep the earlier row), or NaN (v != v, so NaN propagates).
+                var take = Vector.GreaterThan(v, m) | (Vector.Equals(v, v) ^ Vector<int>.AllBitsSet);
+                Vector.ConditionalSelect(take, v, m).StoreUnsafe(ref pm, (nuint)w);
+                Vector.ConditionalSelect(take, vh, Vector.LoadUnsafe(ref pr, (nuint)w)).StoreUnsafe(ref pr, (nuint)w);
+            }
+            for (; w < inW; w++)
+            {
+                float v = Unsafe.Add(ref row, w);
+                if (v > colMax[w] || float.IsNaN(v)) { colMax[w] = v; colRow[w] = h; }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Index of a window's known maximum under PyTorch's rule (take when val &gt; max or val is NaN): the first
+    /// element equal to it in scan order, or the last NaN. Used where no separable pass tracked it.
+    /// </summary>
+    internal static int ScanArgMax(ReadOnlySpan<float> plane, int inW, int h0, int h1, int w0, int w1, float max)
+    {
+        if (float.IsNaN(max)) return LastNaN(plane, inW, h0, h1, w0, w1);
+        for (int h = h0; h < h1; h++)
+            for (int w = w0; w < w1; w++)
+                if (plane[h * inW + w] == max) return h * inW + w;
+        return h0 * inW + w0;
+    }
+
+    // The last NaN of a window in row-major scan order (PyTorch's rule val > max || isnan(val) keeps replacing).
+    private static int LastNaN(ReadOnlySpan<float> plane, int inW, int h0, int h1, int w0, int w1)
+    {
+        for (int h = h1 - 1; h >= h0; h--)
+            for (int w = w1 - 1; w >= w0; w--)
+                if (float.IsNaN(plane[h * inW + w])) return h * inW + w;
+        return h0 * inW + w0;
     }
 
     /// <summary>

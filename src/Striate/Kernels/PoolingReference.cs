@@ -20,7 +20,7 @@ public static class PoolingReference
                             int h = oh * g.StrideH - g.PadH + kh, w = ow * g.StrideW - g.PadW + kw;
                             if (h < 0 || h >= g.InH || w < 0 || w >= g.InW) continue;
                             float v = input[p * g.InPlane + h * g.InW + w];
-                            if (best < 0 || v > max || (float.IsNaN(v) && !float.IsNaN(max))) { max = v; best = h * g.InW + w; }
+                            if (best < 0 || v > max || float.IsNaN(v)) { max = v; best = h * g.InW + w; }
                         }
                     int o = p * g.OutPlane + oh * g.OutW + ow;
                     output[o] = max;
