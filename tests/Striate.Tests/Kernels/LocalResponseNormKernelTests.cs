@@ -12,7 +12,7 @@ public class LocalResponseNormKernelTests
         for (int trial = 0; trial < 60; trial++)
         {
             int n = 1 + g.NextInt(3), c = 1 + g.NextInt(9), s = 1 + g.NextInt(37), size = 1 + g.NextInt(12);
-            float alpha = trial % 2 == 0 ? 1e-4f : 0.3f, beta = trial % 3 == 0 ? 0.5f : 0.75f, k = trial % 2 == 0 ? 2f : 1f;
+            float alpha = trial % 2 == 0 ? 1e-4f : 0.3f, beta = trial % 3 == 0 ? 0.5f : trial % 3 == 1 ? 0.75f : 0.6f, k = trial % 2 == 0 ? 2f : 1f;
             var x = Close.RandomArray(n * c * s, g);
             for (int i = 0; i < x.Length; i++) x[i] *= 3;
             float[] y = new float[x.Length], yRef = new float[x.Length], sc = new float[x.Length], scRef = new float[x.Length];
