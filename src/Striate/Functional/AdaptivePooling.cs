@@ -1,4 +1,3 @@
-using System.Buffers;
 using Striate.Autograd;
 using Striate.Kernels;
 
@@ -32,14 +31,13 @@ public static partial class F
         CheckAdaptive("AdaptiveMaxPool2d", input, outH, outW);
         int n = input.Size(0), c = input.Size(1), h = input.Size(2), w = input.Size(3);
         var output = Tensor.Allocate([n, c, outH, outW], clear: false);
-        bool record = GradFn.ShouldRecord(input);
-        int[] indices = record ? new int[output.Numel] : ArrayPool<int>.Shared.Rent(output.Numel);
-        AdaptivePooling.MaxForward(n * c, h, w, outH, outW, input.ReadOnlySpan, output.Span, indices.AsSpan(0, output.Numel));
-        if (!record)
+        if (!GradFn.ShouldRecord(input))
         {
-            ArrayPool<int>.Shared.Return(indices);
+            AdaptivePooling.MaxForward(n * c, h, w, outH, outW, input.ReadOnlySpan, output.Span, Span<int>.Empty); // inference: no indices
             return output;
         }
+        var indices = new int[output.Numel];
+        AdaptivePooling.MaxForward(n * c, h, w, outH, outW, input.ReadOnlySpan, output.Span, indices);
         return new MaxPoolBackward(n * c, h * w, outH * outW, indices, input.ShapeArray).Record(output, input);
     }
 

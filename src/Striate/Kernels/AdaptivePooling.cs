@@ -85,9 +85,10 @@ public static class AdaptivePooling
     /// </summary>
     public static void MaxForward(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> input, Span<float> output, Span<int> indices)
     {
-        // input: [planes, inH, inW]; output, indices: [planes, outH, outW]
+        // input: [planes, inH, inW]; output: [planes, outH, outW]; indices: [planes, outH, outW] or empty (not wanted)
         Check(planes, inH, inW, outH, outW, input.Length, output.Length, nameof(MaxForward));
-        if (indices.Length != output.Length) throw new ArgumentException($"AdaptivePooling.MaxForward: indices has {indices.Length} elements, expected {output.Length}.");
+        if (!indices.IsEmpty && indices.Length != output.Length)
+            throw new ArgumentException($"AdaptivePooling.MaxForward: indices has {indices.Length} elements, expected {output.Length} (or none).");
         int inPlane = inH * inW;
         int o = 0;
         for (int p = 0; p < planes; p++)
@@ -106,7 +107,7 @@ public static class AdaptivePooling
                         for (int w = w0; w < w1; w++) { float v = row[w]; max = v > max || float.IsNaN(v) ? v : max; }
                     }
                     output[o] = max;
-                    indices[o] = Pooling.ScanArgMax(plane, inW, h0, h1, w0, w1, max);
+                    if (!indices.IsEmpty) indices[o] = Pooling.ScanArgMax(plane, inW, h0, h1, w0, w1, max);
                 }
             }
         }

@@ -133,6 +133,22 @@ public class OpSemanticsTests
         Assert.False(y.RequiresGrad);
     }
 
+    [Fact]
+    public void MaxPoolingGivesTheSameValuesWithAndWithoutRecording()
+    {
+        var x = FiniteDifference.Random(7, 2, 3, 9, 8);
+        for (int i = 0; i < x.Numel; i += 2) x.Span[i] = Math.Max(0f, x.Span[i]);
+        Tensor pooled, adaptive;
+        using (Striate.Autograd.GradMode.NoGrad())
+        {
+            pooled = F.MaxPool2d(x, 3, 2, 1);
+            adaptive = F.AdaptiveMaxPool2d(x, 4, 3);
+        }
+        x.RequireGrad();
+        Close.Assert(F.MaxPool2d(x, 3, 2, 1), pooled, 0, 0, "max_pool2d");
+        Close.Assert(F.AdaptiveMaxPool2d(x, 4, 3), adaptive, 0, 0, "adaptive_max_pool2d");
+    }
+
     [Theory]
     [InlineData("pool-padding")]
     [InlineData("pool-rank")]
