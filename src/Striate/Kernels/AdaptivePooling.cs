@@ -13,7 +13,7 @@ public static class AdaptivePooling
     /// <summary>One past the last input index of output cell <paramref name="i"/>: ceil((i+1)·In/Out).</summary>
     public static int End(int i, int input, int output) => (int)(((long)(i + 1) * input + output - 1) / output);
 
-    public static void AvgForward(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> input, Span<float> output)
+    private static void AvgForwardSerial(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> input, Span<float> output)
     {
         // input: [planes, inH, inW]; output: [planes, outH, outW]
         Check(planes, inH, inW, outH, outW, input.Length, output.Length, nameof(AvgForward));
@@ -47,7 +47,7 @@ public static class AdaptivePooling
         }
     }
 
-    public static void AvgBackward(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
+    private static void AvgBackwardSerial(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
     {
         // gradOutput: [planes, outH, outW]; gradInput: [planes, inH, inW]
         Check(planes, inH, inW, outH, outW, gradInput.Length, gradOutput.Length, nameof(AvgBackward));
@@ -79,11 +79,7 @@ public static class AdaptivePooling
         }
     }
 
-    /// <summary>
-    /// Adaptive max pooling; <paramref name="indices"/> gets the in-plane flat index of each winner (first maximum
-    /// in scan order; NaN propagates, recording the last NaN as PyTorch does), for <see cref="Pooling.MaxPool2dBackward"/>.
-    /// </summary>
-    public static void MaxForward(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> input, Span<float> output, Span<int> indices)
+    private static void MaxForwardSerial(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> input, Span<float> output, Span<int> indices)
     {
         // input: [planes, inH, inW]; output: [planes, outH, outW]; indices: [planes, outH, outW] or empty (not wanted)
         Check(planes, inH, inW, outH, outW, input.Length, output.Length, nameof(MaxForward));
@@ -110,6 +106,64 @@ public static class AdaptivePooling
                     if (!indices.IsEmpty) indices[o] = Pooling.ScanArgMax(plane, inW, h0, h1, w0, w1, max);
                 }
             }
+        }
+    }
+
+    public static unsafe void AvgForward(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> input, Span<float> output)
+    {
+        // input: [planes, inH, inW]; output: [planes, outH, outW]
+        Check(planes, inH, inW, outH, outW, input.Length, output.Length, nameof(AvgForward));
+        int inPlane = inH * inW, outPlane = outH * outW;
+        fixed (float* pIn = input)
+        fixed (float* pOut = output)
+        {
+            nint inAddr = (nint)pIn, outAddr = (nint)pOut;
+            PlaneParallel.For(planes, (long)planes * (inPlane + outPlane), (p0, p1) =>
+                AvgForwardSerial(p1 - p0, inH, inW, outH, outW,
+                    new ReadOnlySpan<float>((float*)inAddr + (long)p0 * inPlane, (p1 - p0) * inPlane),
+                    new Span<float>((float*)outAddr + (long)p0 * outPlane, (p1 - p0) * outPlane)));
+        }
+    }
+
+    public static unsafe void AvgBackward(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
+    {
+        // gradOutput: [planes, outH, outW]; gradInput: [planes, inH, inW]
+        Check(planes, inH, inW, outH, outW, gradInput.Length, gradOutput.Length, nameof(AvgBackward));
+        int inPlane = inH * inW, outPlane = outH * outW;
+        fixed (float* pGo = gradOutput)
+        fixed (float* pGi = gradInput)
+        {
+            nint goAddr = (nint)pGo, giAddr = (nint)pGi;
+            PlaneParallel.For(planes, (long)planes * (inPlane + outPlane), (p0, p1) =>
+                AvgBackwardSerial(p1 - p0, inH, inW, outH, outW,
+                    new ReadOnlySpan<float>((float*)goAddr + (long)p0 * outPlane, (p1 - p0) * outPlane),
+                    new Span<float>((float*)giAddr + (long)p0 * inPlane, (p1 - p0) * inPlane)));
+        }
+    }
+
+    /// <summary>
+    /// Adaptive max pooling; <paramref name="indices"/> (when not empty) gets the in-plane flat index of each winner
+    /// (first maximum in scan order; NaN propagates, recording the last NaN as PyTorch does), for
+    /// <see cref="Pooling.MaxPool2dBackward"/>.
+    /// </summary>
+    public static unsafe void MaxForward(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> input, Span<float> output, Span<int> indices)
+    {
+        // input: [planes, inH, inW]; output: [planes, outH, outW]; indices: [planes, outH, outW] or empty (not wanted)
+        Check(planes, inH, inW, outH, outW, input.Length, output.Length, nameof(MaxForward));
+        if (!indices.IsEmpty && indices.Length != output.Length)
+            throw new ArgumentException($"AdaptivePooling.MaxForward: indices has {indices.Length} elements, expected {output.Length} (or none).");
+        int inPlane = inH * inW, outPlane = outH * outW;
+        bool wantIndex = !indices.IsEmpty;
+        fixed (float* pIn = input)
+        fixed (float* pOut = output)
+        fixed (int* pIdx = indices)
+        {
+            nint inAddr = (nint)pIn, outAddr = (nint)pOut, idxAddr = (nint)pIdx;
+            PlaneParallel.For(planes, (long)planes * (inPlane + outPlane), (p0, p1) =>
+                MaxForwardSerial(p1 - p0, inH, inW, outH, outW,
+                    new ReadOnlySpan<float>((float*)inAddr + (long)p0 * inPlane, (p1 - p0) * inPlane),
+                    new Span<float>((float*)outAddr + (long)p0 * outPlane, (p1 - p0) * outPlane),
+                    wantIndex ? new Span<int>((int*)idxAddr + (long)p0 * outPlane, (p1 - p0) * outPlane) : Span<int>.Empty));
         }
     }
 

@@ -16,13 +16,32 @@ public static class BatchNorm
     /// Training-mode forward: normalizes with the batch mean and biased variance. Writes per channel
     /// <paramref name="mean"/>, <paramref name="variance"/> (biased) and <paramref name="invStd"/> = 1/√(var+eps).
     /// </summary>
-    public static void ForwardTraining(int n, int c, int s, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+    public static unsafe void ForwardTraining(int n, int c, int s, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         float eps, Span<float> output, Span<float> mean, Span<float> variance, Span<float> invStd)
     {
         // input, output: [n, c, s]; weight, bias, mean, variance, invStd: [c]
         Check(n, c, s, input.Length, output.Length, weight.Length, bias.Length, nameof(ForwardTraining));
+        fixed (float* pIn = input) fixed (float* pW = weight) fixed (float* pB = bias) fixed (float* pOut = output)
+        fixed (float* pMean = mean) fixed (float* pVar = variance) fixed (float* pIstd = invStd)
+        {
+            nint aIn = (nint)pIn, aW = (nint)pW, aB = (nint)pB, aOut = (nint)pOut, aMean = (nint)pMean, aVar = (nint)pVar, aIstd = (nint)pIstd;
+            int total = input.Length, wLen = weight.Length, bLen = bias.Length;
+            PlaneParallel.For(c, 3L * total, (c0, c1) =>
+            {
+                var x = new ReadOnlySpan<float>((float*)aIn, total);
+                var m = new Span<float>((float*)aMean, c);
+                var istd = new Span<float>((float*)aIstd, c);
+                Statistics(n, c, s, x, eps, m, new Span<float>((float*)aVar, c), istd, c0, c1);
+                Normalize(n, c, s, x, new ReadOnlySpan<float>((float*)aW, wLen), new ReadOnlySpan<float>((float*)aB, bLen), m, istd,
+                    new Span<float>((float*)aOut, total), c0, c1);
+            });
+        }
+    }
+
+    private static void Statistics(int n, int c, int s, ReadOnlySpan<float> input, float eps, Span<float> mean, Span<float> variance, Span<float> invStd, int c0, int c1)
+    {
         double count = (double)n * s;
-        for (int ch = 0; ch < c; ch++)
+        for (int ch = c0; ch < c1; ch++)
         {
             double sum = 0;
             for (int b = 0; b < n; b++) sum += TensorPrimitives.Sum(input.Slice((b * c + ch) * s, s));
@@ -35,18 +54,25 @@ public static class BatchNorm
             variance[ch] = v;
             invStd[ch] = (float)(1.0 / Math.Sqrt(v + (double)eps));
         }
-        Normalize(n, c, s, input, weight, bias, mean, invStd, output);
     }
 
     /// <summary>Eval-mode forward: normalizes with the running statistics.</summary>
-    public static void ForwardEval(int n, int c, int s, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+    public static unsafe void ForwardEval(int n, int c, int s, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
         ReadOnlySpan<float> runningMean, ReadOnlySpan<float> runningVar, float eps, Span<float> output)
     {
         // input, output: [n, c, s]; weight, bias, runningMean, runningVar: [c]
         Check(n, c, s, input.Length, output.Length, weight.Length, bias.Length, nameof(ForwardEval));
-        Span<float> invStd = c <= 1024 ? stackalloc float[c] : new float[c];
-        InvStd(runningVar, eps, invStd);
-        Normalize(n, c, s, input, weight, bias, runningMean, invStd, output);
+        float[] invStdArray = System.Buffers.ArrayPool<float>.Shared.Rent(c);
+        InvStd(runningVar, eps, invStdArray.AsSpan(0, c));
+        fixed (float* pIn = input) fixed (float* pW = weight) fixed (float* pB = bias) fixed (float* pOut = output) fixed (float* pMean = runningMean)
+        {
+            nint aIn = (nint)pIn, aW = (nint)pW, aB = (nint)pB, aOut = (nint)pOut, aMean = (nint)pMean;
+            int total = input.Length, wLen = weight.Length, bLen = bias.Length;
+            PlaneParallel.For(c, 2L * total, (c0, c1) =>
+                Normalize(n, c, s, new ReadOnlySpan<float>((float*)aIn, total), new ReadOnlySpan<float>((float*)aW, wLen), new ReadOnlySpan<float>((float*)aB, bLen),
+                    new ReadOnlySpan<float>((float*)aMean, c), invStdArray.AsSpan(0, c), new Span<float>((float*)aOut, total), c0, c1));
+        }
+        System.Buffers.ArrayPool<float>.Shared.Return(invStdArray);
     }
 
     /// <summary>1/√(var + eps) per channel (eval mode saves this for backward).</summary>
@@ -73,13 +99,30 @@ public static class BatchNorm
     /// Backward. With x̂ = (x − mean)·invStd: dBias = Σg, dWeight = Σg·x̂; in training (statistics depend on x)
     /// dx = w·invStd·(g − Σg/M − x̂·Σg·x̂/M), in eval dx = w·invStd·g.
     /// </summary>
-    public static void Backward(int n, int c, int s, bool training, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight,
+    public static unsafe void Backward(int n, int c, int s, bool training, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, Span<float> gradInput, Span<float> gradWeight, Span<float> gradBias)
     {
         // input, gradOutput, gradInput: [n, c, s]; weight, mean, invStd, gradWeight, gradBias: [c]
         Check(n, c, s, input.Length, gradOutput.Length, weight.Length, 0, nameof(Backward));
+        if (!gradInput.IsEmpty && gradInput.Length != input.Length)
+            throw new ArgumentException($"BatchNorm.Backward: gradInput has {gradInput.Length} elements, expected {input.Length} (or none).");
+        fixed (float* pIn = input) fixed (float* pGo = gradOutput) fixed (float* pW = weight) fixed (float* pMean = mean) fixed (float* pIstd = invStd)
+        fixed (float* pGi = gradInput) fixed (float* pGw = gradWeight) fixed (float* pGb = gradBias)
+        {
+            nint aIn = (nint)pIn, aGo = (nint)pGo, aW = (nint)pW, aMean = (nint)pMean, aIstd = (nint)pIstd, aGi = (nint)pGi, aGw = (nint)pGw, aGb = (nint)pGb;
+            int total = input.Length, wLen = weight.Length, giLen = gradInput.Length, gwLen = gradWeight.Length, gbLen = gradBias.Length;
+            PlaneParallel.For(c, 3L * total, (c0, c1) =>
+                BackwardChannels(n, c, s, training, new ReadOnlySpan<float>((float*)aIn, total), new ReadOnlySpan<float>((float*)aGo, total),
+                    new ReadOnlySpan<float>((float*)aW, wLen), new ReadOnlySpan<float>((float*)aMean, c), new ReadOnlySpan<float>((float*)aIstd, c),
+                    new Span<float>((float*)aGi, giLen), new Span<float>((float*)aGw, gwLen), new Span<float>((float*)aGb, gbLen), c0, c1));
+        }
+    }
+
+    private static void BackwardChannels(int n, int c, int s, bool training, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, Span<float> gradInput, Span<float> gradWeight, Span<float> gradBias, int c0, int c1)
+    {
         double count = (double)n * s;
-        for (int ch = 0; ch < c; ch++)
+        for (int ch = c0; ch < c1; ch++)
         {
             float m = mean[ch], istd = invStd[ch];
             double sumG = 0, sumGCentered = 0;
@@ -107,9 +150,9 @@ public static class BatchNorm
     }
 
     private static void Normalize(int n, int c, int s, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
-        ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, Span<float> output)
+        ReadOnlySpan<float> mean, ReadOnlySpan<float> invStd, Span<float> output, int c0, int c1)
     {
-        for (int ch = 0; ch < c; ch++)
+        for (int ch = c0; ch < c1; ch++)
         {
             float scale = (weight.IsEmpty ? 1f : weight[ch]) * invStd[ch];
             float shift = (bias.IsEmpty ? 0f : bias[ch]) - mean[ch] * scale;

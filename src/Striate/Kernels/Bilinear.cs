@@ -28,7 +28,7 @@ public static class Bilinear
         w0 = 1f - w1;
     }
 
-    public static void Forward(int planes, int inH, int inW, int outH, int outW, float scaleH, float scaleW, ReadOnlySpan<float> input, Span<float> output)
+    private static void ForwardSerial(int planes, int inH, int inW, int outH, int outW, float scaleH, float scaleW, ReadOnlySpan<float> input, Span<float> output)
     {
         // input: [planes, inH, inW]; output: [planes, outH, outW]
         Check(planes, inH, inW, outH, outW, input.Length, output.Length, nameof(Forward));
@@ -60,8 +60,7 @@ public static class Bilinear
         ArrayPool<float>.Shared.Return(weights);
     }
 
-    /// <summary>Adjoint of <see cref="Forward"/>: each output gradient is scattered to its four taps with the same weights.</summary>
-    public static void Backward(int planes, int inH, int inW, int outH, int outW, float scaleH, float scaleW, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
+    private static void BackwardSerial(int planes, int inH, int inW, int outH, int outW, float scaleH, float scaleW, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
     {
         // gradOutput: [planes, outH, outW]; gradInput: [planes, inH, inW]
         Check(planes, inH, inW, outH, outW, gradInput.Length, gradOutput.Length, nameof(Backward));
@@ -96,6 +95,39 @@ public static class Bilinear
         }
         ArrayPool<int>.Shared.Return(taps);
         ArrayPool<float>.Shared.Return(weights);
+    }
+
+    public static unsafe void Forward(int planes, int inH, int inW, int outH, int outW, float scaleH, float scaleW, ReadOnlySpan<float> input, Span<float> output)
+    {
+        // input: [planes, inH, inW]; output: [planes, outH, outW]
+        Check(planes, inH, inW, outH, outW, input.Length, output.Length, nameof(Forward));
+        int inPlane = inH * inW, outPlane = outH * outW;
+        fixed (float* pIn = input)
+        fixed (float* pOut = output)
+        {
+            nint inAddr = (nint)pIn, outAddr = (nint)pOut;
+            PlaneParallel.For(planes, 4L * planes * outPlane, (p0, p1) =>
+                ForwardSerial(p1 - p0, inH, inW, outH, outW, scaleH, scaleW,
+                    new ReadOnlySpan<float>((float*)inAddr + (long)p0 * inPlane, (p1 - p0) * inPlane),
+                    new Span<float>((float*)outAddr + (long)p0 * outPlane, (p1 - p0) * outPlane)));
+        }
+    }
+
+    /// <summary>Adjoint of <see cref="Forward"/>: each output gradient is scattered to its four taps with the same weights.</summary>
+    public static unsafe void Backward(int planes, int inH, int inW, int outH, int outW, float scaleH, float scaleW, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
+    {
+        // gradOutput: [planes, outH, outW]; gradInput: [planes, inH, inW]
+        Check(planes, inH, inW, outH, outW, gradInput.Length, gradOutput.Length, nameof(Backward));
+        int inPlane = inH * inW, outPlane = outH * outW;
+        fixed (float* pGo = gradOutput)
+        fixed (float* pGi = gradInput)
+        {
+            nint goAddr = (nint)pGo, giAddr = (nint)pGi;
+            PlaneParallel.For(planes, 4L * planes * outPlane, (p0, p1) =>
+                BackwardSerial(p1 - p0, inH, inW, outH, outW, scaleH, scaleW,
+                    new ReadOnlySpan<float>((float*)goAddr + (long)p0 * outPlane, (p1 - p0) * outPlane),
+                    new Span<float>((float*)giAddr + (long)p0 * inPlane, (p1 - p0) * inPlane)));
+        }
     }
 
     // taps[2i], taps[2i+1] = first index and step; weights[2i], weights[2i+1] = their weights; rows first, then columns.

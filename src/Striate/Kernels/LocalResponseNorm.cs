@@ -13,8 +13,7 @@ namespace Striate.Kernels;
 /// </summary>
 public static class LocalResponseNorm
 {
-    /// <summary>Writes <paramref name="output"/> and the denominators' base <paramref name="scale"/> = s_c (saved for backward).</summary>
-    public static void Forward(int n, int c, int s, int size, float alpha, float beta, float k,
+    private static void ForwardSerial(int n, int c, int s, int size, float alpha, float beta, float k,
         ReadOnlySpan<float> input, Span<float> output, Span<float> scale)
     {
         // input, output, scale: [n, c, s]; window: [s] running Σ a²
@@ -43,10 +42,7 @@ public static class LocalResponseNorm
         ArrayPool<float>.Shared.Return(rented);
     }
 
-    /// <summary>
-    /// ∂L/∂a_i = g_i·s_i^−β − (2αβ/size)·a_i·Σ_{j : i ∈ window(j)} g_j·b_j/s_j.
-    /// </summary>
-    public static void Backward(int n, int c, int s, int size, float alpha, float beta,
+    private static void BackwardSerial(int n, int c, int s, int size, float alpha, float beta,
         ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> scale, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
     {
         // input, output, scale, gradOutput, gradInput: [n, c, s]; t: [c, s] = g·b/s; window: [s]; power: [s]
@@ -82,6 +78,52 @@ public static class LocalResponseNorm
             }
         }
         ArrayPool<float>.Shared.Return(rented);
+    }
+
+    /// <summary>Writes <paramref name="output"/> and the denominators' base <paramref name="scale"/> = s_c (saved for backward); samples run in parallel.</summary>
+    public static unsafe void Forward(int n, int c, int s, int size, float alpha, float beta, float k,
+        ReadOnlySpan<float> input, Span<float> output, Span<float> scale)
+    {
+        Check(n, c, s, size, input.Length, output.Length, scale.Length, nameof(Forward));
+        int sample = c * s;
+        fixed (float* pIn = input)
+        fixed (float* pOut = output)
+        fixed (float* pScale = scale)
+        {
+            nint inAddr = (nint)pIn, outAddr = (nint)pOut, scaleAddr = (nint)pScale;
+            PlaneParallel.For(n, 4L * n * sample, (b0, b1) =>
+                ForwardSerial(b1 - b0, c, s, size, alpha, beta, k,
+                    new ReadOnlySpan<float>((float*)inAddr + (long)b0 * sample, (b1 - b0) * sample),
+                    new Span<float>((float*)outAddr + (long)b0 * sample, (b1 - b0) * sample),
+                    new Span<float>((float*)scaleAddr + (long)b0 * sample, (b1 - b0) * sample)));
+        }
+    }
+
+    /// <summary>∂L/∂a_i = g_i·s_i^−β − (2αβ/size)·a_i·Σ_{j : i ∈ window(j)} g_j·b_j/s_j; samples run in parallel.</summary>
+    public static unsafe void Backward(int n, int c, int s, int size, float alpha, float beta,
+        ReadOnlySpan<float> input, ReadOnlySpan<float> output, ReadOnlySpan<float> scale, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
+    {
+        Check(n, c, s, size, input.Length, output.Length, scale.Length, nameof(Backward));
+        if (gradOutput.Length != input.Length || gradInput.Length != input.Length)
+            throw new ArgumentException($"LocalResponseNorm.Backward: gradients have {gradOutput.Length} and {gradInput.Length} elements, expected {input.Length}.");
+        int sample = c * s;
+        fixed (float* pIn = input)
+        fixed (float* pOut = output)
+        fixed (float* pScale = scale)
+        fixed (float* pGo = gradOutput)
+        fixed (float* pGi = gradInput)
+        {
+            nint inAddr = (nint)pIn, outAddr = (nint)pOut, scaleAddr = (nint)pScale, goAddr = (nint)pGo, giAddr = (nint)pGi;
+            PlaneParallel.For(n, 6L * n * sample, (b0, b1) =>
+            {
+                long at = (long)b0 * sample;
+                int len = (b1 - b0) * sample;
+                BackwardSerial(b1 - b0, c, s, size, alpha, beta,
+                    new ReadOnlySpan<float>((float*)inAddr + at, len), new ReadOnlySpan<float>((float*)outAddr + at, len),
+                    new ReadOnlySpan<float>((float*)scaleAddr + at, len), new ReadOnlySpan<float>((float*)goAddr + at, len),
+                    new Span<float>((float*)giAddr + at, len));
+            });
+        }
     }
 
     /// <summary>

@@ -46,12 +46,27 @@ public static class Pooling
     /// the chosen element within its plane, as PyTorch's return_indices. Ties keep the first maximum in row-major
     /// scan order; a NaN wins over every number (PyTorch propagates NaN; the last NaN in scan order is recorded).
     /// </summary>
-    public static void MaxPool2dForward(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output, Span<int> indices)
+    public static unsafe void MaxPool2dForward(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output, Span<int> indices)
     {
         // input: [Planes, InH, InW]; output: [Planes, OutH, OutW]; indices: [Planes, OutH, OutW] or empty (not wanted)
         Check(g, input.Length, output.Length, nameof(MaxPool2dForward));
         if (!indices.IsEmpty && indices.Length != output.Length)
             throw new ArgumentException($"Pooling.MaxPool2dForward: indices has {indices.Length} elements, expected {output.Length} (or none).");
+        var geo = g;
+        fixed (float* pIn = input)
+        fixed (float* pOut = output)
+        fixed (int* pIdx = indices)
+        {
+            nint inAddr = (nint)pIn, outAddr = (nint)pOut, idxAddr = (nint)pIdx;
+            int inLen = input.Length, outLen = output.Length, idxLen = indices.Length;
+            PlaneParallel.For(g.Planes, (long)g.Planes * g.OutPlane * g.KernelH * g.KernelW, (p0, p1) =>
+                MaxPlanes(geo, new ReadOnlySpan<float>((float*)inAddr, inLen), new Span<float>((float*)outAddr, outLen),
+                    new Span<int>((int*)idxAddr, idxLen), p0, p1));
+        }
+    }
+
+    private static void MaxPlanes(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output, Span<int> indices, int p0, int p1)
+    {
         int inW = g.InW;
         // Separable: the max over the window's rows is taken for every column at once (contiguous vectors), with
         // the first row reaching it; then each output takes the best of KernelW columns, preferring the smaller
@@ -62,7 +77,7 @@ public static class Pooling
         var colMax = rentedMax.AsSpan(0, inW);
         var colRow = rentedRow.AsSpan(0, inW);
         bool wantIndex = !indices.IsEmpty;
-        for (int p = 0; p < g.Planes; p++)
+        for (int p = p0; p < p1; p++)
         {
             var plane = input.Slice(p * g.InPlane, g.InPlane);
             int o = p * g.OutPlane;
@@ -157,13 +172,27 @@ public static class Pooling
     /// Max pooling backward: each output gradient goes to the element that won its window (sums where windows
     /// overlap). Also serves adaptive max pooling, which saves indices in the same form.
     /// </summary>
-    public static void MaxPool2dBackward(int planes, int inPlane, int outPlane, ReadOnlySpan<float> gradOutput, ReadOnlySpan<int> indices, Span<float> gradInput)
+    public static unsafe void MaxPool2dBackward(int planes, int inPlane, int outPlane, ReadOnlySpan<float> gradOutput, ReadOnlySpan<int> indices, Span<float> gradInput)
     {
         // gradOutput, indices: [planes, outPlane]; gradInput: [planes, inPlane]
         if (gradOutput.Length != planes * outPlane || indices.Length != gradOutput.Length || gradInput.Length != planes * inPlane)
             throw new ArgumentException($"Pooling.MaxPool2dBackward: got gradOutput {gradOutput.Length}, indices {indices.Length}, gradInput {gradInput.Length} elements; expected {planes * outPlane}, {planes * outPlane}, {planes * inPlane}.");
-        gradInput.Clear();
-        for (int p = 0; p < planes; p++)
+        fixed (float* pGo = gradOutput)
+        fixed (int* pIdx = indices)
+        fixed (float* pGi = gradInput)
+        {
+            nint goAddr = (nint)pGo, idxAddr = (nint)pIdx, giAddr = (nint)pGi;
+            int goLen = gradOutput.Length, giLen = gradInput.Length;
+            PlaneParallel.For(planes, (long)planes * (inPlane + outPlane), (p0, p1) =>
+                MaxBackwardPlanes(inPlane, outPlane, new ReadOnlySpan<float>((float*)goAddr, goLen), new ReadOnlySpan<int>((int*)idxAddr, goLen),
+                    new Span<float>((float*)giAddr, giLen), p0, p1));
+        }
+    }
+
+    private static void MaxBackwardPlanes(int inPlane, int outPlane, ReadOnlySpan<float> gradOutput, ReadOnlySpan<int> indices, Span<float> gradInput, int p0, int p1)
+    {
+        gradInput.Slice(p0 * inPlane, (p1 - p0) * inPlane).Clear();
+        for (int p = p0; p < p1; p++)
         {
             var gi = gradInput.Slice(p * inPlane, inPlane);
             var go = gradOutput.Slice(p * outPlane, outPlane);
@@ -177,12 +206,25 @@ public static class Pooling
     /// window size clipped to the padded input when <paramref name="countIncludePad"/>; else the number of real
     /// input elements in the window.
     /// </summary>
-    public static void AvgPool2dForward(in Pool2dGeometry g, bool countIncludePad, int divisorOverride, ReadOnlySpan<float> input, Span<float> output)
+    public static unsafe void AvgPool2dForward(in Pool2dGeometry g, bool countIncludePad, int divisorOverride, ReadOnlySpan<float> input, Span<float> output)
     {
         // input: [Planes, InH, InW]; output: [Planes, OutH, OutW]
         Check(g, input.Length, output.Length, nameof(AvgPool2dForward));
+        var geo = g;
+        fixed (float* pIn = input)
+        fixed (float* pOut = output)
+        {
+            nint inAddr = (nint)pIn, outAddr = (nint)pOut;
+            int inLen = input.Length, outLen = output.Length;
+            PlaneParallel.For(g.Planes, (long)g.Planes * g.OutPlane * g.KernelH * g.KernelW, (p0, p1) =>
+                AvgPlanes(geo, countIncludePad, divisorOverride, new ReadOnlySpan<float>((float*)inAddr, inLen), new Span<float>((float*)outAddr, outLen), p0, p1));
+        }
+    }
+
+    private static void AvgPlanes(in Pool2dGeometry g, bool countIncludePad, int divisorOverride, ReadOnlySpan<float> input, Span<float> output, int p0, int p1)
+    {
         int inW = g.InW;
-        for (int p = 0; p < g.Planes; p++)
+        for (int p = p0; p < p1; p++)
         {
             var plane = input.Slice(p * g.InPlane, g.InPlane);
             int o = p * g.OutPlane;
@@ -205,13 +247,26 @@ public static class Pooling
     }
 
     /// <summary>Average pooling backward: each output gradient, divided as in the forward, is spread over its window.</summary>
-    public static void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, int divisorOverride, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
+    public static unsafe void AvgPool2dBackward(in Pool2dGeometry g, bool countIncludePad, int divisorOverride, ReadOnlySpan<float> gradOutput, Span<float> gradInput)
     {
         // gradOutput: [Planes, OutH, OutW]; gradInput: [Planes, InH, InW]
         Check(g, gradInput.Length, gradOutput.Length, nameof(AvgPool2dBackward));
-        gradInput.Clear();
+        var geo = g;
+        fixed (float* pGo = gradOutput)
+        fixed (float* pGi = gradInput)
+        {
+            nint goAddr = (nint)pGo, giAddr = (nint)pGi;
+            int goLen = gradOutput.Length, giLen = gradInput.Length;
+            PlaneParallel.For(g.Planes, (long)g.Planes * g.OutPlane * g.KernelH * g.KernelW, (p0, p1) =>
+                AvgBackwardPlanes(geo, countIncludePad, divisorOverride, new ReadOnlySpan<float>((float*)goAddr, goLen), new Span<float>((float*)giAddr, giLen), p0, p1));
+        }
+    }
+
+    private static void AvgBackwardPlanes(in Pool2dGeometry g, bool countIncludePad, int divisorOverride, ReadOnlySpan<float> gradOutput, Span<float> gradInput, int p0, int p1)
+    {
+        gradInput.Slice(p0 * g.InPlane, (p1 - p0) * g.InPlane).Clear();
         int inW = g.InW;
-        for (int p = 0; p < g.Planes; p++)
+        for (int p = p0; p < p1; p++)
         {
             var plane = gradInput.Slice(p * g.InPlane, g.InPlane);
             int o = p * g.OutPlane;

@@ -46,4 +46,30 @@ public class AdaptivePoolingKernelTests
             Assert.Equal(ends[i], AdaptivePooling.End(i, input, output));
         }
     }
+
+    [Fact]
+    public void LargeInputsSplitAcrossThreadsMatchReference()
+    {
+        var g = new Generator(22);
+        int planes = 37, h = 41, w = 43;
+        var x = Close.RandomArray(planes * h * w, g);
+        foreach (var (oh, ow) in new[] { (1, 1), (6, 5) })
+        {
+            int outLen = planes * oh * ow;
+            float[] y = new float[outLen], yRef = new float[outLen];
+            AdaptivePooling.AvgForward(planes, h, w, oh, ow, x, y);
+            AdaptivePoolingReference.AvgForward(planes, h, w, oh, ow, x, yRef);
+            Close.Assert(yRef, y, 1e-5, 1e-6, $"avg forward {oh}x{ow}");
+            var dy = Close.RandomArray(outLen, g);
+            float[] dx = new float[x.Length], dxRef = new float[x.Length];
+            AdaptivePooling.AvgBackward(planes, h, w, oh, ow, dy, dx);
+            AdaptivePoolingReference.AvgBackward(planes, h, w, oh, ow, dy, dxRef);
+            Close.Assert(dxRef, dx, 1e-5, 1e-6, $"avg backward {oh}x{ow}");
+            int[] idx = new int[outLen], idxRef = new int[outLen];
+            AdaptivePooling.MaxForward(planes, h, w, oh, ow, x, y, idx);
+            AdaptivePoolingReference.MaxForward(planes, h, w, oh, ow, x, yRef, idxRef);
+            Close.Assert(yRef, y, 0, 0, $"max forward {oh}x{ow}");
+            Assert.Equal(idxRef, idx);
+        }
+    }
 }

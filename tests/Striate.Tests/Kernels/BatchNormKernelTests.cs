@@ -56,4 +56,28 @@ public class BatchNormKernelTests
         Assert.Equal(0.9f * 1 + 0.1f * 3, rm[0], 6);
         Assert.Equal(0.9f * 2 + 0.1f * 4 * 5 / 4f, rv[0], 6);
     }
+
+    [Fact]
+    public void LargeInputsSplitAcrossThreadsMatchReference()
+    {
+        var g = new Generator(23);
+        int n = 3, c = 7, s = 3500;
+        var x = Close.RandomArray(n * c * s, g);
+        float[] w = Close.RandomArray(c, g), b = Close.RandomArray(c, g);
+        float[] y = new float[x.Length], yRef = new float[x.Length];
+        float[] mean = new float[c], var = new float[c], istd = new float[c], meanRef = new float[c], varRef = new float[c], istdRef = new float[c];
+        BatchNorm.ForwardTraining(n, c, s, x, w, b, 1e-5f, y, mean, var, istd);
+        BatchNormReference.ForwardTraining(n, c, s, x, w, b, 1e-5f, yRef, meanRef, varRef, istdRef);
+        Close.Assert(yRef, y, 1e-4, 1e-5, "training forward");
+        BatchNorm.ForwardEval(n, c, s, x, w, b, meanRef, varRef, 1e-5f, y);
+        BatchNormReference.ForwardEval(n, c, s, x, w, b, meanRef, varRef, 1e-5f, yRef);
+        Close.Assert(yRef, y, 1e-4, 1e-5, "eval forward");
+        var dy = Close.RandomArray(x.Length, g);
+        float[] dx = new float[x.Length], dxRef = new float[x.Length], dw = new float[c], dwRef = new float[c], db = new float[c], dbRef = new float[c];
+        BatchNorm.Backward(n, c, s, true, x, dy, w, mean, istd, dx, dw, db);
+        BatchNormReference.Backward(n, c, s, true, x, dy, w, meanRef, istdRef, dxRef, dwRef, dbRef);
+        Close.Assert(dxRef, dx, 1e-3, 1e-4, "dx");
+        Close.Assert(dwRef, dw, 1e-3, 1e-3, "dweight");
+        Close.Assert(dbRef, db, 1e-4, 1e-4, "dbias");
+    }
 }

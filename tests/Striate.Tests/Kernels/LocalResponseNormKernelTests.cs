@@ -27,4 +27,21 @@ public class LocalResponseNormKernelTests
             Close.Assert(dxRef, dx, 1e-4, 1e-5, $"backward n={n} c={c} s={s} size={size}");
         }
     }
+
+    [Fact]
+    public void LargeInputsSplitAcrossThreadsMatchReference()
+    {
+        var g = new Generator(24);
+        int n = 5, c = 6, s = 700, size = 5;
+        var x = Close.RandomArray(n * c * s, g);
+        float[] y = new float[x.Length], yRef = new float[x.Length], sc = new float[x.Length], scRef = new float[x.Length];
+        LocalResponseNorm.Forward(n, c, s, size, 0.2f, 0.75f, 1f, x, y, sc);
+        LocalResponseNormReference.Forward(n, c, s, size, 0.2f, 0.75f, 1f, x, yRef, scRef);
+        Close.Assert(yRef, y, 1e-5, 1e-6, "forward");
+        var dy = Close.RandomArray(x.Length, g);
+        float[] dx = new float[x.Length], dxRef = new float[x.Length];
+        LocalResponseNorm.Backward(n, c, s, size, 0.2f, 0.75f, x, yRef, scRef, dy, dx);
+        LocalResponseNormReference.Backward(n, c, s, size, 0.2f, 0.75f, x, yRef, scRef, dy, dxRef);
+        Close.Assert(dxRef, dx, 1e-4, 1e-5, "backward");
+    }
 }

@@ -97,4 +97,31 @@ public class PoolingKernelTests
         Assert.True(float.IsNaN(y[1]));
         Assert.Equal(3, idx[1]);
     }
+
+    [Fact]
+    public void LargeInputsSplitAcrossThreadsMatchReference()
+    {
+        // 40 planes of 33x31 pooled 3x3/2: enough work for the parallel path; odd plane count splits unevenly.
+        var geo = new Pool2dGeometry(41, 33, 31, 17, 16, 3, 3, 2, 2, 1, 1);
+        var gen = new Generator(21);
+        var x = Close.RandomArray(geo.Planes * geo.InPlane, gen);
+        int outLen = geo.Planes * geo.OutPlane;
+        float[] y = new float[outLen], yRef = new float[outLen];
+        int[] idx = new int[outLen], idxRef = new int[outLen];
+        Pooling.MaxPool2dForward(geo, x, y, idx);
+        PoolingReference.MaxPool2dForward(geo, x, yRef, idxRef);
+        Close.Assert(yRef, y, 0, 0, "max forward");
+        Assert.Equal(idxRef, idx);
+        var dy = Close.RandomArray(outLen, gen);
+        float[] dx = new float[x.Length], dxRef = new float[x.Length];
+        Pooling.MaxPool2dBackward(geo.Planes, geo.InPlane, geo.OutPlane, dy, idx, dx);
+        PoolingReference.MaxPool2dBackward(geo.Planes, geo.InPlane, geo.OutPlane, dy, idxRef, dxRef);
+        Close.Assert(dxRef, dx, 1e-6, 1e-6, "max backward");
+        Pooling.AvgPool2dForward(geo, false, 0, x, y);
+        PoolingReference.AvgPool2dForward(geo, false, 0, x, yRef);
+        Close.Assert(yRef, y, 1e-5, 1e-6, "avg forward");
+        Pooling.AvgPool2dBackward(geo, false, 0, dy, dx);
+        PoolingReference.AvgPool2dBackward(geo, false, 0, dy, dxRef);
+        Close.Assert(dxRef, dx, 1e-5, 1e-6, "avg backward");
+    }
 }
