@@ -1,0 +1,83 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+public class BatchNormKernelTests
+{
+    [Fact]
+    public void TrainingAndEvalMatchReferenceOnRandomShapes()
+    {
+        var g = new Generator(4);
+        for (int trial = 0; trial < 60; trial++)
+        {
+            int n = 1 + g.NextInt(5), c = 1 + g.NextInt(6), s = 1 + g.NextInt(40);
+            if (n * s < 2) s = 2;
+            bool affine = trial % 2 == 0, training = trial % 3 != 0;
+            var x = Close.RandomArray(n * c * s, g);
+            for (int i = 0; i < x.Length; i++) x[i] = 3 * x[i] + 5; // an offset mean, as after ReLU
+            float[] w = affine ? Close.RandomArray(c, g) : [], b = affine ? Close.RandomArray(c, g) : [];
+            float[] y = new float[x.Length], yRef = new float[x.Length];
+            float[] mean = new float[c], var = new float[c], istd = new float[c];
+            float[] meanRef = new float[c], varRef = new float[c], istdRef = new float[c];
+            if (training)
+            {
+                BatchNorm.ForwardTraining(n, c, s, x, w, b, 1e-5f, y, mean, var, istd);
+                BatchNormReference.ForwardTraining(n, c, s, x, w, b, 1e-5f, yRef, meanRef, varRef, istdRef);
+                Close.Assert(meanRef, mean, 1e-5, 1e-6, "mean");
+                Close.Assert(varRef, var, 1e-4, 1e-6, "variance");
+            }
+            else
+            {
+                float[] rm = Close.RandomArray(c, g), rv = Close.RandomArray(c, g);
+                for (int i = 0; i < c; i++) rv[i] = rv[i] * rv[i] + 0.5f;
+                BatchNorm.ForwardEval(n, c, s, x, w, b, rm, rv, 1e-5f, y);
+                BatchNormReference.ForwardEval(n, c, s, x, w, b, rm, rv, 1e-5f, yRef);
+                rm.CopyTo(mean); rm.CopyTo(meanRef);
+                BatchNorm.InvStd(rv, 1e-5f, istd); istd.CopyTo(istdRef);
+            }
+            Close.Assert(yRef, y, 1e-4, 1e-5, $"forward n={n} c={c} s={s} training={training}");
+            var dy = Close.RandomArray(x.Length, g);
+            float[] dx = new float[x.Length], dxRef = new float[x.Length];
+            float[] dw = new float[c], dwRef = new float[c], db = new float[c], dbRef = new float[c];
+            BatchNorm.Backward(n, c, s, training, x, dy, w, mean, istd, dx, dw, db);
+            BatchNormReference.Backward(n, c, s, training, x, dy, w, meanRef, istdRef, dxRef, dwRef, dbRef);
+            Close.Assert(dxRef, dx, 1e-3, 1e-4, $"dx n={n} c={c} s={s} training={training}");
+            Close.Assert(dwRef, dw, 1e-3, 1e-4, "dweight");
+            Close.Assert(dbRef, db, 1e-4, 1e-5, "dbias");
+        }
+    }
+
+    [Fact]
+    public void RunningVarianceUsesTheUnbiasedBatchVariance()
+    {
+        float[] rm = [1f], rv = [2f];
+        BatchNorm.UpdateRunningStats(rm, rv, [3f], [4f], 0.1f, count: 5);
+        Assert.Equal(0.9f * 1 + 0.1f * 3, rm[0], 6);
+        Assert.Equal(0.9f * 2 + 0.1f * 4 * 5 / 4f, rv[0], 6);
+    }
+
+    [Fact]
+    public void LargeInputsSplitAcrossThreadsMatchReference()
+    {
+        var g = new Generator(23);
+        int n = 3, c = 7, s = 3500;
+        var x = Close.RandomArray(n * c * s, g);
+        float[] w = Close.RandomArray(c, g), b = Close.RandomArray(c, g);
+        float[] y = new float[x.Length], yRef = new float[x.Length];
+        float[] mean = new float[c], var = new float[c], istd = new float[c], meanRef = new float[c], varRef = new float[c], istdRef = new float[c];
+        BatchNorm.ForwardTraining(n, c, s, x, w, b, 1e-5f, y, mean, var, istd);
+        BatchNormReference.ForwardTraining(n, c, s, x, w, b, 1e-5f, yRef, meanRef, varRef, istdRef);
+        Close.Assert(yRef, y, 1e-4, 1e-5, "training forward");
+        BatchNorm.ForwardEval(n, c, s, x, w, b, meanRef, varRef, 1e-5f, y);
+        BatchNormReference.ForwardEval(n, c, s, x, w, b, meanRef, varRef, 1e-5f, yRef);
+        Close.Assert(yRef, y, 1e-4, 1e-5, "eval forward");
+        var dy = Close.RandomArray(x.Length, g);
+        float[] dx = new float[x.Length], dxRef = new float[x.Length], dw = new float[c], dwRef = new float[c], db = new float[c], dbRef = new float[c];
+        BatchNorm.Backward(n, c, s, true, x, dy, w, mean, istd, dx, dw, db);
+        BatchNormReference.Backward(n, c, s, true, x, dy, w, meanRef, istdRef, dxRef, dwRef, dbRef);
+        Close.Assert(dxRef, dx, 1e-3, 1e-4, "dx");
+        Close.Assert(dwRef, dw, 1e-3, 1e-3, "dweight");
+        Close.Assert(dbRef, db, 1e-4, 1e-4, "dbias");
+    }
+}
