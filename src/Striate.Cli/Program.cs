@@ -1,1 +1,20 @@
-return 0;
+using System.CommandLine;
+using Striate.Cli.Commands;
+
+namespace Striate.Cli;
+
+/// <summary>Entry point of the <c>striate</c> command.</summary>
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("Striate: build, train, inspect and ship convolutional neural networks in pure C#.");
+        root.Options.Add(CliErrors.Verbose);
+        root.Subcommands.Add(TrainCommand.Create());
+        root.Subcommands.Add(EvalCommand.Create());
+        root.Subcommands.Add(PredictCommand.Create());
+        root.Subcommands.Add(DatasetsCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        return root.Parse(args).Invoke();
+    }
+}

@@ -119,7 +119,7 @@ public sealed partial class Tensor
         return t;
     }
 
-    /// <summary>A tensor holding a copy of <paramref name="data"/>, viewed with <paramref name="shape"/> (default: 1-D).</summary>
+    /// <summary>A tensor holding a copy of <paramref name="data"/>, viewed with <paramref name="shape"/> (default: 1-D; use <see cref="Scalar"/> for rank 0).</summary>
     public static Tensor FromArray(ReadOnlySpan<float> data, params int[] shape)
     {
         if (shape.Length == 0) shape = [data.Length];
@@ -132,7 +132,12 @@ public sealed partial class Tensor
     }
 
     /// <summary>A scalar (rank-0) tensor.</summary>
-    public static Tensor Scalar(float value) => FromArray([value], []);
+    public static Tensor Scalar(float value)
+    {
+        var t = Allocate([], clear: false);
+        t.Span[0] = value;
+        return t;
+    }
 
     /// <summary>A tensor that wraps <paramref name="storage"/> without copying.</summary>
     public static Tensor Wrap(float[] storage, params int[] shape) => new(storage, 0, (int[])shape.Clone());

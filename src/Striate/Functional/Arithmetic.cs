@@ -48,13 +48,8 @@ public static partial class F
         return new FillBackward(1f / input.Numel, input.ShapeArray).Record(output, input);
     }
 
-    // A rank-0 tensor (shape []), as PyTorch's full reductions return. Tensor.Scalar currently gives shape [1].
-    internal static Tensor RankZero(float value)
-    {
-        var t = Tensor.Allocate([], clear: false);
-        t.Span[0] = value;
-        return t;
-    }
+    // A rank-0 tensor (shape []), as PyTorch's full reductions return.
+    internal static Tensor RankZero(float value) => Tensor.Scalar(value);
 
     private static void ExpectSameShape(string op, Tensor a, Tensor b)
     {

@@ -1,3 +1,4 @@
+using Striate.Tests.TestSupport;
 using Striate.IO;
 using Xunit.Abstractions;
 

@@ -1,4 +1,4 @@
-namespace Striate.Tests.IO;
+namespace Striate.Tests.TestSupport;
 
 /// <summary>Folders the tests read from, found relative to the repository rather than the working directory.</summary>
 public static class RepoPaths

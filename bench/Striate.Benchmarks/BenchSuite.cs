@@ -1,0 +1,13 @@
+namespace Striate.Benchmarks;
+
+/// <summary>Everything <c>striate bench</c> measures, suite by suite, in a stable order.</summary>
+public static class BenchSuite
+{
+    /// <summary>The suites by name; <c>striate bench --only NAME</c> runs one.</summary>
+    public static IReadOnlyDictionary<string, Func<IEnumerable<BenchFigure>>> Suites { get; } =
+        new Dictionary<string, Func<IEnumerable<BenchFigure>>>
+        {
+            ["gemm"] = GemmBenchmarks.Run,
+            ["conv"] = ConvBenchmarks.Run,
+        };
+}

@@ -1,0 +1,28 @@
+using System.CommandLine;
+
+namespace Striate.Cli;
+
+/// <summary>
+/// Runs a command body so that a failure is one line on stderr naming what was wrong and a non-zero exit code;
+/// the stack trace only with --verbose.
+/// </summary>
+internal static class CliErrors
+{
+    /// <summary>--verbose, on every command.</summary>
+    public static readonly Option<bool> Verbose = new("--verbose") { Description = "Show stack traces on errors.", Recursive = true };
+
+    public static int Run(ParseResult parse, string command, Func<int> body)
+    {
+        try
+        {
+            return body();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            var inner = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerException! : e;
+            Console.Error.WriteLine($"striate {command}: {inner.Message}");
+            if (parse.GetValue(Verbose)) Console.Error.WriteLine(e);
+            return inner is ArgumentException or FileNotFoundException or DirectoryNotFoundException or Striate.Data.DatasetNotFoundException ? 2 : 1;
+        }
+    }
+}

@@ -1,0 +1,56 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Striate.Benchmarks;
+
+namespace Striate.Cli.Commands;
+
+/// <summary><c>striate bench [--json] [--only SUITE] [--threads N]</c>: the performance figures, one per row.</summary>
+internal static class BenchCommand
+{
+    public static Command Create()
+    {
+        var json = new Option<bool>("--json") { Description = "Print a JSON array of {\"name\", \"value\", \"unit\"} instead of a table." };
+        var only = new Option<string[]>("--only")
+        {
+            Description = $"Run only these suites ({string.Join(", ", BenchSuite.Suites.Keys)}).",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var threads = new Option<int>("--threads") { Description = "Kernel threads (default: all cores)." };
+        var command = new Command("bench", "Measure kernel throughput (GFLOPS) on this machine.") { json, only, threads };
+        command.SetAction(parse =>
+        {
+            var selected = parse.GetValue(only) is { Length: > 0 } names ? names : BenchSuite.Suites.Keys.ToArray();
+            foreach (var name in selected)
+            {
+                if (!BenchSuite.Suites.ContainsKey(name))
+                {
+                    Console.Error.WriteLine($"striate bench: unknown suite '{name}'; expected one of {string.Join(", ", BenchSuite.Suites.Keys)}.");
+                    return 2;
+                }
+            }
+            int t = parse.GetValue(threads);
+            if (t < 0) { Console.Error.WriteLine($"striate bench: --threads must be positive, got {t}."); return 2; }
+            if (t > 0) Striate.Kernels.KernelThreads.Count = t;
+
+            bool asJson = parse.GetValue(json);
+            var figures = new List<BenchFigure>();
+            foreach (var name in selected)
+            {
+                foreach (var figure in BenchSuite.Suites[name]())
+                {
+                    figures.Add(figure);
+                    if (!asJson)
+                        Console.WriteLine($"{figure.Name,-40} {figure.Value.ToString("F1", CultureInfo.InvariantCulture),10} {figure.Unit}");
+                }
+            }
+            if (asJson)
+            {
+                var rows = figures.Select(f => new Dictionary<string, object> { ["name"] = f.Name, ["value"] = Math.Round(f.Value, 3), ["unit"] = f.Unit });
+                Console.WriteLine(JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
+            }
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,24 @@
+using Striate.Nn;
+
+namespace Striate.Models;
+
+/// <summary>Builds registry models for a given input, checking first that the model can take it.</summary>
+public static class ModelFactory
+{
+    /// <summary>
+    /// Builds <paramref name="entry"/> for inputs of <paramref name="inputShape"/> and <paramref name="numClasses"/> classes.
+    /// Fails with the smallest size the model accepts when the input is too small, and with the expected
+    /// size when a model with fixed fully connected layers (LeNet) gets another.
+    /// </summary>
+    public static Module Build(ModelEntry entry, (int Channels, int Height, int Width) inputShape, int numClasses, double width = 1.0, Generator? generator = null)
+    {
+        var (c, h, w) = inputShape;
+        if (c <= 0) throw new ArgumentException($"{entry.Name}: input must have at least one channel, got {c}.");
+        if (numClasses <= 0) throw new ArgumentException($"{entry.Name}: the number of classes must be positive, got {numClasses}.");
+        if (h < entry.MinimumSize || w < entry.MinimumSize)
+            throw new ArgumentException($"{entry.Name}: input {c}×{h}×{w} is too small; the smallest size it accepts is {entry.MinimumSize}×{entry.MinimumSize} (use --resize).");
+        if (entry.FixedInput && (h, w) != entry.DefaultInput)
+            throw new ArgumentException($"{entry.Name}: input {c}×{h}×{w} does not fit; its fully connected layers need {entry.DefaultInput.H}×{entry.DefaultInput.W} (use --resize {entry.DefaultInput.H}).");
+        return entry.Build(new ModelOptions(c, numClasses, width, generator));
+    }
+}

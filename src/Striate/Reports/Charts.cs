@@ -1,0 +1,88 @@
+using Striate.Training;
+
+namespace Striate.Reports;
+
+/// <summary>The pictures a training run writes: learning curves and the confusion matrix, as SVG.</summary>
+public static class Charts
+{
+    /// <summary>
+    /// Two panels over epochs: loss (train against test) and accuracy (train against test). Epochs without a test
+    /// figure (NaN) are left out of the test lines.
+    /// </summary>
+    public static string LearningCurves(IReadOnlyList<EpochRecord> history, string title)
+    {
+        var svg = new Svg(900, 380);
+        svg.Text(450, 24, title, 16, "middle");
+        Panel(svg, 60, 50, 360, 280, "loss", history, r => r.TrainLoss, r => r.TestLoss, fromZero: true);
+        Panel(svg, 510, 50, 360, 280, "accuracy", history, r => r.TrainAccuracy, r => r.TestAccuracy, fromZero: false);
+        return svg.ToString();
+    }
+
+    private static void Panel(Svg svg, double x0, double y0, double w, double h, string label, IReadOnlyList<EpochRecord> history,
+        Func<EpochRecord, double> train, Func<EpochRecord, double> test, bool fromZero)
+    {
+        var values = history.SelectMany(r => new[] { train(r), test(r) }).Where(double.IsFinite).ToList();
+        double lo = values.Count == 0 ? 0 : values.Min(), hi = values.Count == 0 ? 1 : values.Max();
+        if (fromZero) lo = Math.Min(0, lo);
+        if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
+        double pad = (hi - lo) * 0.05;
+        lo -= fromZero ? 0 : pad; hi += pad;
+        int n = history.Count;
+        double X(int i) => x0 + (n <= 1 ? w / 2 : i * w / (n - 1));
+        double Y(double v) => y0 + h - (v - lo) / (hi - lo) * h;
+
+        svg.Rect(x0, y0, w, h, "#fafafa");
+        for (int t = 0; t <= 4; t++)
+        {
+            double v = lo + (hi - lo) * t / 4;
+            svg.Line(x0, Y(v), x0 + w, Y(v), "#ddd");
+            svg.Text(x0 - 6, Y(v) + 4, v.ToString(hi - lo < 0.1 ? "0.0000" : "0.###", System.Globalization.CultureInfo.InvariantCulture), 10, "end");
+        }
+        for (int i = 0; i < n; i++) svg.Text(X(i), y0 + h + 16, history[i].Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture), 10, "middle");
+        svg.Text(x0 + w / 2, y0 + h + 34, "epoch", 11, "middle");
+        svg.Text(x0 + w / 2, y0 - 8, label, 13, "middle");
+
+        void Series(Func<EpochRecord, double> f, string colour, string? dash)
+        {
+            var pts = Enumerable.Range(0, n).Where(i => double.IsFinite(f(history[i]))).Select(i => (X(i), Y(f(history[i])))).ToList();
+            svg.Polyline(pts, colour, 2, dash);
+            foreach (var (px, py) in pts) svg.Circle(px, py, 3, colour);
+        }
+        Series(train, "#1f77b4", null);
+        Series(test, "#d62728", "6 3");
+        svg.Line(x0 + w - 120, y0 + 14, x0 + w - 100, y0 + 14, "#1f77b4", 2);
+        svg.Text(x0 + w - 95, y0 + 18, "train", 11);
+        svg.Line(x0 + w - 60, y0 + 14, x0 + w - 40, y0 + 14, "#d62728", 2, "6 3");
+        svg.Text(x0 + w - 35, y0 + 18, "test", 11);
+    }
+
+    /// <summary>The confusion matrix as a heat map (rows: true class, columns: predicted), each row normalized, counts in cells.</summary>
+    public static string ConfusionMatrix(long[,] confusion, IReadOnlyList<string> classNames, string title)
+    {
+        int k = confusion.GetLength(0);
+        double cell = Math.Clamp(480.0 / Math.Max(k, 1), 12, 48);
+        double left = 130, top = 60;
+        var svg = new Svg((int)(left + cell * k + 40), (int)(top + cell * k + 110));
+        svg.Text(svg.Width / 2.0, 24, title, 16, "middle");
+        for (int r = 0; r < k; r++)
+        {
+            long rowTotal = 0;
+            for (int c = 0; c < k; c++) rowTotal += confusion[r, c];
+            for (int c = 0; c < k; c++)
+            {
+                double share = rowTotal == 0 ? 0 : (double)confusion[r, c] / rowTotal;
+                int shade = (int)Math.Round(255 - share * 200);
+                string fill = r == c ? $"rgb({shade},{255},{shade})" : $"rgb(255,{shade},{shade})";
+                svg.Rect(left + c * cell, top + r * cell, cell - 1, cell - 1, fill,
+                    $"true {Name(classNames, r)}, predicted {Name(classNames, c)}: {confusion[r, c]} ({share:P1})");
+                if (cell >= 24) svg.Text(left + c * cell + cell / 2, top + r * cell + cell / 2 + 4, confusion[r, c].ToString(System.Globalization.CultureInfo.InvariantCulture), 9, "middle");
+            }
+            svg.Text(left - 6, top + r * cell + cell / 2 + 4, Name(classNames, r), 11, "end");
+            svg.Text(left + r * cell + cell / 2, top + k * cell + 10, Name(classNames, r), 11, "end", rotate: -45);
+        }
+        svg.Text(left - 110, top - 12, "true ↓  predicted →", 11);
+        return svg.ToString();
+    }
+
+    private static string Name(IReadOnlyList<string> names, int i) => i < names.Count ? names[i] : i.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,173 @@
+using System.Globalization;
+using System.Text.Json;
+using Striate.IO;
+using Striate.Nn;
+using Striate.Optim;
+
+namespace Striate.Training;
+
+/// <summary>
+/// A training checkpoint in one safetensors file: the model's state dict under <c>model.</c>, the optimizer's state
+/// under <c>optimizer.</c>, and as metadata the epoch, the run configuration (JSON), the scheduler state, the
+/// default generator's state and the per-epoch history. Written atomically (temporary file, then rename), so a crash
+/// mid-write leaves the previous checkpoint intact.
+/// </summary>
+public sealed class Checkpoint
+{
+    public const string Format = "striate-checkpoint-1";
+
+    /// <summary>The registry name of the model (e.g. "lenet-relu").</summary>
+    public required string ModelName { get; init; }
+
+    /// <summary>Epochs completed.</summary>
+    public required int Epoch { get; init; }
+
+    /// <summary>Model parameters and buffers by dotted name.</summary>
+    public required IReadOnlyList<KeyValuePair<string, Tensor>> ModelState { get; init; }
+
+    /// <summary>Names in <see cref="ModelState"/> that are integer counters (saved as int64).</summary>
+    public IReadOnlyCollection<string> IntegerKeys { get; init; } = [];
+
+    /// <summary>Optimizer state (empty for weights-only files).</summary>
+    public IReadOnlyDictionary<string, Tensor> OptimizerState { get; init; } = new Dictionary<string, Tensor>();
+
+    /// <summary>Scheduler state (empty when there is no scheduler).</summary>
+    public IReadOnlyDictionary<string, double> SchedulerState { get; init; } = new Dictionary<string, double>();
+
+    /// <summary>The run's configuration as JSON (what the command line or the C# caller asked for).</summary>
+    public string ConfigJson { get; init; } = "{}";
+
+    /// <summary>The per-epoch history as JSON.</summary>
+    public string HistoryJson { get; init; } = "[]";
+
+    /// <summary>The state of <see cref="Generator.Default"/> when the checkpoint was taken (dropout draws from it).</summary>
+    public ulong[]? GeneratorState { get; init; }
+
+    /// <summary>Class names of the training data, so predictions can be named.</summary>
+    public IReadOnlyList<string> ClassNames { get; init; } = [];
+
+    /// <summary>The input shape the model was trained on: C, H, W.</summary>
+    public (int Channels, int Height, int Width)? InputShape { get; init; }
+
+    /// <summary>Takes a snapshot of a training run.</summary>
+    public static Checkpoint Capture(string modelName, int epoch, Module model, Optimizer? optimizer, LRScheduler? scheduler,
+        string configJson, string historyJson, IReadOnlyList<string> classNames, (int, int, int)? inputShape) => new()
+    {
+        ModelName = modelName,
+        Epoch = epoch,
+        ModelState = model.StateDict(),
+        IntegerKeys = model.IntegerBufferNames().ToHashSet(),
+        OptimizerState = optimizer?.StateDict() ?? new Dictionary<string, Tensor>(),
+        SchedulerState = scheduler?.StateDict() ?? new Dictionary<string, double>(),
+        ConfigJson = configJson,
+        HistoryJson = historyJson,
+        GeneratorState = Generator.Default.GetState(),
+        ClassNames = classNames,
+        InputShape = inputShape,
+    };
+
+    /// <summary>Writes the checkpoint atomically to <paramref name="path"/>.</summary>
+    public void Save(string path)
+    {
+        var builder = new SafetensorsBuilder();
+        builder.AddMetadata("format", Format);
+        builder.AddMetadata("model", ModelName);
+        builder.AddMetadata("epoch", Epoch.ToString(CultureInfo.InvariantCulture));
+        builder.AddMetadata("config", ConfigJson);
+        builder.AddMetadata("history", HistoryJson);
+        builder.AddMetadata("scheduler", JsonSerializer.Serialize(SchedulerState));
+        builder.AddMetadata("classes", JsonSerializer.Serialize(ClassNames));
+        if (GeneratorState != null) builder.AddMetadata("generator", string.Join(",", GeneratorState));
+        if (InputShape is var (c, h, w)) builder.AddMetadata("input_shape", $"{c},{h},{w}");
+        foreach (var (name, tensor) in ModelState)
+        {
+            if (IntegerKeys.Contains(name))
+                builder.AddInt64("model." + name, tensor.ToArray().Select(v => (long)v).ToArray(), tensor.ShapeArray);
+            else
+                builder.AddFloat("model." + name, tensor);
+        }
+        foreach (var (name, tensor) in OptimizerState) builder.AddFloat("optimizer." + name, tensor);
+        builder.Save(path);
+    }
+
+    /// <summary>
+    /// Reads a checkpoint written by <see cref="Save"/>, or a plain weights file (a state dict saved from PyTorch with
+    /// safetensors, names without prefix), in which case only <see cref="ModelState"/> is filled and
+    /// <see cref="ModelName"/> comes from the file's "model" metadata when present.
+    /// </summary>
+    public static Checkpoint Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint file '{path}' does not exist.", path);
+        var file = SafetensorsFile.Load(path);
+        var meta = file.Metadata;
+        bool isCheckpoint = meta.TryGetValue("format", out var format) && format == Format;
+        var model = new List<KeyValuePair<string, Tensor>>();
+        var optimizer = new Dictionary<string, Tensor>();
+        var integers = new HashSet<string>();
+        foreach (var name in file.Names)
+        {
+            if (name.StartsWith("__", StringComparison.Ordinal)) continue; // reference files carry __input__ and __logits__
+            string key = name;
+            if (isCheckpoint)
+            {
+                if (name.StartsWith("optimizer.", StringComparison.Ordinal)) { optimizer[name["optimizer.".Length..]] = file.GetTensor(name); continue; }
+                if (!name.StartsWith("model.", StringComparison.Ordinal))
+                    throw new InvalidDataException($"{path}: tensor '{name}' belongs to neither 'model.' nor 'optimizer.' in a Striate checkpoint.");
+                key = name["model.".Length..];
+            }
+            if (file.GetDtype(name) == SafetensorsDtype.I64) integers.Add(key);
+            model.Add(new(key, file.GetTensor(name)));
+        }
+        return new Checkpoint
+        {
+            ModelName = meta.TryGetValue("model", out var m) ? m : "",
+            Epoch = isCheckpoint ? ParseInt(path, "epoch", meta["epoch"]) : 0,
+            ModelState = model,
+            IntegerKeys = integers,
+            OptimizerState = optimizer,
+            SchedulerState = meta.TryGetValue("scheduler", out var s) ? ParseJson<Dictionary<string, double>>(path, "scheduler", s) : new Dictionary<string, double>(),
+            ConfigJson = meta.TryGetValue("config", out var config) ? config : "{}",
+            HistoryJson = meta.TryGetValue("history", out var history) ? history : "[]",
+            GeneratorState = meta.TryGetValue("generator", out var g) ? ParseGenerator(path, g) : null,
+            ClassNames = meta.TryGetValue("classes", out var classes) ? ParseJson<List<string>>(path, "classes", classes) : [],
+            InputShape = meta.TryGetValue("input_shape", out var shape) ? ParseShape(path, shape) : null,
+        };
+    }
+
+    /// <summary>Restores the model (strictly: names and shapes must match) and, when given, optimizer and scheduler.</summary>
+    public void Restore(Module model, Optimizer? optimizer = null, LRScheduler? scheduler = null)
+    {
+        model.LoadStateDict(ModelState);
+        if (optimizer != null && OptimizerState.Count > 0) optimizer.LoadStateDict(OptimizerState);
+        if (scheduler != null && SchedulerState.Count > 0) scheduler.LoadStateDict(SchedulerState);
+        if (GeneratorState != null) Generator.Default.SetState(GeneratorState);
+    }
+
+    private static int ParseInt(string path, string field, string value) =>
+        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v
+            : throw new InvalidDataException($"{path}: metadata '{field}' = '{value}' is not an integer.");
+
+    private static T ParseJson<T>(string path, string field, string json)
+    {
+        try { return JsonSerializer.Deserialize<T>(json) ?? throw new JsonException("null"); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: metadata '{field}' is not valid JSON for {typeof(T).Name}: {e.Message}"); }
+    }
+
+    private static ulong[] ParseGenerator(string path, string value)
+    {
+        var parts = value.Split(',');
+        var state = new ulong[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!ulong.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out state[i]))
+                throw new InvalidDataException($"{path}: metadata 'generator' is not a comma-separated list of integers.");
+        return state;
+    }
+
+    private static (int, int, int) ParseShape(string path, string value)
+    {
+        var p = value.Split(',');
+        if (p.Length != 3 || !int.TryParse(p[0], out int c) || !int.TryParse(p[1], out int h) || !int.TryParse(p[2], out int w))
+            throw new InvalidDataException($"{path}: metadata 'input_shape' = '{value}' is not C,H,W.");
+        return (c, h, w);
+    }
+}

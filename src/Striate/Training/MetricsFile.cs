@@ -1,0 +1,40 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Striate.Training;
+
+/// <summary>
+/// metrics.json: the run's configuration and one object per epoch with train_loss, train_accuracy, test_loss,
+/// test_accuracy (0–1), test_top5, images_per_second (training), seconds and learning_rate.
+/// </summary>
+public static class MetricsFile
+{
+    private static readonly JsonSerializerOptions Options = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, WriteIndented = true,
+        NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
+
+    /// <summary>The history as a JSON array (stored in checkpoints so a resumed run keeps its earlier epochs).</summary>
+    public static string HistoryJson(IEnumerable<EpochRecord> history) => JsonSerializer.Serialize(history, Options);
+
+    /// <summary>Reads what <see cref="HistoryJson"/> wrote.</summary>
+    public static IReadOnlyList<EpochRecord> ParseHistory(string json)
+    {
+        try { return JsonSerializer.Deserialize<List<EpochRecord>>(json, Options) ?? []; }
+        catch (JsonException e) { throw new InvalidDataException($"The checkpoint's training history is not valid: {e.Message}"); }
+    }
+
+    /// <summary>Writes metrics.json atomically (temporary file, then rename).</summary>
+    public static void Write(string path, RunConfig config, IReadOnlyList<EpochRecord> history)
+    {
+        var root = new JsonObject
+        {
+            ["model"] = config.Model,
+            ["dataset"] = config.Dataset,
+            ["config"] = JsonNode.Parse(config.ToJson()),
+            ["epochs"] = JsonNode.Parse(HistoryJson(history)),
+        };
+        if (history.Count > 0) root["final"] = JsonNode.Parse(JsonSerializer.Serialize(history[^1], Options));
+        string temp = path + ".tmp";
+        File.WriteAllText(temp, root.ToJsonString(Options));
+        File.Move(temp, path, overwrite: true);
+    }
+}

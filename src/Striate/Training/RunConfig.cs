@@ -1,0 +1,108 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Striate.Data;
+using Striate.Data.Transforms;
+using Striate.Models;
+using Striate.Nn;
+using Striate.Optim;
+
+namespace Striate.Training;
+
+/// <summary>
+/// Everything that defines a training run, as the command line or a C# caller gives it. Saved as JSON in every
+/// checkpoint, so evaluation and prediction apply the same preprocessing, and a resumed run the same recipe.
+/// </summary>
+public sealed record RunConfig
+{
+    public required string Model { get; init; }
+    public required string Dataset { get; init; }
+    public int Epochs { get; init; } = 10;
+    public int BatchSize { get; init; } = 128;
+    public double LearningRate { get; init; } = 0.1;
+    public string Optimizer { get; init; } = "sgd";
+    public double Momentum { get; init; }
+    public double WeightDecay { get; init; }
+    public string Scheduler { get; init; } = "none";
+    /// <summary>Square size images are resized to (bilinear), or null to keep the dataset's size.</summary>
+    public int? Resize { get; init; }
+    public bool Augment { get; init; }
+    public ulong Seed { get; init; }
+    public int? LimitTrain { get; init; }
+    public double Width { get; init; } = 1.0;
+    public double LabelSmoothing { get; init; }
+    /// <summary>Per-channel mean and std for Normalize (empty: no normalization).</summary>
+    public float[] NormalizeMean { get; init; } = [];
+    public float[] NormalizeStd { get; init; } = [];
+
+    public static readonly string[] Optimizers = ["sgd", "adam", "adamw"];
+    public static readonly string[] Schedulers = ["none", "step", "multistep", "cosine", "onecycle"];
+
+    private static readonly JsonSerializerOptions Json = new() { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
+
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public static RunConfig FromJson(string json, string source) =>
+        JsonSerializer.Deserialize<RunConfig>(json, Json) ?? throw new InvalidDataException($"{source}: the run configuration is empty.");
+
+    /// <summary>Checks every field, naming the first bad one and what it accepts.</summary>
+    public void Validate()
+    {
+        ModelRegistry.Get(Model);
+        if (Epochs <= 0) throw new ArgumentException($"--epochs must be positive, got {Epochs}.");
+        if (BatchSize <= 0) throw new ArgumentException($"--batch-size must be positive, got {BatchSize}.");
+        if (!(LearningRate > 0) || double.IsInfinity(LearningRate)) throw new ArgumentException($"--lr must be a positive number, got {LearningRate}.");
+        if (!Optimizers.Contains(Optimizer)) throw new ArgumentException($"--optimizer must be one of {string.Join(", ", Optimizers)}, got '{Optimizer}'.");
+        if (!Schedulers.Contains(Scheduler)) throw new ArgumentException($"--scheduler must be one of {string.Join(", ", Schedulers)}, got '{Scheduler}'.");
+        if (Momentum < 0 || Momentum >= 1) throw new ArgumentException($"--momentum must be in [0, 1), got {Momentum}.");
+        if (WeightDecay < 0) throw new ArgumentException($"--weight-decay must be non-negative, got {WeightDecay}.");
+        if (Resize is <= 0) throw new ArgumentException($"--resize must be positive, got {Resize}.");
+        if (LimitTrain is <= 0) throw new ArgumentException($"--limit-train must be positive, got {LimitTrain}.");
+        if (!(Width > 0)) throw new ArgumentException($"--width must be positive, got {Width}.");
+        if (LabelSmoothing < 0 || LabelSmoothing >= 1) throw new ArgumentException($"--label-smoothing must be in [0, 1), got {LabelSmoothing}.");
+    }
+
+    /// <summary>Per-sample transforms: augmentation (training only, when asked), resize, normalization.</summary>
+    public ITransform? BuildTransform(bool train, (int Channels, int Height, int Width)? sampleShape)
+    {
+        var list = new List<ITransform>();
+        if (Resize is int size) list.Add(new Resize(size, size));
+        if (train && Augment)
+        {
+            int h = Resize ?? sampleShape?.Height ?? 0, w = Resize ?? sampleShape?.Width ?? 0;
+            if (h > 0) list.Add(new RandomCrop((h, w), padding: Math.Max(1, h / 8)));
+            list.Add(new RandomHorizontalFlip());
+            if ((sampleShape?.Channels ?? 3) == 3) list.Add(new ColorJitter(0.2, 0.2, 0.2));
+        }
+        if (NormalizeMean.Length > 0) list.Add(new Normalize(NormalizeMean, NormalizeStd));
+        return list.Count == 0 ? null : new Compose(list.ToArray());
+    }
+
+    /// <summary>The optimizer the config names, over <paramref name="model"/>'s parameters.</summary>
+    public Optimizer BuildOptimizer(Module model) => Optimizer switch
+    {
+        "sgd" => new Sgd(model.Parameters(), (float)LearningRate, momentum: (float)Momentum, weightDecay: (float)WeightDecay),
+        "adam" => new Adam(model.Parameters(), (float)LearningRate, weightDecay: (float)WeightDecay),
+        "adamw" => new AdamW(model.Parameters(), (float)LearningRate, weightDecay: (float)(WeightDecay == 0 ? 1e-2 : WeightDecay)),
+        _ => throw new ArgumentException($"--optimizer must be one of {string.Join(", ", Optimizers)}, got '{Optimizer}'."),
+    };
+
+    /// <summary>The scheduler the config names (null for "none"); OneCycle counts batches, the others epochs.</summary>
+    public LRScheduler? BuildScheduler(Optimizer optimizer, int batchesPerEpoch) => Scheduler switch
+    {
+        "none" => null,
+        "step" => new StepLR(optimizer, Math.Max(1, Epochs / 3), 0.1),
+        "multistep" => new MultiStepLR(optimizer, [Math.Max(1, Epochs / 2), Math.Max(2, Epochs * 3 / 4)], 0.1),
+        "cosine" => new CosineAnnealingLR(optimizer, Epochs),
+        "onecycle" => new OneCycleLR(optimizer, LearningRate, Epochs * batchesPerEpoch),
+        _ => throw new ArgumentException($"--scheduler must be one of {string.Join(", ", Schedulers)}, got '{Scheduler}'."),
+    };
+
+    /// <summary>Known per-dataset normalization statistics (training-set mean and std per channel).</summary>
+    public static (float[] Mean, float[] Std)? DatasetStatistics(string dataset) => dataset.ToLowerInvariant() switch
+    {
+        "mnist" => ([0.1307f], [0.3081f]),
+        "fashion-mnist" or "fashion_mnist" => ([0.2860f], [0.3530f]),
+        "cifar10" or "cifar-10" => ([0.4914f, 0.4822f, 0.4465f], [0.2470f, 0.2435f, 0.2616f]),
+        _ => null,
+    };
+}
