@@ -24,7 +24,7 @@ public sealed record ModelEntry(string Name, string Description, int DefaultChan
 }
 
 /// <summary>The models known by name (<c>striate train lenet ...</c>); later model families add themselves here.</summary>
-public static class ModelRegistry
+public static partial class ModelRegistry
 {
     private static readonly Dictionary<string, ModelEntry> Entries = new(StringComparer.OrdinalIgnoreCase);
 
@@ -37,7 +37,15 @@ public static class ModelRegistry
         Register(new ModelEntry("lenet-relu", "LeNet-5 with ReLU and max pooling (61,706 parameters)", 1, 10, (28, 28), 28,
             o => LeNet.CreateRelu(o.InChannels, o.NumClasses, o.Generator))
         { Recipe = new TrainingRecipe(Epochs: 3, BatchSize: 64, LearningRate: 0.05, Momentum: 0.9, WeightDecay: 5e-4, Scheduler: "onecycle"), FixedInput = true });
+        RegisterBookModels();
+        RegisterTorchvisionModels();
     }
+
+    /// <summary>The d2l book's variants (ModelRegistry.Book.cs).</summary>
+    static partial void RegisterBookModels();
+
+    /// <summary>torchvision's architectures (ModelRegistry.Torchvision.cs).</summary>
+    static partial void RegisterTorchvisionModels();
 
     /// <summary>Adds an entry (names are case-insensitive and unique).</summary>
     public static void Register(ModelEntry entry)
