@@ -1,0 +1,36 @@
+using System.Diagnostics;
+
+namespace Striate.Tests.Cli;
+
+/// <summary>Runs the built <c>striate</c> program (Striate.Cli.dll next to the tests) and captures what it prints.</summary>
+internal static class StriateProcess
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    public static Result Run(params string[] args) => RunIn(null, args);
+
+    public static Result RunIn(string? workingDirectory, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? AppContext.BaseDirectory,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Striate.Cli.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        // No dataset downloads from tests: an empty cache and no STRIATE_DATA.
+        psi.Environment["STRIATE_DATA"] = "";
+        psi.Environment["XDG_CACHE_HOME"] = Path.Combine(Path.GetTempPath(), "striate-test-cache-empty");
+        using var process = Process.Start(psi)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(5)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"striate {string.Join(' ', args)} did not finish in 5 minutes.");
+        }
+        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+    }
+}
