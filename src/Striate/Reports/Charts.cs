@@ -40,7 +40,7 @@ public static class Charts
         }
         for (int i = 0; i < n; i++) svg.Text(X(i), y0 + h + 16, history[i].Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture), 10, "middle");
         svg.Text(x0 + w / 2, y0 + h + 34, "epoch", 11, "middle");
-        svg.Text(x0 + w / 2, y0 - 8, label, 13, "middle");
+        svg.Text(x0, y0 - 8, label, 13);
 
         void Series(Func<EpochRecord, double> f, string colour, string? dash)
         {
@@ -50,10 +50,11 @@ public static class Charts
         }
         Series(train, "#1f77b4", null);
         Series(test, "#d62728", "6 3");
-        svg.Line(x0 + w - 120, y0 + 14, x0 + w - 100, y0 + 14, "#1f77b4", 2);
-        svg.Text(x0 + w - 95, y0 + 18, "train", 11);
-        svg.Line(x0 + w - 60, y0 + 14, x0 + w - 40, y0 + 14, "#d62728", 2, "6 3");
-        svg.Text(x0 + w - 35, y0 + 18, "test", 11);
+        // The legend sits above the plot's top-right corner, where no curve can run under it.
+        svg.Line(x0 + w - 120, y0 - 12, x0 + w - 100, y0 - 12, "#1f77b4", 2);
+        svg.Text(x0 + w - 95, y0 - 8, "train", 11);
+        svg.Line(x0 + w - 60, y0 - 12, x0 + w - 40, y0 - 12, "#d62728", 2, "6 3");
+        svg.Text(x0 + w - 35, y0 - 8, "test", 11);
     }
 
     /// <summary>The confusion matrix as a heat map (rows: true class, columns: predicted), each row normalized, counts in cells.</summary>
