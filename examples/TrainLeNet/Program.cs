@@ -1,0 +1,30 @@
+// The README's C# example, kept compiling as part of the solution:
+//   dotnet run -c Release --project examples/TrainLeNet
+using Striate;
+using Striate.Data;
+using Striate.Data.Transforms;
+using Striate.Functional;
+using Striate.Models;
+using Striate.Optim;
+using Striate.Training;
+
+var normalize = new Normalize([0.1307f], [0.3081f]);
+var train = new DataLoader(Datasets.Open("mnist", train: true), batchSize: 64, shuffle: true, transform: normalize, seed: 1);
+var test = new DataLoader(Datasets.Open("mnist", train: false), batchSize: 256, transform: normalize);
+
+var model = LeNet.CreateRelu();
+var optimizer = new Sgd(model.Parameters(), lr: 0.05f, momentum: 0.9f, weightDecay: 5e-4f);
+var trainer = new Trainer(model, optimizer, scheduler: new OneCycleLR(optimizer, 0.05, 3 * train.BatchCount));
+trainer.EpochEnded += e => Console.WriteLine($"epoch {e.Epoch}: test accuracy {e.TestAccuracy:P2}");
+trainer.Fit(train, test, epochs: 3);
+
+// The same loop by hand, one more epoch:
+foreach (var batch in train.Epoch(3))
+{
+    using var scope = TensorScope.Begin();
+    var loss = F.CrossEntropy(model.Call(batch.Images), batch.LabelArray());
+    optimizer.ZeroGrad();
+    loss.Backward();
+    optimizer.Step();
+}
+Console.WriteLine($"after a hand-written epoch: test accuracy {Evaluator.Evaluate(model, test).Top1:P2}");
