@@ -1,5 +1,5 @@
 using Striate.Functional;
-using static Striate.Tests.Functional.FiniteDifference;
+using static Striate.Tests.TestSupport.FiniteDifference;
 
 namespace Striate.Tests.Functional;
 

@@ -1,8 +1,7 @@
 using Striate.Autograd;
 using Striate.Functional;
-using Striate.Tests.TestSupport;
 
-namespace Striate.Tests.Functional;
+namespace Striate.Tests.TestSupport;
 
 /// <summary>
 /// Central-difference gradient check in float32: loss = Σ op(inputs)·r with a fixed random r, so every output
