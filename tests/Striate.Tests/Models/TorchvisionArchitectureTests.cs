@@ -61,6 +61,29 @@ public sealed class TorchvisionArchitectureTests
             Assert.Equal([2, 10], model.Call(Tensor.Zeros(2, 1, expected.MinimumSize, expected.MinimumSize)).ShapeArray);
     }
 
+    [Theory]
+    [InlineData("resnet18", 32)]
+    [InlineData("resnet50", 32)]
+    [InlineData("googlenet", 32)]
+    [InlineData("densenet121", 32)]
+    [InlineData("mobilenet_v2", 32)]
+    public void TrainingStepReachesEveryParameter(string name, int size)
+    {
+        var model = ModelRegistry.Create(name, new ModelOptions(3, 10, Generator: new Generator(6)));
+        model.Train();
+        using (TensorScope.Begin())
+        {
+            var x = Tensor.Randn([2, 3, size, size], new Generator(7));
+            var loss = Striate.Functional.F.CrossEntropy(model.Call(x), [1, 7], 0f);
+            Assert.True(float.IsFinite(loss.Item()), $"{name}: loss {loss.Item()}");
+            loss.Backward();
+        }
+        var without = model.NamedParameters().Where(p => p.Value.Grad == null).Select(p => p.Key).ToList();
+        Assert.True(without.Count == 0, $"{name}: no gradient for {string.Join(", ", without.Take(10))}");
+        var bn = model.StateDict().First(e => e.Key.EndsWith("num_batches_tracked", StringComparison.Ordinal)).Value;
+        Assert.Equal(1f, bn.Item());
+    }
+
     [Fact]
     public void AlexNetWithLocalResponseNormAddsNoParametersAndShiftsFeatureIndices()
     {
