@@ -58,6 +58,7 @@ public sealed class ReferenceCaseTests
         ["leaky_relu"] = c => Unary(c, x => F.LeakyRelu(x, c.Float("negative_slope"))),
         ["sigmoid"] = c => Unary(c, F.Sigmoid),
         ["tanh"] = c => Unary(c, F.Tanh),
+        ["hardtanh"] = c => Unary(c, x => F.Hardtanh(x, c.Float("min_val"), c.Float("max_val"))),
         ["softmax"] = c => Unary(c, x => F.Softmax(x, 1)),
         ["log_softmax"] = c => Unary(c, x => F.LogSoftmax(x, 1)),
         ["local_response_norm"] = c => Unary(c, x => F.LocalResponseNorm(x, c.Int("size"), c.Float("alpha"), c.Float("beta"), c.Float("k"))),

@@ -20,6 +20,8 @@ set, /work/shared/reference/README.md) are never touched. The format is the same
   its output and every gradient (for the upstream gradient `grad_output`) are computed in float64 and
   rounded to float32 once at the end.
 
+Hardtanh cases (op `hardtanh`, metadata min_val/max_val) cover ReLU6 as min_val 0, max_val 6.
+
 Deliberately absent: dropout (its mask cannot match PyTorch's RNG), batch norm with affine=False (the
 metadata format has no key for it yet).
 """
@@ -180,6 +182,18 @@ def batch_norm2d(name, shape, training, momentum, eps):
     return tensors, {"op": "batch_norm2d", "training": training, "momentum": momentum, "eps": eps}
 
 
+def hardtanh(name, shape, min_val, max_val, scale):
+    """Also sets a few inputs to exactly min_val and max_val, where PyTorch's gradient is zero."""
+    rng = Rng(name)
+    x = rng.randn(*shape, scale=scale)
+    flat = x.view(-1)
+    flat[0], flat[1], flat[-1] = min_val, max_val, max_val
+    fn = lambda x: F.hardtanh(x, min_val, max_val)
+    out, go, grads = forward_backward(rng, fn, [("input", x)])
+    meta = {"op": "hardtanh", "min_val": min_val, "max_val": max_val}
+    return [("input", x), ("output", out), ("grad_output", go)] + grads, meta
+
+
 CASES = {
     # MobileNet-style depthwise: channel multiplier 2, stride 2; and plain depthwise without bias.
     "conv2d_depthwise_00": lambda n: conv2d(n, 2, 8, 10, 10, 16, 3, 2, 1, 1, 8, True),
@@ -211,6 +225,9 @@ CASES = {
     # matter; and an even size, whose window is asymmetric (size//2 before, (size-1)//2 after).
     "local_response_norm_02": lambda n: local_response_norm(n, (2, 12, 3, 3), 5, 0.0001, 0.75, 2.0, 30.0),
     "local_response_norm_03": lambda n: local_response_norm(n, (2, 9, 3, 4), 4, 0.001, 0.75, 1.0, 10.0),
+    # Hardtanh with its defaults, and ReLU6 (MobileNetV2: hardtanh on [0, 6]) on inputs spanning both clips.
+    "hardtanh_00": lambda n: hardtanh(n, (2, 3, 5, 7), -1.0, 1.0, 2.0),
+    "hardtanh_relu6_00": lambda n: hardtanh(n, (2, 4, 6, 5), 0.0, 6.0, 5.0),
 }
 
 
