@@ -150,11 +150,12 @@ internal sealed class SummaryRecorder
     /// <summary>A forward failure restated with the layer that failed and what it expected.</summary>
     private ArgumentException Explain(Module model, int[] imageShape, Exception e)
     {
+        string reason = e is ArgumentException { ParamName: { } param } a ? a.Message.Replace($" (Parameter '{param}')", "") : e.Message;
         string image = string.Join("×", imageShape);
         if (_current is not { } cur)
         {
             string where = _lastFinished == null ? "before its first layer" : $"after layer '{_lastFinished}'";
-            return new ArgumentException($"{model.TypeName}: input {image} does not fit; the forward pass failed {where}: {e.Message}", e);
+            return new ArgumentException($"{model.TypeName}: input {image} does not fit; the forward pass failed {where}: {reason}", e);
         }
         string layer = $"layer '{(cur.Name.Length == 0 ? model.TypeName : cur.Name)}' ({cur.Module.TypeName})";
         string got = Tensor.FormatShape(cur.Input.Shape);
@@ -165,6 +166,6 @@ internal sealed class SummaryRecorder
             Linear l when cur.Input.Size(-1) != l.InFeatures => $"{layer} expects {l.InFeatures} input features, got {cur.Input.Size(-1)} (input {got}; the image size sets the flattened feature count)",
             _ => null,
         };
-        return new ArgumentException($"{model.TypeName}: input {image} does not fit: {expects ?? $"{layer} failed on input {got}: {e.Message}"}", e);
+        return new ArgumentException($"{model.TypeName}: input {image} does not fit: {expects ?? $"{layer} failed on input {got}: {reason}"}", e);
     }
 }
