@@ -15,6 +15,7 @@ public static class Program
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(DatasetsCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(SummaryCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
