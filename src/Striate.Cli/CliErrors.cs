@@ -20,7 +20,11 @@ internal static class CliErrors
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             var inner = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerException! : e;
-            Console.Error.WriteLine($"striate {command}: {inner.Message}");
+            // ArgumentException appends " (Parameter 'x')" to its message: a C# detail, not something a command-line user typed.
+            string message = inner is ArgumentException { ParamName: { } name } && inner.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal)
+                ? inner.Message[..^$" (Parameter '{name}')".Length]
+                : inner.Message;
+            Console.Error.WriteLine($"striate {command}: {message}");
             if (parse.GetValue(Verbose)) Console.Error.WriteLine(e);
             return inner is ArgumentException or FileNotFoundException or DirectoryNotFoundException or Striate.Data.DatasetNotFoundException ? 2 : 1;
         }
