@@ -7,6 +7,8 @@ Classifier.net (keys prefixed "net."; ResNet/DenseNet name their stages b2.., de
 which `lazy_check` below confirms for AlexNet by materializing the Lazy layers with a dummy forward.
 
 Run: python3 tests/Striate.Tests/Models/book_models.py   (prints counts, a few keys, minimum input sizes)
+     python3 tests/Striate.Tests/Models/book_models.py --write-fixtures tests/Striate.Tests/Models/testdata
+         (writes book_state_keys.txt: model, key, shape per line; book_blocks.safetensors: block weights, input, output)
 """
 import torch
 from torch import nn
@@ -246,7 +248,72 @@ MODELS = [
     ("d2l-densenet", densenet, 96),
 ]
 
+def write_safetensors(path, tensors):
+    """Minimal safetensors writer (float32 only), so the script needs nothing beyond torch."""
+    import json, struct
+    header, blobs, offset = {}, [], 0
+    for name, t in tensors.items():
+        data = t.detach().contiguous().to(torch.float32).numpy().tobytes()
+        header[name] = {"dtype": "F32", "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for b in blobs:
+            f.write(b)
+
+
+def randomize(module, g):
+    """Random weights and running statistics, so batch norm in eval mode is not the identity."""
+    with torch.no_grad():
+        for name, t in module.state_dict().items():
+            if name.endswith("num_batches_tracked"):
+                continue
+            if name.endswith("running_var"):
+                t.copy_(torch.rand(t.shape, generator=g) + 0.5)
+            else:
+                t.copy_(torch.randn(t.shape, generator=g) * 0.3)
+
+
+def write_fixtures(folder):
+    """Key/shape lists of every model and one PyTorch forward per custom block (eval mode)."""
+    import os
+    os.makedirs(folder, exist_ok=True)
+    with open(os.path.join(folder, "book_state_keys.txt"), "w") as f:
+        for name, make, _ in MODELS:
+            for key, t in make().state_dict().items():
+                f.write(f"{name}\t{key}\t{'x'.join(map(str, t.shape))}\n")
+    g = torch.Generator().manual_seed(7)
+    blocks = {
+        "residual": (Residual(3, 8, use_1x1conv=True, strides=2), (2, 3, 9, 9)),
+        "residual_identity": (Residual(8, 8), (2, 8, 6, 6)),
+        "inception": (Inception(6, 4, (3, 5), (2, 3), 2), (2, 6, 7, 7)),
+        "dense": (DenseBlock(3, 5, 4), (2, 5, 6, 6)),
+        "transition": (transition_block(9, 4), (2, 9, 6, 6)),
+    }
+    tensors = {}
+    for prefix, (block, shape) in blocks.items():
+        randomize(block, g)
+        block.eval()
+        x = torch.randn(shape, generator=g)
+        with torch.no_grad():
+            y = block(x)
+        for key, t in block.state_dict().items():
+            if not key.endswith("num_batches_tracked"):
+                tensors[f"{prefix}.{key}"] = t
+        tensors[f"{prefix}.input"] = x
+        tensors[f"{prefix}.output"] = y
+    write_safetensors(os.path.join(folder, "book_blocks.safetensors"), tensors)
+
+
 if __name__ == "__main__":
+    import sys
+    if "--write-fixtures" in sys.argv:
+        write_fixtures(sys.argv[sys.argv.index("--write-fixtures") + 1])
+        sys.exit(0)
     print("lazy AlexNet (d2l 1.0):", lazy_check())
     for name, make, size in MODELS:
         net = make().eval()
