@@ -28,7 +28,7 @@ internal static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var threads = new Option<int?>("--threads") { Description = "Kernel threads (default: all cores)." };
         var limitTrain = new Option<int?>("--limit-train") { Description = "Train on the first N images only." };
-        var width = new Option<double?>("--width") { Description = "Channel width multiplier (models that have one)." };
+        var width = new Option<double?>("--width") { Description = "Channel width multiplier (models that have one; default: the model's recipe)." };
         var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing for the loss." };
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Do not normalize with the dataset's mean and std." };
         var data = new Option<string?>("--data") { Description = "Folder holding the dataset files." };
@@ -61,7 +61,7 @@ internal static class TrainCommand
                 Augment = parse.GetValue(augment),
                 Seed = parse.GetValue(seed),
                 LimitTrain = parse.GetValue(limitTrain),
-                Width = parse.GetValue(width) ?? 1.0,
+                Width = parse.GetValue(width) ?? recipe.Width,
                 LabelSmoothing = parse.GetValue(labelSmoothing),
                 NormalizeMean = stats?.Mean ?? [],
                 NormalizeStd = stats?.Std ?? [],

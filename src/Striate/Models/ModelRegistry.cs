@@ -5,9 +5,12 @@ namespace Striate.Models;
 /// <summary>What a registry entry is built for: channels and classes of the data, and a width multiplier where the model has one.</summary>
 public sealed record ModelOptions(int InChannels, int NumClasses, double Width = 1.0, Generator? Generator = null);
 
-/// <summary>The default training recipe of a model (what <c>striate train MODEL</c> uses when no option overrides it).</summary>
+/// <summary>
+/// The default training recipe of a model (what <c>striate train MODEL</c> uses when no option overrides it);
+/// <see cref="Width"/> is the channel multiplier for models that have one (the d2l book trains VGG at 0.25).
+/// </summary>
 public sealed record TrainingRecipe(int Epochs = 10, int BatchSize = 128, double LearningRate = 0.1, string Optimizer = "sgd",
-    double Momentum = 0, double WeightDecay = 0, string Scheduler = "none", int? Resize = null);
+    double Momentum = 0, double WeightDecay = 0, string Scheduler = "none", int? Resize = null, double Width = 1.0);
 
 /// <summary>
 /// One model the <c>striate</c> command can build by name, with the input it expects by default
