@@ -9,5 +9,6 @@ public static class BenchSuite
         {
             ["gemm"] = GemmBenchmarks.Run,
             ["conv"] = ConvBenchmarks.Run,
+            ["lenet"] = TrainingBenchmarks.Run,
         };
 }

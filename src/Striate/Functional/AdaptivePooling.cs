@@ -36,8 +36,8 @@ public static partial class F
             AdaptivePooling.MaxForward(n * c, h, w, outH, outW, input.ReadOnlySpan, output.Span, Span<int>.Empty); // inference: no indices
             return output;
         }
-        var indices = new int[output.Numel];
-        AdaptivePooling.MaxForward(n * c, h, w, outH, outW, input.ReadOnlySpan, output.Span, indices);
+        var indices = RentIndices(output.Numel);
+        AdaptivePooling.MaxForward(n * c, h, w, outH, outW, input.ReadOnlySpan, output.Span, IndexSpan(indices, output.Numel));
         return new MaxPoolBackward(n * c, h * w, outH * outW, indices, input.ShapeArray).Record(output, input);
     }
 

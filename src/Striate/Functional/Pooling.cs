@@ -24,8 +24,8 @@ public static partial class F
             Pooling.MaxPool2dForward(g, input.ReadOnlySpan, output.Span, Span<int>.Empty); // inference: no indices
             return output;
         }
-        var indices = new int[output.Numel];
-        Pooling.MaxPool2dForward(g, input.ReadOnlySpan, output.Span, indices);
+        var indices = RentIndices(output.Numel);
+        Pooling.MaxPool2dForward(g, input.ReadOnlySpan, output.Span, IndexSpan(indices, output.Numel));
         return new MaxPoolBackward(g.Planes, g.InPlane, g.OutPlane, indices, input.ShapeArray).Record(output, input);
     }
 
@@ -69,13 +69,23 @@ public static partial class F
         return new Pool2dGeometry(input.Size(0) * input.Size(1), h, w, outH, outW, kernel.H, kernel.W, stride.H, stride.W, padding.H, padding.W);
     }
 
+    /// <summary>
+    /// Storage for <paramref name="count"/> argmax indices, rented from the tensor pool (a float array viewed as ints,
+    /// see <see cref="IndexSpan"/>) so a warmed-up training step allocates no index arrays; it lives as long as the
+    /// step's <see cref="TensorScope"/>, like the activations the graph saves.
+    /// </summary>
+    private static float[] RentIndices(int count) => TensorPool.Rent(count, clear: false);
+
+    private static Span<int> IndexSpan(float[] storage, int count) =>
+        System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(storage.AsSpan(0, count));
+
     /// <summary>Routes gradients to saved argmax positions; shared by max and adaptive max pooling.</summary>
-    private sealed class MaxPoolBackward(int planes, int inPlane, int outPlane, int[] indices, int[] inputShape) : GradFn
+    private sealed class MaxPoolBackward(int planes, int inPlane, int outPlane, float[] indices, int[] inputShape) : GradFn
     {
         protected internal override void Backward(Tensor gradOutput)
         {
             var gradInput = Tensor.Allocate(inputShape, clear: false);
-            Pooling.MaxPool2dBackward(planes, inPlane, outPlane, gradOutput.ReadOnlySpan, indices, gradInput.Span);
+            Pooling.MaxPool2dBackward(planes, inPlane, outPlane, gradOutput.ReadOnlySpan, IndexSpan(indices, planes * outPlane), gradInput.Span);
             Accumulate(0, gradInput);
         }
     }

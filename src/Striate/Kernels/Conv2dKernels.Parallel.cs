@@ -2,18 +2,26 @@ namespace Striate.Kernels;
 
 public static partial class Conv2dKernels
 {
-    // Below this many touched elements a Parallel.For costs more than it saves.
+    // Below this many touched elements a fork costs more than it saves.
     private const long MinParallelElements = 1 << 15;
 
-    /// <summary>Runs body(0..count) on the thread pool when the work is big enough, else inline.</summary>
+    /// <summary>Runs body(0..count) on the kernel threads (<see cref="Kernels.ParallelFor"/>) when the work is big enough, else inline.</summary>
     internal static void ParallelFor(int count, long elements, Action<int> body)
     {
-        if (count <= 1 || elements < MinParallelElements || Environment.ProcessorCount == 1)
+        if (count <= 1 || elements < MinParallelElements || KernelThreads.Count == 1)
         {
             for (int i = 0; i < count; i++) body(i);
             return;
         }
-        Parallel.For(0, count, body);
+        var loop = new DelegateBody { Body = body };
+        Kernels.ParallelFor.Run(count, ref loop);
+    }
+
+    private struct DelegateBody : IParallelBody
+    {
+        public Action<int> Body;
+
+        public readonly void Invoke(int index) => Body(index);
     }
 
     /// <summary>im2col of images n0..n0+b (group grp) into col [K, ld], image i in columns [i·P, (i+1)·P).</summary>

@@ -11,6 +11,11 @@ public enum Conv2dAlgorithm
     Depthwise,
     /// <summary>Everything else: im2col + GEMM per group over a chunk of images; col2im for the input gradient.</summary>
     Im2ColGemm,
+    /// <summary>
+    /// im2col + GEMM for shapes too small to split one GEMM over threads (LeNet-sized): each thread takes whole
+    /// chunks of images with a single-threaded GEMM; weight gradients are summed from per-task partials.
+    /// </summary>
+    BatchedIm2Col,
 }
 
 /// <summary>
@@ -28,7 +33,7 @@ public static partial class Conv2dKernels
         if (g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0
             && ImagesPerGemm(g) == 1)
             return Conv2dAlgorithm.Pointwise;
-        return Conv2dAlgorithm.Im2ColGemm;
+        return IsSmallPerChunk(g) ? Conv2dAlgorithm.BatchedIm2Col : Conv2dAlgorithm.Im2ColGemm;
     }
 
     /// <summary>output = conv(input, weight) + bias (bias empty = none). Overwrites output.</summary>
@@ -42,6 +47,7 @@ public static partial class Conv2dKernels
         {
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.Forward(g, input, weight, bias, output); return;
             case Conv2dAlgorithm.Pointwise: PointwiseForward(g, input, weight, output); break;
+            case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.Forward, input, weight, output, default, default); break;
             default: Im2ColForward(g, input, weight, output); break;
         }
         if (!bias.IsEmpty) AddBias(g, bias, output);
@@ -56,6 +62,7 @@ public static partial class Conv2dKernels
         {
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.BackwardData(g, gradOutput, weight, gradInput); break;
             case Conv2dAlgorithm.Pointwise: PointwiseBackwardData(g, gradOutput, weight, gradInput); break;
+            case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.BackwardData, default, weight, gradOutput, gradInput, default); break;
             default: Im2ColBackwardData(g, gradOutput, weight, gradInput); break;
         }
     }
@@ -69,6 +76,7 @@ public static partial class Conv2dKernels
         {
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.BackwardWeight(g, input, gradOutput, gradWeight); break;
             case Conv2dAlgorithm.Pointwise: PointwiseBackwardWeight(g, input, gradOutput, gradWeight); break;
+            case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.BackwardWeight, input, default, gradOutput, default, gradWeight); break;
             default: Im2ColBackwardWeight(g, input, gradOutput, gradWeight); break;
         }
     }

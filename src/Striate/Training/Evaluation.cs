@@ -81,6 +81,7 @@ public static class Evaluator
         model.Eval();
         var classes = loader.Dataset.ClassNames;
         var metrics = new MetricAccumulator(classes.Count);
+        int[] targets = [];
         try
         {
             using var noGrad = GradMode.NoGrad();
@@ -90,7 +91,9 @@ public static class Evaluator
                 var labels = batch.Labels.AsSpan(0, batch.Count);
                 var logits = model.Call(batch.Images);
                 Trainer.CheckLogits(logits, batch.Count, classes.Count);
-                var l = Striate.Functional.F.CrossEntropy(logits, labels.ToArray(), (float)loss.LabelSmoothing);
+                if (targets.Length != batch.Count) targets = new int[batch.Count]; // reused: only the last batch may differ
+                labels.CopyTo(targets);
+                var l = Striate.Functional.F.CrossEntropy(logits, targets, (float)loss.LabelSmoothing);
                 metrics.Add(l.Item(), logits.ReadOnlySpan, labels);
                 progress?.Invoke(batch.Index + 1, loader.BatchCount);
             }

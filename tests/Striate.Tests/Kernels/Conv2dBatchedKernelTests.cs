@@ -1,0 +1,125 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The batched small-convolution path (<see cref="Conv2dAlgorithm.BatchedIm2Col"/>: whole image chunks per thread,
+/// row-combination forward, dot-product weight gradient summed over per-task partials) against the reference twin,
+/// on batches large enough to split into many chunks and tasks, including odd sizes and uneven splits.
+/// </summary>
+public class Conv2dBatchedKernelTests
+{
+    // (Batch, Cin, H, W, Cout, kH, kW, sH, sW, pH, pW, dH, dW, groups)
+    private static readonly Conv2dGeometry[] Named =
+    [
+        new(37, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2),                   // LeNet conv1, odd batch (chunks of 2, last one short)
+        new(29, 6, 14, 14, 16, 5, 5),                              // LeNet conv2 (16 rows: GEMM forward), odd batch
+        new(50, 3, 9, 11, 7, 3, 3, 2, 1, 1, 0),                    // odd planes, non-square stride, many chunks
+        new(41, 4, 7, 7, 6, 3, 3, 1, 1, 1, 1, 1, 1, 2),            // groups 2
+        new(33, 2, 12, 10, 3, 3, 2, 1, 1, 2, 1, 2, 1),             // dilation along the height
+        new(150, 2, 5, 5, 3, 3, 3),                                // 3×3 output planes: 114 images per chunk, 2 chunks
+    ];
+
+    public static TheoryData<int> NamedCases() => new(Enumerable.Range(0, Named.Length));
+    public static TheoryData<int> RandomCases() => new(Enumerable.Range(0, 24));
+
+    [Fact]
+    public void LeNetConvolutionsTakeTheBatchedPath()
+    {
+        Assert.Equal(Conv2dAlgorithm.BatchedIm2Col, Conv2dKernels.Choose(new Conv2dGeometry(256, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2)));
+        Assert.Equal(Conv2dAlgorithm.BatchedIm2Col, Conv2dKernels.Choose(new Conv2dGeometry(256, 6, 14, 14, 16, 5, 5)));
+        Assert.Equal(Conv2dAlgorithm.Im2ColGemm, Conv2dKernels.Choose(new Conv2dGeometry(1, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2))); // one chunk
+    }
+
+    [Theory, MemberData(nameof(NamedCases))]
+    public void AllFourMatchReferenceOnNamedGeometry(int index)
+    {
+        Assert.Equal(Conv2dAlgorithm.BatchedIm2Col, Conv2dKernels.Choose(Named[index]));
+        CheckAgainstReference(Named[index], 500 + (ulong)index);
+    }
+
+    [Theory, MemberData(nameof(RandomCases))]
+    public void AllFourMatchReferenceOnRandomGeometry(int seed)
+    {
+        var r = new Generator(9000 + (ulong)seed);
+        Conv2dGeometry g;
+        do
+        {
+            int groups = 1 + r.NextInt(2);
+            int cin = groups * (1 + r.NextInt(4)), cout = groups * (1 + r.NextInt(10));
+            int kH = 1 + r.NextInt(5), kW = 1 + r.NextInt(5);
+            int sH = 1 + r.NextInt(2), sW = 1 + r.NextInt(2), pH = r.NextInt(3), pW = r.NextInt(3), dH = 1 + r.NextInt(2), dW = 1 + r.NextInt(2);
+            int h = Conv2dGeometry.MinInputSize(kH, pH, dH) + r.NextInt(20), w = Conv2dGeometry.MinInputSize(kW, pW, dW) + r.NextInt(20);
+            g = new Conv2dGeometry(2 + r.NextInt(60), cin, h, w, cout, kH, kW, sH, sW, pH, pW, dH, dW, groups);
+        } while (Conv2dKernels.Choose(g) != Conv2dAlgorithm.BatchedIm2Col);
+        CheckAgainstReference(g, (ulong)seed);
+    }
+
+    [Fact]
+    public void WeightGradientDoesNotDependOnTheThreadCount()
+    {
+        var g = Named[0];
+        var r = new Generator(3);
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var dy = Close.RandomArray((int)g.OutputLength, r);
+        var one = new float[g.WeightLength];
+        var two = new float[g.WeightLength];
+        int saved = KernelThreads.Count;
+        try
+        {
+            KernelThreads.Count = 1;
+            Conv2dKernels.BackwardWeight(g, x, dy, one);
+            KernelThreads.Count = 2;
+            Conv2dKernels.BackwardWeight(g, x, dy, two);
+        }
+        finally
+        {
+            KernelThreads.Count = saved;
+        }
+        Assert.Equal(one, two);
+    }
+
+    private static void CheckAgainstReference(Conv2dGeometry g, ulong seed)
+    {
+        g.Validate();
+        var r = new Generator(seed);
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var b = Close.RandomArray(g.OutChannels, r);
+        var dy = Close.RandomArray((int)g.OutputLength, r);
+        string what = $"{g}";
+
+        // Outputs start as NaN: the kernels must overwrite every element (pooled buffers hold garbage).
+        var expected = new float[g.OutputLength];
+        var actual = Nan((int)g.OutputLength);
+        Conv2dReference.Forward(g, x, w, b, expected);
+        Conv2dKernels.Forward(g, x, w, b, actual);
+        Close.Assert(expected, actual, 1e-4, 1e-4, $"forward {what}");
+
+        var dxExpected = new float[g.InputLength];
+        var dxActual = Nan((int)g.InputLength);
+        Conv2dReference.BackwardData(g, dy, w, dxExpected);
+        Conv2dKernels.BackwardData(g, dy, w, dxActual);
+        Close.Assert(dxExpected, dxActual, 1e-4, 1e-4, $"gradInput {what}");
+
+        var dwExpected = new float[g.WeightLength];
+        var dwActual = Nan((int)g.WeightLength);
+        Conv2dReference.BackwardWeight(g, x, dy, dwExpected);
+        Conv2dKernels.BackwardWeight(g, x, dy, dwActual);
+        Close.Assert(dwExpected, dwActual, 1e-4, 1e-3, $"gradWeight {what}");
+
+        var dbExpected = new float[g.OutChannels];
+        var dbActual = Nan(g.OutChannels);
+        Conv2dReference.BackwardBias(g, dy, dbExpected);
+        Conv2dKernels.BackwardBias(g, dy, dbActual);
+        Close.Assert(dbExpected, dbActual, 1e-4, 1e-4, $"gradBias {what}");
+    }
+
+    private static float[] Nan(int length)
+    {
+        var a = new float[length];
+        a.AsSpan().Fill(float.NaN);
+        return a;
+    }
+}
