@@ -64,7 +64,7 @@ public static class ImageGrid
     /// gray tile per (output, input) slice, rows being output channels and columns input channels. At most
     /// <paramref name="maxFilters"/> output and <paramref name="maxInputs"/> input channels are drawn.
     /// </summary>
-    public static RgbCanvas ConvFilters(Tensor weight, string layerName, int maxFilters = 64, int maxInputs = 16, int tileSize = 40)
+    public static RgbCanvas ConvFilters(Tensor weight, string layerName, int maxFilters = 64, int maxInputs = 16, int tileSize = 64)
     {
         if (weight.Rank != 4)
             throw new ArgumentException($"ImageGrid: a convolution weight is [Cout, Cin, kH, kW], got shape {Tensor.FormatShape(weight.Shape)}.", nameof(weight));

@@ -65,7 +65,7 @@ public static class ReportWriter
     private static string DatasetSuffix(ReportContent c) => c.Config != null ? $" on {c.Config.Dataset}" : "";
 
     private static void Section(StringBuilder html, string title, string body) =>
-        html.Append($"<section><h2>{E(title)}</h2>\n{body}</section>\n");
+        html.Append($"<section id=\"{title.ToLowerInvariant().Replace(' ', '-')}\"><h2>{E(title)}</h2>\n{body}</section>\n");
 
     private static string Missing(string why) => $"<p class=\"note\">Not shown: {E(why)}.</p>\n";
 
@@ -211,7 +211,7 @@ public static class ReportWriter
         h1 { font-size: 26px; margin-bottom: 4px; } h2 { font-size: 19px; border-bottom: 2px solid #1f77b4; padding-bottom: 3px; margin-top: 28px; }
         .lead { font-size: 15px; } .note { color: #8a5a00; background: #fff6e0; padding: 4px 8px; }
         table { border-collapse: collapse; font-size: 13px; } th, td { padding: 3px 10px; border-bottom: 1px solid #e4e4e4; text-align: left; }
-        table.num td:nth-child(n+2) { text-align: right; } tr.total td { font-weight: bold; border-top: 2px solid #999; }
+        table.num td:nth-child(n+2) { text-align: right; } table.num td:has(.bar) { text-align: left; } tr.total td { font-weight: bold; border-top: 2px solid #999; }
         table.kv th { color: #555; font-weight: normal; }
         .bar { display: inline-block; height: 10px; background: #1f77b4; vertical-align: middle; }
         .svg svg { max-width: 100%; height: auto; }
@@ -221,7 +221,7 @@ public static class ReportWriter
         figure.right { border-color: #2ca02c; } figure.wrong { border-color: #d62728; background: #fff4f4; }
         .pics img { width: 112px; height: 112px; margin-right: 6px; }
         figcaption { font-size: 12px; } ol { margin: 4px 0; padding-left: 18px; } li.hit { font-weight: bold; }
-        li .bar { margin-left: 6px; height: 7px; } .p { display: inline-block; width: 44px; }
+        li .bar { margin-left: 6px; height: 7px; } .p { display: inline-block; width: 54px; white-space: nowrap; }
         footer { margin-top: 30px; color: #888; font-size: 12px; }
         """;
 }
