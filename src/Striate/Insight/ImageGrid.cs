@@ -97,7 +97,7 @@ public static class ImageGrid
     }
 
     /// <summary>The channels of an activation [C, H, W] (or [1, C, H, W]) as gray tiles labelled by channel, at most <paramref name="maxMaps"/>.</summary>
-    public static RgbCanvas FeatureMaps(Tensor maps, string layerName, int maxMaps = 64, int tileSize = 64)
+    public static RgbCanvas FeatureMaps(Tensor maps, string layerName, int maxMaps = 64, int tileSize = 96)
     {
         var shape = maps.ShapeArray;
         if (maps.Rank == 4 && shape[0] == 1) shape = shape[1..];
