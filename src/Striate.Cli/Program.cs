@@ -16,6 +16,9 @@ public static class Program
         root.Subcommands.Add(DatasetsCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(SummaryCommand.Create());
+        root.Subcommands.Add(FilterCommand.Create());
+        root.Subcommands.Add(VisualizeCommand.Create());
+        root.Subcommands.Add(ReportCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -34,11 +34,12 @@ internal static class TrainCommand
         var data = new Option<string?>("--data") { Description = "Folder holding the dataset files." };
         var outDir = new Option<string?>("--out") { Description = "Output folder (default: runs/MODEL-DATASET)." };
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/model.safetensors." };
+        var report = new Option<bool>("--report") { Description = "Also write OUT/report.html (see striate report)." };
 
         var command = new Command("train", "Train a model and write metrics, weights and plots.")
         {
             model, dataset, epochs, batchSize, lr, optimizer, momentum, weightDecay, scheduler, resize, augment, seed, threads,
-            limitTrain, width, labelSmoothing, noNormalize, data, outDir, resume,
+            limitTrain, width, labelSmoothing, noNormalize, data, outDir, resume, report,
         };
         command.SetAction(parse => CliErrors.Run(parse, "train", () =>
         {
@@ -73,14 +74,14 @@ internal static class TrainCommand
                 Striate.Kernels.KernelThreads.Count = t;
             }
             string dir = parse.GetValue(outDir) ?? Path.Combine("runs", $"{entry.Name}-{datasetName.Replace(':', '_').Replace('/', '_')}");
-            return new TrainRun(config, dir, parse.GetValue(data), parse.GetValue(resume)).Execute();
+            return new TrainRun(config, dir, parse.GetValue(data), parse.GetValue(resume), parse.GetValue(report)).Execute();
         }));
         return command;
     }
 }
 
 /// <summary>One training run of the command line: data, model, loop, files.</summary>
-internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath, bool resume)
+internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath, bool resume, bool report = false)
 {
     public int Execute()
     {
@@ -130,6 +131,8 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         File.WriteAllText(Path.Combine(outDir, "confusion.svg"), Charts.ConfusionMatrix(final.Confusion, final.ClassNames,
             $"{entry.Name} on {config.Dataset}: test accuracy {final.Top1:P2}"));
         Console.WriteLine($"Test accuracy {final.Top1:P2} (top-5 {final.Top5:P2}), loss {final.Loss:F4}. Wrote {outDir}/metrics.json, model.safetensors, curves.svg, confusion.svg.");
+        if (report)
+            Console.WriteLine($"Wrote {ReportCommand.Write(outDir, entry.Name, model, config, trainer.History, classes, shape, final, test, config.BuildTransform(false, test.SampleShape))}.");
         return 0;
     }
 }
