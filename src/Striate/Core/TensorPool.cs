@@ -28,7 +28,9 @@ public static class TensorPool
                 if (Buckets.TryGetValue(length, out var stack) && stack.Count > 0) array = stack.Pop();
             }
             if (array != null && clear) Array.Clear(array);
-            array ??= GC.AllocateUninitializedArray<float>(length);
+            // A fresh array must be zeroed when asked: AllocateUninitializedArray hands out stale memory for large
+            // lengths, which once left NaN in a zero-initialized bias gradient.
+            array ??= clear ? new float[length] : GC.AllocateUninitializedArray<float>(length);
             scope.Track(array);
             return array;
         }

@@ -120,3 +120,21 @@ public sealed class TensorTests
         using (TensorScope.Begin()) Assert.All(Tensor.Zeros(7771).ToArray(), v => Assert.Equal(0f, v));
     }
 }
+
+public sealed class TensorPoolTests
+{
+    [Fact]
+    public void ZerosInAScopeAreZeroEvenWhenTheHeapHoldsGarbage()
+    {
+        // Leave large NaN-filled arrays for the GC to reclaim, so uninitialized memory is likely to hold NaN, then ask a
+        // scope for zeroed tensors that the pool cannot serve from a bucket (lengths never used elsewhere).
+        for (int round = 0; round < 20; round++)
+        {
+            for (int i = 0; i < 8; i++) Array.Fill(GC.AllocateUninitializedArray<float>(65_000 + round), float.NaN);
+            GC.Collect();
+            using var scope = TensorScope.Begin();
+            var z = Tensor.Zeros(65_003 + round * 7);
+            Assert.True(z.ReadOnlySpan.IndexOfAnyExcept(0f) < 0, $"round {round}: Tensor.Zeros returned non-zero values");
+        }
+    }
+}
