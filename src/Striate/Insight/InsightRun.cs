@@ -44,7 +44,8 @@ internal readonly struct InsightRun : IDisposable
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(input);
-        int? channels = model.NamedModules().Select(p => p.Value).OfType<Conv2d>().FirstOrDefault()?.InChannels;
+        // The expected channel count is known when the model's first leaf layer is a convolution (as in every CNN here).
+        int? channels = (model.NamedModules().Select(p => p.Value).FirstOrDefault(m => !m.NamedChildren().Any()) as Conv2d)?.InChannels;
         string c = channels?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "C";
         string expected = batch ? $"[N, {c}, H, W] (a batch of images)" : $"[1, {c}, H, W] (one image with a batch dimension)";
         if (input.Rank != 4 || (!batch && input.Size(0) != 1) || input.Size(0) < 1 || (channels is int k && input.Size(1) != k))
