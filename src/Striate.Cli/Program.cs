@@ -15,6 +15,9 @@ public static class Program
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(DatasetsCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(ExplainCommand.Create());
+        root.Subcommands.Add(AdversarialCommand.Create());
+        root.Subcommands.Add(AblateCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

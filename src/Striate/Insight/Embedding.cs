@@ -20,7 +20,7 @@ public static partial class Embedding
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(loader);
-        if (limit <= 0) throw new ArgumentException($"Embedding.Extract: limit must be positive, got {limit}.", nameof(limit));
+        if (limit <= 0) throw new ArgumentException($"Embedding.Extract: limit must be positive, got {limit}.");
         Module target;
         bool useInput;
         if (layer != null)
@@ -71,7 +71,7 @@ public static partial class Embedding
     public static double SeparationScore(float[] points, int n, int dim, int[] labels)
     {
         CheckMatrix(points, n, dim, "Embedding.SeparationScore");
-        if (labels.Length != n) throw new ArgumentException($"Embedding.SeparationScore: {labels.Length} labels for {n} points.", nameof(labels));
+        if (labels.Length != n) throw new ArgumentException($"Embedding.SeparationScore: {labels.Length} labels for {n} points.");
         int classes = labels.Length == 0 ? 0 : labels.Max() + 1;
         var mean = new double[dim];
         var classMean = new double[classes * dim];
@@ -79,7 +79,7 @@ public static partial class Embedding
         for (int i = 0; i < n; i++)
         {
             int y = labels[i];
-            if (y < 0) throw new ArgumentException($"Embedding.SeparationScore: label {y} is negative.", nameof(labels));
+            if (y < 0) throw new ArgumentException($"Embedding.SeparationScore: label {y} is negative.");
             count[y]++;
             for (int j = 0; j < dim; j++)
             {

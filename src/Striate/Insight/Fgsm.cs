@@ -51,10 +51,10 @@ public static class Fgsm
         ArgumentNullException.ThrowIfNull(labels);
         InsightRun.CheckInput(model, input, "Fgsm.Attack", batch: true);
         int n = input.Size(0), channels = input.Size(1), plane = input.Size(2) * input.Size(3);
-        if (labels.Length != n) throw new ArgumentException($"Fgsm.Attack: {labels.Length} labels for {n} images.", nameof(labels));
+        if (labels.Length != n) throw new ArgumentException($"Fgsm.Attack: {labels.Length} labels for {n} images.");
         for (int c = 0; c < channels; c++)
         {
-            if (!(eps[c] >= 0)) throw new ArgumentException($"Fgsm.Attack: eps must be non-negative, got {eps[c]}.", nameof(eps));
+            if (!(eps[c] >= 0)) throw new ArgumentException($"Fgsm.Attack: eps must be non-negative, got {eps[c]}.");
             if (!(clampMin[c] <= clampMax[c])) throw new ArgumentException($"Fgsm.Attack: clamp range [{clampMin[c]}, {clampMax[c]}] is empty.");
         }
         var result = Tensor.AllocatePersistent(input.Shape);
@@ -65,7 +65,7 @@ public static class Fgsm
         if (logits.Rank != 2 || logits.Size(0) != n)
             throw new ArgumentException($"Fgsm.Attack: the model's output has shape {Tensor.FormatShape(logits.Shape)}; a classifier's [{n}, classes] is needed.");
         foreach (int label in labels)
-            if ((uint)label >= (uint)logits.Size(1)) throw new ArgumentException($"Fgsm.Attack: label {label} is out of range for {logits.Size(1)} classes.", nameof(labels));
+            if ((uint)label >= (uint)logits.Size(1)) throw new ArgumentException($"Fgsm.Attack: label {label} is out of range for {logits.Size(1)} classes.");
         F.CrossEntropy(logits, labels).Backward();
         var src = input.ReadOnlySpan;
         var g = x.Grad != null ? x.Grad.ReadOnlySpan : new float[src.Length];

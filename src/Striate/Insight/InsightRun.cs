@@ -49,7 +49,7 @@ internal readonly struct InsightRun : IDisposable
         string c = channels?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "C";
         string expected = batch ? $"[N, {c}, H, W] (a batch of images)" : $"[1, {c}, H, W] (one image with a batch dimension)";
         if (input.Rank != 4 || (!batch && input.Size(0) != 1) || input.Size(0) < 1 || (channels is int k && input.Size(1) != k))
-            throw new ArgumentException($"{method}: the input has shape {Tensor.FormatShape(input.Shape)}, but it expects {expected}.", nameof(input));
+            throw new ArgumentException($"{method}: the input has shape {Tensor.FormatShape(input.Shape)}, but it expects {expected}.");
     }
 
     /// <summary>The index of the largest value.</summary>

@@ -15,7 +15,7 @@ public static class LayerLookup
         if (!string.IsNullOrEmpty(name))
             foreach (var (n, module) in model.NamedModules())
                 if (n == name) return module;
-        throw new ArgumentException($"unknown layer '{name}'. The model's layers are: {Describe(model)}.", nameof(name));
+        throw new ArgumentException($"unknown layer '{name}'. The model's layers are: {Describe(model)}.");
     }
 
     /// <summary>Every named layer as "name (Type)", comma-separated, in registration order.</summary>

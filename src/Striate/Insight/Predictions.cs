@@ -13,7 +13,7 @@ public static class Predictions
     /// <summary>The <paramref name="k"/> classes with the highest softmax probability, most probable first (eval mode, no graph).</summary>
     public static Prediction[] TopK(Module model, Tensor input, int k = 5)
     {
-        if (k <= 0) throw new ArgumentException($"Predictions.TopK: k must be positive, got {k}.", nameof(k));
+        if (k <= 0) throw new ArgumentException($"Predictions.TopK: k must be positive, got {k}.");
         InsightRun.CheckInput(model, input, "Predictions.TopK");
         using var run = InsightRun.Begin(model);
         using var noGrad = GradMode.NoGrad();
