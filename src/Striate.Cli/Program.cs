@@ -19,6 +19,9 @@ public static class Program
         root.Subcommands.Add(FilterCommand.Create());
         root.Subcommands.Add(VisualizeCommand.Create());
         root.Subcommands.Add(ReportCommand.Create());
+        root.Subcommands.Add(ExplainCommand.Create());
+        root.Subcommands.Add(AdversarialCommand.Create());
+        root.Subcommands.Add(AblateCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

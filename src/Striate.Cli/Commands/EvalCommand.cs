@@ -4,7 +4,10 @@ using Striate.Training;
 
 namespace Striate.Cli.Commands;
 
-/// <summary><c>striate eval CHECKPOINT [--dataset D]</c>: loss, top-1, top-5 and per-class accuracy on a test set.</summary>
+/// <summary>
+/// <c>striate eval CHECKPOINT [--dataset D] [--adversarial fgsm --eps E]</c>: loss, top-1, top-5 and per-class accuracy on
+/// a test set — of the clean images, or of FGSM adversarial versions of them (Goodfellow et al. 2015; ε in pixel units).
+/// </summary>
 internal static class EvalCommand
 {
     public static Command Create()
@@ -15,7 +18,9 @@ internal static class EvalCommand
         var data = new Option<string?>("--data") { Description = "Folder holding the dataset files." };
         var batchSize = new Option<int>("--batch-size") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
         var limit = new Option<int?>("--limit") { Description = "Evaluate on the first N test images only." };
-        var command = new Command("eval", "Evaluate a trained model on a test set.") { checkpoint, dataset, modelName, data, batchSize, limit };
+        var adversarial = new Option<string?>("--adversarial") { Description = "Attack each test image first: fgsm." };
+        var eps = new Option<float?>("--eps") { Description = "FGSM step in pixel units (images in [0, 1]), e.g. 0.1." };
+        var command = new Command("eval", "Evaluate a trained model on a test set.") { checkpoint, dataset, modelName, data, batchSize, limit, adversarial, eps };
         command.SetAction(parse => CliErrors.Run(parse, "eval", () =>
         {
             var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName));
@@ -27,14 +32,66 @@ internal static class EvalCommand
             var config = loaded.Config ?? new RunConfig { Model = loaded.Entry.Name, Dataset = name };
             var loader = new DataLoader(test, parse.GetValue(batchSize), transform: config.BuildTransform(false, test.SampleShape));
             CheckShape(loader.SampleShape, loaded.InputShape);
-            var result = Evaluator.Evaluate(loaded.Model, loader);
-            Console.WriteLine($"{loaded.Entry.Name} on {name} ({result.Samples:N0} images): loss {result.Loss:F4}, top-1 {result.Top1:P2}, top-5 {result.Top5:P2}");
+            string? attack = parse.GetValue(adversarial)?.ToLowerInvariant();
+            if (attack != null && attack != "fgsm") throw new ArgumentException($"--adversarial supports fgsm only, got '{parse.GetValue(adversarial)}'.");
+            if (attack == null && parse.GetValue(eps) != null) throw new ArgumentException("--eps needs --adversarial fgsm.");
+            EvaluationResult result;
+            if (attack == null)
+            {
+                result = Evaluator.Evaluate(loaded.Model, loader);
+                Console.WriteLine($"{loaded.Entry.Name} on {name} ({result.Samples:N0} images): loss {result.Loss:F4}, top-1 {result.Top1:P2}, top-5 {result.Top5:P2}");
+            }
+            else
+            {
+                float e = parse.GetValue(eps) ?? throw new ArgumentException("--adversarial fgsm needs --eps E (pixel units, e.g. 0.1).");
+                if (!(e >= 0 && e <= 1)) throw new ArgumentException($"--eps must be in [0, 1] (pixel units), got {e}.");
+                var clean = Evaluator.Evaluate(loaded.Model, loader);
+                result = AdversarialEvaluation.Evaluate(loaded.Model, loader, e, config.NormalizeMean, config.NormalizeStd);
+                Console.WriteLine($"{loaded.Entry.Name} on {name} ({result.Samples:N0} images), clean: loss {clean.Loss:F4}, top-1 {clean.Top1:P2}, top-5 {clean.Top5:P2}");
+                Console.WriteLine($"under FGSM, ε = {e.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)}: loss {result.Loss:F4}, top-1 {result.Top1:P2}, top-5 {result.Top5:P2}");
+            }
             var perClass = result.PerClassAccuracy();
             for (int c = 0; c < perClass.Length; c++)
                 Console.WriteLine($"  {result.ClassNames[c],-14} {perClass[c]:P2}");
             return 0;
         }));
         return command;
+    }
+
+    /// <summary>Evaluation of FGSM adversarial examples made from each batch (the attack uses the true labels).</summary>
+    private static class AdversarialEvaluation
+    {
+        public static EvaluationResult Evaluate(Striate.Nn.Module model, DataLoader loader, float eps, float[] mean, float[] std)
+        {
+            var classes = loader.Dataset.ClassNames;
+            var metrics = new MetricAccumulator(classes.Count);
+            bool wasTraining = model.Training;
+            model.Eval();
+            try
+            {
+                foreach (var batch in loader.Epoch(0))
+                {
+                    var labels = batch.LabelArray();
+                    var attacked = mean.Length > 0
+                        ? Striate.Insight.Fgsm.AttackNormalized(model, batch.Images, labels, eps, mean, std)
+                        : Striate.Insight.Fgsm.Attack(model, batch.Images, labels, eps);
+                    using var noGrad = Striate.Autograd.GradMode.NoGrad();
+                    using var scope = TensorScope.Begin();
+                    var logits = model.Call(attacked);
+                    var loss = Striate.Functional.F.CrossEntropy(logits, labels);
+                    metrics.Add(loss.Item(), logits.ReadOnlySpan, labels);
+                }
+            }
+            finally
+            {
+                model.Train(wasTraining);
+            }
+            return new EvaluationResult
+            {
+                Loss = metrics.MeanLoss, Top1 = metrics.Top1, Top5 = metrics.Top5, Samples = metrics.Samples,
+                Confusion = metrics.Confusion, ClassNames = classes,
+            };
+        }
     }
 
     internal static void CheckShape((int C, int H, int W) data, (int C, int H, int W) model)

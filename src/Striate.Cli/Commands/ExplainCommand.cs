@@ -1,0 +1,149 @@
+using System.CommandLine;
+using System.Globalization;
+using Striate.Autograd;
+using Striate.Data;
+using Striate.Data.Transforms;
+using Striate.Functional;
+using Striate.Insight;
+
+namespace Striate.Cli.Commands;
+
+/// <summary>
+/// <c>striate explain CHECKPOINT IMAGE [--method gradcam|cam|saliency] [--class K] [--layer NAME] --out F.png</c>: prints
+/// the top-5 classes and writes the chosen explanation map blended over the image.
+/// </summary>
+internal static class ExplainCommand
+{
+    public static readonly string[] Methods = ["gradcam", "cam", "saliency"];
+
+    public static Command Create()
+    {
+        var checkpoint = new Argument<string>("CHECKPOINT") { Description = "A model.safetensors written by striate train, or a weights file." };
+        var image = new Argument<string>("IMAGE") { Description = "A PNG, PGM or PPM file." };
+        var method = new Option<string>("--method") { Description = "gradcam (Selvaraju et al. 2017), cam (Zhou et al. 2016; needs GAP + Linear) or saliency (Simonyan et al. 2014).", DefaultValueFactory = _ => "gradcam" };
+        var classIndex = new Option<int?>("--class") { Description = "Class to explain (default: the predicted one)." };
+        var layer = new Option<string?>("--layer") { Description = "Layer for Grad-CAM (default: the last convolutional stage)." };
+        var output = new Option<string>("--out") { Description = "Output PNG: the map over the image.", Required = true };
+        var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
+        var fit = new Option<bool>("--fit") { Description = "Resize and convert the image to the model's input instead of rejecting it." };
+        var alpha = new Option<double>("--alpha") { Description = "Opacity of the heat map over the image (0–1).", DefaultValueFactory = _ => 0.5 };
+        var command = new Command("explain", "Show which parts of an image a model's prediction rests on.")
+            { checkpoint, image, method, classIndex, layer, output, modelName, fit, alpha };
+        command.SetAction(parse => CliErrors.Run(parse, "explain", () =>
+        {
+            string m = parse.GetValue(method)!.ToLowerInvariant();
+            if (!Methods.Contains(m)) throw new ArgumentException($"--method must be one of {string.Join(", ", Methods)}, got '{parse.GetValue(method)}'.");
+            if (parse.GetValue(layer) != null && m != "gradcam") throw new ArgumentException($"--layer applies to gradcam only (cam uses the layer before global pooling, saliency the input).");
+            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName));
+            var (pixels, input) = InsightInput.Load(loaded, parse.GetValue(image)!, parse.GetValue(fit));
+            int? k = parse.GetValue(classIndex);
+            string layerName = parse.GetValue(layer) ?? (m == "gradcam" ? GradCam.DefaultLayer(loaded.Model) : "");
+            var map = m switch
+            {
+                "gradcam" => GradCam.Compute(loaded.Model, input, layerName, k),
+                "cam" => ClassActivationMap.Compute(loaded.Model, input, k),
+                _ => Saliency.Compute(loaded.Model, input, k),
+            };
+            InsightInput.PrintTopK(loaded, input);
+            int shown = k ?? Predictions.TopK(loaded.Model, input, 1)[0].ClassIndex;
+            var (c, h, w) = loaded.InputShape;
+            var rgb = InsightInput.Overlay(pixels, c, h, w, map, parse.GetValue(alpha));
+            string path = parse.GetValue(output)!;
+            InsightInput.SavePng(path, rgb, w, h, 3);
+            string where = m == "gradcam" ? $" at layer {layerName}" : "";
+            Console.WriteLine($"{m}{where} for class {shown} ({loaded.ClassNames[shown]}), map {map.Size(0)}×{map.Size(1)} → {path}");
+            return 0;
+        }));
+        return command;
+    }
+}
+
+/// <summary>Loading one image as the model saw its training data, printing predictions and drawing maps (shared by explain and adversarial).</summary>
+internal static class InsightInput
+{
+    /// <summary>
+    /// The image as CHW pixels in [0, 1] at the model's input size, and the model's input [1, C, H, W] (normalized as in
+    /// training). Images of another size or channel count need <paramref name="fit"/> (as striate predict).
+    /// </summary>
+    public static (float[] Pixels, Tensor Input) Load(LoadedModel loaded, string path, bool fit)
+    {
+        var (c, h, w) = loaded.InputShape;
+        var image = ImageFolder.LoadImage(path);
+        int channels = image.Channels == 4 ? 3 : image.Channels;
+        if ((channels != c || image.Height != h || image.Width != w) && !fit)
+            throw new ArgumentException($"{path} is {channels}×{image.Height}×{image.Width} (channels×height×width), but the model expects {c}×{h}×{w}; pass --fit to resize and convert it.");
+        var sample = new ImageSample();
+        ImageConversion.ToSample(image, sample, c);
+        new Resize(h, w).Apply(sample, Generator.Default);
+        var pixels = sample.Pixels.ToArray();
+        Normalizer(loaded)?.Apply(sample, Generator.Default);
+        return (pixels, Tensor.FromArray(sample.Pixels, 1, c, h, w));
+    }
+
+    /// <summary>The run's Normalize transform, or null when it trained on raw [0, 1] pixels.</summary>
+    public static Normalize? Normalizer(LoadedModel loaded) =>
+        loaded.Config is { NormalizeMean.Length: > 0 } config ? new Normalize(config.NormalizeMean, config.NormalizeStd) : null;
+
+    /// <summary>Mean and std of the run's normalization (identity: 0 and 1).</summary>
+    public static (float[] Mean, float[] Std) Statistics(LoadedModel loaded) =>
+        loaded.Config is { NormalizeMean.Length: > 0 } config ? (config.NormalizeMean, config.NormalizeStd) : ([0f], [1f]);
+
+    /// <summary>Model input back to [0, 1] pixels (undoes Normalize).</summary>
+    public static float[] ToPixels(LoadedModel loaded, Tensor input)
+    {
+        var (mean, std) = Statistics(loaded);
+        int channels = input.Size(1), plane = input.Numel / channels;
+        var result = input.ToArray();
+        for (int c = 0; c < channels; c++)
+        {
+            float m = mean[mean.Length == 1 ? 0 : c], s = std[std.Length == 1 ? 0 : c];
+            for (int i = 0; i < plane; i++) result[c * plane + i] = result[c * plane + i] * s + m;
+        }
+        return result;
+    }
+
+    public static void PrintTopK(LoadedModel loaded, Tensor input, string indent = "  ")
+    {
+        foreach (var p in Predictions.TopK(loaded.Model, input, Math.Min(5, loaded.ClassNames.Count)))
+            Console.WriteLine($"{indent}{p.Probability,7:P2}  {p.ClassIndex,3}  {loaded.ClassNames[p.ClassIndex]}");
+    }
+
+    /// <summary>
+    /// The map over the image as RGB bytes [h·w·3]: the map is upsampled bilinearly to the image, min–max normalized,
+    /// coloured blue → green → yellow → red and blended with opacity <paramref name="alpha"/> over the image (gray shown
+    /// as gray). (Same contract as HeatMapRendering.Overlay on branch visual, which can replace it after the merge.)
+    /// </summary>
+    public static byte[] Overlay(float[] imageChw, int channels, int h, int w, Tensor map, double alpha)
+    {
+        if (!(alpha >= 0 && alpha <= 1)) throw new ArgumentException($"--alpha must be in [0, 1], got {alpha}.");
+        float[] up;
+        using (GradMode.NoGrad())
+            up = F.InterpolateBilinear(map.Detach().Reshape(1, 1, map.Size(0), map.Size(1)), h, w).ToArray();
+        float lo = up.Where(float.IsFinite).DefaultIfEmpty(0).Min(), hi = up.Where(float.IsFinite).DefaultIfEmpty(0).Max();
+        float scale = hi > lo ? 1f / (hi - lo) : 0f;
+        int plane = h * w;
+        var rgb = new byte[plane * 3];
+        for (int p = 0; p < plane; p++)
+        {
+            float v = float.IsFinite(up[p]) ? (up[p] - lo) * scale : 0f;
+            // A simple jet-like ramp: blue (0) → cyan → green (0.5) → yellow → red (1).
+            float r = Math.Clamp(2 * v - 0.5f, 0, 1), g = Math.Clamp(1.5f - Math.Abs(2 * v - 1) * 1.5f, 0, 1), b = Math.Clamp(1.5f - 2 * v, 0, 1);
+            for (int c = 0; c < 3; c++)
+            {
+                float pixel = Math.Clamp(imageChw[(channels == 3 ? c * plane : 0) + p], 0f, 1f);
+                float heat = c == 0 ? r : c == 1 ? g : b;
+                rgb[p * 3 + c] = (byte)Math.Round(((1 - alpha) * pixel + alpha * heat) * 255);
+            }
+        }
+        return rgb;
+    }
+
+    public static void SavePng(string path, byte[] pixels, int width, int height, int channels)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (dir != null) Directory.CreateDirectory(dir);
+        File.WriteAllBytes(path, PngCodec.Encode(pixels, width, height, channels));
+    }
+
+    public static string Format(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);
+}
