@@ -108,34 +108,11 @@ internal static class InsightInput
             Console.WriteLine($"{indent}{p.Probability,7:P2}  {p.ClassIndex,3}  {loaded.ClassNames[p.ClassIndex]}");
     }
 
-    /// <summary>
-    /// The map over the image as RGB bytes [h·w·3]: the map is upsampled bilinearly to the image, min–max normalized,
-    /// coloured blue → green → yellow → red and blended with opacity <paramref name="alpha"/> over the image (gray shown
-    /// as gray). (Same contract as HeatMapRendering.Overlay on branch visual, which can replace it after the merge.)
-    /// </summary>
+    /// <summary>The map blended over the image (HeatMapRendering), after checking --alpha.</summary>
     public static byte[] Overlay(float[] imageChw, int channels, int h, int w, Tensor map, double alpha)
     {
         if (!(alpha >= 0 && alpha <= 1)) throw new ArgumentException($"--alpha must be in [0, 1], got {alpha}.");
-        float[] up;
-        using (GradMode.NoGrad())
-            up = F.InterpolateBilinear(map.Detach().Reshape(1, 1, map.Size(0), map.Size(1)), h, w).ToArray();
-        float lo = up.Where(float.IsFinite).DefaultIfEmpty(0).Min(), hi = up.Where(float.IsFinite).DefaultIfEmpty(0).Max();
-        float scale = hi > lo ? 1f / (hi - lo) : 0f;
-        int plane = h * w;
-        var rgb = new byte[plane * 3];
-        for (int p = 0; p < plane; p++)
-        {
-            float v = float.IsFinite(up[p]) ? (up[p] - lo) * scale : 0f;
-            // A simple jet-like ramp: blue (0) → cyan → green (0.5) → yellow → red (1).
-            float r = Math.Clamp(2 * v - 0.5f, 0, 1), g = Math.Clamp(1.5f - Math.Abs(2 * v - 1) * 1.5f, 0, 1), b = Math.Clamp(1.5f - 2 * v, 0, 1);
-            for (int c = 0; c < 3; c++)
-            {
-                float pixel = Math.Clamp(imageChw[(channels == 3 ? c * plane : 0) + p], 0f, 1f);
-                float heat = c == 0 ? r : c == 1 ? g : b;
-                rgb[p * 3 + c] = (byte)Math.Round(((1 - alpha) * pixel + alpha * heat) * 255);
-            }
-        }
-        return rgb;
+        return HeatMapRendering.Overlay(imageChw, channels, h, w, map, alpha);
     }
 
     public static void SavePng(string path, byte[] pixels, int width, int height, int channels)

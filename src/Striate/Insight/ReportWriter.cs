@@ -46,7 +46,7 @@ public static class ReportWriter
         Section(html, "Per-class accuracy", PerClass(c));
         Section(html, "First-layer filters", Filters(c));
         Section(html, "Sample test predictions", SamplesHtml(c));
-        Section(html, "Model", ReportModelSummary.Renderer(c.Model, c.InputShape));
+        Section(html, "Model", ReportModelSummary.Html(c.Model, c.InputShape));
         html.Append($"<footer>Written by Striate on {DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC.</footer>\n");
         html.Append("</body></html>\n");
         return html.ToString();
