@@ -115,11 +115,20 @@ internal static class InsightInput
         return HeatMapRendering.Overlay(imageChw, channels, h, w, map, alpha);
     }
 
-    public static void SavePng(string path, byte[] pixels, int width, int height, int channels)
+    /// <summary>
+    /// Saves interleaved pixels as PNG, enlarged by an integer factor (nearest neighbour, so pixels stay sharp) until the
+    /// shorter side is at least <paramref name="minSide"/>: a 28×28 digit becomes 224×224, big enough to see.
+    /// </summary>
+    public static void SavePng(string path, byte[] pixels, int width, int height, int channels, int minSide = 224)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path));
         if (dir != null) Directory.CreateDirectory(dir);
-        File.WriteAllBytes(path, PngCodec.Encode(pixels, width, height, channels));
+        int f = Math.Max(1, (minSide + Math.Min(width, height) - 1) / Math.Min(width, height));
+        var big = new byte[width * f * height * f * channels];
+        for (int y = 0; y < height * f; y++)
+            for (int x = 0; x < width * f; x++)
+                pixels.AsSpan(((y / f) * width + x / f) * channels, channels).CopyTo(big.AsSpan((y * width * f + x) * channels, channels));
+        File.WriteAllBytes(path, PngCodec.Encode(big, width * f, height * f, channels));
     }
 
     public static string Format(double v) => v.ToString("0.####", CultureInfo.InvariantCulture);

@@ -28,6 +28,7 @@ internal static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var threads = new Option<int?>("--threads") { Description = "Kernel threads (default: all cores)." };
         var limitTrain = new Option<int?>("--limit-train") { Description = "Train on the first N images only." };
+        var limitTest = new Option<int?>("--limit-test") { Description = "Evaluate on the first N test images only." };
         var width = new Option<double?>("--width") { Description = "Channel width multiplier (models that have one; default: the model's recipe)." };
         var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing for the loss." };
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Do not normalize with the dataset's mean and std." };
@@ -39,7 +40,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a model and write metrics, weights and plots.")
         {
             model, dataset, epochs, batchSize, lr, optimizer, momentum, weightDecay, scheduler, resize, augment, seed, threads,
-            limitTrain, width, labelSmoothing, noNormalize, data, outDir, resume, report,
+            limitTrain, limitTest, width, labelSmoothing, noNormalize, data, outDir, resume, report,
         };
         command.SetAction(parse => CliErrors.Run(parse, "train", () =>
         {
@@ -62,6 +63,7 @@ internal static class TrainCommand
                 Augment = parse.GetValue(augment),
                 Seed = parse.GetValue(seed),
                 LimitTrain = parse.GetValue(limitTrain),
+                LimitTest = parse.GetValue(limitTest),
                 Width = parse.GetValue(width) ?? recipe.Width,
                 LabelSmoothing = parse.GetValue(labelSmoothing),
                 NormalizeMean = stats?.Mean ?? [],
@@ -90,6 +92,7 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         IDataset train = Datasets.Open(config.Dataset, train: true, dataPath, channels: entry.DefaultChannels);
         IDataset test = Datasets.Open(config.Dataset, train: false, dataPath, channels: entry.DefaultChannels);
         if (config.LimitTrain is int limit) train = new Subset(train, Math.Min(limit, train.Count));
+        if (config.LimitTest is int limitTest) test = new Subset(test, Math.Min(limitTest, test.Count));
 
         var trainLoader = new DataLoader(train, config.BatchSize, shuffle: true, transform: config.BuildTransform(true, train.SampleShape), seed: config.Seed);
         var testLoader = new DataLoader(test, Math.Max(config.BatchSize, 256), transform: config.BuildTransform(false, test.SampleShape), seed: config.Seed);

@@ -10,9 +10,18 @@ namespace Striate.Models;
 /// </summary>
 public static class LeNet
 {
-    /// <summary>The book's LeNet (sigmoid, average pooling). Children are named 0..11 as in its nn.Sequential.</summary>
-    public static Sequential Create(int inChannels = 1, int numClasses = 10, Generator? generator = null) =>
-        Build(inChannels, numClasses, relu: false, generator);
+    /// <summary>
+    /// The book's LeNet (sigmoid, average pooling). Children are named 0..11 as in its nn.Sequential. Conv and linear
+    /// weights are Xavier-uniform, as the book's train_ch6 initializes them (with PyTorch's default Kaiming-uniform the
+    /// sigmoid network barely moves in its first epochs at the book's learning rate).
+    /// </summary>
+    public static Sequential Create(int inChannels = 1, int numClasses = 10, Generator? generator = null)
+    {
+        var net = Build(inChannels, numClasses, relu: false, generator);
+        foreach (var (name, p) in net.NamedParameters())
+            if (name.EndsWith(".weight", StringComparison.Ordinal)) Init.XavierUniform(p, generator: generator);
+        return net;
+    }
 
     /// <summary>LeNet with ReLU and max pooling (same layer shapes and parameter count).</summary>
     public static Sequential CreateRelu(int inChannels = 1, int numClasses = 10, Generator? generator = null) =>

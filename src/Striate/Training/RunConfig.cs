@@ -28,6 +28,7 @@ public sealed record RunConfig
     public bool Augment { get; init; }
     public ulong Seed { get; init; }
     public int? LimitTrain { get; init; }
+    public int? LimitTest { get; init; }
     public double Width { get; init; } = 1.0;
     public double LabelSmoothing { get; init; }
     /// <summary>Per-channel mean and std for Normalize (empty: no normalization).</summary>
@@ -57,6 +58,7 @@ public sealed record RunConfig
         if (WeightDecay < 0) throw new ArgumentException($"--weight-decay must be non-negative, got {WeightDecay}.");
         if (Resize is <= 0) throw new ArgumentException($"--resize must be positive, got {Resize}.");
         if (LimitTrain is <= 0) throw new ArgumentException($"--limit-train must be positive, got {LimitTrain}.");
+        if (LimitTest is <= 0) throw new ArgumentException($"--limit-test must be positive, got {LimitTest}.");
         if (!(Width > 0)) throw new ArgumentException($"--width must be positive, got {Width}.");
         if (LabelSmoothing < 0 || LabelSmoothing >= 1) throw new ArgumentException($"--label-smoothing must be in [0, 1), got {LabelSmoothing}.");
     }
