@@ -1,3 +1,5 @@
+using Striate.Data;
+using Striate.Data.Transforms;
 using Striate.Models;
 using Striate.Nn;
 using Striate.Training;
@@ -33,6 +35,37 @@ internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Co
         var names = checkpoint.ClassNames.Count > 0 ? checkpoint.ClassNames
             : Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
         return new LoadedModel(entry, model.Eval(), config, names, shape);
+    }
+
+    /// <summary>ImageNet's per-channel statistics, which torchvision's pretrained weights expect.</summary>
+    public static readonly (float[] Mean, float[] Std) ImageNetStatistics = ([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+
+    /// <summary>
+    /// The normalization the model expects: its training run's, or for a plain 3-channel weights file (torchvision's)
+    /// ImageNet's; null when it trained on raw [0, 1] pixels.
+    /// </summary>
+    public (float[] Mean, float[] Std)? Normalization =>
+        Config is { NormalizeMean.Length: > 0 } c ? (c.NormalizeMean, c.NormalizeStd)
+        : Config is null && InputShape.Channels == 3 ? ImageNetStatistics
+        : null;
+
+    /// <summary>
+    /// An image file as CHW pixels in [0, 1] at the model's input size, and the model's input [1, C, H, W] normalized as
+    /// in training. An image of another size or channel count is refused unless <paramref name="fit"/> (resize, convert).
+    /// </summary>
+    public (float[] Pixels, Tensor Input) LoadImage(string path, bool fit)
+    {
+        var (c, h, w) = InputShape;
+        var image = ImageFolder.LoadImage(path);
+        int channels = image.Channels == 4 ? 3 : image.Channels;
+        if ((channels != c || image.Height != h || image.Width != w) && !fit)
+            throw new ArgumentException($"{path} is {channels}×{image.Height}×{image.Width} (channels×height×width), but the model expects {c}×{h}×{w}; pass --fit to resize and convert it.");
+        var sample = new ImageSample();
+        ImageConversion.ToSample(image, sample, c);
+        new Resize(h, w).Apply(sample, Generator.Default);
+        var pixels = sample.Pixels.ToArray();
+        if (Normalization is var (mean, std)) new Normalize(mean, std).Apply(sample, Generator.Default);
+        return (pixels, Tensor.FromArray(sample.Pixels, 1, c, h, w));
     }
 
     /// <summary>The class count of a plain weights file: the rows of its last 2-D weight (the classifier).</summary>

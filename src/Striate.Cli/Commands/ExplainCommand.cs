@@ -61,32 +61,11 @@ internal static class ExplainCommand
 /// <summary>Loading one image as the model saw its training data, printing predictions and drawing maps (shared by explain and adversarial).</summary>
 internal static class InsightInput
 {
-    /// <summary>
-    /// The image as CHW pixels in [0, 1] at the model's input size, and the model's input [1, C, H, W] (normalized as in
-    /// training). Images of another size or channel count need <paramref name="fit"/> (as striate predict).
-    /// </summary>
-    public static (float[] Pixels, Tensor Input) Load(LoadedModel loaded, string path, bool fit)
-    {
-        var (c, h, w) = loaded.InputShape;
-        var image = ImageFolder.LoadImage(path);
-        int channels = image.Channels == 4 ? 3 : image.Channels;
-        if ((channels != c || image.Height != h || image.Width != w) && !fit)
-            throw new ArgumentException($"{path} is {channels}×{image.Height}×{image.Width} (channels×height×width), but the model expects {c}×{h}×{w}; pass --fit to resize and convert it.");
-        var sample = new ImageSample();
-        ImageConversion.ToSample(image, sample, c);
-        new Resize(h, w).Apply(sample, Generator.Default);
-        var pixels = sample.Pixels.ToArray();
-        Normalizer(loaded)?.Apply(sample, Generator.Default);
-        return (pixels, Tensor.FromArray(sample.Pixels, 1, c, h, w));
-    }
+    /// <summary>The image as the model saw its training data (see <see cref="LoadedModel.LoadImage"/>).</summary>
+    public static (float[] Pixels, Tensor Input) Load(LoadedModel loaded, string path, bool fit) => loaded.LoadImage(path, fit);
 
-    /// <summary>The run's Normalize transform, or null when it trained on raw [0, 1] pixels.</summary>
-    public static Normalize? Normalizer(LoadedModel loaded) =>
-        loaded.Config is { NormalizeMean.Length: > 0 } config ? new Normalize(config.NormalizeMean, config.NormalizeStd) : null;
-
-    /// <summary>Mean and std of the run's normalization (identity: 0 and 1).</summary>
-    public static (float[] Mean, float[] Std) Statistics(LoadedModel loaded) =>
-        loaded.Config is { NormalizeMean.Length: > 0 } config ? (config.NormalizeMean, config.NormalizeStd) : ([0f], [1f]);
+    /// <summary>Mean and std of the model's normalization (identity: 0 and 1).</summary>
+    public static (float[] Mean, float[] Std) Statistics(LoadedModel loaded) => loaded.Normalization ?? ([0f], [1f]);
 
     /// <summary>Model input back to [0, 1] pixels (undoes Normalize).</summary>
     public static float[] ToPixels(LoadedModel loaded, Tensor input)

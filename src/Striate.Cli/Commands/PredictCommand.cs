@@ -1,8 +1,4 @@
 using System.CommandLine;
-using Striate.Autograd;
-using Striate.Data;
-using Striate.Data.Transforms;
-using Striate.Functional;
 
 namespace Striate.Cli.Commands;
 
@@ -19,27 +15,11 @@ internal static class PredictCommand
         command.SetAction(parse => CliErrors.Run(parse, "predict", () =>
         {
             var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName));
-            var (c, h, w) = loaded.InputShape;
-            var config = loaded.Config;
-            ITransform? normalize = config is { NormalizeMean.Length: > 0 } ? new Normalize(config.NormalizeMean, config.NormalizeStd) : null;
-            var sample = new ImageSample();
             foreach (var path in parse.GetValue(images)!)
             {
-                var image = ImageFolder.LoadImage(path);
-                int channels = image.Channels == 4 ? 3 : image.Channels;
-                bool fits = channels == c && image.Height == h && image.Width == w;
-                if (!fits && !parse.GetValue(fit))
-                    throw new ArgumentException($"{path} is {channels}×{image.Height}×{image.Width} (channels×height×width), but the model expects {c}×{h}×{w}; pass --fit to resize and convert it.");
-                ImageConversion.ToSample(image, sample, c);
-                new Resize(h, w).Apply(sample, Generator.Default);
-                normalize?.Apply(sample, Generator.Default);
-                using var noGrad = GradMode.NoGrad();
-                using var scope = TensorScope.Begin();
-                var input = Tensor.FromArray(sample.Pixels, 1, c, h, w);
-                var probabilities = F.Softmax(loaded.Model.Call(input), 1).ToArray();
+                var (_, input) = loaded.LoadImage(path, parse.GetValue(fit));
                 Console.WriteLine(path);
-                foreach (int k in Enumerable.Range(0, probabilities.Length).OrderByDescending(i => probabilities[i]).Take(5))
-                    Console.WriteLine($"  {probabilities[k],7:P2}  {k,3}  {loaded.ClassNames[k]}");
+                InsightInput.PrintTopK(loaded, input);
             }
             return 0;
         }));

@@ -76,7 +76,7 @@ internal static class VisualizeCommand
         command.SetAction(parse => CliErrors.Run(parse, "visualize features", () =>
         {
             var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName));
-            var input = LoadInput(loaded, parse.GetValue(image)!, parse.GetValue(fit));
+            var input = loaded.LoadImage(parse.GetValue(image)!, parse.GetValue(fit)).Input;
             int max = parse.GetValue(maxMaps);
             if (max <= 0) throw new ArgumentException($"--max-maps must be positive, got {max}.");
             var requested = parse.GetValue(layers) ?? [];
@@ -139,19 +139,4 @@ internal static class VisualizeCommand
         return new string(name.Select(ch => invalid.Contains(ch) ? '_' : ch).ToArray());
     }
 
-    /// <summary>An image file as the model's input [1, C, H, W], as striate predict prepares it (resize and normalize).</summary>
-    internal static Tensor LoadInput(LoadedModel loaded, string path, bool fit)
-    {
-        var (c, h, w) = loaded.InputShape;
-        var decoded = ImageFolder.LoadImage(path);
-        int channels = decoded.Channels == 4 ? 3 : decoded.Channels;
-        if ((channels != c || decoded.Height != h || decoded.Width != w) && !fit)
-            throw new ArgumentException($"{path} is {channels}×{decoded.Height}×{decoded.Width} (channels×height×width), but the model expects {c}×{h}×{w}; pass --fit to resize and convert it.");
-        var sample = new ImageSample();
-        ImageConversion.ToSample(decoded, sample, c);
-        new Resize(h, w).Apply(sample, Generator.Default);
-        if (loaded.Config is { NormalizeMean.Length: > 0 } config)
-            new Normalize(config.NormalizeMean, config.NormalizeStd).Apply(sample, Generator.Default);
-        return Tensor.FromArray(sample.Pixels, 1, c, h, w);
-    }
 }
