@@ -56,8 +56,8 @@ public sealed class InsightCommandTests(ITestOutputHelper output) : IDisposable
         Assert.Contains("prediction", a.Stdout);
         Assert.True(IsPng(adversarial));
         var decoded = ImageFolder.LoadImage(adversarial);
-        Assert.Equal(28, decoded.Height);
-        Assert.True(decoded.Width > 3 * 28, "three panels side by side");
+        Assert.Equal(224, decoded.Height); // 28 pixels enlarged 8× so the picture is visible
+        Assert.True(decoded.Width > 3 * 224, "three panels side by side");
 
         var e = StriateProcess.Run("eval", model, "--limit", "300", "--adversarial", "fgsm", "--eps", "0.2");
         AssertOk(e);
