@@ -27,12 +27,18 @@ namespace Striate.Models;
 public static class FullyConvolutional
 {
     /// <summary>
-    /// Converts a Sequential classifier laid out as the d2l book's AlexNet and VGG (feature layers, Flatten, Linear
-    /// head). <paramref name="trainingInput"/> is the C×H×W size the head was built for (224×224 for these models).
+    /// Converts the d2l book's AlexNet and VGG (a Sequential of feature layers, Flatten and a Linear head) and
+    /// torchvision's <see cref="Torchvision.AlexNet"/> and <see cref="Torchvision.Vgg"/> (features, avgpool, classifier).
+    /// <paramref name="trainingInput"/> is the C×H×W size the head was built for (224×224 for these models).
     /// </summary>
     public static Sequential Convert(Module model, (int Channels, int Height, int Width) trainingInput)
     {
         ArgumentNullException.ThrowIfNull(model);
+        // torchvision's layout: features, avgpool (the identity at 224×224), then the classifier after a flatten in Forward.
+        if (model is Torchvision.AlexNet alexnet)
+            return Convert([("features", alexnet.Features), ("avgpool", alexnet.Avgpool)], [("classifier", alexnet.Classifier)], trainingInput);
+        if (model is Torchvision.Vgg vgg)
+            return Convert([("features", vgg.Features), ("avgpool", vgg.Avgpool)], [("classifier", vgg.Classifier)], trainingInput);
         if (model is not Sequential sequential)
             throw new ArgumentException($"FullyConvolutional: expected a Sequential with a Flatten before its Linear head, got {model.TypeName}; pass its feature and head layers to the list overload instead.", nameof(model));
         var layers = sequential.NamedChildren().ToList();

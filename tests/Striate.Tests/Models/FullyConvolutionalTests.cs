@@ -58,6 +58,26 @@ public sealed class FullyConvolutionalTests
     }
 
     [Fact]
+    public void TorchvisionAlexNetConvertsThroughItsFeaturesAvgpoolClassifierLayout()
+    {
+        var model = new Striate.Models.Torchvision.AlexNet(numClasses: 7, generator: new Generator(21));
+        model.Eval();
+        var fcn = model.ToFullyConvolutional((3, 224, 224));
+        Assert.Equal(["features", "classifier"], fcn.NamedChildren().Select(c => c.Key).ToArray());
+        using var _ = GradMode.NoGrad();
+
+        var x = Tensor.Randn([1, 3, 224, 224], new Generator(22));
+        Close.Assert(model.Call(x), fcn.Call(x).Reshape(1, 7), 1e-4, 1e-5, "torchvision AlexNet at 224");
+
+        // At 224 the features end 6×6 (avgpool is then the identity and is dropped); at 256 they are 7×7, so the 6×6 head gives a 2×2 map.
+        var big = Tensor.Randn([1, 3, 256, 256], new Generator(23));
+        var map = fcn.Call(big);
+        Assert.Equal([1, 7, 2, 2], map.ShapeArray);
+        var features = model.Features.Call(big);
+        Close.Assert(model.Classifier.Call(Window(features, 1, 0, 6, 6).Flatten(1)), At(map, 1, 0), 1e-4, 1e-5, "torchvision AlexNet window (1, 0)");
+    }
+
+    [Fact]
     public void VggAtQuarterWidthGivesTheSameScoresAndSlidesItsHead()
     {
         var model = D2lVgg.Create(width: 0.25, generator: new Generator(21));
