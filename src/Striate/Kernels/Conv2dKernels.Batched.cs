@@ -38,19 +38,9 @@ public static partial class Conv2dKernels
 
     private static bool SmallRows(int rows) => rows <= MaxRowCombinationRows;
 
-    /// <summary>
-    /// y [m, n] = w [m, k] · col [k, n] as m·k scaled row additions (y_o += w[o, r] · col_r), each a vector
-    /// pass over a row that stays in L1; no packing, for small m.
-    /// </summary>
-    private static void RowCombinations(int m, int k, int n, ReadOnlySpan<float> w, ReadOnlySpan<float> col, Span<float> y)
-    {
-        for (int o = 0; o < m; o++)
-        {
-            var yRow = y.Slice(o * n, n);
-            TensorPrimitives.Multiply(col.Slice(0, n), w[o * k], yRow);
-            for (int r = 1; r < k; r++) TensorPrimitives.MultiplyAdd(col.Slice(r * n, n), w[o * k + r], yRow, yRow);
-        }
-    }
+    /// <summary>y [m, n] = w [m, k] · col [k, n] for small m, register-blocked (<see cref="SmallProducts.RowCombinations"/>); no packing.</summary>
+    private static void RowCombinations(int m, int k, int n, ReadOnlySpan<float> w, ReadOnlySpan<float> col, Span<float> y) =>
+        SmallProducts.RowCombinations(m, k, n, w, col, y);
 
     private enum BatchedPass { Forward, BackwardData, BackwardWeight }
 
@@ -116,16 +106,8 @@ public static partial class Conv2dKernels
                             var dy = GatherOutputs(g, y, n0, b, grp, wide);
                             var dw = new Span<float>(Partials + (long)task * WLength + grp * og * K, og * K);
                             // dw[grp]: [Cout/g, K] (+)= dy: [Cout/g, b·P] · colᵀ: [b·P, K]
-                            // Tiny [Cout/g, K] result over a long inner dimension: one dot product per entry beats packing.
-                            for (int o = 0; o < og; o++)
-                            {
-                                var dyRow = dy.Slice(o * ld, ld);
-                                for (int r = 0; r < K; r++)
-                                {
-                                    float dot = TensorPrimitives.Dot(dyRow, col.AsSpan(r * ld, ld));
-                                    dw[o * K + r] = c == c0 ? dot : dw[o * K + r] + dot;
-                                }
-                            }
+                            // Tiny [Cout/g, K] result over a long inner dimension: register-blocked dot products beat packing.
+                            SmallProducts.RowDots(og, K, ld, dy, col, dw, accumulate: c != c0);
                             break;
                         }
                     }
