@@ -33,14 +33,10 @@ public static partial class Conv2dKernels
     }
 
     // Up to this many output channels per group, the forward product is done row by row (below) instead of by GEMM,
-    // whose register tile (14 rows on AVX-512) would be mostly empty.
-    private const int MaxRowCombinationRows = 8;
+    // whose register tile (14 rows on AVX-512) would be poorly filled and whose packing costs more than it saves.
+    private const int MaxRowCombinationRows = SmallProducts.MaxRows;
 
     private static bool SmallRows(int rows) => rows <= MaxRowCombinationRows;
-
-    /// <summary>y [m, n] = w [m, k] · col [k, n] for small m, register-blocked (<see cref="SmallProducts.RowCombinations"/>); no packing.</summary>
-    private static void RowCombinations(int m, int k, int n, ReadOnlySpan<float> w, ReadOnlySpan<float> col, Span<float> y) =>
-        SmallProducts.RowCombinations(m, k, n, w, col, y);
 
     private enum BatchedPass { Forward, BackwardData, BackwardWeight }
 
@@ -81,8 +77,15 @@ public static partial class Conv2dKernels
                         case BatchedPass.Forward:
                             for (int i = 0; i < b; i++)
                                 Im2Col.PackRows(g, x.Slice(((n0 + i) * g.InChannels + grp * cg) * g.InHeight * g.InWidth, image), col.AsSpan(i * P), ld, 0, K);
-                            if (SmallRows(og)) RowCombinations(og, K, ld, wg, col, wide);
-                            else Gemm.Sgemm(Gemm.BestPath, 1, false, false, og, ld, K, 1f, wg, K, col, ld, 0f, wide, ld);
+                            if (SmallRows(og))
+                            {
+                                // Straight into y[n0 + i, grp·og .. ]: [Cout/g, P] per image, no scatter pass.
+                                for (int i = 0; i < b; i++)
+                                    SmallProducts.RowCombinations(og, K, P, wg, col.AsSpan(i * P), ld,
+                                        y.Slice(((n0 + i) * g.OutChannels + grp * og) * P, og * P), P);
+                                break;
+                            }
+                            Gemm.Sgemm(Gemm.BestPath, 1, false, false, og, ld, K, 1f, wg, K, col, ld, 0f, wide, ld);
                             for (int i = 0; i < b; i++)
                             for (int o = 0; o < og; o++)
                                 wide.AsSpan(o * ld + i * P, P).CopyTo(y.Slice(((n0 + i) * g.OutChannels + grp * og + o) * P, P));

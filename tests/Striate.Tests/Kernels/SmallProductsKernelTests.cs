@@ -22,7 +22,7 @@ public class SmallProductsKernelTests
     public void RowCombinationsMatchesReference(int seed)
     {
         var g = new Generator(700 + (ulong)seed);
-        int m = 1 + g.NextInt(8), k = 1 + g.NextInt(160), n = 1 + g.NextInt(300);
+        int m = 1 + g.NextInt(SmallProducts.MaxRows), k = 1 + g.NextInt(160), n = 1 + g.NextInt(300);
         var a = Random(m * k, g);
         var b = Random(k * n, g);
         var expected = new float[m * n];
@@ -30,6 +30,22 @@ public class SmallProductsKernelTests
         SmallProducts.RowCombinationsReference(m, k, n, a, b, expected);
         SmallProducts.RowCombinations(m, k, n, a, b, actual);
         Close.Assert(expected, actual, 1e-4f, 1e-4f, $"RowCombinations m={m} k={k} n={n}");
+    }
+
+    [Theory, MemberData(nameof(Seeds))]
+    public void StridedRowCombinationsMatchesReferenceAndLeavesTheGapsAlone(int seed)
+    {
+        var g = new Generator(750 + (ulong)seed);
+        int m = 1 + g.NextInt(SmallProducts.MaxRows), k = 1 + g.NextInt(160), n = 1 + g.NextInt(130);
+        int ldb = n + g.NextInt(40), ldc = n + g.NextInt(40);
+        var a = Random(m * k, g);
+        var b = Random((k - 1) * ldb + n, g);
+        var start = Random((m - 1) * ldc + n, g);
+        var expected = (float[])start.Clone();
+        var actual = (float[])start.Clone();
+        SmallProducts.RowCombinationsReference(m, k, n, a, b, ldb, expected, ldc);
+        SmallProducts.RowCombinations(m, k, n, a, b, ldb, actual, ldc);
+        Close.Assert(expected, actual, 1e-4f, 1e-4f, $"RowCombinations m={m} k={k} n={n} ldb={ldb} ldc={ldc}");
     }
 
     [Theory, MemberData(nameof(Seeds))]
@@ -52,13 +68,13 @@ public class SmallProductsKernelTests
     public void LeNetShapesMatchReference()
     {
         var g = new Generator(5);
-        foreach (var (m, k, n) in new[] { (6, 25, 2 * 784), (16, 150, 10 * 100), (6, 25, 784 + 3) })
+        foreach (var (m, k, n) in new[] { (6, 25, 2 * 784), (16, 150, 10 * 100), (16, 150, 100), (6, 25, 784 + 3), (3, 7, 15) })
         {
             var a = Random(m * k, g);
             var b = Random(k * n, g);
             var expected = new float[m * n];
             var actual = new float[m * n];
-            if (m <= 8)
+            if (m <= SmallProducts.MaxRows)
             {
                 SmallProducts.RowCombinationsReference(m, k, n, a, b, expected);
                 SmallProducts.RowCombinations(m, k, n, a, b, actual);
