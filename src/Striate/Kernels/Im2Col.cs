@@ -121,6 +121,13 @@ public static class Im2Col
     /// <summary><c>Unpack</c> restricted to channels [c0, c1) of the group (each channel writes only its own plane).</summary>
     internal static void UnpackChannels(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image, int c0, int c1)
     {
+        if (g.StrideW == 1 && c1 > c0) { UnpackChannelsUnitStride(g, col, ldCol, image, c0, c1); return; }
+        UnpackChannelsGeneral(g, col, ldCol, image, c0, c1);
+    }
+
+    /// <summary>The general form of <see cref="UnpackChannels"/> (span adds per output line); the twin of the unit-stride path.</summary>
+    internal static void UnpackChannelsGeneral(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image, int c0, int c1)
+    {
         int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
         int kH = g.KernelHeight, kW = g.KernelWidth;
         int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dw = g.DilationW;
@@ -150,6 +157,47 @@ public static class Im2Col
                 }
             }
         }
+    }
+
+    /// <summary><see cref="UnpackChannels"/> for horizontal stride 1 on raw pointers (short lines; see <c>PackRowsUnitStride</c>).</summary>
+    private static unsafe void UnpackChannelsUnitStride(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image, int c0, int c1)
+    {
+        int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
+        int kH = g.KernelHeight, kW = g.KernelWidth;
+        int sh = g.StrideH, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dw = g.DilationW;
+        if (image.Length < (long)c1 * H * W || col.Length < (long)(c1 * kH * kW - 1) * ldCol + (long)oh * ow)
+            throw new ArgumentException("Im2Col.UnpackChannels: span too short.");
+        fixed (float* pImage = image, pCol = col)
+        {
+            for (int c = c0; c < c1; c++)
+            {
+                float* plane = pImage + (long)c * H * W;
+                for (int kh = 0; kh < kH; kh++)
+                for (int kw = 0; kw < kW; kw++)
+                {
+                    float* row = pCol + (long)((c * kH + kh) * kW + kw) * ldCol;
+                    int xShift = kw * dw - pw;
+                    ValidRange(xShift, 1, W, ow, out int lo, out int hi);
+                    if (lo >= hi) continue;
+                    for (int i = 0; i < oh; i++)
+                    {
+                        int y = i * sh - ph + kh * dh;
+                        if ((uint)y >= (uint)H) continue;
+                        AddShort(row + i * ow + lo, plane + y * W + lo + xShift, hi - lo);
+                    }
+                }
+            }
+        }
+    }
+
+    // dst[0..n) += src[0..n) for short n: whole vectors, then single elements (no overlap: adds must not repeat).
+    private static unsafe void AddShort(float* src, float* dst, int n)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; j <= n - 16; j += 16) Vector512.Store(Vector512.Load(dst + j) + Vector512.Load(src + j), dst + j);
+        for (; j <= n - 8; j += 8) Vector256.Store(Vector256.Load(dst + j) + Vector256.Load(src + j), dst + j);
+        for (; j < n; j++) dst[j] += src[j];
     }
 
     /// <summary>
