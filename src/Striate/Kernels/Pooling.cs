@@ -154,12 +154,16 @@ public static class Pooling
                         int w = 2 * ow;
                         float max = r0[w];
                         int at = rowBase + w;
+                        // Selects rather than branches: on real activations the winner is unpredictable.
                         float v = r0[w + 1];
-                        if (v > max || float.IsNaN(v)) { max = v; at = rowBase + w + 1; }
+                        bool take = v > max | float.IsNaN(v);
+                        max = take ? v : max; at = take ? rowBase + w + 1 : at;
                         v = r1[w];
-                        if (v > max || float.IsNaN(v)) { max = v; at = rowBase + inW + w; }
+                        take = v > max | float.IsNaN(v);
+                        max = take ? v : max; at = take ? rowBase + inW + w : at;
                         v = r1[w + 1];
-                        if (v > max || float.IsNaN(v)) { max = v; at = rowBase + inW + w + 1; }
+                        take = v > max | float.IsNaN(v);
+                        max = take ? v : max; at = take ? rowBase + inW + w + 1 : at;
                         o[oh * outW + ow] = max;
                         if (wantIndex) oi[oh * outW + ow] = at;
                     }
