@@ -10,5 +10,6 @@ public static class BenchSuite
             ["gemm"] = GemmBenchmarks.Run,
             ["conv"] = ConvBenchmarks.Run,
             ["lenet"] = TrainingBenchmarks.Run,
+            ["resnet"] = ResNetBenchmarks.Run,
         };
 }

@@ -33,24 +33,10 @@ public static partial class Conv2dKernels
     }
 
     // Up to this many output channels per group, the forward product is done row by row (below) instead of by GEMM,
-    // whose register tile (14 rows on AVX-512) would be mostly empty.
-    private const int MaxRowCombinationRows = 8;
+    // whose register tile (14 rows on AVX-512) would be poorly filled and whose packing costs more than it saves.
+    private const int MaxRowCombinationRows = SmallProducts.MaxRows;
 
     private static bool SmallRows(int rows) => rows <= MaxRowCombinationRows;
-
-    /// <summary>
-    /// y [m, n] = w [m, k] · col [k, n] as m·k scaled row additions (y_o += w[o, r] · col_r), each a vector
-    /// pass over a row that stays in L1; no packing, for small m.
-    /// </summary>
-    private static void RowCombinations(int m, int k, int n, ReadOnlySpan<float> w, ReadOnlySpan<float> col, Span<float> y)
-    {
-        for (int o = 0; o < m; o++)
-        {
-            var yRow = y.Slice(o * n, n);
-            TensorPrimitives.Multiply(col.Slice(0, n), w[o * k], yRow);
-            for (int r = 1; r < k; r++) TensorPrimitives.MultiplyAdd(col.Slice(r * n, n), w[o * k + r], yRow, yRow);
-        }
-    }
 
     private enum BatchedPass { Forward, BackwardData, BackwardWeight }
 
@@ -91,8 +77,15 @@ public static partial class Conv2dKernels
                         case BatchedPass.Forward:
                             for (int i = 0; i < b; i++)
                                 Im2Col.PackRows(g, x.Slice(((n0 + i) * g.InChannels + grp * cg) * g.InHeight * g.InWidth, image), col.AsSpan(i * P), ld, 0, K);
-                            if (SmallRows(og)) RowCombinations(og, K, ld, wg, col, wide);
-                            else Gemm.Sgemm(Gemm.BestPath, 1, false, false, og, ld, K, 1f, wg, K, col, ld, 0f, wide, ld);
+                            if (SmallRows(og))
+                            {
+                                // Straight into y[n0 + i, grp·og .. ]: [Cout/g, P] per image, no scatter pass.
+                                for (int i = 0; i < b; i++)
+                                    SmallProducts.RowCombinations(og, K, P, wg, col.AsSpan(i * P), ld,
+                                        y.Slice(((n0 + i) * g.OutChannels + grp * og) * P, og * P), P);
+                                break;
+                            }
+                            Gemm.Sgemm(Gemm.BestPath, 1, false, false, og, ld, K, 1f, wg, K, col, ld, 0f, wide, ld);
                             for (int i = 0; i < b; i++)
                             for (int o = 0; o < og; o++)
                                 wide.AsSpan(o * ld + i * P, P).CopyTo(y.Slice(((n0 + i) * g.OutChannels + grp * og + o) * P, P));
@@ -116,16 +109,8 @@ public static partial class Conv2dKernels
                             var dy = GatherOutputs(g, y, n0, b, grp, wide);
                             var dw = new Span<float>(Partials + (long)task * WLength + grp * og * K, og * K);
                             // dw[grp]: [Cout/g, K] (+)= dy: [Cout/g, b·P] · colᵀ: [b·P, K]
-                            // Tiny [Cout/g, K] result over a long inner dimension: one dot product per entry beats packing.
-                            for (int o = 0; o < og; o++)
-                            {
-                                var dyRow = dy.Slice(o * ld, ld);
-                                for (int r = 0; r < K; r++)
-                                {
-                                    float dot = TensorPrimitives.Dot(dyRow, col.AsSpan(r * ld, ld));
-                                    dw[o * K + r] = c == c0 ? dot : dw[o * K + r] + dot;
-                                }
-                            }
+                            // Tiny [Cout/g, K] result over a long inner dimension: register-blocked dot products beat packing.
+                            SmallProducts.RowDots(og, K, ld, dy, col, dw, accumulate: c != c0);
                             break;
                         }
                     }

@@ -1,4 +1,5 @@
 using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
 
 namespace Striate.Kernels;
 
@@ -21,6 +22,13 @@ public static class Im2Col
 
     /// <summary><c>Pack</c> restricted to col rows [r0, r1) (row = (c·kH + kh)·kW + kw), so threads can split one image.</summary>
     internal static void PackRows(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int r0, int r1)
+    {
+        if (g.StrideW == 1 && r1 > r0) { PackRowsUnitStride(g, image, col, ldCol, r0, r1); return; }
+        PackRowsGeneral(g, image, col, ldCol, r0, r1);
+    }
+
+    /// <summary>The general form of <see cref="PackRows"/> (span copies per output line); the twin of the unit-stride path.</summary>
+    internal static void PackRowsGeneral(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int r0, int r1)
     {
         int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
         int kH = g.KernelHeight, kW = g.KernelWidth;
@@ -48,8 +56,77 @@ public static class Im2Col
         }
     }
 
+    /// <summary>
+    /// <see cref="PackRows"/> for horizontal stride 1, on raw pointers: the output lines are short (10–28 floats in
+    /// LeNet), so the per-line span slicing and Memmove calls of the general form cost more than the copy itself.
+    /// </summary>
+    private static unsafe void PackRowsUnitStride(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int r0, int r1)
+    {
+        int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
+        int kH = g.KernelHeight, kW = g.KernelWidth;
+        int sh = g.StrideH, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dw = g.DilationW;
+        int channels = (r1 - 1) / (kH * kW) + 1;
+        if (image.Length < (long)channels * H * W || col.Length < (long)(r1 - 1) * ldCol + (long)oh * ow)
+            throw new ArgumentException("Im2Col.PackRows: span too short.");
+        fixed (float* pImage = image, pCol = col)
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                int c = r / (kH * kW), kh = r / kW % kH, kw = r % kW;
+                float* plane = pImage + (long)c * H * W;
+                float* row = pCol + (long)r * ldCol;
+                int xShift = kw * dw - pw;
+                ValidRange(xShift, 1, W, ow, out int lo, out int hi);
+                for (int i = 0; i < oh; i++)
+                {
+                    float* dst = row + i * ow;
+                    int y = i * sh - ph + kh * dh;
+                    if ((uint)y >= (uint)H || lo >= hi)
+                    {
+                        new Span<float>(dst, ow).Clear();
+                        continue;
+                    }
+                    for (int j = 0; j < lo; j++) dst[j] = 0f;
+                    for (int j = hi; j < ow; j++) dst[j] = 0f;
+                    CopyShort(plane + y * W + lo + xShift, dst + lo, hi - lo);
+                }
+            }
+        }
+    }
+
+    // dst[0..n) = src[0..n) for short n: whole vectors plus one overlapping last vector (same values written twice).
+    private static unsafe void CopyShort(float* src, float* dst, int n)
+    {
+        if (n >= 16 && Vector512.IsHardwareAccelerated)
+        {
+            int j = 0;
+            for (; j <= n - 16; j += 16) Vector512.Store(Vector512.Load(src + j), dst + j);
+            if (j < n) Vector512.Store(Vector512.Load(src + n - 16), dst + n - 16);
+        }
+        else if (n >= 8)
+        {
+            int j = 0;
+            for (; j <= n - 8; j += 8) Vector256.Store(Vector256.Load(src + j), dst + j);
+            if (j < n) Vector256.Store(Vector256.Load(src + n - 8), dst + n - 8);
+        }
+        else if (n >= 4)
+        {
+            Vector128.Store(Vector128.Load(src), dst);
+            Vector128.Store(Vector128.Load(src + n - 4), dst + n - 4);
+        }
+        else
+            for (int j = 0; j < n; j++) dst[j] = src[j];
+    }
+
     /// <summary><c>Unpack</c> restricted to channels [c0, c1) of the group (each channel writes only its own plane).</summary>
     internal static void UnpackChannels(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image, int c0, int c1)
+    {
+        if (g.StrideW == 1 && c1 > c0) { UnpackChannelsUnitStride(g, col, ldCol, image, c0, c1); return; }
+        UnpackChannelsGeneral(g, col, ldCol, image, c0, c1);
+    }
+
+    /// <summary>The general form of <see cref="UnpackChannels"/> (span adds per output line); the twin of the unit-stride path.</summary>
+    internal static void UnpackChannelsGeneral(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image, int c0, int c1)
     {
         int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
         int kH = g.KernelHeight, kW = g.KernelWidth;
@@ -80,6 +157,47 @@ public static class Im2Col
                 }
             }
         }
+    }
+
+    /// <summary><see cref="UnpackChannels"/> for horizontal stride 1 on raw pointers (short lines; see <c>PackRowsUnitStride</c>).</summary>
+    private static unsafe void UnpackChannelsUnitStride(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image, int c0, int c1)
+    {
+        int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
+        int kH = g.KernelHeight, kW = g.KernelWidth;
+        int sh = g.StrideH, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dw = g.DilationW;
+        if (image.Length < (long)c1 * H * W || col.Length < (long)(c1 * kH * kW - 1) * ldCol + (long)oh * ow)
+            throw new ArgumentException("Im2Col.UnpackChannels: span too short.");
+        fixed (float* pImage = image, pCol = col)
+        {
+            for (int c = c0; c < c1; c++)
+            {
+                float* plane = pImage + (long)c * H * W;
+                for (int kh = 0; kh < kH; kh++)
+                for (int kw = 0; kw < kW; kw++)
+                {
+                    float* row = pCol + (long)((c * kH + kh) * kW + kw) * ldCol;
+                    int xShift = kw * dw - pw;
+                    ValidRange(xShift, 1, W, ow, out int lo, out int hi);
+                    if (lo >= hi) continue;
+                    for (int i = 0; i < oh; i++)
+                    {
+                        int y = i * sh - ph + kh * dh;
+                        if ((uint)y >= (uint)H) continue;
+                        AddShort(row + i * ow + lo, plane + y * W + lo + xShift, hi - lo);
+                    }
+                }
+            }
+        }
+    }
+
+    // dst[0..n) += src[0..n) for short n: whole vectors, then single elements (no overlap: adds must not repeat).
+    private static unsafe void AddShort(float* src, float* dst, int n)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+            for (; j <= n - 16; j += 16) Vector512.Store(Vector512.Load(dst + j) + Vector512.Load(src + j), dst + j);
+        for (; j <= n - 8; j += 8) Vector256.Store(Vector256.Load(dst + j) + Vector256.Load(src + j), dst + j);
+        for (; j < n; j++) dst[j] += src[j];
     }
 
     /// <summary>

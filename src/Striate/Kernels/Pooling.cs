@@ -67,6 +67,11 @@ public static class Pooling
 
     private static void MaxPlanes(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output, Span<int> indices, int p0, int p1)
     {
+        if (IsInside2x2Stride2(g))
+        {
+            MaxPlanes2x2(g, input, output, indices, p0, p1);
+            return;
+        }
         int inW = g.InW;
         // Separable: the max over the window's rows is taken for every column at once (contiguous vectors), with
         // the first row reaching it; then each output takes the best of KernelW columns, preferring the smaller
@@ -115,6 +120,56 @@ public static class Pooling
         }
         ArrayPool<float>.Shared.Return(rentedMax);
         ArrayPool<int>.Shared.Return(rentedRow);
+    }
+
+    // 2×2 windows, stride 2, no padding, every window inside the input (LeNet's and VGG's pooling).
+    private static bool IsInside2x2Stride2(in Pool2dGeometry g) =>
+        g.KernelH == 2 && g.KernelW == 2 && g.StrideH == 2 && g.StrideW == 2 && g.PadH == 0 && g.PadW == 0
+        && 2 * g.OutH <= g.InH && 2 * g.OutW <= g.InW;
+
+    /// <summary>
+    /// The 2×2/2 case of <see cref="MaxPlanes"/> as a direct scan of each window in row-major order under PyTorch's
+    /// rule (take when val &gt; max or val is NaN), which gives the same first maximum / last NaN.
+    /// </summary>
+    private static unsafe void MaxPlanes2x2(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output, Span<int> indices, int p0, int p1)
+    {
+        int inW = g.InW, outH = g.OutH, outW = g.OutW, inPlane = g.InPlane, outPlane = g.OutPlane;
+        if ((long)p1 * inPlane > input.Length || (long)p1 * outPlane > output.Length || (!indices.IsEmpty && (long)p1 * outPlane > indices.Length))
+            throw new ArgumentException("Pooling.MaxPool2dForward: span too short.");
+        bool wantIndex = !indices.IsEmpty;
+        fixed (float* pIn = input, pOut = output)
+        fixed (int* pIdx = indices)
+        {
+            for (int p = p0; p < p1; p++)
+            {
+                float* plane = pIn + (long)p * inPlane;
+                float* o = pOut + (long)p * outPlane;
+                int* oi = pIdx + (wantIndex ? (long)p * outPlane : 0);
+                for (int oh = 0; oh < outH; oh++)
+                {
+                    float* r0 = plane + 2 * oh * inW, r1 = r0 + inW;
+                    int rowBase = 2 * oh * inW;
+                    for (int ow = 0; ow < outW; ow++)
+                    {
+                        int w = 2 * ow;
+                        float max = r0[w];
+                        int at = rowBase + w;
+                        // Selects rather than branches: on real activations the winner is unpredictable.
+                        float v = r0[w + 1];
+                        bool take = v > max | float.IsNaN(v);
+                        max = take ? v : max; at = take ? rowBase + w + 1 : at;
+                        v = r1[w];
+                        take = v > max | float.IsNaN(v);
+                        max = take ? v : max; at = take ? rowBase + inW + w : at;
+                        v = r1[w + 1];
+                        take = v > max | float.IsNaN(v);
+                        max = take ? v : max; at = take ? rowBase + inW + w + 1 : at;
+                        o[oh * outW + ow] = max;
+                        if (wantIndex) oi[oh * outW + ow] = at;
+                    }
+                }
+            }
+        }
     }
 
     // colMax[w] = max over rows h0..h1-1 of plane[h, w] (NaN propagates); colRow[w] = the first row reaching it.

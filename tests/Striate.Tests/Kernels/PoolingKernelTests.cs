@@ -85,6 +85,36 @@ public class PoolingKernelTests
         Assert.Equal(expected, Pool2dGeometry.OutputSize(input, kernel, stride, pad, ceil));
 
     [Fact]
+    public void MaxPool2x2Stride2FastPathMatchesReference()
+    {
+        // The direct 2×2/2 path (no padding, windows inside): odd and even sizes, floor and ceil mode (ceil with an
+        // odd size leaves the last window half outside, which must take the general path), ties, NaNs, many planes.
+        var gen = new Generator(21);
+        int trial = 0;
+        foreach (int planes in new[] { 1, 3, 96 * 6 })
+        foreach (int h in new[] { 2, 5, 10, 28 })
+        foreach (int w in new[] { 2, 7, 14, 33 })
+        foreach (bool ceil in new[] { false, true })
+        {
+            int oh = Pool2dGeometry.OutputSize(h, 2, 2, 0, ceil), ow = Pool2dGeometry.OutputSize(w, 2, 2, 0, ceil);
+            var geo = new Pool2dGeometry(planes, h, w, oh, ow, 2, 2, 2, 2, 0, 0);
+            var x = Close.RandomArray(geo.Planes * geo.InPlane, gen);
+            if (trial % 3 != 0) for (int i = 0; i < x.Length; i++) x[i] = Math.Max(x[i], 0f);
+            if (trial % 3 == 2) for (int i = 0; i < x.Length; i += 5) x[i] = float.NaN;
+            trial++;
+            int outLen = geo.Planes * geo.OutPlane;
+            float[] y = new float[outLen], yRef = new float[outLen], yNoIndex = new float[outLen];
+            int[] idx = new int[outLen], idxRef = new int[outLen];
+            Pooling.MaxPool2dForward(geo, x, y, idx);
+            PoolingReference.MaxPool2dForward(geo, x, yRef, idxRef);
+            Close.Assert(yRef, y, 0, 0, $"max forward {geo}");
+            Assert.Equal(idxRef, idx);
+            Pooling.MaxPool2dForward(geo, x, yNoIndex, Span<int>.Empty);
+            Close.Assert(yRef, yNoIndex, 0, 0, $"max forward without indices {geo}");
+        }
+    }
+
+    [Fact]
     public void MaxPoolPicksFirstMaximumOnTiesAndPropagatesNaN()
     {
         var geo = new Pool2dGeometry(1, 2, 4, 1, 2, 2, 2, 2, 2, 0, 0);
