@@ -1,34 +1,21 @@
+using Striate.Tests.TestSupport;
+
 namespace Striate.Tests.Data;
 
-/// <summary>Locates the repository (folder with Striate.sln), the shipped data and this folder's test files.</summary>
+/// <summary>This folder's test files and the datasets the data tests read (paths from <see cref="RepoPaths"/>).</summary>
 internal static class DataTestPaths
 {
-    public static string RepoRoot { get; } = FindRepoRoot();
+    public static string RepoRoot => RepoPaths.Root;
 
     public static string TestData => Path.Combine(RepoRoot, "tests", "Striate.Tests", "Data", "testdata");
 
     public static string Mnist => Path.Combine(RepoRoot, "data", "mnist");
 
     /// <summary>The shared Fashion-MNIST copy beside the repository, or null when this checkout has none.</summary>
-    public static string? FashionMnist
-    {
-        get
-        {
-            for (var dir = new DirectoryInfo(RepoRoot); dir is not null; dir = dir.Parent)
-            {
-                string candidate = Path.Combine(dir.FullName, "shared", "datasets", "fashion-mnist");
-                if (File.Exists(Path.Combine(candidate, "train-images-idx3-ubyte.gz"))) return candidate;
-            }
-            return null;
-        }
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-            if (File.Exists(Path.Combine(dir.FullName, "Striate.sln"))) return dir.FullName;
-        throw new InvalidOperationException($"No Striate.sln above {AppContext.BaseDirectory}.");
-    }
+    public static string? FashionMnist =>
+        RepoPaths.SharedDir is { } shared && File.Exists(Path.Combine(shared, "datasets", "fashion-mnist", "train-images-idx3-ubyte.gz"))
+            ? Path.Combine(shared, "datasets", "fashion-mnist")
+            : null;
 }
 
 /// <summary>A fresh temporary folder, deleted on Dispose.</summary>
