@@ -1,5 +1,9 @@
 #!/usr/bin/env python3
-"""Turns runs/book/<model>/metrics.json (written by bench/book_results.sh) into the README's markdown table."""
+"""Turns the runs' metrics.json files into the README's markdown table.
+
+runs/book/<model> holds the trimmed runs of bench/book_results.sh; runs/book-full/<model> the full-data runs made
+separately (same options without --limit-train/--limit-test). Pass other folders as arguments to read those instead.
+"""
 import json, os, sys
 
 BOOK = {  # the book's reported test accuracy and its full recipe
@@ -12,21 +16,25 @@ BOOK = {  # the book's reported test accuracy and its full recipe
     "d2l-densenet": ("0.885", "--epochs 10 --batch-size 256 --lr 0.1 --resize 96"),
 }
 
-root = sys.argv[1] if len(sys.argv) > 1 else "runs/book"
-print("| model | input | epochs × training images | test images | test accuracy | images/s | wall time | book | full recipe |")
-print("|---|---|---|---|---:|---:|---:|---:|---|")
-for name, (book, recipe) in BOOK.items():
-    path = os.path.join(root, name, "metrics.json")
-    if not os.path.exists(path):
-        print(f"| {name} | | not run | | | | | {book} | `striate train {name} --dataset fashion-mnist {recipe} --no-normalize` |")
-        continue
+
+def row(name, book, recipe, path):
     m = json.load(open(path))
     c, epochs = m["config"], m["epochs"]
     size = c.get("resize") or 28
     train = c.get("limit_train") or 60000
     test = c.get("limit_test") or 10000
-    last = epochs[-1]
     seconds = sum(e["seconds"] for e in epochs)
     ips = sum(e["images_per_second"] for e in epochs) / len(epochs)
-    print(f"| {name} | 1×{size}×{size} | {len(epochs)} × {train:,} | {test:,} | {last['test_accuracy']:.3f} | {ips:,.0f} | "
-          f"{seconds / 60:.1f} min | {book} | `striate train {name} --dataset fashion-mnist {recipe} --no-normalize` |")
+    return (f"| {name} | 1×{size}×{size} | {len(epochs)} × {train:,} | {test:,} | {epochs[-1]['test_accuracy']:.3f} | "
+            f"{ips:,.0f} | {seconds / 60:.1f} min | {book} | `striate train {name} --dataset fashion-mnist {recipe} --no-normalize` |")
+
+
+roots = sys.argv[1:] or ["runs/book", "runs/book-full"]
+print("| model | input | epochs × training images | test images | test accuracy | images/s | wall time | book | full recipe |")
+print("|---|---|---|---|---:|---:|---:|---:|---|")
+for name, (book, recipe) in BOOK.items():
+    paths = [p for p in (os.path.join(r, name, "metrics.json") for r in roots) if os.path.exists(p)]
+    if not paths:
+        print(f"| {name} | | not run | | | | | {book} | `striate train {name} --dataset fashion-mnist {recipe} --no-normalize` |")
+    for path in paths:
+        print(row(name, book, recipe, path))
