@@ -13,7 +13,6 @@ test_accuracy, images_per_second (training) and seconds per epoch.
 """
 
 import argparse
-import gzip
 import json
 import os
 import sys
@@ -27,6 +26,7 @@ import torch.nn.functional as F
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(REPO, "tests/Striate.Tests/Models"))
 import book_models  # noqa: E402
+from lenet_train_bench import read_idx  # noqa: E402  (bench/ is on sys.path as the script's folder)
 
 
 def lenet():
@@ -51,14 +51,6 @@ MODELS = {
     "d2l-resnet18": lambda width: book_models.resnet18(),
     "d2l-densenet": lambda width: book_models.densenet(),
 }
-
-
-def read_idx(path):
-    with gzip.open(path, "rb") as f:
-        data = f.read()
-    dims = data[3]
-    shape = [int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(dims)]
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
 
 
 def load(folder, split, limit, resize):
