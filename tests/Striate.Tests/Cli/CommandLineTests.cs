@@ -10,15 +10,6 @@ public sealed class CommandLineTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static void AssertOneLineError(StriateProcess.Result r, string expected)
-    {
-        Assert.NotEqual(0, r.ExitCode);
-        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 1, $"expected one line on stderr, got:\n{r.Stderr}");
-        Assert.Contains(expected, lines[0]);
-        Assert.DoesNotContain("   at ", r.Stderr);
-    }
-
     [Fact]
     public void TrainWritesMetricsCheckpointAndPlotsAndResumeContinues()
     {
@@ -50,7 +41,7 @@ public sealed class CommandLineTests : IDisposable
 
         string big = Path.Combine(_dir, "big.png");
         PngCodec.Save(big, new byte[32 * 32 * 3], 32, 32, 3);
-        AssertOneLineError(StriateProcess.Run("predict", Path.Combine(outDir, "model.safetensors"), big), "model expects 1×28×28");
+        StriateProcess.AssertOneLineError(StriateProcess.Run("predict", Path.Combine(outDir, "model.safetensors"), big), "model expects 1×28×28");
         r = StriateProcess.Run("predict", Path.Combine(outDir, "model.safetensors"), big, "--fit");
         Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
 
@@ -61,11 +52,11 @@ public sealed class CommandLineTests : IDisposable
 
     [Fact]
     public void UnknownModelListsTheKnownOnes() =>
-        AssertOneLineError(StriateProcess.Run("train", "resnet9000"), "Unknown model 'resnet9000'. Known models:");
+        StriateProcess.AssertOneLineError(StriateProcess.Run("train", "resnet9000"), "Unknown model 'resnet9000'. Known models:");
 
     [Fact]
     public void UnknownDatasetListsTheKnownOnes() =>
-        AssertOneLineError(StriateProcess.Run("train", "lenet", "--dataset", "imagenet"), "Known datasets: mnist, fashion-mnist, cifar10");
+        StriateProcess.AssertOneLineError(StriateProcess.Run("train", "lenet", "--dataset", "imagenet"), "Known datasets: mnist, fashion-mnist, cifar10");
 
     [Theory]
     [InlineData("--epochs", "0", "--epochs must be positive")]
@@ -74,7 +65,7 @@ public sealed class CommandLineTests : IDisposable
     [InlineData("--momentum", "1.5", "--momentum must be in [0, 1)")]
     [InlineData("--threads", "0", "--threads must be positive")]
     public void NonsenseOptionValuesAreRejectedByName(string option, string value, string expected) =>
-        AssertOneLineError(StriateProcess.Run("train", "lenet", option, value), expected);
+        StriateProcess.AssertOneLineError(StriateProcess.Run("train", "lenet", option, value), expected);
 
     [Fact]
     public void VerboseAddsTheStackTrace()
@@ -102,7 +93,7 @@ public sealed class CommandLineTests : IDisposable
     {
         string path = Path.Combine(_dir, "broken.safetensors");
         File.WriteAllBytes(path, [1, 2, 3]);
-        AssertOneLineError(StriateProcess.Run("eval", path), "broken.safetensors");
+        StriateProcess.AssertOneLineError(StriateProcess.Run("eval", path), "broken.safetensors");
     }
 
     [Fact]
@@ -115,7 +106,7 @@ public sealed class CommandLineTests : IDisposable
             for (int i = 0; i < 3; i++) PngCodec.Save(Path.Combine(root, cls, $"{i}.png"), new byte[20 * 20], 20, 20, 1);
         }
         var r = StriateProcess.Run("train", "lenet", "--dataset", $"folder:{root}", "--epochs", "1");
-        AssertOneLineError(r, "28×28");
+        StriateProcess.AssertOneLineError(r, "28×28");
         r = StriateProcess.Run("train", "lenet", "--dataset", $"folder:{root}", "--epochs", "1", "--resize", "28", "--out", Path.Combine(_dir, "f"));
         Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
     }

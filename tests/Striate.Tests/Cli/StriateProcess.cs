@@ -33,4 +33,17 @@ internal static class StriateProcess
         }
         return new Result(process.ExitCode, stdout.Result, stderr.Result);
     }
+
+    /// <summary>The command failed with exactly one line on stderr that contains <paramref name="expected"/>, and no stack trace.</summary>
+    public static void AssertOneLineError(Result r, string expected)
+    {
+        Assert.NotEqual(0, r.ExitCode);
+        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got:\n{r.Stderr}");
+        Assert.Contains(expected, lines[0]);
+        Assert.DoesNotContain("   at ", r.Stderr);
+    }
+
+    /// <summary>The command succeeded; otherwise fails showing everything it printed.</summary>
+    public static void AssertOk(Result r) => Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}");
 }

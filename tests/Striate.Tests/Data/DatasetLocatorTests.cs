@@ -63,7 +63,7 @@ public class DatasetLocatorTests
     public void RecompressedFashionMnistIsPresentButUnverified()
     {
         string? shared = DataTestPaths.FashionMnist;
-        if (shared is null) { Console.WriteLine("skipped: no shared/datasets/fashion-mnist"); return; }
+        Assert.SkipWhen(shared is null, "no shared/datasets/fashion-mnist beside the repository.");
         using var tmp = new TempFolder();
         var location = DatasetLocator.Locate("fashion-mnist", shared, allowDownload: false, settings: Isolated(tmp.Path));
         Assert.Equal(shared, location.Directory);

@@ -144,11 +144,7 @@ public class IdxFileTests
     public void FashionMnistFromSharedFolderLoads()
     {
         string? dir = DataTestPaths.FashionMnist;
-        if (dir is null)
-        {
-            Console.WriteLine("FashionMnistFromSharedFolderLoads: skipped, no shared/datasets/fashion-mnist beside the repository.");
-            return;
-        }
+        Assert.SkipWhen(dir is null, "no shared/datasets/fashion-mnist beside the repository.");
         var (images, count, rows, cols, labels) = MnistFiles.LoadIdxPair(dir, train: true);
         Assert.Equal((60000, 28, 28), (count, rows, cols));
         var histogram = new int[10];

@@ -1,6 +1,5 @@
 using Striate.Tests.TestSupport;
 using Striate.IO;
-using Xunit.Abstractions;
 
 namespace Striate.Tests.IO;
 
@@ -78,11 +77,8 @@ public sealed class SafetensorsReferenceFileTests(ITestOutputHelper output)
     {
         var shared = RepoPaths.SharedDir;
         string path = shared == null ? "" : Path.Combine(shared, "reference", "models", model + ".safetensors");
-        if (shared == null || !File.Exists(path))
-        {
-            output.WriteLine($"SKIPPED: {model}.safetensors not found (shared folder: {shared ?? "none found"}; set STRIATE_SHARED_DIR).");
-            return;
-        }
+        Assert.SkipWhen(shared == null || !File.Exists(path),
+            $"{model}.safetensors not found (shared folder: {shared ?? "none found"}; set STRIATE_SHARED_DIR).");
 
         var file = SafetensorsFile.Load(path);
         Assert.Equal(model, file.Metadata["model"]);
@@ -116,11 +112,7 @@ public sealed class SafetensorsReferenceFileTests(ITestOutputHelper output)
     {
         var shared = RepoPaths.SharedDir;
         string path = shared == null ? "" : Path.Combine(shared, "reference", "models", "resnet18.safetensors");
-        if (!File.Exists(path))
-        {
-            output.WriteLine($"SKIPPED: resnet18.safetensors not found (shared folder: {shared ?? "none found"}).");
-            return;
-        }
+        Assert.SkipUnless(File.Exists(path), $"resnet18.safetensors not found (shared folder: {shared ?? "none found"}; set STRIATE_SHARED_DIR).");
         var file = SafetensorsFile.Load(path);
         Assert.Equal([64, 3, 7, 7], file.GetShape("conv1.weight"));
         Assert.Equal([1000, 512], file.GetShape("fc.weight"));

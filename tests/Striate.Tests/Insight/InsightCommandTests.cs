@@ -1,6 +1,5 @@
 using Striate.Data;
 using Striate.Tests.Cli;
-using Xunit.Abstractions;
 
 namespace Striate.Tests.Insight;
 
@@ -11,23 +10,13 @@ public sealed class InsightCommandTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private static void AssertOneLineError(StriateProcess.Result r, string expected)
-    {
-        Assert.NotEqual(0, r.ExitCode);
-        var lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.True(lines.Length == 1, $"expected one line on stderr, got:\n{r.Stderr}");
-        Assert.Contains(expected, lines[0]);
-    }
-
-    private static void AssertOk(StriateProcess.Result r) => Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}\n{r.Stdout}\n{r.Stderr}");
-
     private static bool IsPng(string path) => File.Exists(path) && File.ReadAllBytes(path).AsSpan(0, 8).SequenceEqual(new byte[] { 137, 80, 78, 71, 13, 10, 26, 10 });
 
     [Fact]
     public void InsightCommandsExplainAttackEvaluateAndAblateATrainedModel()
     {
         string run = Path.Combine(_dir, "run");
-        AssertOk(StriateProcess.Run("train", "lenet-relu", "--dataset", "mnist", "--epochs", "1", "--limit-train", "1024", "--out", run));
+        StriateProcess.AssertOk(StriateProcess.Run("train", "lenet-relu", "--dataset", "mnist", "--epochs", "1", "--limit-train", "1024", "--out", run));
         string model = Path.Combine(run, "model.safetensors");
         var test = Datasets.Open("mnist", train: false, allowDownload: false);
         var sample = new ImageSample();
@@ -39,19 +28,19 @@ public sealed class InsightCommandTests(ITestOutputHelper output) : IDisposable
         {
             string png = Path.Combine(_dir, $"{method}.png");
             var r = StriateProcess.Run("explain", model, digit, "--method", method, "--out", png);
-            AssertOk(r);
+            StriateProcess.AssertOk(r);
             Assert.Equal(5, r.Stdout.Split('\n').Count(l => l.Contains('%')));
             Assert.Contains(method == "gradcam" ? "gradcam at layer 4 for class" : "saliency for class", r.Stdout);
             Assert.True(IsPng(png), $"{png} is not a PNG");
         }
-        AssertOk(StriateProcess.Run("explain", model, digit, "--class", "3", "--layer", "1", "--out", Path.Combine(_dir, "l1.png")));
-        AssertOneLineError(StriateProcess.Run("explain", model, digit, "--method", "cam", "--out", Path.Combine(_dir, "cam.png")), "use gradcam");
-        AssertOneLineError(StriateProcess.Run("explain", model, digit, "--layer", "conv9", "--out", Path.Combine(_dir, "x.png")), "0 (Conv2d), 1 (ReLU)");
-        AssertOneLineError(StriateProcess.Run("explain", model, digit, "--method", "lime", "--out", Path.Combine(_dir, "x.png")), "gradcam, cam, saliency");
+        StriateProcess.AssertOk(StriateProcess.Run("explain", model, digit, "--class", "3", "--layer", "1", "--out", Path.Combine(_dir, "l1.png")));
+        StriateProcess.AssertOneLineError(StriateProcess.Run("explain", model, digit, "--method", "cam", "--out", Path.Combine(_dir, "cam.png")), "use gradcam");
+        StriateProcess.AssertOneLineError(StriateProcess.Run("explain", model, digit, "--layer", "conv9", "--out", Path.Combine(_dir, "x.png")), "0 (Conv2d), 1 (ReLU)");
+        StriateProcess.AssertOneLineError(StriateProcess.Run("explain", model, digit, "--method", "lime", "--out", Path.Combine(_dir, "x.png")), "gradcam, cam, saliency");
 
         string adversarial = Path.Combine(_dir, "adv.png");
         var a = StriateProcess.Run("adversarial", model, digit, "--eps", "0.25", "--label", "7", "--out", adversarial);
-        AssertOk(a);
+        StriateProcess.AssertOk(a);
         Assert.Contains("after FGSM, ε = 0.25", a.Stdout);
         Assert.Contains("prediction", a.Stdout);
         Assert.True(IsPng(adversarial));
@@ -60,30 +49,23 @@ public sealed class InsightCommandTests(ITestOutputHelper output) : IDisposable
         Assert.True(decoded.Width > 3 * 224, "three panels side by side");
 
         var e = StriateProcess.Run("eval", model, "--limit", "300", "--adversarial", "fgsm", "--eps", "0.2");
-        AssertOk(e);
+        StriateProcess.AssertOk(e);
         output.WriteLine(e.Stdout);
         double clean = Top1(e.Stdout.Split('\n').First(l => l.Contains("clean"))), attacked = Top1(e.Stdout.Split('\n').First(l => l.Contains("under FGSM")));
         Assert.True(attacked < clean, $"FGSM did not lower accuracy: {clean} → {attacked}");
-        AssertOneLineError(StriateProcess.Run("eval", model, "--adversarial", "fgsm"), "--eps");
-        AssertOneLineError(StriateProcess.Run("eval", model, "--adversarial", "pgd", "--eps", "0.1"), "fgsm only");
+        StriateProcess.AssertOneLineError(StriateProcess.Run("eval", model, "--adversarial", "fgsm"), "--eps");
+        StriateProcess.AssertOneLineError(StriateProcess.Run("eval", model, "--adversarial", "pgd", "--eps", "0.1"), "fgsm only");
 
         string chart = Path.Combine(_dir, "ablation.svg");
         var ab = StriateProcess.Run("ablate", model, "--limit", "200", "--out", chart);
-        AssertOk(ab);
+        StriateProcess.AssertOk(ab);
         Assert.Contains("baseline", ab.Stdout);
         Assert.Contains("11 (Linear)", ab.Stdout);
         System.Xml.Linq.XDocument.Load(chart);
 
-        // visualize is created on branch visual; until both are merged this part has nothing to run.
-        var help = StriateProcess.Run("--help");
-        if (!help.Stdout.Contains("visualize"))
-        {
-            output.WriteLine("skipped visualize embedding: this build has no 'visualize' command (it comes from branch visual).");
-            return;
-        }
         string svg = Path.Combine(_dir, "embedding.svg");
         var v = StriateProcess.Run("visualize", "embedding", model, "--limit", "300", "--out", svg);
-        AssertOk(v);
+        StriateProcess.AssertOk(v);
         Assert.Contains("84 features", v.Stdout);
         Assert.Contains("class separation", v.Stdout);
         System.Xml.Linq.XDocument.Load(svg);

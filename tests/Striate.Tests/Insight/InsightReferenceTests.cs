@@ -1,7 +1,6 @@
 using Striate.Insight;
 using Striate.IO;
 using Striate.Tests.TestSupport;
-using Xunit.Abstractions;
 
 namespace Striate.Tests.Insight;
 

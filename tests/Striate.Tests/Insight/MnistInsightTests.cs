@@ -6,7 +6,6 @@ using Striate.Models;
 using Striate.Nn;
 using Striate.Optim;
 using Striate.Training;
-using Xunit.Abstractions;
 
 namespace Striate.Tests.Insight;
 

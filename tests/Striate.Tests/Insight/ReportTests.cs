@@ -4,7 +4,6 @@ using Striate.Data;
 using Striate.Insight;
 using Striate.Models;
 using Striate.Training;
-using Xunit.Abstractions;
 
 namespace Striate.Tests.Insight;
 
@@ -82,11 +81,7 @@ public sealed class ReportTests(ITestOutputHelper output) : IDisposable
     public void ChromiumRendersTheReportAsAVisiblePage()
     {
         const string chromium = "/usr/bin/chromium";
-        if (!File.Exists(chromium))
-        {
-            output.WriteLine($"Skipped: {chromium} is not installed (.ci/run installs it with apt-get when it can).");
-            return;
-        }
+        Assert.SkipUnless(File.Exists(chromium), $"{chromium} is not installed (.ci/run installs it with apt-get).");
         string path = ReportWriter.Write(_dir, Content());
         string shot = Path.Combine(_dir, "shot.png");
         string profile = Directory.CreateTempSubdirectory("striate-chromium").FullName;

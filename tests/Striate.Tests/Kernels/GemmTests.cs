@@ -1,6 +1,5 @@
 using Striate.Kernels;
 using Striate.Tests.TestSupport;
-using Xunit.Abstractions;
 
 namespace Striate.Tests.Kernels;
 
@@ -30,19 +29,15 @@ public class GemmTests(ITestOutputHelper output)
             $"{path} threads={threads} transA={transA} transB={transB} m={m} n={n} k={k} alpha={alpha} beta={beta} pads=({ldaPad},{ldbPad},{ldcPad})");
     }
 
-    private bool Skip(GemmPath path)
-    {
-        if (Gemm.IsSupported(path)) return false;
-        output.WriteLine($"Skipped: {path} is not hardware-accelerated on this machine.");
-        return true;
-    }
+    private static void SkipUnlessSupported(GemmPath path) =>
+        Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
 
     [Theory]
     [MemberData(nameof(Paths))]
     public void EveryTransposeAndScalingMatchesReference(int pathIndex)
     {
         var path = (GemmPath)pathIndex;
-        if (Skip(path)) return;
+        SkipUnlessSupported(path);
         ulong seed = 1;
         foreach (bool ta in new[] { false, true })
         foreach (bool tb in new[] { false, true })
@@ -55,7 +50,7 @@ public class GemmTests(ITestOutputHelper output)
     public void SizesAroundTileAndBlockEdgesMatchReference(int pathIndex)
     {
         var path = (GemmPath)pathIndex;
-        if (Skip(path)) return;
+        SkipUnlessSupported(path);
         // Just under, at and over MR (4, 6, 14), NR (4, 8, 16, 32), KC (256) and MC (64, 96, 140, 144).
         int[] ms = { 1, 3, 4, 5, 6, 7, 13, 14, 15, 28, 63, 65, 97, 139, 141, 145 };
         int[] ns = { 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 65 };
@@ -76,7 +71,7 @@ public class GemmTests(ITestOutputHelper output)
     public void LargeShapesMatchReferenceSingleAndMultiThreaded(int pathIndex)
     {
         var path = (GemmPath)pathIndex;
-        if (Skip(path)) return;
+        SkipUnlessSupported(path);
         Check(path, 1, false, false, 300, 257, 513, 1f, 0f, 0, 0, 0, 11);
         Check(path, 3, true, true, 300, 257, 513, 0.75f, 0.5f, 5, 3, 1, 12);
         Check(path, 2, false, true, 150, 1100, 70, 1f, 1f, 0, 0, 4, 13);
@@ -88,7 +83,7 @@ public class GemmTests(ITestOutputHelper output)
     public void BetaZeroIgnoresNaNInC(int pathIndex)
     {
         var path = (GemmPath)pathIndex;
-        if (Skip(path)) return;
+        SkipUnlessSupported(path);
         // Full tiles, edge tiles, several depth blocks (only the first may apply beta) and the threaded split.
         Check(path, 1, false, false, 29, 70, 600, 1f, 0f, 0, 0, 3, 21, nanInC: true);
         Check(path, 2, true, false, 200, 300, 100, 2f, 0f, 0, 0, 0, 22, nanInC: true);
@@ -99,7 +94,7 @@ public class GemmTests(ITestOutputHelper output)
     public void FewRowsTakeTheUnpackedPathAndMatchReference(int pathIndex)
     {
         var path = (GemmPath)pathIndex;
-        if (Skip(path)) return;
+        SkipUnlessSupported(path);
         ulong seed = 300;
         foreach (int m in new[] { 1, 2, 4, 5 })
         foreach (bool ta in new[] { false, true })

@@ -2,7 +2,6 @@ using Striate.Autograd;
 using Striate.IO;
 using Striate.Models;
 using Striate.Tests.TestSupport;
-using Xunit.Abstractions;
 
 namespace Striate.Tests.Models;
 
@@ -29,11 +28,8 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output)
     public void EveryReferenceModelReproducesTorchvisionLogits()
     {
         var folder = Folder;
-        if (folder == null || !Directory.Exists(folder))
-        {
-            output.WriteLine($"Skipped: no model reference folder ({folder ?? "no shared folder found"}); set STRIATE_MODEL_REFERENCE_DIR.");
-            return;
-        }
+        Assert.SkipWhen(folder == null || !Directory.Exists(folder),
+            $"no model reference folder ({folder ?? "no shared folder found"}); set STRIATE_MODEL_REFERENCE_DIR.");
         var files = Directory.GetFiles(folder, "*.safetensors").OrderBy(f => f, StringComparer.Ordinal).ToArray();
         Assert.NotEmpty(files);
 

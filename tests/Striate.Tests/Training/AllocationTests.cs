@@ -5,7 +5,6 @@ using Striate.Models;
 using Striate.Nn;
 using Striate.Optim;
 using Striate.Training;
-using Xunit.Abstractions;
 
 namespace Striate.Tests.Training;
 
