@@ -11,5 +11,6 @@ public static class BenchSuite
             ["conv"] = ConvBenchmarks.Run,
             ["lenet"] = TrainingBenchmarks.Run,
             ["resnet"] = ResNetBenchmarks.Run,
+            ["models"] = ModelBenchmarks.Run,
         };
 }

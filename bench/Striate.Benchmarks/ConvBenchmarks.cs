@@ -49,6 +49,8 @@ public static class ConvBenchmarks
     {
         foreach (var shape in Shapes)
         {
+            string prefix = $"{shape.Name}_b{batch}";
+            if (!BenchFilter.Wants(prefix + "_fwd") && !BenchFilter.Wants(prefix + "_fwdbwd")) continue;
             var g = shape.Geometry(batch);
             var r = new Generator(42);
             var x = Random((int)g.InputLength, r);   // x: [N, Cin, H, W]
@@ -57,7 +59,6 @@ public static class ConvBenchmarks
             var dy = Random((int)g.OutputLength, r); // dy: [N, Cout, Hout, Wout]
             var dx = new float[g.InputLength];       // dx: [N, Cin, H, W]
             var dw = new float[g.WeightLength];      // dW: [Cout, Cin, k, k]
-            string prefix = $"{shape.Name}_b{batch}";
 
             double fwd = BenchTimer.BestSeconds(() => Conv2dKernels.Forward(g, x, w, default, y), minSeconds, minRuns: 2);
             yield return new BenchFigure($"{prefix}_fwd", g.ForwardFlops / fwd / 1e9, "GFLOPS");

@@ -5,7 +5,7 @@ using Striate.Benchmarks;
 
 namespace Striate.Cli.Commands;
 
-/// <summary><c>striate bench [--json] [--only SUITE] [--threads N]</c>: the performance figures, one per row.</summary>
+/// <summary><c>striate bench [--json] [--only SUITE] [--figures SUBSTRING] [--threads N]</c>: the performance figures, one per row.</summary>
 internal static class BenchCommand
 {
     public static Command Create()
@@ -16,8 +16,13 @@ internal static class BenchCommand
             Description = $"Run only these suites ({string.Join(", ", BenchSuite.Suites.Keys)}).",
             AllowMultipleArgumentsPerToken = true,
         };
+        var figures = new Option<string[]>("--figures")
+        {
+            Description = "Measure only figures whose name contains one of these substrings (e.g. tv_resnet18, conv3x3_64_56).",
+            AllowMultipleArgumentsPerToken = true,
+        };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (default: all cores)." };
-        var command = new Command("bench", "Measure kernel throughput (GFLOPS) on this machine.") { json, only, threads };
+        var command = new Command("bench", "Measure kernel and model throughput on this machine.") { json, only, figures, threads };
         command.SetAction(parse =>
         {
             var selected = parse.GetValue(only) is { Length: > 0 } names ? names : BenchSuite.Suites.Keys.ToArray();
@@ -33,20 +38,22 @@ internal static class BenchCommand
             if (t < 0) { Console.Error.WriteLine($"striate bench: --threads must be positive, got {t}."); return 2; }
             if (t > 0) Striate.Kernels.KernelThreads.Count = t;
 
+            BenchFilter.Patterns = parse.GetValue(figures) ?? [];
+
             bool asJson = parse.GetValue(json);
-            var figures = new List<BenchFigure>();
+            var measured = new List<BenchFigure>();
             foreach (var name in selected)
             {
                 foreach (var figure in BenchSuite.Suites[name]())
                 {
-                    figures.Add(figure);
+                    measured.Add(figure);
                     if (!asJson)
                         Console.WriteLine($"{figure.Name,-40} {figure.Value.ToString("F1", CultureInfo.InvariantCulture),10} {figure.Unit}");
                 }
             }
             if (asJson)
             {
-                var rows = figures.Select(f => new Dictionary<string, object> { ["name"] = f.Name, ["value"] = Math.Round(f.Value, 3), ["unit"] = f.Unit });
+                var rows = measured.Select(f => new Dictionary<string, object> { ["name"] = f.Name, ["value"] = Math.Round(f.Value, 3), ["unit"] = f.Unit });
                 Console.WriteLine(JsonSerializer.Serialize(rows, new JsonSerializerOptions { WriteIndented = true }));
             }
             return 0;

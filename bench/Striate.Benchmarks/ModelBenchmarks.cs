@@ -1,0 +1,108 @@
+using System.Diagnostics;
+using Striate.Autograd;
+using Striate.Functional;
+using Striate.Models;
+using Striate.Models.Book;
+using Striate.Nn;
+using Striate.Optim;
+
+namespace Striate.Benchmarks;
+
+/// <summary>
+/// Whole-model figures under the names the TorchSharp anchor (<c>../shared/anchors/torchsharp/Program.cs</c>) prints,
+/// measured the way it measures them, so the two can be divided figure by figure:
+/// <list type="bullet">
+/// <item><c>tv_MODEL_224_train_bN</c> (img/s): torchvision's MODEL on [N, 3, 224, 224] of fixed random data, one
+/// SGD step (lr 0.05, momentum 0.9) with cross-entropy; 1 warm-up step, then the median of 2 steps.</item>
+/// <item><c>tv_MODEL_224_infer_bN</c> (img/s): eval mode, no graph; 1 warm-up forward, median of 3.</item>
+/// <item><c>tv_MODEL_224_infer_b1_latency</c> (ms): the first image alone; 2 warm-up forwards, median of 5.</item>
+/// <item><c>resnet18_d2l_96_infer_b64</c> (img/s): the book's ResNet-18 in eval mode on [64, 1, 96, 96];
+/// 3 warm-up forwards, median of 9.</item>
+/// </list>
+/// The median is element Count/2 of the sorted times, as the anchor takes it (for 2 runs: the slower one).
+/// DenseNet-121 is not in TorchSharp; its figures are compared with PyTorch (<c>bench/torch_models_bench.py</c>).
+/// Shapes: input [N, 3, 224, 224] → logits [N, 1000]; d2l: [64, 1, 96, 96] → [64, 10].
+/// </summary>
+public static class ModelBenchmarks
+{
+    /// <summary>The torchvision models and batch sizes of the anchor, in its order (DenseNet-121 last, PyTorch only).</summary>
+    public static readonly (string Name, int Batch)[] Torchvision =
+    [
+        ("resnet18", 16), ("alexnet", 16), ("vgg11", 8), ("googlenet", 16), ("mobilenet_v2", 16), ("resnet50", 8), ("densenet121", 8),
+    ];
+
+    /// <summary>Every figure of the suite, skipping those <see cref="BenchFilter"/> does not want (without building their model).</summary>
+    public static IEnumerable<BenchFigure> Run()
+    {
+        const string d2l = "resnet18_d2l_96_infer_b64";
+        if (BenchFilter.Wants(d2l))
+        {
+            var g = new Generator(0);
+            var model = D2lResNet.Create18(1, 10, g);
+            var x = Tensor.Randn([64, 1, 96, 96], g);
+            double t = InferSeconds(model, x, warmUp: 3, runs: 9);
+            yield return new BenchFigure(d2l, 64 / t, "img/s");
+        }
+        foreach (var (name, batch) in Torchvision)
+        {
+            string train = $"tv_{name}_224_train_b{batch}", infer = $"tv_{name}_224_infer_b{batch}", latency = $"tv_{name}_224_infer_b1_latency";
+            if (!BenchFilter.Wants(train) && !BenchFilter.Wants(infer) && !BenchFilter.Wants(latency)) continue;
+            var g = new Generator(0);
+            var model = ModelRegistry.Create(name, new ModelOptions(3, 1000, Generator: g));
+            var x = Tensor.Randn([batch, 3, 224, 224], g);
+            var labels = new int[batch];
+            for (int i = 0; i < batch; i++) labels[i] = (int)(g.NextFloat() * 1000) % 1000;
+            if (BenchFilter.Wants(train))
+                yield return new BenchFigure(train, batch / TrainSeconds(model, x, labels, warmUp: 1, runs: 2), "img/s");
+            if (BenchFilter.Wants(infer))
+                yield return new BenchFigure(infer, batch / InferSeconds(model, x, warmUp: 1, runs: 3), "img/s");
+            if (BenchFilter.Wants(latency))
+            {
+                var x1 = Tensor.Randn([1, 3, 224, 224], g);
+                yield return new BenchFigure(latency, InferSeconds(model, x1, warmUp: 2, runs: 5) * 1e3, "ms");
+            }
+        }
+    }
+
+    /// <summary>Median seconds of one SGD step (lr 0.05, momentum 0.9) in train mode.</summary>
+    public static double TrainSeconds(Module model, Tensor x, int[] labels, int warmUp, int runs)
+    {
+        model.Train();
+        var optimizer = new Sgd(model.Parameters(), 0.05f, momentum: 0.9f);
+        return Median(() =>
+        {
+            using var scope = TensorScope.Begin();
+            optimizer.ZeroGrad();
+            var loss = F.CrossEntropy(model.Call(x), labels, 0f);
+            loss.Backward();
+            optimizer.Step();
+        }, warmUp, runs);
+    }
+
+    /// <summary>Median seconds of one forward in eval mode without graph recording.</summary>
+    public static double InferSeconds(Module model, Tensor x, int warmUp, int runs)
+    {
+        model.Eval();
+        return Median(() =>
+        {
+            using var noGrad = GradMode.NoGrad();
+            using var scope = TensorScope.Begin();
+            model.Call(x);
+        }, warmUp, runs);
+    }
+
+    /// <summary>The anchor's timing rule: <paramref name="warmUp"/> calls, then element runs/2 of the sorted times of <paramref name="runs"/> calls.</summary>
+    public static double Median(Action action, int warmUp, int runs)
+    {
+        for (int i = 0; i < warmUp; i++) action();
+        var times = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            long start = Stopwatch.GetTimestamp();
+            action();
+            times[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+        }
+        Array.Sort(times);
+        return times[runs / 2];
+    }
+}
