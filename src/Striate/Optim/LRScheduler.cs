@@ -4,8 +4,9 @@ namespace Striate.Optim;
 
 /// <summary>
 /// Sets an optimizer's learning rate from a schedule, as torch.optim.lr_scheduler: construction applies the
-/// value for epoch 0, and every <see cref="Step"/> advances <see cref="LastEpoch"/> by one and applies its value
-/// (call it once per epoch after the optimizer's steps, or once per batch for <see cref="OneCycleLR"/>).
+/// value for epoch 0, and every <see cref="Step"/> advances <see cref="LastEpoch"/> by one and applies its value.
+/// <see cref="Interval"/> says when a training loop calls <see cref="Step"/>: once per epoch after the optimizer's
+/// steps (the default), or once per batch (<see cref="OneCycleLR"/>'s default).
 /// </summary>
 /// <remarks>Shapes: none (scalars only).</remarks>
 public abstract class LRScheduler
@@ -17,6 +18,12 @@ public abstract class LRScheduler
         Optimizer = optimizer;
         BaseLearningRate = optimizer.LearningRate;
     }
+
+    /// <summary>
+    /// When a training loop steps this schedule: after every epoch or after every batch. A schedule whose steps are
+    /// counted in batches (a cosine annealing over all the batches of a run) sets <see cref="StepInterval.Batch"/>.
+    /// </summary>
+    public StepInterval Interval { get; set; } = StepInterval.Epoch;
 
     /// <summary>The optimizer whose learning rate this schedule sets.</summary>
     public Optimizer Optimizer { get; }
@@ -85,6 +92,16 @@ public abstract class LRScheduler
         BaseLearningRate = baseLr;
         Apply();
     }
+}
+
+/// <summary>When a training loop steps an <see cref="LRScheduler"/>.</summary>
+public enum StepInterval
+{
+    /// <summary>Once per epoch, after the epoch's last optimizer step (PyTorch's usual placement).</summary>
+    Epoch,
+
+    /// <summary>Once per batch, after each optimizer step.</summary>
+    Batch,
 }
 
 internal static class Schedules

@@ -5,7 +5,8 @@ namespace Striate.Optim;
 /// from maxLr / divFactor to maxLr over the first pctStart of the steps, then anneals to
 /// maxLr / (divFactor · finalDivFactor); with <c>threePhase</c> it first returns symmetrically to the initial rate
 /// and only then anneals to the minimum. Momentum (SGD's momentum, Adam's β1) cycles inversely between
-/// maxMomentum and baseMomentum. Step once per batch.
+/// maxMomentum and baseMomentum. Step once per batch (its <see cref="LRScheduler.Interval"/> is
+/// <see cref="StepInterval.Batch"/>).
 /// </summary>
 /// <remarks>Shapes: none. The optimizer's own learning rate is ignored, as in PyTorch.</remarks>
 public sealed class OneCycleLR : LRScheduler
@@ -36,6 +37,7 @@ public sealed class OneCycleLR : LRScheduler
                 throw new ArgumentOutOfRangeException(nameof(baseMomentum), $"OneCycleLR: baseMomentum and maxMomentum must be in [0, 1), got {baseMomentum} and {maxMomentum}.");
         }
 
+        Interval = StepInterval.Batch;
         TotalSteps = totalSteps;
         CycleMomentum = cycleMomentum;
         _linear = annealStrategy == "linear";

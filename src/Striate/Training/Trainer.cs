@@ -6,11 +6,14 @@ using Striate.Optim;
 
 namespace Striate.Training;
 
-/// <summary>One epoch's figures, as written to metrics.json.</summary>
+/// <summary>
+/// One epoch's figures, as written to metrics.json. <see cref="Metrics"/> holds every metric by name ("train_accuracy",
+/// "test_top5", …); the accuracy fields repeat the metrics named "accuracy" and "top5" (NaN when there is none).
+/// </summary>
 public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy,
-    double TestTop5, double ImagesPerSecond, double Seconds, double LearningRate);
+    double TestTop5, double ImagesPerSecond, double Seconds, double LearningRate, IReadOnlyDictionary<string, double>? Metrics = null);
 
-/// <summary>Where training is, reported after every batch (for progress bars).</summary>
+/// <summary>Where training is, reported after every batch (for progress bars); RunningAccuracy is NaN without an "accuracy" metric.</summary>
 public readonly record struct TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, double RunningLoss,
     double RunningAccuracy, double ImagesPerSecond);
 
@@ -18,26 +21,43 @@ public readonly record struct TrainingProgress(int Epoch, int Epochs, int Batch,
 public sealed class NonFiniteException(string message) : Exception(message);
 
 /// <summary>
-/// The training loop: forward, softmax cross-entropy, backward and an optimizer step per mini-batch, in a
-/// <see cref="TensorScope"/> so a warmed-up step allocates almost nothing; evaluation after each epoch in eval mode
-/// without a graph; an optional learning-rate scheduler stepped per epoch (or per batch for OneCycleLR).
+/// The training loop: forward, the loss, backward and an optimizer step per mini-batch, in a <see cref="TensorScope"/>
+/// so a warmed-up step allocates almost nothing; evaluation after each epoch in eval mode without a graph; an optional
+/// learning-rate scheduler stepped when its <see cref="LRScheduler.Interval"/> says (per epoch or per batch).
+/// The loss and the metrics are arguments: by default softmax cross-entropy with top-1 and top-5 accuracy.
 /// </summary>
 public sealed class Trainer
 {
     private readonly List<EpochRecord> _history = new();
+    private readonly IMetric[] _metrics;
 
-    public Trainer(Module model, Optimizer optimizer, CrossEntropyLoss? loss = null, LRScheduler? scheduler = null)
+    /// <summary>
+    /// Trains <paramref name="model"/> with <paramref name="optimizer"/> on <paramref name="loss"/> (default: a
+    /// <see cref="CrossEntropyLoss"/>), reporting <paramref name="metrics"/> for the training and test data (default:
+    /// <see cref="Training.Metrics.Classification"/>; pass an empty list for none).
+    /// </summary>
+    public Trainer(Module model, Optimizer optimizer, ILoss? loss = null, LRScheduler? scheduler = null, IEnumerable<IMetric>? metrics = null)
     {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(optimizer);
         Model = model;
         Optimizer = optimizer;
         Loss = loss ?? new CrossEntropyLoss();
         Scheduler = scheduler;
+        _metrics = (metrics ?? Training.Metrics.Classification()).ToArray();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var m in _metrics)
+            if (m == null || !names.Add(m.Name))
+                throw new ArgumentException(m == null ? "Trainer: metrics contains null." : $"Trainer: two metrics are named '{m.Name}'; names key the epoch records.", nameof(metrics));
     }
 
     public Module Model { get; }
     public Optimizer Optimizer { get; }
-    public CrossEntropyLoss Loss { get; }
+    public ILoss Loss { get; }
     public LRScheduler? Scheduler { get; }
+
+    /// <summary>The metrics reported for training and test data, in order.</summary>
+    public IReadOnlyList<IMetric> Metrics => _metrics;
 
     /// <summary>Stop with a <see cref="NonFiniteException"/> as soon as the loss or a gradient is NaN or infinite (default on).</summary>
     public bool CheckFinite { get; set; } = true;
@@ -57,7 +77,7 @@ public sealed class Trainer
     /// <summary>Puts earlier epochs back (when resuming from a checkpoint).</summary>
     public void RestoreHistory(IEnumerable<EpochRecord> records) => _history.AddRange(records);
 
-    private bool SchedulerPerBatch => Scheduler is OneCycleLR;
+    private bool SchedulerPerBatch => Scheduler is { Interval: StepInterval.Batch };
 
     /// <summary>Trains from epoch <see cref="History"/>.Count up to <paramref name="epochs"/>, evaluating on <paramref name="test"/> after each.</summary>
     public IReadOnlyList<EpochRecord> Fit(DataLoader train, DataLoader? test, int epochs)
@@ -66,45 +86,103 @@ public sealed class Trainer
         for (int epoch = _history.Count; epoch < epochs; epoch++)
         {
             double lr = Optimizer.LearningRate;
-            var (trainLoss, trainAccuracy, seconds, imagesPerSecond) = TrainEpoch(train, epoch, epochs);
-            var eval = test == null ? null : Evaluator.Evaluate(Model, test, Loss, (d, t) => EvaluationProgress?.Invoke(d, t));
+            var (trainLoss, _, seconds, imagesPerSecond) = TrainEpoch(train, epoch, epochs);
+            var figures = new Dictionary<string, double>(StringComparer.Ordinal);
+            foreach (var m in _metrics) figures["train_" + m.Name] = m.Value;
+            double testLoss = double.NaN;
+            if (test != null)
+            {
+                (testLoss, var testMetrics) = Evaluate(test);
+                foreach (var (name, value) in testMetrics) figures["test_" + name] = value;
+            }
             if (Scheduler != null && !SchedulerPerBatch) Scheduler.Step();
-            var record = new EpochRecord(epoch + 1, trainLoss, trainAccuracy, eval?.Loss ?? double.NaN, eval?.Top1 ?? double.NaN,
-                eval?.Top5 ?? double.NaN, imagesPerSecond, seconds, lr);
+            var record = new EpochRecord(epoch + 1, trainLoss, Figure(figures, "train_accuracy"), testLoss, Figure(figures, "test_accuracy"),
+                Figure(figures, "test_top5"), imagesPerSecond, seconds, lr, figures);
             _history.Add(record);
             EpochEnded?.Invoke(record);
         }
         return _history;
     }
 
-    /// <summary>One pass over <paramref name="train"/>: returns mean loss, accuracy, seconds and images per second.</summary>
+    private static double Figure(Dictionary<string, double> figures, string key) => figures.TryGetValue(key, out double v) ? v : double.NaN;
+
+    /// <summary>
+    /// One pass over <paramref name="train"/>: returns mean loss, accuracy (the metric named "accuracy", NaN without
+    /// one), seconds and images per second; every metric's <see cref="IMetric.Value"/> then holds its training figure.
+    /// </summary>
     public (double Loss, double Accuracy, double Seconds, double ImagesPerSecond) TrainEpoch(DataLoader train, int epoch, int epochs = 0)
     {
         Model.Train();
-        var metrics = new MetricAccumulator(train.Dataset.ClassNames.Count);
+        foreach (var m in _metrics) m.Reset();
+        var accuracy = Array.Find(_metrics, m => m.Name == "accuracy");
+        int classes = train.Dataset.ClassNames.Count;
+        double lossSum = 0;
+        long samples = 0;
         var clock = Stopwatch.StartNew();
         int[] labels = [];
         foreach (var batch in train.Epoch(epoch))
         {
             if (labels.Length != batch.Count) labels = new int[batch.Count];
             batch.Labels.AsSpan(0, batch.Count).CopyTo(labels);
-            float loss = Step(batch.Images, labels, epoch, batch.Index, metrics);
+            float loss = Step(batch.Images, labels, classes, epoch, batch.Index);
+            lossSum += (double)loss * labels.Length;
+            samples += labels.Length;
             if (SchedulerPerBatch) Scheduler!.Step();
             double elapsed = clock.Elapsed.TotalSeconds;
-            BatchEnded?.Invoke(new TrainingProgress(epoch + 1, epochs, batch.Index + 1, train.BatchCount, metrics.MeanLoss, metrics.Top1,
-                metrics.Samples / Math.Max(elapsed, 1e-9)));
-            _ = loss;
+            BatchEnded?.Invoke(new TrainingProgress(epoch + 1, epochs, batch.Index + 1, train.BatchCount, lossSum / samples,
+                accuracy?.Value ?? double.NaN, samples / Math.Max(elapsed, 1e-9)));
         }
         double seconds = clock.Elapsed.TotalSeconds;
-        return (metrics.MeanLoss, metrics.Top1, seconds, metrics.Samples / Math.Max(seconds, 1e-9));
+        return (samples == 0 ? double.NaN : lossSum / samples, accuracy?.Value ?? double.NaN, seconds, samples / Math.Max(seconds, 1e-9));
     }
 
-    private float Step(Tensor images, int[] labels, int epoch, int batchIndex, MetricAccumulator metrics)
+    /// <summary>
+    /// Mean loss and every metric over <paramref name="loader"/> (epoch 0 order) in eval mode without a graph; the
+    /// model's mode is restored afterwards.
+    /// </summary>
+    public (double Loss, IReadOnlyDictionary<string, double> Metrics) Evaluate(DataLoader loader)
+    {
+        ArgumentNullException.ThrowIfNull(loader);
+        bool wasTraining = Model.Training;
+        Model.Eval();
+        foreach (var m in _metrics) m.Reset();
+        int classes = loader.Dataset.ClassNames.Count;
+        double lossSum = 0;
+        long samples = 0;
+        int[] labels = [];
+        try
+        {
+            using var noGrad = Autograd.GradMode.NoGrad();
+            foreach (var batch in loader.Epoch(0))
+            {
+                using var scope = TensorScope.Begin();
+                if (labels.Length != batch.Count) labels = new int[batch.Count]; // reused: only the last batch may differ
+                batch.Labels.AsSpan(0, batch.Count).CopyTo(labels);
+                var output = Model.Call(batch.Images);
+                if (Loss.ScoresClasses) CheckLogits(output, labels.Length, classes);
+                lossSum += (double)Loss.Compute(output, batch.Images, labels).Item() * labels.Length;
+                samples += labels.Length;
+                foreach (var m in _metrics) m.Update(output, batch.Images, labels);
+                EvaluationProgress?.Invoke(batch.Index + 1, loader.BatchCount);
+            }
+        }
+        finally
+        {
+            Model.Train(wasTraining);
+        }
+        var figures = new Dictionary<string, double>(StringComparer.Ordinal);
+        foreach (var m in _metrics) figures[m.Name] = m.Value;
+        return (samples == 0 ? double.NaN : lossSum / samples, figures);
+    }
+
+    private float Step(Tensor images, int[] labels, int classes, int epoch, int batchIndex)
     {
         using var scope = TensorScope.Begin();
-        var logits = Model.Call(images);
-        CheckLogits(logits, labels.Length, metrics.Confusion.GetLength(0));
-        var loss = F.CrossEntropy(logits, labels, (float)Loss.LabelSmoothing);
+        var output = Model.Call(images);
+        if (Loss.ScoresClasses) CheckLogits(output, labels.Length, classes);
+        var loss = Loss.Compute(output, images, labels);
+        if (loss.Numel != 1)
+            throw new ArgumentException($"Trainer: the loss has shape {Tensor.FormatShape(loss.Shape)}; expected a scalar (reduce it with F.Mean or F.Sum).");
         float value = loss.Item();
         if (CheckFinite && !float.IsFinite(value))
             throw new NonFiniteException($"Training stopped at epoch {epoch + 1}, step {batchIndex + 1}: the loss is {value}. {FirstNonFiniteOutput(images)}");
@@ -113,7 +191,7 @@ public sealed class Trainer
         if (CheckFinite && FirstNonFiniteGradient() is { } parameter)
             throw new NonFiniteException($"Training stopped at epoch {epoch + 1}, step {batchIndex + 1}: the gradient of '{parameter}' is not finite (loss {value}). Try a lower learning rate.");
         Optimizer.Step();
-        metrics.Add(value, logits.ReadOnlySpan, labels);
+        foreach (var m in _metrics) m.Update(output, images, labels);
         return value;
     }
 

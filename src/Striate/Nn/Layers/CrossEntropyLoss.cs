@@ -4,10 +4,10 @@ namespace Striate.Nn;
 
 /// <summary>
 /// Softmax cross-entropy averaged over the batch, fused with log-softmax for stability, with optional label smoothing
-/// (Szegedy et al. 2016), as torch.nn.CrossEntropyLoss(reduction='mean').
+/// (Szegedy et al. 2016), as torch.nn.CrossEntropyLoss(reduction='mean'). The Trainer's default loss.
 /// Shapes: logits [N, C], targets N class indices in [0, C) → scalar loss.
 /// </summary>
-public sealed class CrossEntropyLoss
+public sealed class CrossEntropyLoss : ILoss
 {
     public double LabelSmoothing { get; }
 
@@ -20,4 +20,10 @@ public sealed class CrossEntropyLoss
 
     /// <summary>The mean loss of <paramref name="logits"/> against <paramref name="targets"/>.</summary>
     public Tensor Forward(Tensor logits, int[] targets) => F.CrossEntropy(logits, targets, (float)LabelSmoothing);
+
+    /// <inheritdoc />
+    public Tensor Compute(Tensor output, Tensor input, int[] labels) => Forward(output, labels);
+
+    /// <inheritdoc />
+    public bool ScoresClasses => true;
 }
