@@ -62,7 +62,7 @@ public static class FullyConvolutional
         if (c <= 0 || h <= 0 || w <= 0)
             throw new ArgumentException($"FullyConvolutional: the training input must be positive C×H×W, got {c}×{h}×{w}.", nameof(trainingInput));
 
-        var result = new Sequential(Array.Empty<Module>());
+        var result = new Sequential();
         var shape = new[] { 1, c, h, w };
         var modes = features.SelectMany(f => f.Layer.NamedModules()).Select(m => (m.Value, m.Value.Training)).ToList();
         try
@@ -147,7 +147,7 @@ public static class FullyConvolutional
                 return layer;
             case Sequential sequential:
             {
-                var converted = new Sequential(Array.Empty<Module>());
+                var converted = new Sequential();
                 foreach (var (name, child) in sequential.NamedChildren())
                 {
                     var c = ConvertHeadLayer(path + "." + name, child, featureShape, ref firstLinear);

@@ -8,6 +8,10 @@ public sealed class Sequential : Module
 {
     private readonly List<Module> _layers = new();
 
+    /// <summary>An empty container; add layers with <see cref="Add(Module)"/>.</summary>
+    // Without it, `new Sequential()` matches both params constructors and does not compile.
+    public Sequential() { }
+
     /// <summary>Children named by position.</summary>
     public Sequential(params Module[] layers)
     {

@@ -18,7 +18,7 @@ public sealed class DenseBlock : Module
 
     public DenseBlock(int numConvs, int inChannels, int growthRate, Generator? generator = null)
     {
-        _net = RegisterModule("net", new Sequential(Array.Empty<Module>()));
+        _net = RegisterModule("net", new Sequential());
         for (int i = 0; i < numConvs; i++)
             _net.Add(ConvBlock(inChannels + i * growthRate, growthRate, generator));
         OutChannels = inChannels + numConvs * growthRate;

@@ -54,7 +54,7 @@ public static class D2lResNet
     /// <summary>The book's <c>resnet_block</c>: <paramref name="numResiduals"/> blocks, the first halving the size unless <paramref name="firstBlock"/>.</summary>
     public static Sequential Stage(int inChannels, int numChannels, int numResiduals, bool firstBlock = false, Generator? generator = null)
     {
-        var stage = new Sequential(Array.Empty<Module>());
+        var stage = new Sequential();
         for (int i = 0; i < numResiduals; i++)
             stage.Add(i == 0 && !firstBlock
                 ? new Residual(inChannels, numChannels, use1x1Conv: true, stride: 2, generator)

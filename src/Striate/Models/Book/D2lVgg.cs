@@ -22,7 +22,7 @@ public static class D2lVgg
     /// <summary>One VGG block: <paramref name="numConvs"/> × (Conv 3×3 p1, ReLU), then MaxPool 2×2 (the book's <c>vgg_block</c>).</summary>
     public static Sequential Block(int numConvs, int inChannels, int outChannels, Generator? generator = null)
     {
-        var block = new Sequential(Array.Empty<Module>());
+        var block = new Sequential();
         for (int i = 0; i < numConvs; i++)
         {
             block.Add(new Conv2d(inChannels, outChannels, 3, padding: 1, generator: generator)).Add(new ReLU());
@@ -42,7 +42,7 @@ public static class D2lVgg
         arch ??= Vgg11Arch;
         if (arch.Count == 0) throw new ArgumentException("D2lVgg: the architecture needs at least one block.", nameof(arch));
         var g = generator;
-        var net = new Sequential(Array.Empty<Module>());
+        var net = new Sequential();
         int channels = inChannels;
         foreach (var (numConvs, outChannels) in arch)
         {

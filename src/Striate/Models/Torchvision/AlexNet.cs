@@ -19,7 +19,7 @@ public sealed class AlexNet : Module
     public AlexNet(int inChannels = 3, int numClasses = 1000, double dropout = 0.5, bool localResponseNorm = false, Generator? generator = null)
     {
         var g = generator;
-        var features = new Sequential(Array.Empty<Module>());
+        var features = new Sequential();
         features.Add(new Conv2d(inChannels, 64, 11, stride: 4, padding: 2, generator: g)).Add(new ReLU());
         if (localResponseNorm) features.Add(Lrn());
         features.Add(new MaxPool2d(3, 2));

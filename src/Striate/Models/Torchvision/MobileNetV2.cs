@@ -83,7 +83,7 @@ public sealed class InvertedResidual : Module
         var g = generator;
         int hidden = (int)Math.Round((double)inChannels * expandRatio, MidpointRounding.ToEven);
         UseResidual = stride == 1 && inChannels == outChannels;
-        var conv = new Sequential(Array.Empty<Module>());
+        var conv = new Sequential();
         if (expandRatio != 1) conv.Add(MobileNetV2.ConvBnReLU6(inChannels, hidden, 1, 1, 1, g));
         conv.Add(MobileNetV2.ConvBnReLU6(hidden, hidden, 3, stride, hidden, g));
         conv.Add(new Conv2d(hidden, outChannels, 1, bias: false, generator: g));

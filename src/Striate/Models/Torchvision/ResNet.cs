@@ -53,7 +53,7 @@ public sealed class ResNet : Module
                 downsample = new Sequential(
                     new Conv2d(inplanes, planes * expansion, 1, stride: stride, bias: false, generator: g),
                     new BatchNorm2d(planes * expansion));
-            var layer = new Sequential(Array.Empty<Module>());
+            var layer = new Sequential();
             for (int i = 0; i < count; i++)
             {
                 layer.Add(bottleneck

@@ -24,7 +24,7 @@ public sealed class Vgg : Module
     public Vgg(int[] layers, int inChannels = 3, int numClasses = 1000, double dropout = 0.5, Generator? generator = null)
     {
         var g = generator;
-        var features = new Sequential(Array.Empty<Module>());
+        var features = new Sequential();
         int channels = inChannels;
         foreach (int v in layers)
         {
