@@ -44,6 +44,12 @@ public sealed partial class Tensor
     /// <summary>The number of elements (product of the shape; 1 for a scalar).</summary>
     public int Numel { get; }
 
+    /// <summary>
+    /// True when the tensor stands for int64 values held as float32: PyTorch's integer buffers (<c>num_batches_tracked</c>)
+    /// and I64 tensors read from files. Every writer (<see cref="IO.SafetensorsWriter"/>, checkpoints) stores it as I64.
+    /// </summary>
+    public bool IsInteger { get; internal set; }
+
     /// <summary>Size of dimension <paramref name="dim"/>; negative counts from the end as in PyTorch.</summary>
     public int Size(int dim) => _shape[NormalizeDim(dim, Rank, "Size")];
 

@@ -82,7 +82,8 @@ public sealed class SafetensorsFile
 
     /// <summary>
     /// Tensor <paramref name="name"/> as a new float32 tensor that no scope reclaims. F16, BF16 and F32
-    /// convert exactly; F64 rounds to nearest; integers and BOOL convert to their float values.
+    /// convert exactly; F64 rounds to nearest; integers and BOOL convert to their float values. An I64 tensor comes
+    /// back with <see cref="Tensor.IsInteger"/> set, so writing it again stores I64.
     /// Shapes: the stored shape.
     /// </summary>
     public Tensor GetTensor(string name)
@@ -92,6 +93,7 @@ public sealed class SafetensorsFile
             throw new InvalidOperationException($"Safetensors file '{SourceName}': tensor '{name}' has {entry.Numel} elements, more than a Tensor can hold.");
         var tensor = Tensor.AllocatePersistent(entry.Shape);
         ReadSingles(entry, tensor.Span);
+        tensor.IsInteger = entry.Dtype == SafetensorsDtype.I64;
         return tensor;
     }
 

@@ -11,7 +11,8 @@ public static class SafetensorsWriter
 {
     /// <summary>
     /// Writes <paramref name="tensors"/> (in enumeration order) converted to <paramref name="dtype"/> (F32, F16
-    /// or BF16), plus <paramref name="metadata"/>. Atomic: the bytes go to a temporary file in the same folder
+    /// or BF16) — integer tensors (<see cref="Tensor.IsInteger"/>, e.g. <c>num_batches_tracked</c>) as I64 — plus
+    /// <paramref name="metadata"/>. Atomic: the bytes go to a temporary file in the same folder
     /// that replaces <paramref name="path"/> only once it is complete and flushed, so a failure midway leaves
     /// any existing file untouched. Shapes: any.
     /// </summary>
@@ -20,7 +21,7 @@ public static class SafetensorsWriter
     {
         ArgumentNullException.ThrowIfNull(tensors);
         var builder = new SafetensorsBuilder();
-        foreach (var (name, tensor) in tensors) builder.AddFloat(name, tensor, dtype);
+        foreach (var (name, tensor) in tensors) builder.Add(name, tensor, dtype);
         if (metadata != null)
             foreach (var (key, value) in metadata) builder.AddMetadata(key, value);
         builder.Save(path);
@@ -40,6 +41,26 @@ public sealed class SafetensorsBuilder
     private readonly List<Item> _items = new();
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _metadata = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// Adds a tensor as every Striate writer stores it: I64 when <see cref="Tensor.IsInteger"/> (PyTorch's int64
+    /// buffers such as <c>num_batches_tracked</c>), otherwise as <paramref name="floatDtype"/> (F32, F16 or BF16). Shapes: any.
+    /// </summary>
+    public SafetensorsBuilder Add(string name, Tensor tensor, SafetensorsDtype floatDtype = SafetensorsDtype.F32)
+    {
+        ArgumentNullException.ThrowIfNull(tensor);
+        if (!tensor.IsInteger) return AddFloat(name, tensor, floatDtype);
+        var values = tensor.ReadOnlySpan;
+        var data = new long[values.Length];
+        for (int i = 0; i < data.Length; i++)
+        {
+            float v = values[i];
+            if (v != MathF.Round(v))
+                throw new ArgumentException($"SafetensorsBuilder.Add: integer tensor '{name}' holds {v} at element {i}; expected whole numbers.", nameof(tensor));
+            data[i] = (long)v;
+        }
+        return AddInt64(name, data, tensor.ShapeArray);
+    }
 
     /// <summary>Adds a float tensor to be stored as <paramref name="dtype"/> (F32, F16 or BF16). Shapes: any.</summary>
     public SafetensorsBuilder AddFloat(string name, Tensor tensor, SafetensorsDtype dtype = SafetensorsDtype.F32)

@@ -51,13 +51,18 @@ public abstract partial class Module
 
     /// <summary>
     /// Registers a non-trainable state tensor (running statistics). <paramref name="isInteger"/> marks counters such
-    /// as <c>num_batches_tracked</c>, which PyTorch stores as int64.
+    /// as <c>num_batches_tracked</c>, which PyTorch stores as int64 (the tensor's <see cref="Tensor.IsInteger"/> is set, so
+    /// every writer stores it as I64).
     /// </summary>
     protected Tensor RegisterBuffer(string name, Tensor tensor, bool isInteger = false)
     {
         CheckNewName(name);
         _buffers.Add(new(name, tensor));
-        if (isInteger) _integerBuffers.Add(name);
+        if (isInteger)
+        {
+            _integerBuffers.Add(name);
+            tensor.IsInteger = true;
+        }
         return tensor;
     }
 

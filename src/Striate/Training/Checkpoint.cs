@@ -25,7 +25,7 @@ public sealed class Checkpoint
     /// <summary>Model parameters and buffers by dotted name.</summary>
     public required IReadOnlyList<KeyValuePair<string, Tensor>> ModelState { get; init; }
 
-    /// <summary>Names in <see cref="ModelState"/> that are integer counters (saved as int64).</summary>
+    /// <summary>Names in <see cref="ModelState"/> that are integer counters (their tensors are <see cref="Tensor.IsInteger"/>, saved as int64).</summary>
     public IReadOnlyCollection<string> IntegerKeys { get; init; } = [];
 
     /// <summary>Optimizer state (empty for weights-only files).</summary>
@@ -79,13 +79,8 @@ public sealed class Checkpoint
         builder.AddMetadata("classes", JsonSerializer.Serialize(ClassNames));
         if (GeneratorState != null) builder.AddMetadata("generator", string.Join(",", GeneratorState));
         if (InputShape is var (c, h, w)) builder.AddMetadata("input_shape", $"{c},{h},{w}");
-        foreach (var (name, tensor) in ModelState)
-        {
-            if (IntegerKeys.Contains(name))
-                builder.AddInt64("model." + name, tensor.ToArray().Select(v => (long)v).ToArray(), tensor.ShapeArray);
-            else
-                builder.AddFloat("model." + name, tensor);
-        }
+        // Integer buffers (num_batches_tracked) go out as I64 by the same rule as SafetensorsWriter's: Tensor.IsInteger.
+        foreach (var (name, tensor) in ModelState) builder.Add("model." + name, tensor);
         foreach (var (name, tensor) in OptimizerState) builder.AddFloat("optimizer." + name, tensor);
         builder.Save(path);
     }

@@ -247,4 +247,27 @@ public sealed class SafetensorsRoundTripTests : IDisposable
         Assert.Equal([5f], file.GetTensor("new").ToArray());
         Assert.Equal([path], Directory.GetFiles(_folder));
     }
+
+    [Fact]
+    public void NumBatchesTrackedIsI64InEveryWriterAndStaysI64WhenReadAndWrittenAgain()
+    {
+        var model = new Striate.Nn.Sequential(new Striate.Nn.BatchNorm2d(3));
+        using (TensorScope.Begin()) model.Call(Tensor.Randn([2, 3, 4, 4], new Generator(3)));
+        string plain = Path.Combine(_folder, "state.safetensors");
+        string checkpoint = Path.Combine(_folder, "checkpoint.safetensors");
+        string again = Path.Combine(_folder, "again.safetensors");
+
+        SafetensorsWriter.Save(plain, model.StateDict());
+        Striate.Training.Checkpoint.Capture("bn", 1, model, null, null, "{}", "[]", [], null).Save(checkpoint);
+        var read = SafetensorsFile.Load(plain);
+        SafetensorsWriter.Save(again, read.Names.Select(n => new KeyValuePair<string, Tensor>(n, read.GetTensor(n))));
+
+        foreach (var (path, key) in new[] { (plain, "0.num_batches_tracked"), (checkpoint, "model.0.num_batches_tracked"), (again, "0.num_batches_tracked") })
+        {
+            var file = SafetensorsFile.Load(path);
+            Assert.Equal(SafetensorsDtype.I64, file.GetDtype(key));
+            Assert.Equal([1L], file.GetInt64(key));
+            Assert.Equal(SafetensorsDtype.F32, file.GetDtype(key.Replace("num_batches_tracked", "running_mean")));
+        }
+    }
 }
