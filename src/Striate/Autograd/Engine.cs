@@ -19,20 +19,60 @@ internal static class Engine
         }
 
         var order = TopologicalOrder(root);
-        Accumulate(root, gradient, fresh: false);
-        // Reverse topological order: every consumer of a tensor has passed its gradient before the tensor's
-        // own node runs, so each node runs once with the complete sum.
-        using var noGrad = GradMode.NoGrad();
-        for (int i = order.Count - 1; i >= 0; i--)
+        var hookedLeaves = CountHookedLeafEdges(order);
+        var outerCallbacks = BackwardPass.Enter();
+        try
         {
-            var t = order[i];
-            var g = t.PendingGrad;
-            t.PendingGrad = null;
-            if (g == null) continue;
-            if (t.GradHooks != null) foreach (var hook in t.GradHooks) hook(g);
-            if (t.RetainsGrad) t.Grad = TensorScope.Keep(t.PendingGradOwned ? g : g.Clone());
-            t.GradFn!.Backward(g);
+            Accumulate(root, gradient, fresh: false);
+            // Reverse topological order: every consumer of a tensor has passed its gradient before the tensor's
+            // own node runs, so each node runs once with the complete sum.
+            using var noGrad = GradMode.NoGrad();
+            for (int i = order.Count - 1; i >= 0; i--)
+            {
+                var t = order[i];
+                var g = t.PendingGrad;
+                t.PendingGrad = null;
+                if (g == null) continue;
+                if (t.GradHooks != null) foreach (var hook in t.GradHooks) hook(g);
+                if (t.RetainsGrad) t.Grad = TensorScope.Keep(t.PendingGradOwned ? g : g.Clone());
+                t.GradFn!.Backward(g);
+            }
+            // A leaf some of whose consumers passed nothing back (their outputs got no gradient) is final now.
+            if (hookedLeaves != null)
+                foreach (var leaf in hookedLeaves)
+                    if (leaf.PendingAccumulations > 0 && leaf.AccumulatedThisPass) RunPostAccumulateHooks(leaf);
+            BackwardPass.RunCallbacks();
         }
+        finally
+        {
+            if (hookedLeaves != null)
+                foreach (var leaf in hookedLeaves) (leaf.PendingAccumulations, leaf.AccumulatedThisPass) = (0, false);
+            BackwardPass.Exit(outerCallbacks);
+        }
+    }
+
+    /// <summary>
+    /// For every leaf with post-accumulate hooks, counts the graph edges that will bring it a gradient in this pass
+    /// (its <see cref="Tensor.PendingAccumulations"/>), so its hooks can run as soon as the last one has arrived.
+    /// Returns those leaves, or null when there are none (the common case costs one check per edge).
+    /// </summary>
+    private static List<Tensor>? CountHookedLeafEdges(List<Tensor> order)
+    {
+        List<Tensor>? leaves = null;
+        foreach (var node in order)
+            foreach (var input in node.GradFn!.Inputs)
+            {
+                if (input is not { IsLeaf: true, RequiresGrad: true, PostAccumulateGradHooks.Count: > 0 }) continue;
+                if (input.PendingAccumulations++ == 0) (leaves ??= new()).Add(input);
+            }
+        return leaves;
+    }
+
+    private static void RunPostAccumulateHooks(Tensor leaf)
+    {
+        leaf.PendingAccumulations = 0;
+        // A copy: a hook may remove itself.
+        foreach (var hook in leaf.PostAccumulateGradHooks!.ToArray()) hook(leaf);
     }
 
     /// <summary>Non-leaf tensors reachable from <paramref name="root"/>, each after all tensors it depends on.</summary>
@@ -80,6 +120,11 @@ internal static class Engine
             else
             {
                 Kernels.Elementwise.AddInPlace(target.Grad.Span, grad.ReadOnlySpan);
+            }
+            if (target.PendingAccumulations > 0)
+            {
+                target.AccumulatedThisPass = true;
+                if (--target.PendingAccumulations == 0) RunPostAccumulateHooks(target);
             }
             return;
         }

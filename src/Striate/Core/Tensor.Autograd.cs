@@ -52,6 +52,36 @@ public sealed partial class Tensor
     /// <summary>Registers <paramref name="hook"/> to see the gradient of this tensor during every backward pass.</summary>
     public void RegisterHook(Action<Tensor> hook) => (GradHooks ??= new()).Add(hook);
 
+    /// <summary>Hooks called once per backward pass after this leaf's gradient is final (see <see cref="RegisterPostAccumulateGradHook"/>).</summary>
+    internal List<Action<Tensor>>? PostAccumulateGradHooks { get; private set; }
+
+    /// <summary>
+    /// Registers <paramref name="hook"/>(leaf) to run once per backward pass, after the last contribution of that pass
+    /// has been added to this leaf's <see cref="Grad"/>, as tensor.register_post_accumulate_grad_hook. Data-parallel
+    /// training starts reducing a parameter's gradient there, while backward goes on through earlier layers. A leaf
+    /// that the pass reaches through several ops gets the hook after the last of them; a leaf the pass does not reach
+    /// gets none. Dispose the result to remove the hook.
+    /// </summary>
+    public IDisposable RegisterPostAccumulateGradHook(Action<Tensor> hook)
+    {
+        ArgumentNullException.ThrowIfNull(hook);
+        if (!IsLeaf)
+            throw new InvalidOperationException($"Tensor.RegisterPostAccumulateGradHook: only leaves accumulate gradients, but this tensor (shape {FormatShape(Shape)}) is the output of {GradFn!.Name}; use RegisterHook for intermediate tensors.");
+        var hooks = PostAccumulateGradHooks ??= new();
+        hooks.Add(hook);
+        return new HookRemoval(() => hooks.Remove(hook));
+    }
+
+    // Per backward pass (leaves with post-accumulate hooks only): contributions still to come, and whether one came.
+    internal int PendingAccumulations;
+    internal bool AccumulatedThisPass;
+
+    private sealed class HookRemoval(Action remove) : IDisposable
+    {
+        private Action? _remove = remove;
+        public void Dispose() { _remove?.Invoke(); _remove = null; }
+    }
+
     // Gradient being summed during a backward pass (non-leaf tensors only).
     internal Tensor? PendingGrad;
     internal bool PendingGradOwned;
