@@ -32,7 +32,8 @@ public sealed class Batch
 /// batches prepared on background threads while the model computes, as torch.utils.data.DataLoader.
 /// </summary>
 /// <remarks>
-/// Determinism: epoch e's order comes from a generator seeded with (seed, e), and each sample's random transforms
+/// A <see cref="ISampler"/> (such as <see cref="DistributedSampler"/>) chooses the samples and their order instead of
+/// <c>shuffle</c>. Determinism: epoch e's order comes from a generator seeded with (seed, e), and each sample's random transforms
 /// from one seeded with (seed, e, position), so results are the same whatever thread prepared a sample. Batch buffers
 /// are allocated once and recycled, so an epoch allocates almost nothing.
 /// </remarks>
@@ -47,6 +48,9 @@ public sealed class DataLoader
     public ITransform? Transform { get; }
     public ulong Seed { get; }
 
+    /// <summary>Chooses the samples of each epoch and their order (null: the whole dataset, shuffled or not).</summary>
+    public ISampler? Sampler { get; }
+
     /// <summary>How many batches may be prepared ahead of the one being used.</summary>
     public int Prefetch { get; }
 
@@ -54,14 +58,18 @@ public sealed class DataLoader
     public int Workers { get; }
 
     public DataLoader(IDataset dataset, int batchSize, bool shuffle = false, bool dropLast = false, ITransform? transform = null,
-        ulong seed = 0, int workers = 1, int prefetch = 2)
+        ulong seed = 0, int workers = 1, int prefetch = 2, ISampler? sampler = null)
     {
         ArgumentNullException.ThrowIfNull(dataset);
         if (batchSize <= 0) throw new ArgumentException($"DataLoader: batchSize must be positive, got {batchSize}.", nameof(batchSize));
         if (workers < 0) throw new ArgumentException($"DataLoader: workers must be non-negative, got {workers}.", nameof(workers));
         if (prefetch < 1) throw new ArgumentException($"DataLoader: prefetch must be at least 1, got {prefetch}.", nameof(prefetch));
         if (dataset.Count == 0) throw new ArgumentException("DataLoader: the dataset is empty.", nameof(dataset));
-        (Dataset, BatchSize, Shuffle, DropLast, Transform, Seed, Workers, Prefetch) = (dataset, batchSize, shuffle, dropLast, transform, seed, workers, prefetch);
+        if (sampler != null && shuffle)
+            throw new ArgumentException("DataLoader: a sampler chooses the order itself; pass shuffle: false with it (the sampler has its own shuffle option).", nameof(shuffle));
+        if (sampler != null && sampler.Count <= 0)
+            throw new ArgumentException($"DataLoader: the sampler serves {sampler.Count} samples per epoch; it must serve at least one.", nameof(sampler));
+        (Dataset, BatchSize, Shuffle, DropLast, Transform, Seed, Workers, Prefetch, Sampler) = (dataset, batchSize, shuffle, dropLast, transform, seed, workers, prefetch, sampler);
         _sampleShape = dataset.SampleShape is { } shape ? transform?.OutputShape(shape) ?? shape : ProbeShape(dataset, transform);
     }
 
@@ -80,21 +88,40 @@ public sealed class DataLoader
     /// <summary>The shape of one sample after the transforms: [C, H, W].</summary>
     public (int Channels, int Height, int Width) SampleShape => _sampleShape;
 
-    /// <summary>Batches per epoch.</summary>
-    public int BatchCount => DropLast ? Dataset.Count / BatchSize : (Dataset.Count + BatchSize - 1) / BatchSize;
+    /// <summary>Samples an epoch draws from: the sampler's count, or the whole dataset.</summary>
+    private int EpochSize => Sampler?.Count ?? Dataset.Count;
 
-    /// <summary>Samples per epoch (fewer than the dataset when dropLast cuts the last batch).</summary>
-    public int SampleCount => DropLast ? BatchCount * BatchSize : Dataset.Count;
+    /// <summary>Batches per epoch.</summary>
+    public int BatchCount => DropLast ? EpochSize / BatchSize : (EpochSize + BatchSize - 1) / BatchSize;
+
+    /// <summary>Samples per epoch (fewer than the dataset when dropLast cuts the last batch, or the sampler's share).</summary>
+    public int SampleCount => DropLast ? BatchCount * BatchSize : EpochSize;
 
     /// <summary>The batches of epoch <paramref name="epoch"/> (its order and augmentation depend on the epoch number).</summary>
     public IEnumerable<Batch> Epoch(int epoch = 0) => new EpochEnumerable(this, epoch);
 
-    /// <summary>The sample order of an epoch: 0..n−1, or a permutation seeded by (seed, epoch) when shuffling.</summary>
+    /// <summary>
+    /// The sample order of an epoch: the sampler's indices, else 0..n−1, or a permutation seeded by (seed, epoch) when
+    /// shuffling.
+    /// </summary>
     public int[] Order(int epoch)
     {
-        var order = new int[Dataset.Count];
+        if (Sampler == null) return EpochOrder(Dataset.Count, Shuffle, Seed, epoch);
+        var order = Sampler.Indices(epoch);
+        if (order.Length != Sampler.Count)
+            throw new InvalidOperationException($"DataLoader: the sampler ({Sampler.GetType().Name}) gave {order.Length} indices for epoch {epoch}, but says it serves {Sampler.Count}.");
+        foreach (int index in order)
+            if ((uint)index >= (uint)Dataset.Count)
+                throw new InvalidOperationException($"DataLoader: the sampler ({Sampler.GetType().Name}) gave index {index} for a dataset of {Dataset.Count} samples.");
+        return order;
+    }
+
+    /// <summary>0..count−1, or when <paramref name="shuffle"/> its permutation seeded by (seed, epoch) (shared with <see cref="DistributedSampler"/>).</summary>
+    internal static int[] EpochOrder(int count, bool shuffle, ulong seed, int epoch)
+    {
+        var order = new int[count];
         for (int i = 0; i < order.Length; i++) order[i] = i;
-        if (Shuffle) new Generator(Mix(Seed, (ulong)epoch, 0x5u)).Shuffle(order.AsSpan());
+        if (shuffle) new Generator(Mix(seed, (ulong)epoch, 0x5u)).Shuffle(order.AsSpan());
         return order;
     }
 
@@ -111,7 +138,7 @@ public sealed class DataLoader
     private void Fill(Batch batch, ReadOnlySpan<int> order, int batchIndex, int epoch, ImageSample sample, Generator random)
     {
         int start = batchIndex * BatchSize;
-        int count = Math.Min(BatchSize, Dataset.Count - start);
+        int count = Math.Min(BatchSize, EpochSize - start);
         var (c, h, w) = _sampleShape;
         int length = c * h * w;
         var images = batch.Images.Storage;
@@ -121,7 +148,8 @@ public sealed class DataLoader
             Dataset.Load(index, sample);
             if (Transform != null)
             {
-                random.Reseed(Mix(Seed, (ulong)epoch, (ulong)(start + i) + 1));
+                int position = Sampler?.SeedPosition(start + i) ?? start + i;
+                random.Reseed(Mix(Seed, (ulong)epoch, (ulong)position + 1));
                 Transform.Apply(sample, random);
             }
             if (sample.Channels != c || sample.Height != h || sample.Width != w)
