@@ -13,8 +13,17 @@ public static class BackwardPass
     // A cleared list kept for the next pass, so that a training step allocates nothing here.
     [ThreadStatic] private static List<Action>? _spare;
 
+    // Numbers the passes of this thread; Enter gives each pass a fresh one.
+    [ThreadStatic] private static long _lastId, _currentId;
+
     /// <summary>True while <see cref="Tensor.Backward"/> runs on this thread (inside its hooks).</summary>
     public static bool IsRunning => _callbacks != null;
+
+    /// <summary>
+    /// A number identifying the backward pass running on this thread (0 when none): hooks that keep state per pass
+    /// compare it to tell a new pass from the one they have seen, even when that one failed before its callbacks ran.
+    /// </summary>
+    public static long Id => _currentId;
 
     /// <summary>
     /// Runs <paramref name="callback"/> once the backward pass now running on this thread has computed every gradient
@@ -28,10 +37,11 @@ public static class BackwardPass
         _callbacks.Add(callback);
     }
 
-    /// <summary>Starts a pass; returns the enclosing pass's callbacks (a hook may itself run backward) for <see cref="Exit"/>.</summary>
-    internal static List<Action>? Enter()
+    /// <summary>Starts a pass; returns the enclosing pass's state (a hook may itself run backward) for <see cref="Exit"/>.</summary>
+    internal static (List<Action>? Callbacks, long Id) Enter()
     {
-        var outer = _callbacks;
+        var outer = (_callbacks, _currentId);
+        _currentId = ++_lastId;
         _callbacks = _spare ?? new List<Action>();
         _spare = null;
         return outer;
@@ -45,10 +55,10 @@ public static class BackwardPass
         callbacks.Clear();
     }
 
-    internal static void Exit(List<Action>? outer)
+    internal static void Exit((List<Action>? Callbacks, long Id) outer)
     {
         _callbacks!.Clear();
         _spare = _callbacks;
-        _callbacks = outer;
+        (_callbacks, _currentId) = outer;
     }
 }

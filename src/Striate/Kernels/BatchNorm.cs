@@ -10,7 +10,7 @@ namespace Striate.Kernels;
 /// for 1-d): statistics are per channel over the N·S elements. An empty weight or bias span means none
 /// (scale 1, shift 0); an empty gradient span means that gradient is not wanted.
 /// </summary>
-public static class BatchNorm
+public static partial class BatchNorm
 {
     /// <summary>
     /// Training-mode forward: normalizes with the batch mean and biased variance. Writes per channel

@@ -43,6 +43,12 @@ public abstract class BatchNormBase : Module
         NumBatchesTracked = RegisterBuffer("num_batches_tracked", Tensor.AllocatePersistent([]), isInteger: true);
     }
 
+    /// <summary>
+    /// When set (and of more than one process), training normalizes with the statistics of the whole batch across these
+    /// processes, as torch.nn.SyncBatchNorm (see <see cref="SyncBatchNorm.Convert"/> and <see cref="F.SyncBatchNorm"/>).
+    /// </summary>
+    public Distributed.IProcessGroup? ProcessGroup { get; set; }
+
     /// <summary>Checks the input's rank and channel count for this variant.</summary>
     protected abstract void CheckInput(Tensor input);
 
@@ -53,6 +59,8 @@ public abstract class BatchNormBase : Module
         if (input.Size(1) != NumFeatures)
             throw new ArgumentException($"{TypeName}: input has {input.Size(1)} channels (shape {Tensor.FormatShape(input.Shape)}), expected {NumFeatures}.", nameof(input));
         if (Training) NumBatchesTracked.Span[0] += 1;
+        if (Training && ProcessGroup is { WorldSize: > 1 } group)
+            return F.SyncBatchNorm(input, RunningMean, RunningVar, Weight, Bias, group, (float)Momentum, (float)Eps);
         return F.BatchNorm(input, RunningMean, RunningVar, Weight, Bias, Training, (float)Momentum, (float)Eps);
     }
 
