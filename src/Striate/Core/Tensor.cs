@@ -196,29 +196,22 @@ public sealed partial class Tensor
     public Tensor View(params int[] shape) => Reshape(shape);
 
     /// <summary>Flattens dimensions <paramref name="startDim"/>..<paramref name="endDim"/> into one, as torch.flatten.</summary>
-    public Tensor Flatten(int startDim = 0, int endDim = -1)
-    {
-        int s = NormalizeDim(startDim, Math.Max(Rank, 1), "Flatten");
-        int e = NormalizeDim(endDim, Math.Max(Rank, 1), "Flatten");
-        if (Rank == 0) return Reshape(1);
-        if (s > e) throw new ArgumentException($"Tensor.Flatten: startDim {startDim} comes after endDim {endDim} for shape {FormatShape(_shape)}.");
-        var dims = new List<int>();
-        for (int d = 0; d < s; d++) dims.Add(_shape[d]);
-        int merged = 1;
-        for (int d = s; d <= e; d++) merged *= _shape[d];
-        dims.Add(merged);
-        for (int d = e + 1; d < Rank; d++) dims.Add(_shape[d]);
-        return Reshape(dims.ToArray());
-    }
+    public Tensor Flatten(int startDim = 0, int endDim = -1) => Functional.F.Flatten(this, startDim, endDim);
 
     /// <summary>A tensor sharing storage but cut off from the graph (no gradient flows through it).</summary>
-    public Tensor Detach() => new(Storage, Offset, _shape);
+    public Tensor Detach()
+    {
+        var detached = new Tensor(Storage, Offset, _shape);
+        Graph.GraphTracer.Current?.Record(new Graph.IdentityOp(), detached, this);
+        return detached;
+    }
 
     /// <summary>A copy with its own storage, detached from the graph.</summary>
     public Tensor Clone()
     {
         var t = Allocate(_shape, clear: false);
         ReadOnlySpan.CopyTo(t.Span);
+        Graph.GraphTracer.Current?.Record(new Graph.IdentityOp(), t, this);
         return t;
     }
 

@@ -1,5 +1,6 @@
 using Striate.Autograd;
 using Striate.Kernels;
+using Striate.Graph;
 
 namespace Striate.Functional;
 
@@ -11,6 +12,7 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(input);
         var output = Tensor.Allocate(input.Shape, clear: false);
         Activations.Relu(input.ReadOnlySpan, output.Span);
+        GraphTracer.Current?.Record(new ReluOp(), output, input);
         return new ReluBackward(output).Record(output, input);
     }
 
@@ -21,6 +23,7 @@ public static partial class F
         if (float.IsNaN(negativeSlope)) throw new ArgumentException("LeakyRelu: negativeSlope must be a number, got NaN.", nameof(negativeSlope));
         var output = Tensor.Allocate(input.Shape, clear: false);
         Activations.LeakyRelu(input.ReadOnlySpan, negativeSlope, output.Span);
+        GraphTracer.Current?.Record(new LeakyReluOp(negativeSlope), output, input);
         return new LeakyReluBackward(negativeSlope).Record(output, input);
     }
 
@@ -30,6 +33,7 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(input);
         var output = Tensor.Allocate(input.Shape, clear: false);
         Activations.Sigmoid(input.ReadOnlySpan, output.Span);
+        GraphTracer.Current?.Record(new SigmoidOp(), output, input);
         return new SigmoidBackward(output).Record(output, input);
     }
 
@@ -39,6 +43,7 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(input);
         var output = Tensor.Allocate(input.Shape, clear: false);
         Activations.Tanh(input.ReadOnlySpan, output.Span);
+        GraphTracer.Current?.Record(new TanhOp(), output, input);
         return new TanhBackward(output).Record(output, input);
     }
 

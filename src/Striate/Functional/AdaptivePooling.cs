@@ -1,4 +1,5 @@
 using Striate.Autograd;
+using Striate.Graph;
 using Striate.Kernels;
 
 namespace Striate.Functional;
@@ -16,6 +17,7 @@ public static partial class F
         int n = input.Size(0), c = input.Size(1), h = input.Size(2), w = input.Size(3);
         var output = Tensor.Allocate([n, c, outH, outW], clear: false);
         AdaptivePooling.AvgForward(n * c, h, w, outH, outW, input.ReadOnlySpan, output.Span);
+        GraphTracer.Current?.Record(new AdaptiveAvgPool2dOp(new Size2(outH, outW)), output, input);
         return new AdaptiveAvgBackward(n * c, h, w, outH, outW, input.ShapeArray).Record(output, input);
     }
 
@@ -31,6 +33,7 @@ public static partial class F
         CheckAdaptive("AdaptiveMaxPool2d", input, outH, outW);
         int n = input.Size(0), c = input.Size(1), h = input.Size(2), w = input.Size(3);
         var output = Tensor.Allocate([n, c, outH, outW], clear: false);
+        GraphTracer.Current?.Record(new AdaptiveMaxPool2dOp(new Size2(outH, outW)), output, input);
         if (!GradFn.ShouldRecord(input))
         {
             AdaptivePooling.MaxForward(n * c, h, w, outH, outW, input.ReadOnlySpan, output.Span, Span<int>.Empty); // inference: no indices

@@ -1,5 +1,6 @@
 using Striate.Autograd;
 using Striate.Kernels;
+using Striate.Graph;
 
 namespace Striate.Functional;
 
@@ -11,6 +12,7 @@ public static partial class F
         ExpectSameShape("Add", a, b);
         var output = Tensor.Allocate(a.Shape, clear: false);
         Elementwise.Add(a.ReadOnlySpan, b.ReadOnlySpan, output.Span);
+        GraphTracer.Current?.Record(new AddOp(), output, a, b);
         return new AddBackward().Record(output, a, b);
     }
 
@@ -20,6 +22,7 @@ public static partial class F
         ExpectSameShape("Mul", a, b);
         var output = Tensor.Allocate(a.Shape, clear: false);
         Elementwise.Multiply(a.ReadOnlySpan, b.ReadOnlySpan, output.Span);
+        GraphTracer.Current?.Record(new MulOp(), output, a, b);
         return new MulBackward().Record(output, a, b);
     }
 
@@ -29,6 +32,7 @@ public static partial class F
         ArgumentNullException.ThrowIfNull(input);
         var output = Tensor.Allocate(input.Shape, clear: false);
         Elementwise.Scale(input.ReadOnlySpan, scalar, output.Span);
+        GraphTracer.Current?.Record(new ScaleOp(scalar), output, input);
         return new ScaleBackward(scalar).Record(output, input);
     }
 
@@ -37,6 +41,7 @@ public static partial class F
     {
         ArgumentNullException.ThrowIfNull(input);
         var output = RankZero((float)Elementwise.Sum(input.ReadOnlySpan));
+        GraphTracer.Current?.Record(new SumOp(), output, input);
         return new FillBackward(1f, input.ShapeArray).Record(output, input);
     }
 
@@ -45,6 +50,7 @@ public static partial class F
     {
         ArgumentNullException.ThrowIfNull(input);
         var output = RankZero((float)(Elementwise.Sum(input.ReadOnlySpan) / input.Numel));
+        GraphTracer.Current?.Record(new MeanOp(), output, input);
         return new FillBackward(1f / input.Numel, input.ShapeArray).Record(output, input);
     }
 

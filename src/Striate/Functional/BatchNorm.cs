@@ -1,4 +1,5 @@
 using Striate.Autograd;
+using Striate.Graph;
 
 namespace Striate.Functional;
 
@@ -53,6 +54,7 @@ public static partial class F
             runningMean.ReadOnlySpan.CopyTo(mean);
             Kernels.BatchNorm.InvStd(runningVar.ReadOnlySpan, eps, invStd);
         }
+        GraphTracer.Current?.Record(new BatchNormOp(eps, momentum, training), output, input, runningMean, runningVar, weight, bias);
         return new BatchNormBackward(n, c, s, training, mean, invStd).Record(output, input, weight, bias);
     }
 

@@ -1,5 +1,6 @@
 using Striate.Autograd;
 using Striate.Kernels;
+using Striate.Graph;
 
 namespace Striate.Functional;
 
@@ -52,6 +53,7 @@ public static partial class F
         }
         var inputs = new Tensor?[tensors.Count];
         for (int k = 0; k < inputs.Length; k++) inputs[k] = tensors[k];
+        GraphTracer.Current?.Record(new ConcatOp(d), output, inputs);
         return new ConcatBackward(outer, total * inner, offsets, inputs.Select(t => t!.ShapeArray).ToArray()).Record(output, inputs);
     }
 

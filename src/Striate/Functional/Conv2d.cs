@@ -1,5 +1,6 @@
 using Striate.Autograd;
 using Striate.Kernels;
+using Striate.Graph;
 
 namespace Striate.Functional;
 
@@ -33,6 +34,7 @@ public static partial class F
         var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dil, groups);
         var output = Tensor.Allocate([g.Batch, g.OutChannels, g.OutHeight, g.OutWidth], clear: false);
         Conv2dKernels.Forward(g, input.ReadOnlySpan, weight.ReadOnlySpan, bias is null ? default : bias.ReadOnlySpan, output.Span);
+        GraphTracer.Current?.Record(new Conv2dOp(stride, padding, dil, groups), output, input, weight, bias);
         return new Conv2dBackward(g, input, weight, bias != null).Record(output, input, weight, bias);
     }
 

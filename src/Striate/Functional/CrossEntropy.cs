@@ -1,4 +1,5 @@
 using Striate.Autograd;
+using Striate.Graph;
 
 namespace Striate.Functional;
 
@@ -13,6 +14,7 @@ public static partial class F
     public static Tensor CrossEntropy(Tensor logits, int[] targets, float labelSmoothing = 0f)
     {
         const string op = "CrossEntropy";
+        GraphTracer.Current?.Unsupported(op, "its integer targets are not a tensor of the graph; trace the model and apply the loss outside it");
         ArgumentNullException.ThrowIfNull(logits);
         ArgumentNullException.ThrowIfNull(targets);
         ExpectRank(logits, 2, op, nameof(logits), "[N, C]");

@@ -1,4 +1,5 @@
 using Striate.Autograd;
+using Striate.Graph;
 
 namespace Striate.Functional;
 
@@ -20,6 +21,7 @@ public static partial class F
         Kernels.Dropout.FillMask(mask.Span, p, generator ?? Generator.Default);
         var output = Tensor.Allocate(input.Shape, clear: false);
         Kernels.Dropout.Apply(input.ReadOnlySpan, mask.ReadOnlySpan, output.Span);
+        GraphTracer.Current?.Record(new DropoutOp(p), output, input);
         return new DropoutBackward(mask).Record(output, input);
     }
 

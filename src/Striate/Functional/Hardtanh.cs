@@ -1,4 +1,5 @@
 using Striate.Autograd;
+using Striate.Graph;
 
 namespace Striate.Functional;
 
@@ -15,6 +16,7 @@ public static partial class F
             throw new ArgumentException($"Hardtanh: need minVal ≤ maxVal, got minVal {minVal} and maxVal {maxVal}.");
         var output = Tensor.Allocate(input.Shape, clear: false);
         Kernels.Hardtanh.Forward(input.ReadOnlySpan, minVal, maxVal, output.Span);
+        GraphTracer.Current?.Record(new HardtanhOp(minVal, maxVal), output, input);
         return new HardtanhBackward(minVal, maxVal).Record(output, input);
     }
 

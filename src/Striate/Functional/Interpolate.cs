@@ -1,5 +1,6 @@
 using Striate.Autograd;
 using Striate.Kernels;
+using Striate.Graph;
 
 namespace Striate.Functional;
 
@@ -51,6 +52,7 @@ public static partial class F
         float scaleH = Bilinear.SourceScale(h, outH, scaleFactorH), scaleW = Bilinear.SourceScale(w, outW, scaleFactorW);
         var output = Tensor.Allocate([n, c, outH, outW], clear: false);
         Bilinear.Forward(n * c, h, w, outH, outW, scaleH, scaleW, input.ReadOnlySpan, output.Span);
+        GraphTracer.Current?.Record(new InterpolateBilinearOp(new Size2(outH, outW), scaleFactorH, scaleFactorW), output, input);
         return new BilinearBackward(n * c, h, w, outH, outW, scaleH, scaleW, input.ShapeArray).Record(output, input);
     }
 

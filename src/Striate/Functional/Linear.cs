@@ -1,6 +1,7 @@
 using System.Numerics.Tensors;
 using Striate.Autograd;
 using Striate.Kernels;
+using Striate.Graph;
 
 namespace Striate.Functional;
 
@@ -39,6 +40,7 @@ public static partial class F
                 TensorPrimitives.Add(row, b, row);
             }
         }
+        GraphTracer.Current?.Record(new LinearOp(), output, input, weight, bias);
         return new LinearBackward(input, weight, rows, bias != null).Record(output, input, weight, bias);
     }
 

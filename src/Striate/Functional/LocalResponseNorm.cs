@@ -1,4 +1,5 @@
 using Striate.Autograd;
+using Striate.Graph;
 
 namespace Striate.Functional;
 
@@ -21,6 +22,7 @@ public static partial class F
         var output = Tensor.Allocate(input.Shape, clear: false);
         var scale = Tensor.Allocate(input.Shape, clear: false);
         Kernels.LocalResponseNorm.Forward(n, c, s, size, alpha, beta, k, input.ReadOnlySpan, output.Span, scale.Span);
+        GraphTracer.Current?.Record(new LocalResponseNormOp(size, alpha, beta, k), output, input);
         return new LocalResponseNormBackward(n, c, s, size, alpha, beta, scale, output).Record(output, input);
     }
 

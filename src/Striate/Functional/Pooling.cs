@@ -1,4 +1,5 @@
 using Striate.Autograd;
+using Striate.Graph;
 using Striate.Kernels;
 
 namespace Striate.Functional;
@@ -19,6 +20,7 @@ public static partial class F
     {
         var g = PoolGeometry("MaxPool2d", input, kernelSize, stride ?? kernelSize, padding, ceilMode);
         var output = Tensor.Allocate([input.Size(0), input.Size(1), g.OutH, g.OutW], clear: false);
+        GraphTracer.Current?.Record(new MaxPool2dOp(kernelSize, stride ?? kernelSize, padding, ceilMode), output, input);
         if (!GradFn.ShouldRecord(input))
         {
             Pooling.MaxPool2dForward(g, input.ReadOnlySpan, output.Span, Span<int>.Empty); // inference: no indices
@@ -49,6 +51,7 @@ public static partial class F
         int divisor = divisorOverride ?? 0;
         var output = Tensor.Allocate([input.Size(0), input.Size(1), g.OutH, g.OutW], clear: false);
         Pooling.AvgPool2dForward(g, countIncludePad, divisor, input.ReadOnlySpan, output.Span);
+        GraphTracer.Current?.Record(new AvgPool2dOp(kernelSize, stride ?? kernelSize, padding, ceilMode, countIncludePad, divisor), output, input);
         return new AvgPoolBackward(g, countIncludePad, divisor, input.ShapeArray).Record(output, input);
     }
 

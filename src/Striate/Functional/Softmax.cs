@@ -1,4 +1,5 @@
 using Striate.Autograd;
+using Striate.Graph;
 
 namespace Striate.Functional;
 
@@ -30,6 +31,7 @@ public static partial class F
         var output = Tensor.Allocate(input.Shape, clear: false);
         if (log) Kernels.Softmax.LogForward(outer, size, inner, input.ReadOnlySpan, output.Span);
         else Kernels.Softmax.Forward(outer, size, inner, input.ReadOnlySpan, output.Span);
+        GraphTracer.Current?.Record(new SoftmaxOp(d, log), output, input);
         return new SoftmaxBackward(outer, size, inner, log, output).Record(output, input);
     }
 

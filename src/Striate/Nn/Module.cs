@@ -26,9 +26,14 @@ public abstract partial class Module
     /// <summary>Runs the forward pre-hooks, <see cref="Forward"/>, then the forward hooks (as calling a torch module).</summary>
     public Tensor Call(Tensor input)
     {
+        // While a graph is traced, the tracer keeps the module call stack so that each op knows which module ran it.
+        // No try/finally: a failed trace is discarded whole, and its stack then says where the failure happened.
+        var tracer = Graph.GraphTracer.Current;
+        tracer?.EnterModule(this);
         if (_preHooks != null) foreach (var hook in _preHooks) hook(this, input);
         var output = Forward(input);
         if (_forwardHooks != null) foreach (var hook in _forwardHooks) hook(this, input, output);
+        tracer?.ExitModule();
         return output;
     }
 
@@ -72,6 +77,16 @@ public abstract partial class Module
         CheckNewName(name);
         _children.Add(new(name, module));
         return module;
+    }
+
+    /// <summary>Registers a child for code that builds module trees from names (graph modules, importers).</summary>
+    internal void RegisterChild(string name, Module module) => RegisterModule(name, module);
+
+    /// <summary>Registers a parameter or buffer for code that builds module trees from names (graph modules, importers).</summary>
+    internal void RegisterState(string name, Tensor tensor, bool isBuffer)
+    {
+        if (isBuffer) RegisterBuffer(name, tensor);
+        else RegisterParameter(name, tensor);
     }
 
     private void CheckNewName(string name)
