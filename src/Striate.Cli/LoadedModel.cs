@@ -1,3 +1,4 @@
+using System.CommandLine;
 using Striate.Data;
 using Striate.Data.Transforms;
 using Striate.Models;
@@ -12,11 +13,15 @@ internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Co
 {
     /// <summary>
     /// Loads <paramref name="path"/>: a Striate checkpoint names its model and input; a plain state dict (e.g.
-    /// torchvision weights saved as safetensors) needs <paramref name="modelName"/> unless its metadata says "model".
+    /// torchvision weights saved as safetensors, or a PyTorch .pth) needs <paramref name="modelName"/> unless its
+    /// metadata says "model"; <paramref name="key"/> picks the state dict inside a PyTorch checkpoint holding several.
     /// </summary>
-    public static LoadedModel Load(string path, string? modelName)
+    public static LoadedModel Load(string path, string? modelName, string? key = null) =>
+        FromCheckpoint(Checkpoint.Load(path, key), path, modelName);
+
+    /// <summary>The model <paramref name="checkpoint"/> (read from <paramref name="path"/>) holds, built and restored strictly.</summary>
+    public static LoadedModel FromCheckpoint(Checkpoint checkpoint, string path, string? modelName)
     {
-        var checkpoint = Checkpoint.Load(path);
         string name = modelName ?? (checkpoint.ModelName.Length > 0 ? checkpoint.ModelName
             : throw new ArgumentException($"{path} does not say which model it holds; pass --model NAME ({string.Join(", ", ModelRegistry.Names)})."));
         var entry = ModelRegistry.Get(name);
@@ -36,6 +41,10 @@ internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Co
             : Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
         return new LoadedModel(entry, model.Eval(), config, names, shape);
     }
+
+    /// <summary>--key, beside --model on every command that loads a weights file.</summary>
+    public static Option<string?> KeyOption() =>
+        new("--key") { Description = "For a PyTorch checkpoint holding several state dicts: the key of the one to load (e.g. model)." };
 
     /// <summary>ImageNet's per-channel statistics, which torchvision's pretrained weights expect.</summary>
     public static readonly (float[] Mean, float[] Std) ImageNetStatistics = ([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);

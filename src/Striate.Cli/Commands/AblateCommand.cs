@@ -17,14 +17,15 @@ internal static class AblateCommand
         var limit = new Option<int?>("--limit") { Description = "Evaluate on the first N test images only.", DefaultValueFactory = _ => 1000 };
         var output = new Option<string?>("--out") { Description = "Bar chart SVG (default: ablation.svg next to the checkpoint)." };
         var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
+        var key = LoadedModel.KeyOption();
         var data = new Option<string?>("--data") { Description = "Folder holding the dataset files." };
         var command = new Command("ablate", "Measure how much accuracy each block or channel carries by zeroing it.")
-            { checkpoint, dataset, layer, limit, output, modelName, data };
+            { checkpoint, dataset, layer, limit, output, modelName, key, data };
         command.SetAction(parse => CliErrors.Run(parse, "ablate", () =>
         {
             if (parse.GetValue(limit) is <= 0) throw new ArgumentException($"--limit must be positive, got {parse.GetValue(limit)}.");
             string path = parse.GetValue(checkpoint)!;
-            var (loaded, loader, name) = InsightData.Open(path, parse.GetValue(modelName), parse.GetValue(dataset), parse.GetValue(data), parse.GetValue(limit));
+            var (loaded, loader, name) = InsightData.Open(path, parse.GetValue(modelName), parse.GetValue(dataset), parse.GetValue(data), parse.GetValue(limit), key: parse.GetValue(key));
             var results = Ablation.Run(loaded.Model, loader, parse.GetValue(layer));
             double baseline = results[0].Accuracy;
             int width = Math.Max(12, results.Max(r => r.Name.Length));

@@ -18,13 +18,14 @@ internal static class AdversarialCommand
         var label = new Option<int?>("--label") { Description = "True class of the image (default: the predicted one)." };
         var output = new Option<string>("--out") { Description = "Output PNG: original | perturbation | adversarial.", Required = true };
         var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
+        var key = LoadedModel.KeyOption();
         var fit = new Option<bool>("--fit") { Description = "Resize and convert the image to the model's input instead of rejecting it." };
-        var command = new Command("adversarial", "Perturb an image with FGSM to change a model's prediction.") { checkpoint, image, eps, label, output, modelName, fit };
+        var command = new Command("adversarial", "Perturb an image with FGSM to change a model's prediction.") { checkpoint, image, eps, label, output, modelName, key, fit };
         command.SetAction(parse => CliErrors.Run(parse, "adversarial", () =>
         {
             float e = parse.GetValue(eps);
             if (!(e >= 0 && e <= 1)) throw new ArgumentException($"--eps must be in [0, 1] (pixel units), got {e}.");
-            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName));
+            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName), parse.GetValue(key));
             var (pixels, input) = InsightInput.Load(loaded, parse.GetValue(image)!, parse.GetValue(fit));
             int classes = loaded.ClassNames.Count;
             int y = parse.GetValue(label) ?? Predictions.TopK(loaded.Model, input, 1)[0].ClassIndex;

@@ -21,14 +21,15 @@ internal static class EmbeddingCommand
         var limit = new Option<int>("--limit") { Description = "Number of test images.", DefaultValueFactory = _ => 1000 };
         var output = new Option<string>("--out") { Description = "Output SVG.", Required = true };
         var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
+        var key = LoadedModel.KeyOption();
         var data = new Option<string?>("--data") { Description = "Folder holding the dataset files." };
         var command = new Command("embedding", "Plot the learned embedding of test images (PCA to 2-D), coloured by class.")
-            { checkpoint, dataset, layer, limit, output, modelName, data };
+            { checkpoint, dataset, layer, limit, output, modelName, key, data };
         command.SetAction(parse => CliErrors.Run(parse, "visualize embedding", () =>
         {
             if (parse.GetValue(limit) <= 0) throw new ArgumentException($"--limit must be positive, got {parse.GetValue(limit)}.");
             var (loaded, loader, name) = InsightData.Open(parse.GetValue(checkpoint)!, parse.GetValue(modelName), parse.GetValue(dataset),
-                parse.GetValue(data), parse.GetValue(limit));
+                parse.GetValue(data), parse.GetValue(limit), key: parse.GetValue(key));
             var (features, dim, labels) = Embedding.Extract(loaded.Model, loader, parse.GetValue(layer), parse.GetValue(limit));
             int n = labels.Length;
             var points = Embedding.Pca2(features, n, dim);
@@ -52,9 +53,9 @@ internal static class EmbeddingCommand
 internal static class InsightData
 {
     public static (LoadedModel Loaded, DataLoader Loader, string Dataset) Open(string checkpoint, string? modelName, string? dataset,
-        string? dataPath, int? limit, int batchSize = 256)
+        string? dataPath, int? limit, int batchSize = 256, string? key = null)
     {
-        var loaded = LoadedModel.Load(checkpoint, modelName);
+        var loaded = LoadedModel.Load(checkpoint, modelName, key);
         string name = dataset ?? loaded.Config?.Dataset
             ?? throw new ArgumentException("--dataset is required: the weights file does not say what it was trained on.");
         IDataset test = Datasets.Open(name, train: false, dataPath, channels: loaded.InputShape.Channels);

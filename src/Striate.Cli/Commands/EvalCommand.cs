@@ -15,15 +15,16 @@ internal static class EvalCommand
         var checkpoint = new Argument<string>("CHECKPOINT") { Description = "A model.safetensors written by striate train, or a weights file." };
         var dataset = new Option<string?>("--dataset") { Description = "Dataset to evaluate on (default: the one it was trained on)." };
         var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
+        var key = LoadedModel.KeyOption();
         var data = new Option<string?>("--data") { Description = "Folder holding the dataset files." };
         var batchSize = new Option<int>("--batch-size") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
         var limit = new Option<int?>("--limit") { Description = "Evaluate on the first N test images only." };
         var adversarial = new Option<string?>("--adversarial") { Description = "Attack each test image first: fgsm." };
         var eps = new Option<float?>("--eps") { Description = "FGSM step in pixel units (images in [0, 1]), e.g. 0.1." };
-        var command = new Command("eval", "Evaluate a trained model on a test set.") { checkpoint, dataset, modelName, data, batchSize, limit, adversarial, eps };
+        var command = new Command("eval", "Evaluate a trained model on a test set.") { checkpoint, dataset, modelName, key, data, batchSize, limit, adversarial, eps };
         command.SetAction(parse => CliErrors.Run(parse, "eval", () =>
         {
-            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName));
+            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName), parse.GetValue(key));
             string name = parse.GetValue(dataset) ?? loaded.Config?.Dataset
                 ?? throw new ArgumentException("--dataset is required: the weights file does not say what it was trained on.");
             if (parse.GetValue(batchSize) <= 0) throw new ArgumentException($"--batch-size must be positive, got {parse.GetValue(batchSize)}.");

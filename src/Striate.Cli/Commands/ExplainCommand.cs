@@ -25,16 +25,17 @@ internal static class ExplainCommand
         var layer = new Option<string?>("--layer") { Description = "Layer for Grad-CAM (default: the last convolutional stage)." };
         var output = new Option<string>("--out") { Description = "Output PNG: the map over the image.", Required = true };
         var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
+        var key = LoadedModel.KeyOption();
         var fit = new Option<bool>("--fit") { Description = "Resize and convert the image to the model's input instead of rejecting it." };
         var alpha = new Option<double>("--alpha") { Description = "Opacity of the heat map over the image (0–1).", DefaultValueFactory = _ => 0.5 };
         var command = new Command("explain", "Show which parts of an image a model's prediction rests on.")
-            { checkpoint, image, method, classIndex, layer, output, modelName, fit, alpha };
+            { checkpoint, image, method, classIndex, layer, output, modelName, key, fit, alpha };
         command.SetAction(parse => CliErrors.Run(parse, "explain", () =>
         {
             string m = parse.GetValue(method)!.ToLowerInvariant();
             if (!Methods.Contains(m)) throw new ArgumentException($"--method must be one of {string.Join(", ", Methods)}, got '{parse.GetValue(method)}'.");
             if (parse.GetValue(layer) != null && m != "gradcam") throw new ArgumentException($"--layer applies to gradcam only (cam uses the layer before global pooling, saliency the input).");
-            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName));
+            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName), parse.GetValue(key));
             var (pixels, input) = InsightInput.Load(loaded, parse.GetValue(image)!, parse.GetValue(fit));
             int? k = parse.GetValue(classIndex);
             string layerName = parse.GetValue(layer) ?? (m == "gradcam" ? GradCam.DefaultLayer(loaded.Model) : "");

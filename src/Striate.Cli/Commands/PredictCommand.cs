@@ -10,11 +10,12 @@ internal static class PredictCommand
         var checkpoint = new Argument<string>("CHECKPOINT") { Description = "A model.safetensors written by striate train, or a weights file." };
         var images = new Argument<string[]>("IMAGE") { Description = "PNG, PGM or PPM files.", Arity = ArgumentArity.OneOrMore };
         var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
+        var key = LoadedModel.KeyOption();
         var fit = new Option<bool>("--fit") { Description = "Resize and convert images to the model's input instead of rejecting them." };
-        var command = new Command("predict", "Classify images with a trained model.") { checkpoint, images, modelName, fit };
+        var command = new Command("predict", "Classify images with a trained model.") { checkpoint, images, modelName, key, fit };
         command.SetAction(parse => CliErrors.Run(parse, "predict", () =>
         {
-            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName));
+            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName), parse.GetValue(key));
             foreach (var path in parse.GetValue(images)!)
             {
                 var (_, input) = loaded.LoadImage(path, parse.GetValue(fit));

@@ -5,24 +5,35 @@ using Striate.Models;
 namespace Striate.Cli.Commands;
 
 /// <summary>
-/// <c>striate summary MODEL [--input CxHxW] [--classes K] [--width W] [--json]</c>: the layer table (output shapes,
-/// parameters, MACs, receptive fields) and totals of a registry model, from one forward pass on a zero image.
+/// <c>striate summary MODEL|WEIGHTS [--input CxHxW] [--classes K] [--width W] [--json]</c>: the layer table (output shapes,
+/// parameters, MACs, receptive fields) and totals of a registry model or of the model a weights file holds, from one
+/// forward pass on a zero image.
 /// </summary>
 internal static class SummaryCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("MODEL") { Description = $"Model name ({string.Join(", ", ModelRegistry.Names)})." };
+        var model = new Argument<string>("MODEL") { Description = $"Model name ({string.Join(", ", ModelRegistry.Names)}), or a weights file (checkpoint, safetensors, PyTorch .pth)." };
+        var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
+        var key = LoadedModel.KeyOption();
         var input = new Option<string?>("--input") { Description = "Input size CxHxW (or C,H,W); default: the model's own, e.g. 1x28x28 for lenet." };
         var classes = new Option<int?>("--classes") { Description = "Number of classes (default: the model's)." };
         var width = new Option<double>("--width") { Description = "Channel width multiplier (models that have one).", DefaultValueFactory = _ => 1.0 };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
         var command = new Command("summary", "Show a model's layers, output shapes, parameters, MACs and receptive fields.")
         {
-            model, input, classes, width, json,
+            model, input, classes, width, json, modelName, key,
         };
         command.SetAction(parse => CliErrors.Run(parse, "summary", () =>
         {
+            if (File.Exists(parse.GetValue(model)))
+            {
+                // A weights file: the model it holds, at its own input size unless --input says otherwise.
+                var loaded = LoadedModel.Load(parse.GetValue(model)!, parse.GetValue(modelName), parse.GetValue(key));
+                var fileSummary = loaded.Model.Summary(parse.GetValue(input) is { } size ? ParseInput(size) : loaded.InputShape) with { ModelName = loaded.Entry.Name };
+                Console.WriteLine(parse.GetValue(json) ? fileSummary.ToJson() : fileSummary.ToString());
+                return 0;
+            }
             var entry = ModelRegistry.Get(parse.GetValue(model)!);
             (int Channels, int Height, int Width) shape = parse.GetValue(input) is { } text ? ParseInput(text)
                 : (entry.DefaultChannels, entry.DefaultInput.H, entry.DefaultInput.W);

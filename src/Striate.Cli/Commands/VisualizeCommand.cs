@@ -34,12 +34,13 @@ internal static class VisualizeCommand
         var checkpoint = new Argument<string>("CHECKPOINT") { Description = "A model.safetensors written by striate train, or a weights file." };
         var layer = new Option<string?>("--layer") { Description = "Conv2d layer name (default: the first Conv2d)." };
         var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
+        var key = LoadedModel.KeyOption();
         var maxFilters = new Option<int>("--max-filters") { Description = "Draw at most this many output channels.", DefaultValueFactory = _ => 64 };
         var output = new Option<string>("--out") { Description = "Output PNG.", Required = true };
-        var command = new Command("filters", "Draw a convolution layer's filters as a grid PNG.") { checkpoint, layer, modelName, maxFilters, output };
+        var command = new Command("filters", "Draw a convolution layer's filters as a grid PNG.") { checkpoint, layer, modelName, key, maxFilters, output };
         command.SetAction(parse => CliErrors.Run(parse, "visualize filters", () =>
         {
-            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName));
+            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName), parse.GetValue(key));
             string? name = parse.GetValue(layer);
             Conv2d conv;
             if (name == null)
@@ -69,13 +70,14 @@ internal static class VisualizeCommand
         var image = new Argument<string>("IMAGE") { Description = "PNG, PGM or PPM file." };
         var layers = new Option<string[]>("--layer") { Description = "Layer to capture (repeatable; default: each top-level block).", AllowMultipleArgumentsPerToken = false };
         var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
+        var key = LoadedModel.KeyOption();
         var fit = new Option<bool>("--fit") { Description = "Resize and convert the image to the model's input instead of rejecting it." };
         var maxMaps = new Option<int>("--max-maps") { Description = "Draw at most this many channels per layer.", DefaultValueFactory = _ => 64 };
         var output = new Option<string>("--out") { Description = "Output folder.", Required = true };
-        var command = new Command("features", "Draw the feature maps an image produces, one grid PNG per layer.") { checkpoint, image, layers, modelName, fit, maxMaps, output };
+        var command = new Command("features", "Draw the feature maps an image produces, one grid PNG per layer.") { checkpoint, image, layers, modelName, key, fit, maxMaps, output };
         command.SetAction(parse => CliErrors.Run(parse, "visualize features", () =>
         {
-            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName));
+            var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName), parse.GetValue(key));
             var input = loaded.LoadImage(parse.GetValue(image)!, parse.GetValue(fit)).Input;
             int max = parse.GetValue(maxMaps);
             if (max <= 0) throw new ArgumentException($"--max-maps must be positive, got {max}.");

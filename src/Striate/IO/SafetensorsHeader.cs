@@ -22,6 +22,8 @@ internal static class SafetensorsHeader
     {
         if (fileLength < 8 || bytes.Length < 8)
             throw Invalid(source, $"the file is {fileLength} bytes long, shorter than the 8-byte header-length prefix");
+        if (bytes.StartsWith("PK\x03\x04"u8) || (bytes[0] == 0x80 && bytes[2] == 0x8a && bytes[3] == 0x0a))
+            throw Invalid(source, "this is a PyTorch file written by torch.save (a .pth), not safetensors; read it with Striate.IO.Pth.PthFile.Load or Checkpoint.Load");
         ulong n = System.Buffers.Binary.BinaryPrimitives.ReadUInt64LittleEndian(bytes);
         if (n > MaxHeaderBytes)
             throw Invalid(source, $"header length {n} (the first 8 bytes) exceeds the {MaxHeaderBytes}-byte limit; the file is corrupt or not safetensors");

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using Striate.IO;
+using Striate.IO.Pth;
 using Striate.Nn;
 using Striate.Optim;
 
@@ -86,13 +87,18 @@ public sealed class Checkpoint
     }
 
     /// <summary>
-    /// Reads a checkpoint written by <see cref="Save"/>, or a plain weights file (a state dict saved from PyTorch with
-    /// safetensors, names without prefix), in which case only <see cref="ModelState"/> is filled and
-    /// <see cref="ModelName"/> comes from the file's "model" metadata when present.
+    /// Reads a checkpoint written by <see cref="Save"/>, or a plain weights file — a state dict saved with safetensors
+    /// (names without prefix), or a PyTorch <c>.pth</c> written by <c>torch.save</c> (recognized by its first bytes,
+    /// whatever the extension; see <see cref="PthFile"/>) — in which case only <see cref="ModelState"/> is filled and
+    /// <see cref="ModelName"/> comes from the file's "model" metadata when present (a .pth never says).
+    /// <paramref name="pthKey"/> picks the state dict inside a PyTorch checkpoint that holds several (e.g. "model").
     /// </summary>
-    public static Checkpoint Load(string path)
+    public static Checkpoint Load(string path, string? pthKey = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint file '{path}' does not exist.", path);
+        if (PthFile.IsPthFile(path)) return FromPth(PthFile.Load(path, pthKey));
+        if (pthKey != null)
+            throw new ArgumentException($"{path} is not a PyTorch .pth file; a key (--key {pthKey}) picks a state dict inside a PyTorch checkpoint only.");
         var file = SafetensorsFile.Load(path);
         var meta = file.Metadata;
         bool isCheckpoint = meta.TryGetValue("format", out var format) && format == Format;
@@ -127,6 +133,23 @@ public sealed class Checkpoint
             ClassNames = meta.TryGetValue("classes", out var classes) ? ParseJson<List<string>>(path, "classes", classes) : [],
             InputShape = meta.TryGetValue("input_shape", out var shape) ? ParseShape(path, shape) : null,
         };
+    }
+
+    /// <summary>
+    /// The state dict of a PyTorch file: float32 tensors, integer dtypes (e.g. <c>num_batches_tracked</c>) marked as
+    /// integer buffers, and the key renames torchvision applies to old checkpoints (<see cref="StateDictKeys"/>).
+    /// </summary>
+    public static Checkpoint FromPth(PthFile pth)
+    {
+        var names = StateDictKeys.Normalize(pth.Names, out _);
+        var state = new List<KeyValuePair<string, Tensor>>(names.Count);
+        var integers = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < names.Count; i++)
+        {
+            state.Add(new(names[i], pth.Tensors[i].Value));
+            if (pth.Tensors[i].IsInteger) integers.Add(names[i]);
+        }
+        return new Checkpoint { ModelName = "", Epoch = 0, ModelState = state, IntegerKeys = integers };
     }
 
     /// <summary>Restores the model (strictly: names and shapes must match) and, when given, optimizer and scheduler.</summary>

@@ -17,7 +17,7 @@ internal sealed partial class PickleReader
         return callable switch
         {
             TorchGlobal global => TorchGlobals.Call(this, global, tuple.Items),
-            RefusedObject refused => new RefusedObject(refused.Global, refused.Where),
+            RefusedObject refused => new RefusedObject(refused.Global, refused.Where, refused.Detail),
             _ => throw Error($"REDUCE calls {Describe(callable)}, which is not a callable; the pickle is corrupt"),
         };
     }
@@ -29,7 +29,7 @@ internal sealed partial class PickleReader
         return cls switch
         {
             TorchGlobal { Kind: TorchGlobalKind.OrderedDict } => new PickleDict(),
-            RefusedObject refused => new RefusedObject(refused.Global, refused.Where),
+            RefusedObject refused => new RefusedObject(refused.Global, refused.Where, refused.Detail),
             TorchGlobal global => throw Error($"NEWOBJ instantiates {global.FullName}, which is only ever called; the pickle is corrupt"),
             _ => throw Error($"NEWOBJ instantiates {Describe(cls)}, which is not a class; the pickle is corrupt"),
         };
@@ -99,7 +99,7 @@ internal sealed partial class PickleReader
         PickleDict d => $"a dict of {d.Count}",
         PickleSet s => $"a set of {s.Items.Count}",
         TorchGlobal g => g.FullName,
-        RefusedObject r => $"an object made by {r.Global}",
+        RefusedObject r => r.Description,
         StorageRef s => $"storage '{s.Key}' ({PthDtypes.StorageClassName(s.Dtype)})",
         TensorRef t => $"a tensor [{string.Join(", ", t.Size)}]",
         _ => value.GetType().Name,

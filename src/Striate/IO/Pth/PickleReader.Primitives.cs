@@ -88,7 +88,7 @@ internal sealed partial class PickleReader
     {
         var bytes = ReadBytes(length, "LONG");
         var value = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     private string ReadTextLine(string opcode) =>

@@ -34,8 +34,8 @@ internal sealed partial class PickleReader
     public static object? Load(PickleInput input, string name, long reportBase, Func<object?, PickleReader, object?>? persistentLoad) =>
         new PickleReader(input, name, reportBase, persistentLoad).Run();
 
-    /// <summary>Where the current opcode is, for messages: "archive/data.pkl at byte 56".</summary>
-    public string Where => $"{_name} at byte {_opcodeOffset - _base}";
+    /// <summary>Where the current opcode is, for messages: "archive/data.pkl at byte 56", or "file offset 3400" with no name.</summary>
+    public string Where => _name.Length == 0 ? $"file offset {_opcodeOffset - _base}" : $"{_name} at byte {_opcodeOffset - _base}";
 
     public string SourceName => _in.SourceName;
 

@@ -96,10 +96,16 @@ internal sealed record TorchGlobal(string Module, string Name, TorchGlobalKind K
 /// needs one where a tensor belongs is refused; elsewhere (an <c>argparse.Namespace</c> beside the weights in a
 /// training checkpoint) it is simply never used.
 /// </summary>
-internal sealed class RefusedObject(string global, string where)
+internal sealed class RefusedObject(string global, string where, string? detail = null)
 {
     public string Global { get; } = global;
     public string Where { get; } = where;
+
+    /// <summary>What the stand-in replaces, when more can be said than "an object made by Global".</summary>
+    public string? Detail { get; } = detail;
+
+    /// <summary>"an object made by posix.system", or the detail.</summary>
+    public string Description => Detail ?? $"an object made by {Global}";
 }
 
 /// <summary>A storage a persistent id names: its key in the file, element type and element count.</summary>

@@ -21,7 +21,8 @@ internal static class StateDictSelection
         else if (!IsStateDict(root))
         {
             if (root is RefusedObject r)
-                throw StorageIds.Refuse(source, r.Where, r.Global, $"the file holds an object made by {r.Global} (a pickled class instance or function call, such as a whole model saved with torch.save(model)), not a state dict");
+                throw StorageIds.Refuse(source, r.Where, r.Global,
+                    $"the file holds {r.Detail ?? $"an object made by {r.Global}{(r.Global.StartsWith("torch.nn.", StringComparison.Ordinal) ? " (a whole model saved with torch.save(model))" : "")}"}, not a state dict");
             if (root is not PickleDict dict)
                 throw new PthFormatException(source, null, $"the file holds {PickleReader.Describe(root)}, not a state dict (a dict of tensors)");
             var candidates = dict.Entries.Where(e => e.Key is string && IsStateDict(e.Value)).Select(e => (string)e.Key!).ToList();
@@ -64,7 +65,7 @@ internal static class StateDictSelection
     {
         string what = key == null ? "the file" : $"key '{key}'";
         if (target is RefusedObject r)
-            throw StorageIds.Refuse(source, r.Where, r.Global, $"{what} holds an object made by {r.Global}, not a state dict");
+            throw StorageIds.Refuse(source, r.Where, r.Global, $"{what} holds {r.Description}, not a state dict");
         if (target is not PickleDict dict)
             throw new PthFormatException(source, null, $"{what} holds {PickleReader.Describe(target)}, not a state dict (a dict of tensors)");
         var tensors = new List<(string, TensorRef)>(dict.Count);
@@ -76,9 +77,10 @@ internal static class StateDictSelection
             {
                 case TensorRef tensor: tensors.Add((name, tensor)); break;
                 case RefusedObject refused:
-                    throw StorageIds.Refuse(source, refused.Where, refused.Global, $"'{name}' is made by {refused.Global}, not a tensor");
+                    throw StorageIds.Refuse(source, refused.Where, refused.Global,
+                        refused.Detail != null ? $"'{name}' is {refused.Detail}" : $"'{name}' is made by {refused.Global}, not a tensor");
                 default:
-                    throw new PthFormatException(source, null, $"'{name}' in {what} is {PickleReader.Describe(value)}, not a tensor");
+                    throw new PthFormatException(source, null, $"{what} is not a state dict: its entry '{name}' is {PickleReader.Describe(value)}, not a tensor");
             }
         }
         return tensors;

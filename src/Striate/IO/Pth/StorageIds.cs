@@ -12,9 +12,15 @@ internal static class StorageIds
 {
     public readonly record struct View(string Key, long Offset, long Numel);
 
-    public static (PthDtype Dtype, string Key, string Location, long Numel) Parse(object? pid, PickleReader reader, bool legacy, out View? view)
+    /// <summary>
+    /// The storage a persistent id describes; null with <paramref name="refused"/> set when it names a global outside
+    /// the allowlist (a module class, a storage class Striate does not read), which stays inert unless a tensor of the
+    /// state dict needs it.
+    /// </summary>
+    public static (PthDtype Dtype, string Key, string Location, long Numel)? Parse(object? pid, PickleReader reader, bool legacy, out View? view, out RefusedObject? refused)
     {
         view = null;
+        refused = null;
         if (pid is not PickleTuple { Items.Length: > 0 } tuple)
             throw reader.Error($"a persistent id is {PickleReader.Describe(pid)}, expected a tuple ('storage', storage_type, key, location, numel)");
         var items = tuple.Items;
@@ -23,20 +29,22 @@ internal static class StorageIds
         {
             // The legacy format records each module class (and its source) when a whole model is saved.
             string global = items.Length > 1 ? items[1] switch { RefusedObject r => r.Global, TorchGlobal g => g.FullName, _ => "a module class" } : "a module class";
-            throw Refuse(reader.SourceName, reader.Where, global, $"the file holds a whole module ({global}) saved with torch.save(model), not a state dict");
+            refused = new RefusedObject(global, reader.Where, $"a whole module ({global}) saved with torch.save(model)");
+            return null;
         }
         if (kind != "storage") throw reader.Error($"a persistent id of kind '{kind}'; torch.save writes only 'storage'");
         int expected = legacy ? 6 : 5;
         if (items.Length != expected)
             throw reader.Error($"a storage persistent id has {items.Length} items; the {(legacy ? "legacy" : "zip")} format writes {expected}");
 
-        var dtype = items[1] switch
+        if (items[1] is RefusedObject type)
         {
-            TorchGlobal { Kind: TorchGlobalKind.Storage } g => g.StorageDtype,
-            RefusedObject r => throw Refuse(reader.SourceName, reader.Where, r.Global,
-                $"a storage's type is {r.Global}, not one of the storage classes Striate reads ({PthDtypes.SupportedStorageClasses})"),
-            var other => throw reader.Error($"a storage's type is {PickleReader.Describe(other)}, expected a storage class such as torch.FloatStorage"),
-        };
+            refused = new RefusedObject(type.Global, reader.Where,
+                $"a storage of type {type.Global}, not one of the storage classes Striate reads ({PthDtypes.SupportedStorageClasses})");
+            return null;
+        }
+        var dtype = items[1] is TorchGlobal { Kind: TorchGlobalKind.Storage } storageClass ? storageClass.StorageDtype
+            : throw reader.Error($"a storage's type is {PickleReader.Describe(items[1])}, expected a storage class such as torch.FloatStorage");
         string key = Text(reader, items[2], "a storage key");
         string location = Text(reader, items[3], "a storage location");
         long numel = TorchGlobals.NonNegative(reader, items[4], $"storage '{key}''s element count");

@@ -78,16 +78,14 @@ internal static class TorchGlobals
     /// <c>_rebuild_tensor(_v2)(storage, storage_offset, size, stride, …)</c>: a view of a storage, checked to lie inside
     /// it now, while the pickle offset is known, rather than when its bytes are read.
     /// </summary>
-    private static TensorRef RebuildTensor(PickleReader reader, TorchGlobal global, object?[] args)
+    private static object RebuildTensor(PickleReader reader, TorchGlobal global, object?[] args)
     {
         string fn = global.Name;
-        var storage = args[0] switch
-        {
-            StorageRef s => s,
-            RefusedObject r => throw StorageIds.Refuse(reader.SourceName, reader.Where, r.Global,
-                $"a tensor's storage is made by {r.Global} (named at {r.Where}) instead of a storage reference as torch.save writes it"),
-            _ => throw reader.Error($"{fn}'s storage is {PickleReader.Describe(args[0])}, expected a storage reference (BINPERSID)"),
-        };
+        // A tensor on a refused storage stays inert too: it is refused if, and only if, the state dict needs it.
+        if (args[0] is RefusedObject r)
+            return new RefusedObject(r.Global, r.Where, $"a tensor on {r.Description}");
+        var storage = args[0] as StorageRef
+            ?? throw reader.Error($"{fn}'s storage is {PickleReader.Describe(args[0])}, expected a storage reference (BINPERSID)");
         long offset = NonNegative(reader, args[1], $"{fn}'s storage_offset");
         var size = Dims(reader, args[2], $"{fn}'s size");
         var stride = Dims(reader, args[3], $"{fn}'s stride");

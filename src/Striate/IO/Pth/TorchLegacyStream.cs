@@ -40,24 +40,24 @@ internal sealed class TorchLegacyStream : PthContainer
         var input = new PickleInput(source, 0, source.Length);
 
         long at = input.Position;
-        var magic = PickleReader.Load(input, "the magic number pickle", 0, null);
+        var magic = PickleReader.Load(input, "", 0, null);
         if (!(magic is BigInteger m && m == Magic))
             throw new PthFormatException(source.Name, $"file offset {at}", $"the first pickle is {PickleReader.Describe(magic)}, not torch.save's magic number 0x1950a86a20f9469cfc6c");
         at = input.Position;
-        var version = PickleReader.Load(input, "the protocol version pickle", 0, null);
+        var version = PickleReader.Load(input, "", 0, null);
         if (version is not ProtocolVersion)
             throw new PthFormatException(source.Name, $"file offset {at}", $"the protocol version is {PickleReader.Describe(version)}; the legacy format has 1001");
         at = input.Position;
-        var info = PickleReader.Load(input, "the system information pickle", 0, null);
+        var info = PickleReader.Load(input, "", 0, null);
         if (info is not PickleDict sys)
             throw new PthFormatException(source.Name, $"file offset {at}", $"the system information is {PickleReader.Describe(info)}, expected a dict");
         if (sys.TryGet("little_endian", out var little) && little is false)
             throw new PthFormatException(source.Name, $"file offset {at}",
                 "the file was written on a big-endian machine in the legacy format, which Striate does not read; save it again with PyTorch 1.6 or later (the zip format records its byte order)");
 
-        stream.Root = PickleReader.Load(input, "the pickled object", 0, stream.PersistentLoad);
+        stream.Root = PickleReader.Load(input, "", 0, stream.PersistentLoad);
         at = input.Position;
-        var keys = PickleReader.Load(input, "the storage key list", 0, null);
+        var keys = PickleReader.Load(input, "", 0, null);
         if (keys is not PickleList list)
             throw new PthFormatException(source.Name, $"file offset {at}", $"the storage key list is {PickleReader.Describe(keys)}, expected a list");
         stream.LocateStorages(list, input.Position);
@@ -66,7 +66,7 @@ internal sealed class TorchLegacyStream : PthContainer
 
     private object? PersistentLoad(object? pid, PickleReader reader)
     {
-        var (dtype, key, location, numel) = StorageIds.Parse(pid, reader, legacy: true, out var view);
+        if (StorageIds.Parse(pid, reader, legacy: true, out var view, out var refused) is not var (dtype, key, location, numel)) return refused;
         if (_roots.TryGetValue(key, out var root))
         {
             if (root.Dtype != dtype || root.Numel != numel)

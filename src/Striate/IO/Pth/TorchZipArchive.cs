@@ -68,7 +68,7 @@ internal sealed class TorchZipArchive : PthContainer
     /// <summary>The persistent id <c>('storage', storage_type, key, location, numel)</c> of one storage.</summary>
     private object? PersistentLoad(object? pid, PickleReader reader)
     {
-        var (dtype, key, location, numel) = StorageIds.Parse(pid, reader, legacy: false, out _);
+        if (StorageIds.Parse(pid, reader, legacy: false, out _, out var refused) is not var (dtype, key, location, numel)) return refused;
         if (_storages.TryGetValue(key, out var known))
         {
             if (known.Storage.Dtype != dtype)
