@@ -79,6 +79,7 @@ internal static class TensorMaterializer
         var value = Tensor.AllocatePersistent(shape);
         long[]? integers = PthDtypes.IsFloatingPoint(dtype) ? null : new long[numel];
         Convert(dtype, contiguous, value.Span, integers);
+        value.IsInteger = integers != null; // so every Striate writer stores it as I64 again
         return new PthTensor(name, dtype, value, integers);
     }
 
