@@ -95,3 +95,28 @@ internal static class HandmadePth
     public static byte[] OneTensor(long numel, long offset, long[] size, long[] stride, string key = "0", string storageKey = "0") =>
         Zip(PickleBuilder.StateDict("w", p => p.Tensor(key, numel, offset, size, stride)), (storageKey, FourFloats()));
 }
+
+/// <summary>
+/// The legacy stream written by hand: magic number, protocol 1001, system info, the object, the key list, then each
+/// storage as an int64 element count and its data — for what PyTorch 1.13 no longer writes (storage views).
+/// </summary>
+internal static class HandmadeLegacy
+{
+    public static byte[] Stream(byte[] objectPickle, string[] keys, params float[][] storages)
+    {
+        var bytes = new List<byte>();
+        bytes.AddRange([0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, (byte)'.']);
+        bytes.AddRange([0x80, 0x02, (byte)'M', 0xe9, 0x03, (byte)'.']);
+        bytes.AddRange(new PickleBuilder().Op('}').Str("little_endian").Op(0x88).Op('s').Op('.').ToArray());
+        bytes.AddRange(objectPickle);
+        var list = new PickleBuilder().Op(']').Op('(');
+        foreach (var k in keys) list.Str(k);
+        bytes.AddRange(list.Op('e').Op('.').ToArray());
+        foreach (var storage in storages)
+        {
+            bytes.AddRange(BitConverter.GetBytes((long)storage.Length));
+            foreach (float v in storage) bytes.AddRange(BitConverter.GetBytes(v));
+        }
+        return bytes.ToArray();
+    }
+}
