@@ -41,6 +41,13 @@ public static class ConvBenchmarks
         new("conv3x3_512_512_7_s1", 512, 512, 7, 3, 1, 1),       // layer4
     ];
 
+    /// <summary>
+    /// STRIATE_BENCH_CONV_ALGORITHM=Direct|Im2ColGemm|... measures every shape on that algorithm instead of the chosen
+    /// one (to compare algorithms shape by shape when tuning <see cref="Conv2dKernels.Choose"/>).
+    /// </summary>
+    private static Conv2dAlgorithm? ForcedAlgorithm =>
+        Enum.TryParse<Conv2dAlgorithm>(Environment.GetEnvironmentVariable("STRIATE_BENCH_CONV_ALGORITHM"), out var a) ? a : null;
+
     /// <summary>All figures at batch 32 (about a minute in total with a fast GEMM on two cores).</summary>
     public static IEnumerable<BenchFigure> Run() => Run(Batch, minSeconds: 0.5);
 
@@ -60,14 +67,17 @@ public static class ConvBenchmarks
             var dx = new float[g.InputLength];       // dx: [N, Cin, H, W]
             var dw = new float[g.WeightLength];      // dW: [Cout, Cin, k, k]
 
-            double fwd = BenchTimer.BestSeconds(() => Conv2dKernels.Forward(g, x, w, default, y), minSeconds, minRuns: 2);
+            var algorithm = ForcedAlgorithm ?? Conv2dKernels.Choose(g);
+            if (ForcedAlgorithm is { } forced && forced != Conv2dKernels.Choose(g)) Console.Error.WriteLine($"{prefix}: forced {forced} (would choose {Conv2dKernels.Choose(g)})");
+            var width = Conv2dDirect.BestWidth;
+            double fwd = BenchTimer.BestSeconds(() => Conv2dKernels.Forward(g, algorithm, width, x, w, default, y, default), minSeconds, minRuns: 2);
             yield return new BenchFigure($"{prefix}_fwd", g.ForwardFlops / fwd / 1e9, "GFLOPS");
 
             double all = BenchTimer.BestSeconds(() =>
             {
-                Conv2dKernels.Forward(g, x, w, default, y);
-                Conv2dKernels.BackwardData(g, dy, w, dx);
-                Conv2dKernels.BackwardWeight(g, x, dy, dw);
+                Conv2dKernels.Forward(g, algorithm, width, x, w, default, y, default);
+                Conv2dKernels.BackwardData(g, algorithm, width, dy, w, dx);
+                Conv2dKernels.BackwardWeight(g, algorithm, width, x, dy, dw);
             }, minSeconds, minRuns: 2);
             yield return new BenchFigure($"{prefix}_fwdbwd", 3 * g.ForwardFlops / all / 1e9, "GFLOPS");
         }

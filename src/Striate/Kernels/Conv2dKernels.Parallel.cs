@@ -17,6 +17,17 @@ public static partial class Conv2dKernels
         Kernels.ParallelFor.Run(count, ref loop);
     }
 
+    /// <summary>Runs body.Invoke(0..count) on the kernel threads when <paramref name="elements"/> is big enough, else inline.</summary>
+    internal static void RunParallel<TBody>(int count, long elements, ref TBody body) where TBody : struct, IParallelBody
+    {
+        if (count <= 1 || elements < MinParallelElements || KernelThreads.Count == 1)
+        {
+            for (int i = 0; i < count; i++) body.Invoke(i);
+            return;
+        }
+        Kernels.ParallelFor.Run(count, ref body);
+    }
+
     private struct DelegateBody : IParallelBody
     {
         public Action<int> Body;

@@ -16,6 +16,28 @@ public enum Conv2dAlgorithm
     /// chunks of images with a single-threaded GEMM; weight gradients are summed from per-task partials.
     /// </summary>
     BatchedIm2Col,
+    /// <summary>
+    /// Direct convolution on channel-blocked copies of the data (<see cref="Conv2dDirect"/>): no im2col matrix, a
+    /// register-blocked output tile per SIMD width. Input gradient directly for stride 1, weight gradient by im2col.
+    /// </summary>
+    Direct,
+}
+
+/// <summary>
+/// What a convolution does to its result before storing it: y = act(conv(x, w) + bias + residual), act ReLU or
+/// none. Lets a residual block's add and ReLU ride on the convolution's output store instead of two more passes.
+/// Shapes: Residual empty or the output's shape [N, Cout, Hout, Wout]; it must not overlap the output.
+/// </summary>
+public readonly ref struct Conv2dEpilogue
+{
+    /// <summary>Added to the convolution's output (with the bias) before the activation; empty for none.</summary>
+    public ReadOnlySpan<float> Residual { get; init; }
+
+    /// <summary>Whether max(·, 0) is applied last.</summary>
+    public bool Relu { get; init; }
+
+    /// <summary>True when the epilogue does nothing beyond the bias.</summary>
+    public bool IsEmpty => Residual.IsEmpty && !Relu;
 }
 
 /// <summary>
@@ -33,32 +55,66 @@ public static partial class Conv2dKernels
         if (g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0
             && ImagesPerGemm(g) == 1)
             return Conv2dAlgorithm.Pointwise;
-        return IsSmallPerChunk(g) ? Conv2dAlgorithm.BatchedIm2Col : Conv2dAlgorithm.Im2ColGemm;
+        if (IsSmallPerChunk(g)) return Conv2dAlgorithm.BatchedIm2Col;
+        return DirectWins(g, Conv2dDirect.BestWidth) ? Conv2dAlgorithm.Direct : Conv2dAlgorithm.Im2ColGemm;
     }
 
     /// <summary>output = conv(input, weight) + bias (bias empty = none). Overwrites output.</summary>
     public static void Forward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output)
+        => Forward(g, input, weight, bias, output, default);
+
+    /// <summary>output = act(conv(input, weight) + bias + residual) as <paramref name="epilogue"/> says. Overwrites output.</summary>
+    public static void Forward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output,
+        in Conv2dEpilogue epilogue)
+        => Forward(g, Choose(g), Conv2dDirect.BestWidth, input, weight, bias, output, epilogue);
+
+    /// <summary>As the public overload, on a given algorithm (and SIMD width for <see cref="Conv2dAlgorithm.Direct"/>); for tests and benchmarks.</summary>
+    internal static unsafe void Forward(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, Span<float> output, in Conv2dEpilogue epilogue)
     {
         g.CheckSpans(".Forward", input.Length, weight.Length, output.Length);
         if (!bias.IsEmpty && bias.Length != g.OutChannels)
             throw new ArgumentException($"Conv2d.Forward: bias has {bias.Length} elements, expected {g.OutChannels} (one per output channel) or none.");
+        if (!epilogue.Residual.IsEmpty && epilogue.Residual.Length != g.OutputLength)
+            throw new ArgumentException($"Conv2d.Forward: residual has {epilogue.Residual.Length} elements, expected {g.OutputLength} (the output's shape) or none.");
+        CheckAlgorithm(g, algorithm, width, forward: true);
         if (g.Batch == 0) return;
-        switch (Choose(g))
+        switch (algorithm)
         {
-            case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.Forward(g, input, weight, bias, output); return;
+            case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.Forward(g, input, weight, bias, output); ApplyEpilogue(g, default, epilogue, output); return;
+            case Conv2dAlgorithm.Direct:
+                fixed (float* x = input, w = weight, b = bias, r = epilogue.Residual, y = output)
+                    Conv2dDirect.Forward(width, g, x, w, b, r, epilogue.Relu, y);
+                return;
             case Conv2dAlgorithm.Pointwise: PointwiseForward(g, input, weight, output); break;
             case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.Forward, input, weight, output, default, default); break;
             default: Im2ColForward(g, input, weight, output); break;
         }
-        if (!bias.IsEmpty) AddBias(g, bias, output);
+        ApplyEpilogue(g, bias, epilogue, output);
     }
 
     /// <summary>gradInput = d(output)/d(input)ᵀ · gradOutput. Overwrites gradInput.</summary>
     public static void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput)
+        => BackwardData(g, Choose(g), Conv2dDirect.BestWidth, gradOutput, weight, gradInput);
+
+    /// <summary>As the public overload, on a given algorithm; Direct falls back to im2col where the input gradient is not a direct convolution.</summary>
+    internal static unsafe void BackwardData(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, ReadOnlySpan<float> gradOutput,
+        ReadOnlySpan<float> weight, Span<float> gradInput)
     {
         g.CheckSpans(".BackwardData", gradInput.Length, weight.Length, gradOutput.Length, "gradInput", "gradOutput");
+        CheckAlgorithm(g, algorithm, width, forward: false);
         if (g.Batch == 0) return;
-        switch (Choose(g))
+        if (algorithm == Conv2dAlgorithm.Direct)
+        {
+            if (Conv2dDirect.SupportsBackwardData(g))
+            {
+                fixed (float* dy = gradOutput, w = weight, dx = gradInput)
+                    Conv2dDirect.BackwardData(width, g, dy, w, dx);
+                return;
+            }
+            algorithm = Conv2dAlgorithm.Im2ColGemm;
+        }
+        switch (algorithm)
         {
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.BackwardData(g, gradOutput, weight, gradInput); break;
             case Conv2dAlgorithm.Pointwise: PointwiseBackwardData(g, gradOutput, weight, gradInput); break;
@@ -69,10 +125,17 @@ public static partial class Conv2dKernels
 
     /// <summary>gradWeight = Σ over the batch of gradOutput · colᵀ. Overwrites gradWeight.</summary>
     public static void BackwardWeight(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight)
+        => BackwardWeight(g, Choose(g), Conv2dDirect.BestWidth, input, gradOutput, gradWeight);
+
+    /// <summary>As the public overload, on a given algorithm.</summary>
+    internal static void BackwardWeight(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, ReadOnlySpan<float> input,
+        ReadOnlySpan<float> gradOutput, Span<float> gradWeight)
     {
         g.CheckSpans(".BackwardWeight", input.Length, gradWeight.Length, gradOutput.Length, "input", "gradOutput");
+        CheckAlgorithm(g, algorithm, width, forward: false);
         if (g.Batch == 0) { gradWeight.Clear(); return; }
-        switch (Choose(g))
+        if (algorithm == Conv2dAlgorithm.Direct) algorithm = Conv2dAlgorithm.Im2ColGemm;
+        switch (algorithm)
         {
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.BackwardWeight(g, input, gradOutput, gradWeight); break;
             case Conv2dAlgorithm.Pointwise: PointwiseBackwardWeight(g, input, gradOutput, gradWeight); break;
@@ -96,14 +159,45 @@ public static partial class Conv2dKernels
         }
     }
 
-    private static void AddBias(in Conv2dGeometry g, ReadOnlySpan<float> bias, Span<float> output)
+    /// <summary>Whether the direct kernel is expected to beat im2col + GEMM on <paramref name="g"/> (from bench/RESULTS.md measurements).</summary>
+    internal static bool DirectWins(in Conv2dGeometry g, GemmPath width)
     {
+        if (!Conv2dDirect.IsSupported(width) || !Conv2dDirect.Supports(g)) return false;
+        int v = width == GemmPath.Vector512 ? 16 : 8;
+        // 1×1 kernels do too little work per input element to pay for blocking it (im2col of a 1×1 is a strided copy).
+        if (g.KernelHeight * g.KernelWidth == 1) return false;
+        // Channels are padded to whole blocks of V: skip shapes where that wastes much (the 3-channel stem).
+        static bool Dense(int channels, int v) => (channels + v - 1) / v * v * 2 <= 3 * channels;
+        return Dense(g.InChannels, v) && Dense(g.OutChannels, v);
+    }
+
+    /// <summary>Throws when <paramref name="algorithm"/> cannot run <paramref name="g"/> (tests force algorithms).</summary>
+    private static void CheckAlgorithm(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, bool forward)
+    {
+        bool ok = algorithm switch
+        {
+            Conv2dAlgorithm.Depthwise => g.Groups > 1 && g.Groups == g.InChannels,
+            Conv2dAlgorithm.Pointwise => g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0,
+            Conv2dAlgorithm.Direct => Conv2dDirect.IsSupported(width) && (!forward || Conv2dDirect.Supports(g)),
+            _ => true,
+        };
+        if (!ok) throw new ArgumentException($"Conv2d: algorithm {algorithm} ({width}) cannot run {g}.");
+    }
+
+    /// <summary>output = act(output + bias + residual), one pass; nothing when there is nothing to do.</summary>
+    private static void ApplyEpilogue(in Conv2dGeometry g, ReadOnlySpan<float> bias, in Conv2dEpilogue epilogue, Span<float> output)
+    {
+        if (bias.IsEmpty && epilogue.IsEmpty) return;
         int plane = g.OutHeight * g.OutWidth;
+        var residual = epilogue.Residual;
         for (int n = 0; n < g.Batch; n++)
         for (int o = 0; o < g.OutChannels; o++)
         {
-            var y = output.Slice((n * g.OutChannels + o) * plane, plane); // y: [Hout, Wout]
-            TensorPrimitives.Add(y, bias[o], y);
+            int offset = (n * g.OutChannels + o) * plane;
+            var y = output.Slice(offset, plane); // y: [Hout, Wout]
+            if (!bias.IsEmpty) TensorPrimitives.Add(y, bias[o], y);
+            if (!residual.IsEmpty) TensorPrimitives.Add(y, residual.Slice(offset, plane), y);
+            if (epilogue.Relu) TensorPrimitives.Max(y, 0f, y);
         }
     }
 }

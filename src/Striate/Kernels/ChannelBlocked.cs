@@ -1,0 +1,194 @@
+using System.Runtime.Intrinsics;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// The shape of a channel-blocked activation tensor, oneDNN's nChw16c / nChw8c: channels are cut into blocks of
+/// V (the SIMD width), and the V channels of one pixel are adjacent, so one vector load reads one pixel of a block.
+/// Channels past <see cref="Channels"/> are zero, and so is a border of PadH rows and PadW columns around each plane
+/// (a convolution then reads its padding like any other input and needs no bounds checks).
+/// Shapes: [Batch, Blocks = ceil(Channels / V), Height + 2·PadH, Width + 2·PadW, V].
+/// </summary>
+internal readonly record struct BlockedShape(int Batch, int Channels, int Height, int Width, int V, int PadH = 0, int PadW = 0)
+{
+    public int Blocks => (Channels + V - 1) / V;
+    public int PaddedHeight => Height + 2 * PadH;
+    public int PaddedWidth => Width + 2 * PadW;
+    /// <summary>Floats from one padded row to the next.</summary>
+    public long RowPitch => (long)PaddedWidth * V;
+    /// <summary>Floats from one channel block to the next.</summary>
+    public long BlockStride => PaddedHeight * RowPitch;
+    /// <summary>Floats from one image to the next.</summary>
+    public long ImageStride => Blocks * BlockStride;
+    public long Length => Batch * ImageStride;
+}
+
+/// <summary>
+/// Conversions between NCHW and <see cref="BlockedShape"/>: <see cref="Pack"/> at the input of a blocked
+/// convolution, <see cref="Unpack"/> at its output, where it also applies the convolution's epilogue
+/// (bias, residual add, ReLU) on the way, so the epilogue costs no extra pass over memory.
+/// </summary>
+internal static unsafe class ChannelBlocked
+{
+    /// <summary>dst (blocked, padded, zero border and zero missing channels) ← src [N, C, H, W]. Overwrites all of dst.</summary>
+    public static void Pack(float* src, in BlockedShape s, float* dst)
+    {
+        var body = new PackBody { Src = src, Dst = dst, S = s };
+        Conv2dKernels.RunParallel(s.Batch * s.Blocks, s.Length, ref body);
+    }
+
+    private struct PackBody : IParallelBody
+    {
+        public float* Src, Dst;
+        public BlockedShape S;
+
+        public readonly void Invoke(int index)
+        {
+            int n = index / S.Blocks, cb = index % S.Blocks;
+            PackBlock(Src + n * (long)S.Channels * S.Height * S.Width, S, cb, Dst + n * S.ImageStride);
+        }
+    }
+
+    /// <summary>Block <paramref name="cb"/> of one image: dstImage [Blocks, Hp, Wp, V] ← srcImage [C, H, W].</summary>
+    public static void PackBlock(float* srcImage, in BlockedShape s, int cb, float* dstImage)
+    {
+        {
+            int V = s.V;
+            int c0 = cb * V, channels = Math.Min(V, s.Channels - c0);
+            float* plane = dstImage + cb * s.BlockStride; // [Hp, Wp, V]
+            long plane2d = (long)s.Height * s.Width;
+            if (channels < V || s.PadH > 0 || s.PadW > 0)
+            {
+                // Zero what the copy below does not write: whole plane when channels are missing, else the border.
+                if (channels < V) new Span<float>(plane, (int)s.BlockStride).Clear();
+                else
+                {
+                    new Span<float>(plane, (int)(s.PadH * s.RowPitch)).Clear();
+                    new Span<float>(plane + (s.PadH + s.Height) * s.RowPitch, (int)(s.PadH * s.RowPitch)).Clear();
+                    for (int h = 0; h < s.Height; h++)
+                    {
+                        float* row = plane + (s.PadH + h) * s.RowPitch;
+                        new Span<float>(row, s.PadW * V).Clear();
+                        new Span<float>(row + (long)(s.PadW + s.Width) * V, s.PadW * V).Clear();
+                    }
+                }
+            }
+            for (int h = 0; h < s.Height; h++)
+            {
+                float* row = plane + (s.PadH + h) * s.RowPitch + (long)s.PadW * V; // [W, V]
+                float* from = srcImage + c0 * plane2d + (long)h * s.Width; // channel c at + c·H·W
+                int w0 = 0;
+                if (channels == V && s.Width >= V)
+                {
+                    // V pixels × V channels at a time; the last block overlaps its neighbour instead of a scalar tail.
+                    for (; ; w0 += V)
+                    {
+                        int at = Math.Min(w0, s.Width - V);
+                        if (!Transpose.TryBlock(V, from + at, (nint)plane2d, row + (long)at * V, V)) break;
+                        if (at == s.Width - V) { w0 = s.Width; break; }
+                    }
+                }
+                for (int c = 0; c < channels && w0 < s.Width; c++)
+                {
+                    float* srcRow = from + c * plane2d;
+                    float* d = row + c;
+                    for (int w = w0; w < s.Width; w++) d[w * V] = srcRow[w];
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// dst [N, C, H, W] ← act(src + bias + residual) for the real channels of src (blocked, no padding): bias [C] and
+    /// residual [N, C, H, W] optional (null), act ReLU when <paramref name="relu"/>. Overwrites all of dst.
+    /// </summary>
+    public static void Unpack(float* src, in BlockedShape s, float* dst, float* bias, float* residual, bool relu)
+    {
+        var body = new UnpackBody { Src = src, Dst = dst, S = s, Bias = bias, Residual = residual, Relu = relu };
+        Conv2dKernels.RunParallel(s.Batch * s.Blocks, s.Length, ref body);
+    }
+
+    private struct UnpackBody : IParallelBody
+    {
+        public float* Src, Dst, Bias, Residual;
+        public BlockedShape S;
+        public bool Relu;
+
+        public readonly void Invoke(int index)
+        {
+            int n = index / S.Blocks, cb = index % S.Blocks;
+            long image = (long)S.Channels * S.Height * S.Width;
+            UnpackBlock(Src + n * S.ImageStride, S, cb, Dst + n * image, Bias, Residual == null ? null : Residual + n * image, Relu);
+        }
+    }
+
+    /// <summary>Block <paramref name="cb"/> of one image: dstImage [C, H, W] ← act(srcImage [Blocks, H, W, V] + bias + residualImage).</summary>
+    public static void UnpackBlock(float* srcImage, in BlockedShape s, int cb, float* dstImage, float* bias, float* residualImage, bool relu)
+    {
+        {
+            int V = s.V;
+            int c0 = cb * V, channels = Math.Min(V, s.Channels - c0);
+            long plane2d = (long)s.Height * s.Width;
+            float* plane = srcImage + cb * s.BlockStride; // [H, W, V]
+            long p0 = 0;
+            if (channels == V && plane2d >= V)
+            {
+                float* block = stackalloc float[V * V]; // [V channels, V pixels]
+                for (; ; p0 += V)
+                {
+                    long at = Math.Min(p0, plane2d - V);
+                    if (!Transpose.TryBlock(V, plane + at * V, V, block, V)) break;
+                    for (int c = 0; c < V; c++)
+                    {
+                        long offset = (c0 + c) * plane2d + at;
+                        Epilogue(block + c * V, V, bias == null ? 0f : bias[c0 + c], residualImage == null ? null : residualImage + offset, relu, dstImage + offset);
+                    }
+                    if (at == plane2d - V) { p0 = plane2d; break; }
+                }
+            }
+            for (int c = 0; c < channels && p0 < plane2d; c++)
+            {
+                long offset = (c0 + c) * plane2d;
+                float* d = dstImage + offset;
+                float* r = residualImage == null ? null : residualImage + offset;
+                float b = bias == null ? 0f : bias[c0 + c];
+                float* from = plane + c;
+                for (long p = p0; p < plane2d; p++)
+                {
+                    float v = from[p * V] + b;
+                    if (r != null) v += r[p];
+                    if (relu) v = MathF.Max(v, 0f);
+                    d[p] = v;
+                }
+            }
+        }
+    }
+
+    /// <summary>dst[0..count) = act(src + bias + residual) for one channel's run of pixels (count is 8 or 16).</summary>
+    private static void Epilogue(float* src, int count, float bias, float* residual, bool relu, float* dst)
+    {
+        if (count == 16 && Vector512.IsHardwareAccelerated)
+        {
+            var v = Vector512.Load(src) + Vector512.Create(bias);
+            if (residual != null) v += Vector512.Load(residual);
+            if (relu) v = Vector512.Max(v, Vector512<float>.Zero);
+            Vector512.Store(v, dst);
+            return;
+        }
+        if (count == 8 && Vector256.IsHardwareAccelerated)
+        {
+            var v = Vector256.Load(src) + Vector256.Create(bias);
+            if (residual != null) v += Vector256.Load(residual);
+            if (relu) v = Vector256.Max(v, Vector256<float>.Zero);
+            Vector256.Store(v, dst);
+            return;
+        }
+        for (int i = 0; i < count; i++)
+        {
+            float v = src[i] + bias;
+            if (residual != null) v += residual[i];
+            if (relu) v = MathF.Max(v, 0f);
+            dst[i] = v;
+        }
+    }
+}

@@ -1,0 +1,346 @@
+using System.Buffers;
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// How the direct kernel tiles one convolution's output for vectors of V floats: tiles of R columns × Rows rows ×
+/// GroupBlocks blocks of V output channels (<see cref="Conv2dDirectTile{TS, TV, TR, TRows, TO, TStride}"/>), and
+/// the blocked weight layout that goes with it ([groups][ICB][kH][kW][V (ic)][GroupBlocks·V (oc)]).
+/// </summary>
+internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBlocks)
+{
+    /// <summary>
+    /// The tile for <paramref name="g"/>: AVX-512 (V = 16) has 28 accumulators to fill, AVX2 (V = 8) 12. Wide rows take
+    /// up to 14 (6) pixels × 2 blocks, evenly split so the last tile overlaps as little as possible; 5–9-pixel rows
+    /// (7×7 maps) one row × 3 blocks; tinier maps several rows at once.
+    /// </summary>
+    public static DirectPlan For(in Conv2dGeometry g, int v)
+    {
+        int ow = g.OutWidth, oh = g.OutHeight;
+        int maxRow = v == 16 ? 14 : 6;
+        int outBlocks = (g.OutChannels + v - 1) / v;
+        int r, rows = 1, blocks;
+        if (v == 16 && ow >= 5 && ow <= 9) { r = ow; blocks = 3; }
+        else if (ow > maxRow / 2 || (v == 16 && ow >= 5))
+        {
+            int tiles = (ow + maxRow - 1) / maxRow;
+            r = (ow + tiles - 1) / tiles;
+            blocks = 2;
+        }
+        else
+        {
+            // Rows narrower than half a tile: stack rows (up to 4) while the pixels × blocks fit the accumulators.
+            blocks = v == 16 ? 3 : 2;
+            int pixels = (v == 16 ? 28 : 12) / blocks;
+            r = ow;
+            rows = Math.Clamp(pixels / ow, 1, Math.Min(4, oh));
+        }
+        return new DirectPlan(v, r, rows, Math.Min(blocks, outBlocks));
+    }
+
+    public int ColumnTiles(in Conv2dGeometry g) => (g.OutWidth + R - 1) / R;
+    public int RowTiles(in Conv2dGeometry g) => (g.OutHeight + Rows - 1) / Rows;
+    public int OutBlocks(in Conv2dGeometry g) => (g.OutChannels + V - 1) / V;
+    public int Groups(in Conv2dGeometry g) => (OutBlocks(g) + GroupBlocks - 1) / GroupBlocks;
+
+    /// <summary>Floats of the blocked weights of <paramref name="g"/>.</summary>
+    public long WeightLength(in Conv2dGeometry g) =>
+        (long)Groups(g) * ((g.InChannels + V - 1) / V) * g.KernelHeight * g.KernelWidth * V * GroupBlocks * V;
+}
+
+/// <summary>
+/// Direct convolution on channel-blocked activations (<see cref="BlockedShape"/>, V = 16 on AVX-512, 8 on AVX2), as
+/// oneDNN's direct kernels do it: no im2col matrix, the input is read where it lies, and each output tile is
+/// accumulated in registers (<see cref="Conv2dDirectTile{TS, TV, TR, TRows, TO, TStride}"/>) over all input channels
+/// and taps. NCHW tensors are converted at the boundary (<see cref="ChannelBlocked"/>), which also applies the
+/// epilogue. The input gradient of a stride-1 convolution is the same kernel run on the output gradient with the
+/// weights transposed and flipped (a "full" convolution).
+/// Shapes: as <see cref="Conv2dGeometry"/>; blocked weights as <see cref="DirectPlan"/>.
+/// </summary>
+internal static unsafe class Conv2dDirect
+{
+    /// <summary>The widest vector this process runs the direct path with (Scalar: none).</summary>
+    public static readonly GemmPath BestWidth =
+        Simd512.IsSupported ? GemmPath.Vector512 : Simd256.IsSupported ? GemmPath.Vector256 : GemmPath.Scalar;
+
+    /// <summary>Whether <paramref name="width"/> runs the direct path in this process.</summary>
+    public static bool IsSupported(GemmPath width) => width switch
+    {
+        GemmPath.Vector512 => Simd512.IsSupported,
+        GemmPath.Vector256 => Simd256.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>Floats per vector (block size) of <paramref name="width"/>.</summary>
+    public static int VectorLength(GemmPath width) => width == GemmPath.Vector512 ? 16 : 8;
+
+    /// <summary>Whether the forward pass of <paramref name="g"/> fits the direct kernel (no groups, column stride 1 or 2).</summary>
+    public static bool Supports(in Conv2dGeometry g) => g.Groups == 1 && g.StrideW is 1 or 2;
+
+    /// <summary>Whether the input gradient of <paramref name="g"/> is a direct convolution (stride 1, padding ≤ dilation·(k − 1)).</summary>
+    public static bool SupportsBackwardData(in Conv2dGeometry g) =>
+        g.Groups == 1 && g.StrideH == 1 && g.StrideW == 1 && FullPad(g.KernelHeight, g.DilationH, g.PadH) >= 0 && FullPad(g.KernelWidth, g.DilationW, g.PadW) >= 0;
+
+    private static int FullPad(int k, int dilation, int pad) => dilation * (k - 1) - pad;
+
+    /// <summary>The stride-1 convolution whose forward is the input gradient of <paramref name="g"/>.</summary>
+    public static Conv2dGeometry TransposedGeometry(in Conv2dGeometry g) => new(
+        g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.InChannels, g.KernelHeight, g.KernelWidth, 1, 1,
+        FullPad(g.KernelHeight, g.DilationH, g.PadH), FullPad(g.KernelWidth, g.DilationW, g.PadW), g.DilationH, g.DilationW);
+
+    /// <summary>
+    /// Blocked weights for the forward kernel of <paramref name="g"/> under <paramref name="plan"/>:
+    /// dst[grp][icb][kh][kw][ic][oc] = w[grp·B·V + oc, icb·V + ic, kh, kw] (B = plan.GroupBlocks), zero past the real
+    /// channels. <paramref name="w"/> is [Cout, Cin, kH, kW] of <paramref name="g"/>, or, with
+    /// <paramref name="transposeFlip"/>, the weights of the convolution whose input gradient <paramref name="g"/> is:
+    /// [Cin, Cout, kH, kW] read with input and output channels swapped and the taps mirrored.
+    /// </summary>
+    public static void ReorderWeights(in Conv2dGeometry g, in DirectPlan plan, bool transposeFlip, float* w, float* dst)
+    {
+        int v = plan.V, width = plan.GroupBlocks * v, taps = g.KernelHeight * g.KernelWidth;
+        int groups = plan.Groups(g), icBlocks = (g.InChannels + v - 1) / v;
+        long tapStride = (long)v * width; // floats from one tap to the next in dst
+        var body = new ReorderBody { G = g, V = v, Width = width, Taps = taps, IcBlocks = icBlocks, TapStride = tapStride, Flip = transposeFlip, W = w, Dst = dst };
+        Conv2dKernels.RunParallel(groups * icBlocks, plan.WeightLength(g), ref body);
+    }
+
+    private struct ReorderBody : IParallelBody
+    {
+        public Conv2dGeometry G;
+        public int V, Width, Taps, IcBlocks;
+        public long TapStride;
+        public bool Flip;
+        public float* W, Dst;
+
+        public readonly void Invoke(int index)
+        {
+            int grp = index / IcBlocks, icb = index % IcBlocks, v = V, taps = Taps;
+            float* block = Dst + (long)index * taps * TapStride; // [kH·kW][V (ic)][Width (oc)]
+            for (int oc = 0; oc < Width; oc++)
+            for (int ic = 0; ic < v; ic++)
+            {
+                int o = grp * Width + oc, c = icb * v + ic;
+                float* d = block + ic * Width + oc;
+                if (o >= G.OutChannels || c >= G.InChannels)
+                {
+                    for (int t = 0; t < taps; t++) d[t * TapStride] = 0;
+                    continue;
+                }
+                // The kH·kW taps of one (output, input) channel pair are contiguous in the source.
+                if (!Flip)
+                {
+                    float* src = W + ((long)o * G.InChannels + c) * taps;
+                    for (int t = 0; t < taps; t++) d[t * TapStride] = src[t];
+                }
+                else
+                {
+                    float* src = W + ((long)c * G.OutChannels + o) * taps; // w[c, o] of the original convolution
+                    for (int t = 0; t < taps; t++) d[t * TapStride] = src[taps - 1 - t];
+                }
+            }
+        }
+    }
+
+    /// <summary>y [N, Cout, Hout, Wout] = act(conv(x, w) + bias + residual); bias and residual may be null.</summary>
+    public static void Forward(GemmPath width, in Conv2dGeometry g, float* x, float* w, float* bias, float* residual, bool relu, float* y)
+    {
+        var plan = DirectPlan.For(g, VectorLength(width));
+        float[] wb = ArrayPool<float>.Shared.Rent(checked((int)plan.WeightLength(g)));
+        try
+        {
+            fixed (float* pw = wb)
+            {
+                ReorderWeights(g, plan, transposeFlip: false, w, pw);
+                ForwardBlockedWeights(width, g, plan, x, pw, bias, residual, relu, y);
+            }
+        }
+        finally { ArrayPool<float>.Shared.Return(wb); }
+    }
+
+    /// <summary>dx [N, Cin, H, W] = the input gradient of a stride-1 convolution, as a full convolution of dy.</summary>
+    public static void BackwardData(GemmPath width, in Conv2dGeometry g, float* dy, float* w, float* dx)
+    {
+        var full = TransposedGeometry(g);
+        var plan = DirectPlan.For(full, VectorLength(width));
+        float[] wb = ArrayPool<float>.Shared.Rent(checked((int)plan.WeightLength(full)));
+        try
+        {
+            fixed (float* pw = wb)
+            {
+                ReorderWeights(full, plan, transposeFlip: true, w, pw);
+                ForwardBlockedWeights(width, full, plan, dy, pw, null, null, false, dx);
+            }
+        }
+        finally { ArrayPool<float>.Shared.Return(wb); }
+    }
+
+    /// <summary>The forward pass with weights already blocked for <paramref name="plan"/> (<see cref="ReorderWeights"/>).</summary>
+    public static void ForwardBlockedWeights(GemmPath width, in Conv2dGeometry g, in DirectPlan plan, float* x, float* wb, float* bias, float* residual, bool relu, float* y)
+    {
+        if (width == GemmPath.Vector512) Run<Simd512, Vector512<float>>(g, plan, x, wb, bias, residual, relu, y);
+        else if (width == GemmPath.Vector256) Run<Simd256, Vector256<float>>(g, plan, x, wb, bias, residual, relu, y);
+        else throw new PlatformNotSupportedException($"Conv2dDirect: no direct kernel for {width}.");
+    }
+
+    private static void Run<TS, TV>(in Conv2dGeometry g, in DirectPlan plan, float* x, float* wb, float* bias, float* residual, bool relu, float* y)
+        where TS : struct, ISimdFloat<TV> where TV : struct
+    {
+        int v = TS.Length;
+        var inShape = new BlockedShape(g.Batch, g.InChannels, g.InHeight, g.InWidth, v, g.PadH, g.PadW);
+        var outShape = new BlockedShape(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, v);
+        int groups = plan.Groups(g), threads = KernelThreads.Count, lastBlocks = plan.OutBlocks(g) - (groups - 1) * plan.GroupBlocks;
+        var body = new Body
+        {
+            G = g, Plan = plan, In = inShape, Out = outShape, X = x, W = wb, Y = y, Bias = bias, Residual = residual, Relu = relu,
+            Groups = groups, ColumnTiles = plan.ColumnTiles(g), RowTiles = plan.RowTiles(g),
+            Full = Tile<TS, TV>(plan.R, plan.Rows, plan.GroupBlocks, g.StrideW),
+            Last = Tile<TS, TV>(plan.R, plan.Rows, lastBlocks, g.StrideW),
+        };
+        // With several images per thread, a task is one whole image: blocked in thread-local scratch just before
+        // use and unblocked right after, so the input and output cross memory once. Otherwise the batch is blocked
+        // up front and tasks take rows of one output-channel group, enough of them for every thread.
+        if (g.Batch >= 2 * threads || threads == 1)
+        {
+            body.PerImage = true;
+            body.RowChunks = 1;
+            Conv2dKernels.RunParallel(g.Batch, (long)(g.ForwardFlops / 2), ref body);
+            return;
+        }
+        float[] xb = ArrayPool<float>.Shared.Rent(checked((int)inShape.Length));   // x: [N, ICB, Hp, Wp, V]
+        float[] yb = ArrayPool<float>.Shared.Rent(checked((int)outShape.Length));  // y: [N, OCB, Hout, Wout, V]
+        try
+        {
+            fixed (float* px = xb, py = yb)
+            {
+                ChannelBlocked.Pack(x, inShape, px);
+                long perRowChunk = (long)g.Batch * groups;
+                body.RowChunks = (int)Math.Clamp((8L * threads + perRowChunk - 1) / perRowChunk, 1, body.RowTiles);
+                body.Xb = px;
+                body.Yb = py;
+                Conv2dKernels.RunParallel(g.Batch * groups * body.RowChunks, (long)(g.ForwardFlops / 2), ref body);
+                ChannelBlocked.Unpack(py, outShape, y, bias, residual, relu);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(xb);
+            ArrayPool<float>.Shared.Return(yb);
+        }
+    }
+
+    [ThreadStatic] private static float[]? t_input, t_output;
+
+    /// <summary>A pinned thread-local buffer of at least <paramref name="length"/> floats (kept for the thread's lifetime).</summary>
+    private static float* Scratch(ref float[]? slot, long length)
+    {
+        if (slot == null || slot.Length < length) slot = GC.AllocateUninitializedArray<float>((int)Math.Max(length, 1024), pinned: true);
+        return (float*)Unsafe.AsPointer(ref slot[0]);
+    }
+
+    private struct Body : IParallelBody
+    {
+        public Conv2dGeometry G;
+        public DirectPlan Plan;
+        public BlockedShape In, Out;
+        public float* X, W, Y, Bias, Residual;   // NCHW input and output, blocked weights
+        public float* Xb, Yb;                    // the blocked batch (when not PerImage)
+        public bool Relu, PerImage;
+        public int Groups, ColumnTiles, RowTiles, RowChunks;
+        public delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void> Full, Last;
+
+        public readonly void Invoke(int index)
+        {
+            if (!PerImage)
+            {
+                int chunk = index % RowChunks, rest = index / RowChunks;
+                int grp = rest % Groups, n = rest / Groups;
+                Tiles(Xb + n * In.ImageStride, Yb + n * Out.ImageStride, grp,
+                    (int)((long)RowTiles * chunk / RowChunks), (int)((long)RowTiles * (chunk + 1) / RowChunks));
+                return;
+            }
+            // One image: block it, convolve every group of output channels, unblock with the epilogue.
+            int image = index;
+            float* xb = Scratch(ref t_input, In.ImageStride);
+            float* yb = Scratch(ref t_output, Out.ImageStride);
+            long inImage = (long)In.Channels * In.Height * In.Width, outImage = (long)Out.Channels * Out.Height * Out.Width;
+            for (int cb = 0; cb < In.Blocks; cb++) ChannelBlocked.PackBlock(X + image * inImage, In, cb, xb);
+            for (int grp = 0; grp < Groups; grp++) Tiles(xb, yb, grp, 0, RowTiles);
+            for (int cb = 0; cb < Out.Blocks; cb++)
+                ChannelBlocked.UnpackBlock(yb, Out, cb, Y + image * outImage, Bias, Residual == null ? null : Residual + image * outImage, Relu);
+        }
+
+        /// <summary>Row tiles [t0, t1) (of Plan.Rows output rows each) of output-channel group grp of one blocked image.</summary>
+        private readonly void Tiles(float* xImage, float* yImage, int grp, int t0, int t1)
+        {
+            var g = G;
+            int v = In.V, icBlocks = In.Blocks, kH = g.KernelHeight, kW = g.KernelWidth, rows = Plan.Rows, r = Plan.R;
+            var tile = grp == Groups - 1 ? Last : Full;
+            nint wStep = (nint)Plan.GroupBlocks * v;
+            float* w = W + (long)grp * icBlocks * kH * kW * v * wStep;
+            float* yBlock = yImage + (long)grp * Plan.GroupBlocks * Out.BlockStride;
+            nint xRowStep = (nint)(g.DilationH * In.RowPitch), xColStep = (nint)g.DilationW * v;
+            nint xTileRow = (nint)(g.StrideH * In.RowPitch), yRowPitch = (nint)Out.RowPitch;
+            for (int t = t0; t < t1; t++)
+            {
+                // The last row tile (and the last tile of a row) ends at the edge, overlapping its neighbour when
+                // the tile does not divide the extent: the overlap is computed twice and stored twice, identically.
+                int oh = Math.Min(t * rows, g.OutHeight - rows);
+                float* xRow = xImage + (long)oh * g.StrideH * In.RowPitch;
+                float* yRow = yBlock + oh * Out.RowPitch;
+                for (int c = 0; c < ColumnTiles; c++)
+                {
+                    int ow0 = Math.Min(c * r, g.OutWidth - r);
+                    tile(xRow + (long)ow0 * g.StrideW * v, w, yRow + (long)ow0 * v, icBlocks, kH, kW, wStep,
+                        (nint)In.BlockStride, xRowStep, xColStep, xTileRow, (nint)Out.BlockStride, yRowPitch, false);
+                }
+            }
+        }
+    }
+
+    // ---- choosing the compiled tile (R columns, Rows rows, O blocks, column stride S) ---------------------------
+
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void> Tile<TS, TV>(int r, int rows, int o, int s)
+        where TS : struct, ISimdFloat<TV> where TV : struct => r switch
+    {
+        1 => TileRows<TS, TV, C1>(rows, o, s),
+        2 => TileRows<TS, TV, C2>(rows, o, s),
+        3 => TileRows<TS, TV, C3>(rows, o, s),
+        4 => TileRows<TS, TV, C4>(rows, o, s),
+        5 => TileRows<TS, TV, C5>(rows, o, s),
+        6 => TileRows<TS, TV, C6>(rows, o, s),
+        7 => TileRows<TS, TV, C7>(rows, o, s),
+        8 => TileO<TS, TV, C8, C1>(o, s),
+        9 => TileO<TS, TV, C9, C1>(o, s),
+        10 => TileO<TS, TV, C10, C1>(o, s),
+        11 => TileO<TS, TV, C11, C1>(o, s),
+        12 => TileO<TS, TV, C12, C1>(o, s),
+        13 => TileO<TS, TV, C13, C1>(o, s),
+        14 => TileO<TS, TV, C14, C1>(o, s),
+        _ => throw new ArgumentOutOfRangeException(nameof(r), r, "Conv2dDirect: a tile row holds 1 to 14 pixels."),
+    };
+
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void> TileRows<TS, TV, TR>(int rows, int o, int s)
+        where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant => rows switch
+    {
+        1 => TileO<TS, TV, TR, C1>(o, s),
+        2 => TileO<TS, TV, TR, C2>(o, s),
+        3 => TileO<TS, TV, TR, C3>(o, s),
+        4 => TileO<TS, TV, TR, C4>(o, s),
+        _ => throw new ArgumentOutOfRangeException(nameof(rows), rows, "Conv2dDirect: a tile spans 1 to 4 rows."),
+    };
+
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void> TileO<TS, TV, TR, TRows>(int o, int s)
+        where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant where TRows : struct, IConstant => o switch
+    {
+        1 => TileS<TS, TV, TR, TRows, C1>(s),
+        2 => TileS<TS, TV, TR, TRows, C2>(s),
+        3 => TileS<TS, TV, TR, TRows, C3>(s),
+        _ => throw new ArgumentOutOfRangeException(nameof(o), o, "Conv2dDirect: a tile holds 1 to 3 channel blocks."),
+    };
+
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void> TileS<TS, TV, TR, TRows, TO>(int s)
+        where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant where TRows : struct, IConstant where TO : struct, IConstant =>
+        s == 1 ? &Conv2dDirectTile<TS, TV, TR, TRows, TO, C1>.Run : &Conv2dDirectTile<TS, TV, TR, TRows, TO, C2>.Run;
+}

@@ -1,0 +1,95 @@
+using System.Runtime.CompilerServices;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// The register tile of the direct convolution on channel-blocked data (oneDNN's jit_avx512_common_conv_fwd_kernel
+/// and LIBXSMM's convolution microkernels work the same way): P output pixels × O blocks of V output channels stay in
+/// P·O vector registers for the whole reduction over input channels and kernel taps. Each step (one input channel c
+/// of one tap) loads the O weight vectors w[c, o·V .. o·V + V) once and broadcasts the P input values x[pixel j, c],
+/// so every load feeds O (weights) or P (inputs) fused multiply-adds.
+/// The P pixels are R consecutive columns of Rows output rows, and O is 1 to 3: wide maps take one row of up to 14
+/// pixels × 2 blocks, 7-wide maps one row × 3 blocks, tiny maps several rows, so every map size fills the registers
+/// without computing pixels twice. AVX-512: 14 × 2 is 28 accumulators + 2 weights + 1 broadcast of the 32 registers;
+/// AVX2: 6 × 2 is 15 of 16. R, Rows, O and the column stride S are type arguments, so the JIT compiles one
+/// straight-line kernel per combination, with the unused accumulators gone.
+/// Shapes: x padded, blocked input [ICB][Hp][Wp][V] (the tile's first pixel at x, its next rows xTileRow apart);
+/// w [ICB][kH][kW][V (ic)][wStep ≥ O·V (oc)]; y blocked output, pixel (row i, column j) of block o at
+/// y + o·yBlockStride + i·yRowPitch + j·V.
+/// </summary>
+internal static unsafe class Conv2dDirectTile<TS, TV, TR, TRows, TO, TStride>
+    where TS : struct, ISimdFloat<TV> where TV : struct
+    where TR : struct, IConstant where TRows : struct, IConstant where TO : struct, IConstant where TStride : struct, IConstant
+{
+    /// <summary>y tile (=, or += when <paramref name="accumulate"/>) Σ over icBlocks·kH·kW·V steps of broadcast(x) · w.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(float* x, float* w, float* y, int icBlocks, int kH, int kW, nint wStep, nint xBlockStride, nint xRowStep,
+        nint xColStep, nint xTileRow, nint yBlockStride, nint yRowPitch, bool accumulate)
+    {
+        int V = TS.Length, R = TR.Value, P = TR.Value * TRows.Value, O = TO.Value, S = TStride.Value;
+        TV a0_0 = TS.Zero, a0_1 = TS.Zero, a0_2 = TS.Zero,
+            a1_0 = TS.Zero, a1_1 = TS.Zero, a1_2 = TS.Zero,
+            a2_0 = TS.Zero, a2_1 = TS.Zero, a2_2 = TS.Zero,
+            a3_0 = TS.Zero, a3_1 = TS.Zero, a3_2 = TS.Zero,
+            a4_0 = TS.Zero, a4_1 = TS.Zero, a4_2 = TS.Zero,
+            a5_0 = TS.Zero, a5_1 = TS.Zero, a5_2 = TS.Zero,
+            a6_0 = TS.Zero, a6_1 = TS.Zero, a6_2 = TS.Zero,
+            a7_0 = TS.Zero, a7_1 = TS.Zero, a7_2 = TS.Zero,
+            a8_0 = TS.Zero, a8_1 = TS.Zero, a8_2 = TS.Zero,
+            a9_0 = TS.Zero, a9_1 = TS.Zero, a9_2 = TS.Zero,
+            a10_0 = TS.Zero, a10_1 = TS.Zero, a10_2 = TS.Zero,
+            a11_0 = TS.Zero, a11_1 = TS.Zero, a11_2 = TS.Zero,
+            a12_0 = TS.Zero, a12_1 = TS.Zero, a12_2 = TS.Zero,
+            a13_0 = TS.Zero, a13_1 = TS.Zero, a13_2 = TS.Zero;
+        for (int cb = 0; cb < icBlocks; cb++)
+        {
+            float* xb = x + cb * xBlockStride;
+            for (int i = 0; i < kH; i++)
+            {
+                float* xr = xb + i * xRowStep;
+                for (int j = 0; j < kW; j++)
+                {
+                    float* xp = xr + j * xColStep;
+                    for (int c = 0; c < V; c++, w += wStep)
+                    {
+                        TV w0 = TS.Load(w);
+                        TV w1 = O > 1 ? TS.Load(w + V) : w0;
+                        TV w2 = O > 2 ? TS.Load(w + 2 * V) : w0;
+                        TV b;
+                        { b = TS.Broadcast(xp + 0 / R * xTileRow + 0 % R * S * V + c); a0_0 = TS.Fma(b, w0, a0_0); if (O > 1) a0_1 = TS.Fma(b, w1, a0_1); if (O > 2) a0_2 = TS.Fma(b, w2, a0_2); }
+                        if (P > 1) { b = TS.Broadcast(xp + 1 / R * xTileRow + 1 % R * S * V + c); a1_0 = TS.Fma(b, w0, a1_0); if (O > 1) a1_1 = TS.Fma(b, w1, a1_1); if (O > 2) a1_2 = TS.Fma(b, w2, a1_2); }
+                        if (P > 2) { b = TS.Broadcast(xp + 2 / R * xTileRow + 2 % R * S * V + c); a2_0 = TS.Fma(b, w0, a2_0); if (O > 1) a2_1 = TS.Fma(b, w1, a2_1); if (O > 2) a2_2 = TS.Fma(b, w2, a2_2); }
+                        if (P > 3) { b = TS.Broadcast(xp + 3 / R * xTileRow + 3 % R * S * V + c); a3_0 = TS.Fma(b, w0, a3_0); if (O > 1) a3_1 = TS.Fma(b, w1, a3_1); if (O > 2) a3_2 = TS.Fma(b, w2, a3_2); }
+                        if (P > 4) { b = TS.Broadcast(xp + 4 / R * xTileRow + 4 % R * S * V + c); a4_0 = TS.Fma(b, w0, a4_0); if (O > 1) a4_1 = TS.Fma(b, w1, a4_1); if (O > 2) a4_2 = TS.Fma(b, w2, a4_2); }
+                        if (P > 5) { b = TS.Broadcast(xp + 5 / R * xTileRow + 5 % R * S * V + c); a5_0 = TS.Fma(b, w0, a5_0); if (O > 1) a5_1 = TS.Fma(b, w1, a5_1); if (O > 2) a5_2 = TS.Fma(b, w2, a5_2); }
+                        if (P > 6) { b = TS.Broadcast(xp + 6 / R * xTileRow + 6 % R * S * V + c); a6_0 = TS.Fma(b, w0, a6_0); if (O > 1) a6_1 = TS.Fma(b, w1, a6_1); if (O > 2) a6_2 = TS.Fma(b, w2, a6_2); }
+                        if (P > 7) { b = TS.Broadcast(xp + 7 / R * xTileRow + 7 % R * S * V + c); a7_0 = TS.Fma(b, w0, a7_0); if (O > 1) a7_1 = TS.Fma(b, w1, a7_1); if (O > 2) a7_2 = TS.Fma(b, w2, a7_2); }
+                        if (P > 8) { b = TS.Broadcast(xp + 8 / R * xTileRow + 8 % R * S * V + c); a8_0 = TS.Fma(b, w0, a8_0); if (O > 1) a8_1 = TS.Fma(b, w1, a8_1); if (O > 2) a8_2 = TS.Fma(b, w2, a8_2); }
+                        if (P > 9) { b = TS.Broadcast(xp + 9 / R * xTileRow + 9 % R * S * V + c); a9_0 = TS.Fma(b, w0, a9_0); if (O > 1) a9_1 = TS.Fma(b, w1, a9_1); if (O > 2) a9_2 = TS.Fma(b, w2, a9_2); }
+                        if (P > 10) { b = TS.Broadcast(xp + 10 / R * xTileRow + 10 % R * S * V + c); a10_0 = TS.Fma(b, w0, a10_0); if (O > 1) a10_1 = TS.Fma(b, w1, a10_1); if (O > 2) a10_2 = TS.Fma(b, w2, a10_2); }
+                        if (P > 11) { b = TS.Broadcast(xp + 11 / R * xTileRow + 11 % R * S * V + c); a11_0 = TS.Fma(b, w0, a11_0); if (O > 1) a11_1 = TS.Fma(b, w1, a11_1); if (O > 2) a11_2 = TS.Fma(b, w2, a11_2); }
+                        if (P > 12) { b = TS.Broadcast(xp + 12 / R * xTileRow + 12 % R * S * V + c); a12_0 = TS.Fma(b, w0, a12_0); if (O > 1) a12_1 = TS.Fma(b, w1, a12_1); if (O > 2) a12_2 = TS.Fma(b, w2, a12_2); }
+                        if (P > 13) { b = TS.Broadcast(xp + 13 / R * xTileRow + 13 % R * S * V + c); a13_0 = TS.Fma(b, w0, a13_0); if (O > 1) a13_1 = TS.Fma(b, w1, a13_1); if (O > 2) a13_2 = TS.Fma(b, w2, a13_2); }
+                    }
+                }
+            }
+        }
+        { float* p = y + 0 % R * V + 0 / R * yRowPitch; Put(p, a0_0, accumulate); if (O > 1) Put(p + yBlockStride, a0_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a0_2, accumulate); }
+        if (P > 1) { float* p = y + 1 % R * V + 1 / R * yRowPitch; Put(p, a1_0, accumulate); if (O > 1) Put(p + yBlockStride, a1_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a1_2, accumulate); }
+        if (P > 2) { float* p = y + 2 % R * V + 2 / R * yRowPitch; Put(p, a2_0, accumulate); if (O > 1) Put(p + yBlockStride, a2_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a2_2, accumulate); }
+        if (P > 3) { float* p = y + 3 % R * V + 3 / R * yRowPitch; Put(p, a3_0, accumulate); if (O > 1) Put(p + yBlockStride, a3_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a3_2, accumulate); }
+        if (P > 4) { float* p = y + 4 % R * V + 4 / R * yRowPitch; Put(p, a4_0, accumulate); if (O > 1) Put(p + yBlockStride, a4_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a4_2, accumulate); }
+        if (P > 5) { float* p = y + 5 % R * V + 5 / R * yRowPitch; Put(p, a5_0, accumulate); if (O > 1) Put(p + yBlockStride, a5_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a5_2, accumulate); }
+        if (P > 6) { float* p = y + 6 % R * V + 6 / R * yRowPitch; Put(p, a6_0, accumulate); if (O > 1) Put(p + yBlockStride, a6_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a6_2, accumulate); }
+        if (P > 7) { float* p = y + 7 % R * V + 7 / R * yRowPitch; Put(p, a7_0, accumulate); if (O > 1) Put(p + yBlockStride, a7_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a7_2, accumulate); }
+        if (P > 8) { float* p = y + 8 % R * V + 8 / R * yRowPitch; Put(p, a8_0, accumulate); if (O > 1) Put(p + yBlockStride, a8_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a8_2, accumulate); }
+        if (P > 9) { float* p = y + 9 % R * V + 9 / R * yRowPitch; Put(p, a9_0, accumulate); if (O > 1) Put(p + yBlockStride, a9_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a9_2, accumulate); }
+        if (P > 10) { float* p = y + 10 % R * V + 10 / R * yRowPitch; Put(p, a10_0, accumulate); if (O > 1) Put(p + yBlockStride, a10_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a10_2, accumulate); }
+        if (P > 11) { float* p = y + 11 % R * V + 11 / R * yRowPitch; Put(p, a11_0, accumulate); if (O > 1) Put(p + yBlockStride, a11_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a11_2, accumulate); }
+        if (P > 12) { float* p = y + 12 % R * V + 12 / R * yRowPitch; Put(p, a12_0, accumulate); if (O > 1) Put(p + yBlockStride, a12_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a12_2, accumulate); }
+        if (P > 13) { float* p = y + 13 % R * V + 13 / R * yRowPitch; Put(p, a13_0, accumulate); if (O > 1) Put(p + yBlockStride, a13_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a13_2, accumulate); }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Put(float* p, TV value, bool accumulate) => TS.Store(accumulate ? TS.Add(TS.Load(p), value) : value, p);
+}

@@ -1,0 +1,141 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The direct convolution on channel-blocked data (<see cref="Conv2dAlgorithm.Direct"/>) against its reference twin,
+/// forced on each SIMD width (16-float blocks on AVX-512, 8-float blocks on AVX2) whatever the shape heuristics say:
+/// channel counts that do not fill a block, every tile width 1–14 and overlapping last tiles, both column strides,
+/// row strides, padding, dilation, and the fused epilogue (bias, residual, ReLU).
+/// </summary>
+public class Conv2dDirectKernelTests
+{
+    // (Batch, Cin, H, W, Cout, kH, kW, sH, sW, pH, pW, dH, dW)
+    private static readonly Conv2dGeometry[] Named =
+    [
+        new(2, 16, 9, 9, 32, 3, 3, 1, 1, 1, 1),                    // whole blocks, 9-wide rows (one tile)
+        new(1, 64, 7, 7, 64, 3, 3, 1, 1, 1, 1),                    // ResNet layer4-like 7×7
+        new(2, 20, 30, 29, 24, 3, 3, 1, 1, 1, 1),                  // partial blocks, 29 = tiles with overlap
+        new(1, 24, 15, 15, 40, 3, 3, 2, 2, 1, 1),                  // stride 2, odd output width 8
+        new(2, 17, 11, 12, 9, 1, 1, 2, 2),                         // 1×1 stride 2 (ResNet downsample)
+        new(1, 8, 12, 40, 48, 5, 5, 1, 1, 2, 2),                   // 5×5, three output groups of blocks
+        new(1, 16, 10, 13, 16, 3, 3, 1, 1, 2, 2, 2, 2),            // dilation 2
+        new(2, 12, 9, 10, 20, 3, 2, 3, 1, 0, 1),                   // row stride 3, non-square kernel
+        new(1, 33, 3, 3, 17, 3, 3, 1, 1, 1, 1),                    // 3×3 planes: tiles narrower than the maximum
+        new(3, 5, 8, 1, 7, 3, 1, 1, 1, 1, 0),                      // one-pixel-wide rows
+        new(1, 48, 14, 14, 96, 1, 1),                              // 1×1 stride 1 (otherwise the pointwise GEMM)
+    ];
+
+    public static TheoryData<int, int> NamedCases()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
+            for (int i = 0; i < Named.Length; i++) data.Add(w, i);
+        return data;
+    }
+
+    public static TheoryData<int, int> RandomCases()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
+            for (int seed = 0; seed < 30; seed++) data.Add(w, seed);
+        return data;
+    }
+
+    [Theory, MemberData(nameof(NamedCases))]
+    public void MatchesReferenceOnNamedGeometry(int width, int index) => Check(Named[index], (GemmPath)width, 3000 + (ulong)index);
+
+    [Theory, MemberData(nameof(RandomCases))]
+    public void MatchesReferenceOnRandomGeometry(int width, int seed) => Check(RandomGeometry(new Generator(900 + (ulong)seed)), (GemmPath)width, (ulong)seed);
+
+    /// <summary>
+    /// Batches of at least two images per kernel thread run one whole image per task (blocked in thread-local
+    /// scratch); smaller ones block the batch first and split rows. Both schedules, on both widths.
+    /// </summary>
+    [Theory, MemberData(nameof(NamedCases))]
+    public void PerImageScheduleMatchesReference(int width, int index)
+    {
+        var g = Named[index] with { Batch = 2 * KernelThreads.Count + 1 };
+        Check(g, (GemmPath)width, 7000 + (ulong)index);
+    }
+
+    [Fact]
+    public void ResNetConvolutionsTakeTheDirectPathWhereSimdAllows()
+    {
+        var g = new Conv2dGeometry(32, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1);
+        Assert.Equal(Conv2dDirect.BestWidth == GemmPath.Scalar || Conv2dDirect.BestWidth == GemmPath.Vector128 ? Conv2dAlgorithm.Im2ColGemm : Conv2dAlgorithm.Direct,
+            Conv2dKernels.Choose(g));
+        // The 3-channel stem would pad 3 channels to a whole block: im2col stays.
+        Assert.Equal(Conv2dAlgorithm.Im2ColGemm, Conv2dKernels.Choose(new Conv2dGeometry(32, 3, 224, 224, 64, 7, 7, 2, 2, 3, 3)));
+    }
+
+    [Fact]
+    public void ForcingAnUnsupportedShapeNamesIt()
+    {
+        var g = new Conv2dGeometry(1, 4, 8, 8, 4, 3, 3, Groups: 2);
+        var e = Assert.Throws<ArgumentException>(() => Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector256,
+            new float[g.InputLength], new float[g.WeightLength], default, new float[g.OutputLength], default));
+        Assert.Contains("Direct", e.Message);
+    }
+
+    private static Conv2dGeometry RandomGeometry(Generator r)
+    {
+        int kH = 1 + r.NextInt(4), kW = 1 + r.NextInt(4);
+        int sH = 1 + r.NextInt(3), sW = 1 + r.NextInt(2), pH = r.NextInt(3), pW = r.NextInt(3), dH = 1 + r.NextInt(2), dW = 1 + r.NextInt(2);
+        int h = Conv2dGeometry.MinInputSize(kH, pH, dH) + r.NextInt(10), w = Conv2dGeometry.MinInputSize(kW, pW, dW) + r.NextInt(34);
+        return new Conv2dGeometry(1 + r.NextInt(3), 1 + r.NextInt(40), h, w, 1 + r.NextInt(40), kH, kW, sH, sW, pH, pW, dH, dW);
+    }
+
+    /// <summary>Forward (with and without bias, with the fused residual + ReLU) and both gradients, forced onto Direct at <paramref name="width"/>.</summary>
+    internal static void Check(Conv2dGeometry g, GemmPath width, ulong seed)
+    {
+        Assert.SkipUnless(Conv2dDirect.IsSupported(width), $"the direct kernel at {width} is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
+        g.Validate();
+        var r = new Generator(seed);
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var b = Close.RandomArray(g.OutChannels, r);
+        var res = Close.RandomArray((int)g.OutputLength, r);
+        var dy = Close.RandomArray((int)g.OutputLength, r);
+        string what = $"{g} Direct {width}";
+        double atol = 1e-5 * Math.Sqrt(Math.Max(g.InChannels, g.OutChannels) * g.KernelHeight * g.KernelWidth + 1) * 4;
+
+        var expected = new float[g.OutputLength];
+        var actual = Nan(g.OutputLength);
+        Conv2dReference.Forward(g, x, w, b, expected);
+        Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, width, x, w, b, actual, default);
+        Close.Assert(expected, actual, 1e-4, atol, $"forward {what}");
+
+        actual = Nan(g.OutputLength);
+        Conv2dReference.Forward(g, x, w, ReadOnlySpan<float>.Empty, expected);
+        Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, width, x, w, default, actual, default);
+        Close.Assert(expected, actual, 1e-4, atol, $"forward without bias {what}");
+
+        // Epilogue: relu(conv + bias + residual), as a residual block ends.
+        Conv2dReference.Forward(g, x, w, b, expected);
+        for (int i = 0; i < expected.Length; i++) expected[i] = MathF.Max(expected[i] + res[i], 0f);
+        actual = Nan(g.OutputLength);
+        Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, width, x, w, b, actual, new Conv2dEpilogue { Residual = res, Relu = true });
+        Close.Assert(expected, actual, 1e-4, atol, $"forward with residual and ReLU {what}");
+
+        var dxExpected = new float[g.InputLength];
+        var dxActual = Nan(g.InputLength);
+        Conv2dReference.BackwardData(g, dy, w, dxExpected);
+        Conv2dKernels.BackwardData(g, Conv2dAlgorithm.Direct, width, dy, w, dxActual);
+        Close.Assert(dxExpected, dxActual, 1e-4, atol, $"gradInput {what} (direct: {Conv2dDirect.SupportsBackwardData(g)})");
+
+        var dwExpected = new float[g.WeightLength];
+        var dwActual = Nan(g.WeightLength);
+        Conv2dReference.BackwardWeight(g, x, dy, dwExpected);
+        Conv2dKernels.BackwardWeight(g, Conv2dAlgorithm.Direct, width, x, dy, dwActual);
+        Close.Assert(dwExpected, dwActual, 1e-4, atol * Math.Sqrt(g.Batch * g.OutHeight * g.OutWidth), $"gradWeight {what}");
+    }
+
+    private static float[] Nan(long length)
+    {
+        var a = new float[length];
+        a.AsSpan().Fill(float.NaN);
+        return a;
+    }
+}
