@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Striate.Autograd;
 using Striate.Functional;
 using Striate.Models;
@@ -98,9 +97,9 @@ public static class ModelBenchmarks
         var times = new double[runs];
         for (int i = 0; i < runs; i++)
         {
-            long start = Stopwatch.GetTimestamp();
+            double start = BenchTimer.Now();
             action();
-            times[i] = Stopwatch.GetElapsedTime(start).TotalSeconds;
+            times[i] = BenchTimer.Now() - start;
         }
         Array.Sort(times);
         return times[runs / 2];

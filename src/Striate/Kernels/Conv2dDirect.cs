@@ -143,37 +143,60 @@ internal static unsafe class Conv2dDirect
         }
     }
 
-    /// <summary>y [N, Cout, Hout, Wout] = act(conv(x, w) + bias + residual); bias and residual may be null.</summary>
-    public static void Forward(GemmPath width, in Conv2dGeometry g, float* x, float* w, float* bias, float* residual, bool relu, float* y)
+    /// <summary>
+    /// y [N, Cout, Hout, Wout] = act(conv(x, w) + bias + residual); bias and residual may be null. With a
+    /// <paramref name="weightKey"/> the blocked weights come from <see cref="TransformedWeights"/> (reordered only when
+    /// the weight changed); without one they are reordered into the calling thread's scratch.
+    /// </summary>
+    public static void Forward(GemmPath width, in Conv2dGeometry g, float* x, float* w, float* bias, float* residual, bool relu, float* y, WeightKey? weightKey = null)
     {
         var plan = DirectPlan.For(g, VectorLength(width));
-        float[] wb = ArrayPool<float>.Shared.Rent(checked((int)plan.WeightLength(g)));
-        try
-        {
-            fixed (float* pw = wb)
-            {
-                ReorderWeights(g, plan, transposeFlip: false, w, pw);
-                ForwardBlockedWeights(width, g, plan, x, pw, bias, residual, relu, y);
-            }
-        }
-        finally { ArrayPool<float>.Shared.Return(wb); }
+        float* wb = BlockedWeights(g, plan, WeightTransformKind.DirectForward, w, weightKey, out var holder);
+        ForwardBlockedWeights(width, g, plan, x, wb, bias, residual, relu, y);
+        GC.KeepAlive(holder);
     }
 
     /// <summary>dx [N, Cin, H, W] = the input gradient of a stride-1 convolution, as a full convolution of dy.</summary>
-    public static void BackwardData(GemmPath width, in Conv2dGeometry g, float* dy, float* w, float* dx)
+    public static void BackwardData(GemmPath width, in Conv2dGeometry g, float* dy, float* w, float* dx, WeightKey? weightKey = null)
     {
         var full = TransposedGeometry(g);
         var plan = DirectPlan.For(full, VectorLength(width));
-        float[] wb = ArrayPool<float>.Shared.Rent(checked((int)plan.WeightLength(full)));
-        try
+        float* wb = BlockedWeights(full, plan, WeightTransformKind.DirectBackwardData, w, weightKey, out var holder);
+        ForwardBlockedWeights(width, full, plan, dy, wb, null, null, false, dx);
+        GC.KeepAlive(holder);
+    }
+
+    [ThreadStatic] private static float[]? t_weights;
+
+    /// <summary>
+    /// The blocked weights of <paramref name="g"/> for <paramref name="plan"/>: from <see cref="TransformedWeights"/>
+    /// when keyed, else reordered into the calling thread's scratch. Both arrays are pinned; <paramref name="holder"/>
+    /// keeps the one returned alive.
+    /// </summary>
+    private static float* BlockedWeights(in Conv2dGeometry g, in DirectPlan plan, WeightTransformKind kind, float* w, WeightKey? key, out float[] holder)
+    {
+        int length = checked((int)plan.WeightLength(g));
+        bool flip = kind == WeightTransformKind.DirectBackwardData;
+        if (key is { } k)
         {
-            fixed (float* pw = wb)
-            {
-                ReorderWeights(full, plan, transposeFlip: true, w, pw);
-                ForwardBlockedWeights(width, full, plan, dy, pw, null, null, false, dx);
-            }
+            var fill = new ReorderFill { G = g, Plan = plan, Flip = flip, W = w };
+            holder = TransformedWeights.Get(k, new WeightTransform(kind, plan.V, plan.GroupBlocks), length, ref fill);
+            return (float*)Unsafe.AsPointer(ref holder[0]);
         }
-        finally { ArrayPool<float>.Shared.Return(wb); }
+        float* scratch = Scratch(ref t_weights, length);
+        holder = t_weights!;
+        ReorderWeights(g, plan, flip, w, scratch);
+        return scratch;
+    }
+
+    private struct ReorderFill : IWeightFill
+    {
+        public Conv2dGeometry G;
+        public DirectPlan Plan;
+        public bool Flip;
+        public float* W;
+
+        public readonly void Fill(float* destination) => ReorderWeights(G, Plan, Flip, W, destination);
     }
 
     /// <summary>The forward pass with weights already blocked for <paramref name="plan"/> (<see cref="ReorderWeights"/>).</summary>

@@ -63,14 +63,18 @@ public static partial class Conv2dKernels
     public static void Forward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output)
         => Forward(g, input, weight, bias, output, default);
 
-    /// <summary>output = act(conv(input, weight) + bias + residual) as <paramref name="epilogue"/> says. Overwrites output.</summary>
+    /// <summary>
+    /// output = act(conv(input, weight) + bias + residual) as <paramref name="epilogue"/> says. Overwrites output.
+    /// A <paramref name="weightKey"/> (the weight tensor and its version) lets the kernel keep its reordered copy of
+    /// the weight in <see cref="TransformedWeights"/> until the version changes.
+    /// </summary>
     public static void Forward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output,
-        in Conv2dEpilogue epilogue)
-        => Forward(g, Choose(g), Conv2dDirect.BestWidth, input, weight, bias, output, epilogue);
+        in Conv2dEpilogue epilogue, WeightKey? weightKey = null)
+        => Forward(g, Choose(g), Conv2dDirect.BestWidth, input, weight, bias, output, epilogue, weightKey);
 
     /// <summary>As the public overload, on a given algorithm (and SIMD width for <see cref="Conv2dAlgorithm.Direct"/>); for tests and benchmarks.</summary>
     internal static unsafe void Forward(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
-        ReadOnlySpan<float> bias, Span<float> output, in Conv2dEpilogue epilogue)
+        ReadOnlySpan<float> bias, Span<float> output, in Conv2dEpilogue epilogue, WeightKey? weightKey = null)
     {
         g.CheckSpans(".Forward", input.Length, weight.Length, output.Length);
         if (!bias.IsEmpty && bias.Length != g.OutChannels)
@@ -84,7 +88,7 @@ public static partial class Conv2dKernels
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.Forward(g, input, weight, bias, output); ApplyEpilogue(g, default, epilogue, output); return;
             case Conv2dAlgorithm.Direct:
                 fixed (float* x = input, w = weight, b = bias, r = epilogue.Residual, y = output)
-                    Conv2dDirect.Forward(width, g, x, w, b, r, epilogue.Relu, y);
+                    Conv2dDirect.Forward(width, g, x, w, b, r, epilogue.Relu, y, weightKey);
                 return;
             case Conv2dAlgorithm.Pointwise: PointwiseForward(g, input, weight, output); break;
             case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.Forward, input, weight, output, default, default); break;
@@ -93,13 +97,13 @@ public static partial class Conv2dKernels
         ApplyEpilogue(g, bias, epilogue, output);
     }
 
-    /// <summary>gradInput = d(output)/d(input)ᵀ · gradOutput. Overwrites gradInput.</summary>
-    public static void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput)
-        => BackwardData(g, Choose(g), Conv2dDirect.BestWidth, gradOutput, weight, gradInput);
+    /// <summary>gradInput = d(output)/d(input)ᵀ · gradOutput. Overwrites gradInput. <paramref name="weightKey"/> as for <see cref="Forward(in Conv2dGeometry, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, in Conv2dEpilogue, WeightKey?)"/>.</summary>
+    public static void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput, WeightKey? weightKey = null)
+        => BackwardData(g, Choose(g), Conv2dDirect.BestWidth, gradOutput, weight, gradInput, weightKey);
 
     /// <summary>As the public overload, on a given algorithm; Direct falls back to im2col where the input gradient is not a direct convolution.</summary>
     internal static unsafe void BackwardData(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, ReadOnlySpan<float> gradOutput,
-        ReadOnlySpan<float> weight, Span<float> gradInput)
+        ReadOnlySpan<float> weight, Span<float> gradInput, WeightKey? weightKey = null)
     {
         g.CheckSpans(".BackwardData", gradInput.Length, weight.Length, gradOutput.Length, "gradInput", "gradOutput");
         CheckAlgorithm(g, algorithm, width, forward: false);
@@ -109,7 +113,7 @@ public static partial class Conv2dKernels
             if (Conv2dDirect.SupportsBackwardData(g))
             {
                 fixed (float* dy = gradOutput, w = weight, dx = gradInput)
-                    Conv2dDirect.BackwardData(width, g, dy, w, dx);
+                    Conv2dDirect.BackwardData(width, g, dy, w, dx, weightKey);
                 return;
             }
             algorithm = Conv2dAlgorithm.Im2ColGemm;

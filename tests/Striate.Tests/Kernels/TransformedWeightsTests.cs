@@ -1,0 +1,138 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The shared cache of transformed weights: filled once per (weight, transform, version), refilled in place when the
+/// version changes, bounded by its budget, and used by the direct convolution when the caller passes a key.
+/// </summary>
+public class TransformedWeightsTests
+{
+    private unsafe struct CountingFill(int[] calls, float value) : IWeightFill
+    {
+        public readonly void Fill(float* destination)
+        {
+            calls[0]++;
+            destination[0] = value;
+        }
+    }
+
+    private static readonly WeightTransform Forward16 = new(WeightTransformKind.DirectForward, 16, 2);
+    private static readonly WeightTransform Backward16 = new(WeightTransformKind.DirectBackwardData, 16, 2);
+
+    [Fact]
+    public void SameVersionIsFilledOnceAndNewVersionRefillsInPlace()
+    {
+        var owner = new object();
+        var calls = new int[1];
+        var fill = new CountingFill(calls, 1f);
+        var first = TransformedWeights.Get(new WeightKey(owner, 1), Forward16, 64, ref fill);
+        var again = TransformedWeights.Get(new WeightKey(owner, 1), Forward16, 64, ref fill);
+        Assert.Same(first, again);
+        Assert.Equal(1, calls[0]);
+
+        var refill = new CountingFill(calls, 2f);
+        var next = TransformedWeights.Get(new WeightKey(owner, 2), Forward16, 64, ref refill);
+        Assert.Same(first, next);
+        Assert.Equal(2, calls[0]);
+        Assert.Equal(2f, next[0]);
+    }
+
+    [Fact]
+    public void TransformsOfOneWeightAreKeptApart()
+    {
+        var owner = new object();
+        var calls = new int[1];
+        var a = new CountingFill(calls, 1f);
+        var b = new CountingFill(calls, 2f);
+        var forward = TransformedWeights.Get(new WeightKey(owner, 5), Forward16, 32, ref a);
+        var backward = TransformedWeights.Get(new WeightKey(owner, 5), Backward16, 32, ref b);
+        Assert.NotSame(forward, backward);
+        Assert.Equal(1f, forward[0]);
+        Assert.Equal(2f, backward[0]);
+        Assert.Same(forward, TransformedWeights.Get(new WeightKey(owner, 5), Forward16, 32, ref a));
+        Assert.Equal(2, calls[0]);
+    }
+
+    [Fact]
+    public void LeastRecentlyUsedEntryIsDroppedPastTheBudget()
+    {
+        long saved = TransformedWeights.BudgetBytes;
+        try
+        {
+            const int length = 1 << 16; // 256 KiB each
+            TransformedWeights.BudgetBytes = 3L * length * sizeof(float) / 2;
+            object older = new(), newer = new();
+            var calls = new int[1];
+            var fill = new CountingFill(calls, 1f);
+            TransformedWeights.Get(new WeightKey(older, 1), Forward16, length, ref fill);
+            TransformedWeights.Get(new WeightKey(newer, 1), Forward16, length, ref fill);
+            Assert.Equal(2, calls[0]);
+            // Two entries do not fit: the older one was dropped, so asking for it again fills it again.
+            TransformedWeights.Get(new WeightKey(older, 1), Forward16, length, ref fill);
+            Assert.Equal(3, calls[0]);
+        }
+        finally
+        {
+            TransformedWeights.BudgetBytes = saved;
+        }
+    }
+
+    [Fact]
+    public void NegativeBudgetIsRejected() =>
+        Assert.Throws<ArgumentOutOfRangeException>(() => TransformedWeights.BudgetBytes = -1);
+
+    /// <summary>
+    /// A keyed direct convolution reuses its blocked weights while the version stays (so a weight changed without a
+    /// new version still gives the old result: the proof that the cache was used) and reorders them when it changes.
+    /// </summary>
+    [Theory]
+    [InlineData((int)GemmPath.Vector512)]
+    [InlineData((int)GemmPath.Vector256)]
+    public void KeyedDirectConvolutionReusesWeightsUntilTheVersionChanges(int widthIndex)
+    {
+        var width = (GemmPath)widthIndex;
+        Assert.SkipUnless(Conv2dDirect.IsSupported(width), $"the direct kernel at {width} is not hardware-accelerated here.");
+        var g = new Conv2dGeometry(2, 20, 9, 11, 24, 3, 3, 1, 1, 1, 1);
+        var r = new Generator(11);
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var dy = Close.RandomArray((int)g.OutputLength, r);
+        var original = (float[])w.Clone();
+        var owner = new object();
+
+        float[] Forward(long version)
+        {
+            var y = new float[g.OutputLength];
+            Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, width, x, w, default, y, default, new WeightKey(owner, version));
+            return y;
+        }
+        float[] BackwardData(long version)
+        {
+            var dx = new float[g.InputLength];
+            Conv2dKernels.BackwardData(g, Conv2dAlgorithm.Direct, width, dy, w, dx, new WeightKey(owner, version));
+            return dx;
+        }
+        float[] Reference(float[] weights)
+        {
+            var y = new float[g.OutputLength];
+            Conv2dReference.Forward(g, x, weights, default, y);
+            return y;
+        }
+        float[] ReferenceBackward(float[] weights)
+        {
+            var dx = new float[g.InputLength];
+            Conv2dReference.BackwardData(g, dy, weights, dx);
+            return dx;
+        }
+
+        Close.Assert(Reference(original), Forward(1), 1e-4, 1e-4, "first keyed forward");
+        Close.Assert(ReferenceBackward(original), BackwardData(1), 1e-4, 1e-4, "first keyed input gradient");
+        for (int i = 0; i < w.Length; i++) w[i] = -w[i];
+        Close.Assert(Reference(original), Forward(1), 1e-4, 1e-4, "same version: the cached weights");
+        Close.Assert(ReferenceBackward(original), BackwardData(1), 1e-4, 1e-4, "same version: the cached input-gradient weights");
+        Close.Assert(Reference(w), Forward(2), 1e-4, 1e-4, "new version: reordered again");
+        Close.Assert(ReferenceBackward(w), BackwardData(2), 1e-4, 1e-4, "new version: input-gradient weights reordered again");
+    }
+}
