@@ -67,17 +67,30 @@ public static class ConvBenchmarks
             var dx = new float[g.InputLength];       // dx: [N, Cin, H, W]
             var dw = new float[g.WeightLength];      // dW: [Cout, Cin, k, k]
 
-            var algorithm = ForcedAlgorithm ?? Conv2dKernels.Choose(g);
-            if (ForcedAlgorithm is { } forced && forced != Conv2dKernels.Choose(g)) Console.Error.WriteLine($"{prefix}: forced {forced} (would choose {Conv2dKernels.Choose(g)})");
+            var forced = ForcedAlgorithm;
+            if (forced != null && forced != Conv2dKernels.Choose(g)) Console.Error.WriteLine($"{prefix}: forced {forced} (would choose {Conv2dKernels.Choose(g)})");
             var width = Conv2dDirect.BestWidth;
-            double fwd = BenchTimer.BestSeconds(() => Conv2dKernels.Forward(g, algorithm, width, x, w, default, y, default), minSeconds, minRuns: 2);
+            void Forward()
+            {
+                if (forced is { } a) Conv2dKernels.Forward(g, a, width, x, w, default, y, default);
+                else Conv2dKernels.Forward(g, x, w, default, y);
+            }
+            double fwd = BenchTimer.BestSeconds(Forward, minSeconds, minRuns: 2);
             yield return new BenchFigure($"{prefix}_fwd", g.ForwardFlops / fwd / 1e9, "GFLOPS");
 
             double all = BenchTimer.BestSeconds(() =>
             {
-                Conv2dKernels.Forward(g, algorithm, width, x, w, default, y, default);
-                Conv2dKernels.BackwardData(g, algorithm, width, dy, w, dx);
-                Conv2dKernels.BackwardWeight(g, algorithm, width, x, dy, dw);
+                Forward();
+                if (forced is { } a)
+                {
+                    Conv2dKernels.BackwardData(g, a, width, dy, w, dx);
+                    Conv2dKernels.BackwardWeight(g, a, width, x, dy, dw);
+                }
+                else
+                {
+                    Conv2dKernels.BackwardData(g, dy, w, dx);
+                    Conv2dKernels.BackwardWeight(g, x, dy, dw);
+                }
             }, minSeconds, minRuns: 2);
             yield return new BenchFigure($"{prefix}_fwdbwd", 3 * g.ForwardFlops / all / 1e9, "GFLOPS");
         }

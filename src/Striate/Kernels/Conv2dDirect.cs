@@ -59,7 +59,7 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
 /// weights transposed and flipped (a "full" convolution).
 /// Shapes: as <see cref="Conv2dGeometry"/>; blocked weights as <see cref="DirectPlan"/>.
 /// </summary>
-internal static unsafe class Conv2dDirect
+internal static unsafe partial class Conv2dDirect
 {
     /// <summary>The widest vector this process runs the direct path with (Scalar: none).</summary>
     public static readonly GemmPath BestWidth =

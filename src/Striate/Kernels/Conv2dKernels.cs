@@ -18,7 +18,8 @@ public enum Conv2dAlgorithm
     BatchedIm2Col,
     /// <summary>
     /// Direct convolution on channel-blocked copies of the data (<see cref="Conv2dDirect"/>): no im2col matrix, a
-    /// register-blocked output tile per SIMD width. Input gradient directly for stride 1, weight gradient by im2col.
+    /// register-blocked output tile per SIMD width. Input gradient directly for stride 1 (im2col otherwise), weight
+    /// gradient directly.
     /// </summary>
     Direct,
 }
@@ -129,16 +130,35 @@ public static partial class Conv2dKernels
 
     /// <summary>gradWeight = Σ over the batch of gradOutput · colᵀ. Overwrites gradWeight.</summary>
     public static void BackwardWeight(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight)
-        => BackwardWeight(g, Choose(g), Conv2dDirect.BestWidth, input, gradOutput, gradWeight);
+        => BackwardWeight(g, ChooseBackwardWeight(g), Conv2dDirect.BestWidth, input, gradOutput, gradWeight);
+
+    /// <summary>
+    /// The algorithm of the weight gradient: as <see cref="Choose"/>, except that strided direct convolutions take
+    /// im2col + GEMM for it (the direct weight kernel reads every other input pixel there and loses, bench/RESULTS.md).
+    /// </summary>
+    public static Conv2dAlgorithm ChooseBackwardWeight(in Conv2dGeometry g)
+    {
+        var a = Choose(g);
+        return a == Conv2dAlgorithm.Direct && (g.StrideH > 1 || g.StrideW > 1) ? Conv2dAlgorithm.Im2ColGemm : a;
+    }
 
     /// <summary>As the public overload, on a given algorithm.</summary>
-    internal static void BackwardWeight(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, ReadOnlySpan<float> input,
+    internal static unsafe void BackwardWeight(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, ReadOnlySpan<float> input,
         ReadOnlySpan<float> gradOutput, Span<float> gradWeight)
     {
         g.CheckSpans(".BackwardWeight", input.Length, gradWeight.Length, gradOutput.Length, "input", "gradOutput");
         CheckAlgorithm(g, algorithm, width, forward: false);
         if (g.Batch == 0) { gradWeight.Clear(); return; }
-        if (algorithm == Conv2dAlgorithm.Direct) algorithm = Conv2dAlgorithm.Im2ColGemm;
+        if (algorithm == Conv2dAlgorithm.Direct)
+        {
+            if (Conv2dDirect.SupportsBackwardWeight(g))
+            {
+                fixed (float* x = input, dy = gradOutput, dw = gradWeight)
+                    Conv2dDirect.BackwardWeight(width, g, x, dy, dw);
+                return;
+            }
+            algorithm = Conv2dAlgorithm.Im2ColGemm;
+        }
         switch (algorithm)
         {
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.BackwardWeight(g, input, gradOutput, gradWeight); break;
