@@ -13,7 +13,7 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
 {
     /// <summary>
     /// The tile for <paramref name="g"/>: AVX-512 (V = 16) has 28 accumulators to fill, AVX2 (V = 8) 12. Wide rows take
-    /// up to 14 (6) pixels × 2 blocks, evenly split so the last tile overlaps as little as possible; 5–9-pixel rows
+    /// up to 14 (6) pixels × 2 blocks, split evenly (the last tile of a row may be a little narrower); 5–9-pixel rows
     /// (7×7 maps) one row × 3 blocks; tinier maps several rows at once.
     /// </summary>
     public static DirectPlan For(in Conv2dGeometry g, int v)
@@ -218,9 +218,16 @@ internal static unsafe partial class Conv2dDirect
         {
             G = g, Plan = plan, In = inShape, Out = outShape, X = x, W = wb, Y = y, Bias = bias, Residual = residual, Relu = relu,
             Groups = groups, ColumnTiles = plan.ColumnTiles(g), RowTiles = plan.RowTiles(g),
-            Full = Tile<TS, TV>(plan.R, plan.Rows, plan.GroupBlocks, g.StrideW),
-            Last = Tile<TS, TV>(plan.R, plan.Rows, lastBlocks, g.StrideW),
         };
+        // Kernels for the full tile and the edge tiles (fewer columns at a row's end, fewer rows at the bottom,
+        // fewer blocks in the last group): edge tiles never overlap their neighbours, because later input-channel
+        // passes add onto what is stored.
+        int rEdge = g.OutWidth - (body.ColumnTiles - 1) * plan.R, rowsEdge = g.OutHeight - (body.RowTiles - 1) * plan.Rows;
+        for (int i = 0; i < 8; i++)
+        {
+            bool lastGroup = (i & 4) != 0, lastRow = (i & 2) != 0, lastColumn = (i & 1) != 0;
+            body.Kernels[i] = (nint)Tile<TS, TV>(lastColumn ? rEdge : plan.R, lastRow ? rowsEdge : plan.Rows, lastGroup ? lastBlocks : plan.GroupBlocks, g.StrideW);
+        }
         // With several images per thread, a task is one whole image: blocked in thread-local scratch just before
         // use and unblocked right after, so the input and output cross memory once. Otherwise the batch is blocked
         // up front and tasks take rows of one output-channel group, enough of them for every thread.
@@ -271,7 +278,8 @@ internal static unsafe partial class Conv2dDirect
         public float* Xb, Yb;                    // the blocked batch (when not PerImage)
         public bool Relu, PerImage;
         public int Groups, ColumnTiles, RowTiles, RowChunks;
-        public delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void> Full, Last;
+        /// <summary>Tile kernels indexed by (last group ? 4 : 0) + (last row tile ? 2 : 0) + (last column tile ? 1 : 0).</summary>
+        public KernelTable Kernels;
 
         public readonly void Invoke(int index)
         {
@@ -299,28 +307,50 @@ internal static unsafe partial class Conv2dDirect
         {
             var g = G;
             int v = In.V, icBlocks = In.Blocks, kH = g.KernelHeight, kW = g.KernelWidth, rows = Plan.Rows, r = Plan.R;
-            var tile = grp == Groups - 1 ? Last : Full;
+            int groupIndex = grp == Groups - 1 ? 4 : 0;
             nint wStep = (nint)Plan.GroupBlocks * v;
             float* w = W + (long)grp * icBlocks * kH * kW * v * wStep;
             float* yBlock = yImage + (long)grp * Plan.GroupBlocks * Out.BlockStride;
             nint xRowStep = (nint)(g.DilationH * In.RowPitch), xColStep = (nint)g.DilationW * v;
             nint xTileRow = (nint)(g.StrideH * In.RowPitch), yRowPitch = (nint)Out.RowPitch;
-            for (int t = t0; t < t1; t++)
+            // Input-channel blocks per pass: the pass's weights (kH·kW·V·wStep floats per block) stay in L1 while every
+            // tile of the range reuses them; later passes add onto the stored tiles (oneDNN's ic blocking).
+            long perBlock = (long)kH * kW * v * wStep;
+            int chunk = IcChunkOverride > 0 ? IcChunkOverride : (int)Math.Clamp(L1WeightFloats / perBlock, 1, icBlocks);
+            for (int ic0 = 0; ic0 < icBlocks; ic0 += chunk)
             {
-                // The last row tile (and the last tile of a row) ends at the edge, overlapping its neighbour when
-                // the tile does not divide the extent: the overlap is computed twice and stored twice, identically.
-                int oh = Math.Min(t * rows, g.OutHeight - rows);
-                float* xRow = xImage + (long)oh * g.StrideH * In.RowPitch;
-                float* yRow = yBlock + oh * Out.RowPitch;
-                for (int c = 0; c < ColumnTiles; c++)
+                int blocks = Math.Min(chunk, icBlocks - ic0);
+                float* xChunk = xImage + ic0 * In.BlockStride;
+                float* wChunk = w + ic0 * perBlock;
+                for (int t = t0; t < t1; t++)
                 {
-                    int ow0 = Math.Min(c * r, g.OutWidth - r);
-                    tile(xRow + (long)ow0 * g.StrideW * v, w, yRow + (long)ow0 * v, icBlocks, kH, kW, wStep,
-                        (nint)In.BlockStride, xRowStep, xColStep, xTileRow, (nint)Out.BlockStride, yRowPitch, false);
+                    int oh = t * rows, rowIndex = groupIndex + (t == RowTiles - 1 ? 2 : 0);
+                    float* xRow = xChunk + (long)oh * g.StrideH * In.RowPitch;
+                    float* yRow = yBlock + oh * Out.RowPitch;
+                    for (int c = 0; c < ColumnTiles; c++)
+                    {
+                        int ow0 = c * r;
+                        var tile = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void>)
+                            Kernels[rowIndex + (c == ColumnTiles - 1 ? 1 : 0)];
+                        tile(xRow + (long)ow0 * g.StrideW * v, wChunk, yRow + (long)ow0 * v, blocks, kH, kW, wStep,
+                            (nint)In.BlockStride, xRowStep, xColStep, xTileRow, (nint)Out.BlockStride, yRowPitch, ic0 > 0);
+                    }
                 }
             }
         }
     }
+
+    [InlineArray(8)]
+    private struct KernelTable
+    {
+        private nint first;
+    }
+
+    /// <summary>Blocked weights one pass of the tiles may use (floats): about half of a 48 KiB L1 data cache.</summary>
+    private const long L1WeightFloats = 6 * 1024;
+
+    /// <summary>For benchmarks comparing pass sizes: input-channel blocks per pass (0: from <see cref="L1WeightFloats"/>).</summary>
+    internal static int IcChunkOverride;
 
     // ---- choosing the compiled tile (R columns, Rows rows, O blocks, column stride S) ---------------------------
 

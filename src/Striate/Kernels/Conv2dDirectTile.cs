@@ -27,6 +27,8 @@ internal static unsafe class Conv2dDirectTile<TS, TV, TR, TRows, TO, TStride>
         nint xColStep, nint xTileRow, nint yBlockStride, nint yRowPitch, bool accumulate)
     {
         int V = TS.Length, R = TR.Value, P = TR.Value * TRows.Value, O = TO.Value, S = TStride.Value;
+        // Byte offsets of the tile's second to fourth rows, so each broadcast addresses [x + row + displacement].
+        nint r1 = xTileRow * sizeof(float), r2 = 2 * r1, r3 = 3 * r1;
         TV a0_0 = TS.Zero, a0_1 = TS.Zero, a0_2 = TS.Zero,
             a1_0 = TS.Zero, a1_1 = TS.Zero, a1_2 = TS.Zero,
             a2_0 = TS.Zero, a2_1 = TS.Zero, a2_2 = TS.Zero,
@@ -50,26 +52,26 @@ internal static unsafe class Conv2dDirectTile<TS, TV, TR, TRows, TO, TStride>
                 for (int j = 0; j < kW; j++)
                 {
                     float* xp = xr + j * xColStep;
-                    for (int c = 0; c < V; c++, w += wStep)
+                    for (float* xc = xp, end = xp + V; xc < end; xc++, w += wStep)
                     {
                         TV w0 = TS.Load(w);
                         TV w1 = O > 1 ? TS.Load(w + V) : w0;
                         TV w2 = O > 2 ? TS.Load(w + 2 * V) : w0;
                         TV b;
-                        { b = TS.Broadcast(xp + 0 / R * xTileRow + 0 % R * S * V + c); a0_0 = TS.Fma(b, w0, a0_0); if (O > 1) a0_1 = TS.Fma(b, w1, a0_1); if (O > 2) a0_2 = TS.Fma(b, w2, a0_2); }
-                        if (P > 1) { b = TS.Broadcast(xp + 1 / R * xTileRow + 1 % R * S * V + c); a1_0 = TS.Fma(b, w0, a1_0); if (O > 1) a1_1 = TS.Fma(b, w1, a1_1); if (O > 2) a1_2 = TS.Fma(b, w2, a1_2); }
-                        if (P > 2) { b = TS.Broadcast(xp + 2 / R * xTileRow + 2 % R * S * V + c); a2_0 = TS.Fma(b, w0, a2_0); if (O > 1) a2_1 = TS.Fma(b, w1, a2_1); if (O > 2) a2_2 = TS.Fma(b, w2, a2_2); }
-                        if (P > 3) { b = TS.Broadcast(xp + 3 / R * xTileRow + 3 % R * S * V + c); a3_0 = TS.Fma(b, w0, a3_0); if (O > 1) a3_1 = TS.Fma(b, w1, a3_1); if (O > 2) a3_2 = TS.Fma(b, w2, a3_2); }
-                        if (P > 4) { b = TS.Broadcast(xp + 4 / R * xTileRow + 4 % R * S * V + c); a4_0 = TS.Fma(b, w0, a4_0); if (O > 1) a4_1 = TS.Fma(b, w1, a4_1); if (O > 2) a4_2 = TS.Fma(b, w2, a4_2); }
-                        if (P > 5) { b = TS.Broadcast(xp + 5 / R * xTileRow + 5 % R * S * V + c); a5_0 = TS.Fma(b, w0, a5_0); if (O > 1) a5_1 = TS.Fma(b, w1, a5_1); if (O > 2) a5_2 = TS.Fma(b, w2, a5_2); }
-                        if (P > 6) { b = TS.Broadcast(xp + 6 / R * xTileRow + 6 % R * S * V + c); a6_0 = TS.Fma(b, w0, a6_0); if (O > 1) a6_1 = TS.Fma(b, w1, a6_1); if (O > 2) a6_2 = TS.Fma(b, w2, a6_2); }
-                        if (P > 7) { b = TS.Broadcast(xp + 7 / R * xTileRow + 7 % R * S * V + c); a7_0 = TS.Fma(b, w0, a7_0); if (O > 1) a7_1 = TS.Fma(b, w1, a7_1); if (O > 2) a7_2 = TS.Fma(b, w2, a7_2); }
-                        if (P > 8) { b = TS.Broadcast(xp + 8 / R * xTileRow + 8 % R * S * V + c); a8_0 = TS.Fma(b, w0, a8_0); if (O > 1) a8_1 = TS.Fma(b, w1, a8_1); if (O > 2) a8_2 = TS.Fma(b, w2, a8_2); }
-                        if (P > 9) { b = TS.Broadcast(xp + 9 / R * xTileRow + 9 % R * S * V + c); a9_0 = TS.Fma(b, w0, a9_0); if (O > 1) a9_1 = TS.Fma(b, w1, a9_1); if (O > 2) a9_2 = TS.Fma(b, w2, a9_2); }
-                        if (P > 10) { b = TS.Broadcast(xp + 10 / R * xTileRow + 10 % R * S * V + c); a10_0 = TS.Fma(b, w0, a10_0); if (O > 1) a10_1 = TS.Fma(b, w1, a10_1); if (O > 2) a10_2 = TS.Fma(b, w2, a10_2); }
-                        if (P > 11) { b = TS.Broadcast(xp + 11 / R * xTileRow + 11 % R * S * V + c); a11_0 = TS.Fma(b, w0, a11_0); if (O > 1) a11_1 = TS.Fma(b, w1, a11_1); if (O > 2) a11_2 = TS.Fma(b, w2, a11_2); }
-                        if (P > 12) { b = TS.Broadcast(xp + 12 / R * xTileRow + 12 % R * S * V + c); a12_0 = TS.Fma(b, w0, a12_0); if (O > 1) a12_1 = TS.Fma(b, w1, a12_1); if (O > 2) a12_2 = TS.Fma(b, w2, a12_2); }
-                        if (P > 13) { b = TS.Broadcast(xp + 13 / R * xTileRow + 13 % R * S * V + c); a13_0 = TS.Fma(b, w0, a13_0); if (O > 1) a13_1 = TS.Fma(b, w1, a13_1); if (O > 2) a13_2 = TS.Fma(b, w2, a13_2); }
+                        { b = TS.Broadcast(Row(xc, 0 / R, r1, r2, r3) + 0 % R * S * V); a0_0 = TS.Fma(b, w0, a0_0); if (O > 1) a0_1 = TS.Fma(b, w1, a0_1); if (O > 2) a0_2 = TS.Fma(b, w2, a0_2); }
+                        if (P > 1) { b = TS.Broadcast(Row(xc, 1 / R, r1, r2, r3) + 1 % R * S * V); a1_0 = TS.Fma(b, w0, a1_0); if (O > 1) a1_1 = TS.Fma(b, w1, a1_1); if (O > 2) a1_2 = TS.Fma(b, w2, a1_2); }
+                        if (P > 2) { b = TS.Broadcast(Row(xc, 2 / R, r1, r2, r3) + 2 % R * S * V); a2_0 = TS.Fma(b, w0, a2_0); if (O > 1) a2_1 = TS.Fma(b, w1, a2_1); if (O > 2) a2_2 = TS.Fma(b, w2, a2_2); }
+                        if (P > 3) { b = TS.Broadcast(Row(xc, 3 / R, r1, r2, r3) + 3 % R * S * V); a3_0 = TS.Fma(b, w0, a3_0); if (O > 1) a3_1 = TS.Fma(b, w1, a3_1); if (O > 2) a3_2 = TS.Fma(b, w2, a3_2); }
+                        if (P > 4) { b = TS.Broadcast(Row(xc, 4 / R, r1, r2, r3) + 4 % R * S * V); a4_0 = TS.Fma(b, w0, a4_0); if (O > 1) a4_1 = TS.Fma(b, w1, a4_1); if (O > 2) a4_2 = TS.Fma(b, w2, a4_2); }
+                        if (P > 5) { b = TS.Broadcast(Row(xc, 5 / R, r1, r2, r3) + 5 % R * S * V); a5_0 = TS.Fma(b, w0, a5_0); if (O > 1) a5_1 = TS.Fma(b, w1, a5_1); if (O > 2) a5_2 = TS.Fma(b, w2, a5_2); }
+                        if (P > 6) { b = TS.Broadcast(Row(xc, 6 / R, r1, r2, r3) + 6 % R * S * V); a6_0 = TS.Fma(b, w0, a6_0); if (O > 1) a6_1 = TS.Fma(b, w1, a6_1); if (O > 2) a6_2 = TS.Fma(b, w2, a6_2); }
+                        if (P > 7) { b = TS.Broadcast(Row(xc, 7 / R, r1, r2, r3) + 7 % R * S * V); a7_0 = TS.Fma(b, w0, a7_0); if (O > 1) a7_1 = TS.Fma(b, w1, a7_1); if (O > 2) a7_2 = TS.Fma(b, w2, a7_2); }
+                        if (P > 8) { b = TS.Broadcast(Row(xc, 8 / R, r1, r2, r3) + 8 % R * S * V); a8_0 = TS.Fma(b, w0, a8_0); if (O > 1) a8_1 = TS.Fma(b, w1, a8_1); if (O > 2) a8_2 = TS.Fma(b, w2, a8_2); }
+                        if (P > 9) { b = TS.Broadcast(Row(xc, 9 / R, r1, r2, r3) + 9 % R * S * V); a9_0 = TS.Fma(b, w0, a9_0); if (O > 1) a9_1 = TS.Fma(b, w1, a9_1); if (O > 2) a9_2 = TS.Fma(b, w2, a9_2); }
+                        if (P > 10) { b = TS.Broadcast(Row(xc, 10 / R, r1, r2, r3) + 10 % R * S * V); a10_0 = TS.Fma(b, w0, a10_0); if (O > 1) a10_1 = TS.Fma(b, w1, a10_1); if (O > 2) a10_2 = TS.Fma(b, w2, a10_2); }
+                        if (P > 11) { b = TS.Broadcast(Row(xc, 11 / R, r1, r2, r3) + 11 % R * S * V); a11_0 = TS.Fma(b, w0, a11_0); if (O > 1) a11_1 = TS.Fma(b, w1, a11_1); if (O > 2) a11_2 = TS.Fma(b, w2, a11_2); }
+                        if (P > 12) { b = TS.Broadcast(Row(xc, 12 / R, r1, r2, r3) + 12 % R * S * V); a12_0 = TS.Fma(b, w0, a12_0); if (O > 1) a12_1 = TS.Fma(b, w1, a12_1); if (O > 2) a12_2 = TS.Fma(b, w2, a12_2); }
+                        if (P > 13) { b = TS.Broadcast(Row(xc, 13 / R, r1, r2, r3) + 13 % R * S * V); a13_0 = TS.Fma(b, w0, a13_0); if (O > 1) a13_1 = TS.Fma(b, w1, a13_1); if (O > 2) a13_2 = TS.Fma(b, w2, a13_2); }
                     }
                 }
             }
@@ -89,6 +91,10 @@ internal static unsafe class Conv2dDirectTile<TS, TV, TR, TRows, TO, TStride>
         if (P > 12) { float* p = y + 12 % R * V + 12 / R * yRowPitch; Put(p, a12_0, accumulate); if (O > 1) Put(p + yBlockStride, a12_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a12_2, accumulate); }
         if (P > 13) { float* p = y + 13 % R * V + 13 / R * yRowPitch; Put(p, a13_0, accumulate); if (O > 1) Put(p + yBlockStride, a13_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a13_2, accumulate); }
     }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* Row(float* x, int row, nint r1, nint r2, nint r3) =>
+        row == 0 ? x : (float*)((byte*)x + (row == 1 ? r1 : row == 2 ? r2 : r3));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Put(float* p, TV value, bool accumulate) => TS.Store(accumulate ? TS.Add(TS.Load(p), value) : value, p);
