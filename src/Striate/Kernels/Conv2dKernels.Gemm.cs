@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 
 namespace Striate.Kernels;
 
@@ -21,28 +22,97 @@ public static partial class Conv2dKernels
         return (int)Math.Max(1, images);
     }
 
-    // ---- 1×1, stride 1, no padding: the image [Cin/g, H·W] is its own column matrix ------------------------
+    // ---- the weights as GEMM's left operand, packed once per call (or kept while the weight is unchanged) ------
 
-    private static void PointwiseForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, Span<float> output)
+    [ThreadStatic] private static float[]? t_packedWeights;
+
+    /// <summary>
+    /// Every group's weight matrix packed as GEMM's A: w[grp] [Cout/g, K] for the forward, its transpose [K, Cout/g]
+    /// for the input gradient, groups one after another (<see cref="Gemm.PackedALength"/> floats each). From
+    /// <see cref="TransformedWeights"/> when keyed, else packed into the calling thread's scratch. Null when the
+    /// product's few rows take the unpacked path (<see cref="Gemm.UsesPackedA"/>).
+    /// </summary>
+    private static unsafe float* PackedWeights(in Conv2dGeometry g, bool transpose, float* w, WeightKey? key, out float[]? holder)
     {
-        int P = g.OutHeight * g.OutWidth, cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup;
-        for (int n = 0; n < g.Batch; n++)
-        for (int grp = 0; grp < g.Groups; grp++)
-            // y[n, grp]: [Cout/g, P] = w[grp]: [Cout/g, Cin/g] · x[n, grp]: [Cin/g, P]
-            Gemm.Sgemm(false, false, og, P, cg, 1f, weight.Slice(grp * og * cg, og * cg), cg,
-                input.Slice((n * g.InChannels + grp * cg) * P, cg * P), P, 0f,
-                output.Slice((n * g.OutChannels + grp * og) * P, og * P), P);
+        var path = Gemm.BestPath;
+        int og = g.OutChannelsPerGroup, k = g.InChannelsPerGroup * g.KernelHeight * g.KernelWidth;
+        int rows = transpose ? k : og, cols = transpose ? og : k;
+        holder = null;
+        if (!Gemm.UsesPackedA(path, rows)) return null;
+        long perGroup = Gemm.PackedALength(path, rows, cols);
+        int length = checked((int)(perGroup * g.Groups));
+        var fill = new GemmWeightFill { G = g, Transpose = transpose, W = w, PerGroup = perGroup };
+        if (key is { } kk)
+        {
+            holder = TransformedWeights.Get(kk, new WeightTransform(transpose ? WeightTransformKind.GemmWeightsTransposed : WeightTransformKind.GemmWeights, (int)path, 0), length, ref fill);
+            return (float*)Unsafe.AsPointer(ref holder[0]);
+        }
+        if (t_packedWeights == null || t_packedWeights.Length < length) t_packedWeights = GC.AllocateUninitializedArray<float>(Math.Max(length, 1024), pinned: true);
+        holder = t_packedWeights;
+        float* dst = (float*)Unsafe.AsPointer(ref holder[0]);
+        fill.Fill(dst);
+        return dst;
     }
 
-    private static void PointwiseBackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput)
+    private unsafe struct GemmWeightFill : IWeightFill
+    {
+        public Conv2dGeometry G;
+        public bool Transpose;
+        public float* W;
+        public long PerGroup;
+
+        public readonly void Fill(float* destination)
+        {
+            int og = G.OutChannelsPerGroup, k = G.InChannelsPerGroup * G.KernelHeight * G.KernelWidth;
+            for (int grp = 0; grp < G.Groups; grp++)
+            {
+                float* w = W + (long)grp * og * k; // w[grp]: [Cout/g, K]
+                if (Transpose) Gemm.PackA(Gemm.BestPath, true, k, og, 1f, w, k, destination + grp * PerGroup);
+                else Gemm.PackA(Gemm.BestPath, false, og, k, 1f, w, k, destination + grp * PerGroup);
+            }
+        }
+    }
+
+    // ---- 1×1, stride 1, no padding: the image [Cin/g, H·W] is its own column matrix ------------------------
+
+    private static unsafe void PointwiseForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, Span<float> output, WeightKey? key)
     {
         int P = g.OutHeight * g.OutWidth, cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup;
-        for (int n = 0; n < g.Batch; n++)
-        for (int grp = 0; grp < g.Groups; grp++)
-            // dx[n, grp]: [Cin/g, P] = w[grp]ᵀ: [Cin/g, Cout/g] · dy[n, grp]: [Cout/g, P]
-            Gemm.Sgemm(true, false, cg, P, og, 1f, weight.Slice(grp * og * cg, og * cg), cg,
-                gradOutput.Slice((n * g.OutChannels + grp * og) * P, og * P), P, 0f,
-                gradInput.Slice((n * g.InChannels + grp * cg) * P, cg * P), P);
+        fixed (float* w = weight, x = input, y = output)
+        {
+            float* packed = PackedWeights(g, false, w, key, out var holder);
+            long perGroup = packed == null ? 0 : Gemm.PackedALength(Gemm.BestPath, og, cg);
+            for (int n = 0; n < g.Batch; n++)
+            for (int grp = 0; grp < g.Groups; grp++)
+            {
+                // y[n, grp]: [Cout/g, P] = w[grp]: [Cout/g, Cin/g] · x[n, grp]: [Cin/g, P]
+                float* xg = x + (long)(n * g.InChannels + grp * cg) * P, yg = y + (long)(n * g.OutChannels + grp * og) * P;
+                if (packed != null) Gemm.Sgemm(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, cg, false, P, xg, P, 0f, yg, P);
+                else Gemm.Sgemm(false, false, og, P, cg, 1f, weight.Slice(grp * og * cg, og * cg), cg,
+                    input.Slice((n * g.InChannels + grp * cg) * P, cg * P), P, 0f, output.Slice((n * g.OutChannels + grp * og) * P, og * P), P);
+            }
+            GC.KeepAlive(holder);
+        }
+    }
+
+    private static unsafe void PointwiseBackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput, WeightKey? key)
+    {
+        int P = g.OutHeight * g.OutWidth, cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup;
+        fixed (float* w = weight, dy = gradOutput, dx = gradInput)
+        {
+            float* packed = PackedWeights(g, true, w, key, out var holder);
+            long perGroup = packed == null ? 0 : Gemm.PackedALength(Gemm.BestPath, cg, og);
+            for (int n = 0; n < g.Batch; n++)
+            for (int grp = 0; grp < g.Groups; grp++)
+            {
+                // dx[n, grp]: [Cin/g, P] = w[grp]ᵀ: [Cin/g, Cout/g] · dy[n, grp]: [Cout/g, P]
+                float* dyg = dy + (long)(n * g.OutChannels + grp * og) * P, dxg = dx + (long)(n * g.InChannels + grp * cg) * P;
+                if (packed != null) Gemm.Sgemm(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, cg, og, false, P, dyg, P, 0f, dxg, P);
+                else Gemm.Sgemm(true, false, cg, P, og, 1f, weight.Slice(grp * og * cg, og * cg), cg,
+                    gradOutput.Slice((n * g.OutChannels + grp * og) * P, og * P), P, 0f, gradInput.Slice((n * g.InChannels + grp * cg) * P, cg * P), P);
+            }
+            GC.KeepAlive(holder);
+        }
     }
 
     private static void PointwiseBackwardWeight(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight)
@@ -58,7 +128,7 @@ public static partial class Conv2dKernels
 
     // ---- general case: im2col + GEMM over chunks of images ---------------------------------------------
 
-    private static void Im2ColForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, Span<float> output)
+    private static unsafe void Im2ColForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, Span<float> output, WeightKey? key)
     {
         int P = g.OutHeight * g.OutWidth, og = g.OutChannelsPerGroup;
         int K = g.InChannelsPerGroup * g.KernelHeight * g.KernelWidth;
@@ -67,23 +137,29 @@ public static partial class Conv2dKernels
         float[]? wide = chunk > 1 ? ArrayPool<float>.Shared.Rent(og * chunk * P) : null; // y chunk: [Cout/g, b·P]
         try
         {
-            for (int n0 = 0; n0 < g.Batch; n0 += chunk)
+            fixed (float* w = weight, pcol = col, pwide = wide, y = output)
             {
-                int b = Math.Min(chunk, g.Batch - n0), ld = b * P;
-                for (int grp = 0; grp < g.Groups; grp++)
+                float* packed = PackedWeights(g, false, w, key, out var holder);
+                long perGroup = packed == null ? 0 : Gemm.PackedALength(Gemm.BestPath, og, K);
+                for (int n0 = 0; n0 < g.Batch; n0 += chunk)
                 {
-                    PackImages(g, input, n0, b, grp, col, ld);
-                    var w = weight.Slice(grp * og * K, og * K); // w[grp]: [Cout/g, K]
-                    if (b == 1)
+                    int b = Math.Min(chunk, g.Batch - n0), ld = b * P;
+                    for (int grp = 0; grp < g.Groups; grp++)
                     {
-                        Gemm.Sgemm(false, false, og, P, K, 1f, w, K, col, ld, 0f, output.Slice((n0 * g.OutChannels + grp * og) * P, og * P), P);
-                        continue;
+                        PackImages(g, input, n0, b, grp, col, ld);
+                        // y[n0, grp]: [Cout/g, P] (one image) or the chunk [Cout/g, b·P] = w[grp]: [Cout/g, K] · col: [K, b·P]
+                        float* c = b == 1 ? y + (long)(n0 * g.OutChannels + grp * og) * P : pwide;
+                        int ldc = b == 1 ? P : ld;
+                        if (packed != null) Gemm.Sgemm(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, K, false, ld, pcol, ld, 0f, c, ldc);
+                        else Gemm.Sgemm(false, false, og, ld, K, 1f, weight.Slice(grp * og * K, og * K), K, col, ld, 0f,
+                            new Span<float>(c, (og - 1) * ldc + ld), ldc);
+                        if (b == 1) continue;
+                        for (int i = 0; i < b; i++)
+                        for (int o = 0; o < og; o++)
+                            wide.AsSpan(o * ld + i * P, P).CopyTo(output.Slice(((n0 + i) * g.OutChannels + grp * og + o) * P, P));
                     }
-                    Gemm.Sgemm(false, false, og, ld, K, 1f, w, K, col, ld, 0f, wide, ld);
-                    for (int i = 0; i < b; i++)
-                    for (int o = 0; o < og; o++)
-                        wide.AsSpan(o * ld + i * P, P).CopyTo(output.Slice(((n0 + i) * g.OutChannels + grp * og + o) * P, P));
                 }
+                GC.KeepAlive(holder);
             }
         }
         finally
@@ -93,7 +169,7 @@ public static partial class Conv2dKernels
         }
     }
 
-    private static void Im2ColBackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput)
+    private static unsafe void Im2ColBackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput, WeightKey? key)
     {
         int P = g.OutHeight * g.OutWidth, og = g.OutChannelsPerGroup;
         int K = g.InChannelsPerGroup * g.KernelHeight * g.KernelWidth;
@@ -103,17 +179,25 @@ public static partial class Conv2dKernels
         try
         {
             gradInput.Clear(); // col2im accumulates, and strides larger than the kernel leave pixels untouched
-            for (int n0 = 0; n0 < g.Batch; n0 += chunk)
+            fixed (float* w = weight, pcol = col)
             {
-                int b = Math.Min(chunk, g.Batch - n0), ld = b * P;
-                for (int grp = 0; grp < g.Groups; grp++)
+                float* packed = PackedWeights(g, true, w, key, out var holder);
+                long perGroup = packed == null ? 0 : Gemm.PackedALength(Gemm.BestPath, K, og);
+                for (int n0 = 0; n0 < g.Batch; n0 += chunk)
                 {
-                    var w = weight.Slice(grp * og * K, og * K); // w[grp]: [Cout/g, K]
-                    ReadOnlySpan<float> dy = b == 1 ? gradOutput.Slice((n0 * g.OutChannels + grp * og) * P, og * P) : GatherOutputs(g, gradOutput, n0, b, grp, wide!);
-                    // dcol: [K, b·P] = w[grp]ᵀ: [K, Cout/g] · dy: [Cout/g, b·P]
-                    Gemm.Sgemm(true, false, K, ld, og, 1f, w, K, dy, ld, 0f, col, ld);
-                    UnpackImages(g, col, ld, n0, b, grp, gradInput);
+                    int b = Math.Min(chunk, g.Batch - n0), ld = b * P;
+                    for (int grp = 0; grp < g.Groups; grp++)
+                    {
+                        ReadOnlySpan<float> dy = b == 1 ? gradOutput.Slice((n0 * g.OutChannels + grp * og) * P, og * P) : GatherOutputs(g, gradOutput, n0, b, grp, wide!);
+                        // dcol: [K, b·P] = w[grp]ᵀ: [K, Cout/g] · dy: [Cout/g, b·P]
+                        if (packed != null)
+                            fixed (float* pdy = dy)
+                                Gemm.Sgemm(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, K, og, false, ld, pdy, ld, 0f, pcol, ld);
+                        else Gemm.Sgemm(true, false, K, ld, og, 1f, weight.Slice(grp * og * K, og * K), K, dy, ld, 0f, col, ld);
+                        UnpackImages(g, col, ld, n0, b, grp, gradInput);
+                    }
                 }
+                GC.KeepAlive(holder);
             }
         }
         finally

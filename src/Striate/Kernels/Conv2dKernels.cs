@@ -91,9 +91,9 @@ public static partial class Conv2dKernels
                 fixed (float* x = input, w = weight, b = bias, r = epilogue.Residual, y = output)
                     Conv2dDirect.Forward(width, g, x, w, b, r, epilogue.Relu, y, weightKey);
                 return;
-            case Conv2dAlgorithm.Pointwise: PointwiseForward(g, input, weight, output); break;
+            case Conv2dAlgorithm.Pointwise: PointwiseForward(g, input, weight, output, weightKey); break;
             case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.Forward, input, weight, output, default, default); break;
-            default: Im2ColForward(g, input, weight, output); break;
+            default: Im2ColForward(g, input, weight, output, weightKey); break;
         }
         ApplyEpilogue(g, bias, epilogue, output);
     }
@@ -122,9 +122,9 @@ public static partial class Conv2dKernels
         switch (algorithm)
         {
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.BackwardData(g, gradOutput, weight, gradInput); break;
-            case Conv2dAlgorithm.Pointwise: PointwiseBackwardData(g, gradOutput, weight, gradInput); break;
+            case Conv2dAlgorithm.Pointwise: PointwiseBackwardData(g, gradOutput, weight, gradInput, weightKey); break;
             case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.BackwardData, default, weight, gradOutput, gradInput, default); break;
-            default: Im2ColBackwardData(g, gradOutput, weight, gradInput); break;
+            default: Im2ColBackwardData(g, gradOutput, weight, gradInput, weightKey); break;
         }
     }
 

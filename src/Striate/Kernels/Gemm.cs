@@ -71,6 +71,61 @@ public static partial class Gemm
         }
     }
 
+    // ---- a left operand packed once, for many products with it (a convolution's weights, image after image) ------
+
+    /// <summary>
+    /// Whether products with <paramref name="m"/> rows read a packed A at all; the few-rows path
+    /// (<see cref="GemmSmallM"/>) reads A directly, so callers pass A unpacked there.
+    /// </summary>
+    internal static bool UsesPackedA(GemmPath path, int m) => m > GemmSmallM.MaxM || path == GemmPath.Scalar;
+
+    /// <summary>Floats <see cref="PackA"/> writes for op(A) [m, k] on <paramref name="path"/>.</summary>
+    internal static long PackedALength(GemmPath path, int m, int k) => path switch
+    {
+        GemmPath.Vector512 => GemmDriver<Gemm512x14x32>.PackedLength(m, k),
+        GemmPath.Vector256 => GemmDriver<Gemm256x6x16>.PackedLength(m, k),
+        GemmPath.Vector128 => GemmDriver<Gemm128x6x8>.PackedLength(m, k),
+        _ => GemmDriver<GemmScalar4x4>.PackedLength(m, k),
+    };
+
+    /// <summary>dst ← alpha · op(A) [m, k] (A stored [m, lda], or [k, lda] when transposed), packed for <paramref name="path"/>'s tile.</summary>
+    internal static unsafe void PackA(GemmPath path, bool transA, int m, int k, float alpha, float* a, int lda, float* dst)
+    {
+        switch (path)
+        {
+            case GemmPath.Vector512: GemmDriver<Gemm512x14x32>.PackWhole(transA, a, lda, m, k, alpha, dst); break;
+            case GemmPath.Vector256: GemmDriver<Gemm256x6x16>.PackWhole(transA, a, lda, m, k, alpha, dst); break;
+            case GemmPath.Vector128: GemmDriver<Gemm128x6x8>.PackWhole(transA, a, lda, m, k, alpha, dst); break;
+            default: GemmDriver<GemmScalar4x4>.PackWhole(transA, a, lda, m, k, alpha, dst); break;
+        }
+    }
+
+    /// <summary>
+    /// C [m, n] = packedA · op(B) + beta · C, with packedA from <see cref="PackA"/> on the same path (alpha already in
+    /// it). Requires <see cref="UsesPackedA"/>. Shapes: op(B) [k, n] (B stored [k, ldb], or [n, ldb] when transposed).
+    /// </summary>
+    internal static unsafe void Sgemm(GemmPath path, int threads, float* packedA, int m, int k, bool transB, int n,
+        float* b, int ldb, float beta, float* c, int ldc)
+    {
+        if (!UsesPackedA(path, m)) throw new ArgumentException($"Sgemm: {m} rows take the few-rows path, which reads A unpacked.");
+        if (!IsSupported(path)) throw new PlatformNotSupportedException($"Sgemm: path {path} is not accelerated on this machine.");
+        if (m == 0 || n == 0) return;
+        if (k == 0)
+        {
+            ScaleC(m, n, beta, new Span<float>(c, (m - 1) * ldc + n), ldc);
+            return;
+        }
+        if ((long)m * n * k < ParallelThreshold) threads = 1;
+        var job = new GemmJob(false, transB, m, n, k, 1f, null, 0, b, ldb, beta, c, ldc, packedA);
+        switch (path)
+        {
+            case GemmPath.Vector512: GemmDriver<Gemm512x14x32>.Run(ref job, threads); break;
+            case GemmPath.Vector256: GemmDriver<Gemm256x6x16>.Run(ref job, threads); break;
+            case GemmPath.Vector128: GemmDriver<Gemm128x6x8>.Run(ref job, threads); break;
+            default: GemmDriver<GemmScalar4x4>.Run(ref job, threads); break;
+        }
+    }
+
     /// <summary>Whether <paramref name="path"/> runs on accelerated hardware in this process.</summary>
     internal static bool IsSupported(GemmPath path) => path switch
     {

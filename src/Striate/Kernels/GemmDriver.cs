@@ -1,13 +1,16 @@
 namespace Striate.Kernels;
 
-/// <summary>The operands of one validated, pinned GEMM call.</summary>
+/// <summary>
+/// The operands of one validated, pinned GEMM call. <see cref="PackedA"/>, when set, is op(A) already packed for
+/// the tile (<see cref="Gemm.PackA"/>), and A is not read.
+/// </summary>
 internal readonly unsafe struct GemmJob(bool transA, bool transB, int m, int n, int k, float alpha,
-    float* a, int lda, float* b, int ldb, float beta, float* c, int ldc)
+    float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* packedA = null)
 {
     public readonly bool TransA = transA, TransB = transB;
     public readonly int M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc;
     public readonly float Alpha = alpha, Beta = beta;
-    public readonly float* A = a, B = b, C = c;
+    public readonly float* A = a, B = b, C = c, PackedA = packedA;
 }
 
 /// <summary>
@@ -59,9 +62,10 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         int mcMax = Math.Min(TKernel.MC, RoundUp(i1 - i0, MR));
         int kcMax = Math.Min(KC, job.K);
         // scratch: Ã [mcMax/MR, kcMax, MR] then B̃ [ncMax/NR, kcMax, NR]
-        int aFloats = RoundUp(mcMax * kcMax, 16);
-        float* aPack = GemmScratch.Get(aFloats + ncMax * kcMax);
-        float* bPack = aPack + aFloats;
+        int aFloats = job.PackedA != null ? 0 : RoundUp(mcMax * kcMax, 16);
+        float* scratch = GemmScratch.Get(aFloats + ncMax * kcMax);
+        float* aPack = scratch;
+        float* bPack = scratch + aFloats;
         // edge: one MR×NR tile for partial tiles of C
         float* edge = stackalloc float[MR * NR];
         nint ldc = job.Ldc;
@@ -78,7 +82,8 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                 for (int ic = i0; ic < i1; ic += TKernel.MC)
                 {
                     int mc = Math.Min(TKernel.MC, i1 - ic);
-                    GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, ic, mc, pc, kc, job.Alpha, aPack);
+                    if (job.PackedA != null) aPack = job.PackedA + PackedOffset(job.M, pc, ic, kc);
+                    else GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, ic, mc, pc, kc, job.Alpha, aPack);
                     for (int jr = 0; jr < nc; jr += NR)
                     {
                         int nr = Math.Min(NR, nc - jr);
@@ -115,4 +120,22 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     }
 
     private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
+
+    // ---- op(A) packed once for many products ------------------------------------------------------------
+
+    /// <summary>Floats of op(A) [m, k] packed whole: every depth block, each as ceil(m/MR) strips of kc × MR.</summary>
+    public static long PackedLength(int m, int k) => (long)RoundUp(m, TKernel.MR) * k;
+
+    /// <summary>Where the strip holding row <paramref name="row"/> (a multiple of MR) of depth block <paramref name="pc"/> starts.</summary>
+    private static long PackedOffset(int m, int pc, int row, int kc) => (long)pc * RoundUp(m, TKernel.MR) + (long)row * kc;
+
+    /// <summary>dst ← alpha · op(A) [m, k] in the layout <see cref="Block"/> reads when given a packed A.</summary>
+    public static void PackWhole(bool transA, float* a, int lda, int m, int k, float alpha, float* dst)
+    {
+        for (int pc = 0; pc < k; pc += TKernel.KC)
+        {
+            int kc = Math.Min(TKernel.KC, k - pc);
+            GemmPacking<TKernel>.PackA(transA, a, lda, 0, m, pc, kc, alpha, dst + PackedOffset(m, pc, 0, kc));
+        }
+    }
 }

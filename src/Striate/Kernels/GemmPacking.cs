@@ -55,29 +55,30 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
     public static void PackB(bool transB, float* b, int ldb, int p0, int kc, int j0, int nc, float* dst)
     {
         int nr = TKernel.NR;
+        if (!transB)
+        {
+            // B stored [k, ldb]: NR consecutive columns of one row are contiguous, already B̃'s order. Walk B row by row
+            // (one sequential stream the prefetcher follows) and deal each row's NR-wide pieces out to the strips.
+            int full = nc / nr, rest = nc - full * nr;
+            for (int p = 0; p < kc; p++)
+            {
+                float* src = b + (long)(p0 + p) * ldb + j0;
+                float* d = dst + p * nr;
+                for (int s = 0; s < full; s++, src += nr, d += (long)nr * kc)
+                    Unsafe.CopyBlockUnaligned(d, src, (uint)(nr * sizeof(float)));
+                if (rest > 0)
+                {
+                    int j = 0;
+                    for (; j < rest; j++) d[j] = src[j];
+                    for (; j < nr; j++) d[j] = 0;
+                }
+            }
+            return;
+        }
         for (int s = 0; s < nc; s += nr, dst += nr * kc)
         {
             int cols = Math.Min(nr, nc - s);
-            if (!transB)
-            {
-                // B stored [k, ldb]: NR consecutive columns of one row are contiguous, already B̃'s order.
-                for (int p = 0; p < kc; p++)
-                {
-                    float* src = b + (long)(p0 + p) * ldb + j0 + s;
-                    float* d = dst + p * nr;
-                    if (cols == nr)
-                    {
-                        Unsafe.CopyBlockUnaligned(d, src, (uint)(nr * sizeof(float)));
-                    }
-                    else
-                    {
-                        int j = 0;
-                        for (; j < cols; j++) d[j] = src[j];
-                        for (; j < nr; j++) d[j] = 0;
-                    }
-                }
-            }
-            else if (Avx.IsSupported && cols == nr && nr % 8 == 0)
+            if (Avx.IsSupported && cols == nr && nr % 8 == 0)
             {
                 PackBTransposedAvx(b + (long)(j0 + s) * ldb + p0, ldb, kc, dst);
             }

@@ -25,6 +25,10 @@ internal enum WeightTransformKind
     DirectForward,
     /// <summary><see cref="Conv2dDirect"/> input-gradient weights (channels swapped, taps mirrored), same layout.</summary>
     DirectBackwardData,
+    /// <summary>Each group's [Cout/g, K] weight matrix packed as GEMM's left operand (V holds the <see cref="GemmPath"/>).</summary>
+    GemmWeights,
+    /// <summary>Each group's transposed weight matrix [K, Cout/g] packed as GEMM's left operand, for the input gradient.</summary>
+    GemmWeightsTransposed,
 }
 
 /// <summary>

@@ -84,17 +84,20 @@ public class TransformedWeightsTests
         Assert.Throws<ArgumentOutOfRangeException>(() => TransformedWeights.BudgetBytes = -1);
 
     /// <summary>
-    /// A keyed direct convolution reuses its blocked weights while the version stays (so a weight changed without a
-    /// new version still gives the old result: the proof that the cache was used) and reorders them when it changes.
+    /// A keyed convolution reuses its transformed weights (blocked for the direct kernel, packed for GEMM) while the
+    /// version stays (so a weight changed without a new version still gives the old result: the proof that the cache
+    /// was used) and transforms them again when it changes; forward and input gradient alike.
     /// </summary>
     [Theory]
-    [InlineData((int)GemmPath.Vector512)]
-    [InlineData((int)GemmPath.Vector256)]
-    public void KeyedDirectConvolutionReusesWeightsUntilTheVersionChanges(int widthIndex)
+    [InlineData(Conv2dAlgorithm.Direct, (int)GemmPath.Vector512)]
+    [InlineData(Conv2dAlgorithm.Direct, (int)GemmPath.Vector256)]
+    [InlineData(Conv2dAlgorithm.Im2ColGemm, 0)]
+    [InlineData(Conv2dAlgorithm.Pointwise, 0)]
+    public void KeyedConvolutionReusesWeightsUntilTheVersionChanges(Conv2dAlgorithm algorithm, int widthIndex)
     {
         var width = (GemmPath)widthIndex;
-        Assert.SkipUnless(Conv2dDirect.IsSupported(width), $"the direct kernel at {width} is not hardware-accelerated here.");
-        var g = new Conv2dGeometry(2, 20, 9, 11, 24, 3, 3, 1, 1, 1, 1);
+        if (algorithm == Conv2dAlgorithm.Direct) Assert.SkipUnless(Conv2dDirect.IsSupported(width), $"the direct kernel at {width} is not hardware-accelerated here.");
+        var g = algorithm == Conv2dAlgorithm.Pointwise ? new Conv2dGeometry(2, 20, 9, 11, 24, 1, 1) : new Conv2dGeometry(2, 20, 9, 11, 24, 3, 3, 1, 1, 1, 1);
         var r = new Generator(11);
         var x = Close.RandomArray((int)g.InputLength, r);
         var w = Close.RandomArray((int)g.WeightLength, r);
@@ -105,13 +108,13 @@ public class TransformedWeightsTests
         float[] Forward(long version)
         {
             var y = new float[g.OutputLength];
-            Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, width, x, w, default, y, default, new WeightKey(owner, version));
+            Conv2dKernels.Forward(g, algorithm, width, x, w, default, y, default, new WeightKey(owner, version));
             return y;
         }
         float[] BackwardData(long version)
         {
             var dx = new float[g.InputLength];
-            Conv2dKernels.BackwardData(g, Conv2dAlgorithm.Direct, width, dy, w, dx, new WeightKey(owner, version));
+            Conv2dKernels.BackwardData(g, algorithm, width, dy, w, dx, new WeightKey(owner, version));
             return dx;
         }
         float[] Reference(float[] weights)
