@@ -8,9 +8,20 @@ using Striate.Models;
 using Striate.Optim;
 using Striate.Training;
 
+IDataset trainSet, testSet;
+try
+{
+    trainSet = Datasets.Open("mnist", train: true);          // found locally, in the cache, or downloaded
+    testSet = Datasets.Open("mnist", train: false);
+}
+catch (DatasetNotFoundException e)                            // offline and not on this machine: say where it looked
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
 var normalize = new Normalize([0.1307f], [0.3081f]);
-var train = new DataLoader(Datasets.Open("mnist", train: true), batchSize: 64, shuffle: true, transform: normalize, seed: 1);
-var test = new DataLoader(Datasets.Open("mnist", train: false), batchSize: 256, transform: normalize);
+var train = new DataLoader(trainSet, batchSize: 64, shuffle: true, transform: normalize, seed: 1);
+var test = new DataLoader(testSet, batchSize: 256, transform: normalize);
 
 var model = LeNet.CreateRelu();
 var optimizer = new Sgd(model.Parameters(), lr: 0.05f, momentum: 0.9f, weightDecay: 5e-4f);
@@ -28,3 +39,4 @@ foreach (var batch in train.Epoch(3))
     optimizer.Step();
 }
 Console.WriteLine($"after a hand-written epoch: test accuracy {Evaluator.Evaluate(model, test).Top1:P2}");
+return 0;

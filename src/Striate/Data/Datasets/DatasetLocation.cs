@@ -57,7 +57,8 @@ public sealed class DatasetNotFoundException : Exception
             foreach (var a in attempts) sb.AppendLine("  " + a);
         }
         if (downloadNote is not null) sb.AppendLine(downloadNote);
-        sb.Append("Put the files in one of the folders above, pass --data PATH, or set STRIATE_DATA to a folder holding '" + name + "/'.");
+        sb.Append($"To fix: put the files in one of the folders above, set STRIATE_DATA to a folder holding '{name}/', or name the "
+            + $"folder yourself (striate: --data PATH; C#: Datasets.Open(\"{name}\", train, dataPath: PATH)).");
         return sb.ToString();
     }
 }

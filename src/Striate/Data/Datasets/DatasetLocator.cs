@@ -9,8 +9,10 @@ namespace Striate.Data;
 /// 2. $STRIATE_DATA/&lt;name&gt;;
 /// 3. &lt;project&gt;/data/&lt;name&gt;, where &lt;project&gt; is the nearest folder holding Striate.sln above
 ///    AppContext.BaseDirectory or the current directory;
-/// 4. the per-user cache, &lt;cache&gt;/&lt;name&gt; (see <see cref="DefaultCacheRoot"/>);
-/// 5. a download into the cache from the dataset's mirrors, in order, each file verified by SHA-256 before an
+/// 4. &lt;application&gt;/data/&lt;name&gt; beside the running program (the striate tool carries MNIST there, so an
+///    installed tool trains offline outside a clone);
+/// 5. the per-user cache, &lt;cache&gt;/&lt;name&gt; (see <see cref="DefaultCacheRoot"/>);
+/// 6. a download into the cache from the dataset's mirrors, in order, each file verified by SHA-256 before an
 ///    atomic rename into place (a mismatch moves on to the next mirror).
 /// Local copies are hash-checked too; a copy whose hashes are unknown or differ is still used, reported as unverified.
 /// </summary>
@@ -143,8 +145,11 @@ public static partial class DatasetLocator
             if (!string.IsNullOrWhiteSpace(env)) Add(Path.Combine(env, spec.Name), EnvironmentVariable);
         }
         if (settings.SearchProjectData)
+        {
             foreach (var root in FindProjectRoots())
                 Add(Path.Combine(root, "data", spec.Name), "project data folder");
+            Add(Path.Combine(AppContext.BaseDirectory, "data", spec.Name), "bundled with the application");
+        }
         Add(Path.Combine(settings.CacheRoot ?? DefaultCacheRoot(), spec.Name), "cache");
         return list;
     }

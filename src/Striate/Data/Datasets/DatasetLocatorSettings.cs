@@ -17,7 +17,10 @@ public sealed class DatasetLocatorSettings
     /// <summary>Whether to look in $STRIATE_DATA/&lt;name&gt;.</summary>
     public bool UseEnvironmentVariable { get; init; } = true;
 
-    /// <summary>Whether to look in &lt;folder with Striate.sln&gt;/data/&lt;name&gt;.</summary>
+    /// <summary>
+    /// Whether to look in the copies that ship with Striate: &lt;folder with Striate.sln&gt;/data/&lt;name&gt; and
+    /// data/&lt;name&gt; beside the running application.
+    /// </summary>
     public bool SearchProjectData { get; init; } = true;
 
     /// <summary>Time limit for one file's download.</summary>
