@@ -27,8 +27,15 @@ internal sealed partial class OnnxGraphWriter
             AdaptiveMaxPool2dOp a => AdaptivePool(node, a.OutputSize, average: false),
             LinearOp => Linear(node),
             AddOp => AddNode("Add", NodeName(node, "Add"), [In(node, 0), In(node, 1)]),
+            SubOp => AddNode("Sub", NodeName(node, "Sub"), [In(node, 0), In(node, 1)]),
             MulOp => AddNode("Mul", NodeName(node, "Mul"), [In(node, 0), In(node, 1)]),
-            ScaleOp s => AddNode("Mul", NodeName(node, "Mul"), [In(node, 0), FloatConstant(NodeName(node, "Mul") + "_scalar", [s.Scalar], [])]),
+            DivOp => AddNode("Div", NodeName(node, "Div"), [In(node, 0), In(node, 1)]),
+            ScaleOp s => WithScalar(node, "Mul", s.Scalar, scalarFirst: false),
+            AddScalarOp s => WithScalar(node, "Add", s.Scalar, scalarFirst: false),
+            RSubScalarOp s => WithScalar(node, "Sub", s.Scalar, scalarFirst: true),
+            DivScalarOp s => WithScalar(node, "Div", s.Scalar, scalarFirst: false),
+            RDivScalarOp s => WithScalar(node, "Div", s.Scalar, scalarFirst: true),
+            NegOp => Unary(node, "Neg"),
             SumOp => Unary(node, "ReduceSum", Int("keepdims", 0)),
             MeanOp => Unary(node, "ReduceMean", Int("keepdims", 0)),
             ConcatOp c => AddNode("Concat", NodeName(node, "Concat"), node.Inputs.Select((_, i) => In(node, i)).ToList(), null, Int("axis", c.Dim)),
@@ -45,7 +52,7 @@ internal sealed partial class OnnxGraphWriter
         if (node.Op switch
         {
             SumOp or MeanOp => false,
-            AddOp or MulOp => node.Inputs.Any(v => v != null && _batched.Contains(v)),
+            AddOp or SubOp or MulOp or DivOp => node.Inputs.Any(v => v != null && _batched.Contains(v)),
             ConcatOp c => c.Dim != 0 && batched,
             FlattenOp f => batched && f.StartDim != 0 && x!.Rank > 0,
             ReshapeOp => _batched.Contains(node.Output),
@@ -56,6 +63,14 @@ internal sealed partial class OnnxGraphWriter
 
     private string In(Node node, int index) =>
         NameOf(node.Inputs[index] ?? throw Unsupported(node, $"input {index} is missing"));
+
+    // x ∘ s or s ∘ x with s a rank-0 constant (ONNX broadcasts it as PyTorch does).
+    private string WithScalar(Node node, string opType, float scalar, bool scalarFirst)
+    {
+        string name = NodeName(node, opType);
+        string constant = FloatConstant(name + "_scalar", [scalar], []);
+        return AddNode(opType, name, scalarFirst ? [constant, In(node, 0)] : [In(node, 0), constant]);
+    }
 
     private string Unary(Node node, string opType, params AttributeProto[] attributes) =>
         AddNode(opType, NodeName(node, opType), [In(node, 0)], null, attributes);

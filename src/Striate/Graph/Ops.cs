@@ -96,11 +96,17 @@ public sealed record AdaptiveMaxPool2dOp(Size2 OutputSize) : Op
 /// <summary>y = x·Wᵀ + b. Inputs: x [*, in], weight [out, in], bias [out] or null (F.Linear).</summary>
 public sealed record LinearOp : Op { public override string Name => "Linear"; }
 
-/// <summary>Element-wise sum of two tensors of one shape (F.Add). Inputs: a, b.</summary>
+/// <summary>Element-wise a + b with PyTorch's broadcasting (F.Add). Inputs: a, b.</summary>
 public sealed record AddOp : Op { public override string Name => "Add"; }
 
-/// <summary>Element-wise product of two tensors of one shape (F.Mul). Inputs: a, b.</summary>
+/// <summary>Element-wise a − b with broadcasting (F.Sub). Inputs: a, b.</summary>
+public sealed record SubOp : Op { public override string Name => "Sub"; }
+
+/// <summary>Element-wise a · b with broadcasting (F.Mul). Inputs: a, b.</summary>
 public sealed record MulOp : Op { public override string Name => "Mul"; }
+
+/// <summary>Element-wise a / b with broadcasting (F.Div). Inputs: a, b.</summary>
+public sealed record DivOp : Op { public override string Name => "Div"; }
 
 /// <summary>Every element times a constant (F.Mul(x, scalar)). Inputs: x.</summary>
 public sealed record ScaleOp(float Scalar) : Op
@@ -108,6 +114,37 @@ public sealed record ScaleOp(float Scalar) : Op
     public override string Name => "Scale";
     public override string Arguments => $"scalar={Format(Scalar)}";
 }
+
+/// <summary>Every element plus a constant (F.Add(x, scalar); x − s is recorded as x + (−s), which IEEE makes exact). Inputs: x.</summary>
+public sealed record AddScalarOp(float Scalar) : Op
+{
+    public override string Name => "AddScalar";
+    public override string Arguments => $"scalar={Format(Scalar)}";
+}
+
+/// <summary>A constant minus every element, s − x (F.Sub(scalar, x), torch.rsub). Inputs: x.</summary>
+public sealed record RSubScalarOp(float Scalar) : Op
+{
+    public override string Name => "RSubScalar";
+    public override string Arguments => $"scalar={Format(Scalar)}";
+}
+
+/// <summary>Every element divided by a constant, x / s (F.Div(x, scalar)). Inputs: x.</summary>
+public sealed record DivScalarOp(float Scalar) : Op
+{
+    public override string Name => "DivScalar";
+    public override string Arguments => $"scalar={Format(Scalar)}";
+}
+
+/// <summary>A constant divided by every element, s / x (F.Div(scalar, x)). Inputs: x.</summary>
+public sealed record RDivScalarOp(float Scalar) : Op
+{
+    public override string Name => "RDivScalar";
+    public override string Arguments => $"scalar={Format(Scalar)}";
+}
+
+/// <summary>−x (F.Neg, unary minus). Inputs: x.</summary>
+public sealed record NegOp : Op { public override string Name => "Neg"; }
 
 /// <summary>The sum of all elements, a scalar (F.Sum). Inputs: x.</summary>
 public sealed record SumOp : Op { public override string Name => "Sum"; }

@@ -50,6 +50,29 @@ public class GradientCheckTests
         Check(x => F.InterpolateBilinear(x[0], 1.7, 0.6), [Random(15, 1, 2, 5, 6)], "interpolate scale factor");
 
     [Fact]
+    public void BroadcastingAddSubMulDivReduceTheirGradients()
+    {
+        Check(x => F.Add(x[0], x[1]), [Random(30, 2, 3, 4), Random(31, 3, 1)], "add [2,3,4] + [3,1]");
+        Check(x => F.Sub(x[0], x[1]), [Random(32, 4, 1, 3), Random(33, 1, 5, 1)], "sub [4,1,3] - [1,5,1]");
+        Check(x => F.Mul(x[0], x[1]), [Random(34, 2, 3, 2, 2), Random(35, 3, 1, 1)], "mul per channel");
+        Check(x => F.Mul(x[0], x[1]), [Random(36), Random(37, 3, 2)], "mul by a rank-0 tensor");
+        // Divisors kept away from zero so the central difference stays accurate.
+        Check(x => F.Div(x[0], x[1]), [Random(38, 2, 3), AwayFromZero(Random(39, 2, 1))], "div [2,3] / [2,1]");
+        Check(x => F.Div(x[0], x[1]), [Random(40, 3), AwayFromZero(Random(41, 2, 3))], "div [3] / [2,3]");
+    }
+
+    [Fact]
+    public void OperatorsWithScalarsCompose() =>
+        Check(x => -(2f - x[0] * 3f) / 4f + 1.5f / x[1] - 0.5f + (x[0] + 1f) * x[1], [Random(42, 2, 3), AwayFromZero(Random(43, 2, 3))], "operators");
+
+    private static Tensor AwayFromZero(Tensor t)
+    {
+        var s = t.Span;
+        for (int i = 0; i < s.Length; i++) s[i] = MathF.CopySign(MathF.Abs(s[i]) + 0.7f, s[i]);
+        return t;
+    }
+
+    [Fact]
     public void ConcatAddAndScalarMulCompose() =>
         Check(x => F.Mul(F.Add(F.Concat(x[0], x[1]), F.Concat(x[1], x[0])), 1.5f), [Random(16, 2, 2, 3), Random(17, 2, 2, 3)], "concat+add+mul");
 

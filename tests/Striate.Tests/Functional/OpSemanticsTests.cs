@@ -149,6 +149,38 @@ public class OpSemanticsTests
         Close.Assert(F.AdaptiveMaxPool2d(x, 4, 3), adaptive, 0, 0, "adaptive_max_pool2d");
     }
 
+    [Fact]
+    public void OperatorsAreTheFunctionalOpsAndBroadcastAsPyTorch()
+    {
+        var a = Tensor.FromArray([1f, 2f, 3f, 4f, 5f, 6f], 2, 3);
+        var row = Tensor.FromArray([10f, 20f, 30f], 3);
+        var column = Tensor.FromArray([100f, 200f], 2, 1);
+        Assert.Equal([11f, 22f, 33f, 14f, 25f, 36f], (a + row).ToArray());
+        Assert.Equal([99f, 98f, 97f, 196f, 195f, 194f], (column - a).ToArray());
+        Assert.Equal([110f, 120f, 130f, 210f, 220f, 230f], (column + row).ToArray());
+        Assert.Equal([2, 3], (column * row).ShapeArray);
+        Assert.Equal([0.5f, 1f, 1.5f, 2f, 2.5f, 3f], (a / 2f).ToArray());
+        Assert.Equal([6f, 3f, 2f, 1.5f, 1.2f, 1f], (6f / a).ToArray());
+        Assert.Equal([-1f, -2f, -3f, -4f, -5f, -6f], (-a).ToArray());
+        Assert.Equal([0f, -1f, -2f, -3f, -4f, -5f], (1f - a).ToArray());
+        Assert.Equal((a * 3f).ToArray(), (3f * a).ToArray());
+        Assert.Equal((a + 0.25f).ToArray(), (0.25f + a).ToArray());
+        Assert.Equal([2, 3], F.BroadcastShapes([2, 1], [3]));
+        Assert.Equal([], F.BroadcastShapes([], []));
+    }
+
+    [Fact]
+    public void BroadcastGradientIsSummedToEachInputsShape()
+    {
+        var x = Tensor.Ones(2, 3, 4).RequireGrad();
+        var bias = Tensor.Zeros(3, 1).RequireGrad();
+        F.Sum(x * 2f + bias).Backward();
+        Assert.Equal([3, 1], bias.Grad!.ShapeArray);
+        Assert.Equal([8f, 8f, 8f], bias.Grad.ToArray());
+        Assert.All(x.Grad!.ToArray(), v => Assert.Equal(2f, v));
+        Assert.Equal("AddBackward", (x * 2f + bias).GradFn!.Name);
+    }
+
     [Theory]
     [InlineData("pool-padding")]
     [InlineData("pool-rank")]
@@ -158,6 +190,7 @@ public class OpSemanticsTests
     [InlineData("bn-channels")]
     [InlineData("concat-shape")]
     [InlineData("add-shape")]
+    [InlineData("div-shape")]
     [InlineData("spp-level")]
     [InlineData("dropout-p")]
     [InlineData("softmax-dim")]
@@ -174,6 +207,7 @@ public class OpSemanticsTests
             "bn-channels" => (() => F.BatchNorm(img, Tensor.Zeros(3), Tensor.Ones(3)), ["BatchNorm", "runningMean", "[3]", "[2]"]),
             "concat-shape" => (() => F.Concat(img, Tensor.Zeros(1, 2, 4, 5)), ["Concat", "tensors[1]", "[1, 2, 4, 5]", "[1, 2, 4, 4]"]),
             "add-shape" => (() => F.Add(img, Tensor.Zeros(1, 2, 4)), ["Add", "[1, 2, 4]", "[1, 2, 4, 4]"]),
+            "div-shape" => (() => _ = img / Tensor.Zeros(3, 1, 1), ["Div", "[3, 1, 1]", "[1, 2, 4, 4]", "dimension -3 is 2 vs 3"]),
             "spp-level" => (() => F.SpatialPyramidPool(img, 2, 0), ["SpatialPyramidPool", "level", "got 0"]),
             "dropout-p" => (() => F.Dropout(img, 1.5f), ["Dropout", "p", "1.5"]),
             "softmax-dim" => (() => F.Softmax(img, 4), ["Softmax", "dim 4", "[1, 2, 4, 4]"]),

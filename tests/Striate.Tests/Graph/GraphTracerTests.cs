@@ -40,6 +40,24 @@ public sealed class GraphTracerTests
     }
 
     [Fact]
+    public void ArithmeticOperatorsAreTracedAndReplayed()
+    {
+        var model = new Striate.Tests.Onnx.OnnxExportTests.Arithmetic();
+        var input = Tensor.Rand([2, 3, 4, 5], new Generator(8), -1f, 1f);
+        var graph = GraphTracer.Trace(model, input);
+        graph.Validate();
+        var ops = graph.Nodes.Select(n => n.Op.GetType()).ToHashSet();
+        foreach (var t in new[] { typeof(SubOp), typeof(DivOp), typeof(MulOp), typeof(AddOp), typeof(AddScalarOp), typeof(RSubScalarOp),
+            typeof(ScaleOp), typeof(NegOp), typeof(RDivScalarOp), typeof(DivScalarOp) })
+            Assert.Contains(t, ops);
+        Assert.Equal(2, graph.Constants.Count());
+
+        using var noGrad = GradMode.NoGrad();
+        using var scope = TensorScope.Begin();
+        Close.Assert(model.Call(input), new GraphModule(graph).Call(input), 0, 0, "arithmetic graph against model");
+    }
+
+    [Fact]
     public void ResidualAddsAreRecordedWithTheBlockThatRanThem()
     {
         var model = ResNet.ResNet18(3, 10, new Generator(1));

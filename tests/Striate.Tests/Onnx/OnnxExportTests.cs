@@ -127,6 +127,19 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void TensorArithmeticWithBroadcastingAndScalarsExports()
+    {
+        var model = new Arithmetic();
+        var input = Tensor.Rand([2, 3, 4, 5], new Generator(6), -1f, 1f);
+        var expected = Forward(model, input);
+        foreach (bool dynamic in new[] { false, true })
+        {
+            var bytes = OnnxExport.ToBytes(model, (3, 4, 5), new OnnxExportOptions { BatchSize = 2, DynamicBatch = dynamic });
+            Close.Assert(expected, OnnxRuntimeRunner.Run(bytes, input), 1e-5, 1e-5, $"arithmetic model{(dynamic ? " (dynamic batch)" : "")}");
+        }
+    }
+
+    [Fact]
     public void AnOpWithNoOnnxFormFailsNamingTheOpAndTheModule()
     {
         var model = new Sequential(("features", new Sequential(new Conv2d(3, 4, 3, generator: new Generator(1)), new LocalResponseNorm(4))));
@@ -226,6 +239,21 @@ public sealed class OnnxExportTests(ITestOutputHelper output)
             var head = _linear3d.Call(grid);                                                 // [N, 12, 4]
             var flat = head.Reshape(head.Size(0), -1);                                       // [N, 48]
             return F.Concat([F.LogSoftmax(logits, 1), F.Softmax(flat, 1)], dim: 1);
+        }
+    }
+
+    /// <summary>Every arithmetic op: tensor ∘ tensor with broadcasting (per channel, per row), and scalars on either side.</summary>
+    internal sealed class Arithmetic : Module
+    {
+        private readonly Tensor _shift = Tensor.FromArray([0.1f, -0.2f, 0.3f], 3, 1, 1);
+        private readonly Tensor _row = Tensor.FromArray([1f, 2f, 3f, 4f, 5f], 5);
+
+        public override Tensor Forward(Tensor x)
+        {
+            var y = (x - _shift) / (F.Sigmoid(x) + 0.5f) * _row;   // broadcast Sub, Div, Mul; AddScalar
+            var z = 2f - y * 0.5f;                                  // RSubScalar, Scale
+            var w = -z + 1f / (x * x + 1f);                         // Neg, RDivScalar, Mul
+            return w / 3f - 0.25f + F.Mean(x);                      // DivScalar, AddScalar, Add with a rank-0 tensor
         }
     }
 

@@ -67,6 +67,18 @@ public sealed class ReferenceCaseTests
             Assert.Equal("False", c.Arg("align_corners"));
             Unary(c, x => F.InterpolateBilinear(x, c.Pair("size").H, c.Pair("size").W));
         },
+        ["add"] = c => Binary(c, F.Add),
+        ["sub"] = c => Binary(c, F.Sub),
+        ["mul"] = c => Binary(c, F.Mul),
+        ["div"] = c => Binary(c, F.Div),
+        // The scalar cases go through Tensor's operators, as a user writes them.
+        ["add_scalar"] = c => Unary(c, x => x + c.Float("other")),
+        ["sub_scalar"] = c => Unary(c, x => x - c.Float("other")),
+        ["rsub_scalar"] = c => Unary(c, x => c.Float("other") - x),
+        ["mul_scalar"] = c => Unary(c, x => x * c.Float("other")),
+        ["div_scalar"] = c => Unary(c, x => x / c.Float("other")),
+        ["rdiv_scalar"] = c => Unary(c, x => c.Float("other") / x),
+        ["neg"] = c => Unary(c, x => -x),
         ["cross_entropy"] = CrossEntropy,
         ["batch_norm1d"] = BatchNorm,
         ["batch_norm2d"] = BatchNorm,
@@ -85,6 +97,18 @@ public sealed class ReferenceCaseTests
         Close.Assert(c.Tensor("output"), y, OutRtol, OutAtol, $"{c.Name} output");
         y.Backward(c.Tensor("grad_output"));
         Close.Assert(c.Tensor("grad_input"), x.Grad!, GradRtol, GradAtol, $"{c.Name} grad_input");
+    }
+
+    /// <summary>y = op(input, other) with broadcasting; checks y and both gradients (each summed back to its input's shape).</summary>
+    private static void Binary(ReferenceCase c, Func<Tensor, Tensor, Tensor> op)
+    {
+        var a = c.Leaf("input");
+        var b = c.Leaf("other");
+        var y = op(a, b);
+        Close.Assert(c.Tensor("output"), y, OutRtol, OutAtol, $"{c.Name} output");
+        y.Backward(c.Tensor("grad_output"));
+        Close.Assert(c.Tensor("grad_input"), a.Grad!, GradRtol, GradAtol, $"{c.Name} grad_input");
+        Close.Assert(c.Tensor("grad_other"), b.Grad!, GradRtol, GradAtol, $"{c.Name} grad_other");
     }
 
     /// <summary>y = op(x, weight, bias); checks y and the gradients of all three.</summary>

@@ -20,6 +20,10 @@ set, /work/shared/reference/README.md) are never touched. The format is the same
   its output and every gradient (for the upstream gradient `grad_output`) are computed in float64 and
   rounded to float32 once at the end.
 
+Element-wise cases (ops add, sub, mul, div) hold `input` and `other` (broadcast against each other as PyTorch
+does) and both gradients; scalar cases (add_scalar, sub_scalar, rsub_scalar, mul_scalar, div_scalar, rdiv_scalar)
+name the Python scalar in metadata `other` (rsub/rdiv: the scalar is on the left); `neg` is unary minus.
+
 Hardtanh cases (op `hardtanh`, metadata min_val/max_val) cover ReLU6 as min_val 0, max_val 6.
 
 Deliberately absent: dropout (its mask cannot match PyTorch's RNG), batch norm with affine=False (the
@@ -69,10 +73,10 @@ class Rng:
         self.g = torch.Generator().manual_seed(zlib.crc32(name.encode()))
 
     def randn(self, *shape, scale=1.0):
-        return (torch.randn(*shape, generator=self.g, dtype=torch.float32) * scale).to(torch.float64)
+        return (torch.randn(shape, generator=self.g, dtype=torch.float32) * scale).to(torch.float64)
 
     def rand(self, *shape, low=0.0, high=1.0):
-        return (torch.rand(*shape, generator=self.g, dtype=torch.float32) * (high - low) + low).to(torch.float64)
+        return (torch.rand(shape, generator=self.g, dtype=torch.float32) * (high - low) + low).to(torch.float64)
 
     def randint(self, high, *shape):
         return torch.randint(0, high, shape, generator=self.g, dtype=torch.int64)
@@ -194,6 +198,33 @@ def hardtanh(name, shape, min_val, max_val, scale):
     return [("input", x), ("output", out), ("grad_output", go)] + grads, meta
 
 
+def binary(name, op, a_shape, b_shape, divisor=False):
+    """a op b with broadcasting; a divisor is kept in ±[0.5, 2) so the quotient and its gradient stay tame."""
+    rng = Rng(name)
+    a = rng.randn(*a_shape)
+    if divisor:
+        b = rng.rand(*b_shape, low=0.5, high=2.0) * torch.where(rng.randn(*b_shape) >= 0, 1.0, -1.0)
+    else:
+        b = rng.randn(*b_shape)
+    fn = {"add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div}[op]
+    out, go, grads = forward_backward(rng, fn, [("input", a), ("other", b)])
+    return [("input", a), ("other", b), ("output", out), ("grad_output", go)] + grads, {"op": op}
+
+
+def scalar_op(name, op, shape, scalar, divisor=False):
+    """x op s, s op x (rsub, rdiv) and −x, as Python's operators on a tensor compute them."""
+    rng = Rng(name)
+    x = rng.randn(*shape)
+    if divisor:
+        x = x.sign() * (x.abs() + 0.5)
+    fn = {"add_scalar": lambda x: x + scalar, "sub_scalar": lambda x: x - scalar, "rsub_scalar": lambda x: scalar - x,
+          "mul_scalar": lambda x: x * scalar, "div_scalar": lambda x: x / scalar, "rdiv_scalar": lambda x: scalar / x,
+          "neg": lambda x: -x}[op]
+    out, go, grads = forward_backward(rng, fn, [("input", x)])
+    meta = {"op": op} if op == "neg" else {"op": op, "other": scalar}
+    return [("input", x), ("output", out), ("grad_output", go)] + grads, meta
+
+
 CASES = {
     # MobileNet-style depthwise: channel multiplier 2, stride 2; and plain depthwise without bias.
     "conv2d_depthwise_00": lambda n: conv2d(n, 2, 8, 10, 10, 16, 3, 2, 1, 1, 8, True),
@@ -228,6 +259,24 @@ CASES = {
     # Hardtanh with its defaults, and ReLU6 (MobileNetV2: hardtanh on [0, 6]) on inputs spanning both clips.
     "hardtanh_00": lambda n: hardtanh(n, (2, 3, 5, 7), -1.0, 1.0, 2.0),
     "hardtanh_relu6_00": lambda n: hardtanh(n, (2, 4, 6, 5), 0.0, 6.0, 5.0),
+    # Element-wise ops with PyTorch's broadcasting: same shapes; a per-channel [C, 1, 1] against NCHW; both operands
+    # broadcast ([4, 1, 5] with [3, 1] → [4, 3, 5]); a rank-0 operand; fewer dimensions on the left.
+    "add_00": lambda n: binary(n, "add", (2, 3, 4), (2, 3, 4)),
+    "add_01": lambda n: binary(n, "add", (2, 3, 4, 5), (3, 1, 1)),
+    "sub_00": lambda n: binary(n, "sub", (4, 1, 5), (3, 1)),
+    "sub_01": lambda n: binary(n, "sub", (5,), (2, 3, 5)),
+    "mul_00": lambda n: binary(n, "mul", (2, 3, 4, 5), (1, 3, 1, 5)),
+    "mul_01": lambda n: binary(n, "mul", (), (3, 4)),
+    "div_00": lambda n: binary(n, "div", (2, 3, 4), (2, 1, 4), divisor=True),
+    "div_01": lambda n: binary(n, "div", (3, 1), (1, 4), divisor=True),
+    # Scalar operands on either side, and unary minus.
+    "add_scalar_00": lambda n: scalar_op(n, "add_scalar", (2, 3, 4), 2.5),
+    "sub_scalar_00": lambda n: scalar_op(n, "sub_scalar", (2, 3, 4), 0.75),
+    "rsub_scalar_00": lambda n: scalar_op(n, "rsub_scalar", (2, 3, 4), 1.5),
+    "mul_scalar_00": lambda n: scalar_op(n, "mul_scalar", (2, 3, 4), -3.0),
+    "div_scalar_00": lambda n: scalar_op(n, "div_scalar", (2, 3, 4), 3.0),
+    "rdiv_scalar_00": lambda n: scalar_op(n, "rdiv_scalar", (2, 3, 4), 2.0, divisor=True),
+    "neg_00": lambda n: scalar_op(n, "neg", (2, 3, 4), 0.0),
 }
 
 
