@@ -11,6 +11,9 @@ internal static class CliErrors
     /// <summary>--verbose, on every command.</summary>
     public static readonly Option<bool> Verbose = new("--verbose") { Description = "Show stack traces on errors.", Recursive = true };
 
+    /// <summary>Said after the command's name in errors, e.g. " (rank 1 of 2 on node7)" in a distributed job.</summary>
+    public static string Where { get; set; } = "";
+
     public static int Run(ParseResult parse, string command, Func<int> body)
     {
         try
@@ -24,7 +27,7 @@ internal static class CliErrors
             string message = inner is ArgumentException { ParamName: { } name } && inner.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal)
                 ? inner.Message[..^$" (Parameter '{name}')".Length]
                 : inner.Message;
-            Console.Error.WriteLine($"striate {command}: {message}");
+            Console.Error.WriteLine($"striate {command}{Where}: {message}");
             if (parse.GetValue(Verbose)) Console.Error.WriteLine(e);
             return inner is ArgumentException or FileNotFoundException or DirectoryNotFoundException or Striate.Data.DatasetNotFoundException ? 2 : 1;
         }

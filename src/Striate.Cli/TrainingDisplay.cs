@@ -9,15 +9,17 @@ namespace Striate.Cli;
 /// </summary>
 internal abstract class TrainingDisplay
 {
-    public static TrainingDisplay Create() =>
-        !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive ? new LiveDisplay() : new PlainDisplay();
+    /// <param name="plain">Plain lines even on a terminal (processes under mpirun share one).</param>
+    /// <param name="batchNote">Said on progress lines, e.g. the global batch of a distributed run.</param>
+    public static TrainingDisplay Create(bool plain = false, string? batchNote = null) =>
+        !plain && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive ? new LiveDisplay() : new PlainDisplay(batchNote);
 
     public abstract void Run(Trainer trainer, Action train);
 
     protected static string EpochLine(EpochRecord r) =>
         $"epoch {r.Epoch}: train loss {r.TrainLoss:F4} acc {r.TrainAccuracy:P2} | test loss {r.TestLoss:F4} acc {r.TestAccuracy:P2} | {r.ImagesPerSecond:N0} img/s, {r.Seconds:F1} s";
 
-    private sealed class PlainDisplay : TrainingDisplay
+    private sealed class PlainDisplay(string? batchNote) : TrainingDisplay
     {
         public override void Run(Trainer trainer, Action train)
         {
@@ -25,7 +27,7 @@ internal abstract class TrainingDisplay
             {
                 int every = Math.Max(1, p.Batches / 4);
                 if (p.Batch % every == 0 && p.Batch != p.Batches)
-                    Console.WriteLine($"epoch {p.Epoch}/{p.Epochs} batch {p.Batch}/{p.Batches}: loss {p.RunningLoss:F4} acc {p.RunningAccuracy:P2} ({p.ImagesPerSecond:N0} img/s)");
+                    Console.WriteLine($"epoch {p.Epoch}/{p.Epochs} batch {p.Batch}/{p.Batches}{(batchNote == null ? "" : $" of {batchNote}")}: loss {p.RunningLoss:F4} acc {p.RunningAccuracy:P2} ({p.ImagesPerSecond:N0} img/s)");
             };
             trainer.EpochEnded += r => Console.WriteLine(EpochLine(r));
             train();

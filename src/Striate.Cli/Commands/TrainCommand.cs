@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text.Json;
 using Spectre.Console;
 using Striate.Data;
+using Striate.Distributed;
 using Striate.Models;
 using Striate.Nn;
 using Striate.Reports;
@@ -36,13 +37,15 @@ internal static class TrainCommand
         var outDir = new Option<string?>("--out") { Description = "Output folder (default: runs/MODEL-DATASET)." };
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/model.safetensors." };
         var report = new Option<bool>("--report") { Description = "Also write OUT/report.html (see striate report)." };
+        var distributed = new Option<bool>("--distributed") { Description = "Data-parallel training across the processes mpirun started (mpirun -np N striate train … --distributed); --batch-size is per process." };
+        var syncBatchNorm = new Option<bool>("--sync-batchnorm") { Description = "With --distributed: batch norm normalizes with the statistics of the whole global batch (SyncBatchNorm)." };
 
         var command = new Command("train", "Train a model and write metrics, weights and plots.")
         {
             model, dataset, epochs, batchSize, lr, optimizer, momentum, weightDecay, scheduler, resize, augment, seed, threads,
-            limitTrain, limitTest, width, labelSmoothing, noNormalize, data, outDir, resume, report,
+            limitTrain, limitTest, width, labelSmoothing, noNormalize, data, outDir, resume, report, distributed, syncBatchNorm,
         };
-        command.SetAction(parse => CliErrors.Run(parse, "train", () =>
+        command.SetAction(parse => DistributedLaunch.Finish(CliErrors.Run(parse, "train", () =>
         {
             var entry = ModelRegistry.Get(parse.GetValue(model)!);
             var recipe = entry.Recipe;
@@ -76,15 +79,29 @@ internal static class TrainCommand
                 Striate.Kernels.KernelThreads.Count = t;
             }
             string dir = parse.GetValue(outDir) ?? Path.Combine("runs", $"{entry.Name}-{datasetName.Replace(':', '_').Replace('/', '_')}");
-            return new TrainRun(config, dir, parse.GetValue(data), parse.GetValue(resume), parse.GetValue(report)).Execute();
-        }));
+            if (parse.GetValue(syncBatchNorm) && !parse.GetValue(distributed)) throw new ArgumentException("--sync-batchnorm needs --distributed (it synchronizes batch norm across processes).");
+            // The single-process path never loads MPI.
+            IProcessGroup? group = null;
+            if (parse.GetValue(distributed)) group = DistributedLaunch.Join("train");
+            else DistributedLaunch.RefuseUndistributedJob("train");
+            return new TrainRun(config, dir, parse.GetValue(data), parse.GetValue(resume), parse.GetValue(report), group, parse.GetValue(syncBatchNorm)).Execute();
+        })));
         return command;
     }
 }
 
-/// <summary>One training run of the command line: data, model, loop, files.</summary>
-internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath, bool resume, bool report = false)
+/// <summary>
+/// One training run of the command line: data, model, loop, files. With a process group of several processes, each
+/// trains on its shard (a <see cref="DistributedSampler"/> of the single-process order) with the model wrapped in
+/// <see cref="DistributedDataParallel"/>; evaluation is sharded and its figures reduced; only rank 0 writes files;
+/// a resumed run starts every process from rank 0's checkpoint.
+/// </summary>
+internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath, bool resume, bool report = false, IProcessGroup? group = null,
+    bool syncBatchNorm = false)
 {
+    private bool Distributed => group is { WorldSize: > 1 };
+    private bool WritesFiles => group == null || group.Rank == 0;
+
     public int Execute()
     {
         Generator.Manual(config.Seed);
@@ -94,21 +111,31 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         if (config.LimitTrain is int limit) train = new Subset(train, Math.Min(limit, train.Count));
         if (config.LimitTest is int limitTest) test = new Subset(test, Math.Min(limitTest, test.Count));
 
-        var trainLoader = new DataLoader(train, config.BatchSize, shuffle: true, transform: config.BuildTransform(true, train.SampleShape), seed: config.Seed);
-        var testLoader = new DataLoader(test, Math.Max(config.BatchSize, 256), transform: config.BuildTransform(false, test.SampleShape), seed: config.Seed);
+        int processes = group?.WorldSize ?? 1, rank = group?.Rank ?? 0;
+        // Distributed: each process a shard of the permutation one process would take, so step k of all processes
+        // together covers the samples of one process's step k at batch p × B.
+        var trainLoader = Distributed
+            ? new DataLoader(train, config.BatchSize, transform: config.BuildTransform(true, train.SampleShape), seed: config.Seed,
+                sampler: new DistributedSampler(train.Count, processes, rank, shuffle: true, seed: config.Seed))
+            : new DataLoader(train, config.BatchSize, shuffle: true, transform: config.BuildTransform(true, train.SampleShape), seed: config.Seed);
+        var testLoader = new DataLoader(test, Math.Max(config.BatchSize, 256), transform: config.BuildTransform(false, test.SampleShape), seed: config.Seed,
+            sampler: Distributed ? DistributedSampler.ForEvaluation(test.Count, processes, rank) : null);
         var shape = trainLoader.SampleShape;
         var classes = train.ClassNames;
         var model = ModelFactory.Build(entry, shape, classes.Count, config.Width, new Generator(config.Seed));
+        int synchronized = syncBatchNorm && group != null ? Striate.Nn.SyncBatchNorm.Convert(model, group) : 0;
         var optimizer = config.BuildOptimizer(model);
         var scheduler = config.BuildScheduler(optimizer, trainLoader.BatchCount);
-        var trainer = new Trainer(model, optimizer, new CrossEntropyLoss(config.LabelSmoothing), scheduler);
+        var trainer = new Trainer(model, optimizer, new CrossEntropyLoss(config.LabelSmoothing), scheduler, processGroup: group);
 
-        Directory.CreateDirectory(outDir);
+        if (WritesFiles) Directory.CreateDirectory(outDir);
         string checkpointPath = Path.Combine(outDir, "model.safetensors");
         if (resume)
         {
-            if (!File.Exists(checkpointPath)) throw new FileNotFoundException($"--resume: no checkpoint at {checkpointPath}.", checkpointPath);
-            var checkpoint = Checkpoint.Load(checkpointPath);
+            if (WritesFiles && !File.Exists(checkpointPath)) throw new FileNotFoundException($"--resume: no checkpoint at {checkpointPath}.", checkpointPath);
+            // Every process resumes from rank 0's file, which need not be on the others' disks.
+            using var shared = group != null ? DistributedLaunch.ShareFromRank0(group, checkpointPath) : null;
+            var checkpoint = Checkpoint.Load(shared?.Path ?? checkpointPath);
             if (!string.Equals(checkpoint.ModelName, entry.Name, StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"--resume: {checkpointPath} holds model '{checkpoint.ModelName}', not '{entry.Name}'.");
             checkpoint.Restore(model, optimizer, scheduler);
@@ -116,21 +143,32 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
             Console.WriteLine($"Resuming {entry.Name} after epoch {checkpoint.Epoch} from {checkpointPath}.");
         }
 
+        string batch = Distributed ? $"global batch {config.BatchSize * processes} ({processes} processes × {config.BatchSize})" : $"batch {config.BatchSize}";
         Console.WriteLine($"Training {entry.Name} ({model.ParameterCount():N0} parameters) on {config.Dataset}: {train.Count:N0} training and {test.Count:N0} test images of {shape.Channels}×{shape.Height}×{shape.Width}, " +
-                          $"{config.Epochs} epochs, batch {config.BatchSize}, {config.Optimizer} lr {config.LearningRate}, {Striate.Kernels.KernelThreads.Count} threads.");
+                          $"{config.Epochs} epochs, {batch}, {config.Optimizer} lr {config.LearningRate}, {Striate.Kernels.KernelThreads.Count} threads{(Distributed ? " per process" : "")}.");
+        if (group != null)
+            Console.WriteLine($"Distributed: {group.Description}; gradients averaged in buckets during backward; " +
+                              (synchronized > 0 ? $"{synchronized} batch-norm layers synchronized across processes." : "batch-norm running statistics of rank 0 evaluated and saved."));
+
+        // After resuming: DDP starts by copying rank 0's parameters and buffers to every process.
+        using var ddp = group != null ? new DistributedDataParallel(model, group) : null;
 
         trainer.EpochEnded += record =>
         {
+            if (!WritesFiles) return;
             Checkpoint.Capture(entry.Name, record.Epoch, model, optimizer, scheduler, config.ToJson(), MetricsFile.HistoryJson(trainer.History),
                 classes, shape).Save(checkpointPath);
             MetricsFile.Write(Path.Combine(outDir, "metrics.json"), config, trainer.History);
             File.WriteAllText(Path.Combine(outDir, "curves.svg"), Charts.LearningCurves(trainer.History, $"{entry.Name} on {config.Dataset}"));
         };
 
-        var display = TrainingDisplay.Create();
+        var display = TrainingDisplay.Create(plain: group != null, batchNote: Distributed ? batch : null);
         display.Run(trainer, () => trainer.Fit(trainLoader, testLoader, config.Epochs));
+        // Detached before anything else runs backward (the report's saliency maps), which would otherwise wait for the other processes.
+        ddp?.Dispose();
 
-        var final = Evaluator.Evaluate(model, testLoader);
+        var final = Evaluator.Evaluate(model, testLoader, group: group);
+        if (!WritesFiles) return 0;
         File.WriteAllText(Path.Combine(outDir, "confusion.svg"), Charts.ConfusionMatrix(final.Confusion, final.ClassNames,
             $"{entry.Name} on {config.Dataset}: test accuracy {final.Top1:P2}"));
         Console.WriteLine($"Test accuracy {final.Top1:P2} (top-5 {final.Top5:P2}), loss {final.Loss:F4}. Wrote {outDir}/metrics.json, model.safetensors, curves.svg, confusion.svg.");

@@ -1,5 +1,6 @@
 using Striate.Autograd;
 using Striate.Data;
+using Striate.Distributed;
 using Striate.Nn;
 
 namespace Striate.Training;
@@ -64,6 +65,25 @@ public sealed class MetricAccumulator(int numClasses)
         }
     }
 
+    /// <summary>
+    /// Sums the counts of every process into every process (collective), so that each holds the figures of all the
+    /// processes' batches together — for evaluation sharded by <see cref="DistributedSampler.ForEvaluation"/>.
+    /// </summary>
+    public void Reduce(IProcessGroup group)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        int k = Confusion.GetLength(0);
+        // Counts as doubles: exact up to 2^53.
+        var sums = new double[4 + k * k];
+        (sums[0], sums[1], sums[2], sums[3]) = (_lossSum, _top1, _top5, _samples);
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) sums[4 + i * k + j] = Confusion[i, j];
+        group.AllReduce(sums.AsSpan(), ReduceOp.Sum);
+        (_lossSum, _top1, _top5, _samples) = (sums[0], (long)sums[1], (long)sums[2], (long)sums[3]);
+        for (int i = 0; i < k; i++)
+            for (int j = 0; j < k; j++) Confusion[i, j] = (long)sums[4 + i * k + j];
+    }
+
     public int Samples => (int)_samples;
     public double MeanLoss => _samples == 0 ? double.NaN : _lossSum / _samples;
     public double Top1 => _samples == 0 ? double.NaN : (double)_top1 / _samples;
@@ -73,8 +93,13 @@ public sealed class MetricAccumulator(int numClasses)
 /// <summary>Runs a model over a loader in eval mode without building a graph.</summary>
 public static class Evaluator
 {
-    /// <summary>Evaluates <paramref name="model"/> on every batch of <paramref name="loader"/> (epoch 0 order).</summary>
-    public static EvaluationResult Evaluate(Module model, DataLoader loader, CrossEntropyLoss? lossFunction = null, Action<int, int>? progress = null)
+    /// <summary>
+    /// Evaluates <paramref name="model"/> on every batch of <paramref name="loader"/> (epoch 0 order). With
+    /// <paramref name="group"/> it is collective: each process evaluates its shard (the loader's
+    /// <see cref="DistributedSampler.ForEvaluation"/> sampler) and every process gets the figures of all shards together.
+    /// </summary>
+    public static EvaluationResult Evaluate(Module model, DataLoader loader, CrossEntropyLoss? lossFunction = null, Action<int, int>? progress = null,
+        IProcessGroup? group = null)
     {
         var loss = lossFunction ?? new CrossEntropyLoss();
         bool wasTraining = model.Training;
@@ -102,6 +127,7 @@ public static class Evaluator
         {
             model.Train(wasTraining);
         }
+        if (group is { WorldSize: > 1 }) metrics.Reduce(group);
         return new EvaluationResult
         {
             Loss = metrics.MeanLoss, Top1 = metrics.Top1, Top5 = metrics.Top5, Samples = metrics.Samples,

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Striate.Data;
+using Striate.Distributed;
 using Striate.Functional;
 using Striate.Nn;
 using Striate.Optim;
@@ -26,6 +27,16 @@ public sealed class NonFiniteException(string message) : Exception(message);
 /// learning-rate scheduler stepped when its <see cref="LRScheduler.Interval"/> says (per epoch or per batch).
 /// The loss and the metrics are arguments: by default softmax cross-entropy with top-1 and top-5 accuracy.
 /// </summary>
+/// <remarks>
+/// Data-parallel training: give the trainer the <see cref="IProcessGroup"/> the model's
+/// <see cref="DistributedDataParallel"/> reduces over, and loaders whose samplers are <see cref="DistributedSampler"/>s
+/// (training: the shuffled, padded shard; evaluation: <see cref="DistributedSampler.ForEvaluation"/>, each sample once).
+/// Every process then calls <see cref="Fit"/>; losses and metrics are reduced across the processes (as means weighted
+/// by each process's sample count, which is exact for metrics that are means over samples, such as accuracy), so every
+/// process reports the figures of the whole data. Batch-norm running statistics are not reduced in training (each
+/// process updates its own, as in PyTorch without SyncBatchNorm); <see cref="Evaluate"/> first copies rank 0's buffers
+/// to every process, so all processes evaluate — and rank 0 saves — the same model.
+/// </remarks>
 public sealed class Trainer
 {
     private readonly List<EpochRecord> _history = new();
@@ -36,7 +47,9 @@ public sealed class Trainer
     /// <see cref="CrossEntropyLoss"/>), reporting <paramref name="metrics"/> for the training and test data (default:
     /// <see cref="Training.Metrics.Classification"/>; pass an empty list for none).
     /// </summary>
-    public Trainer(Module model, Optimizer optimizer, ILoss? loss = null, LRScheduler? scheduler = null, IEnumerable<IMetric>? metrics = null)
+    /// <paramref name="processGroup"/>: the processes training together (see the remarks), or null for one process.
+    public Trainer(Module model, Optimizer optimizer, ILoss? loss = null, LRScheduler? scheduler = null, IEnumerable<IMetric>? metrics = null,
+        IProcessGroup? processGroup = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(optimizer);
@@ -45,6 +58,7 @@ public sealed class Trainer
         Loss = loss ?? new CrossEntropyLoss();
         Scheduler = scheduler;
         _metrics = (metrics ?? Training.Metrics.Classification()).ToArray();
+        ProcessGroup = processGroup;
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var m in _metrics)
             if (m == null || !names.Add(m.Name))
@@ -55,6 +69,11 @@ public sealed class Trainer
     public Optimizer Optimizer { get; }
     public ILoss Loss { get; }
     public LRScheduler? Scheduler { get; }
+
+    /// <summary>The processes of data-parallel training, or null when training alone.</summary>
+    public IProcessGroup? ProcessGroup { get; }
+
+    private bool Distributed => ProcessGroup is { WorldSize: > 1 };
 
     /// <summary>The metrics reported for training and test data, in order.</summary>
     public IReadOnlyList<IMetric> Metrics => _metrics;
@@ -83,12 +102,17 @@ public sealed class Trainer
     public IReadOnlyList<EpochRecord> Fit(DataLoader train, DataLoader? test, int epochs)
     {
         if (epochs <= 0) throw new ArgumentException($"Trainer.Fit: epochs must be positive, got {epochs}.", nameof(epochs));
+        if (Distributed)
+        {
+            CheckSharded(train, "training", evaluation: false);
+            if (test != null) CheckSharded(test, "test", evaluation: true);
+        }
         for (int epoch = _history.Count; epoch < epochs; epoch++)
         {
             double lr = Optimizer.LearningRate;
             var (trainLoss, _, seconds, imagesPerSecond) = TrainEpoch(train, epoch, epochs);
             var figures = new Dictionary<string, double>(StringComparer.Ordinal);
-            foreach (var m in _metrics) figures["train_" + m.Name] = m.Value;
+            foreach (var (name, value) in _trainFigures) figures["train_" + name] = value;
             double testLoss = double.NaN;
             if (test != null)
             {
@@ -109,6 +133,8 @@ public sealed class Trainer
     /// <summary>
     /// One pass over <paramref name="train"/>: returns mean loss, accuracy (the metric named "accuracy", NaN without
     /// one), seconds and images per second; every metric's <see cref="IMetric.Value"/> then holds its training figure.
+    /// With a process group, the figures are those of all processes together (and <see cref="TrainingProgress"/>
+    /// counts the images per second of all of them), while the metrics' own values stay this process's.
     /// </summary>
     public (double Loss, double Accuracy, double Seconds, double ImagesPerSecond) TrainEpoch(DataLoader train, int epoch, int epochs = 0)
     {
@@ -129,20 +155,67 @@ public sealed class Trainer
             samples += labels.Length;
             if (SchedulerPerBatch) Scheduler!.Step();
             double elapsed = clock.Elapsed.TotalSeconds;
+            // The processes step together (every backward waits for all of them), so p times this process's rate is theirs.
             BatchEnded?.Invoke(new TrainingProgress(epoch + 1, epochs, batch.Index + 1, train.BatchCount, lossSum / samples,
-                accuracy?.Value ?? double.NaN, samples / Math.Max(elapsed, 1e-9)));
+                accuracy?.Value ?? double.NaN, samples * WorldSize / Math.Max(elapsed, 1e-9)));
         }
         double seconds = clock.Elapsed.TotalSeconds;
-        return (samples == 0 ? double.NaN : lossSum / samples, accuracy?.Value ?? double.NaN, seconds, samples / Math.Max(seconds, 1e-9));
+        var (meanLoss, figures, total) = Reduce(lossSum, samples, ref seconds);
+        _trainFigures = figures;
+        return (meanLoss, accuracy == null ? double.NaN : figures["accuracy"], seconds, total / Math.Max(seconds, 1e-9));
+    }
+
+    private int WorldSize => ProcessGroup?.WorldSize ?? 1;
+
+    // The last epoch's training metrics, reduced across the processes.
+    private IReadOnlyDictionary<string, double> _trainFigures = new Dictionary<string, double>();
+
+    /// <summary>
+    /// Mean loss and metrics of all processes: sums of loss × samples, samples, and metric × samples over the processes
+    /// (a process without samples adds nothing), and the longest of their times. Alone: this process's own figures.
+    /// </summary>
+    private (double Loss, Dictionary<string, double> Metrics, double Samples) Reduce(double lossSum, long samples, ref double seconds)
+    {
+        var figures = new Dictionary<string, double>(StringComparer.Ordinal);
+        if (!Distributed)
+        {
+            foreach (var m in _metrics) figures[m.Name] = m.Value;
+            return (samples == 0 ? double.NaN : lossSum / samples, figures, samples);
+        }
+        // [loss × n, n, metric_i × n …] summed; the time as a max.
+        var sums = new double[2 + _metrics.Length];
+        sums[0] = samples == 0 ? 0 : lossSum;
+        sums[1] = samples;
+        for (int i = 0; i < _metrics.Length; i++)
+            sums[2 + i] = samples == 0 || double.IsNaN(_metrics[i].Value) ? 0 : _metrics[i].Value * samples;
+        ProcessGroup!.AllReduce(sums.AsSpan(), ReduceOp.Sum);
+        Span<double> time = [seconds];
+        ProcessGroup.AllReduce(time, ReduceOp.Max);
+        seconds = time[0];
+        double n = sums[1];
+        for (int i = 0; i < _metrics.Length; i++) figures[_metrics[i].Name] = n == 0 ? double.NaN : sums[2 + i] / n;
+        return (n == 0 ? double.NaN : sums[0] / n, figures, n);
+    }
+
+    private void CheckSharded(DataLoader loader, string what, bool evaluation)
+    {
+        if (loader.Sampler is DistributedSampler d && d.NumReplicas == ProcessGroup!.WorldSize && d.Rank == ProcessGroup.Rank) return;
+        string sampler = evaluation ? $"DistributedSampler.ForEvaluation(count, {ProcessGroup!.WorldSize}, {ProcessGroup.Rank})"
+            : $"new DistributedSampler(count, {ProcessGroup!.WorldSize}, {ProcessGroup.Rank}, seed: …)";
+        throw new ArgumentException($"Trainer: training with {ProcessGroup.WorldSize} processes, but the {what} loader's sampler is " +
+            $"{(loader.Sampler == null ? "none" : loader.Sampler is DistributedSampler o ? $"a DistributedSampler for rank {o.Rank} of {o.NumReplicas}" : loader.Sampler.GetType().Name)}; " +
+            $"give it {sampler}, so that each process takes its own share of the data.");
     }
 
     /// <summary>
     /// Mean loss and every metric over <paramref name="loader"/> (epoch 0 order) in eval mode without a graph; the
-    /// model's mode is restored afterwards.
+    /// model's mode is restored afterwards. With a process group this is collective: rank 0's buffers (batch-norm
+    /// running statistics) are first copied to every process, and the figures are those of all shards together.
     /// </summary>
     public (double Loss, IReadOnlyDictionary<string, double> Metrics) Evaluate(DataLoader loader)
     {
         ArgumentNullException.ThrowIfNull(loader);
+        if (Distributed) BroadcastBuffers();
         bool wasTraining = Model.Training;
         Model.Eval();
         foreach (var m in _metrics) m.Reset();
@@ -170,9 +243,19 @@ public sealed class Trainer
         {
             Model.Train(wasTraining);
         }
-        var figures = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var m in _metrics) figures[m.Name] = m.Value;
-        return (samples == 0 ? double.NaN : lossSum / samples, figures);
+        double seconds = 0;
+        var (loss, figures, _) = Reduce(lossSum, samples, ref seconds);
+        return (loss, figures);
+    }
+
+    /// <summary>
+    /// Copies rank 0's buffers to every process (collective). Without SyncBatchNorm each process's running statistics
+    /// come from its own batches only; rank 0's, from a shard of the whole data, stand for all — the choice
+    /// DistributedDataParallel's broadcast_buffers makes in PyTorch.
+    /// </summary>
+    private void BroadcastBuffers()
+    {
+        foreach (var (_, b) in Model.NamedBuffers()) ProcessGroup!.Broadcast(b.Span, 0);
     }
 
     private float Step(Tensor images, int[] labels, int classes, int epoch, int batchIndex)

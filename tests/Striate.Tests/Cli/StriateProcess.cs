@@ -9,7 +9,10 @@ internal static class StriateProcess
 
     public static Result Run(params string[] args) => RunIn(null, args);
 
-    public static Result RunIn(string? workingDirectory, params string[] args)
+    public static Result RunIn(string? workingDirectory, params string[] args) => RunWith(null, workingDirectory, args);
+
+    /// <summary>Runs striate with <paramref name="environment"/> added to its environment.</summary>
+    public static Result RunWith(IReadOnlyDictionary<string, string>? environment, string? workingDirectory, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -23,6 +26,7 @@ internal static class StriateProcess
         // No dataset downloads from tests: an empty cache and no STRIATE_DATA.
         psi.Environment["STRIATE_DATA"] = "";
         psi.Environment["XDG_CACHE_HOME"] = Path.Combine(Path.GetTempPath(), "striate-test-cache-empty");
+        if (environment != null) foreach (var (k, v) in environment) psi.Environment[k] = v;
         using var process = Process.Start(psi)!;
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();

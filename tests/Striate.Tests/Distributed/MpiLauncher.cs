@@ -33,6 +33,14 @@ internal static class MpiLauncher
     public static Result Run(int processes, string dll, IEnumerable<string> args, TimeSpan limit, IReadOnlyDictionary<string, string>? environment = null,
         string? workingDirectory = null)
     {
+        using var job = Start(processes, dll, args, environment, workingDirectory);
+        return job.Wait(limit);
+    }
+
+    /// <summary>Starts <c>mpirun -np <paramref name="processes"/> dotnet DLL ARGS</c> without waiting for it.</summary>
+    public static Job Start(int processes, string dll, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null,
+        string? workingDirectory = null)
+    {
         SkipUnlessAvailable();
         var psi = new ProcessStartInfo(Mpirun!)
         {
@@ -51,17 +59,64 @@ internal static class MpiLauncher
         // mpirun gives the ranks a pseudo-terminal, on which .NET would switch the keypad mode with escape codes.
         psi.Environment["TERM"] = "dumb";
         if (environment != null) foreach (var (k, v) in environment) psi.Environment[k] = v;
-        var clock = Stopwatch.StartNew();
-        using var process = Process.Start(psi)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(limit))
+        return new Job(Process.Start(psi)!, $"mpirun -np {processes} {Path.GetFileName(dll)} {string.Join(' ', args)}");
+    }
+
+    /// <summary>A running mpirun whose output is being collected.</summary>
+    public sealed class Job : IDisposable
+    {
+        private readonly Process _process;
+        private readonly string _command;
+        private readonly Task<string> _stdout, _stderr;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+
+        internal Job(Process process, string command)
         {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit();
-            Assert.Fail($"mpirun -np {processes} {Path.GetFileName(dll)} {string.Join(' ', args)} did not end within {limit.TotalSeconds} s.\n{stdout.Result}\n{stderr.Result}");
+            (_process, _command) = (process, command);
+            _stdout = process.StandardOutput.ReadToEndAsync();
+            _stderr = process.StandardError.ReadToEndAsync();
         }
-        process.WaitForExit();
-        return new Result(process.ExitCode, stdout.Result, stderr.Result, clock.Elapsed);
+
+        /// <summary>
+        /// The process id of rank <paramref name="rank"/> (a child of mpirun whose environment says so), or null while it
+        /// has not started.
+        /// </summary>
+        public int? RankProcessId(int rank)
+        {
+            foreach (var dir in Directory.EnumerateDirectories("/proc"))
+            {
+                if (!int.TryParse(Path.GetFileName(dir), out int pid)) continue;
+                try
+                {
+                    var stat = File.ReadAllText(Path.Combine(dir, "stat"));
+                    // pid (comm) state ppid …: comm may hold spaces, so read after the last ')'.
+                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                    if (int.Parse(fields[1]) != _process.Id) continue;
+                    var environ = File.ReadAllText(Path.Combine(dir, "environ")).Split('\0');
+                    if (environ.Contains($"OMPI_COMM_WORLD_RANK={rank}")) return pid;
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException) { } // gone, or not ours
+            }
+            return null;
+        }
+
+        /// <summary>Waits at most <paramref name="limit"/> for mpirun to end; past it, kills it and fails the test.</summary>
+        public Result Wait(TimeSpan limit)
+        {
+            if (!_process.WaitForExit(limit))
+            {
+                _process.Kill(entireProcessTree: true);
+                _process.WaitForExit();
+                Assert.Fail($"{_command} did not end within {limit.TotalSeconds} s.\n{_stdout.Result}\n{_stderr.Result}");
+            }
+            _process.WaitForExit();
+            return new Result(_process.ExitCode, _stdout.Result, _stderr.Result, _clock.Elapsed);
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited) _process.Kill(entireProcessTree: true);
+            _process.Dispose();
+        }
     }
 }
