@@ -12,5 +12,9 @@ public static class BenchSuite
             ["lenet"] = TrainingBenchmarks.Run,
             ["resnet"] = ResNetBenchmarks.Run,
             ["models"] = ModelBenchmarks.Run,
+            ["allreduce"] = AllReduceBenchmarks.Run,
         };
+
+    /// <summary>Suites that run only when named with --only: all-reduce needs MPI and starts processes of its own.</summary>
+    public static IReadOnlySet<string> OnRequest { get; } = new HashSet<string> { "allreduce" };
 }

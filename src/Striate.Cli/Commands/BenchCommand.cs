@@ -13,7 +13,7 @@ internal static class BenchCommand
         var json = new Option<bool>("--json") { Description = "Print a JSON array of {\"name\", \"value\", \"unit\"} instead of a table." };
         var only = new Option<string[]>("--only")
         {
-            Description = $"Run only these suites ({string.Join(", ", BenchSuite.Suites.Keys)}).",
+            Description = $"Run only these suites ({string.Join(", ", BenchSuite.Suites.Keys)}; {string.Join(", ", BenchSuite.OnRequest)} only when named: all-reduce bandwidth over MPI).",
             AllowMultipleArgumentsPerToken = true,
         };
         var figures = new Option<string[]>("--figures")
@@ -25,7 +25,7 @@ internal static class BenchCommand
         var command = new Command("bench", "Measure kernel and model throughput on this machine.") { json, only, figures, threads };
         command.SetAction(parse =>
         {
-            var selected = parse.GetValue(only) is { Length: > 0 } names ? names : BenchSuite.Suites.Keys.ToArray();
+            var selected = parse.GetValue(only) is { Length: > 0 } names ? names : BenchSuite.Suites.Keys.Where(k => !BenchSuite.OnRequest.Contains(k)).ToArray();
             foreach (var name in selected)
             {
                 if (!BenchSuite.Suites.ContainsKey(name))
@@ -48,7 +48,7 @@ internal static class BenchCommand
                 {
                     measured.Add(figure);
                     if (!asJson)
-                        Console.WriteLine($"{figure.Name,-40} {figure.Value.ToString("F1", CultureInfo.InvariantCulture),10} {figure.Unit}");
+                        Console.WriteLine($"{figure.Name,-40} {figure.Value.ToString(Math.Abs(figure.Value) < 10 ? "F3" : "F1", CultureInfo.InvariantCulture),10} {figure.Unit}");
                 }
             }
             if (asJson)
