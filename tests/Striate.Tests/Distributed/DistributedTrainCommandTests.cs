@@ -19,7 +19,7 @@ public sealed class DistributedTrainCommandTests(ITestOutputHelper output) : IDi
     private static readonly TimeSpan Limit = TimeSpan.FromMinutes(3);
 
     private static string[] Train(string outDir, int epochs, int batch, params string[] more) =>
-        ["train", "lenet-relu", "--dataset", "mnist", "--epochs", epochs.ToString(), "--limit-train", "320", "--limit-test", "201",
+        ["train", "lenet-relu", "--dataset", "mnist", "--epochs", epochs.ToString(), "--limit-train", "192", "--limit-test", "101",
          "--batch-size", batch.ToString(), "--scheduler", "none", "--threads", "1", "--out", outDir, .. more];
 
     [Fact]
@@ -31,7 +31,7 @@ public sealed class DistributedTrainCommandTests(ITestOutputHelper output) : IDi
         var r = MpiLauncher.Run(2, MpiLauncher.Cli, Train(distributed, 2, 16, "--distributed"), Limit);
         Assert.True(r.ExitCode == 0, r.All);
         Assert.Contains("global batch 32 (2 processes × 16)", r.Stdout);
-        Assert.Contains("batch 4/10 of global batch 32", r.Stdout); // 160 images per process: 10 steps of 16
+        Assert.Contains("batch 3/6 of global batch 32", r.Stdout); // 96 images per process: 6 steps of 16
         // Rank 1 is quiet: one header, not two.
         Assert.Single(r.Stdout.Split('\n'), line => line.StartsWith("Training lenet-relu", StringComparison.Ordinal));
         Assert.Equal(["confusion.svg", "curves.svg", "metrics.json", "model.safetensors"], Directory.GetFiles(distributed).Select(Path.GetFileName).Order().ToArray()!);
@@ -48,7 +48,7 @@ public sealed class DistributedTrainCommandTests(ITestOutputHelper output) : IDi
                 Assert.True(Math.Abs(one[e][key] - two[e][key]) < 1e-4, $"epoch {e + 1} {key}: one process {one[e][key]}, two {two[e][key]}");
         double difference = DistributedTestRanks.MaxDifference(Checkpoint.Load(Path.Combine(single, "model.safetensors")).ModelState,
             Checkpoint.Load(Path.Combine(distributed, "model.safetensors")).ModelState);
-        output.WriteLine($"LeNet, 3 epochs of 10 steps, 2 processes × 16 (resumed after epoch 2) vs 1 × 32: max |Δw| = {difference:E2}");
+        output.WriteLine($"LeNet, 3 epochs of 6 steps, 2 processes × 16 (resumed after epoch 2) vs 1 × 32: max |Δw| = {difference:E2}");
         Assert.InRange(difference, 0, 1e-4);
     }
 
