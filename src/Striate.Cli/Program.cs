@@ -23,6 +23,7 @@ public static class Program
         root.Subcommands.Add(AdversarialCommand.Create());
         root.Subcommands.Add(AblateCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(ExportCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

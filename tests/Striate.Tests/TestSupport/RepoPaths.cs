@@ -46,6 +46,20 @@ public static class RepoPaths
         }
     }
 
+    /// <summary>
+    /// The interop reference (PyTorch .pth and .onnx files with PyTorch's logits): <c>$STRIATE_INTEROP_REFERENCE_DIR</c>
+    /// if set, else <c>SHARED/reference/interop</c>; null if neither exists.
+    /// </summary>
+    public static string? InteropReference
+    {
+        get
+        {
+            var overridden = Environment.GetEnvironmentVariable("STRIATE_INTEROP_REFERENCE_DIR");
+            if (!string.IsNullOrEmpty(overridden)) return Directory.Exists(overridden) ? overridden : null;
+            return SharedDir is { } shared && Directory.Exists(Path.Combine(shared, "reference", "interop")) ? Path.Combine(shared, "reference", "interop") : null;
+        }
+    }
+
     private static string FindRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir != null; dir = dir.Parent)
