@@ -3,6 +3,7 @@ using Striate.Data;
 using Striate.Data.Transforms;
 using Striate.Models;
 using Striate.Nn;
+using Striate.Onnx;
 using Striate.Training;
 
 namespace Striate.Cli;
@@ -17,7 +18,43 @@ internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Co
     /// metadata says "model"; <paramref name="key"/> picks the state dict inside a PyTorch checkpoint holding several.
     /// </summary>
     public static LoadedModel Load(string path, string? modelName, string? key = null) =>
-        FromCheckpoint(Checkpoint.Load(path, key), path, modelName);
+        OnnxModel.IsOnnxPath(path) ? FromOnnx(path, modelName, key) : FromCheckpoint(Checkpoint.Load(path, key), path, modelName);
+
+    /// <summary>
+    /// An ONNX file imported as a module (<see cref="OnnxModel.Load(string, int[])"/>): its input and classes from the
+    /// graph, class names and normalization from its metadata. A file without Striate's metadata (e.g. written by
+    /// torch.onnx) is treated as a plain weights file: ImageNet statistics for 3-channel input.
+    /// </summary>
+    public static LoadedModel FromOnnx(string path, string? modelName, string? key)
+    {
+        if (modelName != null || key != null)
+            throw new ArgumentException($"{path} is an ONNX file, which holds its model; --model and --key apply to weights files.");
+        var model = OnnxModel.Load(path);
+        if (model.InputShape.Count != 4)
+            throw new ArgumentException($"{path}: the model's input has shape {Tensor.FormatShape(model.InputShape.ToArray())}; striate's commands take images [N, C, H, W].");
+        var output = model.Graph.Outputs[0].Shape;
+        if (output.Count != 2)
+            throw new ArgumentException($"{path}: the model's output has shape {Tensor.FormatShape(output.ToArray())}; striate's commands take classifiers with output [N, classes].");
+        var (c, h, w) = (model.InputShape[1], model.InputShape[2], model.InputShape[3]);
+        int classes = output[1];
+        var names = model.Metadata.ClassNames is { } given && given.Count == classes ? given
+            : Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        var entry = new ModelEntry(model.Metadata.ModelName ?? Path.GetFileNameWithoutExtension(path), $"imported from {Path.GetFileName(path)}",
+            c, classes, (h, w), Math.Min(h, w), _ => throw new InvalidOperationException($"{path}: an imported ONNX model is not built from the registry.")) { FixedInput = true };
+        // Striate writes its metadata ("input" always, normalization when the model expects it); other producers do not.
+        bool striateMetadata = model.Metadata.ModelName != null || model.Metadata.NormalizeMean != null;
+        return new LoadedModel(entry, model.Eval(), null, names, (c, h, w))
+        {
+            FileNormalization = model.Metadata.NormalizeMean is { } mean ? (mean, model.Metadata.NormalizeStd!) : null,
+            NormalizationFromFile = striateMetadata,
+        };
+    }
+
+    /// <summary>The normalization a file states (ONNX metadata), when <see cref="NormalizationFromFile"/>.</summary>
+    public (float[] Mean, float[] Std)? FileNormalization { get; init; }
+
+    /// <summary>True when the file says how its input is normalized (null <see cref="FileNormalization"/>: raw pixels).</summary>
+    public bool NormalizationFromFile { get; init; }
 
     /// <summary>The model <paramref name="checkpoint"/> (read from <paramref name="path"/>) holds, built and restored strictly.</summary>
     public static LoadedModel FromCheckpoint(Checkpoint checkpoint, string path, string? modelName)
@@ -54,7 +91,8 @@ internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Co
     /// ImageNet's; null when it trained on raw [0, 1] pixels.
     /// </summary>
     public (float[] Mean, float[] Std)? Normalization =>
-        Config is { NormalizeMean.Length: > 0 } c ? (c.NormalizeMean, c.NormalizeStd)
+        NormalizationFromFile ? FileNormalization
+        : Config is { NormalizeMean.Length: > 0 } c ? (c.NormalizeMean, c.NormalizeStd)
         : Config is null && InputShape.Channels == 3 ? ImageNetStatistics
         : null;
 

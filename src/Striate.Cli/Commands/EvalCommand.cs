@@ -12,7 +12,7 @@ internal static class EvalCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Argument<string>("CHECKPOINT") { Description = "A model.safetensors written by striate train, or a weights file." };
+        var checkpoint = new Argument<string>("CHECKPOINT") { Description = "A model.safetensors written by striate train, a weights file (safetensors, PyTorch .pth), or an ONNX file." };
         var dataset = new Option<string?>("--dataset") { Description = "Dataset to evaluate on (default: the one it was trained on)." };
         var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
         var key = LoadedModel.KeyOption();
@@ -30,7 +30,14 @@ internal static class EvalCommand
             if (parse.GetValue(batchSize) <= 0) throw new ArgumentException($"--batch-size must be positive, got {parse.GetValue(batchSize)}.");
             IDataset test = Datasets.Open(name, train: false, parse.GetValue(data), channels: loaded.InputShape.Channels);
             if (parse.GetValue(limit) is int n) test = new Subset(test, Math.Min(n, test.Count));
-            var config = loaded.Config ?? new RunConfig { Model = loaded.Entry.Name, Dataset = name };
+            var config = loaded.Config ?? new RunConfig
+            {
+                Model = loaded.Entry.Name,
+                Dataset = name,
+                // An ONNX file's own normalization (metadata); weights files without a training run keep raw pixels.
+                NormalizeMean = loaded.NormalizationFromFile ? loaded.FileNormalization?.Mean ?? [] : [],
+                NormalizeStd = loaded.NormalizationFromFile ? loaded.FileNormalization?.Std ?? [] : [],
+            };
             var loader = new DataLoader(test, parse.GetValue(batchSize), transform: config.BuildTransform(false, test.SampleShape));
             CheckShape(loader.SampleShape, loaded.InputShape);
             string? attack = parse.GetValue(adversarial)?.ToLowerInvariant();

@@ -7,7 +7,7 @@ internal static class PredictCommand
 {
     public static Command Create()
     {
-        var checkpoint = new Argument<string>("CHECKPOINT") { Description = "A model.safetensors written by striate train, or a weights file." };
+        var checkpoint = new Argument<string>("CHECKPOINT") { Description = "A model.safetensors written by striate train, a weights file (safetensors, PyTorch .pth), or an ONNX file." };
         var images = new Argument<string[]>("IMAGE") { Description = "PNG, PGM or PPM files.", Arity = ArgumentArity.OneOrMore };
         var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
         var key = LoadedModel.KeyOption();

@@ -13,7 +13,7 @@ internal static class SummaryCommand
 {
     public static Command Create()
     {
-        var model = new Argument<string>("MODEL") { Description = $"Model name ({string.Join(", ", ModelRegistry.Names)}), or a weights file (checkpoint, safetensors, PyTorch .pth)." };
+        var model = new Argument<string>("MODEL") { Description = $"Model name ({string.Join(", ", ModelRegistry.Names)}), or a weights file (checkpoint, safetensors, PyTorch .pth), or an ONNX file." };
         var modelName = new Option<string?>("--model") { Description = "Model name, for weights files that do not name it." };
         var key = LoadedModel.KeyOption();
         var input = new Option<string?>("--input") { Description = "Input size CxHxW (or C,H,W); default: the model's own, e.g. 1x28x28 for lenet." };
@@ -26,6 +26,14 @@ internal static class SummaryCommand
         };
         command.SetAction(parse => CliErrors.Run(parse, "summary", () =>
         {
+            if (File.Exists(parse.GetValue(model)) && Striate.Onnx.OnnxModel.IsOnnxPath(parse.GetValue(model)!))
+            {
+                string path = parse.GetValue(model)!;
+                if (parse.GetValue(input) != null || parse.GetValue(modelName) != null)
+                    throw new ArgumentException($"{path} is an ONNX file, which fixes its model and input; --input and --model apply to registry models and weights files.");
+                Console.WriteLine(OnnxSummary.Describe(path, Striate.Onnx.OnnxModel.Load(path), parse.GetValue(json)));
+                return 0;
+            }
             if (File.Exists(parse.GetValue(model)))
             {
                 // A weights file: the model it holds, at its own input size unless --input says otherwise.
