@@ -35,7 +35,8 @@ internal static class Engine
                 if (g == null) continue;
                 if (t.GradHooks != null) foreach (var hook in t.GradHooks) hook(g);
                 if (t.RetainsGrad) t.Grad = TensorScope.Keep(t.PendingGradOwned ? g : g.Clone());
-                t.GradFn!.Backward(g);
+                t.GradFn!.CheckSavedVersions();
+                t.GradFn.Backward(g);
             }
             // A leaf some of whose consumers passed nothing back (their outputs got no gradient) is final now.
             if (hookedLeaves != null)

@@ -33,6 +33,21 @@ public abstract class GradFn
         Engine.Accumulate(input, grad, fresh);
     }
 
+    // Tensors backward reads (ctx.save_for_backward) and their storage versions when the op was recorded.
+    private Tensor?[] _saved = [];
+    private long[]? _savedVersions;
+
+    /// <summary>
+    /// Declares the tensors this op's backward will read (inputs, or its own output), as PyTorch's save_for_backward;
+    /// call before <see cref="Record"/>, which notes their versions. Backward refuses to run when one of them has been
+    /// written in place since (<see cref="CheckSavedVersions"/>).
+    /// </summary>
+    internal GradFn Saving(params Tensor?[] tensors)
+    {
+        _saved = tensors;
+        return this;
+    }
+
     /// <summary>
     /// Links <paramref name="output"/> to this node when grad mode is on and any input requires grad; returns output.
     /// </summary>
@@ -40,9 +55,38 @@ public abstract class GradFn
     {
         if (!ShouldRecord(inputs)) return output;
         Inputs = inputs;
+        if (_saved.Length > 0)
+        {
+            _savedVersions = new long[_saved.Length];
+            for (int i = 0; i < _saved.Length; i++) _savedVersions[i] = _saved[i]?.Version ?? 0;
+        }
         output.GradFn = this;
         output.RequiresGrad = true;
         return output;
+    }
+
+    /// <summary>
+    /// Fails, as PyTorch does, when a tensor this op saved for backward was modified in place after the forward: its
+    /// gradient would silently be computed from the new values.
+    /// </summary>
+    internal void CheckSavedVersions()
+    {
+        if (_savedVersions == null) return;
+        for (int i = 0; i < _saved.Length; i++)
+        {
+            var t = _saved[i];
+            if (t == null || t.Version == _savedVersions[i]) continue;
+            throw new InvalidOperationException(
+                $"one of the variables needed for gradient computation has been modified by an inplace operation: [Tensor {Tensor.FormatShape(t.Shape)}], " +
+                $"saved by [{Name}]{Role(t)}, is at version {t.Version}; expected version {_savedVersions[i]} instead. Hint: something wrote into it " +
+                "(Span, the indexer, Fill, CopyFrom, an optimizer step) between the forward and this backward; clone it before changing it, or change it after backward.");
+        }
+    }
+
+    private string Role(Tensor t)
+    {
+        int index = Array.IndexOf(Inputs, t);
+        return index >= 0 ? $" as its input {index}" : " as its output";
     }
 
     /// <summary>True when an op on <paramref name="inputs"/> would be recorded: grad mode on and some input requires grad.</summary>

@@ -15,22 +15,44 @@ namespace Striate;
 public sealed partial class Tensor
 {
     private readonly int[] _shape;
+    private readonly TensorStorage _storage;
 
     /// <summary>The backing array; elements <c>[Offset, Offset + Numel)</c> belong to this tensor.</summary>
-    internal float[] Storage { get; }
+    internal float[] Storage => _storage.Data;
 
     /// <summary>Where this tensor starts in <see cref="Storage"/>.</summary>
     internal int Offset { get; }
 
-    internal Tensor(float[] storage, int offset, int[] shape)
+    internal Tensor(float[] storage, int offset, int[] shape) : this(new TensorStorage(storage), offset, shape) { }
+
+    private Tensor(TensorStorage storage, int offset, int[] shape)
     {
-        Storage = storage;
+        _storage = storage;
         Offset = offset;
         _shape = shape;
         Numel = Tensor.CountElements(shape, "Tensor");
-        if ((long)offset + Numel > storage.Length)
-            throw new ArgumentException($"Tensor: shape {FormatShape(shape)} needs {Numel} elements from offset {offset}, but storage has {storage.Length}.");
+        if ((long)offset + Numel > storage.Data.Length)
+            throw new ArgumentException($"Tensor: shape {FormatShape(shape)} needs {Numel} elements from offset {offset}, but storage has {storage.Data.Length}.");
     }
+
+    /// <summary>Another tensor on the same storage (and version counter) with <paramref name="shape"/>: a view.</summary>
+    internal Tensor Alias(int[] shape) => new(_storage, Offset, shape);
+
+    /// <summary>
+    /// How many in-place writes this tensor's storage has seen (PyTorch's <c>tensor._version</c>), shared with its views.
+    /// Writable <see cref="Span"/> access, the indexer's setter, <see cref="Fill"/>, <see cref="CopyFrom"/> and
+    /// optimizer steps bump it; reading through <see cref="ReadOnlySpan"/> does not.
+    /// </summary>
+    public long Version => _storage.Version;
+
+    /// <summary>Records an in-place write made without <see cref="Span"/> (a loader filling its batch array directly).</summary>
+    internal void BumpVersion() => _storage.Version++;
+
+    /// <summary>
+    /// The key under which kernels may keep a transformed copy of this tensor as a weight (<see cref="Kernels.TransformedWeights"/>):
+    /// this tensor and its storage version; none for arrays the caller wrapped (<see cref="Wrap"/>), which can change unseen.
+    /// </summary>
+    internal Kernels.WeightKey? WeightCacheKey => _storage.External ? null : new Kernels.WeightKey(this, _storage.Version);
 
     /// <summary>The sizes of each dimension.</summary>
     public ReadOnlySpan<int> Shape => _shape;
@@ -53,8 +75,18 @@ public sealed partial class Tensor
     /// <summary>Size of dimension <paramref name="dim"/>; negative counts from the end as in PyTorch.</summary>
     public int Size(int dim) => _shape[NormalizeDim(dim, Rank, "Size")];
 
-    /// <summary>The elements, writable. Writing into a tensor that autograd saved corrupts its gradient.</summary>
-    public Span<float> Span => Storage.AsSpan(Offset, Numel);
+    /// <summary>
+    /// The elements, writable: taking it counts as an in-place write (bumps <see cref="Version"/>), so a backward that
+    /// saved this tensor fails instead of computing a wrong gradient. Read through <see cref="ReadOnlySpan"/>.
+    /// </summary>
+    public Span<float> Span
+    {
+        get
+        {
+            _storage.Version++;
+            return Storage.AsSpan(Offset, Numel);
+        }
+    }
 
     /// <summary>The elements, read-only.</summary>
     public ReadOnlySpan<float> ReadOnlySpan => new(Storage, Offset, Numel);
@@ -74,7 +106,11 @@ public sealed partial class Tensor
     public float this[params int[] index]
     {
         get => Storage[Offset + FlatIndex(index)];
-        set => Storage[Offset + FlatIndex(index)] = value;
+        set
+        {
+            Storage[Offset + FlatIndex(index)] = value;
+            _storage.Version++;
+        }
     }
 
     private int FlatIndex(int[] index)
@@ -146,7 +182,8 @@ public sealed partial class Tensor
     }
 
     /// <summary>A tensor that wraps <paramref name="storage"/> without copying.</summary>
-    public static Tensor Wrap(float[] storage, params int[] shape) => new(storage, 0, (int[])shape.Clone());
+    /// <remarks>Writes into the array itself bypass <see cref="Version"/>; write through <see cref="Span"/> instead.</remarks>
+    public static Tensor Wrap(float[] storage, params int[] shape) => new(new TensorStorage(storage, external: true), 0, (int[])shape.Clone());
 
     /// <summary>Uniform samples in [low, high) from <paramref name="generator"/> (default: <see cref="Generator.Default"/>).</summary>
     public static Tensor Rand(int[] shape, Generator? generator = null, float low = 0f, float high = 1f)
@@ -201,7 +238,7 @@ public sealed partial class Tensor
     /// <summary>A tensor sharing storage but cut off from the graph (no gradient flows through it).</summary>
     public Tensor Detach()
     {
-        var detached = new Tensor(Storage, Offset, _shape);
+        var detached = Alias(_shape);
         Graph.GraphTracer.Current?.Record(new Graph.IdentityOp(), detached, this);
         return detached;
     }

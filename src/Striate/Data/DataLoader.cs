@@ -142,6 +142,7 @@ public sealed class DataLoader
         var (c, h, w) = _sampleShape;
         int length = c * h * w;
         var images = batch.Images.Storage;
+        batch.Images.BumpVersion(); // refilled in place: a backward that saved the previous batch must notice
         for (int i = 0; i < count; i++)
         {
             int index = order[start + i];
@@ -158,7 +159,7 @@ public sealed class DataLoader
             batch.Labels[i] = Dataset.Label(index);
         }
         if (count != batch.Count)
-            batch.Images = new Tensor(images, 0, [count, c, h, w]);
+            batch.Images = batch.Images.Alias([count, c, h, w]);
         batch.Count = count;
         batch.Index = batchIndex;
     }
@@ -228,7 +229,7 @@ public sealed class DataLoader
         foreach (var b in ring)
             if (b.Count != loader.BatchSize)
             {
-                b.Images = new Tensor(b.Images.Storage, 0, [loader.BatchSize, c, h, w]);
+                b.Images = b.Images.Alias([loader.BatchSize, c, h, w]);
                 b.Count = loader.BatchSize;
             }
     }

@@ -13,7 +13,7 @@ public static partial class F
         var output = Tensor.Allocate(input.Shape, clear: false);
         Activations.Relu(input.ReadOnlySpan, output.Span);
         GraphTracer.Current?.Record(new ReluOp(), output, input);
-        return new ReluBackward(output).Record(output, input);
+        return new ReluBackward(output).Saving(output).Record(output, input);
     }
 
     /// <summary>x for x &gt; 0, else negativeSlope·x, as torch.nn.functional.leaky_relu. Shapes: [any] → [same].</summary>
@@ -24,7 +24,7 @@ public static partial class F
         var output = Tensor.Allocate(input.Shape, clear: false);
         Activations.LeakyRelu(input.ReadOnlySpan, negativeSlope, output.Span);
         GraphTracer.Current?.Record(new LeakyReluOp(negativeSlope), output, input);
-        return new LeakyReluBackward(negativeSlope).Record(output, input);
+        return new LeakyReluBackward(negativeSlope).Saving(input).Record(output, input);
     }
 
     /// <summary>1/(1 + e^−x), as torch.sigmoid. Shapes: [any] → [same].</summary>
@@ -34,7 +34,7 @@ public static partial class F
         var output = Tensor.Allocate(input.Shape, clear: false);
         Activations.Sigmoid(input.ReadOnlySpan, output.Span);
         GraphTracer.Current?.Record(new SigmoidOp(), output, input);
-        return new SigmoidBackward(output).Record(output, input);
+        return new SigmoidBackward(output).Saving(output).Record(output, input);
     }
 
     /// <summary>tanh(x), as torch.tanh. Shapes: [any] → [same].</summary>
@@ -44,7 +44,7 @@ public static partial class F
         var output = Tensor.Allocate(input.Shape, clear: false);
         Activations.Tanh(input.ReadOnlySpan, output.Span);
         GraphTracer.Current?.Record(new TanhOp(), output, input);
-        return new TanhBackward(output).Record(output, input);
+        return new TanhBackward(output).Saving(output).Record(output, input);
     }
 
     // Relu, sigmoid and tanh differentiate from their output, so the input need not be kept alive.

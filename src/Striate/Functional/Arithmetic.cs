@@ -59,7 +59,7 @@ public static partial class F
             BinaryOp.Multiply => new MulOp(),
             _ => (Op)new DivOp(),
         }, output, a, b);
-        return new BinaryBackward(op).Record(output, a, b);
+        return new BinaryBackward(op).Saving(op is BinaryOp.Multiply or BinaryOp.Divide ? [a, b] : []).Record(output, a, b);
     }
 
     private static void SameShape(BinaryOp op, ReadOnlySpan<float> x, ReadOnlySpan<float> y, Span<float> z)
@@ -198,7 +198,7 @@ public static partial class F
         var output = Tensor.Allocate(input.Shape, clear: false);
         System.Numerics.Tensors.TensorPrimitives.Divide(scalar, input.ReadOnlySpan, output.Span);
         GraphTracer.Current?.Record(new RDivScalarOp(scalar), output, input);
-        return new ScalarBackward(ScalarKind.RDiv, scalar).Record(output, input);
+        return new ScalarBackward(ScalarKind.RDiv, scalar).Saving(input).Record(output, input);
     }
 
     /// <summary>−x, element-wise. Shapes: [any] → [same]. Also <c>-x</c>.</summary>

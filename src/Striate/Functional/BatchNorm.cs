@@ -55,7 +55,7 @@ public static partial class F
             Kernels.BatchNorm.InvStd(runningVar.ReadOnlySpan, eps, invStd);
         }
         GraphTracer.Current?.Record(new BatchNormOp(eps, momentum, training), output, input, runningMean, runningVar, weight, bias);
-        return new BatchNormBackward(n, c, s, training, mean, invStd).Record(output, input, weight, bias);
+        return new BatchNormBackward(n, c, s, training, mean, invStd).Saving(input, weight).Record(output, input, weight, bias);
     }
 
     private static void CheckChannelVector(string op, string argument, Tensor? t, int channels, Tensor input)

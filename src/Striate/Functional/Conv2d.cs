@@ -35,7 +35,7 @@ public static partial class F
         var output = Tensor.Allocate([g.Batch, g.OutChannels, g.OutHeight, g.OutWidth], clear: false);
         Conv2dKernels.Forward(g, input.ReadOnlySpan, weight.ReadOnlySpan, bias is null ? default : bias.ReadOnlySpan, output.Span);
         GraphTracer.Current?.Record(new Conv2dOp(stride, padding, dil, groups), output, input, weight, bias);
-        return new Conv2dBackward(g, input, weight, bias != null).Record(output, input, weight, bias);
+        return new Conv2dBackward(g, input, weight, bias != null).Saving(input, weight).Record(output, input, weight, bias);
     }
 
     private static Conv2dGeometry Conv2dGeometryOf(Tensor input, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)

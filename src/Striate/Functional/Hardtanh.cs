@@ -17,7 +17,7 @@ public static partial class F
         var output = Tensor.Allocate(input.Shape, clear: false);
         Kernels.Hardtanh.Forward(input.ReadOnlySpan, minVal, maxVal, output.Span);
         GraphTracer.Current?.Record(new HardtanhOp(minVal, maxVal), output, input);
-        return new HardtanhBackward(minVal, maxVal).Record(output, input);
+        return new HardtanhBackward(minVal, maxVal).Saving(input).Record(output, input);
     }
 
     /// <summary>min(max(x, 0), 6), as torch.nn.functional.relu6 (MobileNetV2's activation). Shapes: [any] → [same].</summary>

@@ -41,7 +41,7 @@ public static partial class F
             }
         }
         GraphTracer.Current?.Record(new LinearOp(), output, input, weight, bias);
-        return new LinearBackward(input, weight, rows, bias != null).Record(output, input, weight, bias);
+        return new LinearBackward(input, weight, rows, bias != null).Saving(input, weight).Record(output, input, weight, bias);
     }
 
     /// <summary>dX = dY·W, dW = dYᵀ·X, db = column sums of dY.</summary>

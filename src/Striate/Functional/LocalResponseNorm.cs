@@ -23,7 +23,7 @@ public static partial class F
         var scale = Tensor.Allocate(input.Shape, clear: false);
         Kernels.LocalResponseNorm.Forward(n, c, s, size, alpha, beta, k, input.ReadOnlySpan, output.Span, scale.Span);
         GraphTracer.Current?.Record(new LocalResponseNormOp(size, alpha, beta, k), output, input);
-        return new LocalResponseNormBackward(n, c, s, size, alpha, beta, scale, output).Record(output, input);
+        return new LocalResponseNormBackward(n, c, s, size, alpha, beta, scale, output).Saving(input, output).Record(output, input);
     }
 
     private sealed class LocalResponseNormBackward(int n, int c, int s, int size, float alpha, float beta, Tensor scale, Tensor output) : GradFn

@@ -70,13 +70,13 @@ public static partial class F
         }
         if (known != input.Numel)
             throw new ArgumentException($"Reshape: cannot view input of shape {Shape(input)} ({input.Numel} elements) as {Tensor.FormatShape(shape)} ({known} elements).", nameof(shape));
-        var output = new Tensor(input.Storage, input.Offset, dims);
+        var output = input.Alias(dims);
         return new ReshapeBackward(input.ShapeArray).Record(output, input);
     }
 
     private sealed class ReshapeBackward(int[] inputShape) : GradFn
     {
         protected internal override void Backward(Tensor gradOutput) =>
-            Accumulate(0, new Tensor(gradOutput.Storage, gradOutput.Offset, inputShape), fresh: false);
+            Accumulate(0, gradOutput.Alias(inputShape), fresh: false);
     }
 }

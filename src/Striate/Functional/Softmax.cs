@@ -32,7 +32,7 @@ public static partial class F
         if (log) Kernels.Softmax.LogForward(outer, size, inner, input.ReadOnlySpan, output.Span);
         else Kernels.Softmax.Forward(outer, size, inner, input.ReadOnlySpan, output.Span);
         GraphTracer.Current?.Record(new SoftmaxOp(d, log), output, input);
-        return new SoftmaxBackward(outer, size, inner, log, output).Record(output, input);
+        return new SoftmaxBackward(outer, size, inner, log, output).Saving(output).Record(output, input);
     }
 
     private sealed class SoftmaxBackward(int outer, int dim, int inner, bool log, Tensor output) : GradFn

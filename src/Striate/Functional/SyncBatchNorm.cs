@@ -56,7 +56,7 @@ public static partial class F
             bias == null ? ReadOnlySpan<float>.Empty : bias.ReadOnlySpan, mean, variance, eps, output.Span);
         if (runningMean != null)
             Kernels.BatchNorm.UpdateRunningStats(runningMean.Span, runningVar!.Span, mean, variance, momentum, (int)Math.Min(count, int.MaxValue));
-        return new SyncBatchNormBackward(n, c, s, mean, invStd, count, group).Record(output, input, weight, bias);
+        return new SyncBatchNormBackward(n, c, s, mean, invStd, count, group).Saving(input, weight).Record(output, input, weight, bias);
     }
 
     private sealed class SyncBatchNormBackward(int n, int c, int s, float[] mean, float[] invStd, double count, IProcessGroup group) : GradFn

@@ -1,0 +1,22 @@
+namespace Striate;
+
+/// <summary>
+/// The storage a tensor shares with its views (reshapes, detached copies): the array and its version counter, as
+/// PyTorch's storage and <c>tensor._version</c>. Every in-place write (writable <see cref="Tensor.Span"/> access, the
+/// indexer's setter, <see cref="Tensor.Fill"/>, <see cref="Tensor.CopyFrom"/>, optimizer steps) bumps
+/// <see cref="Version"/>; autograd compares it with the version it saved, and kernels' weight caches
+/// (<see cref="Kernels.TransformedWeights"/>) use it to know when a transformed copy is stale.
+/// </summary>
+internal sealed class TensorStorage(float[] data, bool external = false)
+{
+    /// <summary>The elements (a view uses a window of it).</summary>
+    internal readonly float[] Data = data;
+
+    /// <summary>Bumped by every in-place write through a tensor on this storage.</summary>
+    internal long Version;
+
+    /// <summary>
+    /// The array came from the caller (<see cref="Tensor.Wrap"/>): it may change behind our back, so no cache keys on it.
+    /// </summary>
+    internal readonly bool External = external;
+}
