@@ -16,18 +16,32 @@ public sealed partial class Tensor
 {
     private readonly int[] _shape;
     private readonly TensorStorage _storage;
+    private readonly int _generation;        // the storage's generation when this tensor was made (pooled storage)
+    private readonly string? _allocatedAt;   // the allocating stack, under TensorPool.DebugAllocations
 
     /// <summary>The backing array; elements <c>[Offset, Offset + Numel)</c> belong to this tensor.</summary>
-    internal float[] Storage => _storage.Data;
+    internal float[] Storage => StorageObject.Data;
+
+    /// <summary>The shared storage, after checking that it still belongs to this tensor.</summary>
+    internal TensorStorage StorageObject
+    {
+        get
+        {
+            if (_storage.Generation != _generation) ThrowReleased();
+            return _storage;
+        }
+    }
 
     /// <summary>Where this tensor starts in <see cref="Storage"/>.</summary>
     internal int Offset { get; }
 
-    internal Tensor(float[] storage, int offset, int[] shape) : this(new TensorStorage(storage), offset, shape) { }
+    internal Tensor(float[] storage, int offset, int[] shape) : this(new TensorStorage(storage), offset, shape, 0) { }
 
-    private Tensor(TensorStorage storage, int offset, int[] shape)
+    private Tensor(TensorStorage storage, int offset, int[] shape, int generation, string? allocatedAt = null)
     {
         _storage = storage;
+        _generation = generation;
+        _allocatedAt = allocatedAt;
         Offset = offset;
         _shape = shape;
         Numel = Tensor.CountElements(shape, "Tensor");
@@ -36,7 +50,17 @@ public sealed partial class Tensor
     }
 
     /// <summary>Another tensor on the same storage (and version counter) with <paramref name="shape"/>: a view.</summary>
-    internal Tensor Alias(int[] shape) => new(_storage, Offset, shape);
+    internal Tensor Alias(int[] shape) => new(StorageObject, Offset, shape, _generation, _allocatedAt);
+
+    /// <summary>
+    /// The error for a tensor whose pooled storage went back to <see cref="TensorPool"/> when its scope ended: the array
+    /// may hold another tensor's values by now, so reading or writing it would silently be wrong.
+    /// </summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    private void ThrowReleased() => throw new InvalidOperationException(
+        $"Tensor {FormatShape(_shape)} was used after the TensorScope that allocated it ended: its storage went back to the pool and may hold " +
+        "another tensor's values now. Pass it to TensorScope.Keep before the scope ends (or Clone it outside the scope). " +
+        (_allocatedAt != null ? $"It was allocated at:{Environment.NewLine}{_allocatedAt}" : "Set STRIATE_DEBUG_TENSORS=1 to see where it was allocated."));
 
     /// <summary>
     /// How many in-place writes this tensor's storage has seen (PyTorch's <c>tensor._version</c>), shared with its views.
@@ -52,7 +76,7 @@ public sealed partial class Tensor
     /// The key under which kernels may keep a transformed copy of this tensor as a weight (<see cref="Kernels.TransformedWeights"/>):
     /// this tensor and its storage version; none for arrays the caller wrapped (<see cref="Wrap"/>), which can change unseen.
     /// </summary>
-    internal Kernels.WeightKey? WeightCacheKey => _storage.External ? null : new Kernels.WeightKey(this, _storage.Version);
+    internal Kernels.WeightKey? WeightCacheKey => _storage.External ? null : new Kernels.WeightKey(this, StorageObject.Version);
 
     /// <summary>The sizes of each dimension.</summary>
     public ReadOnlySpan<int> Shape => _shape;
@@ -83,13 +107,14 @@ public sealed partial class Tensor
     {
         get
         {
-            _storage.Version++;
-            return Storage.AsSpan(Offset, Numel);
+            var storage = StorageObject;
+            storage.Version++;
+            return storage.Data.AsSpan(Offset, Numel);
         }
     }
 
     /// <summary>The elements, read-only.</summary>
-    public ReadOnlySpan<float> ReadOnlySpan => new(Storage, Offset, Numel);
+    public ReadOnlySpan<float> ReadOnlySpan => new(StorageObject.Data, Offset, Numel);
 
     /// <summary>The elements copied into a new array.</summary>
     public float[] ToArray() => ReadOnlySpan.ToArray();
@@ -183,7 +208,7 @@ public sealed partial class Tensor
 
     /// <summary>A tensor that wraps <paramref name="storage"/> without copying.</summary>
     /// <remarks>Writes into the array itself bypass <see cref="Version"/>; write through <see cref="Span"/> instead.</remarks>
-    public static Tensor Wrap(float[] storage, params int[] shape) => new(new TensorStorage(storage, external: true), 0, (int[])shape.Clone());
+    public static Tensor Wrap(float[] storage, params int[] shape) => new(new TensorStorage(storage, external: true), 0, (int[])shape.Clone(), 0);
 
     /// <summary>Uniform samples in [low, high) from <paramref name="generator"/> (default: <see cref="Generator.Default"/>).</summary>
     public static Tensor Rand(int[] shape, Generator? generator = null, float low = 0f, float high = 1f)
@@ -211,7 +236,8 @@ public sealed partial class Tensor
     {
         var dims = shape.ToArray();
         int n = CountElements(dims, "Tensor");
-        return new Tensor(TensorPool.Rent(n, clear), 0, dims);
+        var storage = TensorPool.Rent(n, clear);
+        return new Tensor(storage, 0, dims, storage.Generation, storage.Pooled && TensorPool.DebugAllocations ? Environment.StackTrace : null);
     }
 
     /// <summary>Allocates storage that no scope will reclaim (parameters, leaf gradients, optimizer state).</summary>

@@ -7,64 +7,86 @@ namespace Striate;
 /// </summary>
 /// <remarks>
 /// Storage rented while a <see cref="TensorScope"/> is open on the current thread is returned when the scope
-/// ends; outside a scope, storage is ordinary garbage-collected memory.
+/// ends; outside a scope, storage is ordinary garbage-collected memory. Each thread keeps its own buckets (no lock:
+/// threads running their own steps never wait for each other); storage returned on another thread than the one that
+/// rented it simply joins that thread's buckets. Returned storage gets a new generation, so a tensor still pointing at
+/// it (one that outlived its scope without <see cref="TensorScope.Keep"/>) throws on its next use instead of reading
+/// or writing whatever tensor holds the array now.
 /// </remarks>
 public static class TensorPool
 {
     private const int MaxArraysPerLength = 64;
-    private static readonly Dictionary<int, Stack<float[]>> Buckets = new();
-    private static readonly Lock Gate = new();
 
-    /// <summary>Rents an array of exactly <paramref name="length"/> floats; zeroed when <paramref name="clear"/>.</summary>
-    internal static float[] Rent(int length, bool clear)
+    [ThreadStatic] private static Dictionary<int, Stack<TensorStorage>>? t_buckets;
+    [ThreadStatic] private static int t_clearEpoch;
+    private static int clearEpoch;
+
+    /// <summary>
+    /// When set (environment variable STRIATE_DEBUG_TENSORS=1), each pooled tensor remembers the stack that allocated it,
+    /// and the error for a use after its scope ended shows it. Costs a stack trace per allocation: for debugging only.
+    /// </summary>
+    public static bool DebugAllocations { get; set; } = Environment.GetEnvironmentVariable("STRIATE_DEBUG_TENSORS") == "1";
+
+    /// <summary>Rents storage of exactly <paramref name="length"/> floats; zeroed when <paramref name="clear"/>.</summary>
+    internal static TensorStorage Rent(int length, bool clear)
     {
-        if (length == 0) return [];
-        float[]? array = null;
         var scope = TensorScope.Current;
-        if (scope != null)
+        if (length == 0 || scope == null) return new TensorStorage(clear ? new float[length] : GC.AllocateUninitializedArray<float>(length));
+        TensorStorage? storage = null;
+        var buckets = Buckets();
+        if (buckets.TryGetValue(length, out var stack) && stack.Count > 0)
         {
-            lock (Gate)
-            {
-                if (Buckets.TryGetValue(length, out var stack) && stack.Count > 0) array = stack.Pop();
-            }
-            if (array != null && clear) Array.Clear(array);
-            // A fresh array must be zeroed when asked: AllocateUninitializedArray hands out stale memory for large
-            // lengths, which once left NaN in a zero-initialized bias gradient.
-            array ??= clear ? new float[length] : GC.AllocateUninitializedArray<float>(length);
-            scope.Track(array);
-            return array;
+            storage = stack.Pop();
+            if (clear) Array.Clear(storage.Data);
         }
-        return clear ? new float[length] : GC.AllocateUninitializedArray<float>(length);
+        // A fresh array must be zeroed when asked: AllocateUninitializedArray hands out stale memory for large
+        // lengths, which once left NaN in a zero-initialized bias gradient.
+        storage ??= new TensorStorage(clear ? new float[length] : GC.AllocateUninitializedArray<float>(length), pooled: true);
+        scope.Track(storage);
+        return storage;
     }
 
-    internal static void Return(float[] array)
+    internal static void Return(TensorStorage storage)
     {
-        if (array.Length == 0) return;
-        lock (Gate)
-        {
-            if (!Buckets.TryGetValue(array.Length, out var stack)) Buckets[array.Length] = stack = new Stack<float[]>();
-            if (stack.Count < MaxArraysPerLength) stack.Push(array);
-        }
+        storage.Generation++; // every tensor still on it is now stale
+        var buckets = Buckets();
+        int length = storage.Data.Length;
+        if (!buckets.TryGetValue(length, out var stack)) buckets[length] = stack = new Stack<TensorStorage>();
+        if (stack.Count < MaxArraysPerLength) stack.Push(storage);
     }
 
-    /// <summary>Drops every cached array (for tests and for freeing memory between unrelated workloads).</summary>
+    // This thread's buckets, emptied first if Clear ran since this thread last looked.
+    private static Dictionary<int, Stack<TensorStorage>> Buckets()
+    {
+        int epoch = Volatile.Read(ref clearEpoch);
+        if (t_buckets == null || t_clearEpoch != epoch)
+        {
+            t_buckets = new Dictionary<int, Stack<TensorStorage>>();
+            t_clearEpoch = epoch;
+        }
+        return t_buckets;
+    }
+
+    /// <summary>Drops every cached array, on every thread (each thread lets go of its buckets at its next rent or return).</summary>
     public static void Clear()
     {
-        lock (Gate) Buckets.Clear();
+        Interlocked.Increment(ref clearEpoch);
+        t_buckets = null;
     }
 }
 
 /// <summary>
 /// A region of work (typically one training step) whose temporary tensors go back to <see cref="TensorPool"/>
 /// when it is disposed. Tensors that must outlive the scope are passed to <see cref="Keep"/>; parameters,
-/// gradients of leaves and optimizer state never belong to a scope.
+/// gradients of leaves and optimizer state never belong to a scope. Using a tensor after its scope ended (without
+/// Keep) throws, naming its shape (and, with STRIATE_DEBUG_TENSORS=1, where it was allocated).
 /// </summary>
 /// <remarks>Scopes nest; each tracks what was rented while it was the innermost scope on its thread.</remarks>
 public sealed class TensorScope : IDisposable
 {
     [ThreadStatic] private static TensorScope? _current;
     private readonly TensorScope? _parent;
-    private readonly List<float[]> _rented = new();
+    private readonly List<TensorStorage> _rented = new();
     private bool _disposed;
 
     private TensorScope() { _parent = _current; }
@@ -88,14 +110,15 @@ public sealed class TensorScope : IDisposable
         finally { _current = saved; }
     }
 
-    internal void Track(float[] array) => _rented.Add(array);
+    internal void Track(TensorStorage storage) => _rented.Add(storage);
 
     /// <summary>Takes <paramref name="tensor"/>'s storage out of this scope (and its parents), so it survives.</summary>
     public static Tensor Keep(Tensor tensor)
     {
+        var storage = tensor.StorageObject; // checks that the tensor is still valid
         for (var scope = _current; scope != null; scope = scope._parent)
         {
-            int index = scope._rented.LastIndexOf(tensor.Storage);
+            int index = scope._rented.LastIndexOf(storage);
             if (index >= 0) { scope._rented.RemoveAt(index); break; }
         }
         return tensor;
@@ -107,7 +130,7 @@ public sealed class TensorScope : IDisposable
         if (_disposed) return;
         _disposed = true;
         if (_current == this) _current = _parent;
-        foreach (var array in _rented) TensorPool.Return(array);
+        foreach (var storage in _rented) TensorPool.Return(storage);
         _rented.Clear();
     }
 }

@@ -1,13 +1,13 @@
 namespace Striate;
 
 /// <summary>
-/// The storage a tensor shares with its views (reshapes, detached copies): the array and its version counter, as
-/// PyTorch's storage and <c>tensor._version</c>. Every in-place write (writable <see cref="Tensor.Span"/> access, the
-/// indexer's setter, <see cref="Tensor.Fill"/>, <see cref="Tensor.CopyFrom"/>, optimizer steps) bumps
-/// <see cref="Version"/>; autograd compares it with the version it saved, and kernels' weight caches
-/// (<see cref="Kernels.TransformedWeights"/>) use it to know when a transformed copy is stale.
+/// The storage a tensor shares with its views (reshapes, detached copies): the array, its version counter, as
+/// PyTorch's storage and <c>tensor._version</c>, and for pooled arrays a generation. Every in-place write (writable
+/// <see cref="Tensor.Span"/> access, the indexer's setter, <see cref="Tensor.Fill"/>, <see cref="Tensor.CopyFrom"/>,
+/// optimizer steps) bumps <see cref="Version"/>; autograd compares it with the version it saved, and kernels' weight
+/// caches (<see cref="Kernels.TransformedWeights"/>) use it to know when a transformed copy is stale.
 /// </summary>
-internal sealed class TensorStorage(float[] data, bool external = false)
+internal sealed class TensorStorage(float[] data, bool external = false, bool pooled = false)
 {
     /// <summary>The elements (a view uses a window of it).</summary>
     internal readonly float[] Data = data;
@@ -16,7 +16,13 @@ internal sealed class TensorStorage(float[] data, bool external = false)
     internal long Version;
 
     /// <summary>
-    /// The array came from the caller (<see cref="Tensor.Wrap"/>): it may change behind our back, so no cache keys on it.
+    /// Bumped each time the array goes back to <see cref="TensorPool"/>: a tensor made at another generation is stale.
     /// </summary>
+    internal int Generation;
+
+    /// <summary>The array came from the caller (<see cref="Tensor.Wrap"/>): it may change behind our back, so no cache keys on it.</summary>
     internal readonly bool External = external;
+
+    /// <summary>The array is recycled by <see cref="TensorPool"/> when its scope ends.</summary>
+    internal readonly bool Pooled = pooled;
 }

@@ -77,7 +77,7 @@ public static partial class F
     /// see <see cref="IndexSpan"/>) so a warmed-up training step allocates no index arrays; it lives as long as the
     /// step's <see cref="TensorScope"/>, like the activations the graph saves.
     /// </summary>
-    private static float[] RentIndices(int count) => TensorPool.Rent(count, clear: false);
+    private static float[] RentIndices(int count) => TensorPool.Rent(count, clear: false).Data;
 
     private static Span<int> IndexSpan(float[] storage, int count) =>
         System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(storage.AsSpan(0, count));
