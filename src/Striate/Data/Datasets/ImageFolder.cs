@@ -3,13 +3,14 @@ namespace Striate.Data;
 /// <summary>
 /// A folder of images with one subfolder per class, like torchvision.datasets.ImageFolder: class names are the
 /// subfolder names sorted ordinally, class i is the i-th name, and samples are listed class by class, walking each
-/// class folder recursively (folders and files in ordinal order). Files with extensions .png, .pgm, .ppm
-/// (any case) are images; other files are ignored.
+/// class folder recursively (folders and files in ordinal order). Files whose extension (any case) belongs to a
+/// registered <see cref="ImageDecoders"/> format are images (.png, .pgm, .ppm; with Striate.Imaging also .jpg, .jpeg,
+/// .bmp, .gif); other files are ignored.
 /// </summary>
 public sealed class ImageFolder
 {
-    /// <summary>The file extensions treated as images (compared case-insensitively).</summary>
-    public static readonly IReadOnlyList<string> Extensions = [".png", ".pgm", ".ppm"];
+    /// <summary>The file extensions treated as images (compared case-insensitively): those of the registered decoders.</summary>
+    public static IReadOnlyList<string> Extensions => ImageDecoders.Extensions;
 
     public string Root { get; }
 
@@ -60,13 +61,7 @@ public sealed class ImageFolder
                 yield return f;
     }
 
-    private static bool IsImage(string path)
-    {
-        string ext = Path.GetExtension(path);
-        foreach (var e in Extensions)
-            if (string.Equals(ext, e, StringComparison.OrdinalIgnoreCase)) return true;
-        return false;
-    }
+    private static bool IsImage(string path) => ImageDecoders.HasImageExtension(path);
 
     /// <summary>Decodes sample <paramref name="index"/>. Shapes: Pixels [H, W, C].</summary>
     public DecodedImage Load(int index)
@@ -76,17 +71,6 @@ public sealed class ImageFolder
         return LoadImage(Samples[index].Path);
     }
 
-    /// <summary>
-    /// Decodes a PNG or PGM/PPM file, choosing the decoder by the file's first bytes rather than its extension.
-    /// Errors (<see cref="InvalidDataException"/>, <see cref="NotSupportedException"/>) name the file.
-    /// </summary>
-    public static DecodedImage LoadImage(string path)
-    {
-        var bytes = File.ReadAllBytes(path);
-        if (bytes.Length >= 8 && bytes.AsSpan(0, 8).SequenceEqual(PngCodec.Signature))
-            return PngCodec.Decode(bytes, path);
-        if (bytes.Length >= 2 && bytes[0] == (byte)'P' && bytes[1] is (byte)'2' or (byte)'3' or (byte)'5' or (byte)'6')
-            return PnmCodec.Decode(bytes, path);
-        throw new InvalidDataException($"Image '{path}': cannot decode: it is neither a PNG nor a PGM/PPM file (first bytes [{Convert.ToHexString(bytes.AsSpan(0, Math.Min(8, bytes.Length)))}]).");
-    }
+    /// <summary>Decodes an image file through <see cref="ImageDecoders"/> (the format is chosen by the file's first bytes).</summary>
+    public static DecodedImage LoadImage(string path) => ImageDecoders.Load(path);
 }

@@ -60,6 +60,18 @@ public static class PnmCodec
         return new DecodedImage(width, height, channels, pixels);
     }
 
+    /// <summary>Width and height from the header alone (for the size check before decoding).</summary>
+    public static (int Width, int Height) ReadSize(ReadOnlySpan<byte> data, string sourceName)
+    {
+        var r = new Reader(data, sourceName);
+        if (data.Length < 2 || data[0] != (byte)'P' || data[1] is not ((byte)'2' or (byte)'3' or (byte)'5' or (byte)'6'))
+            throw r.Bad($"not a PGM/PPM file: it starts with [{Convert.ToHexString(data[..Math.Min(2, data.Length)])}], expected P2, P3, P5 or P6.");
+        r.Pos = 2;
+        int width = r.ReadHeaderInt("width"), height = r.ReadHeaderInt("height");
+        if (width <= 0 || height <= 0) throw r.Bad($"invalid size {width}×{height}.");
+        return (width, height);
+    }
+
     /// <summary>Decodes a PGM/PPM file; errors name the path.</summary>
     public static DecodedImage Load(string path) => Decode(File.ReadAllBytes(path), path);
 
