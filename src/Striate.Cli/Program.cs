@@ -9,6 +9,7 @@ public static class Program
     public static int Main(string[] args)
     {
         Striate.Imaging.ImageSharpDecoder.Register(); // JPEG, BMP, GIF wherever images are read
+        SkippedImages.Install();
         var root = new RootCommand("Striate: build, train, inspect and ship convolutional neural networks in pure C#.");
         root.Options.Add(CliErrors.Verbose);
         root.Subcommands.Add(TrainCommand.Create());

@@ -172,6 +172,7 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         File.WriteAllText(Path.Combine(outDir, "confusion.svg"), Charts.ConfusionMatrix(final.Confusion, final.ClassNames,
             $"{entry.Name} on {config.Dataset}: test accuracy {final.Top1:P2}"));
         Console.WriteLine($"Test accuracy {final.Top1:P2} (top-5 {final.Top5:P2}), loss {final.Loss:F4}. Wrote {outDir}/metrics.json, model.safetensors, curves.svg, confusion.svg.");
+        SkippedImages.PrintSummary();
         if (report)
             Console.WriteLine($"Wrote {ReportCommand.Write(outDir, entry.Name, model, config, trainer.History, classes, shape, final, test, config.BuildTransform(false, test.SampleShape))}.");
         return 0;

@@ -38,23 +38,73 @@ public sealed class InMemoryDataset : IDataset
     public ReadOnlySpan<byte> RawImage(int index) => _images.AsSpan(index * _length, _length);
 }
 
-/// <summary>A folder of class subfolders of PNG/PGM/PPM images, decoded on demand (as torchvision's ImageFolder).</summary>
-public sealed class ImageFolderDataset(ImageFolder folder, int? channels = null) : IDataset
+/// <summary>
+/// A folder of class subfolders of images, decoded on demand (as torchvision's ImageFolder), so memory does not grow
+/// with the folder. An image that cannot be read (corrupt, truncated, over <see cref="ImageDecoders.MaxPixels"/>) is
+/// skipped: a warning names it once, <see cref="Skipped"/> lists it, and the next readable image of the same class (in
+/// folder order, wrapping around) takes its place, so labels stay right, batches keep their size and the substitute is
+/// the same whichever worker thread loads it.
+/// </summary>
+public sealed class ImageFolderDataset : IDataset
 {
-    /// <summary>The channel count every image is converted to: 1 (gray) or 3 (RGB); null keeps each image's own (alpha is dropped).</summary>
-    public int? Channels { get; } = channels is null or 1 or 3 ? channels
-        : throw new ArgumentException($"ImageFolderDataset: channels must be 1 or 3, got {channels}.", nameof(channels));
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<int, string> _skipped = new();
+    private readonly int[] _classStart; // [classes + 1]: class c's samples are [_classStart[c], _classStart[c + 1])
 
-    public ImageFolder Folder { get; } = folder;
+    public ImageFolderDataset(ImageFolder folder, int? channels = null)
+    {
+        Channels = channels is null or 1 or 3 ? channels
+            : throw new ArgumentException($"ImageFolderDataset: channels must be 1 or 3, got {channels}.", nameof(channels));
+        Folder = folder;
+        _classStart = new int[folder.ClassNames.Count + 1];
+        foreach (var (_, c) in folder.Samples) _classStart[c + 1]++;
+        for (int c = 0; c < folder.ClassNames.Count; c++) _classStart[c + 1] += _classStart[c];
+    }
+
+    /// <summary>Where warnings go when <see cref="Warning"/> is not set: standard error, as Python's warnings.</summary>
+    public static Action<string> DefaultWarning { get; set; } = line => Console.Error.WriteLine(line);
+
+    /// <summary>Receives one line per skipped image (null: <see cref="DefaultWarning"/>).</summary>
+    public Action<string>? Warning { get; set; }
+
+    /// <summary>The channel count every image is converted to: 1 (gray) or 3 (RGB); null keeps each image's own (alpha is dropped).</summary>
+    public int? Channels { get; }
+
+    public ImageFolder Folder { get; }
     public int Count => Folder.Count;
     public IReadOnlyList<string> ClassNames => Folder.ClassNames;
 
     /// <summary>Null: folder images may differ in size, so a Resize transform must give them one.</summary>
     public (int Channels, int Height, int Width)? SampleShape => null;
 
+    /// <summary>The images found unreadable so far, in folder order, with the reason.</summary>
+    public IReadOnlyList<(string Path, string Reason)> Skipped =>
+        _skipped.OrderBy(p => p.Key).Select(p => (Folder.Samples[p.Key].Path, p.Value)).ToArray();
+
     public int Label(int index) => Folder.Samples[index].ClassIndex;
 
-    public void Load(int index, ImageSample destination) => ImageConversion.ToSample(Folder.Load(index), destination, Channels);
+    public void Load(int index, ImageSample destination)
+    {
+        int label = Label(index);
+        int start = _classStart[label], end = _classStart[label + 1];
+        for (int i = index, tried = 0; tried < end - start; tried++, i = i + 1 < end ? i + 1 : start)
+        {
+            if (_skipped.ContainsKey(i)) continue;
+            DecodedImage image;
+            try
+            {
+                image = Folder.Load(i);
+            }
+            catch (Exception e) when (e is InvalidDataException or NotSupportedException or IOException or UnauthorizedAccessException)
+            {
+                if (_skipped.TryAdd(i, e.Message))
+                    (Warning ?? DefaultWarning)($"warning: skipped an unreadable image of class '{ClassNames[label]}': {e.Message}");
+                continue;
+            }
+            ImageConversion.ToSample(image, destination, Channels);
+            return;
+        }
+        throw new InvalidDataException($"ImageFolderDataset: none of the {end - start} images of class '{ClassNames[label]}' in '{Folder.Root}' can be read (each was named in a warning).");
+    }
 }
 
 /// <summary>Conversions between decoded 8-bit images and float samples.</summary>
