@@ -63,17 +63,43 @@ public sealed record RunConfig
         if (LabelSmoothing < 0 || LabelSmoothing >= 1) throw new ArgumentException($"--label-smoothing must be in [0, 1), got {LabelSmoothing}.");
     }
 
-    /// <summary>Per-sample transforms: augmentation (training only, when asked), resize, normalization.</summary>
+    /// <summary>Input sizes from this up get the ImageNet-style recipe with --augment; smaller ones the CIFAR-style one.</summary>
+    public const int PhotoRecipeMinSize = 64;
+
+    /// <summary>
+    /// Per-sample transforms: resize, augmentation (when asked), normalization. With --augment the recipe follows the
+    /// model's input size S (--resize, else the dataset's): for S ≥ <see cref="PhotoRecipeMinSize"/> torchvision's
+    /// classification presets — training RandomResizedCrop(S) + RandomHorizontalFlip, evaluation Resize(S·256/224,
+    /// shorter side) + CenterCrop(S); below it the CIFAR recipe — Resize(S, S), RandomCrop(S, padding S/8),
+    /// RandomHorizontalFlip, ColorJitter(0.2, 0.2, 0.2) for colour images, and Resize(S, S) for evaluation.
+    /// </summary>
     public ITransform? BuildTransform(bool train, (int Channels, int Height, int Width)? sampleShape)
     {
         var list = new List<ITransform>();
-        if (Resize is int size) list.Add(new Resize(size, size));
-        if (train && Augment)
+        int? inputSize = Resize ?? sampleShape?.Height;
+        if (Augment && inputSize is int s && s >= PhotoRecipeMinSize && (Resize != null || sampleShape?.Height == sampleShape?.Width))
         {
-            int h = Resize ?? sampleShape?.Height ?? 0, w = Resize ?? sampleShape?.Width ?? 0;
-            if (h > 0) list.Add(new RandomCrop((h, w), padding: Math.Max(1, h / 8)));
-            list.Add(new RandomHorizontalFlip());
-            if ((sampleShape?.Channels ?? 3) == 3) list.Add(new ColorJitter(0.2, 0.2, 0.2));
+            if (train)
+            {
+                list.Add(new RandomResizedCrop(s));
+                list.Add(new RandomHorizontalFlip());
+            }
+            else
+            {
+                list.Add(new Resize((int)Math.Round(s * 256.0 / 224.0)));
+                list.Add(new CenterCrop(s));
+            }
+        }
+        else
+        {
+            if (Resize is int size) list.Add(new Resize(size, size));
+            if (train && Augment)
+            {
+                int h = Resize ?? sampleShape?.Height ?? 0, w = Resize ?? sampleShape?.Width ?? 0;
+                if (h > 0) list.Add(new RandomCrop((h, w), padding: Math.Max(1, h / 8)));
+                list.Add(new RandomHorizontalFlip());
+                if ((sampleShape?.Channels ?? 3) == 3) list.Add(new ColorJitter(0.2, 0.2, 0.2));
+            }
         }
         if (NormalizeMean.Length > 0) list.Add(new Normalize(NormalizeMean, NormalizeStd));
         return list.Count == 0 ? null : new Compose(list.ToArray());
