@@ -13,6 +13,7 @@ public static class BenchSuite
             ["resnet"] = ResNetBenchmarks.Run,
             ["models"] = ModelBenchmarks.Run,
             ["allreduce"] = AllReduceBenchmarks.Run,
+            ["loader"] = LoaderBenchmarks.Run,
         };
 
     /// <summary>Suites that run only when named with --only: all-reduce needs MPI and starts processes of its own.</summary>

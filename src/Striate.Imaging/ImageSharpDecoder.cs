@@ -24,8 +24,17 @@ namespace Striate.Imaging;
 /// </remarks>
 public abstract class ImageSharpDecoder : IImageDecoder
 {
-    /// <summary>No format modules: each decoder is called directly, so nothing else is ever tried on a file.</summary>
-    private static readonly Configuration Settings = new() { MaxDegreeOfParallelism = 1, PreferContiguousImageBuffers = true };
+    /// <summary>
+    /// No format modules: each decoder is called directly, so nothing else is ever tried on a file. The buffer pool
+    /// (unmanaged memory ImageSharp keeps between images) is capped, so a long run over many photos holds at most this
+    /// much besides the images in flight.
+    /// </summary>
+    private static readonly Configuration Settings = new()
+    {
+        MaxDegreeOfParallelism = 1,
+        PreferContiguousImageBuffers = true,
+        MemoryAllocator = SixLabors.ImageSharp.Memory.MemoryAllocator.Create(new SixLabors.ImageSharp.Memory.MemoryAllocatorOptions { MaximumPoolSizeMegabytes = 64 }),
+    };
 
     /// <summary>Adds the JPEG, BMP and GIF decoders to <see cref="ImageDecoders"/> (calling it again does nothing).</summary>
     public static void Register()
