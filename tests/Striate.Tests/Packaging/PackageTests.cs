@@ -54,7 +54,7 @@ public sealed class PackageTests : IClassFixture<PackageTests.PackedSolution>
     public void PackIsQuietAndMakesTheLibraryTheToolAndTheInteropPackagesOnly()
     {
         Assert.DoesNotContain("warning", _packed.PackOutput, StringComparison.OrdinalIgnoreCase);
-        foreach (var id in new[] { "Striate", "Striate.Cli", "Striate.Onnx", "Striate.Mpi" })
+        foreach (var id in new[] { "Striate", "Striate.Cli", "Striate.Imaging", "Striate.Onnx", "Striate.Mpi" })
             Assert.True(_packed.Packages.ContainsKey(id), $"no {id} package among {string.Join(", ", _packed.Packages.Keys)}");
         foreach (var id in _packed.Packages.Keys)
         {
@@ -107,6 +107,7 @@ public sealed class PackageTests : IClassFixture<PackageTests.PackedSolution>
         Assert.Equal(["System.Numerics.Tensors"], Dependencies(file));
         Assert.Equal(["Striate"], Dependencies(_packed.Packages["Striate.Mpi"]));
         Assert.Equal(["Google.Protobuf", "Striate"], Dependencies(_packed.Packages["Striate.Onnx"]).Order());
+        Assert.Equal(["SixLabors.ImageSharp", "Striate"], Dependencies(_packed.Packages["Striate.Imaging"]).Order());
     }
 
     [Fact]
