@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Striate.Distributed;
 
 namespace Striate.Cli;
@@ -11,6 +12,11 @@ internal static class DistributedLaunch
     /// <summary>The job this process belongs to, once <see cref="Join"/> has run.</summary>
     public static MpiProcessGroup? World { get; private set; }
 
+    /// <summary>Said when mpirun stops this process because another one ended, e.g. which checkpoint resumes the run.</summary>
+    public static string StopNote { get; set; } = "";
+
+    private static PosixSignalRegistration? _sigterm;
+
     /// <summary>
     /// Joins the MPI job (ranks and world size come from mpirun). Refuses, saying what to do, when this process was not
     /// started by an MPI launcher, or when no MPI library is installed.
@@ -21,6 +27,12 @@ internal static class DistributedLaunch
             throw new ArgumentException($"--distributed: this process was not started by an MPI launcher; start one process per rank with it, e.g. mpirun -np 2 striate {command} … --distributed (or leave out --distributed to train in this process alone).");
         var world = World = MpiProcessGroup.Initialize();
         CliErrors.Where = $" (rank {world.Rank} of {world.WorldSize} on {world.Host})";
+        // mpirun stops the others with SIGTERM when one process dies: say so, and what to do next, before ending.
+        _sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ =>
+        {
+            Console.Error.WriteLine($"striate {command}{CliErrors.Where}: stopped by mpirun (SIGTERM) because another process of the job ended; its own message or mpirun's says why.{StopNote}");
+            Console.Error.Flush();
+        });
         // Rank 0 speaks for the job; the others would print the same lines again. Their errors still reach stderr.
         if (world.Rank != 0) Console.SetOut(TextWriter.Null);
         return world;

@@ -155,9 +155,14 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
 
         trainer.EpochEnded += record =>
         {
-            if (!WritesFiles) return;
+            if (!WritesFiles)
+            {
+                DistributedLaunch.StopNote = $" Rank 0's last checkpoint in {outDir} continues the run with --resume.";
+                return;
+            }
             Checkpoint.Capture(entry.Name, record.Epoch, model, optimizer, scheduler, config.ToJson(), MetricsFile.HistoryJson(trainer.History),
                 classes, shape).Save(checkpointPath);
+            DistributedLaunch.StopNote = $" {checkpointPath} (epoch {record.Epoch}) continues the run with --resume.";
             MetricsFile.Write(Path.Combine(outDir, "metrics.json"), config, trainer.History);
             File.WriteAllText(Path.Combine(outDir, "curves.svg"), Charts.LearningCurves(trainer.History, $"{entry.Name} on {config.Dataset}"));
         };

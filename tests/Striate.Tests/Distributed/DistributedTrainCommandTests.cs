@@ -76,6 +76,9 @@ public sealed class DistributedTrainCommandTests(ITestOutputHelper output) : IDi
         output.WriteLine(r.All);
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("mpirun noticed that process rank 1", r.All);
+        Assert.Contains("striate train (rank 0 of 2 on ", r.Stderr);
+        Assert.Contains("): stopped by mpirun (SIGTERM) because another process of the job ended", r.Stderr);
+        Assert.Contains("continues the run with --resume.", r.Stderr);
         Assert.True(sinceKill < TimeSpan.FromSeconds(60), $"the job took {sinceKill.TotalSeconds:F0} s to end after rank 1 was killed");
 
         int epoch = Checkpoint.Load(Path.Combine(outDir, "model.safetensors")).Epoch;
