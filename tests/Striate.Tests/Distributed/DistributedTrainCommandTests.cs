@@ -76,9 +76,11 @@ public sealed class DistributedTrainCommandTests(ITestOutputHelper output) : IDi
         output.WriteLine(r.All);
         Assert.NotEqual(0, r.ExitCode);
         Assert.Contains("mpirun noticed that process rank 1", r.All);
+        // Rank 0 speaks too: usually stopped by mpirun's SIGTERM (naming the checkpoint), or, should its transport notice
+        // the dead peer first, failing with the MPI error.
         Assert.Contains("striate train (rank 0 of 2 on ", r.Stderr);
-        Assert.Contains("): stopped by mpirun (SIGTERM) because another process of the job ended", r.Stderr);
-        Assert.Contains("continues the run with --resume.", r.Stderr);
+        Assert.True(r.Stderr.Contains("): stopped by mpirun (SIGTERM) because another process of the job ended") && r.Stderr.Contains("continues the run with --resume.")
+            || r.Stderr.Contains("MPI_"), r.Stderr);
         Assert.True(sinceKill < TimeSpan.FromSeconds(60), $"the job took {sinceKill.TotalSeconds:F0} s to end after rank 1 was killed");
 
         int epoch = Checkpoint.Load(Path.Combine(outDir, "model.safetensors")).Epoch;
