@@ -5,6 +5,7 @@ using Striate.Data;
 using Striate.Data.Transforms;
 using Striate.Functional;
 using Striate.Models;
+using Striate.Nn;
 using Striate.Optim;
 using Striate.Training;
 
@@ -39,4 +40,21 @@ foreach (var batch in train.Epoch(3))
     optimizer.Step();
 }
 Console.WriteLine($"after a hand-written epoch: test accuracy {Evaluator.Evaluate(model, test).Top1:P2}");
+
+// A model of your own: fields are registered under their names (conv1.weight, bn1.running_mean, fc.bias, …).
+var small = new SmallNet();
+var smallTrainer = new Trainer(small, new Sgd(small.Parameters(), lr: 0.05f, momentum: 0.9f));
+smallTrainer.EpochEnded += e => Console.WriteLine($"SmallNet epoch {e.Epoch}: test accuracy {e.TestAccuracy:P2}");
+smallTrainer.Fit(train, test, epochs: 1);
+Console.WriteLine(string.Join(", ", small.StateDict().Select(e => e.Key)));
 return 0;
+
+sealed class SmallNet : Module
+{
+    readonly Conv2d _conv1 = new(1, 16, kernelSize: 3, padding: 1);
+    readonly BatchNorm2d _bn1 = new(16);
+    readonly Linear _fc = new(16 * 14 * 14, 10);
+
+    public override Tensor Forward(Tensor x) =>
+        _fc.Call(F.MaxPool2d(F.Relu(_bn1.Call(_conv1.Call(x))), 2).Flatten(1));
+}

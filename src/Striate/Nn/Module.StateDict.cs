@@ -17,6 +17,7 @@ public abstract partial class Module
 
     private void CollectState(string prefix, List<KeyValuePair<string, Tensor>> entries)
     {
+        RegisterFields();
         foreach (var (name, p) in _parameters) entries.Add(new(Join(prefix, name), p));
         foreach (var (name, b) in _buffers) entries.Add(new(Join(prefix, name), b));
         foreach (var (name, child) in _children) child.CollectState(Join(prefix, name), entries);

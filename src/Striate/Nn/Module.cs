@@ -31,10 +31,30 @@ public abstract partial class Module
         var tracer = Graph.GraphTracer.Current;
         tracer?.EnterModule(this);
         if (_preHooks != null) foreach (var hook in _preHooks) hook(this, input);
+        var caller = t_calling;
+        t_calling = this;
         var output = Forward(input);
+        t_calling = caller;
         if (_forwardHooks != null) foreach (var hook in _forwardHooks) hook(this, input, output);
         tracer?.ExitModule();
         return output;
+    }
+
+    // The module whose Forward is running through Call on this thread (see ExpectCall).
+    [ThreadStatic] private static Module? t_calling;
+
+    /// <summary>
+    /// Fails when this module's <see cref="Forward"/> was invoked directly (not through <see cref="Call"/>) while
+    /// something relies on seeing the call: forward hooks on this module (Grad-CAM, the summary, the NaN guard register
+    /// them) or a graph trace. A parent that writes <c>_conv.Forward(x)</c> would silently skip them; Striate's layers
+    /// check at the top of their Forward, and a custom module can do the same. Without hooks or a trace a direct call
+    /// costs nothing and is allowed.
+    /// </summary>
+    protected void ExpectCall()
+    {
+        if (ReferenceEquals(t_calling, this) || (_preHooks == null && _forwardHooks == null && Graph.GraphTracer.Current == null)) return;
+        string watchers = _preHooks != null || _forwardHooks != null ? $"its {(_preHooks?.Count ?? 0) + (_forwardHooks?.Count ?? 0)} hook(s)" : "the graph trace's record of which module ran each op";
+        throw new InvalidOperationException($"{TypeName}.Forward was called directly, which skips {watchers}; call .Call(x), which runs the hooks and then Forward.");
     }
 
     /// <summary>The type name shown in summaries and errors (as PyTorch prints it: Conv2d, ReLU, ...).</summary>
@@ -103,12 +123,17 @@ public abstract partial class Module
     // ---- traversal ------------------------------------------------------------------------------
 
     /// <summary>Direct children in registration order.</summary>
-    public IEnumerable<KeyValuePair<string, Module>> NamedChildren() => _children;
+    public IEnumerable<KeyValuePair<string, Module>> NamedChildren()
+    {
+        RegisterFields();
+        return _children;
+    }
 
     /// <summary>This module and every descendant with dotted names ("" for this one), depth first as PyTorch's named_modules.</summary>
     public IEnumerable<KeyValuePair<string, Module>> NamedModules(string prefix = "")
     {
         yield return new(prefix, this);
+        RegisterFields();
         foreach (var (name, child) in _children)
             foreach (var pair in child.NamedModules(Join(prefix, name)))
                 yield return pair;
@@ -117,6 +142,7 @@ public abstract partial class Module
     /// <summary>Every parameter with its dotted name.</summary>
     public IEnumerable<KeyValuePair<string, Tensor>> NamedParameters(string prefix = "")
     {
+        RegisterFields();
         foreach (var (name, p) in _parameters) yield return new(Join(prefix, name), p);
         foreach (var (name, child) in _children)
             foreach (var pair in child.NamedParameters(Join(prefix, name)))
@@ -129,6 +155,7 @@ public abstract partial class Module
     /// <summary>Every buffer with its dotted name.</summary>
     public IEnumerable<KeyValuePair<string, Tensor>> NamedBuffers(string prefix = "")
     {
+        RegisterFields();
         foreach (var (name, b) in _buffers) yield return new(Join(prefix, name), b);
         foreach (var (name, child) in _children)
             foreach (var pair in child.NamedBuffers(Join(prefix, name)))
@@ -138,6 +165,7 @@ public abstract partial class Module
     /// <summary>Dotted names of buffers that hold integer counters (saved as int64).</summary>
     public IEnumerable<string> IntegerBufferNames(string prefix = "")
     {
+        RegisterFields();
         foreach (var name in _integerBuffers) yield return Join(prefix, name);
         foreach (var (name, child) in _children)
             foreach (var n in child.IntegerBufferNames(Join(prefix, name)))
@@ -155,6 +183,7 @@ public abstract partial class Module
     public Module Train(bool training = true)
     {
         Training = training;
+        RegisterFields();
         foreach (var (_, child) in _children) child.Train(training);
         return this;
     }

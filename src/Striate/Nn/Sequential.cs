@@ -45,6 +45,7 @@ public sealed class Sequential : Module
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
+        ExpectCall();
         var x = input;
         foreach (var layer in _layers) x = layer.Call(x);
         return x;

@@ -6,7 +6,11 @@ namespace Striate.Nn;
 public sealed class ReLU : Module
 {
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.Relu(input);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.Relu(input);
+    }
     public override string ToString() => "ReLU()";
 }
 
@@ -15,7 +19,11 @@ public sealed class LeakyReLU(double negativeSlope = 0.01) : Module
 {
     public double NegativeSlope { get; } = negativeSlope;
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.LeakyRelu(input, (float)NegativeSlope);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.LeakyRelu(input, (float)NegativeSlope);
+    }
     public override string ToString() => $"LeakyReLU(negative_slope={NegativeSlope})";
 }
 
@@ -23,7 +31,11 @@ public sealed class LeakyReLU(double negativeSlope = 0.01) : Module
 public sealed class Sigmoid : Module
 {
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.Sigmoid(input);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.Sigmoid(input);
+    }
     public override string ToString() => "Sigmoid()";
 }
 
@@ -31,7 +43,11 @@ public sealed class Sigmoid : Module
 public sealed class Tanh : Module
 {
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.Tanh(input);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.Tanh(input);
+    }
     public override string ToString() => "Tanh()";
 }
 
@@ -40,7 +56,11 @@ public sealed class Softmax(int dim = 1) : Module
 {
     public int Dim { get; } = dim;
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.Softmax(input, Dim);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.Softmax(input, Dim);
+    }
     public override string ToString() => $"Softmax(dim={Dim})";
 }
 
@@ -50,7 +70,11 @@ public sealed class Flatten(int startDim = 1, int endDim = -1) : Module
     public int StartDim { get; } = startDim;
     public int EndDim { get; } = endDim;
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => input.Flatten(StartDim, EndDim);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return input.Flatten(StartDim, EndDim);
+    }
     public override string ToString() => $"Flatten(start_dim={StartDim}, end_dim={EndDim})";
 }
 
@@ -58,6 +82,10 @@ public sealed class Flatten(int startDim = 1, int endDim = -1) : Module
 public sealed class Identity : Module
 {
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => input;
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return input;
+    }
     public override string ToString() => "Identity()";
 }

@@ -55,6 +55,7 @@ public abstract class BatchNormBase : Module
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
+        ExpectCall();
         CheckInput(input);
         if (input.Size(1) != NumFeatures)
             throw new ArgumentException($"{TypeName}: input has {input.Size(1)} channels (shape {Tensor.FormatShape(input.Shape)}), expected {NumFeatures}.", nameof(input));

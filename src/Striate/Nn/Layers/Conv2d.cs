@@ -44,8 +44,11 @@ public sealed class Conv2d : Module
     }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) =>
-        F.Conv2d(input, Weight, Bias, (Stride.H, Stride.W), (Padding.H, Padding.W), (Dilation.H, Dilation.W), Groups);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.Conv2d(input, Weight, Bias, (Stride.H, Stride.W), (Padding.H, Padding.W), (Dilation.H, Dilation.W), Groups);
+    }
 
     public override string ToString() =>
         $"Conv2d({InChannels}, {OutChannels}, kernel_size={KernelSize}, stride={Stride}, padding={Padding}" +

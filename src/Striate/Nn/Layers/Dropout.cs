@@ -21,7 +21,11 @@ public sealed class Dropout : Module
     }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.Dropout(input, (float)P, Training, Generator ?? Striate.Generator.Default);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.Dropout(input, (float)P, Training, Generator ?? Striate.Generator.Default);
+    }
 
     public override string ToString() => $"Dropout(p={P})";
 }

@@ -29,7 +29,11 @@ public sealed class Linear : Module
     }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.Linear(input, Weight, Bias);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.Linear(input, Weight, Bias);
+    }
 
     public override string ToString() => $"Linear(in_features={InFeatures}, out_features={OutFeatures}, bias={(Bias != null ? "True" : "False")})";
 }

@@ -21,7 +21,11 @@ public sealed class LocalResponseNorm : Module
     }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.LocalResponseNorm(input, Size, (float)Alpha, (float)Beta, (float)K);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.LocalResponseNorm(input, Size, (float)Alpha, (float)Beta, (float)K);
+    }
 
     public override string ToString() => $"LocalResponseNorm({Size}, alpha={Alpha}, beta={Beta}, k={K})";
 }

@@ -15,8 +15,11 @@ public sealed class MaxPool2d(Size2 kernelSize, Size2? stride = null, Size2? pad
     public bool CeilMode { get; } = ceilMode;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) =>
-        F.MaxPool2d(input, (KernelSize.H, KernelSize.W), (Stride.H, Stride.W), (Padding.H, Padding.W), CeilMode);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.MaxPool2d(input, (KernelSize.H, KernelSize.W), (Stride.H, Stride.W), (Padding.H, Padding.W), CeilMode);
+    }
 
     public override string ToString() => $"MaxPool2d(kernel_size={KernelSize}, stride={Stride}, padding={Padding}, ceil_mode={CeilMode})";
 }
@@ -34,8 +37,11 @@ public sealed class AvgPool2d(Size2 kernelSize, Size2? stride = null, Size2? pad
     public bool CountIncludePad { get; } = countIncludePad;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) =>
-        F.AvgPool2d(input, (KernelSize.H, KernelSize.W), (Stride.H, Stride.W), (Padding.H, Padding.W), CeilMode, CountIncludePad);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.AvgPool2d(input, (KernelSize.H, KernelSize.W), (Stride.H, Stride.W), (Padding.H, Padding.W), CeilMode, CountIncludePad);
+    }
 
     public override string ToString() => $"AvgPool2d(kernel_size={KernelSize}, stride={Stride}, padding={Padding})";
 }
@@ -49,7 +55,11 @@ public sealed class AdaptiveAvgPool2d(Size2 outputSize) : Module
     public Size2 OutputSize { get; } = outputSize;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.AdaptiveAvgPool2d(input, OutputSize.H, OutputSize.W);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.AdaptiveAvgPool2d(input, OutputSize.H, OutputSize.W);
+    }
 
     public override string ToString() => $"AdaptiveAvgPool2d(output_size={OutputSize})";
 }
@@ -63,7 +73,11 @@ public sealed class AdaptiveMaxPool2d(Size2 outputSize) : Module
     public Size2 OutputSize { get; } = outputSize;
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.AdaptiveMaxPool2d(input, OutputSize.H, OutputSize.W);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.AdaptiveMaxPool2d(input, OutputSize.H, OutputSize.W);
+    }
 
     public override string ToString() => $"AdaptiveMaxPool2d(output_size={OutputSize})";
 }
@@ -86,7 +100,11 @@ public sealed class SpatialPyramidPool : Module
     }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.SpatialPyramidPool(input, Levels.ToArray());
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.SpatialPyramidPool(input, Levels.ToArray());
+    }
 
     public override string ToString() => $"SpatialPyramidPool(levels=[{string.Join(", ", Levels)}])";
 }

@@ -6,6 +6,10 @@ namespace Striate.Nn;
 public sealed class ReLU6 : Module
 {
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.Relu6(input);
+    public override Tensor Forward(Tensor input)
+    {
+        ExpectCall();
+        return F.Relu6(input);
+    }
     public override string ToString() => "ReLU6()";
 }
