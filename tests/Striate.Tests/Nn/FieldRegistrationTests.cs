@@ -13,8 +13,8 @@ public sealed class FieldRegistrationTests
     {
         private readonly Tensor _scale = Tensor.Ones(3).RequireGrad();   // a parameter: requires grad
         private readonly Tensor _offset = Tensor.Zeros(3);                // a constant: stays unregistered
-        private readonly Conv2d _conv1 = new(1, 3, 3);
-        public Linear Head { get; } = new(3, 2);
+        private readonly Conv2d _conv1 = new(1, 3, 3, generator: new Generator(1));
+        public Linear Head { get; } = new(3, 2, generator: new Generator(2));
         private readonly Sequential _explicit;
         [NotRegistered] private readonly Module? _elsewhere;
 
@@ -35,7 +35,7 @@ public sealed class FieldRegistrationTests
     [Fact]
     public void FieldsBecomeChildrenAndParametersUnderPyTorchStyleNames()
     {
-        var net = new Net(new Linear(1, 1));
+        var net = new Net(new Linear(1, 1, generator: new Generator(3)));
         Assert.Equal(["scale", "conv1.weight", "conv1.bias", "head.weight", "head.bias"], net.StateDict().Select(e => e.Key));
         Assert.Equal(["0", "conv1", "head"], net.NamedChildren().Select(c => c.Key));
         Assert.Equal(3 + 3 * 9 + 3 + 3 * 2 + 2, net.ParameterCount());
@@ -47,14 +47,14 @@ public sealed class FieldRegistrationTests
     {
         var holder = new Holder();
         Assert.Equal([4, 2], holder.StateDict().Single(e => e.Key == "layer.weight").Value.ShapeArray);
-        holder.Layer = new Linear(2, 7);
+        holder.Layer = new Linear(2, 7, generator: new Generator(4));
         Assert.Equal([7, 2], holder.StateDict().Single(e => e.Key == "layer.weight").Value.ShapeArray);
         Assert.Single(holder.NamedChildren());
     }
 
     private sealed class Holder : Module
     {
-        public Linear Layer { get; set; } = new(2, 4);
+        public Linear Layer { get; set; } = new(2, 4, generator: new Generator(5));
         public override Tensor Forward(Tensor x) => Layer.Call(x);
     }
 
@@ -68,8 +68,8 @@ public sealed class FieldRegistrationTests
 
     private sealed class Clash : Module
     {
-        private readonly Linear _fc = new(2, 2);
-        public Clash() => RegisterModule("fc", new Linear(3, 3));
+        private readonly Linear _fc = new(2, 2, generator: new Generator(6));
+        public Clash() => RegisterModule("fc", new Linear(3, 3, generator: new Generator(7)));
         public override Tensor Forward(Tensor x) => _fc.Call(x);
     }
 
@@ -89,7 +89,7 @@ public sealed class FieldRegistrationTests
     [Fact]
     public void CallingAHookedLayersForwardDirectlyFailsAndCallRunsTheHook()
     {
-        var conv = new Conv2d(1, 2, 3);
+        var conv = new Conv2d(1, 2, 3, generator: new Generator(8));
         var direct = new Direct(conv);
         var x = Tensor.Zeros(1, 1, 5, 5);
         direct.Call(x); // no hooks: a direct call is harmless and allowed
