@@ -98,6 +98,9 @@ public sealed class OnnxImportTests(ITestOutputHelper output)
     [Fact]
     public void AnImportedModelFineTunesAndGradientsReachEveryInitializer()
     {
+        // The graph's training-mode Dropout draws from Generator.Default: seed it, or the outcome of these 12 steps
+        // depends on which tests drew from it before (with some masks the training diverges).
+        Generator.Manual(0);
         var model = OnnxModel.Load(HandBuiltOnnx.EveryImportedOp(symbolicBatch: true), "every_op.onnx");
         model.Train();
         var input = Tensor.Rand([8, 3, 9, 8], new Generator(41), -1f, 1f);
