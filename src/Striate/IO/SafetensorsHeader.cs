@@ -60,16 +60,17 @@ internal static class SafetensorsHeader
             bool sawMetadata = false;
             foreach (var property in root.EnumerateObject())
             {
-                if (property.Name == MetadataKey)
+                string name = KeyOf(property, "a tensor name", source);
+                if (name == MetadataKey)
                 {
                     if (sawMetadata) throw Invalid(source, $"\"{MetadataKey}\" appears twice in the header");
                     sawMetadata = true;
                     ParseMetadata(property.Value, metadata, source);
                     continue;
                 }
-                if (!seen.Add(property.Name))
-                    throw Invalid(source, $"tensor '{property.Name}' appears twice in the header");
-                entries.Add(ParseEntry(property.Name, property.Value, bufferLength, source));
+                if (!seen.Add(name))
+                    throw Invalid(source, $"tensor '{name}' appears twice in the header");
+                entries.Add(ParseEntry(name, property.Value, bufferLength, source));
             }
             CheckNoOverlap(entries, source);
             return (entries, metadata);
@@ -82,10 +83,11 @@ internal static class SafetensorsHeader
             throw Invalid(source, $"\"{MetadataKey}\" must be an object of string values, but it is a JSON {Describe(value.ValueKind)}");
         foreach (var item in value.EnumerateObject())
         {
+            string key = KeyOf(item, $"a \"{MetadataKey}\" key", source);
             if (item.Value.ValueKind != JsonValueKind.String)
-                throw Invalid(source, $"\"{MetadataKey}\" entry '{item.Name}' must be a string, but it is a JSON {Describe(item.Value.ValueKind)}");
-            if (!metadata.TryAdd(item.Name, item.Value.GetString()!))
-                throw Invalid(source, $"\"{MetadataKey}\" entry '{item.Name}' appears twice");
+                throw Invalid(source, $"\"{MetadataKey}\" entry '{key}' must be a string, but it is a JSON {Describe(item.Value.ValueKind)}");
+            if (!metadata.TryAdd(key, TextOf(item.Value, $"\"{MetadataKey}\" entry '{key}'", source)))
+                throw Invalid(source, $"\"{MetadataKey}\" entry '{key}' appears twice");
         }
     }
 
@@ -100,7 +102,7 @@ internal static class SafetensorsHeader
             throw Invalid(source, $"{where}: the entry has no \"dtype\"");
         if (dtypeElement.ValueKind != JsonValueKind.String)
             throw Invalid(source, $"{where}: \"dtype\" must be a string, but it is a JSON {Describe(dtypeElement.ValueKind)}");
-        string dtypeText = dtypeElement.GetString()!;
+        string dtypeText = TextOf(dtypeElement, $"{where}: \"dtype\"", source);
         if (!SafetensorsDtypes.TryParse(dtypeText, out var dtype))
             throw Invalid(source, $"{where}: unknown \"dtype\" \"{dtypeText}\"; supported: {SafetensorsDtypes.Supported}");
 
@@ -176,6 +178,32 @@ internal static class SafetensorsHeader
             var current = occupied[i];
             if (current.Begin < previous.End)
                 throw Invalid(source, $"tensors '{previous.Name}' (data_offsets [{previous.Begin}, {previous.End}]) and '{current.Name}' (data_offsets [{current.Begin}, {current.End}]) overlap");
+        }
+    }
+
+    // JSON may escape half of a UTF-16 surrogate pair (\uD800) with no other half; System.Text.Json parses such a
+    // document but throws InvalidOperationException when the string is read, so every string goes through these two.
+    private static string KeyOf(JsonProperty property, string what, string source)
+    {
+        try
+        {
+            return property.Name;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw Invalid(source, $"{what} escapes a lone UTF-16 surrogate (like \\uD800 without its pair), which is not text; expected a valid string key (its value is {Truncate(property.Value.GetRawText())})", e);
+        }
+    }
+
+    private static string TextOf(JsonElement value, string where, string source)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw Invalid(source, $"{where} is {Truncate(value.GetRawText())}, which escapes a lone UTF-16 surrogate (a \\uD800–\\uDFFF without its pair); expected valid text", e);
         }
     }
 

@@ -94,9 +94,9 @@ public sealed class IdxFile
             if (actual > count)
                 throw Fail(path, $"{actual - count} unexpected trailing bytes: dimensions [{string.Join(", ", dims)}] need {count} data bytes after the {headerBytes}-byte header, the file has {actual}.");
         }
-        // Gzip: the size is unknown up front, but count is capped by MaxDataBytes above.
-        var data = GC.AllocateUninitializedArray<byte>((int)count);
-        int read = stream.ReadAtLeast(data, data.Length, throwOnEndOfStream: false);
+        // Gzip: the decompressed size is unknown up front, so the buffer grows as data arrives instead of trusting
+        // the header (a 28-byte gzip may claim a gigabyte).
+        var data = GrowingRead.ReadUpTo(stream, (int)count, out int read);
         if (read < count)
             throw Fail(path, $"truncated: dimensions [{string.Join(", ", dims)}] need {count} data bytes after the {headerBytes}-byte header, but the {what}stream ends after {read}.");
         if (compressed)

@@ -177,20 +177,22 @@ public static partial class PngCodec
             if (rawLength > int.MaxValue)
                 throw Bad($"the filtered image data would be {rawLength} bytes; refusing.");
 
-            var raw = GC.AllocateUninitializedArray<byte>((int)rawLength);
-            _idat.Position = 0;
+            // The header's size is a claim: the buffer grows as IDAT really decompresses, so a 68-byte file claiming
+            // 20000×20000 costs kilobytes, and the pixels are allocated only once the data is known to be there.
+            byte[] raw;
             int got;
+            _idat.Position = 0;
             try
             {
                 using var z = new ZLibStream(_idat, CompressionMode.Decompress);
-                got = z.ReadAtLeast(raw, raw.Length, throwOnEndOfStream: false);
+                raw = GrowingRead.ReadUpTo(z, (int)rawLength, out got);
             }
             catch (InvalidDataException e)
             {
                 throw new InvalidDataException($"PNG '{source}': the zlib stream in IDAT is corrupt ({e.Message}).", e);
             }
-            if (got < raw.Length)
-                throw Bad($"truncated image data: {_width}×{_height} (colour type {_colorType}, {_bitDepth}-bit{(_interlace == 1 ? ", Adam7" : "")}) needs {raw.Length} bytes after decompression, IDAT gave {got}.");
+            if (got < rawLength)
+                throw Bad($"truncated image data: {_width}×{_height} (colour type {_colorType}, {_bitDepth}-bit{(_interlace == 1 ? ", Adam7" : "")}) needs {rawLength} bytes after decompression, IDAT gave {got}.");
 
             var pixels = GC.AllocateUninitializedArray<byte>((int)outBytes);
             int filterBpp = Math.Max(1, _bitsPerPixel / 8);

@@ -41,6 +41,14 @@ public static class PnmCodec
             if (have < need)
                 throw r.Bad($"truncated: {width}×{height}×{channels} at {bytesPerSample} byte(s) per sample needs {need} raster bytes, the file has {have}.");
         }
+        else
+        {
+            // Every ASCII sample takes at least two bytes (a separator and a digit), so the file's real size bounds
+            // what the header may ask for before anything is allocated.
+            long have = data.Length - r.Pos;
+            if (have < 2 * count)
+                throw r.Bad($"truncated: {width}×{height}×{channels} = {count} ASCII samples need at least {2 * count} bytes after maxval, the file has {have}.");
+        }
         var pixels = GC.AllocateUninitializedArray<byte>((int)count);
         for (long i = 0; i < count; i++)
         {

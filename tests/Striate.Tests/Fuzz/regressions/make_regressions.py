@@ -1,0 +1,42 @@
+#!/usr/bin/env python3
+"""Writes the minimized hostile inputs of issue 14, one file per defect, beside this script.
+
+Each file is the smallest input found that reproduced a defect; the regression tests and the fuzz suite's
+regression pass read them. Run from anywhere: python3 make_regressions.py
+"""
+import gzip, os, struct, zlib
+
+here = os.path.dirname(os.path.abspath(__file__))
+
+
+def write(name, data):
+    path = os.path.join(here, name)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "wb") as f:
+        f.write(data)
+    print(f"{name}: {len(data)} bytes")
+
+
+def chunk(kind, data):
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png(width, height, depth, colour, idat):
+    ihdr = struct.pack(">IIBBBBB", width, height, depth, colour, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat) + chunk(b"IEND", b"")
+
+
+# Defect 2: IDX gzip whose header claims 1 GiB (one dimension of 2^30) and holds nothing.
+write("idx/claims-1gib.gz", gzip.compress(bytes([0, 0, 8, 1]) + struct.pack(">I", 1 << 30), mtime=0))
+# Defect 2: PNG headers claiming 20000×20000 gray (400 MB) and 10000×10000 RGBA16 (800 MB filtered), tiny IDAT.
+write("png/claims-20000x20000.png", png(20000, 20000, 8, 0, zlib.compress(b"\0")))
+write("png/claims-10000x10000-rgba16.png", png(10000, 10000, 16, 6, zlib.compress(b"\0")))
+# Defect 2: ASCII PGM header claiming 20000×20000 samples with none present.
+write("pnm/ascii-claims-20000x20000.pgm", b"P2 20000 20000 255\n")
+# Defect 3: lone UTF-16 surrogates escaped in a safetensors header (a tensor name, a dtype, a metadata value).
+for name, header in [
+    ("lone-surrogate-name", b'{"\\ud800":{"dtype":"F32","shape":[],"data_offsets":[0,4]}}'),
+    ("lone-surrogate-dtype", b'{"t":{"dtype":"\\udfff","shape":[],"data_offsets":[0,4]}}'),
+    ("lone-surrogate-metadata", b'{"__metadata__":{"format":"\\udc00"}}'),
+]:
+    write(f"safetensors/{name}.safetensors", struct.pack("<Q", len(header)) + header + bytes(4 if b"data_offsets" in header else 0))
