@@ -20,9 +20,17 @@ internal static class CliErrors
         {
             return body();
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e)
         {
             var inner = e is AggregateException { InnerExceptions.Count: 1 } a ? a.InnerException! : e;
+            if (inner is OutOfMemoryException)
+            {
+                // Reached only when an input still asks for more memory than the process has (the readers refuse what
+                // they can check first): a bad file, reported as one line like any other.
+                Console.Error.WriteLine($"striate {command}: out of memory: an input asked for more memory than this process may use ({FormatLimit()}); the file is likely corrupt or not what this command expects.");
+                if (parse.GetValue(Verbose)) Console.Error.WriteLine(e);
+                return 1;
+            }
             // ArgumentException appends " (Parameter 'x')" to its message: a C# detail, not something a command-line user typed.
             string message = inner is ArgumentException { ParamName: { } name } && inner.Message.EndsWith($" (Parameter '{name}')", StringComparison.Ordinal)
                 ? inner.Message[..^$" (Parameter '{name}')".Length]
@@ -31,5 +39,11 @@ internal static class CliErrors
             if (parse.GetValue(Verbose)) Console.Error.WriteLine(e);
             return inner is ArgumentException or FileNotFoundException or DirectoryNotFoundException or Striate.Data.DatasetNotFoundException ? 2 : 1;
         }
+    }
+
+    private static string FormatLimit()
+    {
+        long bytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        return bytes >= 1L << 30 ? $"{bytes / (double)(1L << 30):0.#} GiB" : $"{bytes >> 20} MiB";
     }
 }

@@ -65,7 +65,19 @@ internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Co
         RunConfig? config = checkpoint.ConfigJson != "{}" ? RunConfig.FromJson(checkpoint.ConfigJson, path) : null;
         var shape = checkpoint.InputShape ?? (entry.DefaultChannels, entry.DefaultInput.H, entry.DefaultInput.W);
         int classes = checkpoint.ClassNames.Count > 0 ? checkpoint.ClassNames.Count : InferClasses(checkpoint, entry);
-        var model = ModelFactory.Build(entry, shape, classes, config?.Width ?? 1.0);
+        CheckClassifier(checkpoint, path, classes);
+        // The metadata (channels, classes, width) sizes the model, the tensors must then fill it exactly: so the model
+        // may not have more values than the file holds, and a few bytes of metadata cannot ask for gigabytes.
+        long stored = checkpoint.ModelState.Sum(e => e.Value.Numel);
+        Module model;
+        try
+        {
+            model = ModelFactory.Build(entry, shape, classes, config?.Width ?? 1.0, maxParameters: stored);
+        }
+        catch (ArgumentException e)
+        {
+            throw new ArgumentException($"{path} does not fit model '{entry.Name}' as its metadata describes it ({shape.Channels}×{shape.Height}×{shape.Width}, {classes} classes, width {config?.Width ?? 1.0}), the file holds {stored} values: {e.Message}");
+        }
         try
         {
             checkpoint.Restore(model);
@@ -113,6 +125,14 @@ internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Co
         var pixels = sample.Pixels.ToArray();
         if (Normalization is var (mean, std)) new Normalize(mean, std).Apply(sample, Generator.Default);
         return (pixels, Tensor.FromArray(sample.Pixels, 1, c, h, w));
+    }
+
+    /// <summary>Metadata 'classes' against the classifier: the rows of the last 2-D weight, when the model has one.</summary>
+    private static void CheckClassifier(Checkpoint checkpoint, string path, int classes)
+    {
+        var last = checkpoint.ModelState.LastOrDefault(e => e.Key.EndsWith("weight", StringComparison.Ordinal) && e.Value.Rank == 2);
+        if (last.Value is { } weight && weight.Size(0) != classes)
+            throw new ArgumentException($"{path}: metadata 'classes' names {classes} classes, but the classifier weight '{last.Key}' has {weight.Size(0)} rows; expected one row per class.");
     }
 
     /// <summary>The class count of a plain weights file: the rows of its last 2-D weight (the classifier).</summary>

@@ -97,12 +97,18 @@ public sealed class Generator
     /// <summary>Restores a state returned by <see cref="GetState"/>.</summary>
     public void SetState(ReadOnlySpan<ulong> state)
     {
+        ValidateState(state);
+        (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
+        _spareGaussian = BitConverter.UInt64BitsToDouble(state[4]);
+        _hasSpare = state[5] != 0;
+    }
+
+    /// <summary>Throws if <see cref="SetState"/> would refuse <paramref name="state"/>; changes nothing.</summary>
+    public static void ValidateState(ReadOnlySpan<ulong> state)
+    {
         if (state.Length != 6)
             throw new ArgumentException($"Generator.SetState: state must have 6 words, got {state.Length}.", nameof(state));
         if ((state[0] | state[1] | state[2] | state[3]) == 0)
             throw new ArgumentException("Generator.SetState: an all-zero xoshiro state is invalid.", nameof(state));
-        (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
-        _spareGaussian = BitConverter.UInt64BitsToDouble(state[4]);
-        _hasSpare = state[5] != 0;
     }
 }

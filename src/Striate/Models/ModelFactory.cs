@@ -10,7 +10,10 @@ public static class ModelFactory
     /// Fails with the smallest size the model accepts when the input is too small, and with the expected
     /// size when a model with fixed fully connected layers (LeNet) gets another.
     /// </summary>
-    public static Module Build(ModelEntry entry, (int Channels, int Height, int Width) inputShape, int numClasses, double width = 1.0, Generator? generator = null)
+    /// <param name="maxParameters">When the sizes come from an untrusted file: the most parameter values the model may
+    /// have. A model that would need more is refused (ArgumentException) before its larger tensors are allocated.</param>
+    public static Module Build(ModelEntry entry, (int Channels, int Height, int Width) inputShape, int numClasses, double width = 1.0,
+        Generator? generator = null, long maxParameters = long.MaxValue)
     {
         var (c, h, w) = inputShape;
         if (c <= 0) throw new ArgumentException($"{entry.Name}: input must have at least one channel, got {c}.");
@@ -19,6 +22,15 @@ public static class ModelFactory
             throw new ArgumentException($"{entry.Name}: input {c}×{h}×{w} is too small; the smallest size it accepts is {entry.MinimumSize}×{entry.MinimumSize} (use --resize).");
         if (entry.FixedInput && (h, w) != entry.DefaultInput)
             throw new ArgumentException($"{entry.Name}: input {c}×{h}×{w} does not fit; its fully connected layers need {entry.DefaultInput.H}×{entry.DefaultInput.W} (use --resize {entry.DefaultInput.H}).");
-        return entry.Build(new ModelOptions(c, numClasses, width, generator));
+        if (maxParameters == long.MaxValue) return entry.Build(new ModelOptions(c, numClasses, width, generator));
+        using var budget = ParameterBudget.Limit(maxParameters);
+        try
+        {
+            return entry.Build(new ModelOptions(c, numClasses, width, generator));
+        }
+        catch (ParameterBudgetExceededException)
+        {
+            throw new ArgumentException($"{entry.Name} with {c} input channels, {numClasses} classes and width {width} has more than {maxParameters} parameter values; refusing to build it.");
+        }
     }
 }

@@ -30,6 +30,16 @@ public abstract partial class Module
     /// </summary>
     public void LoadStateDict(IEnumerable<KeyValuePair<string, Tensor>> state, bool strict = true)
     {
+        var (own, given) = CheckStateDict(state, strict);
+        foreach (var (name, tensor) in given)
+            if (own.TryGetValue(name, out var target)) tensor.ReadOnlySpan.CopyTo(target.Span);
+    }
+
+    /// <summary>Throws, as <see cref="LoadStateDict"/> would, if <paramref name="state"/> does not fit; changes nothing.</summary>
+    public void ValidateStateDict(IEnumerable<KeyValuePair<string, Tensor>> state, bool strict = true) => CheckStateDict(state, strict);
+
+    private (Dictionary<string, Tensor> Own, Dictionary<string, Tensor> Given) CheckStateDict(IEnumerable<KeyValuePair<string, Tensor>> state, bool strict)
+    {
         var own = StateDict().ToDictionary(e => e.Key, e => e.Value);
         var given = new Dictionary<string, Tensor>();
         foreach (var (name, tensor) in state) given[name] = tensor;
@@ -48,8 +58,6 @@ public abstract partial class Module
             if (misshapen.Count > 0) sb.Append($" Shape mismatches ({misshapen.Count}): {string.Join("; ", misshapen.Take(20))}.");
             throw new ArgumentException(sb.ToString(), nameof(state));
         }
-
-        foreach (var (name, tensor) in given)
-            if (own.TryGetValue(name, out var target)) tensor.ReadOnlySpan.CopyTo(target.Span);
+        return (own, given);
     }
 }

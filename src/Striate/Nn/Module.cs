@@ -118,7 +118,11 @@ public abstract partial class Module
     }
 
     /// <summary>Creates a parameter tensor that no <see cref="TensorScope"/> will reclaim.</summary>
-    protected static Tensor NewParameterTensor(params int[] shape) => Tensor.AllocatePersistent(shape);
+    protected static Tensor NewParameterTensor(params int[] shape)
+    {
+        ParameterBudget.Charge(shape);
+        return Tensor.AllocatePersistent(shape);
+    }
 
     // ---- traversal ------------------------------------------------------------------------------
 

@@ -115,6 +115,9 @@ public class Adam : Optimizer
         hyperparameters["amsgrad"] == 1 ? Buffers : Buffers[..2];
 
     /// <inheritdoc/>
+    protected override bool IsNonNegativeBuffer(string name) => name is "exp_avg_sq" or "max_exp_avg_sq";
+
+    /// <inheritdoc/>
     protected override IReadOnlyList<string> HyperparameterNames => Hyper;
 
     /// <inheritdoc/>

@@ -76,6 +76,17 @@ public abstract class LRScheduler
     /// </summary>
     public void LoadStateDict(IReadOnlyDictionary<string, double> stateDict)
     {
+        var (epoch, baseLr) = Check(stateDict);
+        LastEpoch = epoch;
+        BaseLearningRate = baseLr;
+        Apply();
+    }
+
+    /// <summary>Throws (naming the key) if <see cref="LoadStateDict"/> would refuse <paramref name="stateDict"/>; changes nothing.</summary>
+    public void ValidateStateDict(IReadOnlyDictionary<string, double> stateDict) => Check(stateDict);
+
+    private (int Epoch, double BaseLearningRate) Check(IReadOnlyDictionary<string, double> stateDict)
+    {
         ArgumentNullException.ThrowIfNull(stateDict);
         string op = $"{GetType().Name}.LoadStateDict";
         foreach (var key in stateDict.Keys)
@@ -88,9 +99,7 @@ public abstract class LRScheduler
         if (!(baseLr >= 0) || double.IsInfinity(baseLr))
             throw new ArgumentException($"{op}: key 'base_lr' holds {baseLr.ToString(CultureInfo.InvariantCulture)}; expected a finite number ≥ 0.", nameof(stateDict));
         CheckEpoch((int)epoch);
-        LastEpoch = (int)epoch;
-        BaseLearningRate = baseLr;
-        Apply();
+        return ((int)epoch, baseLr);
     }
 }
 

@@ -58,7 +58,22 @@ public abstract partial class Optimizer
     /// the same shapes. Strict: every hyperparameter must be present, no unknown key is accepted, state shapes
     /// must match their parameters; nothing changes unless the whole dictionary is valid.
     /// </summary>
-    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict)
+    public void LoadStateDict(IReadOnlyDictionary<string, Tensor> stateDict) => Apply(Check(stateDict));
+
+    /// <summary>
+    /// Throws (naming the key and what was expected) if <see cref="LoadStateDict"/> would refuse
+    /// <paramref name="stateDict"/>; changes nothing. Lets a checkpoint check every part before applying any.
+    /// </summary>
+    public void ValidateStateDict(IReadOnlyDictionary<string, Tensor> stateDict) => Check(stateDict);
+
+    /// <summary>The largest step count accepted from a checkpoint: far beyond any run, small enough that the bias
+    /// corrections and the float that stores it stay meaningful (1e30 steps turned Adam's next step into NaN).</summary>
+    public const float MaxRestoredStep = 1L << 31;
+
+    private sealed record CheckedState(float LearningRate, Dictionary<string, float> Hyperparameters, long?[] Steps,
+        Dictionary<(int, string), Tensor> Buffers);
+
+    private CheckedState Check(IReadOnlyDictionary<string, Tensor> stateDict)
     {
         ArgumentNullException.ThrowIfNull(stateDict);
         string op = $"{Name}.LoadStateDict";
@@ -84,8 +99,8 @@ public abstract partial class Optimizer
             if (name == "step")
             {
                 float s = SingleValue(op, key, value);
-                if (!(s >= 0) || s != MathF.Floor(s) || float.IsInfinity(s))
-                    throw new ArgumentException($"{op}: key '{key}' holds {s}; expected a whole number of steps ≥ 0.", nameof(stateDict));
+                if (!(s >= 0 && s <= MaxRestoredStep) || s != MathF.Floor(s))
+                    throw new ArgumentException($"{op}: key '{key}' holds {s}; expected a whole number of steps from 0 to {MaxRestoredStep}.", nameof(stateDict));
                 steps[index] = (long)s;
             }
             else if (BufferNames.Contains(name))
@@ -93,6 +108,11 @@ public abstract partial class Optimizer
                 var expected = _parameters[index].Shape;
                 if (!value.Shape.SequenceEqual(expected))
                     throw new ArgumentException($"{op}: key '{key}' has shape {Tensor.FormatShape(value.Shape)}, but parameter {index} has shape {Tensor.FormatShape(expected)}.", nameof(stateDict));
+                // A non-finite moment (or a negative second moment) turns the next step's weights into NaN.
+                var values = value.ReadOnlySpan;
+                for (int j = 0; j < values.Length; j++)
+                    if (!float.IsFinite(values[j]) || (values[j] < 0 && IsNonNegativeBuffer(name)))
+                        throw new ArgumentException($"{op}: key '{key}' element {j} is {values[j]}; expected a finite number{(IsNonNegativeBuffer(name) ? " ≥ 0" : "")}.", nameof(stateDict));
                 buffers[(index, name)] = value;
             }
             else
@@ -122,7 +142,12 @@ public abstract partial class Optimizer
                     throw new ArgumentException($"{op}: missing key '{Key(i, name)}' (parameter {i} has taken {steps[i]} steps).", nameof(stateDict));
         }
 
-        // Everything checked: apply.
+        return new CheckedState(lr, hyper, steps, buffers);
+    }
+
+    private void Apply(CheckedState state)
+    {
+        var (lr, hyper, steps, buffers) = state;
         _learningRate = lr;
         ApplyHyperparameters(hyper);
         for (int i = 0; i < _parameters.Length; i++)
@@ -137,6 +162,9 @@ public abstract partial class Optimizer
             }
         }
     }
+
+    /// <summary>True for state that is a running mean of squares (Adam's exp_avg_sq), which cannot be negative.</summary>
+    protected virtual bool IsNonNegativeBuffer(string name) => false;
 
     private static string Key(int index, string name) => $"state.{index}.{name}";
 

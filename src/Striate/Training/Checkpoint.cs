@@ -50,6 +50,13 @@ public sealed class Checkpoint
     /// <summary>The input shape the model was trained on: C, H, W.</summary>
     public (int Channels, int Height, int Width)? InputShape { get; init; }
 
+    /// <summary>The file this checkpoint was read from (null when captured in memory); errors of <see cref="Restore"/> name it.</summary>
+    public string? SourcePath { get; init; }
+
+    /// <summary>The most values per image metadata 'input_shape' may describe (C·H·W), so a few bytes of metadata
+    /// cannot make a reader allocate gigabytes of input; 16× an ImageNet image at 1024×1024.</summary>
+    public const long MaxInputValues = 3L * 1024 * 1024 * 16;
+
     /// <summary>Takes a snapshot of a training run.</summary>
     public static Checkpoint Capture(string modelName, int epoch, Module model, Optimizer? optimizer, LRScheduler? scheduler,
         string configJson, string historyJson, IReadOnlyList<string> classNames, (int, int, int)? inputShape) => new()
@@ -96,7 +103,7 @@ public sealed class Checkpoint
     public static Checkpoint Load(string path, string? pthKey = null)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"Checkpoint file '{path}' does not exist.", path);
-        if (PthFile.IsPthFile(path)) return FromPth(PthFile.Load(path, pthKey));
+        if (PthFile.IsPthFile(path)) return FromPth(PthFile.Load(path, pthKey), path);
         if (pthKey != null)
             throw new ArgumentException($"{path} is not a PyTorch .pth file; a key (--key {pthKey}) picks a state dict inside a PyTorch checkpoint only.");
         var file = SafetensorsFile.Load(path);
@@ -113,25 +120,36 @@ public sealed class Checkpoint
             {
                 if (name.StartsWith("optimizer.", StringComparison.Ordinal)) { optimizer[name["optimizer.".Length..]] = file.GetTensor(name); continue; }
                 if (!name.StartsWith("model.", StringComparison.Ordinal))
-                    throw new InvalidDataException($"{path}: tensor '{name}' belongs to neither 'model.' nor 'optimizer.' in a Striate checkpoint.");
+                    throw new InvalidDataException($"Checkpoint file '{path}': tensor '{name}' belongs to neither 'model.' nor 'optimizer.'; a {Format} file holds only those.");
                 key = name["model.".Length..];
             }
             if (file.GetDtype(name) == SafetensorsDtype.I64) integers.Add(key);
             model.Add(new(key, file.GetTensor(name)));
         }
+        // Every metadata field is checked here, where the file's name is known, so that a damaged checkpoint fails
+        // on loading with the file, the field and what was expected, and never half way through a restore.
+        string configJson = meta.TryGetValue("config", out var config) ? config : "{}";
+        if (configJson != "{}") RunConfig.FromJson(configJson, path);
+        string historyJson = meta.TryGetValue("history", out var history) ? history : "[]";
+        MetricsFile.ParseHistory(historyJson, path);
+        var classNames = meta.TryGetValue("classes", out var classes) ? ParseJson<List<string?>>(path, "classes", classes, "a JSON list of class names") : [];
+        if (classNames.Any(c => c is null))
+            throw BadMetadata(path, "classes", classes!, "a JSON list of class names (strings, not null)");
         return new Checkpoint
         {
             ModelName = meta.TryGetValue("model", out var m) ? m : "",
-            Epoch = isCheckpoint ? ParseInt(path, "epoch", meta["epoch"]) : 0,
+            Epoch = isCheckpoint ? ParseEpoch(path, meta) : 0,
             ModelState = model,
             IntegerKeys = integers,
             OptimizerState = optimizer,
-            SchedulerState = meta.TryGetValue("scheduler", out var s) ? ParseJson<Dictionary<string, double>>(path, "scheduler", s) : new Dictionary<string, double>(),
-            ConfigJson = meta.TryGetValue("config", out var config) ? config : "{}",
-            HistoryJson = meta.TryGetValue("history", out var history) ? history : "[]",
+            SchedulerState = meta.TryGetValue("scheduler", out var s)
+                ? ParseJson<Dictionary<string, double>>(path, "scheduler", s, "a JSON object of numbers (last_epoch, base_lr)") : new Dictionary<string, double>(),
+            ConfigJson = configJson,
+            HistoryJson = historyJson,
             GeneratorState = meta.TryGetValue("generator", out var g) ? ParseGenerator(path, g) : null,
-            ClassNames = meta.TryGetValue("classes", out var classes) ? ParseJson<List<string>>(path, "classes", classes) : [],
+            ClassNames = classNames!,
             InputShape = meta.TryGetValue("input_shape", out var shape) ? ParseShape(path, shape) : null,
+            SourcePath = path,
         };
     }
 
@@ -139,7 +157,7 @@ public sealed class Checkpoint
     /// The state dict of a PyTorch file: float32 tensors, integer dtypes (e.g. <c>num_batches_tracked</c>) marked as
     /// integer buffers, and the key renames torchvision applies to old checkpoints (<see cref="StateDictKeys"/>).
     /// </summary>
-    public static Checkpoint FromPth(PthFile pth)
+    public static Checkpoint FromPth(PthFile pth, string? path = null)
     {
         var names = StateDictKeys.Normalize(pth.Names, out _);
         var state = new List<KeyValuePair<string, Tensor>>(names.Count);
@@ -149,26 +167,49 @@ public sealed class Checkpoint
             state.Add(new(names[i], pth.Tensors[i].Value));
             if (pth.Tensors[i].IsInteger) integers.Add(names[i]);
         }
-        return new Checkpoint { ModelName = "", Epoch = 0, ModelState = state, IntegerKeys = integers };
+        return new Checkpoint { ModelName = "", Epoch = 0, ModelState = state, IntegerKeys = integers, SourcePath = path };
     }
 
-    /// <summary>Restores the model (strictly: names and shapes must match) and, when given, optimizer and scheduler.</summary>
+    /// <summary>
+    /// Restores the model (strictly: names and shapes must match) and, when given, optimizer and scheduler. Every part
+    /// is checked before any is applied, so a bad optimizer section leaves the model as it was; errors name the file.
+    /// </summary>
     public void Restore(Module model, Optimizer? optimizer = null, LRScheduler? scheduler = null)
     {
+        bool restoreOptimizer = optimizer != null && OptimizerState.Count > 0;
+        bool restoreScheduler = scheduler != null && SchedulerState.Count > 0;
+        try
+        {
+            model.ValidateStateDict(ModelState);
+            if (restoreOptimizer) optimizer!.ValidateStateDict(OptimizerState);
+            if (restoreScheduler) scheduler!.ValidateStateDict(SchedulerState);
+            if (GeneratorState != null) Generator.ValidateState(GeneratorState);
+        }
+        catch (ArgumentException e) when (SourcePath != null)
+        {
+            throw new ArgumentException($"Checkpoint file '{SourcePath}': {e.Message}", e);
+        }
         model.LoadStateDict(ModelState);
-        if (optimizer != null && OptimizerState.Count > 0) optimizer.LoadStateDict(OptimizerState);
-        if (scheduler != null && SchedulerState.Count > 0) scheduler.LoadStateDict(SchedulerState);
+        if (restoreOptimizer) optimizer!.LoadStateDict(OptimizerState);
+        if (restoreScheduler) scheduler!.LoadStateDict(SchedulerState);
         if (GeneratorState != null) Generator.Default.SetState(GeneratorState);
     }
 
-    private static int ParseInt(string path, string field, string value) =>
-        int.TryParse(value, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) ? v
-            : throw new InvalidDataException($"{path}: metadata '{field}' = '{value}' is not an integer.");
+    private static InvalidDataException BadMetadata(string path, string field, string value, string expected) =>
+        new($"Checkpoint file '{path}': metadata '{field}' is '{(value.Length <= 80 ? value : value[..77] + "...")}'; expected {expected}.");
 
-    private static T ParseJson<T>(string path, string field, string json)
+    private static int ParseEpoch(string path, IReadOnlyDictionary<string, string> meta)
     {
-        try { return JsonSerializer.Deserialize<T>(json) ?? throw new JsonException("null"); }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: metadata '{field}' is not valid JSON for {typeof(T).Name}: {e.Message}"); }
+        const string expected = "the number of epochs completed, a whole number ≥ 0";
+        if (!meta.TryGetValue("epoch", out var value))
+            throw new InvalidDataException($"Checkpoint file '{path}': metadata 'epoch' is missing from this {Format} file; expected {expected}.");
+        return int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int v) ? v : throw BadMetadata(path, "epoch", value, expected);
+    }
+
+    private static T ParseJson<T>(string path, string field, string json, string expected)
+    {
+        try { return JsonSerializer.Deserialize<T>(json) ?? throw new JsonException("it is null"); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { throw new InvalidDataException($"Checkpoint file '{path}': metadata '{field}' is not {expected} ({e.Message}).", e); }
     }
 
     private static ulong[] ParseGenerator(string path, string value)
@@ -176,16 +217,23 @@ public sealed class Checkpoint
         var parts = value.Split(',');
         var state = new ulong[parts.Length];
         for (int i = 0; i < parts.Length; i++)
-            if (!ulong.TryParse(parts[i], NumberStyles.Integer, CultureInfo.InvariantCulture, out state[i]))
-                throw new InvalidDataException($"{path}: metadata 'generator' is not a comma-separated list of integers.");
+            if (!ulong.TryParse(parts[i], NumberStyles.None, CultureInfo.InvariantCulture, out state[i]))
+                throw BadMetadata(path, "generator", value, "six comma-separated unsigned integers (the generator's state)");
+        try { Generator.ValidateState(state); }
+        catch (ArgumentException e) { throw BadMetadata(path, "generator", value, $"a valid generator state ({e.Message})"); }
         return state;
     }
 
     private static (int, int, int) ParseShape(string path, string value)
     {
+        const string expected = "C,H,W: three positive integers";
         var p = value.Split(',');
-        if (p.Length != 3 || !int.TryParse(p[0], out int c) || !int.TryParse(p[1], out int h) || !int.TryParse(p[2], out int w))
-            throw new InvalidDataException($"{path}: metadata 'input_shape' = '{value}' is not C,H,W.");
+        if (p.Length != 3 || !int.TryParse(p[0], NumberStyles.None, CultureInfo.InvariantCulture, out int c)
+            || !int.TryParse(p[1], NumberStyles.None, CultureInfo.InvariantCulture, out int h)
+            || !int.TryParse(p[2], NumberStyles.None, CultureInfo.InvariantCulture, out int w) || c <= 0 || h <= 0 || w <= 0)
+            throw BadMetadata(path, "input_shape", value, expected);
+        if ((long)c * h * w > MaxInputValues)
+            throw BadMetadata(path, "input_shape", value, $"{expected} describing at most {MaxInputValues} values per image");
         return (c, h, w);
     }
 }

@@ -16,10 +16,14 @@ public static class MetricsFile
     public static string HistoryJson(IEnumerable<EpochRecord> history) => JsonSerializer.Serialize(history, Options);
 
     /// <summary>Reads what <see cref="HistoryJson"/> wrote.</summary>
-    public static IReadOnlyList<EpochRecord> ParseHistory(string json)
+    public static IReadOnlyList<EpochRecord> ParseHistory(string json, string? source = null)
     {
         try { return JsonSerializer.Deserialize<List<EpochRecord>>(json, Options) ?? []; }
-        catch (JsonException e) { throw new InvalidDataException($"The checkpoint's training history is not valid: {e.Message}"); }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            throw new InvalidDataException(source is null ? $"The checkpoint's training history is not valid: {e.Message}"
+                : $"Checkpoint file '{source}': metadata 'history' is not a JSON list of epoch records ({e.Message}).", e);
+        }
     }
 
     /// <summary>Writes metrics.json atomically (temporary file, then rename).</summary>

@@ -42,8 +42,33 @@ public sealed record RunConfig
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    public static RunConfig FromJson(string json, string source) =>
-        JsonSerializer.Deserialize<RunConfig>(json, Json) ?? throw new InvalidDataException($"{source}: the run configuration is empty.");
+    /// <summary>
+    /// Reads a configuration saved by <see cref="ToJson"/> in checkpoint <paramref name="source"/>; throws
+    /// <see cref="InvalidDataException"/> naming the file, the field and what was expected.
+    /// </summary>
+    public static RunConfig FromJson(string json, string source)
+    {
+        RunConfig? config;
+        try
+        {
+            config = JsonSerializer.Deserialize<RunConfig>(json, Json);
+        }
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
+        {
+            string field = e is JsonException { Path: { Length: > 1 } at } ? $" at {at}" : "";
+            // A JSON string may escape a lone UTF-16 surrogate, which System.Text.Json reports as InvalidOperationException.
+            throw new InvalidDataException($"Checkpoint file '{source}': metadata 'config' is not a run configuration{field}: expected the JSON object RunConfig.ToJson writes ({e.Message}).", e);
+        }
+        if (config is null)
+            throw new InvalidDataException($"Checkpoint file '{source}': metadata 'config' is null; expected the JSON object RunConfig.ToJson writes.");
+        // The fields that loading a model relies on (the rest are checked when a run starts from them).
+        if (!(config.Width > 0) || double.IsInfinity(config.Width))
+            throw new InvalidDataException($"Checkpoint file '{source}': metadata 'config' field 'width' is {config.Width}; expected a finite number > 0.");
+        if (config.NormalizeMean.Length != config.NormalizeStd.Length || config.NormalizeStd.Any(v => !(v > 0) || float.IsInfinity(v))
+            || config.NormalizeMean.Any(v => !float.IsFinite(v)))
+            throw new InvalidDataException($"Checkpoint file '{source}': metadata 'config' fields 'normalize_mean' and 'normalize_std' are [{string.Join(", ", config.NormalizeMean)}] and [{string.Join(", ", config.NormalizeStd)}]; expected finite lists of the same length, std > 0.");
+        return config;
+    }
 
     /// <summary>Checks every field, naming the first bad one and what it accepts.</summary>
     public void Validate()

@@ -40,3 +40,21 @@ for name, header in [
     ("lone-surrogate-metadata", b'{"__metadata__":{"format":"\\udc00"}}'),
 ]:
     write(f"safetensors/{name}.safetensors", struct.pack("<Q", len(header)) + header + bytes(4 if b"data_offsets" in header else 0))
+
+
+def safetensors_metadata(metadata):
+    import json
+    header = json.dumps({"__metadata__": metadata}, separators=(",", ":")).encode()
+    return struct.pack("<Q", len(header)) + header
+
+
+# Defect 1: metadata that sizes a model the file holds no tensors for: a plain weights file naming VGG-11
+# (128,806,154 parameters built before anything was compared), and a checkpoint asking for MobileNetV2 at width 64.
+write("checkpoint/names-vgg11-no-tensors.safetensors", safetensors_metadata({"model": "d2l-vgg11"}))
+write("checkpoint/mobilenet-width-64.safetensors", safetensors_metadata({
+    "format": "striate-checkpoint-1", "model": "mobilenet_v2", "epoch": "1",
+    "config": '{"model":"mobilenet_v2","dataset":"x","width":64}'}))
+# Defect 4: a checkpoint without 'epoch', and one whose 'config' is not a run configuration.
+write("checkpoint/no-epoch.safetensors", safetensors_metadata({"format": "striate-checkpoint-1", "model": "lenet"}))
+write("checkpoint/config-not-a-run-configuration.safetensors", safetensors_metadata({
+    "format": "striate-checkpoint-1", "model": "lenet", "epoch": "1", "config": '{"model":"lenet","dataset":"x","width":"wide"}'}))
