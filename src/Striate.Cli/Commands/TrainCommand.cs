@@ -3,6 +3,7 @@ using System.Text.Json;
 using Spectre.Console;
 using Striate.Data;
 using Striate.Distributed;
+using Striate.IO;
 using Striate.Models;
 using Striate.Nn;
 using Striate.Reports;
@@ -104,6 +105,11 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
 
     public int Execute()
     {
+        // Taken first by the process that writes the files: a second run on the same folder stops here, before
+        // reading or writing anything in it.
+        using var folderLock = WritesFiles ? RunFolderLock.Acquire(outDir, $"striate train {config.Model} --dataset {config.Dataset}") : null;
+        if (folderLock is { DeletedTemporaries.Count: > 0 })
+            Console.WriteLine($"Deleted {folderLock.DeletedTemporaries.Count} temporary file(s) an interrupted run left in {outDir}.");
         Generator.Manual(config.Seed);
         var entry = ModelRegistry.Get(config.Model);
         IDataset train = Datasets.Open(config.Dataset, train: true, dataPath, channels: entry.DefaultChannels);
@@ -128,7 +134,6 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         var scheduler = config.BuildScheduler(optimizer, trainLoader.BatchCount);
         var trainer = new Trainer(model, optimizer, new CrossEntropyLoss(config.LabelSmoothing), scheduler, processGroup: group);
 
-        if (WritesFiles) Directory.CreateDirectory(outDir);
         string checkpointPath = Path.Combine(outDir, "model.safetensors");
         if (resume)
         {
@@ -138,6 +143,7 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
             var checkpoint = Checkpoint.Load(shared?.Path ?? checkpointPath);
             if (!string.Equals(checkpoint.ModelName, entry.Name, StringComparison.OrdinalIgnoreCase))
                 throw new ArgumentException($"--resume: {checkpointPath} holds model '{checkpoint.ModelName}', not '{entry.Name}'.");
+            if (WritesFiles) WarnIfTheRecipeChanged(checkpoint, checkpointPath);
             checkpoint.Restore(model, optimizer, scheduler);
             trainer.RestoreHistory(MetricsFile.ParseHistory(checkpoint.HistoryJson));
             Console.WriteLine($"Resuming {entry.Name} after epoch {checkpoint.Epoch} from {checkpointPath}.");
@@ -164,7 +170,7 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
                 classes, shape).Save(checkpointPath);
             DistributedLaunch.StopNote = $" {checkpointPath} (epoch {record.Epoch}) continues the run with --resume.";
             MetricsFile.Write(Path.Combine(outDir, "metrics.json"), config, trainer.History);
-            File.WriteAllText(Path.Combine(outDir, "curves.svg"), Charts.LearningCurves(trainer.History, $"{entry.Name} on {config.Dataset}"));
+            AtomicFile.WriteAllText(Path.Combine(outDir, "curves.svg"), Charts.LearningCurves(trainer.History, $"{entry.Name} on {config.Dataset}"));
         };
 
         var display = TrainingDisplay.Create(plain: group != null, batchNote: Distributed ? batch : null);
@@ -174,12 +180,27 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
 
         var final = Evaluator.Evaluate(model, testLoader, group: group);
         if (!WritesFiles) return 0;
-        File.WriteAllText(Path.Combine(outDir, "confusion.svg"), Charts.ConfusionMatrix(final.Confusion, final.ClassNames,
+        AtomicFile.WriteAllText(Path.Combine(outDir, "confusion.svg"), Charts.ConfusionMatrix(final.Confusion, final.ClassNames,
             $"{entry.Name} on {config.Dataset}: test accuracy {final.Top1:P2}"));
         Console.WriteLine($"Test accuracy {final.Top1:P2} (top-5 {final.Top5:P2}), loss {final.Loss:F4}. Wrote {outDir}/metrics.json, model.safetensors, curves.svg, confusion.svg.");
         SkippedImages.PrintSummary();
         if (report)
             Console.WriteLine($"Wrote {ReportCommand.Write(outDir, entry.Name, model, config, trainer.History, classes, shape, final, test, config.BuildTransform(false, test.SampleShape))}.");
         return 0;
+    }
+
+    /// <summary>
+    /// A resumed run follows the command line, which may not be the recipe the checkpoint was trained with (e.g. more
+    /// epochs re-size a OneCycle schedule): say so, field by field, rather than change the recipe silently.
+    /// </summary>
+    private void WarnIfTheRecipeChanged(Checkpoint checkpoint, string checkpointPath)
+    {
+        if (checkpoint.ConfigJson == "{}") return;
+        var saved = RunConfig.FromJson(checkpoint.ConfigJson, checkpointPath);
+        var differences = saved.Differences(config);
+        if (differences.Count == 0) return;
+        string note = config.Scheduler == saved.Scheduler && config.Scheduler != "none" && config.Epochs != saved.Epochs
+            ? $" The {config.Scheduler} schedule is re-sized to the new number of epochs." : "";
+        Console.Error.WriteLine($"striate train: warning: resuming with a configuration that differs from the checkpoint's ({string.Join("; ", differences)}).{note}");
     }
 }

@@ -109,27 +109,7 @@ public sealed class SafetensorsBuilder
     }
 
     /// <summary><paramref name="afterHeader"/> lets tests inject a failure once the temporary file is half written.</summary>
-    internal void SaveCore(string path, Action? afterHeader)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        string fullPath = Path.GetFullPath(path);
-        string folder = Path.GetDirectoryName(fullPath)!;
-        string temp = Path.Combine(folder, $".{Path.GetFileName(fullPath)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))
-            {
-                WriteTo(stream, afterHeader);
-                stream.Flush(flushToDisk: true);
-            }
-            File.Move(temp, fullPath, overwrite: true);
-        }
-        catch
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-            throw;
-        }
-    }
+    internal void SaveCore(string path, Action? afterHeader) => AtomicFile.Write(path, stream => WriteTo(stream, afterHeader));
 
     private void WriteTo(Stream stream, Action? afterHeader)
     {

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Striate.IO;
 
 namespace Striate.Training;
 
@@ -37,8 +38,6 @@ public static class MetricsFile
             ["epochs"] = JsonNode.Parse(HistoryJson(history)),
         };
         if (history.Count > 0) root["final"] = JsonNode.Parse(JsonSerializer.Serialize(history[^1], Options));
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, root.ToJsonString(Options));
-        File.Move(temp, path, overwrite: true);
+        AtomicFile.WriteAllText(path, root.ToJsonString(Options));
     }
 }

@@ -70,6 +70,24 @@ public sealed record RunConfig
         return config;
     }
 
+    /// <summary>
+    /// The fields in which <paramref name="other"/> differs from this configuration, as "name: this → other" in JSON
+    /// names (e.g. "epochs: 1 → 2"); empty when they are the same recipe.
+    /// </summary>
+    public IReadOnlyList<string> Differences(RunConfig other)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        var mine = System.Text.Json.Nodes.JsonNode.Parse(ToJson())!.AsObject();
+        var theirs = System.Text.Json.Nodes.JsonNode.Parse(other.ToJson())!.AsObject();
+        var differences = new List<string>();
+        foreach (var name in mine.Select(p => p.Key).Union(theirs.Select(p => p.Key)))
+        {
+            string a = mine[name]?.ToJsonString() ?? "(none)", b = theirs[name]?.ToJsonString() ?? "(none)";
+            if (a != b) differences.Add($"{name}: {a} → {b}");
+        }
+        return differences;
+    }
+
     /// <summary>Checks every field, naming the first bad one and what it accepts.</summary>
     public void Validate()
     {

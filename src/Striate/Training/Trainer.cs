@@ -21,6 +21,9 @@ public readonly record struct TrainingProgress(int Epoch, int Epochs, int Batch,
 /// <summary>Training stopped because a value became NaN or infinite; the message names the step and the layer.</summary>
 public sealed class NonFiniteException(string message) : Exception(message);
 
+/// <summary>Training stopped because the loss rose far above where it started (finite, but the run is diverging).</summary>
+public sealed class DivergenceException(string message) : Exception(message);
+
 /// <summary>
 /// The training loop: forward, the loss, backward and an optimizer step per mini-batch, in a <see cref="TensorScope"/>
 /// so a warmed-up step allocates almost nothing; evaluation after each epoch in eval mode without a graph; an optional
@@ -80,6 +83,15 @@ public sealed class Trainer
 
     /// <summary>Stop with a <see cref="NonFiniteException"/> as soon as the loss or a gradient is NaN or infinite (default on).</summary>
     public bool CheckFinite { get; set; } = true;
+
+    /// <summary>
+    /// With <see cref="CheckFinite"/>, stop with a <see cref="DivergenceException"/> when a batch's loss exceeds this
+    /// many times the loss the trainer started from (its first batch, the only loss measured before any update):
+    /// Adam at lr 1e6 keeps the loss finite (8.6e35) while the weights become useless. Infinity turns it off.
+    /// </summary>
+    public double DivergenceFactor { get; set; } = 1e4;
+
+    private double _startLoss = double.NaN;
 
     /// <summary>Called after every training batch.</summary>
     public event Action<TrainingProgress>? BatchEnded;
@@ -269,13 +281,37 @@ public sealed class Trainer
         float value = loss.Item();
         if (CheckFinite && !float.IsFinite(value))
             throw new NonFiniteException($"Training stopped at epoch {epoch + 1}, step {batchIndex + 1}: the loss is {value}. {FirstNonFiniteOutput(images)}");
+        if (CheckFinite) CheckDivergence(value, epoch, batchIndex);
         Optimizer.ZeroGrad();
         loss.Backward();
         if (CheckFinite && FirstNonFiniteGradient() is { } parameter)
             throw new NonFiniteException($"Training stopped at epoch {epoch + 1}, step {batchIndex + 1}: the gradient of '{parameter}' is not finite (loss {value}). Try a lower learning rate.");
         Optimizer.Step();
+        if (CheckFinite && FirstNonFiniteParameter() is { } updated)
+            throw new NonFiniteException($"Training stopped at epoch {epoch + 1}, step {batchIndex + 1}: the optimizer step made '{updated}' non-finite (loss {value}). Try a lower learning rate.");
         foreach (var m in _metrics) m.Update(output, images, labels);
         return value;
+    }
+
+    private void CheckDivergence(float loss, int epoch, int batchIndex)
+    {
+        if (double.IsNaN(_startLoss))
+        {
+            _startLoss = loss;
+            return;
+        }
+        // A loss at or near zero at the start (a fitted model) must not make every later wobble look like divergence.
+        double start = _startLoss;
+        double limit = DivergenceFactor * Math.Max(start, 1e-2);
+        if (loss > limit)
+            throw new DivergenceException($"Training stopped at epoch {epoch + 1}, step {batchIndex + 1}: the loss is {loss:G4}, more than {DivergenceFactor:G3} × its starting value {start:G4}; training is diverging. Try a lower learning rate.");
+    }
+
+    private string? FirstNonFiniteParameter()
+    {
+        foreach (var (name, p) in Model.NamedParameters())
+            if (!AllFinite(p.ReadOnlySpan)) return name;
+        return null;
     }
 
     /// <summary>Checks a model's output is [batch, classes] so a wrong model/dataset pairing fails with a clear message.</summary>

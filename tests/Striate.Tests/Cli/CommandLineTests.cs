@@ -28,6 +28,9 @@ public sealed class CommandLineTests : IDisposable
         r = StriateProcess.Run("train", "lenet-relu", "--dataset", "mnist", "--epochs", "2", "--limit-train", "512", "--out", outDir, "--resume");
         Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
         Assert.Contains("Resuming lenet-relu after epoch 1", r.Stdout);
+        // More epochs than the checkpoint's recipe re-size its OneCycle schedule: said, not done silently (issue 14).
+        Assert.Contains("warning: resuming with a configuration that differs from the checkpoint's (epochs: 1 → 2)", r.Stderr);
+        Assert.Contains("onecycle schedule is re-sized", r.Stderr);
         using (var metrics = JsonDocument.Parse(File.ReadAllText(Path.Combine(outDir, "metrics.json"))))
             Assert.Equal(2, metrics.RootElement.GetProperty("epochs").GetArrayLength());
 
