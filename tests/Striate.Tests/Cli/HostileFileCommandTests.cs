@@ -34,13 +34,14 @@ public sealed class HostileFileCommandTests
     [Fact]
     public void OutOfMemoryIsTheOneLineErrorOfABadFile()
     {
-        // A real 20000×20000 PNG (400 MB of pixels in 400 KB) within the decoder's limit, under a 192 MiB heap.
+        // A real 9000×9000 PNG (81 MB of pixels, 324 MB as floats, in ~80 KB) just within the decoders' pixel limit
+        // (ImageDecoders.DefaultMaxPixels, 89 M), under a 192 MiB heap.
         using var tmp = new TempFolder();
         string weights = tmp.File("lenet.safetensors");
         Checkpoint.Capture("lenet-relu", 1, ModelFactory.Build(ModelRegistry.Get("lenet-relu"), (1, 28, 28), 10), null, null,
             "{}", "[]", [], (1, 28, 28)).Save(weights);
         string image = tmp.File("huge.png");
-        File.WriteAllBytes(image, ZeroPng(20000, 20000));
+        File.WriteAllBytes(image, ZeroPng(9000, 9000));
 
         var r = StriateProcess.RunWith(new Dictionary<string, string> { ["DOTNET_GCHeapHardLimit"] = "0xC000000" }, null,
             "predict", weights, image, "--fit");
