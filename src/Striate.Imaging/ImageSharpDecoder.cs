@@ -87,21 +87,29 @@ public abstract class ImageSharpDecoder : IImageDecoder
     /// <summary>True for a one-component (gray) JPEG, which keeps one channel as a gray PNG does.</summary>
     private protected virtual bool IsGray(ImageMetadata metadata) => false;
 
-    /// <summary>ImageSharp's errors (and the exceptions a truncated stream raises inside it) as one-line messages naming the file.</summary>
+    /// <summary>
+    /// ImageSharp's errors as one-line messages naming the file. ImageSharp is a parser of untrusted bytes: besides its
+    /// own format exceptions, malformed files make it throw whatever its code trips over (the fuzz suite found
+    /// NullReferenceException in JpegDecoderCore.Identify on 18-byte inputs), so anything but running out of memory
+    /// means "this file cannot be decoded" — with the exception's type kept in the message for a bug report.
+    /// </summary>
     private T Guard<T>(string source, Func<T> run)
     {
         try
         {
             return run();
         }
-        catch (Exception e) when (e is ImageFormatException or UnknownImageFormatException or InvalidImageContentException
-                                      or EndOfStreamException or IndexOutOfRangeException or ArgumentException or InvalidOperationException)
-        {
-            throw new InvalidDataException($"{Name} '{source}': cannot decode: {e.Message.TrimEnd('.')}; the file is corrupt or truncated.", e);
-        }
         catch (NotSupportedException e)
         {
             throw new NotSupportedException($"{Name} '{source}': {e.Message}", e);
+        }
+        catch (Exception e) when (e is ImageFormatException or UnknownImageFormatException or InvalidImageContentException or EndOfStreamException)
+        {
+            throw new InvalidDataException($"{Name} '{source}': cannot decode: {e.Message.TrimEnd('.')}; the file is corrupt or truncated.", e);
+        }
+        catch (Exception e) when (e is not (OutOfMemoryException or InvalidDataException or OperationCanceledException))
+        {
+            throw new InvalidDataException($"{Name} '{source}': cannot decode (the decoder failed with {e.GetType().Name}: {e.Message.TrimEnd('.')}); the file is corrupt or truncated.", e);
         }
     }
 

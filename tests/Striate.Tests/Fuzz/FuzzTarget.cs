@@ -25,7 +25,7 @@ internal sealed record FuzzTarget(string Name, string Extension, IReadOnlyList<b
 
     public override string ToString() => Name;
 
-    /// <summary>Every reader, by name. ONNX and JPEG join when their readers land.</summary>
+    /// <summary>Every reader, by name.</summary>
     public static readonly IReadOnlyDictionary<string, FuzzTarget> All = Create().ToDictionary(t => t.Name);
 
     private static bool IsInvalidData(Exception e) => e is InvalidDataException;
@@ -92,6 +92,16 @@ internal sealed record FuzzTarget(string Name, string Extension, IReadOnlyList<b
 
         yield return new FuzzTarget("pth-legacy", ".pth", [PthFixtures.Bytes("views_legacy.pth"), PthFixtures.Bytes("evil_module_legacy.pth")],
             (input, _) => PthFile.Parse(input, "fuzz.pth"), e => e is PthFormatException);
+
+        // ONNX protobuf import: a small convolutional net as Striate exports it.
+        yield return new FuzzTarget("onnx", ".onnx", [Striate.Onnx.OnnxExport.ToBytes(SmallNet().Eval(), (1, 6, 6))],
+            (input, _) => Striate.Onnx.OnnxModel.Load(input, "fuzz.onnx"), e => e is InvalidDataException or NotSupportedException);
+
+        // Photos through the one image-loading path (ImageSharp's JPEG, BMP and GIF behind ImageDecoders): the decoder
+        // is picked by the mutated first bytes, the header's size checked against MaxPixels before decoding.
+        Striate.Imaging.ImageSharpDecoder.Register();
+        yield return new FuzzTarget("image", ".jpg", PhotoSeeds(), (input, _) => ImageDecoders.Decode(input, "fuzz.jpg"),
+            e => e is InvalidDataException or NotSupportedException);
 
         // The pickle stream itself: mutated, then put in a well-formed archive beside the original storages.
         var (pickle, storages) = Unzip(PthFixtures.Bytes("views.pth"));
@@ -185,6 +195,12 @@ internal sealed record FuzzTarget(string Name, string Extension, IReadOnlyList<b
         }
         return bytes;
     }
+
+    /// <summary>Small photos of each kind the ImageSharp decoders take: baseline, progressive, gray, CMYK, restart markers, EXIF, BMP, GIF.</summary>
+    private static IReadOnlyList<byte[]> PhotoSeeds() =>
+        [.. new[] { "baseline_420_q50.jpg", "progressive_444.jpg", "gray.jpg", "cmyk_adobe.jpg", "restart_rows_420.jpg", "exif_orientation_6.jpg",
+            "palette8.bmp", "palette.gif" }
+            .Select(name => File.ReadAllBytes(Path.Combine(Striate.Tests.Data.DataTestPaths.TestData, "photos", name)))];
 
     private static IReadOnlyList<byte[]> TestDataFiles(string extension) =>
         [.. Directory.GetFiles(Striate.Tests.Data.DataTestPaths.TestData, "*" + extension).Order().Select(File.ReadAllBytes)];

@@ -58,3 +58,7 @@ write("checkpoint/mobilenet-width-64.safetensors", safetensors_metadata({
 write("checkpoint/no-epoch.safetensors", safetensors_metadata({"format": "striate-checkpoint-1", "model": "lenet"}))
 write("checkpoint/config-not-a-run-configuration.safetensors", safetensors_metadata({
     "format": "striate-checkpoint-1", "model": "lenet", "epoch": "1", "config": '{"model":"lenet","dataset":"x","width":"wide"}'}))
+# ImageSharp 2.1.13's JpegDecoderCore.Identify throws NullReferenceException on these (found by the fuzz suite's image
+# target, minimized by its runner): the decoder wrapper must turn them into the reader's own InvalidDataException.
+write("image/jpeg-identify-nullreference-21b.jpg", bytes.fromhex("ffd8ffe0001000000100010014141400110816fbd9"))
+write("image/jpeg-identify-nullreference-18b.jpg", bytes.fromhex("ffd8ffee000ee13cab46590918c024727bfe"))
