@@ -17,7 +17,12 @@ internal abstract class TrainingDisplay
     public abstract void Run(Trainer trainer, Action train);
 
     protected static string EpochLine(EpochRecord r) =>
-        $"epoch {r.Epoch}: train loss {r.TrainLoss:F4} acc {r.TrainAccuracy:P2} | test loss {r.TestLoss:F4} acc {r.TestAccuracy:P2} | {r.ImagesPerSecond:N0} img/s, {r.Seconds:F1} s";
+        $"epoch {r.Epoch}: train loss {r.TrainLoss:F4} acc {r.TrainAccuracy:P2}{Evaluation(r)} | {r.ImagesPerSecond:N0} img/s, {r.Seconds:F1} s";
+
+    private static string Evaluation(EpochRecord r) =>
+        !double.IsNaN(r.ValLoss) ? $" | val loss {r.ValLoss:F4} acc {r.ValAccuracy:P2}"
+        : !double.IsNaN(r.TestLoss) ? $" | test loss {r.TestLoss:F4} acc {r.TestAccuracy:P2}"
+        : "";
 
     private sealed class PlainDisplay(string? batchNote) : TrainingDisplay
     {

@@ -40,26 +40,30 @@ internal static class ReportCommand
             IDataset? test = null;
             EvaluationResult? evaluation = null;
             ITransform? transform = null;
+            string evaluatedOn = "test";
             if (loaded.Config is { } config)
             {
                 try
                 {
-                    test = Datasets.Open(config.Dataset, train: false, parse.GetValue(data), channels: loaded.InputShape.Channels);
-                    if (parse.GetValue(limit) is int lim) test = new Subset(test, Math.Min(lim, test.Count));
+                    // The run's own held-out images: its test set, else its validation split (the same seed gives the same split).
+                    var splits = TrainingData.Open(config with { LimitTest = parse.GetValue(limit) ?? config.LimitTest, LimitTrain = null }, parse.GetValue(data), loaded.InputShape.Channels);
+                    test = splits.Test ?? splits.Validation
+                        ?? throw new InvalidDataException($"the run held out no images ({splits.Description})");
+                    if (splits.Test == null) evaluatedOn = "validation";
                     transform = config.BuildTransform(false, test.SampleShape);
-                    Console.WriteLine($"Evaluating {loaded.Entry.Name} on {test.Count:N0} test images of {config.Dataset}...");
+                    Console.WriteLine($"Evaluating {loaded.Entry.Name} on {test.Count:N0} {evaluatedOn} images of {config.Dataset}...");
                     evaluation = Evaluator.Evaluate(loaded.Model, new DataLoader(test, Math.Max(config.BatchSize, 256), transform: transform, seed: config.Seed));
                 }
                 catch (Exception e) when (e is DatasetNotFoundException or DirectoryNotFoundException or FileNotFoundException or InvalidDataException or ArgumentException)
                 {
-                    notes.Add($"The test set ({config.Dataset}) could not be opened, so per-class accuracy and sample predictions are missing: {e.Message.Split('\n')[0]}");
+                    notes.Add($"The {evaluatedOn} images ({config.Dataset}) could not be opened, so per-class accuracy and sample predictions are missing: {e.Message.Split('\n')[0]}");
                     test = null;
                 }
             }
             else notes.Add("The checkpoint has no run configuration (a plain weights file?), so the test set is unknown.");
 
             string path = Write(dir, loaded.Entry.Name, loaded.Model, loaded.Config, history, loaded.ClassNames, loaded.InputShape,
-                evaluation, test, transform, n, notes);
+                evaluation, test, transform, n, notes, evaluatedOn);
             Console.WriteLine($"Wrote {path}.");
             return 0;
         }));
@@ -69,7 +73,7 @@ internal static class ReportCommand
     /// <summary>Builds the report's content (samples from <paramref name="test"/>, plots from the run folder if present) and writes report.html.</summary>
     public static string Write(string dir, string modelName, Module model, RunConfig? config, IReadOnlyList<EpochRecord> history,
         IReadOnlyList<string> classNames, (int Channels, int Height, int Width) inputShape, EvaluationResult? evaluation,
-        IDataset? test, ITransform? transform, int samples = DefaultSamples, IReadOnlyList<string>? notes = null)
+        IDataset? test, ITransform? transform, int samples = DefaultSamples, IReadOnlyList<string>? notes = null, string evaluatedOn = "test")
     {
         string? ReadIf(string file) => File.Exists(Path.Combine(dir, file)) ? File.ReadAllText(Path.Combine(dir, file)) : null;
         var content = new ReportContent
@@ -87,6 +91,7 @@ internal static class ReportCommand
             CurvesSvg = ReadIf("curves.svg"),
             ConfusionSvg = evaluation == null ? ReadIf("confusion.svg") : null,
             Notes = notes ?? [],
+            EvaluatedOn = evaluatedOn,
         };
         return ReportWriter.Write(dir, content);
     }

@@ -29,8 +29,9 @@ internal static class TrainCommand
         var augment = new Option<bool>("--augment") { Description = "Random crops, flips and colour jitter while training." };
         var seed = new Option<ulong>("--seed") { Description = "Random seed.", DefaultValueFactory = _ => 0 };
         var threads = new Option<int?>("--threads") { Description = "Kernel threads (default: all cores)." };
-        var limitTrain = new Option<int?>("--limit-train") { Description = "Train on the first N images only." };
-        var limitTest = new Option<int?>("--limit-test") { Description = "Evaluate on the first N test images only." };
+        var limitTrain = new Option<int?>("--limit-train") { Description = "Train on N images only: sampled across classes (stratified, seeded) from an image folder; the first N of mnist, fashion-mnist and cifar10 (already mixed, and what PyTorch scripts slice)." };
+        var limitTest = new Option<int?>("--limit-test") { Description = "Evaluate on N validation/test images only (chosen as --limit-train chooses)." };
+        var valSplit = new Option<double?>("--val-split") { Description = "Hold out this share of every class of the training images for validation (stratified, seeded). Default: 0.1 for a flat image folder; none when the folder has val/ or the dataset a test split." };
         var width = new Option<double?>("--width") { Description = "Channel width multiplier (models that have one; default: the model's recipe)." };
         var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing for the loss." };
         var noNormalize = new Option<bool>("--no-normalize") { Description = "Do not normalize with the dataset's mean and std." };
@@ -44,7 +45,7 @@ internal static class TrainCommand
         var command = new Command("train", "Train a model and write metrics, weights and plots.")
         {
             model, dataset, epochs, batchSize, lr, optimizer, momentum, weightDecay, scheduler, resize, augment, seed, threads,
-            limitTrain, limitTest, width, labelSmoothing, noNormalize, data, outDir, resume, report, distributed, syncBatchNorm,
+            limitTrain, limitTest, valSplit, width, labelSmoothing, noNormalize, data, outDir, resume, report, distributed, syncBatchNorm,
         };
         command.SetAction(parse => DistributedLaunch.Finish(CliErrors.Run(parse, "train", () =>
         {
@@ -68,6 +69,7 @@ internal static class TrainCommand
                 Seed = parse.GetValue(seed),
                 LimitTrain = parse.GetValue(limitTrain),
                 LimitTest = parse.GetValue(limitTest),
+                ValSplit = parse.GetValue(valSplit),
                 Width = parse.GetValue(width) ?? recipe.Width,
                 LabelSmoothing = parse.GetValue(labelSmoothing),
                 NormalizeMean = stats?.Mean ?? [],
@@ -112,10 +114,9 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
             Console.WriteLine($"Deleted {folderLock.DeletedTemporaries.Count} temporary file(s) an interrupted run left in {outDir}.");
         Generator.Manual(config.Seed);
         var entry = ModelRegistry.Get(config.Model);
-        IDataset train = Datasets.Open(config.Dataset, train: true, dataPath, channels: entry.DefaultChannels);
-        IDataset test = Datasets.Open(config.Dataset, train: false, dataPath, channels: entry.DefaultChannels);
-        if (config.LimitTrain is int limit) train = new Subset(train, Math.Min(limit, train.Count));
-        if (config.LimitTest is int limitTest) test = new Subset(test, Math.Min(limitTest, test.Count));
+        var splits = TrainingData.Open(config, dataPath, entry.DefaultChannels);
+        IDataset train = splits.Train;
+        IDataset? evaluation = splits.PerEpoch;
 
         int processes = group?.WorldSize ?? 1, rank = group?.Rank ?? 0;
         // Distributed: each process a shard of the permutation one process would take, so step k of all processes
@@ -124,17 +125,19 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
             ? new DataLoader(train, config.BatchSize, transform: config.BuildTransform(true, train.SampleShape), seed: config.Seed,
                 sampler: new DistributedSampler(train.Count, processes, rank, shuffle: true, seed: config.Seed))
             : new DataLoader(train, config.BatchSize, shuffle: true, transform: config.BuildTransform(true, train.SampleShape), seed: config.Seed);
-        var testLoader = new DataLoader(test, Math.Max(config.BatchSize, 256), transform: config.BuildTransform(false, test.SampleShape), seed: config.Seed,
-            sampler: Distributed ? DistributedSampler.ForEvaluation(test.Count, processes, rank) : null);
+        DataLoader? EvalLoader(IDataset? d) => d == null ? null : new DataLoader(d, Math.Max(config.BatchSize, 256), transform: config.BuildTransform(false, d.SampleShape), seed: config.Seed,
+            sampler: Distributed ? DistributedSampler.ForEvaluation(d.Count, processes, rank) : null);
+        var evalLoader = EvalLoader(evaluation);
         var shape = trainLoader.SampleShape;
         var classes = train.ClassNames;
         var model = ModelFactory.Build(entry, shape, classes.Count, config.Width, new Generator(config.Seed));
         int synchronized = syncBatchNorm && group != null ? Striate.Nn.SyncBatchNorm.Convert(model, group) : 0;
         var optimizer = config.BuildOptimizer(model);
         var scheduler = config.BuildScheduler(optimizer, trainLoader.BatchCount);
-        var trainer = new Trainer(model, optimizer, new CrossEntropyLoss(config.LabelSmoothing), scheduler, processGroup: group);
+        var trainer = new Trainer(model, optimizer, new CrossEntropyLoss(config.LabelSmoothing), scheduler, processGroup: group) { EvaluationSplit = splits.PerEpochName };
 
         string checkpointPath = Path.Combine(outDir, "model.safetensors");
+        string bestPath = Path.Combine(outDir, BestCheckpointName);
         if (resume)
         {
             if (WritesFiles && !File.Exists(checkpointPath)) throw new FileNotFoundException($"--resume: no checkpoint at {checkpointPath}.", checkpointPath);
@@ -150,8 +153,9 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         }
 
         string batch = Distributed ? $"global batch {config.BatchSize * processes} ({processes} processes × {config.BatchSize})" : $"batch {config.BatchSize}";
-        Console.WriteLine($"Training {entry.Name} ({model.ParameterCount():N0} parameters) on {config.Dataset}: {train.Count:N0} training and {test.Count:N0} test images of {shape.Channels}×{shape.Height}×{shape.Width}, " +
+        Console.WriteLine($"Training {entry.Name} ({model.ParameterCount():N0} parameters) on {config.Dataset}: {train.Count:N0} training images of {shape.Channels}×{shape.Height}×{shape.Width}, " +
                           $"{config.Epochs} epochs, {batch}, {config.Optimizer} lr {config.LearningRate}, {Striate.Kernels.KernelThreads.Count} threads{(Distributed ? " per process" : "")}.");
+        Console.WriteLine(splits.Description);
         if (group != null)
             Console.WriteLine($"Distributed: {group.Description}; gradients averaged in buckets during backward; " +
                               (synchronized > 0 ? $"{synchronized} batch-norm layers synchronized across processes." : "batch-norm running statistics of rank 0 evaluated and saved."));
@@ -159,6 +163,8 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         // After resuming: DDP starts by copying rank 0's parameters and buffers to every process.
         using var ddp = group != null ? new DistributedDataParallel(model, group) : null;
 
+        // The best epoch by validation accuracy is kept beside the last; test images never choose an epoch.
+        var best = trainer.History.Where(r => double.IsFinite(r.ValAccuracy)).MaxBy(r => r.ValAccuracy);
         trainer.EpochEnded += record =>
         {
             if (!WritesFiles)
@@ -166,26 +172,44 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
                 DistributedLaunch.StopNote = $" Rank 0's last checkpoint in {outDir} continues the run with --resume.";
                 return;
             }
-            Checkpoint.Capture(entry.Name, record.Epoch, model, optimizer, scheduler, config.ToJson(), MetricsFile.HistoryJson(trainer.History),
-                classes, shape).Save(checkpointPath);
+            var snapshot = Checkpoint.Capture(entry.Name, record.Epoch, model, optimizer, scheduler, config.ToJson(), MetricsFile.HistoryJson(trainer.History),
+                classes, shape);
+            snapshot.Save(checkpointPath);
             DistributedLaunch.StopNote = $" {checkpointPath} (epoch {record.Epoch}) continues the run with --resume.";
-            MetricsFile.Write(Path.Combine(outDir, "metrics.json"), config, trainer.History);
+            if (double.IsFinite(record.ValAccuracy) && (best == null || record.ValAccuracy > best.ValAccuracy))
+            {
+                best = record;
+                snapshot.Save(bestPath);
+            }
+            MetricsFile.Write(Path.Combine(outDir, "metrics.json"), config, trainer.History, best?.Epoch, splits.Description);
             AtomicFile.WriteAllText(Path.Combine(outDir, "curves.svg"), Charts.LearningCurves(trainer.History, $"{entry.Name} on {config.Dataset}"));
         };
 
         var display = TrainingDisplay.Create(plain: group != null, batchNote: Distributed ? batch : null);
-        display.Run(trainer, () => trainer.Fit(trainLoader, testLoader, config.Epochs));
+        display.Run(trainer, () => trainer.Fit(trainLoader, evalLoader, config.Epochs));
         // Detached before anything else runs backward (the report's saliency maps), which would otherwise wait for the other processes.
         ddp?.Dispose();
 
-        var final = Evaluator.Evaluate(model, testLoader, group: group);
+        // The final figure: the test images when there are any, else the validation images (last epoch's model).
+        var finalSet = splits.Test ?? splits.Validation;
+        string finalName = splits.Test != null ? "Test" : "Validation";
+        if (finalSet == null)
+        {
+            if (WritesFiles)
+                Console.WriteLine($"No held-out images, so no accuracy to report (training accuracy {trainer.History[^1].TrainAccuracy:P2} is not one). Wrote {outDir}/metrics.json, model.safetensors, curves.svg.");
+            if (WritesFiles) SkippedImages.PrintSummary();
+            return 0;
+        }
+        var finalLoader = ReferenceEquals(finalSet, evaluation) ? evalLoader! : EvalLoader(finalSet)!;
+        var final = Evaluator.Evaluate(model, finalLoader, group: group);
         if (!WritesFiles) return 0;
         AtomicFile.WriteAllText(Path.Combine(outDir, "confusion.svg"), Charts.ConfusionMatrix(final.Confusion, final.ClassNames,
-            $"{entry.Name} on {config.Dataset}: test accuracy {final.Top1:P2}"));
-        Console.WriteLine($"Test accuracy {final.Top1:P2} (top-5 {final.Top5:P2}), loss {final.Loss:F4}. Wrote {outDir}/metrics.json, model.safetensors, curves.svg, confusion.svg.");
+            $"{entry.Name} on {config.Dataset}: {finalName.ToLowerInvariant()} accuracy {final.Top1:P2}"));
+        string bestNote = best != null ? $" Best validation accuracy {best.ValAccuracy:P2} at epoch {best.Epoch}, kept in {BestCheckpointName}." : "";
+        Console.WriteLine($"{finalName} accuracy {final.Top1:P2} (top-5 {final.Top5:P2}), loss {final.Loss:F4} on {finalSet.Count:N0} images.{bestNote} Wrote {outDir}/metrics.json, model.safetensors, curves.svg, confusion.svg.");
         SkippedImages.PrintSummary();
         if (report)
-            Console.WriteLine($"Wrote {ReportCommand.Write(outDir, entry.Name, model, config, trainer.History, classes, shape, final, test, config.BuildTransform(false, test.SampleShape))}.");
+            Console.WriteLine($"Wrote {ReportCommand.Write(outDir, entry.Name, model, config, trainer.History, classes, shape, final, finalSet, config.BuildTransform(false, finalSet.SampleShape), evaluatedOn: splits.Test != null ? "test" : "validation")}.");
         return 0;
     }
 
@@ -203,4 +227,7 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
             ? $" The {config.Scheduler} schedule is re-sized to the new number of epochs." : "";
         Console.Error.WriteLine($"striate train: warning: resuming with a configuration that differs from the checkpoint's ({string.Join("; ", differences)}).{note}");
     }
+
+    /// <summary>The checkpoint of the epoch with the best validation accuracy, beside model.safetensors.</summary>
+    public const string BestCheckpointName = "model.best.safetensors";
 }

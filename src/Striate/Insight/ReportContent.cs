@@ -23,8 +23,10 @@ public sealed class ReportContent
     public required IReadOnlyList<string> ClassNames { get; init; }
     public RunConfig? Config { get; init; }
     public IReadOnlyList<EpochRecord> History { get; init; } = [];
-    /// <summary>The final test evaluation (per-class accuracy, confusion); null when the test set was not available.</summary>
+    /// <summary>The final evaluation (per-class accuracy, confusion); null when its images were not available.</summary>
     public EvaluationResult? Evaluation { get; init; }
+    /// <summary>What <see cref="Evaluation"/> and the samples ran on: "test" or "validation" (held-out images of a run without a test set).</summary>
+    public string EvaluatedOn { get; init; } = "test";
     public IReadOnlyList<ReportSample> Samples { get; init; } = [];
     /// <summary>Learning curves as SVG; null: drawn from <see cref="History"/>.</summary>
     public string? CurvesSvg { get; init; }

@@ -41,11 +41,11 @@ public static class ReportWriter
             : c.History.Count > 0 ? InlineSvg(Charts.LearningCurves(c.History, $"{c.ModelName}{DatasetSuffix(c)}"))
             : Missing("no training history"));
         Section(html, "Confusion matrix", c.ConfusionSvg != null ? InlineSvg(c.ConfusionSvg)
-            : c.Evaluation is { } ev ? InlineSvg(Charts.ConfusionMatrix(ev.Confusion, ev.ClassNames, $"test accuracy {ev.Top1:P2}"))
-            : Missing("no test evaluation"));
+            : c.Evaluation is { } ev ? InlineSvg(Charts.ConfusionMatrix(ev.Confusion, ev.ClassNames, $"{c.EvaluatedOn} accuracy {ev.Top1:P2}"))
+            : Missing($"no {c.EvaluatedOn} evaluation"));
         Section(html, "Per-class accuracy", PerClass(c));
         Section(html, "First-layer filters", Filters(c));
-        Section(html, "Sample test predictions", SamplesHtml(c));
+        Section(html, $"Sample {c.EvaluatedOn} predictions", SamplesHtml(c));
         Section(html, "Model", ReportModelSummary.Html(c.Model, c.InputShape));
         html.Append($"<footer>Written by Striate on {DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture)} UTC.</footer>\n");
         html.Append("</body></html>\n");
@@ -57,8 +57,9 @@ public static class ReportWriter
         var parts = new List<string> { $"<b>{E(c.ModelName)}</b>", $"{c.Model.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters",
             $"input {c.InputShape.Channels}×{c.InputShape.Height}×{c.InputShape.Width}", $"{c.ClassNames.Count} classes" };
         if (c.Config != null) parts.Add($"dataset <b>{E(c.Config.Dataset)}</b>");
-        if (c.Evaluation is { } ev) parts.Add($"test accuracy <b>{ev.Top1.ToString("P2", CultureInfo.InvariantCulture)}</b> (top-5 {ev.Top5.ToString("P2", CultureInfo.InvariantCulture)}, {ev.Samples:N0} images)");
+        if (c.Evaluation is { } ev) parts.Add($"{c.EvaluatedOn} accuracy <b>{ev.Top1.ToString("P2", CultureInfo.InvariantCulture)}</b> (top-5 {ev.Top5.ToString("P2", CultureInfo.InvariantCulture)}, {ev.Samples:N0} images)");
         else if (c.History.Count > 0 && double.IsFinite(c.History[^1].TestAccuracy)) parts.Add($"test accuracy <b>{c.History[^1].TestAccuracy.ToString("P2", CultureInfo.InvariantCulture)}</b>");
+        else if (c.History.Count > 0 && double.IsFinite(c.History[^1].ValAccuracy)) parts.Add($"validation accuracy <b>{c.History[^1].ValAccuracy.ToString("P2", CultureInfo.InvariantCulture)}</b>");
         return string.Join(" · ", parts);
     }
 

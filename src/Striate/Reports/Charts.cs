@@ -6,15 +6,15 @@ namespace Striate.Reports;
 public static class Charts
 {
     /// <summary>
-    /// Two panels over epochs: loss (train against test) and accuracy (train against test). Epochs without a test
-    /// figure (NaN) are left out of the test lines.
+    /// Two panels over epochs: loss (train against the per-epoch evaluation: validation, else test) and accuracy (the
+    /// same). Epochs without an evaluation figure (NaN) are left out of its lines.
     /// </summary>
     public static string LearningCurves(IReadOnlyList<EpochRecord> history, string title)
     {
         var svg = new Svg(900, 380);
         svg.Text(450, 24, title, 16, "middle");
-        Panel(svg, 60, 50, 360, 280, "loss", history, r => r.TrainLoss, r => r.TestLoss, fromZero: true);
-        Panel(svg, 510, 50, 360, 280, "accuracy", history, r => r.TrainAccuracy, r => r.TestAccuracy, fromZero: false);
+        Panel(svg, 60, 50, 360, 280, "loss", history, r => r.TrainLoss, r => r.EvaluationLoss, fromZero: true);
+        Panel(svg, 510, 50, 360, 280, "accuracy", history, r => r.TrainAccuracy, r => r.EvaluationAccuracy, fromZero: false);
         return svg.ToString();
     }
 
@@ -54,7 +54,7 @@ public static class Charts
         svg.Line(x0 + w - 120, y0 - 12, x0 + w - 100, y0 - 12, "#1f77b4", 2);
         svg.Text(x0 + w - 95, y0 - 8, "train", 11);
         svg.Line(x0 + w - 60, y0 - 12, x0 + w - 40, y0 - 12, "#d62728", 2, "6 3");
-        svg.Text(x0 + w - 35, y0 - 8, "test", 11);
+        svg.Text(x0 + w - 35, y0 - 8, history.Any(r => !double.IsNaN(r.ValLoss)) ? "val" : "test", 11);
     }
 
     /// <summary>The confusion matrix as a heat map (rows: true class, columns: predicted), each row normalized, counts in cells.</summary>

@@ -6,7 +6,8 @@ namespace Striate.Training;
 
 /// <summary>
 /// metrics.json: the run's configuration and one object per epoch with train_loss, train_accuracy, test_loss,
-/// test_accuracy (0–1), test_top5, images_per_second (training), seconds and learning_rate.
+/// test_accuracy (0–1), test_top5 — or val_loss, val_accuracy, val_top5 when validation images were evaluated —,
+/// images_per_second (training), seconds and learning_rate.
 /// </summary>
 public static class MetricsFile
 {
@@ -27,8 +28,11 @@ public static class MetricsFile
         }
     }
 
-    /// <summary>Writes metrics.json atomically (temporary file, then rename).</summary>
-    public static void Write(string path, RunConfig config, IReadOnlyList<EpochRecord> history)
+    /// <summary>
+    /// Writes metrics.json atomically (temporary file, then rename); <paramref name="evaluatedOn"/> says which images
+    /// the per-epoch figures come from, <paramref name="bestEpoch"/> the epoch with the best validation accuracy.
+    /// </summary>
+    public static void Write(string path, RunConfig config, IReadOnlyList<EpochRecord> history, int? bestEpoch = null, string? evaluatedOn = null)
     {
         var root = new JsonObject
         {
@@ -37,6 +41,8 @@ public static class MetricsFile
             ["config"] = JsonNode.Parse(config.ToJson()),
             ["epochs"] = JsonNode.Parse(HistoryJson(history)),
         };
+        if (evaluatedOn != null) root["evaluated_on"] = evaluatedOn;
+        if (bestEpoch is int b) root["best_epoch"] = b;
         if (history.Count > 0) root["final"] = JsonNode.Parse(JsonSerializer.Serialize(history[^1], Options));
         AtomicFile.WriteAllText(path, root.ToJsonString(Options));
     }

@@ -29,6 +29,11 @@ public sealed record RunConfig
     public ulong Seed { get; init; }
     public int? LimitTrain { get; init; }
     public int? LimitTest { get; init; }
+    /// <summary>
+    /// Share of the training images held out for validation (stratified, seeded); null: the dataset's default (10% of a
+    /// flat image folder, none where a val/ folder or a test split exists). See <see cref="Data.DatasetSplits.Open"/>.
+    /// </summary>
+    public double? ValSplit { get; init; }
     public double Width { get; init; } = 1.0;
     public double LabelSmoothing { get; init; }
     /// <summary>Per-channel mean and std for Normalize (empty: no normalization).</summary>
@@ -102,6 +107,7 @@ public sealed record RunConfig
         if (Resize is <= 0) throw new ArgumentException($"--resize must be positive, got {Resize}.");
         if (LimitTrain is <= 0) throw new ArgumentException($"--limit-train must be positive, got {LimitTrain}.");
         if (LimitTest is <= 0) throw new ArgumentException($"--limit-test must be positive, got {LimitTest}.");
+        if (ValSplit is double v && !(v >= 0 && v < 1)) throw new ArgumentException($"--val-split must be in [0, 1), got {v}.");
         if (!(Width > 0)) throw new ArgumentException($"--width must be positive, got {Width}.");
         if (LabelSmoothing < 0 || LabelSmoothing >= 1) throw new ArgumentException($"--label-smoothing must be in [0, 1), got {LabelSmoothing}.");
     }

@@ -9,10 +9,22 @@ namespace Striate.Training;
 
 /// <summary>
 /// One epoch's figures, as written to metrics.json. <see cref="Metrics"/> holds every metric by name ("train_accuracy",
-/// "test_top5", …); the accuracy fields repeat the metrics named "accuracy" and "top5" (NaN when there is none).
+/// "test_top5", "val_accuracy", …); the accuracy fields repeat the metrics named "accuracy" and "top5" (NaN when there is
+/// none). The per-epoch evaluation fills the Test* fields when it ran on test images and the Val* fields when it ran on
+/// validation images (<see cref="Trainer.EvaluationSplit"/>); the others stay NaN.
 /// </summary>
 public sealed record EpochRecord(int Epoch, double TrainLoss, double TrainAccuracy, double TestLoss, double TestAccuracy,
-    double TestTop5, double ImagesPerSecond, double Seconds, double LearningRate, IReadOnlyDictionary<string, double>? Metrics = null);
+    double TestTop5, double ImagesPerSecond, double Seconds, double LearningRate, IReadOnlyDictionary<string, double>? Metrics = null,
+    double ValLoss = double.NaN, double ValAccuracy = double.NaN, double ValTop5 = double.NaN)
+{
+    /// <summary>The per-epoch evaluation's loss: validation when there was one, else test.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double EvaluationLoss => double.IsNaN(ValLoss) ? TestLoss : ValLoss;
+
+    /// <summary>The per-epoch evaluation's accuracy: validation when there was one, else test.</summary>
+    [System.Text.Json.Serialization.JsonIgnore]
+    public double EvaluationAccuracy => double.IsNaN(ValAccuracy) ? TestAccuracy : ValAccuracy;
+}
 
 /// <summary>Where training is, reported after every batch (for progress bars); RunningAccuracy is NaN without an "accuracy" metric.</summary>
 public readonly record struct TrainingProgress(int Epoch, int Epochs, int Batch, int Batches, double RunningLoss,
@@ -81,6 +93,20 @@ public sealed class Trainer
     /// <summary>The metrics reported for training and test data, in order.</summary>
     public IReadOnlyList<IMetric> Metrics => _metrics;
 
+    /// <summary>
+    /// What the loader given to <see cref="Fit"/> for evaluation holds: "test" (default) or "val" (validation images
+    /// held out for choosing the model). It prefixes the evaluation's metrics ("val_accuracy") and picks the
+    /// <see cref="EpochRecord"/> fields they fill.
+    /// </summary>
+    public string EvaluationSplit
+    {
+        get => _evaluationSplit;
+        set => _evaluationSplit = value is "test" or "val" ? value
+            : throw new ArgumentException($"Trainer.EvaluationSplit must be \"test\" or \"val\", got \"{value}\".", nameof(value));
+    }
+
+    private string _evaluationSplit = "test";
+
     /// <summary>Stop with a <see cref="NonFiniteException"/> as soon as the loss or a gradient is NaN or infinite (default on).</summary>
     public bool CheckFinite { get; set; } = true;
 
@@ -125,15 +151,18 @@ public sealed class Trainer
             var (trainLoss, _, seconds, imagesPerSecond) = TrainEpoch(train, epoch, epochs);
             var figures = new Dictionary<string, double>(StringComparer.Ordinal);
             foreach (var (name, value) in _trainFigures) figures["train_" + name] = value;
-            double testLoss = double.NaN;
+            double evalLoss = double.NaN;
+            string split = _evaluationSplit;
             if (test != null)
             {
-                (testLoss, var testMetrics) = Evaluate(test);
-                foreach (var (name, value) in testMetrics) figures["test_" + name] = value;
+                (evalLoss, var testMetrics) = Evaluate(test);
+                foreach (var (name, value) in testMetrics) figures[split + "_" + name] = value;
             }
             if (Scheduler != null && !SchedulerPerBatch) Scheduler.Step();
-            var record = new EpochRecord(epoch + 1, trainLoss, Figure(figures, "train_accuracy"), testLoss, Figure(figures, "test_accuracy"),
-                Figure(figures, "test_top5"), imagesPerSecond, seconds, lr, figures);
+            bool val = split == "val";
+            var record = new EpochRecord(epoch + 1, trainLoss, Figure(figures, "train_accuracy"), val ? double.NaN : evalLoss, Figure(figures, "test_accuracy"),
+                Figure(figures, "test_top5"), imagesPerSecond, seconds, lr, figures,
+                val ? evalLoss : double.NaN, Figure(figures, "val_accuracy"), Figure(figures, "val_top5"));
             _history.Add(record);
             EpochEnded?.Invoke(record);
         }
