@@ -183,10 +183,13 @@ public abstract partial class Module
 
     // ---- modes and gradients --------------------------------------------------------------------
 
-    /// <summary>Puts this module and its descendants in training (true) or evaluation mode.</summary>
+    /// <summary>
+    /// Puts this module and its descendants in training (true) or evaluation mode; frozen batch norm (see
+    /// <see cref="Freeze"/>) stays in evaluation mode.
+    /// </summary>
     public Module Train(bool training = true)
     {
-        Training = training;
+        Training = training && !(Frozen && StaysInEvalWhenFrozen);
         RegisterFields();
         foreach (var (_, child) in _children) child.Train(training);
         return this;

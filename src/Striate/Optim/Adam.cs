@@ -20,14 +20,21 @@ public class Adam : Optimizer
     /// <summary>Adam over <paramref name="parameters"/>; arguments mean what they mean in torch.optim.Adam (betas = (beta1, beta2)).</summary>
     public Adam(IEnumerable<Tensor> parameters, float lr = 1e-3f, double beta1 = 0.9, double beta2 = 0.999, float eps = 1e-8f,
         float weightDecay = 0f, bool amsgrad = false)
-        : this(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad, decoupledWeightDecay: false, nameof(Adam))
+        : this([new ParamGroup(parameters ?? throw new ArgumentNullException(nameof(parameters)))], lr, beta1, beta2, eps, weightDecay, amsgrad, decoupledWeightDecay: false, nameof(Adam))
+    {
+    }
+
+    /// <summary>Adam over parameter <paramref name="groups"/>: a group's learning rate and weight decay replace <paramref name="lr"/> and <paramref name="weightDecay"/>.</summary>
+    public Adam(IEnumerable<ParamGroup> groups, float lr = 1e-3f, double beta1 = 0.9, double beta2 = 0.999, float eps = 1e-8f,
+        float weightDecay = 0f, bool amsgrad = false)
+        : this(groups, lr, beta1, beta2, eps, weightDecay, amsgrad, decoupledWeightDecay: false, nameof(Adam))
     {
     }
 
     /// <summary>For <see cref="AdamW"/>: <paramref name="decoupledWeightDecay"/> shrinks p by (1 − lr·wd) instead of adding wd·p to g.</summary>
-    protected Adam(IEnumerable<Tensor> parameters, float lr, double beta1, double beta2, float eps, float weightDecay, bool amsgrad,
+    protected Adam(IEnumerable<ParamGroup> groups, float lr, double beta1, double beta2, float eps, float weightDecay, bool amsgrad,
         bool decoupledWeightDecay, string name)
-        : base(parameters, lr, name)
+        : base(groups, lr, name)
     {
         CheckBeta(beta1, nameof(beta1));
         CheckBeta(beta2, nameof(beta2));
@@ -71,13 +78,14 @@ public class Adam : Optimizer
         var v = _expAvgSq[index] ??= NewState(index);
         Span<float> vMax = AmsGrad ? (_maxExpAvgSq[index] ??= NewState(index)).Span : default;
         // Bias corrections in double, as PyTorch computes them in Python floats.
-        double lr = LearningRate;
+        double lr = LearningRateOf(index);
+        float weightDecay = WeightDecayOf(index, WeightDecay);
         double biasCorrection1 = 1 - Math.Pow(_beta1, step);
         double biasCorrection2 = 1 - Math.Pow(Beta2, step);
         float stepSize = (float)(lr / biasCorrection1);
         float bc2Sqrt = (float)Math.Sqrt(biasCorrection2);
-        float paramScale = _decoupled ? (float)(1 - lr * WeightDecay) : 1f;
-        float l2 = _decoupled ? 0f : WeightDecay;
+        float paramScale = _decoupled ? (float)(1 - lr * weightDecay) : 1f;
+        float l2 = _decoupled ? 0f : weightDecay;
         OptimizerKernels.AdamStep(parameter.Span, grad.ReadOnlySpan, m.Span, v.Span, vMax, stepSize, _beta1, Beta2, Eps, l2, bc2Sqrt, paramScale);
     }
 
@@ -169,7 +177,14 @@ public sealed class AdamW : Adam
     /// <summary>AdamW over <paramref name="parameters"/>; arguments mean what they mean in torch.optim.AdamW.</summary>
     public AdamW(IEnumerable<Tensor> parameters, float lr = 1e-3f, double beta1 = 0.9, double beta2 = 0.999, float eps = 1e-8f,
         float weightDecay = 1e-2f, bool amsgrad = false)
-        : base(parameters, lr, beta1, beta2, eps, weightDecay, amsgrad, decoupledWeightDecay: true, nameof(AdamW))
+        : base([new ParamGroup(parameters ?? throw new ArgumentNullException(nameof(parameters)))], lr, beta1, beta2, eps, weightDecay, amsgrad, decoupledWeightDecay: true, nameof(AdamW))
+    {
+    }
+
+    /// <summary>AdamW over parameter <paramref name="groups"/>: a group's learning rate and weight decay replace <paramref name="lr"/> and <paramref name="weightDecay"/>.</summary>
+    public AdamW(IEnumerable<ParamGroup> groups, float lr = 1e-3f, double beta1 = 0.9, double beta2 = 0.999, float eps = 1e-8f,
+        float weightDecay = 1e-2f, bool amsgrad = false)
+        : base(groups, lr, beta1, beta2, eps, weightDecay, amsgrad, decoupledWeightDecay: true, nameof(AdamW))
     {
     }
 }

@@ -31,12 +31,24 @@ public abstract partial class Optimizer
     /// <summary>
     /// A checkpoint of this optimizer: <c>lr</c> and the other hyperparameters as one-element tensors, and for
     /// every parameter that has stepped <c>state.{index}.step</c> plus its state tensors
-    /// (<c>state.{index}.momentum_buffer</c>, <c>state.{index}.exp_avg</c>, …). The tensors are copies.
+    /// (<c>state.{index}.momentum_buffer</c>, <c>state.{index}.exp_avg</c>, …). The tensors are copies. With more than
+    /// one parameter group, each group g adds <c>param_groups.g.params</c> (its parameter count),
+    /// <c>param_groups.g.initial_lr</c> and <c>param_groups.g.base_lr</c> (its learning rate and the default one when the
+    /// optimizer was built: the group's lr is lr × initial_lr / base_lr) and, when it has its own,
+    /// <c>param_groups.g.weight_decay</c>.
     /// </summary>
     public IReadOnlyDictionary<string, Tensor> StateDict()
     {
         var dict = new Dictionary<string, Tensor>(StringComparer.Ordinal) { ["lr"] = ScalarState(_learningRate) };
         foreach (var name in HyperparameterNames) dict[name] = ScalarState(GetHyperparameter(name));
+        if (GroupCount > 1)
+            for (int g = 0; g < GroupCount; g++)
+            {
+                dict[GroupKey(g, "params")] = ScalarState(_groupSizes[g]);
+                dict[GroupKey(g, "initial_lr")] = ScalarState(_groupInitialLr[g]);
+                dict[GroupKey(g, "base_lr")] = ScalarState(_initialLr);
+                if (_groupWeightDecay[g] is float wd) dict[GroupKey(g, "weight_decay")] = ScalarState(wd);
+            }
         for (int i = 0; i < _parameters.Length; i++)
         {
             if (_steps[i] == 0) continue;
@@ -71,7 +83,7 @@ public abstract partial class Optimizer
     public const float MaxRestoredStep = 1L << 31;
 
     private sealed record CheckedState(float LearningRate, Dictionary<string, float> Hyperparameters, long?[] Steps,
-        Dictionary<(int, string), Tensor> Buffers);
+        Dictionary<(int, string), Tensor> Buffers, Dictionary<(int, string), float> GroupValues);
 
     private CheckedState Check(IReadOnlyDictionary<string, Tensor> stateDict)
     {
@@ -80,10 +92,24 @@ public abstract partial class Optimizer
         var hyper = new Dictionary<string, float>(StringComparer.Ordinal);
         var steps = new long?[_parameters.Length];
         var buffers = new Dictionary<(int, string), Tensor>();
+        var groupValues = new Dictionary<(int, string), float>();
 
         foreach (var (key, value) in stateDict)
         {
             if (value is null) throw new ArgumentException($"{op}: key '{key}' holds null.", nameof(stateDict));
+            if (key.StartsWith("param_groups.", StringComparison.Ordinal))
+            {
+                var gp = key.Split('.');
+                if (gp.Length != 3 || !int.TryParse(gp[1], NumberStyles.None, CultureInfo.InvariantCulture, out int g) || gp[2] is not ("params" or "initial_lr" or "base_lr" or "weight_decay"))
+                    throw new ArgumentException($"{op}: unexpected key '{key}'; expected 'param_groups.<group>.params', '.initial_lr', '.base_lr' or '.weight_decay'.", nameof(stateDict));
+                if (GroupCount == 1 || g >= GroupCount)
+                    throw new ArgumentException($"{op}: key '{key}' belongs to parameter group {g}, but this optimizer has {GroupCount} group{(GroupCount == 1 ? "" : "s")}; build it with the same groups as the one saved.", nameof(stateDict));
+                float v = SingleValue(op, key, value);
+                if (!(v >= 0) || float.IsInfinity(v))
+                    throw new ArgumentException($"{op}: key '{key}' holds {v}; expected a finite number ≥ 0.", nameof(stateDict));
+                groupValues[(g, gp[2])] = v;
+                continue;
+            }
             if (key == "lr" || HyperparameterNames.Contains(key))
             {
                 hyper[key] = SingleValue(op, key, value);
@@ -121,6 +147,18 @@ public abstract partial class Optimizer
 
         foreach (var name in HyperparameterNames.Prepend("lr"))
             if (!hyper.ContainsKey(name)) throw new ArgumentException($"{op}: missing key '{name}'.", nameof(stateDict));
+        if (GroupCount > 1)
+            for (int g = 0; g < GroupCount; g++)
+            {
+                foreach (var field in new[] { "params", "initial_lr", "base_lr" })
+                    if (!groupValues.ContainsKey((g, field)))
+                        throw new ArgumentException($"{op}: missing key '{GroupKey(g, field)}' (this optimizer has {GroupCount} parameter groups; was the state saved from one with a single group?).", nameof(stateDict));
+                if (groupValues[(g, "base_lr")] != groupValues[(0, "base_lr")])
+                    throw new ArgumentException($"{op}: parameter groups 0 and {g} disagree on base_lr ({groupValues[(0, "base_lr")]} and {groupValues[(g, "base_lr")]}).", nameof(stateDict));
+                float size = groupValues[(g, "params")];
+                if (size != _groupSizes[g])
+                    throw new ArgumentException($"{op}: key '{GroupKey(g, "params")}' says parameter group {g} had {size} parameters, but here it has {_groupSizes[g]}.", nameof(stateDict));
+            }
         float lr = hyper["lr"];
         if (!(lr >= 0) || float.IsInfinity(lr))
             throw new ArgumentException($"{op}: key 'lr' holds {lr}; expected a finite number ≥ 0.", nameof(stateDict));
@@ -142,13 +180,20 @@ public abstract partial class Optimizer
                     throw new ArgumentException($"{op}: missing key '{Key(i, name)}' (parameter {i} has taken {steps[i]} steps).", nameof(stateDict));
         }
 
-        return new CheckedState(lr, hyper, steps, buffers);
+        return new CheckedState(lr, hyper, steps, buffers, groupValues);
     }
 
     private void Apply(CheckedState state)
     {
-        var (lr, hyper, steps, buffers) = state;
+        var (lr, hyper, steps, buffers, groupValues) = state;
         _learningRate = lr;
+        if (GroupCount > 1)
+            for (int g = 0; g < GroupCount; g++)
+            {
+                _groupInitialLr[g] = groupValues[(g, "initial_lr")];
+                _initialLr = groupValues[(g, "base_lr")];
+                _groupWeightDecay[g] = groupValues.TryGetValue((g, "weight_decay"), out float wd) ? wd : null;
+            }
         ApplyHyperparameters(hyper);
         for (int i = 0; i < _parameters.Length; i++)
         {
@@ -167,6 +212,8 @@ public abstract partial class Optimizer
     protected virtual bool IsNonNegativeBuffer(string name) => false;
 
     private static string Key(int index, string name) => $"state.{index}.{name}";
+
+    private static string GroupKey(int group, string name) => $"param_groups.{group}.{name}";
 
     private static Tensor ScalarState(float value)
     {

@@ -18,7 +18,16 @@ public sealed class Sgd : Optimizer
 
     /// <summary>SGD over <paramref name="parameters"/>; arguments mean what they mean in torch.optim.SGD.</summary>
     public Sgd(IEnumerable<Tensor> parameters, float lr, float momentum = 0f, float dampening = 0f, float weightDecay = 0f, bool nesterov = false)
-        : base(parameters, lr, nameof(Sgd))
+        : this([new ParamGroup(parameters ?? throw new ArgumentNullException(nameof(parameters)))], lr, momentum, dampening, weightDecay, nesterov)
+    {
+    }
+
+    /// <summary>
+    /// SGD over parameter <paramref name="groups"/> (torch.optim.SGD given param_groups): a group's learning rate and
+    /// weight decay replace <paramref name="lr"/> and <paramref name="weightDecay"/> for its parameters.
+    /// </summary>
+    public Sgd(IEnumerable<ParamGroup> groups, float lr, float momentum = 0f, float dampening = 0f, float weightDecay = 0f, bool nesterov = false)
+        : base(groups, lr, nameof(Sgd))
     {
         CheckNonNegative(momentum, nameof(momentum));
         CheckNonNegative(dampening, nameof(dampening));
@@ -66,7 +75,7 @@ public sealed class Sgd : Optimizer
             if (b is null) { _momentumBuffers[index] = b = NewState(index); initialize = true; }
             buffer = b.Span;
         }
-        OptimizerKernels.SgdStep(parameter.Span, grad.ReadOnlySpan, buffer, LearningRate, _momentum, Dampening, WeightDecay, Nesterov, initialize);
+        OptimizerKernels.SgdStep(parameter.Span, grad.ReadOnlySpan, buffer, LearningRateOf(index), _momentum, Dampening, WeightDecayOf(index, WeightDecay), Nesterov, initialize);
     }
 
     /// <inheritdoc/>

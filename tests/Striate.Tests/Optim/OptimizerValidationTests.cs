@@ -69,7 +69,7 @@ public class OptimizerValidationTests
     [Fact]
     public void EmptyOrDuplicatedParameterListIsRejected()
     {
-        Assert.Contains("empty", Assert.Throws<ArgumentException>(() => new Sgd([], 0.1f)).Message);
+        Assert.Contains("empty", Assert.Throws<ArgumentException>(() => new Sgd(Array.Empty<Tensor>(), 0.1f)).Message);
         var p = Param();
         var ex = Assert.Throws<ArgumentException>(() => new Sgd([p, Param(), p], 0.1f));
         Assert.Contains("parameter 2", ex.Message);

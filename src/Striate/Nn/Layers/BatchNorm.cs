@@ -49,6 +49,9 @@ public abstract class BatchNormBase : Module
     /// </summary>
     public Distributed.IProcessGroup? ProcessGroup { get; set; }
 
+    /// <summary>Frozen batch norm keeps normalizing with the running statistics it came with.</summary>
+    protected override bool StaysInEvalWhenFrozen => true;
+
     /// <summary>Checks the input's rank and channel count for this variant.</summary>
     protected abstract void CheckInput(Tensor input);
 

@@ -10,7 +10,7 @@ namespace Striate.Nn;
 public sealed class Conv2d : Module
 {
     public int InChannels { get; }
-    public int OutChannels { get; }
+    public int OutChannels { get; private set; }
     public Size2 KernelSize { get; }
     public Size2 Stride { get; }
     public Size2 Padding { get; }
@@ -18,10 +18,10 @@ public sealed class Conv2d : Module
     public int Groups { get; }
 
     /// <summary>Weight [outChannels, inChannels/groups, kH, kW].</summary>
-    public Tensor Weight { get; }
+    public Tensor Weight { get; private set; }
 
     /// <summary>Bias [outChannels], or null when built with bias: false.</summary>
-    public Tensor? Bias { get; }
+    public Tensor? Bias { get; private set; }
 
     /// <summary>Creates the layer with PyTorch's default initialization (Kaiming-uniform, a = √5; bias U(±1/√fan_in)).</summary>
     public Conv2d(int inChannels, int outChannels, Size2 kernelSize, Size2? stride = null, Size2? padding = null,
@@ -40,6 +40,22 @@ public sealed class Conv2d : Module
         (InChannels, OutChannels, KernelSize, Stride, Padding, Dilation, Groups) = (inChannels, outChannels, kernelSize, s, p, d, groups);
         Weight = RegisterParameter("weight", NewParameterTensor(outChannels, inChannels / groups, kernelSize.H, kernelSize.W));
         if (bias) Bias = RegisterParameter("bias", NewParameterTensor(outChannels));
+        Init.DefaultLayerInit(Weight, Bias, generator);
+    }
+
+    /// <summary>New weight and bias for <paramref name="outChannels"/> outputs, initialized as a new layer (<see cref="Module.ReplaceClassifier"/>).</summary>
+    internal void ReplaceOutputs(int outChannels, Generator? generator)
+    {
+        if (outChannels % Groups != 0)
+            throw new ArgumentException($"Conv2d: {outChannels} output channels are not divisible by its {Groups} groups.", nameof(outChannels));
+        OutChannels = outChannels;
+        Weight = NewParameterTensor(outChannels, InChannels / Groups, KernelSize.H, KernelSize.W);
+        ReplaceParameter("weight", Weight);
+        if (Bias != null)
+        {
+            Bias = NewParameterTensor(outChannels);
+            ReplaceParameter("bias", Bias);
+        }
         Init.DefaultLayerInit(Weight, Bias, generator);
     }
 
