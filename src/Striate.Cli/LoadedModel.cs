@@ -9,9 +9,11 @@ using Striate.Training;
 namespace Striate.Cli;
 
 /// <summary>A model rebuilt from a checkpoint (or a plain weights file) with what is known about its training.</summary>
+/// <remarks><see cref="HasClassNames"/> is false for a plain weights file: ClassNames then holds the indices as text.</remarks>
 internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Config, IReadOnlyList<string> ClassNames,
-    (int Channels, int Height, int Width) InputShape)
+    (int Channels, int Height, int Width) InputShape, bool HasClassNames = true)
 {
+
     /// <summary>
     /// Loads <paramref name="path"/>: a Striate checkpoint names its model and input; a plain state dict (e.g.
     /// torchvision weights saved as safetensors, or a PyTorch .pth) needs <paramref name="modelName"/> unless its
@@ -88,7 +90,7 @@ internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Co
         }
         var names = checkpoint.ClassNames.Count > 0 ? checkpoint.ClassNames
             : Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
-        return new LoadedModel(entry, model.Eval(), config, names, shape);
+        return new LoadedModel(entry, model.Eval(), config, names, shape, checkpoint.ClassNames.Count > 0);
     }
 
     /// <summary>--key, beside --model on every command that loads a weights file.</summary>

@@ -52,7 +52,7 @@ internal static class ExplainCommand
             string path = parse.GetValue(output)!;
             InsightInput.SavePng(path, rgb, w, h, 3);
             string where = m == "gradcam" ? $" at layer {layerName}" : "";
-            Console.WriteLine($"{m}{where} for class {shown} ({loaded.ClassNames[shown]}), map {map.Size(0)}×{map.Size(1)} → {path}");
+            Console.WriteLine($"{m}{where} for class {(loaded.HasClassNames ? $"{shown} ({loaded.ClassNames[shown]})" : shown)}, map {map.Size(0)}×{map.Size(1)} → {path}");
             return 0;
         }));
         return command;
@@ -85,7 +85,7 @@ internal static class InsightInput
     public static void PrintTopK(LoadedModel loaded, Tensor input, string indent = "  ")
     {
         foreach (var p in Predictions.TopK(loaded.Model, input, Math.Min(5, loaded.ClassNames.Count)))
-            Console.WriteLine($"{indent}{p.Probability,7:P2}  {p.ClassIndex,3}  {loaded.ClassNames[p.ClassIndex]}");
+            Console.WriteLine(loaded.HasClassNames ? $"{indent}{p.Probability,7:P2}  {p.ClassIndex,3}  {loaded.ClassNames[p.ClassIndex]}" : $"{indent}{p.Probability,7:P2}  {p.ClassIndex,3}");
     }
 
     /// <summary>The map blended over the image (HeatMapRendering), after checking --alpha.</summary>

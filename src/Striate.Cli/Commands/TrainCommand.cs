@@ -39,20 +39,27 @@ internal static class TrainCommand
         var outDir = new Option<string?>("--out") { Description = "Output folder (default: runs/MODEL-DATASET)." };
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/model.safetensors." };
         var report = new Option<bool>("--report") { Description = "Also write OUT/report.html (see striate report)." };
+        var weights = new Option<string?>("--weights") { Description = "Start from pretrained weights (safetensors or PyTorch .pth): every tensor that fits is loaded, the classifier is replaced for this dataset's classes." };
+        var key = LoadedModel.KeyOption();
+        var freeze = new Option<string>("--freeze") { Description = "What does not train: none, backbone (all but the classifier) or module names, comma-separated (e.g. conv1,layer1).", DefaultValueFactory = _ => "none" };
+        var headLr = new Option<double?>("--head-lr") { Description = "Learning rate of the classifier, when it should differ from --lr." };
         var distributed = new Option<bool>("--distributed") { Description = "Data-parallel training across the processes mpirun started (mpirun -np N striate train … --distributed); --batch-size is per process." };
         var syncBatchNorm = new Option<bool>("--sync-batchnorm") { Description = "With --distributed: batch norm normalizes with the statistics of the whole global batch (SyncBatchNorm)." };
 
         var command = new Command("train", "Train a model and write metrics, weights and plots.")
         {
             model, dataset, epochs, batchSize, lr, optimizer, momentum, weightDecay, scheduler, resize, augment, seed, threads,
-            limitTrain, limitTest, valSplit, width, labelSmoothing, noNormalize, data, outDir, resume, report, distributed, syncBatchNorm,
+            limitTrain, limitTest, valSplit, width, labelSmoothing, noNormalize, data, outDir, resume, report, distributed, syncBatchNorm, weights, key, freeze, headLr,
         };
         command.SetAction(parse => DistributedLaunch.Finish(CliErrors.Run(parse, "train", () =>
         {
             var entry = ModelRegistry.Get(parse.GetValue(model)!);
             var recipe = entry.Recipe;
             string datasetName = parse.GetValue(dataset)!;
-            var stats = parse.GetValue(noNormalize) ? null : RunConfig.DatasetStatistics(datasetName);
+            string? weightsPath = parse.GetValue(weights);
+            // Pretrained 3-channel weights (torchvision's) expect ImageNet's statistics on a dataset that has none of its own.
+            var stats = parse.GetValue(noNormalize) ? null
+                : RunConfig.DatasetStatistics(datasetName) ?? (weightsPath != null && entry.DefaultChannels == 3 ? LoadedModel.ImageNetStatistics : null);
             var config = new RunConfig
             {
                 Model = entry.Name,
@@ -74,6 +81,10 @@ internal static class TrainCommand
                 LabelSmoothing = parse.GetValue(labelSmoothing),
                 NormalizeMean = stats?.Mean ?? [],
                 NormalizeStd = stats?.Std ?? [],
+                Weights = weightsPath,
+                WeightsKey = parse.GetValue(key),
+                Freeze = parse.GetValue(freeze)!,
+                HeadLr = parse.GetValue(headLr),
             };
             config.Validate();
             if (parse.GetValue(threads) is int t)
@@ -131,6 +142,11 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         var shape = trainLoader.SampleShape;
         var classes = train.ClassNames;
         var model = ModelFactory.Build(entry, shape, classes.Count, config.Width, new Generator(config.Seed));
+        if (resume) CheckSameFineTuning();
+        if (config.Weights != null && !resume) Pretrained.Load(model, config, classes.Count);
+        var frozen = config.ApplyFreeze(model);
+        if (frozen.Count > 0)
+            Console.WriteLine($"Frozen (--freeze {config.Freeze}): {frozen.Count} parameter tensors; training {model.TrainableParameters().Sum(p => (long)p.Numel):N0} of {model.ParameterCount():N0} parameters.");
         int synchronized = syncBatchNorm && group != null ? Striate.Nn.SyncBatchNorm.Convert(model, group) : 0;
         var optimizer = config.BuildOptimizer(model);
         var scheduler = config.BuildScheduler(optimizer, trainLoader.BatchCount);
@@ -226,6 +242,16 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         string note = config.Scheduler == saved.Scheduler && config.Scheduler != "none" && config.Epochs != saved.Epochs
             ? $" The {config.Scheduler} schedule is re-sized to the new number of epochs." : "";
         Console.Error.WriteLine($"striate train: warning: resuming with a configuration that differs from the checkpoint's ({string.Join("; ", differences)}).{note}");
+    }
+
+    /// <summary>A resumed run must freeze and group its parameters as before, or the optimizer state would not line up.</summary>
+    private void CheckSameFineTuning()
+    {
+        string path = Path.Combine(outDir, "model.safetensors");
+        if (!File.Exists(path)) return; // the resume itself reports the missing checkpoint
+        var saved = RunConfig.FromJson(Checkpoint.Load(path).ConfigJson, path);
+        if (saved.Freeze != config.Freeze || saved.HeadLr != config.HeadLr)
+            throw new ArgumentException($"--resume: {path} was trained with --freeze {saved.Freeze}{(saved.HeadLr is double h ? $" --head-lr {h}" : "")}; pass the same options to continue it.");
     }
 
     /// <summary>The checkpoint of the epoch with the best validation accuracy, beside model.safetensors.</summary>

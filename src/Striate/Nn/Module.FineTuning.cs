@@ -94,3 +94,38 @@ public abstract partial class Module
         return names;
     }
 }
+
+/// <summary>
+/// What <see cref="Module.LoadFitting"/> did: the keys it copied, the file's keys it skipped (not in the model, or of
+/// another shape, with both shapes) and the model's keys the file did not have (they keep their initialization).
+/// </summary>
+public sealed record FittingLoad(IReadOnlyList<string> Loaded, IReadOnlyList<string> Misshapen, IReadOnlyList<string> Unexpected, IReadOnlyList<string> Missing);
+
+public abstract partial class Module
+{
+    /// <summary>
+    /// Copies every tensor of <paramref name="state"/> whose name this module has with the same shape, and skips the
+    /// rest (e.g. a 1000-class head when this model has 5 classes); returns what was loaded and skipped. For the strict
+    /// load use <see cref="LoadStateDict"/>.
+    /// </summary>
+    public FittingLoad LoadFitting(IEnumerable<KeyValuePair<string, Tensor>> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        var own = StateDict().ToDictionary(e => e.Key, e => e.Value);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var (loaded, misshapen, unexpected) = (new List<string>(), new List<string>(), new List<string>());
+        foreach (var (name, tensor) in state)
+        {
+            seen.Add(name);
+            if (!own.TryGetValue(name, out var target)) { unexpected.Add(name); continue; }
+            if (!target.Shape.SequenceEqual(tensor.Shape))
+            {
+                misshapen.Add($"{name} (file {Tensor.FormatShape(tensor.Shape)}, model {Tensor.FormatShape(target.Shape)})");
+                continue;
+            }
+            tensor.ReadOnlySpan.CopyTo(target.Span);
+            loaded.Add(name);
+        }
+        return new FittingLoad(loaded, misshapen, unexpected, own.Keys.Where(k => !seen.Contains(k)).ToList());
+    }
+}

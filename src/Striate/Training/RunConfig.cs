@@ -36,6 +36,14 @@ public sealed record RunConfig
     public double? ValSplit { get; init; }
     public double Width { get; init; } = 1.0;
     public double LabelSmoothing { get; init; }
+    /// <summary>Pretrained weights to start from (safetensors or PyTorch .pth): every tensor that fits is loaded, the classifier is new.</summary>
+    public string? Weights { get; init; }
+    /// <summary>For a PyTorch checkpoint holding several state dicts: the key of the one in <see cref="Weights"/>.</summary>
+    public string? WeightsKey { get; init; }
+    /// <summary>What does not train: "none", "backbone" (everything but the classifier) or module names, comma-separated.</summary>
+    public string Freeze { get; init; } = "none";
+    /// <summary>The classifier's learning rate when it differs from <see cref="LearningRate"/> (a second parameter group).</summary>
+    public double? HeadLr { get; init; }
     /// <summary>Per-channel mean and std for Normalize (empty: no normalization).</summary>
     public float[] NormalizeMean { get; init; } = [];
     public float[] NormalizeStd { get; init; } = [];
@@ -108,6 +116,8 @@ public sealed record RunConfig
         if (LimitTrain is <= 0) throw new ArgumentException($"--limit-train must be positive, got {LimitTrain}.");
         if (LimitTest is <= 0) throw new ArgumentException($"--limit-test must be positive, got {LimitTest}.");
         if (ValSplit is double v && !(v >= 0 && v < 1)) throw new ArgumentException($"--val-split must be in [0, 1), got {v}.");
+        if (HeadLr is double h && (!(h > 0) || double.IsInfinity(h))) throw new ArgumentException($"--head-lr must be a positive number, got {h}.");
+        if (string.IsNullOrWhiteSpace(Freeze)) throw new ArgumentException("--freeze must be none, backbone or module names (e.g. layer1,layer2).");
         if (!(Width > 0)) throw new ArgumentException($"--width must be positive, got {Width}.");
         if (LabelSmoothing < 0 || LabelSmoothing >= 1) throw new ArgumentException($"--label-smoothing must be in [0, 1), got {LabelSmoothing}.");
     }
@@ -154,14 +164,49 @@ public sealed record RunConfig
         return list.Count == 0 ? null : new Compose(list.ToArray());
     }
 
-    /// <summary>The optimizer the config names, over <paramref name="model"/>'s parameters.</summary>
-    public Optimizer BuildOptimizer(Module model) => Optimizer switch
+    /// <summary>
+    /// Freezes what <see cref="Freeze"/> names in <paramref name="model"/> ("backbone": all but the classifier) and
+    /// returns the frozen parameters' names.
+    /// </summary>
+    public IReadOnlyList<string> ApplyFreeze(Module model)
     {
-        "sgd" => new Sgd(model.Parameters(), (float)LearningRate, momentum: (float)Momentum, weightDecay: (float)WeightDecay),
-        "adam" => new Adam(model.Parameters(), (float)LearningRate, weightDecay: (float)WeightDecay),
-        "adamw" => new AdamW(model.Parameters(), (float)LearningRate, weightDecay: (float)(WeightDecay == 0 ? 1e-2 : WeightDecay)),
-        _ => throw new ArgumentException($"--optimizer must be one of {string.Join(", ", Optimizers)}, got '{Optimizer}'."),
-    };
+        if (Freeze == "none") return [];
+        if (Freeze == "backbone")
+        {
+            string head = model.ClassifierName() ?? throw new ArgumentException($"--freeze backbone: {Model} has no classifier layer to leave trainable.");
+            var frozen = model.Freeze();
+            model.Unfreeze(head);
+            return frozen.Where(n => !n.StartsWith(head + ".", StringComparison.Ordinal)).ToList();
+        }
+        return Freeze.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).SelectMany(p => model.Freeze(p)).Distinct().ToList();
+    }
+
+    /// <summary>
+    /// The optimizer the config names, over <paramref name="model"/>'s trainable parameters; with <see cref="HeadLr"/>,
+    /// the classifier's parameters form a second group at that learning rate.
+    /// </summary>
+    public Optimizer BuildOptimizer(Module model)
+    {
+        var trainable = model.NamedParameters().Where(p => p.Value.RequiresGrad).ToList();
+        if (trainable.Count == 0) throw new ArgumentException($"--freeze {Freeze} leaves no parameter of {Model} to train.");
+        var groups = new List<ParamGroup>();
+        if (HeadLr is double headLr)
+        {
+            string head = (model.ClassifierName() ?? throw new ArgumentException($"--head-lr: {Model} has no classifier layer.")) + ".";
+            var body = trainable.Where(p => !p.Key.StartsWith(head, StringComparison.Ordinal)).Select(p => p.Value).ToList();
+            var headParams = trainable.Where(p => p.Key.StartsWith(head, StringComparison.Ordinal)).Select(p => p.Value).ToList();
+            if (body.Count > 0) groups.Add(new ParamGroup(body));
+            if (headParams.Count > 0) groups.Add(new ParamGroup(headParams, (float)headLr));
+        }
+        else groups.Add(new ParamGroup(trainable.Select(p => p.Value).ToList()));
+        return Optimizer switch
+        {
+            "sgd" => new Sgd(groups, (float)LearningRate, momentum: (float)Momentum, weightDecay: (float)WeightDecay),
+            "adam" => new Adam(groups, (float)LearningRate, weightDecay: (float)WeightDecay),
+            "adamw" => new AdamW(groups, (float)LearningRate, weightDecay: (float)(WeightDecay == 0 ? 1e-2 : WeightDecay)),
+            _ => throw new ArgumentException($"--optimizer must be one of {string.Join(", ", Optimizers)}, got '{Optimizer}'."),
+        };
+    }
 
     /// <summary>The scheduler the config names (null for "none"); OneCycle counts batches, the others epochs.</summary>
     public LRScheduler? BuildScheduler(Optimizer optimizer, int batchesPerEpoch) => Scheduler switch
