@@ -13,7 +13,6 @@ namespace Striate.Cli;
 internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Config, IReadOnlyList<string> ClassNames,
     (int Channels, int Height, int Width) InputShape, bool HasClassNames = true)
 {
-
     /// <summary>
     /// Loads <paramref name="path"/>: a Striate checkpoint names its model and input; a plain state dict (e.g.
     /// torchvision weights saved as safetensors, or a PyTorch .pth) needs <paramref name="modelName"/> unless its
@@ -45,12 +44,16 @@ internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Co
             c, classes, (h, w), Math.Min(h, w), _ => throw new InvalidOperationException($"{path}: an imported ONNX model is not built from the registry.")) { FixedInput = true };
         // Striate writes its metadata ("input" always, normalization when the model expects it); other producers do not.
         bool striateMetadata = model.Metadata.ModelName != null || model.Metadata.NormalizeMean != null;
-        return new LoadedModel(entry, model.Eval(), null, names, (c, h, w))
+        // An export of a file without class names writes the indices as names: those print once too.
+        return new LoadedModel(entry, model.Eval(), null, names, (c, h, w), model.Metadata.ClassNames is { } named && named.Count == classes && !IsJustIndices(named))
         {
             FileNormalization = model.Metadata.NormalizeMean is { } mean ? (mean, model.Metadata.NormalizeStd!) : null,
             NormalizationFromFile = striateMetadata,
         };
     }
+
+    private static bool IsJustIndices(IReadOnlyList<string> names) =>
+        names.Select((n, i) => n == i.ToString(System.Globalization.CultureInfo.InvariantCulture)).All(same => same);
 
     /// <summary>The normalization a file states (ONNX metadata), when <see cref="NormalizationFromFile"/>.</summary>
     public (float[] Mean, float[] Std)? FileNormalization { get; init; }

@@ -67,28 +67,37 @@ public static class StratifiedSampling
         return byClass;
     }
 
-    /// <summary>Per-class counts summing to <paramref name="count"/>, proportional to class sizes (largest remainder).</summary>
+    /// <summary>
+    /// Per-class counts summing to <paramref name="count"/>: with <paramref name="keepOneEach"/> (and count enough) one
+    /// for every non-empty class first, then the rest in proportion to what each class has left, rounded by largest
+    /// remainder and capped at the class's size.
+    /// </summary>
     private static int[] Quotas(List<int>[] byClass, int count, bool keepOneEach)
     {
-        int total = byClass.Sum(m => m.Count);
-        var quotas = new int[byClass.Length];
-        var remainders = new double[byClass.Length];
-        int assigned = 0;
-        for (int c = 0; c < byClass.Length; c++)
+        int classes = byClass.Length;
+        var quotas = new int[classes];
+        int nonEmpty = byClass.Count(m => m.Count > 0);
+        if (keepOneEach && count >= nonEmpty)
+            for (int c = 0; c < classes; c++) quotas[c] = Math.Min(1, byClass[c].Count);
+        int assigned = quotas.Sum();
+        int rest = count - assigned;
+        long left = byClass.Select((m, c) => (long)(m.Count - quotas[c])).Sum();
+        var remainders = new double[classes];
+        for (int c = 0; c < classes && left > 0; c++)
         {
-            double exact = (double)count * byClass[c].Count / total;
-            quotas[c] = (int)Math.Floor(exact);
-            remainders[c] = exact - quotas[c];
-            assigned += quotas[c];
+            double exact = (double)rest * (byClass[c].Count - quotas[c]) / left;
+            int whole = (int)Math.Floor(exact);
+            quotas[c] += whole;
+            remainders[c] = exact - whole;
+            assigned += whole;
         }
-        // Hand out what flooring left: first to non-empty classes that got nothing (so each is represented), then by remainder.
-        var order = Enumerable.Range(0, byClass.Length)
-            .Where(c => quotas[c] < byClass[c].Count)
-            .OrderByDescending(c => keepOneEach && quotas[c] == 0 && byClass[c].Count > 0 ? 1 : 0)
-            .ThenByDescending(c => remainders[c])
-            .ThenBy(c => c)
-            .ToList();
-        for (int k = 0; assigned < count && k < order.Count; k++, assigned++) quotas[order[k]]++;
+        var order = Enumerable.Range(0, classes).Where(c => quotas[c] < byClass[c].Count)
+            .OrderByDescending(c => remainders[c]).ThenBy(c => c).ToList();
+        for (int k = 0; assigned < count && order.Count > 0; k = (k + 1) % order.Count)
+        {
+            int c = order[k];
+            if (quotas[c] < byClass[c].Count) { quotas[c]++; assigned++; }
+        }
         return quotas;
     }
 }
