@@ -66,7 +66,10 @@ internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Co
     {
         string name = modelName ?? (checkpoint.ModelName.Length > 0 ? checkpoint.ModelName
             : throw new ArgumentException($"{path} does not say which model it holds; pass --model NAME ({string.Join(", ", ModelRegistry.Names)})."));
-        var entry = ModelRegistry.Get(name);
+        // A name from the file's metadata that the registry does not know is the file's error: say which file and field.
+        var entry = modelName != null || ModelRegistry.Names.Contains(name) ? ModelRegistry.Get(name)
+            : throw new InvalidDataException($"{path}: its metadata field 'model' names '{name}', which is not a Striate model " +
+                $"(expected one of {string.Join(", ", ModelRegistry.Names)}); pass --model NAME if the file holds one of them.");
         RunConfig? config = checkpoint.ConfigJson != "{}" ? RunConfig.FromJson(checkpoint.ConfigJson, path) : null;
         var shape = checkpoint.InputShape ?? (entry.DefaultChannels, entry.DefaultInput.H, entry.DefaultInput.W);
         int classes = checkpoint.ClassNames.Count > 0 ? checkpoint.ClassNames.Count : InferClasses(checkpoint, entry);

@@ -1,18 +1,20 @@
 namespace Striate.Tests.Fuzz;
 
 /// <summary>How one input ended.</summary>
-internal enum Outcome { Accepted, Rejected, Generic, Hang, OverBudget }
+/// <summary>How one input ended. Unnamed: the reader's own exception, but its message does not name the file (issue 14,
+/// defect 4: every error names the file, the field and what was expected).</summary>
+internal enum Outcome { Accepted, Rejected, Generic, Hang, OverBudget, Unnamed }
 
 /// <summary>An input that did not end cleanly, minimized, with how to replay it.</summary>
 internal sealed record Finding(Outcome Outcome, int Index, string Detail, byte[] Input, string? SavedAs);
 
 /// <summary>One target's tally: the figures the issue's closing note reports per reader.</summary>
-internal sealed record FuzzReport(string Target, int Inputs, int Accepted, int Rejected, int Generic, int Hangs, int OverBudget,
+internal sealed record FuzzReport(string Target, int Inputs, int Accepted, int Rejected, int Generic, int Hangs, int OverBudget, int Unnamed,
     long LargestAllocation, long LargestSmallInputAllocation, int LargestSmallInputIndex, TimeSpan Elapsed, IReadOnlyList<Finding> Findings)
 {
     public override string ToString() =>
         $"{Target}: {Inputs} inputs, {Accepted} accepted, {Rejected} clean rejections, {Generic} generic exceptions, {Hangs} hangs, " +
-        $"{OverBudget} over the allocation budget; largest allocation {LargestAllocation / 1024.0:F0} KiB, by an input under 1 KiB " +
+        $"{OverBudget} over the allocation budget, {Unnamed} errors not naming the file; largest allocation {LargestAllocation / 1024.0:F0} KiB, by an input under 1 KiB " +
         $"{LargestSmallInputAllocation / 1024.0:F0} KiB (input #{LargestSmallInputIndex}); {Elapsed.TotalSeconds:F1} s";
 }
 
@@ -38,6 +40,10 @@ internal static class FuzzRunner
     /// far below what a header-driven allocation asks for.</summary>
     public const long AllocationBudget = 64 * Allocation.MiB;
 
+    /// <summary>Every target names its input fuzz.EXT (a path in the scratch folder or a source name): a clean
+    /// rejection's message must contain it.</summary>
+    public const string FileNameStem = "fuzz.";
+
     /// <summary>The input number <paramref name="index"/> of <paramref name="target"/> for base seed <paramref name="baseSeed"/>.</summary>
     public static byte[] Input(FuzzTarget target, int baseSeed, int index)
     {
@@ -49,7 +55,7 @@ internal static class FuzzRunner
     public static FuzzReport Run(FuzzTarget target, int inputs, int baseSeed, string? findingsFolder)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        int accepted = 0, rejected = 0, generic = 0, hangs = 0, overBudget = 0, smallIndex = -1;
+        int accepted = 0, rejected = 0, generic = 0, hangs = 0, overBudget = 0, unnamed = 0, smallIndex = -1;
         long largest = 0, largestSmall = 0;
         var findings = new List<Finding>();
         using var scratch = new Striate.Tests.Data.TempFolder();
@@ -66,6 +72,7 @@ internal static class FuzzRunner
                 case Outcome.Generic: generic++; break;
                 case Outcome.Hang: hangs++; break;
                 case Outcome.OverBudget: overBudget++; break;
+                case Outcome.Unnamed: unnamed++; break;
             }
             if (findings.Count >= 5) continue; // enough to act on; the counts say how many there were
             var minimized = outcome == Outcome.Hang ? input : Minimize(target, input, outcome, detail, scratch.Path);
@@ -78,7 +85,7 @@ internal static class FuzzRunner
             }
             findings.Add(new Finding(outcome, i, detail, minimized, saved));
         }
-        return new FuzzReport(target.Name, inputs, accepted, rejected, generic, hangs, overBudget, largest, largestSmall, smallIndex, clock.Elapsed, findings);
+        return new FuzzReport(target.Name, inputs, accepted, rejected, generic, hangs, overBudget, unnamed, largest, largestSmall, smallIndex, clock.Elapsed, findings);
     }
 
     /// <summary>Runs one input on a fresh thread (so its allocations are its own) under the time limit.</summary>
@@ -93,7 +100,10 @@ internal static class FuzzRunner
         if (measured.AllocatedBytes > AllocationBudget)
             return (Outcome.OverBudget, measured.AllocatedBytes, $"allocated {measured.AllocatedBytes / Allocation.MiB} MiB ({(e is null ? "accepted" : e.GetType().Name + ": " + e.Message)})");
         if (e is null) return (Outcome.Accepted, measured.AllocatedBytes, "");
-        if (target.IsClean(e)) return (Outcome.Rejected, measured.AllocatedBytes, e.Message);
+        if (target.IsClean(e))
+            return e.Message.Contains(FileNameStem, StringComparison.Ordinal)
+                ? (Outcome.Rejected, measured.AllocatedBytes, e.Message)
+                : (Outcome.Unnamed, measured.AllocatedBytes, $"{e.GetType().Name} without the file's name: {e.Message}\n{e.StackTrace}");
         return (Outcome.Generic, measured.AllocatedBytes, $"{e.GetType().FullName}: {e.Message}\n{e.StackTrace}");
     }
 

@@ -26,7 +26,7 @@ public sealed class FuzzSuiteTests
             File.AppendAllText(reportFile, report + Environment.NewLine);
         var failures = string.Join("\n\n", report.Findings.Select(f =>
             $"{f.Outcome} at input #{f.Index} (seed {FuzzRunner.BaseSeed}), minimized to {f.Input.Length} bytes{(f.SavedAs is null ? "" : $" in {f.SavedAs}")}: {f.Detail}"));
-        Assert.True(report.Generic == 0 && report.Hangs == 0 && report.OverBudget == 0, $"{report}\n\n{failures}");
+        Assert.True(report.Generic == 0 && report.Hangs == 0 && report.OverBudget == 0 && report.Unnamed == 0, $"{report}\n\n{failures}");
         // A suite whose mutations never get past the first check, or never get rejected, is not testing the reader.
         Assert.True(report.Rejected > 0 && report.Accepted + report.Rejected == report.Inputs, report.ToString());
     }
@@ -39,7 +39,7 @@ public sealed class FuzzSuiteTests
         {
             switch (input[0])
             {
-                case 0: throw new InvalidDataException("documented");
+                case 0: throw new InvalidDataException("fuzz.bin: documented");
                 case 1: throw new IndexOutOfRangeException("generic");
                 case 2: GC.KeepAlive(new byte[100 << 20]); break;
             }
@@ -50,6 +50,8 @@ public sealed class FuzzSuiteTests
         Assert.Equal(Outcome.Generic, FuzzRunner.RunOne(fake, [1], scratch.Path).Outcome);
         Assert.Equal(Outcome.OverBudget, FuzzRunner.RunOne(fake, [2], scratch.Path).Outcome);
         Assert.Equal(Outcome.Accepted, FuzzRunner.RunOne(fake, [3], scratch.Path).Outcome);
+        var unnamed = fake with { Read = (_, _) => throw new InvalidDataException("no file named here") };
+        Assert.Equal(Outcome.Unnamed, FuzzRunner.RunOne(unnamed, [0], scratch.Path).Outcome);
 
         var report = FuzzRunner.Run(fake, 40, 1, findingsFolder: null);
         Assert.Equal(40, report.Accepted + report.Rejected + report.Generic + report.OverBudget);

@@ -58,6 +58,9 @@ write("checkpoint/mobilenet-width-64.safetensors", safetensors_metadata({
 write("checkpoint/no-epoch.safetensors", safetensors_metadata({"format": "striate-checkpoint-1", "model": "lenet"}))
 write("checkpoint/config-not-a-run-configuration.safetensors", safetensors_metadata({
     "format": "striate-checkpoint-1", "model": "lenet", "epoch": "1", "config": '{"model":"lenet","dataset":"x","width":"wide"}'}))
+# Defect 4 (found again by the fuzz suite's file-name check): a model name the registry does not know was reported
+# without the file or the field.
+write("checkpoint/unknown-model-name.safetensors", safetensors_metadata({"format": "striate-checkpoint-1", "model": "lenet-redu", "epoch": "1"}))
 # ImageSharp 2.1.13's JpegDecoderCore.Identify throws NullReferenceException on these (found by the fuzz suite's image
 # target, minimized by its runner): the decoder wrapper must turn them into the reader's own InvalidDataException.
 write("image/jpeg-identify-nullreference-21b.jpg", bytes.fromhex("ffd8ffe0001000000100010014141400110816fbd9"))
