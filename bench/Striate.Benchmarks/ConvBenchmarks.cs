@@ -48,12 +48,26 @@ public static class ConvBenchmarks
     private static Conv2dAlgorithm? ForcedAlgorithm =>
         Enum.TryParse<Conv2dAlgorithm>(Environment.GetEnvironmentVariable("STRIATE_BENCH_CONV_ALGORITHM"), out var a) ? a : null;
 
+    /// <summary>
+    /// STRIATE_BENCH_DIRECT_SCHEDULE=perimage|IMAGES,GROUPS[,ROWCHUNKS] forces the direct kernel's schedule
+    /// (<see cref="DirectSchedule"/>) instead of its traffic model's choice, to compare schedules shape by shape.
+    /// </summary>
+    private static void ApplyDirectScheduleOverride()
+    {
+        var text = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_SCHEDULE");
+        if (string.IsNullOrEmpty(text)) return;
+        if (text == "perimage") { DirectSchedule.Override = new DirectSchedule(true, 1, 1, 1); return; }
+        var parts = text.Split(',').Select(int.Parse).ToArray();
+        DirectSchedule.Override = new DirectSchedule(false, parts[0], parts[1], parts.Length > 2 ? parts[2] : 0);
+    }
+
     /// <summary>All figures at batch 32 (about a minute in total with a fast GEMM on two cores).</summary>
     public static IEnumerable<BenchFigure> Run() => Run(Batch, minSeconds: 0.5);
 
     /// <summary>All figures at <paramref name="batch"/>; each timing is the best of at least two runs after a warm-up.</summary>
     public static IEnumerable<BenchFigure> Run(int batch, double minSeconds)
     {
+        ApplyDirectScheduleOverride();
         foreach (var shape in Shapes)
         {
             string prefix = $"{shape.Name}_b{batch}";
@@ -70,6 +84,7 @@ public static class ConvBenchmarks
             var forced = ForcedAlgorithm;
             if (forced != null && forced != Conv2dKernels.Choose(g)) Console.Error.WriteLine($"{prefix}: forced {forced} (would choose {Conv2dKernels.Choose(g)})");
             var width = Conv2dDirect.BestWidth;
+            if (Environment.GetEnvironmentVariable("STRIATE_BENCH_VERBOSE") == "1") Describe(prefix, g, width);
             void Forward()
             {
                 if (forced is { } a) Conv2dKernels.Forward(g, a, width, x, w, default, y, default);
@@ -94,6 +109,25 @@ public static class ConvBenchmarks
             }, minSeconds, minRuns: 2);
             yield return new BenchFigure($"{prefix}_fwdbwd", 3 * g.ForwardFlops / all / 1e9, "GFLOPS");
         }
+    }
+
+    /// <summary>Which algorithms and direct schedules a shape takes (STRIATE_BENCH_VERBOSE=1), on stderr.</summary>
+    private static void Describe(string prefix, in Conv2dGeometry g, GemmPath width)
+    {
+        var line = $"{prefix}: forward {Conv2dKernels.Choose(g)}, weight gradient {Conv2dKernels.ChooseBackwardWeight(g)}";
+        if (Conv2dKernels.Choose(g) == Conv2dAlgorithm.Direct)
+        {
+            int v = Conv2dDirect.VectorLength(width);
+            var plan = DirectPlan.For(g, v);
+            line += $"; forward {plan} {DirectSchedule.For(g, plan, KernelThreads.Count)}";
+            if (Conv2dDirect.SupportsBackwardData(g))
+            {
+                var t = Conv2dDirect.TransposedGeometry(g);
+                var tp = DirectPlan.For(t, v);
+                line += $"; input gradient {tp} {DirectSchedule.For(t, tp, KernelThreads.Count)}";
+            }
+        }
+        Console.Error.WriteLine(line);
     }
 
     private static float[] Random(int length, Generator r)

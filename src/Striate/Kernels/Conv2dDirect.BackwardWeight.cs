@@ -29,13 +29,14 @@ internal static unsafe partial class Conv2dDirect
         var inShape = new BlockedShape(g.Batch, g.InChannels, g.InHeight, g.InWidth, v, g.PadH, g.PadW);
         var outShape = new BlockedShape(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, v);
         long dwbLength = (long)outShape.Blocks * inShape.Blocks * g.KernelHeight * g.KernelWidth * v * v;
-        float[] xb = ArrayPool<float>.Shared.Rent(checked((int)inShape.Length));   // x: [N, ICB, Hp, Wp, V]
-        float[] yb = ArrayPool<float>.Shared.Rent(checked((int)outShape.Length));  // dy: [N, OCB, Hout, Wout, V]
-        float[] wb = ArrayPool<float>.Shared.Rent(checked((int)dwbLength));        // dW: [OCB, ICB, kH, kW, V (o), V (c)]
+        float[] xb = ArrayPool<float>.Shared.Rent(checked((int)inShape.Length + CacheLine.SlackFloats));   // x: [N, ICB, Hp, Wp, V]
+        float[] yb = ArrayPool<float>.Shared.Rent(checked((int)outShape.Length + CacheLine.SlackFloats));  // dy: [N, OCB, Hout, Wout, V]
+        float[] wb = ArrayPool<float>.Shared.Rent(checked((int)dwbLength + CacheLine.SlackFloats));        // dW: [OCB, ICB, kH, kW, V (o), V (c)]
         try
         {
-            fixed (float* px = xb, py = yb, pw = wb)
+            fixed (float* xPinned = xb, yPinned = yb, wPinned = wb)
             {
+                float* px = CacheLine.Align(xPinned), py = CacheLine.Align(yPinned), pw = CacheLine.Align(wPinned);
                 ChannelBlocked.Pack(x, inShape, px);
                 ChannelBlocked.Pack(dy, outShape, py);
                 var body = new WeightBody

@@ -181,7 +181,7 @@ internal static unsafe partial class Conv2dDirect
         {
             var fill = new ReorderFill { G = g, Plan = plan, Flip = flip, W = w };
             holder = TransformedWeights.Get(k, new WeightTransform(kind, plan.V, plan.GroupBlocks), length, ref fill);
-            return (float*)Unsafe.AsPointer(ref holder[0]);
+            return TransformedWeights.Start(holder);
         }
         float* scratch = Scratch(ref t_weights, length);
         holder = t_weights!;
@@ -228,28 +228,31 @@ internal static unsafe partial class Conv2dDirect
             bool lastGroup = (i & 4) != 0, lastRow = (i & 2) != 0, lastColumn = (i & 1) != 0;
             body.Kernels[i] = (nint)Tile<TS, TV>(lastColumn ? rEdge : plan.R, lastRow ? rowsEdge : plan.Rows, lastGroup ? lastBlocks : plan.GroupBlocks, g.StrideW);
         }
-        // With several images per thread, a task is one whole image: blocked in thread-local scratch just before
-        // use and unblocked right after, so the input and output cross memory once. Otherwise the batch is blocked
-        // up front and tasks take rows of one output-channel group, enough of them for every thread.
-        if (g.Batch >= 2 * threads || threads == 1)
+        // Per image or batch-blocked (DirectSchedule says why): the second blocks the batch up front and lets each
+        // task run its output-channel groups over a chunk of images, a pass of weights serving every image in turn.
+        var schedule = DirectSchedule.For(g, plan, threads);
+        if (schedule.PerImage)
         {
             body.PerImage = true;
             body.RowChunks = 1;
             Conv2dKernels.RunParallel(g.Batch, (long)(g.ForwardFlops / 2), ref body);
             return;
         }
-        float[] xb = ArrayPool<float>.Shared.Rent(checked((int)inShape.Length));   // x: [N, ICB, Hp, Wp, V]
-        float[] yb = ArrayPool<float>.Shared.Rent(checked((int)outShape.Length));  // y: [N, OCB, Hout, Wout, V]
+        float[] xb = ArrayPool<float>.Shared.Rent(checked((int)inShape.Length + CacheLine.SlackFloats));   // x: [N, ICB, Hp, Wp, V]
+        float[] yb = ArrayPool<float>.Shared.Rent(checked((int)outShape.Length + CacheLine.SlackFloats));  // y: [N, OCB, Hout, Wout, V]
         try
         {
-            fixed (float* px = xb, py = yb)
+            fixed (float* xPinned = xb, yPinned = yb)
             {
+                float* px = CacheLine.Align(xPinned), py = CacheLine.Align(yPinned);
                 ChannelBlocked.Pack(x, inShape, px);
-                long perRowChunk = (long)g.Batch * groups;
-                body.RowChunks = (int)Math.Clamp((8L * threads + perRowChunk - 1) / perRowChunk, 1, body.RowTiles);
+                body.Images = schedule.Images;
+                body.GroupsPerTask = schedule.GroupsPerTask;
+                body.GroupChunks = schedule.GroupChunks(groups);
+                body.RowChunks = schedule.RowChunks;
                 body.Xb = px;
                 body.Yb = py;
-                Conv2dKernels.RunParallel(g.Batch * groups * body.RowChunks, (long)(g.ForwardFlops / 2), ref body);
+                Conv2dKernels.RunParallel(schedule.ImageChunks(g) * body.GroupChunks * body.RowChunks, (long)(g.ForwardFlops / 2), ref body);
                 ChannelBlocked.Unpack(py, outShape, y, bias, residual, relu);
             }
         }
@@ -262,11 +265,12 @@ internal static unsafe partial class Conv2dDirect
 
     [ThreadStatic] private static float[]? t_input, t_output;
 
-    /// <summary>A pinned thread-local buffer of at least <paramref name="length"/> floats (kept for the thread's lifetime).</summary>
+    /// <summary>A pinned, 64-byte-aligned thread-local buffer of at least <paramref name="length"/> floats (kept for the thread's lifetime).</summary>
     private static float* Scratch(ref float[]? slot, long length)
     {
-        if (slot == null || slot.Length < length) slot = GC.AllocateUninitializedArray<float>((int)Math.Max(length, 1024), pinned: true);
-        return (float*)Unsafe.AsPointer(ref slot[0]);
+        if (slot == null || slot.Length < length + CacheLine.SlackFloats)
+            slot = GC.AllocateUninitializedArray<float>((int)Math.Max(length + CacheLine.SlackFloats, 1024), pinned: true);
+        return CacheLine.Align((float*)Unsafe.AsPointer(ref slot[0]));
     }
 
     private struct Body : IParallelBody
@@ -277,7 +281,7 @@ internal static unsafe partial class Conv2dDirect
         public float* X, W, Y, Bias, Residual;   // NCHW input and output, blocked weights
         public float* Xb, Yb;                    // the blocked batch (when not PerImage)
         public bool Relu, PerImage;
-        public int Groups, ColumnTiles, RowTiles, RowChunks;
+        public int Groups, ColumnTiles, RowTiles, RowChunks, Images, GroupsPerTask, GroupChunks;
         /// <summary>Tile kernels indexed by (last group ? 4 : 0) + (last row tile ? 2 : 0) + (last column tile ? 1 : 0).</summary>
         public KernelTable Kernels;
 
@@ -286,8 +290,8 @@ internal static unsafe partial class Conv2dDirect
             if (!PerImage)
             {
                 int chunk = index % RowChunks, rest = index / RowChunks;
-                int grp = rest % Groups, n = rest / Groups;
-                Tiles(Xb + n * In.ImageStride, Yb + n * Out.ImageStride, grp,
+                int g0 = rest % GroupChunks * GroupsPerTask, n0 = rest / GroupChunks * Images;
+                Tiles(Xb, Yb, n0, Math.Min(G.Batch, n0 + Images), g0, Math.Min(Groups, g0 + GroupsPerTask),
                     (int)((long)RowTiles * chunk / RowChunks), (int)((long)RowTiles * (chunk + 1) / RowChunks));
                 return;
             }
@@ -297,20 +301,21 @@ internal static unsafe partial class Conv2dDirect
             float* yb = Scratch(ref t_output, Out.ImageStride);
             long inImage = (long)In.Channels * In.Height * In.Width, outImage = (long)Out.Channels * Out.Height * Out.Width;
             for (int cb = 0; cb < In.Blocks; cb++) ChannelBlocked.PackBlock(X + image * inImage, In, cb, xb);
-            for (int grp = 0; grp < Groups; grp++) Tiles(xb, yb, grp, 0, RowTiles);
+            Tiles(xb, yb, 0, 1, 0, Groups, 0, RowTiles);
             for (int cb = 0; cb < Out.Blocks; cb++)
                 ChannelBlocked.UnpackBlock(yb, Out, cb, Y + image * outImage, Bias, Residual == null ? null : Residual + image * outImage, Relu);
         }
 
-        /// <summary>Row tiles [t0, t1) (of Plan.Rows output rows each) of output-channel group grp of one blocked image.</summary>
-        private readonly void Tiles(float* xImage, float* yImage, int grp, int t0, int t1)
+        /// <summary>
+        /// Row tiles [t0, t1) (of Plan.Rows output rows each) of output-channel groups [g0, g1) of blocked images
+        /// [n0, n1) (image n at xBatch + n·In.ImageStride, yBatch + n·Out.ImageStride); a pass of weights (one group,
+        /// a range of input-channel blocks) serves every image before the next pass is loaded.
+        /// </summary>
+        private readonly void Tiles(float* xBatch, float* yBatch, int n0, int n1, int g0, int g1, int t0, int t1)
         {
             var g = G;
             int v = In.V, icBlocks = In.Blocks, kH = g.KernelHeight, kW = g.KernelWidth, rows = Plan.Rows, r = Plan.R;
-            int groupIndex = grp == Groups - 1 ? 4 : 0;
             nint wStep = (nint)Plan.GroupBlocks * v;
-            float* w = W + (long)grp * icBlocks * kH * kW * v * wStep;
-            float* yBlock = yImage + (long)grp * Plan.GroupBlocks * Out.BlockStride;
             nint xRowStep = (nint)(g.DilationH * In.RowPitch), xColStep = (nint)g.DilationW * v;
             nint xTileRow = (nint)(g.StrideH * In.RowPitch), yRowPitch = (nint)Out.RowPitch;
             // Input-channel blocks per pass: the pass's weights (kH·kW·V·wStep floats per block) stay in L1 while every
@@ -320,20 +325,29 @@ internal static unsafe partial class Conv2dDirect
             for (int ic0 = 0; ic0 < icBlocks; ic0 += chunk)
             {
                 int blocks = Math.Min(chunk, icBlocks - ic0);
-                float* xChunk = xImage + ic0 * In.BlockStride;
-                float* wChunk = w + ic0 * perBlock;
-                for (int t = t0; t < t1; t++)
+                for (int grp = g0; grp < g1; grp++)
                 {
-                    int oh = t * rows, rowIndex = groupIndex + (t == RowTiles - 1 ? 2 : 0);
-                    float* xRow = xChunk + (long)oh * g.StrideH * In.RowPitch;
-                    float* yRow = yBlock + oh * Out.RowPitch;
-                    for (int c = 0; c < ColumnTiles; c++)
+                    int groupIndex = grp == Groups - 1 ? 4 : 0;
+                    float* wChunk = W + (long)grp * icBlocks * kH * kW * v * wStep + ic0 * perBlock;
+                    long yGroup = (long)grp * Plan.GroupBlocks * Out.BlockStride;
+                    for (int n = n0; n < n1; n++)
                     {
-                        int ow0 = c * r;
-                        var tile = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void>)
-                            Kernels[rowIndex + (c == ColumnTiles - 1 ? 1 : 0)];
-                        tile(xRow + (long)ow0 * g.StrideW * v, wChunk, yRow + (long)ow0 * v, blocks, kH, kW, wStep,
-                            (nint)In.BlockStride, xRowStep, xColStep, xTileRow, (nint)Out.BlockStride, yRowPitch, ic0 > 0);
+                        float* xChunk = xBatch + n * In.ImageStride + ic0 * In.BlockStride;
+                        float* yBlock = yBatch + n * Out.ImageStride + yGroup;
+                        for (int t = t0; t < t1; t++)
+                        {
+                            int oh = t * rows, rowIndex = groupIndex + (t == RowTiles - 1 ? 2 : 0);
+                            float* xRow = xChunk + (long)oh * g.StrideH * In.RowPitch;
+                            float* yRow = yBlock + oh * Out.RowPitch;
+                            for (int c = 0; c < ColumnTiles; c++)
+                            {
+                                int ow0 = c * r;
+                                var tile = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void>)
+                                    Kernels[rowIndex + (c == ColumnTiles - 1 ? 1 : 0)];
+                                tile(xRow + (long)ow0 * g.StrideW * v, wChunk, yRow + (long)ow0 * v, blocks, kH, kW, wStep,
+                                    (nint)In.BlockStride, xRowStep, xColStep, xTileRow, (nint)Out.BlockStride, yRowPitch, ic0 > 0);
+                            }
+                        }
                     }
                 }
             }

@@ -45,11 +45,12 @@ public static partial class Conv2dKernels
         if (key is { } kk)
         {
             holder = TransformedWeights.Get(kk, new WeightTransform(transpose ? WeightTransformKind.GemmWeightsTransposed : WeightTransformKind.GemmWeights, (int)path, 0), length, ref fill);
-            return (float*)Unsafe.AsPointer(ref holder[0]);
+            return TransformedWeights.Start(holder);
         }
-        if (t_packedWeights == null || t_packedWeights.Length < length) t_packedWeights = GC.AllocateUninitializedArray<float>(Math.Max(length, 1024), pinned: true);
+        if (t_packedWeights == null || t_packedWeights.Length < length + CacheLine.SlackFloats)
+            t_packedWeights = GC.AllocateUninitializedArray<float>(Math.Max(length + CacheLine.SlackFloats, 1024), pinned: true);
         holder = t_packedWeights;
-        float* dst = (float*)Unsafe.AsPointer(ref holder[0]);
+        float* dst = CacheLine.Align((float*)Unsafe.AsPointer(ref holder[0]));
         fill.Fill(dst);
         return dst;
     }

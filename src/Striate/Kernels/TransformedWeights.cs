@@ -81,8 +81,8 @@ public static class TransformedWeights
     }
 
     /// <summary>
-    /// The cached array for (<paramref name="key"/>, <paramref name="transform"/>) of <paramref name="length"/> floats,
-    /// pinned (kernels hold pointers into it), holding this version's values: <paramref name="fill"/> writes them
+    /// The cached array for (<paramref name="key"/>, <paramref name="transform"/>) holding <paramref name="length"/> floats
+    /// from <see cref="Start"/> (64-byte aligned), pinned (kernels hold pointers into it), holding this version's values: <paramref name="fill"/> writes them
     /// when the entry is new or older than <paramref name="key"/>'s version. Filling holds the owner's lock, so a
     /// second caller with the same weight waits for the values instead of reading half-written ones.
     /// </summary>
@@ -95,9 +95,9 @@ public static class TransformedWeights
         lock (slot)
         {
             var e = slot.Find(transform);
-            if (e == null || e.Data.Length != length)
+            if (e == null || e.Data.Length != length + CacheLine.SlackFloats)
             {
-                created = new Entry(slot, transform, GC.AllocateUninitializedArray<float>(length, pinned: true)) { Version = long.MinValue };
+                created = new Entry(slot, transform, GC.AllocateUninitializedArray<float>(length + CacheLine.SlackFloats, pinned: true)) { Version = long.MinValue };
                 slot.Replace(created);
                 e = created;
             }
@@ -105,7 +105,7 @@ public static class TransformedWeights
             if (e.Version != key.Version || key.Version == long.MinValue)
             {
                 e.Version = long.MinValue; // stale until the fill completes (a throwing fill leaves it stale)
-                fill.Fill((float*)Unsafe.AsPointer(ref e.Data[0]));
+                fill.Fill(Start(e.Data));
                 e.Version = key.Version;
             }
             data = e.Data;
@@ -114,13 +114,17 @@ public static class TransformedWeights
         {
             lock (Sync)
             {
-                All.Add(new Tracked(new WeakReference<Entry>(created), (long)length * sizeof(float)));
-                totalBytes += (long)length * sizeof(float);
+                long bytes = (long)created.Data.Length * sizeof(float);
+                All.Add(new Tracked(new WeakReference<Entry>(created), bytes));
+                totalBytes += bytes;
                 if (totalBytes > BudgetBytes) Evict(created);
             }
         }
         return data;
     }
+
+    /// <summary>Where the values of an array returned by <see cref="Get{TFill}"/> start: its first 64-byte-aligned element.</summary>
+    internal static unsafe float* Start(float[] data) => CacheLine.Align((float*)Unsafe.AsPointer(ref data[0]));
 
     /// <summary>Under <see cref="Sync"/>: forgets collected and replaced entries, then drops least recently used ones (never <paramref name="keep"/>) until within budget.</summary>
     private static void Evict(Entry keep)

@@ -60,6 +60,48 @@ public class Conv2dDirectKernelTests
         Check(g, (GemmPath)width, 7000 + (ulong)index);
     }
 
+    private static readonly DirectSchedule[] Schedules =
+    [
+        new(true, 1, 1, 1),    // one image per task, thread-local blocking
+        new(false, 1, 1, 1),   // batch blocked, one image and one group per task
+        new(false, 2, 1, 1),   // two images per task (the last chunk has one)
+        new(false, 3, 2, 2),   // three images, two groups, rows in two chunks
+        new(false, 5, 9, 3),   // every image and every group in one task, rows in three chunks
+    ];
+
+    public static TheoryData<int, int, int> ScheduleCases()
+    {
+        var data = new TheoryData<int, int, int>();
+        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
+            foreach (int i in new[] { 1, 2, 5, 8 })
+                for (int s = 0; s < Schedules.Length; s++) data.Add(w, i, s);
+        return data;
+    }
+
+    /// <summary>Every schedule of the forward kernel (and of the input gradient, the same kernel) gives the reference's result.</summary>
+    [Theory, MemberData(nameof(ScheduleCases))]
+    public void ForcedScheduleMatchesReference(int width, int index, int schedule)
+    {
+        var g = Named[index] with { Batch = 5 };
+        DirectSchedule.Override = Schedules[schedule];
+        try { Check(g, (GemmPath)width, 11000 + (ulong)(index * 10 + schedule)); }
+        finally { DirectSchedule.Override = null; }
+    }
+
+    [Fact]
+    public void DeepLayersWithLargeWeightsBlockTheBatch()
+    {
+        // ResNet layer4 at batch 32: 9 MiB of weights would stream from beyond L2 once per image.
+        var g = new Conv2dGeometry(32, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1);
+        var plan = DirectPlan.For(g, 16);
+        var s = DirectSchedule.For(g, plan, 2);
+        Assert.False(s.PerImage);
+        Assert.True(s.Images > 1, $"{s}");
+        // layer1: small weights, large images: one image per task.
+        var early = new Conv2dGeometry(32, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1);
+        Assert.True(DirectSchedule.For(early, DirectPlan.For(early, 16), 2).PerImage);
+    }
+
     [Fact]
     public void ResNetConvolutionsTakeTheDirectPathWhereSimdAllows()
     {

@@ -36,7 +36,8 @@ public class TransformedWeightsTests
         var next = TransformedWeights.Get(new WeightKey(owner, 2), Forward16, 64, ref refill);
         Assert.Same(first, next);
         Assert.Equal(2, calls[0]);
-        Assert.Equal(2f, next[0]);
+        unsafe { Assert.Equal(2f, TransformedWeights.Start(next)[0]); }
+        unsafe { Assert.Equal(0, (nint)TransformedWeights.Start(next) % 64); }
     }
 
     [Fact]
@@ -49,8 +50,11 @@ public class TransformedWeightsTests
         var forward = TransformedWeights.Get(new WeightKey(owner, 5), Forward16, 32, ref a);
         var backward = TransformedWeights.Get(new WeightKey(owner, 5), Backward16, 32, ref b);
         Assert.NotSame(forward, backward);
-        Assert.Equal(1f, forward[0]);
-        Assert.Equal(2f, backward[0]);
+        unsafe
+        {
+            Assert.Equal(1f, TransformedWeights.Start(forward)[0]);
+            Assert.Equal(2f, TransformedWeights.Start(backward)[0]);
+        }
         Assert.Same(forward, TransformedWeights.Get(new WeightKey(owner, 5), Forward16, 32, ref a));
         Assert.Equal(2, calls[0]);
     }

@@ -1,0 +1,85 @@
+namespace Striate.Kernels;
+
+/// <summary>
+/// How the direct forward kernel splits a batch into tasks, chosen to keep memory traffic beyond L2 low (the tile
+/// itself is compute-bound once its operands are in cache). Two schedules:
+/// <list type="bullet">
+/// <item><b>Per image</b>: a task is one whole image, blocked in thread-local scratch just before use and unblocked
+/// right after, so input and output cross memory once; but each image streams all the weights again.</item>
+/// <item><b>Batch-blocked</b>: the batch is blocked up front; a task is <see cref="GroupsPerTask"/> output-channel
+/// groups of <see cref="Images"/> images (of <see cref="RowChunks"/> row ranges), and each L1-sized pass of weights
+/// serves every image of the task before the next pass is loaded; the weights then stream once per image chunk and
+/// the input once per group chunk (oneDNN's and LIBXSMM's minibatch/ofm blocking for deep, small layers).</item>
+/// </list>
+/// The traffic model counts bytes that do not stay in L2 (about <see cref="L2Bytes"/> is assumed usable per core).
+/// </summary>
+internal readonly record struct DirectSchedule(bool PerImage, int Images, int GroupsPerTask, int RowChunks)
+{
+    /// <summary>Bytes of L2 one task may count on (half of the 2 MiB of current server cores; AMD's 1 MiB still holds the output share).</summary>
+    internal const long L2Bytes = 1L << 20;
+
+    /// <summary>For benchmarks and tests: force the schedule of forward calls made on this thread (null: the traffic model's choice).</summary>
+    [ThreadStatic] internal static DirectSchedule? Override;
+
+    public int ImageChunks(in Conv2dGeometry g) => (g.Batch + Images - 1) / Images;
+
+    public int GroupChunks(int groups) => (groups + GroupsPerTask - 1) / GroupsPerTask;
+
+    /// <summary>The schedule for <paramref name="g"/> tiled by <paramref name="plan"/> on <paramref name="threads"/> threads.</summary>
+    public static DirectSchedule For(in Conv2dGeometry g, in DirectPlan plan, int threads)
+    {
+        if (Override is { } forced) return forced.PerImage ? forced : forced.Clamp(g, plan, threads);
+        var s = Choose(g, plan, threads);
+        return s.PerImage ? s : s.Clamp(g, plan, threads);
+    }
+
+    private static DirectSchedule Choose(in Conv2dGeometry g, in DirectPlan plan, int threads)
+    {
+        int groups = plan.Groups(g), n = g.Batch;
+        long v = plan.V, f = sizeof(float);
+        long weights = plan.WeightLength(g) * f;
+        long inImage = (long)((g.InChannels + v - 1) / v) * (g.InHeight + 2 * g.PadH) * (g.InWidth + 2 * g.PadW) * v * f;
+        long outGroup = (long)plan.GroupBlocks * g.OutHeight * g.OutWidth * v * f; // one image's output of one group
+        long outImage = (long)plan.OutBlocks(g) * g.OutHeight * g.OutWidth * v * f;
+        bool manyImages = n >= 2 * threads || threads == 1;
+
+        // Per image: the weights come back from beyond L2 for every image unless they fit beside the image.
+        long perImage = weights + inImage + outImage <= L2Bytes ? 0 : n * weights;
+        // Batch-blocked: blocking the batch up front and back costs a write and a read of it more than per image.
+        long blocking = 2 * n * (inImage + outImage);
+        var best = new DirectSchedule(false, 1, 1, 1);
+        long bestTraffic = long.MaxValue;
+        for (int gp = 1; gp <= groups; gp++)
+        {
+            int groupChunks = (groups + gp - 1) / gp;
+            if (gp > 1 && (groups + gp - 2) / (gp - 1) == groupChunks) continue; // same number of chunks as gp − 1
+            for (int b = 1; b <= n; b++)
+            {
+                int imageChunks = (n + b - 1) / b;
+                if (b > 1 && (n + b - 2) / (b - 1) == imageChunks) continue;
+                // The task's output stays in L2 while the passes of weights add onto it.
+                if (b * gp * outGroup > L2Bytes && b * gp > 1) break;
+                long tasks = (long)groupChunks * imageChunks;
+                if (tasks < threads && (groupChunks < groups || imageChunks < n)) continue; // would idle a thread
+                long traffic = (long)groupChunks * n * inImage + imageChunks * weights + blocking;
+                // Uneven last rounds leave threads idle: charge the traffic by the rounds it takes.
+                long rounds = (tasks + threads - 1) / threads;
+                traffic = traffic * rounds * threads / tasks;
+                if (traffic < bestTraffic) { bestTraffic = traffic; best = new DirectSchedule(false, b, gp, 1); }
+            }
+        }
+        if (manyImages && perImage <= bestTraffic) return new DirectSchedule(true, 1, 1, 1);
+        return best;
+    }
+
+    /// <summary>Bounds the fields to <paramref name="g"/> and adds row chunks when too few tasks would keep the threads busy.</summary>
+    private DirectSchedule Clamp(in Conv2dGeometry g, in DirectPlan plan, int threads)
+    {
+        int groups = plan.Groups(g), images = Math.Clamp(Images, 1, Math.Max(1, g.Batch)), gp = Math.Clamp(GroupsPerTask, 1, groups);
+        var s = this with { Images = images, GroupsPerTask = gp };
+        long tasks = (long)s.ImageChunks(g) * s.GroupChunks(groups);
+        int rows = RowChunks > 1 ? RowChunks : (int)Math.Clamp((4L * threads + tasks - 1) / tasks, 1, plan.RowTiles(g));
+        if (tasks >= 2 * threads && RowChunks <= 1) rows = 1;
+        return s with { RowChunks = Math.Clamp(rows, 1, plan.RowTiles(g)) };
+    }
+}
