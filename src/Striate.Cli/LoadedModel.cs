@@ -104,7 +104,7 @@ internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Co
         new("--key") { Description = "For a PyTorch checkpoint holding several state dicts: the key of the one to load (e.g. model)." };
 
     /// <summary>ImageNet's per-channel statistics, which torchvision's pretrained weights expect.</summary>
-    public static readonly (float[] Mean, float[] Std) ImageNetStatistics = ([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+    public static (float[] Mean, float[] Std) ImageNetStatistics => RunConfig.ImageNetStatistics;
 
     /// <summary>
     /// The normalization the model expects: its training run's, or for a plain 3-channel weights file (torchvision's)

@@ -34,7 +34,7 @@ internal static class TrainCommand
         var valSplit = new Option<double?>("--val-split") { Description = "Hold out this share of every class of the training images for validation (stratified, seeded). Default: 0.1 for a flat image folder; none when the folder has val/ or the dataset a test split." };
         var width = new Option<double?>("--width") { Description = "Channel width multiplier (models that have one; default: the model's recipe)." };
         var labelSmoothing = new Option<double>("--label-smoothing") { Description = "Label smoothing for the loss." };
-        var noNormalize = new Option<bool>("--no-normalize") { Description = "Do not normalize with the dataset's mean and std." };
+        var noNormalize = new Option<bool>("--no-normalize") { Description = "Keep raw [0, 1] pixels: no normalization with the dataset's mean and std (or ImageNet's, for torchvision's models and pretrained RGB weights)." };
         var data = new Option<string?>("--data") { Description = "Folder holding the dataset files." };
         var outDir = new Option<string?>("--out") { Description = "Output folder (default: runs/MODEL-DATASET)." };
         var resume = new Option<bool>("--resume") { Description = "Continue from OUT/model.safetensors." };
@@ -57,9 +57,8 @@ internal static class TrainCommand
             var recipe = entry.Recipe;
             string datasetName = parse.GetValue(dataset)!;
             string? weightsPath = parse.GetValue(weights);
-            // Pretrained 3-channel weights (torchvision's) expect ImageNet's statistics on a dataset that has none of its own.
-            var stats = parse.GetValue(noNormalize) ? null
-                : RunConfig.DatasetStatistics(datasetName) ?? (weightsPath != null && entry.DefaultChannels == 3 ? LoadedModel.ImageNetStatistics : null);
+            // Pretrained 3-channel weights (torchvision's) and torchvision's architectures take ImageNet-normalized RGB.
+            var stats = parse.GetValue(noNormalize) ? null : RunConfig.DefaultStatistics(entry, datasetName, pretrained: weightsPath != null);
             var config = new RunConfig
             {
                 Model = entry.Name,
@@ -169,7 +168,7 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         }
 
         string batch = Distributed ? $"global batch {config.BatchSize * processes} ({processes} processes × {config.BatchSize})" : $"batch {config.BatchSize}";
-        Console.WriteLine($"Training {entry.Name} ({model.ParameterCount():N0} parameters) on {config.Dataset}: {train.Count:N0} training images of {shape.Channels}×{shape.Height}×{shape.Width}, " +
+        Console.WriteLine($"Training {entry.Name} ({model.ParameterCount():N0} parameters) on {config.Dataset}: {train.Count:N0} training images of {shape.Channels}×{shape.Height}×{shape.Width}{ImageNetNote}, " +
                           $"{config.Epochs} epochs, {batch}, {config.Optimizer} lr {config.LearningRate}, {Striate.Kernels.KernelThreads.Count} threads{(Distributed ? " per process" : "")}.");
         Console.WriteLine(splits.Description);
         if (group != null)
@@ -253,6 +252,9 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         if (saved.Freeze != config.Freeze || saved.HeadLr != config.HeadLr)
             throw new ArgumentException($"--resume: {path} was trained with --freeze {saved.Freeze}{(saved.HeadLr is double h ? $" --head-lr {h}" : "")}; pass the same options to continue it.");
     }
+
+    private string ImageNetNote => config.UsesImageNetStatistics
+        ? $" ({(config.Weights != null ? "the pretrained weights'" : "torchvision's")} input: RGB normalized with ImageNet's mean and std; --no-normalize for raw pixels)" : "";
 
     /// <summary>The checkpoint of the epoch with the best validation accuracy, beside model.safetensors.</summary>
     public const string BestCheckpointName = "model.best.safetensors";

@@ -65,5 +65,5 @@ public static partial class ModelRegistry
     }
 
     private static void AddTorchvision(string name, string description, int minimumSize, TrainingRecipe recipe, Func<ModelOptions, Nn.Module> build) =>
-        Register(new ModelEntry(name, description, 3, 1000, (224, 224), minimumSize, build) { Recipe = recipe });
+        Register(new ModelEntry(name, description, 3, 1000, (224, 224), minimumSize, build) { Recipe = recipe, ImageNetInput = true });
 }

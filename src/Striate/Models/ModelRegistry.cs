@@ -24,6 +24,13 @@ public sealed record ModelEntry(string Name, string Description, int DefaultChan
 
     /// <summary>True when the model only takes <see cref="DefaultInput"/> (fully connected layers sized for it, as LeNet).</summary>
     public bool FixedInput { get; init; }
+
+    /// <summary>
+    /// True for torchvision's architectures, whose pretrained weights (and reference training scripts) take RGB input
+    /// normalized with ImageNet's mean and std; <c>striate train</c> normalizes a dataset without statistics of its
+    /// own (an image folder) that way for them.
+    /// </summary>
+    public bool ImageNetInput { get; init; }
 }
 
 /// <summary>The models known by name (<c>striate train lenet ...</c>); later model families add themselves here.</summary>

@@ -219,6 +219,28 @@ public sealed record RunConfig
         _ => throw new ArgumentException($"--scheduler must be one of {string.Join(", ", Schedulers)}, got '{Scheduler}'."),
     };
 
+    /// <summary>ImageNet's per-channel statistics (RGB), which torchvision's pretrained weights expect.</summary>
+    public static readonly (float[] Mean, float[] Std) ImageNetStatistics = ([0.485f, 0.456f, 0.406f], [0.229f, 0.224f, 0.225f]);
+
+    /// <summary>
+    /// The normalization <c>striate train</c> uses for <paramref name="model"/> on <paramref name="dataset"/>: ImageNet's
+    /// statistics for pretrained 3-channel weights on colour data (what they were trained with); else the
+    /// dataset's own (<see cref="DatasetStatistics"/>); else, for torchvision's architectures
+    /// (<see cref="ModelEntry.ImageNetInput"/>), ImageNet's, as torchvision's training scripts use; else none.
+    /// </summary>
+    public static (float[] Mean, float[] Std)? DefaultStatistics(ModelEntry model, string dataset, bool pretrained)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var own = DatasetStatistics(dataset);
+        // Gray datasets (MNIST) keep their own: a 3-channel mean would not fit their images.
+        if (pretrained && model.DefaultChannels == 3 && (own == null || own.Value.Mean.Length == 3)) return ImageNetStatistics;
+        return own ?? (model.ImageNetInput ? ImageNetStatistics : null);
+    }
+
+    /// <summary>True when this run normalizes with <see cref="ImageNetStatistics"/>.</summary>
+    [JsonIgnore]
+    public bool UsesImageNetStatistics => NormalizeMean.SequenceEqual(ImageNetStatistics.Mean) && NormalizeStd.SequenceEqual(ImageNetStatistics.Std);
+
     /// <summary>Known per-dataset normalization statistics (training-set mean and std per channel).</summary>
     public static (float[] Mean, float[] Std)? DatasetStatistics(string dataset) => dataset.ToLowerInvariant() switch
     {

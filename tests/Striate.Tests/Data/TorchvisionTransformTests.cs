@@ -1,6 +1,7 @@
 using Striate.Data;
 using Striate.Data.Transforms;
 using Striate.IO;
+using Striate.Models;
 using Striate.Training;
 
 namespace Striate.Tests.Data;
@@ -151,5 +152,32 @@ public sealed class TorchvisionTransformTests
                 Assert.Equal((3, 96, 96), (s.Channels, s.Height, s.Width));
             }
         }
+    }
+
+    [Fact]
+    public void TorchvisionModelsAndPretrainedRgbWeightsGetImageNetStatistics()
+    {
+        var imageNet = RunConfig.ImageNetStatistics;
+        static void Same((float[] Mean, float[] Std)? expected, (float[] Mean, float[] Std)? actual)
+        {
+            Assert.Equal(expected?.Mean, actual?.Mean);
+            Assert.Equal(expected?.Std, actual?.Std);
+        }
+        // torchvision's architectures on a folder (no statistics of its own): ImageNet's, as torchvision's scripts use.
+        foreach (var name in new[] { "resnet18", "resnet50", "alexnet", "vgg11", "googlenet", "densenet121", "mobilenet_v2" })
+            Same(imageNet, RunConfig.DefaultStatistics(ModelRegistry.Get(name), "folder:photos", pretrained: false));
+        // A dataset with its own statistics keeps them, unless the weights were pretrained (they expect ImageNet's).
+        Same(RunConfig.DatasetStatistics("cifar10"), RunConfig.DefaultStatistics(ModelRegistry.Get("resnet18"), "cifar10", pretrained: false));
+        Same(imageNet, RunConfig.DefaultStatistics(ModelRegistry.Get("resnet18"), "cifar10", pretrained: true));
+        Same(RunConfig.DatasetStatistics("mnist"), RunConfig.DefaultStatistics(ModelRegistry.Get("resnet18"), "mnist", pretrained: true)); // gray: its own
+        // The book's models and LeNet (1-channel) stay as they were: raw pixels on a folder, MNIST's on MNIST.
+        Assert.Null(RunConfig.DefaultStatistics(ModelRegistry.Get("lenet-relu"), "folder:digits", pretrained: true));
+        Assert.Null(RunConfig.DefaultStatistics(ModelRegistry.Get("d2l-resnet18"), "folder:photos", pretrained: false));
+        Same(RunConfig.DatasetStatistics("mnist"), RunConfig.DefaultStatistics(ModelRegistry.Get("lenet"), "mnist", pretrained: false));
+
+        var config = new RunConfig { Model = "resnet18", Dataset = "folder:x", NormalizeMean = imageNet.Mean, NormalizeStd = imageNet.Std };
+        Assert.True(config.UsesImageNetStatistics);
+        Assert.EndsWith("Normalize(mean=[0.485, 0.456, 0.406], std=[0.229, 0.224, 0.225]))", config.BuildTransform(false, (3, 32, 32))!.ToString());
+        Assert.DoesNotContain("uses_", config.ToJson()); // the statistics themselves are saved, not a flag
     }
 }
