@@ -40,7 +40,7 @@ internal static class EmbeddingCommand
             if (dir != null) Directory.CreateDirectory(dir);
             File.WriteAllText(path, Embedding.ScatterSvg(points, labels, loader.Dataset.ClassNames,
                 $"{loaded.Entry.Name} on {name}: {where} ({dim}-D → PCA 2-D, {n} images)"));
-            Console.WriteLine($"{n} {name} test images, {dim} features from {where}");
+            Console.WriteLine($"{n} images of {name}, {dim} features from {where}");
             Console.WriteLine($"class separation (between/within-class scatter): {full:F3} in {dim}-D, {flat:F3} in the 2-D projection");
             Console.WriteLine($"wrote {path}");
             return 0;
@@ -49,20 +49,33 @@ internal static class EmbeddingCommand
     }
 }
 
-/// <summary>Opening a checkpoint with its test set the way striate eval does (shared by embedding, ablate and eval).</summary>
+/// <summary>Opening a checkpoint with its test images the way striate eval does (shared by embedding, ablate and eval).</summary>
 internal static class InsightData
 {
+    /// <summary>The checkpoint, a loader over the images to look at (<see cref="EvaluationImages"/>; printed), and the dataset's name.</summary>
     public static (LoadedModel Loaded, DataLoader Loader, string Dataset) Open(string checkpoint, string? modelName, string? dataset,
         string? dataPath, int? limit, int batchSize = 256, string? key = null)
     {
         var loaded = LoadedModel.Load(checkpoint, modelName, key);
         string name = dataset ?? loaded.Config?.Dataset
             ?? throw new ArgumentException("--dataset is required: the weights file does not say what it was trained on.");
-        IDataset test = Datasets.Open(name, train: false, dataPath, channels: loaded.InputShape.Channels);
-        if (limit is int n) test = new Subset(test, Math.Min(n, test.Count));
-        var config = loaded.Config ?? new RunConfig { Model = loaded.Entry.Name, Dataset = name };
+        var (test, description) = EvaluationImages.Open(loaded, name, dataPath, limit);
+        Console.WriteLine($"Using {description}.");
+        var config = Config(loaded, name);
         var loader = new DataLoader(test, batchSize, transform: config.BuildTransform(false, test.SampleShape));
         EvalCommand.CheckShape(loader.SampleShape, loaded.InputShape);
         return (loaded, loader, name);
     }
+
+    /// <summary>
+    /// The preprocessing of <paramref name="loaded"/>: its run's, else a configuration with the normalization predict
+    /// uses for the file (an ONNX file's metadata; ImageNet's for a 3-channel weights file; none otherwise).
+    /// </summary>
+    public static RunConfig Config(LoadedModel loaded, string dataset) => loaded.Config ?? new RunConfig
+    {
+        Model = loaded.Entry.Name,
+        Dataset = dataset,
+        NormalizeMean = loaded.Normalization?.Mean ?? [],
+        NormalizeStd = loaded.Normalization?.Std ?? [],
+    };
 }

@@ -6,7 +6,8 @@ namespace Striate.Cli.Commands;
 
 /// <summary>
 /// <c>striate eval CHECKPOINT [--dataset D] [--adversarial fgsm --eps E]</c>: loss, top-1, top-5 and per-class accuracy on
-/// a test set — of the clean images, or of FGSM adversarial versions of them (Goodfellow et al. 2015; ε in pixel units).
+/// a test set (for an image folder, the run's held-out images: see <see cref="EvaluationImages"/>) — of the clean images,
+/// or of FGSM adversarial versions of them (Goodfellow et al. 2015; ε in pixel units).
 /// </summary>
 internal static class EvalCommand
 {
@@ -18,7 +19,7 @@ internal static class EvalCommand
         var key = LoadedModel.KeyOption();
         var data = new Option<string?>("--data") { Description = "Folder holding the dataset files." };
         var batchSize = new Option<int>("--batch-size") { Description = "Batch size.", DefaultValueFactory = _ => 256 };
-        var limit = new Option<int?>("--limit") { Description = "Evaluate on the first N test images only." };
+        var limit = new Option<int?>("--limit") { Description = "Evaluate on N images only (the first N of a test split; sampled across classes from an image folder)." };
         var adversarial = new Option<string?>("--adversarial") { Description = "Attack each test image first: fgsm." };
         var eps = new Option<float?>("--eps") { Description = "FGSM step in pixel units (images in [0, 1]), e.g. 0.1." };
         var command = new Command("eval", "Evaluate a trained model on a test set.") { checkpoint, dataset, modelName, key, data, batchSize, limit, adversarial, eps };
@@ -28,16 +29,10 @@ internal static class EvalCommand
             string name = parse.GetValue(dataset) ?? loaded.Config?.Dataset
                 ?? throw new ArgumentException("--dataset is required: the weights file does not say what it was trained on.");
             if (parse.GetValue(batchSize) <= 0) throw new ArgumentException($"--batch-size must be positive, got {parse.GetValue(batchSize)}.");
-            IDataset test = Datasets.Open(name, train: false, parse.GetValue(data), channels: loaded.InputShape.Channels);
-            if (parse.GetValue(limit) is int n) test = new Subset(test, Math.Min(n, test.Count));
-            var config = loaded.Config ?? new RunConfig
-            {
-                Model = loaded.Entry.Name,
-                Dataset = name,
-                // An ONNX file's own normalization (metadata); weights files without a training run keep raw pixels.
-                NormalizeMean = loaded.NormalizationFromFile ? loaded.FileNormalization?.Mean ?? [] : [],
-                NormalizeStd = loaded.NormalizationFromFile ? loaded.FileNormalization?.Std ?? [] : [],
-            };
+            if (parse.GetValue(limit) is <= 0) throw new ArgumentException($"--limit must be positive, got {parse.GetValue(limit)}.");
+            var (test, description) = EvaluationImages.Open(loaded, name, parse.GetValue(data), parse.GetValue(limit));
+            Console.WriteLine($"Evaluating on {description}.");
+            var config = InsightData.Config(loaded, name);
             var loader = new DataLoader(test, parse.GetValue(batchSize), transform: config.BuildTransform(false, test.SampleShape));
             CheckShape(loader.SampleShape, loaded.InputShape);
             string? attack = parse.GetValue(adversarial)?.ToLowerInvariant();

@@ -116,4 +116,62 @@ public sealed class ValidationCommandLineTests : IDisposable
         StriateProcess.AssertOk(r);
         Assert.Contains("Limited to 6 training, 3 validation images (sampled across classes", r.Stdout);
     }
+
+    [Fact]
+    public void EvalOnARunsFlatFolderUsesTheImagesItHeldOut()
+    {
+        string data = Path.Combine(_dir, "flat");
+        WriteShapes(data, perClass: 20);
+        string outDir = Path.Combine(_dir, "run");
+        var r = Train(data, outDir, "--epochs", "1");
+        StriateProcess.AssertOk(r);
+        var validation = System.Text.RegularExpressions.Regex.Match(r.Stdout, @"^Validation accuracy ([0-9.]+ %)", System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.True(validation.Success, r.Stdout);
+
+        // The same 6 images the run validated on (same seed, same split): the same accuracy as its last epoch.
+        var e = StriateProcess.Run("eval", Path.Combine(outDir, "model.safetensors"));
+        StriateProcess.AssertOk(e);
+        Assert.Contains($"Evaluating on 6 images of folder:{data} the run held out for validation (seed 0, --val-split 0.1); the model did not train on them.", e.Stdout);
+        Assert.Contains($"(6 images): loss", e.Stdout);
+        Assert.Contains($"top-1 {validation.Groups[1].Value}", e.Stdout);
+
+        var v = StriateProcess.Run("visualize", "embedding", Path.Combine(outDir, "model.safetensors"), "--out", Path.Combine(_dir, "e.svg"));
+        StriateProcess.AssertOk(v);
+        Assert.Contains("Using 6 images of folder:", v.Stdout);
+
+        // A run that held out nothing: eval says its figure is on training images.
+        var none = Train(data, Path.Combine(_dir, "none"), "--val-split", "0", "--epochs", "1");
+        StriateProcess.AssertOk(none);
+        e = StriateProcess.Run("eval", Path.Combine(_dir, "none", "model.safetensors"));
+        StriateProcess.AssertOk(e);
+        Assert.Contains($"Evaluating on all 60 images of folder:{data}: the run held out none, so these are images it trained on", e.Stdout);
+    }
+
+    [Fact]
+    public void AFolderWithOneClassOrAnEmptyClassIsRefusedAndNonImagesAreLeftOut()
+    {
+        string one = Path.Combine(_dir, "one");
+        WriteShapes(one, perClass: 5, classes: 1);
+        StriateProcess.AssertOneLineError(Train(one, Path.Combine(_dir, "r1"), "--epochs", "1"),
+            $"{one} has a single class folder ('class0'); a classifier needs at least two classes");
+
+        string empty = Path.Combine(_dir, "empty");
+        WriteShapes(empty, perClass: 5, classes: 2);
+        Directory.CreateDirectory(Path.Combine(empty, "class2"));
+        File.WriteAllText(Path.Combine(empty, "class2", "notes.txt"), "no images here");
+        StriateProcess.AssertOneLineError(Train(empty, Path.Combine(_dir, "r2"), "--epochs", "1"),
+            $"class folder '{Path.Combine(empty, "class2")}' holds no images");
+
+        // Files that are not images: a .txt is not listed; a .png that is not one is skipped with a warning naming
+        // it, and training goes on with the rest.
+        string mixed = Path.Combine(_dir, "mixed");
+        WriteShapes(mixed, perClass: 10, classes: 2);
+        File.WriteAllText(Path.Combine(mixed, "class0", "README.txt"), "a note");
+        File.WriteAllText(Path.Combine(mixed, "class1", "fake.png"), "not a picture");
+        var r = Train(mixed, Path.Combine(_dir, "r3"), "--epochs", "1");
+        StriateProcess.AssertOk(r);
+        Assert.DoesNotContain("README.txt", r.Stdout + r.Stderr);
+        Assert.Contains("fake.png", r.Stderr);
+        Assert.Contains("1 unreadable image was skipped", r.Stdout);
+    }
 }

@@ -45,6 +45,7 @@ public sealed record DatasetSplits(IDataset Train, IDataset? Validation, IDatase
             if (Directory.Exists(Path.Combine(root, "train")))
             {
                 var train = Datasets.Open(name, train: true, dataPath, channels, allowDownload);
+                CheckTwoClasses(train, Path.Combine(root, "train"));
                 string? valFolder = new[] { "val", "valid", "validation" }.Select(v => Path.Combine(root, v)).FirstOrDefault(Directory.Exists);
                 IDataset? test = Directory.Exists(Path.Combine(root, "test")) ? Datasets.Open(name, train: false, dataPath, channels, allowDownload) : null;
                 IDataset? validation = valFolder != null ? Datasets.Open("folder:" + valFolder, train: true, dataPath, channels, allowDownload) : null;
@@ -62,6 +63,7 @@ public sealed record DatasetSplits(IDataset Train, IDataset? Validation, IDatase
                 return new DatasetSplits(train, validation, test, desc);
             }
             var all = Datasets.Open(name, train: true, dataPath, channels, allowDownload);
+            CheckTwoClasses(all, root);
             double fraction = validationFraction ?? DefaultFolderValidationFraction;
             if (fraction == 0)
                 return new DatasetSplits(all, null, null, $"Nothing evaluates the model: --val-split 0 holds out no images of {root}, so only training figures are reported.");
@@ -86,6 +88,13 @@ public sealed record DatasetSplits(IDataset Train, IDataset? Validation, IDatase
     }
 
     private static string Count(IDataset d) => d.Count.ToString("N0", CultureInfo.InvariantCulture) + (d.Count == 1 ? " image" : " images");
+
+    /// <summary>One class folder trains nothing (every answer is right, the loss is 0): refused before training.</summary>
+    private static void CheckTwoClasses(IDataset train, string folder)
+    {
+        if (train.ClassNames.Count < 2)
+            throw new InvalidDataException($"{folder} has a single class folder ('{train.ClassNames.FirstOrDefault()}'); a classifier needs at least two classes, one folder of images each.");
+    }
 
     private static void CheckSameClasses(IDataset train, IDataset other, string folder)
     {
