@@ -170,7 +170,7 @@ internal static unsafe partial class Conv2dDirect
 
     /// <summary>
     /// The blocked weights of <paramref name="g"/> for <paramref name="plan"/>: from <see cref="TransformedWeights"/>
-    /// when keyed, else reordered into the calling thread's scratch. Both arrays are pinned; <paramref name="holder"/>
+    /// when keyed (and kept there), else reordered into the calling thread's scratch. Both arrays are pinned; <paramref name="holder"/>
     /// keeps the one returned alive.
     /// </summary>
     private static float* BlockedWeights(in Conv2dGeometry g, in DirectPlan plan, WeightTransformKind kind, float* w, WeightKey? key, out float[] holder)
@@ -180,8 +180,12 @@ internal static unsafe partial class Conv2dDirect
         if (key is { } k)
         {
             var fill = new ReorderFill { G = g, Plan = plan, Flip = flip, W = w };
-            holder = TransformedWeights.Get(k, new WeightTransform(kind, plan.V, plan.GroupBlocks), length, ref fill);
-            return TransformedWeights.Start(holder);
+            var kept = TransformedWeights.Get(k, new WeightTransform(kind, plan.V, plan.GroupBlocks), length, ref fill);
+            if (kept != null)
+            {
+                holder = kept;
+                return TransformedWeights.Start(kept);
+            }
         }
         float* scratch = Scratch(ref t_weights, length);
         holder = t_weights!;

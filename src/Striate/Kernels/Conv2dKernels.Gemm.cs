@@ -45,7 +45,7 @@ public static partial class Conv2dKernels
         if (key is { } kk)
         {
             holder = TransformedWeights.Get(kk, new WeightTransform(transpose ? WeightTransformKind.GemmWeightsTransposed : WeightTransformKind.GemmWeights, (int)path, 0), length, ref fill);
-            return TransformedWeights.Start(holder);
+            if (holder != null) return TransformedWeights.Start(holder);
         }
         if (t_packedWeights == null || t_packedWeights.Length < length + CacheLine.SlackFloats)
             t_packedWeights = GC.AllocateUninitializedArray<float>(Math.Max(length + CacheLine.SlackFloats, 1024), pinned: true);

@@ -1,3 +1,4 @@
+using Striate.Autograd;
 using Striate.Functional;
 using Striate.Kernels;
 using Striate.Tests.TestSupport;
@@ -56,6 +57,41 @@ public class Conv2dTests
         var db = new float[5];
         Conv2dReference.BackwardBias(g, dy.ReadOnlySpan, db);
         Close.Assert(db, b.Grad!.ReadOnlySpan, 1e-4, 1e-5, "grad bias");
+    }
+
+    /// <summary>
+    /// Reordered weights are kept (TransformedWeights) where they will be reused — inference, frozen weights — and not
+    /// while training, where every step changes them; results are the same either way.
+    /// </summary>
+    [Fact]
+    public void WeightsAreKeptReorderedForInferenceAndFrozenLayersOnly()
+    {
+        var r = new Generator(21);
+        var x = Random(r, 2, 16, 9, 9);
+        var w = Random(r, 32, 16, 3, 3).RequireGrad();
+        var g = new Conv2dGeometry(2, 16, 9, 9, 32, 3, 3, 1, 1, 1, 1);
+        var expected = new float[g.OutputLength];
+        Conv2dReference.Forward(g, x.ReadOnlySpan, w.ReadOnlySpan, default, expected);
+        var kinds = new[] { WeightTransformKind.DirectForward, WeightTransformKind.GemmWeights };
+        bool Kept(Tensor t, params WeightTransformKind[] ks) => ks.Any(k => TransformedWeights.Holds(t, k));
+
+        Close.Assert(expected, F.Conv2d(x, w, padding: 1).ReadOnlySpan, 1e-4, 1e-5, "training forward");
+        Assert.False(Kept(w, kinds), "a weight that trains is reordered per call");
+        using (GradMode.NoGrad())
+            Close.Assert(expected, F.Conv2d(x, w, padding: 1).ReadOnlySpan, 1e-4, 1e-5, "inference forward");
+        bool cacheable = Conv2dKernels.Choose(g) is Conv2dAlgorithm.Direct or Conv2dAlgorithm.Im2ColGemm;
+        if (cacheable) Assert.True(Kept(w, kinds), "inference keeps the reordered weight");
+
+        // A frozen weight keeps its input-gradient copy too (fine-tuning a head on a frozen backbone).
+        var frozen = Random(r, 32, 16, 3, 3);
+        var xg = x.Detach().RequireGrad();
+        F.Conv2d(xg, frozen, padding: 1).Backward(Tensor.Ones(2, 32, 9, 9));
+        var dxExpected = new float[g.InputLength];
+        var ones = new float[g.OutputLength];
+        Array.Fill(ones, 1f);
+        Conv2dReference.BackwardData(g, ones, frozen.ReadOnlySpan, dxExpected);
+        Close.Assert(dxExpected, xg.Grad!.ReadOnlySpan, 1e-4, 1e-4, "input gradient through a frozen weight");
+        if (cacheable) Assert.True(Kept(frozen, WeightTransformKind.DirectBackwardData, WeightTransformKind.GemmWeightsTransposed), "frozen weights keep the input-gradient copy");
     }
 
     [Fact]

@@ -60,27 +60,38 @@ public class TransformedWeightsTests
     }
 
     [Fact]
-    public void LeastRecentlyUsedEntryIsDroppedPastTheBudget()
+    public void PastTheBudgetEntriesInUseStayAndTheNewcomerIsRefused()
     {
-        long saved = TransformedWeights.BudgetBytes;
-        try
-        {
-            const int length = 1 << 16; // 256 KiB each
-            TransformedWeights.BudgetBytes = 3L * length * sizeof(float) / 2;
-            object older = new(), newer = new();
-            var calls = new int[1];
-            var fill = new CountingFill(calls, 1f);
-            TransformedWeights.Get(new WeightKey(older, 1), Forward16, length, ref fill);
-            TransformedWeights.Get(new WeightKey(newer, 1), Forward16, length, ref fill);
-            Assert.Equal(2, calls[0]);
-            // Two entries do not fit: the older one was dropped, so asking for it again fills it again.
-            TransformedWeights.Get(new WeightKey(older, 1), Forward16, length, ref fill);
-            Assert.Equal(3, calls[0]);
-        }
-        finally
-        {
-            TransformedWeights.BudgetBytes = saved;
-        }
+        var cache = new TransformedWeights.Store();
+        const int length = 1 << 16; // 256 KiB each
+        cache.BudgetBytes = 3L * length * sizeof(float) / 2;
+        object older = new(), newer = new();
+        var calls = new int[1];
+        var fill = new CountingFill(calls, 1f);
+        Assert.NotNull(cache.Get(new WeightKey(older, 1), Forward16, length, ref fill));
+        // Two entries do not fit and the first was just used: the second is not kept (nor filled; the caller uses scratch).
+        Assert.Null(cache.Get(new WeightKey(newer, 1), Forward16, length, ref fill));
+        Assert.Equal(1, calls[0]);
+        // The first stays: asking for it again does not fill it again.
+        Assert.NotNull(cache.Get(new WeightKey(older, 1), Forward16, length, ref fill));
+        Assert.Equal(1, calls[0]);
+    }
+
+    [Fact]
+    public void EntriesUnusedForAWhileMakeRoomForNewOnes()
+    {
+        var cache = new TransformedWeights.Store();
+        const int length = 1 << 16;
+        cache.BudgetBytes = 3L * length * sizeof(float) / 2;
+        cache.StaleAfterTicks = -1; // every entry counts as unused
+        object older = new(), newer = new();
+        var calls = new int[1];
+        var fill = new CountingFill(calls, 1f);
+        cache.Get(new WeightKey(older, 1), Forward16, length, ref fill);
+        Assert.NotNull(cache.Get(new WeightKey(newer, 1), Forward16, length, ref fill));
+        Assert.Equal(2, calls[0]);
+        Assert.False(cache.Holds(older, WeightTransformKind.DirectForward));
+        Assert.True(cache.Holds(newer, WeightTransformKind.DirectForward));
     }
 
     [Fact]
