@@ -86,7 +86,7 @@ internal static class ReportCommand
             Config = config,
             History = history,
             Evaluation = evaluation,
-            Samples = test != null && samples > 0 ? ReportSamples.FromDataset(test, transform, config, samples) : [],
+            Samples = test != null && samples > 0 ? ReportSamples.Pick(model, test, transform, config, samples) : [],
             // The run's own plots; when missing, the report draws them from the history and the evaluation.
             CurvesSvg = ReadIf("curves.svg"),
             ConfusionSvg = evaluation == null ? ReadIf("confusion.svg") : null,

@@ -8,6 +8,9 @@ namespace Striate.Insight;
 /// </summary>
 public sealed record GridTile(float[] Values, int Channels, int Height, int Width, string? Label = null);
 
+/// <summary>The tiles of a convolution's filters, the grid's column count (null: near-square) and the legend lines.</summary>
+public sealed record FilterGrid(IReadOnlyList<GridTile> Tiles, int? Columns, IReadOnlyList<string> Legend);
+
 /// <summary>
 /// Renders sets of 2-D maps or RGB kernels as one grid picture: each tile normalized to [0, 1] by its own min/max
 /// (an RGB tile by the min/max over its three channels, so its hues survive; a constant tile is mid-gray), magnified
@@ -60,11 +63,22 @@ public static class ImageGrid
     }
 
     /// <summary>
-    /// The filters of a convolution weight [Cout, Cin, kH, kW]: one colour tile per filter when Cin = 3, otherwise one
-    /// gray tile per (output, input) slice, rows being output channels and columns input channels. At most
-    /// <paramref name="maxFilters"/> output and <paramref name="maxInputs"/> input channels are drawn.
+    /// The filters of a convolution weight [Cout, Cin, kH, kW] as one picture with its legend drawn on top (for a PNG
+    /// file on its own); see <see cref="ConvFilterTiles"/> for the layout.
     /// </summary>
     public static RgbCanvas ConvFilters(Tensor weight, string layerName, int maxFilters = 64, int maxInputs = 16, int tileSize = 64)
+    {
+        var grid = ConvFilterTiles(weight, layerName, maxFilters, maxInputs);
+        return Render(grid.Tiles, grid.Legend, grid.Columns, Math.Max(tileSize, weight.Size(2)));
+    }
+
+    /// <summary>
+    /// The tiles of a convolution weight [Cout, Cin, kH, kW]: one colour tile per filter when Cin = 3 (labelled by its
+    /// index), otherwise one gray tile per (output, input) slice, rows being output channels and columns input channels.
+    /// At most <paramref name="maxFilters"/> output and <paramref name="maxInputs"/> input channels. The legend says what
+    /// is shown in words, for a page to set as text beside the picture.
+    /// </summary>
+    public static FilterGrid ConvFilterTiles(Tensor weight, string layerName, int maxFilters = 64, int maxInputs = 16)
     {
         if (weight.Rank != 4)
             throw new ArgumentException($"ImageGrid: a convolution weight is [Cout, Cin, kH, kW], got shape {Tensor.FormatShape(weight.Shape)}.", nameof(weight));
@@ -93,7 +107,7 @@ public static class ImageGrid
         };
         if (cin != 3 && nIn > 1) legend.Add("rows: output channels, columns: input channels");
         if (nOut < cout || nIn < cin) legend.Add($"showing {nOut} of {cout} filters" + (nIn < cin ? $", {nIn} of {cin} inputs" : ""));
-        return Render(tiles, legend, columns, Math.Max(tileSize, kh));
+        return new FilterGrid(tiles, columns, legend);
     }
 
     /// <summary>The channels of an activation [C, H, W] (or [1, C, H, W]) as gray tiles labelled by channel, at most <paramref name="maxMaps"/>.</summary>

@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.Json.Nodes;
 using Striate.Nn;
 using Striate.Reports;
+using Striate.Training;
 
 namespace Striate.Insight;
 
@@ -77,14 +78,17 @@ public static class ReportWriter
         if (JsonNode.Parse(c.Config.ToJson()) is JsonObject obj)
             foreach (var (key, value) in obj)
             {
+                if (!Applies(c.Config, key)) continue;
                 string text = value switch
                 {
                     null => "—",
-                    JsonArray a when a.Count == 0 => "—",
+                    JsonArray a when a.Count == 0 => key.StartsWith("normalize", StringComparison.Ordinal) ? "none" : "—",
                     JsonArray a => string.Join(", ", a.Select(v => v?.ToJsonString() ?? "null")),
                     JsonValue v when v.TryGetValue<string>(out var s) => s,
                     _ => value.ToJsonString(),
                 };
+                // AdamW's weight decay of 0 means its default (see RunConfig.BuildOptimizer): show what ran.
+                if (key == "weight_decay" && c.Config.Optimizer == "adamw" && c.Config.WeightDecay == 0) text = "0.01 (AdamW's default)";
                 sb.Append($"<tr><th>{E(key)}</th><td>{E(text)}</td></tr>\n");
             }
         if (c.History.Count > 0)
@@ -97,6 +101,17 @@ public static class ReportWriter
         }
         return sb.Append("</table>\n").ToString();
     }
+
+    /// <summary>
+    /// False for a setting the run did not use: momentum belongs to SGD (Adam and AdamW have betas instead), a
+    /// normalization std only matters beside a mean.
+    /// </summary>
+    internal static bool Applies(RunConfig config, string key) => key switch
+    {
+        "momentum" => config.Optimizer == "sgd",
+        "normalize_std" => config.NormalizeMean.Length > 0,
+        _ => true,
+    };
 
     private static string PerClass(ReportContent c)
     {
@@ -120,10 +135,16 @@ public static class ReportWriter
     {
         var first = c.Model.NamedModules().FirstOrDefault(p => p.Value is Conv2d);
         if (first.Value is not Conv2d conv) return Missing("the model has no Conv2d layer");
-        var grid = ImageGrid.ConvFilters(conv.Weight, first.Key);
-        return $"<p>The weights of <code>{E(first.Key)}</code> ({E(conv.ToString())}), each filter scaled to its own min/max" +
-               (conv.InChannels == 3 ? " and shown in colour." : "; one gray tile per input channel.") + "</p>\n" +
-               $"<img class=\"grid\" alt=\"filters of {E(first.Key)}\" src=\"{PngDataUri(grid.ToPng())}\">\n";
+        // The picture carries pixels only; what it shows is said in HTML text beside it, in the page's own font.
+        var grid = ImageGrid.ConvFilterTiles(conv.Weight, first.Key);
+        var tiles = grid.Tiles.Select(t => t with { Label = null }).ToList();
+        var png = ImageGrid.Render(tiles, [], grid.Columns, Math.Max(64, conv.Weight.Size(2))).ToPng();
+        var sb = new StringBuilder("<div class=\"filters\">\n");
+        sb.Append($"<img class=\"grid\" alt=\"filters of {E(first.Key)}\" src=\"{PngDataUri(png)}\">\n<div class=\"legend\">");
+        sb.Append($"<p>The weights of <code>{E(first.Key)}</code> ({E(conv.ToString())}), each filter scaled to its own min/max" +
+                  (conv.InChannels == 3 ? " and shown in colour, in reading order from filter 0." : "; one gray tile per input channel.") + "</p>\n<ul>");
+        foreach (var line in grid.Legend.Skip(1)) sb.Append($"<li>{E(line)}</li>");
+        return sb.Append("</ul></div>\n</div>\n").ToString();
     }
 
     private static string SamplesHtml(ReportContent c)
@@ -136,11 +157,8 @@ public static class ReportWriter
             try { layer = GradCam.DefaultLayer(c.Model); }
             catch (Exception e) when (e is ArgumentException or InvalidOperationException) { camProblem = e.Message; }
         }
-        var sb = new StringBuilder();
-        sb.Append(layer != null
-            ? $"<p>Top-5 classes of the first {c.Samples.Count} test images, with Grad-CAM (Selvaraju et al. 2017) at <code>{E(layer)}</code> for the predicted class: red marks the pixels that raised its score most.</p>\n"
-            : $"<p class=\"note\">No Grad-CAM: {E(camProblem ?? "no layer")}</p>\n");
-        sb.Append("<div class=\"samples\">\n");
+        int k = Math.Min(5, c.ClassNames.Count), wrong = 0;
+        var figures = new StringBuilder("<div class=\"samples\">\n");
         bool wasTraining = c.Model.Training;
         c.Model.Eval();
         try
@@ -148,10 +166,11 @@ public static class ReportWriter
             foreach (var s in c.Samples)
             {
                 var input = Tensor.FromArray(s.Input, 1, s.Channels, s.Height, s.Width);
-                var top = Predictions.TopK(c.Model, input, Math.Min(5, c.ClassNames.Count)).ToList();
+                var top = Predictions.TopK(c.Model, input, k).ToList();
                 bool correct = top.Count > 0 && top[0].ClassIndex == s.Label;
-                sb.Append($"<figure class=\"{(correct ? "right" : "wrong")}\">\n<div class=\"pics\">");
-                sb.Append($"<img alt=\"test image\" src=\"{PngDataUri(ImagePng(s))}\">");
+                if (!correct) wrong++;
+                figures.Append($"<figure class=\"{(correct ? "right" : "wrong")}\">\n<div class=\"pics\">");
+                figures.Append($"<img alt=\"test image\" src=\"{PngDataUri(ImagePng(s))}\">");
                 if (layer != null)
                 {
                     string cam;
@@ -165,21 +184,31 @@ public static class ReportWriter
                     {
                         cam = $"<span class=\"note\">Grad-CAM failed: {E(e.Message)}</span>";
                     }
-                    sb.Append(cam);
+                    figures.Append(cam);
                 }
-                sb.Append("</div>\n<figcaption>");
-                sb.Append($"true: <b>{E(Name(c, s.Label))}</b><ol>");
+                figures.Append("</div>\n<figcaption>");
+                figures.Append($"true: <b>{E(Name(c, s.Label))}</b>");
+                if (!correct && top.Count > 0) figures.Append($" · <span class=\"miss\">predicted {E(Name(c, top[0].ClassIndex))}</span>");
+                figures.Append("<ol>");
                 foreach (var p in top)
-                    sb.Append($"<li{(p.ClassIndex == s.Label ? " class=\"hit\"" : "")}><span class=\"p\">{p.Probability.ToString("P1", CultureInfo.InvariantCulture)}</span> {E(Name(c, p.ClassIndex))}" +
-                              $"<div class=\"bar\" style=\"width:{(p.Probability * 100).ToString("F0", CultureInfo.InvariantCulture)}px\"></div></li>");
-                sb.Append("</ol></figcaption></figure>\n");
+                    figures.Append($"<li{(p.ClassIndex == s.Label ? " class=\"hit\"" : "")}><span class=\"p\">{p.Probability.ToString("P1", CultureInfo.InvariantCulture)}</span> {E(Name(c, p.ClassIndex))}" +
+                                   $"<div class=\"bar\" style=\"width:{(p.Probability * 100).ToString("F0", CultureInfo.InvariantCulture)}px\"></div></li>");
+                figures.Append("</ol></figcaption></figure>\n");
             }
         }
         finally
         {
             c.Model.Train(wasTraining);
         }
-        return sb.Append("</div>\n").ToString();
+        figures.Append("</div>\n");
+
+        int classes = c.Samples.Select(s => s.Label).Distinct().Count();
+        string what = $"Top-{k} classes of {c.Samples.Count} test images from {classes} {(classes == 1 ? "class" : "classes")}, " +
+                      (wrong == 0 ? "all classified correctly" : $"{wrong} misclassified (red)");
+        string intro = layer != null
+            ? $"<p>{what}, with Grad-CAM (Selvaraju et al. 2017) at <code>{E(layer)}</code> for the predicted class: red marks the pixels that raised its score most.</p>\n"
+            : $"<p>{what}.</p>\n<p class=\"note\">No Grad-CAM: {E(camProblem ?? "no layer")}</p>\n";
+        return intro + figures;
     }
 
     private static string Name(ReportContent c, int k) => k >= 0 && k < c.ClassNames.Count ? c.ClassNames[k] : k.ToString(CultureInfo.InvariantCulture);
@@ -216,12 +245,13 @@ public static class ReportWriter
         table.kv th { color: #555; font-weight: normal; }
         .bar { display: inline-block; height: 10px; background: #1f77b4; vertical-align: middle; }
         .svg svg { max-width: 100%; height: auto; }
-        img { image-rendering: pixelated; } img.grid { max-width: 100%; border: 1px solid #ddd; }
+        img { image-rendering: pixelated; } img.grid { max-width: 70%; border: 1px solid #ddd; }
+        .filters { display: flex; gap: 16px; align-items: flex-start; } .legend { font-size: 13px; } .legend p { margin-top: 0; }
         .samples { display: flex; flex-wrap: wrap; gap: 12px; }
         figure { margin: 0; padding: 8px; width: 250px; border: 2px solid #ccc; border-radius: 6px; }
         figure.right { border-color: #2ca02c; } figure.wrong { border-color: #d62728; background: #fff4f4; }
         .pics img { width: 112px; height: 112px; margin-right: 6px; }
-        figcaption { font-size: 12px; } ol { margin: 4px 0; padding-left: 18px; } li.hit { font-weight: bold; }
+        figcaption { font-size: 12px; } .miss { color: #d62728; } ol { margin: 4px 0; padding-left: 18px; } li.hit { font-weight: bold; }
         li .bar { margin-left: 6px; height: 7px; } .p { display: inline-block; width: 54px; white-space: nowrap; }
         footer { margin-top: 30px; color: #888; font-size: 12px; }
         """;

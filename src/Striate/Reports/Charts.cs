@@ -21,30 +21,37 @@ public static class Charts
     private static void Panel(Svg svg, double x0, double y0, double w, double h, string label, IReadOnlyList<EpochRecord> history,
         Func<EpochRecord, double> train, Func<EpochRecord, double> test, bool fromZero)
     {
-        var values = history.SelectMany(r => new[] { train(r), test(r) }).Where(double.IsFinite).ToList();
-        double lo = values.Count == 0 ? 0 : values.Min(), hi = values.Count == 0 ? 1 : values.Max();
+        // Accuracy is drawn in percent on an axis that never leaves 0–100 %; loss from zero. Both get round ticks.
+        bool percent = label == "accuracy";
+        double unit = percent ? 100 : 1;
+        var values = history.SelectMany(r => new[] { train(r), test(r) }).Where(double.IsFinite).Select(v => v * unit).ToList();
+        double lo = values.Count == 0 ? 0 : values.Min(), hi = values.Count == 0 ? unit : values.Max();
         if (fromZero) lo = Math.Min(0, lo);
-        if (hi - lo < 1e-9) { hi += 0.5; lo -= 0.5; }
-        double pad = (hi - lo) * 0.05;
-        lo -= fromZero ? 0 : pad; hi += pad;
+        var scale = NiceScale.For(lo, hi, 5, floor: percent || fromZero ? 0 : double.NegativeInfinity, ceiling: percent ? 100 : double.PositiveInfinity);
         int n = history.Count;
-        double X(int i) => x0 + (n <= 1 ? w / 2 : i * w / (n - 1));
-        double Y(double v) => y0 + h - (v - lo) / (hi - lo) * h;
+        int firstEpoch = n == 0 ? 1 : history[0].Epoch, lastEpoch = n == 0 ? 1 : history[^1].Epoch;
+        double X(int epoch) => x0 + (lastEpoch == firstEpoch ? w / 2 : (double)(epoch - firstEpoch) * w / (lastEpoch - firstEpoch));
+        double Y(double v) => y0 + h - (v * unit - scale.Min) / (scale.Max - scale.Min) * h;
+        double YAxis(double tick) => y0 + h - (tick - scale.Min) / (scale.Max - scale.Min) * h;
 
         svg.Rect(x0, y0, w, h, "#fafafa");
-        for (int t = 0; t <= 4; t++)
+        foreach (double tick in scale.Ticks)
         {
-            double v = lo + (hi - lo) * t / 4;
-            svg.Line(x0, Y(v), x0 + w, Y(v), "#ddd");
-            svg.Text(x0 - 6, Y(v) + 4, v.ToString(hi - lo < 0.1 ? "0.0000" : "0.###", System.Globalization.CultureInfo.InvariantCulture), 10, "end");
+            svg.Line(x0, YAxis(tick), x0 + w, YAxis(tick), "#ddd");
+            svg.Text(x0 - 6, YAxis(tick) + 4, scale.Label(tick) + (percent ? " %" : ""), 10, "end");
         }
-        for (int i = 0; i < n; i++) svg.Text(X(i), y0 + h + 16, history[i].Epoch.ToString(System.Globalization.CultureInfo.InvariantCulture), 10, "middle");
+        // Every epoch is labelled up to 12; beyond, round steps (5, 10, 20 …) so labels do not collide.
+        int epochStep = lastEpoch - firstEpoch <= 11 ? 1 : (int)Math.Max(1, NiceScale.Nice((lastEpoch - firstEpoch) / 8.0));
+        if (epochStep is > 1 and < 5) epochStep = 5;
+        for (int e = firstEpoch; e <= lastEpoch; e++)
+            if (e == firstEpoch || e % epochStep == 0)
+                svg.Text(X(e), y0 + h + 16, e.ToString(System.Globalization.CultureInfo.InvariantCulture), 10, "middle");
         svg.Text(x0 + w / 2, y0 + h + 34, "epoch", 11, "middle");
-        svg.Text(x0, y0 - 8, label, 13);
+        svg.Text(x0, y0 - 8, percent ? "accuracy (%)" : label, 13);
 
         void Series(Func<EpochRecord, double> f, string colour, string? dash)
         {
-            var pts = Enumerable.Range(0, n).Where(i => double.IsFinite(f(history[i]))).Select(i => (X(i), Y(f(history[i])))).ToList();
+            var pts = history.Where(r => double.IsFinite(f(r))).Select(r => (X(r.Epoch), Y(f(r)))).ToList();
             svg.Polyline(pts, colour, 2, dash);
             foreach (var (px, py) in pts) svg.Circle(px, py, 3, colour);
         }
