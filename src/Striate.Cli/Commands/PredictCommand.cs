@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Striate.Graph;
+using Striate.Insight;
 
 namespace Striate.Cli.Commands;
 
@@ -16,11 +18,16 @@ internal static class PredictCommand
         command.SetAction(parse => CliErrors.Run(parse, "predict", () =>
         {
             var loaded = LoadedModel.Load(parse.GetValue(checkpoint)!, parse.GetValue(modelName), parse.GetValue(key));
+            // Prepared once (batch norm folded, activations fused, buffers planned), then run per image.
+            var (c, h, w) = loaded.InputShape;
+            var session = loaded.Model.PrepareForInference(1, c, h, w);
+            int k = Math.Min(5, loaded.ClassNames.Count);
             foreach (var path in parse.GetValue(images)!)
             {
                 var (_, input) = loaded.LoadImage(path, parse.GetValue(fit));
                 Console.WriteLine(path);
-                InsightInput.PrintTopK(loaded, input);
+                foreach (var p in Predictions.FromLogits(session.Run(input), k))
+                    Console.WriteLine($"  {p.Probability,7:P2}  {p.ClassIndex,3}  {loaded.ClassNames[p.ClassIndex]}");
             }
             return 0;
         }));

@@ -56,8 +56,19 @@ public static class OpExecutor
             InterpolateBilinearOp i => i.ScaleFactorH > 0 ? F.InterpolateBilinear(X(0), i.ScaleFactorH, i.ScaleFactorW)
                 : F.InterpolateBilinear(X(0), i.OutputSize.H, i.OutputSize.W),
             IdentityOp => X(0),
+            FusedConv2dOp c => RunFusedConv2d(c, X(0), X(1), Optional(2), Optional(3)),
+            ChannelAffineOp a => a.Relu ? F.Relu(F.Add(F.Mul(X(0), X(1)), X(2))) : F.Add(F.Mul(X(0), X(1)), X(2)),
             _ => throw new NotSupportedException($"OpExecutor: no functional op runs {op} (a {op.GetType().Name})."),
         };
+    }
+
+    /// <summary>The unfused ops a <see cref="FusedConv2dOp"/> stands for, one after another (the specification of the fused kernel).</summary>
+    private static Tensor RunFusedConv2d(FusedConv2dOp c, Tensor x, Tensor w, Tensor? bias, Tensor? residual)
+    {
+        var y = F.Conv2d(x, w, bias, (c.Stride.H, c.Stride.W), (c.Padding.H, c.Padding.W), (c.Dilation.H, c.Dilation.W), c.Groups);
+        if (residual != null) y = F.Add(y, residual);
+        if (c.Relu) return F.Relu(y);
+        return c.HasActivation ? F.Hardtanh(y, c.ClampMin, c.ClampMax) : y;
     }
 
     /// <summary>A reshape target with 0 entries replaced by the input's size at that index (ONNX's rule); −1 stays for F.Reshape to infer.</summary>

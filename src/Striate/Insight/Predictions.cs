@@ -20,6 +20,20 @@ public static class Predictions
         using var scope = TensorScope.Begin();
         var logits = model.Call(input);
         InsightRun.ResolveClass(logits, null, "Predictions.TopK");
+        return FromLogits(logits, k);
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/> most probable classes of one image's logits [1, classes] (from a prepared
+    /// <see cref="Graph.InferenceSession"/>, say), most probable first.
+    /// </summary>
+    public static Prediction[] FromLogits(Tensor logits, int k = 5)
+    {
+        if (k <= 0) throw new ArgumentException($"Predictions.FromLogits: k must be positive, got {k}.");
+        if (logits.Rank != 2 || logits.Size(0) != 1)
+            throw new ArgumentException($"Predictions.FromLogits: logits must be [1, classes], got shape {Tensor.FormatShape(logits.Shape)}.", nameof(logits));
+        using var noGrad = GradMode.NoGrad();
+        using var scope = TensorScope.Begin();
         var p = F.Softmax(logits, 1).ToArray();
         return Enumerable.Range(0, p.Length).OrderByDescending(i => p[i]).ThenBy(i => i).Take(k)
             .Select(i => new Prediction(i, p[i])).ToArray();

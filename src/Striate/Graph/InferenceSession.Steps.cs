@@ -1,0 +1,178 @@
+using Striate.Autograd;
+using Striate.Kernels;
+
+namespace Striate.Graph;
+
+public sealed partial class InferenceSession
+{
+    /// <summary>An input of a step: a planned segment (computed values) or the tensor itself (parameters, constants).</summary>
+    internal sealed record Operand(int[] Shape, Tensor? Data, Segment Segment)
+    {
+        public ReadOnlySpan<float> Span => Data != null ? Data.ReadOnlySpan : Segment.ReadOnly;
+
+        /// <summary>A tensor over the operand's floats (no copy), for ops run through their functional form.</summary>
+        public Tensor AsTensor() => Data ?? new Tensor(Segment.Array, Segment.Offset, Shape);
+    }
+
+    /// <summary>One kernel call of a run, with its operands placed.</summary>
+    internal abstract class Step
+    {
+        /// <summary>The node this step computes, as a graph dump shows it (for profiles).</summary>
+        public string Node { get; set; } = "";
+
+        public abstract void Run();
+
+        /// <summary>The step computing <paramref name="n"/>: a direct kernel call where one fits, else its functional op.</summary>
+        public static Step For(Node n, Operand?[] ins, Segment y)
+        {
+            var x = ins.Length > 0 ? ins[0] : null;
+            switch (n.Op)
+            {
+                case Conv2dOp c when x!.Data == null && ins[1]!.Data != null && (ins.Length < 3 || ins[2] == null || ins[2]!.Data != null):
+                    return new ConvStep(new FusedConv2dOp(c), x, ins[1]!.Data!, ins.Length > 2 ? ins[2]?.Data : null, null, y);
+                case FusedConv2dOp f when x!.Data == null && ins[1]!.Data != null && (ins[2] == null || ins[2]!.Data != null) && (ins[3] == null || ins[3]!.Data == null):
+                    return new ConvStep(f, x, ins[1]!.Data!, ins[2]?.Data, ins[3], y);
+                case ChannelAffineOp a when ins[1]!.Data != null && ins[2]!.Data != null && x!.Shape.Length >= 2:
+                    return new AffineStep(x, ins[1]!.Data!, ins[2]!.Data!, a.Relu, y);
+                case ReluOp:
+                    return new ActionStep(() => Activations.Relu(x!.Span, y.Span));
+                case HardtanhOp h:
+                    return new ActionStep(() => Hardtanh.Forward(x!.Span, h.MinVal, h.MaxVal, y.Span));
+                case MaxPool2dOp m when x!.Shape.Length == 4:
+                {
+                    var g = PoolGeometry(x.Shape, n.Output.Shape, m.KernelSize, m.Stride, m.Padding);
+                    return new ActionStep(() => Pooling.MaxPool2dForward(g, x.Span, y.Span, Span<int>.Empty));
+                }
+                case AvgPool2dOp a when x!.Shape.Length == 4:
+                {
+                    var g = PoolGeometry(x.Shape, n.Output.Shape, a.KernelSize, a.Stride, a.Padding);
+                    return new ActionStep(() => Pooling.AvgPool2dForward(g, a.CountIncludePad, a.DivisorOverride, x.Span, y.Span));
+                }
+                case AdaptiveAvgPool2dOp a when x!.Shape.Length == 4:
+                {
+                    int[] s = x.Shape;
+                    return new ActionStep(() => AdaptivePooling.AvgForward(s[0] * s[1], s[2], s[3], a.OutputSize.H, a.OutputSize.W, x.Span, y.Span));
+                }
+                case LinearOp when ins[1]!.Data != null && (ins.Length < 3 || ins[2] == null || ins[2]!.Data != null):
+                    return new LinearStep(x!, ins[1]!.Data!, ins.Length > 2 ? ins[2]?.Data : null, y);
+                case AddOp when ins[0]!.Shape.SequenceEqual(ins[1]!.Shape):
+                    return new ActionStep(() => Elementwise.Add(ins[0]!.Span, ins[1]!.Span, y.Span));
+                case ConcatOp c when ins.All(i => i != null):
+                    return new ConcatStep(ins!, NormalizeDim(c.Dim, n.Output.Rank), n.Output.ShapeArray, y);
+                default:
+                    return new FunctionalStep(n.Op, ins, y);
+            }
+        }
+
+        private static int NormalizeDim(int dim, int rank) => dim < 0 ? dim + rank : dim;
+
+        private static Pool2dGeometry PoolGeometry(int[] input, IReadOnlyList<int> output, Size2 kernel, Size2 stride, Size2 padding) =>
+            new(input[0] * input[1], input[2], input[3], output[2], output[3], kernel.H, kernel.W, stride.H, stride.W, padding.H, padding.W);
+    }
+
+    private sealed class ActionStep(Action run) : Step
+    {
+        public override void Run() => run();
+    }
+
+    /// <summary>y = clamp(conv(x, w) + b + residual): the epilogue rides on the kernel's output store (ReLU and residual); another clamp (ReLU6) follows in place.</summary>
+    private sealed class ConvStep : Step
+    {
+        private readonly FusedConv2dOp _op;
+        private readonly Conv2dGeometry _g;
+        private readonly Operand _x;
+        private readonly Tensor _w;
+        private readonly Tensor? _b;
+        private readonly Operand? _residual;
+        private readonly Segment _y;
+
+        /// <summary>The convolution algorithm the kernels pick for this shape (for profiles).</summary>
+        public Conv2dAlgorithm Algorithm { get; }
+
+        /// <summary>"64→128 3×3 s2 @56×56" (for profiles).</summary>
+        public string Shape => $"{_g.InChannels}→{_g.OutChannels} {_g.KernelHeight}×{_g.KernelWidth} s{_g.StrideH}{(_g.Groups > 1 ? $" g{_g.Groups}" : "")} @{_g.InHeight}×{_g.InWidth}";
+
+        public ConvStep(FusedConv2dOp op, Operand x, Tensor w, Tensor? b, Operand? residual, Segment y)
+        {
+            int[] s = x.Shape;
+            _g = new Conv2dGeometry(s[0], s[1], s[2], s[3], w.Size(0), w.Size(2), w.Size(3), op.Stride.H, op.Stride.W, op.Padding.H, op.Padding.W,
+                op.Dilation.H, op.Dilation.W, op.Groups);
+            Algorithm = Conv2dKernels.Choose(_g);
+            _op = op;
+            _x = x;
+            _w = w;
+            _b = b;
+            _residual = residual;
+            _y = y;
+        }
+
+        public override void Run()
+        {
+            var y = _y.Span;
+            var epilogue = new Conv2dEpilogue { Residual = _residual == null ? default : _residual.Span, Relu = _op.Relu };
+            Conv2dKernels.Forward(_g, _x.Span, _w.ReadOnlySpan, _b == null ? default : _b.ReadOnlySpan, y, epilogue, new WeightKey(_w, _w.Version));
+            if (_op.HasActivation && !_op.Relu) Hardtanh.Forward(y, _op.ClampMin, _op.ClampMax, y);
+        }
+    }
+
+    private sealed class AffineStep(Operand x, Tensor scale, Tensor shift, bool relu, Segment y) : Step
+    {
+        private readonly int _n = x.Shape[0], _c = x.Shape[1], _s = x.Shape.Skip(2).Aggregate(1, (a, b) => a * b);
+
+        public override void Run() => ChannelAffine.Forward(_n, _c, _s, x.Span, scale.ReadOnlySpan, shift.ReadOnlySpan, relu, y.Span);
+    }
+
+    /// <summary>y [rows, out] = x [rows, in] · Wᵀ + b.</summary>
+    private sealed class LinearStep(Operand x, Tensor w, Tensor? b, Segment y) : Step
+    {
+        private readonly int _out = w.Size(0), _in = w.Size(1);
+
+        public override void Run()
+        {
+            var dst = y.Span;
+            int rows = dst.Length / _out;
+            Gemm.Sgemm(false, true, rows, _out, _in, 1f, x.Span, _in, w.ReadOnlySpan, _in, 0f, dst, _out);
+            if (b == null) return;
+            for (int r = 0; r < rows; r++) Elementwise.AddInPlace(dst.Slice(r * _out, _out), b.ReadOnlySpan);
+        }
+    }
+
+    /// <summary>Parts copied into their places along one dimension (seen as [outer, block]).</summary>
+    private sealed class ConcatStep : Step
+    {
+        private readonly Operand[] _parts;
+        private readonly int _outer, _total;
+        private readonly int[] _block, _offset;
+        private readonly Segment _y;
+
+        public ConcatStep(Operand[] parts, int dim, int[] shape, Segment y)
+        {
+            _parts = parts;
+            _y = y;
+            _outer = shape.Take(dim).Aggregate(1, (a, b) => a * b);
+            int inner = shape.Skip(dim + 1).Aggregate(1, (a, b) => a * b);
+            _total = shape[dim] * inner;
+            _block = parts.Select(p => p.Shape[dim] * inner).ToArray();
+            _offset = new int[parts.Length];
+            for (int i = 1; i < parts.Length; i++) _offset[i] = _offset[i - 1] + _block[i - 1];
+        }
+
+        public override void Run()
+        {
+            var whole = _y.Span;
+            for (int i = 0; i < _parts.Length; i++) Concat.Insert(_outer, _block[i], _total, _offset[i], _parts[i].Span, whole);
+        }
+    }
+
+    /// <summary>Any other op, through its functional form on tensors over the planned buffers; the result is copied into place.</summary>
+    private sealed class FunctionalStep(Op op, Operand?[] ins, Segment y) : Step
+    {
+        public override void Run()
+        {
+            using var noGrad = GradMode.NoGrad();
+            using var scope = TensorScope.Begin();
+            var tensors = ins.Select(i => i?.AsTensor()).ToArray();
+            OpExecutor.Run(op, tensors, training: false).ReadOnlySpan.CopyTo(y.Span);
+        }
+    }
+}

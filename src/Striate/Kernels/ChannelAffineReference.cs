@@ -1,0 +1,19 @@
+namespace Striate.Kernels;
+
+/// <summary>The plain twin of <see cref="ChannelAffine"/>: one element at a time, in double.</summary>
+public static class ChannelAffineReference
+{
+    /// <summary>y[n, c, i] = act(x[n, c, i]·scale[c] + shift[c]).</summary>
+    public static void Forward(int n, int c, int s, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu, Span<float> y)
+    {
+        ChannelAffine.Check(n, c, s, x.Length, scale.Length, shift.Length, y.Length);
+        for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+        for (int j = 0; j < s; j++)
+        {
+            long k = ((long)i * c + ch) * s + j;
+            double v = (double)x[(int)k] * scale[ch] + shift[ch];
+            y[(int)k] = (float)(relu && v < 0 ? 0 : v);
+        }
+    }
+}

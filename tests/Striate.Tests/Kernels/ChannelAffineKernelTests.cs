@@ -1,0 +1,41 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>The per-channel multiply-add (folded eval batch norm) against its plain twin, out of place and in place, with and without ReLU.</summary>
+public sealed class ChannelAffineKernelTests
+{
+    [Theory]
+    [InlineData(1, 3, 7, false)]
+    [InlineData(2, 5, 33, true)]
+    [InlineData(1, 64, 56 * 56, true)]
+    [InlineData(3, 17, 1, false)]
+    [InlineData(2, 8, 16, true)]
+    public void MatchesTheReferenceOnEveryElement(int n, int c, int s, bool relu)
+    {
+        var g = new Generator((ulong)(n * 1000 + c * 10 + s));
+        var x = Close.RandomArray(n * c * s, g);
+        var scale = Close.RandomArray(c, g);
+        var shift = Close.RandomArray(c, g);
+        var expected = new float[x.Length];
+        ChannelAffineReference.Forward(n, c, s, x, scale, shift, relu, expected);
+
+        var actual = new float[x.Length];
+        Array.Fill(actual, float.NaN); // an element the kernel skips cannot pass
+        ChannelAffine.Forward(n, c, s, x, scale, shift, relu, actual);
+        Close.Assert(expected, actual, 1e-6, 1e-6, "out of place");
+
+        var inPlace = (float[])x.Clone();
+        ChannelAffine.Forward(n, c, s, inPlace, scale, shift, relu, inPlace);
+        Close.Assert(expected, inPlace, 1e-6, 1e-6, "in place");
+        if (relu) Assert.All(actual, v => Assert.True(v >= 0));
+    }
+
+    [Fact]
+    public void WrongLengthsAreRefusedNamingTheShape()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ChannelAffine.Forward(1, 2, 3, new float[6], new float[3], new float[2], false, new float[6]));
+        Assert.Contains("[1, 2, 3]", e.Message);
+    }
+}
