@@ -82,9 +82,13 @@ internal static class InsightInput
         return result;
     }
 
-    public static void PrintTopK(LoadedModel loaded, Tensor input, string indent = "  ")
+    public static void PrintTopK(LoadedModel loaded, Tensor input, string indent = "  ") =>
+        PrintTopK(loaded, Predictions.TopK(loaded.Model, input, Math.Min(5, loaded.ClassNames.Count)), indent);
+
+    /// <summary>One line per prediction: probability, class index and (when the model has them) the class name.</summary>
+    public static void PrintTopK(LoadedModel loaded, IEnumerable<Prediction> predictions, string indent = "  ")
     {
-        foreach (var p in Predictions.TopK(loaded.Model, input, Math.Min(5, loaded.ClassNames.Count)))
+        foreach (var p in predictions)
             Console.WriteLine(loaded.HasClassNames ? $"{indent}{p.Probability,7:P2}  {p.ClassIndex,3}  {loaded.ClassNames[p.ClassIndex]}" : $"{indent}{p.Probability,7:P2}  {p.ClassIndex,3}");
     }
 

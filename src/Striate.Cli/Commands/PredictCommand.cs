@@ -26,8 +26,7 @@ internal static class PredictCommand
             {
                 var (_, input) = loaded.LoadImage(path, parse.GetValue(fit));
                 Console.WriteLine(path);
-                foreach (var p in Predictions.FromLogits(session.Run(input), k))
-                    Console.WriteLine($"  {p.Probability,7:P2}  {p.ClassIndex,3}  {loaded.ClassNames[p.ClassIndex]}");
+                InsightInput.PrintTopK(loaded, Predictions.FromLogits(session.Run(input), k));
             }
             return 0;
         }));
