@@ -73,4 +73,17 @@ public class ImageFolderTests
         Assert.Contains("cut.png", e2.Message);
         Assert.Throws<ArgumentOutOfRangeException>(() => folder.Load(2));
     }
+
+    [Fact]
+    public void TheTestSplitOfAFolderWithTrainButNoTestIsRefusedNotReadAsClassesTrainAndVal()
+    {
+        using var tmp = new TempFolder();
+        Copy("gray8.png", tmp.File("train/a/1.png"));
+        Copy("gray8.png", tmp.File("train/b/1.png"));
+        Copy("gray8.png", tmp.File("val/a/1.png"));
+        Copy("gray8.png", tmp.File("val/b/1.png"));
+        Assert.Equal(["a", "b"], Datasets.Open("folder:" + tmp.Path, train: true).ClassNames);
+        var e = Assert.Throws<InvalidDataException>(() => Datasets.Open("folder:" + tmp.Path, train: false));
+        Assert.Contains("has train/ but no test/ folder", e.Message);
+    }
 }

@@ -22,6 +22,9 @@ public static class Datasets
             string root = name["folder:".Length..];
             if (!Directory.Exists(root)) throw new DirectoryNotFoundException($"Image folder '{root}' does not exist (from --dataset {name}).");
             string split = Path.Combine(root, train ? "train" : "test");
+            // Without this check the root itself would be read, its train/ and val/ folders taken for two classes.
+            if (!train && !Directory.Exists(split) && Directory.Exists(Path.Combine(root, "train")))
+                throw new InvalidDataException($"Image folder '{root}' has train/ but no test/ folder, so it has no test split; add test/ (one folder per class) or use its val/ or a held-out share of train/ (DatasetSplits.Open).");
             return new ImageFolderDataset(new ImageFolder(Directory.Exists(split) ? split : root), channels);
         }
         var spec = KnownDatasets.Find(name)
