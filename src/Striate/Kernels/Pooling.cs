@@ -39,7 +39,7 @@ public readonly record struct Pool2dGeometry(
 /// Max and average pooling over NCHW planes (torch.nn.functional.max_pool2d / avg_pool2d). The window bounds
 /// are clamped once per output element, so the inner loops run only over real input elements.
 /// </summary>
-public static class Pooling
+public static partial class Pooling
 {
     /// <summary>
     /// Max pooling. <paramref name="indices"/> (when not empty) receives, per output, the flat index (h·InW + w) of
@@ -70,6 +70,11 @@ public static class Pooling
         if (IsInside2x2Stride2(g))
         {
             MaxPlanes2x2(g, input, output, indices, p0, p1);
+            return;
+        }
+        if (indices.IsEmpty)
+        {
+            MaxPlanesValues(g, input, output, p0, p1);
             return;
         }
         int inW = g.InW;

@@ -114,6 +114,28 @@ public class PoolingKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(28, 28, 3, 1, 1, true)]   // GoogLeNet's inception branch pool: the vectorized stride-1 pass
+    [InlineData(57, 61, 3, 1, 1, false)]  // rows that leave a scalar tail after the vectors
+    [InlineData(112, 112, 3, 2, 1, false)] // ResNet's stem pool
+    [InlineData(55, 55, 3, 2, 0, true)]   // GoogLeNet's and AlexNet's stride-2 pools
+    [InlineData(20, 9, 5, 1, 2, false)]
+    public void MaxPoolWithoutIndicesMatchesReferenceOnWideRows(int h, int w, int k, int stride, int pad, bool ceil)
+    {
+        var geo = new Pool2dGeometry(3, h, w, Pool2dGeometry.OutputSize(h, k, stride, pad, ceil), Pool2dGeometry.OutputSize(w, k, stride, pad, ceil),
+            k, k, stride, stride, pad, pad);
+        var gen = new Generator((ulong)(h * 100 + w));
+        var x = Close.RandomArray(geo.Planes * geo.InPlane, gen);
+        for (int i = 0; i < x.Length; i++) x[i] = Math.Max(x[i], 0f); // ReLU output: ties
+        for (int i = 5; i < x.Length; i += 97) x[i] = float.NaN;
+        int outLen = geo.Planes * geo.OutPlane;
+        float[] yRef = new float[outLen], y = new float[outLen];
+        Array.Fill(y, -7f);
+        PoolingReference.MaxPool2dForward(geo, x, yRef, new int[outLen]);
+        Pooling.MaxPool2dForward(geo, x, y, Span<int>.Empty);
+        Close.Assert(yRef, y, 0, 0, $"max forward without indices {geo}");
+    }
+
     [Fact]
     public void MaxPoolPicksFirstMaximumOnTiesAndPropagatesNaN()
     {
