@@ -29,7 +29,9 @@ internal readonly unsafe struct Gemm512x14x32 : IGemmMicrokernel
     public static int MR => 14;
     public static int NR => 32;
     public static int KC => 256;
-    public static int MC => 14 * 10;
+    // 448 rows: Ã (448 × 256 floats, 448 KiB) and a 512-column B̃ block (512 KiB) share L2, and B̃ streams through
+    // the microkernels a third as often as with 140 rows (sgemm_1024 ~130 → ~165 GFLOPS, AVX-512, bench/RESULTS.md).
+    public static int MC => 14 * 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta)

@@ -51,8 +51,8 @@ public class GemmTests(ITestOutputHelper output)
     {
         var path = (GemmPath)pathIndex;
         SkipUnlessSupported(path);
-        // Just under, at and over MR (4, 6, 14), NR (4, 8, 16, 32), KC (256) and MC (64, 96, 140, 144).
-        int[] ms = { 1, 3, 4, 5, 6, 7, 13, 14, 15, 28, 63, 65, 97, 139, 141, 145 };
+        // Just under, at and over MR (4, 6, 14), NR (4, 8, 16, 32), KC (256) and MC (64, 96, 144, 448).
+        int[] ms = { 1, 3, 4, 5, 6, 7, 13, 14, 15, 28, 63, 65, 97, 139, 141, 145, 447, 449 };
         int[] ns = { 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 65 };
         int[] ks = { 1, 2, 17, 255, 256, 257, 513 };
         ulong seed = 100;
