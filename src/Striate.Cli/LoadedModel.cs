@@ -9,7 +9,8 @@ using Striate.Training;
 namespace Striate.Cli;
 
 /// <summary>A model rebuilt from a checkpoint (or a plain weights file) with what is known about its training.</summary>
-/// <remarks><see cref="HasClassNames"/> is false for a plain weights file: ClassNames then holds the indices as text.</remarks>
+/// <remarks><see cref="HasClassNames"/> is false for a plain weights file without names (other than a 1,000-class torchvision
+/// classifier, which gets ImageNet's): ClassNames then holds the indices as text.</remarks>
 internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Config, IReadOnlyList<string> ClassNames,
     (int Channels, int Height, int Width) InputShape, bool HasClassNames = true)
 {
@@ -94,9 +95,12 @@ internal sealed record LoadedModel(ModelEntry Entry, Module Model, RunConfig? Co
         {
             throw new ArgumentException($"{path} does not fit model '{entry.Name}' ({shape.Channels}×{shape.Height}×{shape.Width}, {classes} classes): {e.Message}");
         }
+        // A plain weights file has no class names; a torchvision classifier with 1,000 outputs is ImageNet's.
+        bool imageNet = checkpoint.ClassNames.Count == 0 && classes == ImageNetClasses.Count && entry.DefaultClasses == ImageNetClasses.Count;
         var names = checkpoint.ClassNames.Count > 0 ? checkpoint.ClassNames
+            : imageNet ? ImageNetClasses.Names
             : Enumerable.Range(0, classes).Select(i => i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
-        return new LoadedModel(entry, model.Eval(), config, names, shape, checkpoint.ClassNames.Count > 0);
+        return new LoadedModel(entry, model.Eval(), config, names, shape, checkpoint.ClassNames.Count > 0 || imageNet);
     }
 
     /// <summary>--key, beside --model on every command that loads a weights file.</summary>

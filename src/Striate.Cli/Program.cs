@@ -10,7 +10,8 @@ public static class Program
     {
         Striate.Imaging.ImageSharpDecoder.Register(); // JPEG, BMP, GIF wherever images are read
         SkippedImages.Install();
-        var root = new RootCommand("Striate: build, train, inspect and ship convolutional neural networks in pure C#.");
+        var root = new RootCommand("Striate: build, train, inspect and ship convolutional neural networks in pure C#.\n" +
+            "Exit codes: 0 success, 1 the command failed while running, 2 usage error (fix the command line), 130 interrupted.");
         root.Options.Add(CliErrors.Verbose);
         root.Subcommands.Add(TrainCommand.Create());
         root.Subcommands.Add(EvalCommand.Create());
@@ -26,6 +27,10 @@ public static class Program
         root.Subcommands.Add(AblateCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(ExportCommand.Create());
-        return root.Parse(args).Invoke();
+        var parse = root.Parse(args);
+        // Parse errors are reported here, one line each in the user's words, rather than by System.CommandLine's
+        // default (its message with .NET type names, followed by the whole help text).
+        if (parse.Errors.Count > 0) return UsageErrors.Report(parse);
+        return parse.Invoke();
     }
 }

@@ -1,4 +1,5 @@
 using Spectre.Console;
+using Spectre.Console.Rendering;
 using Striate.Training;
 
 namespace Striate.Cli;
@@ -39,40 +40,47 @@ internal abstract class TrainingDisplay
         }
     }
 
+    /// <summary>
+    /// One bar for the whole run (epoch, loss, accuracy and speed in its label; "evaluating" while the test set runs),
+    /// cleared at the end, so the screen keeps only one summary line per epoch; its time columns say what they count.
+    /// </summary>
     private sealed class LiveDisplay : TrainingDisplay
     {
         public override void Run(Trainer trainer, Action train)
         {
             AnsiConsole.Progress()
-                .AutoClear(false)
-                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+                .AutoClear(true)
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(),
+                    new LabelledTimeColumn("elapsed", t => t.ElapsedTime), new LabelledTimeColumn("left", t => t.RemainingTime), new SpinnerColumn())
                 .Start(ctx =>
                 {
-                    ProgressTask? task = null, eval = null;
+                    ProgressTask? task = null;
+                    string epochLabel = "";
                     trainer.BatchEnded += p =>
                     {
-                        if (task == null || p.Batch == 1)
-                        {
-                            task?.StopTask();
-                            task = ctx.AddTask($"epoch {p.Epoch}/{p.Epochs}", maxValue: p.Batches);
-                        }
-                        task.Value = p.Batch;
-                        task.Description = $"epoch {p.Epoch}/{p.Epochs}  loss {p.RunningLoss:F4}  acc {p.RunningAccuracy:P1}  {p.ImagesPerSecond:N0} img/s";
+                        task ??= ctx.AddTask("training", maxValue: (double)p.Epochs * p.Batches);
+                        task.Value = (double)(p.Epoch - 1) * p.Batches + p.Batch;
+                        epochLabel = $"epoch {p.Epoch}/{p.Epochs}";
+                        task.Description = Markup.Escape($"{epochLabel}  loss {p.RunningLoss:F4}  acc {p.RunningAccuracy:P1}  {p.ImagesPerSecond:N0} img/s");
                     };
                     trainer.EvaluationProgress += (done, total) =>
                     {
-                        if (eval == null || done == 1) eval = ctx.AddTask("  evaluating", maxValue: total);
-                        eval.Value = done;
-                        if (done == total) { eval.StopTask(); eval = null; }
+                        if (task != null) task.Description = Markup.Escape($"{epochLabel}  evaluating {done}/{total}");
                     };
-                    trainer.EpochEnded += r =>
-                    {
-                        task?.StopTask();
-                        task = null;
-                        AnsiConsole.MarkupLine(Markup.Escape(EpochLine(r)));
-                    };
+                    trainer.EpochEnded += r => AnsiConsole.MarkupLine(Markup.Escape(EpochLine(r)));
                     train();
                 });
+        }
+    }
+
+    /// <summary>"elapsed 0:42" / "left 1:05": a time column that names what it shows.</summary>
+    private sealed class LabelledTimeColumn(string label, Func<ProgressTask, TimeSpan?> time) : ProgressColumn
+    {
+        public override IRenderable Render(RenderOptions options, ProgressTask task, TimeSpan deltaTime)
+        {
+            var t = time(task);
+            string text = t is { } span ? (span.TotalHours >= 1 ? span.ToString(@"h\:mm\:ss") : span.ToString(@"m\:ss")) : "-:--";
+            return new Markup($"[grey]{label}[/] {text}");
         }
     }
 }

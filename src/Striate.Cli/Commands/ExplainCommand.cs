@@ -16,6 +16,9 @@ internal static class ExplainCommand
 {
     public static readonly string[] Methods = ["gradcam", "cam", "saliency"];
 
+    /// <summary>A Grad-CAM map with a shorter side below this is reported as coarse (torchvision's ResNets give 7×7 at 224×224).</summary>
+    public const int MinUsefulMapSide = 4;
+
     public static Command Create()
     {
         var checkpoint = new Argument<string>("CHECKPOINT") { Description = "A model.safetensors written by striate train, or a weights file." };
@@ -53,6 +56,11 @@ internal static class ExplainCommand
             InsightInput.SavePng(path, rgb, w, h, 3);
             string where = m == "gradcam" ? $" at layer {layerName}" : "";
             Console.WriteLine($"{m}{where} for class {(loaded.HasClassNames ? $"{shown} ({loaded.ClassNames[shown]})" : shown)}, map {map.Size(0)}×{map.Size(1)} → {path}");
+            // The last stage of a deep network is tiny at a small input (ResNet at 64×64: 2×2), and a map that coarse
+            // says little; Grad-CAM on an earlier stage is finer, so say so rather than silently draw four blocks.
+            if (m == "gradcam" && parse.GetValue(layer) is null && Math.Min(map.Size(0), map.Size(1)) < MinUsefulMapSide)
+                Console.Error.WriteLine($"note: the default layer {layerName} gives only a {map.Size(0)}×{map.Size(1)} map at this {h}×{w} input, too coarse to say much; " +
+                                        $"pass --layer with an earlier stage for a finer map (striate summary {loaded.Entry.Name} --input {c}x{h}x{w} lists the layers and their output sizes).");
             return 0;
         }));
         return command;
@@ -85,11 +93,22 @@ internal static class InsightInput
     public static void PrintTopK(LoadedModel loaded, Tensor input, string indent = "  ") =>
         PrintTopK(loaded, Predictions.TopK(loaded.Model, input, Math.Min(5, loaded.ClassNames.Count)), indent);
 
-    /// <summary>One line per prediction: probability, class index and (when the model has them) the class name.</summary>
+    /// <summary>One line per prediction (<see cref="Row"/>).</summary>
     public static void PrintTopK(LoadedModel loaded, IEnumerable<Prediction> predictions, string indent = "  ")
     {
-        foreach (var p in predictions)
-            Console.WriteLine(loaded.HasClassNames ? $"{indent}{p.Probability,7:P2}  {p.ClassIndex,3}  {loaded.ClassNames[p.ClassIndex]}" : $"{indent}{p.Probability,7:P2}  {p.ClassIndex,3}");
+        foreach (var p in predictions) Console.WriteLine(indent + Row(loaded, p));
+    }
+
+    /// <summary>
+    /// "100.00 %  281  tabby" or " 41.20 %  7": the probability right-aligned to the width of "100.00 %", the class index,
+    /// and the class name when the model has one that is not the index itself (MNIST's names are its digits).
+    /// </summary>
+    public static string Row(LoadedModel loaded, Prediction p)
+    {
+        string probability = p.Probability.ToString("P2", System.Globalization.CultureInfo.InvariantCulture);
+        string index = p.ClassIndex.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        string name = loaded.ClassNames[p.ClassIndex];
+        return !loaded.HasClassNames || name == index ? $"{probability,8}  {index}" : $"{probability,8}  {index,3}  {name}";
     }
 
     /// <summary>The map blended over the image (HeatMapRendering), after checking --alpha.</summary>

@@ -45,11 +45,12 @@ internal static class TrainCommand
         var headLr = new Option<double?>("--head-lr") { Description = "Learning rate of the classifier, when it should differ from --lr." };
         var distributed = new Option<bool>("--distributed") { Description = "Data-parallel training across the processes mpirun started (mpirun -np N striate train … --distributed); --batch-size is per process." };
         var syncBatchNorm = new Option<bool>("--sync-batchnorm") { Description = "With --distributed: batch norm normalizes with the statistics of the whole global batch (SyncBatchNorm)." };
+        var force = new Option<bool>("--force") { Description = "Replace the run already in OUT (without it, training into a used folder needs --resume)." };
 
         var command = new Command("train", "Train a model and write metrics, weights and plots.")
         {
             model, dataset, epochs, batchSize, lr, optimizer, momentum, weightDecay, scheduler, resize, augment, seed, threads,
-            limitTrain, limitTest, valSplit, width, labelSmoothing, noNormalize, data, outDir, resume, report, distributed, syncBatchNorm, weights, key, freeze, headLr,
+            limitTrain, limitTest, valSplit, width, labelSmoothing, noNormalize, data, outDir, resume, report, distributed, syncBatchNorm, weights, key, freeze, headLr, force,
         };
         command.SetAction(parse => DistributedLaunch.Finish(CliErrors.Run(parse, "train", () =>
         {
@@ -97,7 +98,8 @@ internal static class TrainCommand
             IProcessGroup? group = null;
             if (parse.GetValue(distributed)) group = DistributedLaunch.Join("train");
             else DistributedLaunch.RefuseUndistributedJob("train");
-            return new TrainRun(config, dir, parse.GetValue(data), parse.GetValue(resume), parse.GetValue(report), group, parse.GetValue(syncBatchNorm)).Execute();
+            return new TrainRun(config, dir, parse.GetValue(data), parse.GetValue(resume), parse.GetValue(report), group, parse.GetValue(syncBatchNorm),
+                parse.GetValue(force)).Execute();
         })));
         return command;
     }
@@ -110,23 +112,27 @@ internal static class TrainCommand
 /// a resumed run starts every process from rank 0's checkpoint.
 /// </summary>
 internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath, bool resume, bool report = false, IProcessGroup? group = null,
-    bool syncBatchNorm = false)
+    bool syncBatchNorm = false, bool force = false)
 {
     private bool Distributed => group is { WorldSize: > 1 };
     private bool WritesFiles => group == null || group.Rank == 0;
 
     public int Execute()
     {
-        // Taken first by the process that writes the files: a second run on the same folder stops here, before
-        // reading or writing anything in it.
+        // Only the process that writes the files (rank 0 of a distributed run) looks at the folder: --out must name a
+        // folder; then the lock, taken first so a second run on the same folder stops before reading or writing
+        // anything in it; then, holding it, whether the folder's earlier run may be replaced (--force) or continued.
+        if (WritesFiles) CliErrors.RequireOutputFolder(outDir);
         using var folderLock = WritesFiles ? RunFolderLock.Acquire(outDir, $"striate train {config.Model} --dataset {config.Dataset}") : null;
         if (folderLock is { DeletedTemporaries.Count: > 0 })
             Console.WriteLine($"Deleted {folderLock.DeletedTemporaries.Count} temporary file(s) an interrupted run left in {outDir}.");
+        if (WritesFiles) RunFolderReuse.Check(outDir, resume, force);
         Generator.Manual(config.Seed);
         var entry = ModelRegistry.Get(config.Model);
         var splits = TrainingData.Open(config, dataPath, entry.DefaultChannels);
         IDataset train = splits.Train;
         IDataset? evaluation = splits.PerEpoch;
+        DatasetNotes.Print(train, config.Dataset, entry.Name, entry.DefaultChannels);
 
         int processes = group?.WorldSize ?? 1, rank = group?.Rank ?? 0;
         // Distributed: each process a shard of the permutation one process would take, so step k of all processes
@@ -153,6 +159,7 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
 
         string checkpointPath = Path.Combine(outDir, "model.safetensors");
         string bestPath = Path.Combine(outDir, BestCheckpointName);
+        int? savedEpoch = null, currentEpoch = null;
         if (resume)
         {
             if (WritesFiles && !File.Exists(checkpointPath)) throw new FileNotFoundException($"--resume: no checkpoint at {checkpointPath}.", checkpointPath);
@@ -163,6 +170,7 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
                 throw new ArgumentException($"--resume: {checkpointPath} holds model '{checkpoint.ModelName}', not '{entry.Name}'.");
             if (WritesFiles) WarnIfTheRecipeChanged(checkpoint, checkpointPath);
             checkpoint.Restore(model, optimizer, scheduler);
+            savedEpoch = checkpoint.Epoch;
             trainer.RestoreHistory(MetricsFile.ParseHistory(checkpoint.HistoryJson));
             Console.WriteLine($"Resuming {entry.Name} after epoch {checkpoint.Epoch} from {checkpointPath}.");
         }
@@ -196,12 +204,26 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
                 best = record;
                 snapshot.Save(bestPath);
             }
+            savedEpoch = record.Epoch;
             MetricsFile.Write(Path.Combine(outDir, "metrics.json"), config, trainer.History, best?.Epoch, splits.Description);
             AtomicFile.WriteAllText(Path.Combine(outDir, "curves.svg"), Charts.LearningCurves(trainer.History, $"{entry.Name} on {config.Dataset}"));
         };
 
+        trainer.BatchEnded += p => currentEpoch = p.Epoch;
         var display = TrainingDisplay.Create(plain: group != null, batchNote: Distributed ? batch : null);
-        display.Run(trainer, () => trainer.Fit(trainLoader, evalLoader, config.Epochs));
+        // Single-process runs only: under mpirun one rank stopping alone would leave the others waiting in a collective.
+        using (var interrupt = group is null ? new TrainingInterrupt(trainer) : null)
+        {
+            try
+            {
+                display.Run(trainer, () => trainer.Fit(trainLoader, evalLoader, config.Epochs));
+            }
+            catch (TrainingInterrupt.InterruptedException)
+            {
+                ddp?.Dispose();
+                return TrainingInterrupt.Report(checkpointPath, savedEpoch, currentEpoch ?? (savedEpoch ?? 0) + 1);
+            }
+        }
         // Detached before anything else runs backward (the report's saliency maps), which would otherwise wait for the other processes.
         ddp?.Dispose();
 

@@ -99,7 +99,7 @@ internal static class VisualizeCommand
             }
 
             string dir = parse.GetValue(output)!;
-            Directory.CreateDirectory(dir);
+            CliErrors.RequireOutputFolder(dir);
             int written = 0;
             foreach (var (name, o) in captured)
             {

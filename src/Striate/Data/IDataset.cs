@@ -45,6 +45,8 @@ public sealed class Subset : IDataset
     }
 
     public int Count { get; }
+    /// <summary>The dataset the samples are taken from.</summary>
+    public IDataset Source => _source;
     public IReadOnlyList<string> ClassNames => _source.ClassNames;
     public (int Channels, int Height, int Width)? SampleShape => _source.SampleShape;
     public int Label(int index) => _source.Label(Map(index));

@@ -1,0 +1,84 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+
+namespace Striate.Tests.Cli;
+
+/// <summary>
+/// striate train and its run folder: a used folder is refused without --resume or --force (and --force clears the old
+/// run's files), and Ctrl-C says where the last checkpoint is and the command that resumes it, which then works.
+/// </summary>
+public sealed class TrainingRunFolderTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("striate-runfolder").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly string[] Short = ["--limit-train", "128", "--limit-test", "64", "--epochs", "1"];
+
+    [Fact]
+    public void TrainingIntoAUsedFolderNeedsResumeOrForce()
+    {
+        string run = Path.Combine(_dir, "run");
+        StriateProcess.AssertOk(StriateProcess.Run(["train", "lenet", "--out", run, .. Short]));
+        File.WriteAllText(Path.Combine(run, "report.html"), "<p>the first run's report</p>");
+        File.WriteAllText(Path.Combine(run, "notes.txt"), "mine");
+        var model = File.ReadAllBytes(Path.Combine(run, "model.safetensors"));
+
+        var r = StriateProcess.Run(["train", "lenet", "--out", run, "--seed", "7", .. Short]);
+        StriateProcess.AssertOneLineError(r, $"{run} already holds a training run (model.safetensors, metrics.json, curves.svg, confusion.svg, report.html); pass --resume to continue it, --force to replace it");
+        Assert.Equal(2, r.ExitCode);
+        Assert.Equal(model, File.ReadAllBytes(Path.Combine(run, "model.safetensors")));
+
+        StriateProcess.AssertOk(StriateProcess.Run(["train", "lenet", "--out", run, "--seed", "7", "--force", .. Short]));
+        Assert.NotEqual(model, File.ReadAllBytes(Path.Combine(run, "model.safetensors")));
+        Assert.False(File.Exists(Path.Combine(run, "report.html")), "the first run's report was left beside the second run");
+        Assert.Equal("mine", File.ReadAllText(Path.Combine(run, "notes.txt")));
+    }
+
+    [DllImport("libc", SetLastError = true)]
+    private static extern int kill(int pid, int sig);
+
+    [Fact]
+    public void CtrlCSaysWhereTheCheckpointIsAndHowToResume()
+    {
+        Assert.SkipWhen(OperatingSystem.IsWindows(), "sends SIGINT, which Windows does not have");
+        string run = Path.Combine(_dir, "interrupted");
+        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Striate.Cli.dll"), "train", "lenet", "--limit-train", "1000", "--limit-test", "64", "--epochs", "200", "--out", run })
+            psi.ArgumentList.Add(a);
+        psi.Environment["STRIATE_DATA"] = "";
+        using var process = Process.Start(psi)!;
+        var firstEpoch = new TaskCompletionSource();
+        var stdout = new System.Text.StringBuilder();
+        process.OutputDataReceived += (_, e) =>
+        {
+            lock (stdout) stdout.AppendLine(e.Data);
+            if (e.Data?.StartsWith("epoch 1:") == true) firstEpoch.TrySetResult();
+        };
+        process.BeginOutputReadLine();
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        try
+        {
+            Assert.True(firstEpoch.Task.Wait(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken), "the first epoch did not end");
+            Thread.Sleep(300); // into epoch 2 (the checkpoint of epoch 1 is written before its line is printed)
+            Assert.Equal(0, kill(process.Id, 2)); // SIGINT, as Ctrl-C in a terminal
+            Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "striate train did not stop after Ctrl-C");
+        }
+        finally
+        {
+            if (!process.HasExited) process.Kill(entireProcessTree: true);
+        }
+        string err = stderr.Result;
+        Assert.Equal(130, process.ExitCode);
+        string checkpoint = Path.Combine(run, "model.safetensors");
+        Assert.Contains($"The last checkpoint is {checkpoint} (after epoch ", err);
+        Assert.Contains($"continue with: striate train lenet --limit-train 1000 --limit-test 64 --epochs 200 --out {run} --resume", err);
+        Assert.DoesNotContain("   at ", err);
+        Assert.True(File.Exists(checkpoint));
+
+        // The printed command resumes (here with fewer epochs so it ends).
+        var r = StriateProcess.Run("train", "lenet", "--limit-train", "1000", "--limit-test", "64", "--epochs", "3", "--out", run, "--resume");
+        StriateProcess.AssertOk(r);
+        Assert.Contains("Resuming lenet after epoch", r.Stdout);
+    }
+}
