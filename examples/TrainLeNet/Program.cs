@@ -4,6 +4,8 @@ using Striate;
 using Striate.Data;
 using Striate.Data.Transforms;
 using Striate.Functional;
+using Striate.Insight;
+using Striate.IO;
 using Striate.Models;
 using Striate.Nn;
 using Striate.Optim;
@@ -40,6 +42,14 @@ foreach (var batch in train.Epoch(3))
     optimizer.Step();
 }
 Console.WriteLine($"after a hand-written epoch: test accuracy {Evaluator.Evaluate(model, test).Top1:P2}");
+
+// Save the weights, load them into a fresh model, and classify one test image.
+SafetensorsWriter.Save("lenet-relu.safetensors", model.StateDict());
+var restored = LeNet.CreateRelu();
+Checkpoint.Load("lenet-relu.safetensors").Restore(restored);     // safetensors or a PyTorch .pth
+var one = new DataLoader(testSet, batchSize: 1, transform: normalize).Epoch().First();
+foreach (var p in Predictions.TopK(restored, one.Images, k: 3))
+    Console.WriteLine($"{p.Probability,8:P2}  {testSet.ClassNames[p.ClassIndex]}   (label {one.LabelArray()[0]})");
 
 // A model of your own: fields are registered under their names (conv1.weight, bn1.running_mean, fc.bias, …).
 var small = new SmallNet();
