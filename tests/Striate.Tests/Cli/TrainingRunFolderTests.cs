@@ -33,6 +33,27 @@ public sealed class TrainingRunFolderTests : IDisposable
         Assert.NotEqual(model, File.ReadAllBytes(Path.Combine(run, "model.safetensors")));
         Assert.False(File.Exists(Path.Combine(run, "report.html")), "the first run's report was left beside the second run");
         Assert.Equal("mine", File.ReadAllText(Path.Combine(run, "notes.txt")));
+        // --force clears the old run's files, never the lock the forced run itself holds on the folder.
+        Assert.True(File.Exists(Path.Combine(run, Striate.Training.RunFolderLock.LockFileName)), "--force deleted the run-folder lock");
+        Assert.Equal(["confusion.svg", "curves.svg", "metrics.json", "model.safetensors", "notes.txt"],
+            Directory.GetFiles(run).Select(Path.GetFileName).Where(f => f != Striate.Training.RunFolderLock.LockFileName).Order(StringComparer.Ordinal).ToArray());
+    }
+
+    [Fact]
+    public void AFolderAnotherRunHoldsIsRefusedEvenWithForce()
+    {
+        string run = Path.Combine(_dir, "held");
+        StriateProcess.AssertOk(StriateProcess.Run(["train", "lenet", "--out", run, .. Short]));
+        var model = File.ReadAllBytes(Path.Combine(run, "model.safetensors"));
+        // The lock is checked first: --force replaces a finished run, not one that is still writing.
+        using (Striate.Training.RunFolderLock.Acquire(run, "a test holding the folder"))
+        {
+            var r = StriateProcess.Run(["train", "lenet", "--out", run, "--force", .. Short]);
+            StriateProcess.AssertOneLineError(r, "is in use by another run");
+            Assert.Contains("a test holding the folder", r.Stderr);
+            Assert.Equal(1, r.ExitCode);
+        }
+        Assert.Equal(model, File.ReadAllBytes(Path.Combine(run, "model.safetensors")));
     }
 
     [DllImport("libc", SetLastError = true)]
