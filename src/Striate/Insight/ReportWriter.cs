@@ -11,7 +11,7 @@ namespace Striate.Insight;
 /// <summary>
 /// Writes a training run's report as one self-contained <c>report.html</c>: no external resources, PNGs inlined as
 /// base64 <c>data:</c> URIs and SVGs inlined. Sections: run configuration, learning curves, confusion matrix,
-/// per-class accuracy, first-layer filters, sample test predictions (top-5 and a Grad-CAM overlay each) and the model
+/// per-class accuracy, first-layer filters, sample predictions (top-5 and a Grad-CAM overlay each) and the model
 /// table.
 /// </summary>
 public static class ReportWriter
@@ -58,7 +58,9 @@ public static class ReportWriter
         var parts = new List<string> { $"<b>{E(c.ModelName)}</b>", $"{c.Model.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)} parameters",
             $"input {c.InputShape.Channels}×{c.InputShape.Height}×{c.InputShape.Width}", $"{c.ClassNames.Count} classes" };
         if (c.Config != null) parts.Add($"dataset <b>{E(c.Config.Dataset)}</b>");
-        if (c.Evaluation is { } ev) parts.Add($"{c.EvaluatedOn} accuracy <b>{ev.Top1.ToString("P2", CultureInfo.InvariantCulture)}</b> (top-5 {ev.Top5.ToString("P2", CultureInfo.InvariantCulture)}, {ev.Samples:N0} images)");
+        // Top-5 says something only with more than five classes (with five or fewer it is 100 % by construction).
+        if (c.Evaluation is { } ev) parts.Add($"{c.EvaluatedOn} accuracy <b>{ev.Top1.ToString("P2", CultureInfo.InvariantCulture)}</b> (" +
+            (ev.ClassNames.Count > 5 ? $"top-5 {ev.Top5.ToString("P2", CultureInfo.InvariantCulture)}, " : "") + $"{ev.Samples:N0} images)");
         else if (c.History.Count > 0 && double.IsFinite(c.History[^1].TestAccuracy)) parts.Add($"test accuracy <b>{c.History[^1].TestAccuracy.ToString("P2", CultureInfo.InvariantCulture)}</b>");
         else if (c.History.Count > 0 && double.IsFinite(c.History[^1].ValAccuracy)) parts.Add($"validation accuracy <b>{c.History[^1].ValAccuracy.ToString("P2", CultureInfo.InvariantCulture)}</b>");
         return string.Join(" · ", parts);
@@ -149,7 +151,7 @@ public static class ReportWriter
 
     private static string SamplesHtml(ReportContent c)
     {
-        if (c.Samples.Count == 0) return Missing("no test images");
+        if (c.Samples.Count == 0) return Missing($"no {c.EvaluatedOn} images");
         string? layer = c.GradCamLayer;
         string? camProblem = null;
         if (layer == null)
@@ -203,7 +205,7 @@ public static class ReportWriter
         figures.Append("</div>\n");
 
         int classes = c.Samples.Select(s => s.Label).Distinct().Count();
-        string what = $"Top-{k} classes of {c.Samples.Count} test images from {classes} {(classes == 1 ? "class" : "classes")}, " +
+        string what = $"Top-{k} classes of {c.Samples.Count} {c.EvaluatedOn} images from {classes} {(classes == 1 ? "class" : "classes")}, " +
                       (wrong == 0 ? "all classified correctly" : $"{wrong} misclassified (red)");
         string intro = layer != null
             ? $"<p>{what}, with Grad-CAM (Selvaraju et al. 2017) at <code>{E(layer)}</code> for the predicted class: red marks the pixels that raised its score most.</p>\n"

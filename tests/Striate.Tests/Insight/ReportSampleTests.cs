@@ -61,7 +61,7 @@ public sealed class ReportSampleTests
 
     private static int Predicted(ReportSample s) => Array.IndexOf(s.Input, s.Input.Max());
 
-    private static ReportContent Content(RunConfig config, IReadOnlyList<string>? classes = null)
+    private static ReportContent Content(RunConfig config, IReadOnlyList<string>? classes = null, EvaluationResult? evaluation = null)
     {
         var names = classes ?? Datasets.MnistClasses;
         var model = LeNet.CreateRelu(numClasses: names.Count, generator: new Generator(3));
@@ -69,7 +69,7 @@ public sealed class ReportSampleTests
         for (int y = 4; y < 24; y++) px[y * 28 + 14] = 1f;
         return new ReportContent
         {
-            Title = "t", ModelName = "lenet-relu", Model = model, InputShape = (1, 28, 28), ClassNames = names, Config = config,
+            Title = "t", ModelName = "lenet-relu", Model = model, InputShape = (1, 28, 28), ClassNames = names, Config = config, Evaluation = evaluation,
             Samples = [new ReportSample(px, px, 1, 28, 28, 1), new ReportSample(px, px, 1, 28, 28, 2)],
         };
     }
@@ -81,8 +81,11 @@ public sealed class ReportSampleTests
         Assert.Contains("Top-5 classes of 2 test images", ten);
         Assert.All(Regex.Matches(ten, "<ol>(.*?)</ol>").Select(m => m.Groups[1].Value), ol => Assert.Equal(5, Regex.Matches(ol, "<li").Count));
 
-        string three = ReportWriter.Render(Content(new RunConfig { Model = "lenet-relu", Dataset = "shapes" }, ["circle", "square", "star"]));
+        string[] shapes = ["circle", "square", "star"];
+        var evaluation = new EvaluationResult { Loss = 0.5, Top1 = 0.8, Top5 = 1, Samples = 30, Confusion = new long[3, 3], ClassNames = shapes };
+        string three = ReportWriter.Render(Content(new RunConfig { Model = "lenet-relu", Dataset = "shapes" }, shapes, evaluation));
         Assert.Contains("Top-3 classes of 2 test images", three);
+        Assert.DoesNotContain("top-5", three); // 100 % by construction with three classes
         Assert.All(Regex.Matches(three, "<ol>(.*?)</ol>").Select(m => m.Groups[1].Value), ol => Assert.Equal(3, Regex.Matches(ol, "<li").Count));
     }
 
