@@ -3,16 +3,13 @@ using Striate.Data;
 namespace Striate.Cli;
 
 /// <summary>
-/// What striate train says out loud about a folder dataset before training: a folder with fewer than two classes
-/// (every prediction is right, so accuracy means nothing), and images converted to the model's channel count.
+/// What striate train says out loud about a folder dataset before training: images converted to the model's channel
+/// count. (A folder with fewer than two classes is refused when its splits are opened, DatasetSplits.)
 /// </summary>
 internal static class DatasetNotes
 {
-    public static void Print(IDataset train, string datasetName, string modelName, int modelChannels)
+    public static void Print(IDataset train, string modelName, int modelChannels)
     {
-        if (train.ClassNames.Count < 2)
-            Console.Error.WriteLine($"warning: {datasetName} has {train.ClassNames.Count} class{(train.ClassNames.Count == 1 ? $" ('{train.ClassNames[0]}')" : "es")}: " +
-                                    "every prediction is that class, so accuracy will read 100 % whatever the model learns. Put each class's images in a subfolder of its own.");
         var source = train;
         while (source is Subset subset) source = subset.Source; // a validation split or --limit-train
         if (source is ImageFolderDataset folder && folder.Count > 0)

@@ -132,7 +132,7 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         var splits = TrainingData.Open(config, dataPath, entry.DefaultChannels);
         IDataset train = splits.Train;
         IDataset? evaluation = splits.PerEpoch;
-        DatasetNotes.Print(train, config.Dataset, entry.Name, entry.DefaultChannels);
+        DatasetNotes.Print(train, entry.Name, entry.DefaultChannels);
 
         int processes = group?.WorldSize ?? 1, rank = group?.Rank ?? 0;
         // Distributed: each process a shard of the permutation one process would take, so step k of all processes

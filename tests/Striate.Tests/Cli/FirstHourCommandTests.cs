@@ -57,20 +57,28 @@ public sealed class FirstHourCommandTests : IDisposable
     }
 
     [Fact]
-    public void AOneClassRgbFolderIsWarnedAboutAndTheGrayConversionSaid()
+    public void AOneClassFolderIsRefusedAndTheGrayConversionOfRgbImagesSaid()
     {
-        string root = Path.Combine(_dir, "cats");
-        Directory.CreateDirectory(Path.Combine(root, "cat"));
+        string root = Path.Combine(_dir, "pets");
         var rng = new Random(1);
-        for (int i = 0; i < 4; i++)
+        void Images(string cls)
         {
-            var pixels = new byte[28 * 28 * 3];
-            rng.NextBytes(pixels);
-            PngCodec.Save(Path.Combine(root, "cat", $"{i}.png"), pixels, 28, 28, 3);
+            Directory.CreateDirectory(Path.Combine(root, cls));
+            for (int i = 0; i < 10; i++)
+            {
+                var pixels = new byte[28 * 28 * 3];
+                rng.NextBytes(pixels);
+                PngCodec.Save(Path.Combine(root, cls, $"{i}.png"), pixels, 28, 28, 3);
+            }
         }
-        var r = StriateProcess.Run("train", "lenet", "--dataset", $"folder:{root}", "--epochs", "1", "--out", Path.Combine(_dir, "cats-run"));
+        Images("cat");
+        // One class: every prediction would be right, so the run is refused rather than reporting 100 %.
+        var r = StriateProcess.Run("train", "lenet", "--dataset", $"folder:{root}", "--epochs", "1", "--out", Path.Combine(_dir, "one-class-run"));
+        StriateProcess.AssertOneLineError(r, "has a single class folder ('cat'); a classifier needs at least two classes");
+
+        Images("dog");
+        r = StriateProcess.Run("train", "lenet", "--dataset", $"folder:{root}", "--epochs", "1", "--out", Path.Combine(_dir, "pets-run"));
         StriateProcess.AssertOk(r);
-        Assert.Contains($"warning: folder:{root} has 1 class ('cat'): every prediction is that class, so accuracy will read 100 %", r.Stderr);
         Assert.Contains("note: the images are RGB and lenet takes 1 channel, so they are converted to gray", r.Stderr);
     }
 
