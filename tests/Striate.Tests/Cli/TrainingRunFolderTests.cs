@@ -64,8 +64,12 @@ public sealed class TrainingRunFolderTests : IDisposable
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "sends SIGINT, which Windows does not have");
         string run = Path.Combine(_dir, "interrupted");
-        var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "Striate.Cli.dll"), "train", "lenet", "--limit-train", "1000", "--limit-test", "64", "--epochs", "200", "--out", run })
+        // A job a non-interactive shell starts in the background (CI) inherits SIGINT ignored, and .NET keeps an ignored
+        // SIGINT ignored, as a background job should; a terminal's Ctrl-C reaches a process with the default disposition,
+        // which GNU env restores before it execs (same process id).
+        Assert.SkipUnless(File.Exists("/usr/bin/env"), "needs /usr/bin/env (GNU coreutils) to give the program a default SIGINT");
+        var psi = new ProcessStartInfo("/usr/bin/env") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in new[] { "--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "Striate.Cli.dll"), "train", "lenet", "--limit-train", "1000", "--limit-test", "64", "--epochs", "200", "--out", run })
             psi.ArgumentList.Add(a);
         psi.Environment["STRIATE_DATA"] = "";
         using var process = Process.Start(psi)!;
