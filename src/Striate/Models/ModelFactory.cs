@@ -10,6 +10,11 @@ public static class ModelFactory
     /// Fails with the smallest size the model accepts when the input is too small, and with the expected
     /// size when a model with fixed fully connected layers (LeNet) gets another.
     /// </summary>
+    /// <param name="entry">The registry entry (<see cref="ModelRegistry.Get"/>).</param>
+    /// <param name="inputShape">Channels, height and width of one input image (NCHW without the batch).</param>
+    /// <param name="numClasses">Outputs of the classifier.</param>
+    /// <param name="width">Channel width multiplier (1 = the published model).</param>
+    /// <param name="generator">Source of the initial weights; null draws from <c>Generator.Default</c>.</param>
     /// <param name="maxParameters">When the sizes come from an untrusted file: the most parameter values the model may
     /// have. A model that would need more is refused (ArgumentException) before its larger tensors are allocated.</param>
     public static Module Build(ModelEntry entry, (int Channels, int Height, int Width) inputShape, int numClasses, double width = 1.0,
