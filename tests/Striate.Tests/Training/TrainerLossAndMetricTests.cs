@@ -9,7 +9,8 @@ namespace Striate.Tests.Training;
 /// <summary>The Trainer is open: any loss, any metrics, and schedulers that say whether they step per batch or per epoch.</summary>
 public sealed class TrainerLossAndMetricTests
 {
-    private static InMemoryDataset Synthetic(int count, ulong seed)
+    /// <summary>Random 1×8×8 images in three classes (also TrainerValidationTests' data).</summary>
+    internal static InMemoryDataset Synthetic(int count, ulong seed)
     {
         var r = new Generator(seed);
         var images = new byte[count * 8 * 8];

@@ -8,22 +8,12 @@ namespace Striate.Tests.Training;
 /// <summary>Per-epoch evaluation on validation images is recorded as validation, never as a test figure.</summary>
 public sealed class TrainerValidationTests
 {
-    private static InMemoryDataset Synthetic(int count, ulong seed)
-    {
-        var r = new Generator(seed);
-        var images = new byte[count * 8 * 8];
-        var labels = new byte[count];
-        for (int i = 0; i < images.Length; i++) images[i] = (byte)r.NextInt(256);
-        for (int i = 0; i < count; i++) labels[i] = (byte)r.NextInt(3);
-        return new InMemoryDataset(images, labels, 1, 8, 8, ["a", "b", "c"]);
-    }
-
     [Fact]
     public void AValEvaluationFillsTheValFieldsAndLeavesTheTestOnesNaN()
     {
         var model = new Sequential(new Flatten(), new Linear(64, 3, generator: new Generator(1)));
         var trainer = new Trainer(model, new Sgd(model.Parameters(), 0.01f)) { EvaluationSplit = "val" };
-        var record = trainer.Fit(new DataLoader(Synthetic(32, 1), 16, workers: 0), new DataLoader(Synthetic(16, 2), 16, workers: 0), 1)[0];
+        var record = trainer.Fit(new DataLoader(TrainerLossAndMetricTests.Synthetic(32, 1), 16, workers: 0), new DataLoader(TrainerLossAndMetricTests.Synthetic(16, 2), 16, workers: 0), 1)[0];
         Assert.Equal(["train_accuracy", "train_top5", "val_accuracy", "val_top5"], record.Metrics!.Keys);
         Assert.Equal(record.Metrics["val_accuracy"], record.ValAccuracy);
         Assert.True(double.IsFinite(record.ValLoss));
