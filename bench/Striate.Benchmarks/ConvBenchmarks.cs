@@ -108,6 +108,20 @@ public static class ConvBenchmarks
                 }
             }, minSeconds, minRuns: 2);
             yield return new BenchFigure($"{prefix}_fwdbwd", 3 * g.ForwardFlops / all / 1e9, "GFLOPS");
+            if (Environment.GetEnvironmentVariable("STRIATE_BENCH_PASSES") != "1") continue;
+            // Each gradient alone (STRIATE_BENCH_PASSES=1), to see which pass limits a shape's fwdbwd figure.
+            double data = BenchTimer.BestSeconds(() =>
+            {
+                if (forced is { } a) Conv2dKernels.BackwardData(g, a, width, dy, w, dx);
+                else Conv2dKernels.BackwardData(g, dy, w, dx);
+            }, minSeconds, minRuns: 2);
+            yield return new BenchFigure($"{prefix}_bwddata", g.ForwardFlops / data / 1e9, "GFLOPS");
+            double weight = BenchTimer.BestSeconds(() =>
+            {
+                if (forced is { } a) Conv2dKernels.BackwardWeight(g, a, width, x, dy, dw);
+                else Conv2dKernels.BackwardWeight(g, x, dy, dw);
+            }, minSeconds, minRuns: 2);
+            yield return new BenchFigure($"{prefix}_bwdweight", g.ForwardFlops / weight / 1e9, "GFLOPS");
         }
     }
 
@@ -125,6 +139,11 @@ public static class ConvBenchmarks
                 var t = Conv2dDirect.TransposedGeometry(g);
                 var tp = DirectPlan.For(t, v);
                 line += $"; input gradient {tp} {DirectSchedule.For(t, tp, KernelThreads.Count)}";
+            }
+            else if (Conv2dDirect.SupportsStridedBackwardData(g))
+            {
+                var pp = new Conv2dDirect.PhasePlan(g, v);
+                line += $"; input gradient {pp.Phases} phases of {pp.GroupBlocks} blocks, {Conv2dDirect.PhaseSchedule.For(g, pp, KernelThreads.Count)}";
             }
         }
         Console.Error.WriteLine(line);

@@ -102,7 +102,10 @@ public static partial class Conv2dKernels
     public static void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput, WeightKey? weightKey = null)
         => BackwardData(g, Choose(g), Conv2dDirect.BestWidth, gradOutput, weight, gradInput, weightKey);
 
-    /// <summary>As the public overload, on a given algorithm; Direct falls back to im2col where the input gradient is not a direct convolution.</summary>
+    /// <summary>
+    /// As the public overload, on a given algorithm. Direct runs the input gradient of a stride-1 convolution as a full
+    /// convolution, of a strided one as stride-1 phase convolutions, and falls back to im2col for the rest (dilated and strided, groups).
+    /// </summary>
     internal static unsafe void BackwardData(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, ReadOnlySpan<float> gradOutput,
         ReadOnlySpan<float> weight, Span<float> gradInput, WeightKey? weightKey = null)
     {
@@ -115,6 +118,12 @@ public static partial class Conv2dKernels
             {
                 fixed (float* dy = gradOutput, w = weight, dx = gradInput)
                     Conv2dDirect.BackwardData(width, g, dy, w, dx, weightKey);
+                return;
+            }
+            if (Conv2dDirect.SupportsStridedBackwardData(g))
+            {
+                fixed (float* dy = gradOutput, w = weight, dx = gradInput)
+                    Conv2dDirect.BackwardDataStrided(width, g, dy, w, dx, weightKey);
                 return;
             }
             algorithm = Conv2dAlgorithm.Im2ColGemm;

@@ -26,6 +26,8 @@ internal enum WeightTransformKind
     DirectForward,
     /// <summary><see cref="Conv2dDirect"/> input-gradient weights (channels swapped, taps mirrored), same layout.</summary>
     DirectBackwardData,
+    /// <summary><see cref="Conv2dDirect.BackwardDataStrided"/> weights: each phase's taps, transposed and mirrored, one phase after another.</summary>
+    DirectBackwardDataPhases,
     /// <summary>Each group's [Cout/g, K] weight matrix packed as GEMM's left operand (V holds the <see cref="GemmPath"/>).</summary>
     GemmWeights,
     /// <summary>Each group's transposed weight matrix [K, Cout/g] packed as GEMM's left operand, for the input gradient.</summary>

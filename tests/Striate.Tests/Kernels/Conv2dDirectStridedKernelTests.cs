@@ -1,0 +1,124 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The input gradient of strided convolutions as stride-1 phase convolutions on the direct tile
+/// (<see cref="Conv2dDirect.BackwardDataStrided"/>) against its reference twin, on both SIMD widths: even and odd
+/// sizes, channels that do not fill a block, phases without taps (1×1 stride 2, stride above the kernel), row and
+/// column strides that differ, padding 0 to beyond the kernel, and every task schedule.
+/// </summary>
+public class Conv2dDirectStridedKernelTests
+{
+    // (Batch, Cin, H, W, Cout, kH, kW, sH, sW, pH, pW)
+    private static readonly Conv2dGeometry[] Named =
+    [
+        new(2, 20, 28, 28, 24, 3, 3, 2, 2, 1, 1),   // ResNet's downsampling 3×3, partial blocks
+        new(1, 17, 15, 13, 9, 3, 3, 2, 2, 1, 1),    // odd sizes: the two column phases differ in length
+        new(2, 5, 23, 22, 7, 7, 7, 2, 2, 3, 3),     // stem-like 7×7
+        new(1, 9, 10, 9, 12, 1, 1, 2, 2),           // 1×1 stride 2: three of four phases have no taps
+        new(1, 6, 13, 14, 10, 2, 2, 2, 2),          // 2×2 stride 2: one tap per phase, no overlap
+        new(1, 8, 16, 17, 8, 5, 5, 3, 3, 2, 2),     // stride 3, nine phases
+        new(2, 12, 9, 10, 20, 3, 2, 3, 1, 0, 1),    // row stride 3, column stride 1, non-square kernel
+        new(1, 4, 9, 9, 4, 3, 3, 2, 2, 3, 3),       // padding beyond the kernel: border pixels get no gradient
+        new(1, 33, 7, 7, 40, 3, 3, 2, 2, 1, 1),     // 4×4 output: tiles of several rows
+        new(3, 16, 12, 12, 48, 3, 3, 4, 4, 1, 1),   // stride 4: sixteen phases, most without taps
+    ];
+
+    public static TheoryData<int, int> NamedCases()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
+            for (int i = 0; i < Named.Length; i++) data.Add(w, i);
+        return data;
+    }
+
+    public static TheoryData<int, int> RandomCases()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
+            for (int seed = 0; seed < 25; seed++) data.Add(w, seed);
+        return data;
+    }
+
+    [Theory, MemberData(nameof(NamedCases))]
+    public void MatchesReferenceOnNamedGeometry(int width, int index) => Check(Named[index], (GemmPath)width, 500 + (ulong)index);
+
+    [Theory, MemberData(nameof(RandomCases))]
+    public void MatchesReferenceOnRandomGeometry(int width, int seed)
+    {
+        var r = new Generator(4000 + (ulong)seed);
+        int kH = 1 + r.NextInt(5), kW = 1 + r.NextInt(5), sH = 1 + r.NextInt(3), sW = 2 + r.NextInt(2), pH = r.NextInt(kH + 1), pW = r.NextInt(kW + 1);
+        int h = Conv2dGeometry.MinInputSize(kH, pH, 1) + r.NextInt(12), w = Conv2dGeometry.MinInputSize(kW, pW, 1) + r.NextInt(30);
+        var g = new Conv2dGeometry(1 + r.NextInt(3), 1 + r.NextInt(40), h, w, 1 + r.NextInt(40), kH, kW, sH, sW, pH, pW);
+        Check(g, (GemmPath)width, (ulong)seed);
+    }
+
+    private static readonly Conv2dDirect.PhaseSchedule[] Schedules = [new(1, 1), new(2, 1), new(3, 2), new(5, 9)];
+
+    public static TheoryData<int, int, int> ScheduleCases()
+    {
+        var data = new TheoryData<int, int, int>();
+        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
+            foreach (int i in new[] { 0, 1, 5, 9 })
+                for (int s = 0; s < Schedules.Length; s++) data.Add(w, i, s);
+        return data;
+    }
+
+    /// <summary>Any split of the batch and the channel groups into tasks gives the reference's result.</summary>
+    [Theory, MemberData(nameof(ScheduleCases))]
+    public void ForcedScheduleMatchesReference(int width, int index, int schedule)
+    {
+        Conv2dDirect.PhaseSchedule.Override = Schedules[schedule];
+        try { Check(Named[index] with { Batch = 5 }, (GemmPath)width, 600 + (ulong)(index * 10 + schedule)); }
+        finally { Conv2dDirect.PhaseSchedule.Override = null; }
+    }
+
+    /// <summary>The phases of an axis partition its input positions, and its taps, exactly once.</summary>
+    [Fact]
+    public void PhasesPartitionPositionsAndTaps()
+    {
+        var r = new Generator(77);
+        for (int trial = 0; trial < 500; trial++)
+        {
+            int k = 1 + r.NextInt(7), s = 1 + r.NextInt(4), pad = r.NextInt(k + 2), input = Conv2dGeometry.MinInputSize(k, pad, 1) + r.NextInt(20);
+            int output = Conv2dGeometry.OutSize(input, k, s, pad, 1);
+            var axis = new PhaseAxis(s, pad, k, input, output);
+            var seen = new int[input];
+            int taps = 0;
+            for (int p = 0; p < s; p++)
+            {
+                taps += axis.Taps(p);
+                for (int i = axis.First(p); i < axis.First(p) + axis.Count(p); i++) seen[axis.Input(p, i)]++;
+            }
+            Assert.Equal(k, taps);
+            Assert.All(seen, c => Assert.Equal(1, c));
+        }
+    }
+
+    [Fact]
+    public void StridedConvolutionsWithoutDilationTakeThePhasePath()
+    {
+        Assert.True(Conv2dDirect.SupportsStridedBackwardData(new Conv2dGeometry(32, 128, 28, 28, 256, 3, 3, 2, 2, 1, 1)));
+        Assert.False(Conv2dDirect.SupportsStridedBackwardData(new Conv2dGeometry(1, 8, 20, 20, 8, 3, 3, 2, 2, 2, 2, 2, 2)));
+        Assert.False(Conv2dDirect.SupportsStridedBackwardData(new Conv2dGeometry(1, 8, 20, 20, 8, 3, 3, 1, 1, 1, 1)));
+    }
+
+    private static void Check(Conv2dGeometry g, GemmPath width, ulong seed)
+    {
+        Assert.SkipUnless(Conv2dDirect.IsSupported(width), $"the direct kernel at {width} is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
+        g.Validate();
+        Assert.True(Conv2dDirect.SupportsStridedBackwardData(g) || g.StrideH * g.StrideW == 1, $"{g} should take the phase path");
+        var r = new Generator(seed);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var dy = Close.RandomArray((int)g.OutputLength, r);
+        double atol = 4e-5 * Math.Sqrt(g.OutChannels * g.KernelHeight * g.KernelWidth + 1);
+        var expected = new float[g.InputLength];
+        var actual = new float[g.InputLength];
+        actual.AsSpan().Fill(float.NaN);
+        Conv2dReference.BackwardData(g, dy, w, expected);
+        Conv2dKernels.BackwardData(g, Conv2dAlgorithm.Direct, width, dy, w, actual);
+        Close.Assert(expected, actual, 1e-4, atol, $"gradInput {g} Direct {width}");
+    }
+}
