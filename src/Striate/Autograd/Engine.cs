@@ -3,6 +3,9 @@ namespace Striate.Autograd;
 /// <summary>Runs backward passes: orders the recorded graph and sums gradients as PyTorch does.</summary>
 internal static class Engine
 {
+    // The early release of the backward pass running on this thread (null: none, or not releasing early).
+    [ThreadStatic] private static EarlyRelease? t_release;
+
     public static void Backward(Tensor root, Tensor? gradient)
     {
         if (!root.RequiresGrad)
@@ -19,7 +22,15 @@ internal static class Engine
         }
 
         var order = TopologicalOrder(root);
-        var hookedLeaves = CountHookedLeafEdges(order);
+        var hookedLeaves = CountHookedLeafEdges(order, out bool gradHooks);
+        // Gradients and temporaries made during this pass go back to the pool as soon as nothing needs them, as
+        // PyTorch frees them by reference count, instead of all staying until the step's scope ends: the pass then
+        // reuses a few arrays instead of holding one of every activation's size. Not when a hook can see a gradient
+        // (it may keep it) or outside a scope (then the GC reclaims them).
+        var scope = TensorScope.Current;
+        var release = scope != null && !gradHooks ? new EarlyRelease(scope) : null;
+        var outerRelease = t_release;
+        t_release = release;
         var outerCallbacks = BackwardPass.Enter();
         try
         {
@@ -33,10 +44,13 @@ internal static class Engine
                 var g = t.PendingGrad;
                 t.PendingGrad = null;
                 if (g == null) continue;
+                g.StorageObject.PendingRefs--;
                 if (t.GradHooks != null) foreach (var hook in t.GradHooks) hook(g);
                 if (t.RetainsGrad) t.Grad = TensorScope.Keep(t.PendingGradOwned ? g : g.Clone());
                 t.GradFn!.CheckSavedVersions();
+                int mark = release?.Mark() ?? 0;
                 t.GradFn.Backward(g);
+                release?.After(mark, g);
             }
             // A leaf some of whose consumers passed nothing back (their outputs got no gradient) is final now.
             if (hookedLeaves != null)
@@ -49,6 +63,7 @@ internal static class Engine
             if (hookedLeaves != null)
                 foreach (var leaf in hookedLeaves) (leaf.PendingAccumulations, leaf.AccumulatedThisPass) = (0, false);
             BackwardPass.Exit(outerCallbacks);
+            t_release = outerRelease;
         }
     }
 
@@ -57,16 +72,53 @@ internal static class Engine
     /// (its <see cref="Tensor.PendingAccumulations"/>), so its hooks can run as soon as the last one has arrived.
     /// Returns those leaves, or null when there are none (the common case costs one check per edge).
     /// </summary>
-    private static List<Tensor>? CountHookedLeafEdges(List<Tensor> order)
+    /// <remarks><paramref name="gradHooks"/> says whether any tensor of the graph has a gradient hook (<see cref="Tensor.RegisterHook"/>).</remarks>
+    private static List<Tensor>? CountHookedLeafEdges(List<Tensor> order, out bool gradHooks)
     {
         List<Tensor>? leaves = null;
+        gradHooks = false;
         foreach (var node in order)
+        {
+            if (node.GradHooks != null) gradHooks = true;
             foreach (var input in node.GradFn!.Inputs)
             {
+                if (input is { GradHooks: not null }) gradHooks = true;
                 if (input is not { IsLeaf: true, RequiresGrad: true, PostAccumulateGradHooks.Count: > 0 }) continue;
                 if (input.PendingAccumulations++ == 0) (leaves ??= new()).Add(input);
             }
+        }
         return leaves;
+    }
+
+    /// <summary>
+    /// Returns to the pool, after each node's backward, what that backward rented and did not pass on as a pending
+    /// gradient, and the node's incoming gradient once nothing pending shares its array. Only arrays rented during
+    /// this pass in the step's scope qualify: activations saved by the forward, and whatever the caller holds from
+    /// before <see cref="Backward"/>, are never touched.
+    /// </summary>
+    private sealed class EarlyRelease(TensorScope scope)
+    {
+        private readonly int _passStart = scope.RentedCount;
+        private readonly List<TensorStorage> _dropped = new();
+
+        public int Mark() => scope.RentedCount;
+
+        /// <summary>A pending gradient was replaced (cloned before a sum): its array may be free after this node.</summary>
+        public void Dropped(TensorStorage storage) => _dropped.Add(storage);
+
+        public void After(int mark, Tensor gradOutput)
+        {
+            for (int i = mark; i < scope.RentedCount; i++)
+                if (scope.Rented(i) is { } s) TryReturn(s);
+            TryReturn(gradOutput.StorageObject);
+            foreach (var s in _dropped) TryReturn(s);
+            _dropped.Clear();
+        }
+
+        private void TryReturn(TensorStorage s)
+        {
+            if (s.Owner == scope && s.Slot >= _passStart && s.PendingRefs == 0) scope.ReturnEarly(s);
+        }
     }
 
     private static void RunPostAccumulateHooks(Tensor leaf)
@@ -133,12 +185,17 @@ internal static class Engine
         {
             target.PendingGrad = grad;
             target.PendingGradOwned = fresh;
+            grad.StorageObject.PendingRefs++;
             return;
         }
         if (!target.PendingGradOwned)
         {
-            target.PendingGrad = target.PendingGrad.Clone();
+            var shared = target.PendingGrad;
+            target.PendingGrad = shared.Clone();
             target.PendingGradOwned = true;
+            target.PendingGrad.StorageObject.PendingRefs++;
+            shared.StorageObject.PendingRefs--;
+            t_release?.Dropped(shared.StorageObject);
         }
         Kernels.Elementwise.AddInPlace(target.PendingGrad.Span, grad.ReadOnlySpan);
     }

@@ -19,6 +19,10 @@ public static class TensorPool
 
     [ThreadStatic] private static Dictionary<int, Stack<TensorStorage>>? t_buckets;
     [ThreadStatic] private static int t_clearEpoch;
+    [ThreadStatic] private static long t_freshArrays;
+
+    /// <summary>How many arrays this thread's scopes had to allocate because the pool had none of the length (tests watch it).</summary>
+    internal static long FreshArrays => t_freshArrays;
     private static int clearEpoch;
 
     /// <summary>
@@ -41,7 +45,11 @@ public static class TensorPool
         }
         // A fresh array must be zeroed when asked: AllocateUninitializedArray hands out stale memory for large
         // lengths, which once left NaN in a zero-initialized bias gradient.
-        storage ??= new TensorStorage(clear ? new float[length] : GC.AllocateUninitializedArray<float>(length), pooled: true);
+        if (storage == null)
+        {
+            storage = new TensorStorage(clear ? new float[length] : GC.AllocateUninitializedArray<float>(length), pooled: true);
+            t_freshArrays++;
+        }
         scope.Track(storage);
         return storage;
     }
@@ -49,6 +57,8 @@ public static class TensorPool
     internal static void Return(TensorStorage storage)
     {
         storage.Generation++; // every tensor still on it is now stale
+        storage.Owner = null;
+        storage.PendingRefs = 0;
         var buckets = Buckets();
         int length = storage.Data.Length;
         if (!buckets.TryGetValue(length, out var stack)) buckets[length] = stack = new Stack<TensorStorage>();
@@ -86,7 +96,8 @@ public sealed class TensorScope : IDisposable
 {
     [ThreadStatic] private static TensorScope? _current;
     private readonly TensorScope? _parent;
-    private readonly List<TensorStorage> _rented = new();
+    // What this scope returns when it ends; an entry is null once kept or returned early (TensorStorage.Slot indexes it).
+    private readonly List<TensorStorage?> _rented = new();
     private bool _disposed;
 
     private TensorScope() { _parent = _current; }
@@ -110,7 +121,29 @@ public sealed class TensorScope : IDisposable
         finally { _current = saved; }
     }
 
-    internal void Track(TensorStorage storage) => _rented.Add(storage);
+    internal void Track(TensorStorage storage)
+    {
+        storage.Owner = this;
+        storage.Slot = _rented.Count;
+        _rented.Add(storage);
+    }
+
+    /// <summary>How many arrays were rented in this scope so far (a mark for <see cref="Rented"/>).</summary>
+    internal int RentedCount => _rented.Count;
+
+    /// <summary>The array rented <paramref name="index"/>-th in this scope, or null when it was kept or returned since.</summary>
+    internal TensorStorage? Rented(int index) => _rented[index];
+
+    /// <summary>
+    /// Returns <paramref name="storage"/> to the pool now instead of when this scope ends: the caller knows that no
+    /// tensor on it will be used again (every tensor that is stays valid only until then, and throws after).
+    /// </summary>
+    internal void ReturnEarly(TensorStorage storage)
+    {
+        if (storage.Owner != this) return;
+        _rented[storage.Slot] = null;
+        TensorPool.Return(storage);
+    }
 
     /// <summary>Takes <paramref name="tensor"/>'s storage out of this scope (and its parents), so it survives.</summary>
     public static Tensor Keep(Tensor tensor)
@@ -118,8 +151,10 @@ public sealed class TensorScope : IDisposable
         var storage = tensor.StorageObject; // checks that the tensor is still valid
         for (var scope = _current; scope != null; scope = scope._parent)
         {
-            int index = scope._rented.LastIndexOf(storage);
-            if (index >= 0) { scope._rented.RemoveAt(index); break; }
+            if (storage.Owner != scope) continue;
+            scope._rented[storage.Slot] = null;
+            storage.Owner = null;
+            break;
         }
         return tensor;
     }
@@ -130,7 +165,8 @@ public sealed class TensorScope : IDisposable
         if (_disposed) return;
         _disposed = true;
         if (_current == this) _current = _parent;
-        foreach (var storage in _rented) TensorPool.Return(storage);
+        foreach (var storage in _rented)
+            if (storage != null && storage.Owner == this) TensorPool.Return(storage);
         _rented.Clear();
     }
 }

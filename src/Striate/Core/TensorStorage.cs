@@ -25,4 +25,16 @@ internal sealed class TensorStorage(float[] data, bool external = false, bool po
 
     /// <summary>The array is recycled by <see cref="TensorPool"/> when its scope ends.</summary>
     internal readonly bool Pooled = pooled;
+
+    /// <summary>The scope that returns this array to the pool when it ends (null: none, or already returned).</summary>
+    internal TensorScope? Owner;
+
+    /// <summary>This array's entry in <see cref="Owner"/>'s list, so that Keep and an early release are O(1).</summary>
+    internal int Slot;
+
+    /// <summary>
+    /// How many tensors of a running backward pass hold this array as their pending gradient: the engine gives a
+    /// gradient made during the pass back to the pool once nothing pending refers to it (<see cref="Autograd.Engine"/>).
+    /// </summary>
+    internal int PendingRefs;
 }
