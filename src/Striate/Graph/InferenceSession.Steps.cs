@@ -109,6 +109,12 @@ public sealed partial class InferenceSession
         public override void Run()
         {
             var y = _y.Span;
+            if (Algorithm == Conv2dAlgorithm.Depthwise && _residual == null)
+            {
+                // Depthwise kernels clamp in their store (ReLU6 included): no second pass over y.
+                DepthwiseConv2d.Forward(_g, _x.Span, _w.ReadOnlySpan, _b == null ? default : _b.ReadOnlySpan, y, _op.ClampMin, _op.ClampMax);
+                return;
+            }
             var epilogue = new Conv2dEpilogue { Residual = _residual == null ? default : _residual.Span, Relu = _op.Relu };
             Conv2dKernels.Forward(_g, _x.Span, _w.ReadOnlySpan, _b == null ? default : _b.ReadOnlySpan, y, epilogue, new WeightKey(_w, _w.Version));
             if (_op.HasActivation && !_op.Relu) Hardtanh.Forward(y, _op.ClampMin, _op.ClampMax, y);

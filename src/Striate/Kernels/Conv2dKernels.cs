@@ -86,6 +86,9 @@ public static partial class Conv2dKernels
         if (g.Batch == 0) return;
         switch (algorithm)
         {
+            case Conv2dAlgorithm.Depthwise when epilogue.Residual.IsEmpty:
+                DepthwiseConv2d.Forward(g, input, weight, bias, output, epilogue.Relu ? 0f : float.NegativeInfinity);
+                return;
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.Forward(g, input, weight, bias, output); ApplyEpilogue(g, default, epilogue, output); return;
             case Conv2dAlgorithm.Direct:
                 fixed (float* x = input, w = weight, b = bias, r = epilogue.Residual, y = output)

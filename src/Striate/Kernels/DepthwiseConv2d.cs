@@ -5,13 +5,35 @@ namespace Striate.Kernels;
 /// <summary>
 /// Depthwise convolution (groups == inChannels; output channel o reads input channel o / multiplier) as direct
 /// loops: im2col would copy kH·kW times the input for a GEMM with one row per group, so direct is faster.
-/// For stride 1, each kernel tap is an axpy over a contiguous run of an output row, which TensorPrimitives
-/// vectorizes; larger strides fall back to scalar gathers.
+/// The 3×3, padding 1, stride 1/2 convolutions of MobileNets take the vector path
+/// (<c>DepthwiseConv2d.Vector3x3.cs</c>); every other geometry the plane loops here: for stride 1, each kernel tap
+/// is an axpy over a contiguous run of an output row, which TensorPrimitives vectorizes; larger strides fall back to
+/// scalar gathers. <see cref="Conv2dReference"/> is the specification of both.
 /// Shapes: input [N, C, H, W], weight [C·multiplier, 1, kH, kW], output [N, C·multiplier, Hout, Wout].
 /// </summary>
-internal static class DepthwiseConv2d
+internal static unsafe partial class DepthwiseConv2d
 {
-    public static unsafe void Forward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output)
+    /// <summary>
+    /// output = clamp(conv(input, weight) + bias, clampMin, clampMax) (bias empty = none; ±∞ bounds = no clamp; NaN
+    /// passes through as in torch.clamp). Overwrites output. <paramref name="algorithm"/> forces a path (tests).
+    /// </summary>
+    public static void Forward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output,
+        float clampMin = float.NegativeInfinity, float clampMax = float.PositiveInfinity, DepthwiseAlgorithm algorithm = DepthwiseAlgorithm.Auto)
+    {
+        if (algorithm == DepthwiseAlgorithm.Auto) algorithm = VectorSupports(g) ? DepthwiseAlgorithm.Vector3x3 : DepthwiseAlgorithm.Planes;
+        if (algorithm == DepthwiseAlgorithm.Vector3x3)
+        {
+            if (!VectorSupports(g)) throw new ArgumentException($"DepthwiseConv2d: the vector 3×3 path cannot run {g} on this machine.");
+            if (g.Batch == 0) return;
+            fixed (float* x = input, w = weight, b = bias, y = output)
+                VectorForward(g, x, w, bias.IsEmpty ? null : b, y, clampMin, clampMax);
+            return;
+        }
+        PlanesForward(g, input, weight, bias, output);
+        if (!float.IsNegativeInfinity(clampMin) || !float.IsPositiveInfinity(clampMax)) Hardtanh.Forward(output, clampMin, clampMax, output);
+    }
+
+    private static void PlanesForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output)
     {
         var geom = g;
         int planes = g.Batch * g.OutChannels;
@@ -25,7 +47,7 @@ internal static class DepthwiseConv2d
         }
     }
 
-    public static unsafe void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput)
+    public static void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput)
     {
         var geom = g;
         int planes = g.Batch * g.InChannels;
@@ -38,7 +60,7 @@ internal static class DepthwiseConv2d
         }
     }
 
-    public static unsafe void BackwardWeight(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight)
+    public static void BackwardWeight(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight)
     {
         var geom = g;
         fixed (float* pIn = input, pDy = gradOutput, pDw = gradWeight)
@@ -159,4 +181,15 @@ internal static class DepthwiseConv2d
             gradWeight[(o * kH + kh) * kW + kw] = (float)sum;
         }
     }
+}
+
+/// <summary>Which depthwise path runs (tests force each).</summary>
+internal enum DepthwiseAlgorithm
+{
+    /// <summary>The vector path where it applies, else the plane loops.</summary>
+    Auto,
+    /// <summary>Per-plane loops for any kernel, stride, padding and dilation.</summary>
+    Planes,
+    /// <summary>3×3, padding 1, stride 1 or 2, on AVX-512 or AVX2 + FMA.</summary>
+    Vector3x3,
 }

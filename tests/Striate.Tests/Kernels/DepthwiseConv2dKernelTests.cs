@@ -1,0 +1,146 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The depthwise paths (vector 3×3 and plane loops) against <see cref="Conv2dReference"/>, each forced, on MobileNet
+/// shapes and random ones: odd widths and channel counts, planes smaller than one vector, stride 2 on odd sizes,
+/// channel multipliers, with bias and clamps fused. CI reruns this class without AVX-512 (the 8-lane path) and without
+/// intrinsics (where the vector path reports Skipped and the plane loops still run).
+/// </summary>
+public class DepthwiseConv2dKernelTests
+{
+    private static readonly (float Lo, float Hi)[] Clamps = [(float.NegativeInfinity, float.PositiveInfinity), (0f, float.PositiveInfinity), (0f, 6f), (-0.5f, 0.25f)];
+
+    // (batch, channels, H, W, multiplier, stride)
+    public static TheoryData<int, int, int, int, int, int> Shapes() => new()
+    {
+        { 1, 32, 112, 112, 1, 1 },  // MobileNet-V2's first block
+        { 1, 96, 112, 112, 1, 2 },  // … its first stride 2
+        { 2, 17, 7, 7, 1, 1 },      // 7×7 maps: three vectors cover two rows each
+        { 1, 21, 14, 14, 1, 2 },    // 14 → 7
+        { 3, 5, 1, 1, 1, 1 },       // a plane of one pixel
+        { 2, 3, 1, 9, 1, 2 },       // one row
+        { 2, 3, 9, 1, 2, 1 },       // one column, multiplier 2
+        { 1, 4, 3, 5, 3, 1 },       // a plane smaller than one vector
+        { 2, 6, 13, 11, 1, 2 },     // odd height and width at stride 2 (the last odd row and column are padding)
+        { 1, 3, 33, 35, 2, 2 },     // a row longer than two vectors, split by the vector path
+        { 1, 2, 17, 16, 1, 1 },     // plane a multiple of 16
+        { 4, 9, 5, 9, 1, 1 },
+    };
+
+    public static TheoryData<int> RandomCases() => new(Enumerable.Range(0, 30));
+
+    [Theory, MemberData(nameof(Shapes))]
+    public void VectorForwardMatchesReference(int n, int c, int h, int w, int mult, int stride)
+    {
+        SkipWithoutVectors();
+        var g = new Conv2dGeometry(n, c, h, w, c * mult, 3, 3, stride, stride, 1, 1, 1, 1, c);
+        CheckForward(g, DepthwiseAlgorithm.Vector3x3, (ulong)(n * 1000 + c * 31 + h * 7 + w + stride));
+    }
+
+    [Theory, MemberData(nameof(RandomCases))]
+    public void VectorForwardMatchesReferenceOnRandomShapes(int seed)
+    {
+        SkipWithoutVectors();
+        var r = new Generator(500 + (ulong)seed);
+        int c = 1 + r.NextInt(20), mult = 1 + (r.NextInt(4) == 0 ? 1 : 0), stride = 1 + r.NextInt(2);
+        var g = new Conv2dGeometry(1 + r.NextInt(3), c, 1 + r.NextInt(30), 1 + r.NextInt(30), c * mult, 3, 3, stride, stride, 1, 1, 1, 1, c);
+        CheckForward(g, DepthwiseAlgorithm.Vector3x3, (ulong)seed);
+    }
+
+    [Theory, MemberData(nameof(Shapes))]
+    public void PlaneForwardMatchesReference(int n, int c, int h, int w, int mult, int stride)
+    {
+        var g = new Conv2dGeometry(n, c, h, w, c * mult, 3, 3, stride, stride, 1, 1, 1, 1, c);
+        CheckForward(g, DepthwiseAlgorithm.Planes, (ulong)(n * 1000 + c * 31 + h * 7 + w + stride));
+    }
+
+    [Fact]
+    public void VectorPathTakesMobileNetShapesOnly()
+    {
+        SkipWithoutVectors();
+        Assert.True(DepthwiseConv2d.VectorSupports(new Conv2dGeometry(1, 32, 112, 112, 32, 3, 3, 1, 1, 1, 1, 1, 1, 32)));
+        Assert.True(DepthwiseConv2d.VectorSupports(new Conv2dGeometry(1, 32, 112, 112, 32, 3, 3, 2, 2, 1, 1, 1, 1, 32)));
+        Assert.False(DepthwiseConv2d.VectorSupports(new Conv2dGeometry(1, 32, 112, 112, 32, 5, 5, 1, 1, 2, 2, 1, 1, 32)));
+        Assert.False(DepthwiseConv2d.VectorSupports(new Conv2dGeometry(1, 32, 112, 112, 32, 3, 3, 2, 1, 1, 1, 1, 1, 32)));
+        Assert.False(DepthwiseConv2d.VectorSupports(new Conv2dGeometry(1, 32, 112, 112, 32, 3, 3, 1, 1, 2, 2, 2, 2, 32)));
+        var e = Assert.Throws<ArgumentException>(() => DepthwiseConv2d.Forward(new Conv2dGeometry(1, 2, 5, 5, 2, 5, 5, 1, 1, 2, 2, 1, 1, 2),
+            new float[50], new float[50], default, new float[50], algorithm: DepthwiseAlgorithm.Vector3x3));
+        Assert.Contains("vector 3×3", e.Message);
+    }
+
+    [Theory]
+    [InlineData(1), InlineData(2)]
+    public void ClampKeepsNaNAsTorchClampDoes(int stride)
+    {
+        var g = new Conv2dGeometry(1, 2, 6, 6, 2, 3, 3, stride, stride, 1, 1, 1, 1, 2);
+        var x = new float[g.InputLength];
+        x[14] = float.NaN; // channel 0, row 2, column 2: reaches every output whose window covers it
+        var w = Enumerable.Repeat(1f, (int)g.WeightLength).ToArray();
+        var expected = new float[g.OutputLength];
+        Conv2dReference.Forward(g, x, w, default, expected);
+        foreach (var algorithm in Algorithms())
+        {
+            var y = new float[g.OutputLength];
+            DepthwiseConv2d.Forward(g, x, w, default, y, 0f, 6f, algorithm);
+            for (int i = 0; i < y.Length; i++)
+                Assert.True(float.IsNaN(expected[i]) ? float.IsNaN(y[i]) : y[i] == 0f, $"{algorithm} output {i}: {y[i]}, reference {expected[i]}");
+        }
+    }
+
+    [Fact]
+    public void ConvolutionKernelsFuseReluIntoTheDepthwiseStore()
+    {
+        var g = new Conv2dGeometry(2, 7, 9, 10, 7, 3, 3, 1, 1, 1, 1, 1, 1, 7);
+        var r = new Generator(3);
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var b = Close.RandomArray(g.OutChannels, r);
+        var expected = new float[g.OutputLength];
+        Conv2dReference.Forward(g, x, w, b, expected);
+        for (int i = 0; i < expected.Length; i++) expected[i] = Math.Max(expected[i], 0f);
+        var y = Nan((int)g.OutputLength);
+        Conv2dKernels.Forward(g, x, w, b, y, new Conv2dEpilogue { Relu = true });
+        Close.Assert(expected, y, 1e-4, 1e-5, "Conv2dKernels.Forward depthwise with ReLU");
+    }
+
+    private static IEnumerable<DepthwiseAlgorithm> Algorithms()
+    {
+        yield return DepthwiseAlgorithm.Planes;
+        if (DepthwiseConv2d.VectorWidth() > 0) yield return DepthwiseAlgorithm.Vector3x3;
+    }
+
+    private static void SkipWithoutVectors() =>
+        Assert.SkipUnless(DepthwiseConv2d.VectorWidth() > 0, "the vector depthwise path needs AVX-512 or AVX2 + FMA (hardware intrinsics are off or absent)");
+
+    /// <summary>Forward with and without bias under every clamp, against the reference then clamped; outputs start as NaN.</summary>
+    private static void CheckForward(Conv2dGeometry g, DepthwiseAlgorithm algorithm, ulong seed)
+    {
+        g.Validate();
+        var r = new Generator(seed);
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var b = Close.RandomArray(g.OutChannels, r);
+        var plain = new float[g.OutputLength];
+        foreach (bool withBias in new[] { true, false })
+        {
+            Conv2dReference.Forward(g, x, w, withBias ? b : default, plain);
+            foreach (var (lo, hi) in Clamps)
+            {
+                var expected = plain.Select(v => Math.Min(Math.Max(v, lo), hi)).ToArray();
+                var actual = Nan((int)g.OutputLength);
+                DepthwiseConv2d.Forward(g, x, w, withBias ? b : default, actual, lo, hi, algorithm);
+                Close.Assert(expected, actual, 1e-4, 1e-5, $"{algorithm} forward {g} bias {withBias} clamp [{lo}, {hi}]");
+            }
+        }
+    }
+
+    private static float[] Nan(int length)
+    {
+        var a = new float[length];
+        a.AsSpan().Fill(float.NaN);
+        return a;
+    }
+}
