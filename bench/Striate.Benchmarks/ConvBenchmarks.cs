@@ -54,6 +54,8 @@ public static class ConvBenchmarks
     /// </summary>
     private static void ApplyDirectScheduleOverride()
     {
+        // STRIATE_BENCH_WEIGHT_IMAGES=N: images per weight-gradient tile call (Conv2dDirect.WeightImagesOverride).
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_IMAGES"), out int images)) Conv2dDirect.WeightImagesOverride = images;
         var text = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_SCHEDULE");
         if (string.IsNullOrEmpty(text)) return;
         if (text == "perimage") { DirectSchedule.Override = new DirectSchedule(true, 1, 1, 1); return; }

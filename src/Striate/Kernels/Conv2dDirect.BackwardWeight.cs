@@ -46,6 +46,7 @@ internal static unsafe partial class Conv2dDirect
                     Tile2 = &Conv2dDirectWeightTile<TS, TV, TOI, C2>.Run,
                     Tile3 = &Conv2dDirectWeightTile<TS, TV, TOI, C3>.Run,
                     OI = TOI.Value,
+                    ImagesPerCall = WeightBody.ImagesFor(g, inShape, outShape),
                 };
                 Conv2dKernels.RunParallel(outShape.Blocks * inShape.Blocks * g.KernelHeight, (long)(g.ForwardFlops / 2), ref body);
                 var unblock = new UnblockWeightBody { G = g, V = v, IcBlocks = inShape.Blocks, Src = pw, Dst = dw };
@@ -60,6 +61,12 @@ internal static unsafe partial class Conv2dDirect
         }
     }
 
+    /// <summary>Bytes of x and dy one weight-gradient tile call may read (of a 48 KiB L1 data cache).</summary>
+    private const long L1WeightGradientBytes = 32 * 1024;
+
+    /// <summary>For benchmarks and tests: images per weight-gradient tile call (0: from <see cref="L1WeightGradientBytes"/>).</summary>
+    [ThreadStatic] internal static int WeightImagesOverride;
+
     /// <summary>One (output block, input block, kernel row) of dWb, summed over the whole batch.</summary>
     private struct WeightBody : IParallelBody
     {
@@ -67,7 +74,8 @@ internal static unsafe partial class Conv2dDirect
         public BlockedShape In, Out;
         public float* X, Dy, Dw;
         public int OI;
-        public delegate*<float*, float*, float*, int, int, nint, nint, nint, nint, bool, void> Tile1, Tile2, Tile3;
+        public int ImagesPerCall;
+        public delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, bool, void> Tile1, Tile2, Tile3;
 
         public readonly void Invoke(int index)
         {
@@ -77,8 +85,9 @@ internal static unsafe partial class Conv2dDirect
             nint xRowStep = (nint)(g.StrideH * In.RowPitch), xColStep = (nint)g.StrideW * v, xTapStep = (nint)g.DilationW * v;
             nint dyRowPitch = (nint)Out.RowPitch;
             float* dwRow = Dw + (((long)ob * In.Blocks + cb) * kH + kh) * kW * v * v; // [kW][V][V]
-            for (int n = 0; n < g.Batch; n++)
+            for (int n = 0; n < g.Batch; n += ImagesPerCall)
             {
+                int images = Math.Min(ImagesPerCall, g.Batch - n);
                 float* xPlane = X + n * In.ImageStride + cb * In.BlockStride + (long)kh * g.DilationH * In.RowPitch;
                 float* dyPlane = Dy + n * Out.ImageStride + ob * Out.BlockStride;
                 for (int kw0 = 0; kw0 < kW; kw0 += 3)
@@ -86,10 +95,21 @@ internal static unsafe partial class Conv2dDirect
                     int k = Math.Min(3, kW - kw0);
                     var tile = k == 3 ? Tile3 : k == 2 ? Tile2 : Tile1;
                     for (int oi0 = 0; oi0 < v; oi0 += OI)
-                        tile(xPlane + (long)kw0 * xTapStep, dyPlane + oi0, dwRow + (long)kw0 * v * v + oi0 * v,
-                            g.OutHeight, g.OutWidth, xRowStep, xColStep, xTapStep, dyRowPitch, n > 0);
+                        tile(xPlane + (long)kw0 * xTapStep, dyPlane + oi0, dwRow + (long)kw0 * v * v + oi0 * v, images,
+                            g.OutHeight, g.OutWidth, (nint)In.ImageStride, (nint)Out.ImageStride, xRowStep, xColStep, xTapStep, dyRowPitch, n > 0);
                 }
             }
+        }
+
+        /// <summary>
+        /// Images per tile call: as many as keep the x rows and dy planes one call reads within about
+        /// <see cref="L1WeightGradientBytes"/>, so the calls for the other output channels of the block find them in L1.
+        /// </summary>
+        public static int ImagesFor(in Conv2dGeometry g, in BlockedShape input, in BlockedShape output)
+        {
+            if (WeightImagesOverride > 0) return Math.Min(WeightImagesOverride, Math.Max(1, g.Batch));
+            long perImage = ((long)(g.OutHeight - 1) * g.StrideH + 1) * input.RowPitch * sizeof(float) + (long)g.OutHeight * output.RowPitch * sizeof(float);
+            return (int)Math.Clamp(L1WeightGradientBytes / perImage, 1, Math.Max(1, g.Batch));
         }
     }
 

@@ -15,9 +15,14 @@ namespace Striate.Kernels;
 internal static unsafe class Conv2dDirectWeightTile<TS, TV, TOI, TK>
     where TS : struct, ISimdFloat<TV> where TV : struct where TOI : struct, IConstant where TK : struct, IConstant
 {
-    /// <summary>dw tile (=, or += when <paramref name="accumulate"/>) Σ over rows × cols pixels of broadcast(dy) · x.</summary>
+    /// <summary>
+    /// dw tile (=, or += when <paramref name="accumulate"/>) Σ over <paramref name="images"/> images × rows × cols pixels of
+    /// broadcast(dy) · x; image i's planes start xImageStride and dyImageStride floats after image i − 1's. Several images per
+    /// call keep small planes (7×7: 49 pixels) from paying the accumulators' load and store once per plane.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(float* x, float* dy, float* dw, int rows, int cols, nint xRowStep, nint xColStep, nint xTapStep, nint dyRowPitch, bool accumulate)
+    public static void Run(float* x, float* dy, float* dw, int images, int rows, int cols, nint xImageStride, nint dyImageStride,
+        nint xRowStep, nint xColStep, nint xTapStep, nint dyRowPitch, bool accumulate)
     {
         int V = TS.Length, OI = TOI.Value, K = TK.Value;
         TV a0_0 = TS.Zero, a0_1 = TS.Zero, a0_2 = TS.Zero,
@@ -28,6 +33,7 @@ internal static unsafe class Conv2dDirectWeightTile<TS, TV, TOI, TK>
             a5_0 = TS.Zero, a5_1 = TS.Zero, a5_2 = TS.Zero,
             a6_0 = TS.Zero, a6_1 = TS.Zero, a6_2 = TS.Zero,
             a7_0 = TS.Zero, a7_1 = TS.Zero, a7_2 = TS.Zero;
+        for (int image = 0; image < images; image++, x += xImageStride, dy += dyImageStride)
         for (int r = 0; r < rows; r++)
         {
             float* xp = x + r * xRowStep;

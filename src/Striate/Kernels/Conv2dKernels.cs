@@ -146,12 +146,14 @@ public static partial class Conv2dKernels
 
     /// <summary>
     /// The algorithm of the weight gradient: as <see cref="Choose"/>, except that strided direct convolutions take
-    /// im2col + GEMM for it (the direct weight kernel reads every other input pixel there and loses, bench/RESULTS.md).
+    /// im2col + GEMM for it on AVX2, where the direct weight kernel (reading every other input pixel) measured no faster;
+    /// on AVX-512 it beats im2col there by 1.2–1.3× (bench/RESULTS.md, 2026-12-03).
     /// </summary>
     public static Conv2dAlgorithm ChooseBackwardWeight(in Conv2dGeometry g)
     {
         var a = Choose(g);
-        return a == Conv2dAlgorithm.Direct && (g.StrideH > 1 || g.StrideW > 1) ? Conv2dAlgorithm.Im2ColGemm : a;
+        bool strided = g.StrideH > 1 || g.StrideW > 1;
+        return a == Conv2dAlgorithm.Direct && strided && Conv2dDirect.BestWidth != GemmPath.Vector512 ? Conv2dAlgorithm.Im2ColGemm : a;
     }
 
     /// <summary>As the public overload, on a given algorithm.</summary>

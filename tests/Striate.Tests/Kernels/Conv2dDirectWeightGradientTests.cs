@@ -1,0 +1,51 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The direct weight gradient (<see cref="Conv2dDirect.BackwardWeight"/>) against its reference twin with every number
+/// of images per tile call (one plane per call, several, the whole batch, a last call with fewer), on both SIMD widths,
+/// stride 1 and 2, channels that do not fill a block.
+/// </summary>
+public class Conv2dDirectWeightGradientTests
+{
+    // (Batch, Cin, H, W, Cout, kH, kW, sH, sW, pH, pW)
+    private static readonly Conv2dGeometry[] Named =
+    [
+        new(5, 20, 7, 7, 24, 3, 3, 1, 1, 1, 1),     // layer4-like 7×7 planes, partial blocks
+        new(5, 17, 15, 13, 9, 3, 3, 2, 2, 1, 1),    // stride 2, odd sizes
+        new(4, 16, 9, 11, 40, 5, 5, 1, 1, 2, 2),    // 5×5: two groups of taps per kernel row
+        new(3, 9, 10, 9, 12, 1, 1, 2, 2),           // 1×1 stride 2
+    ];
+
+    public static TheoryData<int, int, int> Cases()
+    {
+        var data = new TheoryData<int, int, int>();
+        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
+            for (int i = 0; i < Named.Length; i++)
+                foreach (int images in new[] { 1, 2, 3, 5 })
+                    data.Add(w, i, images);
+        return data;
+    }
+
+    [Theory, MemberData(nameof(Cases))]
+    public void MatchesReferenceWithAnyImagesPerCall(int width, int index, int images)
+    {
+        var path = (GemmPath)width;
+        Assert.SkipUnless(Conv2dDirect.IsSupported(path), $"the direct kernel at {path} is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
+        var g = Named[index];
+        var r = new Generator(800 + (ulong)(index * 10 + images));
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var dy = Close.RandomArray((int)g.OutputLength, r);
+        var expected = new float[g.WeightLength];
+        var actual = new float[g.WeightLength];
+        actual.AsSpan().Fill(float.NaN);
+        Conv2dReference.BackwardWeight(g, x, dy, expected);
+        Conv2dDirect.WeightImagesOverride = images;
+        try { Conv2dKernels.BackwardWeight(g, Conv2dAlgorithm.Direct, path, x, dy, actual); }
+        finally { Conv2dDirect.WeightImagesOverride = 0; }
+        double atol = 4e-5 * Math.Sqrt(g.Batch * g.OutHeight * g.OutWidth + 1);
+        Close.Assert(expected, actual, 1e-4, atol, $"gradWeight {g} Direct {path}, {images} images per call");
+    }
+}
