@@ -89,6 +89,20 @@ public sealed partial class InferenceSession
         /// <summary>The convolution algorithm the kernels pick for this shape (for profiles).</summary>
         public Conv2dAlgorithm Algorithm { get; }
 
+        /// <summary>The convolution's shape.</summary>
+        public Conv2dGeometry Geometry => _g;
+
+        /// <summary>
+        /// Does now what the first run would otherwise do: compiles the direct kernel's tiles for this shape and
+        /// blocks its weights into <see cref="TransformedWeights"/>.
+        /// </summary>
+        public unsafe void Prepare()
+        {
+            if (Algorithm != Conv2dAlgorithm.Direct) return;
+            foreach (var tile in Conv2dDirect.ForwardTileMethods(Conv2dDirect.BestWidth, _g)) System.Runtime.CompilerServices.RuntimeHelpers.PrepareMethod(tile.MethodHandle);
+            fixed (float* w = _w.ReadOnlySpan) Conv2dDirect.KeepForwardWeights(Conv2dDirect.BestWidth, _g, w, new WeightKey(_w, _w.Version));
+        }
+
         /// <summary>"64→128 3×3 s2 @56×56" (for profiles).</summary>
         public string Shape => $"{_g.InChannels}→{_g.OutChannels} {_g.KernelHeight}×{_g.KernelWidth} s{_g.StrideH}{(_g.Groups > 1 ? $" g{_g.Groups}" : "")} @{_g.InHeight}×{_g.InWidth}";
 
@@ -116,7 +130,7 @@ public sealed partial class InferenceSession
                 return;
             }
             var epilogue = new Conv2dEpilogue { Residual = _residual == null ? default : _residual.Span, Relu = _op.Relu };
-            Conv2dKernels.Forward(_g, _x.Span, _w.ReadOnlySpan, _b == null ? default : _b.ReadOnlySpan, y, epilogue, new WeightKey(_w, _w.Version));
+            Conv2dKernels.Forward(_g, Algorithm, Conv2dDirect.BestWidth, _x.Span, _w.ReadOnlySpan, _b == null ? default : _b.ReadOnlySpan, y, epilogue, new WeightKey(_w, _w.Version));
             if (_op.HasActivation && !_op.Relu) Hardtanh.Forward(y, _op.ClampMin, _op.ClampMax, y);
         }
     }

@@ -168,6 +168,13 @@ internal static unsafe partial class Conv2dDirect
 
     [ThreadStatic] private static float[]? t_weights;
 
+    /// <summary>Blocks the forward weights of <paramref name="g"/> into <see cref="TransformedWeights"/> now (an inference session does this when it is prepared, not on its first run).</summary>
+    public static void KeepForwardWeights(GemmPath width, in Conv2dGeometry g, float* w, WeightKey key)
+    {
+        var plan = DirectPlan.For(g, VectorLength(width));
+        BlockedWeights(g, plan, WeightTransformKind.DirectForward, w, key, out _);
+    }
+
     /// <summary>
     /// The blocked weights of <paramref name="g"/> for <paramref name="plan"/>: from <see cref="TransformedWeights"/>
     /// when keyed (and kept there), else reordered into the calling thread's scratch. Both arrays are pinned; <paramref name="holder"/>
@@ -217,7 +224,7 @@ internal static unsafe partial class Conv2dDirect
         int v = TS.Length;
         var inShape = new BlockedShape(g.Batch, g.InChannels, g.InHeight, g.InWidth, v, g.PadH, g.PadW);
         var outShape = new BlockedShape(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, v);
-        int groups = plan.Groups(g), threads = KernelThreads.Count, lastBlocks = plan.OutBlocks(g) - (groups - 1) * plan.GroupBlocks;
+        int groups = plan.Groups(g), threads = KernelThreads.Count;
         var body = new Body
         {
             G = g, Plan = plan, In = inShape, Out = outShape, X = x, W = wb, Y = y, Bias = bias, Residual = residual, Relu = relu,
@@ -226,11 +233,10 @@ internal static unsafe partial class Conv2dDirect
         // Kernels for the full tile and the edge tiles (fewer columns at a row's end, fewer rows at the bottom,
         // fewer blocks in the last group): edge tiles never overlap their neighbours, because later input-channel
         // passes add onto what is stored.
-        int rEdge = g.OutWidth - (body.ColumnTiles - 1) * plan.R, rowsEdge = g.OutHeight - (body.RowTiles - 1) * plan.Rows;
         for (int i = 0; i < 8; i++)
         {
-            bool lastGroup = (i & 4) != 0, lastRow = (i & 2) != 0, lastColumn = (i & 1) != 0;
-            body.Kernels[i] = (nint)Tile<TS, TV>(lastColumn ? rEdge : plan.R, lastRow ? rowsEdge : plan.Rows, lastGroup ? lastBlocks : plan.GroupBlocks, g.StrideW);
+            var (r, rows, o) = TileShape(g, plan, i);
+            body.Kernels[i] = (nint)Tile<TS, TV>(r, rows, o, g.StrideW);
         }
         // Per image or batch-blocked (DirectSchedule says why): the second blocks the batch up front and lets each
         // task run its output-channel groups over a chunk of images, a pass of weights serving every image in turn.
@@ -266,6 +272,43 @@ internal static unsafe partial class Conv2dDirect
             ArrayPool<float>.Shared.Return(yb);
         }
     }
+
+    /// <summary>
+    /// The tile of kernel-table entry <paramref name="i"/>: (last group ? 4 : 0) + (last row tile ? 2 : 0) + (last
+    /// column tile ? 1 : 0); edge tiles have fewer columns, rows or channel blocks.
+    /// </summary>
+    private static (int R, int Rows, int Blocks) TileShape(in Conv2dGeometry g, in DirectPlan plan, int i)
+    {
+        int rEdge = g.OutWidth - (plan.ColumnTiles(g) - 1) * plan.R, rowsEdge = g.OutHeight - (plan.RowTiles(g) - 1) * plan.Rows;
+        int lastBlocks = plan.OutBlocks(g) - (plan.Groups(g) - 1) * plan.GroupBlocks;
+        return ((i & 1) != 0 ? rEdge : plan.R, (i & 2) != 0 ? rowsEdge : plan.Rows, (i & 4) != 0 ? lastBlocks : plan.GroupBlocks);
+    }
+
+    /// <summary>
+    /// The tile kernels a forward pass of <paramref name="g"/> calls, as methods to compile ahead of the first call
+    /// (<see cref="System.Runtime.CompilerServices.RuntimeHelpers.PrepareMethod(RuntimeMethodHandle)"/>): each is a
+    /// large straight-line method the JIT takes milliseconds over, and a ResNet calls a few dozen distinct ones, which
+    /// would otherwise make the first run of a prepared model several times slower than the next.
+    /// </summary>
+    public static IEnumerable<System.Reflection.MethodInfo> ForwardTileMethods(GemmPath width, Conv2dGeometry g)
+    {
+        if (!IsSupported(width) || !Supports(g)) yield break;
+        var plan = DirectPlan.For(g, VectorLength(width));
+        var (simd, vector) = width == GemmPath.Vector512 ? (typeof(Simd512), typeof(Vector512<float>)) : (typeof(Simd256), typeof(Vector256<float>));
+        for (int i = 0; i < 8; i++)
+        {
+            var (r, rows, o) = TileShape(g, plan, i);
+            yield return typeof(Conv2dDirectTile<,,,,,>).MakeGenericType(simd, vector, Constant(r), Constant(rows), Constant(o), Constant(g.StrideW))
+                .GetMethod(nameof(Conv2dDirectTile<Simd512, Vector512<float>, C1, C1, C1, C1>.Run))!;
+        }
+    }
+
+    private static Type Constant(int value) => value switch
+    {
+        1 => typeof(C1), 2 => typeof(C2), 3 => typeof(C3), 4 => typeof(C4), 5 => typeof(C5), 6 => typeof(C6), 7 => typeof(C7),
+        8 => typeof(C8), 9 => typeof(C9), 10 => typeof(C10), 11 => typeof(C11), 12 => typeof(C12), 13 => typeof(C13), 14 => typeof(C14),
+        _ => throw new ArgumentOutOfRangeException(nameof(value), value, "Conv2dDirect: tile constants run from 1 to 14."),
+    };
 
     [ThreadStatic] private static float[]? t_input, t_output;
 

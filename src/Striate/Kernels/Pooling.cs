@@ -67,14 +67,14 @@ public static partial class Pooling
 
     private static void MaxPlanes(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output, Span<int> indices, int p0, int p1)
     {
-        if (IsInside2x2Stride2(g))
-        {
-            MaxPlanes2x2(g, input, output, indices, p0, p1);
-            return;
-        }
         if (indices.IsEmpty)
         {
             MaxPlanesValues(g, input, output, p0, p1);
+            return;
+        }
+        if (IsInside2x2Stride2(g))
+        {
+            MaxPlanes2x2(g, input, output, indices, p0, p1);
             return;
         }
         int inW = g.InW;

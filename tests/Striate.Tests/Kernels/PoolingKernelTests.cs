@@ -120,6 +120,14 @@ public class PoolingKernelTests
     [InlineData(112, 112, 3, 2, 1, false)] // ResNet's stem pool
     [InlineData(55, 55, 3, 2, 0, true)]   // GoogLeNet's and AlexNet's stride-2 pools
     [InlineData(20, 9, 5, 1, 2, false)]
+    [InlineData(14, 14, 3, 1, 1, true)]   // GoogLeNet's 14×14 and 7×7 branch pools: whole-plane passes
+    [InlineData(7, 7, 3, 1, 1, true)]
+    [InlineData(2, 1, 3, 1, 1, false)]    // planes narrower than the window
+    [InlineData(9, 11, 5, 1, 2, false)]
+    [InlineData(224, 224, 2, 2, 0, false)] // VGG's 2×2/2 pools: even and odd columns
+    [InlineData(13, 37, 2, 2, 0, true)]   // odd sizes: ceil's last window is one column
+    [InlineData(30, 45, 4, 2, 1, false)]
+    [InlineData(3, 2, 3, 2, 1, true)]     // rows shorter than the window
     public void MaxPoolWithoutIndicesMatchesReferenceOnWideRows(int h, int w, int k, int stride, int pad, bool ceil)
     {
         var geo = new Pool2dGeometry(3, h, w, Pool2dGeometry.OutputSize(h, k, stride, pad, ceil), Pool2dGeometry.OutputSize(w, k, stride, pad, ceil),
