@@ -84,6 +84,8 @@ internal static unsafe partial class DepthwiseConv2d
     {
         int V = S.Length, H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth, mult = g.OutChannels / g.InChannels;
         int plane = H * W, outPlane = oh * ow;
+        // Column counters of the first vector and of the last, overlapping one (the same for every plane).
+        TV cols0 = ColumnsAt<TV, S>(0, ow), colsTail = ColumnsAt<TV, S>(Math.Max(outPlane - V, 0), ow);
         if (g.StrideH == 1)
         {
             // stage: [W + 1 zeros | plane | W + 1 + V zeros]
@@ -96,7 +98,7 @@ internal static unsafe partial class DepthwiseConv2d
                 {
                     int n = t / g.OutChannels, o = t % g.OutChannels, c = o / mult;
                     Buffer.MemoryCopy(x + ((long)n * g.InChannels + c) * plane, s, (long)plane * 4, (long)plane * 4);
-                    Stride1Plane<TV, S>(s, W, plane, w + o * 9, b == null ? 0f : b[o], lo, hi, y + (long)t * outPlane);
+                    Stride1Plane<TV, S>(s, W, plane, w + o * 9, b == null ? 0f : b[o], lo, hi, y + (long)t * outPlane, cols0, colsTail);
                 }
             }
         }
@@ -111,31 +113,43 @@ internal static unsafe partial class DepthwiseConv2d
                 for (int t = first; t < end; t++)
                 {
                     int n = t / g.OutChannels, o = t % g.OutChannels, c = o / mult;
-                    float* xp = x + ((long)n * g.InChannels + c) * plane;
-                    for (int r = 0; r < H; r++)
-                    {
-                        int a = r >> 1;
-                        if ((r & 1) == 0) SplitRow<TV, S>(xp + r * W, W, p00 + a * ow, p01 + a * ow);
-                        else SplitRow<TV, S>(xp + r * W, W, p10 + a * ow, p11 + a * ow);
-                    }
-                    Stride2Plane<TV, S>(p00, p01, p10, p11, ow, outPlane, w + o * 9, b == null ? 0f : b[o], lo, hi, y + (long)t * outPlane);
+                    SplitPlane<TV, S>(x + ((long)n * g.InChannels + c) * plane, H, W, p00, p01, p10, p11, oh, ow);
+                    Stride2Plane<TV, S>(p00, p01, p10, p11, ow, outPlane, w + o * 9, b == null ? 0f : b[o], lo, hi, y + (long)t * outPlane, cols0, colsTail);
                 }
             }
         }
     }
 
-    /// <summary>Row src [W] → its even columns at even [⌈W/2⌉] and odd columns at odd [⌊W/2⌋].</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void SplitRow<TV, S>(float* src, int W, float* even, float* odd) where TV : struct where S : IDepthwiseSimd<TV>
+    /// <summary>
+    /// Plane x [H, W] → its phases p00 … p11 [oh, ow] (row parity, column parity). Whole vectors are split even where
+    /// they run past a row's end (the extra lanes land in later rows of the phase, rewritten when those rows are
+    /// split, or in the slack after it), so narrow rows need no scalar loop; only the plane's last floats are split
+    /// one by one. The phase entries that stand for padding (the odd column of an odd width, the odd row of an odd
+    /// height) are zeroed again at the end.
+    /// </summary>
+    private static void SplitPlane<TV, S>(float* x, int H, int W, float* p00, float* p01, float* p10, float* p11, int oh, int ow)
+        where TV : struct where S : IDepthwiseSimd<TV>
     {
-        int V = S.Length, k = 0;
-        for (; 2 * (k + V) <= W; k += V) S.Deinterleave(src + 2 * k, even + k, odd + k);
-        for (; 2 * k + 1 < W; k++)
+        int V = S.Length, plane = H * W;
+        for (int r = 0; r < H; r++)
         {
-            even[k] = src[2 * k];
-            odd[k] = src[2 * k + 1];
+            float* src = x + r * W;
+            int a = r >> 1, avail = plane - r * W;
+            float* even = ((r & 1) == 0 ? p00 : p10) + a * ow;
+            float* odd = ((r & 1) == 0 ? p01 : p11) + a * ow;
+            int k = 0;
+            for (; 2 * k < W && 2 * (k + V) <= avail; k += V) S.Deinterleave(src + 2 * k, even + k, odd + k);
+            for (; 2 * k + 1 < W; k++)
+            {
+                even[k] = src[2 * k];
+                odd[k] = src[2 * k + 1];
+            }
+            if (2 * k < W) even[k] = src[2 * k];
         }
-        if (2 * k < W) even[k] = src[2 * k];
+        if ((W & 1) == 1)
+            for (int a = 0; a < oh; a++) p01[a * ow + ow - 1] = p11[a * ow + ow - 1] = 0f;
+        if ((H & 1) == 1)
+            for (int b = 0; b < ow; b++) p10[(oh - 1) * ow + b] = p11[(oh - 1) * ow + b] = 0f;
     }
 
     /// <summary>
@@ -153,7 +167,7 @@ internal static unsafe partial class DepthwiseConv2d
     /// One stride-1 plane: s is the staged input (zeros for W + 1 floats before it and W + 1 + V after), y the output
     /// plane [plane]. Vectors at p = 0, V, 2V, …; a last partial vector is recomputed overlapping at plane − V.
     /// </summary>
-    private static void Stride1Plane<TV, S>(float* s, int W, int plane, float* w, float bias, float lo, float hi, float* y)
+    private static void Stride1Plane<TV, S>(float* s, int W, int plane, float* w, float bias, float lo, float hi, float* y, TV cols0, TV colsTail)
         where TV : struct where S : IDepthwiseSimd<TV>
     {
         int V = S.Length;
@@ -165,11 +179,11 @@ internal static unsafe partial class DepthwiseConv2d
         if (plane < V)
         {
             float* tmp = stackalloc float[V];
-            Stride1Vector<TV, S>(s, W, ColumnsAt<TV, S>(0, W), w00, w01, w02, w10, w11, w12, w20, w21, w22, vb, vlo, vhi, first, last, tmp);
+            Stride1Vector<TV, S>(s, W, cols0, w00, w01, w02, w10, w11, w12, w20, w21, w22, vb, vlo, vhi, first, last, tmp);
             for (int k = 0; k < plane; k++) y[k] = tmp[k];
             return;
         }
-        TV cols = ColumnsAt<TV, S>(0, W);
+        TV cols = cols0;
         int p = 0;
         for (; p <= plane - V; p += V)
         {
@@ -179,7 +193,7 @@ internal static unsafe partial class DepthwiseConv2d
         if (p < plane)
         {
             p = plane - V;
-            Stride1Vector<TV, S>(s + p, W, ColumnsAt<TV, S>(p, W), w00, w01, w02, w10, w11, w12, w20, w21, w22, vb, vlo, vhi, first, last, y + p);
+            Stride1Vector<TV, S>(s + p, W, colsTail, w00, w01, w02, w10, w11, w12, w20, w21, w22, vb, vlo, vhi, first, last, y + p);
         }
     }
 
@@ -206,7 +220,8 @@ internal static unsafe partial class DepthwiseConv2d
     /// q = i·ow + j reads input (2i + kh − 1, 2j + kw − 1), i.e. for kh = 0 the odd rows at a = i − 1, kh = 1 the even
     /// rows at a = i, kh = 2 the odd rows at a = i; columns alike (kw = 0: odd at b = j − 1, zeroed for j = 0).
     /// </summary>
-    private static void Stride2Plane<TV, S>(float* p00, float* p01, float* p10, float* p11, int ow, int plane, float* w, float bias, float lo, float hi, float* y)
+    private static void Stride2Plane<TV, S>(float* p00, float* p01, float* p10, float* p11, int ow, int plane, float* w, float bias, float lo, float hi, float* y,
+        TV cols0, TV colsTail)
         where TV : struct where S : IDepthwiseSimd<TV>
     {
         int V = S.Length;
@@ -218,11 +233,11 @@ internal static unsafe partial class DepthwiseConv2d
         if (plane < V)
         {
             float* tmp = stackalloc float[V];
-            Stride2Vector<TV, S>(p00, p01, p10, p11, ow, ColumnsAt<TV, S>(0, ow), w00, w01, w02, w10, w11, w12, w20, w21, w22, vb, vlo, vhi, first, tmp);
+            Stride2Vector<TV, S>(p00, p01, p10, p11, ow, cols0, w00, w01, w02, w10, w11, w12, w20, w21, w22, vb, vlo, vhi, first, tmp);
             for (int k = 0; k < plane; k++) y[k] = tmp[k];
             return;
         }
-        TV cols = ColumnsAt<TV, S>(0, ow);
+        TV cols = cols0;
         int q = 0;
         for (; q <= plane - V; q += V)
         {
@@ -232,7 +247,7 @@ internal static unsafe partial class DepthwiseConv2d
         if (q < plane)
         {
             q = plane - V;
-            Stride2Vector<TV, S>(p00 + q, p01 + q, p10 + q, p11 + q, ow, ColumnsAt<TV, S>(q, ow), w00, w01, w02, w10, w11, w12, w20, w21, w22, vb, vlo, vhi, first, y + q);
+            Stride2Vector<TV, S>(p00 + q, p01 + q, p10 + q, p11 + q, ow, colsTail, w00, w01, w02, w10, w11, w12, w20, w21, w22, vb, vlo, vhi, first, y + q);
         }
     }
 

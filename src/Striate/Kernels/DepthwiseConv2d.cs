@@ -47,8 +47,19 @@ internal static unsafe partial class DepthwiseConv2d
         }
     }
 
-    public static void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput)
+    /// <summary>gradInput = conv(·, weight)ᵀ · gradOutput. Overwrites gradInput. <paramref name="algorithm"/> forces a path (tests).</summary>
+    public static void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput,
+        DepthwiseAlgorithm algorithm = DepthwiseAlgorithm.Auto)
     {
+        if (algorithm == DepthwiseAlgorithm.Auto) algorithm = VectorSupportsBackwardData(g) ? DepthwiseAlgorithm.Vector3x3 : DepthwiseAlgorithm.Planes;
+        if (algorithm == DepthwiseAlgorithm.Vector3x3)
+        {
+            if (!VectorSupportsBackwardData(g)) throw new ArgumentException($"DepthwiseConv2d: the vector 3×3 input gradient cannot run {g} on this machine.");
+            if (g.Batch == 0) return;
+            fixed (float* dy = gradOutput, w = weight, dx = gradInput)
+                VectorBackwardData(g, dy, w, dx);
+            return;
+        }
         var geom = g;
         int planes = g.Batch * g.InChannels;
         fixed (float* pDy = gradOutput, pW = weight, pDx = gradInput)
@@ -60,8 +71,19 @@ internal static unsafe partial class DepthwiseConv2d
         }
     }
 
-    public static void BackwardWeight(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight)
+    /// <summary>gradWeight = Σ over the batch of gradOutput ⋆ input. Overwrites gradWeight. <paramref name="algorithm"/> forces a path (tests).</summary>
+    public static void BackwardWeight(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight,
+        DepthwiseAlgorithm algorithm = DepthwiseAlgorithm.Auto)
     {
+        if (algorithm == DepthwiseAlgorithm.Auto) algorithm = VectorSupports(g) ? DepthwiseAlgorithm.Vector3x3 : DepthwiseAlgorithm.Planes;
+        if (algorithm == DepthwiseAlgorithm.Vector3x3)
+        {
+            if (!VectorSupports(g)) throw new ArgumentException($"DepthwiseConv2d: the vector 3×3 weight gradient cannot run {g} on this machine.");
+            if (g.Batch == 0) { gradWeight.Clear(); return; }
+            fixed (float* x = input, dy = gradOutput, dw = gradWeight)
+                VectorBackwardWeight(g, x, dy, dw);
+            return;
+        }
         var geom = g;
         fixed (float* pIn = input, pDy = gradOutput, pDw = gradWeight)
         {

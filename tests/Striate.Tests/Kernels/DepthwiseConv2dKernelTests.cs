@@ -57,6 +57,31 @@ public class DepthwiseConv2dKernelTests
         CheckForward(g, DepthwiseAlgorithm.Planes, (ulong)(n * 1000 + c * 31 + h * 7 + w + stride));
     }
 
+    [Theory, MemberData(nameof(Shapes))]
+    public void VectorGradientsMatchReference(int n, int c, int h, int w, int mult, int stride)
+    {
+        SkipWithoutVectors();
+        var g = new Conv2dGeometry(n, c, h, w, c * mult, 3, 3, stride, stride, 1, 1, 1, 1, c);
+        CheckGradients(g, DepthwiseAlgorithm.Vector3x3, (ulong)(n * 1000 + c * 31 + h * 7 + w + stride));
+    }
+
+    [Theory, MemberData(nameof(RandomCases))]
+    public void VectorGradientsMatchReferenceOnRandomShapes(int seed)
+    {
+        SkipWithoutVectors();
+        var r = new Generator(900 + (ulong)seed);
+        int c = 1 + r.NextInt(20), mult = 1 + (r.NextInt(4) == 0 ? 1 : 0), stride = 1 + r.NextInt(2);
+        var g = new Conv2dGeometry(1 + r.NextInt(3), c, 1 + r.NextInt(30), 1 + r.NextInt(30), c * mult, 3, 3, stride, stride, 1, 1, 1, 1, c);
+        CheckGradients(g, DepthwiseAlgorithm.Vector3x3, (ulong)seed);
+    }
+
+    [Theory, MemberData(nameof(Shapes))]
+    public void PlaneGradientsMatchReference(int n, int c, int h, int w, int mult, int stride)
+    {
+        var g = new Conv2dGeometry(n, c, h, w, c * mult, 3, 3, stride, stride, 1, 1, 1, 1, c);
+        CheckGradients(g, DepthwiseAlgorithm.Planes, (ulong)(n * 1000 + c * 31 + h * 7 + w + stride));
+    }
+
     [Fact]
     public void VectorPathTakesMobileNetShapesOnly()
     {
@@ -69,6 +94,7 @@ public class DepthwiseConv2dKernelTests
         var e = Assert.Throws<ArgumentException>(() => DepthwiseConv2d.Forward(new Conv2dGeometry(1, 2, 5, 5, 2, 5, 5, 1, 1, 2, 2, 1, 1, 2),
             new float[50], new float[50], default, new float[50], algorithm: DepthwiseAlgorithm.Vector3x3));
         Assert.Contains("vector 3×3", e.Message);
+        Assert.False(DepthwiseConv2d.VectorSupportsBackwardData(new Conv2dGeometry(1, 4, 8, 8, 8, 3, 3, 1, 1, 1, 1, 1, 1, 4)));
     }
 
     [Theory]
@@ -135,6 +161,32 @@ public class DepthwiseConv2dKernelTests
                 Close.Assert(expected, actual, 1e-4, 1e-5, $"{algorithm} forward {g} bias {withBias} clamp [{lo}, {hi}]");
             }
         }
+    }
+
+    /// <summary>
+    /// Input gradient (where the path has one: the vector path takes multiplier 1) and weight gradient against the
+    /// reference; outputs start as NaN. The weight gradient sums a whole plane per image, hence its wider atol.
+    /// </summary>
+    private static void CheckGradients(Conv2dGeometry g, DepthwiseAlgorithm algorithm, ulong seed)
+    {
+        g.Validate();
+        var r = new Generator(seed + 77);
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var dy = Close.RandomArray((int)g.OutputLength, r);
+        if (algorithm != DepthwiseAlgorithm.Vector3x3 || DepthwiseConv2d.VectorSupportsBackwardData(g))
+        {
+            var expected = new float[g.InputLength];
+            var actual = Nan((int)g.InputLength);
+            Conv2dReference.BackwardData(g, dy, w, expected);
+            DepthwiseConv2d.BackwardData(g, dy, w, actual, algorithm);
+            Close.Assert(expected, actual, 1e-4, 1e-5, $"{algorithm} gradInput {g}");
+        }
+        var dwExpected = new float[g.WeightLength];
+        var dwActual = Nan((int)g.WeightLength);
+        Conv2dReference.BackwardWeight(g, x, dy, dwExpected);
+        DepthwiseConv2d.BackwardWeight(g, x, dy, dwActual, algorithm);
+        Close.Assert(dwExpected, dwActual, 1e-4, 1e-3, $"{algorithm} gradWeight {g}");
     }
 
     private static float[] Nan(int length)
