@@ -76,6 +76,20 @@ public class GemmTests(ITestOutputHelper output)
         Check(path, 3, true, true, 300, 257, 513, 0.75f, 0.5f, 5, 3, 1, 12);
         Check(path, 2, false, true, 150, 1100, 70, 1f, 1f, 0, 0, 4, 13);
         Check(path, 4, true, false, 1000, 20, 300, -1f, 0f, 0, 2, 0, 14);
+        // Square: the threads split rows (parts of MR-multiples, the last one short).
+        Check(path, 2, false, false, 451, 449, 257, 1f, 0.5f, 0, 0, 0, 15);
+    }
+
+    [Fact]
+    public void SquareProductsSplitRowsAndPrepackedWeightsSplitColumns()
+    {
+        // sgemm_1024 on the AVX-512 tile (14×32): 74 row tiles, 32 column tiles, 2 threads. Splitting columns would
+        // pack all of A once per part; rows pack it once in total.
+        Assert.Equal((4, 1), GemmDriver<Gemm512x14x32>.Split(1024, 1024, 1024, 74, 32, packedA: false, threads: 2));
+        // A convolution's GEMM with its weights packed ahead: only B is packed, so the parts take columns.
+        Assert.Equal((1, 4), GemmDriver<Gemm512x14x32>.Split(256, 3136, 576, 19, 98, packedA: true, threads: 2));
+        // Too few columns for two parts: rows again.
+        Assert.Equal((4, 1), GemmDriver<Gemm256x6x16>.Split(600, 40, 300, 100, 3, packedA: true, threads: 2));
     }
 
     [Theory]
