@@ -31,10 +31,12 @@ public sealed class Residual : Module
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
-        var y = F.Relu(_bn1.Call(_conv1.Call(input)));
+        // The batch norms' outputs are read by nothing else, so the ReLUs and the sum overwrite them (PyTorch frees
+        // them by reference count instead): the block keeps 4 activations for backward instead of 7.
+        var y = F.ReluInPlace(_bn1.Call(_conv1.Call(input)));
         y = _bn2.Call(_conv2.Call(y));
         var shortcut = _conv3 != null ? _conv3.Call(input) : input;
-        return F.Relu(F.Add(y, shortcut));
+        return F.ReluInPlace(F.AddInPlace(y, shortcut));
     }
 }
 
@@ -49,7 +51,7 @@ public static class D2lResNet
 {
     /// <summary>The book's stem b1, shared with DenseNet: Conv 7×7/2 p3 (64), BN, ReLU, MaxPool 3×3/2 p1.</summary>
     public static Sequential Stem(int inChannels, Generator? generator = null) =>
-        new(new Conv2d(inChannels, 64, 7, stride: 2, padding: 3, generator: generator), new BatchNorm2d(64), new ReLU(), new MaxPool2d(3, 2, 1));
+        new(new Conv2d(inChannels, 64, 7, stride: 2, padding: 3, generator: generator), new BatchNorm2d(64), new ReLU(inplace: true), new MaxPool2d(3, 2, 1));
 
     /// <summary>The book's <c>resnet_block</c>: <paramref name="numResiduals"/> blocks, the first halving the size unless <paramref name="firstBlock"/>.</summary>
     public static Sequential Stage(int inChannels, int numChannels, int numResiduals, bool firstBlock = false, Generator? generator = null)

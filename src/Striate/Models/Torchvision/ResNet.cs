@@ -43,7 +43,7 @@ public sealed class ResNet : Module
         int expansion = bottleneck ? Bottleneck.Expansion : BasicBlock.Expansion;
         Conv1 = RegisterModule("conv1", new Conv2d(inChannels, 64, 7, stride: 2, padding: 3, bias: false, generator: g));
         Bn1 = RegisterModule("bn1", new BatchNorm2d(64));
-        Relu = RegisterModule("relu", new ReLU());
+        Relu = RegisterModule("relu", new ReLU(inplace: true));
         Maxpool = RegisterModule("maxpool", new MaxPool2d(3, 2, 1));
         int inplanes = 64;
         Sequential MakeLayer(int planes, int count, int stride)
@@ -102,7 +102,7 @@ public sealed class BasicBlock : Module
     {
         _conv1 = RegisterModule("conv1", new Conv2d(inplanes, planes, 3, stride: stride, padding: 1, bias: false, generator: generator));
         _bn1 = RegisterModule("bn1", new BatchNorm2d(planes));
-        _relu = RegisterModule("relu", new ReLU());
+        _relu = RegisterModule("relu", new ReLU(inplace: true));
         _conv2 = RegisterModule("conv2", new Conv2d(planes, planes, 3, padding: 1, bias: false, generator: generator));
         _bn2 = RegisterModule("bn2", new BatchNorm2d(planes));
         if (downsample != null) _downsample = RegisterModule("downsample", downsample);
@@ -114,7 +114,7 @@ public sealed class BasicBlock : Module
         var x = _relu.Call(_bn1.Call(_conv1.Call(input)));
         x = _bn2.Call(_conv2.Call(x));
         var identity = _downsample != null ? _downsample.Call(input) : input;
-        return _relu.Call(F.Add(x, identity));
+        return _relu.Call(F.AddInPlace(x, identity)); // torchvision: out += identity
     }
 }
 
@@ -141,7 +141,7 @@ public sealed class Bottleneck : Module
         _bn2 = RegisterModule("bn2", new BatchNorm2d(planes));
         _conv3 = RegisterModule("conv3", new Conv2d(planes, planes * Expansion, 1, bias: false, generator: g));
         _bn3 = RegisterModule("bn3", new BatchNorm2d(planes * Expansion));
-        _relu = RegisterModule("relu", new ReLU());
+        _relu = RegisterModule("relu", new ReLU(inplace: true));
         if (downsample != null) _downsample = RegisterModule("downsample", downsample);
     }
 
@@ -152,6 +152,6 @@ public sealed class Bottleneck : Module
         x = _relu.Call(_bn2.Call(_conv2.Call(x)));
         x = _bn3.Call(_conv3.Call(x));
         var identity = _downsample != null ? _downsample.Call(input) : input;
-        return _relu.Call(F.Add(x, identity));
+        return _relu.Call(F.AddInPlace(x, identity)); // torchvision: out += identity
     }
 }

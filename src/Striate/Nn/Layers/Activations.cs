@@ -2,16 +2,23 @@ using Striate.Functional;
 
 namespace Striate.Nn;
 
-/// <summary>max(0, x), as torch.nn.ReLU. Shapes: any → same.</summary>
-public sealed class ReLU : Module
+/// <summary>
+/// max(0, x), as torch.nn.ReLU. With <paramref name="inplace"/> (torchvision's blocks) the result is written over the
+/// input (<see cref="F.ReluInPlace"/>): one array less per activation while training, for an input nothing else reads.
+/// Shapes: any → same.
+/// </summary>
+public sealed class ReLU(bool inplace = false) : Module
 {
+    /// <summary>Whether the input's array is overwritten, as nn.ReLU(inplace=True).</summary>
+    public bool Inplace { get; } = inplace;
+
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
         ExpectCall();
-        return F.Relu(input);
+        return Inplace ? F.ReluInPlace(input) : F.Relu(input);
     }
-    public override string ToString() => "ReLU()";
+    public override string ToString() => Inplace ? "ReLU(inplace=True)" : "ReLU()";
 }
 
 /// <summary>x for x ≥ 0, negativeSlope·x otherwise, as torch.nn.LeakyReLU. Shapes: any → same.</summary>
