@@ -25,7 +25,7 @@ public static partial class BatchNorm
                 for (int ch = c0; ch < c1; ch++)
                 {
                     double sum = 0;
-                    for (int b = 0; b < n; b++) sum += TensorPrimitives.Sum(x.Slice((b * c + ch) * s, s));
+                    for (int b = 0; b < n; b++) sum += SliceSum(x.Slice((b * c + ch) * s, s));
                     result[ch] = sum;
                 }
             });
@@ -78,8 +78,9 @@ public static partial class BatchNorm
                     for (int b = 0; b < n; b++)
                     {
                         int at = (b * c + ch) * s;
-                        sum += TensorPrimitives.Sum(g.Slice(at, s));
-                        centered += DotCentered(g.Slice(at, s), x.Slice(at, s), m[ch]);
+                        SumAndDotCentered(g.Slice(at, s), x.Slice(at, s), m[ch], out double sliceSum, out double sliceDot);
+                        sum += sliceSum;
+                        centered += sliceDot;
                     }
                     ((double*)aG)[ch] = sum;
                     ((double*)aGc)[ch] = centered;

@@ -44,9 +44,10 @@ public static partial class BatchNorm
         for (int ch = c0; ch < c1; ch++)
         {
             double sum = 0;
-            for (int b = 0; b < n; b++) sum += TensorPrimitives.Sum(input.Slice((b * c + ch) * s, s));
+            for (int b = 0; b < n; b++) sum += SliceSum(input.Slice((b * c + ch) * s, s));
             float m = (float)(sum / count);
-            // Two passes (mean, then squared deviations) avoid the cancellation of E[x²] − E[x]².
+            // Two passes (mean, then squared deviations) avoid the cancellation of E[x²] − E[x]²; the second reads
+            // the channel from cache. The cross-process statistics (SyncBatchNorm) make the same float operations.
             double squares = 0;
             for (int b = 0; b < n; b++) squares += SumSquaredDeviation(input.Slice((b * c + ch) * s, s), m);
             float v = (float)(squares / count);
@@ -129,8 +130,9 @@ public static partial class BatchNorm
             for (int b = 0; b < n; b++)
             {
                 int at = (b * c + ch) * s;
-                sumG += TensorPrimitives.Sum(gradOutput.Slice(at, s));
-                sumGCentered += DotCentered(gradOutput.Slice(at, s), input.Slice(at, s), m);
+                SumAndDotCentered(gradOutput.Slice(at, s), input.Slice(at, s), m, out double sliceSum, out double sliceDot);
+                sumG += sliceSum;
+                sumGCentered += sliceDot;
             }
             float sumGXhat = (float)(sumGCentered * istd);
             if (!gradBias.IsEmpty) gradBias[ch] = (float)sumG;
@@ -164,6 +166,50 @@ public static partial class BatchNorm
         }
     }
 
+    // Σx over one slice: vector lanes in float (two accumulators), the total in double. A plain loop: per call,
+    // TensorPrimitives.Sum's dispatch and overlap checks cost more than the sum on 7×7 and 14×14 planes.
+    private static double SliceSum(ReadOnlySpan<float> x)
+    {
+        int w = Vector<float>.Count, i = 0;
+        ref float px = ref MemoryMarshal.GetReference(x);
+        Vector<float> s0 = default, s1 = default;
+        for (; i <= x.Length - 2 * w; i += 2 * w)
+        {
+            s0 += Vector.LoadUnsafe(ref px, (nuint)i);
+            s1 += Vector.LoadUnsafe(ref px, (nuint)(i + w));
+        }
+        for (; i <= x.Length - w; i += w) s0 += Vector.LoadUnsafe(ref px, (nuint)i);
+        double sum = Vector.Sum(s0 + s1);
+        for (; i < x.Length; i++) sum += Unsafe.Add(ref px, i);
+        return sum;
+    }
+
+    // Σg and Σg·(x − mean) over one slice in one read of g and x (backward's two reductions).
+    private static void SumAndDotCentered(ReadOnlySpan<float> g, ReadOnlySpan<float> x, float mean, out double sum, out double dot)
+    {
+        int w = Vector<float>.Count, i = 0;
+        ref float pg = ref MemoryMarshal.GetReference(g);
+        ref float px = ref MemoryMarshal.GetReference(x);
+        var vm = new Vector<float>(mean);
+        Vector<float> s0 = default, s1 = default, d0 = default, d1 = default;
+        for (; i <= x.Length - 2 * w; i += 2 * w)
+        {
+            var g0 = Vector.LoadUnsafe(ref pg, (nuint)i);
+            var g1 = Vector.LoadUnsafe(ref pg, (nuint)(i + w));
+            s0 += g0; d0 += g0 * (Vector.LoadUnsafe(ref px, (nuint)i) - vm);
+            s1 += g1; d1 += g1 * (Vector.LoadUnsafe(ref px, (nuint)(i + w)) - vm);
+        }
+        for (; i <= x.Length - w; i += w)
+        {
+            var g0 = Vector.LoadUnsafe(ref pg, (nuint)i);
+            s0 += g0; d0 += g0 * (Vector.LoadUnsafe(ref px, (nuint)i) - vm);
+        }
+        sum = Vector.Sum(s0 + s1);
+        dot = Vector.Sum(d0 + d1);
+        for (; i < x.Length; i++) { float gi = Unsafe.Add(ref pg, i); sum += gi; dot += gi * (Unsafe.Add(ref px, i) - mean); }
+    }
+
+    // Σ(x − mean)² over one slice (the second pass of the cross-process two-pass variance).
     private static double SumSquaredDeviation(ReadOnlySpan<float> x, float mean)
     {
         var acc = Vector<float>.Zero;
@@ -177,20 +223,6 @@ public static partial class BatchNorm
         }
         double sum = Vector.Sum(acc);
         for (; i < x.Length; i++) { float d = x[i] - mean; sum += d * d; }
-        return sum;
-    }
-
-    private static double DotCentered(ReadOnlySpan<float> g, ReadOnlySpan<float> x, float mean)
-    {
-        var acc = Vector<float>.Zero;
-        var vm = new Vector<float>(mean);
-        int i = 0;
-        ref float pg = ref MemoryMarshal.GetReference(g);
-        ref float px = ref MemoryMarshal.GetReference(x);
-        for (; i <= x.Length - Vector<float>.Count; i += Vector<float>.Count)
-            acc += Vector.LoadUnsafe(ref pg, (nuint)i) * (Vector.LoadUnsafe(ref px, (nuint)i) - vm);
-        double sum = Vector.Sum(acc);
-        for (; i < x.Length; i++) sum += g[i] * (x[i] - mean);
         return sum;
     }
 
