@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Striate.Kernels;
@@ -27,6 +28,9 @@ public static class ChannelAffine
         public int C, S;
         public bool Relu;
 
+        // AggressiveOptimization (here and on the other loops of this file): compiled optimized at once, so the first
+        // runs of an inference session (a short-lived process) do not run tier-0 code while the JIT catches up.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int plane)
         {
             float a = Scale[plane % C], b = Shift[plane % C];

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
 namespace Striate.Kernels;
@@ -50,6 +51,9 @@ internal static unsafe class ChannelBlocked
     }
 
     /// <summary>Block <paramref name="cb"/> of one image: dstImage [Blocks, Hp, Wp, V] ← srcImage [C, H, W].</summary>
+    // AggressiveOptimization (here and on the other loops of this file): compiled optimized at once, so the first
+    // runs of an inference session (a short-lived process) do not run tier-0 code while the JIT catches up.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackBlock(float* srcImage, in BlockedShape s, int cb, float* dstImage)
     {
         {
@@ -123,6 +127,7 @@ internal static unsafe class ChannelBlocked
     }
 
     /// <summary>Block <paramref name="cb"/> of one image: dstImage [C, H, W] ← act(srcImage [Blocks, H, W, V] + bias + residualImage).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void UnpackBlock(float* srcImage, in BlockedShape s, int cb, float* dstImage, float* bias, float* residualImage, bool relu)
     {
         {
@@ -165,6 +170,7 @@ internal static unsafe class ChannelBlocked
     }
 
     /// <summary>dst[0..count) = act(src + bias + residual) for one channel's run of pixels (count is 8 or 16).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Epilogue(float* src, int count, float bias, float* residual, bool relu, float* dst)
     {
         if (count == 16 && Vector512.IsHardwareAccelerated)

@@ -332,6 +332,9 @@ internal static unsafe partial class Conv2dDirect
         /// <summary>Tile kernels indexed by (last group ? 4 : 0) + (last row tile ? 2 : 0) + (last column tile ? 1 : 0).</summary>
         public KernelTable Kernels;
 
+        // AggressiveOptimization (here and on the other loops of this file): compiled optimized at once, so the first
+        // runs of an inference session (a short-lived process) do not run tier-0 code while the JIT catches up.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int index)
         {
             if (!PerImage)
@@ -358,6 +361,7 @@ internal static unsafe partial class Conv2dDirect
         /// [n0, n1) (image n at xBatch + n·In.ImageStride, yBatch + n·Out.ImageStride); a pass of weights (one group,
         /// a range of input-channel blocks) serves every image before the next pass is loaded.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Tiles(float* xBatch, float* yBatch, int n0, int n1, int g0, int g1, int t0, int t1)
         {
             var g = G;

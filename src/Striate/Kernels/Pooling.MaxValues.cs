@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Buffers;
 using System.Numerics;
 using System.Runtime.Intrinsics;
@@ -16,6 +17,9 @@ public static partial class Pooling
     /// 3×3/1/1 inception branches, on planes as small as 7×7) runs both passes over the whole plane at once and fixes
     /// the few border outputs afterwards. The result is PyTorch's: the maximum, or NaN when the window holds one.
     /// </summary>
+    // AggressiveOptimization (here and on the other loops of this file): compiled optimized at once, so the first
+    // runs of an inference session (a short-lived process) do not run tier-0 code while the JIT catches up.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void MaxPlanesValues(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output, int p0, int p1)
     {
         int inW = g.InW, outW = g.OutW, kW = g.KernelW, sW = g.StrideW, pW = g.PadW, inPlane = g.InPlane, outPlane = g.OutPlane;
@@ -54,6 +58,7 @@ public static partial class Pooling
     }
 
     /// <summary>dst[i] = max over j &lt; taps of src[i + j·stride], for i &lt; count (NaN when one of them is).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ShiftedMax(float* src, nint stride, int taps, int count, float* dst)
     {
         int n = Vector<float>.Count, i = 0;
@@ -72,6 +77,7 @@ public static partial class Pooling
     }
 
     /// <summary>Stride-1 columns: o[ow] = max of col over ow's window, a vector of outputs at once where the window lies inside the row.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RowMaxStride1(float* col, int inW, int kW, int pW, float* o, int outW)
     {
         // Outputs whose whole window lies inside the row: [lo, hi).
@@ -86,6 +92,7 @@ public static partial class Pooling
     /// Stride-2 columns: col is split into even[t] = col[2t] and odd[t] = col[2t + 1]; tap j of output ow reads
     /// col[2·ow − pW + j], which is even[ow + (j − pW)/2] or odd[ow + (j − pW − 1)/2] — a shifted contiguous run.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void RowMaxStride2(float* col, int inW, int kW, int pW, float* even, float* odd, float* o, int outW)
     {
         int half = inW / 2;
@@ -125,6 +132,7 @@ public static partial class Pooling
     /// (interior rows in one run, the pad rows at the top and bottom clamped), then columns over the whole plane as
     /// one run, whose outputs within pW of a row's ends wrapped into the neighbouring row and are redone clamped.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void SamePlaneMax(in Pool2dGeometry g, float* plane, float* rowMax, float* o)
     {
         int h = g.InH, w = g.InW, kH = g.KernelH, pH = g.PadH, kW = g.KernelW, pW = g.PadW;

@@ -281,6 +281,7 @@ public static partial class Pooling
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AvgPlanes(in Pool2dGeometry g, bool countIncludePad, int divisorOverride, ReadOnlySpan<float> input, Span<float> output, int p0, int p1)
     {
         int inW = g.InW;
