@@ -7,6 +7,7 @@ using Striate.Training;
 
 namespace Striate.Tests.Training;
 
+[Collection(nameof(GlobalGeneratorCollection))]
 public sealed class TrainerTests
 {
     private static IDataset MnistSubset(int count) => new Subset(Datasets.Open("mnist", train: true, allowDownload: false), count);
