@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using Striate.Kernels;
 
 namespace Striate.Distributed;
 
@@ -106,7 +106,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
         fixed (float* p = data)
             using (_watchdog.Begin("MPI_Allreduce", data.Length * 4L))
                 _mpi.Check(_mpi.Allreduce((void*)_mpi.InPlace, p, data.Length, _mpi.Float, Op(op), _comm), "MPI_Allreduce");
-        if (op == ReduceOp.Average) TensorPrimitives.Multiply(data, 1f / WorldSize, data);
+        if (op == ReduceOp.Average) Elementwise.Scale(data, 1f / WorldSize, data);
     }
 
     public void AllReduce(Span<double> data, ReduceOp op = ReduceOp.Sum)
@@ -115,7 +115,7 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
         fixed (double* p = data)
             using (_watchdog.Begin("MPI_Allreduce", data.Length * 8L))
                 _mpi.Check(_mpi.Allreduce((void*)_mpi.InPlace, p, data.Length, _mpi.Double, Op(op), _comm), "MPI_Allreduce");
-        if (op == ReduceOp.Average) TensorPrimitives.Multiply(data, 1.0 / WorldSize, data);
+        if (op == ReduceOp.Average) for (int i = 0; i < data.Length; i++) data[i] *= 1.0 / WorldSize;
     }
 
     public void Broadcast(Span<float> data, int root = 0)

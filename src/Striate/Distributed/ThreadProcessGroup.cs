@@ -1,4 +1,4 @@
-using System.Numerics.Tensors;
+using Striate.Kernels;
 
 namespace Striate.Distributed;
 
@@ -43,12 +43,12 @@ public sealed class ThreadProcessGroup : IProcessGroup
                 var other = new ReadOnlySpan<float>((float*)calls[r].Pointer, data.Length);
                 switch (op)
                 {
-                    case ReduceOp.Max: TensorPrimitives.Max(result, other, result); break;
-                    case ReduceOp.Min: TensorPrimitives.Min(result, other, result); break;
-                    default: TensorPrimitives.Add(result, other, result); break;
+                    case ReduceOp.Max: SpanMath.Max(result, other, result); break;
+                    case ReduceOp.Min: SpanMath.Min(result, other, result); break;
+                    default: SpanMath.Add(result, other, result); break;
                 }
             }
-            if (op == ReduceOp.Average) TensorPrimitives.Multiply(result, 1f / WorldSize, result);
+            if (op == ReduceOp.Average) SpanMath.Multiply(result, 1f / WorldSize, result);
             // Everyone has read every input before anyone overwrites its own.
             _rendezvous.Arrive(Rank, new Call(Kind.Done, 0, 0, 0, 0));
             result.CopyTo(data);
@@ -67,12 +67,12 @@ public sealed class ThreadProcessGroup : IProcessGroup
                 var other = new ReadOnlySpan<double>((double*)calls[r].Pointer, data.Length);
                 switch (op)
                 {
-                    case ReduceOp.Max: TensorPrimitives.Max(result, other, result); break;
-                    case ReduceOp.Min: TensorPrimitives.Min(result, other, result); break;
-                    default: TensorPrimitives.Add(result, other, result); break;
+                    case ReduceOp.Max: for (int i = 0; i < result.Length; i++) result[i] = Math.Max(result[i], other[i]); break;
+                    case ReduceOp.Min: for (int i = 0; i < result.Length; i++) result[i] = Math.Min(result[i], other[i]); break;
+                    default: for (int i = 0; i < result.Length; i++) result[i] += other[i]; break;
                 }
             }
-            if (op == ReduceOp.Average) TensorPrimitives.Multiply(result, 1.0 / WorldSize, result);
+            if (op == ReduceOp.Average) for (int i = 0; i < result.Length; i++) result[i] *= 1.0 / WorldSize;
             _rendezvous.Arrive(Rank, new Call(Kind.Done, 0, 0, 0, 0));
             result.CopyTo(data);
         }

@@ -67,9 +67,9 @@ public static partial class F
         switch (op)
         {
             case BinaryOp.Add: Elementwise.Add(x, y, z); break;
-            case BinaryOp.Subtract: System.Numerics.Tensors.TensorPrimitives.Subtract(x, y, z); break;
+            case BinaryOp.Subtract: Striate.Kernels.SpanMath.Subtract(x, y, z); break;
             case BinaryOp.Multiply: Elementwise.Multiply(x, y, z); break;
-            default: System.Numerics.Tensors.TensorPrimitives.Divide(x, y, z); break;
+            default: Striate.Kernels.SpanMath.Divide(x, y, z); break;
         }
     }
 
@@ -111,7 +111,7 @@ public static partial class F
                         var t = Expand(BinaryOp.Divide, gradOutput, b);
                         t = Expand(BinaryOp.Multiply, t, a);
                         t = Expand(BinaryOp.Divide, t, b);
-                        System.Numerics.Tensors.TensorPrimitives.Negate(t.ReadOnlySpan, t.Span);
+                        Striate.Kernels.SpanMath.Negate(t.ReadOnlySpan, t.Span);
                         AccumulateReduced(1, t, owned: true);
                         break;
                 }
@@ -141,7 +141,7 @@ public static partial class F
     private static Tensor Negate(Tensor g)
     {
         var result = Tensor.Allocate(g.Shape, clear: false);
-        System.Numerics.Tensors.TensorPrimitives.Negate(g.ReadOnlySpan, result.Span);
+        Striate.Kernels.SpanMath.Negate(g.ReadOnlySpan, result.Span);
         return result;
     }
 
@@ -160,7 +160,7 @@ public static partial class F
     {
         ArgumentNullException.ThrowIfNull(input);
         var output = Tensor.Allocate(input.Shape, clear: false);
-        System.Numerics.Tensors.TensorPrimitives.Add(input.ReadOnlySpan, scalar, output.Span);
+        Striate.Kernels.SpanMath.Add(input.ReadOnlySpan, scalar, output.Span);
         GraphTracer.Current?.Record(new AddScalarOp(scalar), output, input);
         return new ScalarBackward(ScalarKind.Add, scalar).Record(output, input);
     }
@@ -176,7 +176,7 @@ public static partial class F
     {
         ArgumentNullException.ThrowIfNull(input);
         var output = Tensor.Allocate(input.Shape, clear: false);
-        System.Numerics.Tensors.TensorPrimitives.Subtract(scalar, input.ReadOnlySpan, output.Span);
+        Striate.Kernels.SpanMath.Subtract(scalar, input.ReadOnlySpan, output.Span);
         GraphTracer.Current?.Record(new RSubScalarOp(scalar), output, input);
         return new ScalarBackward(ScalarKind.RSub, scalar).Record(output, input);
     }
@@ -186,7 +186,7 @@ public static partial class F
     {
         ArgumentNullException.ThrowIfNull(input);
         var output = Tensor.Allocate(input.Shape, clear: false);
-        System.Numerics.Tensors.TensorPrimitives.Divide(input.ReadOnlySpan, scalar, output.Span);
+        Striate.Kernels.SpanMath.Divide(input.ReadOnlySpan, scalar, output.Span);
         GraphTracer.Current?.Record(new DivScalarOp(scalar), output, input);
         return new ScalarBackward(ScalarKind.Div, scalar).Record(output, input);
     }
@@ -196,7 +196,7 @@ public static partial class F
     {
         ArgumentNullException.ThrowIfNull(input);
         var output = Tensor.Allocate(input.Shape, clear: false);
-        System.Numerics.Tensors.TensorPrimitives.Divide(scalar, input.ReadOnlySpan, output.Span);
+        Striate.Kernels.SpanMath.Divide(scalar, input.ReadOnlySpan, output.Span);
         GraphTracer.Current?.Record(new RDivScalarOp(scalar), output, input);
         return new ScalarBackward(ScalarKind.RDiv, scalar).Saving(input).Record(output, input);
     }
@@ -225,14 +225,14 @@ public static partial class F
             }
             var grad = Tensor.Allocate(gradOutput.Shape, clear: false);
             if (kind == ScalarKind.Div)
-                System.Numerics.Tensors.TensorPrimitives.Divide(gradOutput.ReadOnlySpan, scalar, grad.Span);
+                Striate.Kernels.SpanMath.Divide(gradOutput.ReadOnlySpan, scalar, grad.Span);
             else
             {
                 // d/dx (s/x) = −s/x²: g·(−s)/x/x
                 var x = Inputs[0]!.ReadOnlySpan;
-                System.Numerics.Tensors.TensorPrimitives.Multiply(gradOutput.ReadOnlySpan, -scalar, grad.Span);
-                System.Numerics.Tensors.TensorPrimitives.Divide(grad.Span, x, grad.Span);
-                System.Numerics.Tensors.TensorPrimitives.Divide(grad.Span, x, grad.Span);
+                Striate.Kernels.SpanMath.Multiply(gradOutput.ReadOnlySpan, -scalar, grad.Span);
+                Striate.Kernels.SpanMath.Divide(grad.Span, x, grad.Span);
+                Striate.Kernels.SpanMath.Divide(grad.Span, x, grad.Span);
             }
             Accumulate(0, grad);
         }

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using Striate.Autograd;
 using Striate.Kernels;
 using Striate.Graph;
@@ -37,7 +36,7 @@ public static partial class F
             for (int r = 0; r < rows; r++)
             {
                 var row = y.Slice(r * outFeatures, outFeatures);
-                TensorPrimitives.Add(row, b, row);
+                SpanMath.Add(row, b, row);
             }
         }
         GraphTracer.Current?.Record(new LinearOp(), output, input, weight, bias);
@@ -69,7 +68,7 @@ public static partial class F
             {
                 var db = Tensor.Allocate([outFeatures], clear: true); // db: [out]
                 var sum = db.Span;
-                for (int r = 0; r < rows; r++) TensorPrimitives.Add(sum, dy.Slice(r * outFeatures, outFeatures), sum);
+                for (int r = 0; r < rows; r++) SpanMath.Add(sum, dy.Slice(r * outFeatures, outFeatures), sum);
                 Accumulate(2, db);
             }
         }

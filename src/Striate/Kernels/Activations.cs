@@ -1,11 +1,10 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
 namespace Striate.Kernels;
 
 /// <summary>
-/// Element-wise activations and their gradients. Forwards use TensorPrimitives; backwards are hand-written
+/// Element-wise activations and their gradients. Forwards use SpanMath; backwards are hand-written
 /// Vector&lt;float&gt; loops so each is one pass with no scratch buffer.
 /// </summary>
 public static class Activations
@@ -14,8 +13,8 @@ public static class Activations
     public static void Relu(ReadOnlySpan<float> x, Span<float> y)
     {
         Check(x.Length, y.Length, nameof(Relu));
-        // TensorPrimitives.Max follows IEEE 754-2019 maximum: NaN propagates, and max(−0, +0) = +0.
-        TensorPrimitives.Max(x, 0f, y);
+        // SpanMath.Max follows IEEE 754-2019 maximum: NaN propagates, and max(−0, +0) = +0.
+        SpanMath.Max(x, 0f, y);
     }
 
     /// <summary>dx = dy where y &gt; 0, else 0 (PyTorch's threshold_backward on the output).</summary>
@@ -62,8 +61,7 @@ public static class Activations
     public static void Sigmoid(ReadOnlySpan<float> x, Span<float> y)
     {
         Check(x.Length, y.Length, nameof(Sigmoid));
-        if (x.IsEmpty) return; // TensorPrimitives.Sigmoid rejects empty spans
-        TensorPrimitives.Sigmoid(x, y);
+        SpanMath.Sigmoid(x, y);
     }
 
     /// <summary>dx = dy·y·(1 − y) from the forward's output y.</summary>
@@ -87,7 +85,7 @@ public static class Activations
     public static void Tanh(ReadOnlySpan<float> x, Span<float> y)
     {
         Check(x.Length, y.Length, nameof(Tanh));
-        TensorPrimitives.Tanh(x, y);
+        SpanMath.Tanh(x, y);
     }
 
     /// <summary>dx = dy·(1 − y²) from the forward's output y.</summary>

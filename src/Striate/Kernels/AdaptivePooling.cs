@@ -22,7 +22,7 @@ public static class AdaptivePooling
         {
             // Global average pooling: one contiguous vectorized sum per plane.
             for (int p = 0; p < planes; p++)
-                output[p] = System.Numerics.Tensors.TensorPrimitives.Sum(input.Slice(p * inPlane, inPlane)) / inPlane;
+                output[p] = Striate.Kernels.SpanMath.Sum(input.Slice(p * inPlane, inPlane)) / inPlane;
             return;
         }
         int o = 0;

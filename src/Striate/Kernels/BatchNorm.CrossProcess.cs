@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Striate.Kernels;
 
 /// <summary>

@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -167,7 +166,8 @@ public static partial class BatchNorm
     }
 
     // Σx over one slice: vector lanes in float (two accumulators), the total in double. A plain loop: per call,
-    // TensorPrimitives.Sum's dispatch and overlap checks cost more than the sum on 7×7 and 14×14 planes.
+    // TensorPrimitives.Sum (which the core used then) cost more in dispatch and overlap checks than the sum on 7×7 and
+    // 14×14 planes.
     private static double SliceSum(ReadOnlySpan<float> x)
     {
         int w = Vector<float>.Count, i = 0;

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Striate.Kernels;
 
 /// <summary>The element-wise binary operations that broadcast (PyTorch's add, sub, mul, div).</summary>
@@ -11,7 +9,7 @@ public enum BinaryOp { Add, Subtract, Multiply, Divide }
 /// (0 along a dimension it is broadcast over; see <see cref="StridesWithin"/>). Dimensions are first coalesced
 /// (size-1 dimensions dropped, neighbours that are contiguous in both operands merged), so the common cases —
 /// same shapes, a per-channel [C, 1, 1] against [N, C, H, W], a scalar — become one long inner run handled by
-/// TensorPrimitives. The plain twin is <see cref="BroadcastReference"/>.
+/// SpanMath. The plain twin is <see cref="BroadcastReference"/>.
 /// </summary>
 public static class Broadcast
 {
@@ -75,8 +73,8 @@ public static class Broadcast
         for (int og = 0; og < grad.Length; og += inner)
         {
             var run = grad.Slice(og, inner);
-            if (st[n - 1] == 0) target[ot] += TensorPrimitives.Sum(run);
-            else TensorPrimitives.Add(target.Slice(ot, inner), run, target.Slice(ot, inner));
+            if (st[n - 1] == 0) target[ot] += SpanMath.Sum(run);
+            else SpanMath.Add(target.Slice(ot, inner), run, target.Slice(ot, inner));
             for (int k = n - 2; k >= 0; k--)
             {
                 ot += st[k];
@@ -95,10 +93,10 @@ public static class Broadcast
             var xs = x.Slice(ox, n); var ys = y.Slice(oy, n);
             switch (op)
             {
-                case BinaryOp.Add: TensorPrimitives.Add(xs, ys, z); break;
-                case BinaryOp.Subtract: TensorPrimitives.Subtract(xs, ys, z); break;
-                case BinaryOp.Multiply: TensorPrimitives.Multiply(xs, ys, z); break;
-                default: TensorPrimitives.Divide(xs, ys, z); break;
+                case BinaryOp.Add: SpanMath.Add(xs, ys, z); break;
+                case BinaryOp.Subtract: SpanMath.Subtract(xs, ys, z); break;
+                case BinaryOp.Multiply: SpanMath.Multiply(xs, ys, z); break;
+                default: SpanMath.Divide(xs, ys, z); break;
             }
         }
         else if (sx != 0)
@@ -106,10 +104,10 @@ public static class Broadcast
             var xs = x.Slice(ox, n); float b = y[oy];
             switch (op)
             {
-                case BinaryOp.Add: TensorPrimitives.Add(xs, b, z); break;
-                case BinaryOp.Subtract: TensorPrimitives.Subtract(xs, b, z); break;
-                case BinaryOp.Multiply: TensorPrimitives.Multiply(xs, b, z); break;
-                default: TensorPrimitives.Divide(xs, b, z); break;
+                case BinaryOp.Add: SpanMath.Add(xs, b, z); break;
+                case BinaryOp.Subtract: SpanMath.Subtract(xs, b, z); break;
+                case BinaryOp.Multiply: SpanMath.Multiply(xs, b, z); break;
+                default: SpanMath.Divide(xs, b, z); break;
             }
         }
         else if (sy != 0)
@@ -117,10 +115,10 @@ public static class Broadcast
             float a = x[ox]; var ys = y.Slice(oy, n);
             switch (op)
             {
-                case BinaryOp.Add: TensorPrimitives.Add(ys, a, z); break;
-                case BinaryOp.Subtract: TensorPrimitives.Subtract(a, ys, z); break;
-                case BinaryOp.Multiply: TensorPrimitives.Multiply(ys, a, z); break;
-                default: TensorPrimitives.Divide(a, ys, z); break;
+                case BinaryOp.Add: SpanMath.Add(ys, a, z); break;
+                case BinaryOp.Subtract: SpanMath.Subtract(a, ys, z); break;
+                case BinaryOp.Multiply: SpanMath.Multiply(ys, a, z); break;
+                default: SpanMath.Divide(a, ys, z); break;
             }
         }
         else z.Fill(Apply(op, x[ox], y[oy]));

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Striate.Kernels;
 
 /// <summary>How <see cref="Conv2dKernels"/> computes one convolution; chosen per shape by <see cref="Conv2dKernels.Choose"/>.</summary>
@@ -192,7 +190,7 @@ public static partial class Conv2dKernels
         for (int o = 0; o < g.OutChannels; o++)
         {
             double sum = 0;
-            for (int n = 0; n < g.Batch; n++) sum += TensorPrimitives.Sum(gradOutput.Slice((n * g.OutChannels + o) * plane, plane));
+            for (int n = 0; n < g.Batch; n++) sum += SpanMath.Sum(gradOutput.Slice((n * g.OutChannels + o) * plane, plane));
             gradBias[o] = (float)sum;
         }
     }
@@ -233,9 +231,9 @@ public static partial class Conv2dKernels
         {
             int offset = (n * g.OutChannels + o) * plane;
             var y = output.Slice(offset, plane); // y: [Hout, Wout]
-            if (!bias.IsEmpty) TensorPrimitives.Add(y, bias[o], y);
-            if (!residual.IsEmpty) TensorPrimitives.Add(y, residual.Slice(offset, plane), y);
-            if (epilogue.Relu) TensorPrimitives.Max(y, 0f, y);
+            if (!bias.IsEmpty) SpanMath.Add(y, bias[o], y);
+            if (!residual.IsEmpty) SpanMath.Add(y, residual.Slice(offset, plane), y);
+            if (epilogue.Relu) SpanMath.Max(y, 0f, y);
         }
     }
 }

@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Striate.Kernels;
 
 /// <summary>
@@ -21,18 +19,18 @@ public static class CrossEntropy
         for (int i = 0; i < n; i++)
         {
             var row = logits.Slice(i * c, c);
-            float max = TensorPrimitives.Max(row);
+            float max = SpanMath.Max(row);
             double sumExp = 0;
             for (int k = 0; k < c; k++) sumExp += Math.Exp(row[k] - max);
             double lse = max + Math.Log(sumExp);
             double nll = lse - row[targets[i]];
-            double smooth = lse - TensorPrimitives.Sum(row) / (double)c;
+            double smooth = lse - SpanMath.Sum(row) / (double)c;
             total += (1 - labelSmoothing) * nll + labelSmoothing * smooth;
             if (!probabilities.IsEmpty)
             {
                 var p = probabilities.Slice(i * c, c);
-                TensorPrimitives.Subtract(row, (float)lse, p);
-                TensorPrimitives.Exp(p, p);
+                SpanMath.Subtract(row, (float)lse, p);
+                SpanMath.Exp(p, p);
             }
         }
         return (float)(total / n);
@@ -50,9 +48,9 @@ public static class CrossEntropy
         for (int i = 0; i < n; i++)
         {
             var g = gradLogits.Slice(i * c, c);
-            TensorPrimitives.Subtract(probabilities.Slice(i * c, c), offTarget, g);
+            SpanMath.Subtract(probabilities.Slice(i * c, c), offTarget, g);
             g[targets[i]] -= 1 - labelSmoothing;
-            TensorPrimitives.Multiply(g, scale, g);
+            SpanMath.Multiply(g, scale, g);
         }
     }
 

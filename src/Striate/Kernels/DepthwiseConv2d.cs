@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Striate.Kernels;
 
 /// <summary>
@@ -7,7 +5,7 @@ namespace Striate.Kernels;
 /// loops: im2col would copy kH·kW times the input for a GEMM with one row per group, so direct is faster.
 /// The 3×3, padding 1, stride 1/2 convolutions of MobileNets take the vector path
 /// (<c>DepthwiseConv2d.Vector3x3.cs</c>); every other geometry the plane loops here: for stride 1, each kernel tap
-/// is an axpy over a contiguous run of an output row, which TensorPrimitives vectorizes; larger strides fall back to
+/// is an axpy over a contiguous run of an output row, which SpanMath vectorizes; larger strides fall back to
 /// scalar gathers. <see cref="Conv2dReference"/> is the specification of both.
 /// Shapes: input [N, C, H, W], weight [C·multiplier, 1, kH, kW], output [N, C·multiplier, Hout, Wout].
 /// </summary>
@@ -120,7 +118,7 @@ internal static unsafe partial class DepthwiseConv2d
                 if (sw == 1)
                 {
                     var d = dst[lo..hi];
-                    TensorPrimitives.MultiplyAdd(src.Slice(lo + shift, hi - lo), wv, d, d);
+                    SpanMath.MultiplyAdd(src.Slice(lo + shift, hi - lo), wv, d, d);
                 }
                 else
                     for (int j = lo, col = lo * sw + shift; j < hi; j++, col += sw) dst[j] += wv * src[col];
@@ -157,7 +155,7 @@ internal static unsafe partial class DepthwiseConv2d
                     if (sw == 1)
                     {
                         var d = dst.Slice(lo + shift, hi - lo);
-                        TensorPrimitives.MultiplyAdd(src[lo..hi], wv, d, d);
+                        SpanMath.MultiplyAdd(src[lo..hi], wv, d, d);
                     }
                     else
                         for (int j = lo, col = lo * sw + shift; j < hi; j++, col += sw) dst[col] += wv * src[j];
@@ -190,7 +188,7 @@ internal static unsafe partial class DepthwiseConv2d
                         var src = x.Slice(row * W, W);
                         var d = dy.Slice(i * ow, ow);
                         if (sw == 1)
-                            sum += TensorPrimitives.Dot(d[lo..hi], src.Slice(lo + shift, hi - lo));
+                            sum += SpanMath.Dot(d[lo..hi], src.Slice(lo + shift, hi - lo));
                         else
                         {
                             float s = 0;

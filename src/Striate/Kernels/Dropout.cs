@@ -1,5 +1,3 @@
-using System.Numerics.Tensors;
-
 namespace Striate.Kernels;
 
 /// <summary>
@@ -26,6 +24,6 @@ public static class Dropout
     {
         if (x.Length != mask.Length || y.Length != x.Length)
             throw new ArgumentException($"Dropout.Apply: x, mask and y have {x.Length}, {mask.Length} and {y.Length} elements; they must match.");
-        TensorPrimitives.Multiply(x, mask, y);
+        SpanMath.Multiply(x, mask, y);
     }
 }

@@ -1,16 +1,15 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 
 namespace Striate.Kernels;
 
-/// <summary>Element-wise arithmetic on spans (memory-bound; TensorPrimitives picks the widest vectors).</summary>
+/// <summary>Element-wise arithmetic on spans (memory-bound; SpanMath picks the widest vectors).</summary>
 public static class Elementwise
 {
     /// <summary>y += x.</summary>
     public static void AddInPlace(Span<float> y, ReadOnlySpan<float> x)
     {
         CheckSameLength(y.Length, x.Length, nameof(AddInPlace));
-        TensorPrimitives.Add(y, x, y);
+        SpanMath.Add(y, x, y);
     }
 
     /// <summary>z = x + y.</summary>
@@ -18,21 +17,21 @@ public static class Elementwise
     {
         CheckSameLength(x.Length, y.Length, nameof(Add));
         CheckSameLength(x.Length, z.Length, nameof(Add));
-        TensorPrimitives.Add(x, y, z);
+        SpanMath.Add(x, y, z);
     }
 
     /// <summary>y = alpha · x.</summary>
     public static void Scale(ReadOnlySpan<float> x, float alpha, Span<float> y)
     {
         CheckSameLength(x.Length, y.Length, nameof(Scale));
-        TensorPrimitives.Multiply(x, alpha, y);
+        SpanMath.Multiply(x, alpha, y);
     }
 
     /// <summary>y += alpha · x.</summary>
     public static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y)
     {
         CheckSameLength(y.Length, x.Length, nameof(Axpy));
-        TensorPrimitives.MultiplyAdd(x, alpha, y, y);
+        SpanMath.MultiplyAdd(x, alpha, y, y);
     }
 
     /// <summary>z = x · y (element-wise).</summary>
@@ -40,7 +39,7 @@ public static class Elementwise
     {
         CheckSameLength(x.Length, y.Length, nameof(Multiply));
         CheckSameLength(x.Length, z.Length, nameof(Multiply));
-        TensorPrimitives.Multiply(x, y, z);
+        SpanMath.Multiply(x, y, z);
     }
 
     /// <summary>Σ x, accumulated in double over float blocks so long sums keep their precision.</summary>
@@ -48,7 +47,7 @@ public static class Elementwise
     {
         const int Block = 4096;
         double total = 0;
-        for (int i = 0; i < x.Length; i += Block) total += TensorPrimitives.Sum(x.Slice(i, Math.Min(Block, x.Length - i)));
+        for (int i = 0; i < x.Length; i += Block) total += SpanMath.Sum(x.Slice(i, Math.Min(Block, x.Length - i)));
         return total;
     }
 

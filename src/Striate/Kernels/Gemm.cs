@@ -151,7 +151,7 @@ public static partial class Gemm
         {
             var row = c.Slice(i * ldc, n);
             if (beta == 0) row.Clear();
-            else if (beta != 1) System.Numerics.Tensors.TensorPrimitives.Multiply(row, beta, row);
+            else if (beta != 1) Striate.Kernels.SpanMath.Multiply(row, beta, row);
         }
     }
 

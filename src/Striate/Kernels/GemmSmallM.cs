@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
 namespace Striate.Kernels;
@@ -86,7 +85,7 @@ internal static unsafe class GemmSmallM
                     // op(B)[:, j] is row j of B: each C element is one contiguous dot product.
                     for (int j = 0; j < nc; j++)
                     {
-                        float dot = job.Alpha * TensorPrimitives.Dot(a, new ReadOnlySpan<float>(job.B + (long)(j0 + j) * job.Ldb, k));
+                        float dot = job.Alpha * SpanMath.Dot(a, new ReadOnlySpan<float>(job.B + (long)(j0 + j) * job.Ldb, k));
                         c[j] = job.Beta == 0 ? dot : dot + job.Beta * c[j];
                     }
                     continue;
@@ -98,12 +97,12 @@ internal static unsafe class GemmSmallM
                 for (; p + 4 <= k; p += 4)
                     Axpy4(a.Slice(p, 4), job.B + (long)p * job.Ldb + j0, job.Ldb, acc + i * Chunk, nc);
                 for (; p < k; p++)
-                    TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(job.B + (long)p * job.Ldb + j0, nc), a[p], row, row);
-                if (job.Beta == 0) TensorPrimitives.Multiply(row, job.Alpha, c);
+                    SpanMath.MultiplyAdd(new ReadOnlySpan<float>(job.B + (long)p * job.Ldb + j0, nc), a[p], row, row);
+                if (job.Beta == 0) SpanMath.Multiply(row, job.Alpha, c);
                 else
                 {
-                    TensorPrimitives.Multiply(c, job.Beta, c);
-                    TensorPrimitives.MultiplyAdd(row, job.Alpha, c, c);
+                    SpanMath.Multiply(c, job.Beta, c);
+                    SpanMath.MultiplyAdd(row, job.Alpha, c, c);
                 }
             }
         }

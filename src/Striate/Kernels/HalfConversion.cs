@@ -1,5 +1,4 @@
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
 namespace Striate.Kernels;
@@ -22,14 +21,70 @@ public static class HalfConversion
     public static void HalfToSingle(ReadOnlySpan<ushort> source, Span<float> destination)
     {
         CheckLengths(source.Length, destination.Length, nameof(HalfToSingle));
-        TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<ushort, Half>(source), destination[..source.Length]);
+        Span<uint> bits = MemoryMarshal.Cast<float, uint>(destination);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int step = Vector<ushort>.Count; // one ushort vector widens into two uint vectors
+            for (; i <= source.Length - step; i += step)
+            {
+                Vector.Widen(new Vector<ushort>(source[i..]), out Vector<uint> low, out Vector<uint> high);
+                HalfBitsToSingleBits(low).CopyTo(bits[i..]);
+                HalfBitsToSingleBits(high).CopyTo(bits[(i + Vector<uint>.Count)..]);
+            }
+        }
+        for (; i < source.Length; i++) destination[i] = (float)BitConverter.UInt16BitsToHalf(source[i]);
+    }
+
+    // Normal halves move their exponent from bias 15 to bias 127 (add 112 << 23 after shifting into place); infinities
+    // and NaNs (exponent 31) go to exponent 255 with their payload, NaNs made quiet as .NET's conversion does; subnormals are mantissa · 2⁻²⁴, exact in float.
+    private static Vector<uint> HalfBitsToSingleBits(Vector<uint> h)
+    {
+        var sign = (h & new Vector<uint>(0x8000)) << 16;
+        var magnitude = h & new Vector<uint>(0x7FFF);
+        var normal = (magnitude << 13) + new Vector<uint>(112u << 23);
+        var special = normal + new Vector<uint>(112u << 23) | (Vector.GreaterThan(magnitude, new Vector<uint>(0x7C00)) & new Vector<uint>(0x0040_0000));
+        var subnormal = Vector.AsVectorUInt32(Vector.ConvertToSingle(Vector.AsVectorInt32(magnitude)) * new Vector<float>(1f / (1 << 24)));
+        var result = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(magnitude, new Vector<uint>(0x7C00)), special, normal);
+        result = Vector.ConditionalSelect(Vector.LessThan(magnitude, new Vector<uint>(0x0400)), subnormal, result);
+        return result | sign;
     }
 
     /// <summary>float32 → binary16 bit patterns, round to nearest even; overflow gives ±infinity, NaN stays NaN.</summary>
     public static void SingleToHalf(ReadOnlySpan<float> source, Span<ushort> destination)
     {
         CheckLengths(source.Length, destination.Length, nameof(SingleToHalf));
-        TensorPrimitives.ConvertToHalf(source, MemoryMarshal.Cast<ushort, Half>(destination)[..source.Length]);
+        ReadOnlySpan<uint> bits = MemoryMarshal.Cast<float, uint>(source);
+        int i = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            int step = Vector<ushort>.Count; // two uint vectors narrow into one ushort vector
+            for (; i <= source.Length - step; i += step)
+            {
+                var low = SingleBitsToHalfBits(new Vector<uint>(bits[i..]));
+                var high = SingleBitsToHalfBits(new Vector<uint>(bits[(i + Vector<uint>.Count)..]));
+                Vector.Narrow(low, high).CopyTo(destination[i..]);
+            }
+        }
+        for (; i < source.Length; i++) destination[i] = BitConverter.HalfToUInt16Bits((Half)source[i]);
+    }
+
+    // Round to nearest even on the bits (after F. Giesen's float_to_half_fast3_rtne): normal results rebias the exponent
+    // and add 0xFFF plus the kept lowest bit before dropping 13 mantissa bits, which carries into the exponent (up to
+    // infinity) exactly when rounding should; results below 2⁻¹⁴ come from a float addition of 0.5, which rounds the
+    // mantissa to units of 2⁻²⁴ in hardware; magnitudes from 65520 up become infinity; NaN keeps its upper payload, quiet.
+    private static Vector<uint> SingleBitsToHalfBits(Vector<uint> u)
+    {
+        var sign = (u >> 16) & new Vector<uint>(0x8000);
+        var a = u & new Vector<uint>(0x7FFF_FFFF);
+        var normal = (a - new Vector<uint>(112u << 23) + new Vector<uint>(0xFFF) + ((a >> 13) & Vector<uint>.One)) >> 13;
+        var half = new Vector<float>(0.5f);
+        var subnormal = Vector.AsVectorUInt32(Vector.AsVectorSingle(a) + half) - Vector.AsVectorUInt32(half);
+        var nan = new Vector<uint>(0x7E00) | ((a >> 13) & new Vector<uint>(0x3FF));
+        var result = Vector.ConditionalSelect(Vector.LessThan(a, new Vector<uint>(113u << 23)), subnormal, normal);
+        result = Vector.ConditionalSelect(Vector.GreaterThanOrEqual(a, new Vector<uint>(0x477F_F000)), new Vector<uint>(0x7C00), result);
+        result = Vector.ConditionalSelect(Vector.GreaterThan(a, new Vector<uint>(0x7F80_0000)), nan, result);
+        return result | sign;
     }
 
     /// <summary>Scalar twin of <see cref="HalfToSingle"/>.</summary>

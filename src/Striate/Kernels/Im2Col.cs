@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
 namespace Striate.Kernels;
@@ -150,7 +149,7 @@ public static class Im2Col
                     if (sw == 1)
                     {
                         var d = dst.Slice(lo + xShift, hi - lo);
-                        TensorPrimitives.Add(d, src[lo..hi], d);
+                        SpanMath.Add(d, src[lo..hi], d);
                     }
                     else
                         for (int j = lo, x = lo * sw + xShift; j < hi; j++, x += sw) dst[x] += src[j];

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.Numerics;
-using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 
 namespace Striate.Kernels;
@@ -33,7 +32,7 @@ public static class LocalResponseNorm
                 Elementwise.ScaleShift(window, coef, k, sc);
                 var y = output.Slice((b * c + ch) * s, s);
                 PowNegative(sc, beta, y);
-                TensorPrimitives.Multiply(y, x.Slice(ch * s, s), y);
+                SpanMath.Multiply(y, x.Slice(ch * s, s), y);
                 int entering = ch + 1 + after, leaving = ch - before;
                 if (entering < c) AddSquares(window, x.Slice(entering * s, s), 1f);
                 if (leaving >= 0) AddSquares(window, x.Slice(leaving * s, s), -1f);
@@ -59,22 +58,22 @@ public static class LocalResponseNorm
         for (int b = 0; b < n; b++)
         {
             int at = b * c * s;
-            TensorPrimitives.Multiply(gradOutput.Slice(at, c * s), output.Slice(at, c * s), t);
-            TensorPrimitives.Divide(t, scale.Slice(at, c * s), t);
+            SpanMath.Multiply(gradOutput.Slice(at, c * s), output.Slice(at, c * s), t);
+            SpanMath.Divide(t, scale.Slice(at, c * s), t);
             window.Clear();
-            for (int ch = 0; ch <= Math.Min(after, c - 1); ch++) TensorPrimitives.Add(window, t.Slice(ch * s, s), window);
+            for (int ch = 0; ch <= Math.Min(after, c - 1); ch++) SpanMath.Add(window, t.Slice(ch * s, s), window);
             for (int ch = 0; ch < c; ch++)
             {
                 int plane = at + ch * s;
                 var gi = gradInput.Slice(plane, s);
                 PowNegative(scale.Slice(plane, s), beta, power);
-                TensorPrimitives.Multiply(power, gradOutput.Slice(plane, s), power);
+                SpanMath.Multiply(power, gradOutput.Slice(plane, s), power);
                 // gi = coef·a·window + g·s^−β
-                TensorPrimitives.Multiply(input.Slice(plane, s), window, gi);
-                TensorPrimitives.MultiplyAdd(gi, coef, power, gi);
+                SpanMath.Multiply(input.Slice(plane, s), window, gi);
+                SpanMath.MultiplyAdd(gi, coef, power, gi);
                 int entering = ch + 1 + after, leaving = ch - before;
-                if (entering < c) TensorPrimitives.Add(window, t.Slice(entering * s, s), window);
-                if (leaving >= 0) TensorPrimitives.Subtract(window, t.Slice(leaving * s, s), window);
+                if (entering < c) SpanMath.Add(window, t.Slice(entering * s, s), window);
+                if (leaving >= 0) SpanMath.Subtract(window, t.Slice(leaving * s, s), window);
             }
         }
         ArrayPool<float>.Shared.Return(rented);
@@ -134,7 +133,7 @@ public static class LocalResponseNorm
     {
         if (beta != 0.75f && beta != 0.5f)
         {
-            TensorPrimitives.Pow(x, -beta, y);
+            SpanMath.Pow(x, -beta, y);
             return;
         }
         bool threeQuarters = beta == 0.75f;

@@ -1,4 +1,3 @@
-using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 
 namespace Striate.Kernels;
@@ -130,8 +129,8 @@ internal static unsafe class SmallProducts
         {
             var cRow = c.Slice(o * ldc, n);
             if (k == 0) { cRow.Clear(); continue; }
-            TensorPrimitives.Multiply(b.Slice(0, n), a[o * k], cRow);
-            for (int r = 1; r < k; r++) TensorPrimitives.MultiplyAdd(b.Slice(r * ldb, n), a[o * k + r], cRow, cRow);
+            SpanMath.Multiply(b.Slice(0, n), a[o * k], cRow);
+            for (int r = 1; r < k; r++) SpanMath.MultiplyAdd(b.Slice(r * ldb, n), a[o * k + r], cRow, cRow);
         }
     }
 
@@ -189,7 +188,7 @@ internal static unsafe class SmallProducts
         pc[i * k + j] = accumulate ? pc[i * k + j] + sum : sum;
     }
 
-    /// <summary>The twin of <see cref="RowDots"/>: one <see cref="TensorPrimitives.Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/> per entry.</summary>
+    /// <summary>The twin of <see cref="RowDots"/>: one <see cref="SpanMath.Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/> per entry.</summary>
     public static void RowDotsReference(int m, int k, int n, ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> c, bool accumulate)
     {
         for (int i = 0; i < m; i++)
@@ -197,7 +196,7 @@ internal static unsafe class SmallProducts
             var aRow = a.Slice(i * n, n);
             for (int j = 0; j < k; j++)
             {
-                float dot = TensorPrimitives.Dot(aRow, b.Slice(j * n, n));
+                float dot = SpanMath.Dot(aRow, b.Slice(j * n, n));
                 c[i * k + j] = accumulate ? c[i * k + j] + dot : dot;
             }
         }

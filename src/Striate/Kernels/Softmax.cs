@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Numerics.Tensors;
 
 namespace Striate.Kernels;
 
@@ -28,18 +27,18 @@ public static class Softmax
             {
                 var row = x.Slice(o * dim, dim);
                 var dst = y.Slice(o * dim, dim);
-                float max = TensorPrimitives.Max(row);
-                TensorPrimitives.Subtract(row, max, dst);
-                TensorPrimitives.Exp(dst, dst);
-                float sum = TensorPrimitives.Sum(dst);
+                float max = SpanMath.Max(row);
+                SpanMath.Subtract(row, max, dst);
+                SpanMath.Exp(dst, dst);
+                float sum = SpanMath.Sum(dst);
                 if (log)
                 {
                     // (x − max) − log Σ, recomputed from the input rather than taking the log of small probabilities;
                     // subtracting max first keeps large logits exact (max + log Σ would round at |x| ~ 1000).
-                    TensorPrimitives.Subtract(row, max, dst);
-                    TensorPrimitives.Subtract(dst, MathF.Log(sum), dst);
+                    SpanMath.Subtract(row, max, dst);
+                    SpanMath.Subtract(dst, MathF.Log(sum), dst);
                 }
-                else TensorPrimitives.Divide(dst, sum, dst);
+                else SpanMath.Divide(dst, sum, dst);
             }
             return;
         }
@@ -52,12 +51,12 @@ public static class Softmax
             var xs = x.Slice(o * dim * inner, dim * inner);
             var ys = y.Slice(o * dim * inner, dim * inner);
             xs.Slice(0, inner).CopyTo(maxPlane);
-            for (int c = 1; c < dim; c++) TensorPrimitives.Max(maxPlane, xs.Slice(c * inner, inner), maxPlane);
+            for (int c = 1; c < dim; c++) SpanMath.Max(maxPlane, xs.Slice(c * inner, inner), maxPlane);
             sumPlane.Clear();
             for (int c = 0; c < dim; c++)
             {
                 var yc = ys.Slice(c * inner, inner);
-                TensorPrimitives.Subtract(xs.Slice(c * inner, inner), maxPlane, yc);
+                SpanMath.Subtract(xs.Slice(c * inner, inner), maxPlane, yc);
                 if (log)
                 {
                     // Keep x − max in y; accumulate e^(x − max) into the sum.
@@ -65,19 +64,19 @@ public static class Softmax
                 }
                 else
                 {
-                    TensorPrimitives.Exp(yc, yc);
-                    TensorPrimitives.Add(sumPlane, yc, sumPlane);
+                    SpanMath.Exp(yc, yc);
+                    SpanMath.Add(sumPlane, yc, sumPlane);
                 }
             }
             if (log)
             {
-                TensorPrimitives.Log(sumPlane, sumPlane);
-                for (int c = 0; c < dim; c++) TensorPrimitives.Subtract(ys.Slice(c * inner, inner), sumPlane, ys.Slice(c * inner, inner));
+                SpanMath.Log(sumPlane, sumPlane);
+                for (int c = 0; c < dim; c++) SpanMath.Subtract(ys.Slice(c * inner, inner), sumPlane, ys.Slice(c * inner, inner));
             }
             else
             {
-                TensorPrimitives.Reciprocal(sumPlane, sumPlane);
-                for (int c = 0; c < dim; c++) TensorPrimitives.Multiply(ys.Slice(c * inner, inner), sumPlane, ys.Slice(c * inner, inner));
+                SpanMath.Reciprocal(sumPlane, sumPlane);
+                for (int c = 0; c < dim; c++) SpanMath.Multiply(ys.Slice(c * inner, inner), sumPlane, ys.Slice(c * inner, inner));
             }
         }
         ArrayPool<float>.Shared.Return(rented);
@@ -96,9 +95,9 @@ public static class Softmax
             {
                 var yr = y.Slice(o * dim, dim);
                 var gx = dx.Slice(o * dim, dim);
-                float dot = TensorPrimitives.Dot(dy.Slice(o * dim, dim), yr);
-                TensorPrimitives.Subtract(dy.Slice(o * dim, dim), dot, gx);
-                TensorPrimitives.Multiply(gx, yr, gx);
+                float dot = SpanMath.Dot(dy.Slice(o * dim, dim), yr);
+                SpanMath.Subtract(dy.Slice(o * dim, dim), dot, gx);
+                SpanMath.Multiply(gx, yr, gx);
             }
             return;
         }
@@ -109,12 +108,12 @@ public static class Softmax
             int at = o * dim * inner;
             dotPlane.Clear();
             for (int c = 0; c < dim; c++)
-                TensorPrimitives.MultiplyAdd(dy.Slice(at + c * inner, inner), y.Slice(at + c * inner, inner), dotPlane, dotPlane);
+                SpanMath.MultiplyAdd(dy.Slice(at + c * inner, inner), y.Slice(at + c * inner, inner), dotPlane, dotPlane);
             for (int c = 0; c < dim; c++)
             {
                 var gx = dx.Slice(at + c * inner, inner);
-                TensorPrimitives.Subtract(dy.Slice(at + c * inner, inner), dotPlane, gx);
-                TensorPrimitives.Multiply(gx, y.Slice(at + c * inner, inner), gx);
+                SpanMath.Subtract(dy.Slice(at + c * inner, inner), dotPlane, gx);
+                SpanMath.Multiply(gx, y.Slice(at + c * inner, inner), gx);
             }
         }
         ArrayPool<float>.Shared.Return(rented);
@@ -133,9 +132,9 @@ public static class Softmax
             {
                 var gx = dx.Slice(o * dim, dim);
                 var g = dy.Slice(o * dim, dim);
-                float sum = TensorPrimitives.Sum(g);
-                TensorPrimitives.Exp(y.Slice(o * dim, dim), gx);
-                TensorPrimitives.MultiplyAdd(gx, -sum, g, gx);
+                float sum = SpanMath.Sum(g);
+                SpanMath.Exp(y.Slice(o * dim, dim), gx);
+                SpanMath.MultiplyAdd(gx, -sum, g, gx);
             }
             return;
         }
@@ -145,13 +144,13 @@ public static class Softmax
         {
             int at = o * dim * inner;
             dy.Slice(at, inner).CopyTo(sumPlane);
-            for (int c = 1; c < dim; c++) TensorPrimitives.Add(sumPlane, dy.Slice(at + c * inner, inner), sumPlane);
+            for (int c = 1; c < dim; c++) SpanMath.Add(sumPlane, dy.Slice(at + c * inner, inner), sumPlane);
             for (int c = 0; c < dim; c++)
             {
                 var gx = dx.Slice(at + c * inner, inner);
-                TensorPrimitives.Exp(y.Slice(at + c * inner, inner), gx);
-                TensorPrimitives.Multiply(gx, sumPlane, gx);
-                TensorPrimitives.Subtract(dy.Slice(at + c * inner, inner), gx, gx);
+                SpanMath.Exp(y.Slice(at + c * inner, inner), gx);
+                SpanMath.Multiply(gx, sumPlane, gx);
+                SpanMath.Subtract(dy.Slice(at + c * inner, inner), gx, gx);
             }
         }
         ArrayPool<float>.Shared.Return(rented);

@@ -48,7 +48,7 @@ public sealed class PcaLighting : ITransform
         var px = sample.Pixels;
         int plane = sample.Height * sample.Width;
         for (int c = 0; c < 3; c++)
-            System.Numerics.Tensors.TensorPrimitives.Add(px.Slice(c * plane, plane), shift[c], px.Slice(c * plane, plane));
+            Striate.Kernels.SpanMath.Add(px.Slice(c * plane, plane), shift[c], px.Slice(c * plane, plane));
     }
 
     public override string ToString() => $"PcaLighting(alphastd={AlphaStd})";
