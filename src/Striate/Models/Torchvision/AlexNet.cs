@@ -20,21 +20,21 @@ public sealed class AlexNet : Module
     {
         var g = generator;
         var features = new Sequential();
-        features.Add(new Conv2d(inChannels, 64, 11, stride: 4, padding: 2, generator: g)).Add(new ReLU());
+        features.Add(new Conv2d(inChannels, 64, 11, stride: 4, padding: 2, generator: g)).Add(new ReLU(inplace: true));
         if (localResponseNorm) features.Add(Lrn());
         features.Add(new MaxPool2d(3, 2));
-        features.Add(new Conv2d(64, 192, 5, padding: 2, generator: g)).Add(new ReLU());
+        features.Add(new Conv2d(64, 192, 5, padding: 2, generator: g)).Add(new ReLU(inplace: true));
         if (localResponseNorm) features.Add(Lrn());
         features.Add(new MaxPool2d(3, 2));
-        features.Add(new Conv2d(192, 384, 3, padding: 1, generator: g)).Add(new ReLU());
-        features.Add(new Conv2d(384, 256, 3, padding: 1, generator: g)).Add(new ReLU());
-        features.Add(new Conv2d(256, 256, 3, padding: 1, generator: g)).Add(new ReLU());
+        features.Add(new Conv2d(192, 384, 3, padding: 1, generator: g)).Add(new ReLU(inplace: true));
+        features.Add(new Conv2d(384, 256, 3, padding: 1, generator: g)).Add(new ReLU(inplace: true));
+        features.Add(new Conv2d(256, 256, 3, padding: 1, generator: g)).Add(new ReLU(inplace: true));
         features.Add(new MaxPool2d(3, 2));
         Features = RegisterModule("features", features);
         Avgpool = RegisterModule("avgpool", new AdaptiveAvgPool2d(6));
         Classifier = RegisterModule("classifier", new Sequential(
-            new Dropout(dropout), new Linear(256 * 6 * 6, 4096, generator: g), new ReLU(),
-            new Dropout(dropout), new Linear(4096, 4096, generator: g), new ReLU(),
+            new Dropout(dropout), new Linear(256 * 6 * 6, 4096, generator: g), new ReLU(inplace: true),
+            new Dropout(dropout), new Linear(4096, 4096, generator: g), new ReLU(inplace: true),
             new Linear(4096, numClasses, generator: g)));
         // torchvision keeps PyTorch's default layer initialization for AlexNet.
     }

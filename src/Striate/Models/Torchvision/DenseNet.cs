@@ -26,7 +26,7 @@ public sealed class DenseNet : Module
         var features = new Sequential(
             ("conv0", new Conv2d(inChannels, numInitFeatures, 7, stride: 2, padding: 3, bias: false, generator: g)),
             ("norm0", new BatchNorm2d(numInitFeatures)),
-            ("relu0", new ReLU()),
+            ("relu0", new ReLU(inplace: true)),
             ("pool0", new MaxPool2d(3, 2, 1)));
         int channels = numInitFeatures;
         for (int i = 0; i < blockConfig.Length; i++)
@@ -37,7 +37,7 @@ public sealed class DenseNet : Module
             {
                 features.Add($"transition{i + 1}", new Sequential(
                     ("norm", new BatchNorm2d(channels)),
-                    ("relu", new ReLU()),
+                    ("relu", new ReLU(inplace: true)),
                     ("conv", new Conv2d(channels, channels / 2, 1, bias: false, generator: g)),
                     ("pool", new AvgPool2d(2, 2))));
                 channels /= 2;
@@ -54,7 +54,7 @@ public sealed class DenseNet : Module
     /// <inheritdoc />
     public override Tensor Forward(Tensor input)
     {
-        var x = F.Relu(Features.Call(input));
+        var x = F.ReluInPlace(Features.Call(input)); // torchvision: F.relu(features, inplace=True)
         return Classifier.Call(F.AdaptiveAvgPool2d(x, 1).Flatten(1));
     }
 }
@@ -97,10 +97,10 @@ public sealed class DenseLayer : Module
     public DenseLayer(int inChannels, int growthRate, int bnSize, Generator? generator = null)
     {
         _norm1 = RegisterModule("norm1", new BatchNorm2d(inChannels));
-        _relu1 = RegisterModule("relu1", new ReLU());
+        _relu1 = RegisterModule("relu1", new ReLU(inplace: true));
         _conv1 = RegisterModule("conv1", new Conv2d(inChannels, bnSize * growthRate, 1, bias: false, generator: generator));
         _norm2 = RegisterModule("norm2", new BatchNorm2d(bnSize * growthRate));
-        _relu2 = RegisterModule("relu2", new ReLU());
+        _relu2 = RegisterModule("relu2", new ReLU(inplace: true));
         _conv2 = RegisterModule("conv2", new Conv2d(bnSize * growthRate, growthRate, 3, padding: 1, bias: false, generator: generator));
     }
 

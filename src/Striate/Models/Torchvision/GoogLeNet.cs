@@ -80,7 +80,7 @@ public sealed class BasicConv2d : Module
     }
 
     /// <inheritdoc />
-    public override Tensor Forward(Tensor input) => F.Relu(_bn.Call(_conv.Call(input)));
+    public override Tensor Forward(Tensor input) => F.ReluInPlace(_bn.Call(_conv.Call(input)));
 }
 
 /// <summary>

@@ -62,7 +62,7 @@ public sealed class MobileNetV2 : Module
     /// <summary>torchvision's Conv2dNormActivation with ReLU6: Sequential(conv (no bias, padding (k−1)/2), BatchNorm2d, ReLU6).</summary>
     internal static Sequential ConvBnReLU6(int inChannels, int outChannels, int kernelSize, int stride, int groups, Generator? g) =>
         new(new Conv2d(inChannels, outChannels, kernelSize, stride: stride, padding: (kernelSize - 1) / 2, groups: groups, bias: false, generator: g),
-            new BatchNorm2d(outChannels), new ReLU6());
+            new BatchNorm2d(outChannels), new ReLU6(inplace: true));
 }
 
 /// <summary>
@@ -93,5 +93,5 @@ public sealed class InvertedResidual : Module
 
     /// <inheritdoc />
     public override Tensor Forward(Tensor input) =>
-        UseResidual ? F.Add(input, _conv.Call(input)) : _conv.Call(input);
+        UseResidual ? F.AddInPlace(_conv.Call(input), input) : _conv.Call(input); // the sum overwrites the block's last batch-norm output, which nothing else reads
 }

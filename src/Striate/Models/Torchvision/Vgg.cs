@@ -29,14 +29,14 @@ public sealed class Vgg : Module
         foreach (int v in layers)
         {
             if (v == 0) { features.Add(new MaxPool2d(2, 2)); continue; }
-            features.Add(new Conv2d(channels, v, 3, padding: 1, generator: g)).Add(new ReLU());
+            features.Add(new Conv2d(channels, v, 3, padding: 1, generator: g)).Add(new ReLU(inplace: true));
             channels = v;
         }
         Features = RegisterModule("features", features);
         Avgpool = RegisterModule("avgpool", new AdaptiveAvgPool2d(7));
         Classifier = RegisterModule("classifier", new Sequential(
-            new Linear(channels * 7 * 7, 4096, generator: g), new ReLU(), new Dropout(dropout),
-            new Linear(4096, 4096, generator: g), new ReLU(), new Dropout(dropout),
+            new Linear(channels * 7 * 7, 4096, generator: g), new ReLU(inplace: true), new Dropout(dropout),
+            new Linear(4096, 4096, generator: g), new ReLU(inplace: true), new Dropout(dropout),
             new Linear(4096, numClasses, generator: g)));
 
         // torchvision: Kaiming-normal (fan_out, ReLU gain) convs with zero bias; Linear N(0, 0.01²) with zero bias.
