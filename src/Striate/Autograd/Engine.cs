@@ -166,7 +166,8 @@ internal static class Engine
             // Leaf gradients outlive any scope: they are summed across backward passes until zeroed.
             if (target.Grad == null)
             {
-                var persistent = Tensor.AllocatePersistent(target.Shape);
+                // After ZeroGrad the first contribution is copied into the parked array: no fill, no add, no allocation.
+                var persistent = target.TakeParkedGrad() ?? Tensor.AllocatePersistent(target.Shape);
                 grad.ReadOnlySpan.CopyTo(persistent.Span);
                 target.Grad = persistent;
             }

@@ -21,8 +21,50 @@ public sealed partial class Tensor
         }
     }
 
+    private Tensor? _grad;
+
     /// <summary>The accumulated gradient of a leaf (or of a tensor marked with <see cref="RetainGrad"/>); null until a backward pass reaches it.</summary>
-    public Tensor? Grad { get; set; }
+    public Tensor? Grad
+    {
+        get => _grad;
+        set
+        {
+            _grad = value;
+            _parkedGrad = null;
+        }
+    }
+
+    // The array of a gradient that ZeroGrad set to none, which the next backward fills instead of allocating another.
+    private Tensor? _parkedGrad;
+
+    /// <summary>
+    /// Sets <see cref="Grad"/> to null, as zero_grad(set_to_none=True), keeping its array for the next backward to
+    /// overwrite: no fill with zeros now, no add into zeros later, no new array per step. A reference to the old
+    /// gradient taken before this call fails loudly once its array is reused (see <see cref="TakeParkedGrad"/>).
+    /// </summary>
+    internal void ParkGrad()
+    {
+        var g = _grad;
+        if (g == null) return;
+        _grad = null;
+        // Only an array this tensor's gradient owns whole (what Accumulate allocates), never a view or a caller's array.
+        _parkedGrad = g.Offset == 0 && g._storage is { Pooled: false, External: false } && g._storage.Data.Length == g.Numel ? g : null;
+    }
+
+    /// <summary>
+    /// The parked gradient array as a new tensor for this backward to overwrite, or null. The array's generation moves
+    /// on, so the old gradient tensor (and any view of it) throws when read instead of showing the new values.
+    /// </summary>
+    internal Tensor? TakeParkedGrad()
+    {
+        var g = _parkedGrad;
+        _parkedGrad = null;
+        if (g == null || !g.Shape.SequenceEqual(Shape)) return null;
+        var storage = g._storage;
+        storage.Generation++;
+        storage.ReusedGradient = true;
+        return new Tensor(storage, 0, g._shape, storage.Generation);
+    }
 
     /// <summary>The recorded op that produced this tensor (null for leaves and for results computed without grad).</summary>
     public GradFn? GradFn { get; internal set; }

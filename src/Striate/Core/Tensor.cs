@@ -57,8 +57,10 @@ public sealed partial class Tensor
     /// may hold another tensor's values by now, so reading or writing it would silently be wrong.
     /// </summary>
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private void ThrowReleased() => throw new InvalidOperationException(
-        $"Tensor {FormatShape(_shape)} was used after the TensorScope that allocated it ended: its storage went back to the pool and may hold " +
+    private void ThrowReleased() => throw new InvalidOperationException(_storage.ReusedGradient
+        ? $"Tensor {FormatShape(_shape)} is a gradient that ZeroGrad() set to none (PyTorch's zero_grad default); a later backward reused its " +
+          "array for the new gradient, so it no longer holds the values it had. Clone a gradient to keep it past ZeroGrad, or call ZeroGrad(setToNone: false)."
+        : $"Tensor {FormatShape(_shape)} was used after the TensorScope that allocated it ended: its storage went back to the pool and may hold " +
         "another tensor's values now. Pass it to TensorScope.Keep before the scope ends (or Clone it outside the scope). " +
         (_allocatedAt != null ? $"It was allocated at:{Environment.NewLine}{_allocatedAt}" : "Set STRIATE_DEBUG_TENSORS=1 to see where it was allocated."));
 

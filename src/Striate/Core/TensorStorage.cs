@@ -20,6 +20,12 @@ internal sealed class TensorStorage(float[] data, bool external = false, bool po
     /// </summary>
     internal int Generation;
 
+    /// <summary>
+    /// The array was a leaf's gradient that ZeroGrad set to none and a later backward reused (<see cref="Tensor.TakeParkedGrad"/>):
+    /// a tensor of an older generation is a gradient someone kept past ZeroGrad, not a tensor of an ended scope.
+    /// </summary>
+    internal bool ReusedGradient;
+
     /// <summary>The array came from the caller (<see cref="Tensor.Wrap"/>): it may change behind our back, so no cache keys on it.</summary>
     internal readonly bool External = external;
 

@@ -198,9 +198,17 @@ public abstract partial class Module
     /// <summary>Evaluation mode: dropout off, batch norm uses running statistics.</summary>
     public Module Eval() => Train(false);
 
-    /// <summary>Zeroes the gradients of all parameters, keeping their buffers so that the next step allocates nothing.</summary>
-    public void ZeroGrad()
+    /// <summary>
+    /// Clears the gradients of all parameters, as module.zero_grad(): by default (<paramref name="setToNone"/>, PyTorch's
+    /// default) each becomes null and the next backward writes its array over instead of allocating or adding to
+    /// zeros (see <see cref="Optim.Optimizer.ZeroGrad"/>); with setToNone false they are filled with zeros in place.
+    /// </summary>
+    public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var p in Parameters()) p.Grad?.Fill(0f);
+        foreach (var p in Parameters())
+        {
+            if (setToNone) p.ParkGrad();
+            else p.Grad?.Fill(0f);
+        }
     }
 }

@@ -149,10 +149,20 @@ public abstract partial class Optimizer
         }
     }
 
-    /// <summary>Fills every existing gradient with zeros (keeping the buffers, as zero_grad(set_to_none=False)).</summary>
-    public void ZeroGrad()
+    /// <summary>
+    /// Clears every parameter's gradient before the next backward, as optimizer.zero_grad(). By default
+    /// (<paramref name="setToNone"/>, PyTorch's default since 2.0) each <see cref="Tensor.Grad"/> becomes null: the next
+    /// backward copies its first contribution into the old array instead of adding it to zeros, and <see cref="Step"/>
+    /// skips a parameter that got no gradient. With setToNone false the gradients are filled with zeros in place.
+    /// A gradient tensor taken before a set-to-none call must be cloned to keep its values: its array is reused.
+    /// </summary>
+    public void ZeroGrad(bool setToNone = true)
     {
-        foreach (var p in _parameters) p.Grad?.Fill(0f);
+        foreach (var p in _parameters)
+        {
+            if (setToNone) p.ParkGrad();
+            else p.Grad?.Fill(0f);
+        }
     }
 
     /// <summary>Updates parameter <paramref name="index"/> in place; <paramref name="step"/> counts from 1.</summary>

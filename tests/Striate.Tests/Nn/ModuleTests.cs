@@ -127,15 +127,28 @@ public sealed class ModuleTests
     }
 
     [Fact]
-    public void ZeroGradKeepsBuffersAndClearsValues()
+    public void ZeroGradWithoutSetToNoneKeepsBuffersAndClearsValues()
     {
         var fc = new Linear(3, 2);
         var loss = Striate.Functional.F.Sum(fc.Call(Tensor.Ones(4, 3)));
         loss.Backward();
         var grad = fc.Weight.Grad!;
         Assert.All(grad.ToArray(), v => Assert.Equal(4f, v));
-        fc.ZeroGrad();
+        fc.ZeroGrad(setToNone: false);
         Assert.Same(grad, fc.Weight.Grad);
         Assert.All(grad.ToArray(), v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void ZeroGradSetsEveryGradientToNoneAndTheNextBackwardReusesTheArrays()
+    {
+        var fc = new Linear(3, 2);
+        Striate.Functional.F.Sum(fc.Call(Tensor.Ones(4, 3))).Backward();
+        float[] weightArray = fc.Weight.Grad!.Storage;
+        fc.ZeroGrad();
+        Assert.All(fc.Parameters(), p => Assert.Null(p.Grad));
+        Striate.Functional.F.Sum(fc.Call(Tensor.Ones(2, 3))).Backward();
+        Assert.All(fc.Weight.Grad!.ToArray(), v => Assert.Equal(2f, v));
+        Assert.Same(weightArray, fc.Weight.Grad.Storage);
     }
 }

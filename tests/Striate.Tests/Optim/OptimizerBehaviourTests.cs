@@ -1,3 +1,4 @@
+using Striate.Functional;
 using Striate.Optim;
 
 namespace Striate.Tests.Optim;
@@ -20,16 +21,75 @@ public class OptimizerBehaviourTests
     }
 
     [Fact]
-    public void ZeroGradFillsExistingGradientsInPlace()
+    public void ZeroGradWithoutSetToNoneFillsExistingGradientsInPlace()
     {
         var a = Tensor.FromArray([1f, 2f]).RequireGrad();
         var b = Tensor.FromArray([3f]).RequireGrad();
         var grad = Tensor.FromArray([5f, -6f]);
         a.Grad = grad;
-        new Sgd([a, b], lr: 0.1f).ZeroGrad();
+        new Sgd([a, b], lr: 0.1f).ZeroGrad(setToNone: false);
         Assert.Same(grad, a.Grad);
         Assert.Equal([0f, 0f], grad.ToArray());
         Assert.Null(b.Grad);
+    }
+
+    // PyTorch's default since 2.0: zero_grad sets .grad to None. Striate keeps the array and lets the next backward
+    // write over it: the new gradient is the new pass's alone (not added to the old one), in the same array.
+    [Fact]
+    public void ZeroGradSetsGradientsToNoneAndTheNextBackwardWritesOverTheirArray()
+    {
+        var w = Tensor.FromArray([1f, 2f]).RequireGrad();
+        var optimizer = new Sgd([w], lr: 0.1f);
+        F.Sum(F.Mul(w, 3f)).Backward();
+        var old = w.Grad!;
+        float[] array = old.Storage;
+        optimizer.ZeroGrad();
+        Assert.Null(w.Grad);
+
+        F.Sum(F.Mul(w, 5f)).Backward();
+        Assert.Equal([5f, 5f], w.Grad!.ToArray());
+        Assert.Same(array, w.Grad.Storage);
+        // The old gradient tensor no longer holds its values: reading it fails instead of showing the new ones.
+        var e = Assert.Throws<InvalidOperationException>(() => old.ToArray());
+        Assert.Contains("ZeroGrad", e.Message);
+
+        F.Sum(F.Mul(w, 1f)).Backward(); // without ZeroGrad, passes still add up
+        Assert.Equal([6f, 6f], w.Grad.ToArray());
+    }
+
+    [Fact]
+    public void AfterZeroGradStepLeavesAParameterTheBackwardDidNotReach()
+    {
+        var used = Tensor.FromArray([1f, 2f]).RequireGrad();
+        var unused = Tensor.FromArray([3f, 4f]).RequireGrad();
+        var optimizer = new Sgd([used, unused], lr: 0.1f, momentum: 0.9f, weightDecay: 0.5f);
+        F.Sum(F.Add(used, unused)).Backward();
+        optimizer.Step();
+        float[] unusedAfterFirst = unused.ToArray();
+
+        optimizer.ZeroGrad();
+        F.Sum(F.Mul(used, 2f)).Backward();
+        optimizer.Step();
+        Assert.Null(unused.Grad);
+        Assert.Equal(unusedAfterFirst, unused.ToArray()); // with zero-filled gradients momentum and decay would move it
+        Assert.Equal(2, optimizer.StepCount(0));
+        Assert.Equal(1, optimizer.StepCount(1));
+    }
+
+    [Fact]
+    public void AGradientSetByHandIsNotReusedAfterItIsReplaced()
+    {
+        var w = Tensor.FromArray([1f, 2f]).RequireGrad();
+        var optimizer = new Sgd([w], lr: 0.1f);
+        F.Sum(w).Backward();
+        var first = w.Grad!;
+        optimizer.ZeroGrad();
+        var mine = Tensor.FromArray([7f, 7f]);
+        w.Grad = mine; // replacing the gradient drops the parked array
+        F.Sum(w).Backward();
+        Assert.Same(mine, w.Grad);
+        Assert.Equal([8f, 8f], mine.ToArray());
+        Assert.Equal([1f, 1f], first.ToArray()); // never reused, so still readable
     }
 
     [Fact]
