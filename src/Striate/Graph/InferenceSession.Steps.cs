@@ -75,7 +75,7 @@ public sealed partial class InferenceSession
         public override void Run() => run();
     }
 
-    /// <summary>y = clamp(conv(x, w) + b + residual): the epilogue rides on the kernel's output store (ReLU and residual); another clamp (ReLU6) follows in place.</summary>
+    /// <summary>y = clamp(conv(x, w) + b + residual): the epilogue rides on the kernel's output store (the direct kernel's knows ReLU only; another clamp follows it in place).</summary>
     private sealed class ConvStep : Step
     {
         private readonly FusedConv2dOp _op;
@@ -129,9 +129,14 @@ public sealed partial class InferenceSession
                 DepthwiseConv2d.Forward(_g, _x.Span, _w.ReadOnlySpan, _b == null ? default : _b.ReadOnlySpan, y, _op.ClampMin, _op.ClampMax);
                 return;
             }
-            var epilogue = new Conv2dEpilogue { Residual = _residual == null ? default : _residual.Span, Relu = _op.Relu };
+            // ReLU, or any other clamp (ReLU6): the kernels apply it in their store where they can (GEMM, depthwise).
+            var epilogue = new Conv2dEpilogue
+            {
+                Residual = _residual == null ? default : _residual.Span,
+                Relu = _op.Relu,
+                Clamp = _op.HasActivation && !_op.Relu ? (_op.ClampMin, _op.ClampMax) : null,
+            };
             Conv2dKernels.Forward(_g, Algorithm, Conv2dDirect.BestWidth, _x.Span, _w.ReadOnlySpan, _b == null ? default : _b.ReadOnlySpan, y, epilogue, new WeightKey(_w, _w.Version));
-            if (_op.HasActivation && !_op.Relu) Hardtanh.Forward(y, _op.ClampMin, _op.ClampMax, y);
         }
     }
 

@@ -76,21 +76,33 @@ public static partial class Conv2dKernels
 
     // ---- 1×1, stride 1, no padding: the image [Cin/g, H·W] is its own column matrix ------------------------
 
-    private static unsafe void PointwiseForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, Span<float> output, WeightKey? key)
+    /// <summary>
+    /// output = act(conv(input, weight) + bias + residual): one GEMM per image and group, the bias (per output channel,
+    /// a row of the GEMM's C), residual and clamp applied by the GEMM's store.
+    /// </summary>
+    private static unsafe void PointwiseForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, in Conv2dEpilogue epilogue, Span<float> output, WeightKey? key)
     {
         int P = g.OutHeight * g.OutWidth, cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup;
-        fixed (float* w = weight, x = input, y = output)
+        float lo = epilogue.Lo, hi = epilogue.Hi;
+        fixed (float* w = weight, x = input, y = output, b = bias, r = epilogue.Residual)
         {
             float* packed = PackedWeights(g, false, w, key, out var holder);
             long perGroup = packed == null ? 0 : Gemm.PackedALength(Gemm.BestPath, og, cg);
             for (int n = 0; n < g.Batch; n++)
             for (int grp = 0; grp < g.Groups; grp++)
             {
-                // y[n, grp]: [Cout/g, P] = w[grp]: [Cout/g, Cin/g] · x[n, grp]: [Cin/g, P]
-                float* xg = x + (long)(n * g.InChannels + grp * cg) * P, yg = y + (long)(n * g.OutChannels + grp * og) * P;
-                if (packed != null) Gemm.Sgemm(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, cg, false, P, xg, P, 0f, yg, P);
-                else Gemm.Sgemm(false, false, og, P, cg, 1f, weight.Slice(grp * og * cg, og * cg), cg,
-                    input.Slice((n * g.InChannels + grp * cg) * P, cg * P), P, 0f, output.Slice((n * g.OutChannels + grp * og) * P, og * P), P);
+                // y[n, grp]: [Cout/g, P] = w[grp]: [Cout/g, Cin/g] · x[n, grp]: [Cin/g, P], then the epilogue
+                long yOffset = (long)(n * g.OutChannels + grp * og) * P;
+                float* xg = x + (long)(n * g.InChannels + grp * cg) * P, yg = y + yOffset;
+                var e = new GemmEpilogue(bias.IsEmpty ? null : b + grp * og, epilogue.Residual.IsEmpty ? null : r + yOffset, P, lo, hi);
+                if (packed != null) Gemm.Sgemm(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, cg, false, P, xg, P, 0f, yg, P, e);
+                else
+                {
+                    Gemm.Sgemm(false, false, og, P, cg, 1f, weight.Slice(grp * og * cg, og * cg), cg,
+                        input.Slice((n * g.InChannels + grp * cg) * P, cg * P), P, 0f, output.Slice((int)yOffset, og * P), P);
+                    e.ApplyTo(yg, og, P, P);
+                }
             }
             GC.KeepAlive(holder);
         }
@@ -129,7 +141,12 @@ public static partial class Conv2dKernels
 
     // ---- general case: im2col + GEMM over chunks of images ---------------------------------------------
 
-    private static unsafe void Im2ColForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, Span<float> output, WeightKey? key)
+    /// <summary>
+    /// output = conv(input, weight) via im2col + GEMM. When one image fills a GEMM (large planes), the GEMM's store also
+    /// applies the bias, residual and clamp and this returns true; otherwise the caller applies them.
+    /// </summary>
+    private static unsafe bool Im2ColForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, in Conv2dEpilogue epilogue, Span<float> output, WeightKey? key)
     {
         int P = g.OutHeight * g.OutWidth, og = g.OutChannelsPerGroup;
         int K = g.InChannelsPerGroup * g.KernelHeight * g.KernelWidth;
@@ -138,10 +155,12 @@ public static partial class Conv2dKernels
         float[]? wide = chunk > 1 ? ArrayPool<float>.Shared.Rent(og * chunk * P) : null; // y chunk: [Cout/g, b·P]
         try
         {
-            fixed (float* w = weight, pcol = col, pwide = wide, y = output)
+            fixed (float* w = weight, pcol = col, pwide = wide, y = output, pb = bias, pr = epilogue.Residual)
             {
                 float* packed = PackedWeights(g, false, w, key, out var holder);
                 long perGroup = packed == null ? 0 : Gemm.PackedALength(Gemm.BestPath, og, K);
+                bool fused = chunk == 1 && packed != null;
+                float lo = epilogue.Lo, hi = epilogue.Hi;
                 for (int n0 = 0; n0 < g.Batch; n0 += chunk)
                 {
                     int b = Math.Min(chunk, g.Batch - n0), ld = b * P;
@@ -151,7 +170,9 @@ public static partial class Conv2dKernels
                         // y[n0, grp]: [Cout/g, P] (one image) or the chunk [Cout/g, b·P] = w[grp]: [Cout/g, K] · col: [K, b·P]
                         float* c = b == 1 ? y + (long)(n0 * g.OutChannels + grp * og) * P : pwide;
                         int ldc = b == 1 ? P : ld;
-                        if (packed != null) Gemm.Sgemm(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, K, false, ld, pcol, ld, 0f, c, ldc);
+                        long yOffset = (long)(n0 * g.OutChannels + grp * og) * P;
+                        var e = fused ? new GemmEpilogue(bias.IsEmpty ? null : pb + grp * og, epilogue.Residual.IsEmpty ? null : pr + yOffset, P, lo, hi) : GemmEpilogue.None;
+                        if (packed != null) Gemm.Sgemm(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, K, false, ld, pcol, ld, 0f, c, ldc, e);
                         else Gemm.Sgemm(false, false, og, ld, K, 1f, weight.Slice(grp * og * K, og * K), K, col, ld, 0f,
                             new Span<float>(c, (og - 1) * ldc + ld), ldc);
                         if (b == 1) continue;
@@ -161,6 +182,7 @@ public static partial class Conv2dKernels
                     }
                 }
                 GC.KeepAlive(holder);
+                return fused;
             }
         }
         finally

@@ -23,8 +23,9 @@ public enum Conv2dAlgorithm
 }
 
 /// <summary>
-/// What a convolution does to its result before storing it: y = act(conv(x, w) + bias + residual), act ReLU or
-/// none. Lets a residual block's add and ReLU ride on the convolution's output store instead of two more passes.
+/// What a convolution does to its result before storing it: y = act(conv(x, w) + bias + residual), act ReLU, a clamp
+/// (ReLU6 is [0, 6]) or none. Lets a residual block's add and activation ride on the convolution's output store
+/// instead of more passes.
 /// Shapes: Residual empty or the output's shape [N, Cout, Hout, Wout]; it must not overlap the output.
 /// </summary>
 public readonly ref struct Conv2dEpilogue
@@ -35,8 +36,23 @@ public readonly ref struct Conv2dEpilogue
     /// <summary>Whether max(·, 0) is applied last.</summary>
     public bool Relu { get; init; }
 
+    /// <summary>
+    /// Bounds y is clamped to last, min(max(·, Min), Max) as Hardtanh (ReLU6 is (0, 6)); null for none. With
+    /// <see cref="Relu"/> as well, ReLU comes first.
+    /// </summary>
+    public (float Min, float Max)? Clamp { get; init; }
+
     /// <summary>True when the epilogue does nothing beyond the bias.</summary>
-    public bool IsEmpty => Residual.IsEmpty && !Relu;
+    public bool IsEmpty => Residual.IsEmpty && !Relu && Clamp == null;
+
+    /// <summary>The lower bound of the activation as one clamp: 0 for ReLU, −∞ for none.</summary>
+    internal float Lo => Clamp is { } c ? (Relu ? MathF.Max(0f, c.Min) : c.Min) : Relu ? 0f : float.NegativeInfinity;
+
+    /// <summary>The upper bound of the activation as one clamp: +∞ unless clamped.</summary>
+    internal float Hi => Clamp is { } c ? c.Max : float.PositiveInfinity;
+
+    /// <summary>True when the activation is exactly ReLU or none (what every kernel's store can do).</summary>
+    internal bool ReluOrNone => Clamp == null;
 }
 
 /// <summary>
@@ -85,16 +101,18 @@ public static partial class Conv2dKernels
         switch (algorithm)
         {
             case Conv2dAlgorithm.Depthwise when epilogue.Residual.IsEmpty:
-                DepthwiseConv2d.Forward(g, input, weight, bias, output, epilogue.Relu ? 0f : float.NegativeInfinity);
+                DepthwiseConv2d.Forward(g, input, weight, bias, output, epilogue.Lo, epilogue.Hi);
                 return;
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.Forward(g, input, weight, bias, output); ApplyEpilogue(g, default, epilogue, output); return;
             case Conv2dAlgorithm.Direct:
                 fixed (float* x = input, w = weight, b = bias, r = epilogue.Residual, y = output)
-                    Conv2dDirect.Forward(width, g, x, w, b, r, epilogue.Relu, y, weightKey);
+                    Conv2dDirect.Forward(width, g, x, w, b, r, epilogue.ReluOrNone && epilogue.Relu, y, weightKey);
+                // The direct tile's store knows ReLU only; another clamp (ReLU6) is a pass of its own.
+                if (!epilogue.ReluOrNone) Hardtanh.Forward(output, epilogue.Lo, epilogue.Hi, output);
                 return;
-            case Conv2dAlgorithm.Pointwise: PointwiseForward(g, input, weight, output, weightKey); break;
+            case Conv2dAlgorithm.Pointwise: PointwiseForward(g, input, weight, bias, epilogue, output, weightKey); return;
             case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.Forward, input, weight, output, default, default); break;
-            default: Im2ColForward(g, input, weight, output, weightKey); break;
+            default: if (Im2ColForward(g, input, weight, bias, epilogue, output, weightKey)) return; break;
         }
         ApplyEpilogue(g, bias, epilogue, output);
     }
@@ -233,7 +251,8 @@ public static partial class Conv2dKernels
             var y = output.Slice(offset, plane); // y: [Hout, Wout]
             if (!bias.IsEmpty) SpanMath.Add(y, bias[o], y);
             if (!residual.IsEmpty) SpanMath.Add(y, residual.Slice(offset, plane), y);
-            if (epilogue.Relu) SpanMath.Max(y, 0f, y);
+            if (epilogue.ReluOrNone) { if (epilogue.Relu) SpanMath.Max(y, 0f, y); }
+            else Hardtanh.Forward(y, epilogue.Lo, epilogue.Hi, y);
         }
     }
 }

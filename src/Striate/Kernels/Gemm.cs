@@ -55,7 +55,7 @@ public static partial class Gemm
         if ((long)m * n * k < ParallelThreshold) threads = 1;
         fixed (float* pa = a, pb = b, pc = c)
         {
-            var job = new GemmJob(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc);
+            var job = new GemmJob(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, null, GemmEpilogue.None);
             if (m <= GemmSmallM.MaxM && path != GemmPath.Scalar)
             {
                 GemmSmallM.Run(ref job, threads);
@@ -106,6 +106,14 @@ public static partial class Gemm
     /// </summary>
     internal static unsafe void Sgemm(GemmPath path, int threads, float* packedA, int m, int k, bool transB, int n,
         float* b, int ldb, float beta, float* c, int ldc)
+        => Sgemm(path, threads, packedA, m, k, transB, n, b, ldb, beta, c, ldc, GemmEpilogue.None);
+
+    /// <summary>
+    /// As above, with <paramref name="epilogue"/> (per-row bias, residual, clamp) applied in the microkernel's store
+    /// of the last depth block: C = clamp(packedA · op(B) + beta · C + bias + residual).
+    /// </summary>
+    internal static unsafe void Sgemm(GemmPath path, int threads, float* packedA, int m, int k, bool transB, int n,
+        float* b, int ldb, float beta, float* c, int ldc, in GemmEpilogue epilogue)
     {
         if (!UsesPackedA(path, m)) throw new ArgumentException($"Sgemm: {m} rows take the few-rows path, which reads A unpacked.");
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"Sgemm: path {path} is not accelerated on this machine.");
@@ -113,10 +121,11 @@ public static partial class Gemm
         if (k == 0)
         {
             ScaleC(m, n, beta, new Span<float>(c, (m - 1) * ldc + n), ldc);
+            epilogue.ApplyTo(c, m, n, ldc);
             return;
         }
         if ((long)m * n * k < ParallelThreshold) threads = 1;
-        var job = new GemmJob(false, transB, m, n, k, 1f, null, 0, b, ldb, beta, c, ldc, packedA);
+        var job = new GemmJob(false, transB, m, n, k, 1f, null, 0, b, ldb, beta, c, ldc, packedA, epilogue);
         switch (path)
         {
             case GemmPath.Vector512: GemmDriver<Gemm512x14x32>.Run(ref job, threads); break;

@@ -2,15 +2,16 @@ namespace Striate.Kernels;
 
 /// <summary>
 /// The operands of one validated, pinned GEMM call. <see cref="PackedA"/>, when set, is op(A) already packed for
-/// the tile (<see cref="Gemm.PackA"/>), and A is not read.
+/// the tile (<see cref="Gemm.PackA"/>), and A is not read. <see cref="Epilogue"/> rides on the last depth block's store.
 /// </summary>
 internal readonly unsafe struct GemmJob(bool transA, bool transB, int m, int n, int k, float alpha,
-    float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* packedA = null)
+    float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* packedA, in GemmEpilogue epilogue)
 {
     public readonly bool TransA = transA, TransB = transB;
     public readonly int M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc;
     public readonly float Alpha = alpha, Beta = beta;
     public readonly float* A = a, B = b, C = c, PackedA = packedA;
+    public readonly GemmEpilogue Epilogue = epilogue;
 }
 
 /// <summary>
@@ -73,7 +74,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         }
     }
 
-    /// <summary>C[i0..i1, j0..j1] = alpha · op(A)[i0..i1, :] · op(B)[:, j0..j1] + beta · C[i0..i1, j0..j1].</summary>
+    /// <summary>C[i0..i1, j0..j1] = epilogue(alpha · op(A)[i0..i1, :] · op(B)[:, j0..j1] + beta · C[i0..i1, j0..j1]).</summary>
     private static void Block(in GemmJob job, int i0, int i1, int j0, int j1)
     {
         int MR = TKernel.MR, NR = TKernel.NR, KC = TKernel.KC;
@@ -85,9 +86,11 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         float* scratch = GemmScratch.Get(aFloats + ncMax * kcMax);
         float* aPack = scratch;
         float* bPack = scratch + aFloats;
-        // edge: one MR×NR tile for partial tiles of C
-        float* edge = stackalloc float[MR * NR];
         nint ldc = job.Ldc;
+        // Whole tiles without an epilogue take the microkernel's plain store; edge tiles store their corner of C
+        // (masked), and the last depth block adds the epilogue.
+        var plain = new GemmTileStore(MR, NR, whole: true, GemmEpilogue.None);
+        bool epilogue = !job.Epilogue.IsEmpty;
 
         for (int jc = j0; jc < j1; jc += NC)
         {
@@ -95,8 +98,9 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
             for (int pc = 0; pc < job.K; pc += KC)
             {
                 int kc = Math.Min(KC, job.K - pc);
-                // The first depth block applies the caller's beta; later ones accumulate onto it.
+                // The first depth block applies the caller's beta; later ones accumulate onto it; the last one adds the epilogue.
                 float beta = pc == 0 ? job.Beta : 1f;
+                bool last = pc + kc >= job.K;
                 GemmPacking<TKernel>.PackB(job.TransB, job.B, job.Ldb, pc, kc, jc, nc, bPack);
                 for (int ic = i0; ic < i1; ic += TKernel.MC)
                 {
@@ -112,29 +116,20 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                             int mr = Math.Min(MR, mc - ir);
                             float* aStrip = aPack + ir * kc;
                             float* cTile = job.C + (long)(ic + ir) * ldc + jc + jr;
-                            if (mr == MR && nr == NR)
+                            if (mr == MR && nr == NR && !(last && epilogue))
                             {
-                                TKernel.Run(kc, aStrip, bStrip, cTile, ldc, beta);
+                                TKernel.Run(kc, aStrip, bStrip, cTile, ldc, beta, in plain);
                             }
                             else
                             {
-                                TKernel.Run(kc, aStrip, bStrip, edge, NR, 0f);
-                                MergeEdge(edge, NR, cTile, ldc, mr, nr, beta);
+                                var store = new GemmTileStore(mr, nr, mr == MR && nr == NR,
+                                    last ? job.Epilogue.At(ic + ir, jc + jr) : GemmEpilogue.None);
+                                TKernel.Run(kc, aStrip, bStrip, cTile, ldc, beta, in store);
                             }
                         }
                     }
                 }
             }
-        }
-    }
-
-    /// <summary>C[mr×nr] = tile + beta · C, reading C only when beta is non-zero.</summary>
-    private static void MergeEdge(float* tile, int nrFull, float* c, nint ldc, int mr, int nr, float beta)
-    {
-        for (int r = 0; r < mr; r++, tile += nrFull, c += ldc)
-        {
-            if (beta == 0) for (int j = 0; j < nr; j++) c[j] = tile[j];
-            else for (int j = 0; j < nr; j++) c[j] = tile[j] + beta * c[j];
         }
     }
 

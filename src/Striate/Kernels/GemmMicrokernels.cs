@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Striate.Kernels;
 
@@ -16,8 +17,12 @@ internal unsafe interface IGemmMicrokernel
     static abstract int KC { get; }
     /// <summary>Rows of A packed at once (multiple of MR); the packed block MC·KC stays in L2.</summary>
     static abstract int MC { get; }
-    /// <summary>C[MR×NR] (row stride ldc) = Ã·B̃ + beta·C; when beta is 0, C is not read.</summary>
-    static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, float beta);
+    /// <summary>
+    /// C[MR×NR] (row stride ldc) = Ã·B̃ + beta·C, then the tile's epilogue; only the tile's
+    /// <see cref="GemmTileStore.Rows"/> × <see cref="GemmTileStore.Cols"/> corner is read or written (edge tiles
+    /// of C). When beta is 0, C is not read.
+    /// </summary>
+    static abstract void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s);
 }
 
 /// <summary>
@@ -34,7 +39,7 @@ internal readonly unsafe struct Gemm512x14x32 : IGemmMicrokernel
     public static int MC => 14 * 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta)
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
     {
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
@@ -63,22 +68,89 @@ internal readonly unsafe struct Gemm512x14x32 : IGemmMicrokernel
             a += 14;
             b += 32;
         }
-        var vb = Vector512.Create(beta);
-        bool read = beta != 0;
-        Store(c, c00, c01, vb, read); c += ldc;
-        Store(c, c10, c11, vb, read); c += ldc;
-        Store(c, c20, c21, vb, read); c += ldc;
-        Store(c, c30, c31, vb, read); c += ldc;
-        Store(c, c40, c41, vb, read); c += ldc;
-        Store(c, c50, c51, vb, read); c += ldc;
-        Store(c, c60, c61, vb, read); c += ldc;
-        Store(c, c70, c71, vb, read); c += ldc;
-        Store(c, c80, c81, vb, read); c += ldc;
-        Store(c, c90, c91, vb, read); c += ldc;
-        Store(c, cA0, cA1, vb, read); c += ldc;
-        Store(c, cB0, cB1, vb, read); c += ldc;
-        Store(c, cC0, cC1, vb, read); c += ldc;
-        Store(c, cD0, cD1, vb, read);
+        if (s.Plain)
+        {
+            var vb = Vector512.Create(beta);
+            bool read = beta != 0;
+            Store(c, c00, c01, vb, read); c += ldc;
+            Store(c, c10, c11, vb, read); c += ldc;
+            Store(c, c20, c21, vb, read); c += ldc;
+            Store(c, c30, c31, vb, read); c += ldc;
+            Store(c, c40, c41, vb, read); c += ldc;
+            Store(c, c50, c51, vb, read); c += ldc;
+            Store(c, c60, c61, vb, read); c += ldc;
+            Store(c, c70, c71, vb, read); c += ldc;
+            Store(c, c80, c81, vb, read); c += ldc;
+            Store(c, c90, c91, vb, read); c += ldc;
+            Store(c, cA0, cA1, vb, read); c += ldc;
+            Store(c, cB0, cB1, vb, read); c += ldc;
+            Store(c, cC0, cC1, vb, read); c += ldc;
+            Store(c, cD0, cD1, vb, read);
+            return;
+        }
+        // Edge tile or epilogue: lanes past the tile's columns are masked off (k-masks), rows past its rows skipped.
+        bool whole = s.Cols == 32;
+        var m0 = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(s.Cols)).AsSingle();
+        var m1 = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(s.Cols - 16)).AsSingle();
+        StoreEdge(c, c00, c01, beta, in s, 0, m0, m1, whole); c += ldc;
+        StoreEdge(c, c10, c11, beta, in s, 1, m0, m1, whole); c += ldc;
+        StoreEdge(c, c20, c21, beta, in s, 2, m0, m1, whole); c += ldc;
+        StoreEdge(c, c30, c31, beta, in s, 3, m0, m1, whole); c += ldc;
+        StoreEdge(c, c40, c41, beta, in s, 4, m0, m1, whole); c += ldc;
+        StoreEdge(c, c50, c51, beta, in s, 5, m0, m1, whole); c += ldc;
+        StoreEdge(c, c60, c61, beta, in s, 6, m0, m1, whole); c += ldc;
+        StoreEdge(c, c70, c71, beta, in s, 7, m0, m1, whole); c += ldc;
+        StoreEdge(c, c80, c81, beta, in s, 8, m0, m1, whole); c += ldc;
+        StoreEdge(c, c90, c91, beta, in s, 9, m0, m1, whole); c += ldc;
+        StoreEdge(c, cA0, cA1, beta, in s, 10, m0, m1, whole); c += ldc;
+        StoreEdge(c, cB0, cB1, beta, in s, 11, m0, m1, whole); c += ldc;
+        StoreEdge(c, cC0, cC1, beta, in s, 12, m0, m1, whole); c += ldc;
+        StoreEdge(c, cD0, cD1, beta, in s, 13, m0, m1, whole);
+    }
+
+    /// <summary>Row <paramref name="r"/> of the tile: beta·C, bias, residual and clamp, stored under the column masks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreEdge(float* c, Vector512<float> x0, Vector512<float> x1, float beta, in GemmTileStore s, int r,
+        Vector512<float> m0, Vector512<float> m1, bool whole)
+    {
+        if (r >= s.Rows) return;
+        if (beta != 0)
+        {
+            var vb = Vector512.Create(beta);
+            x0 = Vector512.MultiplyAddEstimate(whole ? Vector512.Load(c) : Avx512F.MaskLoad(c, m0, Vector512<float>.Zero), vb, x0);
+            x1 = Vector512.MultiplyAddEstimate(whole ? Vector512.Load(c + 16) : Avx512F.MaskLoad(c + 16, m1, Vector512<float>.Zero), vb, x1);
+        }
+        if (s.Bias != null)
+        {
+            var bias = Vector512.Create(s.Bias[r]);
+            x0 += bias;
+            x1 += bias;
+        }
+        if (s.Residual != null)
+        {
+            float* res = s.Residual + r * s.Ldr;
+            x0 += whole ? Vector512.Load(res) : Avx512F.MaskLoad(res, m0, Vector512<float>.Zero);
+            x1 += whole ? Vector512.Load(res + 16) : Avx512F.MaskLoad(res + 16, m1, Vector512<float>.Zero);
+        }
+        if (s.Clamp)
+        {
+            // max(lo, x) then min(hi, ·) with x second: the native instructions return their second operand for NaN,
+            // so NaN passes through as Hardtanh's does.
+            var lo = Vector512.Create(s.Lo);
+            var hi = Vector512.Create(s.Hi);
+            x0 = Vector512.MinNative(hi, Vector512.MaxNative(lo, x0));
+            x1 = Vector512.MinNative(hi, Vector512.MaxNative(lo, x1));
+        }
+        if (whole)
+        {
+            Vector512.Store(x0, c);
+            Vector512.Store(x1, c + 16);
+        }
+        else
+        {
+            Avx512F.MaskStore(c, m0, x0);
+            Avx512F.MaskStore(c + 16, m1, x1);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -105,7 +177,7 @@ internal readonly unsafe struct Gemm256x6x16 : IGemmMicrokernel
     public static int MC => 6 * 24;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta)
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -123,14 +195,72 @@ internal readonly unsafe struct Gemm256x6x16 : IGemmMicrokernel
             a += 6;
             b += 16;
         }
-        var vb = Vector256.Create(beta);
-        bool read = beta != 0;
-        Store(c, c00, c01, vb, read); c += ldc;
-        Store(c, c10, c11, vb, read); c += ldc;
-        Store(c, c20, c21, vb, read); c += ldc;
-        Store(c, c30, c31, vb, read); c += ldc;
-        Store(c, c40, c41, vb, read); c += ldc;
-        Store(c, c50, c51, vb, read);
+        if (s.Plain)
+        {
+            var vb = Vector256.Create(beta);
+            bool read = beta != 0;
+            Store(c, c00, c01, vb, read); c += ldc;
+            Store(c, c10, c11, vb, read); c += ldc;
+            Store(c, c20, c21, vb, read); c += ldc;
+            Store(c, c30, c31, vb, read); c += ldc;
+            Store(c, c40, c41, vb, read); c += ldc;
+            Store(c, c50, c51, vb, read);
+            return;
+        }
+        // Edge tile or epilogue: lanes past the tile's columns are masked off (vmaskmovps), rows past its rows skipped.
+        bool whole = s.Cols == 16;
+        var m0 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols)).AsSingle();
+        var m1 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols - 8)).AsSingle();
+        StoreEdge(c, c00, c01, beta, in s, 0, m0, m1, whole); c += ldc;
+        StoreEdge(c, c10, c11, beta, in s, 1, m0, m1, whole); c += ldc;
+        StoreEdge(c, c20, c21, beta, in s, 2, m0, m1, whole); c += ldc;
+        StoreEdge(c, c30, c31, beta, in s, 3, m0, m1, whole); c += ldc;
+        StoreEdge(c, c40, c41, beta, in s, 4, m0, m1, whole); c += ldc;
+        StoreEdge(c, c50, c51, beta, in s, 5, m0, m1, whole);
+    }
+
+    /// <summary>Row <paramref name="r"/> of the tile: beta·C, bias, residual and clamp, stored under the column masks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreEdge(float* c, Vector256<float> x0, Vector256<float> x1, float beta, in GemmTileStore s, int r,
+        Vector256<float> m0, Vector256<float> m1, bool whole)
+    {
+        if (r >= s.Rows) return;
+        if (beta != 0)
+        {
+            var vb = Vector256.Create(beta);
+            x0 = Vector256.MultiplyAddEstimate(whole ? Vector256.Load(c) : Avx.MaskLoad(c, m0), vb, x0);
+            x1 = Vector256.MultiplyAddEstimate(whole ? Vector256.Load(c + 8) : Avx.MaskLoad(c + 8, m1), vb, x1);
+        }
+        if (s.Bias != null)
+        {
+            var bias = Vector256.Create(s.Bias[r]);
+            x0 += bias;
+            x1 += bias;
+        }
+        if (s.Residual != null)
+        {
+            float* res = s.Residual + r * s.Ldr;
+            x0 += whole ? Vector256.Load(res) : Avx.MaskLoad(res, m0);
+            x1 += whole ? Vector256.Load(res + 8) : Avx.MaskLoad(res + 8, m1);
+        }
+        if (s.Clamp)
+        {
+            // NaN passes through: the native max/min return their second operand for it (see the AVX-512 tile).
+            var lo = Vector256.Create(s.Lo);
+            var hi = Vector256.Create(s.Hi);
+            x0 = Vector256.MinNative(hi, Vector256.MaxNative(lo, x0));
+            x1 = Vector256.MinNative(hi, Vector256.MaxNative(lo, x1));
+        }
+        if (whole)
+        {
+            Vector256.Store(x0, c);
+            Vector256.Store(x1, c + 8);
+        }
+        else
+        {
+            Avx.MaskStore(c, m0, x0);
+            Avx.MaskStore(c + 8, m1, x1);
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -158,7 +288,7 @@ internal readonly unsafe struct Gemm128x6x8 : IGemmMicrokernel
     public static int MC => 6 * 16;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta)
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
     {
         Vector128<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
@@ -176,14 +306,76 @@ internal readonly unsafe struct Gemm128x6x8 : IGemmMicrokernel
             a += 6;
             b += 8;
         }
-        var vb = Vector128.Create(beta);
-        bool read = beta != 0;
-        Store(c, c00, c01, vb, read); c += ldc;
-        Store(c, c10, c11, vb, read); c += ldc;
-        Store(c, c20, c21, vb, read); c += ldc;
-        Store(c, c30, c31, vb, read); c += ldc;
-        Store(c, c40, c41, vb, read); c += ldc;
-        Store(c, c50, c51, vb, read);
+        if (s.Plain)
+        {
+            var vb = Vector128.Create(beta);
+            bool read = beta != 0;
+            Store(c, c00, c01, vb, read); c += ldc;
+            Store(c, c10, c11, vb, read); c += ldc;
+            Store(c, c20, c21, vb, read); c += ldc;
+            Store(c, c30, c31, vb, read); c += ldc;
+            Store(c, c40, c41, vb, read); c += ldc;
+            Store(c, c50, c51, vb, read);
+            return;
+        }
+        // Edge tile or epilogue. This tile also runs where no masked store exists (NEON, SSE): partial rows go through
+        // an 8-float staging row, element by element.
+        float* stage = stackalloc float[8];
+        StoreEdge(c, c00, c01, beta, in s, 0, stage); c += ldc;
+        StoreEdge(c, c10, c11, beta, in s, 1, stage); c += ldc;
+        StoreEdge(c, c20, c21, beta, in s, 2, stage); c += ldc;
+        StoreEdge(c, c30, c31, beta, in s, 3, stage); c += ldc;
+        StoreEdge(c, c40, c41, beta, in s, 4, stage); c += ldc;
+        StoreEdge(c, c50, c51, beta, in s, 5, stage);
+    }
+
+    /// <summary>Row <paramref name="r"/> of the tile: beta·C, bias, residual and clamp; a partial row via <paramref name="stage"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreEdge(float* c, Vector128<float> x0, Vector128<float> x1, float beta, in GemmTileStore s, int r, float* stage)
+    {
+        if (r >= s.Rows) return;
+        int cols = s.Cols;
+        bool whole = cols == 8;
+        if (beta != 0)
+        {
+            var vb = Vector128.Create(beta);
+            float* src = c;
+            if (!whole) { for (int j = 0; j < cols; j++) stage[j] = c[j]; src = stage; }
+            x0 = Vector128.MultiplyAddEstimate(Vector128.Load(src), vb, x0);
+            x1 = Vector128.MultiplyAddEstimate(Vector128.Load(src + 4), vb, x1);
+        }
+        if (s.Bias != null)
+        {
+            var bias = Vector128.Create(s.Bias[r]);
+            x0 += bias;
+            x1 += bias;
+        }
+        if (s.Residual != null)
+        {
+            float* res = s.Residual + r * s.Ldr;
+            if (!whole) { for (int j = 0; j < cols; j++) stage[j] = res[j]; res = stage; }
+            x0 += Vector128.Load(res);
+            x1 += Vector128.Load(res + 4);
+        }
+        if (s.Clamp)
+        {
+            var lo = Vector128.Create(s.Lo);
+            var hi = Vector128.Create(s.Hi);
+            // NaN passes through as Hardtanh's does: select on the comparisons, which NaN fails.
+            x0 = Vector128.ConditionalSelect(Vector128.LessThan(x0, lo), lo, x0);
+            x0 = Vector128.ConditionalSelect(Vector128.GreaterThan(x0, hi), hi, x0);
+            x1 = Vector128.ConditionalSelect(Vector128.LessThan(x1, lo), lo, x1);
+            x1 = Vector128.ConditionalSelect(Vector128.GreaterThan(x1, hi), hi, x1);
+        }
+        if (whole)
+        {
+            Vector128.Store(x0, c);
+            Vector128.Store(x1, c + 4);
+            return;
+        }
+        Vector128.Store(x0, stage);
+        Vector128.Store(x1, stage + 4);
+        for (int j = 0; j < cols; j++) c[j] = stage[j];
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -207,7 +399,7 @@ internal readonly unsafe struct GemmScalar4x4 : IGemmMicrokernel
     public static int KC => 256;
     public static int MC => 64;
 
-    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta)
+    public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
     {
         float c00 = 0, c01 = 0, c02 = 0, c03 = 0, c10 = 0, c11 = 0, c12 = 0, c13 = 0,
             c20 = 0, c21 = 0, c22 = 0, c23 = 0, c30 = 0, c31 = 0, c32 = 0, c33 = 0;
@@ -222,10 +414,25 @@ internal readonly unsafe struct GemmScalar4x4 : IGemmMicrokernel
             a += 4;
             b += 4;
         }
-        Store(c, c00, c01, c02, c03, beta); c += ldc;
-        Store(c, c10, c11, c12, c13, beta); c += ldc;
-        Store(c, c20, c21, c22, c23, beta); c += ldc;
-        Store(c, c30, c31, c32, c33, beta);
+        if (s.Plain)
+        {
+            Store(c, c00, c01, c02, c03, beta); c += ldc;
+            Store(c, c10, c11, c12, c13, beta); c += ldc;
+            Store(c, c20, c21, c22, c23, beta); c += ldc;
+            Store(c, c30, c31, c32, c33, beta);
+            return;
+        }
+        float* t = stackalloc float[16] { c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 };
+        for (int r = 0; r < s.Rows; r++, c += ldc)
+        for (int j = 0; j < s.Cols; j++)
+        {
+            float v = t[r * 4 + j];
+            if (beta != 0) v += beta * c[j];
+            if (s.Bias != null) v += s.Bias[r];
+            if (s.Residual != null) v += s.Residual[r * s.Ldr + j];
+            if (s.Clamp) v = v < s.Lo ? s.Lo : v > s.Hi ? s.Hi : v;
+            c[j] = v;
+        }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -30,4 +30,20 @@ public static class GemmReference
             cij = beta == 0 ? (float)(alpha * sum) : (float)(alpha * sum + beta * (double)cij);
         }
     }
+
+    /// <summary>
+    /// The GEMM epilogue's specification: C[i, j] = clamp(C[i, j] + bias[i] + residual[i, j], lo, hi), where clamp is
+    /// min(max(·, lo), hi) and NaN passes through. Shapes: C [m, ldc], bias [m] or empty, residual [m, ldr] or empty.
+    /// </summary>
+    public static void Epilogue(int m, int n, Span<float> c, int ldc, ReadOnlySpan<float> bias, ReadOnlySpan<float> residual, int ldr, float lo, float hi)
+    {
+        for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+        {
+            float v = c[i * ldc + j];
+            if (!bias.IsEmpty) v += bias[i];
+            if (!residual.IsEmpty) v += residual[i * ldr + j];
+            c[i * ldc + j] = v < lo ? lo : v > hi ? hi : v;
+        }
+    }
 }
