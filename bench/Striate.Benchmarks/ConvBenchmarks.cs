@@ -56,6 +56,10 @@ public static class ConvBenchmarks
     {
         // STRIATE_BENCH_WEIGHT_IMAGES=N: images per weight-gradient tile call (Conv2dDirect.WeightImagesOverride).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_IMAGES"), out int images)) Conv2dDirect.WeightImagesOverride = images;
+        // STRIATE_BENCH_WEIGHT_ROWS=N: output rows per weight-gradient pass; STRIATE_BENCH_WEIGHT_KERNEL_ROWS=1|2: tasks over
+        // all kernel rows or one each (Conv2dDirect.WeightBlocking).
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_ROWS"), out int rows)) Conv2dDirect.WeightRowsOverride = rows;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_KERNEL_ROWS"), out int kernelRows)) Conv2dDirect.WeightKernelRowsOverride = kernelRows;
         var text = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_SCHEDULE");
         if (string.IsNullOrEmpty(text)) return;
         if (text == "perimage") { DirectSchedule.Override = new DirectSchedule(true, 1, 1, 1); return; }

@@ -12,7 +12,7 @@ internal static unsafe partial class Conv2dDirect
     /// dW [Cout, Cin, kH, kW] = Σ over the batch and output pixels of dy[n, o, i, j] · x[n, c, i·s − p + kh·d, j·s − p + kw·d],
     /// on blocked copies of x (padded) and dy, accumulated per tile (<see cref="Conv2dDirectWeightTile{TS, TV, TOI, TK}"/>)
     /// in blocked form dWb [OCB][ICB][kH][kW][V (o)][V (c)] and unblocked at the end. Tasks own disjoint parts of dWb
-    /// (an output block, an input block, a kernel row), so no partial sums are needed and the result does not
+    /// (an output block, an input block, a range of kernel rows), so no partial sums are needed and the result does not
     /// depend on the thread count.
     /// </summary>
     public static void BackwardWeight(GemmPath width, in Conv2dGeometry g, float* x, float* dy, float* dw)
@@ -39,16 +39,16 @@ internal static unsafe partial class Conv2dDirect
                 float* px = CacheLine.Align(xPinned), py = CacheLine.Align(yPinned), pw = CacheLine.Align(wPinned);
                 ChannelBlocked.Pack(x, inShape, px);
                 ChannelBlocked.Pack(dy, outShape, py);
+                var blocking = WeightBlocking.For(g, inShape, outShape, KernelThreads.Count);
                 var body = new WeightBody
                 {
-                    G = g, In = inShape, Out = outShape, X = px, Dy = py, Dw = pw,
+                    G = g, In = inShape, Out = outShape, X = px, Dy = py, Dw = pw, Blocking = blocking,
                     Tile1 = &Conv2dDirectWeightTile<TS, TV, TOI, C1>.Run,
                     Tile2 = &Conv2dDirectWeightTile<TS, TV, TOI, C2>.Run,
                     Tile3 = &Conv2dDirectWeightTile<TS, TV, TOI, C3>.Run,
                     OI = TOI.Value,
-                    ImagesPerCall = WeightBody.ImagesFor(g, inShape, outShape),
                 };
-                Conv2dKernels.RunParallel(outShape.Blocks * inShape.Blocks * g.KernelHeight, (long)(g.ForwardFlops / 2), ref body);
+                Conv2dKernels.RunParallel(outShape.Blocks * inShape.Blocks * blocking.KernelRowParts, (long)(g.ForwardFlops / 2), ref body);
                 var unblock = new UnblockWeightBody { G = g, V = v, IcBlocks = inShape.Blocks, Src = pw, Dst = dw };
                 Conv2dKernels.RunParallel(g.OutChannels, g.WeightLength, ref unblock);
             }
@@ -61,55 +61,104 @@ internal static unsafe partial class Conv2dDirect
         }
     }
 
-    /// <summary>Bytes of x and dy one weight-gradient tile call may read (of a 48 KiB L1 data cache).</summary>
+    /// <summary>Bytes of x and dy one pass of the weight-gradient tiles may read (of a 48 KiB L1 data cache).</summary>
     private const long L1WeightGradientBytes = 32 * 1024;
 
     /// <summary>For benchmarks and tests: images per weight-gradient tile call (0: from <see cref="L1WeightGradientBytes"/>).</summary>
     [ThreadStatic] internal static int WeightImagesOverride;
 
-    /// <summary>One (output block, input block, kernel row) of dWb, summed over the whole batch.</summary>
+    /// <summary>For tests: output rows per pass when a plane does not fit (0: from <see cref="L1WeightGradientBytes"/>).</summary>
+    [ThreadStatic] internal static int WeightRowsOverride;
+
+    /// <summary>For tests: 1 = one task per (output block, input block) over all kernel rows, 2 = one per kernel row (0: chosen).</summary>
+    [ThreadStatic] internal static int WeightKernelRowsOverride;
+
+    /// <summary>
+    /// How the weight gradient cuts its work so that what the tiles read comes from L1: a pass covers Images whole
+    /// planes (small planes), or Rows output rows of one image (large planes), and every tile of a task — each
+    /// kernel row, tap group and part of the output block — runs over that pass before the next is read, so the x
+    /// rows and the dy rows of a pass serve kH·⌈kW/3⌉·V/OI tile calls instead of streaming from L2 for each.
+    /// A task is one (output block, input block) over all kernel rows when there are enough of them to keep every
+    /// thread busy, else one kernel row of it.
+    /// </summary>
+    internal readonly record struct WeightBlocking(int Images, int Rows, int KernelRowParts)
+    {
+        public static WeightBlocking For(in Conv2dGeometry g, in BlockedShape input, in BlockedShape output, int threads)
+        {
+            int kH = g.KernelHeight, strideH = g.StrideH, halo = (kH - 1) * g.DilationH + 1;
+            long xRow = input.RowPitch * sizeof(float), dyRow = output.RowPitch * sizeof(float);
+            // x rows a pass of r output rows reads over all kernel rows: (r − 1)·s + (kH − 1)·d + 1.
+            long Bytes(int r) => ((long)(r - 1) * strideH + halo) * xRow + r * dyRow;
+            int parts = WeightKernelRowsOverride switch
+            {
+                1 => 1,
+                2 => kH,
+                _ => (long)output.Blocks * input.Blocks >= 8L * threads ? 1 : kH,
+            };
+            int images, rows;
+            if (WeightImagesOverride > 0) { images = Math.Min(WeightImagesOverride, Math.Max(1, g.Batch)); rows = g.OutHeight; }
+            else if (WeightRowsOverride > 0) { images = 1; rows = Math.Min(WeightRowsOverride, g.OutHeight); }
+            else if (Bytes(g.OutHeight) <= L1WeightGradientBytes)
+            {
+                images = (int)Math.Clamp(L1WeightGradientBytes / Bytes(g.OutHeight), 1, Math.Max(1, g.Batch));
+                rows = g.OutHeight;
+            }
+            else
+            {
+                images = 1;
+                rows = 1;
+                while (rows < g.OutHeight && Bytes(rows + 1) <= L1WeightGradientBytes) rows++;
+            }
+            return new WeightBlocking(images, rows, parts);
+        }
+    }
+
+    /// <summary>One (output block, input block) of dWb, or one kernel row of it, summed over the whole batch.</summary>
     private struct WeightBody : IParallelBody
     {
         public Conv2dGeometry G;
         public BlockedShape In, Out;
         public float* X, Dy, Dw;
         public int OI;
-        public int ImagesPerCall;
+        public WeightBlocking Blocking;
         public delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, bool, void> Tile1, Tile2, Tile3;
 
         public readonly void Invoke(int index)
         {
             var g = G;
-            int kH = g.KernelHeight, kW = g.KernelWidth, v = In.V;
-            int kh = index % kH, pair = index / kH, cb = pair % In.Blocks, ob = pair / In.Blocks;
+            int kH = g.KernelHeight, kW = g.KernelWidth, v = In.V, parts = Blocking.KernelRowParts;
+            int part = index % parts, pair = index / parts, cb = pair % In.Blocks, ob = pair / In.Blocks;
+            int kh0 = parts == 1 ? 0 : part, kh1 = parts == 1 ? kH : part + 1;
             nint xRowStep = (nint)(g.StrideH * In.RowPitch), xColStep = (nint)g.StrideW * v, xTapStep = (nint)g.DilationW * v;
             nint dyRowPitch = (nint)Out.RowPitch;
-            float* dwRow = Dw + (((long)ob * In.Blocks + cb) * kH + kh) * kW * v * v; // [kW][V][V]
-            for (int n = 0; n < g.Batch; n += ImagesPerCall)
+            float* dwBlock = Dw + ((long)ob * In.Blocks + cb) * kH * kW * v * v; // [kH][kW][V][V]
+            int imagesPerPass = Blocking.Images, rowsPerPass = Blocking.Rows;
+            for (int n = 0; n < g.Batch; n += imagesPerPass)
             {
-                int images = Math.Min(ImagesPerCall, g.Batch - n);
-                float* xPlane = X + n * In.ImageStride + cb * In.BlockStride + (long)kh * g.DilationH * In.RowPitch;
-                float* dyPlane = Dy + n * Out.ImageStride + ob * Out.BlockStride;
-                for (int kw0 = 0; kw0 < kW; kw0 += 3)
+                int images = Math.Min(imagesPerPass, g.Batch - n);
+                float* xImage = X + n * In.ImageStride + cb * In.BlockStride;
+                float* dyImage = Dy + n * Out.ImageStride + ob * Out.BlockStride;
+                for (int r0 = 0; r0 < g.OutHeight; r0 += rowsPerPass)
                 {
-                    int k = Math.Min(3, kW - kw0);
-                    var tile = k == 3 ? Tile3 : k == 2 ? Tile2 : Tile1;
-                    for (int oi0 = 0; oi0 < v; oi0 += OI)
-                        tile(xPlane + (long)kw0 * xTapStep, dyPlane + oi0, dwRow + (long)kw0 * v * v + oi0 * v, images,
-                            g.OutHeight, g.OutWidth, (nint)In.ImageStride, (nint)Out.ImageStride, xRowStep, xColStep, xTapStep, dyRowPitch, n > 0);
+                    int rows = Math.Min(rowsPerPass, g.OutHeight - r0);
+                    bool accumulate = n > 0 || r0 > 0;
+                    float* xPass = xImage + (long)r0 * xRowStep;
+                    float* dyPass = dyImage + (long)r0 * dyRowPitch;
+                    for (int kh = kh0; kh < kh1; kh++)
+                    {
+                        float* xRow = xPass + (long)kh * g.DilationH * In.RowPitch;
+                        float* dwRow = dwBlock + (long)kh * kW * v * v;
+                        for (int kw0 = 0; kw0 < kW; kw0 += 3)
+                        {
+                            int k = Math.Min(3, kW - kw0);
+                            var tile = k == 3 ? Tile3 : k == 2 ? Tile2 : Tile1;
+                            for (int oi0 = 0; oi0 < v; oi0 += OI)
+                                tile(xRow + (long)kw0 * xTapStep, dyPass + oi0, dwRow + (long)kw0 * v * v + oi0 * v, images,
+                                    rows, g.OutWidth, (nint)In.ImageStride, (nint)Out.ImageStride, xRowStep, xColStep, xTapStep, dyRowPitch, accumulate);
+                        }
+                    }
                 }
             }
-        }
-
-        /// <summary>
-        /// Images per tile call: as many as keep the x rows and dy planes one call reads within about
-        /// <see cref="L1WeightGradientBytes"/>, so the calls for the other output channels of the block find them in L1.
-        /// </summary>
-        public static int ImagesFor(in Conv2dGeometry g, in BlockedShape input, in BlockedShape output)
-        {
-            if (WeightImagesOverride > 0) return Math.Min(WeightImagesOverride, Math.Max(1, g.Batch));
-            long perImage = ((long)(g.OutHeight - 1) * g.StrideH + 1) * input.RowPitch * sizeof(float) + (long)g.OutHeight * output.RowPitch * sizeof(float);
-            return (int)Math.Clamp(L1WeightGradientBytes / perImage, 1, Math.Max(1, g.Batch));
         }
     }
 

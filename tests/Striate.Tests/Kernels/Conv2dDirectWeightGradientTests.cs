@@ -5,7 +5,8 @@ namespace Striate.Tests.Kernels;
 
 /// <summary>
 /// The direct weight gradient (<see cref="Conv2dDirect.BackwardWeight"/>) against its reference twin with every number
-/// of images per tile call (one plane per call, several, the whole batch, a last call with fewer), on both SIMD widths,
+/// of images per tile call (one plane per call, several, the whole batch, a last call with fewer), every number of output
+/// rows per pass (one, a few, a last pass with fewer), tasks over all kernel rows or one each, on both SIMD widths,
 /// stride 1 and 2, channels that do not fill a block.
 /// </summary>
 public class Conv2dDirectWeightGradientTests
@@ -19,18 +20,22 @@ public class Conv2dDirectWeightGradientTests
         new(3, 9, 10, 9, 12, 1, 1, 2, 2),           // 1×1 stride 2
     ];
 
-    public static TheoryData<int, int, int> Cases()
+    public static TheoryData<int, int, int, int, int> Cases()
     {
-        var data = new TheoryData<int, int, int>();
+        var data = new TheoryData<int, int, int, int, int>();
         foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
             for (int i = 0; i < Named.Length; i++)
-                foreach (int images in new[] { 1, 2, 3, 5 })
-                    data.Add(w, i, images);
+                foreach (int parts in new[] { 1, 2 })
+                {
+                    foreach (int images in new[] { 1, 2, 3, 5 }) data.Add(w, i, images, 0, parts);
+                    foreach (int rows in new[] { 1, 2, 4 }) data.Add(w, i, 0, rows, parts);
+                }
         return data;
     }
 
+    /// <summary><paramref name="images"/> per call or <paramref name="rows"/> per pass (0: chosen); <paramref name="kernelRows"/> 1 = tasks over all kernel rows, 2 = one each.</summary>
     [Theory, MemberData(nameof(Cases))]
-    public void MatchesReferenceWithAnyImagesPerCall(int width, int index, int images)
+    public void MatchesReferenceWithAnyBlocking(int width, int index, int images, int rows, int kernelRows)
     {
         var path = (GemmPath)width;
         Assert.SkipUnless(Conv2dDirect.IsSupported(path), $"the direct kernel at {path} is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
@@ -43,9 +48,11 @@ public class Conv2dDirectWeightGradientTests
         actual.AsSpan().Fill(float.NaN);
         Conv2dReference.BackwardWeight(g, x, dy, expected);
         Conv2dDirect.WeightImagesOverride = images;
+        Conv2dDirect.WeightRowsOverride = rows;
+        Conv2dDirect.WeightKernelRowsOverride = kernelRows;
         try { Conv2dKernels.BackwardWeight(g, Conv2dAlgorithm.Direct, path, x, dy, actual); }
-        finally { Conv2dDirect.WeightImagesOverride = 0; }
+        finally { Conv2dDirect.WeightImagesOverride = 0; Conv2dDirect.WeightRowsOverride = 0; Conv2dDirect.WeightKernelRowsOverride = 0; }
         double atol = 4e-5 * Math.Sqrt(g.Batch * g.OutHeight * g.OutWidth + 1);
-        Close.Assert(expected, actual, 1e-4, atol, $"gradWeight {g} Direct {path}, {images} images per call");
+        Close.Assert(expected, actual, 1e-4, atol, $"gradWeight {g} Direct {path}, {images} images per call, {rows} rows per pass, kernel rows {kernelRows}");
     }
 }
