@@ -42,7 +42,7 @@ internal static class EvalCommand
             if (attack == null)
             {
                 result = Evaluator.Evaluate(loaded.Model, loader);
-                Console.WriteLine($"{loaded.Entry.Name} on {name} ({result.Samples:N0} images): loss {result.Loss:F4}, top-1 {result.Top1:P2}, top-5 {result.Top5:P2}");
+                Console.WriteLine($"{loaded.Entry.Name} on {name} ({result.Samples:N0} images): loss {result.Loss:F4}, top-1 {result.Top1:P2}{TopFive(result)}");
             }
             else
             {
@@ -50,8 +50,8 @@ internal static class EvalCommand
                 if (!(e >= 0 && e <= 1)) throw new ArgumentException($"--eps must be in [0, 1] (pixel units), got {e}.");
                 var clean = Evaluator.Evaluate(loaded.Model, loader);
                 result = AdversarialEvaluation.Evaluate(loaded.Model, loader, e, config.NormalizeMean, config.NormalizeStd);
-                Console.WriteLine($"{loaded.Entry.Name} on {name} ({result.Samples:N0} images), clean: loss {clean.Loss:F4}, top-1 {clean.Top1:P2}, top-5 {clean.Top5:P2}");
-                Console.WriteLine($"under FGSM, ε = {e.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)}: loss {result.Loss:F4}, top-1 {result.Top1:P2}, top-5 {result.Top5:P2}");
+                Console.WriteLine($"{loaded.Entry.Name} on {name} ({result.Samples:N0} images), clean: loss {clean.Loss:F4}, top-1 {clean.Top1:P2}{TopFive(clean)}");
+                Console.WriteLine($"under FGSM, ε = {e.ToString("0.####", System.Globalization.CultureInfo.InvariantCulture)}: loss {result.Loss:F4}, top-1 {result.Top1:P2}{TopFive(result)}");
             }
             var perClass = result.PerClassAccuracy();
             for (int c = 0; c < perClass.Length; c++)
@@ -102,4 +102,7 @@ internal static class EvalCommand
         if (data != model)
             throw new ArgumentException($"the data gives {data.C}×{data.H}×{data.W} images, but the model was trained on {model.C}×{model.H}×{model.W}.");
     }
+
+    /// <summary>", top-5 …" — or nothing with five classes or fewer, where top-5 is 100 % by construction.</summary>
+    internal static string TopFive(EvaluationResult result) => result.ClassNames.Count > 5 ? $", top-5 {result.Top5:P2}" : "";
 }

@@ -243,7 +243,7 @@ internal sealed class TrainRun(RunConfig config, string outDir, string? dataPath
         AtomicFile.WriteAllText(Path.Combine(outDir, "confusion.svg"), Charts.ConfusionMatrix(final.Confusion, final.ClassNames,
             $"{entry.Name} on {config.Dataset}: {finalName.ToLowerInvariant()} accuracy {final.Top1:P2}"));
         string bestNote = best != null ? $" Best validation accuracy {best.ValAccuracy:P2} at epoch {best.Epoch}, kept in {BestCheckpointName}." : "";
-        Console.WriteLine($"{finalName} accuracy {final.Top1:P2} (top-5 {final.Top5:P2}), loss {final.Loss:F4} on {finalSet.Count:N0} images.{bestNote} Wrote {outDir}/metrics.json, model.safetensors, curves.svg, confusion.svg.");
+        Console.WriteLine($"{finalName} accuracy {final.Top1:P2}{(final.ClassNames.Count > 5 ? $" (top-5 {final.Top5:P2})" : "")}, loss {final.Loss:F4} on {finalSet.Count:N0} images.{bestNote} Wrote {outDir}/metrics.json, model.safetensors, curves.svg, confusion.svg.");
         SkippedImages.PrintSummary();
         if (report)
             Console.WriteLine($"Wrote {ReportCommand.Write(outDir, entry.Name, model, config, trainer.History, classes, shape, final, finalSet, config.BuildTransform(false, finalSet.SampleShape), evaluatedOn: splits.Test != null ? "test" : "validation")}.");

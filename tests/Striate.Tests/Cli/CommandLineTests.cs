@@ -51,6 +51,7 @@ public sealed class CommandLineTests : IDisposable
         r = StriateProcess.Run("eval", Path.Combine(outDir, "model.safetensors"), "--limit", "500");
         Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
         Assert.Contains("top-1", r.Stdout);
+        Assert.Contains("top-5", r.Stdout); // ten digits: top-5 says something
     }
 
     [Fact]
