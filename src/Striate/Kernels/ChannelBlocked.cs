@@ -127,38 +127,45 @@ internal static unsafe class ChannelBlocked
     }
 
     /// <summary>Block <paramref name="cb"/> of one image: dstImage [C, H, W] ← act(srcImage [Blocks, H, W, V] + bias + residualImage).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void UnpackBlock(float* srcImage, in BlockedShape s, int cb, float* dstImage, float* bias, float* residualImage, bool relu)
+        => UnpackRows(srcImage, s, cb, 0, s.Height, dstImage, bias, residualImage, relu);
+
+    /// <summary>
+    /// Rows [h0, h1) of block <paramref name="cb"/> of one image, as <see cref="UnpackBlock"/> (a kernel task unblocks
+    /// the rows it computed while they are still in its cache).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void UnpackRows(float* srcImage, in BlockedShape s, int cb, int h0, int h1, float* dstImage, float* bias, float* residualImage, bool relu)
     {
         {
             int V = s.V;
             int c0 = cb * V, channels = Math.Min(V, s.Channels - c0);
-            long plane2d = (long)s.Height * s.Width;
+            long plane2d = (long)s.Height * s.Width, pEnd = (long)h1 * s.Width; // pixels [p0, pEnd) of the plane
             float* plane = srcImage + cb * s.BlockStride; // [H, W, V]
-            long p0 = 0;
-            if (channels == V && plane2d >= V)
+            long p0 = (long)h0 * s.Width;
+            if (channels == V && pEnd - p0 >= V)
             {
                 float* block = stackalloc float[V * V]; // [V channels, V pixels]
                 for (; ; p0 += V)
                 {
-                    long at = Math.Min(p0, plane2d - V);
+                    long at = Math.Min(p0, pEnd - V);
                     if (!Transpose.TryBlock(V, plane + at * V, V, block, V)) break;
                     for (int c = 0; c < V; c++)
                     {
                         long offset = (c0 + c) * plane2d + at;
                         Epilogue(block + c * V, V, bias == null ? 0f : bias[c0 + c], residualImage == null ? null : residualImage + offset, relu, dstImage + offset);
                     }
-                    if (at == plane2d - V) { p0 = plane2d; break; }
+                    if (at == pEnd - V) { p0 = pEnd; break; }
                 }
             }
-            for (int c = 0; c < channels && p0 < plane2d; c++)
+            for (int c = 0; c < channels && p0 < pEnd; c++)
             {
                 long offset = (c0 + c) * plane2d;
                 float* d = dstImage + offset;
                 float* r = residualImage == null ? null : residualImage + offset;
                 float b = bias == null ? 0f : bias[c0 + c];
                 float* from = plane + c;
-                for (long p = p0; p < plane2d; p++)
+                for (long p = p0; p < pEnd; p++)
                 {
                     float v = from[p * V] + b;
                     if (r != null) v += r[p];

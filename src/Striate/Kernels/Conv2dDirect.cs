@@ -76,8 +76,8 @@ internal static unsafe partial class Conv2dDirect
     /// <summary>Floats per vector (block size) of <paramref name="width"/>.</summary>
     public static int VectorLength(GemmPath width) => width == GemmPath.Vector512 ? 16 : 8;
 
-    /// <summary>Whether the forward pass of <paramref name="g"/> fits the direct kernel (no groups, column stride 1 or 2).</summary>
-    public static bool Supports(in Conv2dGeometry g) => g.Groups == 1 && g.StrideW is 1 or 2;
+    /// <summary>Whether the forward pass of <paramref name="g"/> fits the direct kernel (no groups, column stride 1 or 2; any stride the pixel-input path takes).</summary>
+    public static bool Supports(in Conv2dGeometry g) => g.Groups == 1 && (g.StrideW is 1 or 2 || TakesPixels(g));
 
     /// <summary>Whether the input gradient of <paramref name="g"/> is a direct convolution (stride 1, padding ≤ dilation·(k − 1)).</summary>
     public static bool SupportsBackwardData(in Conv2dGeometry g) =>
@@ -150,6 +150,11 @@ internal static unsafe partial class Conv2dDirect
     /// </summary>
     public static void Forward(GemmPath width, in Conv2dGeometry g, float* x, float* w, float* bias, float* residual, bool relu, float* y, WeightKey? weightKey = null)
     {
+        if (TakesPixels(g))
+        {
+            ForwardPixels(width, g, x, w, bias, residual, relu, y, weightKey);
+            return;
+        }
         var plan = DirectPlan.For(g, VectorLength(width));
         float* wb = BlockedWeights(g, plan, WeightTransformKind.DirectForward, w, weightKey, out var holder);
         ForwardBlockedWeights(width, g, plan, x, wb, bias, residual, relu, y);
@@ -171,6 +176,11 @@ internal static unsafe partial class Conv2dDirect
     /// <summary>Blocks the forward weights of <paramref name="g"/> into <see cref="TransformedWeights"/> now (an inference session does this when it is prepared, not on its first run).</summary>
     public static void KeepForwardWeights(GemmPath width, in Conv2dGeometry g, float* w, WeightKey key)
     {
+        if (TakesPixels(g))
+        {
+            PixelWeights(g, PixelPlan.For(g, VectorLength(width)), w, key, out _);
+            return;
+        }
         var plan = DirectPlan.For(g, VectorLength(width));
         BlockedWeights(g, plan, WeightTransformKind.DirectForward, w, key, out _);
     }
@@ -293,6 +303,11 @@ internal static unsafe partial class Conv2dDirect
     public static IEnumerable<System.Reflection.MethodInfo> ForwardTileMethods(GemmPath width, Conv2dGeometry g)
     {
         if (!IsSupported(width) || !Supports(g)) yield break;
+        if (TakesPixels(g))
+        {
+            foreach (var m in PixelTileMethods(width, g)) yield return m;
+            yield break;
+        }
         var plan = DirectPlan.For(g, VectorLength(width));
         var (simd, vector) = width == GemmPath.Vector512 ? (typeof(Simd512), typeof(Vector512<float>)) : (typeof(Simd256), typeof(Vector256<float>));
         for (int i = 0; i < 8; i++)

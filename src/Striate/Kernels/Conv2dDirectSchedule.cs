@@ -80,6 +80,10 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
         long tasks = (long)s.ImageChunks(g) * s.GroupChunks(groups);
         int rows = RowChunks > 1 ? RowChunks : (int)Math.Clamp((4L * threads + tasks - 1) / tasks, 1, plan.RowTiles(g));
         if (tasks >= 2 * threads && RowChunks <= 1) rows = 1;
+        // Each row chunk streams its group chunk's weights again. Where those outgrow a quarter of L2 (deep layers at
+        // batch 1: ResNet's 512→512 3×3 on 7×7 holds 9.4 MB), the threads split output channels only: ResNet-18's
+        // direct convolutions at batch 1 went from 28.7 to 23.4 ms, VGG-11's from 96.5 to 89 (bench/RESULTS.md).
+        if (RowChunks <= 1 && tasks >= threads && plan.WeightLength(g) * sizeof(float) / groups * gp > L2Bytes / 4) rows = 1;
         return s with { RowChunks = Math.Clamp(rows, 1, plan.RowTiles(g)) };
     }
 }

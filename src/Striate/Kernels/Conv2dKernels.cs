@@ -119,7 +119,18 @@ public static partial class Conv2dKernels
 
     /// <summary>gradInput = d(output)/d(input)ᵀ · gradOutput. Overwrites gradInput. <paramref name="weightKey"/> as for <see cref="Forward(in Conv2dGeometry, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float}, in Conv2dEpilogue, WeightKey?)"/>.</summary>
     public static void BackwardData(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput, WeightKey? weightKey = null)
-        => BackwardData(g, Choose(g), Conv2dDirect.BestWidth, gradOutput, weight, gradInput, weightKey);
+        => BackwardData(g, ChooseBackward(g), Conv2dDirect.BestWidth, gradOutput, weight, gradInput, weightKey);
+
+    /// <summary>
+    /// The algorithm of the gradients: as <see cref="Choose"/>, except that convolutions of few input channels (the RGB
+    /// stem), whose forward runs on the direct kernel's pixel-input path, keep im2col + GEMM for their gradients (the
+    /// blocked gradient kernels would pad 3 channels to a whole block).
+    /// </summary>
+    private static Conv2dAlgorithm ChooseBackward(in Conv2dGeometry g)
+    {
+        var a = Choose(g);
+        return a == Conv2dAlgorithm.Direct && Conv2dDirect.TakesPixels(g) ? Conv2dAlgorithm.Im2ColGemm : a;
+    }
 
     /// <summary>
     /// As the public overload, on a given algorithm. Direct runs the input gradient of a stride-1 convolution as a full
@@ -167,7 +178,7 @@ public static partial class Conv2dKernels
     /// </summary>
     public static Conv2dAlgorithm ChooseBackwardWeight(in Conv2dGeometry g)
     {
-        var a = Choose(g);
+        var a = ChooseBackward(g);
         bool strided = g.StrideH > 1 || g.StrideW > 1;
         return a == Conv2dAlgorithm.Direct && strided && Conv2dDirect.BestWidth != GemmPath.Vector512 ? Conv2dAlgorithm.Im2ColGemm : a;
     }
@@ -220,9 +231,12 @@ public static partial class Conv2dKernels
         int v = width == GemmPath.Vector512 ? 16 : 8;
         // 1×1 kernels do too little work per input element to pay for blocking it (im2col of a 1×1 is a strided copy).
         if (g.KernelHeight * g.KernelWidth == 1) return false;
-        // Channels are padded to whole blocks of V: skip shapes where that wastes much (the 3-channel stem).
+        // Channels are padded to whole blocks of V: skip shapes where that wastes much. Few input channels (the RGB
+        // stem) are not blocked at all but kept interleaved per pixel (Conv2dDirect.TakesPixels), where there is at least
+        // a whole block of outputs (LeNet's 1→6 5×5 keeps im2col).
         static bool Dense(int channels, int v) => (channels + v - 1) / v * v * 2 <= 3 * channels;
-        return Dense(g.InChannels, v) && Dense(g.OutChannels, v);
+        bool pixels = Conv2dDirect.TakesPixels(g) && g.OutChannels >= v;
+        return (pixels || Dense(g.InChannels, v)) && Dense(g.OutChannels, v);
     }
 
     /// <summary>Throws when <paramref name="algorithm"/> cannot run <paramref name="g"/> (tests force algorithms).</summary>

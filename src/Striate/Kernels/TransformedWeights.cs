@@ -26,6 +26,8 @@ internal enum WeightTransformKind
     DirectForward,
     /// <summary><see cref="Conv2dDirect"/> input-gradient weights (channels swapped, taps mirrored), same layout.</summary>
     DirectBackwardData,
+    /// <summary><see cref="Conv2dDirect"/> forward weights of the pixel-input path (few input channels), [groups][kH][kW][Cin][Blocks·V].</summary>
+    DirectForwardPixels,
     /// <summary><see cref="Conv2dDirect.BackwardDataStrided"/> weights: each phase's taps, transposed and mirrored, one phase after another.</summary>
     DirectBackwardDataPhases,
     /// <summary>Each group's [Cout/g, K] weight matrix packed as GEMM's left operand (V holds the <see cref="GemmPath"/>).</summary>

@@ -108,8 +108,10 @@ public class Conv2dDirectKernelTests
         var g = new Conv2dGeometry(32, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1);
         Assert.Equal(Conv2dDirect.BestWidth == GemmPath.Scalar || Conv2dDirect.BestWidth == GemmPath.Vector128 ? Conv2dAlgorithm.Im2ColGemm : Conv2dAlgorithm.Direct,
             Conv2dKernels.Choose(g));
-        // The 3-channel stem would pad 3 channels to a whole block: im2col stays.
-        Assert.Equal(Conv2dAlgorithm.Im2ColGemm, Conv2dKernels.Choose(new Conv2dGeometry(32, 3, 224, 224, 64, 7, 7, 2, 2, 3, 3)));
+        // The 3-channel stem runs on the pixel-input path (Conv2dDirectPixelKernelTests); its gradients keep im2col.
+        var stem = new Conv2dGeometry(32, 3, 224, 224, 64, 7, 7, 2, 2, 3, 3);
+        Assert.True(Conv2dDirect.TakesPixels(stem));
+        Assert.Equal(Conv2dAlgorithm.Im2ColGemm, Conv2dKernels.ChooseBackwardWeight(stem));
     }
 
     [Fact]
