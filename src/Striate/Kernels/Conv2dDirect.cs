@@ -272,8 +272,9 @@ internal static unsafe partial class Conv2dDirect
                 body.RowChunks = schedule.RowChunks;
                 body.Xb = px;
                 body.Yb = py;
+                body.UnpackInTask = UnpackInTask;
                 Conv2dKernels.RunParallel(schedule.ImageChunks(g) * body.GroupChunks * body.RowChunks, (long)(g.ForwardFlops / 2), ref body);
-                ChannelBlocked.Unpack(py, outShape, y, bias, residual, relu);
+                if (!body.UnpackInTask) ChannelBlocked.Unpack(py, outShape, y, bias, residual, relu);
             }
         }
         finally
@@ -342,7 +343,7 @@ internal static unsafe partial class Conv2dDirect
         public BlockedShape In, Out;
         public float* X, W, Y, Bias, Residual;   // NCHW input and output, blocked weights
         public float* Xb, Yb;                    // the blocked batch (when not PerImage)
-        public bool Relu, PerImage;
+        public bool Relu, PerImage, UnpackInTask;
         public int Groups, ColumnTiles, RowTiles, RowChunks, Images, GroupsPerTask, GroupChunks;
         /// <summary>Tile kernels indexed by (last group ? 4 : 0) + (last row tile ? 2 : 0) + (last column tile ? 1 : 0).</summary>
         public KernelTable Kernels;
@@ -356,8 +357,19 @@ internal static unsafe partial class Conv2dDirect
             {
                 int chunk = index % RowChunks, rest = index / RowChunks;
                 int g0 = rest % GroupChunks * GroupsPerTask, n0 = rest / GroupChunks * Images;
-                Tiles(Xb, Yb, n0, Math.Min(G.Batch, n0 + Images), g0, Math.Min(Groups, g0 + GroupsPerTask),
-                    (int)((long)RowTiles * chunk / RowChunks), (int)((long)RowTiles * (chunk + 1) / RowChunks));
+                int n1 = Math.Min(G.Batch, n0 + Images), g1 = Math.Min(Groups, g0 + GroupsPerTask);
+                int t0 = (int)((long)RowTiles * chunk / RowChunks), t1 = (int)((long)RowTiles * (chunk + 1) / RowChunks);
+                Tiles(Xb, Yb, n0, n1, g0, g1, t0, t1);
+                if (UnpackInTask)
+                {
+                    // The task's output is complete (every input-channel pass has run): unblock it with the epilogue
+                    // now, from this core's cache, rather than in a separate pass over the whole output.
+                    long yImage = (long)Out.Channels * Out.Height * Out.Width;
+                    int h0 = t0 * Plan.Rows, h1 = Math.Min(Out.Height, t1 * Plan.Rows);
+                    for (int n = n0; n < n1; n++)
+                    for (int cb = g0 * Plan.GroupBlocks, end = Math.Min(Out.Blocks, g1 * Plan.GroupBlocks); cb < end; cb++)
+                        ChannelBlocked.UnpackRows(Yb + n * Out.ImageStride, Out, cb, h0, h1, Y + n * yImage, Bias, Residual == null ? null : Residual + n * yImage, Relu);
+                }
                 return;
             }
             // One image: block it, convolve every group of output channels, unblock with the epilogue.
@@ -428,6 +440,9 @@ internal static unsafe partial class Conv2dDirect
 
     /// <summary>Blocked weights one pass of the tiles may use (floats): about half of a 48 KiB L1 data cache.</summary>
     private const long L1WeightFloats = 6 * 1024;
+
+    /// <summary>For benchmarks: whether batch-blocked tasks unblock their own output (else one pass after all tasks).</summary>
+    internal static bool UnpackInTask = true;
 
     /// <summary>For benchmarks comparing pass sizes: input-channel blocks per pass (0: from <see cref="L1WeightFloats"/>).</summary>
     internal static int IcChunkOverride;
