@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 
 namespace Striate.Kernels;
 
@@ -35,30 +36,47 @@ internal interface IParallelBody
 
 /// <summary>
 /// A low-overhead parallel loop over persistent worker threads, for kernels. Workers spin briefly after a loop
-/// (kernel calls come in bursts: one layer after another) and then sleep on a semaphore. Iterations are handed
-/// out one at a time from a shared counter, so a thread slowed down by a noisy neighbour simply takes fewer.
+/// (kernel calls come in bursts: one layer after another) and then sleep on a semaphore. Iterations are handed out
+/// in shrinking ranges from a shared counter (guided self-scheduling: each claim takes a share of what is left, down
+/// to one iteration), so a thread slowed down by a noisy neighbour simply takes fewer, and a loop of many small
+/// iterations costs a few claims per thread instead of one contended atomic per iteration. Sleeping workers are woken
+/// along a binary tree (the caller wakes two, each woken worker two more), so waking 63 workers costs the caller two
+/// wake-ups and the last worker six hops, not 63 in a row on the caller's thread.
 /// <para>
-/// A call made while another loop is running (from another thread, or nested inside a body) runs its
-/// iterations serially on the calling thread: correct, never deadlocking, just not parallel.
+/// Which thread runs an iteration never changes a result: iterations must write disjoint outputs (a reduction keeps
+/// one partial per iteration and sums them in index order afterwards), so results are the same for any thread count.
+/// A call made while another loop is running (from another thread, or nested inside a body) runs its iterations
+/// serially on the calling thread: correct, never deadlocking, just not parallel.
 /// </para>
 /// </summary>
 internal static unsafe class ParallelFor
 {
     // A job is published as: ticket := (gen << 32) | closed; fields; ticket := (gen << 32) | 0; generation := gen.
-    // A worker claims iteration i by CAS on the ticket, which fails unless the job it read is still the live one,
-    // so a straggler that wakes late can never run an iteration of a job whose fields it read half-updated.
+    // A worker claims iterations [i, i + n) by CAS on the ticket, which fails unless the job it read is still the live
+    // one, so a straggler that wakes late can never run an iteration of a job whose fields it read half-updated.
     private const long Closed = int.MaxValue;
-    private static long ticket = Closed;
-    private static int generation;
-    private static int pending;
+
+    // The words every thread hits, each on its own cache line: claims (ticket), completions (pending) and the
+    // publication (generation) would otherwise invalidate one another's line on every access.
+    [StructLayout(LayoutKind.Explicit, Size = 256)]
+    private struct SharedWords
+    {
+        [FieldOffset(64)] public long Ticket;
+        [FieldOffset(128)] public int Pending;
+        [FieldOffset(192)] public int Generation;
+    }
+
+    private static SharedWords shared = new() { Ticket = Closed };
+    private static int busy; // 1 while a loop runs (the one job slot)
     private static int jobCount;
     private static int jobWorkers;
+    private static int jobThreads;
     private static void* jobBody;
-    private static delegate*<void*, int, void> jobInvoke;
+    private static delegate*<void*, int, int, void> jobInvoke;
     private static Exception? jobError;
 
-    private static readonly object Gate = new();
-    private static readonly List<Worker> Workers = new();
+    private static readonly object GrowLock = new();
+    private static Worker[] workers = [];
     [ThreadStatic] private static bool insideLoop;
 
     /// <summary>How long an idle worker polls for the next loop before sleeping, in Stopwatch ticks (~50 µs).</summary>
@@ -77,7 +95,7 @@ internal static unsafe class ParallelFor
     {
         if (count <= 0) return;
         threads = Math.Min(threads, count);
-        if (threads <= 1 || insideLoop || !Monitor.TryEnter(Gate))
+        if (threads <= 1 || insideLoop || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
         {
             for (int i = 0; i < count; i++) body.Invoke(i);
             return;
@@ -85,23 +103,24 @@ internal static unsafe class ParallelFor
         try
         {
             insideLoop = true;
-            int workers = threads - 1;
-            EnsureWorkers(workers);
-            int gen = generation + 1;
-            Interlocked.Exchange(ref ticket, ((long)gen << 32) | Closed);
+            int workerCount = threads - 1;
+            var team = EnsureWorkers(workerCount);
+            int gen = shared.Generation + 1;
+            Interlocked.Exchange(ref shared.Ticket, ((long)gen << 32) | Closed);
             jobBody = Unsafe.AsPointer(ref body);
-            jobInvoke = &InvokeBody<TBody>;
+            jobInvoke = &InvokeRange<TBody>;
             jobCount = count;
-            jobWorkers = workers;
+            jobWorkers = workerCount;
+            jobThreads = threads;
             jobError = null;
-            Volatile.Write(ref pending, count);
-            Interlocked.Exchange(ref ticket, (long)gen << 32);
-            Volatile.Write(ref generation, gen);
-            for (int w = 0; w < workers; w++) Workers[w].Wake();
+            Volatile.Write(ref shared.Pending, count);
+            Interlocked.Exchange(ref shared.Ticket, (long)gen << 32);
+            Volatile.Write(ref shared.Generation, gen);
+            WakeChildren(team, -1, workerCount);
 
             Participate(gen);
             var spin = new SpinWait();
-            while (Volatile.Read(ref pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+            while (Volatile.Read(ref shared.Pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
 
             Exception? error = jobError;
             jobBody = null;
@@ -110,36 +129,62 @@ internal static unsafe class ParallelFor
         finally
         {
             insideLoop = false;
-            Monitor.Exit(Gate);
+            Volatile.Write(ref busy, 0);
         }
     }
 
-    private static void InvokeBody<TBody>(void* body, int index) where TBody : struct, IParallelBody
-        => Unsafe.AsRef<TBody>(body).Invoke(index);
+    private static void InvokeRange<TBody>(void* body, int start, int end) where TBody : struct, IParallelBody
+    {
+        ref TBody b = ref Unsafe.AsRef<TBody>(body);
+        for (int i = start; i < end; i++) b.Invoke(i);
+    }
 
-    /// <summary>Claims and runs iterations of job <paramref name="gen"/> until none are left.</summary>
+    // The wake-up tree: the caller (node −1) wakes workers 0 and 1, worker w wakes 2w + 2 and 2w + 3.
+    private static void WakeChildren(Worker[] team, int node, int workerCount)
+    {
+        int first = 2 * node + 2;
+        if (first < workerCount) team[first].Wake();
+        if (first + 1 < workerCount) team[first + 1].Wake();
+    }
+
+    /// <summary>Claims and runs ranges of job <paramref name="gen"/> until none are left.</summary>
     private static void Participate(int gen)
     {
         // Read the job, then validate every claim against the ticket (see the publication order above).
         int count = jobCount;
+        int share = 2 * jobThreads;
         void* body = jobBody;
-        delegate*<void*, int, void> invoke = jobInvoke;
+        delegate*<void*, int, int, void> invoke = jobInvoke;
         while (true)
         {
-            long t = Volatile.Read(ref ticket);
+            long t = Volatile.Read(ref shared.Ticket);
             if ((int)(t >> 32) != gen) return;
             int index = (int)t;
             if (index >= count) return;
-            if (Interlocked.CompareExchange(ref ticket, t + 1, t) != t) continue;
-            try { invoke(body, index); }
+            // Guided self-scheduling: a share of what is left, so claims shrink toward the end and the threads finish
+            // together, while a long loop takes O(threads · log(count / threads)) claims in all.
+            int n = Math.Max(1, (count - index) / share);
+            if (Interlocked.CompareExchange(ref shared.Ticket, t + n, t) != t) continue;
+            try { invoke(body, index, index + n); }
             catch (Exception e) { Interlocked.CompareExchange(ref jobError, e, null); }
-            Interlocked.Decrement(ref pending);
+            Interlocked.Add(ref shared.Pending, -n);
         }
     }
 
-    private static void EnsureWorkers(int needed)
+    private static Worker[] EnsureWorkers(int needed)
     {
-        while (Workers.Count < needed) Workers.Add(new Worker(Workers.Count));
+        var team = Volatile.Read(ref workers);
+        if (team.Length >= needed) return team;
+        lock (GrowLock)
+        {
+            team = workers;
+            if (team.Length >= needed) return team;
+            var grown = new Worker[needed];
+            team.CopyTo(grown, 0);
+            for (int i = team.Length; i < needed; i++) grown[i] = new Worker(i);
+            Volatile.Write(ref workers, grown);
+            return grown;
+        }
     }
 
     private sealed class Worker
@@ -168,7 +213,11 @@ internal static unsafe class ParallelFor
             {
                 int gen = WaitForJob(seen);
                 seen = gen;
-                if (index < Volatile.Read(ref jobWorkers)) Participate(gen);
+                int workerCount = Volatile.Read(ref jobWorkers);
+                if (index >= workerCount) continue;
+                // Pass the wake-up on before working: the workers below this one in the tree may be asleep.
+                WakeChildren(Volatile.Read(ref workers), index, workerCount);
+                Participate(gen);
             }
         }
 
@@ -177,16 +226,16 @@ internal static unsafe class ParallelFor
             long start = Stopwatch.GetTimestamp();
             while (true)
             {
-                int gen = Volatile.Read(ref generation);
+                int gen = Volatile.Read(ref shared.Generation);
                 if (gen != seen) return gen;
                 if (Stopwatch.GetTimestamp() - start < SpinTicks) { Thread.SpinWait(20); continue; }
 
                 Interlocked.Exchange(ref sleeping, 1);
-                gen = Volatile.Read(ref generation);
+                gen = Volatile.Read(ref shared.Generation);
                 if (gen != seen)
                 {
-                    // A loop was published meanwhile. If its caller already cleared our flag it also released
-                    // the semaphore, so consume that release to keep the count at zero.
+                    // A loop was published meanwhile. If a waker already cleared our flag it also released the
+                    // semaphore, so consume that release to keep the count at zero.
                     if (Interlocked.Exchange(ref sleeping, 0) == 0) signal.Wait();
                     return gen;
                 }

@@ -17,6 +17,7 @@ public class GemmParallelForTests
     [InlineData(2, 1)]
     [InlineData(2, 7)]
     [InlineData(4, 1000)]
+    [InlineData(3, 100_003)] // many small iterations: claimed in shrinking ranges
     public unsafe void RunsEveryIterationExactlyOnce(int threads, int count)
     {
         var hits = new int[count];
@@ -82,5 +83,39 @@ public class GemmParallelForTests
     public void ThreadCountRejectsZero()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => KernelThreads.Count = 0);
+    }
+}
+
+[CollectionDefinition(nameof(KernelThreadsAloneCollection), DisableParallelization = true)]
+public sealed class KernelThreadsAloneCollection;
+
+/// <summary>The kernels' parallel loop wakes every worker it needs, run with no other test's loop beside it.</summary>
+[Collection(nameof(KernelThreadsAloneCollection))]
+public class ParallelForWakeUpTests
+{
+    private struct BarrierBody : IParallelBody
+    {
+        public Barrier Barrier;
+        public int[] Missed;
+        public void Invoke(int index)
+        {
+            if (!Barrier.SignalAndWait(TimeSpan.FromSeconds(20))) Interlocked.Increment(ref Missed[0]);
+        }
+    }
+
+    // Every iteration waits until all eight have started, which only eight threads at once can do: the caller and
+    // seven workers, woken from sleep along the wake-up tree (a worker left asleep would make the barrier time out).
+    // Alone (a non-parallel collection): a loop started while another test's loop runs would run serially.
+    [Fact]
+    public void SleepingWorkersAreAllWokenForALoop()
+    {
+        for (int repeat = 0; repeat < 3; repeat++)
+        {
+            Thread.Sleep(20); // past the workers' spin window: they are asleep now
+            using var barrier = new Barrier(8);
+            var body = new BarrierBody { Barrier = barrier, Missed = new int[1] };
+            ParallelFor.Run(8, ref body, 8);
+            Assert.Equal(0, body.Missed[0]);
+        }
     }
 }
