@@ -27,10 +27,16 @@ public static partial class F
         var output = Tensor.Allocate(shape, clear: false);
         var y = output.Span; // y: [rows, out]
         if (inFeatures == 0) y.Clear();
+        else if (rows <= Gemv.MaxRows)
+        {
+            // A few rows (small batches): W [out, in] read once in place, the bias added in the store.
+            Gemv.MultiplyTransposed(rows, outFeatures, inFeatures, input.ReadOnlySpan, inFeatures, weight.ReadOnlySpan, inFeatures,
+                bias == null ? default : bias.ReadOnlySpan, y, outFeatures);
+        }
         else
             // y: [rows, out] = x: [rows, in] · Wᵀ: [in, out]
             Gemm.Sgemm(false, true, rows, outFeatures, inFeatures, 1f, input.ReadOnlySpan, inFeatures, weight.ReadOnlySpan, inFeatures, 0f, y, outFeatures);
-        if (bias != null)
+        if (bias != null && (rows > Gemv.MaxRows || inFeatures == 0))
         {
             var b = bias.ReadOnlySpan;
             for (int r = 0; r < rows; r++)

@@ -147,7 +147,10 @@ public sealed partial class InferenceSession
         public override void Run() => ChannelAffine.Forward(_n, _c, _s, x.Span, scale.ReadOnlySpan, shift.ReadOnlySpan, relu, y.Span);
     }
 
-    /// <summary>y [rows, out] = x [rows, in] · Wᵀ + b.</summary>
+    /// <summary>
+    /// y [rows, out] = x [rows, in] · Wᵀ + b. At few rows (batch 1) W is streamed once in place with the bias added
+    /// in the store (<see cref="Gemv"/>); more rows go to the blocked GEMM and a bias pass.
+    /// </summary>
     private sealed class LinearStep(Operand x, Tensor w, Tensor? b, Segment y) : Step
     {
         private readonly int _out = w.Size(0), _in = w.Size(1);
@@ -156,9 +159,15 @@ public sealed partial class InferenceSession
         {
             var dst = y.Span;
             int rows = dst.Length / _out;
+            var bias = b == null ? default : b.ReadOnlySpan;
+            if (rows <= Gemv.MaxRows && _in > 0)
+            {
+                Gemv.MultiplyTransposed(rows, _out, _in, x.Span, _in, w.ReadOnlySpan, _in, bias, dst, _out);
+                return;
+            }
             Gemm.Sgemm(false, true, rows, _out, _in, 1f, x.Span, _in, w.ReadOnlySpan, _in, 0f, dst, _out);
             if (b == null) return;
-            for (int r = 0; r < rows; r++) Elementwise.AddInPlace(dst.Slice(r * _out, _out), b.ReadOnlySpan);
+            for (int r = 0; r < rows; r++) Elementwise.AddInPlace(dst.Slice(r * _out, _out), bias);
         }
     }
 

@@ -56,6 +56,12 @@ public static partial class Gemm
         fixed (float* pa = a, pb = b, pc = c)
         {
             var job = new GemmJob(transA, transB, m, n, k, alpha, pa, lda, pb, ldb, beta, pc, ldc, null, GemmEpilogue.None);
+            if (!transA && transB && m <= Gemv.MaxRows && alpha == 1 && beta == 0 && path != GemmPath.Scalar)
+            {
+                // A few rows times a row-major matrix transposed (a linear layer's x·Wᵀ): B read once, in place.
+                Gemv.MultiplyTransposed(path, threads, m, n, k, pa, lda, pb, ldb, null, pc, ldc);
+                return;
+            }
             if (m <= GemmSmallM.MaxM && path != GemmPath.Scalar)
             {
                 GemmSmallM.Run(ref job, threads);

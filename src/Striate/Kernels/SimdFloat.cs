@@ -53,6 +53,21 @@ internal readonly unsafe struct Simd256 : ISimdFloat<Vector256<float>>
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector256<float> value, float* p) => Vector256.Store(value, p);
 }
 
+/// <summary>128-bit vectors (SSE or NEON): 4 floats; multiply-add is fused where the hardware has it.</summary>
+internal readonly unsafe struct Simd128 : ISimdFloat<Vector128<float>>
+{
+    public static int Length => 4;
+    public static bool IsSupported => Vector128.IsHardwareAccelerated;
+    public static Vector128<float> Zero => Vector128<float>.Zero;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Broadcast(float* p) => Vector128.Create(*p);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Broadcast(float value) => Vector128.Create(value);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Fma(Vector128<float> a, Vector128<float> b, Vector128<float> c) => Vector128.MultiplyAddEstimate(a, b, c);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> a, Vector128<float> b) => a + b;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Max(Vector128<float> a, Vector128<float> b) => Vector128.Max(a, b);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(Vector128<float> value, float* p) => Vector128.Store(value, p);
+}
+
 /// <summary>A compile-time integer for generic kernels (tile sizes, strides): the JIT folds <c>T.Value</c> to a constant.</summary>
 internal interface IConstant
 {
