@@ -75,6 +75,9 @@ public sealed partial class InferenceSession
                         if (!ReferenceEquals(r, outputRoot) && _slotOf.TryGetValue(r, out int slot)) _free.Add(slot);
             }
             _buffers = _capacity.Select(c => GC.AllocateUninitializedArray<float>(checked((int)Math.Max(c, 1)), pinned: true)).ToArray();
+            // Written once now so the first run does not take a page fault on every fresh page of every buffer
+            // (uninitialized arrays from the OS are untouched until written).
+            foreach (var buffer in _buffers) Array.Clear(buffer);
             Floats = _capacity.Sum();
             Input = SegmentOf(input);
             Output = SegmentOf(output);

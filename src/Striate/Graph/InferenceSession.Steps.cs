@@ -94,10 +94,15 @@ public sealed partial class InferenceSession
 
         /// <summary>
         /// Does now what the first run would otherwise do: compiles the direct kernel's tiles for this shape and
-        /// blocks its weights into <see cref="TransformedWeights"/>.
+        /// blocks its weights, or packs the GEMM's, into <see cref="TransformedWeights"/>.
         /// </summary>
         public unsafe void Prepare()
         {
+            if (Algorithm is Conv2dAlgorithm.Pointwise or Conv2dAlgorithm.Im2ColGemm)
+            {
+                fixed (float* w = _w.ReadOnlySpan) Conv2dKernels.KeepGemmForwardWeights(_g, w, new WeightKey(_w, _w.Version));
+                return;
+            }
             if (Algorithm != Conv2dAlgorithm.Direct) return;
             foreach (var tile in Conv2dDirect.ForwardTileMethods(Conv2dDirect.BestWidth, _g)) System.Runtime.CompilerServices.RuntimeHelpers.PrepareMethod(tile.MethodHandle);
             fixed (float* w = _w.ReadOnlySpan) Conv2dDirect.KeepForwardWeights(Conv2dDirect.BestWidth, _g, w, new WeightKey(_w, _w.Version));
