@@ -115,7 +115,11 @@ public sealed unsafe class MpiProcessGroup : IProcessGroup
         fixed (double* p = data)
             using (_watchdog.Begin("MPI_Allreduce", data.Length * 8L))
                 _mpi.Check(_mpi.Allreduce((void*)_mpi.InPlace, p, data.Length, _mpi.Double, Op(op), _comm), "MPI_Allreduce");
-        if (op == ReduceOp.Average) for (int i = 0; i < data.Length; i++) data[i] *= 1.0 / WorldSize;
+        if (op == ReduceOp.Average)
+        {
+            double scale = 1.0 / WorldSize;
+            for (int i = 0; i < data.Length; i++) data[i] *= scale;
+        }
     }
 
     public void Broadcast(Span<float> data, int root = 0)

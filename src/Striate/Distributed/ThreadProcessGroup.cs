@@ -72,7 +72,11 @@ public sealed class ThreadProcessGroup : IProcessGroup
                     default: for (int i = 0; i < result.Length; i++) result[i] += other[i]; break;
                 }
             }
-            if (op == ReduceOp.Average) for (int i = 0; i < result.Length; i++) result[i] *= 1.0 / WorldSize;
+            if (op == ReduceOp.Average)
+            {
+                double scale = 1.0 / WorldSize;
+                for (int i = 0; i < result.Length; i++) result[i] *= scale;
+            }
             _rendezvous.Arrive(Rank, new Call(Kind.Done, 0, 0, 0, 0));
             result.CopyTo(data);
         }
