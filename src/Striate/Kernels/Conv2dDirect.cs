@@ -14,7 +14,8 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
     /// <summary>
     /// The tile for <paramref name="g"/>: AVX-512 (V = 16) has 28 accumulators to fill, AVX2 (V = 8) 12. Wide rows take
     /// up to 14 (6) pixels × 2 blocks, split evenly (the last tile of a row may be a little narrower); 5–9-pixel rows
-    /// (7×7 maps) one row × 3 blocks; tinier maps several rows at once.
+    /// (7×7 maps) one row × 3 blocks on AVX-512 (two rows × 2 blocks at batch 1), two tiles of half a row × 3 blocks on
+    /// AVX2; tinier maps several rows at once.
     /// </summary>
     public static DirectPlan For(in Conv2dGeometry g, int v)
     {
@@ -22,7 +23,14 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
         int maxRow = v == 16 ? 14 : 6;
         int outBlocks = (g.OutChannels + v - 1) / v;
         int r, rows = 1, blocks;
-        if (v == 16 && ow >= 5 && ow <= 9) { r = ow; blocks = 3; }
+        // At batch 1 the threads split output channels only: 5–7-pixel rows (7×7 maps) take 2 rows × 2 blocks, so that
+        // ResNet's 512 channels make 16 groups (8 per thread on two) rather than 11 groups of 3 blocks (6 + 5). At larger
+        // batches images balance the threads, and 1 row × 3 blocks (fewer loads per FMA) ran ~5 % faster.
+        if (v == 16 && ow >= 5 && ow <= 7 && oh >= 2 && g.Batch == 1 && StackSmallMaps) { r = ow; rows = 2; blocks = 2; }
+        else if (v == 16 && ow >= 5 && ow <= 9) { r = ow; blocks = 3; }
+        // AVX2, 5–8-pixel rows (7×7 maps): two tiles of ⌈ow/2⌉ ≤ 4 pixels × 3 blocks (12 accumulators, 3 weight loads and
+        // 4 broadcasts per 12 FMAs) instead of ⌈ow/2⌉ × 2 blocks (8 FMAs per 6 loads, too few chains to cover FMA latency).
+        else if (v == 8 && ow >= 5 && ow <= 8 && ThreeBlocksAvx2) { r = (ow + 1) / 2; blocks = 3; }
         else if (ow > maxRow / 2 || (v == 16 && ow >= 5))
         {
             int tiles = (ow + maxRow - 1) / maxRow;
@@ -39,6 +47,12 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
         }
         return new DirectPlan(v, r, rows, Math.Min(blocks, outBlocks));
     }
+
+    /// <summary>For benchmarks: whether 5–7-wide maps at V = 16 take two rows × 2 blocks (else one row × 3 blocks).</summary>
+    internal static bool StackSmallMaps = true;
+
+    /// <summary>For benchmarks: whether 5–8-wide maps at V = 8 take ⌈ow/2⌉ pixels × 3 blocks (else × 2).</summary>
+    internal static bool ThreeBlocksAvx2 = true;
 
     public int ColumnTiles(in Conv2dGeometry g) => (g.OutWidth + R - 1) / R;
     public int RowTiles(in Conv2dGeometry g) => (g.OutHeight + Rows - 1) / Rows;

@@ -25,6 +25,8 @@ public class Conv2dDirectKernelTests
         new(1, 33, 3, 3, 17, 3, 3, 1, 1, 1, 1),                    // 3×3 planes: tiles narrower than the maximum
         new(3, 5, 8, 1, 7, 3, 1, 1, 1, 1, 0),                      // one-pixel-wide rows
         new(1, 48, 14, 14, 96, 1, 1),                              // 1×1 stride 1 (otherwise the pointwise GEMM)
+        new(2, 16, 6, 5, 56, 3, 3, 1, 1, 1, 1),                    // 5-wide rows: AVX2's 3 × 3-block tiles, last group of 1 block
+        new(1, 40, 7, 7, 72, 3, 3, 1, 1, 1, 1),                    // 7×7 at batch 1: AVX-512's 2 rows × 7 × 2 blocks, a 1-row edge, last group of 1 block
     ];
 
     public static TheoryData<int, int> NamedCases()
@@ -100,6 +102,20 @@ public class Conv2dDirectKernelTests
         // layer1: small weights, large images: one image per task.
         var early = new Conv2dGeometry(32, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1);
         Assert.True(DirectSchedule.For(early, DirectPlan.For(early, 16), 2).PerImage);
+    }
+
+    [Fact]
+    public void SevenBySevenMapsAtBatchOneSplitIntoAnEvenNumberOfGroups()
+    {
+        // ResNet layer4 at batch 1: the threads split output channels only; 32 blocks of 16 in 16 groups, not 11.
+        var g = new Conv2dGeometry(1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1);
+        var plan = DirectPlan.For(g, 16);
+        Assert.Equal((7, 2, 2, 16), (plan.R, plan.Rows, plan.GroupBlocks, plan.Groups(g)));
+        // At batch 32 images balance the threads: one row × 3 blocks (fewer loads per FMA).
+        Assert.Equal((7, 1, 3), (DirectPlan.For(g with { Batch = 32 }, 16) is var p32 ? (p32.R, p32.Rows, p32.GroupBlocks) : default));
+        // AVX2: two tiles of 4 (+ 3) pixels × 3 blocks, 12 accumulators.
+        var avx2 = DirectPlan.For(g, 8);
+        Assert.Equal((4, 1, 3), (avx2.R, avx2.Rows, avx2.GroupBlocks));
     }
 
     [Fact]
