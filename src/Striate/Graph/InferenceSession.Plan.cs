@@ -10,9 +10,13 @@ public sealed partial class InferenceSession
     }
 
     /// <summary>
-    /// Places every value of the graph and turns its nodes into <see cref="Step"/>s. Each value has a root (itself, or
-    /// for a view — flatten, reshape, identity — the value it views; for an in-place op, the input it overwrites);
-    /// each root gets a slot when its producer runs and gives it back after its last reader, and a slot is reused by
+    /// Places every value of the graph and turns its nodes into <see cref="Step"/>s. Each value has a root and an
+    /// offset in it: itself at 0; for a view — flatten, reshape, identity — the place of the value it views; for an
+    /// in-place op, the place of the input it overwrites; for a part of a concatenation whose parts are contiguous
+    /// blocks of the result (a batch-1 channel concat), its block inside the concatenation's root, so that its producer
+    /// writes it where the concatenation wants it and the copy disappears (DenseNet's dense blocks: every layer's
+    /// concatenation is then a prefix of the block's last one and costs nothing). Each root gets a slot when the first
+    /// value placed in it is produced and gives it back after the last reader of any of them, and a slot is reused by
     /// the next root that fits it (best fit; a slot grows to the largest root it ever holds). The input and the output
     /// keep their own slots.
     /// </summary>
@@ -20,6 +24,7 @@ public sealed partial class InferenceSession
     {
         private readonly ForwardGraph _graph;
         private readonly Dictionary<Value, Value> _root = new(ReferenceEqualityComparer.Instance);
+        private readonly Dictionary<Value, int> _offset = new(ReferenceEqualityComparer.Instance);
         private readonly Dictionary<Value, int> _slotOf = new(ReferenceEqualityComparer.Instance);
         private readonly List<long> _capacity = new();
         private readonly List<int> _free = new();
@@ -40,19 +45,24 @@ public sealed partial class InferenceSession
             if (output.HasData || output.Kind == ValueKind.Input)
                 throw new ArgumentException("InferenceSession: the graph's output must be computed by a node.", nameof(graph));
 
-            // Roots: views share their input's root; in-place ops share it when the input is not read again.
+            // Roots: concatenation parts live in their block of the concatenation; views share their input's place;
+            // in-place ops share it when the input is not read again.
             _root[input] = input;
+            _offset[input] = 0;
             var lastReader = new Dictionary<Value, int>(ReferenceEqualityComparer.Instance);
             for (int i = 0; i < nodes.Count; i++)
                 foreach (var v in nodes[i].Inputs)
                     if (v != null) lastReader[v] = i;
+            var placed = PlaceConcatenationParts(nodes, output);
             for (int i = 0; i < nodes.Count; i++)
             {
                 var n = nodes[i];
-                Value root = n.Output;
-                if (IsView(n) && n.Inputs[0] is { HasData: false } viewed) root = _root[viewed];
-                else if (InPlaceCandidate(n, lastReader, i, output) is { } overwritten) root = _root[overwritten];
+                var (root, offset) = (n.Output, 0);
+                if (placed.TryGetValue(n.Output, out var block)) (root, offset) = block;
+                else if (IsView(n) && n.Inputs[0] is { HasData: false } viewed) (root, offset) = (_root[viewed], _offset[viewed]);
+                else if (InPlaceCandidate(n, lastReader, i, output) is { } overwritten) (root, offset) = (_root[overwritten], _offset[overwritten]);
                 _root[n.Output] = root;
+                _offset[n.Output] = offset;
             }
             // The last node reading each root (through any of its values); the output's root is read after the run.
             foreach (var v in _root.Keys)
@@ -69,7 +79,7 @@ public sealed partial class InferenceSession
             for (int i = 0; i < nodes.Count; i++)
             {
                 var n = nodes[i];
-                if (ReferenceEquals(_root[n.Output], n.Output)) Allocate(n.Output);
+                if (!_slotOf.ContainsKey(_root[n.Output])) Allocate(_root[n.Output]);
                 if (rootsBy.TryGetValue(i, out var dying))
                     foreach (var r in dying)
                         if (!ReferenceEquals(r, outputRoot) && _slotOf.TryGetValue(r, out int slot)) _free.Add(slot);
@@ -81,8 +91,49 @@ public sealed partial class InferenceSession
             Floats = _capacity.Sum();
             Input = SegmentOf(input);
             Output = SegmentOf(output);
-            Steps = nodes.Where(n => !IsView(n)).Select(StepFor).ToArray();
+            Steps = nodes.Where(n => !IsView(n)).Select(StepFor).OfType<Step>().ToArray();
         }
+
+        /// <summary>
+        /// Where each concatenation part that can be written in place lives: its block inside the root of the
+        /// concatenation that reads it. Concatenations are visited last first, so a concatenation that is itself a part
+        /// of a later one (nested, as the book's DenseNet builds them) already knows its place and hands its parts
+        /// places inside it; a concatenation whose parts all sit, in order and contiguous, in one root already (a dense
+        /// layer's input: a prefix of the block's last concatenation) becomes a view of them. Only concatenations whose
+        /// parts are contiguous blocks of the result qualify (the dimensions before the concatenated one are all 1: at
+        /// batch 1 a channel slice of NCHW is one block; at a larger batch each image's slice is apart, and the parts
+        /// are copied). A part already placed elsewhere (read by two concatenations), a graph input, constant or
+        /// output, or a view of another value is copied as before.
+        /// </summary>
+        private static Dictionary<Value, (Value Root, int Offset)> PlaceConcatenationParts(IReadOnlyList<Node> nodes, Value graphOutput)
+        {
+            var placed = new Dictionary<Value, (Value Root, int Offset)>(ReferenceEqualityComparer.Instance);
+            for (int i = nodes.Count - 1; i >= 0; i--)
+            {
+                var n = nodes[i];
+                if (n.Op is not ConcatOp c || n.Inputs.Any(v => v == null)) continue;
+                int dim = c.Dim < 0 ? c.Dim + n.Output.Rank : c.Dim;
+                if (n.Output.Shape.Take(dim).Any(d => d != 1)) continue;
+                var parts = n.Inputs.Select(v => v!).ToArray();
+                var offsets = new int[parts.Length];
+                for (int k = 1; k < parts.Length; k++) offsets[k] = offsets[k - 1] + checked((int)Numel(parts[k - 1].Shape));
+
+                if (!placed.ContainsKey(n.Output) && Placeable(n, graphOutput) && placed.TryGetValue(parts[0], out var first)
+                    && parts.Select((p, k) => placed.TryGetValue(p, out var at) && ReferenceEquals(at.Root, first.Root) && at.Offset == first.Offset + offsets[k]).All(b => b))
+                {
+                    placed[n.Output] = first; // already laid out in order: the concatenation is a view of its parts
+                    continue;
+                }
+                var (root, offset) = placed.TryGetValue(n.Output, out var self) ? self : (n.Output, 0);
+                for (int k = 0; k < parts.Length; k++)
+                    if (!placed.ContainsKey(parts[k]) && parts[k].Producer is { } producer && Placeable(producer, graphOutput))
+                        placed[parts[k]] = (root, offset + offsets[k]);
+            }
+            return placed;
+        }
+
+        /// <summary>True when <paramref name="producer"/>'s output may be written into a block of another root: it is computed (not a view) and not the graph's output.</summary>
+        private static bool Placeable(Node producer, Value graphOutput) => !IsView(producer) && !ReferenceEquals(producer.Output, graphOutput);
 
         private static bool IsView(Node n) => n.Op is FlattenOp or ReshapeOp or IdentityOp && n.Inputs[0] is { HasData: false };
 
@@ -131,16 +182,18 @@ public sealed partial class InferenceSession
             return n;
         }
 
-        private Segment SegmentOf(Value v) => new(_buffers[_slotOf[_root[v]]], 0, checked((int)Numel(v.Shape)));
+        private Segment SegmentOf(Value v) => new(_buffers[_slotOf[_root[v]]], _offset[v], checked((int)Numel(v.Shape)));
 
         /// <summary>An operand of a step: a planned segment for computed values, the tensor itself for parameters and constants.</summary>
         private Operand OperandOf(Value v) => v.Data is { } data ? new Operand(v.ShapeArray, data, default) : new Operand(v.ShapeArray, null, SegmentOf(v));
 
-        private Step StepFor(Node n)
+        /// <summary>The step computing <paramref name="n"/>, or null for a concatenation whose parts all sit in place already.</summary>
+        private Step? StepFor(Node n)
         {
             var ins = n.Inputs.Select(v => v == null ? null : OperandOf(v)).ToArray();
             var y = SegmentOf(n.Output);
             var step = Step.For(n, ins, y);
+            if (step is ConcatStep { CopiesNothing: true }) return null;
             step.Node = $"{n.Output.Reference} = {n.Op}  # {n.ModulePath} ({(step is ConvStep conv ? $"{conv.Algorithm} {conv.Shape}" : step.GetType().Name)})";
             return step;
         }

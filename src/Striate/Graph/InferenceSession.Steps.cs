@@ -176,12 +176,16 @@ public sealed partial class InferenceSession
         }
     }
 
-    /// <summary>Parts copied into their places along one dimension (seen as [outer, block]).</summary>
+    /// <summary>
+    /// Parts copied into their places along one dimension (seen as [outer, block]), except parts the buffer plan had
+    /// their producers write in place already (their segment is their block of the result).
+    /// </summary>
     private sealed class ConcatStep : Step
     {
         private readonly Operand[] _parts;
         private readonly int _outer, _total;
         private readonly int[] _block, _offset;
+        private readonly bool[] _inPlace;
         private readonly Segment _y;
 
         public ConcatStep(Operand[] parts, int dim, int[] shape, Segment y)
@@ -194,12 +198,18 @@ public sealed partial class InferenceSession
             _block = parts.Select(p => p.Shape[dim] * inner).ToArray();
             _offset = new int[parts.Length];
             for (int i = 1; i < parts.Length; i++) _offset[i] = _offset[i - 1] + _block[i - 1];
+            _inPlace = parts.Select((p, i) => _outer == 1 && p.Data == null && ReferenceEquals(p.Segment.Array, y.Array)
+                && p.Segment.Offset == y.Offset + _offset[i] && p.Segment.Length == _block[i]).ToArray();
         }
+
+        /// <summary>True when every part was written in place by its producer: the step has nothing to do.</summary>
+        public bool CopiesNothing => _inPlace.All(p => p);
 
         public override void Run()
         {
             var whole = _y.Span;
-            for (int i = 0; i < _parts.Length; i++) Concat.Insert(_outer, _block[i], _total, _offset[i], _parts[i].Span, whole);
+            for (int i = 0; i < _parts.Length; i++)
+                if (!_inPlace[i]) Concat.Insert(_outer, _block[i], _total, _offset[i], _parts[i].Span, whole);
         }
     }
 

@@ -81,6 +81,9 @@ public sealed partial class InferenceSession
     /// <summary>Kernel calls per run.</summary>
     public int StepCount => _steps.Length;
 
+    /// <summary>Each step's node as profiles name it (with its step kind), in execution order (for tests of the plan).</summary>
+    internal IEnumerable<string> StepNodes => _steps.Select(s => s.Node);
+
     /// <summary>The model's output for <paramref name="input"/> (shape <see cref="InputShape"/>), as a new tensor.</summary>
     public Tensor Run(Tensor input)
     {
