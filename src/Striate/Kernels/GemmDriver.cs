@@ -15,14 +15,14 @@ internal readonly unsafe struct GemmJob(bool transA, bool transB, int m, int n, 
 }
 
 /// <summary>
-/// The five loops around the microkernel (BLIS order jc → pc → ic → jr → ir) for one tile shape. C is cut into
-/// a grid of independent rectangles, one per parallel iteration; each thread packs its own Ã and B̃ into its
-/// own scratch, so threads share nothing but the read-only inputs.
+/// The five loops around the microkernel (jc → pc → ic → ir → jr) for one tile shape. C is cut into a grid of
+/// independent rectangles, one per parallel iteration; each thread packs its own Ã and B̃ into its own scratch,
+/// so threads share nothing but the read-only inputs.
 /// </summary>
 internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMicrokernel
 {
-    /// <summary>Columns of B packed at once (multiple of NR); with KC it bounds B̃ to L2/L3-sized blocks.</summary>
-    private static int NC => TKernel.NR * 64;
+    /// <summary>Columns of B packed at once (multiple of NR): the KC × NC block B̃ stays in L2 (see <see cref="Block"/>).</summary>
+    private static int NC => TKernel.NC;
 
     public static void Run(ref GemmJob job, int threads)
     {
@@ -91,6 +91,12 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         // (masked), and the last depth block adds the epilogue.
         var plain = new GemmTileStore(MR, NR, whole: true, GemmEpilogue.None);
         bool epilogue = !job.Epilogue.IsEmpty;
+        // Tiles run row strip by row strip (ir outer, jr inner): the microkernel broadcasts Ã and loads B̃ as vectors,
+        // so the Ã strip (MR × kc, 14 KiB on AVX-512) is the operand to keep in L1 while the B̃ strips stream past
+        // it from L2 — BLIS's rule that the broadcast micro-panel stays in L1 (BLIS's column-major kernels broadcast
+        // B, hence its jr → ir). The other order kept a 32 KiB B̃ strip in L1 beside the streaming Ã and C rows, and
+        // sgemm_1024 ran at about 65 % of the FMA peak instead of 85 % (one thread, AVX-512; bench/RESULTS.md).
+        // Each C row strip is also written left to right, 14 sequential streams, instead of a page per tile row.
 
         for (int jc = j0; jc < j1; jc += NC)
         {
@@ -107,14 +113,14 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                     int mc = Math.Min(TKernel.MC, i1 - ic);
                     if (job.PackedA != null) aPack = job.PackedA + PackedOffset(job.M, pc, ic, kc);
                     else GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, ic, mc, pc, kc, job.Alpha, aPack);
-                    for (int jr = 0; jr < nc; jr += NR)
+                    for (int ir = 0; ir < mc; ir += MR)
                     {
-                        int nr = Math.Min(NR, nc - jr);
-                        float* bStrip = bPack + jr * kc;
-                        for (int ir = 0; ir < mc; ir += MR)
+                        int mr = Math.Min(MR, mc - ir);
+                        float* aStrip = aPack + ir * kc;
+                        for (int jr = 0; jr < nc; jr += NR)
                         {
-                            int mr = Math.Min(MR, mc - ir);
-                            float* aStrip = aPack + ir * kc;
+                            int nr = Math.Min(NR, nc - jr);
+                            float* bStrip = bPack + jr * kc;
                             float* cTile = job.C + (long)(ic + ir) * ldc + jc + jr;
                             if (mr == MR && nr == NR && !(last && epilogue))
                             {

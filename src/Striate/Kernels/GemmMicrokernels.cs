@@ -15,8 +15,10 @@ internal unsafe interface IGemmMicrokernel
     static abstract int NR { get; }
     /// <summary>Depth of a packed block: Ã strip is MR·KC floats, B̃ strip NR·KC; sized so B̃ strips stay in L1/L2.</summary>
     static abstract int KC { get; }
-    /// <summary>Rows of A packed at once (multiple of MR); the packed block MC·KC stays in L2.</summary>
+    /// <summary>Rows of A packed at once (multiple of MR).</summary>
     static abstract int MC { get; }
+    /// <summary>Columns of B packed at once (multiple of NR); the KC × NC block B̃ stays in L2 while row strips stream it.</summary>
+    static abstract int NC { get; }
     /// <summary>
     /// C[MR×NR] (row stride ldc) = Ã·B̃ + beta·C, then the tile's epilogue; only the tile's
     /// <see cref="GemmTileStore.Rows"/> × <see cref="GemmTileStore.Cols"/> corner is read or written (edge tiles
@@ -34,9 +36,9 @@ internal readonly unsafe struct Gemm512x14x32 : IGemmMicrokernel
     public static int MR => 14;
     public static int NR => 32;
     public static int KC => 256;
-    // 448 rows: Ã (448 × 256 floats, 448 KiB) and a 512-column B̃ block (512 KiB) share L2, and B̃ streams through
-    // the microkernels a third as often as with 140 rows (sgemm_1024 ~130 → ~165 GFLOPS, AVX-512, bench/RESULTS.md).
     public static int MC => 14 * 32;
+    // B̃ block 256 × 1024 floats = 1 MiB, half of Sapphire Rapids' 2 MiB L2 (2048 columns filled it: sgemm_2048 lost ~8 %).
+    public static int NC => 32 * 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
@@ -46,6 +48,7 @@ internal readonly unsafe struct Gemm512x14x32 : IGemmMicrokernel
             c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
             c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default,
             cC0 = default, cC1 = default, cD0 = default, cD1 = default;
+        PrefetchTile(c, ldc, in s);
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector512.Load(b);
@@ -70,22 +73,41 @@ internal readonly unsafe struct Gemm512x14x32 : IGemmMicrokernel
         }
         if (s.Plain)
         {
-            var vb = Vector512.Create(beta);
-            bool read = beta != 0;
-            Store(c, c00, c01, vb, read); c += ldc;
-            Store(c, c10, c11, vb, read); c += ldc;
-            Store(c, c20, c21, vb, read); c += ldc;
-            Store(c, c30, c31, vb, read); c += ldc;
-            Store(c, c40, c41, vb, read); c += ldc;
-            Store(c, c50, c51, vb, read); c += ldc;
-            Store(c, c60, c61, vb, read); c += ldc;
-            Store(c, c70, c71, vb, read); c += ldc;
-            Store(c, c80, c81, vb, read); c += ldc;
-            Store(c, c90, c91, vb, read); c += ldc;
-            Store(c, cA0, cA1, vb, read); c += ldc;
-            Store(c, cB0, cB1, vb, read); c += ldc;
-            Store(c, cC0, cC1, vb, read); c += ldc;
-            Store(c, cD0, cD1, vb, read);
+            // Every row of C is read before any is written: C's rows are often a multiple of 4 KiB apart (ldc = 1024 or
+            // 2048 floats), and a load behind a store to an address with the same low 12 bits waits for that store.
+            if (beta != 0)
+            {
+                var vb = Vector512.Create(beta);
+                float* r = c;
+                AddScaled(r, ref c00, ref c01, vb); r += ldc;
+                AddScaled(r, ref c10, ref c11, vb); r += ldc;
+                AddScaled(r, ref c20, ref c21, vb); r += ldc;
+                AddScaled(r, ref c30, ref c31, vb); r += ldc;
+                AddScaled(r, ref c40, ref c41, vb); r += ldc;
+                AddScaled(r, ref c50, ref c51, vb); r += ldc;
+                AddScaled(r, ref c60, ref c61, vb); r += ldc;
+                AddScaled(r, ref c70, ref c71, vb); r += ldc;
+                AddScaled(r, ref c80, ref c81, vb); r += ldc;
+                AddScaled(r, ref c90, ref c91, vb); r += ldc;
+                AddScaled(r, ref cA0, ref cA1, vb); r += ldc;
+                AddScaled(r, ref cB0, ref cB1, vb); r += ldc;
+                AddScaled(r, ref cC0, ref cC1, vb); r += ldc;
+                AddScaled(r, ref cD0, ref cD1, vb);
+            }
+            Store(c, c00, c01); c += ldc;
+            Store(c, c10, c11); c += ldc;
+            Store(c, c20, c21); c += ldc;
+            Store(c, c30, c31); c += ldc;
+            Store(c, c40, c41); c += ldc;
+            Store(c, c50, c51); c += ldc;
+            Store(c, c60, c61); c += ldc;
+            Store(c, c70, c71); c += ldc;
+            Store(c, c80, c81); c += ldc;
+            Store(c, c90, c91); c += ldc;
+            Store(c, cA0, cA1); c += ldc;
+            Store(c, cB0, cB1); c += ldc;
+            Store(c, cC0, cC1); c += ldc;
+            Store(c, cD0, cD1);
             return;
         }
         // Edge tile or epilogue: lanes past the tile's columns are masked off (k-masks), rows past its rows skipped.
@@ -154,15 +176,45 @@ internal readonly unsafe struct Gemm512x14x32 : IGemmMicrokernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector512<float> x0, Vector512<float> x1, Vector512<float> beta, bool read)
+    private static void AddScaled(float* c, ref Vector512<float> x0, ref Vector512<float> x1, Vector512<float> beta)
     {
-        if (read)
-        {
-            x0 = Vector512.MultiplyAddEstimate(Vector512.Load(c), beta, x0);
-            x1 = Vector512.MultiplyAddEstimate(Vector512.Load(c + 16), beta, x1);
-        }
+        x0 = Vector512.MultiplyAddEstimate(Vector512.Load(c), beta, x0);
+        x1 = Vector512.MultiplyAddEstimate(Vector512.Load(c + 16), beta, x1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, Vector512<float> x0, Vector512<float> x1)
+    {
         Vector512.Store(x0, c);
         Vector512.Store(x1, c + 16);
+    }
+
+    /// <summary>
+    /// Asks for the tile's rows of C (and of the residual) while the depth loop runs, so the store at its end does not
+    /// wait on them: a row strip of C is written once per depth block, long evicted by then, and the 14 rows of a tile
+    /// are too far apart for the hardware prefetcher.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile(float* c, nint ldc, in GemmTileStore s)
+    {
+        if (!Sse.IsSupported) return;
+        // 32 floats span two lines, or three when the row does not start on one.
+        for (int r = 0; r < s.Rows; r++, c += ldc)
+        {
+            Sse.Prefetch0(c);
+            Sse.Prefetch0(c + 16);
+            Sse.Prefetch0(c + 31);
+        }
+        if (s.Residual != null)
+        {
+            float* res = s.Residual;
+            for (int r = 0; r < s.Rows; r++, res += s.Ldr)
+            {
+                Sse.Prefetch0(res);
+                Sse.Prefetch0(res + 16);
+                Sse.Prefetch0(res + 31);
+            }
+        }
     }
 }
 
@@ -175,12 +227,15 @@ internal readonly unsafe struct Gemm256x6x16 : IGemmMicrokernel
     public static int NR => 16;
     public static int KC => 256;
     public static int MC => 6 * 24;
+    // B̃ block 256 × 512 floats = 512 KiB: an AMD Zen 2/3 L2 (512 KiB) holds most of it, Zen 4 (1 MiB) and Intel all of it.
+    public static int NC => 16 * 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
     {
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        PrefetchTile(c, ldc, in s);
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector256.Load(b);
@@ -197,14 +252,24 @@ internal readonly unsafe struct Gemm256x6x16 : IGemmMicrokernel
         }
         if (s.Plain)
         {
-            var vb = Vector256.Create(beta);
-            bool read = beta != 0;
-            Store(c, c00, c01, vb, read); c += ldc;
-            Store(c, c10, c11, vb, read); c += ldc;
-            Store(c, c20, c21, vb, read); c += ldc;
-            Store(c, c30, c31, vb, read); c += ldc;
-            Store(c, c40, c41, vb, read); c += ldc;
-            Store(c, c50, c51, vb, read);
+            // Every row of C is read before any is written (4 KiB aliasing, see the AVX-512 tile).
+            if (beta != 0)
+            {
+                var vb = Vector256.Create(beta);
+                float* r = c;
+                AddScaled(r, ref c00, ref c01, vb); r += ldc;
+                AddScaled(r, ref c10, ref c11, vb); r += ldc;
+                AddScaled(r, ref c20, ref c21, vb); r += ldc;
+                AddScaled(r, ref c30, ref c31, vb); r += ldc;
+                AddScaled(r, ref c40, ref c41, vb); r += ldc;
+                AddScaled(r, ref c50, ref c51, vb);
+            }
+            Store(c, c00, c01); c += ldc;
+            Store(c, c10, c11); c += ldc;
+            Store(c, c20, c21); c += ldc;
+            Store(c, c30, c31); c += ldc;
+            Store(c, c40, c41); c += ldc;
+            Store(c, c50, c51);
             return;
         }
         // Edge tile or epilogue: lanes past the tile's columns are masked off (vmaskmovps), rows past its rows skipped.
@@ -264,15 +329,39 @@ internal readonly unsafe struct Gemm256x6x16 : IGemmMicrokernel
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Store(float* c, Vector256<float> x0, Vector256<float> x1, Vector256<float> beta, bool read)
+    private static void AddScaled(float* c, ref Vector256<float> x0, ref Vector256<float> x1, Vector256<float> beta)
     {
-        if (read)
-        {
-            x0 = Vector256.MultiplyAddEstimate(Vector256.Load(c), beta, x0);
-            x1 = Vector256.MultiplyAddEstimate(Vector256.Load(c + 8), beta, x1);
-        }
+        x0 = Vector256.MultiplyAddEstimate(Vector256.Load(c), beta, x0);
+        x1 = Vector256.MultiplyAddEstimate(Vector256.Load(c + 8), beta, x1);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Store(float* c, Vector256<float> x0, Vector256<float> x1)
+    {
         Vector256.Store(x0, c);
         Vector256.Store(x1, c + 8);
+    }
+
+    /// <summary>The tile's rows of C and of the residual, asked for while the depth loop runs (see the AVX-512 tile).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchTile(float* c, nint ldc, in GemmTileStore s)
+    {
+        if (!Sse.IsSupported) return;
+        // 16 floats may straddle two lines: ask for the first and the last.
+        for (int r = 0; r < s.Rows; r++, c += ldc)
+        {
+            Sse.Prefetch0(c);
+            Sse.Prefetch0(c + 15);
+        }
+        if (s.Residual != null)
+        {
+            float* res = s.Residual;
+            for (int r = 0; r < s.Rows; r++, res += s.Ldr)
+            {
+                Sse.Prefetch0(res);
+                Sse.Prefetch0(res + 15);
+            }
+        }
     }
 }
 
@@ -286,6 +375,7 @@ internal readonly unsafe struct Gemm128x6x8 : IGemmMicrokernel
     public static int NR => 8;
     public static int KC => 256;
     public static int MC => 6 * 16;
+    public static int NC => 8 * 64;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
@@ -398,6 +488,7 @@ internal readonly unsafe struct GemmScalar4x4 : IGemmMicrokernel
     public static int NR => 4;
     public static int KC => 256;
     public static int MC => 64;
+    public static int NC => 4 * 64;
 
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
     {

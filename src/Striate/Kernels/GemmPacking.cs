@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
 namespace Striate.Kernels;
@@ -21,6 +22,11 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
             int rows = Math.Min(mr, mc - s);
             if (!transA)
             {
+                if (Avx.IsSupported && rows == mr && (mr == 14 || mr == 6) && kc >= 8)
+                {
+                    PackAStripAvx(a + (long)(i0 + s) * lda + p0, lda, kc, alpha, dst);
+                    continue;
+                }
                 // A stored [m, lda]: each row of the strip is contiguous in p; write it as a column of Ã.
                 for (int r = 0; r < rows; r++)
                 {
@@ -37,6 +43,11 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
             else
             {
                 // A stored [k, lda]: the MR values of one p are contiguous, already Ã's order.
+                if (Avx.IsSupported && rows == mr && (mr == 14 || mr == 6))
+                {
+                    CopyATransposedStrip(a + (long)p0 * lda + i0 + s, lda, kc, alpha, dst);
+                    continue;
+                }
                 for (int p = 0; p < kc; p++)
                 {
                     float* src = a + (long)(p0 + p) * lda + i0 + s;
@@ -47,6 +58,108 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// One full MR-tall strip of Ã (MR = 14 or 6) from A stored [m, lda]: 8 rows × 8 depths at a time are transposed in
+    /// registers, so A is read a vector per row and Ã written a vector per depth, instead of one float at a time down
+    /// strided columns. Rows 8..13 (or 0..5) are stored 8 wide: the two lanes past the strip's rows land on the next
+    /// depth's first slots, which are written after them; only the strip's very last depth takes a masked store.
+    /// </summary>
+    private static void PackAStripAvx(float* src, int lda, int kc, float alpha, float* dst)
+    {
+        int mr = TKernel.MR;
+        var va = Vector256.Create(alpha);
+        bool scale = alpha != 1;
+        int p = 0;
+        for (; p + 8 <= kc; p += 8)
+        {
+            // The upper group first when there are two (MR = 14), so the lower group's stores overwrite its spill.
+            for (int g = mr > 8 ? 8 : 0; g >= 0; g -= 8)
+            {
+                int last = Math.Min(g + 8, mr) - 1; // pad rows repeat the last real one; their lanes are overwritten
+                float* s0 = src + p;
+                var r0 = Avx.LoadVector256(s0 + (long)Math.Min(g, last) * lda);
+                var r1 = Avx.LoadVector256(s0 + (long)Math.Min(g + 1, last) * lda);
+                var r2 = Avx.LoadVector256(s0 + (long)Math.Min(g + 2, last) * lda);
+                var r3 = Avx.LoadVector256(s0 + (long)Math.Min(g + 3, last) * lda);
+                var r4 = Avx.LoadVector256(s0 + (long)Math.Min(g + 4, last) * lda);
+                var r5 = Avx.LoadVector256(s0 + (long)Math.Min(g + 5, last) * lda);
+                var r6 = Avx.LoadVector256(s0 + (long)Math.Min(g + 6, last) * lda);
+                var r7 = Avx.LoadVector256(s0 + (long)Math.Min(g + 7, last) * lda);
+                Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
+                if (scale)
+                {
+                    r0 *= va; r1 *= va; r2 *= va; r3 *= va; r4 *= va; r5 *= va; r6 *= va; r7 *= va;
+                }
+                float* d = dst + p * mr + g;
+                Avx.Store(d, r0);
+                Avx.Store(d + mr, r1);
+                Avx.Store(d + 2 * mr, r2);
+                Avx.Store(d + 3 * mr, r3);
+                Avx.Store(d + 4 * mr, r4);
+                Avx.Store(d + 5 * mr, r5);
+                Avx.Store(d + 6 * mr, r6);
+                if (g + 8 > mr && p + 8 == kc)
+                    Avx.MaskStore(d + 7 * mr, Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(mr - g)).AsSingle(), r7);
+                else
+                    Avx.Store(d + 7 * mr, r7);
+            }
+        }
+        for (; p < kc; p++)
+        for (int r = 0; r < mr; r++)
+            dst[p * mr + r] = alpha * src[(long)r * lda + p];
+    }
+
+    /// <summary>
+    /// One full MR-tall strip of Ã (MR = 14 or 6) from A stored [k, lda], where one depth's MR values are contiguous:
+    /// two overlapping vector copies per depth (values 0..7 and 6..13, or 0..3 and 2..5), which neither read nor
+    /// write past the strip.
+    /// </summary>
+    private static void CopyATransposedStrip(float* src, int lda, int kc, float alpha, float* dst)
+    {
+        int mr = TKernel.MR;
+        if (mr == 14)
+        {
+            var va = Vector256.Create(alpha);
+            for (int p = 0; p < kc; p++, src += lda, dst += 14)
+            {
+                Avx.Store(dst, Avx.LoadVector256(src) * va);
+                Avx.Store(dst + 6, Avx.LoadVector256(src + 6) * va);
+            }
+        }
+        else
+        {
+            var va = Vector128.Create(alpha);
+            for (int p = 0; p < kc; p++, src += lda, dst += 6)
+            {
+                Vector128.Store(Vector128.Load(src) * va, dst);
+                Vector128.Store(Vector128.Load(src + 2) * va, dst + 2);
+            }
+        }
+    }
+
+    /// <summary>In-register transpose of the 8×8 block whose rows are r0..r7 (r_i[j] becomes r_j[i]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8x8(ref Vector256<float> r0, ref Vector256<float> r1, ref Vector256<float> r2, ref Vector256<float> r3,
+        ref Vector256<float> r4, ref Vector256<float> r5, ref Vector256<float> r6, ref Vector256<float> r7)
+    {
+        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
+        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
+        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
+        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        r0 = Avx.Permute2x128(u0, u4, 0x20);
+        r1 = Avx.Permute2x128(u1, u5, 0x20);
+        r2 = Avx.Permute2x128(u2, u6, 0x20);
+        r3 = Avx.Permute2x128(u3, u7, 0x20);
+        r4 = Avx.Permute2x128(u0, u4, 0x31);
+        r5 = Avx.Permute2x128(u1, u5, 0x31);
+        r6 = Avx.Permute2x128(u2, u6, 0x31);
+        r7 = Avx.Permute2x128(u3, u7, 0x31);
     }
 
     /// <summary>
@@ -123,23 +236,16 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
                 var r5 = Avx.LoadVector256(s + 5 * (long)ldb);
                 var r6 = Avx.LoadVector256(s + 6 * (long)ldb);
                 var r7 = Avx.LoadVector256(s + 7 * (long)ldb);
-                var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-                var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-                var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-                var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-                var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
-                var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-                var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
-                var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+                Transpose8x8(ref r0, ref r1, ref r2, ref r3, ref r4, ref r5, ref r6, ref r7);
                 float* d = dst + p * nr + jb;
-                Avx.Store(d, Avx.Permute2x128(u0, u4, 0x20));
-                Avx.Store(d + nr, Avx.Permute2x128(u1, u5, 0x20));
-                Avx.Store(d + 2 * nr, Avx.Permute2x128(u2, u6, 0x20));
-                Avx.Store(d + 3 * nr, Avx.Permute2x128(u3, u7, 0x20));
-                Avx.Store(d + 4 * nr, Avx.Permute2x128(u0, u4, 0x31));
-                Avx.Store(d + 5 * nr, Avx.Permute2x128(u1, u5, 0x31));
-                Avx.Store(d + 6 * nr, Avx.Permute2x128(u2, u6, 0x31));
-                Avx.Store(d + 7 * nr, Avx.Permute2x128(u3, u7, 0x31));
+                Avx.Store(d, r0);
+                Avx.Store(d + nr, r1);
+                Avx.Store(d + 2 * nr, r2);
+                Avx.Store(d + 3 * nr, r3);
+                Avx.Store(d + 4 * nr, r4);
+                Avx.Store(d + 5 * nr, r5);
+                Avx.Store(d + 6 * nr, r6);
+                Avx.Store(d + 7 * nr, r7);
             }
             for (int j = 0; j < 8; j++)
             {

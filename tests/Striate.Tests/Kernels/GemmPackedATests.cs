@@ -48,6 +48,52 @@ public class GemmPackedATests
         }
     }
 
+    [Theory, MemberData(nameof(Paths))]
+    public unsafe void PackedLayoutIsThePlainLayoutAndNothingPastItIsWritten(int pathIndex)
+    {
+        // The vector packing transposes 8×8 blocks and lets the upper rows' stores run two floats into the next depth's
+        // slots (and only the strip's last depth masks them): element for element it must equal the plain layout —
+        // Ã = [depth block][strip][kc][MR], rows past m zero — and leave the floats after it untouched.
+        var path = (GemmPath)pathIndex;
+        Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        var (mr, kcMax) = path switch
+        {
+            GemmPath.Vector512 => (Gemm512x14x32.MR, Gemm512x14x32.KC),
+            GemmPath.Vector256 => (Gemm256x6x16.MR, Gemm256x6x16.KC),
+            GemmPath.Vector128 => (Gemm128x6x8.MR, Gemm128x6x8.KC),
+            _ => (GemmScalar4x4.MR, GemmScalar4x4.KC),
+        };
+        var gen = new Generator(77);
+        foreach (bool transA in new[] { false, true })
+        foreach (var (m, k) in new[] { (14, 8), (28, 16), (12, 16), (18, 256), (6, 7), (12, 9), (29, 256), (20, 264), (15, 300), (42, 513), (3, 40) })
+        {
+            float alpha = transA ? 1f : -0.75f;
+            int lda = (transA ? m : k) + 5;
+            var a = Close.RandomArray((transA ? k : m) * lda, gen);
+            long length = Gemm.PackedALength(path, m, k);
+            var packed = new float[length + 64];
+            Array.Fill(packed, float.NaN);
+            fixed (float* pa = a, pp = packed) Gemm.PackA(path, transA, m, k, alpha, pa, lda, pp);
+            int mPadded = (m + mr - 1) / mr * mr;
+            for (int pc = 0; pc < k; pc += kcMax)
+            {
+                int kc = Math.Min(kcMax, k - pc);
+                for (int s = 0; s < mPadded; s += mr)
+                for (int p = 0; p < kc; p++)
+                for (int r = 0; r < mr; r++)
+                {
+                    int i = s + r, depth = pc + p;
+                    float expected = i < m ? alpha * (transA ? a[depth * lda + i] : a[i * lda + depth]) : 0f;
+                    long at = (long)pc * mPadded + (long)s * kc + p * mr + r;
+                    Assert.True(expected == packed[at],
+                        $"{path} transA={transA} m={m} k={k}: Ã[{at}] (row {i}, depth {depth}) = {packed[at]}, expected {expected}");
+                }
+            }
+            for (long i = length; i < packed.Length; i++)
+                Assert.True(float.IsNaN(packed[i]), $"{path} transA={transA} m={m} k={k}: float {i} past the packed length was written");
+        }
+    }
+
     [Fact]
     public void FewRowsAreRefusedBecauseThatPathReadsAUnpacked()
     {
