@@ -23,9 +23,14 @@ public static class TrainingBenchmarks
     /// <summary>Batches trained before the timed epoch (JIT, pools, worker threads).</summary>
     public const int WarmupBatches = 5;
 
-    /// <summary>Both figures (one warm-up of a few batches, then one timed epoch of 60,000 images).</summary>
+    /// <summary>
+    /// The anchor's random-batch figures (<see cref="LeNetStepBenchmarks"/>), then both epoch figures (one warm-up of a
+    /// few batches, then one timed epoch of 60,000 images).
+    /// </summary>
     public static IEnumerable<BenchFigure> Run()
     {
+        foreach (var figure in LeNetStepBenchmarks.Run()) yield return figure;
+        if (!BenchFilter.Wants($"lenet_relu_mnist_train_b{Batch}") && !BenchFilter.Wants("lenet_relu_mnist_epoch_alloc_mb")) yield break;
         var (imagesPerSecond, allocatedMb) = LeNetEpoch(Datasets.Open("mnist", train: true), Batch, workers: 1);
         yield return new BenchFigure($"lenet_relu_mnist_train_b{Batch}", imagesPerSecond, "images/s");
         yield return new BenchFigure("lenet_relu_mnist_epoch_alloc_mb", allocatedMb, "MB");
