@@ -1,6 +1,5 @@
 using Striate.Autograd;
 using Striate.Graph;
-using Striate.Kernels;
 using Striate.Models.Torchvision;
 using Striate.Nn;
 using Striate.Tests.TestSupport;
@@ -88,44 +87,6 @@ public sealed class InferenceSessionTests
         // norm1 → relu1 before each layer's first convolution cannot fold into it (ReLU between): one multiply-add + ReLU.
         Assert.Contains(graph.Nodes, n => n.Op is ChannelAffineOp { Relu: true });
         Assert.DoesNotContain(graph.Nodes, n => n.Op is BatchNormOp);
-    }
-
-    /// <summary>
-    /// Preparing puts every convolution's weight into the layout its kernel reads (blocked for the direct kernel, packed
-    /// as GEMM's A for 1×1 and im2col), so the first run does not reorder weights: a fresh process's first MobileNet-V2
-    /// run spent most of its extra time packing 1×1 weights before this.
-    /// </summary>
-    [Fact]
-    public void PreparingKeepsEveryConvolutionsWeightInItsKernelsLayout()
-    {
-        var g = new Generator(5);
-        var model = new Sequential(
-            new Conv2d(64, 96, 1, generator: g),                       // 1×1: the pointwise GEMM
-            new ReLU(),
-            new Conv2d(96, 128, 1, stride: 2, generator: g),           // strided 1×1: im2col + GEMM
-            new Conv2d(128, 128, 3, padding: 1, generator: g));        // 3×3: direct where the machine has SIMD
-        var session = model.Eval().PrepareForInference(1, 64, 14, 14);
-
-        int gemmChecked = 0;
-        foreach (var n in session.Graph.Nodes)
-        {
-            if (n.Op is not FusedConv2dOp op) continue;
-            var x = n.Inputs[0]!.Shape;
-            var w = n.Inputs[1]!.Data!;
-            var geometry = new Conv2dGeometry(x[0], x[1], x[2], x[3], w.Size(0), w.Size(2), w.Size(3), op.Stride.H, op.Stride.W,
-                op.Padding.H, op.Padding.W, op.Dilation.H, op.Dilation.W, op.Groups);
-            switch (Conv2dKernels.Choose(geometry))
-            {
-                case Conv2dAlgorithm.Pointwise or Conv2dAlgorithm.Im2ColGemm when Gemm.UsesPackedA(Gemm.BestPath, geometry.OutChannelsPerGroup):
-                    Assert.True(TransformedWeights.Holds(w, WeightTransformKind.GemmWeights), $"{n.Describe()}: GEMM weights packed when prepared");
-                    gemmChecked++;
-                    break;
-                case Conv2dAlgorithm.Direct:
-                    Assert.True(TransformedWeights.Holds(w, WeightTransformKind.DirectForward), $"{n.Describe()}: direct weights blocked when prepared");
-                    break;
-            }
-        }
-        Assert.True(gemmChecked >= 1, "the 1×1 takes a GEMM path that reads packed weights");
     }
 
     [Fact]
