@@ -2,9 +2,8 @@ namespace Striate.Graph;
 
 /// <summary>
 /// Graph rewrites for an eval-mode forward, as ONNX Runtime applies them at load: batch norm folded into the
-/// convolution before it, the rest of batch norm reduced to one multiply-add per channel, the element-wise ops
-/// after a convolution (residual add, ReLU, ReLU6) fused into its output store, and average pools moved before the
-/// 1×1 convolutions that feed them. Every rewrite keeps the graph
+/// convolution before it, the rest of batch norm reduced to one multiply-add per channel, and the element-wise ops
+/// after a convolution (residual add, ReLU, ReLU6) fused into its output store. Every rewrite keeps the graph
 /// runnable by <see cref="GraphModule"/> (the fused ops run as their unfused parts there), so a rewritten graph can be
 /// checked against the original op by op.
 /// </summary>
@@ -22,7 +21,6 @@ public static class InferencePasses
         FoldBatchNorm(graph);
         BatchNormToChannelAffine(graph);
         FuseActivations(graph);
-        PoolBeforePointwise(graph);
         graph.Prune();
         graph.Validate();
         return graph;
@@ -140,45 +138,6 @@ public static class InferencePasses
             fused += chain.Count - 1;
         }
         return fused;
-    }
-
-    /// <summary>
-    /// A 1×1 convolution (stride 1, no padding, no activation, no residual) whose output feeds only an average pool
-    /// becomes the pool followed by the convolution: both are linear and the convolution acts on each pixel alone, so
-    /// avgpool(W·x + b) = W·avgpool(x) + b when every window averages real pixels (no padding, no divisor override).
-    /// The convolution then runs on the pooled pixels only — a quarter for DenseNet's transitions (norm, ReLU, 1×1,
-    /// 2×2 average pool), whose 1×1s are a tenth of the model's multiply-adds. Returns the number of pools moved.
-    /// </summary>
-    public static int PoolBeforePointwise(ForwardGraph graph)
-    {
-        int moved = 0;
-        foreach (var pool in graph.Nodes.ToList())
-        {
-            if (pool.Op is not AvgPool2dOp { DivisorOverride: 0 } avg || avg.Padding != new Size2(0, 0)) continue;
-            if (pool.Inputs[0]?.Producer is not { } conv || !OnlyFeeds(graph, conv.Output, pool) || !IsLinearPointwise(conv)) continue;
-            var x = conv.Inputs[0]!;
-            var pooled = graph.InsertBefore(pool, avg, [x], [x.Shape[0], x.Shape[1], pool.Output.Shape[2], pool.Output.Shape[3]]);
-            var conv1x1 = graph.InsertBefore(pool, conv.Op, [pooled.Output, .. conv.Inputs.Skip(1)], pool.Output.ShapeArray, conv.ModulePath, conv.ModuleType);
-            graph.ReplaceUses(pool.Output, conv1x1.Output);
-            graph.Remove(pool);
-            graph.Remove(conv);
-            moved++;
-        }
-        return moved;
-    }
-
-    /// <summary>A 1×1, stride-1, unpadded convolution of known weights with nothing after its bias (no clamp, no residual).</summary>
-    private static bool IsLinearPointwise(Node conv)
-    {
-        var (stride, padding) = conv.Op switch
-        {
-            Conv2dOp c => (c.Stride, c.Padding),
-            FusedConv2dOp { HasActivation: false } f when conv.Inputs.Count < 4 || conv.Inputs[3] == null => (f.Stride, f.Padding),
-            _ => (new Size2(0, 0), new Size2(-1, -1)),
-        };
-        return stride == new Size2(1, 1) && padding == new Size2(0, 0) && conv.Inputs[0] is { HasData: false, Rank: 4 }
-            && conv.Inputs[1] is { HasData: true, Rank: 4 } w && w.Shape[2] == 1 && w.Shape[3] == 1
-            && (conv.Inputs.Count < 3 || conv.Inputs[2] == null || conv.Inputs[2]!.HasData);
     }
 
     /// <summary>

@@ -90,59 +90,6 @@ public sealed class InferenceSessionTests
     }
 
     [Fact]
-    public void DenseNetTransitionsPoolBeforeTheirOneByOneConvolution()
-    {
-        var (model, (c, h, w)) = RegistryModels.Build("densenet121");
-        var graph = GraphTracer.Trace(model, 1, c, h, w);
-        InferencePasses.Optimize(graph);
-        // norm → ReLU → 1×1 → 2×2 average pool becomes norm → ReLU → pool → 1×1: the 1×1 runs on a quarter of the pixels.
-        var transitions = graph.Nodes.Where(n => n.ModulePath.Contains("transition", StringComparison.Ordinal) && n.Op is FusedConv2dOp).ToList();
-        Assert.Equal(3, transitions.Count);
-        Assert.All(transitions, n => Assert.IsType<AvgPool2dOp>(n.Inputs[0]!.Producer!.Op));
-    }
-
-    /// <summary>y = pool(conv1x1(x)), then the same with what must keep the pool after the convolution: a ReLU between, padding, a 3×3.</summary>
-    private sealed class PoolAfterConvolutions : Module
-    {
-        private readonly Conv2d _a = new(3, 5, 1, generator: new Generator(1)), _b = new(5, 4, 1, generator: new Generator(2)),
-            _c = new(4, 6, 1, generator: new Generator(3)), _d = new(6, 3, 3, padding: 1, generator: new Generator(4));
-
-        public PoolAfterConvolutions()
-        {
-            RegisterModule("a", _a);
-            RegisterModule("b", _b);
-            RegisterModule("c", _c);
-            RegisterModule("d", _d);
-        }
-
-        public override Tensor Forward(Tensor x)
-        {
-            x = Striate.Functional.F.AvgPool2d(_a.Call(x), 2, ceilMode: true);
-            x = Striate.Functional.F.AvgPool2d(Striate.Functional.F.Relu(_b.Call(x)), 2);
-            x = Striate.Functional.F.AvgPool2d(_c.Call(x), 3, 1, padding: 1);
-            return Striate.Functional.F.AvgPool2d(_d.Call(x), 2);
-        }
-    }
-
-    [Theory]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void OnlyAveragePoolsAfterLinearOneByOneConvolutionsMoveBeforeThem(int batch)
-    {
-        var model = new PoolAfterConvolutions();
-        model.Eval();
-        var graph = GraphTracer.Trace(model, batch, 3, 13, 13);
-        Assert.Equal(1, InferencePasses.PoolBeforePointwise(graph));
-        Assert.IsType<AvgPool2dOp>(graph.Nodes[0].Op);
-        var input = Tensor.Rand([batch, 3, 13, 13], new Generator(9), -1f, 1f);
-        using var noGrad = GradMode.NoGrad();
-        using var scope = TensorScope.Begin();
-        var expected = model.Call(input);
-        Close.Assert(expected, new GraphModule(graph).Eval().Call(input), 1e-4, 1e-5, "pool moved, as a module");
-        Close.Assert(expected, model.PrepareForInference(batch, 3, 13, 13).Run(input), 1e-4, 1e-5, "pool moved, prepared");
-    }
-
-    [Fact]
     public void BuffersAreSharedBetweenResultsThatDoNotLiveTogether()
     {
         var (model, (c, h, w)) = RegistryModels.Build("resnet18");
