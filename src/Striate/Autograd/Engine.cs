@@ -121,6 +121,38 @@ internal static class Engine
         }
     }
 
+    /// <summary>
+    /// For an op that can write its gradient for leaf <paramref name="target"/> straight into the leaf's gradient
+    /// array (a linear layer's dW as the GEMM's C, with beta 1 to add): that array, and whether to add to it (an
+    /// earlier contribution of this or a previous backward is there) or overwrite it. Spares a temporary the size of
+    /// the weight and a pass that copies or adds it (AlexNet's fc6: 151 MB). False, leaving the gradient untouched,
+    /// when the contribution must be seen by itself: the target is not a leaf (pending sums) or has gradient hooks.
+    /// Call <see cref="EndAccumulateInPlace"/> once the array is written.
+    /// </summary>
+    internal static bool TryBeginAccumulateInPlace(Tensor target, out Tensor grad, out bool add)
+    {
+        if (!target.IsLeaf || target.GradHooks != null)
+        {
+            (grad, add) = (null!, false);
+            return false;
+        }
+        add = target.Grad != null;
+        // After ZeroGrad the parked array is overwritten: no fill, no add, no allocation (as Accumulate does).
+        target.Grad ??= target.TakeParkedGrad() ?? Tensor.AllocatePersistent(target.Shape);
+        grad = target.Grad;
+        return true;
+    }
+
+    /// <summary>Ends <see cref="TryBeginAccumulateInPlace"/>: the leaf's post-accumulate hooks run as after <see cref="Accumulate"/>.</summary>
+    internal static void EndAccumulateInPlace(Tensor target)
+    {
+        if (target.PendingAccumulations > 0)
+        {
+            target.AccumulatedThisPass = true;
+            if (--target.PendingAccumulations == 0) RunPostAccumulateHooks(target);
+        }
+    }
+
     private static void RunPostAccumulateHooks(Tensor leaf)
     {
         leaf.PendingAccumulations = 0;

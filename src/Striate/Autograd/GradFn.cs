@@ -33,6 +33,22 @@ public abstract class GradFn
         Engine.Accumulate(input, grad, fresh);
     }
 
+    /// <summary>
+    /// Input <paramref name="index"/>'s gradient array to write this op's contribution into directly, when it is a
+    /// leaf without gradient hooks (<see cref="Engine.TryBeginAccumulateInPlace"/>): <paramref name="add"/> says to
+    /// add to what is there rather than overwrite it. Follow with <see cref="EndAccumulateInPlace"/>; on false, compute
+    /// the gradient into a tensor of its own and <see cref="Accumulate"/> it.
+    /// </summary>
+    protected bool TryBeginAccumulateInPlace(int index, out Tensor grad, out bool add)
+    {
+        if (Inputs[index] is { RequiresGrad: true } input) return Engine.TryBeginAccumulateInPlace(input, out grad, out add);
+        (grad, add) = (null!, false);
+        return false;
+    }
+
+    /// <summary>Ends <see cref="TryBeginAccumulateInPlace"/> for input <paramref name="index"/>.</summary>
+    protected void EndAccumulateInPlace(int index) => Engine.EndAccumulateInPlace(Inputs[index]!);
+
     // Tensors backward reads (ctx.save_for_backward) and their storage versions when the op was recorded.
     private Tensor?[] _saved = [];
     private long[]? _savedVersions;

@@ -60,10 +60,21 @@ public static partial class F
             {
                 var dx = Tensor.Allocate(input.Shape, clear: false); // dX: [rows, in]
                 if (outFeatures == 0) dx.Span.Clear();
+                else if (rows <= Gemv.MaxRows && Gemv.MultiplyBeatsPacking) // W [out, in] read in place, not packed for the blocked GEMM
+                    Gemv.Multiply(rows, inFeatures, outFeatures, dy, outFeatures, weight.ReadOnlySpan, inFeatures, dx.Span, inFeatures);
                 else Gemm.Sgemm(false, false, rows, inFeatures, outFeatures, 1f, dy, outFeatures, weight.ReadOnlySpan, inFeatures, 0f, dx.Span, inFeatures);
                 Accumulate(0, dx);
             }
-            if (NeedsGrad(1))
+            if (NeedsGrad(1) && TryBeginAccumulateInPlace(1, out var grad, out bool add))
+            {
+                // dW: [out, in] = dYᵀ · X, written into (or added to) the weight's gradient by the GEMM's store.
+                if (rows == 0 || inFeatures == 0 || outFeatures == 0) { if (!add) grad.Span.Clear(); }
+                else if (rows <= Gemv.MaxRows) // each element of dW summed in registers and stored once
+                    Gemv.TransposedTimes(rows, outFeatures, inFeatures, dy, outFeatures, input.ReadOnlySpan, inFeatures, add, grad.Span, inFeatures);
+                else Gemm.Sgemm(true, false, outFeatures, inFeatures, rows, 1f, dy, outFeatures, input.ReadOnlySpan, inFeatures, add ? 1f : 0f, grad.Span, inFeatures);
+                EndAccumulateInPlace(1);
+            }
+            else if (NeedsGrad(1))
             {
                 var dw = Tensor.Allocate(weight.Shape, clear: false); // dW: [out, in]
                 if (rows == 0) dw.Span.Clear();

@@ -40,6 +40,37 @@ public class LinearTests
     }
 
     [Fact]
+    public void WeightGradientWrittenInPlaceSumsAcrossBackwardsAndRestartsAfterZeroGrad()
+    {
+        // dW goes straight into the weight's gradient array (overwrite after ZeroGrad, add otherwise); a hooked weight
+        // still sees its own contribution. Rows past Gemv's 16 and below, so both forward kernels run.
+        foreach (int n in new[] { 3, 20 })
+        {
+            var r = new Generator(13);
+            var x = Random(r, n, 7);
+            var w = Random(r, 5, 7).RequireGrad();
+            var dy = Random(r, n, 5);
+            var once = new float[5 * 7];
+            for (int o = 0; o < 5; o++)
+            for (int k = 0; k < 7; k++)
+            for (int i = 0; i < n; i++) once[o * 7 + k] += dy[i, o] * x[i, k];
+            F.Linear(x, w).Backward(dy);
+            Close.Assert(once, w.Grad!.ReadOnlySpan, 1e-5, 1e-6, $"n={n} first backward");
+            F.Linear(x, w).Backward(dy);
+            Close.Assert(once.Select(v => 2 * v).ToArray(), w.Grad!.ReadOnlySpan, 1e-5, 1e-6, $"n={n} summed over two backwards");
+            w.ParkGrad(); // ZeroGrad(setToNone: true): the next backward overwrites the parked array
+            F.Linear(x, w).Backward(dy);
+            Close.Assert(once, w.Grad!.ReadOnlySpan, 1e-5, 1e-6, $"n={n} after ZeroGrad");
+            Tensor? seen = null;
+            var hooked = Random(r, 5, 7).RequireGrad();
+            hooked.RegisterHook(g => seen = g.Clone());
+            F.Linear(x, hooked).Backward(dy);
+            Close.Assert(once, seen!.ReadOnlySpan, 1e-5, 1e-6, $"n={n} hook's view");
+            Close.Assert(once, hooked.Grad!.ReadOnlySpan, 1e-5, 1e-6, $"n={n} hooked weight's gradient");
+        }
+    }
+
+    [Fact]
     public void LeadingDimensionsAreBatchDimensions()
     {
         var r = new Generator(12);

@@ -65,6 +65,96 @@ public class GemvTests
         Check(path, 3, 6, 131, 300, false, false, 3);
     }
 
+    private static void CheckMultiply(GemmPath path, int threads, int m, int n, int k, bool padded, ulong seed)
+    {
+        var gen = new Generator(seed);
+        int lda = Math.Max(1, k) + (padded ? 3 : 0), ldb = n + (padded ? 5 : 0), ldc = n + (padded ? 2 : 0);
+        var a = Close.RandomArray(Math.Max(1, m * lda), gen);
+        var b = Close.RandomArray(Math.Max(1, k * ldb), gen);
+        var expected = new float[m * ldc];
+        // C is written before it is read back between row blocks: NaN left from a recycled buffer must not leak in.
+        Array.Fill(expected, float.NaN);
+        var actual = (float[])expected.Clone();
+        GemmReference.Sgemm(false, false, m, n, k, 1f, a, lda, b, ldb, 0f, expected, ldc);
+        Gemv.Multiply(path, threads, m, n, k, a, lda, b, ldb, actual, ldc);
+        string what = $"Multiply {path} threads={threads} m={m} n={n} k={k} padded={padded}";
+        for (int i = 0; i < m; i++)
+        for (int j = n; j < ldc; j++)
+            if (!float.IsNaN(actual[i * ldc + j])) Assert.Fail($"{what}: padding C[{i}, {j}] was written ({actual[i * ldc + j]}).");
+        Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 4, what);
+    }
+
+    [Theory, MemberData(nameof(Paths))]
+    public void MultiplyMatchesReferenceOnRandomShapes(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        // Rows around the register tile of 6 and MaxRows; columns around the tile widths (8, 16, 64) with tails;
+        // depths around the row block (32).
+        int[] ms = { 1, 2, 5, 6, 7, 12, 13, 16 };
+        int[] ns = { 1, 3, 8, 15, 16, 17, 33, 64, 65, 100, 200 };
+        int[] ks = { 0, 1, 2, 31, 32, 33, 64, 97 };
+        var gen = new Generator(12);
+        for (int t = 0; t < 60; t++)
+        {
+            int m = ms[gen.NextInt(ms.Length)], n = ns[gen.NextInt(ns.Length)], k = ks[gen.NextInt(ks.Length)];
+            CheckMultiply(path, 1 + t % 2, m, n, k, gen.NextInt(2) == 0, 200 + (ulong)t);
+        }
+        // A layer's input gradient at batch 16, cut into many column ranges, and 3 threads.
+        CheckMultiply(path, 2, 16, 1030, 300, false, 1);
+        CheckMultiply(path, 3, 11, 517, 129, true, 2);
+    }
+
+    private static void CheckTransposedTimes(GemmPath path, int threads, int m, int n, int k, bool add, bool padded, ulong seed)
+    {
+        var gen = new Generator(seed);
+        int lda = n + (padded ? 3 : 0), ldb = k + (padded ? 5 : 0), ldc = k + (padded ? 2 : 0);
+        var a = Close.RandomArray(Math.Max(1, m * lda), gen);
+        var b = Close.RandomArray(Math.Max(1, m * ldb), gen);
+        var start = Close.RandomArray(n * ldc, gen);
+        // Overwriting must not read C: NaN there would show (padding keeps its NaN either way).
+        if (!add) Array.Fill(start, float.NaN);
+        for (int j = 0; j < n; j++)
+        for (int p = k; p < ldc; p++) start[j * ldc + p] = float.NaN;
+        var expected = (float[])start.Clone();
+        var actual = (float[])start.Clone();
+        GemmReference.Sgemm(true, false, n, k, m, 1f, a, lda, b, ldb, add ? 1f : 0f, expected, ldc);
+        Gemv.TransposedTimes(path, threads, m, n, k, a, lda, b, ldb, add, actual, ldc);
+        string what = $"TransposedTimes {path} threads={threads} m={m} n={n} k={k} add={add} padded={padded}";
+        for (int j = 0; j < n; j++)
+        for (int p = k; p < ldc; p++)
+            if (!float.IsNaN(actual[j * ldc + p])) Assert.Fail($"{what}: padding C[{j}, {p}] was written ({actual[j * ldc + p]}).");
+        Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(m + 1) * 8, what);
+    }
+
+    [Theory, MemberData(nameof(Paths))]
+    public void TransposedTimesMatchesReferenceOnRandomShapes(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        // Rows of A and B (the batch) up to MaxRows and none; rows of C around the tile of 6; columns around 8, 16, 64.
+        int[] ms = { 0, 1, 2, 3, 7, 15, 16 };
+        int[] ns = { 1, 5, 6, 7, 12, 13, 40 };
+        int[] ks = { 1, 3, 8, 15, 16, 17, 63, 64, 65, 130 };
+        var gen = new Generator(13);
+        for (int t = 0; t < 60; t++)
+        {
+            int m = ms[gen.NextInt(ms.Length)], n = ns[gen.NextInt(ns.Length)], k = ks[gen.NextInt(ks.Length)];
+            CheckTransposedTimes(path, 1 + t % 2, m, n, k, gen.NextInt(2) == 0, gen.NextInt(2) == 0, 300 + (ulong)t);
+        }
+        // A weight gradient at batch 16 split over many row ranges, and 3 threads.
+        CheckTransposedTimes(path, 2, 16, 301, 520, true, false, 1);
+        CheckTransposedTimes(path, 3, 9, 125, 257, false, true, 2);
+    }
+
+    [Fact]
+    public void MultiplyRefusesMoreRowsThanItIsFor()
+    {
+        var ex = Assert.Throws<ArgumentException>(() =>
+            Gemv.Multiply(GemmPath.Scalar, 1, Gemv.MaxRows + 1, 2, 2, new float[(Gemv.MaxRows + 1) * 2], 2, new float[4], 2, new float[(Gemv.MaxRows + 1) * 2], 2));
+        Assert.Contains("at most 16", ex.Message);
+    }
+
     [Fact]
     public void SgemmSendsFewRowsTimesTransposedHere()
     {
