@@ -3,6 +3,9 @@ using Striate.Data;
 
 namespace Striate.Tests.Data;
 
+// Alone: CI reruns the reader tests under a 512 MiB heap limit, where loading the whole Fashion-MNIST training set beside
+// other tests' allocations ran out of memory (18:20 CI run), although the load alone fits easily.
+[Collection(nameof(HeapMeasuringCollection))]
 public class IdxFileTests
 {
     private static byte[] Idx(byte type, int[] dims, byte[] data)
