@@ -28,7 +28,7 @@ public static partial class F
         }
         var indices = RentIndices(output.Numel);
         Pooling.MaxPool2dForward(g, input.ReadOnlySpan, output.Span, IndexSpan(indices, output.Numel));
-        return new MaxPoolBackward(g.Planes, g.InPlane, g.OutPlane, indices, input.ShapeArray).Record(output, input);
+        return new MaxPoolBackward(g.Planes, g.InPlane, g.OutPlane, indices, input.ShapeArray, g).Record(output, input);
     }
 
     /// <summary>
@@ -83,12 +83,16 @@ public static partial class F
         System.Runtime.InteropServices.MemoryMarshal.Cast<float, int>(storage.AsSpan(0, count));
 
     /// <summary>Routes gradients to saved argmax positions; shared by max and adaptive max pooling.</summary>
-    private sealed class MaxPoolBackward(int planes, int inPlane, int outPlane, float[] indices, int[] inputShape) : GradFn
+    /// <remarks>With the forward's <paramref name="geometry"/> (max pooling), the kernel can write 2×2/2 windows directly.</remarks>
+    private sealed class MaxPoolBackward(int planes, int inPlane, int outPlane, float[] indices, int[] inputShape, Pool2dGeometry? geometry = null) : GradFn
     {
         protected internal override void Backward(Tensor gradOutput)
         {
             var gradInput = Tensor.Allocate(inputShape, clear: false);
-            Pooling.MaxPool2dBackward(planes, inPlane, outPlane, gradOutput.ReadOnlySpan, IndexSpan(indices, planes * outPlane), gradInput.Span);
+            if (geometry is { } g)
+                Pooling.MaxPool2dBackward(g, gradOutput.ReadOnlySpan, IndexSpan(indices, planes * outPlane), gradInput.Span);
+            else
+                Pooling.MaxPool2dBackward(planes, inPlane, outPlane, gradOutput.ReadOnlySpan, IndexSpan(indices, planes * outPlane), gradInput.Span);
             Accumulate(0, gradInput);
         }
     }

@@ -15,6 +15,11 @@ public enum Conv2dAlgorithm
     /// </summary>
     BatchedIm2Col,
     /// <summary>
+    /// Small stride-1 convolutions of few channels (LeNet's) on flattened zero-padded planes (<see cref="Conv2dFlat"/>):
+    /// forward and weight gradient directly, no im2col matrix; the input gradient on the batched im2col path.
+    /// </summary>
+    SmallDirect,
+    /// <summary>
     /// Direct convolution on channel-blocked copies of the data (<see cref="Conv2dDirect"/>): no im2col matrix, a
     /// register-blocked output tile per SIMD width. Input gradient directly for stride 1 (im2col otherwise), weight
     /// gradient directly.
@@ -70,7 +75,8 @@ public static partial class Conv2dKernels
         if (g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0
             && ImagesPerGemm(g) == 1)
             return Conv2dAlgorithm.Pointwise;
-        if (IsSmallPerChunk(g)) return Conv2dAlgorithm.BatchedIm2Col;
+        if (IsSmallPerChunk(g))
+            return Conv2dFlat.Supports(g) && Conv2dFlat.BestWidth != GemmPath.Scalar ? Conv2dAlgorithm.SmallDirect : Conv2dAlgorithm.BatchedIm2Col;
         return DirectWins(g, Conv2dDirect.BestWidth) ? Conv2dAlgorithm.Direct : Conv2dAlgorithm.Im2ColGemm;
     }
 
@@ -112,6 +118,10 @@ public static partial class Conv2dKernels
                 return;
             case Conv2dAlgorithm.Pointwise: PointwiseForward(g, input, weight, bias, epilogue, output, weightKey); return;
             case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.Forward, input, weight, output, default, default); break;
+            case Conv2dAlgorithm.SmallDirect:
+                Conv2dFlat.Forward(FlatWidth(width), g, input, weight, bias, output);
+                ApplyEpilogue(g, default, epilogue, output);
+                return;
             default: if (Im2ColForward(g, input, weight, bias, epilogue, output, weightKey)) return; break;
         }
         ApplyEpilogue(g, bias, epilogue, output);
@@ -162,7 +172,7 @@ public static partial class Conv2dKernels
         {
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.BackwardData(g, gradOutput, weight, gradInput); break;
             case Conv2dAlgorithm.Pointwise: PointwiseBackwardData(g, gradOutput, weight, gradInput, weightKey); break;
-            case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.BackwardData, default, weight, gradOutput, gradInput, default); break;
+            case Conv2dAlgorithm.BatchedIm2Col or Conv2dAlgorithm.SmallDirect: BatchedRun(g, BatchedPass.BackwardData, default, weight, gradOutput, gradInput, default); break;
             default: Im2ColBackwardData(g, gradOutput, weight, gradInput, weightKey); break;
         }
     }
@@ -205,6 +215,7 @@ public static partial class Conv2dKernels
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.BackwardWeight(g, input, gradOutput, gradWeight); break;
             case Conv2dAlgorithm.Pointwise: PointwiseBackwardWeight(g, input, gradOutput, gradWeight); break;
             case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.BackwardWeight, input, default, gradOutput, default, gradWeight); break;
+            case Conv2dAlgorithm.SmallDirect: Conv2dFlat.BackwardWeight(FlatWidth(width), g, input, gradOutput, gradWeight); break;
             default: Im2ColBackwardWeight(g, input, gradOutput, gradWeight); break;
         }
     }
@@ -239,6 +250,12 @@ public static partial class Conv2dKernels
         return (pixels || Dense(g.InChannels, v)) && Dense(g.OutChannels, v);
     }
 
+    /// <summary>
+    /// The width <see cref="Conv2dFlat"/> runs for a requested one: the request where that path has it (tests force
+    /// Vector128), else its own widest (the default request is the blocked direct kernel's, which has no Vector128).
+    /// </summary>
+    private static GemmPath FlatWidth(GemmPath width) => Conv2dFlat.IsSupported(width) ? width : Conv2dFlat.BestWidth;
+
     /// <summary>Throws when <paramref name="algorithm"/> cannot run <paramref name="g"/> (tests force algorithms).</summary>
     private static void CheckAlgorithm(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, bool forward)
     {
@@ -247,6 +264,7 @@ public static partial class Conv2dKernels
             Conv2dAlgorithm.Depthwise => g.Groups > 1 && g.Groups == g.InChannels,
             Conv2dAlgorithm.Pointwise => g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0,
             Conv2dAlgorithm.Direct => Conv2dDirect.IsSupported(width) && (!forward || Conv2dDirect.Supports(g)),
+            Conv2dAlgorithm.SmallDirect => Conv2dFlat.Supports(g) && Conv2dFlat.IsSupported(FlatWidth(width)),
             _ => true,
         };
         if (!ok) throw new ArgumentException($"Conv2d: algorithm {algorithm} ({width}) cannot run {g}.");

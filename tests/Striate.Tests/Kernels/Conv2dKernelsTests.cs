@@ -56,37 +56,45 @@ public class Conv2dKernelsTests
     /// All four kernels against <see cref="Conv2dReference"/> on random data (rtol 1e-4). Larger shapes sum more terms, so
     /// callers may widen <paramref name="atol"/> and, for the weight gradient (a sum over the whole batch), <paramref name="weightGradAtol"/>.
     /// </summary>
-    internal static void CheckAgainstReference(Conv2dGeometry g, ulong seed, double atol = 1e-5, double? weightGradAtol = null)
+    internal static void CheckAgainstReference(Conv2dGeometry g, ulong seed, double atol = 1e-5, double? weightGradAtol = null,
+        Conv2dAlgorithm? algorithm = null, GemmPath? width = null)
     {
+        // A forced algorithm (and width) runs through the internal overloads; otherwise the public dispatch decides.
+        var a = algorithm ?? Conv2dKernels.Choose(g);
+        var wd = width ?? Conv2dDirect.BestWidth;
         g.Validate();
         var r = new Generator(seed);
         var x = Close.RandomArray((int)g.InputLength, r);
         var w = Close.RandomArray((int)g.WeightLength, r);
         var b = Close.RandomArray(g.OutChannels, r);
         var dy = Close.RandomArray((int)g.OutputLength, r);
-        string what = $"{g} ({Conv2dKernels.Choose(g)})";
+        string what = $"{g} ({a}{(width is { } ww ? $", {ww}" : "")})";
 
         // Outputs start as NaN: the kernels must overwrite every element (pooled buffers hold garbage).
         var expected = new float[g.OutputLength];
         var actual = Nan((int)g.OutputLength);
         Conv2dReference.Forward(g, x, w, b, expected);
-        Conv2dKernels.Forward(g, x, w, b, actual);
+        if (algorithm == null) Conv2dKernels.Forward(g, x, w, b, actual);
+        else Conv2dKernels.Forward(g, a, wd, x, w, b, actual, default);
         Close.Assert(expected, actual, 1e-4, atol, $"forward {what}");
 
         Conv2dReference.Forward(g, x, w, ReadOnlySpan<float>.Empty, expected);
-        Conv2dKernels.Forward(g, x, w, ReadOnlySpan<float>.Empty, actual);
+        if (algorithm == null) Conv2dKernels.Forward(g, x, w, ReadOnlySpan<float>.Empty, actual);
+        else Conv2dKernels.Forward(g, a, wd, x, w, ReadOnlySpan<float>.Empty, actual, default);
         Close.Assert(expected, actual, 1e-4, atol, $"forward without bias {what}");
 
         var dxExpected = new float[g.InputLength];
         var dxActual = Nan((int)g.InputLength);
         Conv2dReference.BackwardData(g, dy, w, dxExpected);
-        Conv2dKernels.BackwardData(g, dy, w, dxActual);
+        if (algorithm == null) Conv2dKernels.BackwardData(g, dy, w, dxActual);
+        else Conv2dKernels.BackwardData(g, a, wd, dy, w, dxActual);
         Close.Assert(dxExpected, dxActual, 1e-4, atol, $"gradInput {what}");
 
         var dwExpected = new float[g.WeightLength];
         var dwActual = Nan((int)g.WeightLength);
         Conv2dReference.BackwardWeight(g, x, dy, dwExpected);
-        Conv2dKernels.BackwardWeight(g, x, dy, dwActual);
+        if (algorithm == null) Conv2dKernels.BackwardWeight(g, x, dy, dwActual);
+        else Conv2dKernels.BackwardWeight(g, a, wd, x, dy, dwActual);
         Close.Assert(dwExpected, dwActual, 1e-4, weightGradAtol ?? atol, $"gradWeight {what}");
 
         var dbExpected = new float[g.OutChannels];

@@ -1,0 +1,276 @@
+using System.Buffers;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// Direct convolution for small stride-1 convolutions with few channels (LeNet's 1→6 and 6→16 5×5 on 28×28 and 14×14
+/// maps), where im2col + GEMM spends more time writing and reading the column matrix than multiplying. Each image is
+/// copied once into zero-padded planes xp [Cin, Hp, Wp] laid end to end; in that flat layout every tap (ci, kh, kw) is
+/// a constant offset, so one output row after another is one contiguous run:
+/// <code>
+///   yflat[co, j] = Σ_t w[co, t] · xp[j + off(t)],  off(ci, kh, kw) = ci·Hp·Wp + kh·Wp + kw,  j = oh·Wp + ow
+/// </code>
+/// for j &lt; L = (Hout − 1)·Wp + Wout. The columns ow ≥ Wout of each row are computed and dropped (they wrap into
+/// the next row), a waste of (Wp − Wout)/Wp (LeNet: 4/32 and 4/14), in exchange for full vectors along j and no
+/// im2col. The weight gradient is the same sum read the other way, dW[co, t] = Σ_n Σ_j dyflat[co, j] · xp[j + off(t)],
+/// with dyflat zero in the dropped columns. Register tiles: up to 4 output channels × 2–3 vectors of j (forward),
+/// 4 output channels × 2–3 taps (weight gradient).
+/// <see cref="Conv2dReference"/> is the specification; the input gradient stays on the batched im2col path.
+/// Shapes: as <see cref="Conv2dGeometry"/> (stride 1, dilation 1, groups 1).
+/// </summary>
+internal static unsafe partial class Conv2dFlat
+{
+    // Limits of the shapes this path is for: the scratch of one image (padded planes, flat outputs) stays in L1/L2.
+    private const int MaxPaddedPlane = 64 * 64, MaxTaps = 1024, MaxOutChannels = 64;
+
+    // Images per task of the weight gradient, which sums each tile's products in registers over its task's images
+    // before one horizontal sum: 16 images amortize those sums. The task count depends on the batch only, so the
+    // summation order (per-task partials, added in task order) never depends on the thread count.
+    private const int WeightImagesPerTask = 16, MaxTasks = 16;
+
+    /// <summary>The widest vector this process runs the path with (Scalar: none; the batched im2col path runs instead).</summary>
+    public static readonly GemmPath BestWidth =
+        Simd512.IsSupported ? GemmPath.Vector512 : Simd256.IsSupported ? GemmPath.Vector256 : Simd128.IsSupported ? GemmPath.Vector128 : GemmPath.Scalar;
+
+    /// <summary>Whether <paramref name="width"/> runs in this process.</summary>
+    public static bool IsSupported(GemmPath width) => width switch
+    {
+        GemmPath.Vector512 => Simd512.IsSupported,
+        GemmPath.Vector256 => Simd256.IsSupported,
+        GemmPath.Vector128 => Simd128.IsSupported,
+        _ => false,
+    };
+
+    /// <summary>Whether <paramref name="g"/> has the shape this path is written for.</summary>
+    public static bool Supports(in Conv2dGeometry g) =>
+        g.Groups == 1 && g.StrideH == 1 && g.StrideW == 1 && g.DilationH == 1 && g.DilationW == 1
+        && (long)(g.InHeight + 2 * g.PadH) * (g.InWidth + 2 * g.PadW) <= MaxPaddedPlane
+        && (long)g.InChannels * g.KernelHeight * g.KernelWidth <= MaxTaps && g.OutChannels <= MaxOutChannels;
+
+    /// <summary>Where everything lives for one geometry and vector width.</summary>
+    private readonly struct Layout
+    {
+        public readonly int Hp, Wp, Plane, L, Lr, XLength, Taps, Block;
+
+        public Layout(in Conv2dGeometry g, int v, int block)
+        {
+            Hp = g.InHeight + 2 * g.PadH;
+            Wp = g.InWidth + 2 * g.PadW;
+            Plane = Hp * Wp;
+            L = (g.OutHeight - 1) * Wp + g.OutWidth;
+            Block = block * v;                               // floats of j one register tile covers
+            Lr = (L + Block - 1) / Block * Block;             // j rounded up to whole tiles
+            // The last tile reads up to xp[Lr − 1 + max off] = xp[Cin·Plane − 1 + Lr − L]: zeros past the planes.
+            XLength = g.InChannels * Plane + (Lr - L);
+            Taps = g.InChannels * g.KernelHeight * g.KernelWidth;
+        }
+    }
+
+    private static int Lanes(GemmPath width) => width switch { GemmPath.Vector512 => 16, GemmPath.Vector256 => 8, _ => 4 };
+
+    // Vectors of j per forward tile: 3 on AVX-512 (32 registers), 2 where 16 registers must hold 4×j accumulators.
+    private static int ForwardBlock(GemmPath width) => width == GemmPath.Vector512 ? 3 : 2;
+
+    // Taps per weight-gradient tile, likewise.
+    private static int WeightTapBlock(GemmPath width) => width == GemmPath.Vector512 ? 3 : 2;
+
+    /// <summary>Offsets of every tap (ci, kh, kw) in the padded image, in the weight's order.</summary>
+    private static int[] TapOffsets(in Conv2dGeometry g, in Layout l)
+    {
+        var off = new int[l.Taps];
+        int t = 0;
+        for (int ci = 0; ci < g.InChannels; ci++)
+        for (int kh = 0; kh < g.KernelHeight; kh++)
+        for (int kw = 0; kw < g.KernelWidth; kw++)
+            off[t++] = ci * l.Plane + kh * l.Wp + kw;
+        return off;
+    }
+
+    /// <summary>Output channels cut into tiles of at most 4, as even as possible (6 → 3 + 3, 16 → 4 × 4).</summary>
+    private static int TileStart(int outChannels, int tile) => (int)((long)outChannels * tile / ((outChannels + 3) / 4));
+
+    private static int TileCount(int outChannels) => (outChannels + 3) / 4;
+
+    /// <summary>
+    /// xp [Cin, Hp, Wp] + (Lr − L) zeros = the image x [Cin, H, W] with its zero border; every element written once.
+    /// </summary>
+    private static void PadImage(in Conv2dGeometry g, in Layout l, float* x, float* xp)
+    {
+        int h = g.InHeight, w = g.InWidth, ph = g.PadH, pw = g.PadW, wp = l.Wp;
+        for (int ci = 0; ci < g.InChannels; ci++)
+        {
+            float* plane = xp + (long)ci * l.Plane;
+            new Span<float>(plane, ph * wp).Clear();
+            for (int r = 0; r < h; r++)
+            {
+                float* row = plane + (r + ph) * wp;
+                if (pw > 0) { new Span<float>(row, pw).Clear(); new Span<float>(row + pw + w, pw).Clear(); }
+                new ReadOnlySpan<float>(x + ((long)ci * h + r) * w, w).CopyTo(new Span<float>(row + pw, w));
+            }
+            new Span<float>(plane + (ph + h) * wp, ph * wp).Clear();
+        }
+        new Span<float>(xp + (long)g.InChannels * l.Plane, l.XLength - g.InChannels * l.Plane).Clear();
+    }
+
+    /// <summary>dyflat [Cout, Lr] = the image's dy [Cout, Hout, Wout] on the padded row pitch, zero elsewhere.</summary>
+    private static void FlattenGradient(in Conv2dGeometry g, in Layout l, float* dy, float* dyflat)
+    {
+        int oh = g.OutHeight, ow = g.OutWidth, wp = l.Wp;
+        for (int co = 0; co < g.OutChannels; co++)
+        {
+            float* dst = dyflat + (long)co * l.Lr;
+            for (int r = 0; r < oh; r++)
+            {
+                new ReadOnlySpan<float>(dy + ((long)co * oh + r) * ow, ow).CopyTo(new Span<float>(dst + r * wp, ow));
+                int gap = r == oh - 1 ? l.Lr - l.L : wp - ow;
+                new Span<float>(dst + r * wp + ow, gap).Clear();
+            }
+        }
+    }
+
+    [ThreadStatic] private static float[]? t_scratch;
+
+    private static float[] Scratch(long length)
+    {
+        var s = t_scratch;
+        if (s == null || s.Length < length) t_scratch = s = GC.AllocateUninitializedArray<float>((int)Math.Max(length, 4096));
+        return s;
+    }
+
+    /// <summary>output = conv(input, weight) + bias (bias empty = none) on <paramref name="width"/>. Overwrites output.</summary>
+    public static void Forward(GemmPath width, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output)
+    {
+        if (!IsSupported(width) || !Supports(g)) throw new ArgumentException($"Conv2dFlat: cannot run {g} on {width}.");
+        var l = new Layout(g, Lanes(width), ForwardBlock(width));
+        var offsets = TapOffsets(g, l);
+        // The weight reordered per channel tile as [tile][tap][channel in tile], so a tap's broadcasts are adjacent.
+        float[] wt = ArrayPool<float>.Shared.Rent(g.OutChannels * l.Taps);
+        try
+        {
+            int tiles = TileCount(g.OutChannels);
+            for (int tile = 0; tile < tiles; tile++)
+            {
+                int c0 = TileStart(g.OutChannels, tile), tc = TileStart(g.OutChannels, tile + 1) - c0;
+                for (int t = 0; t < l.Taps; t++)
+                for (int c = 0; c < tc; c++)
+                    wt[c0 * l.Taps + t * tc + c] = weight[(c0 + c) * l.Taps + t];
+            }
+            int tasks = Math.Min(g.Batch, 4 * MaxTasks);
+            fixed (float* x = input, pw = wt, b = bias, y = output)
+            fixed (int* off = offsets)
+            {
+                var body = new ForwardBody { G = g, L = l, Width = width, Tasks = tasks, X = x, Wt = pw, Bias = b, Y = y, Offsets = off };
+                ParallelFor.Run(tasks, ref body);
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(wt);
+        }
+    }
+
+    private struct ForwardBody : IParallelBody
+    {
+        public Conv2dGeometry G;
+        public Layout L;
+        public GemmPath Width;
+        public int Tasks;
+        public float* X, Wt, Bias, Y;
+        public int* Offsets;
+
+        public readonly void Invoke(int task)
+        {
+            var g = G;
+            var l = L;
+            int n0 = (int)((long)g.Batch * task / Tasks), n1 = (int)((long)g.Batch * (task + 1) / Tasks);
+            long image = (long)g.InChannels * g.InHeight * g.InWidth, outPlane = (long)g.OutHeight * g.OutWidth;
+            float[] scratch = Scratch(l.XLength + (long)g.OutChannels * l.Lr);
+            fixed (float* s = scratch)
+            {
+                float* xp = s, yflat = s + l.XLength; // xp: [Cin, Hp, Wp] + slack; yflat: [Cout, Lr]
+                for (int n = n0; n < n1; n++)
+                {
+                    PadImage(g, l, X + n * image, xp);
+                    int tiles = TileCount(g.OutChannels);
+                    for (int tile = 0; tile < tiles; tile++)
+                    {
+                        int c0 = TileStart(g.OutChannels, tile), tc = TileStart(g.OutChannels, tile + 1) - c0;
+                        ForwardTiles(Width, tc, xp, Offsets, l, Wt + c0 * l.Taps, yflat + (long)c0 * l.Lr);
+                    }
+                    // y[n, co] = yflat[co] without the dropped columns, plus the bias.
+                    float* yn = Y + n * g.OutChannels * outPlane;
+                    for (int co = 0; co < g.OutChannels; co++)
+                    for (int r = 0; r < g.OutHeight; r++)
+                    {
+                        var src = new ReadOnlySpan<float>(yflat + (long)co * l.Lr + r * l.Wp, g.OutWidth);
+                        var dst = new Span<float>(yn + co * outPlane + r * g.OutWidth, g.OutWidth);
+                        if (Bias != null) SpanMath.Add(src, Bias[co], dst);
+                        else src.CopyTo(dst);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>gradWeight = Σ over the batch of dy ⋆ x, on <paramref name="width"/>. Overwrites gradWeight.</summary>
+    public static void BackwardWeight(GemmPath width, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight)
+    {
+        if (!IsSupported(width) || !Supports(g)) throw new ArgumentException($"Conv2dFlat: cannot run {g} on {width}.");
+        var l = new Layout(g, Lanes(width), 1);
+        var offsets = TapOffsets(g, l);
+        int tasks = Math.Clamp((g.Batch + WeightImagesPerTask - 1) / WeightImagesPerTask, 1, MaxTasks);
+        int wl = (int)g.WeightLength;
+        float[] partials = ArrayPool<float>.Shared.Rent(tasks * wl); // [tasks, Cout, taps]
+        try
+        {
+            fixed (float* x = input, dy = gradOutput, p = partials)
+            fixed (int* off = offsets)
+            {
+                var body = new WeightBody { G = g, L = l, Width = width, Tasks = tasks, X = x, Dy = dy, Partials = p, Offsets = off };
+                ParallelFor.Run(tasks, ref body);
+            }
+            partials.AsSpan(0, wl).CopyTo(gradWeight);
+            for (int t = 1; t < tasks; t++) Elementwise.AddInPlace(gradWeight, partials.AsSpan(t * wl, wl));
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(partials);
+        }
+    }
+
+    private struct WeightBody : IParallelBody
+    {
+        public Conv2dGeometry G;
+        public Layout L;
+        public GemmPath Width;
+        public int Tasks;
+        public float* X, Dy, Partials;
+        public int* Offsets;
+
+        public readonly void Invoke(int task)
+        {
+            var g = G;
+            var l = L;
+            int n0 = (int)((long)g.Batch * task / Tasks), n1 = (int)((long)g.Batch * (task + 1) / Tasks), count = n1 - n0;
+            long image = (long)g.InChannels * g.InHeight * g.InWidth, outImage = g.OutChannels * (long)g.OutHeight * g.OutWidth;
+            long xStride = l.XLength, dyStride = (long)g.OutChannels * l.Lr;
+            float[] scratch = Scratch(count * (xStride + dyStride));
+            float* partial = Partials + (long)task * g.WeightLength; // [Cout, taps]
+            fixed (float* s = scratch)
+            {
+                float* xps = s, dys = s + count * xStride; // xps: [count][xp]; dys: [count][Cout, Lr]
+                for (int i = 0; i < count; i++)
+                {
+                    PadImage(g, l, X + (n0 + i) * image, xps + i * xStride);
+                    FlattenGradient(g, l, Dy + (n0 + i) * outImage, dys + i * dyStride);
+                }
+                int tiles = TileCount(g.OutChannels);
+                for (int tile = 0; tile < tiles; tile++)
+                {
+                    int c0 = TileStart(g.OutChannels, tile), tc = TileStart(g.OutChannels, tile + 1) - c0;
+                    WeightTiles(Width, tc, xps, xStride, dys + (long)c0 * l.Lr, dyStride, count, Offsets, l, partial + c0 * l.Taps);
+                }
+            }
+        }
+    }
+}

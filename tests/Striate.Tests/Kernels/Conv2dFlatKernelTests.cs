@@ -1,0 +1,99 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The flat direct path for small stride-1 convolutions (<see cref="Conv2dFlat"/>: forward and weight gradient on
+/// zero-padded planes laid end to end) against the reference twin, on every vector width it has (AVX-512, AVX2,
+/// 128-bit), for LeNet's shapes and random ones: 1–4 output channels per register tile, tap counts that leave a
+/// partial tap tile, paddings, rows whose dropped columns wrap into the next row, batches split unevenly over tasks.
+/// </summary>
+public class Conv2dFlatKernelTests
+{
+    // (Batch, Cin, H, W, Cout, kH, kW, sH, sW, pH, pW)
+    private static readonly Conv2dGeometry[] Named =
+    [
+        new(37, 1, 28, 28, 6, 5, 5, 1, 1, 2, 2),   // LeNet conv1, odd batch
+        new(29, 6, 14, 14, 16, 5, 5),              // LeNet conv2, odd batch
+        new(70, 6, 14, 14, 16, 5, 5),              // LeNet conv2, five weight-gradient tasks of 14 images
+        new(3, 2, 5, 9, 7, 3, 1, 1, 1, 0, 2),      // Cout 7 = 4 + 3; 1-wide kernel with wide padding
+        new(5, 3, 6, 6, 1, 1, 1),                  // 1×1, one output channel
+    ];
+
+    public static TheoryData<int, int> NamedCases()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (int w in Widths) for (int i = 0; i < Named.Length; i++) data.Add(w, i);
+        return data;
+    }
+
+    public static TheoryData<int, int> RandomCases()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (int w in Widths) for (int seed = 0; seed < 16; seed++) data.Add(w, seed);
+        return data;
+    }
+
+    private static readonly int[] Widths = [(int)GemmPath.Vector512, (int)GemmPath.Vector256, (int)GemmPath.Vector128];
+
+    [Theory, MemberData(nameof(NamedCases))]
+    public void MatchesReferenceOnNamedGeometry(int width, int index) => Check(Named[index], (GemmPath)width, 100 + (ulong)index);
+
+    [Theory, MemberData(nameof(RandomCases))]
+    public void MatchesReferenceOnRandomGeometry(int width, int seed)
+    {
+        var r = new Generator(4400 + (ulong)seed);
+        Conv2dGeometry g;
+        do
+        {
+            int kH = 1 + r.NextInt(5), kW = 1 + r.NextInt(5), pH = r.NextInt(3), pW = r.NextInt(3);
+            int h = Conv2dGeometry.MinInputSize(kH, pH, 1) + r.NextInt(24), w = Conv2dGeometry.MinInputSize(kW, pW, 1) + r.NextInt(24);
+            g = new Conv2dGeometry(1 + r.NextInt(40), 1 + r.NextInt(7), h, w, 1 + r.NextInt(20), kH, kW, 1, 1, pH, pW);
+        } while (!Conv2dFlat.Supports(g));
+        Check(g, (GemmPath)width, 200 + (ulong)seed);
+    }
+
+    [Fact]
+    public void StridedDilatedAndGroupedConvolutionsAreNotTaken()
+    {
+        Assert.False(Conv2dFlat.Supports(new Conv2dGeometry(8, 6, 14, 14, 16, 5, 5, 2, 2)));
+        Assert.False(Conv2dFlat.Supports(new Conv2dGeometry(8, 6, 14, 14, 16, 3, 3, 1, 1, 0, 0, 2, 2)));
+        Assert.False(Conv2dFlat.Supports(new Conv2dGeometry(8, 6, 14, 14, 16, 3, 3, 1, 1, 1, 1, 1, 1, 2)));
+        Assert.False(Conv2dFlat.Supports(new Conv2dGeometry(8, 3, 224, 224, 16, 3, 3)));  // planes too large
+    }
+
+    [Fact]
+    public void WeightGradientDoesNotDependOnTheThreadCount()
+    {
+        Assert.SkipUnless(Conv2dFlat.BestWidth != GemmPath.Scalar, "no vector width for the flat path here.");
+        var g = Named[2];
+        var r = new Generator(8);
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var dy = Close.RandomArray((int)g.OutputLength, r);
+        var one = new float[g.WeightLength];
+        var two = new float[g.WeightLength];
+        int saved = KernelThreads.Count;
+        try
+        {
+            KernelThreads.Count = 1;
+            Conv2dFlat.BackwardWeight(Conv2dFlat.BestWidth, g, x, dy, one);
+            KernelThreads.Count = 2;
+            Conv2dFlat.BackwardWeight(Conv2dFlat.BestWidth, g, x, dy, two);
+        }
+        finally
+        {
+            KernelThreads.Count = saved;
+        }
+        Assert.Equal(one, two);
+    }
+
+    private static void Check(Conv2dGeometry g, GemmPath width, ulong seed)
+    {
+        Assert.SkipUnless(Conv2dFlat.IsSupported(width), $"the flat path at {width} is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
+        // The weight gradient sums over the whole batch and every output pixel.
+        double dwAtol = 1e-5 * Math.Sqrt(g.Batch * g.OutHeight * g.OutWidth) * 4;
+        Conv2dKernelsTests.CheckAgainstReference(g, seed, atol: 1e-4, weightGradAtol: Math.Max(1e-4, dwAtol),
+            algorithm: Conv2dAlgorithm.SmallDirect, width: width);
+    }
+}
