@@ -1,0 +1,113 @@
+#!/usr/bin/python3
+"""Batch-1 latency of the torchvision models beside ONNX Runtime 1.32, and each fresh process's first call.
+
+    /usr/bin/python3 bench/ort_b1.py                                   # 7 models, 2 rounds, this ISA
+    /usr/bin/python3 bench/ort_b1.py --models resnet18 mobilenet_v2 --rounds 3 --isa avx2
+
+Per model and round, one fresh `striate bench --only models --figures tv_MODEL_224_infer_b1_` process (it prints
+the first call of a prepared session and the steady latency, median of 5 after 2 warm-ups) and one fresh
+`../shared/anchors/ort/run.sh --bench MODEL.onnx 1` process (ONNX Runtime, 2 threads, median latency), the order
+alternating between rounds. The ONNX files are torch.onnx exports (opset 13, random weights: latency does not depend
+on the values) made once with Debian's python3-torch / python3-torchvision into ~/.cache/striate-bench/onnx.
+
+Prints per model the medians over rounds and the median of the per-round ratios: ORT ÷ Striate (> 1: Striate faster;
+the issue's target is ≥ 1) and first ÷ steady (target ≤ 2). Build first: dotnet build src/Striate.Cli -c Release
+(or point STRIATE_CLI at another build's striate to time that one).
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+STRIATE = os.environ.get("STRIATE_CLI") or os.path.join(REPO, "src/Striate.Cli/bin/Release/net10.0/striate")
+ORT = os.path.join(os.path.dirname(REPO), "shared/anchors/ort/run.sh")
+if not os.path.exists(ORT):
+    ORT = "/work/shared/anchors/ort/run.sh"
+MODELS = ["resnet18", "resnet50", "mobilenet_v2", "googlenet", "densenet121", "vgg11", "alexnet"]
+ONNX_DIR = os.path.expanduser("~/.cache/striate-bench/onnx")
+
+EXPORT = r"""
+import sys, torch, torchvision
+torch.manual_seed(0)
+name, path = sys.argv[1], sys.argv[2]
+kw = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
+model = getattr(torchvision.models, name)(**kw).eval()
+torch.onnx.export(model, torch.randn(1, 3, 224, 224), path, opset_version=13,
+                  input_names=["input"], output_names=["logits"])
+"""
+
+
+def onnx_file(name):
+    path = os.path.join(ONNX_DIR, name + ".onnx")
+    if not os.path.exists(path):
+        os.makedirs(ONNX_DIR, exist_ok=True)
+        print(f"[export] {name} -> {path}", file=sys.stderr, flush=True)
+        subprocess.run(["/usr/bin/python3", "-c", EXPORT, name, path + ".tmp"], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        os.replace(path + ".tmp", path)
+    return path
+
+
+def figures(text):
+    out = {}
+    for line in text.splitlines():
+        parts = line.split()
+        if len(parts) >= 3:
+            try:
+                out[parts[0]] = float(parts[1])
+            except ValueError:
+                pass
+    return out
+
+
+def striate(name, env):
+    text = subprocess.run([STRIATE, "bench", "--only", "models", "--figures", f"tv_{name}_224_infer_b1_"],
+                          env=env, capture_output=True, text=True, check=True).stdout
+    got = figures(text)
+    return got[f"tv_{name}_224_infer_b1_first_call"], got[f"tv_{name}_224_infer_b1_latency"]
+
+
+def ort(name, env):
+    text = subprocess.run(["bash", ORT, "--bench", onnx_file(name), "1"], env=env, capture_output=True,
+                          text=True, check=True).stdout
+    return figures(text)[f"tv_{name}_224_infer_b1_latency"]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
+    ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--isa", choices=["native", "avx2"], default="native",
+                    help="avx2: DOTNET_EnableAVX512=0 for Striate; ONNX Runtime picks its MLAS kernels by CPUID and stays native")
+    args = ap.parse_args()
+    env = dict(os.environ)
+    if args.isa == "avx2":
+        env.update(DOTNET_EnableAVX512="0")
+    for name in args.models:
+        onnx_file(name)
+
+    print(f"# {args.rounds} round(s), 2 threads, ISA: {args.isa}; ms, medians over rounds; ratios: median of "
+          "per-round ratios")
+    print(f"{'model':14s} {'first':>8s} {'steady':>8s} {'ORT':>8s} {'ORT÷steady':>11s} {'first÷steady':>13s}  rounds")
+    for name in args.models:
+        rows = []
+        for r in range(args.rounds):
+            if r % 2 == 0:
+                first, steady = striate(name, env)
+                peer = ort(name, env)
+            else:
+                peer = ort(name, env)
+                first, steady = striate(name, env)
+            rows.append((first, steady, peer))
+        med = [statistics.median(x[i] for x in rows) for i in range(3)]
+        speed = statistics.median(p / s for _, s, p in rows)
+        warm = statistics.median(f / s for f, s, _ in rows)
+        each = ", ".join(f"{f:.1f}/{s:.1f}/{p:.1f}" for f, s, p in rows)
+        print(f"{name:14s} {med[0]:8.1f} {med[1]:8.1f} {med[2]:8.1f} {speed:11.2f} {warm:13.2f}  {each}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
