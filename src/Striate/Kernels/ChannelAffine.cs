@@ -7,7 +7,8 @@ namespace Striate.Kernels;
 /// y = act(x · scale[c] + shift[c]) over NCHW planes: eval-mode batch norm with its statistics folded into one
 /// multiply-add per channel (s = γ/√(var + eps), t = β − mean·s), optionally followed by ReLU in the same pass over
 /// each plane (DenseNet's norm → relu). <see cref="ChannelAffineReference"/> is the specification.
-/// Shapes: x, y [N, C, S] (S = H·W); scale, shift [C]. y may be x (in place).
+/// Shapes: x, y [N, C, S] (S = H·W); scale, shift [C]. y may be x (in place). <see cref="ForwardInto"/> writes the
+/// result into a channel slice of a wider y (a concatenation: DenseNet normalizes the concatenated features).
 /// </summary>
 public static class ChannelAffine
 {
@@ -15,9 +16,27 @@ public static class ChannelAffine
     public static unsafe void Forward(int n, int c, int s, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu, Span<float> y)
     {
         Check(n, c, s, x.Length, scale.Length, shift.Length, y.Length);
+        Run(n, c, s, x, scale, shift, relu, y, c, 0);
+    }
+
+    /// <summary>
+    /// y[n, yChannelOffset + c, :] = act(x[n, c, :]·scale[c] + shift[c]): the same per-channel multiply-add, written
+    /// into channels [yChannelOffset, yChannelOffset + C) of y [N, yChannels, S]; the other channels are untouched.
+    /// Calling it once per input with consecutive offsets builds act(norm(concat(inputs))) without the concatenation.
+    /// </summary>
+    public static void ForwardInto(int n, int c, int s, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu,
+        Span<float> y, int yChannels, int yChannelOffset)
+    {
+        CheckInto(n, c, s, x.Length, scale.Length, shift.Length, y.Length, yChannels, yChannelOffset);
+        Run(n, c, s, x, scale, shift, relu, y, yChannels, yChannelOffset);
+    }
+
+    private static unsafe void Run(int n, int c, int s, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu,
+        Span<float> y, int yChannels, int yChannelOffset)
+    {
         fixed (float* px = x, ps = scale, pt = shift, py = y)
         {
-            var body = new Body { X = px, Scale = ps, Shift = pt, Y = py, C = c, S = s, Relu = relu };
+            var body = new Body { X = px, Scale = ps, Shift = pt, Y = py, C = c, S = s, Relu = relu, YChannels = yChannels, YOffset = yChannelOffset };
             Conv2dKernels.RunParallel(n * c, 2L * n * c * s, ref body);
         }
     }
@@ -25,7 +44,7 @@ public static class ChannelAffine
     private unsafe struct Body : IParallelBody
     {
         public float* X, Scale, Shift, Y;
-        public int C, S;
+        public int C, S, YChannels, YOffset;
         public bool Relu;
 
         // AggressiveOptimization (here and on the other loops of this file): compiled optimized at once, so the first
@@ -33,8 +52,9 @@ public static class ChannelAffine
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int plane)
         {
-            float a = Scale[plane % C], b = Shift[plane % C];
-            float* x = X + (long)plane * S, y = Y + (long)plane * S;
+            int sample = plane / C, channel = plane - sample * C;
+            float a = Scale[channel], b = Shift[channel];
+            float* x = X + (long)plane * S, y = Y + ((long)sample * YChannels + YOffset + channel) * S;
             int i = 0;
             if (Vector512.IsHardwareAccelerated)
             {
@@ -66,5 +86,13 @@ public static class ChannelAffine
     {
         if (n < 0 || c < 0 || s < 0 || (long)n * c * s != xLength || yLength != xLength || scaleLength != c || shiftLength != c)
             throw new ArgumentException($"ChannelAffine: x has {xLength} elements and y {yLength} (expected [{n}, {c}, {s}] = {(long)n * c * s}), scale {scaleLength} and shift {shiftLength} (expected {c}).");
+    }
+
+    internal static void CheckInto(int n, int c, int s, int xLength, int scaleLength, int shiftLength, int yLength, int yChannels, int yChannelOffset)
+    {
+        if (n < 0 || c < 0 || s < 0 || (long)n * c * s != xLength || scaleLength != c || shiftLength != c)
+            throw new ArgumentException($"ChannelAffine: x has {xLength} elements (expected [{n}, {c}, {s}] = {(long)n * c * s}), scale {scaleLength} and shift {shiftLength} (expected {c}).");
+        if (yChannelOffset < 0 || (long)yChannelOffset + c > yChannels || (long)n * yChannels * s != yLength)
+            throw new ArgumentException($"ChannelAffine: y has {yLength} elements, expected [{n}, {yChannels}, {s}] = {(long)n * yChannels * s} with channels [{yChannelOffset}, {yChannelOffset + c}) inside its {yChannels}.");
     }
 }

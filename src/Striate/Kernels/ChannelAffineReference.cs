@@ -16,4 +16,18 @@ public static class ChannelAffineReference
             y[(int)k] = (float)(relu && v < 0 ? 0 : v);
         }
     }
+
+    /// <summary>y[n, yChannelOffset + c, i] = act(x[n, c, i]·scale[c] + shift[c]); y's other channels untouched.</summary>
+    public static void ForwardInto(int n, int c, int s, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu,
+        Span<float> y, int yChannels, int yChannelOffset)
+    {
+        ChannelAffine.CheckInto(n, c, s, x.Length, scale.Length, shift.Length, y.Length, yChannels, yChannelOffset);
+        for (int i = 0; i < n; i++)
+        for (int ch = 0; ch < c; ch++)
+        for (int j = 0; j < s; j++)
+        {
+            double v = (double)x[(i * c + ch) * s + j] * scale[ch] + shift[ch];
+            y[(i * yChannels + yChannelOffset + ch) * s + j] = (float)(relu && v < 0 ? 0 : v);
+        }
+    }
 }

@@ -5,6 +5,10 @@ public abstract partial class Module
     private List<Action<Module, Tensor>>? _preHooks;
     private List<Action<Module, Tensor, Tensor>>? _forwardHooks;
 
+    /// <summary>True when a forward pre-hook or forward hook is registered (a fused path that skips this module's
+    /// <see cref="Call"/> must not be taken then).</summary>
+    internal bool HasHooks => _preHooks is { Count: > 0 } || _forwardHooks is { Count: > 0 };
+
     /// <summary>Calls <paramref name="hook"/>(module, input) before every <see cref="Call"/>, as register_forward_pre_hook.</summary>
     public IDisposable RegisterForwardPreHook(Action<Module, Tensor> hook)
     {

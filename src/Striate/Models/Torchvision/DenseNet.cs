@@ -1,3 +1,4 @@
+using Striate.Autograd;
 using Striate.Functional;
 using Striate.Nn;
 
@@ -79,7 +80,9 @@ public sealed class DenseBlock : Module
     {
         var features = new List<Tensor>(_layers.Length + 1) { input };
         foreach (var layer in _layers)
-            features.Add(layer.Call(features.Count == 1 ? input : F.Concat(features, dim: 1)));
+            features.Add(layer.CanTakeFeatureList
+                ? layer.ForwardFeatures(features)
+                : layer.Call(features.Count == 1 ? input : F.Concat(features, dim: 1)));
         return F.Concat(features, dim: 1);
     }
 }
@@ -109,5 +112,27 @@ public sealed class DenseLayer : Module
     {
         var x = _conv1.Call(_relu1.Call(_norm1.Call(input)));
         return _conv2.Call(_relu2.Call(_norm2.Call(x)));
+    }
+
+    /// <summary>
+    /// True when <see cref="ForwardFeatures"/> may stand in for <c>Call(cat(features))</c>: inference (batch norm in
+    /// eval mode, grad mode off, no graph trace) with no hooks on this layer or on the norm and ReLU it fuses, so
+    /// nothing can observe the difference. This is torchvision's <c>bn_function</c>, which also takes the feature list.
+    /// </summary>
+    internal bool CanTakeFeatureList =>
+        !GradMode.IsEnabled && Graph.GraphTracer.Current == null && !_norm1.Training && !_norm2.Training &&
+        !HasHooks && !_norm1.HasHooks && !_relu1.HasHooks && !_norm2.HasHooks && !_relu2.HasHooks;
+
+    /// <summary>
+    /// The layer on the list of earlier features, without concatenating them first: norm1 and relu1 write each feature
+    /// map's normalized channels straight into conv1's input (<see cref="F.ConcatBatchNormRelu"/>); norm2 and relu2 are
+    /// one pass too. The concatenation copied every earlier feature map again for each layer (O(layers²) copying),
+    /// then batch norm and ReLU read and wrote it twice more. Shapes: features [N, C_k, H, W] → [N, growthRate, H, W].
+    /// </summary>
+    internal Tensor ForwardFeatures(IReadOnlyList<Tensor> features)
+    {
+        var x = _conv1.Call(F.ConcatBatchNormRelu(features, _norm1.RunningMean, _norm1.RunningVar, _norm1.Weight, _norm1.Bias, (float)_norm1.Eps));
+        x = F.ConcatBatchNormRelu([x], _norm2.RunningMean, _norm2.RunningVar, _norm2.Weight, _norm2.Bias, (float)_norm2.Eps);
+        return _conv2.Call(x);
     }
 }
