@@ -412,7 +412,7 @@ internal static unsafe partial class Conv2dDirect
             nint xTileRow = (nint)(g.StrideH * In.RowPitch), yRowPitch = (nint)Out.RowPitch;
             // Input-channel blocks per pass: the pass's weights (kH·kW·V·wStep floats per block) stay in L1 while every
             // tile of the range reuses them; later passes add onto the stored tiles (oneDNN's ic blocking).
-            long perBlock = (long)kH * kW * v * wStep;
+            long perBlock = (long)kH * kW * v * wStep, kRowFloats = (long)kW * v * wStep;
             int chunk = IcChunkOverride > 0 ? IcChunkOverride : (int)Math.Clamp(L1WeightFloats / perBlock, 1, icBlocks);
             for (int ic0 = 0; ic0 < icBlocks; ic0 += chunk)
             {
@@ -429,14 +429,19 @@ internal static unsafe partial class Conv2dDirect
                         for (int t = t0; t < t1; t++)
                         {
                             int oh = t * rows, rowIndex = groupIndex + (t == RowTiles - 1 ? 2 : 0);
-                            float* xRow = xChunk + (long)oh * g.StrideH * In.RowPitch;
+                            // Kernel rows [kh0, kh1) reach the image for some row of the tile; the others read only the
+                            // zero border and are left out (on 7×7 maps that is 2 of 21 rows of taps, on 14×14 2 of 42).
+                            var (kh0, kh1) = RowTaps(g, oh, Math.Min(rows, g.OutHeight - oh));
+                            float* xRow = xChunk + (long)oh * g.StrideH * In.RowPitch + kh0 * xRowStep;
+                            float* wRows = wChunk + kh0 * kRowFloats;
+                            nint wSkip = (nint)((kH - (kh1 - kh0)) * kRowFloats);
                             float* yRow = yBlock + oh * Out.RowPitch;
                             for (int c = 0; c < ColumnTiles; c++)
                             {
                                 int ow0 = c * r;
-                                var tile = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void>)
+                                var tile = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, void>)
                                     Kernels[rowIndex + (c == ColumnTiles - 1 ? 1 : 0)];
-                                tile(xRow + (long)ow0 * g.StrideW * v, wChunk, yRow + (long)ow0 * v, blocks, kH, kW, wStep,
+                                tile(xRow + (long)ow0 * g.StrideW * v, wRows, yRow + (long)ow0 * v, blocks, kh1 - kh0, kW, wStep, wSkip,
                                     (nint)In.BlockStride, xRowStep, xColStep, xTileRow, (nint)Out.BlockStride, yRowPitch, ic0 > 0);
                             }
                         }
@@ -444,6 +449,20 @@ internal static unsafe partial class Conv2dDirect
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The kernel rows [kh0, kh1) whose taps read an image row (not the zero border) for at least one of the
+    /// <paramref name="rows"/> output rows from <paramref name="oh"/>: a row kh is left out only when it falls above the
+    /// image for the tile's last row or below it for the first. Empty (kh0 == kh1) when every tap reads padding.
+    /// </summary>
+    internal static (int Kh0, int Kh1) RowTaps(in Conv2dGeometry g, int oh, int rows)
+    {
+        int d = g.DilationH, kH = g.KernelHeight;
+        int top = oh * g.StrideH - g.PadH, bottom = (oh + rows - 1) * g.StrideH - g.PadH; // image rows of tap 0
+        int kh0 = bottom >= 0 ? 0 : Math.Min(kH, (-bottom + d - 1) / d);
+        int kh1 = top >= g.InHeight ? 0 : Math.Min(kH, (g.InHeight - top + d - 1) / d);
+        return (kh0, Math.Max(kh0, kh1));
     }
 
     [InlineArray(8)]
@@ -463,7 +482,7 @@ internal static unsafe partial class Conv2dDirect
 
     // ---- choosing the compiled tile (R columns, Rows rows, O blocks, column stride S) ---------------------------
 
-    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void> Tile<TS, TV>(int r, int rows, int o, int s)
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, void> Tile<TS, TV>(int r, int rows, int o, int s)
         where TS : struct, ISimdFloat<TV> where TV : struct => r switch
     {
         1 => TileRows<TS, TV, C1>(rows, o, s),
@@ -483,7 +502,7 @@ internal static unsafe partial class Conv2dDirect
         _ => throw new ArgumentOutOfRangeException(nameof(r), r, "Conv2dDirect: a tile row holds 1 to 14 pixels."),
     };
 
-    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void> TileRows<TS, TV, TR>(int rows, int o, int s)
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, void> TileRows<TS, TV, TR>(int rows, int o, int s)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant => rows switch
     {
         1 => TileO<TS, TV, TR, C1>(o, s),
@@ -493,7 +512,7 @@ internal static unsafe partial class Conv2dDirect
         _ => throw new ArgumentOutOfRangeException(nameof(rows), rows, "Conv2dDirect: a tile spans 1 to 4 rows."),
     };
 
-    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void> TileO<TS, TV, TR, TRows>(int o, int s)
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, void> TileO<TS, TV, TR, TRows>(int o, int s)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant where TRows : struct, IConstant => o switch
     {
         1 => TileS<TS, TV, TR, TRows, C1>(s),
@@ -502,7 +521,7 @@ internal static unsafe partial class Conv2dDirect
         _ => throw new ArgumentOutOfRangeException(nameof(o), o, "Conv2dDirect: a tile holds 1 to 3 channel blocks."),
     };
 
-    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, bool, void> TileS<TS, TV, TR, TRows, TO>(int s)
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, void> TileS<TS, TV, TR, TRows, TO>(int s)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant where TRows : struct, IConstant where TO : struct, IConstant =>
         s == 1 ? &Conv2dDirectTile<TS, TV, TR, TRows, TO, C1>.Run : &Conv2dDirectTile<TS, TV, TR, TRows, TO, C2>.Run;
 }

@@ -21,9 +21,13 @@ internal static unsafe class Conv2dDirectTile<TS, TV, TR, TRows, TO, TStride>
     where TS : struct, ISimdFloat<TV> where TV : struct
     where TR : struct, IConstant where TRows : struct, IConstant where TO : struct, IConstant where TStride : struct, IConstant
 {
-    /// <summary>y tile (=, or += when <paramref name="accumulate"/>) Σ over icBlocks·kH·kW·V steps of broadcast(x) · w.</summary>
+    /// <summary>
+    /// y tile (=, or += when <paramref name="accumulate"/>) Σ over icBlocks·kH·kW·V steps of broadcast(x) · w. The kH
+    /// kernel rows run may be a part of the weights' rows (taps that read only padding are left out):
+    /// <paramref name="wBlockSkip"/> floats of w are skipped after each input-channel block.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Run(float* x, float* w, float* y, int icBlocks, int kH, int kW, nint wStep, nint xBlockStride, nint xRowStep,
+    public static void Run(float* x, float* w, float* y, int icBlocks, int kH, int kW, nint wStep, nint wBlockSkip, nint xBlockStride, nint xRowStep,
         nint xColStep, nint xTileRow, nint yBlockStride, nint yRowPitch, bool accumulate)
     {
         int V = TS.Length, R = TR.Value, P = TR.Value * TRows.Value, O = TO.Value, S = TStride.Value;
@@ -75,6 +79,7 @@ internal static unsafe class Conv2dDirectTile<TS, TV, TR, TRows, TO, TStride>
                     }
                 }
             }
+            w += wBlockSkip;
         }
         { float* p = y + 0 % R * V + 0 / R * yRowPitch; Put(p, a0_0, accumulate); if (O > 1) Put(p + yBlockStride, a0_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a0_2, accumulate); }
         if (P > 1) { float* p = y + 1 % R * V + 1 / R * yRowPitch; Put(p, a1_0, accumulate); if (O > 1) Put(p + yBlockStride, a1_1, accumulate); if (O > 2) Put(p + 2 * yBlockStride, a1_2, accumulate); }

@@ -27,6 +27,8 @@ public class Conv2dDirectKernelTests
         new(1, 48, 14, 14, 96, 1, 1),                              // 1×1 stride 1 (otherwise the pointwise GEMM)
         new(2, 16, 6, 5, 56, 3, 3, 1, 1, 1, 1),                    // 5-wide rows: AVX2's 3 × 3-block tiles, last group of 1 block
         new(1, 40, 7, 7, 72, 3, 3, 1, 1, 1, 1),                    // 7×7 at batch 1: AVX-512's 2 rows × 7 × 2 blocks, a 1-row edge, last group of 1 block
+        new(2, 20, 3, 4, 40, 3, 3, 1, 1, 2, 2),                    // padding 2 on tiny maps: stacked rows whose kernel rows reach the image in part
+        new(1, 16, 5, 9, 24, 3, 3, 2, 1, 3, 1),                    // padding 3 > kernel reach: whole tile rows read only the zero border
     ];
 
     public static TheoryData<int, int> NamedCases()
