@@ -13,7 +13,10 @@ internal unsafe interface IGemmMicrokernel
 {
     static abstract int MR { get; }
     static abstract int NR { get; }
-    /// <summary>Depth of a packed block: Ã strip is MR·KC floats, B̃ strip NR·KC; sized so B̃ strips stay in L1/L2.</summary>
+    /// <summary>
+    /// Deepest packed block: Ã strip is MR·KC floats, B̃ strip NR·KC. A product's depth is cut into equal blocks of
+    /// at most KC (<see cref="GemmDriver{TKernel}.DepthBlock"/>).
+    /// </summary>
     static abstract int KC { get; }
     /// <summary>Rows of A packed at once (multiple of MR).</summary>
     static abstract int MC { get; }
@@ -31,18 +34,28 @@ internal unsafe interface IGemmMicrokernel
 /// AVX-512 tile 14×32: 28 zmm accumulators + 2 B̃ vectors + 1 broadcast = 31 of the 32 registers, so each
 /// broadcast of A feeds two FMAs and each B̃ load feeds 14 (the arithmetic intensity that keeps both FMA pipes busy).
 /// </summary>
-internal readonly unsafe struct Gemm512x14x32 : IGemmMicrokernel
+internal readonly unsafe partial struct Gemm512x14x32 : IGemmMicrokernel
 {
     public static int MR => 14;
     public static int NR => 32;
-    public static int KC => 256;
+    // Ã strip 14 × 512 floats = 28 KiB. On Zen 4 (2 threads) KC = 512 ran sgemm_1024/2048 at 91–92 % of the FMA peak
+    // against 88–90 % with 256 or 384: half the passes over C and half the microkernel calls per product.
+    public static int KC => 512;
     public static int MC => 14 * 32;
-    // B̃ block 256 × 1024 floats = 1 MiB, half of Sapphire Rapids' 2 MiB L2 (2048 columns filled it: sgemm_2048 lost ~8 %).
+    // B̃ block 512 × 1024 floats = 2 MiB: more than Zen 4's 1 MiB L2, yet faster there than 256 deep (the B̃ strips stream
+    // in order and the prefetchers keep up); at KC = 256, 2048 columns cost Sapphire Rapids ~8 % at sgemm_2048.
     public static int NC => 32 * 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
     {
+        // A tile over C's last few rows (m not a multiple of 14: 64, 128, 256 and 512 output channels all leave 2–8)
+        // runs a shorter tile instead of multiplying zero rows (see GemmEdgeRows.cs).
+        if (s.Rows <= 8)
+        {
+            RunFewRows(kc, a, b, c, ldc, beta, in s);
+            return;
+        }
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
             c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
@@ -221,10 +234,11 @@ internal readonly unsafe struct Gemm512x14x32 : IGemmMicrokernel
 /// <summary>
 /// AVX2 tile 6×16: 12 ymm accumulators + 2 B̃ + 1 broadcast = 15 of the 16 registers available without AVX-512.
 /// </summary>
-internal readonly unsafe struct Gemm256x6x16 : IGemmMicrokernel
+internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
 {
     public static int MR => 6;
     public static int NR => 16;
+    // 256 and 512 measured alike on Zen 4 (within ±2 %).
     public static int KC => 256;
     public static int MC => 6 * 24;
     // B̃ block 256 × 512 floats = 512 KiB: an AMD Zen 2/3 L2 (512 KiB) holds most of it, Zen 4 (1 MiB) and Intel all of it.
@@ -233,6 +247,12 @@ internal readonly unsafe struct Gemm256x6x16 : IGemmMicrokernel
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
     {
+        // C's last 1–4 rows (m = 64, 128, 256 ... leave 2 or 4) run a 4-row tile instead of multiplying zero rows.
+        if (s.Rows <= 4)
+        {
+            RunFewRows(kc, a, b, c, ldc, beta, in s);
+            return;
+        }
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         PrefetchTile(c, ldc, in s);

@@ -56,12 +56,20 @@ public class GemmPackedATests
         // Ã = [depth block][strip][kc][MR], rows past m zero — and leave the floats after it untouched.
         var path = (GemmPath)pathIndex;
         Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
-        var (mr, kcMax) = path switch
+        int mr = path switch
         {
-            GemmPath.Vector512 => (Gemm512x14x32.MR, Gemm512x14x32.KC),
-            GemmPath.Vector256 => (Gemm256x6x16.MR, Gemm256x6x16.KC),
-            GemmPath.Vector128 => (Gemm128x6x8.MR, Gemm128x6x8.KC),
-            _ => (GemmScalar4x4.MR, GemmScalar4x4.KC),
+            GemmPath.Vector512 => Gemm512x14x32.MR,
+            GemmPath.Vector256 => Gemm256x6x16.MR,
+            GemmPath.Vector128 => Gemm128x6x8.MR,
+            _ => GemmScalar4x4.MR,
+        };
+        // Depth blocks of equal depth (GemmDriver.DepthBlock), e.g. 513 = 264 + 249 with KC = 384.
+        Func<int, int> depthBlock = path switch
+        {
+            GemmPath.Vector512 => GemmDriver<Gemm512x14x32>.DepthBlock,
+            GemmPath.Vector256 => GemmDriver<Gemm256x6x16>.DepthBlock,
+            GemmPath.Vector128 => GemmDriver<Gemm128x6x8>.DepthBlock,
+            _ => GemmDriver<GemmScalar4x4>.DepthBlock,
         };
         var gen = new Generator(77);
         foreach (bool transA in new[] { false, true })
@@ -75,6 +83,7 @@ public class GemmPackedATests
             Array.Fill(packed, float.NaN);
             fixed (float* pa = a, pp = packed) Gemm.PackA(path, transA, m, k, alpha, pa, lda, pp);
             int mPadded = (m + mr - 1) / mr * mr;
+            int kcMax = depthBlock(k);
             for (int pc = 0; pc < k; pc += kcMax)
             {
                 int kc = Math.Min(kcMax, k - pc);

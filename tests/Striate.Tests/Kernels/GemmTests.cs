@@ -51,10 +51,10 @@ public class GemmTests(ITestOutputHelper output)
     {
         var path = (GemmPath)pathIndex;
         SkipUnlessSupported(path);
-        // Just under, at and over MR (4, 6, 14), NR (4, 8, 16, 32), KC (256) and MC (64, 96, 144, 448).
+        // Just under, at and over MR (4, 6, 14), NR (4, 8, 16, 32), KC (256, 512) and MC (64, 96, 144, 448).
         int[] ms = { 1, 3, 4, 5, 6, 7, 13, 14, 15, 28, 63, 65, 97, 139, 141, 145, 447, 449 };
         int[] ns = { 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 65 };
-        int[] ks = { 1, 2, 17, 255, 256, 257, 513 };
+        int[] ks = { 1, 2, 17, 255, 256, 257, 511, 512, 513, 1025 };
         ulong seed = 100;
         var gen = new Generator(7);
         for (int t = 0; t < 60; t++)
@@ -64,6 +64,24 @@ public class GemmTests(ITestOutputHelper output)
             Check(path, 1, ta, tb, m, n, k, 1f, t % 3 == 0 ? 0f : 0.5f, gen.NextInt(3), gen.NextInt(3), gen.NextInt(3), seed++);
         }
         Check(path, 1, false, false, 1, 1, 1, 2f, 0f, 0, 0, 0, seed++);
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void EveryHeightOfTheLastRowStripMatchesReference(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        SkipUnlessSupported(path);
+        // m = 2·MR + r for every r: the last strip runs the shorter tiles (AVX-512: 4 rows for r ≤ 4, 8 for r ≤ 8;
+        // AVX2: 4 rows for r ≤ 4) or the full one, with and without beta, on whole and partial column tiles.
+        int mr = path switch { GemmPath.Vector512 => 14, GemmPath.Scalar => 4, _ => 6 };
+        ulong seed = 300;
+        for (int r = 1; r <= mr; r++)
+        {
+            Check(path, 1, false, false, 2 * mr + r, 64, 37, 1f, 0f, 0, 0, 0, seed++);
+            Check(path, 1, true, true, 2 * mr + r, 45, 300, -0.5f, 0.5f, 1, 2, 3, seed++);
+            Check(path, 2, false, true, 2 * mr + r, 20, 9, 1f, 1f, 0, 0, 1, seed++);
+        }
     }
 
     [Theory]
@@ -84,12 +102,16 @@ public class GemmTests(ITestOutputHelper output)
     public void SquareProductsSplitRowsAndPrepackedWeightsSplitColumns()
     {
         // sgemm_1024 on the AVX-512 tile (14×32): 74 row tiles, 32 column tiles, 2 threads. Splitting columns would
-        // pack all of A once per part; rows pack it once in total.
-        Assert.Equal((4, 1), GemmDriver<Gemm512x14x32>.Split(1024, 1024, 1024, 74, 32, packedA: false, threads: 2));
+        // pack all of A once per part; rows pack it once in total. One part per thread: a second row part per thread
+        // would pack all of B once more.
+        Assert.Equal((2, 1), GemmDriver<Gemm512x14x32>.Split(1024, 1024, 1024, 74, 32, packedA: false, threads: 2));
+        // sgemm_2048: B packed again per part is small beside a part's work, so two parts per thread (balance) win.
+        Assert.Equal((4, 1), GemmDriver<Gemm512x14x32>.Split(2048, 2048, 2048, 147, 64, packedA: false, threads: 2));
         // A convolution's GEMM with its weights packed ahead: only B is packed, so the parts take columns.
-        Assert.Equal((1, 4), GemmDriver<Gemm512x14x32>.Split(256, 3136, 576, 19, 98, packedA: true, threads: 2));
+        Assert.Equal((1, 2), GemmDriver<Gemm512x14x32>.Split(256, 3136, 576, 19, 98, packedA: true, threads: 2));
+        Assert.Equal((1, 4), GemmDriver<Gemm256x6x16>.Split(64, 25088, 576, 11, 1568, packedA: true, threads: 2));
         // Too few columns for two parts: rows again.
-        Assert.Equal((4, 1), GemmDriver<Gemm256x6x16>.Split(600, 40, 300, 100, 3, packedA: true, threads: 2));
+        Assert.Equal((2, 1), GemmDriver<Gemm256x6x16>.Split(600, 40, 300, 100, 3, packedA: true, threads: 2));
     }
 
     [Theory]
