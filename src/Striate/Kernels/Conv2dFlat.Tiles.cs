@@ -8,34 +8,35 @@ namespace Striate.Kernels;
 // use are dead code the JIT removes (TC.Value, TJ.Value, TT.Value are constants in each instantiation).
 internal static unsafe partial class Conv2dFlat
 {
-    private static void ForwardTiles(GemmPath width, int tc, float* xp, int* off, in Layout l, float* w, float* y)
+    /// <summary>As <see cref="ForwardTile"/> on <paramref name="width"/> with <paramref name="tc"/> (1–4) rows of y.</summary>
+    private static void ForwardTiles(GemmPath width, int tc, float* xp, int* off, int taps, int lr, float* w, float* y, int ldy)
     {
         switch (width)
         {
-            case GemmPath.Vector512: ForwardTc<Simd512, Vector512<float>, C3>(tc, xp, off, l.Taps, l.Lr, w, y); break;
-            case GemmPath.Vector256: ForwardTc<Simd256, Vector256<float>, C2>(tc, xp, off, l.Taps, l.Lr, w, y); break;
-            default: ForwardTc<Simd128, Vector128<float>, C2>(tc, xp, off, l.Taps, l.Lr, w, y); break;
+            case GemmPath.Vector512: ForwardTc<Simd512, Vector512<float>, C3>(tc, xp, off, taps, lr, w, y, ldy); break;
+            case GemmPath.Vector256: ForwardTc<Simd256, Vector256<float>, C2>(tc, xp, off, taps, lr, w, y, ldy); break;
+            default: ForwardTc<Simd128, Vector128<float>, C2>(tc, xp, off, taps, lr, w, y, ldy); break;
         }
     }
 
-    private static void ForwardTc<TS, TV, TJ>(int tc, float* xp, int* off, int taps, int lr, float* w, float* y)
+    private static void ForwardTc<TS, TV, TJ>(int tc, float* xp, int* off, int taps, int lr, float* w, float* y, int ldy)
         where TS : ISimdFloat<TV> where TV : struct where TJ : IConstant
     {
         switch (tc)
         {
-            case 1: ForwardTile<TS, TV, C1, TJ>(xp, off, taps, lr, w, y); break;
-            case 2: ForwardTile<TS, TV, C2, TJ>(xp, off, taps, lr, w, y); break;
-            case 3: ForwardTile<TS, TV, C3, TJ>(xp, off, taps, lr, w, y); break;
-            default: ForwardTile<TS, TV, C4, TJ>(xp, off, taps, lr, w, y); break;
+            case 1: ForwardTile<TS, TV, C1, TJ>(xp, off, taps, lr, w, y, ldy); break;
+            case 2: ForwardTile<TS, TV, C2, TJ>(xp, off, taps, lr, w, y, ldy); break;
+            case 3: ForwardTile<TS, TV, C3, TJ>(xp, off, taps, lr, w, y, ldy); break;
+            default: ForwardTile<TS, TV, C4, TJ>(xp, off, taps, lr, w, y, ldy); break;
         }
     }
 
     /// <summary>
     /// y[c, j] = Σ_t w[t, c] · xp[j + off[t]] for c &lt; TC and j &lt; lr, TJ vectors of j per register tile.
-    /// Shapes: xp padded image (flat); w [taps, TC]; y [TC, lr] (row stride lr).
+    /// Shapes: xp padded image (flat); w [taps, TC]; y [TC, lr] (row stride ldy).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardTile<TS, TV, TC, TJ>(float* xp, int* off, int taps, int lr, float* w, float* y)
+    private static void ForwardTile<TS, TV, TC, TJ>(float* xp, int* off, int taps, int lr, float* w, float* y, int ldy)
         where TS : ISimdFloat<TV> where TV : struct where TC : IConstant where TJ : IConstant
     {
         int v = TS.Length, block = TJ.Value * v;
@@ -52,10 +53,10 @@ internal static unsafe partial class Conv2dFlat
                 if (TC.Value > 2) { TV s = TS.Broadcast(wt + 2); a20 = TS.Fma(s, x0, a20); if (TJ.Value > 1) a21 = TS.Fma(s, x1, a21); if (TJ.Value > 2) a22 = TS.Fma(s, x2, a22); }
                 if (TC.Value > 3) { TV s = TS.Broadcast(wt + 3); a30 = TS.Fma(s, x0, a30); if (TJ.Value > 1) a31 = TS.Fma(s, x1, a31); if (TJ.Value > 2) a32 = TS.Fma(s, x2, a32); }
             }
-            { float* yc = y + 0 * lr + j0; TS.Store(a00, yc); if (TJ.Value > 1) TS.Store(a01, yc + v); if (TJ.Value > 2) TS.Store(a02, yc + 2 * v); }
-            if (TC.Value > 1) { float* yc = y + 1 * lr + j0; TS.Store(a10, yc); if (TJ.Value > 1) TS.Store(a11, yc + v); if (TJ.Value > 2) TS.Store(a12, yc + 2 * v); }
-            if (TC.Value > 2) { float* yc = y + 2 * lr + j0; TS.Store(a20, yc); if (TJ.Value > 1) TS.Store(a21, yc + v); if (TJ.Value > 2) TS.Store(a22, yc + 2 * v); }
-            if (TC.Value > 3) { float* yc = y + 3 * lr + j0; TS.Store(a30, yc); if (TJ.Value > 1) TS.Store(a31, yc + v); if (TJ.Value > 2) TS.Store(a32, yc + 2 * v); }
+            { float* yc = y + 0 * ldy + j0; TS.Store(a00, yc); if (TJ.Value > 1) TS.Store(a01, yc + v); if (TJ.Value > 2) TS.Store(a02, yc + 2 * v); }
+            if (TC.Value > 1) { float* yc = y + 1 * ldy + j0; TS.Store(a10, yc); if (TJ.Value > 1) TS.Store(a11, yc + v); if (TJ.Value > 2) TS.Store(a12, yc + 2 * v); }
+            if (TC.Value > 2) { float* yc = y + 2 * ldy + j0; TS.Store(a20, yc); if (TJ.Value > 1) TS.Store(a21, yc + v); if (TJ.Value > 2) TS.Store(a22, yc + 2 * v); }
+            if (TC.Value > 3) { float* yc = y + 3 * ldy + j0; TS.Store(a30, yc); if (TJ.Value > 1) TS.Store(a31, yc + v); if (TJ.Value > 2) TS.Store(a32, yc + 2 * v); }
         }
     }
 

@@ -14,8 +14,8 @@ namespace Striate.Kernels;
 /// the next row), a waste of (Wp − Wout)/Wp (LeNet: 4/32 and 4/14), in exchange for full vectors along j and no
 /// im2col. The weight gradient is the same sum read the other way, dW[co, t] = Σ_n Σ_j dyflat[co, j] · xp[j + off(t)],
 /// with dyflat zero in the dropped columns. Register tiles: up to 4 output channels × 2–3 vectors of j (forward),
-/// 4 output channels × 2–3 taps (weight gradient).
-/// <see cref="Conv2dReference"/> is the specification; the input gradient stays on the batched im2col path.
+/// 4 output channels × 2–3 taps (weight gradient). The input gradient (Conv2dFlat.BackwardData.cs) reuses the forward's
+/// tile for its column rows and adds them back as shifted rows. <see cref="Conv2dReference"/> is the specification.
 /// Shapes: as <see cref="Conv2dGeometry"/> (stride 1, dilation 1, groups 1).
 /// </summary>
 internal static unsafe partial class Conv2dFlat
@@ -71,8 +71,6 @@ internal static unsafe partial class Conv2dFlat
     // Vectors of j per forward tile: 3 on AVX-512 (32 registers), 2 where 16 registers must hold 4×j accumulators.
     private static int ForwardBlock(GemmPath width) => width == GemmPath.Vector512 ? 3 : 2;
 
-    // Taps per weight-gradient tile, likewise.
-    private static int WeightTapBlock(GemmPath width) => width == GemmPath.Vector512 ? 3 : 2;
 
     /// <summary>Offsets of every tap (ci, kh, kw) in the padded image, in the weight's order.</summary>
     private static int[] TapOffsets(in Conv2dGeometry g, in Layout l)
@@ -105,7 +103,7 @@ internal static unsafe partial class Conv2dFlat
             {
                 float* row = plane + (r + ph) * wp;
                 if (pw > 0) { new Span<float>(row, pw).Clear(); new Span<float>(row + pw + w, pw).Clear(); }
-                new ReadOnlySpan<float>(x + ((long)ci * h + r) * w, w).CopyTo(new Span<float>(row + pw, w));
+                RowMath.Copy(x + ((long)ci * h + r) * w, row + pw, w);
             }
             new Span<float>(plane + (ph + h) * wp, ph * wp).Clear();
         }
@@ -121,7 +119,7 @@ internal static unsafe partial class Conv2dFlat
             float* dst = dyflat + (long)co * l.Lr;
             for (int r = 0; r < oh; r++)
             {
-                new ReadOnlySpan<float>(dy + ((long)co * oh + r) * ow, ow).CopyTo(new Span<float>(dst + r * wp, ow));
+                RowMath.Copy(dy + ((long)co * oh + r) * ow, dst + r * wp, ow);
                 int gap = r == oh - 1 ? l.Lr - l.L : wp - ow;
                 new Span<float>(dst + r * wp + ow, gap).Clear();
             }
@@ -195,17 +193,16 @@ internal static unsafe partial class Conv2dFlat
                     for (int tile = 0; tile < tiles; tile++)
                     {
                         int c0 = TileStart(g.OutChannels, tile), tc = TileStart(g.OutChannels, tile + 1) - c0;
-                        ForwardTiles(Width, tc, xp, Offsets, l, Wt + c0 * l.Taps, yflat + (long)c0 * l.Lr);
+                        ForwardTiles(Width, tc, xp, Offsets, l.Taps, l.Lr, Wt + c0 * l.Taps, yflat + (long)c0 * l.Lr, l.Lr);
                     }
                     // y[n, co] = yflat[co] without the dropped columns, plus the bias.
                     float* yn = Y + n * g.OutChannels * outPlane;
+                    int oh = g.OutHeight, ow = g.OutWidth;
                     for (int co = 0; co < g.OutChannels; co++)
-                    for (int r = 0; r < g.OutHeight; r++)
                     {
-                        var src = new ReadOnlySpan<float>(yflat + (long)co * l.Lr + r * l.Wp, g.OutWidth);
-                        var dst = new Span<float>(yn + co * outPlane + r * g.OutWidth, g.OutWidth);
-                        if (Bias != null) SpanMath.Add(src, Bias[co], dst);
-                        else src.CopyTo(dst);
+                        float b = Bias != null ? Bias[co] : 0f;
+                        for (int r = 0; r < oh; r++)
+                            RowMath.AddScalar(yflat + (long)co * l.Lr + r * l.Wp, b, yn + co * outPlane + r * ow, ow);
                     }
                 }
             }

@@ -16,7 +16,7 @@ public enum Conv2dAlgorithm
     BatchedIm2Col,
     /// <summary>
     /// Small stride-1 convolutions of few channels (LeNet's) on flattened zero-padded planes (<see cref="Conv2dFlat"/>):
-    /// forward and weight gradient directly, no im2col matrix; the input gradient on the batched im2col path.
+    /// forward, input and weight gradients without an im2col matrix in memory.
     /// </summary>
     SmallDirect,
     /// <summary>
@@ -172,7 +172,8 @@ public static partial class Conv2dKernels
         {
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.BackwardData(g, gradOutput, weight, gradInput); break;
             case Conv2dAlgorithm.Pointwise: PointwiseBackwardData(g, gradOutput, weight, gradInput, weightKey); break;
-            case Conv2dAlgorithm.BatchedIm2Col or Conv2dAlgorithm.SmallDirect: BatchedRun(g, BatchedPass.BackwardData, default, weight, gradOutput, gradInput, default); break;
+            case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.BackwardData, default, weight, gradOutput, gradInput, default); break;
+            case Conv2dAlgorithm.SmallDirect: Conv2dFlat.BackwardData(FlatWidth(width), g, gradOutput, weight, gradInput); break;
             default: Im2ColBackwardData(g, gradOutput, weight, gradInput, weightKey); break;
         }
     }
