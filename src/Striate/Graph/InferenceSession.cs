@@ -10,7 +10,8 @@ namespace Striate.Graph;
 /// in a few buffers planned once (results whose lifetimes do not overlap share a buffer; ReLU, batch norm and adds
 /// run in place where their input is not read again; flatten and reshape are views). A run then calls the kernels
 /// directly: no autograd, no tensor allocation. Reordered convolution weights are kept in
-/// <see cref="Kernels.TransformedWeights"/> across runs.
+/// <see cref="Kernels.TransformedWeights"/> across runs. Preparing ends with one or two runs on a zero input and waits
+/// for the JIT they set off, so that the caller's first run is as fast as the later ones (<see cref="WarmUp"/>).
 /// </summary>
 /// <remarks>
 /// The session reads the model's weights when it is created. If a parameter or buffer of the model changes afterwards
@@ -64,6 +65,8 @@ public sealed partial class InferenceSession
         // ResNet-18 run was 4× the next one, nearly all of it the JIT compiling tile kernels); two at a time, as the
         // kernels run.
         Parallel.ForEach(_steps.OfType<ConvStep>(), new ParallelOptions { MaxDegreeOfParallelism = Kernels.KernelThreads.Count }, c => c.Prepare());
+        // And the run path's own compilation and tier-up (InferenceSession.WarmUp.cs).
+        WarmUp();
     }
 
     /// <summary>The optimized graph the session runs (fused ops, folded constants).</summary>

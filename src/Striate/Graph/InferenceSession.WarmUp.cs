@@ -1,0 +1,76 @@
+using System.Diagnostics;
+using System.Runtime;
+
+namespace Striate.Graph;
+
+public sealed partial class InferenceSession
+{
+    /// <summary>A second warm-up run follows only a first one shorter than this: a longer run hides what is left.</summary>
+    internal const double SecondWarmUpBelowMilliseconds = 100;
+
+    /// <summary>The longest one wait for the background JIT may take (it stops earlier once the JIT is quiet).</summary>
+    internal const int JitWaitLimitMilliseconds = 200;
+
+    /// <summary>Runs made while preparing, on a zero input (1 or 2; see <see cref="WarmUp"/>).</summary>
+    internal int WarmUpRuns { get; private set; }
+
+    /// <summary>
+    /// Runs the session once or twice on a zero input, each time waiting for the runtime's background JIT to finish
+    /// what the run queued, so that the caller's first run executes the code a steady-state run does.
+    /// </summary>
+    /// <remarks>
+    /// Why (bench/RESULTS.md, 2026-12-04): tracing calls the kernels' glue (schedules, checks, the steps' own Run) often
+    /// enough that tiered compilation recompiles it at tier 1 on a background thread, and that recompilation (20–90 ms
+    /// of JIT on the torchvision models) used to land in the first runs, taking one of two cores from the kernel
+    /// threads: a fresh process's first batch-1 call took 1.1–2.5× the steady time. The run path itself (the steps'
+    /// Run methods) is only compiled, and counted towards tier 1, once it runs. Two runs carry the methods called once or
+    /// twice per step past the runtime's tier-up count (30 calls) on models with 15 or more steps; the second is skipped
+    /// when the first took <see cref="SecondWarmUpBelowMilliseconds"/> or more (large batches), where the remaining
+    /// JIT is small beside a run. Runs on zeros change nothing the caller sees: every step writes all of its output.
+    /// </remarks>
+    private void WarmUp()
+    {
+        var input = new float[_input.Length];
+        var output = new float[_output.Length];
+        long start = Stopwatch.GetTimestamp();
+        Run(input, output);
+        double firstMilliseconds = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        WarmUpRuns = 1;
+        WaitForBackgroundJit(JitWaitLimitMilliseconds);
+        if (WarmUpRunsAfter(firstMilliseconds) < 2) return;
+        Run(input, output);
+        WarmUpRuns = 2;
+        WaitForBackgroundJit(JitWaitLimitMilliseconds);
+    }
+
+    /// <summary>How many warm-up runs a session whose first warm-up run took <paramref name="firstRunMilliseconds"/> makes.</summary>
+    internal static int WarmUpRunsAfter(double firstRunMilliseconds) => firstRunMilliseconds < SecondWarmUpBelowMilliseconds ? 2 : 1;
+
+    /// <summary>
+    /// Sleeps in 2 ms slots until the runtime's background tier-1 JIT looks finished, or <paramref name="limitMilliseconds"/>
+    /// passed. Finished: no method compiled and the process nearly idle (under a quarter of one core) for 3 slots in a
+    /// row — the compiled-method count moves only when a method is done, the process's CPU time shows one being
+    /// compiled — or no method compiled for 10 slots, when other threads keep the process busy.
+    /// </summary>
+    internal static void WaitForBackgroundJit(int limitMilliseconds)
+    {
+        const int slotMilliseconds = 2, idleSlotsNeeded = 3, jitFreeSlotsNeeded = 10;
+        long start = Stopwatch.GetTimestamp();
+        long methods = JitInfo.GetCompiledMethodCount(currentThread: false);
+        var cpu = Environment.CpuUsage.TotalTime;
+        int idleSlots = 0, jitFreeSlots = 0;
+        while (idleSlots < idleSlotsNeeded && jitFreeSlots < jitFreeSlotsNeeded
+               && Stopwatch.GetElapsedTime(start).TotalMilliseconds < limitMilliseconds)
+        {
+            long slotStart = Stopwatch.GetTimestamp();
+            Thread.Sleep(slotMilliseconds);
+            double slot = Stopwatch.GetElapsedTime(slotStart).TotalMilliseconds;
+            long nowMethods = JitInfo.GetCompiledMethodCount(currentThread: false);
+            var nowCpu = Environment.CpuUsage.TotalTime;
+            bool jitFree = nowMethods == methods;
+            jitFreeSlots = jitFree ? jitFreeSlots + 1 : 0;
+            idleSlots = jitFree && (nowCpu - cpu).TotalMilliseconds < 0.25 * slot ? idleSlots + 1 : 0;
+            (methods, cpu) = (nowMethods, nowCpu);
+        }
+    }
+}
