@@ -11,7 +11,7 @@ public sealed partial class InferenceSession
     /// <summary>The longest one wait for the background JIT may take (it stops earlier once the JIT is quiet).</summary>
     internal const int JitWaitLimitMilliseconds = 200;
 
-    /// <summary>Runs made while preparing, on a zero input (1 or 2; see <see cref="WarmUp"/>).</summary>
+    /// <summary>Runs made while preparing, on a zero input (0 when preparing was told not to, else 1 or 2; see <see cref="WarmUp"/>).</summary>
     internal int WarmUpRuns { get; private set; }
 
     /// <summary>

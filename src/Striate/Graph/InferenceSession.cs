@@ -32,20 +32,39 @@ public sealed partial class InferenceSession
     /// Traces <paramref name="model"/> in eval mode on an input of <paramref name="inputShape"/> (batch included, e.g.
     /// 1, 3, 224, 224), optimizes the graph and plans its buffers. The model's own modes are left as they were.
     /// </summary>
-    public static InferenceSession Create(Module model, params int[] inputShape)
+    public static InferenceSession Create(Module model, params int[] inputShape) => Create(model, inputShape, warmUp: true);
+
+    /// <inheritdoc cref="Create(Module, int[])"/>
+    /// <param name="model">The model.</param>
+    /// <param name="inputShape">The input shape, batch included.</param>
+    /// <param name="warmUp">
+    /// Whether preparing ends with warm-up runs, so that the first call is as fast as the later ones (see
+    /// <see cref="WarmUp"/>). Leave it on for a service that answers requests; a program that runs the model once
+    /// (a command-line prediction) finishes sooner without it.
+    /// </param>
+    public static InferenceSession Create(Module model, int[] inputShape, bool warmUp)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(inputShape);
         if (inputShape.Length == 0 || inputShape.Any(d => d <= 0))
             throw new ArgumentException($"InferenceSession: the input shape must be positive sizes with the batch first (e.g. 1, 3, 224, 224), got {Tensor.FormatShape(inputShape)}.", nameof(inputShape));
-        return new InferenceSession(GraphTracer.Trace(model, inputShape), optimize: true);
+        return new InferenceSession(GraphTracer.Trace(model, inputShape), optimize: true, warmUp);
     }
 
     /// <summary>
     /// A session running <paramref name="graph"/> (one input, one output), optimized by <see cref="InferencePasses"/>
-    /// first when <paramref name="optimize"/>; the graph is rewritten in place and belongs to the session.
+    /// first when <paramref name="optimize"/>; the graph is rewritten in place and belongs to the session. Preparing
+    /// ends with warm-up runs (<see cref="WarmUp"/>).
     /// </summary>
-    public InferenceSession(ForwardGraph graph, bool optimize = true)
+    public InferenceSession(ForwardGraph graph, bool optimize = true) : this(graph, optimize, warmUp: true)
+    {
+    }
+
+    /// <inheritdoc cref="InferenceSession(ForwardGraph, bool)"/>
+    /// <param name="graph">The graph, rewritten in place.</param>
+    /// <param name="optimize">Whether to fold and fuse first.</param>
+    /// <param name="warmUp">Whether preparing ends with warm-up runs (see <see cref="Create(Module, int[], bool)"/>).</param>
+    public InferenceSession(ForwardGraph graph, bool optimize, bool warmUp)
     {
         ArgumentNullException.ThrowIfNull(graph);
         if (graph.Inputs.Count != 1 || graph.Outputs.Count != 1)
@@ -66,7 +85,7 @@ public sealed partial class InferenceSession
         // kernels run.
         Parallel.ForEach(_steps.OfType<ConvStep>(), new ParallelOptions { MaxDegreeOfParallelism = Kernels.KernelThreads.Count }, c => c.Prepare());
         // And the run path's own compilation and tier-up (InferenceSession.WarmUp.cs).
-        WarmUp();
+        if (warmUp) WarmUp();
     }
 
     /// <summary>The optimized graph the session runs (fused ops, folded constants).</summary>
@@ -155,4 +174,10 @@ public static class InferenceSessionExtensions
     /// <see cref="InferenceSession.Create(Module, int[])"/>.
     /// </summary>
     public static InferenceSession PrepareForInference(this Module model, params int[] inputShape) => InferenceSession.Create(model, inputShape);
+
+    /// <summary>
+    /// As <see cref="PrepareForInference(Module, int[])"/>, choosing whether preparing ends with warm-up runs:
+    /// <see cref="InferenceSession.Create(Module, int[], bool)"/>.
+    /// </summary>
+    public static InferenceSession PrepareForInference(this Module model, int[] inputShape, bool warmUp) => InferenceSession.Create(model, inputShape, warmUp);
 }
