@@ -17,8 +17,8 @@ namespace Striate.Benchmarks;
 /// <item><c>tv_MODEL_224_infer_bN</c> (img/s): eval mode, no graph; 1 warm-up forward, median of 3.</item>
 /// <item><c>tv_MODEL_224_infer_b1_latency</c> (ms): the first image alone through the model prepared for inference
 /// (<see cref="InferenceSession"/>, as ONNX Runtime's figure runs a prepared session); 2 warm-up runs, median of 5.</item>
-/// <item><c>tv_MODEL_224_infer_b1_first_call</c> (ms, Striate only): the first run of that prepared session, JIT
-/// compilation included (preparing is not timed). It is a fresh process's first call only when the figure is the
+/// <item><c>tv_MODEL_224_infer_b1_first_call</c> (ms, Striate only): the caller's first run of that prepared session, JIT
+/// compilation included (preparing, which ends with its own warm-up runs, is not timed). It is a fresh process's first call only when the figure is the
 /// process's first model, so measure it one model per process: <c>--figures tv_MODEL_224_infer_b1_</c>.</item>
 /// <item><c>resnet18_d2l_96_infer_b64</c> (img/s): the book's ResNet-18 in eval mode on [64, 1, 96, 96];
 /// 3 warm-up forwards, median of 9.</item>

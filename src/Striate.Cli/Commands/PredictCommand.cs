@@ -25,7 +25,7 @@ internal static class PredictCommand
             CliErrors.RequireFiles("predict", paths);
             var (c, h, w) = loaded.InputShape;
             // No warm-up runs: they make a later first call faster, but here the whole command is the figure that counts
-            // (a one-shot ResNet-18 prediction took 0.70 s without them and 0.77 s with them, bench/RESULTS.md 2026-12-04).
+            // (a one-shot ResNet-18 prediction: 0.70–0.73 s without them, 0.77–0.78 s with them; bench/RESULTS.md 2026-12-04).
             var session = loaded.Model.PrepareForInference([1, c, h, w], warmUp: false);
             int k = Math.Min(5, loaded.ClassNames.Count);
             var results = new List<(string Path, IReadOnlyList<Prediction> Top)>();
