@@ -105,8 +105,10 @@ public class GemmTests(ITestOutputHelper output)
         // pack all of A once per part; rows pack it once in total. One part per thread: a second row part per thread
         // would pack all of B once more.
         Assert.Equal((2, 1), GemmDriver<Gemm512x14x32>.Split(1024, 1024, 1024, 74, 32, packedA: false, threads: 2));
-        // sgemm_2048: B packed again per part is small beside a part's work, so two parts per thread (balance) win.
-        Assert.Equal((4, 1), GemmDriver<Gemm512x14x32>.Split(2048, 2048, 2048, 147, 64, packedA: false, threads: 2));
+        Assert.Equal((2, 1), GemmDriver<Gemm512x14x32>.Split(2048, 2048, 2048, 147, 64, packedA: false, threads: 2));
+        // Very tall products: packing B once more per part is under 0.5 % of a part's work, so two parts per thread
+        // (balance against a slowed thread) win.
+        Assert.Equal((4, 1), GemmDriver<Gemm512x14x32>.Split(5600, 1024, 512, 400, 32, packedA: false, threads: 2));
         // A convolution's GEMM with its weights packed ahead: only B is packed, so the parts take columns.
         Assert.Equal((1, 2), GemmDriver<Gemm512x14x32>.Split(256, 3136, 576, 19, 98, packedA: true, threads: 2));
         Assert.Equal((1, 4), GemmDriver<Gemm256x6x16>.Split(64, 25088, 576, 11, 1568, packedA: true, threads: 2));
