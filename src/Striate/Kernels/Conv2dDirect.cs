@@ -438,11 +438,11 @@ internal static unsafe partial class Conv2dDirect
                             float* yRow = yBlock + oh * Out.RowPitch;
                             for (int c = 0; c < ColumnTiles; c++)
                             {
-                                int ow0 = c * r;
-                                var tile = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, void>)
+                                int ow0 = c * r, edges = ColumnEdges(g, ow0, c == ColumnTiles - 1 ? g.OutWidth - ow0 : r);
+                                var tile = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void>)
                                     Kernels[rowIndex + (c == ColumnTiles - 1 ? 1 : 0)];
                                 tile(xRow + (long)ow0 * g.StrideW * v, wRows, yRow + (long)ow0 * v, blocks, kh1 - kh0, kW, wStep, wSkip,
-                                    (nint)In.BlockStride, xRowStep, xColStep, xTileRow, (nint)Out.BlockStride, yRowPitch, ic0 > 0);
+                                    (nint)In.BlockStride, xRowStep, xColStep, xTileRow, (nint)Out.BlockStride, yRowPitch, ic0 > 0, edges);
                             }
                         }
                     }
@@ -465,6 +465,24 @@ internal static unsafe partial class Conv2dDirect
         return (kh0, Math.Max(kh0, kh1));
     }
 
+    /// <summary>
+    /// Which edge taps of the column tile of <paramref name="r"/> pixels from <paramref name="ow0"/> read only the zero
+    /// border (flags of <see cref="Conv2dDirectTile{TS, TV, TR, TRows, TO, TStride}"/>): tap 0 of its first pixel left
+    /// of the image, the last tap of its last pixel right of it. One-tap kernels have no edge to leave out.
+    /// </summary>
+    internal static int ColumnEdges(in Conv2dGeometry g, int ow0, int r)
+    {
+        if (g.KernelWidth < 2) return 0;
+        int first = ow0 * g.StrideW - g.PadW, last = (ow0 + r - 1) * g.StrideW - g.PadW + (g.KernelWidth - 1) * g.DilationW;
+        return (first < 0 ? LeftEdge : 0) | (last >= g.InWidth ? RightEdge : 0);
+    }
+
+    /// <summary>Flag of a tile's <c>edges</c>: its first column of pixels reads padding at tap 0.</summary>
+    internal const int LeftEdge = 1;
+
+    /// <summary>Flag of a tile's <c>edges</c>: its last column of pixels reads padding at the last tap.</summary>
+    internal const int RightEdge = 2;
+
     [InlineArray(8)]
     private struct KernelTable
     {
@@ -482,7 +500,7 @@ internal static unsafe partial class Conv2dDirect
 
     // ---- choosing the compiled tile (R columns, Rows rows, O blocks, column stride S) ---------------------------
 
-    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, void> Tile<TS, TV>(int r, int rows, int o, int s)
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void> Tile<TS, TV>(int r, int rows, int o, int s)
         where TS : struct, ISimdFloat<TV> where TV : struct => r switch
     {
         1 => TileRows<TS, TV, C1>(rows, o, s),
@@ -502,7 +520,7 @@ internal static unsafe partial class Conv2dDirect
         _ => throw new ArgumentOutOfRangeException(nameof(r), r, "Conv2dDirect: a tile row holds 1 to 14 pixels."),
     };
 
-    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, void> TileRows<TS, TV, TR>(int rows, int o, int s)
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void> TileRows<TS, TV, TR>(int rows, int o, int s)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant => rows switch
     {
         1 => TileO<TS, TV, TR, C1>(o, s),
@@ -512,7 +530,7 @@ internal static unsafe partial class Conv2dDirect
         _ => throw new ArgumentOutOfRangeException(nameof(rows), rows, "Conv2dDirect: a tile spans 1 to 4 rows."),
     };
 
-    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, void> TileO<TS, TV, TR, TRows>(int o, int s)
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void> TileO<TS, TV, TR, TRows>(int o, int s)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant where TRows : struct, IConstant => o switch
     {
         1 => TileS<TS, TV, TR, TRows, C1>(s),
@@ -521,7 +539,7 @@ internal static unsafe partial class Conv2dDirect
         _ => throw new ArgumentOutOfRangeException(nameof(o), o, "Conv2dDirect: a tile holds 1 to 3 channel blocks."),
     };
 
-    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, void> TileS<TS, TV, TR, TRows, TO>(int s)
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void> TileS<TS, TV, TR, TRows, TO>(int s)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant where TRows : struct, IConstant where TO : struct, IConstant =>
         s == 1 ? &Conv2dDirectTile<TS, TV, TR, TRows, TO, C1>.Run : &Conv2dDirectTile<TS, TV, TR, TRows, TO, C2>.Run;
 }

@@ -24,11 +24,14 @@ internal static unsafe class Conv2dDirectTile<TS, TV, TR, TRows, TO, TStride>
     /// <summary>
     /// y tile (=, or += when <paramref name="accumulate"/>) Σ over icBlocks·kH·kW·V steps of broadcast(x) · w. The kH
     /// kernel rows run may be a part of the weights' rows (taps that read only padding are left out):
-    /// <paramref name="wBlockSkip"/> floats of w are skipped after each input-channel block.
+    /// <paramref name="wBlockSkip"/> floats of w are skipped after each input-channel block. <paramref name="edges"/>
+    /// (<see cref="Conv2dDirect.LeftEdge"/>, <see cref="Conv2dDirect.RightEdge"/>) says which taps read only the zero border: tap 0 for the tile's
+    /// first column of pixels, the last tap for its last column; their multiply-adds are left out (on a 7-wide row of a
+    /// 3×3 kernel, 2 of 21).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(float* x, float* w, float* y, int icBlocks, int kH, int kW, nint wStep, nint wBlockSkip, nint xBlockStride, nint xRowStep,
-        nint xColStep, nint xTileRow, nint yBlockStride, nint yRowPitch, bool accumulate)
+        nint xColStep, nint xTileRow, nint yBlockStride, nint yRowPitch, bool accumulate, int edges)
     {
         int V = TS.Length, R = TR.Value, P = TR.Value * TRows.Value, O = TO.Value, S = TStride.Value;
         // Byte offsets of the tile's second to fourth rows, so each broadcast addresses [x + row + displacement].
@@ -55,28 +58,74 @@ internal static unsafe class Conv2dDirectTile<TS, TV, TR, TRows, TO, TStride>
                 float* xr = xb + i * xRowStep;
                 for (int j = 0; j < kW; j++)
                 {
-                    float* xp = xr + j * xColStep;
-                    for (float* xc = xp, end = xp + V; xc < end; xc++, w += wStep)
-                    {
-                        TV w0 = TS.Load(w);
-                        TV w1 = O > 1 ? TS.Load(w + V) : w0;
-                        TV w2 = O > 2 ? TS.Load(w + 2 * V) : w0;
-                        TV b;
-                        { b = TS.Broadcast(Row(xc, 0 / R, r1, r2, r3) + 0 % R * S * V); a0_0 = TS.Fma(b, w0, a0_0); if (O > 1) a0_1 = TS.Fma(b, w1, a0_1); if (O > 2) a0_2 = TS.Fma(b, w2, a0_2); }
-                        if (P > 1) { b = TS.Broadcast(Row(xc, 1 / R, r1, r2, r3) + 1 % R * S * V); a1_0 = TS.Fma(b, w0, a1_0); if (O > 1) a1_1 = TS.Fma(b, w1, a1_1); if (O > 2) a1_2 = TS.Fma(b, w2, a1_2); }
-                        if (P > 2) { b = TS.Broadcast(Row(xc, 2 / R, r1, r2, r3) + 2 % R * S * V); a2_0 = TS.Fma(b, w0, a2_0); if (O > 1) a2_1 = TS.Fma(b, w1, a2_1); if (O > 2) a2_2 = TS.Fma(b, w2, a2_2); }
-                        if (P > 3) { b = TS.Broadcast(Row(xc, 3 / R, r1, r2, r3) + 3 % R * S * V); a3_0 = TS.Fma(b, w0, a3_0); if (O > 1) a3_1 = TS.Fma(b, w1, a3_1); if (O > 2) a3_2 = TS.Fma(b, w2, a3_2); }
-                        if (P > 4) { b = TS.Broadcast(Row(xc, 4 / R, r1, r2, r3) + 4 % R * S * V); a4_0 = TS.Fma(b, w0, a4_0); if (O > 1) a4_1 = TS.Fma(b, w1, a4_1); if (O > 2) a4_2 = TS.Fma(b, w2, a4_2); }
-                        if (P > 5) { b = TS.Broadcast(Row(xc, 5 / R, r1, r2, r3) + 5 % R * S * V); a5_0 = TS.Fma(b, w0, a5_0); if (O > 1) a5_1 = TS.Fma(b, w1, a5_1); if (O > 2) a5_2 = TS.Fma(b, w2, a5_2); }
-                        if (P > 6) { b = TS.Broadcast(Row(xc, 6 / R, r1, r2, r3) + 6 % R * S * V); a6_0 = TS.Fma(b, w0, a6_0); if (O > 1) a6_1 = TS.Fma(b, w1, a6_1); if (O > 2) a6_2 = TS.Fma(b, w2, a6_2); }
-                        if (P > 7) { b = TS.Broadcast(Row(xc, 7 / R, r1, r2, r3) + 7 % R * S * V); a7_0 = TS.Fma(b, w0, a7_0); if (O > 1) a7_1 = TS.Fma(b, w1, a7_1); if (O > 2) a7_2 = TS.Fma(b, w2, a7_2); }
-                        if (P > 8) { b = TS.Broadcast(Row(xc, 8 / R, r1, r2, r3) + 8 % R * S * V); a8_0 = TS.Fma(b, w0, a8_0); if (O > 1) a8_1 = TS.Fma(b, w1, a8_1); if (O > 2) a8_2 = TS.Fma(b, w2, a8_2); }
-                        if (P > 9) { b = TS.Broadcast(Row(xc, 9 / R, r1, r2, r3) + 9 % R * S * V); a9_0 = TS.Fma(b, w0, a9_0); if (O > 1) a9_1 = TS.Fma(b, w1, a9_1); if (O > 2) a9_2 = TS.Fma(b, w2, a9_2); }
-                        if (P > 10) { b = TS.Broadcast(Row(xc, 10 / R, r1, r2, r3) + 10 % R * S * V); a10_0 = TS.Fma(b, w0, a10_0); if (O > 1) a10_1 = TS.Fma(b, w1, a10_1); if (O > 2) a10_2 = TS.Fma(b, w2, a10_2); }
-                        if (P > 11) { b = TS.Broadcast(Row(xc, 11 / R, r1, r2, r3) + 11 % R * S * V); a11_0 = TS.Fma(b, w0, a11_0); if (O > 1) a11_1 = TS.Fma(b, w1, a11_1); if (O > 2) a11_2 = TS.Fma(b, w2, a11_2); }
-                        if (P > 12) { b = TS.Broadcast(Row(xc, 12 / R, r1, r2, r3) + 12 % R * S * V); a12_0 = TS.Fma(b, w0, a12_0); if (O > 1) a12_1 = TS.Fma(b, w1, a12_1); if (O > 2) a12_2 = TS.Fma(b, w2, a12_2); }
-                        if (P > 13) { b = TS.Broadcast(Row(xc, 13 / R, r1, r2, r3) + 13 % R * S * V); a13_0 = TS.Fma(b, w0, a13_0); if (O > 1) a13_1 = TS.Fma(b, w1, a13_1); if (O > 2) a13_2 = TS.Fma(b, w2, a13_2); }
-                    }
+                    float* xp = xr + j * xColStep, end = xp + V;
+                    // Edge tiles: the first column's pixels read the zero border at tap 0, the last column's at the last tap.
+                    if (j == 0 && (edges & Conv2dDirect.LeftEdge) != 0)
+                        for (float* xc = xp; xc < end; xc++, w += wStep)
+                        {
+                            TV w0 = TS.Load(w);
+                            TV w1 = O > 1 ? TS.Load(w + V) : w0;
+                            TV w2 = O > 2 ? TS.Load(w + 2 * V) : w0;
+                            TV b;
+                            if (0 % R != 0) { b = TS.Broadcast(Row(xc, 0 / R, r1, r2, r3) + 0 % R * S * V); a0_0 = TS.Fma(b, w0, a0_0); if (O > 1) a0_1 = TS.Fma(b, w1, a0_1); if (O > 2) a0_2 = TS.Fma(b, w2, a0_2); }
+                            if (P > 1 && 1 % R != 0) { b = TS.Broadcast(Row(xc, 1 / R, r1, r2, r3) + 1 % R * S * V); a1_0 = TS.Fma(b, w0, a1_0); if (O > 1) a1_1 = TS.Fma(b, w1, a1_1); if (O > 2) a1_2 = TS.Fma(b, w2, a1_2); }
+                            if (P > 2 && 2 % R != 0) { b = TS.Broadcast(Row(xc, 2 / R, r1, r2, r3) + 2 % R * S * V); a2_0 = TS.Fma(b, w0, a2_0); if (O > 1) a2_1 = TS.Fma(b, w1, a2_1); if (O > 2) a2_2 = TS.Fma(b, w2, a2_2); }
+                            if (P > 3 && 3 % R != 0) { b = TS.Broadcast(Row(xc, 3 / R, r1, r2, r3) + 3 % R * S * V); a3_0 = TS.Fma(b, w0, a3_0); if (O > 1) a3_1 = TS.Fma(b, w1, a3_1); if (O > 2) a3_2 = TS.Fma(b, w2, a3_2); }
+                            if (P > 4 && 4 % R != 0) { b = TS.Broadcast(Row(xc, 4 / R, r1, r2, r3) + 4 % R * S * V); a4_0 = TS.Fma(b, w0, a4_0); if (O > 1) a4_1 = TS.Fma(b, w1, a4_1); if (O > 2) a4_2 = TS.Fma(b, w2, a4_2); }
+                            if (P > 5 && 5 % R != 0) { b = TS.Broadcast(Row(xc, 5 / R, r1, r2, r3) + 5 % R * S * V); a5_0 = TS.Fma(b, w0, a5_0); if (O > 1) a5_1 = TS.Fma(b, w1, a5_1); if (O > 2) a5_2 = TS.Fma(b, w2, a5_2); }
+                            if (P > 6 && 6 % R != 0) { b = TS.Broadcast(Row(xc, 6 / R, r1, r2, r3) + 6 % R * S * V); a6_0 = TS.Fma(b, w0, a6_0); if (O > 1) a6_1 = TS.Fma(b, w1, a6_1); if (O > 2) a6_2 = TS.Fma(b, w2, a6_2); }
+                            if (P > 7 && 7 % R != 0) { b = TS.Broadcast(Row(xc, 7 / R, r1, r2, r3) + 7 % R * S * V); a7_0 = TS.Fma(b, w0, a7_0); if (O > 1) a7_1 = TS.Fma(b, w1, a7_1); if (O > 2) a7_2 = TS.Fma(b, w2, a7_2); }
+                            if (P > 8 && 8 % R != 0) { b = TS.Broadcast(Row(xc, 8 / R, r1, r2, r3) + 8 % R * S * V); a8_0 = TS.Fma(b, w0, a8_0); if (O > 1) a8_1 = TS.Fma(b, w1, a8_1); if (O > 2) a8_2 = TS.Fma(b, w2, a8_2); }
+                            if (P > 9 && 9 % R != 0) { b = TS.Broadcast(Row(xc, 9 / R, r1, r2, r3) + 9 % R * S * V); a9_0 = TS.Fma(b, w0, a9_0); if (O > 1) a9_1 = TS.Fma(b, w1, a9_1); if (O > 2) a9_2 = TS.Fma(b, w2, a9_2); }
+                            if (P > 10 && 10 % R != 0) { b = TS.Broadcast(Row(xc, 10 / R, r1, r2, r3) + 10 % R * S * V); a10_0 = TS.Fma(b, w0, a10_0); if (O > 1) a10_1 = TS.Fma(b, w1, a10_1); if (O > 2) a10_2 = TS.Fma(b, w2, a10_2); }
+                            if (P > 11 && 11 % R != 0) { b = TS.Broadcast(Row(xc, 11 / R, r1, r2, r3) + 11 % R * S * V); a11_0 = TS.Fma(b, w0, a11_0); if (O > 1) a11_1 = TS.Fma(b, w1, a11_1); if (O > 2) a11_2 = TS.Fma(b, w2, a11_2); }
+                            if (P > 12 && 12 % R != 0) { b = TS.Broadcast(Row(xc, 12 / R, r1, r2, r3) + 12 % R * S * V); a12_0 = TS.Fma(b, w0, a12_0); if (O > 1) a12_1 = TS.Fma(b, w1, a12_1); if (O > 2) a12_2 = TS.Fma(b, w2, a12_2); }
+                            if (P > 13 && 13 % R != 0) { b = TS.Broadcast(Row(xc, 13 / R, r1, r2, r3) + 13 % R * S * V); a13_0 = TS.Fma(b, w0, a13_0); if (O > 1) a13_1 = TS.Fma(b, w1, a13_1); if (O > 2) a13_2 = TS.Fma(b, w2, a13_2); }
+                        }
+                    else if (j == kW - 1 && (edges & Conv2dDirect.RightEdge) != 0)
+                        for (float* xc = xp; xc < end; xc++, w += wStep)
+                        {
+                            TV w0 = TS.Load(w);
+                            TV w1 = O > 1 ? TS.Load(w + V) : w0;
+                            TV w2 = O > 2 ? TS.Load(w + 2 * V) : w0;
+                            TV b;
+                            if (0 % R != R - 1) { b = TS.Broadcast(Row(xc, 0 / R, r1, r2, r3) + 0 % R * S * V); a0_0 = TS.Fma(b, w0, a0_0); if (O > 1) a0_1 = TS.Fma(b, w1, a0_1); if (O > 2) a0_2 = TS.Fma(b, w2, a0_2); }
+                            if (P > 1 && 1 % R != R - 1) { b = TS.Broadcast(Row(xc, 1 / R, r1, r2, r3) + 1 % R * S * V); a1_0 = TS.Fma(b, w0, a1_0); if (O > 1) a1_1 = TS.Fma(b, w1, a1_1); if (O > 2) a1_2 = TS.Fma(b, w2, a1_2); }
+                            if (P > 2 && 2 % R != R - 1) { b = TS.Broadcast(Row(xc, 2 / R, r1, r2, r3) + 2 % R * S * V); a2_0 = TS.Fma(b, w0, a2_0); if (O > 1) a2_1 = TS.Fma(b, w1, a2_1); if (O > 2) a2_2 = TS.Fma(b, w2, a2_2); }
+                            if (P > 3 && 3 % R != R - 1) { b = TS.Broadcast(Row(xc, 3 / R, r1, r2, r3) + 3 % R * S * V); a3_0 = TS.Fma(b, w0, a3_0); if (O > 1) a3_1 = TS.Fma(b, w1, a3_1); if (O > 2) a3_2 = TS.Fma(b, w2, a3_2); }
+                            if (P > 4 && 4 % R != R - 1) { b = TS.Broadcast(Row(xc, 4 / R, r1, r2, r3) + 4 % R * S * V); a4_0 = TS.Fma(b, w0, a4_0); if (O > 1) a4_1 = TS.Fma(b, w1, a4_1); if (O > 2) a4_2 = TS.Fma(b, w2, a4_2); }
+                            if (P > 5 && 5 % R != R - 1) { b = TS.Broadcast(Row(xc, 5 / R, r1, r2, r3) + 5 % R * S * V); a5_0 = TS.Fma(b, w0, a5_0); if (O > 1) a5_1 = TS.Fma(b, w1, a5_1); if (O > 2) a5_2 = TS.Fma(b, w2, a5_2); }
+                            if (P > 6 && 6 % R != R - 1) { b = TS.Broadcast(Row(xc, 6 / R, r1, r2, r3) + 6 % R * S * V); a6_0 = TS.Fma(b, w0, a6_0); if (O > 1) a6_1 = TS.Fma(b, w1, a6_1); if (O > 2) a6_2 = TS.Fma(b, w2, a6_2); }
+                            if (P > 7 && 7 % R != R - 1) { b = TS.Broadcast(Row(xc, 7 / R, r1, r2, r3) + 7 % R * S * V); a7_0 = TS.Fma(b, w0, a7_0); if (O > 1) a7_1 = TS.Fma(b, w1, a7_1); if (O > 2) a7_2 = TS.Fma(b, w2, a7_2); }
+                            if (P > 8 && 8 % R != R - 1) { b = TS.Broadcast(Row(xc, 8 / R, r1, r2, r3) + 8 % R * S * V); a8_0 = TS.Fma(b, w0, a8_0); if (O > 1) a8_1 = TS.Fma(b, w1, a8_1); if (O > 2) a8_2 = TS.Fma(b, w2, a8_2); }
+                            if (P > 9 && 9 % R != R - 1) { b = TS.Broadcast(Row(xc, 9 / R, r1, r2, r3) + 9 % R * S * V); a9_0 = TS.Fma(b, w0, a9_0); if (O > 1) a9_1 = TS.Fma(b, w1, a9_1); if (O > 2) a9_2 = TS.Fma(b, w2, a9_2); }
+                            if (P > 10 && 10 % R != R - 1) { b = TS.Broadcast(Row(xc, 10 / R, r1, r2, r3) + 10 % R * S * V); a10_0 = TS.Fma(b, w0, a10_0); if (O > 1) a10_1 = TS.Fma(b, w1, a10_1); if (O > 2) a10_2 = TS.Fma(b, w2, a10_2); }
+                            if (P > 11 && 11 % R != R - 1) { b = TS.Broadcast(Row(xc, 11 / R, r1, r2, r3) + 11 % R * S * V); a11_0 = TS.Fma(b, w0, a11_0); if (O > 1) a11_1 = TS.Fma(b, w1, a11_1); if (O > 2) a11_2 = TS.Fma(b, w2, a11_2); }
+                            if (P > 12 && 12 % R != R - 1) { b = TS.Broadcast(Row(xc, 12 / R, r1, r2, r3) + 12 % R * S * V); a12_0 = TS.Fma(b, w0, a12_0); if (O > 1) a12_1 = TS.Fma(b, w1, a12_1); if (O > 2) a12_2 = TS.Fma(b, w2, a12_2); }
+                            if (P > 13 && 13 % R != R - 1) { b = TS.Broadcast(Row(xc, 13 / R, r1, r2, r3) + 13 % R * S * V); a13_0 = TS.Fma(b, w0, a13_0); if (O > 1) a13_1 = TS.Fma(b, w1, a13_1); if (O > 2) a13_2 = TS.Fma(b, w2, a13_2); }
+                        }
+                    else
+                        for (float* xc = xp; xc < end; xc++, w += wStep)
+                        {
+                            TV w0 = TS.Load(w);
+                            TV w1 = O > 1 ? TS.Load(w + V) : w0;
+                            TV w2 = O > 2 ? TS.Load(w + 2 * V) : w0;
+                            TV b;
+                            { b = TS.Broadcast(Row(xc, 0 / R, r1, r2, r3) + 0 % R * S * V); a0_0 = TS.Fma(b, w0, a0_0); if (O > 1) a0_1 = TS.Fma(b, w1, a0_1); if (O > 2) a0_2 = TS.Fma(b, w2, a0_2); }
+                            if (P > 1) { b = TS.Broadcast(Row(xc, 1 / R, r1, r2, r3) + 1 % R * S * V); a1_0 = TS.Fma(b, w0, a1_0); if (O > 1) a1_1 = TS.Fma(b, w1, a1_1); if (O > 2) a1_2 = TS.Fma(b, w2, a1_2); }
+                            if (P > 2) { b = TS.Broadcast(Row(xc, 2 / R, r1, r2, r3) + 2 % R * S * V); a2_0 = TS.Fma(b, w0, a2_0); if (O > 1) a2_1 = TS.Fma(b, w1, a2_1); if (O > 2) a2_2 = TS.Fma(b, w2, a2_2); }
+                            if (P > 3) { b = TS.Broadcast(Row(xc, 3 / R, r1, r2, r3) + 3 % R * S * V); a3_0 = TS.Fma(b, w0, a3_0); if (O > 1) a3_1 = TS.Fma(b, w1, a3_1); if (O > 2) a3_2 = TS.Fma(b, w2, a3_2); }
+                            if (P > 4) { b = TS.Broadcast(Row(xc, 4 / R, r1, r2, r3) + 4 % R * S * V); a4_0 = TS.Fma(b, w0, a4_0); if (O > 1) a4_1 = TS.Fma(b, w1, a4_1); if (O > 2) a4_2 = TS.Fma(b, w2, a4_2); }
+                            if (P > 5) { b = TS.Broadcast(Row(xc, 5 / R, r1, r2, r3) + 5 % R * S * V); a5_0 = TS.Fma(b, w0, a5_0); if (O > 1) a5_1 = TS.Fma(b, w1, a5_1); if (O > 2) a5_2 = TS.Fma(b, w2, a5_2); }
+                            if (P > 6) { b = TS.Broadcast(Row(xc, 6 / R, r1, r2, r3) + 6 % R * S * V); a6_0 = TS.Fma(b, w0, a6_0); if (O > 1) a6_1 = TS.Fma(b, w1, a6_1); if (O > 2) a6_2 = TS.Fma(b, w2, a6_2); }
+                            if (P > 7) { b = TS.Broadcast(Row(xc, 7 / R, r1, r2, r3) + 7 % R * S * V); a7_0 = TS.Fma(b, w0, a7_0); if (O > 1) a7_1 = TS.Fma(b, w1, a7_1); if (O > 2) a7_2 = TS.Fma(b, w2, a7_2); }
+                            if (P > 8) { b = TS.Broadcast(Row(xc, 8 / R, r1, r2, r3) + 8 % R * S * V); a8_0 = TS.Fma(b, w0, a8_0); if (O > 1) a8_1 = TS.Fma(b, w1, a8_1); if (O > 2) a8_2 = TS.Fma(b, w2, a8_2); }
+                            if (P > 9) { b = TS.Broadcast(Row(xc, 9 / R, r1, r2, r3) + 9 % R * S * V); a9_0 = TS.Fma(b, w0, a9_0); if (O > 1) a9_1 = TS.Fma(b, w1, a9_1); if (O > 2) a9_2 = TS.Fma(b, w2, a9_2); }
+                            if (P > 10) { b = TS.Broadcast(Row(xc, 10 / R, r1, r2, r3) + 10 % R * S * V); a10_0 = TS.Fma(b, w0, a10_0); if (O > 1) a10_1 = TS.Fma(b, w1, a10_1); if (O > 2) a10_2 = TS.Fma(b, w2, a10_2); }
+                            if (P > 11) { b = TS.Broadcast(Row(xc, 11 / R, r1, r2, r3) + 11 % R * S * V); a11_0 = TS.Fma(b, w0, a11_0); if (O > 1) a11_1 = TS.Fma(b, w1, a11_1); if (O > 2) a11_2 = TS.Fma(b, w2, a11_2); }
+                            if (P > 12) { b = TS.Broadcast(Row(xc, 12 / R, r1, r2, r3) + 12 % R * S * V); a12_0 = TS.Fma(b, w0, a12_0); if (O > 1) a12_1 = TS.Fma(b, w1, a12_1); if (O > 2) a12_2 = TS.Fma(b, w2, a12_2); }
+                            if (P > 13) { b = TS.Broadcast(Row(xc, 13 / R, r1, r2, r3) + 13 % R * S * V); a13_0 = TS.Fma(b, w0, a13_0); if (O > 1) a13_1 = TS.Fma(b, w1, a13_1); if (O > 2) a13_2 = TS.Fma(b, w2, a13_2); }
+                        }
                 }
             }
             w += wBlockSkip;

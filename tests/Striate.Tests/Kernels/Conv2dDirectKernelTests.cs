@@ -107,6 +107,29 @@ public class Conv2dDirectKernelTests
     }
 
     [Fact]
+    public void EdgeTilesLeaveOutOnlyTapsThatReadPadding()
+    {
+        // 3×3, padding 1 on 7×7: the first and last output rows skip one kernel row, a whole-row tile both edge taps.
+        var g = new Conv2dGeometry(2, 16, 7, 7, 16, 3, 3, 1, 1, 1, 1);
+        Assert.Equal((1, 3), Conv2dDirect.RowTaps(g, 0, 1));
+        Assert.Equal((0, 3), Conv2dDirect.RowTaps(g, 3, 1));
+        Assert.Equal((0, 2), Conv2dDirect.RowTaps(g, 6, 1));
+        Assert.Equal((0, 3), Conv2dDirect.RowTaps(g, 0, 2)); // two stacked rows: the second needs kernel row 0
+        Assert.Equal(Conv2dDirect.LeftEdge | Conv2dDirect.RightEdge, Conv2dDirect.ColumnEdges(g, 0, 7));
+        Assert.Equal(Conv2dDirect.LeftEdge, Conv2dDirect.ColumnEdges(g, 0, 4));
+        Assert.Equal(Conv2dDirect.RightEdge, Conv2dDirect.ColumnEdges(g, 4, 3));
+        // Without padding every tap reads the image; stride 2 on 14 → 7 reaches the last column (13) without padding.
+        Assert.Equal((0, 3), Conv2dDirect.RowTaps(g with { PadH = 0, PadW = 0 }, 0, 1));
+        Assert.Equal(0, Conv2dDirect.ColumnEdges(g with { PadH = 0, PadW = 0 }, 0, 5));
+        var s2 = new Conv2dGeometry(2, 16, 14, 14, 16, 3, 3, 2, 2, 1, 1);
+        Assert.Equal(Conv2dDirect.LeftEdge, Conv2dDirect.ColumnEdges(s2, 0, 7));
+        // Padding beyond the kernel's reach: no kernel row reaches the image.
+        var wide = new Conv2dGeometry(1, 16, 5, 9, 24, 3, 3, 2, 1, 3, 1);
+        var (kh0, kh1) = Conv2dDirect.RowTaps(wide, 0, 1);
+        Assert.Equal(kh0, kh1);
+    }
+
+    [Fact]
     public void SevenBySevenMapsAtBatchOneSplitIntoAnEvenNumberOfGroups()
     {
         // ResNet layer4 at batch 1: the threads split output channels only; 32 blocks of 16 in 16 groups, not 11.
