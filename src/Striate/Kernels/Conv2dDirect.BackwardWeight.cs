@@ -146,15 +146,23 @@ internal static unsafe partial class Conv2dDirect
                     float* dyPass = dyImage + (long)r0 * dyRowPitch;
                     for (int kh = kh0; kh < kh1; kh++)
                     {
-                        float* xRow = xPass + (long)kh * g.DilationH * In.RowPitch;
+                        // Output rows [lo, hi) of the pass whose input row under kernel row kh is in the image; the
+                        // others multiply the zero border (2 of 21 row products on 7×7 maps). None still stores zeros.
+                        int shift = g.PadH - kh * g.DilationH; // output row r reads input row r·s − shift
+                        int lo = Math.Max(r0, shift <= 0 ? 0 : (shift + g.StrideH - 1) / g.StrideH);
+                        int below = g.InHeight - 1 + shift; // the last output row reading the image is below / s
+                        int hi = below < 0 ? 0 : Math.Min(r0 + rows, below / g.StrideH + 1);
+                        int live = Math.Max(0, hi - lo), skip = live == 0 ? 0 : lo - r0;
+                        float* xRow = xPass + (long)kh * g.DilationH * In.RowPitch + (long)skip * xRowStep;
+                        float* dyRows = dyPass + (long)skip * dyRowPitch;
                         float* dwRow = dwBlock + (long)kh * kW * v * v;
                         for (int kw0 = 0; kw0 < kW; kw0 += 3)
                         {
                             int k = Math.Min(3, kW - kw0);
                             var tile = k == 3 ? Tile3 : k == 2 ? Tile2 : Tile1;
                             for (int oi0 = 0; oi0 < v; oi0 += OI)
-                                tile(xRow + (long)kw0 * xTapStep, dyPass + oi0, dwRow + (long)kw0 * v * v + oi0 * v, images,
-                                    rows, g.OutWidth, (nint)In.ImageStride, (nint)Out.ImageStride, xRowStep, xColStep, xTapStep, dyRowPitch, accumulate);
+                                tile(xRow + (long)kw0 * xTapStep, dyRows + oi0, dwRow + (long)kw0 * v * v + oi0 * v, images,
+                                    live, g.OutWidth, (nint)In.ImageStride, (nint)Out.ImageStride, xRowStep, xColStep, xTapStep, dyRowPitch, accumulate);
                         }
                     }
                 }
