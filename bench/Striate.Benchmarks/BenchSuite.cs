@@ -12,10 +12,11 @@ public static class BenchSuite
             ["lenet"] = TrainingBenchmarks.Run,
             ["resnet"] = ResNetBenchmarks.Run,
             ["models"] = ModelBenchmarks.Run,
+            ["layers"] = LayerBenchmarks.Run,
             ["allreduce"] = AllReduceBenchmarks.Run,
             ["loader"] = LoaderBenchmarks.Run,
         };
 
     /// <summary>Suites that run only when named with --only: all-reduce needs MPI and starts processes of its own.</summary>
-    public static IReadOnlySet<string> OnRequest { get; } = new HashSet<string> { "allreduce" };
+    public static IReadOnlySet<string> OnRequest { get; } = new HashSet<string> { "allreduce", "layers" };
 }

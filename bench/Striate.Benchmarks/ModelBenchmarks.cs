@@ -109,12 +109,47 @@ public static class ModelBenchmarks
     /// <param name="firstCallSeconds">The first run's seconds; that run counts as one of the warm-up runs.</param>
     public static double PreparedSeconds(Module model, Tensor x, int warmUp, int runs, out double firstCallSeconds)
     {
+        // STRIATE_BENCH_POINTWISE_TILES=0: small-map 1×1 products through the general GEMM driver (A/B in one binary).
+        Striate.Kernels.PointwiseTiles.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_TILES") != "0";
         var session = model.PrepareForInference(x.ShapeArray);
         var output = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];
         double start = BenchTimer.Now();
         session.Run(x.ReadOnlySpan, output);
         firstCallSeconds = BenchTimer.Now() - start;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PROFILE"), out int profileRuns) && profileRuns > 0) PrintProfile(session, x, profileRuns);
         return Median(() => session.Run(x.ReadOnlySpan, output), Math.Max(0, warmUp - 1), runs);
+    }
+
+    /// <summary>
+    /// Where a prepared model spends its time (STRIATE_BENCH_PROFILE=RUNS, on stderr): each step's median of RUNS runs
+    /// (many runs also make a perf record of the process mostly steady runs), then the totals per step kind
+    /// (convolution algorithm, kernel size and stride, pools, concatenations, ...).
+    /// </summary>
+    private static void PrintProfile(InferenceSession session, Tensor x, int runs)
+    {
+        var steps = session.Profile(x, runs);
+        foreach (var (node, ms) in steps) Console.Error.WriteLine($"{ms,8:F3} ms  {node}");
+        static string Kind(string node)
+        {
+            // "(Direct 64→128 3×3 s2 @56×56)" → "Direct 3×3 s2"; "(ConcatStep)" stays.
+            int open = node.LastIndexOf('(');
+            var parts = (open < 0 ? node : node[(open + 1)..].TrimEnd(')')).Split(' ');
+            return parts.Length < 4 ? string.Join(' ', parts) : string.Join(' ', parts.Take(parts.Length - 1).Where((_, k) => k != 1));
+        }
+        foreach (var group in steps.GroupBy(s => Kind(s.Node)).OrderByDescending(g => g.Sum(s => s.Milliseconds)))
+            Console.Error.WriteLine($"{group.Sum(s => s.Milliseconds),8:F3} ms  {group.Count(),4} × {group.Key}");
+        Console.Error.WriteLine($"{steps.Sum(s => s.Milliseconds),8:F3} ms  total of {steps.Count} steps");
+        // Whole runs as the latency figure times them: their spread shows what the per-step medians leave out.
+        var output = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];
+        var runTimes = new double[runs];
+        for (int i = 0; i < runs; i++)
+        {
+            double start = BenchTimer.Now();
+            session.Run(x.ReadOnlySpan, output);
+            runTimes[i] = (BenchTimer.Now() - start) * 1e3;
+        }
+        Array.Sort(runTimes);
+        Console.Error.WriteLine($"whole runs: min {runTimes[0]:F3}, p25 {runTimes[runs / 4]:F3}, median {runTimes[runs / 2]:F3}, p75 {runTimes[3 * runs / 4]:F3}, max {runTimes[^1]:F3} ms");
     }
 
     /// <summary>The anchor's timing rule: <paramref name="warmUp"/> calls, then element runs/2 of the sorted times of <paramref name="runs"/> calls.</summary>

@@ -108,7 +108,9 @@ public static partial class Conv2dKernels
                 long yOffset = (long)(n * g.OutChannels + grp * og) * P;
                 float* xg = x + (long)(n * g.InChannels + grp * cg) * P, yg = y + yOffset;
                 var e = new GemmEpilogue(bias.IsEmpty ? null : b + grp * og, epilogue.Residual.IsEmpty ? null : r + yOffset, P, lo, hi);
-                if (packed != null) Gemm.Sgemm(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, cg, false, P, xg, P, 0f, yg, P, e);
+                if (packed != null && PointwiseTiles.Takes(Gemm.BestPath, KernelThreads.Count, og, P, cg))
+                    PointwiseTiles.Run(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, cg, P, xg, yg, e);
+                else if (packed != null) Gemm.Sgemm(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, cg, false, P, xg, P, 0f, yg, P, e);
                 else
                 {
                     Gemm.Sgemm(false, false, og, P, cg, 1f, weight.Slice(grp * og * cg, og * cg), cg,

@@ -1,0 +1,101 @@
+using Striate.Kernels;
+
+namespace Striate.Benchmarks;
+
+/// <summary>
+/// Batch-1 convolutions of MobileNet-V2 and GoogLeNet at 224×224, one figure per shape and algorithm (µs, best of
+/// rounds that alternate the algorithms in one process, so a host's slow spell hits every algorithm alike): the
+/// figures that decide <see cref="Conv2dKernels.Choose"/> for batch-1 inference. Figures
+/// <c>b1_{Cin}_{Cout}_{k}x{k}_s{s}_{size}_{algorithm}</c>; STRIATE_BENCH_LAYER_ROUNDS sets the rounds (default 5).
+/// </summary>
+public static class LayerBenchmarks
+{
+    /// <summary>(in, out, kernel, stride, input size): the distinct 1×1 shapes and a few others of the two models.</summary>
+    public static readonly (int In, int Out, int K, int S, int Size)[] Shapes =
+    [
+        (32, 16, 1, 1, 112), (16, 96, 1, 1, 112), (96, 24, 1, 1, 56), (24, 144, 1, 1, 56), (144, 24, 1, 1, 56),
+        (144, 32, 1, 1, 28), (32, 192, 1, 1, 28), (192, 32, 1, 1, 28), (192, 64, 1, 1, 14), (64, 384, 1, 1, 14),
+        (384, 64, 1, 1, 14), (384, 96, 1, 1, 14), (96, 576, 1, 1, 14), (576, 96, 1, 1, 14), (576, 160, 1, 1, 7),
+        (160, 960, 1, 1, 7), (960, 160, 1, 1, 7), (960, 320, 1, 1, 7), (320, 1280, 1, 1, 7),
+        (64, 64, 1, 1, 56), (192, 64, 1, 1, 28), (256, 128, 1, 1, 28), (480, 192, 1, 1, 14), (512, 24, 1, 1, 14),
+        (528, 256, 1, 1, 14), (480, 16, 1, 1, 14), (512, 32, 1, 1, 14), (528, 32, 1, 1, 14), (832, 48, 1, 1, 7), (832, 256, 1, 1, 7), (832, 32, 1, 1, 7), (832, 384, 1, 1, 7),
+    ];
+
+    public static IEnumerable<BenchFigure> Run()
+    {
+        int rounds = int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_LAYER_ROUNDS"), out int r) ? r : 5;
+        foreach (var (cin, cout, k, s, size) in Shapes)
+        {
+            string prefix = $"b1_{cin}_{cout}_{k}x{k}_s{s}_{size}";
+            // "PointwiseDriver": the 1×1 product through the general GEMM driver (PointwiseTiles off), beside the tiles.
+            var algorithms = Candidates(cin, cout, k, s, size).Where(a => BenchFilter.Wants($"{prefix}_{Label(a)}")).ToArray();
+            if (algorithms.Length == 0) continue;
+            var g = new Conv2dGeometry(1, cin, size, size, cout, k, k, s, s, k / 2, k / 2);
+            var gen = new Generator(7);
+            var x = Random((int)g.InputLength, gen);
+            var wt = Tensor.Randn([cout, cin, k, k], gen);
+            var bias = Random(cout, gen);
+            var y = new float[g.OutputLength];
+            var best = algorithms.ToDictionary(a => a, _ => double.MaxValue);
+            var key = new WeightKey(wt, wt.Version);
+            for (int round = 0; round < rounds; round++)
+                foreach (var a in algorithms)
+                {
+                    // ReLU6 in the store, as MobileNet-V2's expansions have it
+                    void Once() => Conv2dKernels.Forward(g, Real(a), Conv2dDirect.BestWidth, x, wt.ReadOnlySpan, bias, y, new Conv2dEpilogue { Clamp = (0f, 6f) }, key);
+                    PointwiseTiles.Enabled = a != PointwiseDriver;
+                    best[a] = Math.Min(best[a], BenchTimer.BestSeconds(Once, minSeconds: 0.05, minRuns: 5));
+                    PointwiseTiles.Enabled = true;
+                }
+            foreach (var a in algorithms) yield return new BenchFigure($"{prefix}_{Label(a)}", best[a] * 1e6, "us");
+        }
+        foreach (var figure in RunPools(rounds)) yield return figure;
+    }
+
+    /// <summary>GoogLeNet's max pools at batch 1 (ceil mode): (channels, size, kernel, stride, padding).</summary>
+    public static readonly (int C, int Size, int K, int S, int P)[] Pools =
+    [
+        (64, 112, 3, 2, 0), (192, 56, 3, 2, 0), (192, 28, 3, 1, 1), (256, 28, 3, 1, 1), (480, 28, 3, 2, 0),
+        (480, 14, 3, 1, 1), (528, 14, 3, 1, 1), (832, 14, 2, 2, 0), (832, 7, 3, 1, 1),
+    ];
+
+    private static IEnumerable<BenchFigure> RunPools(int rounds)
+    {
+        foreach (var (c, size, k, s, p) in Pools)
+        {
+            string name = $"b1_maxpool_{c}_{k}x{k}_s{s}_{size}";
+            if (!BenchFilter.Wants(name)) continue;
+            int o = Pool2dGeometry.OutputSize(size, k, s, p, ceilMode: true);
+            var geo = new Pool2dGeometry(c, size, size, o, o, k, k, s, s, p, p);
+            var gen = new Generator(7);
+            var x = Random(c * size * size, gen);
+            var y = new float[c * o * o];
+            double best = double.MaxValue;
+            for (int round = 0; round < rounds; round++)
+                best = Math.Min(best, BenchTimer.BestSeconds(() => Pooling.MaxPool2dForward(geo, x, y, Span<int>.Empty), minSeconds: 0.05, minRuns: 5));
+            yield return new BenchFigure(name, best * 1e6, "us");
+        }
+    }
+
+    /// <summary>A pseudo-algorithm: <see cref="Conv2dAlgorithm.Pointwise"/> with <see cref="PointwiseTiles"/> off.</summary>
+    private const Conv2dAlgorithm PointwiseDriver = (Conv2dAlgorithm)100;
+
+    private static Conv2dAlgorithm Real(Conv2dAlgorithm a) => a == PointwiseDriver ? Conv2dAlgorithm.Pointwise : a;
+
+    private static string Label(Conv2dAlgorithm a) => a == PointwiseDriver ? "PointwiseDriver" : a.ToString();
+
+    private static IEnumerable<Conv2dAlgorithm> Candidates(int cin, int cout, int k, int s, int size)
+    {
+        var g = new Conv2dGeometry(1, cin, size, size, cout, k, k, s, s, k / 2, k / 2);
+        yield return Conv2dKernels.Choose(g);
+        if (Conv2dKernels.Choose(g) == Conv2dAlgorithm.Pointwise && size * size <= PointwiseTiles.MaxColumns) yield return PointwiseDriver;
+        if (Conv2dKernels.Choose(g) != Conv2dAlgorithm.Direct && Conv2dDirect.IsSupported(Conv2dDirect.BestWidth) && Conv2dDirect.Supports(g)) yield return Conv2dAlgorithm.Direct;
+    }
+
+    private static float[] Random(int n, Generator g)
+    {
+        var a = new float[n];
+        for (int i = 0; i < n; i++) a[i] = g.NextFloat() * 2 - 1;
+        return a;
+    }
+}

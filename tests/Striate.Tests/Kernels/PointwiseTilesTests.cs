@@ -1,0 +1,83 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The small-map 1×1 product spread tile by tile (<see cref="PointwiseTiles"/>) against the three-loop GEMM twin and a
+/// plain epilogue loop, on every GEMM path this machine runs: random sizes around the tile edges, depths of one and of
+/// several blocks, and the epilogue (bias, residual, clamp) on the last block's store; then a whole 1×1 convolution
+/// taking it, against <see cref="Conv2dReference"/>.
+/// </summary>
+public class PointwiseTilesTests
+{
+    public static TheoryData<int> Paths() => new() { (int)GemmPath.Scalar, (int)GemmPath.Vector128, (int)GemmPath.Vector256, (int)GemmPath.Vector512 };
+
+    [Theory, MemberData(nameof(Paths))]
+    public unsafe void TilesMatchReferenceWithEpilogue(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        var gen = new Generator(150);
+        for (int trial = 0; trial < 12; trial++)
+        {
+            // m above the few-rows path, n up to the widest map taken, k across depth blocks (256 per block on every path).
+            int m = 5 + (int)(gen.NextFloat() * 120), n = 1 + (int)(gen.NextFloat() * PointwiseTiles.MaxColumns);
+            int k = trial % 3 == 0 ? 257 + (int)(gen.NextFloat() * 400) : 1 + (int)(gen.NextFloat() * 200);
+            bool residual = trial % 2 == 0;
+            (float Lo, float Hi) clamp = trial % 4 < 2 ? (0f, 0.5f) : (float.NegativeInfinity, float.PositiveInfinity);
+            var a = Close.RandomArray(m * k, gen);
+            var b = Close.RandomArray(k * n, gen);
+            var bias = Close.RandomArray(m, gen);
+            var res = Close.RandomArray(m * n, gen);
+            var expected = new float[m * n];
+            GemmReference.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, expected, n);
+            for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float v = expected[i * n + j] + bias[i] + (residual ? res[i * n + j] : 0f);
+                expected[i * n + j] = MathF.Min(MathF.Max(v, clamp.Lo), clamp.Hi);
+            }
+            var actual = new float[m * n];
+            Array.Fill(actual, float.NaN);
+            var packed = new float[Gemm.PackedALength(path, m, k)];
+            fixed (float* pa = a, pp = packed, pb = b, pc = actual, pbias = bias, pres = res)
+            {
+                Gemm.PackA(path, false, m, k, 1f, pa, k, pp);
+                var epilogue = new GemmEpilogue(pbias, residual ? pres : null, n, clamp.Lo, clamp.Hi);
+                PointwiseTiles.Run(path, 2, pp, m, k, n, pb, pc, epilogue);
+            }
+            Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"{path} m={m} n={n} k={k} residual={residual} clamp={clamp}");
+        }
+    }
+
+    [Theory]
+    [InlineData(576, 14, 96)]  // 196 columns, three depth blocks: MobileNet-V2's projection (the driver cuts 3 row parts on AVX-512)
+    [InlineData(512, 14, 24)]  // two row strips on AVX-512: one part, one thread, in the general driver
+    [InlineData(832, 7, 32)]   // 49 columns, four depth blocks: GoogLeNet's 5×5-branch reduction (taken on AVX-512 and AVX2)
+    public void PointwiseConvolutionOnSmallMapsMatchesReference(int cin, int size, int cout)
+    {
+        var g = new Conv2dGeometry(1, cin, size, size, cout, 1, 1);
+        Assert.Equal(Conv2dAlgorithm.Pointwise, Conv2dKernels.Choose(g));
+        var r = new Generator(151);
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var b = Close.RandomArray(cout, r);
+        var expected = new float[g.OutputLength];
+        Conv2dReference.Forward(g, x, w, b, expected);
+        for (int i = 0; i < expected.Length; i++) expected[i] = Math.Clamp(expected[i], 0f, 6f);
+        var actual = new float[g.OutputLength];
+        Array.Fill(actual, float.NaN);
+        int saved = KernelThreads.Count;
+        try
+        {
+            KernelThreads.Count = Math.Max(2, saved); // the tiles are taken with two threads or more
+            Conv2dKernels.Forward(g, x, w, b, actual, new Conv2dEpilogue { Clamp = (0f, 6f) });
+        }
+        finally
+        {
+            KernelThreads.Count = saved;
+        }
+        Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 {cin}→{cout} @{size}×{size}");
+    }
+}
