@@ -5,11 +5,10 @@ namespace Striate.Kernels;
 /// <summary>
 /// The product of a 1×1 convolution on a small map (an image's 7×7 or 14×14 plane: 49 or 196 columns), spread over
 /// the threads register tile by register tile. The general driver (<see cref="GemmDriver{TKernel}"/>) cuts C into
-/// a few rectangles and each packs its own columns of B: with 2–7 column strips it cuts rows only, so every row part
-/// packs all of B again, and 3 row parts on 2 threads leave one idle a third of the time (MobileNet-V2's 576→96 on
-/// 14×14), while 2 row strips (24 or 32 output channels) make one part and one thread. Here B̃ is packed once, shared,
-/// and the MR × NR tiles are the parallel tasks (49 for 96 channels on 14×14), each running every depth block of its
-/// tile with C kept in cache between them and the epilogue on the last.
+/// a few rectangles and each packs its own columns of B; with few row strips (16–32 output channels) and few column
+/// strips it makes one part, and one thread computes it (GoogLeNet's 512→24 on 14×14). Here B̃ is packed once,
+/// shared, and the MR × NR tiles are the parallel tasks, each running every depth block of its tile with C kept in
+/// cache between them and the epilogue on the last.
 /// Shapes: A packed whole (<see cref="Gemm.PackA"/>) [m, k]; B [k, n] row-major; C [m, n] row-major.
 /// </summary>
 internal static unsafe class PointwiseTiles
@@ -40,9 +39,8 @@ internal static unsafe class PointwiseTiles
         } >= MinImbalance;
 
     /// <summary>
-    /// The driver's busiest thread against an even spread, both in register tiles: 1.7 for MobileNet-V2's 576→96 on
-    /// 14×14 with AVX-512 (7 row strips cut in 3 parts, 2 + 2 + 3, on 2 threads), 2 for GoogLeNet's 512→24 (2 row
-    /// strips: one part), 1.26 for 384→64 with AVX2 (measured no faster here), 1 for 64→384.
+    /// The driver's busiest thread against an even spread, both in register tiles: 2 for GoogLeNet's 512→24 on 14×14
+    /// with AVX-512 (2 row strips: one part), 1.14 for MobileNet-V2's 576→96 (7 row strips in two parts, 4 + 3), 1 for 64→384.
     /// </summary>
     internal static double Imbalance<TK>(int threads, int m, int n, int k) where TK : struct, IGemmMicrokernel
     {
