@@ -73,7 +73,8 @@ internal static unsafe class PointwiseTiles
         where TK : struct, IGemmMicrokernel
     {
         int mTiles = (m + TK.MR - 1) / TK.MR, nTiles = (n + TK.NR - 1) / TK.NR;
-        int kBlocks = (k + TK.KC - 1) / TK.KC;
+        // Depth blocks as the driver cuts them (and as the packed A is laid out): k split evenly, at most KC deep.
+        int kcBlock = GemmDriver<TK>.DepthBlock(k), kBlocks = (k + kcBlock - 1) / kcBlock;
         // B̃: per depth block pc, nTiles strips of kc × NR (zero past column n), as the driver packs one block:
         // block pc starts at pc · RoundUp(n, NR), as Ã's block pc starts at pc · RoundUp(m, MR).
         long bFloats = (long)nTiles * TK.NR * k;
@@ -81,11 +82,11 @@ internal static unsafe class PointwiseTiles
         if (holder == null || holder.Length < bFloats + CacheLine.SlackFloats)
             t_packedB = holder = GC.AllocateUninitializedArray<float>((int)Math.Max(bFloats + CacheLine.SlackFloats, 4096), pinned: true);
         float* bPack = CacheLine.Align((float*)Unsafe.AsPointer(ref holder[0]));
-        var pack = new PackBody<TK> { B = b, N = n, K = k, NTiles = nTiles, BPack = bPack };
+        var pack = new PackBody<TK> { B = b, N = n, K = k, KcBlock = kcBlock, NTiles = nTiles, BPack = bPack };
         // Packing is a copy of k × n floats: a fork pays off only for the larger ones.
         if (bFloats >= 1 << 15) ParallelFor.Run(kBlocks * nTiles, ref pack, threads);
         else for (int t = 0; t < kBlocks * nTiles; t++) pack.Invoke(t);
-        var tiles = new TileBody<TK> { A = packedA, BPack = bPack, C = c, M = m, N = n, K = k, NTiles = nTiles, Epilogue = epilogue };
+        var tiles = new TileBody<TK> { A = packedA, BPack = bPack, C = c, M = m, N = n, K = k, KcBlock = kcBlock, NTiles = nTiles, Epilogue = epilogue };
         ParallelFor.Run(mTiles * nTiles, ref tiles, threads);
         GC.KeepAlive(holder);
     }
@@ -93,12 +94,12 @@ internal static unsafe class PointwiseTiles
     private struct PackBody<TK> : IParallelBody where TK : struct, IGemmMicrokernel
     {
         public float* B, BPack;
-        public int N, K, NTiles;
+        public int N, K, KcBlock, NTiles;
 
         public readonly void Invoke(int task)
         {
-            int pc = task / NTiles * TK.KC, j = task % NTiles * TK.NR;
-            int kc = Math.Min(TK.KC, K - pc);
+            int pc = task / NTiles * KcBlock, j = task % NTiles * TK.NR;
+            int kc = Math.Min(KcBlock, K - pc);
             float* dst = BPack + (long)pc * NTiles * TK.NR + (long)j * kc;
             GemmPacking<TK>.PackB(false, B, N, pc, kc, j, Math.Min(TK.NR, N - j), dst);
         }
@@ -107,7 +108,7 @@ internal static unsafe class PointwiseTiles
     private struct TileBody<TK> : IParallelBody where TK : struct, IGemmMicrokernel
     {
         public float* A, BPack, C;
-        public int M, N, K, NTiles;
+        public int M, N, K, KcBlock, NTiles;
         public GemmEpilogue Epilogue;
 
         /// <summary>Tile (i, j): C[i·MR.., j·NR..] over every depth block, the epilogue riding on the last one's store.</summary>
@@ -118,9 +119,9 @@ internal static unsafe class PointwiseTiles
             bool whole = mr == TK.MR && nr == TK.NR;
             long mPadded = (M + TK.MR - 1) / TK.MR * TK.MR, nPadded = (long)NTiles * TK.NR;
             float* c = C + (long)i * N + j;
-            for (int pc = 0; pc < K; pc += TK.KC)
+            for (int pc = 0; pc < K; pc += KcBlock)
             {
-                int kc = Math.Min(TK.KC, K - pc);
+                int kc = Math.Min(KcBlock, K - pc);
                 bool last = pc + kc >= K;
                 var store = new GemmTileStore(mr, nr, whole, last ? Epilogue.At(i, j) : GemmEpilogue.None);
                 TK.Run(kc, A + pc * mPadded + (long)i * kc, BPack + pc * nPadded + (long)j * kc, c, N, pc == 0 ? 0f : 1f, in store);
