@@ -43,20 +43,14 @@ public static partial class F
         CheckChannelVector(op, nameof(bias), bias, channels, first);
         if (!(eps > 0)) throw new ArgumentException($"{op}: eps must be positive, got {eps}.", nameof(eps));
 
-        // The folded form of eval batch norm, as the inference session's ChannelAffine step: s = γ/√(var + eps),
-        // t = β − mean·s, computed in double.
+        // The folded form of eval batch norm, as the inference session's ChannelAffine step.
+        var folded = new double[2 * channels];
+        Kernels.BatchNorm.FoldEval(runningMean.ReadOnlySpan, runningVar.ReadOnlySpan,
+            weight == null ? ReadOnlySpan<float>.Empty : weight.ReadOnlySpan, bias == null ? ReadOnlySpan<float>.Empty : bias.ReadOnlySpan,
+            eps, folded.AsSpan(0, channels), folded.AsSpan(channels));
         var scale = new float[channels];
         var shift = new float[channels];
-        var mean = runningMean.ReadOnlySpan;
-        var variance = runningVar.ReadOnlySpan;
-        var gamma = weight == null ? ReadOnlySpan<float>.Empty : weight.ReadOnlySpan;
-        var beta = bias == null ? ReadOnlySpan<float>.Empty : bias.ReadOnlySpan;
-        for (int c = 0; c < channels; c++)
-        {
-            double s = (gamma.IsEmpty ? 1.0 : gamma[c]) / Math.Sqrt(variance[c] + (double)eps);
-            scale[c] = (float)s;
-            shift[c] = (float)((beta.IsEmpty ? 0.0 : beta[c]) - mean[c] * s);
-        }
+        for (int c = 0; c < channels; c++) (scale[c], shift[c]) = ((float)folded[c], (float)folded[channels + c]);
 
         var output = Tensor.Allocate([n, channels, h, w], clear: false);
         int offset = 0;

@@ -177,11 +177,7 @@ public static class InferencePasses
         var beta = bn.Inputs.Count > 4 && bn.Inputs[4] != null ? bn.Inputs[4]!.Data!.ReadOnlySpan : default;
         var scale = new double[mean.Length];
         var shift = new double[mean.Length];
-        for (int c = 0; c < mean.Length; c++)
-        {
-            scale[c] = (gamma.IsEmpty ? 1.0 : gamma[c]) / Math.Sqrt(variance[c] + (double)eps);
-            shift[c] = (beta.IsEmpty ? 0.0 : beta[c]) - mean[c] * scale[c];
-        }
+        Kernels.BatchNorm.FoldEval(mean, variance, gamma, beta, eps, scale, shift);
         return (scale, shift);
     }
 }

@@ -75,6 +75,21 @@ public static partial class BatchNorm
         System.Buffers.ArrayPool<float>.Shared.Return(invStdArray);
     }
 
+    /// <summary>
+    /// Eval-mode batch norm folded into one multiply-add per channel, in double: scale = γ/√(var + eps),
+    /// shift = β − mean·scale (γ = 1 and β = 0 when empty). The inference passes fold it into convolutions or a
+    /// <see cref="ChannelAffine"/> step; DenseNet's feature list applies it straight.
+    /// </summary>
+    public static void FoldEval(ReadOnlySpan<float> mean, ReadOnlySpan<float> variance, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta,
+        float eps, Span<double> scale, Span<double> shift)
+    {
+        for (int c = 0; c < mean.Length; c++)
+        {
+            scale[c] = (gamma.IsEmpty ? 1.0 : gamma[c]) / Math.Sqrt(variance[c] + (double)eps);
+            shift[c] = (beta.IsEmpty ? 0.0 : beta[c]) - mean[c] * scale[c];
+        }
+    }
+
     /// <summary>1/√(var + eps) per channel (eval mode saves this for backward).</summary>
     public static void InvStd(ReadOnlySpan<float> variance, float eps, Span<float> invStd)
     {
