@@ -52,28 +52,39 @@ public static class LayerBenchmarks
         foreach (var figure in RunPools(rounds)) yield return figure;
     }
 
-    /// <summary>GoogLeNet's max pools at batch 1 (ceil mode): (channels, size, kernel, stride, padding).</summary>
-    public static readonly (int C, int Size, int K, int S, int P)[] Pools =
+    /// <summary>
+    /// GoogLeNet's max pools at batch 1 (ceil mode), then AlexNet's and ResNet's (floor mode): (channels, size, kernel,
+    /// stride, padding, ceil mode).
+    /// </summary>
+    public static readonly (int C, int Size, int K, int S, int P, bool Ceil)[] Pools =
     [
-        (64, 112, 3, 2, 0), (192, 56, 3, 2, 0), (192, 28, 3, 1, 1), (256, 28, 3, 1, 1), (480, 28, 3, 2, 0),
-        (480, 14, 3, 1, 1), (528, 14, 3, 1, 1), (832, 14, 2, 2, 0), (832, 7, 3, 1, 1),
+        (64, 112, 3, 2, 0, true), (192, 56, 3, 2, 0, true), (192, 28, 3, 1, 1, true), (256, 28, 3, 1, 1, true), (480, 28, 3, 2, 0, true),
+        (480, 14, 3, 1, 1, true), (528, 14, 3, 1, 1, true), (832, 14, 2, 2, 0, true), (832, 7, 3, 1, 1, true),
+        (64, 55, 3, 2, 0, false), (192, 27, 3, 2, 0, false), (256, 13, 3, 2, 0, false), (64, 112, 3, 2, 1, false),
     ];
 
+    // Each pool with the padded-row kernel and with the separable scan before it (Scan), alternated in one process.
     private static IEnumerable<BenchFigure> RunPools(int rounds)
     {
-        foreach (var (c, size, k, s, p) in Pools)
+        foreach (var (c, size, k, s, p, ceil) in Pools)
         {
-            string name = $"b1_maxpool_{c}_{k}x{k}_s{s}_{size}";
+            string name = $"b1_maxpool_{c}_{k}x{k}_s{s}{(p > 0 ? $"_p{p}" : "")}_{size}";
             if (!BenchFilter.Wants(name)) continue;
-            int o = Pool2dGeometry.OutputSize(size, k, s, p, ceilMode: true);
+            int o = Pool2dGeometry.OutputSize(size, k, s, p, ceil);
             var geo = new Pool2dGeometry(c, size, size, o, o, k, k, s, s, p, p);
             var gen = new Generator(7);
             var x = Random(c * size * size, gen);
             var y = new float[c * o * o];
-            double best = double.MaxValue;
+            double best = double.MaxValue, bestScan = double.MaxValue;
             for (int round = 0; round < rounds; round++)
+            {
                 best = Math.Min(best, BenchTimer.BestSeconds(() => Pooling.MaxPool2dForward(geo, x, y, Span<int>.Empty), minSeconds: 0.05, minRuns: 5));
+                Pooling.PaddedRowsEnabled = false;
+                bestScan = Math.Min(bestScan, BenchTimer.BestSeconds(() => Pooling.MaxPool2dForward(geo, x, y, Span<int>.Empty), minSeconds: 0.05, minRuns: 5));
+                Pooling.PaddedRowsEnabled = true;
+            }
             yield return new BenchFigure(name, best * 1e6, "us");
+            yield return new BenchFigure(name + "_Scan", bestScan * 1e6, "us");
         }
     }
 

@@ -69,7 +69,8 @@ public static partial class Pooling
     {
         if (indices.IsEmpty)
         {
-            MaxPlanesValues(g, input, output, p0, p1);
+            if (PaddedRowsEnabled) MaxPlanesPadded(g, input, output, p0, p1, maxLanes: 16);
+            else MaxPlanesValues(g, input, output, p0, p1);
             return;
         }
         if (IsInside2x2Stride2(g))
