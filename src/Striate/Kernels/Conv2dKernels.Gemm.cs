@@ -190,9 +190,7 @@ public static partial class Conv2dKernels
                         else Gemm.Sgemm(false, false, og, ld, K, 1f, weight.Slice(grp * og * K, og * K), K, col, ld, 0f,
                             new Span<float>(c, (og - 1) * ldc + ld), ldc);
                         if (b == 1) continue;
-                        for (int i = 0; i < b; i++)
-                        for (int o = 0; o < og; o++)
-                            wide.AsSpan(o * ld + i * P, P).CopyTo(output.Slice(((n0 + i) * g.OutChannels + grp * og + o) * P, P));
+                        ScatterOutputs(g, pwide, n0, b, grp, y);
                     }
                 }
                 GC.KeepAlive(holder);
@@ -273,12 +271,51 @@ public static partial class Conv2dKernels
     }
 
     /// <summary>dy[n0..n0+b, grp] laid side by side: [Cout/g, b·P].</summary>
-    private static ReadOnlySpan<float> GatherOutputs(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, int n0, int b, int grp, float[] wide)
+    private static unsafe ReadOnlySpan<float> GatherOutputs(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, int n0, int b, int grp, float[] wide)
     {
-        int P = g.OutHeight * g.OutWidth, og = g.OutChannelsPerGroup, ld = b * P;
-        for (int i = 0; i < b; i++)
-        for (int o = 0; o < og; o++)
-            gradOutput.Slice(((n0 + i) * g.OutChannels + grp * og + o) * P, P).CopyTo(wide.AsSpan(o * ld + i * P, P));
+        int og = g.OutChannelsPerGroup, ld = b * g.OutHeight * g.OutWidth;
+        fixed (float* dy = gradOutput, pwide = wide)
+        {
+            var body = new ChunkCopy { G = g, Wide = pwide, Images = dy, N0 = n0, B = b, Grp = grp, ToWide = true };
+            RunParallel(body.Tasks, (long)og * ld, ref body);
+        }
         return wide.AsSpan(0, og * ld);
+    }
+
+    /// <summary>The chunk's product [Cout/g, b·P] (images side by side) copied to y[n0..n0+b, grp].</summary>
+    private static unsafe void ScatterOutputs(in Conv2dGeometry g, float* wide, int n0, int b, int grp, float* y)
+    {
+        var body = new ChunkCopy { G = g, Wide = wide, Images = y, N0 = n0, B = b, Grp = grp, ToWide = false };
+        RunParallel(body.Tasks, (long)g.OutChannelsPerGroup * b * g.OutHeight * g.OutWidth, ref body);
+    }
+
+    /// <summary>
+    /// Copies between a chunk's side-by-side matrix [Cout/g, b·P] and the images' NCHW planes, on the kernel threads:
+    /// on 14×14 and 7×7 maps this copy is 2 MB per chunk of 21 images, and serial it took 9 % of a stride-2 1×1
+    /// forward while the other thread waited.
+    /// </summary>
+    private unsafe struct ChunkCopy : IParallelBody
+    {
+        private const int ChannelsPerTask = 64;
+        public Conv2dGeometry G;
+        public float* Wide, Images;
+        public int N0, B, Grp;
+        public bool ToWide;
+
+        public readonly int Tasks => B * ((G.OutChannelsPerGroup + ChannelsPerTask - 1) / ChannelsPerTask);
+
+        public readonly void Invoke(int index)
+        {
+            int og = G.OutChannelsPerGroup, P = G.OutHeight * G.OutWidth, ld = B * P;
+            int perImage = (og + ChannelsPerTask - 1) / ChannelsPerTask;
+            int i = index / perImage, o0 = index % perImage * ChannelsPerTask, o1 = Math.Min(og, o0 + ChannelsPerTask);
+            for (int o = o0; o < o1; o++)
+            {
+                float* wide = Wide + (long)o * ld + i * P;
+                float* image = Images + ((long)(N0 + i) * G.OutChannels + Grp * og + o) * P;
+                if (ToWide) Buffer.MemoryCopy(image, wide, P * sizeof(float), P * sizeof(float));
+                else Buffer.MemoryCopy(wide, image, P * sizeof(float), P * sizeof(float));
+            }
+        }
     }
 }

@@ -22,11 +22,11 @@ public static class Im2Col
     /// <summary><c>Pack</c> restricted to col rows [r0, r1) (row = (c·kH + kh)·kW + kw), so threads can split one image.</summary>
     internal static void PackRows(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int r0, int r1)
     {
-        if (g.StrideW == 1 && r1 > r0) { PackRowsUnitStride(g, image, col, ldCol, r0, r1); return; }
+        if (r1 > r0) { PackRowsPointers(g, image, col, ldCol, r0, r1); return; }
         PackRowsGeneral(g, image, col, ldCol, r0, r1);
     }
 
-    /// <summary>The general form of <see cref="PackRows"/> (span copies per output line); the twin of the unit-stride path.</summary>
+    /// <summary>The general form of <see cref="PackRows"/> (span copies per output line); the twin of the pointer path.</summary>
     internal static void PackRowsGeneral(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int r0, int r1)
     {
         int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
@@ -56,14 +56,16 @@ public static class Im2Col
     }
 
     /// <summary>
-    /// <see cref="PackRows"/> for horizontal stride 1, on raw pointers: the output lines are short (10–28 floats in
-    /// LeNet), so the per-line span slicing and Memmove calls of the general form cost more than the copy itself.
+    /// <see cref="PackRows"/> on raw pointers: the output lines are short (10–28 floats in LeNet, 7 in ResNet's last
+    /// stride-2 layers), so the per-line span slicing, Memmove calls and bounds checks of the general form cost more
+    /// than the copy itself (ResNet-18's 1×1 stride-2 downsample on 14×14 spent 17 % of its forward in the general
+    /// form's element loop).
     /// </summary>
-    private static unsafe void PackRowsUnitStride(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int r0, int r1)
+    private static unsafe void PackRowsPointers(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int r0, int r1)
     {
         int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
         int kH = g.KernelHeight, kW = g.KernelWidth;
-        int sh = g.StrideH, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dw = g.DilationW;
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dw = g.DilationW;
         int channels = (r1 - 1) / (kH * kW) + 1;
         if (image.Length < (long)channels * H * W || col.Length < (long)(r1 - 1) * ldCol + (long)oh * ow)
             throw new ArgumentException("Im2Col.PackRows: span too short.");
@@ -75,7 +77,7 @@ public static class Im2Col
                 float* plane = pImage + (long)c * H * W;
                 float* row = pCol + (long)r * ldCol;
                 int xShift = kw * dw - pw;
-                ValidRange(xShift, 1, W, ow, out int lo, out int hi);
+                ValidRange(xShift, sw, W, ow, out int lo, out int hi);
                 for (int i = 0; i < oh; i++)
                 {
                     float* dst = row + i * ow;
@@ -87,10 +89,25 @@ public static class Im2Col
                     }
                     for (int j = 0; j < lo; j++) dst[j] = 0f;
                     for (int j = hi; j < ow; j++) dst[j] = 0f;
-                    CopyShort(plane + y * W + lo + xShift, dst + lo, hi - lo);
+                    float* src = plane + y * W + lo * sw + xShift;
+                    if (sw == 1) CopyShort(src, dst + lo, hi - lo);
+                    else CopyStrided(src, sw, dst + lo, hi - lo);
                 }
             }
         }
+    }
+
+    // dst[j] = src[j·stride] for j in [0, n): a gather of every stride-th float, four at a time (short lines: a vector
+    // permute would need two loads and an index vector per 8–16 outputs of lines 7–28 long).
+    private static unsafe void CopyStrided(float* src, int stride, float* dst, int n)
+    {
+        int j = 0;
+        for (; j <= n - 4; j += 4, src += 4 * stride)
+        {
+            float a = src[0], b = src[stride], c = src[2 * stride], d = src[3 * stride];
+            dst[j] = a; dst[j + 1] = b; dst[j + 2] = c; dst[j + 3] = d;
+        }
+        for (; j < n; j++, src += stride) dst[j] = *src;
     }
 
     // dst[0..n) = src[0..n) for short n: whole vectors plus one overlapping last vector (same values written twice).
@@ -120,11 +137,11 @@ public static class Im2Col
     /// <summary><c>Unpack</c> restricted to channels [c0, c1) of the group (each channel writes only its own plane).</summary>
     internal static void UnpackChannels(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image, int c0, int c1)
     {
-        if (g.StrideW == 1 && c1 > c0) { UnpackChannelsUnitStride(g, col, ldCol, image, c0, c1); return; }
+        if (c1 > c0) { UnpackChannelsPointers(g, col, ldCol, image, c0, c1); return; }
         UnpackChannelsGeneral(g, col, ldCol, image, c0, c1);
     }
 
-    /// <summary>The general form of <see cref="UnpackChannels"/> (span adds per output line); the twin of the unit-stride path.</summary>
+    /// <summary>The general form of <see cref="UnpackChannels"/> (span adds per output line); the twin of the pointer path.</summary>
     internal static void UnpackChannelsGeneral(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image, int c0, int c1)
     {
         int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
@@ -158,12 +175,12 @@ public static class Im2Col
         }
     }
 
-    /// <summary><see cref="UnpackChannels"/> for horizontal stride 1 on raw pointers (short lines; see <c>PackRowsUnitStride</c>).</summary>
-    private static unsafe void UnpackChannelsUnitStride(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image, int c0, int c1)
+    /// <summary><see cref="UnpackChannels"/> on raw pointers (short lines; see <c>PackRowsPointers</c>).</summary>
+    private static unsafe void UnpackChannelsPointers(in Conv2dGeometry g, ReadOnlySpan<float> col, int ldCol, Span<float> image, int c0, int c1)
     {
         int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
         int kH = g.KernelHeight, kW = g.KernelWidth;
-        int sh = g.StrideH, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dw = g.DilationW;
+        int sh = g.StrideH, sw = g.StrideW, ph = g.PadH, pw = g.PadW, dh = g.DilationH, dw = g.DilationW;
         if (image.Length < (long)c1 * H * W || col.Length < (long)(c1 * kH * kW - 1) * ldCol + (long)oh * ow)
             throw new ArgumentException("Im2Col.UnpackChannels: span too short.");
         fixed (float* pImage = image, pCol = col)
@@ -176,13 +193,15 @@ public static class Im2Col
                 {
                     float* row = pCol + (long)((c * kH + kh) * kW + kw) * ldCol;
                     int xShift = kw * dw - pw;
-                    ValidRange(xShift, 1, W, ow, out int lo, out int hi);
+                    ValidRange(xShift, sw, W, ow, out int lo, out int hi);
                     if (lo >= hi) continue;
                     for (int i = 0; i < oh; i++)
                     {
                         int y = i * sh - ph + kh * dh;
                         if ((uint)y >= (uint)H) continue;
-                        AddShort(row + i * ow + lo, plane + y * W + lo + xShift, hi - lo);
+                        float* src = row + i * ow + lo, dst = plane + y * W + lo * sw + xShift;
+                        if (sw == 1) AddShort(src, dst, hi - lo);
+                        else for (int j = 0; j < hi - lo; j++) dst[j * sw] += src[j];
                     }
                 }
             }

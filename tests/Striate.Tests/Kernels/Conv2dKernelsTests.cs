@@ -111,6 +111,22 @@ public class Conv2dKernelsTests
         return a;
     }
 
+    /// <summary>
+    /// im2col + GEMM with images side by side in one product (small maps): two chunks of images, a last chunk short,
+    /// and output channels that split into several copy tasks per image (the chunk's product is scattered back to the
+    /// NCHW planes, and the output gradient gathered, on the kernel threads).
+    /// </summary>
+    [Theory]
+    [InlineData(45, 8, 9, 9, 130, 1, 2, 0, 1)]   // 1×1 stride 2 (ResNet's downsample): 25 pixels, 41 images per product
+    [InlineData(45, 8, 10, 10, 132, 3, 2, 1, 2)] // 3×3 stride 2, groups 2
+    [InlineData(3, 4, 5, 5, 70, 1, 1, 0, 1)]     // 1×1 stride 1 on a small map: one chunk
+    public void Im2ColWithImagesSideBySideMatchesReference(int batch, int cin, int h, int w, int cout, int k, int stride, int pad, int groups)
+    {
+        var g = new Conv2dGeometry(batch, cin, h, w, cout, k, k, stride, stride, pad, pad, 1, 1, groups);
+        Assert.True(Conv2dKernels.ImagesPerGemm(g) > 1, $"{g} should put several images in one product");
+        CheckAgainstReference(g, 4242, atol: 1e-4, weightGradAtol: 1e-3, algorithm: Conv2dAlgorithm.Im2ColGemm);
+    }
+
     [Fact]
     public void ReferenceForwardMatchesHandComputedValues()
     {
