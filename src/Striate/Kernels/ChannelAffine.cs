@@ -13,11 +13,8 @@ namespace Striate.Kernels;
 public static class ChannelAffine
 {
     /// <summary>y[n, c, :] = act(x[n, c, :]·scale[c] + shift[c]), act = ReLU when <paramref name="relu"/>.</summary>
-    public static unsafe void Forward(int n, int c, int s, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu, Span<float> y)
-    {
-        Check(n, c, s, x.Length, scale.Length, shift.Length, y.Length);
-        Run(n, c, s, x, scale, shift, relu, y, c, 0);
-    }
+    public static void Forward(int n, int c, int s, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu, Span<float> y) =>
+        ForwardInto(n, c, s, x, scale, shift, relu, y, c, 0);
 
     /// <summary>
     /// y[n, yChannelOffset + c, :] = act(x[n, c, :]·scale[c] + shift[c]): the same per-channel multiply-add, written
@@ -80,12 +77,6 @@ public static class ChannelAffine
                 y[i] = Relu ? MathF.Max(v, 0f) : v;
             }
         }
-    }
-
-    internal static void Check(int n, int c, int s, int xLength, int scaleLength, int shiftLength, int yLength)
-    {
-        if (n < 0 || c < 0 || s < 0 || (long)n * c * s != xLength || yLength != xLength || scaleLength != c || shiftLength != c)
-            throw new ArgumentException($"ChannelAffine: x has {xLength} elements and y {yLength} (expected [{n}, {c}, {s}] = {(long)n * c * s}), scale {scaleLength} and shift {shiftLength} (expected {c}).");
     }
 
     internal static void CheckInto(int n, int c, int s, int xLength, int scaleLength, int shiftLength, int yLength, int yChannels, int yChannelOffset)

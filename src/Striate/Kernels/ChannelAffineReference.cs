@@ -4,18 +4,8 @@ namespace Striate.Kernels;
 public static class ChannelAffineReference
 {
     /// <summary>y[n, c, i] = act(x[n, c, i]·scale[c] + shift[c]).</summary>
-    public static void Forward(int n, int c, int s, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu, Span<float> y)
-    {
-        ChannelAffine.Check(n, c, s, x.Length, scale.Length, shift.Length, y.Length);
-        for (int i = 0; i < n; i++)
-        for (int ch = 0; ch < c; ch++)
-        for (int j = 0; j < s; j++)
-        {
-            long k = ((long)i * c + ch) * s + j;
-            double v = (double)x[(int)k] * scale[ch] + shift[ch];
-            y[(int)k] = (float)(relu && v < 0 ? 0 : v);
-        }
-    }
+    public static void Forward(int n, int c, int s, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu, Span<float> y) =>
+        ForwardInto(n, c, s, x, scale, shift, relu, y, c, 0);
 
     /// <summary>y[n, yChannelOffset + c, i] = act(x[n, c, i]·scale[c] + shift[c]); y's other channels untouched.</summary>
     public static void ForwardInto(int n, int c, int s, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu,
