@@ -63,7 +63,8 @@ public static class LayerBenchmarks
         (64, 55, 3, 2, 0, false), (192, 27, 3, 2, 0, false), (256, 13, 3, 2, 0, false), (64, 112, 3, 2, 1, false),
     ];
 
-    // Each pool with the padded-row kernel and with the separable scan before it (Scan), alternated in one process.
+    // Each pool with the padded-row kernels and with the separable scans before them (Scan), values only and with
+    // indices (Idx), alternated in one process.
     private static IEnumerable<BenchFigure> RunPools(int rounds)
     {
         foreach (var (c, size, k, s, p, ceil) in Pools)
@@ -85,6 +86,18 @@ public static class LayerBenchmarks
             }
             yield return new BenchFigure(name, best * 1e6, "us");
             yield return new BenchFigure(name + "_Scan", bestScan * 1e6, "us");
+            // With indices, as training runs it (2×2/2 pools take their own kernel either way).
+            var idx = new int[y.Length];
+            best = bestScan = double.MaxValue;
+            for (int round = 0; round < rounds; round++)
+            {
+                best = Math.Min(best, BenchTimer.BestSeconds(() => Pooling.MaxPool2dForward(geo, x, y, idx), minSeconds: 0.05, minRuns: 5));
+                Pooling.PaddedIndicesEnabled = false;
+                bestScan = Math.Min(bestScan, BenchTimer.BestSeconds(() => Pooling.MaxPool2dForward(geo, x, y, idx), minSeconds: 0.05, minRuns: 5));
+                Pooling.PaddedIndicesEnabled = true;
+            }
+            yield return new BenchFigure(name + "_Idx", best * 1e6, "us");
+            yield return new BenchFigure(name + "_IdxScan", bestScan * 1e6, "us");
         }
     }
 

@@ -133,7 +133,7 @@ public static partial class Pooling
         static abstract void Columns2(float* col, int kW, float* o);
     }
 
-    private readonly unsafe struct MaxPoolLanes512 : IMaxPoolLanes
+    private readonly unsafe partial struct MaxPoolLanes512 : IMaxPoolLanes
     {
         public static int Length => 16;
 
@@ -178,7 +178,7 @@ public static partial class Pooling
             Vector512.ConditionalSelect(Vector512.GreaterThan(v, max) | Vector512.IsNaN(v), v, max);
     }
 
-    private readonly unsafe struct MaxPoolLanes256 : IMaxPoolLanes
+    private readonly unsafe partial struct MaxPoolLanes256 : IMaxPoolLanes
     {
         public static int Length => 8;
 
@@ -220,7 +220,7 @@ public static partial class Pooling
             Vector256.ConditionalSelect(Vector256.GreaterThan(v, max) | Vector256.IsNaN(v), v, max);
     }
 
-    private readonly unsafe struct MaxPoolLanes128 : IMaxPoolLanes
+    private readonly unsafe partial struct MaxPoolLanes128 : IMaxPoolLanes
     {
         public static int Length => 4;
 
@@ -263,7 +263,7 @@ public static partial class Pooling
     }
 
     /// <summary>The scalar loop (no vector hardware, or rows of fewer than 4): one output at a time, any stride.</summary>
-    private readonly unsafe struct MaxPoolLanes1 : IMaxPoolLanes
+    private readonly unsafe partial struct MaxPoolLanes1 : IMaxPoolLanes
     {
         public static int Length => 1;
 

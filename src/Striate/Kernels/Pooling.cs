@@ -78,6 +78,11 @@ public static partial class Pooling
             MaxPlanes2x2Vector(g, input, output, indices, p0, p1, maxLanes: 16);
             return;
         }
+        if (PaddedIndicesEnabled)
+        {
+            MaxPlanesPaddedIndices(g, input, output, indices, p0, p1, maxLanes: 16);
+            return;
+        }
         int inW = g.InW;
         // Separable: the max over the window's rows is taken for every column at once (contiguous vectors), with
         // the first row reaching it; then each output takes the best of KernelW columns, preferring the smaller

@@ -5,7 +5,7 @@ using Striate.Tests.TestSupport;
 namespace Striate.Tests.Kernels;
 
 /// <summary>
-/// The values-only max pooling on −∞-padded rows (inference) against the reference twin, on every vector width (16,
+/// The max pooling on −∞-padded rows, values only (inference) and with indices (training), against the reference twin, on every vector width (16,
 /// 8, 4 lanes) and the scalar loop: random windows, strides (1, 2, and 3, which reads columns one output at a time),
 /// padding up to half the window, ceil mode (a last window past the input), sizes from 1 (narrower than every vector:
 /// scalar) to 70, ReLU-like ties and NaNs; then the pools of GoogLeNet, AlexNet, ResNet and VGG.
@@ -76,6 +76,44 @@ public class MaxPoolPaddedKernelTests
         }
     }
 
+    [Theory, MemberData(nameof(Lanes))]
+    public void ValuesAndIndicesMatchReferenceOnEveryWidth(int lanes)
+    {
+        SkipUnlessAccelerated(lanes);
+        var gen = new Generator(10);
+        int trial = 0;
+        foreach (var g in Geometries(90))
+        {
+            var x = Input(g, trial++, gen);
+            int outLen = g.Planes * g.OutPlane;
+            float[] y = new float[outLen], yRef = new float[outLen];
+            int[] idx = new int[outLen], idxRef = new int[outLen];
+            Array.Fill(y, float.NaN);
+            Array.Fill(idx, -7);
+            PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
+            Pooling.MaxPlanesPaddedIndices(g, x, y, idx, 0, g.Planes, lanes);
+            Close.Assert(yRef, y, 0, 0, $"max pool values {g}, {lanes} lanes");
+            Assert.Equal(idxRef, idx);
+        }
+    }
+
+    [Theory, MemberData(nameof(Lanes))]
+    public void RealNegativeInfinityWinsOverThePadding(int lanes)
+    {
+        // The padding holds −∞ too: a window of real −∞ must name its first real element, never a padding column.
+        SkipUnlessAccelerated(lanes);
+        var g = new Pool2dGeometry(1, 5, 37, 3, 19, 3, 3, 2, 2, 1, 1);
+        var x = new float[g.InPlane];
+        Array.Fill(x, float.NegativeInfinity);
+        x[2 * 37 + 7] = 4;
+        float[] y = new float[g.OutPlane], yRef = new float[g.OutPlane];
+        int[] idx = new int[g.OutPlane], idxRef = new int[g.OutPlane];
+        PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
+        Pooling.MaxPlanesPaddedIndices(g, x, y, idx, 0, 1, lanes);
+        Close.Assert(yRef, y, 0, 0, "−∞ input");
+        Assert.Equal(idxRef, idx);
+    }
+
     [Fact]
     public void AllNegativeInfinityWindowsGiveNegativeInfinity()
     {
@@ -99,9 +137,14 @@ public class MaxPoolPaddedKernelTests
         var x = Input(g, 1, gen);
         int outLen = g.Planes * g.OutPlane;
         float[] y = new float[outLen], yRef = new float[outLen];
+        int[] idx = new int[outLen], idxRef = new int[outLen];
         Pooling.MaxPool2dForward(g, x, y, Span<int>.Empty);
-        PoolingReference.MaxPool2dForward(g, x, yRef, new int[outLen]);
-        Close.Assert(yRef, y, 0, 0, "forward");
+        PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
+        Close.Assert(yRef, y, 0, 0, "forward without indices");
+        Array.Fill(y, float.NaN);
+        Pooling.MaxPool2dForward(g, x, y, idx);
+        Close.Assert(yRef, y, 0, 0, "forward with indices");
+        Assert.Equal(idxRef, idx);
     }
 
     // A third of the inputs look like ReLU output (many tied zeros), a third also hold NaNs.
