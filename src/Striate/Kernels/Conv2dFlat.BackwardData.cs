@@ -16,8 +16,14 @@ internal static unsafe partial class Conv2dFlat
     /// run, where the im2col path scatters element by element.
     /// </summary>
     public static void BackwardData(GemmPath width, in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> weight, Span<float> gradInput)
+        => BackwardData(width, g, gradOutput, default, weight, gradInput);
+
+    /// <summary>As above, with dy masked by <paramref name="reluOutput"/> &gt; 0 as it is flattened (empty: no mask).</summary>
+    public static void BackwardData(GemmPath width, in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> reluOutput,
+        ReadOnlySpan<float> weight, Span<float> gradInput)
     {
         if (!IsSupported(width) || !Supports(g)) throw new ArgumentException($"Conv2dFlat: cannot run {g} on {width}.");
+        CheckMaskAndBias(g, gradOutput, reluOutput, default);
         var l = new Layout(g, Lanes(width), ForwardBlock(width));
         int kk = g.KernelHeight * g.KernelWidth, cout = g.OutChannels;
         // The weight as per-tile [co][tap in tile] blocks, tiles of at most 4 of one input channel's kk taps.
@@ -36,10 +42,10 @@ internal static unsafe partial class Conv2dFlat
                     wr[at * cout + co * tc + c] = weight[co * l.Taps + at + c];
             }
             int tasks = Math.Min(g.Batch, 4 * MaxTasks);
-            fixed (float* dy = gradOutput, pw = wr, dx = gradInput)
+            fixed (float* dy = gradOutput, y = reluOutput, pw = wr, dx = gradInput)
             fixed (int* pr = rows)
             {
-                var body = new DataBody { G = g, L = l, Width = width, Tasks = tasks, Dy = dy, Wr = pw, Dx = dx, Rows = pr };
+                var body = new DataBody { G = g, L = l, Width = width, Tasks = tasks, Dy = dy, Mask = y, Wr = pw, Dx = dx, Rows = pr };
                 ParallelFor.Run(tasks, ref body);
             }
         }
@@ -55,7 +61,7 @@ internal static unsafe partial class Conv2dFlat
         public Layout L;
         public GemmPath Width;
         public int Tasks;
-        public float* Dy, Wr, Dx;
+        public float* Dy, Mask, Wr, Dx; // Mask: the ReLU output, or null
         public int* Rows;
 
         public readonly void Invoke(int task)
@@ -86,7 +92,7 @@ internal static unsafe partial class Conv2dFlat
                 long image = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)cout * g.OutHeight * g.OutWidth;
                 for (int n = n0; n < n1; n++)
                 {
-                    FlattenGradient(g, l, Dy + n * outImage, dyflat);
+                    FlattenGradient(g, l, Dy + n * outImage, Mask == null ? null : Mask + n * outImage, dyflat);
                     for (int ci = 0; ci < g.InChannels; ci++)
                     {
                         for (int tile = 0; tile < tiles; tile++)

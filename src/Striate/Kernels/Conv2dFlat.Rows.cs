@@ -40,6 +40,45 @@ internal static unsafe partial class Conv2dFlat
             for (int i = 0; i < n; i++) dst[i] = src[i] + b;
         }
 
+        /// <summary>
+        /// dst[0..n) = max(src[0..n) + b, 0), the bias and a ReLU in the copy-out. Vector256.Max is IEEE 754-2019
+        /// maximum, as SpanMath.Max (the unfused ReLU): NaN propagates and max(−0, +0) = +0.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void AddScalarRelu(float* src, float b, float* dst, int n)
+        {
+            if (Vector256.IsHardwareAccelerated && n >= 8)
+            {
+                var vb = Vector256.Create(b);
+                int i = 0;
+                for (; i <= n - 8; i += 8) Vector256.Store(Vector256.Max(Vector256.Load(src + i) + vb, Vector256<float>.Zero), dst + i);
+                if (i < n) Vector256.Store(Vector256.Max(Vector256.Load(src + n - 8) + vb, Vector256<float>.Zero), dst + n - 8);
+                return;
+            }
+            for (int i = 0; i < n; i++) dst[i] = MathF.Max(src[i] + b, 0f);
+        }
+
+        /// <summary>
+        /// dst[0..n) = y &gt; 0 ? dy : dy·0 — ReLU's backward from its output y (Activations.ReluBackward, the same
+        /// arithmetic, so a fused gradient is bit-identical to the unfused one); the rows must not overlap dst.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void CopyMasked(float* dy, float* y, float* dst, int n)
+        {
+            if (Vector256.IsHardwareAccelerated && n >= 8)
+            {
+                int i = 0;
+                for (; i <= n - 8; i += 8) Vector256.Store(Masked(Vector256.Load(dy + i), Vector256.Load(y + i)), dst + i);
+                if (i < n) Vector256.Store(Masked(Vector256.Load(dy + n - 8), Vector256.Load(y + n - 8)), dst + n - 8);
+                return;
+            }
+            for (int i = 0; i < n; i++) dst[i] = y[i] > 0 ? dy[i] : dy[i] * 0f;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static Vector256<float> Masked(Vector256<float> g, Vector256<float> y) =>
+            Vector256.ConditionalSelect(Vector256.GreaterThan(y, Vector256<float>.Zero), g, g * Vector256<float>.Zero);
+
         /// <summary>dst[0..n) += src[0..n) (n a multiple of <typeparamref name="TS"/>'s length).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static void AddInto<TS, TV>(float* src, float* dst, int n) where TS : ISimdFloat<TV> where TV : struct

@@ -110,8 +110,11 @@ internal static unsafe partial class Conv2dFlat
         new Span<float>(xp + (long)g.InChannels * l.Plane, l.XLength - g.InChannels * l.Plane).Clear();
     }
 
-    /// <summary>dyflat [Cout, Lr] = the image's dy [Cout, Hout, Wout] on the padded row pitch, zero elsewhere.</summary>
-    private static void FlattenGradient(in Conv2dGeometry g, in Layout l, float* dy, float* dyflat)
+    /// <summary>
+    /// dyflat [Cout, Lr] = the image's dy [Cout, Hout, Wout] on the padded row pitch, zero elsewhere. With the image's
+    /// ReLU output y (not null), dy is masked by y &gt; 0 on the way: the gradient of relu(conv) without a pass of its own.
+    /// </summary>
+    private static void FlattenGradient(in Conv2dGeometry g, in Layout l, float* dy, float* y, float* dyflat)
     {
         int oh = g.OutHeight, ow = g.OutWidth, wp = l.Wp;
         for (int co = 0; co < g.OutChannels; co++)
@@ -119,7 +122,9 @@ internal static unsafe partial class Conv2dFlat
             float* dst = dyflat + (long)co * l.Lr;
             for (int r = 0; r < oh; r++)
             {
-                RowMath.Copy(dy + ((long)co * oh + r) * ow, dst + r * wp, ow);
+                long at = ((long)co * oh + r) * ow;
+                if (y == null) RowMath.Copy(dy + at, dst + r * wp, ow);
+                else RowMath.CopyMasked(dy + at, y + at, dst + r * wp, ow);
                 int gap = r == oh - 1 ? l.Lr - l.L : wp - ow;
                 new Span<float>(dst + r * wp + ow, gap).Clear();
             }
@@ -135,8 +140,12 @@ internal static unsafe partial class Conv2dFlat
         return s;
     }
 
-    /// <summary>output = conv(input, weight) + bias (bias empty = none) on <paramref name="width"/>. Overwrites output.</summary>
-    public static void Forward(GemmPath width, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output)
+    /// <summary>
+    /// output = conv(input, weight) + bias (bias empty = none) on <paramref name="width"/>, then max(·, 0) when
+    /// <paramref name="relu"/> (in the copy-out, no pass of its own). Overwrites output.
+    /// </summary>
+    public static void Forward(GemmPath width, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output,
+        bool relu = false)
     {
         if (!IsSupported(width) || !Supports(g)) throw new ArgumentException($"Conv2dFlat: cannot run {g} on {width}.");
         var l = new Layout(g, Lanes(width), ForwardBlock(width));
@@ -157,7 +166,7 @@ internal static unsafe partial class Conv2dFlat
             fixed (float* x = input, pw = wt, b = bias, y = output)
             fixed (int* off = offsets)
             {
-                var body = new ForwardBody { G = g, L = l, Width = width, Tasks = tasks, X = x, Wt = pw, Bias = b, Y = y, Offsets = off };
+                var body = new ForwardBody { G = g, L = l, Width = width, Tasks = tasks, X = x, Wt = pw, Bias = b, Y = y, Offsets = off, Relu = relu };
                 ParallelFor.Run(tasks, ref body);
             }
         }
@@ -175,6 +184,7 @@ internal static unsafe partial class Conv2dFlat
         public int Tasks;
         public float* X, Wt, Bias, Y;
         public int* Offsets;
+        public bool Relu;
 
         public readonly void Invoke(int task)
         {
@@ -195,14 +205,18 @@ internal static unsafe partial class Conv2dFlat
                         int c0 = TileStart(g.OutChannels, tile), tc = TileStart(g.OutChannels, tile + 1) - c0;
                         ForwardTiles(Width, tc, xp, Offsets, l.Taps, l.Lr, Wt + c0 * l.Taps, yflat + (long)c0 * l.Lr, l.Lr);
                     }
-                    // y[n, co] = yflat[co] without the dropped columns, plus the bias.
+                    // y[n, co] = yflat[co] without the dropped columns, plus the bias (and the ReLU).
                     float* yn = Y + n * g.OutChannels * outPlane;
                     int oh = g.OutHeight, ow = g.OutWidth;
                     for (int co = 0; co < g.OutChannels; co++)
                     {
                         float b = Bias != null ? Bias[co] : 0f;
                         for (int r = 0; r < oh; r++)
-                            RowMath.AddScalar(yflat + (long)co * l.Lr + r * l.Wp, b, yn + co * outPlane + r * ow, ow);
+                        {
+                            float* src = yflat + (long)co * l.Lr + r * l.Wp, dst = yn + co * outPlane + r * ow;
+                            if (Relu) RowMath.AddScalarRelu(src, b, dst, ow);
+                            else RowMath.AddScalar(src, b, dst, ow);
+                        }
                     }
                 }
             }
@@ -211,23 +225,44 @@ internal static unsafe partial class Conv2dFlat
 
     /// <summary>gradWeight = Σ over the batch of dy ⋆ x, on <paramref name="width"/>. Overwrites gradWeight.</summary>
     public static void BackwardWeight(GemmPath width, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput, Span<float> gradWeight)
+        => BackwardWeight(width, g, input, gradOutput, default, gradWeight, default);
+
+    /// <summary>
+    /// gradWeight = Σ over the batch of dy' ⋆ x and gradBias[co] = Σ dy'[·, co] (empty: not wanted), where dy' is
+    /// dy masked by reluOutput &gt; 0 when reluOutput is given (the gradients of relu(conv(x) + b) from its output) and
+    /// dy otherwise. The bias gradient comes from the flattened dy' the weight gradient reads anyway, on both threads.
+    /// Overwrites both.
+    /// </summary>
+    public static void BackwardWeight(GemmPath width, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput,
+        ReadOnlySpan<float> reluOutput, Span<float> gradWeight, Span<float> gradBias)
     {
         if (!IsSupported(width) || !Supports(g)) throw new ArgumentException($"Conv2dFlat: cannot run {g} on {width}.");
+        CheckMaskAndBias(g, gradOutput, reluOutput, gradBias);
         var l = new Layout(g, Lanes(width), 1);
         var offsets = TapOffsets(g, l);
         int tasks = Math.Clamp((g.Batch + WeightImagesPerTask - 1) / WeightImagesPerTask, 1, MaxTasks);
-        int wl = (int)g.WeightLength;
-        float[] partials = ArrayPool<float>.Shared.Rent(tasks * wl); // [tasks, Cout, taps]
+        int wl = (int)g.WeightLength, pl = wl + g.OutChannels;
+        float[] partials = ArrayPool<float>.Shared.Rent(tasks * pl); // [tasks][Cout, taps | Cout]
         try
         {
-            fixed (float* x = input, dy = gradOutput, p = partials)
+            fixed (float* x = input, dy = gradOutput, y = reluOutput, p = partials)
             fixed (int* off = offsets)
             {
-                var body = new WeightBody { G = g, L = l, Width = width, Tasks = tasks, X = x, Dy = dy, Partials = p, Offsets = off };
+                var body = new WeightBody
+                {
+                    G = g, L = l, Width = width, Tasks = tasks, X = x, Dy = dy, Mask = y, Partials = p, PartialLength = pl,
+                    Bias = !gradBias.IsEmpty, Offsets = off,
+                };
                 ParallelFor.Run(tasks, ref body);
             }
+            // Per-task partials added in task order: the same sums for any thread count.
             partials.AsSpan(0, wl).CopyTo(gradWeight);
-            for (int t = 1; t < tasks; t++) Elementwise.AddInPlace(gradWeight, partials.AsSpan(t * wl, wl));
+            for (int t = 1; t < tasks; t++) Elementwise.AddInPlace(gradWeight, partials.AsSpan(t * pl, wl));
+            if (!gradBias.IsEmpty)
+            {
+                partials.AsSpan(wl, g.OutChannels).CopyTo(gradBias);
+                for (int t = 1; t < tasks; t++) Elementwise.AddInPlace(gradBias, partials.AsSpan(t * pl + wl, g.OutChannels));
+            }
         }
         finally
         {
@@ -235,13 +270,24 @@ internal static unsafe partial class Conv2dFlat
         }
     }
 
+    private static void CheckMaskAndBias(in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> reluOutput, Span<float> gradBias)
+    {
+        if (gradOutput.Length != g.OutputLength)
+            throw new ArgumentException($"Conv2dFlat: gradOutput has {gradOutput.Length} elements, expected {g.OutputLength}.");
+        if (!reluOutput.IsEmpty && reluOutput.Length != g.OutputLength)
+            throw new ArgumentException($"Conv2dFlat: the ReLU output has {reluOutput.Length} elements, expected {g.OutputLength} (the output's shape) or none.");
+        if (!gradBias.IsEmpty && gradBias.Length != g.OutChannels)
+            throw new ArgumentException($"Conv2dFlat: gradBias has {gradBias.Length} elements, expected {g.OutChannels} or none.");
+    }
+
     private struct WeightBody : IParallelBody
     {
         public Conv2dGeometry G;
         public Layout L;
         public GemmPath Width;
-        public int Tasks;
-        public float* X, Dy, Partials;
+        public int Tasks, PartialLength;
+        public float* X, Dy, Mask, Partials; // Mask: the ReLU output, or null
+        public bool Bias;
         public int* Offsets;
 
         public readonly void Invoke(int task)
@@ -252,20 +298,31 @@ internal static unsafe partial class Conv2dFlat
             long image = (long)g.InChannels * g.InHeight * g.InWidth, outImage = g.OutChannels * (long)g.OutHeight * g.OutWidth;
             long xStride = l.XLength, dyStride = (long)g.OutChannels * l.Lr;
             float[] scratch = Scratch(count * (xStride + dyStride));
-            float* partial = Partials + (long)task * g.WeightLength; // [Cout, taps]
+            float* partial = Partials + (long)task * PartialLength; // [Cout, taps], then [Cout] for the bias
             fixed (float* s = scratch)
             {
                 float* xps = s, dys = s + count * xStride; // xps: [count][xp]; dys: [count][Cout, Lr]
                 for (int i = 0; i < count; i++)
                 {
                     PadImage(g, l, X + (n0 + i) * image, xps + i * xStride);
-                    FlattenGradient(g, l, Dy + (n0 + i) * outImage, dys + i * dyStride);
+                    FlattenGradient(g, l, Dy + (n0 + i) * outImage, Mask == null ? null : Mask + (n0 + i) * outImage, dys + i * dyStride);
                 }
                 int tiles = TileCount(g.OutChannels);
                 for (int tile = 0; tile < tiles; tile++)
                 {
                     int c0 = TileStart(g.OutChannels, tile), tc = TileStart(g.OutChannels, tile + 1) - c0;
                     WeightTiles(Width, tc, xps, xStride, dys + (long)c0 * l.Lr, dyStride, count, Offsets, l, partial + c0 * l.Taps);
+                }
+                if (Bias)
+                {
+                    // dyflat is zero in the dropped columns and past L, so whole rows can be summed.
+                    float* db = partial + g.WeightLength;
+                    for (int co = 0; co < g.OutChannels; co++)
+                    {
+                        double sum = 0;
+                        for (int i = 0; i < count; i++) sum += SpanMath.Sum(new ReadOnlySpan<float>(dys + i * dyStride + (long)co * l.Lr, l.Lr));
+                        db[co] = (float)sum;
+                    }
                 }
             }
         }

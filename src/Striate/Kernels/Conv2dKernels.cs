@@ -119,9 +119,13 @@ public static partial class Conv2dKernels
             case Conv2dAlgorithm.Pointwise: PointwiseForward(g, input, weight, bias, epilogue, output, weightKey); return;
             case Conv2dAlgorithm.BatchedIm2Col: BatchedRun(g, BatchedPass.Forward, input, weight, output, default, default); break;
             case Conv2dAlgorithm.SmallDirect:
-                Conv2dFlat.Forward(FlatWidth(width), g, input, weight, bias, output);
-                ApplyEpilogue(g, default, epilogue, output);
+            {
+                // The flat copy-out adds the bias and can apply ReLU; a residual or another clamp is a pass of its own.
+                bool relu = epilogue.Relu && epilogue.ReluOrNone && epilogue.Residual.IsEmpty;
+                Conv2dFlat.Forward(FlatWidth(width), g, input, weight, bias, output, relu);
+                if (!relu) ApplyEpilogue(g, default, epilogue, output);
                 return;
+            }
             default: if (Im2ColForward(g, input, weight, bias, epilogue, output, weightKey)) return; break;
         }
         ApplyEpilogue(g, bias, epilogue, output);

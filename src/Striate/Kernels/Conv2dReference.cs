@@ -97,4 +97,19 @@ public static class Conv2dReference
             gradBias[o] = (float)sum;
         }
     }
+
+    /// <summary>
+    /// The gradients of y = relu(conv(x, w) + b) from y and dy: dy masked by y &gt; 0 (ReLU's backward from its
+    /// output), then <see cref="BackwardData"/>, <see cref="BackwardWeight"/> and <see cref="BackwardBias"/> on it.
+    /// An empty gradInput, gradWeight or gradBias is skipped.
+    /// </summary>
+    public static void BackwardRelu(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> output,
+        ReadOnlySpan<float> gradOutput, Span<float> gradInput, Span<float> gradWeight, Span<float> gradBias)
+    {
+        var masked = new float[gradOutput.Length];
+        for (int i = 0; i < masked.Length; i++) masked[i] = output[i] > 0 ? gradOutput[i] : 0f;
+        if (!gradInput.IsEmpty) BackwardData(g, masked, weight, gradInput);
+        if (!gradWeight.IsEmpty) BackwardWeight(g, input, masked, gradWeight);
+        if (!gradBias.IsEmpty) BackwardBias(g, masked, gradBias);
+    }
 }

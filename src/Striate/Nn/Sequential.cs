@@ -47,7 +47,16 @@ public sealed class Sequential : Module
     {
         ExpectCall();
         var x = input;
-        foreach (var layer in _layers) x = layer.Call(x);
+        for (int i = 0; i < _layers.Count; i++)
+        {
+            if (_layers[i] is Conv2d conv && i + 1 < _layers.Count && _layers[i + 1] is ReLU relu && conv.FusesRelu(relu, x))
+            {
+                x = conv.ForwardRelu(x);
+                i++;
+                continue;
+            }
+            x = _layers[i].Call(x);
+        }
         return x;
     }
 }

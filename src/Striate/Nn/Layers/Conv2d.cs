@@ -66,6 +66,19 @@ public sealed class Conv2d : Module
         return F.Conv2d(input, Weight, Bias, (Stride.H, Stride.W), (Padding.H, Padding.W), (Dilation.H, Dilation.W), Groups);
     }
 
+    /// <summary>
+    /// Whether this layer followed by <paramref name="relu"/> may run as one op on <paramref name="input"/>
+    /// (<see cref="F.Conv2dRelu"/>): nothing observes the two calls (no hooks on either, no graph trace) and the shape
+    /// takes the flat kernels, where the fused op saves a pass over the activation each way.
+    /// </summary>
+    internal bool FusesRelu(ReLU relu, Tensor input) =>
+        Graph.GraphTracer.Current == null && !HasHooks && !relu.HasHooks &&
+        F.Conv2dReluFuses(input, Weight, Bias, (Stride.H, Stride.W), (Padding.H, Padding.W), (Dilation.H, Dilation.W), Groups);
+
+    /// <summary>relu(this(input)) as one op; only after <see cref="FusesRelu"/> said yes.</summary>
+    internal Tensor ForwardRelu(Tensor input) =>
+        F.Conv2dRelu(input, Weight, Bias, (Stride.H, Stride.W), (Padding.H, Padding.W), (Dilation.H, Dilation.W), Groups);
+
     public override string ToString() =>
         $"Conv2d({InChannels}, {OutChannels}, kernel_size={KernelSize}, stride={Stride}, padding={Padding}" +
         $"{(Dilation != new Size2(1, 1) ? $", dilation={Dilation}" : "")}{(Groups != 1 ? $", groups={Groups}" : "")}{(Bias == null ? ", bias=False" : "")})";
