@@ -50,6 +50,7 @@ public static class LayerBenchmarks
             foreach (var a in algorithms) yield return new BenchFigure($"{prefix}_{Label(a)}", best[a] * 1e6, "us");
         }
         foreach (var figure in RunPools(rounds)) yield return figure;
+        foreach (var figure in BlockBenchmarks.Run(rounds)) yield return figure;
     }
 
     /// <summary>

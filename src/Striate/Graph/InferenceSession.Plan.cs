@@ -20,7 +20,7 @@ public sealed partial class InferenceSession
     /// the next root that fits it (best fit; a slot grows to the largest root it ever holds). The input and the output
     /// keep their own slots.
     /// </summary>
-    private sealed class BufferPlan
+    private sealed partial class BufferPlan
     {
         private readonly ForwardGraph _graph;
         private readonly Dictionary<Value, Value> _root = new(ReferenceEqualityComparer.Instance);
@@ -91,7 +91,7 @@ public sealed partial class InferenceSession
             Floats = _capacity.Sum();
             Input = SegmentOf(input);
             Output = SegmentOf(output);
-            Steps = nodes.Where(n => !IsView(n)).Select(StepFor).OfType<Step>().ToArray();
+            Steps = MakeSteps(nodes.Where(n => !IsView(n)).ToList(), output);
         }
 
         /// <summary>

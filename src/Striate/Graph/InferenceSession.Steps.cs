@@ -22,6 +22,11 @@ public sealed partial class InferenceSession
 
         public abstract void Run();
 
+        /// <summary>What the first run would otherwise do once (pack or block weights, compile tiles); called when the session is prepared.</summary>
+        public virtual void Prepare()
+        {
+        }
+
         /// <summary>The step computing <paramref name="n"/>: a direct kernel call where one fits, else its functional op.</summary>
         public static Step For(Node n, Operand?[] ins, Segment y)
         {
@@ -92,11 +97,19 @@ public sealed partial class InferenceSession
         /// <summary>The convolution's shape.</summary>
         public Conv2dGeometry Geometry => _g;
 
+        // The operands, for steps that run several convolutions together (InvertedResidualStep).
+        public FusedConv2dOp Op => _op;
+        public Operand X => _x;
+        public Tensor Weight => _w;
+        public Tensor? Bias => _b;
+        public Operand? Residual => _residual;
+        public Segment Y => _y;
+
         /// <summary>
         /// Does now what the first run would otherwise do: compiles the direct kernel's tiles for this shape and
         /// blocks its weights, or packs the GEMM's, into <see cref="TransformedWeights"/>.
         /// </summary>
-        public unsafe void Prepare()
+        public override unsafe void Prepare()
         {
             if (Algorithm is Conv2dAlgorithm.Pointwise or Conv2dAlgorithm.Im2ColGemm)
             {
