@@ -1,5 +1,6 @@
 using Striate.Autograd;
 using Striate.Kernels;
+using System.Runtime.CompilerServices;
 
 namespace Striate.Graph;
 
@@ -40,28 +41,28 @@ public sealed partial class InferenceSession
                 case ChannelAffineOp a when ins[1]!.Data != null && ins[2]!.Data != null && x!.Shape.Length >= 2:
                     return new AffineStep(x, ins[1]!.Data!, ins[2]!.Data!, a.Relu, y);
                 case ReluOp:
-                    return new ActionStep(() => Activations.Relu(x!.Span, y.Span));
+                    return new ActionStep([MethodImpl(MethodImplOptions.AggressiveOptimization)] () => Activations.Relu(x!.Span, y.Span));
                 case HardtanhOp h:
-                    return new ActionStep(() => Hardtanh.Forward(x!.Span, h.MinVal, h.MaxVal, y.Span));
+                    return new ActionStep([MethodImpl(MethodImplOptions.AggressiveOptimization)] () => Hardtanh.Forward(x!.Span, h.MinVal, h.MaxVal, y.Span));
                 case MaxPool2dOp m when x!.Shape.Length == 4:
                 {
                     var g = PoolGeometry(x.Shape, n.Output.Shape, m.KernelSize, m.Stride, m.Padding);
-                    return new ActionStep(() => Pooling.MaxPool2dForward(g, x.Span, y.Span, Span<int>.Empty));
+                    return new ActionStep([MethodImpl(MethodImplOptions.AggressiveOptimization)] () => Pooling.MaxPool2dForward(g, x.Span, y.Span, Span<int>.Empty));
                 }
                 case AvgPool2dOp a when x!.Shape.Length == 4:
                 {
                     var g = PoolGeometry(x.Shape, n.Output.Shape, a.KernelSize, a.Stride, a.Padding);
-                    return new ActionStep(() => Pooling.AvgPool2dForward(g, a.CountIncludePad, a.DivisorOverride, x.Span, y.Span));
+                    return new ActionStep([MethodImpl(MethodImplOptions.AggressiveOptimization)] () => Pooling.AvgPool2dForward(g, a.CountIncludePad, a.DivisorOverride, x.Span, y.Span));
                 }
                 case AdaptiveAvgPool2dOp a when x!.Shape.Length == 4:
                 {
                     int[] s = x.Shape;
-                    return new ActionStep(() => AdaptivePooling.AvgForward(s[0] * s[1], s[2], s[3], a.OutputSize.H, a.OutputSize.W, x.Span, y.Span));
+                    return new ActionStep([MethodImpl(MethodImplOptions.AggressiveOptimization)] () => AdaptivePooling.AvgForward(s[0] * s[1], s[2], s[3], a.OutputSize.H, a.OutputSize.W, x.Span, y.Span));
                 }
                 case LinearOp when ins[1]!.Data != null && (ins.Length < 3 || ins[2] == null || ins[2]!.Data != null):
                     return new LinearStep(x!, ins[1]!.Data!, ins.Length > 2 ? ins[2]?.Data : null, y);
                 case AddOp when ins[0]!.Shape.SequenceEqual(ins[1]!.Shape):
-                    return new ActionStep(() => Elementwise.Add(ins[0]!.Span, ins[1]!.Span, y.Span));
+                    return new ActionStep([MethodImpl(MethodImplOptions.AggressiveOptimization)] () => Elementwise.Add(ins[0]!.Span, ins[1]!.Span, y.Span));
                 case ConcatOp c when ins.All(i => i != null):
                     return new ConcatStep(ins!, NormalizeDim(c.Dim, n.Output.Rank), n.Output.ShapeArray, y);
                 default:
@@ -77,6 +78,7 @@ public sealed partial class InferenceSession
 
     private sealed class ActionStep(Action run) : Step
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run() => run();
     }
 
@@ -138,6 +140,7 @@ public sealed partial class InferenceSession
             _y = y;
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run()
         {
             var y = _y.Span;
@@ -162,6 +165,7 @@ public sealed partial class InferenceSession
     {
         private readonly int _n = x.Shape[0], _c = x.Shape[1], _s = x.Shape.Skip(2).Aggregate(1, (a, b) => a * b);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run() => ChannelAffine.Forward(_n, _c, _s, x.Span, scale.ReadOnlySpan, shift.ReadOnlySpan, relu, y.Span);
     }
 
@@ -173,6 +177,7 @@ public sealed partial class InferenceSession
     {
         private readonly int _out = w.Size(0), _in = w.Size(1);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run()
         {
             var dst = y.Span;
@@ -218,6 +223,7 @@ public sealed partial class InferenceSession
         /// <summary>True when every part was written in place by its producer: the step has nothing to do.</summary>
         public bool CopiesNothing => _inPlace.All(p => p);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run()
         {
             var whole = _y.Span;
@@ -229,6 +235,7 @@ public sealed partial class InferenceSession
     /// <summary>Any other op, through its functional form on tensors over the planned buffers; the result is copied into place.</summary>
     private sealed class FunctionalStep(Op op, Operand?[] ins, Segment y) : Step
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run()
         {
             using var noGrad = GradMode.NoGrad();

@@ -27,6 +27,16 @@ public sealed partial class InferenceSession
     /// twice per step past the runtime's tier-up count (30 calls) on models with 15 or more steps; the second is skipped
     /// when the first took <see cref="SecondWarmUpBelowMilliseconds"/> or more (large batches), where the remaining
     /// JIT is small beside a run. Runs on zeros change nothing the caller sees: every step writes all of its output.
+    /// <para>
+    /// The warm-up alone could not bring steady state (bench/RESULTS.md, 2026-12-04 19:10): code called once per step
+    /// per run (the steps' Run, the kernels' checks, schedules, drivers and parallel glue) reached the tier-up count only
+    /// in runs 3–30, so its tier-1 recompilation (2–13 ms of JIT per run on one of two cores) fell into the caller's
+    /// runs: AlexNet's runs 2–6 took 1.3–1.5× its runs 21–40. With the runtime's defaults (a 100 ms tier-up delay) even
+    /// the leaf tiles' callers stayed tier 0 for the first ~10 runs. So the whole run path is marked
+    /// <c>[MethodImpl(MethodImplOptions.AggressiveOptimization)]</c>: compiled optimized at its first call (while tracing
+    /// or in the first warm-up run) and never recompiled. Small getters those methods call may still tier up later;
+    /// their JIT is a few milliseconds in all. Keep new run-path code marked the same way.
+    /// </para>
     /// </remarks>
     private void WarmUp()
     {

@@ -1,5 +1,6 @@
 using Striate.Autograd;
 using Striate.Nn;
+using System.Runtime.CompilerServices;
 
 namespace Striate.Graph;
 
@@ -118,6 +119,7 @@ public sealed partial class InferenceSession
     }
 
     /// <summary>output ← the model's output for input (flat, row-major; lengths as the prepared shapes). Allocates nothing.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Run(ReadOnlySpan<float> input, Span<float> output)
     {
         if (input.Length != _input.Length || output.Length != _output.Length)

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Runtime.InteropServices;
+using System.Runtime.CompilerServices;
 
 namespace Striate.Kernels;
 
@@ -10,6 +11,7 @@ namespace Striate.Kernels;
 public static class Activations
 {
     /// <summary>y = max(x, 0). NaN stays NaN, as torch.relu.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Relu(ReadOnlySpan<float> x, Span<float> y)
     {
         Check(x.Length, y.Length, nameof(Relu));
@@ -105,6 +107,7 @@ public static class Activations
         for (; i < y.Length; i++) dx[i] = dy[i] * (1 - y[i] * y[i]);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Check(int a, int b, string op)
     {
         if (a != b) throw new ArgumentException($"Activations.{op}: spans have {a} and {b} elements; they must match.");

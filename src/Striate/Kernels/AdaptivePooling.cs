@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Striate.Kernels;
 
 /// <summary>
@@ -13,6 +15,7 @@ public static class AdaptivePooling
     /// <summary>One past the last input index of output cell <paramref name="i"/>: ceil((i+1)·In/Out).</summary>
     public static int End(int i, int input, int output) => (int)(((long)(i + 1) * input + output - 1) / output);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void AvgForwardSerial(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> input, Span<float> output)
     {
         // input: [planes, inH, inW]; output: [planes, outH, outW]
@@ -109,6 +112,7 @@ public static class AdaptivePooling
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void AvgForward(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> input, Span<float> output)
     {
         // input: [planes, inH, inW]; output: [planes, outH, outW]
@@ -118,7 +122,7 @@ public static class AdaptivePooling
         fixed (float* pOut = output)
         {
             nint inAddr = (nint)pIn, outAddr = (nint)pOut;
-            PlaneParallel.For(planes, (long)planes * (inPlane + outPlane), (p0, p1) =>
+            PlaneParallel.For(planes, (long)planes * (inPlane + outPlane), [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
                 AvgForwardSerial(p1 - p0, inH, inW, outH, outW,
                     new ReadOnlySpan<float>((float*)inAddr + (long)p0 * inPlane, (p1 - p0) * inPlane),
                     new Span<float>((float*)outAddr + (long)p0 * outPlane, (p1 - p0) * outPlane)));
@@ -167,6 +171,7 @@ public static class AdaptivePooling
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Check(int planes, int inH, int inW, int outH, int outW, int inputLength, int outputLength, string op)
     {
         if (outH <= 0 || outW <= 0 || inH <= 0 || inW <= 0)

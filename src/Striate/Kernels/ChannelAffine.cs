@@ -28,6 +28,7 @@ public static class ChannelAffine
         Run(n, c, s, x, scale, shift, relu, y, yChannels, yChannelOffset);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void Run(int n, int c, int s, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu,
         Span<float> y, int yChannels, int yChannelOffset)
     {
@@ -79,6 +80,7 @@ public static class ChannelAffine
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void CheckInto(int n, int c, int s, int xLength, int scaleLength, int shiftLength, int yLength, int yChannels, int yChannelOffset)
     {
         if (n < 0 || c < 0 || s < 0 || (long)n * c * s != xLength || scaleLength != c || shiftLength != c)

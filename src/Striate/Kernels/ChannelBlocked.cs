@@ -32,6 +32,7 @@ internal readonly record struct BlockedShape(int Batch, int Channels, int Height
 internal static unsafe class ChannelBlocked
 {
     /// <summary>dst (blocked, padded, zero border and zero missing channels) ← src [N, C, H, W]. Overwrites all of dst.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Pack(float* src, in BlockedShape s, float* dst)
     {
         var body = new PackBody { Src = src, Dst = dst, S = s };
@@ -43,6 +44,7 @@ internal static unsafe class ChannelBlocked
         public float* Src, Dst;
         public BlockedShape S;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int index)
         {
             int n = index / S.Blocks, cb = index % S.Blocks;

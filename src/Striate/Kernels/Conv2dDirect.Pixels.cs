@@ -12,20 +12,26 @@ namespace Striate.Kernels;
 internal readonly record struct PixelPlan(int V, int R, int GroupBlocks)
 {
     /// <summary>AVX-512: up to 14 pixels × 2 blocks (28 of 32 registers); AVX2: 6 × 2 (12 of 16). Row tiles split evenly.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static PixelPlan For(in Conv2dGeometry g, int v)
     {
         int maxRow = v == 16 ? 14 : 6, tiles = (g.OutWidth + maxRow - 1) / maxRow;
         return new PixelPlan(v, (g.OutWidth + tiles - 1) / tiles, Math.Min(2, (g.OutChannels + v - 1) / v));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ColumnTiles(in Conv2dGeometry g) => (g.OutWidth + R - 1) / R;
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int OutBlocks(in Conv2dGeometry g) => (g.OutChannels + V - 1) / V;
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Groups(in Conv2dGeometry g) => (OutBlocks(g) + GroupBlocks - 1) / GroupBlocks;
 
     /// <summary>Floats one kernel row reads per output pixel: kW taps × Cin channels, adjacent in input and weights.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static int Run(in Conv2dGeometry g) => g.KernelWidth * g.InChannels;
 
     /// <summary>Floats of the reordered weights.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public long WeightLength(in Conv2dGeometry g) => (long)Groups(g) * g.KernelHeight * Run(g) * GroupBlocks * V;
 }
 
@@ -36,6 +42,7 @@ internal static unsafe partial class Conv2dDirect
     /// grey stem, which whole blocks of V would pad 4–16-fold), no column dilation (a kernel row must be one run of
     /// input), and stride × channels ≤ 14 (the tile's pixel step is a compiled constant).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool TakesPixels(in Conv2dGeometry g) =>
         g.Groups == 1 && g.InChannels <= 4 && g.DilationW == 1 && g.InChannels * g.StrideW <= 14;
 
@@ -44,6 +51,7 @@ internal static unsafe partial class Conv2dDirect
     /// padded pixels [N][Hp][Wp][Cin] (three channels stay three floats), the output is accumulated blocked and
     /// unblocked with the epilogue by the task that computed it, while it is in that core's cache (<see cref="ChannelBlocked.UnpackRows"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPixels(GemmPath width, in Conv2dGeometry g, float* x, float* w, float* bias, float* residual, bool relu, float* y, WeightKey? key)
     {
         var plan = PixelPlan.For(g, VectorLength(width));
@@ -72,6 +80,7 @@ internal static unsafe partial class Conv2dDirect
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float* PixelWeights(in Conv2dGeometry g, in PixelPlan plan, float* w, WeightKey? key, out float[] holder)
     {
         int length = checked((int)plan.WeightLength(g));
@@ -100,6 +109,7 @@ internal static unsafe partial class Conv2dDirect
         public readonly void Fill(float* destination) => ReorderPixelWeights(G, Plan, W, destination);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunPixels<TS, TV>(in Conv2dGeometry g, in PixelPlan plan, float* x, float* wb, float* bias, float* residual, bool relu, float* y)
         where TS : struct, ISimdFloat<TV> where TV : struct
     {
@@ -227,6 +237,7 @@ internal static unsafe partial class Conv2dDirect
 
     // ---- choosing the compiled pixel tile (R pixels, O blocks, pixel step) -------------------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static delegate*<float*, float*, float*, int, int, nint, nint, nint, void> PixelTile<TS, TV>(int r, int o, int step)
         where TS : struct, ISimdFloat<TV> where TV : struct => r switch
     {
@@ -247,6 +258,7 @@ internal static unsafe partial class Conv2dDirect
         _ => throw new ArgumentOutOfRangeException(nameof(r), r, "Conv2dDirect: a pixel tile holds 1 to 14 pixels."),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static delegate*<float*, float*, float*, int, int, nint, nint, nint, void> PixelTileO<TS, TV, TR>(int o, int step)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant => o switch
     {
@@ -256,6 +268,7 @@ internal static unsafe partial class Conv2dDirect
         _ => throw new ArgumentOutOfRangeException(nameof(o), o, "Conv2dDirect: a pixel tile holds 1 to 3 channel blocks."),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static delegate*<float*, float*, float*, int, int, nint, nint, nint, void> PixelTileStep<TS, TV, TR, TO>(int step)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant where TO : struct, IConstant => step switch
     {

@@ -17,6 +17,7 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
     /// (7×7 maps) one row × 3 blocks on AVX-512 (two rows × 2 blocks at batch 1), two tiles of half a row × 3 blocks on
     /// AVX2; tinier maps several rows at once.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static DirectPlan For(in Conv2dGeometry g, int v)
     {
         int ow = g.OutWidth, oh = g.OutHeight;
@@ -54,12 +55,17 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
     /// <summary>For benchmarks: whether 5–8-wide maps at V = 8 take ⌈ow/2⌉ pixels × 3 blocks (else × 2).</summary>
     internal static bool ThreeBlocksAvx2 = true;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ColumnTiles(in Conv2dGeometry g) => (g.OutWidth + R - 1) / R;
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int RowTiles(in Conv2dGeometry g) => (g.OutHeight + Rows - 1) / Rows;
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int OutBlocks(in Conv2dGeometry g) => (g.OutChannels + V - 1) / V;
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int Groups(in Conv2dGeometry g) => (OutBlocks(g) + GroupBlocks - 1) / GroupBlocks;
 
     /// <summary>Floats of the blocked weights of <paramref name="g"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public long WeightLength(in Conv2dGeometry g) =>
         (long)Groups(g) * ((g.InChannels + V - 1) / V) * g.KernelHeight * g.KernelWidth * V * GroupBlocks * V;
 }
@@ -80,6 +86,7 @@ internal static unsafe partial class Conv2dDirect
         Simd512.IsSupported ? GemmPath.Vector512 : Simd256.IsSupported ? GemmPath.Vector256 : GemmPath.Scalar;
 
     /// <summary>Whether <paramref name="width"/> runs the direct path in this process.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool IsSupported(GemmPath width) => width switch
     {
         GemmPath.Vector512 => Simd512.IsSupported,
@@ -91,6 +98,7 @@ internal static unsafe partial class Conv2dDirect
     public static int VectorLength(GemmPath width) => width == GemmPath.Vector512 ? 16 : 8;
 
     /// <summary>Whether the forward pass of <paramref name="g"/> fits the direct kernel (no groups, column stride 1 or 2; any stride the pixel-input path takes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Supports(in Conv2dGeometry g) => g.Groups == 1 && (g.StrideW is 1 or 2 || TakesPixels(g));
 
     /// <summary>Whether the input gradient of <paramref name="g"/> is a direct convolution (stride 1, padding ≤ dilation·(k − 1)).</summary>
@@ -162,6 +170,7 @@ internal static unsafe partial class Conv2dDirect
     /// <paramref name="weightKey"/> the blocked weights come from <see cref="TransformedWeights"/> (reordered only when
     /// the weight changed); without one they are reordered into the calling thread's scratch.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(GemmPath width, in Conv2dGeometry g, float* x, float* w, float* bias, float* residual, bool relu, float* y, WeightKey? weightKey = null)
     {
         if (TakesPixels(g))
@@ -204,6 +213,7 @@ internal static unsafe partial class Conv2dDirect
     /// when keyed (and kept there), else reordered into the calling thread's scratch. Both arrays are pinned; <paramref name="holder"/>
     /// keeps the one returned alive.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float* BlockedWeights(in Conv2dGeometry g, in DirectPlan plan, WeightTransformKind kind, float* w, WeightKey? key, out float[] holder)
     {
         int length = checked((int)plan.WeightLength(g));
@@ -235,6 +245,7 @@ internal static unsafe partial class Conv2dDirect
     }
 
     /// <summary>The forward pass with weights already blocked for <paramref name="plan"/> (<see cref="ReorderWeights"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardBlockedWeights(GemmPath width, in Conv2dGeometry g, in DirectPlan plan, float* x, float* wb, float* bias, float* residual, bool relu, float* y)
     {
         if (width == GemmPath.Vector512) Run<Simd512, Vector512<float>>(g, plan, x, wb, bias, residual, relu, y);
@@ -242,6 +253,7 @@ internal static unsafe partial class Conv2dDirect
         else throw new PlatformNotSupportedException($"Conv2dDirect: no direct kernel for {width}.");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TS, TV>(in Conv2dGeometry g, in DirectPlan plan, float* x, float* wb, float* bias, float* residual, bool relu, float* y)
         where TS : struct, ISimdFloat<TV> where TV : struct
     {
@@ -302,6 +314,7 @@ internal static unsafe partial class Conv2dDirect
     /// The tile of kernel-table entry <paramref name="i"/>: (last group ? 4 : 0) + (last row tile ? 2 : 0) + (last
     /// column tile ? 1 : 0); edge tiles have fewer columns, rows or channel blocks.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int R, int Rows, int Blocks) TileShape(in Conv2dGeometry g, in DirectPlan plan, int i)
     {
         int rEdge = g.OutWidth - (plan.ColumnTiles(g) - 1) * plan.R, rowsEdge = g.OutHeight - (plan.RowTiles(g) - 1) * plan.Rows;
@@ -456,6 +469,7 @@ internal static unsafe partial class Conv2dDirect
     /// <paramref name="rows"/> output rows from <paramref name="oh"/>: a row kh is left out only when it falls above the
     /// image for the tile's last row or below it for the first. Empty (kh0 == kh1) when every tap reads padding.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static (int Kh0, int Kh1) RowTaps(in Conv2dGeometry g, int oh, int rows)
     {
         int d = g.DilationH, kH = g.KernelHeight;
@@ -470,6 +484,7 @@ internal static unsafe partial class Conv2dDirect
     /// border (flags of <see cref="Conv2dDirectTile{TS, TV, TR, TRows, TO, TStride}"/>): tap 0 of its first pixel left
     /// of the image, the last tap of its last pixel right of it. One-tap kernels have no edge to leave out.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int ColumnEdges(in Conv2dGeometry g, int ow0, int r)
     {
         if (g.KernelWidth < 2) return 0;
@@ -500,6 +515,7 @@ internal static unsafe partial class Conv2dDirect
 
     // ---- choosing the compiled tile (R columns, Rows rows, O blocks, column stride S) ---------------------------
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void> Tile<TS, TV>(int r, int rows, int o, int s)
         where TS : struct, ISimdFloat<TV> where TV : struct => r switch
     {
@@ -520,6 +536,7 @@ internal static unsafe partial class Conv2dDirect
         _ => throw new ArgumentOutOfRangeException(nameof(r), r, "Conv2dDirect: a tile row holds 1 to 14 pixels."),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void> TileRows<TS, TV, TR>(int rows, int o, int s)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant => rows switch
     {
@@ -530,6 +547,7 @@ internal static unsafe partial class Conv2dDirect
         _ => throw new ArgumentOutOfRangeException(nameof(rows), rows, "Conv2dDirect: a tile spans 1 to 4 rows."),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void> TileO<TS, TV, TR, TRows>(int o, int s)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant where TRows : struct, IConstant => o switch
     {
@@ -539,6 +557,7 @@ internal static unsafe partial class Conv2dDirect
         _ => throw new ArgumentOutOfRangeException(nameof(o), o, "Conv2dDirect: a tile holds 1 to 3 channel blocks."),
     };
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void> TileS<TS, TV, TR, TRows, TO>(int s)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant where TRows : struct, IConstant where TO : struct, IConstant =>
         s == 1 ? &Conv2dDirectTile<TS, TV, TR, TRows, TO, C1>.Run : &Conv2dDirectTile<TS, TV, TR, TRows, TO, C2>.Run;

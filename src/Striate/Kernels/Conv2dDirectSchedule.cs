@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Striate.Kernels;
 
 /// <summary>
@@ -26,6 +28,7 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
     public int GroupChunks(int groups) => (groups + GroupsPerTask - 1) / GroupsPerTask;
 
     /// <summary>The schedule for <paramref name="g"/> tiled by <paramref name="plan"/> on <paramref name="threads"/> threads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static DirectSchedule For(in Conv2dGeometry g, in DirectPlan plan, int threads)
     {
         if (Override is { } forced) return forced.PerImage ? forced : forced.Clamp(g, plan, threads);
@@ -33,6 +36,7 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
         return s.PerImage ? s : s.Clamp(g, plan, threads);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static DirectSchedule Choose(in Conv2dGeometry g, in DirectPlan plan, int threads)
     {
         int groups = plan.Groups(g), n = g.Batch;
@@ -73,6 +77,7 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
     }
 
     /// <summary>Bounds the fields to <paramref name="g"/> and adds row chunks when too few tasks would keep the threads busy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private DirectSchedule Clamp(in Conv2dGeometry g, in DirectPlan plan, int threads)
     {
         int groups = plan.Groups(g), images = Math.Clamp(Images, 1, Math.Max(1, g.Batch)), gp = Math.Clamp(GroupsPerTask, 1, groups);

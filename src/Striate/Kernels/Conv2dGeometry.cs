@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Striate.Kernels;
 
 /// <summary>
@@ -40,6 +42,7 @@ public readonly record struct Conv2dGeometry(
     /// </summary>
     public static int MinInputSize(int kernel, int pad, int dilation) => Math.Max(1, dilation * (kernel - 1) + 1 - 2 * pad);
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int OutSize(int input, int kernel, int stride, int pad, int dilation)
     {
         // Integer floor division that stays correct when the numerator is negative (input too small).
@@ -49,6 +52,7 @@ public readonly record struct Conv2dGeometry(
     }
 
     /// <summary>Throws <see cref="ArgumentException"/> naming the first inconsistent field.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public void Validate()
     {
         if (Batch < 0 || InChannels <= 0 || InHeight <= 0 || InWidth <= 0 || OutChannels <= 0)
@@ -72,6 +76,7 @@ public readonly record struct Conv2dGeometry(
             throw new ArgumentException($"Conv2d: a tensor of this convolution has more than {Array.MaxLength} elements.");
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal void CheckSpans(string op, int input, int weight, int output, string inputName = "input", string outputName = "output")
     {
         Validate();

@@ -12,6 +12,7 @@ public static partial class Conv2dKernels
     private const long MaxColFloats = 8L << 20;
 
     /// <summary>How many images share one GEMM (their columns side by side).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int ImagesPerGemm(in Conv2dGeometry g)
     {
         long plane = (long)g.OutHeight * g.OutWidth;
@@ -32,6 +33,7 @@ public static partial class Conv2dKernels
     /// <see cref="TransformedWeights"/> when keyed, else packed into the calling thread's scratch. Null when the
     /// product's few rows take the unpacked path (<see cref="Gemm.UsesPackedA"/>).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe float* PackedWeights(in Conv2dGeometry g, bool transpose, float* w, WeightKey? key, out float[]? holder)
     {
         var path = Gemm.BestPath;
@@ -92,6 +94,7 @@ public static partial class Conv2dKernels
     /// output = act(conv(input, weight) + bias + residual): one GEMM per image and group, the bias (per output channel,
     /// a row of the GEMM's C), residual and clamp applied by the GEMM's store.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PointwiseForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> bias, in Conv2dEpilogue epilogue, Span<float> output, WeightKey? key)
     {
@@ -159,6 +162,7 @@ public static partial class Conv2dKernels
     /// output = conv(input, weight) via im2col + GEMM. When one image fills a GEMM (large planes), the GEMM's store also
     /// applies the bias, residual and clamp and this returns true; otherwise the caller applies them.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe bool Im2ColForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> bias, in Conv2dEpilogue epilogue, Span<float> output, WeightKey? key)
     {

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Striate.Kernels;
 
 public static partial class Conv2dKernels
@@ -6,6 +8,7 @@ public static partial class Conv2dKernels
     private const long MinParallelElements = 1 << 15;
 
     /// <summary>Runs body(0..count) on the kernel threads (<see cref="Kernels.ParallelFor"/>) when the work is big enough, else inline.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ParallelFor(int count, long elements, Action<int> body)
     {
         if (count <= 1 || elements < MinParallelElements || KernelThreads.Count == 1)
@@ -18,6 +21,7 @@ public static partial class Conv2dKernels
     }
 
     /// <summary>Runs body.Invoke(0..count) on the kernel threads when <paramref name="elements"/> is big enough, else inline.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void RunParallel<TBody>(int count, long elements, ref TBody body) where TBody : struct, IParallelBody
     {
         if (count <= 1 || elements < MinParallelElements || KernelThreads.Count == 1)
@@ -32,10 +36,12 @@ public static partial class Conv2dKernels
     {
         public Action<int> Body;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int index) => Body(index);
     }
 
     /// <summary>im2col of images n0..n0+b (group grp) into col [K, ld], image i in columns [i·P, (i+1)·P).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PackImages(in Conv2dGeometry g, ReadOnlySpan<float> input, int n0, int b, int grp, float[] col, int ld)
     {
         var geom = g;
@@ -48,7 +54,7 @@ public static partial class Conv2dKernels
         {
             nint inAddr = (nint)pIn;
             int inLength = input.Length;
-            ParallelFor(b * tasksPerImage, (long)K * P * b, t =>
+            ParallelFor(b * tasksPerImage, (long)K * P * b, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (t) =>
             {
                 int i = t / tasksPerImage, r0 = t % tasksPerImage * rowsPerTask;
                 var src = new ReadOnlySpan<float>((float*)inAddr, inLength).Slice(((n0 + i) * geom.InChannels + grp * cg) * geom.InHeight * geom.InWidth, image);

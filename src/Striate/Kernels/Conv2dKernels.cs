@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Striate.Kernels;
 
 /// <summary>How <see cref="Conv2dKernels"/> computes one convolution; chosen per shape by <see cref="Conv2dKernels.Choose"/>.</summary>
@@ -94,6 +96,7 @@ public static partial class Conv2dKernels
         => Forward(g, Choose(g), Conv2dDirect.BestWidth, input, weight, bias, output, epilogue, weightKey);
 
     /// <summary>As the public overload, on a given algorithm (and SIMD width for <see cref="Conv2dAlgorithm.Direct"/>); for tests and benchmarks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Forward(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> bias, Span<float> output, in Conv2dEpilogue epilogue, WeightKey? weightKey = null)
     {
@@ -262,6 +265,7 @@ public static partial class Conv2dKernels
     private static GemmPath FlatWidth(GemmPath width) => Conv2dFlat.IsSupported(width) ? width : Conv2dFlat.BestWidth;
 
     /// <summary>Throws when <paramref name="algorithm"/> cannot run <paramref name="g"/> (tests force algorithms).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckAlgorithm(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, bool forward)
     {
         bool ok = algorithm switch

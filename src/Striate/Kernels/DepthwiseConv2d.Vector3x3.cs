@@ -19,6 +19,7 @@ namespace Striate.Kernels;
 internal static unsafe partial class DepthwiseConv2d
 {
     /// <summary>Whether the vector 3×3 path computes <paramref name="g"/> on this machine.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool VectorSupports(in Conv2dGeometry g) =>
         VectorWidth() > 0 && g.KernelHeight == 3 && g.KernelWidth == 3 && g.PadH == 1 && g.PadW == 1
         && g.DilationH == 1 && g.DilationW == 1 && g.StrideH == g.StrideW && g.StrideH is 1 or 2;
@@ -32,6 +33,7 @@ internal static unsafe partial class DepthwiseConv2d
     /// <summary>Outputs per parallel task, about: enough for a thread slowed by a neighbour to take fewer of them.</summary>
     private const long OutputsPerTask = 1 << 14;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void VectorForward(in Conv2dGeometry g, float* x, float* w, float* b, float* y, float lo, float hi)
     {
         var body = new ForwardBody { G = g, X = x, W = w, B = b, Y = y, Lo = lo, Hi = hi };
@@ -43,6 +45,7 @@ internal static unsafe partial class DepthwiseConv2d
     }
 
     /// <summary>Tasks for <paramref name="planes"/> planes holding <paramref name="outputs"/> floats in all.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static int TaskCount(int planes, long outputs)
     {
         int threads = KernelThreads.Count;
@@ -58,6 +61,7 @@ internal static unsafe partial class DepthwiseConv2d
         public float Lo, Hi;
         public int Tasks, PlanesPerTask;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int task)
         {
             int first = task * PlanesPerTask, end = Math.Min(first + PlanesPerTask, G.Batch * G.OutChannels);
@@ -70,6 +74,7 @@ internal static unsafe partial class DepthwiseConv2d
     [ThreadStatic] private static float[]? t_stage;
 
     /// <summary>Zeroed thread scratch of at least <paramref name="floats"/> floats (pinned for the caller's use).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float[] Stage(int floats)
     {
         var s = t_stage;
@@ -79,6 +84,7 @@ internal static unsafe partial class DepthwiseConv2d
     }
 
     /// <summary>Output planes [first, end) (plane t = n·Cout + o) of the vector path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void ForwardPlanes<TV, S>(in Conv2dGeometry g, float* x, float* w, float* b, float* y, float lo, float hi, int first, int end)
         where TV : struct where S : IDepthwiseSimd<TV>
     {
@@ -127,6 +133,7 @@ internal static unsafe partial class DepthwiseConv2d
     /// one by one. The phase entries that stand for padding (the odd column of an odd width, the odd row of an odd
     /// height) are zeroed again at the end.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void SplitPlane<TV, S>(float* x, int H, int W, float* p00, float* p01, float* p10, float* p11, int oh, int ow)
         where TV : struct where S : IDepthwiseSimd<TV>
     {

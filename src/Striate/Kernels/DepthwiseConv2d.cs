@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Striate.Kernels;
 
 /// <summary>
@@ -15,6 +17,7 @@ internal static unsafe partial class DepthwiseConv2d
     /// output = clamp(conv(input, weight) + bias, clampMin, clampMax) (bias empty = none; ±∞ bounds = no clamp; NaN
     /// passes through as in torch.clamp). Overwrites output. <paramref name="algorithm"/> forces a path (tests).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Forward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output,
         float clampMin = float.NegativeInfinity, float clampMax = float.PositiveInfinity, DepthwiseAlgorithm algorithm = DepthwiseAlgorithm.Auto)
     {

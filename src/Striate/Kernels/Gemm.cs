@@ -1,6 +1,7 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
+using System.Runtime.CompilerServices;
 
 namespace Striate.Kernels;
 
@@ -86,6 +87,7 @@ public static partial class Gemm
     internal static bool UsesPackedA(GemmPath path, int m) => m > GemmSmallM.MaxM || path == GemmPath.Scalar;
 
     /// <summary>Floats <see cref="PackA"/> writes for op(A) [m, k] on <paramref name="path"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static long PackedALength(GemmPath path, int m, int k) => path switch
     {
         GemmPath.Vector512 => GemmDriver<Gemm512x14x32>.PackedLength(m, k),
@@ -110,6 +112,7 @@ public static partial class Gemm
     /// C [m, n] = packedA · op(B) + beta · C, with packedA from <see cref="PackA"/> on the same path (alpha already in
     /// it). Requires <see cref="UsesPackedA"/>. Shapes: op(B) [k, n] (B stored [k, ldb], or [n, ldb] when transposed).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Sgemm(GemmPath path, int threads, float* packedA, int m, int k, bool transB, int n,
         float* b, int ldb, float beta, float* c, int ldc)
         => Sgemm(path, threads, packedA, m, k, transB, n, b, ldb, beta, c, ldc, GemmEpilogue.None);
@@ -118,6 +121,7 @@ public static partial class Gemm
     /// As above, with <paramref name="epilogue"/> (per-row bias, residual, clamp) applied in the microkernel's store
     /// of the last depth block: C = clamp(packedA · op(B) + beta · C + bias + residual).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Sgemm(GemmPath path, int threads, float* packedA, int m, int k, bool transB, int n,
         float* b, int ldb, float beta, float* c, int ldc, in GemmEpilogue epilogue)
     {
@@ -142,6 +146,7 @@ public static partial class Gemm
     }
 
     /// <summary>Whether <paramref name="path"/> runs on accelerated hardware in this process.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool IsSupported(GemmPath path) => path switch
     {
         GemmPath.Vector512 => Vector512.IsHardwareAccelerated,
@@ -171,6 +176,7 @@ public static partial class Gemm
     }
 
     /// <summary>Checks sizes and leading dimensions against the spans, naming what is wrong.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Validate(bool transA, bool transB, int m, int n, int k, int aLength, int lda, int bLength, int ldb, int cLength, int ldc)
     {
         if (m < 0 || n < 0 || k < 0) throw new ArgumentException($"Sgemm: sizes must be non-negative, got m={m}, n={n}, k={k}.");
@@ -181,6 +187,7 @@ public static partial class Gemm
         CheckMatrix("C", m, n, ldc, cLength);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckMatrix(string name, int rows, int cols, int ld, int length)
     {
         if (ld < Math.Max(1, cols))

@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Striate.Kernels;
 
 /// <summary>
@@ -24,6 +26,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// <summary>Columns of B packed at once (multiple of NR): the KC × NC block B̃ stays in L2 (see <see cref="Block"/>).</summary>
     private static int NC => TKernel.NC;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(ref GemmJob job, int threads)
     {
         int mTiles = (job.M + TKernel.MR - 1) / TKernel.MR;
@@ -45,6 +48,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// four ways packed all of A four times, a fifth of sgemm_1024's time), so square products take rows and a
     /// convolution, whose weights come packed, takes columns.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static (int MParts, int NParts) Split(int m, int n, int k, int mTiles, int nTiles, bool packedA, int threads)
     {
         int maxN = Math.Clamp(nTiles / 4, 1, 2 * threads), maxM = Math.Max(1, mTiles / 2);
@@ -79,6 +83,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
 
     private readonly struct Body(GemmJob job, int mParts, int nParts, int mTiles, int nTiles) : IParallelBody
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int index)
         {
             int pi = index / nParts, pj = index % nParts;
@@ -91,6 +96,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     }
 
     /// <summary>C[i0..i1, j0..j1] = epilogue(alpha · op(A)[i0..i1, :] · op(B)[:, j0..j1] + beta · C[i0..i1, j0..j1]).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Block(in GemmJob job, int i0, int i1, int j0, int j1)
     {
         int MR = TKernel.MR, NR = TKernel.NR;
@@ -161,6 +167,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// 512 + 88, whose microkernel calls and pass over C would do a sixth of the work). Every block but the last is
     /// this deep; <see cref="PackWhole"/> and <see cref="Block"/> both cut k this way, so a pre-packed A matches.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int DepthBlock(int k)
     {
         int blocks = Math.Max(1, (k + TKernel.KC - 1) / TKernel.KC);

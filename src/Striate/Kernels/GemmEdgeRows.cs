@@ -13,7 +13,7 @@ namespace Striate.Kernels;
 internal readonly unsafe partial struct Gemm512x14x32
 {
     /// <summary>The tile for a strip of at most 8 rows: 8 or 4 rows of two zmm accumulators each.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void RunFewRows(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
     {
         if (s.Rows <= 4) Run4(kc, a, b, c, ldc, beta, in s);

@@ -144,7 +144,7 @@ internal readonly unsafe partial struct Gemm512x14x32 : IGemmMicrokernel
     }
 
     /// <summary>Row <paramref name="r"/> of the tile: beta·C, bias, residual and clamp, stored under the column masks.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     private static void StoreEdge(float* c, Vector512<float> x0, Vector512<float> x1, float beta, in GemmTileStore s, int r,
         Vector512<float> m0, Vector512<float> m1, bool whole)
     {
@@ -305,7 +305,7 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
     }
 
     /// <summary>Row <paramref name="r"/> of the tile: beta·C, bias, residual and clamp, stored under the column masks.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     private static void StoreEdge(float* c, Vector256<float> x0, Vector256<float> x1, float beta, in GemmTileStore s, int r,
         Vector256<float> m0, Vector256<float> m1, bool whole)
     {

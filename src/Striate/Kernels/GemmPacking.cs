@@ -165,6 +165,7 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
     /// <summary>
     /// B̃: [ceil(nc/NR), kc, NR] ← op(B)[p0 .. p0+kc, j0 .. j0+nc]; columns past nc are zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void PackB(bool transB, float* b, int ldb, int p0, int kc, int j0, int nc, float* dst)
     {
         int nr = TKernel.NR;
@@ -268,6 +269,7 @@ internal sealed unsafe class GemmScratch
     private int capacity;
 
     /// <summary>A buffer of at least <paramref name="floats"/> floats owned by the calling thread.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float* Get(int floats)
     {
         var scratch = current ??= new GemmScratch();

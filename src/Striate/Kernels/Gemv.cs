@@ -23,11 +23,13 @@ internal static unsafe class Gemv
     private const int WeightRows = 4;
 
     /// <summary>C [m, n] = A [m, k] · B [n, k]ᵀ (+ bias [n] per column) on the fastest path, all kernel threads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyTransposed(int m, int n, int k, ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> b, int ldb,
         ReadOnlySpan<float> bias, Span<float> c, int ldc)
         => MultiplyTransposed(Gemm.BestPath, KernelThreads.Count, m, n, k, a, lda, b, ldb, bias, c, ldc);
 
     /// <summary>As above on a given path and thread budget (tests force each path). An empty <paramref name="bias"/> adds none.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void MultiplyTransposed(GemmPath path, int threads, int m, int n, int k, ReadOnlySpan<float> a, int lda,
         ReadOnlySpan<float> b, int ldb, ReadOnlySpan<float> bias, Span<float> c, int ldc)
     {
@@ -40,6 +42,7 @@ internal static unsafe class Gemv
     }
 
     /// <summary>The pointer form of <see cref="MultiplyTransposed(GemmPath, int, int, int, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, int, ReadOnlySpan{float}, Span{float}, int)"/>; sizes already checked.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void MultiplyTransposed(GemmPath path, int threads, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
         float* bias, float* c, nint ldc)
     {
@@ -57,6 +60,7 @@ internal static unsafe class Gemv
     private readonly struct TransposedBody(GemmPath path, int m, int n, int k, float* a, nint lda, float* b, nint ldb,
         float* bias, float* c, nint ldc, int groups, int tasks) : IParallelBody
     {
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int task)
         {
             int g0 = (int)((long)groups * task / tasks), g1 = (int)((long)groups * (task + 1) / tasks);

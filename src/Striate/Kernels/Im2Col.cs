@@ -1,4 +1,5 @@
 using System.Runtime.Intrinsics;
+using System.Runtime.CompilerServices;
 
 namespace Striate.Kernels;
 
@@ -20,6 +21,7 @@ public static class Im2Col
         => UnpackChannels(g, col, ldCol, image, 0, g.InChannelsPerGroup);
 
     /// <summary><c>Pack</c> restricted to col rows [r0, r1) (row = (c·kH + kh)·kW + kw), so threads can split one image.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void PackRows(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int r0, int r1)
     {
         if (r1 > r0) { PackRowsPointers(g, image, col, ldCol, r0, r1); return; }
@@ -27,6 +29,7 @@ public static class Im2Col
     }
 
     /// <summary>The general form of <see cref="PackRows"/> (span copies per output line); the twin of the pointer path.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void PackRowsGeneral(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int r0, int r1)
     {
         int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
@@ -61,6 +64,7 @@ public static class Im2Col
     /// than the copy itself (ResNet-18's 1×1 stride-2 downsample on 14×14 spent 17 % of its forward in the general
     /// form's element loop).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PackRowsPointers(in Conv2dGeometry g, ReadOnlySpan<float> image, Span<float> col, int ldCol, int r0, int r1)
     {
         int H = g.InHeight, W = g.InWidth, oh = g.OutHeight, ow = g.OutWidth;
@@ -221,6 +225,7 @@ public static class Im2Col
     /// <summary>
     /// Output columns j in [lo, hi) whose input column j·stride + shift lies inside [0, width).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void ValidRange(int shift, int stride, int width, int outWidth, out int lo, out int hi)
     {
         // j ≥ ceil(−shift / stride) and j ≤ floor((width − 1 − shift) / stride).

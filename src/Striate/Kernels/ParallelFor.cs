@@ -87,10 +87,12 @@ internal static unsafe class ParallelFor
     /// (the caller included), returning when all have finished. The first exception thrown by an iteration is
     /// rethrown here after the loop ends. Does not allocate.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TBody>(int count, ref TBody body) where TBody : struct, IParallelBody
         => Run(count, ref body, KernelThreads.Count);
 
     /// <summary>As <see cref="Run{TBody}(int, ref TBody)"/>, with an explicit thread budget.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run<TBody>(int count, ref TBody body, int threads) where TBody : struct, IParallelBody
     {
         if (count <= 0) return;
@@ -133,6 +135,7 @@ internal static unsafe class ParallelFor
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InvokeRange<TBody>(void* body, int start, int end) where TBody : struct, IParallelBody
     {
         ref TBody b = ref Unsafe.AsRef<TBody>(body);
@@ -140,6 +143,7 @@ internal static unsafe class ParallelFor
     }
 
     // The wake-up tree: the caller (node −1) wakes workers 0 and 1, worker w wakes 2w + 2 and 2w + 3.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void WakeChildren(Worker[] team, int node, int workerCount)
     {
         int first = 2 * node + 2;
@@ -148,6 +152,7 @@ internal static unsafe class ParallelFor
     }
 
     /// <summary>Claims and runs ranges of job <paramref name="gen"/> until none are left.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Participate(int gen)
     {
         // Read the job, then validate every claim against the ticket (see the publication order above).
@@ -171,6 +176,7 @@ internal static unsafe class ParallelFor
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Worker[] EnsureWorkers(int needed)
     {
         var team = Volatile.Read(ref workers);
@@ -221,6 +227,7 @@ internal static unsafe class ParallelFor
             }
         }
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private int WaitForJob(int seen)
         {
             long start = Stopwatch.GetTimestamp();

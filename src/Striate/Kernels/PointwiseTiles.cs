@@ -28,6 +28,7 @@ internal static unsafe class PointwiseTiles
     /// AVX-512 only for now: with AVX2's 6×16 tiles the driver cuts more evenly, and of the two shapes it leaves uneven
     /// GoogLeNet's 832→32 on 7×7 ran faster here (35 → 28 µs) but 480→16 on 14×14 slower (30 → 34–37 µs).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Takes(GemmPath path, int threads, int m, int n, int k) =>
         Enabled && path == GemmPath.Vector512 && threads > 1 && n <= MaxColumns && Gemm.UsesPackedA(path, m) && (long)m * n * k >= Gemm.ParallelThreshold
         && path switch
@@ -42,6 +43,7 @@ internal static unsafe class PointwiseTiles
     /// The driver's busiest thread against an even spread, both in register tiles: 2 for GoogLeNet's 512→24 on 14×14
     /// with AVX-512 (2 row strips: one part), 1.14 for MobileNet-V2's 576→96 (7 row strips in two parts, 4 + 3), 1 for 64→384.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static double Imbalance<TK>(int threads, int m, int n, int k) where TK : struct, IGemmMicrokernel
     {
         int mTiles = (m + TK.MR - 1) / TK.MR, nTiles = (n + TK.NR - 1) / TK.NR;
@@ -58,6 +60,7 @@ internal static unsafe class PointwiseTiles
     [ThreadStatic] private static float[]? t_packedB;
 
     /// <summary>C ← epilogue(A·B), A packed for <paramref name="path"/>'s tile; C's row stride is n.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(GemmPath path, int threads, float* packedA, int m, int k, int n, float* b, float* c, in GemmEpilogue epilogue)
     {
         switch (path)
@@ -69,6 +72,7 @@ internal static unsafe class PointwiseTiles
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TK>(int threads, float* packedA, int m, int k, int n, float* b, float* c, in GemmEpilogue epilogue)
         where TK : struct, IGemmMicrokernel
     {
@@ -96,6 +100,7 @@ internal static unsafe class PointwiseTiles
         public float* B, BPack;
         public int N, K, KcBlock, NTiles;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int task)
         {
             int pc = task / NTiles * KcBlock, j = task % NTiles * TK.NR;
@@ -112,6 +117,7 @@ internal static unsafe class PointwiseTiles
         public GemmEpilogue Epilogue;
 
         /// <summary>Tile (i, j): C[i·MR.., j·NR..] over every depth block, the epilogue riding on the last one's store.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int task)
         {
             int i = task / NTiles * TK.MR, j = task % NTiles * TK.NR;

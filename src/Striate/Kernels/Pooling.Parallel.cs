@@ -1,3 +1,5 @@
+using System.Runtime.CompilerServices;
+
 namespace Striate.Kernels;
 
 /// <summary>
@@ -11,6 +13,7 @@ internal static class PlaneParallel
     public const long MinParallelWork = 1 << 16;
 
     /// <summary>Calls body(start, end) over [0, count) — inline when small, else in up to <see cref="KernelThreads.Count"/> chunks.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void For(int count, long work, Action<int, int> body)
     {
         int chunks = Math.Min(count, KernelThreads.Count);
@@ -28,6 +31,7 @@ internal static class PlaneParallel
         public Action<int, int> Body;
         public int Count, Chunks;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int c) => Body((int)((long)Count * c / Chunks), (int)((long)Count * (c + 1) / Chunks));
     }
 }

@@ -46,6 +46,7 @@ public static partial class Pooling
     /// the chosen element within its plane, as PyTorch's return_indices. Ties keep the first maximum in row-major
     /// scan order; a NaN wins over every number (PyTorch propagates NaN; the last NaN in scan order is recorded).
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void MaxPool2dForward(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output, Span<int> indices)
     {
         // input: [Planes, InH, InW]; output: [Planes, OutH, OutW]; indices: [Planes, OutH, OutW] or empty (not wanted)
@@ -59,12 +60,13 @@ public static partial class Pooling
         {
             nint inAddr = (nint)pIn, outAddr = (nint)pOut, idxAddr = (nint)pIdx;
             int inLen = input.Length, outLen = output.Length, idxLen = indices.Length;
-            PlaneParallel.For(g.Planes, (long)g.Planes * g.OutPlane * g.KernelH * g.KernelW, (p0, p1) =>
+            PlaneParallel.For(g.Planes, (long)g.Planes * g.OutPlane * g.KernelH * g.KernelW, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
                 MaxPlanes(geo, new ReadOnlySpan<float>((float*)inAddr, inLen), new Span<float>((float*)outAddr, outLen),
                     new Span<int>((int*)idxAddr, idxLen), p0, p1));
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void MaxPlanes(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output, Span<int> indices, int p0, int p1)
     {
         if (indices.IsEmpty)
@@ -299,6 +301,7 @@ public static partial class Pooling
     /// window size clipped to the padded input when <paramref name="countIncludePad"/>; else the number of real
     /// input elements in the window.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static unsafe void AvgPool2dForward(in Pool2dGeometry g, bool countIncludePad, int divisorOverride, ReadOnlySpan<float> input, Span<float> output)
     {
         // input: [Planes, InH, InW]; output: [Planes, OutH, OutW]
@@ -309,7 +312,7 @@ public static partial class Pooling
         {
             nint inAddr = (nint)pIn, outAddr = (nint)pOut;
             int inLen = input.Length, outLen = output.Length;
-            PlaneParallel.For(g.Planes, (long)g.Planes * g.OutPlane * g.KernelH * g.KernelW, (p0, p1) =>
+            PlaneParallel.For(g.Planes, (long)g.Planes * g.OutPlane * g.KernelH * g.KernelW, [MethodImpl(MethodImplOptions.AggressiveOptimization)] (p0, p1) =>
                 AvgPlanes(geo, countIncludePad, divisorOverride, new ReadOnlySpan<float>((float*)inAddr, inLen), new Span<float>((float*)outAddr, outLen), p0, p1));
         }
     }
@@ -394,6 +397,7 @@ public static partial class Pooling
     private static float Divisor(bool countIncludePad, int divisorOverride, int padded, int real) =>
         divisorOverride != 0 ? divisorOverride : countIncludePad ? padded : real;
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Check(in Pool2dGeometry g, int inputLength, int outputLength, string op)
     {
         if (inputLength != g.Planes * g.InPlane || outputLength != g.Planes * g.OutPlane)

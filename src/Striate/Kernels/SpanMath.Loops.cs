@@ -140,6 +140,7 @@ internal static partial class SpanMath
     }
 
     /// <summary>The destination holds every input element and, if it shares memory with an input, starts where it does.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckDestination(ReadOnlySpan<float> input, ReadOnlySpan<float> destination)
     {
         if (destination.Length < input.Length)

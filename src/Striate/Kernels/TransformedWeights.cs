@@ -73,6 +73,7 @@ public static class TransformedWeights
     public static void Clear() => Shared.Clear();
 
     /// <summary>The shared cache's <see cref="Store.Get{TFill}"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static float[]? Get<TFill>(WeightKey key, WeightTransform transform, int length, ref TFill fill) where TFill : struct, IWeightFill
         => Shared.Get(key, transform, length, ref fill);
 
@@ -126,6 +127,7 @@ public static class TransformedWeights
         /// half-written ones. Null when a new entry does not fit the budget (see <see cref="Admit"/>): the caller then
         /// transforms into its own scratch, as without a key.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public unsafe float[]? Get<TFill>(WeightKey key, WeightTransform transform, int length, ref TFill fill) where TFill : struct, IWeightFill
         {
             var slot = owners.GetValue(key.Owner, static _ => new OwnerSlot());
@@ -150,6 +152,7 @@ public static class TransformedWeights
         }
 
         /// <summary>Under the entry's owner lock: marks it used and refills it when its version is not the key's.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static unsafe float[] Refresh<TFill>(Entry e, WeightKey key, long now, ref TFill fill) where TFill : struct, IWeightFill
         {
             e.LastUse = now;
@@ -178,6 +181,7 @@ public static class TransformedWeights
         /// recently used first), never ones in current use: a model whose weights exceed the budget keeps the layers that
         /// fit and transforms the rest per call, rather than evicting, on every call, the entry the next layer needs.
         /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private bool Admit(long bytes, long now)
         {
             lock (sync)
@@ -229,6 +233,7 @@ public static class TransformedWeights
     {
         private readonly List<Entry> entries = new(2);
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Entry? Find(WeightTransform transform)
         {
             foreach (var e in entries) if (e.Transform == transform) return e;

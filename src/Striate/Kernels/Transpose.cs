@@ -12,7 +12,7 @@ namespace Striate.Kernels;
 internal static unsafe class Transpose
 {
     /// <summary>dst[j, i] = src[i, j] for i, j &lt; 16. Requires AVX-512F.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Block16(float* src, nint srcStride, float* dst, nint dstStride)
     {
         var r0 = Vector512.Load(src); var r1 = Vector512.Load(src + srcStride);
@@ -50,7 +50,7 @@ internal static unsafe class Transpose
     private static Vector512<float> Hi64(Vector512<float> a, Vector512<float> b) => Avx512F.UnpackHigh(a.AsDouble(), b.AsDouble()).AsSingle();
 
     /// <summary>Columns k, k+4, k+8, k+12 (at dst, +4, +8, +12 strides) from the four row quads' lanes 0..3.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     private static void Lanes(Vector512<float> q0, Vector512<float> q1, Vector512<float> q2, Vector512<float> q3, float* dst, nint dstStride)
     {
         var v = Avx512F.Shuffle4x128(q0, q1, 0x44);  // [q0 L0, q0 L1, q1 L0, q1 L1]
