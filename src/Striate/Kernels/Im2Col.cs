@@ -103,6 +103,7 @@ public static class Im2Col
 
     // dst[j] = src[j·stride] for j in [0, n): a gather of every stride-th float, four at a time (short lines: a vector
     // permute would need two loads and an index vector per 8–16 outputs of lines 7–28 long).
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void CopyStrided(float* src, int stride, float* dst, int n)
     {
         int j = 0;

@@ -77,6 +77,7 @@ public static partial class Pooling
     }
 
     // rows[oh, PadW + w] = max over oh's window rows (clamped to the input) of plane[h, w], for w < InW.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ReduceRows<TL>(in Pool2dGeometry g, float* plane, float* rows, int rowLen) where TL : IMaxPoolLanes
     {
         int inW = g.InW, v = TL.Length;
@@ -101,6 +102,7 @@ public static partial class Pooling
     }
 
     // o[oh, ow] = max over j < KernelW of rows[oh, ow·StrideW + j].
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ReduceColumns<TL>(in Pool2dGeometry g, float* rows, int rowLen, float* o) where TL : IMaxPoolLanes
     {
         int outW = g.OutW, kW = g.KernelW, sW = g.StrideW, v = TL.Length;
