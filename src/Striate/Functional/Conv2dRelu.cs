@@ -47,4 +47,49 @@ public static partial class F
             if (db != null) Accumulate(2, db);
         }
     }
+
+    /// <summary>
+    /// maxpool2d(relu(conv2d(input, weight, bias)), 2, 2) as one op: what <see cref="Nn.Sequential"/> runs for LeNet's
+    /// Conv2d, ReLU, MaxPool2d(2) when grad is on and nothing observes the inner outputs. Each image's convolution
+    /// output is pooled from a per-thread scratch (<see cref="Conv2dFlat.ForwardReluPool"/>) and its gradient rebuilt
+    /// there from the pooled gradient, so neither the activation nor its gradient is written at full size (conv1's is
+    /// 4.8 MB at batch 256). Same values, argmaxes and gradients as the three ops (the bias gradient sums in another order).
+    /// Shapes: input [N, Cin, H, W] → [N, Cout, Hout/2, Wout/2].
+    /// </summary>
+    internal static Tensor Conv2dReluMaxPool(Tensor input, Tensor weight, Tensor? bias, (int H, int W) padding)
+    {
+        var g = Conv2dGeometryOf(input, weight, bias, (1, 1), padding, (1, 1), 1);
+        var pg = Conv2dFlat.PoolOf(g);
+        var output = Tensor.Allocate([g.Batch, g.OutChannels, pg.OutH, pg.OutW], clear: false);
+        int count = output.Numel;
+        var indices = RentIndices(count);
+        Conv2dFlat.ForwardReluPool(Conv2dFlat.BestWidth, g, input.ReadOnlySpan, weight.ReadOnlySpan, bias is null ? default : bias.ReadOnlySpan,
+            output.Span, IndexSpan(indices, count));
+        return new Conv2dReluMaxPoolBackward(g, input, weight, output, indices, bias != null).Saving(input, weight, output).Record(output, input, weight, bias);
+    }
+
+    /// <summary>Whether <see cref="Conv2dReluMaxPool"/> can stand in for conv (stride 1, this padding) → ReLU → 2×2/2 max pooling here.</summary>
+    internal static bool Conv2dReluMaxPoolFuses(Tensor input, Tensor weight, Tensor? bias, (int H, int W) padding)
+    {
+        if (!Conv2dReluFuses(input, weight, bias, (1, 1), padding, (1, 1), 1)) return false;
+        return Conv2dFlat.SupportsPool(Conv2dGeometryOf(input, weight, bias, (1, 1), padding, (1, 1), 1));
+    }
+
+    /// <summary>Gradients of <see cref="Conv2dReluMaxPool"/> for input, weight and bias, from the pooled output and its argmaxes.</summary>
+    private sealed class Conv2dReluMaxPoolBackward(Conv2dGeometry geometry, Tensor input, Tensor weight, Tensor output, float[] indices, bool hasBias) : GradFn
+    {
+        protected internal override void Backward(Tensor gradOutput)
+        {
+            var g = geometry;
+            var dx = NeedsGrad(0) ? Tensor.Allocate(input.Shape, clear: false) : null;              // dx: [N, Cin, H, W]
+            var dw = NeedsGrad(1) ? Tensor.Allocate(weight.Shape, clear: false) : null;             // dW: [Cout, Cin, kH, kW]
+            var db = hasBias && NeedsGrad(2) ? Tensor.Allocate([g.OutChannels], clear: false) : null; // db: [Cout]
+            Conv2dFlat.BackwardReluPool(Conv2dFlat.BestWidth, g, input.ReadOnlySpan, weight.ReadOnlySpan, output.ReadOnlySpan,
+                IndexSpan(indices, output.Numel), gradOutput.ReadOnlySpan,
+                dx is null ? default : dx.Span, dw is null ? default : dw.Span, db is null ? default : db.Span);
+            if (dx != null) Accumulate(0, dx);
+            if (dw != null) Accumulate(1, dw);
+            if (db != null) Accumulate(2, db);
+        }
+    }
 }

@@ -24,6 +24,14 @@ internal static unsafe partial class Conv2dFlat
     {
         if (!IsSupported(width) || !Supports(g)) throw new ArgumentException($"Conv2dFlat: cannot run {g} on {width}.");
         CheckMaskAndBias(g, gradOutput, reluOutput, default);
+        BackwardData(width, g, gradOutput, reluOutput, weight, gradInput, default);
+    }
+
+    private static void BackwardData(GemmPath width, in Conv2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<float> reluOutput,
+        ReadOnlySpan<float> weight, Span<float> gradInput, PooledGradient pool)
+    {
+        if (weight.Length != g.WeightLength || gradInput.Length != g.InputLength)
+            throw new ArgumentException($"Conv2dFlat.BackwardData: weight has {weight.Length} elements (expected {g.WeightLength}), gradInput {gradInput.Length} (expected {g.InputLength}).");
         var l = new Layout(g, Lanes(width), ForwardBlock(width));
         int kk = g.KernelHeight * g.KernelWidth, cout = g.OutChannels;
         // The weight as per-tile [co][tap in tile] blocks, tiles of at most 4 of one input channel's kk taps.
@@ -45,7 +53,7 @@ internal static unsafe partial class Conv2dFlat
             fixed (float* dy = gradOutput, y = reluOutput, pw = wr, dx = gradInput)
             fixed (int* pr = rows)
             {
-                var body = new DataBody { G = g, L = l, Width = width, Tasks = tasks, Dy = dy, Mask = y, Wr = pw, Dx = dx, Rows = pr };
+                var body = new DataBody { G = g, L = l, Width = width, Tasks = tasks, Dy = dy, Mask = y, Wr = pw, Dx = dx, Rows = pr, Pool = pool };
                 ParallelFor.Run(tasks, ref body);
             }
         }
@@ -63,6 +71,7 @@ internal static unsafe partial class Conv2dFlat
         public int Tasks;
         public float* Dy, Mask, Wr, Dx; // Mask: the ReLU output, or null
         public int* Rows;
+        public PooledGradient Pool;       // when set, dy comes from the pooled gradient (Conv2dFlat.Pool.cs), Dy unused
 
         public readonly void Invoke(int task)
         {
@@ -75,7 +84,7 @@ internal static unsafe partial class Conv2dFlat
             // A dcol row: maxOff zeros, the Lr computed columns, then zeros up to every read of the shifted sums.
             int front = maxOff, stride = front + l.Lr + maxOff + v;
             long dyLength = (long)cout * l.Lr, colLength = (long)kk * stride;
-            float[] scratch = Scratch(dyLength + colLength + pq);
+            float[] scratch = Scratch(dyLength + colLength + pq + Pool.ScratchLength(g));
             fixed (float* s = scratch)
             {
                 float* dyflat = s, dcol = s + dyLength, dxp = dcol + colLength; // dyflat: [Cout, Lr]; dcol: [kk, stride]; dxp: [pq]
@@ -92,7 +101,8 @@ internal static unsafe partial class Conv2dFlat
                 long image = (long)g.InChannels * g.InHeight * g.InWidth, outImage = (long)cout * g.OutHeight * g.OutWidth;
                 for (int n = n0; n < n1; n++)
                 {
-                    FlattenGradient(g, l, Dy + n * outImage, Mask == null ? null : Mask + n * outImage, dyflat);
+                    if (Pool.IsSet) FlattenGradient(g, l, Pool.Image(g, n, dxp + pq), null, dyflat);
+                    else FlattenGradient(g, l, Dy + n * outImage, Mask == null ? null : Mask + n * outImage, dyflat);
                     for (int ci = 0; ci < g.InChannels; ci++)
                     {
                         for (int tile = 0; tile < tiles; tile++)

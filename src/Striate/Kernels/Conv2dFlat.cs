@@ -154,14 +154,7 @@ internal static unsafe partial class Conv2dFlat
         float[] wt = ArrayPool<float>.Shared.Rent(g.OutChannels * l.Taps);
         try
         {
-            int tiles = TileCount(g.OutChannels);
-            for (int tile = 0; tile < tiles; tile++)
-            {
-                int c0 = TileStart(g.OutChannels, tile), tc = TileStart(g.OutChannels, tile + 1) - c0;
-                for (int t = 0; t < l.Taps; t++)
-                for (int c = 0; c < tc; c++)
-                    wt[c0 * l.Taps + t * tc + c] = weight[(c0 + c) * l.Taps + t];
-            }
+            ReorderForwardWeight(g, l, weight, wt);
             int tasks = Math.Min(g.Batch, 4 * MaxTasks);
             fixed (float* x = input, pw = wt, b = bias, y = output)
             fixed (int* off = offsets)
@@ -176,6 +169,19 @@ internal static unsafe partial class Conv2dFlat
         }
     }
 
+    /// <summary>The weight reordered per channel tile as [tile][tap][channel in tile], so a tap's broadcasts are adjacent.</summary>
+    private static void ReorderForwardWeight(in Conv2dGeometry g, in Layout l, ReadOnlySpan<float> weight, float[] wt)
+    {
+        int tiles = TileCount(g.OutChannels);
+        for (int tile = 0; tile < tiles; tile++)
+        {
+            int c0 = TileStart(g.OutChannels, tile), tc = TileStart(g.OutChannels, tile + 1) - c0;
+            for (int t = 0; t < l.Taps; t++)
+            for (int c = 0; c < tc; c++)
+                wt[c0 * l.Taps + t * tc + c] = weight[(c0 + c) * l.Taps + t];
+        }
+    }
+
     private struct ForwardBody : IParallelBody
     {
         public Conv2dGeometry G;
@@ -185,6 +191,8 @@ internal static unsafe partial class Conv2dFlat
         public float* X, Wt, Bias, Y;
         public int* Offsets;
         public bool Relu;
+        public float* Pooled; // not null: relu(conv + b) is pooled 2×2/2 per image (Conv2dFlat.Pool.cs), Y unused
+        public int* PoolIndices;
 
         public readonly void Invoke(int task)
         {
@@ -192,10 +200,11 @@ internal static unsafe partial class Conv2dFlat
             var l = L;
             int n0 = (int)((long)g.Batch * task / Tasks), n1 = (int)((long)g.Batch * (task + 1) / Tasks);
             long image = (long)g.InChannels * g.InHeight * g.InWidth, outPlane = (long)g.OutHeight * g.OutWidth;
-            float[] scratch = Scratch(l.XLength + (long)g.OutChannels * l.Lr);
+            float[] scratch = Scratch(l.XLength + (long)g.OutChannels * l.Lr + (Pooled != null ? g.OutChannels * outPlane : 0));
             fixed (float* s = scratch)
             {
                 float* xp = s, yflat = s + l.XLength; // xp: [Cin, Hp, Wp] + slack; yflat: [Cout, Lr]
+                float* yimage = yflat + (long)g.OutChannels * l.Lr; // pooled mode: the image's relu(conv + b) [Cout, Hout, Wout]
                 for (int n = n0; n < n1; n++)
                 {
                     PadImage(g, l, X + n * image, xp);
@@ -206,7 +215,7 @@ internal static unsafe partial class Conv2dFlat
                         ForwardTiles(Width, tc, xp, Offsets, l.Taps, l.Lr, Wt + c0 * l.Taps, yflat + (long)c0 * l.Lr, l.Lr);
                     }
                     // y[n, co] = yflat[co] without the dropped columns, plus the bias (and the ReLU).
-                    float* yn = Y + n * g.OutChannels * outPlane;
+                    float* yn = Pooled != null ? yimage : Y + n * g.OutChannels * outPlane;
                     int oh = g.OutHeight, ow = g.OutWidth;
                     for (int co = 0; co < g.OutChannels; co++)
                     {
@@ -218,6 +227,7 @@ internal static unsafe partial class Conv2dFlat
                             else RowMath.AddScalar(src, b, dst, ow);
                         }
                     }
+                    if (Pooled != null) PoolImage(g, yimage, Pooled, PoolIndices, n);
                 }
             }
         }
@@ -238,6 +248,14 @@ internal static unsafe partial class Conv2dFlat
     {
         if (!IsSupported(width) || !Supports(g)) throw new ArgumentException($"Conv2dFlat: cannot run {g} on {width}.");
         CheckMaskAndBias(g, gradOutput, reluOutput, gradBias);
+        BackwardWeight(width, g, input, gradOutput, reluOutput, gradWeight, gradBias, default);
+    }
+
+    private static void BackwardWeight(GemmPath width, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> gradOutput,
+        ReadOnlySpan<float> reluOutput, Span<float> gradWeight, Span<float> gradBias, PooledGradient pool)
+    {
+        if (input.Length != g.InputLength || gradWeight.Length != g.WeightLength)
+            throw new ArgumentException($"Conv2dFlat.BackwardWeight: input has {input.Length} elements (expected {g.InputLength}), gradWeight {gradWeight.Length} (expected {g.WeightLength}).");
         var l = new Layout(g, Lanes(width), 1);
         var offsets = TapOffsets(g, l);
         int tasks = Math.Clamp((g.Batch + WeightImagesPerTask - 1) / WeightImagesPerTask, 1, MaxTasks);
@@ -251,7 +269,7 @@ internal static unsafe partial class Conv2dFlat
                 var body = new WeightBody
                 {
                     G = g, L = l, Width = width, Tasks = tasks, X = x, Dy = dy, Mask = y, Partials = p, PartialLength = pl,
-                    Bias = !gradBias.IsEmpty, Offsets = off,
+                    Bias = !gradBias.IsEmpty, Offsets = off, Pool = pool,
                 };
                 ParallelFor.Run(tasks, ref body);
             }
@@ -289,6 +307,7 @@ internal static unsafe partial class Conv2dFlat
         public float* X, Dy, Mask, Partials; // Mask: the ReLU output, or null
         public bool Bias;
         public int* Offsets;
+        public PooledGradient Pool;          // when set, dy comes from the pooled gradient (Conv2dFlat.Pool.cs), Dy unused
 
         public readonly void Invoke(int task)
         {
@@ -297,7 +316,7 @@ internal static unsafe partial class Conv2dFlat
             int n0 = (int)((long)g.Batch * task / Tasks), n1 = (int)((long)g.Batch * (task + 1) / Tasks), count = n1 - n0;
             long image = (long)g.InChannels * g.InHeight * g.InWidth, outImage = g.OutChannels * (long)g.OutHeight * g.OutWidth;
             long xStride = l.XLength, dyStride = (long)g.OutChannels * l.Lr;
-            float[] scratch = Scratch(count * (xStride + dyStride));
+            float[] scratch = Scratch(count * (xStride + dyStride) + Pool.ScratchLength(g));
             float* partial = Partials + (long)task * PartialLength; // [Cout, taps], then [Cout] for the bias
             fixed (float* s = scratch)
             {
@@ -305,7 +324,8 @@ internal static unsafe partial class Conv2dFlat
                 for (int i = 0; i < count; i++)
                 {
                     PadImage(g, l, X + (n0 + i) * image, xps + i * xStride);
-                    FlattenGradient(g, l, Dy + (n0 + i) * outImage, Mask == null ? null : Mask + (n0 + i) * outImage, dys + i * dyStride);
+                    if (Pool.IsSet) FlattenGradient(g, l, Pool.Image(g, n0 + i, s + count * (xStride + dyStride)), null, dys + i * dyStride);
+                    else FlattenGradient(g, l, Dy + (n0 + i) * outImage, Mask == null ? null : Mask + (n0 + i) * outImage, dys + i * dyStride);
                 }
                 int tiles = TileCount(g.OutChannels);
                 for (int tile = 0; tile < tiles; tile++)

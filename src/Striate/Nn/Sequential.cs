@@ -49,6 +49,12 @@ public sealed class Sequential : Module
         var x = input;
         for (int i = 0; i < _layers.Count; i++)
         {
+            if (_layers[i] is Conv2d c && i + 2 < _layers.Count && _layers[i + 1] is ReLU r && _layers[i + 2] is MaxPool2d pool && c.FusesReluMaxPool(r, pool, x))
+            {
+                x = c.ForwardReluMaxPool(x);
+                i += 2;
+                continue;
+            }
             if (_layers[i] is Conv2d conv && i + 1 < _layers.Count && _layers[i + 1] is ReLU relu && conv.FusesRelu(relu, x))
             {
                 x = conv.ForwardRelu(x);

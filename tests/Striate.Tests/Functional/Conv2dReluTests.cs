@@ -49,7 +49,7 @@ public class Conv2dReluTests
     [Fact]
     public void LeNetTrainsTheSameFusedAsWithTheReluObserved()
     {
-        // A forward hook on each ReLU makes Sequential run conv and ReLU apart; the hooks do nothing else.
+        // A forward hook on each ReLU makes Sequential run conv, ReLU and pooling apart; the hooks do nothing else.
         var fused = LeNet.CreateRelu(generator: new Generator(3));
         var apart = LeNet.CreateRelu(generator: new Generator(3));
         foreach (var (_, m) in apart.NamedChildren()) if (m is ReLU) m.RegisterForwardHook((_, _, _) => { });
@@ -90,5 +90,54 @@ public class Conv2dReluTests
         // A strided convolution does not take the flat kernels: nothing to fuse.
         var strided = new Sequential(new Conv2d(1, 6, 5, stride: 2, generator: new Generator(7)), new ReLU());
         Assert.Equal("ReluBackward", strided.Call(x).GradFn!.Name);
+    }
+
+    [Theory]
+    [InlineData(37, 1, 28, 6, 2)]   // LeNet conv1 → 14×14
+    [InlineData(29, 6, 14, 16, 0)]  // LeNet conv2 → 5×5
+    [InlineData(33, 3, 11, 5, 1)]   // 11×11 output: the last row and column are in no window
+    public void FusedPoolOpMatchesTheThreeOpsForwardAndBackward(int batch, int cin, int size, int cout, int padding)
+    {
+        var r = new Generator(21);
+        var x = Random(r, batch, cin, size, size);
+        var w = Random(r, cout, cin, 5, 5);
+        var b = Random(r, cout);
+        bool flat = Conv2dFlat.BestWidth != GemmPath.Scalar;
+        Assert.Equal(flat, F.Conv2dReluMaxPoolFuses(x, w, b, (padding, padding)));
+        Assert.SkipUnless(flat, "no vector width for the flat kernels here: the fused pooling op does not run.");
+        var (y1, dx1, dw1, db1) = RunPool(x, w, b, padding, fused: false, seed: 22);
+        var (y2, dx2, dw2, db2) = RunPool(x, w, b, padding, fused: true, seed: 22);
+        Assert.Equal(y1, y2);
+        Assert.Equal(dx1, dx2);
+        Assert.Equal(dw1, dw2);
+        Close.Assert(db1, db2, 1e-5, 1e-4, "bias gradient");
+    }
+
+    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) RunPool(Tensor x0, Tensor w0, Tensor b0, int padding, bool fused, ulong seed)
+    {
+        var x = Tensor.FromArray(x0.ReadOnlySpan, x0.ShapeArray).RequireGrad();
+        var w = Tensor.FromArray(w0.ReadOnlySpan, w0.ShapeArray).RequireGrad();
+        var b = Tensor.FromArray(b0.ReadOnlySpan, b0.ShapeArray).RequireGrad();
+        var y = fused ? F.Conv2dReluMaxPool(x, w, b, (padding, padding)) : F.MaxPool2d(F.Relu(F.Conv2d(x, w, b, padding: padding)), 2);
+        Assert.Equal(fused ? "Conv2dReluMaxPoolBackward" : "MaxPoolBackward", y.GradFn!.Name);
+        y.Backward(Random(new Generator(seed), y.ShapeArray));
+        return (y.ReadOnlySpan.ToArray(), x.Grad!.ReadOnlySpan.ToArray(), w.Grad!.ReadOnlySpan.ToArray(), b.Grad!.ReadOnlySpan.ToArray());
+    }
+
+    [Fact]
+    public void SequentialFusesConvReluPoolOnlyInTrainingAndWhenNothingObservesIt()
+    {
+        Assert.SkipUnless(Conv2dFlat.BestWidth != GemmPath.Scalar, "no vector width for the flat kernels here: Sequential fuses nothing.");
+        var conv = new Conv2d(1, 6, 5, padding: 2, generator: new Generator(5));
+        var pool = new MaxPool2d(2, 2);
+        var net = new Sequential(conv, new ReLU(), pool);
+        var x = Random(new Generator(6), 16, 1, 28, 28).RequireGrad();
+        Assert.Equal("Conv2dReluMaxPoolBackward", net.Call(x).GradFn!.Name);
+        using (pool.RegisterForwardHook((_, _, _) => { }))
+            Assert.Equal("MaxPoolBackward", net.Call(x).GradFn!.Name);   // conv + ReLU still fused, pooling apart
+        using (GradMode.NoGrad())
+            Assert.Null(net.Call(x).GradFn);                              // inference: conv + ReLU fused, pooling apart
+        var threeByThree = new Sequential(new Conv2d(1, 6, 5, padding: 2, generator: new Generator(5)), new ReLU(), new MaxPool2d(3, 2));
+        Assert.Equal("MaxPoolBackward", threeByThree.Call(x).GradFn!.Name);
     }
 }

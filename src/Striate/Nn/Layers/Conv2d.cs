@@ -79,6 +79,20 @@ public sealed class Conv2d : Module
     internal Tensor ForwardRelu(Tensor input) =>
         F.Conv2dRelu(input, Weight, Bias, (Stride.H, Stride.W), (Padding.H, Padding.W), (Dilation.H, Dilation.W), Groups);
 
+    /// <summary>
+    /// Whether this layer, <paramref name="relu"/> and <paramref name="pool"/> may run as one op on
+    /// <paramref name="input"/> (<see cref="F.Conv2dReluMaxPool"/>): as <see cref="FusesRelu"/>, with grad on (the op
+    /// exists for training: it keeps argmaxes) and a 2×2 stride-2 pooling without padding or ceil mode and without hooks.
+    /// </summary>
+    internal bool FusesReluMaxPool(ReLU relu, MaxPool2d pool, Tensor input) =>
+        Autograd.GradMode.IsEnabled && !pool.HasHooks && pool.KernelSize == new Size2(2, 2) && pool.Stride == new Size2(2, 2)
+        && pool.Padding == new Size2(0, 0) && !pool.CeilMode && Stride == new Size2(1, 1) && Dilation == new Size2(1, 1) && Groups == 1
+        && Graph.GraphTracer.Current == null && !HasHooks && !relu.HasHooks
+        && F.Conv2dReluMaxPoolFuses(input, Weight, Bias, (Padding.H, Padding.W));
+
+    /// <summary>maxpool2(relu(this(input))) as one op; only after <see cref="FusesReluMaxPool"/> said yes.</summary>
+    internal Tensor ForwardReluMaxPool(Tensor input) => F.Conv2dReluMaxPool(input, Weight, Bias, (Padding.H, Padding.W));
+
     public override string ToString() =>
         $"Conv2d({InChannels}, {OutChannels}, kernel_size={KernelSize}, stride={Stride}, padding={Padding}" +
         $"{(Dilation != new Size2(1, 1) ? $", dilation={Dilation}" : "")}{(Groups != 1 ? $", groups={Groups}" : "")}{(Bias == null ? ", bias=False" : "")})";
