@@ -79,6 +79,7 @@ internal static unsafe class ChannelBlocked
                     }
                 }
             }
+            if (channels == V && s.Width < V && plane2d >= V && PackRunsOfPixels(srcImage + c0 * plane2d, s, plane)) return;
             for (int h = 0; h < s.Height; h++)
             {
                 float* row = plane + (s.PadH + h) * s.RowPitch + (long)s.PadW * V; // [W, V]
@@ -101,6 +102,48 @@ internal static unsafe class ChannelBlocked
                     for (int w = w0; w < s.Width; w++) d[w * V] = srcRow[w];
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The pixels of one full block whose rows are narrower than a vector (14×14 and 7×7 maps at V = 16, 7×7 at V = 8),
+    /// which the row-wise transposes of <see cref="PackBlock"/> cannot take: V channels × V pixels at a time along the
+    /// flattened plane (the last run overlapping its neighbour), transposed into a stack block and each pixel's vector
+    /// stored at its place in the padded plane. The element-by-element copy it replaces took 5 % of ResNet-18's
+    /// conv3x3_256_256_14 forward + backward. False (nothing written) when this ISA has no transpose for V.
+    /// </summary>
+    private static bool PackRunsOfPixels(float* channels, in BlockedShape s, float* plane)
+    {
+        int V = s.V, W = s.Width;
+        long pixels = (long)s.Height * W;
+        float* block = stackalloc float[V * V]; // [V pixels, V channels]
+        for (long p0 = 0; ; p0 += V)
+        {
+            long at = Math.Min(p0, pixels - V);
+            if (!Transpose.TryBlock(V, channels + at, (nint)pixels, block, V)) return false;
+            for (int i = 0; i < V; i++)
+            {
+                long p = at + i;
+                float* d = plane + (s.PadH + p / W) * s.RowPitch + (s.PadW + p % W) * V;
+                if (V == 16) Vector512.Store(Vector512.Load(block + i * V), d);
+                else Vector256.Store(Vector256.Load(block + i * V), d);
+            }
+            if (at == pixels - V) return true;
+        }
+    }
+
+    /// <summary>The plain twin of <see cref="PackBlock"/>: element by element (the specification of the blocked layout).</summary>
+    internal static void PackBlockReference(float* srcImage, in BlockedShape s, int cb, float* dstImage)
+    {
+        int V = s.V, c0 = cb * V;
+        float* plane = dstImage + cb * s.BlockStride; // [Hp, Wp, V]
+        for (int hp = 0; hp < s.PaddedHeight; hp++)
+        for (int wp = 0; wp < s.PaddedWidth; wp++)
+        for (int c = 0; c < V; c++)
+        {
+            int h = hp - s.PadH, w = wp - s.PadW;
+            bool inside = c0 + c < s.Channels && (uint)h < (uint)s.Height && (uint)w < (uint)s.Width;
+            plane[hp * s.RowPitch + (long)wp * V + c] = inside ? srcImage[((long)(c0 + c) * s.Height + h) * s.Width + w] : 0f;
         }
     }
 
