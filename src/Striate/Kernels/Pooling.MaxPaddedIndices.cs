@@ -66,6 +66,7 @@ public static partial class Pooling
     }
 
     // rows[oh, PadW + w], rowOf[oh, PadW + w] = max over oh's window rows of plane[h, w] and the first h reaching it.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ReduceRowsArg<TL>(in Pool2dGeometry g, float* plane, float* rows, int* rowOf, int rowLen) where TL : IMaxPoolArgLanes
     {
         int inW = g.InW, v = TL.Length;
@@ -91,6 +92,7 @@ public static partial class Pooling
     }
 
     // o[oh, ow], oi[oh, ow] = the first maximum of oh's reduced row over ow's window, and its plane index.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void ReduceColumnsArg<TL>(in Pool2dGeometry g, float* rows, int* rowOf, int rowLen, float* o, int* oi) where TL : IMaxPoolArgLanes
     {
         int outW = g.OutW, kW = g.KernelW, sW = g.StrideW, v = TL.Length;
@@ -110,6 +112,7 @@ public static partial class Pooling
     }
 
     // PyTorch records the last NaN of a window in scan order; the separable passes do not track it, so redo those outputs.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void FixNaNWindows(in Pool2dGeometry g, ReadOnlySpan<float> plane, float* o, int* oi)
     {
         for (int i = 0; i < g.OutPlane; i++)
