@@ -93,6 +93,7 @@ public sealed partial class InferenceSession
             g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0 && g.Groups == 1;
 
         /// <summary>Packs both products' weights as GEMM's A, once (the session's weights are folded constants).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // Run calls it every run (a no-op after the first)
         public override void Prepare()
         {
             _packedExpand ??= Pack(_expand.Weight, _g.Hidden, _g.InChannels);

@@ -37,6 +37,7 @@ internal static unsafe class InvertedResidualBands
     internal readonly record struct Clamps(float ExpandLo, float ExpandHi, float DepthwiseLo, float DepthwiseHi, float ProjectLo, float ProjectHi);
 
     /// <summary>Output rows per band: as many as fit <see cref="BandBudgetFloats"/>, at least 1.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called every run
     internal static int BandRows(in InvertedResidualGeometry g)
     {
         int W = g.Width, ow = g.OutWidth;
