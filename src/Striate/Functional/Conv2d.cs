@@ -33,16 +33,20 @@ public static partial class F
         }
         var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dil, groups);
         var output = Tensor.Allocate([g.Batch, g.OutChannels, g.OutHeight, g.OutWidth], clear: false);
-        // The weight is keyed (the tensor and its version) in training as in inference: the kernels keep their reordered
-        // copy (TransformedWeights) until an in-place write — the optimizer's step included — bumps the version. Inference
-        // and frozen layers reorder once; training reuses the copy until the next step (a forward evaluated twice, gradient
-        // accumulation over micro-batches) and refills it in place after each step, at the cost of a reorder into scratch.
-        // The cache's budget (256 MiB) bounds what training keeps: past it, layers transform per call.
         Conv2dKernels.Forward(g, input.ReadOnlySpan, weight.ReadOnlySpan, bias is null ? default : bias.ReadOnlySpan, output.Span, default,
-            weight.WeightCacheKey);
+            KeptWeightKey(weight, inference: !GradMode.IsEnabled));
         GraphTracer.Current?.Record(new Conv2dOp(stride, padding, dil, groups), output, input, weight, bias);
         return new Conv2dBackward(g, input, weight, bias != null).Saving(input, weight).Record(output, input, weight, bias);
     }
+
+    /// <summary>
+    /// The key under which the kernels may keep a reordered copy of <paramref name="weight"/> (TransformedWeights), or
+    /// null to reorder per call: kept when the copy will be reused — in inference (no graph recorded) or when the
+    /// weight does not require grad (frozen layers) — and not in training, where the optimizer changes every weight
+    /// each step, so a kept copy would be refilled each step anyway and only hold memory.
+    /// </summary>
+    private static WeightKey? KeptWeightKey(Tensor weight, bool inference) =>
+        inference || !weight.RequiresGrad ? weight.WeightCacheKey : null;
 
     private static Conv2dGeometry Conv2dGeometryOf(Tensor input, Tensor weight, Tensor? bias, (int H, int W) stride, (int H, int W) padding, (int H, int W) dilation, int groups)
     {
@@ -81,7 +85,8 @@ public static partial class F
             if (NeedsGrad(0))
             {
                 var dx = Tensor.Allocate(input.Shape, clear: false); // dx: [N, Cin, H, W]
-                Conv2dKernels.BackwardData(g, gradOutput.ReadOnlySpan, weight.ReadOnlySpan, dx.Span, weight.WeightCacheKey);
+                // Backward runs without a graph, so only a frozen weight (fine-tuning the head) keeps its transposed copy.
+                Conv2dKernels.BackwardData(g, gradOutput.ReadOnlySpan, weight.ReadOnlySpan, dx.Span, KeptWeightKey(weight, inference: false));
                 Accumulate(0, dx);
             }
             if (NeedsGrad(1))

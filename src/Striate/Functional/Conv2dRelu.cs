@@ -19,7 +19,7 @@ public static partial class F
         var g = Conv2dGeometryOf(input, weight, bias, stride, padding, dilation, groups);
         var output = Tensor.Allocate([g.Batch, g.OutChannels, g.OutHeight, g.OutWidth], clear: false);
         Conv2dKernels.Forward(g, input.ReadOnlySpan, weight.ReadOnlySpan, bias is null ? default : bias.ReadOnlySpan, output.Span,
-            new Conv2dEpilogue { Relu = true }, weight.WeightCacheKey); // keyed in training too, as F.Conv2d
+            new Conv2dEpilogue { Relu = true }, KeptWeightKey(weight, inference: !GradMode.IsEnabled));
         return new Conv2dReluBackward(g, input, weight, output, bias != null).Saving(input, weight, output).Record(output, input, weight, bias);
     }
 

@@ -42,9 +42,9 @@ internal enum WeightTransformKind
 /// then reuses it. Entries are keyed by the owner's identity (held weakly: an entry lives with its weight tensor and
 /// dies with it) and the transform; an entry whose version differs from the caller's is refilled in place.
 /// <para>
-/// Policy: F.Conv2d keys every weight, in training too (issue 15: a reordered copy is reused until the optimizer changes
-/// the weight): inference and frozen layers reorder once; a training step refills each copy in place once after the
-/// optimizer's update (what a reorder into scratch cost) and reuses it until the next. Total size is bounded by <see cref="BudgetBytes"/>: past
+/// Policy: callers key a weight only when its copy will be reused — F.Conv2d does so under NoGrad and for weights that
+/// do not require grad (inference, frozen layers); a training step changes every weight every step, so a kept copy
+/// would be refilled each step anyway and only cost memory. Total size is bounded by <see cref="BudgetBytes"/>: past
 /// it, entries unused for a while make room for new ones, but entries in use are never evicted for a newcomer — the
 /// newcomer is refused (the kernel transforms into scratch) — so a model larger than the budget does not thrash.
 /// </para>
