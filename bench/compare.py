@@ -23,6 +23,7 @@ oneDNN and MKL_ENABLE_INSTRUCTIONS=AVX2 for MKL. --isa native (the default) leav
 import argparse
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -86,7 +87,10 @@ LENET_SECTION_LAST = "lenet_infer_b1_latency"
 
 
 def anchor_section(pattern):
-    return "lenet" if pattern.startswith("lenet") else pattern
+    # A whole torchvision figure name ("tv_mobilenet_v2_224_infer_b16") would match none of the anchor's section names
+    # ("tv_mobilenet_v2"): ask for the model's section, whose other figures are dropped by the ratio table.
+    model = re.match(r"(tv_[a-z0-9_]+?)_\d+_", pattern)
+    return "lenet" if pattern.startswith("lenet") else model.group(1) if model else pattern
 
 
 def run_until(command, env, what, last):
