@@ -21,21 +21,9 @@ public class Conv2dFlatKernelTests
         new(5, 3, 6, 6, 1, 1, 1),                  // 1×1, one output channel
     ];
 
-    public static TheoryData<int, int> NamedCases()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (int w in Widths) for (int i = 0; i < Named.Length; i++) data.Add(w, i);
-        return data;
-    }
+    public static TheoryData<int, int> NamedCases() => FlatConvCases.ByWidth(Named.Length);
 
-    public static TheoryData<int, int> RandomCases()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (int w in Widths) for (int seed = 0; seed < 16; seed++) data.Add(w, seed);
-        return data;
-    }
-
-    private static readonly int[] Widths = [(int)GemmPath.Vector512, (int)GemmPath.Vector256, (int)GemmPath.Vector128];
+    public static TheoryData<int, int> RandomCases() => FlatConvCases.ByWidth(16);
 
     [Theory, MemberData(nameof(NamedCases))]
     public void MatchesReferenceOnNamedGeometry(int width, int index) => Check(Named[index], (GemmPath)width, 100 + (ulong)index);
@@ -44,13 +32,7 @@ public class Conv2dFlatKernelTests
     public void MatchesReferenceOnRandomGeometry(int width, int seed)
     {
         var r = new Generator(4400 + (ulong)seed);
-        Conv2dGeometry g;
-        do
-        {
-            int kH = 1 + r.NextInt(5), kW = 1 + r.NextInt(5), pH = r.NextInt(3), pW = r.NextInt(3);
-            int h = Conv2dGeometry.MinInputSize(kH, pH, 1) + r.NextInt(24), w = Conv2dGeometry.MinInputSize(kW, pW, 1) + r.NextInt(24);
-            g = new Conv2dGeometry(1 + r.NextInt(40), 1 + r.NextInt(7), h, w, 1 + r.NextInt(20), kH, kW, 1, 1, pH, pW);
-        } while (!Conv2dFlat.Supports(g));
+        var g = FlatConvCases.RandomStride1(r, 0, 24, c => Conv2dFlat.Supports(c));
         Check(g, (GemmPath)width, 200 + (ulong)seed);
     }
 

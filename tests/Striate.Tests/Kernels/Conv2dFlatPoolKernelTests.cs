@@ -19,21 +19,9 @@ public class Conv2dFlatPoolKernelTests
         new(5, 2, 9, 8, 7, 3, 2, 1, 1, 1, 0),      // 9×7 output: odd height and width
     ];
 
-    private static readonly int[] Widths = [(int)GemmPath.Vector512, (int)GemmPath.Vector256, (int)GemmPath.Vector128];
+    public static TheoryData<int, int> NamedCases() => FlatConvCases.ByWidth(Named.Length);
 
-    public static TheoryData<int, int> NamedCases()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (int w in Widths) for (int i = 0; i < Named.Length; i++) data.Add(w, i);
-        return data;
-    }
-
-    public static TheoryData<int, int> RandomCases()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (int w in Widths) for (int seed = 0; seed < 10; seed++) data.Add(w, seed);
-        return data;
-    }
+    public static TheoryData<int, int> RandomCases() => FlatConvCases.ByWidth(10);
 
     [Theory, MemberData(nameof(NamedCases))]
     public void FusedPoolMatchesUnfusedAndReferenceOnNamedGeometry(int width, int index) => Check(Named[index], (GemmPath)width, 500 + (ulong)index);
@@ -42,13 +30,7 @@ public class Conv2dFlatPoolKernelTests
     public void FusedPoolMatchesUnfusedAndReferenceOnRandomGeometry(int width, int seed)
     {
         var r = new Generator(7700 + (ulong)seed);
-        Conv2dGeometry g;
-        do
-        {
-            int kH = 1 + r.NextInt(5), kW = 1 + r.NextInt(5), pH = r.NextInt(3), pW = r.NextInt(3);
-            int h = Conv2dGeometry.MinInputSize(kH, pH, 1) + 1 + r.NextInt(20), w = Conv2dGeometry.MinInputSize(kW, pW, 1) + 1 + r.NextInt(20);
-            g = new Conv2dGeometry(1 + r.NextInt(40), 1 + r.NextInt(7), h, w, 1 + r.NextInt(20), kH, kW, 1, 1, pH, pW);
-        } while (!Conv2dFlat.SupportsPool(g));
+        var g = FlatConvCases.RandomStride1(r, 1, 20, c => Conv2dFlat.SupportsPool(c));
         Check(g, (GemmPath)width, 800 + (ulong)seed);
     }
 
