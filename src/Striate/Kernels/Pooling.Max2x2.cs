@@ -18,21 +18,13 @@ public static partial class Pooling
     internal static int Max2x2BestLanes =>
         Max2x2Lanes512.IsSupported ? 16 : Max2x2Lanes256.IsSupported ? 8 : Max2x2Lanes128.IsSupported ? 4 : 1;
 
-    /// <summary>The widest supported vector of at most <paramref name="outW"/> lanes (and at most <paramref name="maxLanes"/>); 1 for scalar.</summary>
-    private static int Max2x2Lanes(int outW, int maxLanes)
-    {
-        foreach (int lanes in (ReadOnlySpan<int>)[16, 8, 4])
-            if (lanes <= maxLanes && lanes <= outW) return lanes;
-        return 1;
-    }
-
     /// <summary>
     /// Forward of planes [p0, p1) on vectors of at most <paramref name="maxLanes"/> lanes (16, 8, 4; 1 = scalar);
     /// tests force each width.
     /// </summary>
     internal static unsafe void MaxPlanes2x2Vector(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output, Span<int> indices, int p0, int p1, int maxLanes)
     {
-        int lanes = Max2x2Lanes(g.OutW, Math.Min(maxLanes, Max2x2BestLanes));
+        int lanes = WidestLanes(g.OutW, Math.Min(maxLanes, Max2x2BestLanes));
         if (lanes == 1 || indices.IsEmpty)
         {
             MaxPlanes2x2(g, input, output, indices, p0, p1);
@@ -78,7 +70,7 @@ public static partial class Pooling
     internal static unsafe void MaxBackwardPlanes2x2(in Pool2dGeometry g, ReadOnlySpan<float> gradOutput, ReadOnlySpan<int> indices, Span<float> gradInput,
         int p0, int p1, int maxLanes)
     {
-        int lanes = Max2x2Lanes(g.OutW, Math.Min(maxLanes, Max2x2BestLanes));
+        int lanes = WidestLanes(g.OutW, Math.Min(maxLanes, Max2x2BestLanes));
         if (lanes == 1)
         {
             MaxBackwardPlanes(g.InPlane, g.OutPlane, gradOutput, indices, gradInput, p0, p1);

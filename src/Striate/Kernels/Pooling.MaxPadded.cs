@@ -24,7 +24,8 @@ public static partial class Pooling
     internal static int MaxPoolBestLanes =>
         Vector512.IsHardwareAccelerated ? 16 : Vector256.IsHardwareAccelerated ? 8 : Vector128.IsHardwareAccelerated ? 4 : 1;
 
-    // The widest vector (16, 8, 4 lanes) of at most `count` and `maxLanes` lanes; 1 (scalar) when none fits.
+    // The widest vector (16, 8, 4 lanes) of at most `count` and `maxLanes` lanes; 1 (scalar) when none fits. The padded
+    // pools and the 2×2/2 pool (Pooling.Max2x2.cs) pick their widths with it.
     private static int WidestLanes(int count, int maxLanes)
     {
         foreach (int lanes in (ReadOnlySpan<int>)[16, 8, 4])
@@ -41,13 +42,8 @@ public static partial class Pooling
     {
         if ((long)p1 * g.InPlane > input.Length || (long)p1 * g.OutPlane > output.Length)
             throw new ArgumentException("Pooling.MaxPool2dForward: span too short.");
-        int best = Math.Min(maxLanes, MaxPoolBestLanes);
-        int rowLanes = WidestLanes(g.InW, best);
-        int colLanes = g.StrideW <= 2 ? WidestLanes(g.OutW, best) : 1;
+        var (rowLanes, colLanes, rowLen) = PaddedRowsLayout(g, maxLanes);
         // rows: [OutH, rowLen]; row oh holds, at columns [PadW, PadW + InW), the max over oh's window rows; −∞ elsewhere.
-        // rowLen covers the last window (OutW − 1)·StrideW + KernelW and one float more, which a stride-2 run of 2V
-        // floats starting at an even tap reaches (its last odd column is never used).
-        int rowLen = Math.Max(g.PadW + g.InW, (g.OutW - 1) * g.StrideW + g.KernelW + 1);
         int scratch = g.OutH * rowLen;
         float[] rented = ArrayPool<float>.Shared.Rent(scratch);
         fixed (float* pIn = input, pOut = output, rows = rented)
@@ -74,6 +70,17 @@ public static partial class Pooling
             }
         }
         ArrayPool<float>.Shared.Return(rented);
+    }
+
+    // The vector widths of the row and column passes (at most maxLanes) and the scratch rows' length, which covers the
+    // last window (OutW − 1)·StrideW + KernelW and one float more, which a stride-2 run of 2V floats starting at an even
+    // tap reaches (its last odd column is never used). Both padded pools (values, and values with indices) use it.
+    private static (int RowLanes, int ColLanes, int RowLen) PaddedRowsLayout(in Pool2dGeometry g, int maxLanes)
+    {
+        int best = Math.Min(maxLanes, MaxPoolBestLanes);
+        int rowLanes = WidestLanes(g.InW, best);
+        int colLanes = g.StrideW <= 2 ? WidestLanes(g.OutW, best) : 1;
+        return (rowLanes, colLanes, Math.Max(g.PadW + g.InW, (g.OutW - 1) * g.StrideW + g.KernelW + 1));
     }
 
     // rows[oh, PadW + w] = max over oh's window rows (clamped to the input) of plane[h, w], for w < InW.

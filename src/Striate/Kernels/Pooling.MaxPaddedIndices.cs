@@ -27,10 +27,7 @@ public static partial class Pooling
     {
         if ((long)p1 * g.InPlane > input.Length || (long)p1 * g.OutPlane > output.Length || (long)p1 * g.OutPlane > indices.Length)
             throw new ArgumentException("Pooling.MaxPool2dForward: span too short.");
-        int best = Math.Min(maxLanes, MaxPoolBestLanes);
-        int rowLanes = WidestLanes(g.InW, best);
-        int colLanes = g.StrideW <= 2 ? WidestLanes(g.OutW, best) : 1;
-        int rowLen = Math.Max(g.PadW + g.InW, (g.OutW - 1) * g.StrideW + g.KernelW + 1);
+        var (rowLanes, colLanes, rowLen) = PaddedRowsLayout(g, maxLanes);
         int scratch = g.OutH * rowLen;
         // rows: [OutH, rowLen] as in MaxPlanesPadded; rowOf: [OutH, rowLen], the input row each maximum came from
         float[] rentedRows = ArrayPool<float>.Shared.Rent(scratch);
