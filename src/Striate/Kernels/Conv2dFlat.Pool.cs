@@ -29,24 +29,9 @@ internal static unsafe partial class Conv2dFlat
         if (input.Length != g.InputLength || weight.Length != g.WeightLength || (!bias.IsEmpty && bias.Length != g.OutChannels)
             || pooled.Length != pooledLength || indices.Length != pooledLength)
             throw new ArgumentException($"Conv2dFlat.ForwardReluPool: spans do not match {g} (pooled and indices need {pooledLength} elements).");
-        var l = new Layout(g, Lanes(width), ForwardBlock(width));
-        var offsets = TapOffsets(g, l);
-        float[] wt = ArrayPool<float>.Shared.Rent(g.OutChannels * l.Taps);
-        try
-        {
-            ReorderForwardWeight(g, l, weight, wt);
-            int tasks = Math.Min(g.Batch, 4 * MaxTasks);
-            fixed (float* x = input, pw = wt, b = bias, py = pooled)
-            fixed (int* off = offsets, pi = indices)
-            {
-                var body = new ForwardBody { G = g, L = l, Width = width, Tasks = tasks, X = x, Wt = pw, Bias = b, Offsets = off, Relu = true, Pooled = py, PoolIndices = pi };
-                ParallelFor.Run(tasks, ref body);
-            }
-        }
-        finally
-        {
-            ArrayPool<float>.Shared.Return(wt);
-        }
+        fixed (float* py = pooled)
+        fixed (int* pi = indices)
+            RunForward(width, g, input, weight, bias, null, true, py, pi);
     }
 
     /// <summary>Pools image <paramref name="n"/>'s planes <paramref name="image"/> [Cout, Hout, Wout] into its slice of pooled / indices.</summary>

@@ -148,18 +148,32 @@ internal static unsafe partial class Conv2dFlat
         bool relu = false)
     {
         if (!IsSupported(width) || !Supports(g)) throw new ArgumentException($"Conv2dFlat: cannot run {g} on {width}.");
+        fixed (float* y = output) RunForward(width, g, input, weight, bias, y, relu, null, null);
+    }
+
+    /// <summary>
+    /// The forward's setup and fork, shared by <see cref="Forward"/> (into <paramref name="y"/>) and
+    /// <see cref="ForwardReluPool"/> (into <paramref name="pooled"/> and <paramref name="poolIndices"/>, y unused):
+    /// the layout, the taps' offsets and the weight reordered into a rented array for the call.
+    /// </summary>
+    private static void RunForward(GemmPath width, in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        float* y, bool relu, float* pooled, int* poolIndices)
+    {
         var l = new Layout(g, Lanes(width), ForwardBlock(width));
         var offsets = TapOffsets(g, l);
-        // The weight reordered per channel tile as [tile][tap][channel in tile], so a tap's broadcasts are adjacent.
         float[] wt = ArrayPool<float>.Shared.Rent(g.OutChannels * l.Taps);
         try
         {
             ReorderForwardWeight(g, l, weight, wt);
             int tasks = Math.Min(g.Batch, 4 * MaxTasks);
-            fixed (float* x = input, pw = wt, b = bias, y = output)
+            fixed (float* x = input, pw = wt, b = bias)
             fixed (int* off = offsets)
             {
-                var body = new ForwardBody { G = g, L = l, Width = width, Tasks = tasks, X = x, Wt = pw, Bias = b, Y = y, Offsets = off, Relu = relu };
+                var body = new ForwardBody
+                {
+                    G = g, L = l, Width = width, Tasks = tasks, X = x, Wt = pw, Bias = b, Y = y, Offsets = off, Relu = relu,
+                    Pooled = pooled, PoolIndices = poolIndices,
+                };
                 ParallelFor.Run(tasks, ref body);
             }
         }
