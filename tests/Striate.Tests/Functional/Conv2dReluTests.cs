@@ -27,21 +27,34 @@ public class Conv2dReluTests
         var b = Random(r, cout);
         // Without SIMD the flat kernels do not run (nothing fuses in Sequential); F.Conv2dRelu still has to be right.
         Assert.Equal(Conv2dFlat.BestWidth != GemmPath.Scalar, F.Conv2dReluFuses(x, w, b, (1, 1), (padding, padding), (1, 1), 1));
-        var (y1, dx1, dw1, db1) = Run(x, w, b, padding, fused: false, seed: 12);
-        var (y2, dx2, dw2, db2) = Run(x, w, b, padding, fused: true, seed: 12);
+        AssertFusedMatchesApart(x, w, b, seed: 12,
+            (x, w, b) => F.Relu(F.Conv2d(x, w, b, padding: padding)), "ReluBackward",
+            (x, w, b) => F.Conv2dRelu(x, w, b, (1, 1), (padding, padding), (1, 1), 1), "Conv2dReluBackward");
+    }
+
+    /// <summary>
+    /// The fused op and the ops run apart on copies of x, w, b with one random output gradient: the same output, input and
+    /// weight gradients (the same arithmetic), the bias gradient within float tolerance (summed in another order).
+    /// </summary>
+    private static void AssertFusedMatchesApart(Tensor x, Tensor w, Tensor b, ulong seed,
+        Func<Tensor, Tensor, Tensor, Tensor> apart, string apartGradFn, Func<Tensor, Tensor, Tensor, Tensor> fused, string fusedGradFn)
+    {
+        var (y1, dx1, dw1, db1) = Run(x, w, b, apart, apartGradFn, seed);
+        var (y2, dx2, dw2, db2) = Run(x, w, b, fused, fusedGradFn, seed);
         Assert.Equal(y1, y2);
         Assert.Equal(dx1, dx2);
         Assert.Equal(dw1, dw2);
         Close.Assert(db1, db2, 1e-5, 1e-4, "bias gradient");
     }
 
-    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(Tensor x0, Tensor w0, Tensor b0, int padding, bool fused, ulong seed)
+    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) Run(Tensor x0, Tensor w0, Tensor b0,
+        Func<Tensor, Tensor, Tensor, Tensor> op, string expectedGradFn, ulong seed)
     {
         var x = Tensor.FromArray(x0.ReadOnlySpan, x0.ShapeArray).RequireGrad();
         var w = Tensor.FromArray(w0.ReadOnlySpan, w0.ShapeArray).RequireGrad();
         var b = Tensor.FromArray(b0.ReadOnlySpan, b0.ShapeArray).RequireGrad();
-        var y = fused ? F.Conv2dRelu(x, w, b, (1, 1), (padding, padding), (1, 1), 1) : F.Relu(F.Conv2d(x, w, b, padding: padding));
-        Assert.Equal(fused ? "Conv2dReluBackward" : "ReluBackward", y.GradFn!.Name);
+        var y = op(x, w, b);
+        Assert.Equal(expectedGradFn, y.GradFn!.Name);
         y.Backward(Random(new Generator(seed), y.ShapeArray));
         return (y.ReadOnlySpan.ToArray(), x.Grad!.ReadOnlySpan.ToArray(), w.Grad!.ReadOnlySpan.ToArray(), b.Grad!.ReadOnlySpan.ToArray());
     }
@@ -105,23 +118,9 @@ public class Conv2dReluTests
         bool flat = Conv2dFlat.BestWidth != GemmPath.Scalar;
         Assert.Equal(flat, F.Conv2dReluMaxPoolFuses(x, w, b, (padding, padding)));
         Assert.SkipUnless(flat, "no vector width for the flat kernels here: the fused pooling op does not run.");
-        var (y1, dx1, dw1, db1) = RunPool(x, w, b, padding, fused: false, seed: 22);
-        var (y2, dx2, dw2, db2) = RunPool(x, w, b, padding, fused: true, seed: 22);
-        Assert.Equal(y1, y2);
-        Assert.Equal(dx1, dx2);
-        Assert.Equal(dw1, dw2);
-        Close.Assert(db1, db2, 1e-5, 1e-4, "bias gradient");
-    }
-
-    private static (float[] Y, float[] Dx, float[] Dw, float[] Db) RunPool(Tensor x0, Tensor w0, Tensor b0, int padding, bool fused, ulong seed)
-    {
-        var x = Tensor.FromArray(x0.ReadOnlySpan, x0.ShapeArray).RequireGrad();
-        var w = Tensor.FromArray(w0.ReadOnlySpan, w0.ShapeArray).RequireGrad();
-        var b = Tensor.FromArray(b0.ReadOnlySpan, b0.ShapeArray).RequireGrad();
-        var y = fused ? F.Conv2dReluMaxPool(x, w, b, (padding, padding)) : F.MaxPool2d(F.Relu(F.Conv2d(x, w, b, padding: padding)), 2);
-        Assert.Equal(fused ? "Conv2dReluMaxPoolBackward" : "MaxPoolBackward", y.GradFn!.Name);
-        y.Backward(Random(new Generator(seed), y.ShapeArray));
-        return (y.ReadOnlySpan.ToArray(), x.Grad!.ReadOnlySpan.ToArray(), w.Grad!.ReadOnlySpan.ToArray(), b.Grad!.ReadOnlySpan.ToArray());
+        AssertFusedMatchesApart(x, w, b, seed: 22,
+            (x, w, b) => F.MaxPool2d(F.Relu(F.Conv2d(x, w, b, padding: padding)), 2), "MaxPoolBackward",
+            (x, w, b) => F.Conv2dReluMaxPool(x, w, b, (padding, padding)), "Conv2dReluMaxPoolBackward");
     }
 
     [Fact]
