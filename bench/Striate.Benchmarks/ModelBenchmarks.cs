@@ -113,6 +113,8 @@ public static class ModelBenchmarks
         Striate.Kernels.PointwiseTiles.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_TILES") != "0";
         // STRIATE_BENCH_BANDED_BLOCKS=0: inverted-residual blocks as three steps each, not banded (A/B in one binary).
         Striate.Graph.InferenceSession.BandedBlockMinPixels = Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDED_BLOCKS") == "0" ? int.MaxValue : 28 * 28;
+        // STRIATE_BENCH_SHARED_INPUT=0: 1×1 convolutions reading the same input as one step each, not one product (A/B in one binary).
+        Striate.Graph.InferenceSession.MergeSharedInputPointwise = Environment.GetEnvironmentVariable("STRIATE_BENCH_SHARED_INPUT") != "0";
         var session = model.PrepareForInference(x.ShapeArray);
         var output = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];
         double start = BenchTimer.Now();

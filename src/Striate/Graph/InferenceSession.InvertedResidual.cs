@@ -15,8 +15,22 @@ public sealed partial class InferenceSession
         private Step[] MakeSteps(List<Node> nodes, Value graphOutput)
         {
             var steps = new List<Step>(nodes.Count);
+            // One scratch output for every merged 1×1 product (they run one after another).
+            long scratch = _siblings.Values.Select(g => g.Sum(n => Numel(n.Output.Shape))).DefaultIfEmpty(0).Max();
+            if (scratch > 0) _scratch = GC.AllocateArray<float>(checked((int)scratch), pinned: true);
             for (int i = 0; i < nodes.Count; i++)
             {
+                if (_siblings.TryGetValue(nodes[i], out var members) && i + members.Count <= nodes.Count
+                    && members.Select((m, k) => ReferenceEquals(nodes[i + k], m)).All(b => b)
+                    && members.Select(StepFor).ToArray() is var parts && parts.All(p => p is ConvStep)
+                    && parts.Cast<ConvStep>().ToArray() is var convs && SharedInputStep.Takes(convs))
+                {
+                    var merged = new SharedInputStep(convs, _scratch);
+                    merged.Node = $"{string.Join(", ", members.Select(m => m.Output.Reference))} = SharedInput1x1  # {string.Join(", ", members.Select(m => m.ModulePath))} (SharedInput {merged.Shape})";
+                    steps.Add(merged);
+                    i += members.Count - 1;
+                    continue;
+                }
                 if (i + 2 < nodes.Count && IsInvertedResidual(nodes[i], nodes[i + 1], nodes[i + 2], graphOutput)
                     && StepFor(nodes[i]) is ConvStep expand && StepFor(nodes[i + 1]) is ConvStep dw && StepFor(nodes[i + 2]) is ConvStep project
                     && InvertedResidualStep.Takes(expand, dw, project))

@@ -30,6 +30,8 @@ public sealed partial class InferenceSession
         private readonly List<int> _free = new();
         private readonly Dictionary<Value, int> _lastUse = new(ReferenceEqualityComparer.Instance);
         private float[][] _buffers = [];
+        private readonly Dictionary<Node, List<Node>> _siblings;
+        private float[] _scratch = [];
 
         public Step[] Steps { get; }
         public Segment Input { get; }
@@ -39,7 +41,8 @@ public sealed partial class InferenceSession
         public BufferPlan(ForwardGraph graph)
         {
             _graph = graph;
-            var nodes = graph.Nodes;
+            _siblings = SiblingGroups(graph.Nodes);
+            IReadOnlyList<Node> nodes = _siblings.Count == 0 ? graph.Nodes : GroupSiblings(graph.Nodes, _siblings);
             var input = graph.Inputs[0];
             var output = graph.Outputs[0];
             if (output.HasData || output.Kind == ValueKind.Input)
@@ -88,10 +91,10 @@ public sealed partial class InferenceSession
             // Written once now so the first run does not take a page fault on every fresh page of every buffer
             // (uninitialized arrays from the OS are untouched until written).
             foreach (var buffer in _buffers) Array.Clear(buffer);
-            Floats = _capacity.Sum();
             Input = SegmentOf(input);
             Output = SegmentOf(output);
             Steps = MakeSteps(nodes.Where(n => !IsView(n)).ToList(), output);
+            Floats = _capacity.Sum() + _scratch.Length;
         }
 
         /// <summary>

@@ -1,0 +1,145 @@
+using System.Runtime.CompilerServices;
+using Striate.Kernels;
+
+namespace Striate.Graph;
+
+public sealed partial class InferenceSession
+{
+    /// <summary>
+    /// Whether 1×1 convolutions reading the same input at batch 1 run as one product (<see cref="SharedInputStep"/>);
+    /// for benchmarks and tests.
+    /// </summary>
+    internal static bool MergeSharedInputPointwise = true;
+
+    private sealed partial class BufferPlan
+    {
+        /// <summary>
+        /// The nodes in execution order, except that the 1×1 convolutions of a <see cref="SiblingGroups"/> group are
+        /// moved up to follow its first one, so that they are consecutive (and the buffer plan sees their outputs born
+        /// together, as the merged step writes them). Moving them up is safe: their only computed input is the
+        /// first one's input, and every reader of their outputs came after them already.
+        /// </summary>
+        private static List<Node> GroupSiblings(IReadOnlyList<Node> nodes, Dictionary<Node, List<Node>> groups)
+        {
+            var order = new List<Node>(nodes.Count);
+            var moved = new HashSet<Node>(ReferenceEqualityComparer.Instance);
+            foreach (var n in nodes)
+            {
+                if (moved.Contains(n)) continue;
+                order.Add(n);
+                if (!groups.TryGetValue(n, out var members)) continue;
+                foreach (var m in members.Skip(1))
+                {
+                    order.Add(m);
+                    moved.Add(m);
+                }
+            }
+            return order;
+        }
+
+        /// <summary>
+        /// Groups of two or more 1×1 stride-1 convolutions at batch 1 reading the same computed input with the same
+        /// activation and no residual (an Inception block's branch 1 and the reduces of branches 2 and 3), keyed by
+        /// their first node, members in graph order.
+        /// </summary>
+        private static Dictionary<Node, List<Node>> SiblingGroups(IReadOnlyList<Node> nodes)
+        {
+            var groups = new Dictionary<Node, List<Node>>(ReferenceEqualityComparer.Instance);
+            if (!MergeSharedInputPointwise) return groups;
+            var byInput = new Dictionary<(Value, float, float), List<Node>>();
+            foreach (var n in nodes)
+            {
+                if (!IsMergeablePointwise(n)) continue;
+                var f = (FusedConv2dOp)n.Op;
+                var key = (n.Inputs[0]!, f.ClampMin, f.ClampMax);
+                (byInput.TryGetValue(key, out var l) ? l : byInput[key] = new()).Add(n);
+            }
+            foreach (var members in byInput.Values)
+                if (members.Count > 1) groups[members[0]] = members;
+            return groups;
+        }
+
+        /// <summary>A fused 1×1 stride-1 unpadded ungrouped convolution at batch 1, constant weight and bias, no residual.</summary>
+        private static bool IsMergeablePointwise(Node n) =>
+            n.Op is FusedConv2dOp { Groups: 1 } f && f.Stride == new Size2(1, 1) && f.Padding == new Size2(0, 0) && f.Dilation == new Size2(1, 1)
+            && n.Inputs[0] is { HasData: false, Rank: 4 } x && x.Shape[0] == 1
+            && n.Inputs[1] is { Data: { } w } && w.Size(2) == 1 && w.Size(3) == 1
+            && (n.Inputs.Count < 3 || n.Inputs[2] == null || n.Inputs[2]!.Data != null)
+            && (n.Inputs.Count < 4 || n.Inputs[3] == null);
+    }
+
+    /// <summary>
+    /// 1×1 convolutions reading the same input at batch 1 as one product with their weights stacked (C_out the sum):
+    /// GoogLeNet's Inception blocks read their input with three of them (branch 1 and the reduces before the 3×3s), the
+    /// smallest with 16–48 output channels, too few rows to keep both threads busy on their own. One product reads the
+    /// input once, in one fork, and its rows are copied into each convolution's planned place.
+    /// </summary>
+    private sealed class SharedInputStep : Step
+    {
+        private readonly ConvStep[] _members;
+        private readonly int[] _rowOffset;
+        private readonly Conv2dGeometry _g;
+        private readonly Tensor _w;
+        private readonly Tensor _b;
+        private readonly FusedConv2dOp _op;
+        private readonly float[] _scratch;
+
+        public SharedInputStep(ConvStep[] members, float[] scratch)
+        {
+            _members = members;
+            _scratch = scratch;
+            _op = members[0].Op;
+            var g0 = members[0].Geometry;
+            int cin = g0.InChannels, cout = members.Sum(m => m.Geometry.OutChannels);
+            _g = new Conv2dGeometry(1, cin, g0.InHeight, g0.InWidth, cout, 1, 1, 1, 1, 0, 0, 1, 1, 1);
+            _w = Tensor.Zeros([cout, cin, 1, 1]);
+            _b = Tensor.Zeros(cout);
+            _rowOffset = new int[members.Length];
+            int row = 0;
+            for (int i = 0; i < members.Length; i++)
+            {
+                var m = members[i];
+                _rowOffset[i] = row;
+                int c = m.Geometry.OutChannels;
+                m.Weight.ReadOnlySpan.CopyTo(_w.Span.Slice(row * cin, c * cin));
+                if (m.Bias != null) m.Bias.ReadOnlySpan.CopyTo(_b.Span.Slice(row, c));
+                row += c;
+            }
+        }
+
+        /// <summary>Whether the members run as one product: each is a 1×1 product on the same input with the same activation.</summary>
+        public static bool Takes(ConvStep[] members) =>
+            members.Length > 1 && members.All(m => m.Algorithm == Conv2dAlgorithm.Pointwise && m.Residual == null && m.Geometry.Batch == 1 && m.Geometry.Groups == 1
+                && m.Op.ClampMin.Equals(members[0].Op.ClampMin) && m.Op.ClampMax.Equals(members[0].Op.ClampMax)
+                && m.X.Segment == members[0].X.Segment && m.X.Data == null
+                && m.Geometry.InChannels == members[0].Geometry.InChannels && m.Geometry.InHeight == members[0].Geometry.InHeight
+                && m.Geometry.InWidth == members[0].Geometry.InWidth);
+
+        /// <summary>"192→64+96+16 1×1 @28×28" (for profiles).</summary>
+        public string Shape => $"{_g.InChannels}→{string.Join("+", _members.Select(m => m.Geometry.OutChannels))} 1×1 @{_g.InHeight}×{_g.InWidth}";
+
+        public override unsafe void Prepare()
+        {
+            fixed (float* w = _w.ReadOnlySpan) Conv2dKernels.KeepGemmForwardWeights(_g, w, new WeightKey(_w, _w.Version));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public override void Run()
+        {
+            var y = new Span<float>(_scratch, 0, checked((int)_g.OutputLength));
+            var epilogue = new Conv2dEpilogue
+            {
+                Relu = _op.Relu,
+                Clamp = _op.HasActivation && !_op.Relu ? (_op.ClampMin, _op.ClampMax) : null,
+            };
+            Conv2dKernels.Forward(_g, Conv2dAlgorithm.Pointwise, Conv2dDirect.BestWidth, _members[0].X.Span, _w.ReadOnlySpan, _b.ReadOnlySpan, y, epilogue,
+                new WeightKey(_w, _w.Version));
+            int plane = _g.OutHeight * _g.OutWidth;
+            for (int i = 0; i < _members.Length; i++)
+            {
+                var dst = _members[i].Y.Span;
+                y.Slice(_rowOffset[i] * plane, dst.Length).CopyTo(dst);
+            }
+        }
+    }
+}
