@@ -60,6 +60,8 @@ public static class ConvBenchmarks
         // all kernel rows or one each (Conv2dDirect.WeightBlocking).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_ROWS"), out int rows)) Conv2dDirect.WeightRowsOverride = rows;
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_KERNEL_ROWS"), out int kernelRows)) Conv2dDirect.WeightKernelRowsOverride = kernelRows;
+        // STRIATE_BENCH_IC_CHUNK=N: input-channel blocks per pass of the forward tiles (Conv2dDirect.IcChunkOverride).
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_IC_CHUNK"), out int icChunk)) Conv2dDirect.IcChunkOverride = icChunk;
         var text = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_SCHEDULE");
         if (string.IsNullOrEmpty(text)) return;
         if (text == "perimage") { DirectSchedule.Override = new DirectSchedule(true, 1, 1, 1); return; }

@@ -462,10 +462,15 @@ internal static unsafe partial class Conv2dDirect
             nint wStep = (nint)Plan.GroupBlocks * v;
             nint xRowStep = (nint)(g.DilationH * In.RowPitch), xColStep = (nint)g.DilationW * v;
             nint xTileRow = (nint)(g.StrideH * In.RowPitch), yRowPitch = (nint)Out.RowPitch;
-            // Input-channel blocks per pass: the pass's weights (kH·kW·V·wStep floats per block) stay in L1 while every
-            // tile of the range reuses them; later passes add onto the stored tiles (oneDNN's ic blocking).
+            // Input-channel blocks per pass (oneDNN's ic blocking): each tile keeps its accumulators in registers over
+            // the pass's blocks, and later passes add onto the stored tiles. Passes of PassWeightFloats (weights from L2)
+            // rather than of L1 size: on AVX-512 a 3×3 block of 2·16 output channels is 18 KiB, so L1-sized passes were
+            // one block each, and each tile stored and reloaded its accumulators every 16 input channels. Passes are
+            // split evenly so the last is not a sliver.
             long perBlock = (long)kH * kW * v * wStep, kRowFloats = (long)kW * v * wStep;
-            int chunk = IcChunkOverride > 0 ? IcChunkOverride : (int)Math.Clamp(L1WeightFloats / perBlock, 1, icBlocks);
+            int chunk = IcChunkOverride > 0 ? IcChunkOverride : (int)Math.Clamp(PassWeightFloats / perBlock, 1, icBlocks);
+            int passes = (icBlocks + chunk - 1) / chunk;
+            chunk = (icBlocks + passes - 1) / passes;
             for (int ic0 = 0; ic0 < icBlocks; ic0 += chunk)
             {
                 int blocks = Math.Min(chunk, icBlocks - ic0);
@@ -543,13 +548,22 @@ internal static unsafe partial class Conv2dDirect
         private nint first;
     }
 
-    /// <summary>Blocked weights one pass of the tiles may use (floats): about half of a 48 KiB L1 data cache.</summary>
+    /// <summary>Blocked weights one pass of the strided input-gradient tiles may use (floats): about half of a 48 KiB L1 data cache.</summary>
     private const long L1WeightFloats = 6 * 1024;
+
+    /// <summary>
+    /// Blocked weights one pass of the forward tiles may use (floats, 144 KiB: in L2 beside the task's input and output).
+    /// Streaming them from L2 costs nothing the FMAs notice (2–3 vector loads per 14–28 FMAs); fewer passes save each
+    /// tile's accumulator stores and reloads. bench/RESULTS.md 2026-12-04 21:26 (L1-sized → this): 3×3 forwards at b32
+    /// +1–4 % on both ISAs (AVX2 512_512_7 212 → 222 GFLOPS), ResNet-18 b1's 512→512 7×7 layers 1.04 → 0.93 ms; 18 K
+    /// and 36 K floats measured alike, whole passes (all input channels) a little slower.
+    /// </summary>
+    private const long PassWeightFloats = 36 * 1024;
 
     /// <summary>For benchmarks: whether batch-blocked tasks unblock their own output (else one pass after all tasks).</summary>
     internal static bool UnpackInTask = true;
 
-    /// <summary>For benchmarks comparing pass sizes: input-channel blocks per pass (0: from <see cref="L1WeightFloats"/>).</summary>
+    /// <summary>For benchmarks comparing pass sizes: input-channel blocks per pass (0: from <see cref="PassWeightFloats"/>, or <see cref="L1WeightFloats"/> in the strided input gradient).</summary>
     internal static int IcChunkOverride;
 
     // ---- choosing the compiled tile (R columns, Rows rows, O blocks, column stride S) ---------------------------

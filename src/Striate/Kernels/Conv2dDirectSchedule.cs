@@ -9,7 +9,7 @@ namespace Striate.Kernels;
 /// <item><b>Per image</b>: a task is one whole image, blocked in thread-local scratch just before use and unblocked
 /// right after, so input and output cross memory once; but each image streams all the weights again.</item>
 /// <item><b>Batch-blocked</b>: the batch is blocked up front; a task is <see cref="GroupsPerTask"/> output-channel
-/// groups of <see cref="Images"/> images (of <see cref="RowChunks"/> row ranges), and each L1-sized pass of weights
+/// groups of <see cref="Images"/> images (of <see cref="RowChunks"/> row ranges), and each pass of weights (a range of input-channel blocks)
 /// serves every image of the task before the next pass is loaded; the weights then stream once per image chunk and
 /// the input once per group chunk (oneDNN's and LIBXSMM's minibatch/ofm blocking for deep, small layers).</item>
 /// </list>

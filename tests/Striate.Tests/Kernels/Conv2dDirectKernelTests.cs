@@ -29,6 +29,7 @@ public class Conv2dDirectKernelTests
         new(1, 40, 7, 7, 72, 3, 3, 1, 1, 1, 1),                    // 7×7 at batch 1: AVX-512's 2 rows × 7 × 2 blocks, a 1-row edge, last group of 1 block
         new(2, 20, 3, 4, 40, 3, 3, 1, 1, 2, 2),                    // padding 2 on tiny maps: stacked rows whose kernel rows reach the image in part
         new(1, 16, 5, 9, 24, 3, 3, 2, 1, 3, 1),                    // padding 3 > kernel reach: whole tile rows read only the zero border
+        new(1, 300, 7, 7, 40, 3, 3, 1, 1, 1, 1),                   // deep input: several passes over input-channel blocks (AVX-512 7 + 7 + 5, AVX2 19 + 19), adding onto stored tiles
     ];
 
     public static TheoryData<int, int> NamedCases()
@@ -77,7 +78,7 @@ public class Conv2dDirectKernelTests
     {
         var data = new TheoryData<int, int, int>();
         foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
-            foreach (int i in new[] { 1, 2, 5, 8 })
+            foreach (int i in new[] { 1, 2, 5, 8, 15 })
                 for (int s = 0; s < Schedules.Length; s++) data.Add(w, i, s);
         return data;
     }
