@@ -19,6 +19,7 @@ public static class LayerBenchmarks
         (160, 960, 1, 1, 7), (960, 160, 1, 1, 7), (960, 320, 1, 1, 7), (320, 1280, 1, 1, 7),
         (64, 64, 1, 1, 56), (192, 64, 1, 1, 28), (256, 128, 1, 1, 28), (480, 192, 1, 1, 14), (512, 24, 1, 1, 14),
         (528, 256, 1, 1, 14), (480, 16, 1, 1, 14), (512, 32, 1, 1, 14), (528, 32, 1, 1, 14), (832, 48, 1, 1, 7), (832, 256, 1, 1, 7), (832, 32, 1, 1, 7), (832, 384, 1, 1, 7),
+        (1024, 256, 1, 1, 14), (256, 1024, 1, 1, 14), (2048, 512, 1, 1, 7), (512, 2048, 1, 1, 7),
     ];
 
     public static IEnumerable<BenchFigure> Run()
@@ -27,7 +28,8 @@ public static class LayerBenchmarks
         foreach (var (cin, cout, k, s, size) in Shapes)
         {
             string prefix = $"b1_{cin}_{cout}_{k}x{k}_s{s}_{size}";
-            // "PointwiseDriver": the 1×1 product through the general GEMM driver (PointwiseTiles off), beside the tiles.
+            // "PointwiseDriver": the 1×1 product through the general GEMM driver (PointwiseTiles and PointwiseTransposed off);
+            // "PointwiseUsual": channels as rows (PointwiseTransposed off), beside the pixels-as-rows product.
             var algorithms = Candidates(cin, cout, k, s, size).Where(a => BenchFilter.Wants($"{prefix}_{Label(a)}")).ToArray();
             if (algorithms.Length == 0) continue;
             var g = new Conv2dGeometry(1, cin, size, size, cout, k, k, s, s, k / 2, k / 2);
@@ -44,8 +46,10 @@ public static class LayerBenchmarks
                     // ReLU6 in the store, as MobileNet-V2's expansions have it
                     void Once() => Conv2dKernels.Forward(g, Real(a), Conv2dDirect.BestWidth, x, wt.ReadOnlySpan, bias, y, new Conv2dEpilogue { Clamp = (0f, 6f) }, key);
                     PointwiseTiles.Enabled = a != PointwiseDriver;
+                    PointwiseTransposed.Enabled = a != PointwiseDriver && a != PointwiseUsual;
                     best[a] = Math.Min(best[a], BenchTimer.BestSeconds(Once, minSeconds: 0.05, minRuns: 5));
                     PointwiseTiles.Enabled = true;
+                    PointwiseTransposed.Enabled = true;
                 }
             foreach (var a in algorithms) yield return new BenchFigure($"{prefix}_{Label(a)}", best[a] * 1e6, "us");
         }
@@ -105,14 +109,18 @@ public static class LayerBenchmarks
     /// <summary>A pseudo-algorithm: <see cref="Conv2dAlgorithm.Pointwise"/> with <see cref="PointwiseTiles"/> off.</summary>
     private const Conv2dAlgorithm PointwiseDriver = (Conv2dAlgorithm)100;
 
-    private static Conv2dAlgorithm Real(Conv2dAlgorithm a) => a == PointwiseDriver ? Conv2dAlgorithm.Pointwise : a;
+    /// <summary>A pseudo-algorithm: <see cref="Conv2dAlgorithm.Pointwise"/> with <see cref="PointwiseTransposed"/> off.</summary>
+    private const Conv2dAlgorithm PointwiseUsual = (Conv2dAlgorithm)101;
 
-    private static string Label(Conv2dAlgorithm a) => a == PointwiseDriver ? "PointwiseDriver" : a.ToString();
+    private static Conv2dAlgorithm Real(Conv2dAlgorithm a) => a is PointwiseDriver or PointwiseUsual ? Conv2dAlgorithm.Pointwise : a;
+
+    private static string Label(Conv2dAlgorithm a) => a == PointwiseDriver ? "PointwiseDriver" : a == PointwiseUsual ? "PointwiseUsual" : a.ToString();
 
     private static IEnumerable<Conv2dAlgorithm> Candidates(int cin, int cout, int k, int s, int size)
     {
         var g = new Conv2dGeometry(1, cin, size, size, cout, k, k, s, s, k / 2, k / 2);
         yield return Conv2dKernels.Choose(g);
+        if (Conv2dKernels.Choose(g) == Conv2dAlgorithm.Pointwise && size * size <= PointwiseTransposed.MaxPixels) yield return PointwiseUsual;
         if (Conv2dKernels.Choose(g) == Conv2dAlgorithm.Pointwise && size * size <= PointwiseTiles.MaxColumns) yield return PointwiseDriver;
         if (Conv2dKernels.Choose(g) != Conv2dAlgorithm.Direct && Conv2dDirect.IsSupported(Conv2dDirect.BestWidth) && Conv2dDirect.Supports(g)) yield return Conv2dAlgorithm.Direct;
     }

@@ -65,8 +65,57 @@ public static partial class Conv2dKernels
     /// </summary>
     internal static unsafe void KeepGemmForwardWeights(in Conv2dGeometry g, float* w, WeightKey key)
     {
-        PackedWeights(g, false, w, key, out var holder);
+        float[]? holder;
+        if (TakesPointwiseTransposed(g)) PointwiseTransposedWeights(g, w, key, out holder);
+        else PackedWeights(g, false, w, key, out holder);
         GC.KeepAlive(holder);
+    }
+
+    /// <summary>Whether the 1×1 forward of <paramref name="g"/> runs as pixels × channels (<see cref="PointwiseTransposed"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static bool TakesPointwiseTransposed(in Conv2dGeometry g) =>
+        Choose(g) == Conv2dAlgorithm.Pointwise && PointwiseTransposed.Takes(Gemm.BestPath, g.OutChannelsPerGroup, g.OutHeight * g.OutWidth, g.InChannelsPerGroup);
+
+    [ThreadStatic] private static float[]? t_transposedWeights;
+
+    /// <summary>
+    /// Every group's 1×1 weight matrix packed for <see cref="PointwiseTransposed"/>, groups one after another
+    /// (<see cref="PointwiseTransposed.PackedWeightsLength"/> floats each); from <see cref="TransformedWeights"/> when
+    /// keyed, else packed into the calling thread's scratch.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe float* PointwiseTransposedWeights(in Conv2dGeometry g, float* w, WeightKey? key, out float[]? holder)
+    {
+        var path = Gemm.BestPath;
+        int og = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
+        long perGroup = PointwiseTransposed.PackedWeightsLength(path, og, cg);
+        int length = checked((int)(perGroup * g.Groups));
+        var fill = new PointwiseTransposedFill { G = g, W = w, PerGroup = perGroup };
+        if (key is { } kk)
+        {
+            holder = TransformedWeights.Get(kk, new WeightTransform(WeightTransformKind.PointwiseTransposed, (int)path, 0), length, ref fill);
+            if (holder != null) return TransformedWeights.Start(holder);
+        }
+        if (t_transposedWeights == null || t_transposedWeights.Length < length + CacheLine.SlackFloats)
+            t_transposedWeights = GC.AllocateUninitializedArray<float>(Math.Max(length + CacheLine.SlackFloats, 1024), pinned: true);
+        holder = t_transposedWeights;
+        float* dst = CacheLine.Align((float*)Unsafe.AsPointer(ref holder[0]));
+        fill.Fill(dst);
+        return dst;
+    }
+
+    private unsafe struct PointwiseTransposedFill : IWeightFill
+    {
+        public Conv2dGeometry G;
+        public float* W;
+        public long PerGroup;
+
+        public readonly void Fill(float* destination)
+        {
+            int og = G.OutChannelsPerGroup, cg = G.InChannelsPerGroup;
+            for (int grp = 0; grp < G.Groups; grp++)
+                PointwiseTransposed.PackWeights(Gemm.BestPath, W + (long)grp * og * cg, og, cg, destination + grp * PerGroup);
+        }
     }
 
     private unsafe struct GemmWeightFill : IWeightFill
@@ -100,6 +149,11 @@ public static partial class Conv2dKernels
     {
         int P = g.OutHeight * g.OutWidth, cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup;
         float lo = epilogue.Lo, hi = epilogue.Hi;
+        if (PointwiseTransposed.Takes(Gemm.BestPath, og, P, cg))
+        {
+            PointwiseTransposedForward(g, input, weight, bias, epilogue, output, key);
+            return;
+        }
         fixed (float* w = weight, x = input, y = output, b = bias, r = epilogue.Residual)
         {
             float* packed = PackedWeights(g, false, w, key, out var holder);
@@ -120,6 +174,29 @@ public static partial class Conv2dKernels
                         input.Slice((n * g.InChannels + grp * cg) * P, cg * P), P, 0f, output.Slice((int)yOffset, og * P), P);
                     e.ApplyTo(yg, og, P, P);
                 }
+            }
+            GC.KeepAlive(holder);
+        }
+    }
+
+    /// <summary>As <see cref="PointwiseForward"/>, each image's product as pixels × channels (<see cref="PointwiseTransposed"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void PointwiseTransposedForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, in Conv2dEpilogue epilogue, Span<float> output, WeightKey? key)
+    {
+        int P = g.OutHeight * g.OutWidth, cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup;
+        fixed (float* w = weight, x = input, y = output, b = bias, r = epilogue.Residual)
+        {
+            float* packed = PointwiseTransposedWeights(g, w, key, out var holder);
+            long perGroup = PointwiseTransposed.PackedWeightsLength(Gemm.BestPath, og, cg);
+            for (int n = 0; n < g.Batch; n++)
+            for (int grp = 0; grp < g.Groups; grp++)
+            {
+                // y[n, grp]: [Cout/g, P] = w[grp]: [Cout/g, Cin/g] · x[n, grp]: [Cin/g, P], computed as its transpose
+                long yOffset = (long)(n * g.OutChannels + grp * og) * P;
+                var e = new GemmEpilogue(bias.IsEmpty ? null : b + grp * og, epilogue.Residual.IsEmpty ? null : r + yOffset, P, epilogue.Lo, epilogue.Hi);
+                PointwiseTransposed.Run(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, cg, P,
+                    x + (long)(n * g.InChannels + grp * cg) * P, y + yOffset, e);
             }
             GC.KeepAlive(holder);
         }

@@ -34,6 +34,8 @@ internal enum WeightTransformKind
     GemmWeights,
     /// <summary>Each group's transposed weight matrix [K, Cout/g] packed as GEMM's left operand, for the input gradient.</summary>
     GemmWeightsTransposed,
+    /// <summary>Each group's weight matrix [Cout/g, Cin/g] transposed and packed as <see cref="PointwiseTransposed"/>'s right operand (V holds the <see cref="GemmPath"/>).</summary>
+    PointwiseTransposed,
 }
 
 /// <summary>

@@ -1,0 +1,85 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The small-map 1×1 product as pixels × channels (<see cref="PointwiseTransposed"/>) against the three-loop GEMM twin
+/// and a plain epilogue loop, on every GEMM path this machine runs (the transposed store has AVX-512, AVX2 and scalar
+/// forms): random sizes around the tile edges (pixels past a whole row tile, channels past a whole column tile), depths
+/// of one and of several blocks, bias, residual and clamp; then whole 1×1 convolutions taking it, against
+/// <see cref="Conv2dReference"/>.
+/// </summary>
+public class PointwiseTransposedTests
+{
+    public static TheoryData<int> Paths() => new() { (int)GemmPath.Scalar, (int)GemmPath.Vector128, (int)GemmPath.Vector256, (int)GemmPath.Vector512 };
+
+    [Theory, MemberData(nameof(Paths))]
+    public unsafe void TransposedProductMatchesReferenceWithEpilogue(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        var gen = new Generator(160);
+        for (int trial = 0; trial < 14; trial++)
+        {
+            // m output channels (past whole 32- and 16-column tiles), n pixels up to 14×14, k across depth blocks.
+            int m = 1 + (int)(gen.NextFloat() * 150), n = trial < 2 ? (trial == 0 ? 49 : 196) : 1 + (int)(gen.NextFloat() * PointwiseTransposed.MaxPixels);
+            int k = trial % 3 == 0 ? 513 + (int)(gen.NextFloat() * 400) : 1 + (int)(gen.NextFloat() * 200);
+            bool residual = trial % 2 == 0, bias = trial % 5 != 1;
+            (float Lo, float Hi) clamp = trial % 4 < 2 ? (0f, 0.5f) : (float.NegativeInfinity, float.PositiveInfinity);
+            var w = Close.RandomArray(m * k, gen);   // W: [m, k]
+            var x = Close.RandomArray(k * n, gen);   // x: [k, n]
+            var b = Close.RandomArray(m, gen);
+            var res = Close.RandomArray(m * n, gen); // residual: [m, n]
+            var expected = new float[m * n];
+            GemmReference.Sgemm(false, false, m, n, k, 1f, w, k, x, n, 0f, expected, n);
+            for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float v = expected[i * n + j] + (bias ? b[i] : 0f) + (residual ? res[i * n + j] : 0f);
+                expected[i * n + j] = MathF.Min(MathF.Max(v, clamp.Lo), clamp.Hi);
+            }
+            var actual = new float[m * n];
+            Array.Fill(actual, float.NaN);
+            var packed = new float[PointwiseTransposed.PackedWeightsLength(path, m, k)];
+            fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b, pres = res)
+            {
+                PointwiseTransposed.PackWeights(path, pw, m, k, pp);
+                var epilogue = new GemmEpilogue(bias ? pb : null, residual ? pres : null, n, clamp.Lo, clamp.Hi);
+                PointwiseTransposed.Run(path, 1 + trial % 2, pp, m, k, n, px, py, epilogue);
+            }
+            Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"{path} m={m} n={n} k={k} bias={bias} residual={residual} clamp={clamp}");
+        }
+    }
+
+    [Theory]
+    [InlineData(960, 7, 320, 1)]   // MobileNet-V2's last projection: 49 pixels = 3 row tiles of 14 and one of 7 (AVX-512)
+    [InlineData(384, 14, 96, 1)]   // MobileNet-V2's projection at 14×14: 196 pixels = 14 row tiles of 14 (AVX-512)
+    [InlineData(832, 7, 48, 1)]    // GoogLeNet's 5×5-branch reduction: channels past a whole column tile
+    [InlineData(256, 7, 256, 2)]   // two groups, two images
+    public void PointwiseConvolutionOnSmallMapsMatchesReference(int cin, int size, int cout, int batchAndGroups)
+    {
+        var g = new Conv2dGeometry(batchAndGroups, cin, size, size, cout, 1, 1, Groups: batchAndGroups);
+        var r = new Generator(161);
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var b = Close.RandomArray(cout, r);
+        var res = Close.RandomArray((int)g.OutputLength, r);
+        var expected = new float[g.OutputLength];
+        Conv2dReference.Forward(g, x, w, b, expected);
+        for (int i = 0; i < expected.Length; i++) expected[i] = Math.Clamp(expected[i] + res[i], 0f, 6f);
+        var actual = new float[g.OutputLength];
+        Array.Fill(actual, float.NaN);
+        int saved = KernelThreads.Count;
+        try
+        {
+            KernelThreads.Count = Math.Max(2, saved);
+            Conv2dKernels.Forward(g, Conv2dAlgorithm.Pointwise, Conv2dDirect.BestWidth, x, w, b, actual, new Conv2dEpilogue { Residual = res, Clamp = (0f, 6f) });
+        }
+        finally
+        {
+            KernelThreads.Count = saved;
+        }
+        Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 {cin}→{cout} @{size}×{size} batch/groups {batchAndGroups}");
+    }
+}
