@@ -180,7 +180,8 @@ internal static unsafe class ChannelBlocked
     /// the rows it computed while they are still in its cache).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void UnpackRows(float* srcImage, in BlockedShape s, int cb, int h0, int h1, float* dstImage, float* bias, float* residualImage, bool relu)
+    public static void UnpackRows(float* srcImage, in BlockedShape s, int cb, int h0, int h1, float* dstImage, float* bias, float* residualImage, bool relu,
+        float clampLo = float.NegativeInfinity, float clampHi = float.PositiveInfinity)
     {
         {
             int V = s.V;
@@ -198,7 +199,7 @@ internal static unsafe class ChannelBlocked
                     for (int c = 0; c < V; c++)
                     {
                         long offset = (c0 + c) * plane2d + at;
-                        Epilogue(block + c * V, V, bias == null ? 0f : bias[c0 + c], residualImage == null ? null : residualImage + offset, relu, dstImage + offset);
+                        Epilogue(block + c * V, V, bias == null ? 0f : bias[c0 + c], residualImage == null ? null : residualImage + offset, relu, dstImage + offset, clampLo, clampHi);
                     }
                     if (at == pEnd - V) { p0 = pEnd; break; }
                 }
@@ -215,6 +216,9 @@ internal static unsafe class ChannelBlocked
                     float v = from[p * V] + b;
                     if (r != null) v += r[p];
                     if (relu) v = MathF.Max(v, 0f);
+                    // NaN passes through (comparisons with it are false), as torch.clamp.
+                    if (v < clampLo) v = clampLo;
+                    if (v > clampHi) v = clampHi;
                     d[p] = v;
                 }
             }
@@ -223,13 +227,22 @@ internal static unsafe class ChannelBlocked
 
     /// <summary>dst[0..count) = act(src + bias + residual) for one channel's run of pixels (count is 8 or 16).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Epilogue(float* src, int count, float bias, float* residual, bool relu, float* dst)
+    private static void Epilogue(float* src, int count, float bias, float* residual, bool relu, float* dst,
+        float lo = float.NegativeInfinity, float hi = float.PositiveInfinity)
     {
+        // A clamp other than ReLU (ReLU6 of MobileNet-V2's stem) in the same store: no second pass over the output.
+        bool clamp = !float.IsNegativeInfinity(lo) || !float.IsPositiveInfinity(hi);
         if (count == 16 && Vector512.IsHardwareAccelerated)
         {
             var v = Vector512.Load(src) + Vector512.Create(bias);
             if (residual != null) v += Vector512.Load(residual);
             if (relu) v = Vector512.Max(v, Vector512<float>.Zero);
+            if (clamp)
+            {
+                // Comparisons with NaN are false, so NaN is kept (torch.clamp).
+                v = Vector512.ConditionalSelect(Vector512.LessThan(v, Vector512.Create(lo)), Vector512.Create(lo), v);
+                v = Vector512.ConditionalSelect(Vector512.GreaterThan(v, Vector512.Create(hi)), Vector512.Create(hi), v);
+            }
             Vector512.Store(v, dst);
             return;
         }
@@ -238,6 +251,11 @@ internal static unsafe class ChannelBlocked
             var v = Vector256.Load(src) + Vector256.Create(bias);
             if (residual != null) v += Vector256.Load(residual);
             if (relu) v = Vector256.Max(v, Vector256<float>.Zero);
+            if (clamp)
+            {
+                v = Vector256.ConditionalSelect(Vector256.LessThan(v, Vector256.Create(lo)), Vector256.Create(lo), v);
+                v = Vector256.ConditionalSelect(Vector256.GreaterThan(v, Vector256.Create(hi)), Vector256.Create(hi), v);
+            }
             Vector256.Store(v, dst);
             return;
         }
@@ -246,6 +264,8 @@ internal static unsafe class ChannelBlocked
             float v = src[i] + bias;
             if (residual != null) v += residual[i];
             if (relu) v = MathF.Max(v, 0f);
+            if (v < lo) v = lo;
+            if (v > hi) v = hi;
             dst[i] = v;
         }
     }

@@ -52,15 +52,26 @@ internal static unsafe partial class Conv2dDirect
     /// unblocked with the epilogue by the task that computed it, while it is in that core's cache (<see cref="ChannelBlocked.UnpackRows"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void ForwardPixels(GemmPath width, in Conv2dGeometry g, float* x, float* w, float* bias, float* residual, bool relu, float* y, WeightKey? key)
+    private static void ForwardPixels(GemmPath width, in Conv2dGeometry g, float* x, float* w, float* bias, float* residual, bool relu, float* y, WeightKey? key,
+        float lo = float.NegativeInfinity, float hi = float.PositiveInfinity)
     {
         var plan = PixelPlan.For(g, VectorLength(width));
         float* wb = PixelWeights(g, plan, w, key, out var holder);
-        if (width == GemmPath.Vector512) RunPixels<Simd512, Vector512<float>>(g, plan, x, wb, bias, residual, relu, y);
-        else if (width == GemmPath.Vector256) RunPixels<Simd256, Vector256<float>>(g, plan, x, wb, bias, residual, relu, y);
+        if (width == GemmPath.Vector512) RunPixels<Simd512, Vector512<float>>(g, plan, x, wb, bias, residual, relu, lo, hi, y);
+        else if (width == GemmPath.Vector256) RunPixels<Simd256, Vector256<float>>(g, plan, x, wb, bias, residual, relu, lo, hi, y);
         else throw new PlatformNotSupportedException($"Conv2dDirect: no direct kernel for {width}.");
         GC.KeepAlive(holder);
     }
+
+    /// <summary>
+    /// y = clamp(conv(x, w) + bias + residual, lo, hi) for <see cref="TakesPixels"/> shapes, the clamp (ReLU6 of
+    /// MobileNet-V2's stem) applied where the tasks unblock their rows: no second pass over y, which on 224×224 inputs
+    /// is 1.6 MB that would go out to memory and back. NaN passes through, as in torch.clamp.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ForwardPixelsClamped(GemmPath width, in Conv2dGeometry g, float* x, float* w, float* bias, float* residual, float lo, float hi, float* y,
+        WeightKey? key = null)
+        => ForwardPixels(width, g, x, w, bias, residual, false, y, key, lo, hi);
 
     /// <summary>dst[grp][kh][kw][c][oc] = w[grp·B·V + oc, c, kh, kw] (B = plan.GroupBlocks), zero past the real output channels.</summary>
     public static void ReorderPixelWeights(in Conv2dGeometry g, in PixelPlan plan, float* w, float* dst)
@@ -110,7 +121,7 @@ internal static unsafe partial class Conv2dDirect
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunPixels<TS, TV>(in Conv2dGeometry g, in PixelPlan plan, float* x, float* wb, float* bias, float* residual, bool relu, float* y)
+    private static void RunPixels<TS, TV>(in Conv2dGeometry g, in PixelPlan plan, float* x, float* wb, float* bias, float* residual, bool relu, float lo, float hi, float* y)
         where TS : struct, ISimdFloat<TV> where TV : struct
     {
         int v = TS.Length, groups = plan.Groups(g);
@@ -123,7 +134,7 @@ internal static unsafe partial class Conv2dDirect
         {
             G = g, Plan = plan, W = wb, Groups = groups, RowChunks = rowChunks, ColumnTiles = plan.ColumnTiles(g),
             InImage = inImage, InRowPitch = (long)wp * g.InChannels, Out = outShape,
-            Y = y, Bias = bias, Residual = residual, Relu = relu,
+            Y = y, Bias = bias, Residual = residual, Relu = relu, Lo = lo, Hi = hi,
         };
         int rEdge = g.OutWidth - (body.ColumnTiles - 1) * plan.R, lastBlocks = plan.OutBlocks(g) - (groups - 1) * plan.GroupBlocks;
         for (int i = 0; i < 4; i++)
@@ -185,6 +196,7 @@ internal static unsafe partial class Conv2dDirect
         public BlockedShape Out;
         public float* Xb, Yb, W, Y, Bias, Residual;
         public bool Relu;
+        public float Lo, Hi;
         public long InImage, InRowPitch;
         public int Groups, RowChunks, ColumnTiles;
         /// <summary>Tile kernels indexed by (last group ? 2 : 0) + (last column tile ? 1 : 0).</summary>
@@ -214,7 +226,7 @@ internal static unsafe partial class Conv2dDirect
             }
             long outImage = (long)g.OutChannels * g.OutHeight * g.OutWidth;
             for (int cb = grp * Plan.GroupBlocks, end = Math.Min(Out.Blocks, cb + Plan.GroupBlocks); cb < end; cb++)
-                ChannelBlocked.UnpackRows(Yb + n * Out.ImageStride, Out, cb, oh0, oh1, Y + n * outImage, Bias, Residual == null ? null : Residual + n * outImage, Relu);
+                ChannelBlocked.UnpackRows(Yb + n * Out.ImageStride, Out, cb, oh0, oh1, Y + n * outImage, Bias, Residual == null ? null : Residual + n * outImage, Relu, Lo, Hi);
         }
     }
 

@@ -113,6 +113,11 @@ public static partial class Conv2dKernels
                 DepthwiseConv2d.Forward(g, input, weight, bias, output, epilogue.Lo, epilogue.Hi);
                 return;
             case Conv2dAlgorithm.Depthwise: DepthwiseConv2d.Forward(g, input, weight, bias, output); ApplyEpilogue(g, default, epilogue, output); return;
+            case Conv2dAlgorithm.Direct when !epilogue.ReluOrNone && Conv2dDirect.TakesPixels(g):
+                // The pixel path (RGB stems) clamps where it unblocks its rows: ReLU6 without a pass of its own.
+                fixed (float* x = input, w = weight, b = bias, r = epilogue.Residual, y = output)
+                    Conv2dDirect.ForwardPixelsClamped(width, g, x, w, b, r, epilogue.Lo, epilogue.Hi, y, weightKey);
+                return;
             case Conv2dAlgorithm.Direct:
                 fixed (float* x = input, w = weight, b = bias, r = epilogue.Residual, y = output)
                     Conv2dDirect.Forward(width, g, x, w, b, r, epilogue.ReluOrNone && epilogue.Relu, y, weightKey);

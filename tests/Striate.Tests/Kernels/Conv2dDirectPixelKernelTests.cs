@@ -1,4 +1,5 @@
 using Striate.Kernels;
+using Striate.Tests.TestSupport;
 
 namespace Striate.Tests.Kernels;
 
@@ -52,6 +53,33 @@ public class Conv2dDirectPixelKernelTests
         var g = RandomGeometry(new Generator(2200 + (ulong)seed));
         Assert.True(Conv2dDirect.TakesPixels(g), $"{g} should take the pixel-input path");
         Conv2dDirectKernelTests.Check(g, (GemmPath)width, 22000 + (ulong)seed);
+    }
+
+    // A clamp other than ReLU (MobileNet-V2's stem ends in ReLU6) is applied where the tasks unblock their rows, after
+    // bias and residual: against the reference, clamped, with and without residual.
+    [Theory, MemberData(nameof(RandomCases))]
+    public void ClampMatchesReferenceOnRandomGeometry(int width, int seed)
+    {
+        Assert.SkipUnless(Conv2dDirect.IsSupported((GemmPath)width), $"the direct kernel at {(GemmPath)width} is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
+        var g = RandomGeometry(new Generator(2300 + (ulong)seed));
+        var r = new Generator(23000 + (ulong)seed);
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var b = Close.RandomArray(g.OutChannels, r);
+        var res = Close.RandomArray((int)g.OutputLength, r);
+        var plain = new float[g.OutputLength];
+        Conv2dReference.Forward(g, x, w, b, plain);
+        double atol = 1e-5 * Math.Sqrt(Math.Max(g.InChannels, g.OutChannels) * g.KernelHeight * g.KernelWidth + 1) * 4;
+        foreach (var (lo, hi) in new[] { (0f, 6f), (-0.3f, 0.4f) })
+        foreach (bool withResidual in new[] { false, true })
+        {
+            var expected = plain.Select((v, i) => Math.Min(Math.Max(v + (withResidual ? res[i] : 0f), lo), hi)).ToArray();
+            var actual = new float[g.OutputLength];
+            Array.Fill(actual, float.NaN);
+            Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, (GemmPath)width, x, w, b, actual,
+                new Conv2dEpilogue { Residual = withResidual ? res : default, Clamp = (lo, hi) });
+            Close.Assert(expected, actual, 1e-4, atol, $"{g} Direct {(GemmPath)width} clamp [{lo}, {hi}] residual {withResidual}");
+        }
     }
 
     [Fact]
