@@ -246,6 +246,11 @@ public static partial class Conv2dKernels
         int P = g.OutHeight * g.OutWidth, og = g.OutChannelsPerGroup;
         int K = g.InChannelsPerGroup * g.KernelHeight * g.KernelWidth;
         int chunk = ImagesPerGemm(g);
+        if (chunk > 1 && TakesGatheredPointwise(g))
+        {
+            GatheredPointwiseForward(g, input, weight, output, key);
+            return false;
+        }
         float[] col = ArrayPool<float>.Shared.Rent(K * chunk * P);        // col: [K, b·P]
         float[]? wide = chunk > 1 ? ArrayPool<float>.Shared.Rent(og * chunk * P) : null; // y chunk: [Cout/g, b·P]
         try
@@ -282,6 +287,34 @@ public static partial class Conv2dKernels
         {
             ArrayPool<float>.Shared.Return(col);
             if (wide != null) ArrayPool<float>.Shared.Return(wide);
+        }
+    }
+
+    /// <summary>
+    /// Whether a forward that im2col would run in chunks of images is a 1×1 unpadded product whose columns can be read
+    /// straight from the strided input (<see cref="GemmImages"/>): stride-2 1×1 downsampling layers on 28×28 … 7×7 maps.
+    /// </summary>
+    internal static bool TakesGatheredPointwise(in Conv2dGeometry g) =>
+        g.KernelHeight == 1 && g.KernelWidth == 1 && g.PadH == 0 && g.PadW == 0 && Gemm.UsesPackedA(Gemm.BestPath, g.OutChannelsPerGroup);
+
+    /// <summary>output = conv(input, weight) for <see cref="TakesGatheredPointwise"/> geometry: one gathered GEMM per group over the whole batch.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static unsafe void GatheredPointwiseForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, Span<float> output, WeightKey? key)
+    {
+        int P = g.OutHeight * g.OutWidth, og = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup, plane = g.InHeight * g.InWidth;
+        fixed (float* w = weight, x = input, y = output)
+        {
+            float* packed = PackedWeights(g, false, w, key, out var holder);
+            long perGroup = Gemm.PackedALength(Gemm.BestPath, og, cg);
+            for (int grp = 0; grp < g.Groups; grp++)
+            {
+                // y[:, grp]: [N, Cout/g, P] = w[grp]: [Cout/g, Cin/g] · x[:, grp] gathered: [Cin/g, N·P]
+                var job = new ImageGemmJob(og, cg, g.Batch, packed + grp * perGroup,
+                    x + (long)grp * cg * plane, g.InChannels * plane, plane, g.InWidth, g.StrideH, g.StrideW, g.OutWidth, P,
+                    y + (long)grp * og * P, g.OutChannels * P);
+                GemmImages.Run(Gemm.BestPath, KernelThreads.Count, job);
+            }
+            GC.KeepAlive(holder);
         }
     }
 
