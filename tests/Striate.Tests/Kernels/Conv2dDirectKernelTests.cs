@@ -105,6 +105,9 @@ public class Conv2dDirectKernelTests
         // layer1: small weights, large images: one image per task.
         var early = new Conv2dGeometry(32, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1);
         Assert.True(DirectSchedule.For(early, DirectPlan.For(early, 16), 2).PerImage);
+        // layer3: 2.4 MB of weights come back from L3 for each image, cheaper than blocking the whole batch.
+        var mid = new Conv2dGeometry(32, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1);
+        Assert.True(DirectSchedule.For(mid, DirectPlan.For(mid, 16), 2).PerImage);
     }
 
     [Fact]
