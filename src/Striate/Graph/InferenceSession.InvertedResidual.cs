@@ -15,17 +15,29 @@ public sealed partial class InferenceSession
         private Step[] MakeSteps(List<Node> nodes, Value graphOutput)
         {
             var steps = new List<Step>(nodes.Count);
-            // One scratch output for every merged 1×1 product (they run one after another).
+            // One scratch output for the merged 1×1 products whose members the plan could not lay out in place (they
+            // run one after another).
             long scratch = _siblings.Values.Select(g => g.Sum(n => Numel(n.Output.Shape))).DefaultIfEmpty(0).Max();
-            if (scratch > 0) _scratch = GC.AllocateArray<float>(checked((int)scratch), pinned: true);
             for (int i = 0; i < nodes.Count; i++)
             {
+                // The group's nodes are consecutive (GroupSiblings), in graph order; the product takes them in the
+                // order PlaceSiblingOutputs laid them out.
                 if (_siblings.TryGetValue(nodes[i], out var members) && i + members.Count <= nodes.Count
-                    && members.Select((m, k) => ReferenceEquals(nodes[i + k], m)).All(b => b)
+                    && nodes.Skip(i).Take(members.Count).All(members.Contains)
                     && members.Select(StepFor).ToArray() is var parts && parts.All(p => p is ConvStep)
                     && parts.Cast<ConvStep>().ToArray() is var convs && SharedInputStep.Takes(convs))
                 {
-                    var merged = new SharedInputStep(convs, _scratch);
+                    int inPlace = _inPlaceMembers.GetValueOrDefault(nodes[i]);
+                    int total = convs.Sum(c => c.Y.Length);
+                    Segment output;
+                    if (inPlace > 0 && SharedInputStep.LaidOut(convs, inPlace)) output = new Segment(convs[0].Y.Array, convs[0].Y.Offset, total);
+                    else
+                    {
+                        inPlace = 0;
+                        if (_scratch.Length == 0) _scratch = GC.AllocateArray<float>(checked((int)scratch), pinned: true);
+                        output = new Segment(_scratch, 0, total);
+                    }
+                    var merged = new SharedInputStep(convs, output, inPlace);
                     merged.Node = $"{string.Join(", ", members.Select(m => m.Output.Reference))} = SharedInput1x1  # {string.Join(", ", members.Select(m => m.ModulePath))} (SharedInput {merged.Shape})";
                     steps.Add(merged);
                     i += members.Count - 1;

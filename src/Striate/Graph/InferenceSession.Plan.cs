@@ -32,6 +32,7 @@ public sealed partial class InferenceSession
         private float[][] _buffers = [];
         private readonly Dictionary<Node, List<Node>> _siblings;
         private float[] _scratch = [];
+        private readonly Dictionary<Value, long> _rootFloats = new(ReferenceEqualityComparer.Instance);
 
         public Step[] Steps { get; }
         public Segment Input { get; }
@@ -57,6 +58,7 @@ public sealed partial class InferenceSession
                 foreach (var v in nodes[i].Inputs)
                     if (v != null) lastReader[v] = i;
             var placed = PlaceConcatenationParts(nodes, output);
+            PlaceSiblingOutputs(placed, output);
             for (int i = 0; i < nodes.Count; i++)
             {
                 var n = nodes[i];
@@ -160,7 +162,7 @@ public sealed partial class InferenceSession
 
         private void Allocate(Value root)
         {
-            long need = Numel(root.Shape);
+            long need = _rootFloats.TryGetValue(root, out long floats) ? floats : Numel(root.Shape);
             int best = -1;
             foreach (int s in _free)
                 if (_capacity[s] >= need && (best < 0 || _capacity[s] < _capacity[best])) best = s;

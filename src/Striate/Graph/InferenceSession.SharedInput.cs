@@ -13,6 +13,9 @@ public sealed partial class InferenceSession
 
     private sealed partial class BufferPlan
     {
+        // Per group (keyed as _siblings): how many leading members the product writes in place.
+        private readonly Dictionary<Node, int> _inPlaceMembers = new(ReferenceEqualityComparer.Instance);
+
         /// <summary>
         /// The nodes in execution order, except that the 1×1 convolutions of a <see cref="SiblingGroups"/> group are
         /// moved up to follow its first one, so that they are consecutive (and the buffer plan sees their outputs born
@@ -35,6 +38,33 @@ public sealed partial class InferenceSession
                 }
             }
             return order;
+        }
+
+        /// <summary>
+        /// Places the outputs of each sibling group that no concatenation placed (an Inception block's reduces; branch 1
+        /// lives in its block of the concatenation) one after another in the first one's root, in group order, with
+        /// room after them for the placed members' rows: the merged product then writes them where they live, and only
+        /// the placed members' rows are copied. Reorders each group's members so: unplaced first.
+        /// </summary>
+        private void PlaceSiblingOutputs(Dictionary<Value, (Value Root, int Offset)> placed, Value graphOutput)
+        {
+            foreach (var (head, members) in _siblings)
+            {
+                var free = members.Where(m => !placed.ContainsKey(m.Output) && !ReferenceEquals(m.Output, graphOutput)).ToList();
+                if (free.Count == 0) continue;
+                var root = free[0].Output;
+                long offset = 0;
+                foreach (var m in free)
+                {
+                    if (offset > 0) placed[m.Output] = (root, checked((int)offset));
+                    offset += Numel(m.Output.Shape);
+                }
+                _rootFloats[root] = members.Sum(m => Numel(m.Output.Shape));
+                _inPlaceMembers[head] = free.Count;
+                var order = free.Concat(members.Where(m => !free.Contains(m))).ToList();
+                members.Clear();
+                members.AddRange(order);
+            }
         }
 
         /// <summary>
@@ -72,7 +102,9 @@ public sealed partial class InferenceSession
     /// 1×1 convolutions reading the same input at batch 1 as one product with their weights stacked (C_out the sum):
     /// GoogLeNet's Inception blocks read their input with three of them (branch 1 and the reduces before the 3×3s), the
     /// smallest with 16–48 output channels, too few rows to keep both threads busy on their own. One product reads the
-    /// input once, in one fork, and its rows are copied into each convolution's planned place.
+    /// input once, in one fork. The buffer plan places the members that no concatenation placed one after another
+    /// (<see cref="BufferPlan"/>.PlaceSiblingOutputs), so the product writes them in place; the rows of the others
+    /// (branch 1, in its block of the concatenation) are copied there.
     /// </summary>
     private sealed class SharedInputStep : Step
     {
@@ -82,12 +114,18 @@ public sealed partial class InferenceSession
         private readonly Tensor _w;
         private readonly Tensor _b;
         private readonly FusedConv2dOp _op;
-        private readonly float[] _scratch;
+        private readonly Segment _output;
+        private readonly int _inPlace;
 
-        public SharedInputStep(ConvStep[] members, float[] scratch)
+        /// <summary>
+        /// The product of <paramref name="members"/> (in this order) into <paramref name="output"/>; the first
+        /// <paramref name="inPlace"/> members' places are its first rows already, the others' rows are copied out.
+        /// </summary>
+        public SharedInputStep(ConvStep[] members, Segment output, int inPlace)
         {
             _members = members;
-            _scratch = scratch;
+            _output = output;
+            _inPlace = inPlace;
             _op = members[0].Op;
             var g0 = members[0].Geometry;
             int cin = g0.InChannels, cout = members.Sum(m => m.Geometry.OutChannels);
@@ -115,8 +153,21 @@ public sealed partial class InferenceSession
                 && m.Geometry.InChannels == members[0].Geometry.InChannels && m.Geometry.InHeight == members[0].Geometry.InHeight
                 && m.Geometry.InWidth == members[0].Geometry.InWidth);
 
-        /// <summary>"192→64+96+16 1×1 @28×28" (for profiles).</summary>
-        public string Shape => $"{_g.InChannels}→{string.Join("+", _members.Select(m => m.Geometry.OutChannels))} 1×1 @{_g.InHeight}×{_g.InWidth}";
+        /// <summary>Whether the first <paramref name="count"/> members' places run on one after another from the first's, with room for all rows after it.</summary>
+        public static bool LaidOut(ConvStep[] members, int count)
+        {
+            var first = members[0].Y;
+            long offset = first.Offset, total = members.Sum(m => (long)m.Y.Length);
+            for (int i = 0; i < count; i++)
+            {
+                if (!ReferenceEquals(members[i].Y.Array, first.Array) || members[i].Y.Offset != offset) return false;
+                offset += members[i].Y.Length;
+            }
+            return first.Offset + total <= first.Array.Length;
+        }
+
+        /// <summary>"192→96+16+64 1×1 @28×28, 1 copied" (for profiles).</summary>
+        public string Shape => $"{_g.InChannels}→{string.Join("+", _members.Select(m => m.Geometry.OutChannels))} 1×1 @{_g.InHeight}×{_g.InWidth}, {_members.Length - _inPlace} copied";
 
         public override unsafe void Prepare()
         {
@@ -126,7 +177,7 @@ public sealed partial class InferenceSession
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run()
         {
-            var y = new Span<float>(_scratch, 0, checked((int)_g.OutputLength));
+            var y = _output.Span;
             var epilogue = new Conv2dEpilogue
             {
                 Relu = _op.Relu,
@@ -135,7 +186,7 @@ public sealed partial class InferenceSession
             Conv2dKernels.Forward(_g, Conv2dAlgorithm.Pointwise, Conv2dDirect.BestWidth, _members[0].X.Span, _w.ReadOnlySpan, _b.ReadOnlySpan, y, epilogue,
                 new WeightKey(_w, _w.Version));
             int plane = _g.OutHeight * _g.OutWidth;
-            for (int i = 0; i < _members.Length; i++)
+            for (int i = _inPlace; i < _members.Length; i++)
             {
                 var dst = _members[i].Y.Span;
                 y.Slice(_rowOffset[i] * plane, dst.Length).CopyTo(dst);

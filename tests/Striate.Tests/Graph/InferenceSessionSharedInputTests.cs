@@ -91,11 +91,25 @@ public sealed class InferenceSessionSharedInputTests
             return F.Concat(a, b, F.Relu(b), c, d, e, f, h, F.Add(h, a));
         });
 
+    /// <summary>Three reduces, none a concatenation part, each into a 3×3, summed: the product writes all three in place.</summary>
+    private static Wired Reduces() => new(
+        [R(3, 7, 3), R(7, 3), R(7, 5), R(7, 2), R(3, 4, 3), R(5, 4, 3), R(2, 4, 3)],
+        (m, x) =>
+        {
+            x = m.U(0, x);
+            var (a, b, c) = (m.U(1, x), m.U(2, x), m.U(3, x));
+            return F.Add(F.Add(m.U(4, a), m.U(5, b)), m.U(6, c));
+        });
+
     private static readonly Dictionary<string, Func<Wired>> Builders = new()
     {
         ["inception"] = Inception,
         ["mixed"] = Mixed,
+        ["reduces"] = Reduces,
     };
+
+    private static int Copied(InferenceSession session, int copies) =>
+        session.StepNodes.Count(s => s.Contains("(SharedInput ", StringComparison.Ordinal) && s.Contains($", {copies} copied)", StringComparison.Ordinal));
 
     private static int Merged(InferenceSession session) => session.StepNodes.Count(s => s.Contains("(SharedInput ", StringComparison.Ordinal));
 
@@ -113,10 +127,16 @@ public sealed class InferenceSessionSharedInputTests
         }
     }
 
+    /// <summary>
+    /// The product writes in place the members no concatenation placed (laid out one after another by the plan) and
+    /// copies the rest: Inception's branch 1 (its block of the concatenation) is copied, its reduces are not; "mixed"
+    /// has only concatenation parts (both groups copy everything, through the scratch); "reduces" copies nothing.
+    /// </summary>
     [Theory]
     [InlineData("inception", 1, 2)]
     [InlineData("inception", 3, 0)] // at batch 3 the members' outputs would be strided slices of the product: not merged
     [InlineData("mixed", 1, 2)]
+    [InlineData("reduces", 1, 1)]
     public void MergedPointwiseSiblingsGiveTheEagerAndUnmergedOutputs(string name, int batch, int mergedSteps)
     {
         var model = Builders[name]();
@@ -131,6 +151,9 @@ public sealed class InferenceSessionSharedInputTests
         var apart = Prepare(model, shape, merge: false);
         Assert.Equal(mergedSteps, Merged(merged));
         Assert.Equal(0, Merged(apart));
+        Assert.Equal(name switch { "inception" => mergedSteps, "reduces" => 0, _ => 0 }, Copied(merged, 1));
+        Assert.Equal(name == "reduces" ? 1 : 0, Copied(merged, 0));
+        Assert.Equal(name == "mixed" ? 2 : 0, Copied(merged, 2));
         var actual = merged.Run(input);
         Close.Assert(expected, actual, 1e-4, 1e-5, $"{name} at batch {batch}: merged session against eager");
         Close.Assert(apart.Run(input), actual, 1e-5, 1e-6, $"{name} at batch {batch}: merged against unmerged session");
@@ -149,6 +172,7 @@ public sealed class InferenceSessionSharedInputTests
             expected = TensorScope.Keep(model.Call(input));
         var session = Prepare(model, shape, merge: true);
         Assert.Equal(9, Merged(session));
+        Assert.Equal(9, Copied(session, 1)); // branch 1 in its block of the concatenation; the reduces written in place
         Assert.Equal(0, session.StepNodes.Count(s => s.Contains("(ConcatStep)", StringComparison.Ordinal)));
         Close.Assert(expected, session.Run(input), 1e-3, 1e-4, "googlenet @64: merged session against eager");
     }
