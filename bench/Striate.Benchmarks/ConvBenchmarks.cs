@@ -130,7 +130,34 @@ public static class ConvBenchmarks
                 else Conv2dKernels.BackwardWeight(g, x, dy, dw);
             }, minSeconds, minRuns: 2);
             yield return new BenchFigure($"{prefix}_bwdweight", g.ForwardFlops / weight / 1e9, "GFLOPS");
+            if (ReorderSeconds(g, w, width, minSeconds) is { } reorder)
+                yield return new BenchFigure($"{prefix}_bwddata_reorder", reorder * 1e6, "µs");
         }
+    }
+
+    /// <summary>
+    /// The direct input gradient's weight reorder alone (done on every training call): the flipped blocks of the stride-1
+    /// form or the phase blocks of the strided form. Null when the shape's input gradient is not direct.
+    /// </summary>
+    private static unsafe double? ReorderSeconds(in Conv2dGeometry g, float[] w, GemmPath width, double minSeconds)
+    {
+        if (Conv2dKernels.Choose(g) != Conv2dAlgorithm.Direct) return null;
+        int v = Conv2dDirect.VectorLength(width);
+        var geometry = g;
+        if (Conv2dDirect.SupportsBackwardData(g))
+        {
+            var full = Conv2dDirect.TransposedGeometry(g);
+            var plan = DirectPlan.For(full, v);
+            var dst = new float[plan.WeightLength(full)];
+            return BenchTimer.BestSeconds(() => { fixed (float* pw = w, pd = dst) Conv2dDirect.ReorderWeights(full, plan, true, pw, pd); }, minSeconds, minRuns: 2);
+        }
+        if (Conv2dDirect.SupportsStridedBackwardData(g))
+        {
+            var plan = new Conv2dDirect.PhasePlan(g, v);
+            var dst = new float[plan.WeightLength];
+            return BenchTimer.BestSeconds(() => { fixed (float* pw = w, pd = dst) Conv2dDirect.ReorderPhaseWeights(geometry, plan, pw, pd); }, minSeconds, minRuns: 2);
+        }
+        return null;
     }
 
     /// <summary>Which algorithms and direct schedules a shape takes (STRIATE_BENCH_VERBOSE=1), on stderr.</summary>

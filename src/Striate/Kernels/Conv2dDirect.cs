@@ -148,6 +148,7 @@ internal static unsafe partial class Conv2dDirect
             int grp = index / IcBlocks, icb = index % IcBlocks, v = V, taps = Taps;
             float* block = Dst + (long)index * taps * TapStride; // [kH·kW][V (ic)][Width (oc)]
             if (!Plain && !Flip && TransposedBlocks(grp, icb, block)) return;
+            if (!Plain && Flip && FlippedBlocks(grp, icb, block)) return;
             for (int oc = 0; oc < Width; oc++)
             for (int ic = 0; ic < v; ic++)
             {
@@ -170,6 +171,29 @@ internal static unsafe partial class Conv2dDirect
                     for (int t = 0; t < taps; t++) d[t * TapStride] = src[taps - 1 - t];
                 }
             }
+        }
+
+        /// <summary>
+        /// A block of whole channels (no zero fill) of the flipped (input-gradient) form, one tap at a time: for each input
+        /// channel of the block the source w[c, o0 .. o0+Width, taps] is contiguous, so tap t's row of Width output
+        /// channels is read at stride kH·kW from there and written as one sequential run. The element-by-element loop
+        /// stored each channel pair's kH·kW taps TapStride apart, scattered over the whole block. False when the block has
+        /// channels past the real ones.
+        /// </summary>
+        private readonly bool FlippedBlocks(int grp, int icb, float* block)
+        {
+            int v = V, taps = Taps, width = Width, o0 = grp * width, c0 = icb * v;
+            if (c0 + v > G.InChannels || o0 + width > G.OutChannels) return false;
+            for (int ic = 0; ic < v; ic++)
+            {
+                float* src = W + ((long)(c0 + ic) * G.OutChannels + o0) * taps; // w[c, o0 ..]: [Width][kH·kW] of the original convolution
+                for (int t = 0; t < taps; t++)
+                {
+                    float* s = src + (taps - 1 - t), d = block + t * TapStride + ic * width;
+                    for (int oc = 0; oc < width; oc++, s += taps) d[oc] = *s;
+                }
+            }
+            return true;
         }
 
         /// <summary>
