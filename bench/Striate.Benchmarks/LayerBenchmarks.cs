@@ -53,8 +53,39 @@ public static class LayerBenchmarks
                 }
             foreach (var a in algorithms) yield return new BenchFigure($"{prefix}_{Label(a)}", best[a] * 1e6, "us");
         }
+        foreach (var figure in RunDepthwise(rounds)) yield return figure;
         foreach (var figure in RunPools(rounds)) yield return figure;
         foreach (var figure in BlockBenchmarks.Run(rounds)) yield return figure;
+    }
+
+    /// <summary>MobileNet-V2's stride-1 depthwise 3×3 convolutions at batch 1 (channels, size), with ReLU6.</summary>
+    public static readonly (int C, int Size)[] Depthwise = [(32, 112), (144, 56), (192, 28), (384, 14), (576, 14), (960, 7)];
+
+    // Each with the four-row blocks (Rows, where the plane takes them) and with the flat one-vector kernel (Flat),
+    // alternated in one process.
+    private static IEnumerable<BenchFigure> RunDepthwise(int rounds)
+    {
+        foreach (var (c, size) in Depthwise)
+        {
+            string name = $"b1_dw_{c}_s1_{size}";
+            if (!BenchFilter.Wants(name)) continue;
+            var g = new Conv2dGeometry(1, c, size, size, c, 3, 3, 1, 1, 1, 1, 1, 1, c);
+            var gen = new Generator(7);
+            var x = Random((int)g.InputLength, gen);
+            var w = Random(c * 9, gen);
+            var b = Random(c, gen);
+            var y = new float[g.OutputLength];
+            double rows = double.MaxValue, flat = double.MaxValue;
+            for (int round = 0; round < rounds; round++)
+            {
+                rows = Math.Min(rows, BenchTimer.BestSeconds(() => DepthwiseConv2d.Forward(g, x, w, b, y, 0f, 6f), minSeconds: 0.05, minRuns: 5));
+                DepthwiseConv2d.RowBlocksEnabled = false;
+                flat = Math.Min(flat, BenchTimer.BestSeconds(() => DepthwiseConv2d.Forward(g, x, w, b, y, 0f, 6f), minSeconds: 0.05, minRuns: 5));
+                DepthwiseConv2d.RowBlocksEnabled = true;
+            }
+            yield return new BenchFigure(name + "_Rows", rows * 1e6, "us");
+            yield return new BenchFigure(name + "_Flat", flat * 1e6, "us");
+        }
     }
 
     /// <summary>

@@ -173,11 +173,17 @@ internal static unsafe partial class DepthwiseConv2d
     /// <summary>
     /// One stride-1 plane: s is the staged input (zeros for W + 1 floats before it and W + 1 + V after), y the output
     /// plane [plane]. Vectors at p = 0, V, 2V, …; a last partial vector is recomputed overlapping at plane − V.
+    /// Planes with rows of at least one vector and four rows or more take the row blocks instead (<see cref="Stride1Rows4{TV, S}"/>).
     /// </summary>
     private static void Stride1Plane<TV, S>(float* s, int W, int plane, float* w, float bias, float lo, float hi, float* y, TV cols0, TV colsTail)
         where TV : struct where S : IDepthwiseSimd<TV>
     {
         int V = S.Length;
+        if (RowBlocksTake(W, plane / W, V))
+        {
+            Stride1Rows4<TV, S>(s, W, plane / W, w, bias, lo, hi, y, cols0);
+            return;
+        }
         TV w00 = S.Broadcast(w[0]), w01 = S.Broadcast(w[1]), w02 = S.Broadcast(w[2]);
         TV w10 = S.Broadcast(w[3]), w11 = S.Broadcast(w[4]), w12 = S.Broadcast(w[5]);
         TV w20 = S.Broadcast(w[6]), w21 = S.Broadcast(w[7]), w22 = S.Broadcast(w[8]);

@@ -28,6 +28,9 @@ public class DepthwiseConv2dKernelTests
         { 1, 3, 33, 35, 2, 2 },     // a row longer than two vectors, split by the vector path
         { 1, 2, 17, 16, 1, 1 },     // plane a multiple of 16
         { 4, 9, 5, 9, 1, 1 },
+        { 1, 5, 16, 16, 1, 1 },     // rows of exactly one 16-lane vector, four row blocks
+        { 1, 3, 6, 8, 1, 1 },       // rows of one 8-lane vector; the last block overlaps the first
+        { 1, 4, 13, 56, 1, 1 },     // 56-wide rows: the last vector of a row overlaps the one before
     };
 
     public static TheoryData<int> RandomCases() => new(Enumerable.Range(0, 30));
@@ -48,6 +51,23 @@ public class DepthwiseConv2dKernelTests
         int c = 1 + r.NextInt(20), mult = 1 + (r.NextInt(4) == 0 ? 1 : 0), stride = 1 + r.NextInt(2);
         var g = new Conv2dGeometry(1 + r.NextInt(3), c, 1 + r.NextInt(30), 1 + r.NextInt(30), c * mult, 3, 3, stride, stride, 1, 1, 1, 1, c);
         CheckForward(g, DepthwiseAlgorithm.Vector3x3, (ulong)seed);
+    }
+
+    // Stride-1 planes with rows of one to four vectors (8 or 16 lanes) and heights that are or are not multiples of
+    // four: the four-row blocks (their edge vectors, the overlapping last vector of a row and last block of a plane).
+    [Theory, MemberData(nameof(RandomCases))]
+    public void RowBlocksMatchReferenceOnRandomWidePlanes(int seed)
+    {
+        SkipWithoutVectors();
+        var r = new Generator(1300 + (ulong)seed);
+        int c = 1 + r.NextInt(6), h = 4 + r.NextInt(20), w = 8 + r.NextInt(60);
+        var g = new Conv2dGeometry(1 + r.NextInt(2), c, h, w, c, 3, 3, 1, 1, 1, 1, 1, 1, c);
+        Assert.True(DepthwiseConv2d.RowBlocksEnabled);
+        // The session takes them with 16 lanes only; the 8-lane block is checked all the same.
+        bool saved = DepthwiseConv2d.RowBlocksOn8Lanes;
+        DepthwiseConv2d.RowBlocksOn8Lanes = true;
+        try { CheckForward(g, DepthwiseAlgorithm.Vector3x3, (ulong)seed); }
+        finally { DepthwiseConv2d.RowBlocksOn8Lanes = saved; }
     }
 
     [Theory, MemberData(nameof(Shapes))]
