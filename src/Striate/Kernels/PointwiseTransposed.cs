@@ -13,7 +13,8 @@ namespace Striate.Kernels;
 /// ResNet-50's, most of GoogLeNet's) are multiples of 32 and 16, so the columns pad nothing there.
 /// The weights, Wᵀ packed as B̃ (<see cref="PackWeights"/>), are packed once (an inference session keeps them); the
 /// image, xᵀ packed as Ã, is packed per call, a copy of MR pixels per channel. Each thread takes one part of the tiles
-/// and runs it depth block by depth block into yᵀ (a scratch), storing each tile transposed into y's NCHW planes on
+/// (its pixels, packing their Ã itself, or its output channels) and runs it depth block by depth block into yᵀ (a
+/// scratch), storing each tile transposed into y's NCHW planes on
 /// the last block, by in-register 16×16 (AVX-512) or 8×8 (AVX2) transposes, with the bias, residual and clamp on the
 /// way (ORT/MLAS avoid the transpose by running NCHWc end to end).
 /// Shapes: x [k, n] (Cin × P, row-major); W [m, k] (Cout × Cin); y [m, n] (Cout × P); bias [m]; residual [m, Ldr].
@@ -111,20 +112,28 @@ internal static unsafe class PointwiseTransposed
         // yᵀ [nPadded + 16, mPadded]: the product before its transposed store; the 16 rows past it are what the
         // transposes of the last row tile read beyond its MR rows (into lanes never stored).
         float* product = Scratch(ref t_product, (nPadded + 16) * mPadded, out var cHolder);
-        var pack = new PackBody<TK> { X = x, N = n, K = k, KcBlock = kcBlock, RowTiles = rowTiles, APack = aPack };
-        // Packing is a copy of k × n floats: a fork pays off only for the larger ones.
-        if (nPadded * k >= 1 << 15) ParallelFor.Run(kBlocks * rowTiles, ref pack, threads);
-        else for (int t = 0; t < kBlocks * rowTiles; t++) pack.Invoke(t);
         // One part per thread, each running every depth block over its tiles (depth outer, so a block of Ã and of the
         // part's B̃ stay in L2 while its tiles use them; each tile's own rows of yᵀ keep the sum between blocks).
-        // Parts split the output channels (each thread streams half of the weights) unless the pixels split more evenly:
-        // MobileNet-V2's 576→96 on 14×14 has 3 column tiles and 14 row tiles.
+        // Parts split the pixels on 14×14 maps (14 row tiles share evenly) and where they split more evenly than the
+        // output channels (7×7 maps with 1, 3 or 5 channel tiles); else the channels, each thread streaming half of the
+        // weights. Split by pixels, each part packs its own rows of Ã just before its tiles use them (no pass over x by
+        // both threads first, and the strips stay in the cache of the thread that reads them). Against channel parts
+        // and a shared packing pass first (AVX-512, in-process, one window): 384→64 on 14×14 57 → 48 µs, 480→192 183 →
+        // 164, 528→256 264 → 240, 1024→256 489 → 458; 576→160 on 7×7 57 → 48, 832→32 18.8 → 16.4; the rest even.
         int colParts = Math.Min(threads, colTiles), rowParts = Math.Min(threads, rowTiles);
         long byCols = (long)((colTiles + colParts - 1) / colParts) * rowTiles, byRows = (long)((rowTiles + rowParts - 1) / rowParts) * colTiles;
+        bool splitRows = n > 64 || byRows < byCols || colParts == 1;
+        if (!splitRows)
+        {
+            var pack = new PackBody<TK> { X = x, N = n, K = k, KcBlock = kcBlock, RowTiles = rowTiles, APack = aPack };
+            // Packing is a copy of k × n floats: a fork pays off only for the larger ones.
+            if (nPadded * k >= 1 << 15) ParallelFor.Run(kBlocks * rowTiles, ref pack, threads);
+            else for (int t = 0; t < kBlocks * rowTiles; t++) pack.Invoke(t);
+        }
         var tiles = new PartBody<TK>
         {
-            A = aPack, B = packedW, Product = product, Y = y, M = m, N = n, K = k, KcBlock = kcBlock, RowTiles = rowTiles, ColTiles = colTiles,
-            RowParts = byRows < byCols ? rowParts : 1, ColParts = byRows < byCols ? 1 : colParts, Epilogue = epilogue,
+            A = aPack, B = packedW, Product = product, Y = y, X = x, M = m, N = n, K = k, KcBlock = kcBlock, RowTiles = rowTiles, ColTiles = colTiles,
+            RowParts = splitRows ? rowParts : 1, ColParts = splitRows ? 1 : colParts, PackOwnRows = splitRows, Epilogue = epilogue,
         };
         ParallelFor.Run(tiles.RowParts * tiles.ColParts, ref tiles, threads);
         GC.KeepAlive(aHolder);
@@ -158,8 +167,9 @@ internal static unsafe class PointwiseTransposed
 
     private struct PartBody<TK> : IParallelBody where TK : struct, IGemmMicrokernel
     {
-        public float* A, B, Product, Y;
+        public float* A, B, Product, Y, X;
         public int M, N, K, KcBlock, RowTiles, ColTiles, RowParts, ColParts;
+        public bool PackOwnRows;
         public GemmEpilogue Epilogue;
 
         /// <summary>
@@ -179,6 +189,8 @@ internal static unsafe class PointwiseTransposed
                 int kc = Math.Min(KcBlock, K - pc);
                 bool last = pc + kc >= K;
                 float beta = pc == 0 ? 0f : 1f;
+                if (PackOwnRows)
+                    GemmPacking<TK>.PackA(true, X, N, i0 * TK.MR, Math.Min(i1 * TK.MR, N) - i0 * TK.MR, pc, kc, 1f, A + pc * nPadded + (long)i0 * TK.MR * kc);
                 for (int ti = i0; ti < i1; ti++)
                 {
                     int i = ti * TK.MR, mr = Math.Min(TK.MR, N - i);
