@@ -123,8 +123,9 @@ public static partial class Gemm
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Sgemm(GemmPath path, int threads, float* packedA, int m, int k, bool transB, int n,
-        float* b, int ldb, float beta, float* c, int ldc, in GemmEpilogue epilogue)
+        float* b, int ldb, float beta, float* c, int ldc, in GemmEpilogue epilogue, in GemmRowAffine bRows = default)
     {
+        if (!bRows.IsEmpty && transB) throw new ArgumentException("Sgemm: a transform of B's rows needs B untransposed.");
         if (!UsesPackedA(path, m)) throw new ArgumentException($"Sgemm: {m} rows take the few-rows path, which reads A unpacked.");
         if (!IsSupported(path)) throw new PlatformNotSupportedException($"Sgemm: path {path} is not accelerated on this machine.");
         if (m == 0 || n == 0) return;
@@ -135,7 +136,7 @@ public static partial class Gemm
             return;
         }
         if ((long)m * n * k < ParallelThreshold) threads = 1;
-        var job = new GemmJob(false, transB, m, n, k, 1f, null, 0, b, ldb, beta, c, ldc, packedA, epilogue);
+        var job = new GemmJob(false, transB, m, n, k, 1f, null, 0, b, ldb, beta, c, ldc, packedA, epilogue, bRows);
         switch (path)
         {
             case GemmPath.Vector512: GemmDriver<Gemm512x14x32>.Run(ref job, threads); break;

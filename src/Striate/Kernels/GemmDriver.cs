@@ -7,13 +7,16 @@ namespace Striate.Kernels;
 /// the tile (<see cref="Gemm.PackA"/>), and A is not read. <see cref="Epilogue"/> rides on the last depth block's store.
 /// </summary>
 internal readonly unsafe struct GemmJob(bool transA, bool transB, int m, int n, int k, float alpha,
-    float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* packedA, in GemmEpilogue epilogue)
+    float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* packedA, in GemmEpilogue epilogue,
+    in GemmRowAffine bRows = default)
 {
     public readonly bool TransA = transA, TransB = transB;
     public readonly int M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc;
     public readonly float Alpha = alpha, Beta = beta;
     public readonly float* A = a, B = b, C = c, PackedA = packedA;
     public readonly GemmEpilogue Epilogue = epilogue;
+    /// <summary>Applied to B's rows as they are packed (B not transposed); empty for none.</summary>
+    public readonly GemmRowAffine BRows = bRows;
 }
 
 /// <summary>
@@ -129,7 +132,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                 // The first depth block applies the caller's beta; later ones accumulate onto it; the last one adds the epilogue.
                 float beta = pc == 0 ? job.Beta : 1f;
                 bool last = pc + kc >= job.K;
-                GemmPacking<TKernel>.PackB(job.TransB, job.B, job.Ldb, pc, kc, jc, nc, bPack);
+                GemmPacking<TKernel>.PackB(job.TransB, job.B, job.Ldb, pc, kc, jc, nc, bPack, job.BRows);
                 for (int ic = i0; ic < i1; ic += TKernel.MC)
                 {
                     int mc = Math.Min(TKernel.MC, i1 - ic);

@@ -163,12 +163,19 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
     }
 
     /// <summary>
-    /// B̃: [ceil(nc/NR), kc, NR] ← op(B)[p0 .. p0+kc, j0 .. j0+nc]; columns past nc are zero.
+    /// B̃: [ceil(nc/NR), kc, NR] ← op(B)[p0 .. p0+kc, j0 .. j0+nc]; columns past nc are zero. With <paramref name="rows"/>
+    /// (B not transposed), each row p is act(B[p, :]·scale[p] + shift[p]) as it is dealt out.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void PackB(bool transB, float* b, int ldb, int p0, int kc, int j0, int nc, float* dst)
+    public static void PackB(bool transB, float* b, int ldb, int p0, int kc, int j0, int nc, float* dst, in GemmRowAffine rows = default)
     {
         int nr = TKernel.NR;
+        if (!rows.IsEmpty)
+        {
+            if (transB) throw new ArgumentException("PackB: a row transform needs B untransposed.");
+            PackBRowAffine(b, ldb, p0, kc, j0, nc, dst, rows);
+            return;
+        }
         if (!transB)
         {
             // B stored [k, ldb]: NR consecutive columns of one row are contiguous, already B̃'s order. Walk B row by row
@@ -210,6 +217,25 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
                     float* d = dst + j;
                     for (int p = 0; p < kc; p++, d += nr) *d = 0;
                 }
+            }
+        }
+    }
+
+    /// <summary>PackB of an untransposed B with each row transformed by <paramref name="rows"/> on the way.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackBRowAffine(float* b, int ldb, int p0, int kc, int j0, int nc, float* dst, in GemmRowAffine rows)
+    {
+        int nr = TKernel.NR;
+        int full = nc / nr, rest = nc - full * nr;
+        for (int p = 0; p < kc; p++)
+        {
+            float* src = b + (long)(p0 + p) * ldb + j0;
+            float* d = dst + p * nr;
+            for (int s = 0; s < full; s++, src += nr, d += (long)nr * kc) rows.Apply(src, d, nr, p0 + p);
+            if (rest > 0)
+            {
+                rows.Apply(src, d, rest, p0 + p);
+                for (int j = rest; j < nr; j++) d[j] = 0;
             }
         }
     }
