@@ -53,6 +53,17 @@ public sealed partial class InferenceSession
                     i += 2;
                     continue;
                 }
+                if (i + 1 < nodes.Count && nodes[i].Op is ChannelAffineOp && nodes[i + 1].Op is FusedConv2dOp
+                    && ReferenceEquals(nodes[i + 1].Inputs[0], nodes[i].Output) && !ReferenceEquals(nodes[i].Output, graphOutput)
+                    && _graph.Uses(nodes[i].Output).Count == 1
+                    && StepFor(nodes[i]) is AffineStep affine && StepFor(nodes[i + 1]) is ConvStep conv && AffineConvStep.Takes(affine, conv))
+                {
+                    var fused = new AffineConvStep(affine, conv);
+                    fused.Node = $"{nodes[i + 1].Output.Reference} = ChannelAffine → FusedConv2d  # {nodes[i + 1].ModulePath} (AffineConv {conv.Shape})";
+                    steps.Add(fused);
+                    i += 1;
+                    continue;
+                }
                 if (StepFor(nodes[i]) is { } step) steps.Add(step);
             }
             return steps.ToArray();

@@ -165,6 +165,12 @@ public sealed partial class InferenceSession
     {
         private readonly int _n = x.Shape[0], _c = x.Shape[1], _s = x.Shape.Skip(2).Aggregate(1, (a, b) => a * b);
 
+        // The operands, for a 1×1 convolution that applies this step to its input as it reads it (AffineConvStep).
+        public Operand X => x;
+        public Tensor Scale => scale;
+        public Tensor Shift => shift;
+        public bool Relu => relu;
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run() => ChannelAffine.Forward(_n, _c, _s, x.Span, scale.ReadOnlySpan, shift.ReadOnlySpan, relu, y.Span);
     }

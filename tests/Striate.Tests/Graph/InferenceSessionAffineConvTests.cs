@@ -1,0 +1,50 @@
+using Striate.Autograd;
+using Striate.Graph;
+using Striate.Models;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Graph;
+
+/// <summary>
+/// A channel affine (eval batch norm → ReLU) read only by the 1×1 convolution after it runs inside that convolution's
+/// packing (one step instead of two): DenseNet's every dense layer and transition. The prepared model still computes the
+/// eager model's output, at batch 1 and 2, and the same output as the session that runs the two steps apart.
+/// </summary>
+public sealed class InferenceSessionAffineConvTests
+{
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void DenseNetNormalizesEach1x1InputInsideTheConvolution(int batch)
+    {
+        var (model, _) = RegistryModels.Build("densenet121");
+        var input = Tensor.Rand([batch, 3, 32, 32], new Generator(23), -1f, 1f);
+        Tensor expected;
+        using (GradMode.NoGrad())
+        using (var scope = TensorScope.Begin())
+            expected = TensorScope.Keep(model.Call(input));
+
+        var fused = model.PrepareForInference(batch, 3, 32, 32);
+        InferenceSession apart;
+        bool saved = InferenceSession.AffineIntoConvolution;
+        try
+        {
+            InferenceSession.AffineIntoConvolution = false;
+            apart = model.PrepareForInference(batch, 3, 32, 32);
+        }
+        finally
+        {
+            InferenceSession.AffineIntoConvolution = saved;
+        }
+        // DenseNet-121: 58 dense layers (6 + 12 + 24 + 16) and 3 transitions each normalize before a 1×1 convolution. At
+        // batch 2 the 1×1 convolutions on these small maps take the batched im2col path, and those pairs stay two steps.
+        int pairs = fused.StepNodes.Count(s => s.Contains("(AffineConv ", StringComparison.Ordinal));
+        if (batch == 1) Assert.Equal(61, pairs);
+        else Assert.InRange(pairs, 0, 61);
+        Assert.Equal(0, apart.StepNodes.Count(s => s.Contains("(AffineConv ", StringComparison.Ordinal)));
+        Assert.Equal(apart.StepCount - pairs, fused.StepCount);
+        var actual = fused.Run(input);
+        Close.Assert(expected, actual, 1e-3, 1e-4, $"densenet121 b{batch}: fused session against eager");
+        Close.Assert(apart.Run(input), actual, 1e-5, 1e-5, $"densenet121 b{batch}: fused session against the two steps apart");
+    }
+}
