@@ -22,11 +22,13 @@ public sealed partial class InferenceSession
     {
         /// <summary>
         /// Whether the pair can run as one: a 1×1 convolution that runs one GEMM per image anyway (where the batched
-        /// im2col path is chosen instead, at larger batches on small maps, the two steps stay).
+        /// im2col path is chosen instead, at larger batches on small maps, the two steps stay) through the GEMM driver
+        /// (where the pixels-as-rows product <see cref="PointwiseTransposed"/> runs it, on small maps, it is faster with
+        /// the affine as a step of its own).
         /// </summary>
         public static bool Takes(AffineStep affine, ConvStep conv) =>
             AffineIntoConvolution && affine.X.Shape.Length == 4 && conv.Algorithm == Conv2dAlgorithm.Pointwise
-            && Conv2dKernels.TakesInputAffine(conv.Geometry) && affine.Scale.Numel == conv.Geometry.InChannels;
+            && Conv2dKernels.TakesInputAffine(conv.Geometry) && !Conv2dKernels.TakesPointwiseTransposed(conv.Geometry) && affine.Scale.Numel == conv.Geometry.InChannels;
 
         public override void Prepare() => conv.Prepare();
 

@@ -73,7 +73,7 @@ public static partial class Conv2dKernels
 
     /// <summary>Whether the 1×1 forward of <paramref name="g"/> runs as pixels × channels (<see cref="PointwiseTransposed"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool TakesPointwiseTransposed(in Conv2dGeometry g) =>
+    internal static bool TakesPointwiseTransposed(in Conv2dGeometry g) =>
         Choose(g) == Conv2dAlgorithm.Pointwise && PointwiseTransposed.Takes(Gemm.BestPath, g.OutChannelsPerGroup, g.OutHeight * g.OutWidth, g.InChannelsPerGroup);
 
     [ThreadStatic] private static float[]? t_transposedWeights;
