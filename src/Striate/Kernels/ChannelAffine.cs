@@ -53,30 +53,40 @@ public static class ChannelAffine
             int sample = plane / C, channel = plane - sample * C;
             float a = Scale[channel], b = Shift[channel];
             float* x = X + (long)plane * S, y = Y + ((long)sample * YChannels + YOffset + channel) * S;
-            int i = 0;
-            if (Vector512.IsHardwareAccelerated)
+            Row(x, y, S, a, b, Relu);
+        }
+    }
+
+    /// <summary>
+    /// y[0 .. count) = act(x[0 .. count) · a + b): one channel's row, multiply then add (no fused rounding), so every
+    /// caller — this op's planes, a GEMM packing normalized rows (<see cref="GemmRowAffine"/>) — gets the same values.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void Row(float* x, float* y, int count, float a, float b, bool relu)
+    {
+        int i = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            Vector512<float> va = Vector512.Create(a), vb = Vector512.Create(b);
+            for (; i <= count - 16; i += 16)
             {
-                Vector512<float> va = Vector512.Create(a), vb = Vector512.Create(b);
-                for (; i <= S - 16; i += 16)
-                {
-                    var v = Vector512.Load(x + i) * va + vb;
-                    (Relu ? Vector512.Max(v, Vector512<float>.Zero) : v).Store(y + i);
-                }
+                var v = Vector512.Load(x + i) * va + vb;
+                (relu ? Vector512.Max(v, Vector512<float>.Zero) : v).Store(y + i);
             }
-            else if (Vector256.IsHardwareAccelerated)
+        }
+        else if (Vector256.IsHardwareAccelerated)
+        {
+            Vector256<float> va = Vector256.Create(a), vb = Vector256.Create(b);
+            for (; i <= count - 8; i += 8)
             {
-                Vector256<float> va = Vector256.Create(a), vb = Vector256.Create(b);
-                for (; i <= S - 8; i += 8)
-                {
-                    var v = Vector256.Load(x + i) * va + vb;
-                    (Relu ? Vector256.Max(v, Vector256<float>.Zero) : v).Store(y + i);
-                }
+                var v = Vector256.Load(x + i) * va + vb;
+                (relu ? Vector256.Max(v, Vector256<float>.Zero) : v).Store(y + i);
             }
-            for (; i < S; i++)
-            {
-                float v = x[i] * a + b;
-                y[i] = Relu ? MathF.Max(v, 0f) : v;
-            }
+        }
+        for (; i < count; i++)
+        {
+            float v = x[i] * a + b;
+            y[i] = relu ? MathF.Max(v, 0f) : v;
         }
     }
 

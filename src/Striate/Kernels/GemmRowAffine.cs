@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using System.Runtime.Intrinsics;
 
 namespace Striate.Kernels;
 
@@ -17,37 +16,7 @@ internal readonly unsafe struct GemmRowAffine(float* scale, float* shift, bool r
     /// <summary>B is packed as it is.</summary>
     public bool IsEmpty => Scale == null;
 
-    /// <summary>
-    /// dst[0 .. count) = act(src[0 .. count) · Scale[row] + Shift[row]), multiply then add as <see cref="ChannelAffine"/>
-    /// rounds it, so the fused product reads the very values the separate pass would have written.
-    /// </summary>
+    /// <summary>dst[0 .. count) = act(src[0 .. count) · Scale[row] + Shift[row]), as <see cref="ChannelAffine"/> computes it.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Apply(float* src, float* dst, int count, int row)
-    {
-        float a = Scale[row], b = Shift[row];
-        int j = 0;
-        if (Vector512.IsHardwareAccelerated)
-        {
-            Vector512<float> va = Vector512.Create(a), vb = Vector512.Create(b);
-            for (; j <= count - 16; j += 16)
-            {
-                var v = Vector512.Load(src + j) * va + vb;
-                (Relu ? Vector512.Max(v, Vector512<float>.Zero) : v).Store(dst + j);
-            }
-        }
-        else if (Vector256.IsHardwareAccelerated)
-        {
-            Vector256<float> va = Vector256.Create(a), vb = Vector256.Create(b);
-            for (; j <= count - 8; j += 8)
-            {
-                var v = Vector256.Load(src + j) * va + vb;
-                (Relu ? Vector256.Max(v, Vector256<float>.Zero) : v).Store(dst + j);
-            }
-        }
-        for (; j < count; j++)
-        {
-            float v = src[j] * a + b;
-            dst[j] = Relu ? MathF.Max(v, 0f) : v;
-        }
-    }
+    public void Apply(float* src, float* dst, int count, int row) => ChannelAffine.Row(src, dst, count, Scale[row], Shift[row], Relu);
 }
