@@ -142,10 +142,7 @@ public sealed class InferenceSessionSharedInputTests
         var model = Builders[name]();
         int[] shape = [batch, 3, 9, 9];
         var input = Tensor.Rand(shape, new Generator(11), -1f, 1f);
-        Tensor expected;
-        using (GradMode.NoGrad())
-        using (var scope = TensorScope.Begin())
-            expected = TensorScope.Keep(model.Call(input));
+        var expected = EagerOutput.Of(model, input);
 
         var merged = Prepare(model, shape, merge: true);
         var apart = Prepare(model, shape, merge: false);
@@ -166,10 +163,7 @@ public sealed class InferenceSessionSharedInputTests
         var (model, (c, _, _)) = RegistryModels.Build("googlenet");
         int[] shape = [1, c, 64, 64];
         var input = Tensor.Rand(shape, new Generator(13), -1f, 1f);
-        Tensor expected;
-        using (GradMode.NoGrad())
-        using (var scope = TensorScope.Begin())
-            expected = TensorScope.Keep(model.Call(input));
+        var expected = EagerOutput.Of(model, input);
         var session = Prepare(model, shape, merge: true);
         Assert.Equal(9, Merged(session));
         Assert.Equal(9, Copied(session, 1)); // branch 1 in its block of the concatenation; the reduces written in place
