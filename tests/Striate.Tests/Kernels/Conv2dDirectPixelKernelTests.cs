@@ -62,13 +62,7 @@ public class Conv2dDirectPixelKernelTests
     {
         Assert.SkipUnless(Conv2dDirect.IsSupported((GemmPath)width), $"the direct kernel at {(GemmPath)width} is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
         var g = RandomGeometry(new Generator(2300 + (ulong)seed));
-        var r = new Generator(23000 + (ulong)seed);
-        var x = Close.RandomArray((int)g.InputLength, r);
-        var w = Close.RandomArray((int)g.WeightLength, r);
-        var b = Close.RandomArray(g.OutChannels, r);
-        var res = Close.RandomArray((int)g.OutputLength, r);
-        var plain = new float[g.OutputLength];
-        Conv2dReference.Forward(g, x, w, b, plain);
+        var (x, w, b, res, plain) = Conv2dEpilogueTests.Operands(g, new Generator(23000 + (ulong)seed));
         double atol = 1e-5 * Math.Sqrt(Math.Max(g.InChannels, g.OutChannels) * g.KernelHeight * g.KernelWidth + 1) * 4;
         foreach (var (lo, hi) in new[] { (0f, 6f), (-0.3f, 0.4f) })
         foreach (bool withResidual in new[] { false, true })

@@ -40,6 +40,21 @@ public class Conv2dEpilogueTests
         return data;
     }
 
+    /// <summary>
+    /// Random input, weight, bias and residual for <paramref name="g"/> (drawn in that order from <paramref name="r"/>) and
+    /// the reference convolution with bias, to which an epilogue's expected values add the residual and clamp.
+    /// </summary>
+    internal static (float[] X, float[] W, float[] B, float[] Residual, float[] Plain) Operands(in Conv2dGeometry g, Generator r)
+    {
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var b = Close.RandomArray(g.OutChannels, r);
+        var res = Close.RandomArray((int)g.OutputLength, r);
+        var plain = new float[g.OutputLength];
+        Conv2dReference.Forward(g, x, w, b, plain);
+        return (x, w, b, res, plain);
+    }
+
     [Theory, MemberData(nameof(Cases))]
     public void EpilogueMatchesReferenceOnEveryAlgorithm(int shape, int algorithmIndex)
     {
@@ -48,13 +63,7 @@ public class Conv2dEpilogueTests
         var width = Conv2dDirect.BestWidth;
         Assert.SkipWhen(algorithm == Conv2dAlgorithm.Direct && !Conv2dDirect.IsSupported(width),
             "The direct kernel has no SIMD width on this machine (or it is disabled by DOTNET_Enable* settings).");
-        var r = new Generator(60 + (ulong)shape);
-        var x = Close.RandomArray((int)g.InputLength, r);
-        var w = Close.RandomArray((int)g.WeightLength, r);
-        var b = Close.RandomArray(g.OutChannels, r);
-        var res = Close.RandomArray((int)g.OutputLength, r);
-        var plain = new float[g.OutputLength];
-        Conv2dReference.Forward(g, x, w, b, plain);
+        var (x, w, b, res, plain) = Operands(g, new Generator(60 + (ulong)shape));
         // (residual, relu, clamp): a bottleneck's end, MobileNet's ReLU6 (a narrow band so both bounds bite), ReLU then a clamp.
         var cases = new (bool Residual, bool Relu, (float, float)? Clamp)[]
         {

@@ -60,13 +60,7 @@ public class PointwiseTransposedTests
     public void PointwiseConvolutionOnSmallMapsMatchesReference(int cin, int size, int cout, int batchAndGroups)
     {
         var g = new Conv2dGeometry(batchAndGroups, cin, size, size, cout, 1, 1, Groups: batchAndGroups);
-        var r = new Generator(161);
-        var x = Close.RandomArray((int)g.InputLength, r);
-        var w = Close.RandomArray((int)g.WeightLength, r);
-        var b = Close.RandomArray(cout, r);
-        var res = Close.RandomArray((int)g.OutputLength, r);
-        var expected = new float[g.OutputLength];
-        Conv2dReference.Forward(g, x, w, b, expected);
+        var (x, w, b, res, expected) = Conv2dEpilogueTests.Operands(g, new Generator(161));
         for (int i = 0; i < expected.Length; i++) expected[i] = Math.Clamp(expected[i] + res[i], 0f, 6f);
         var actual = new float[g.OutputLength];
         Array.Fill(actual, float.NaN);
