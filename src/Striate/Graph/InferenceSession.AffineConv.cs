@@ -35,16 +35,9 @@ public sealed partial class InferenceSession
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run()
         {
-            var op = conv.Op;
-            var epilogue = new Conv2dEpilogue
-            {
-                Residual = conv.Residual == null ? default : conv.Residual.Span,
-                Relu = op.Relu,
-                Clamp = op.HasActivation && !op.Relu ? (op.ClampMin, op.ClampMax) : null,
-            };
             var w = conv.Weight;
             Conv2dKernels.ForwardWithInputAffine(conv.Geometry, affine.X.Span, affine.Scale.ReadOnlySpan, affine.Shift.ReadOnlySpan, affine.Relu,
-                w.ReadOnlySpan, conv.Bias == null ? default : conv.Bias.ReadOnlySpan, conv.Y.Span, epilogue, new WeightKey(w, w.Version));
+                w.ReadOnlySpan, conv.Bias == null ? default : conv.Bias.ReadOnlySpan, conv.Y.Span, EpilogueOf(conv.Op, conv.Residual), new WeightKey(w, w.Version));
         }
     }
 }

@@ -178,13 +178,8 @@ public sealed partial class InferenceSession
         public override void Run()
         {
             var y = _output.Span;
-            var epilogue = new Conv2dEpilogue
-            {
-                Relu = _op.Relu,
-                Clamp = _op.HasActivation && !_op.Relu ? (_op.ClampMin, _op.ClampMax) : null,
-            };
-            Conv2dKernels.Forward(_g, Conv2dAlgorithm.Pointwise, Conv2dDirect.BestWidth, _members[0].X.Span, _w.ReadOnlySpan, _b.ReadOnlySpan, y, epilogue,
-                new WeightKey(_w, _w.Version));
+            Conv2dKernels.Forward(_g, Conv2dAlgorithm.Pointwise, Conv2dDirect.BestWidth, _members[0].X.Span, _w.ReadOnlySpan, _b.ReadOnlySpan, y,
+                EpilogueOf(_op, null), new WeightKey(_w, _w.Version));
             int plane = _g.OutHeight * _g.OutWidth;
             for (int i = _inPlace; i < _members.Length; i++)
             {

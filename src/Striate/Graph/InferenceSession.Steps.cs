@@ -150,16 +150,22 @@ public sealed partial class InferenceSession
                 DepthwiseConv2d.Forward(_g, _x.Span, _w.ReadOnlySpan, _b == null ? default : _b.ReadOnlySpan, y, _op.ClampMin, _op.ClampMax);
                 return;
             }
-            // ReLU, or any other clamp (ReLU6): the kernels apply it in their store where they can (GEMM, depthwise).
-            var epilogue = new Conv2dEpilogue
-            {
-                Residual = _residual == null ? default : _residual.Span,
-                Relu = _op.Relu,
-                Clamp = _op.HasActivation && !_op.Relu ? (_op.ClampMin, _op.ClampMax) : null,
-            };
-            Conv2dKernels.Forward(_g, Algorithm, Conv2dDirect.BestWidth, _x.Span, _w.ReadOnlySpan, _b == null ? default : _b.ReadOnlySpan, y, epilogue, new WeightKey(_w, _w.Version));
+            Conv2dKernels.Forward(_g, Algorithm, Conv2dDirect.BestWidth, _x.Span, _w.ReadOnlySpan, _b == null ? default : _b.ReadOnlySpan, y,
+                EpilogueOf(_op, _residual), new WeightKey(_w, _w.Version));
         }
     }
+
+    /// <summary>
+    /// The output store of a fused convolution: the residual (or none), ReLU, or any other clamp (ReLU6). The kernels
+    /// apply it in their store where they can (GEMM, depthwise).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static Conv2dEpilogue EpilogueOf(FusedConv2dOp op, Operand? residual) => new()
+    {
+        Residual = residual == null ? default : residual.Span,
+        Relu = op.Relu,
+        Clamp = op.HasActivation && !op.Relu ? (op.ClampMin, op.ClampMax) : null,
+    };
 
     private sealed class AffineStep(Operand x, Tensor scale, Tensor shift, bool relu, Segment y) : Step
     {

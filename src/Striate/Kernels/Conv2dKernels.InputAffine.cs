@@ -26,14 +26,10 @@ public static partial class Conv2dKernels
     public static unsafe void ForwardWithInputAffine(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift,
         bool inputRelu, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> output, in Conv2dEpilogue epilogue, WeightKey? weightKey = null)
     {
-        g.CheckSpans(".ForwardWithInputAffine", input.Length, weight.Length, output.Length);
+        CheckForwardOperands(g, ".ForwardWithInputAffine", input.Length, weight.Length, output.Length, bias.Length, epilogue.Residual.Length);
         if (!TakesInputAffine(g)) throw new ArgumentException($"Conv2d.ForwardWithInputAffine: {g} is not a 1×1 stride-1 unpadded convolution without groups whose weights are packed.");
         if (scale.Length != g.InChannels || shift.Length != g.InChannels)
             throw new ArgumentException($"Conv2d.ForwardWithInputAffine: scale has {scale.Length} and shift {shift.Length} elements, expected {g.InChannels} (one per input channel) each.");
-        if (!bias.IsEmpty && bias.Length != g.OutChannels)
-            throw new ArgumentException($"Conv2d.ForwardWithInputAffine: bias has {bias.Length} elements, expected {g.OutChannels} (one per output channel) or none.");
-        if (!epilogue.Residual.IsEmpty && epilogue.Residual.Length != g.OutputLength)
-            throw new ArgumentException($"Conv2d.ForwardWithInputAffine: residual has {epilogue.Residual.Length} elements, expected {g.OutputLength} (the output's shape) or none.");
         if (g.Batch == 0) return;
         int P = g.OutHeight * g.OutWidth, cin = g.InChannels, cout = g.OutChannels;
         fixed (float* w = weight, x = input, y = output, b = bias, r = epilogue.Residual, s = scale, t = shift)

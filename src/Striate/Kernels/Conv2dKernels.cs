@@ -95,16 +95,23 @@ public static partial class Conv2dKernels
         in Conv2dEpilogue epilogue, WeightKey? weightKey = null)
         => Forward(g, Choose(g), Conv2dDirect.BestWidth, input, weight, bias, output, epilogue, weightKey);
 
+    /// <summary>The forward's spans against <paramref name="g"/>: input, weight and output; bias and residual when given (length 0: none).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void CheckForwardOperands(in Conv2dGeometry g, string op, int inputLength, int weightLength, int outputLength, int biasLength, int residualLength)
+    {
+        g.CheckSpans(op, inputLength, weightLength, outputLength);
+        if (biasLength != 0 && biasLength != g.OutChannels)
+            throw new ArgumentException($"Conv2d{op}: bias has {biasLength} elements, expected {g.OutChannels} (one per output channel) or none.");
+        if (residualLength != 0 && residualLength != g.OutputLength)
+            throw new ArgumentException($"Conv2d{op}: residual has {residualLength} elements, expected {g.OutputLength} (the output's shape) or none.");
+    }
+
     /// <summary>As the public overload, on a given algorithm (and SIMD width for <see cref="Conv2dAlgorithm.Direct"/>); for tests and benchmarks.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Forward(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> bias, Span<float> output, in Conv2dEpilogue epilogue, WeightKey? weightKey = null)
     {
-        g.CheckSpans(".Forward", input.Length, weight.Length, output.Length);
-        if (!bias.IsEmpty && bias.Length != g.OutChannels)
-            throw new ArgumentException($"Conv2d.Forward: bias has {bias.Length} elements, expected {g.OutChannels} (one per output channel) or none.");
-        if (!epilogue.Residual.IsEmpty && epilogue.Residual.Length != g.OutputLength)
-            throw new ArgumentException($"Conv2d.Forward: residual has {epilogue.Residual.Length} elements, expected {g.OutputLength} (the output's shape) or none.");
+        CheckForwardOperands(g, ".Forward", input.Length, weight.Length, output.Length, bias.Length, epilogue.Residual.Length);
         CheckAlgorithm(g, algorithm, width, forward: true);
         if (g.Batch == 0) return;
         switch (algorithm)
