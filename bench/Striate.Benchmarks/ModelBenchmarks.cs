@@ -117,6 +117,8 @@ public static class ModelBenchmarks
         Striate.Graph.InferenceSession.BandedBlockMinPixels = Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDED_BLOCKS") == "0" ? int.MaxValue : 28 * 28;
         // STRIATE_BENCH_SHARED_INPUT=0: 1×1 convolutions reading the same input as one step each, not one product (A/B in one binary).
         Striate.Graph.InferenceSession.MergeSharedInputPointwise = Environment.GetEnvironmentVariable("STRIATE_BENCH_SHARED_INPUT") != "0";
+        // STRIATE_BENCH_AFFINE_CONV=0: a batch norm (→ ReLU) before a 1×1 convolution as a step of its own, not in its packing.
+        Striate.Graph.InferenceSession.AffineIntoConvolution = Environment.GetEnvironmentVariable("STRIATE_BENCH_AFFINE_CONV") != "0";
         var session = model.PrepareForInference(x.ShapeArray);
         var output = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];
         double start = BenchTimer.Now();

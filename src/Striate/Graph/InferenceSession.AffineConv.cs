@@ -9,7 +9,7 @@ public sealed partial class InferenceSession
     /// Whether a channel affine (eval-mode batch norm, with or without ReLU) read only by the 1×1 convolution after it
     /// runs inside that convolution (<see cref="AffineConvStep"/>); for benchmarks and tests.
     /// </summary>
-    internal static bool AffineIntoConvolution = Environment.GetEnvironmentVariable("STRIATE_BENCH_AFFINE_CONV") != "0";
+    internal static bool AffineIntoConvolution = true;
 
     /// <summary>
     /// ChannelAffine → 1×1 convolution as one step: the affine (with its ReLU) is applied to each input row as the
