@@ -119,6 +119,8 @@ public static class ModelBenchmarks
         Striate.Graph.InferenceSession.MergeSharedInputPointwise = Environment.GetEnvironmentVariable("STRIATE_BENCH_SHARED_INPUT") != "0";
         // STRIATE_BENCH_AFFINE_CONV=0: a batch norm (→ ReLU) before a 1×1 convolution as a step of its own, not in its packing.
         Striate.Graph.InferenceSession.AffineIntoConvolution = Environment.GetEnvironmentVariable("STRIATE_BENCH_AFFINE_CONV") != "0";
+        // STRIATE_BENCH_POOL_CONV=0: an RGB conv → ReLU and the 2×2 max pool after it as two steps, not one (A/B in one binary).
+        Striate.Graph.InferenceSession.PoolIntoConvolution = Environment.GetEnvironmentVariable("STRIATE_BENCH_POOL_CONV") != "0";
         var session = model.PrepareForInference(x.ShapeArray);
         var output = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];
         double start = BenchTimer.Now();

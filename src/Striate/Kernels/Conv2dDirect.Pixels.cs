@@ -134,11 +134,8 @@ internal static unsafe partial class Conv2dDirect
         {
             G = g, Plan = plan, W = wb, Groups = groups, RowChunks = rowChunks, ColumnTiles = plan.ColumnTiles(g),
             InImage = inImage, InRowPitch = (long)wp * g.InChannels, Out = outShape,
-            Y = y, Bias = bias, Residual = residual, Relu = relu, Lo = lo, Hi = hi,
+            Y = y, Bias = bias, Residual = residual, Relu = relu, Lo = lo, Hi = hi, Kernels = PixelKernels<TS, TV>(g, plan),
         };
-        int rEdge = g.OutWidth - (body.ColumnTiles - 1) * plan.R, lastBlocks = plan.OutBlocks(g) - (groups - 1) * plan.GroupBlocks;
-        for (int i = 0; i < 4; i++)
-            body.Kernels[i] = (nint)PixelTile<TS, TV>((i & 1) != 0 ? rEdge : plan.R, (i & 2) != 0 ? lastBlocks : plan.GroupBlocks, g.StrideW * g.InChannels);
         float[] xb = ArrayPool<float>.Shared.Rent(checked((int)(g.Batch * inImage) + CacheLine.SlackFloats));   // x: [N, Hp, Wp, Cin]
         float[] yb = ArrayPool<float>.Shared.Rent(checked((int)outShape.Length + CacheLine.SlackFloats));     // y: [N, OCB, Hout, Wout, V]
         try
@@ -157,6 +154,17 @@ internal static unsafe partial class Conv2dDirect
             ArrayPool<float>.Shared.Return(xb);
             ArrayPool<float>.Shared.Return(yb);
         }
+    }
+
+    /// <summary>The pixel tiles of <paramref name="g"/>, indexed by (last group ? 2 : 0) + (last column tile ? 1 : 0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static PixelKernelTable PixelKernels<TS, TV>(in Conv2dGeometry g, in PixelPlan plan) where TS : struct, ISimdFloat<TV> where TV : struct
+    {
+        var table = new PixelKernelTable();
+        int rEdge = g.OutWidth - (plan.ColumnTiles(g) - 1) * plan.R, lastBlocks = plan.OutBlocks(g) - (plan.Groups(g) - 1) * plan.GroupBlocks;
+        for (int i = 0; i < 4; i++)
+            table[i] = (nint)PixelTile<TS, TV>((i & 1) != 0 ? rEdge : plan.R, (i & 2) != 0 ? lastBlocks : plan.GroupBlocks, g.StrideW * g.InChannels);
+        return table;
     }
 
     /// <summary>One padded row of pixels: dst [n][hp][Wp][C] ← src [n][C][H][W], zero in the border.</summary>

@@ -1,0 +1,75 @@
+using Striate.Autograd;
+using Striate.Graph;
+using Striate.Kernels;
+using Striate.Nn;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Graph;
+
+/// <summary>
+/// An RGB convolution → ReLU and the 2×2 stride-2 max pool that alone reads it run as one step (VGG's first layer and
+/// pool): the prepared model still computes the eager model's output and the output of the session that runs the two
+/// steps apart, at batch 1 and 2 and on an odd map (floor mode leaves the last row and column out); a pool of another
+/// shape, a convolution without ReLU or with a second reader stays two steps.
+/// </summary>
+public sealed class InferenceSessionConvPoolTests
+{
+    [Theory]
+    [InlineData(1, 32, 32)]
+    [InlineData(2, 29, 31)]
+    public void VggStemPoolsInsideTheConvolution(int batch, int h, int w)
+    {
+        var g = new Generator(31);
+        var model = new Sequential(
+            new Conv2d(3, 24, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(2, 2),
+            new Conv2d(24, 16, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(2, 2));
+        model.Eval();
+        Compare(model, batch, h, w, expectedFused: 1);
+    }
+
+    [Fact]
+    public void OtherPoolsAndReadersStayApart()
+    {
+        var g = new Generator(32);
+        // A 3×3/2 pool (GoogLeNet's), a convolution without ReLU, and one whose output is also read by an add.
+        Compare(new Sequential(new Conv2d(3, 16, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(3, 2)).Eval(), 1, 20, 20, expectedFused: 0);
+        Compare(new Sequential(new Conv2d(3, 16, 3, padding: 1, generator: g), new MaxPool2d(2, 2)).Eval(), 1, 20, 20, expectedFused: 0);
+        Compare(new TwoReaders(g).Eval(), 1, 20, 20, expectedFused: 0);
+    }
+
+    private sealed class TwoReaders(Generator g) : Module
+    {
+        private readonly Conv2d _conv = new(3, 16, 3, padding: 1, generator: g);
+
+        public override Tensor Forward(Tensor x)
+        {
+            var y = Striate.Functional.F.Relu(_conv.Call(x));
+            var pooled = Striate.Functional.F.MaxPool2d(y, 2, 2);
+            return Striate.Functional.F.Concat(pooled.Flatten(1), y.Flatten(1));
+        }
+    }
+
+    private static void Compare(Module model, int batch, int h, int w, int expectedFused)
+    {
+        var input = Tensor.Rand([batch, 3, h, w], new Generator(33), -1f, 1f);
+        var expected = EagerOutput.Of(model, input);
+        var fused = model.PrepareForInference(batch, 3, h, w);
+        InferenceSession apart;
+        bool saved = InferenceSession.PoolIntoConvolution;
+        try
+        {
+            InferenceSession.PoolIntoConvolution = false;
+            apart = model.PrepareForInference(batch, 3, h, w);
+        }
+        finally
+        {
+            InferenceSession.PoolIntoConvolution = saved;
+        }
+        int pairs = fused.StepNodes.Count(s => s.Contains("(ConvPool ", StringComparison.Ordinal));
+        Assert.Equal(Conv2dDirect.IsSupported(Conv2dDirect.BestWidth) ? expectedFused : 0, pairs);
+        Assert.Equal(apart.StepCount - pairs, fused.StepCount);
+        var actual = fused.Run(input);
+        Close.Assert(expected, actual, 1e-3, 1e-4, $"b{batch} {h}×{w}: fused session against eager");
+        Close.Assert(apart.Run(input), actual, 1e-6, 1e-6, $"b{batch} {h}×{w}: fused session against the two steps apart");
+    }
+}

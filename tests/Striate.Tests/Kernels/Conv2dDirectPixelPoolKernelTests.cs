@@ -1,0 +1,103 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The pixel-input direct convolution with ReLU and the 2×2 stride-2 max pool in its store
+/// (<see cref="Conv2dDirect.ForwardPixelsReluPool"/>) against its plain twin (the three reference ops one after
+/// another), forced on each SIMD width: VGG's first layer, odd output sizes (the last row / column left out), partial
+/// channel blocks, batches, strides and no bias; and a NaN input reaching the windows it touches.
+/// </summary>
+public class Conv2dDirectPixelPoolKernelTests
+{
+    // (Batch, Cin, H, W, Cout, kH, kW, sH, sW, pH, pW)
+    private static readonly Conv2dGeometry[] Named =
+    [
+        new(1, 3, 30, 30, 64, 3, 3, 1, 1, 1, 1),                   // VGG's first layer (smaller map)
+        new(2, 3, 23, 37, 40, 3, 3, 1, 1, 1, 1),                   // odd output: last row and column not pooled; a partial block
+        new(1, 3, 40, 37, 64, 7, 7, 2, 2, 3, 3),                   // a 7×7 stride-2 stem, odd width
+        new(1, 1, 9, 60, 16, 5, 5, 1, 1, 2, 2),                    // grey input, one block, 60 wide (several column tiles)
+        new(1, 4, 5, 3, 33, 3, 3, 1, 1, 1, 1),                     // 3-pixel rows (one pooled column), three groups
+        new(1, 3, 34, 34, 8, 3, 3, 1, 1, 1, 1),                    // eight outputs: half a block on AVX-512
+    ];
+
+    public static TheoryData<int, int> NamedCases()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
+            for (int i = 0; i < Named.Length; i++) data.Add(w, i);
+        return data;
+    }
+
+    public static TheoryData<int, int> RandomCases()
+    {
+        var data = new TheoryData<int, int>();
+        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
+            for (int seed = 0; seed < 25; seed++) data.Add(w, seed);
+        return data;
+    }
+
+    [Theory, MemberData(nameof(NamedCases))]
+    public void MatchesReferenceOnNamedGeometry(int width, int index) => Check(Named[index], (GemmPath)width, 24000 + (ulong)index);
+
+    [Theory, MemberData(nameof(RandomCases))]
+    public void MatchesReferenceOnRandomGeometry(int width, int seed)
+    {
+        var r = new Generator(2400 + (ulong)seed);
+        int cin = 1 + r.NextInt(4), kH = 1 + r.NextInt(5), kW = 1 + r.NextInt(5);
+        int sH = 1 + r.NextInt(2), sW = 1 + r.NextInt(Math.Min(3, 14 / cin)), pH = r.NextInt(3), pW = r.NextInt(3);
+        int h = Conv2dGeometry.MinInputSize(kH, pH, 1) + sH + r.NextInt(20), w = Conv2dGeometry.MinInputSize(kW, pW, 1) + sW + r.NextInt(50);
+        var g = new Conv2dGeometry(1 + r.NextInt(2), cin, h, w, 1 + r.NextInt(70), kH, kW, sH, sW, pH, pW);
+        Check(g, (GemmPath)width, 25000 + (ulong)seed);
+    }
+
+    // A NaN input pixel makes every output its taps reach NaN; ReLU keeps it and the pool passes it on, as the ops apart.
+    [Theory]
+    [InlineData((int)GemmPath.Vector512)]
+    [InlineData((int)GemmPath.Vector256)]
+    public void NaNInputReachesThePooledWindowsItTouches(int width)
+    {
+        var g = new Conv2dGeometry(1, 3, 20, 21, 24, 3, 3, 1, 1, 1, 1);
+        var (x, w, b) = Operands(g, new Generator(26000));
+        x[(1 * 20 + 7) * 21 + 9] = float.NaN;
+        var (expected, actual) = Run(g, (GemmPath)width, x, w, b);
+        Assert.Contains(expected, float.IsNaN);
+        Close.Assert(expected, actual, 1e-4, Tolerance(g), $"{g} ReLU pool with a NaN input, {(GemmPath)width}");
+    }
+
+    [Fact]
+    public void TakesOnlyPixelShapesWithAWindow()
+    {
+        Assert.True(Conv2dDirect.TakesPixelsPool(new Conv2dGeometry(1, 3, 224, 224, 64, 3, 3, 1, 1, 1, 1)));
+        Assert.False(Conv2dDirect.TakesPixelsPool(new Conv2dGeometry(1, 3, 1, 8, 64, 1, 1, 1, 1, 0, 0)));  // one output row
+        Assert.False(Conv2dDirect.TakesPixelsPool(new Conv2dGeometry(1, 8, 16, 16, 64, 3, 3, 1, 1, 1, 1))); // blocked input
+    }
+
+    private static void Check(Conv2dGeometry g, GemmPath width, ulong seed)
+    {
+        var (x, w, b) = Operands(g, new Generator(seed));
+        var (expected, actual) = Run(g, width, x, w, b);
+        Close.Assert(expected, actual, 1e-4, Tolerance(g), $"{g} ReLU pool {width}");
+        (expected, actual) = Run(g, width, x, w, ReadOnlySpan<float>.Empty);
+        Close.Assert(expected, actual, 1e-4, Tolerance(g), $"{g} ReLU pool without bias {width}");
+    }
+
+    private static (float[] X, float[] W, float[] B) Operands(in Conv2dGeometry g, Generator r) =>
+        (Close.RandomArray((int)g.InputLength, r), Close.RandomArray((int)g.WeightLength, r), Close.RandomArray(g.OutChannels, r));
+
+    private static (float[] Expected, float[] Actual) Run(in Conv2dGeometry g, GemmPath width, float[] x, float[] w, ReadOnlySpan<float> b)
+    {
+        Assert.SkipUnless(Conv2dDirect.IsSupported(width), $"the direct kernel at {width} is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
+        Assert.True(Conv2dDirect.TakesPixelsPool(g), $"{g} should take the pooled pixel-input path");
+        int length = g.Batch * g.OutChannels * (g.OutHeight / 2) * (g.OutWidth / 2);
+        var expected = new float[length];
+        Conv2dReference.ForwardReluPool2x2(g, x, w, b, expected);
+        var actual = new float[length];
+        Array.Fill(actual, float.NaN);
+        Conv2dDirect.ForwardPixelsReluPool(width, g, x, w, b, actual);
+        return (expected, actual);
+    }
+
+    private static double Tolerance(in Conv2dGeometry g) => 1e-5 * Math.Sqrt(Math.Max(g.InChannels, g.OutChannels) * g.KernelHeight * g.KernelWidth + 1) * 4;
+}
