@@ -87,7 +87,25 @@ public static class LayerBenchmarks
             yield return new BenchFigure(name + "_Rows", rows * 1e6, "us");
             yield return new BenchFigure(name + "_Flat", flat * 1e6, "us");
         }
+        foreach (var (c, size) in DepthwiseStride2)
+        {
+            string name = $"b1_dw_{c}_s2_{size}";
+            if (!BenchFilter.Wants(name)) continue;
+            var g = new Conv2dGeometry(1, c, size, size, c, 3, 3, 2, 2, 1, 1, 1, 1, c);
+            var gen = new Generator(7);
+            var x = Random((int)g.InputLength, gen);
+            var w = Random(c * 9, gen);
+            var b = Random(c, gen);
+            var y = new float[g.OutputLength];
+            double best = double.MaxValue;
+            for (int round = 0; round < rounds; round++)
+                best = Math.Min(best, BenchTimer.BestSeconds(() => DepthwiseConv2d.Forward(g, x, w, b, y, 0f, 6f), minSeconds: 0.05, minRuns: 5));
+            yield return new BenchFigure(name, best * 1e6, "us");
+        }
     }
+
+    /// <summary>MobileNet-V2's stride-2 depthwise 3×3 convolutions at batch 1 (channels, input size), with ReLU6.</summary>
+    public static readonly (int C, int Size)[] DepthwiseStride2 = [(96, 112), (144, 56), (192, 28), (576, 14)];
 
     /// <summary>
     /// GoogLeNet's max pools at batch 1 (ceil mode), then AlexNet's and ResNet's (floor mode): (channels, size, kernel,

@@ -39,11 +39,6 @@ internal unsafe interface IDepthwiseSimd<TV> where TV : struct
 /// <summary>AVX-512: 16 lanes.</summary>
 internal readonly unsafe struct DepthwiseSimd512 : IDepthwiseSimd<Vector512<float>>
 {
-    private static readonly Vector512<int> EvenIndex = Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-    private static readonly Vector512<int> OddIndex = Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-    private static readonly Vector512<int> LowInterleave = Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    private static readonly Vector512<int> HighInterleave = Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-
     public static int Length => 16;
     public static bool IsSupported => Vector512.IsHardwareAccelerated && Avx512F.IsSupported;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
@@ -74,16 +69,19 @@ internal readonly unsafe struct DepthwiseSimd512 : IDepthwiseSimd<Vector512<floa
     {
         var a = Vector512.Load(src);
         var b = Vector512.Load(src + 16);
-        Vector512.Store(Avx512F.PermuteVar16x32x2(a, EvenIndex, b), even);
-        Vector512.Store(Avx512F.PermuteVar16x32x2(a, OddIndex, b), odd);
+        // Index vectors written as constants at each use, not kept in static readonly fields: the kernels calling
+        // this are compiled fully optimized from the start (AggressiveOptimization), before the class's statics exist,
+        // so a field would be loaded (behind an initialization check) on every call; a constant is one load from data.
+        Vector512.Store(Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b), even);
+        Vector512.Store(Avx512F.PermuteVar16x32x2(a, Vector512.Create(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b), odd);
     }
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Interleave(float* even, float* odd, float* dst)
     {
         var a = Vector512.Load(even);
         var b = Vector512.Load(odd);
-        Vector512.Store(Avx512F.PermuteVar16x32x2(a, LowInterleave, b), dst);
-        Vector512.Store(Avx512F.PermuteVar16x32x2(a, HighInterleave, b), dst + 16);
+        Vector512.Store(Avx512F.PermuteVar16x32x2(a, Vector512.Create(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b), dst);
+        Vector512.Store(Avx512F.PermuteVar16x32x2(a, Vector512.Create(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), b), dst + 16);
     }
 }
 
