@@ -113,6 +113,8 @@ public static class ModelBenchmarks
         Striate.Kernels.PointwiseTiles.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_TILES") != "0";
         // STRIATE_BENCH_POINTWISE_TRANSPOSED=0: small-map 1×1 products with channels as rows, not pixels (A/B in one binary).
         Striate.Kernels.PointwiseTransposed.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_TRANSPOSED") != "0";
+        // STRIATE_BENCH_SUBSAMPLED_POINTWISE=0: strided 1×1 convolutions at batch 1 through im2col + GEMM, not subsampled then transposed.
+        Striate.Kernels.Conv2dKernels.SubsampledPointwiseEnabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_SUBSAMPLED_POINTWISE") != "0";
         // STRIATE_BENCH_BANDED_BLOCKS=0: inverted-residual blocks as three steps each, not banded (A/B in one binary).
         Striate.Graph.InferenceSession.BandedBlockMinPixels = Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDED_BLOCKS") == "0" ? int.MaxValue : 28 * 28;
         // STRIATE_BENCH_SHARED_INPUT=0: 1×1 convolutions reading the same input as one step each, not one product (A/B in one binary).

@@ -66,7 +66,7 @@ public static partial class Conv2dKernels
     internal static unsafe void KeepGemmForwardWeights(in Conv2dGeometry g, float* w, WeightKey key)
     {
         float[]? holder;
-        if (TakesPointwiseTransposed(g)) PointwiseTransposedWeights(g, w, key, out holder);
+        if (TakesPointwiseTransposed(g) || TakesSubsampledPointwise(g)) PointwiseTransposedWeights(g, w, key, out holder);
         else PackedWeights(g, false, w, key, out holder);
         GC.KeepAlive(holder);
     }
@@ -246,6 +246,11 @@ public static partial class Conv2dKernels
         int P = g.OutHeight * g.OutWidth, og = g.OutChannelsPerGroup;
         int K = g.InChannelsPerGroup * g.KernelHeight * g.KernelWidth;
         int chunk = ImagesPerGemm(g);
+        if (TakesSubsampledPointwise(g))
+        {
+            SubsampledPointwiseForward(Gemm.BestPath, KernelThreads.Count, g, input, weight, bias, epilogue, output, key);
+            return true;
+        }
         if (chunk > 1 && TakesGatheredPointwise(g))
         {
             GatheredPointwiseForward(g, input, weight, output, key);
