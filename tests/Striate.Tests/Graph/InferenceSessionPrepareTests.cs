@@ -39,7 +39,7 @@ public sealed class InferenceSessionPrepareTests
         var model = new Sequential(
             new Conv2d(64, 96, 1, generator: g),                       // 1×1: the pointwise GEMM
             new ReLU(),
-            new Conv2d(96, 128, 1, stride: 2, generator: g),           // strided 1×1: im2col + GEMM
+            new Conv2d(96, 128, 1, stride: 2, generator: g),           // strided 1×1: im2col + GEMM, or subsampled and transposed
             new Conv2d(128, 128, 3, padding: 1, generator: g));        // 3×3: direct where the machine has SIMD
         var session = model.Eval().PrepareForInference(1, 64, 14, 14);
 
@@ -54,7 +54,10 @@ public sealed class InferenceSessionPrepareTests
             switch (Conv2dKernels.Choose(geometry))
             {
                 case Conv2dAlgorithm.Pointwise or Conv2dAlgorithm.Im2ColGemm when Gemm.UsesPackedA(Gemm.BestPath, geometry.OutChannelsPerGroup):
-                    Assert.True(TransformedWeights.Holds(w, WeightTransformKind.GemmWeights), $"{n.Describe()}: GEMM weights packed when prepared");
+                    // 1×1s on small maps (strided ones subsampled first) run as pixels × channels, whose weights are packed as its B̃.
+                    var kind = Conv2dKernels.TakesPointwiseTransposed(geometry) || Conv2dKernels.TakesSubsampledPointwise(geometry)
+                        ? WeightTransformKind.PointwiseTransposed : WeightTransformKind.GemmWeights;
+                    Assert.True(TransformedWeights.Holds(w, kind), $"{n.Describe()}: GEMM weights packed ({kind}) when prepared");
                     gemmChecked++;
                     break;
                 case Conv2dAlgorithm.Direct:
