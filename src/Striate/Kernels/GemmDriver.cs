@@ -103,9 +103,10 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     private static void Block(in GemmJob job, int i0, int i1, int j0, int j1)
     {
         int MR = TKernel.MR, NR = TKernel.NR;
-        int ncMax = Math.Min(NC, RoundUp(j1 - j0, NR));
-        int mcMax = Math.Min(TKernel.MC, RoundUp(i1 - i0, MR));
         int kcBlock = DepthBlock(job.K), kcMax = kcBlock;
+        int ncBlock = ColumnBlock(job.PackedA != null, kcBlock);
+        int ncMax = Math.Min(ncBlock, RoundUp(j1 - j0, NR));
+        int mcMax = Math.Min(TKernel.MC, RoundUp(i1 - i0, MR));
         // scratch: Ã [mcMax/MR, kcMax, MR] then B̃ [ncMax/NR, kcMax, NR]
         int aFloats = job.PackedA != null ? 0 : RoundUp(mcMax * kcMax, 16);
         float* scratch = GemmScratch.Get(aFloats + ncMax * kcMax);
@@ -123,9 +124,9 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         // sgemm_1024 ran at about 65 % of the FMA peak instead of 85 % (one thread, AVX-512; bench/RESULTS.md).
         // Each C row strip is also written left to right, 14 sequential streams, instead of a page per tile row.
 
-        for (int jc = j0; jc < j1; jc += NC)
+        for (int jc = j0; jc < j1; jc += ncBlock)
         {
-            int nc = Math.Min(NC, j1 - jc);
+            int nc = Math.Min(ncBlock, j1 - jc);
             for (int pc = 0; pc < job.K; pc += kcBlock)
             {
                 int kc = Math.Min(kcBlock, job.K - pc);
@@ -163,6 +164,22 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
             }
         }
     }
+
+    /// <summary>
+    /// Columns of B packed at once, a multiple of NR. With A packed by the caller (a convolution's weights), the tile's
+    /// <see cref="IGemmMicrokernel.NC"/>, sized for L2. When this call packs A itself, A is packed again for every block
+    /// of columns, and those packs read A from memory (sgemm_2048's A is 16 MiB): with 512 columns the AVX2 tile lost
+    /// 6–7 % of sgemm_2048 to them (86 % of the FMA peak against 91–92 % with 2048 or 4096 columns, Zen 4). So then the
+    /// block takes up to <see cref="WidePanelFloats"/> floats of B̃, which stream from L3 as fast as the prefetchers
+    /// need (B̃ is read in order), and A is packed once per depth block for products up to 4096 columns (AVX2) or 2048
+    /// (AVX-512).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static int ColumnBlock(bool packedA, int kc)
+        => packedA ? NC : Math.Max(NC, WidePanelFloats / kc / TKernel.NR * TKernel.NR);
+
+    /// <summary>Floats of B̃ packed at once when A is packed per call: 4 MiB per thread (see <see cref="ColumnBlock"/>).</summary>
+    private const int WidePanelFloats = 1 << 20;
 
     /// <summary>
     /// Depth of the packed blocks for a product of depth <paramref name="k"/>: k cut into ceil(k / KC) blocks of

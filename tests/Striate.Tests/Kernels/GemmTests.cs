@@ -99,6 +99,32 @@ public class GemmTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ColumnBlocksWidenOnlyWhenTheCallPacksA()
+    {
+        // A packed per call: B̃ blocks of up to 4 MiB, so A is packed once per depth block (sgemm_2048 in one block).
+        Assert.Equal(4096, GemmDriver<Gemm256x6x16>.ColumnBlock(packedA: false, kc: 256));
+        Assert.Equal(2048, GemmDriver<Gemm512x14x32>.ColumnBlock(packedA: false, kc: 512));
+        Assert.Equal(5952, GemmDriver<Gemm256x6x16>.ColumnBlock(packedA: false, kc: 176));
+        // A packed ahead (a convolution's weights): the tile's L2-sized block.
+        Assert.Equal(Gemm256x6x16.NC, GemmDriver<Gemm256x6x16>.ColumnBlock(packedA: true, kc: 256));
+        Assert.Equal(Gemm512x14x32.NC, GemmDriver<Gemm512x14x32>.ColumnBlock(packedA: true, kc: 512));
+        // Shallow products never take fewer columns than the tile's own block.
+        Assert.Equal(Gemm128x6x8.NC, GemmDriver<Gemm128x6x8>.ColumnBlock(packedA: false, kc: 4096));
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void ProductsWiderThanOneColumnBlockMatchReference(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        SkipUnlessSupported(path);
+        // k = 513: three depth blocks of 176 (AVX2, 128-bit, scalar) or two of 264 (AVX-512), so 5952 or 3968 columns
+        // per block; 6000 columns take two blocks of columns on every path, and the second block's A is packed again.
+        Check(path, 1, false, false, 7, 6000, 513, 1f, 0.5f, 0, 1, 2, 41);
+        Check(path, 2, true, false, 9, 6000, 513, -0.5f, 0f, 3, 0, 0, 42, nanInC: true);
+    }
+
+    [Fact]
     public void SquareProductsSplitRowsAndPrepackedWeightsSplitColumns()
     {
         // sgemm_1024 on the AVX-512 tile (14×32): 74 row tiles, 32 column tiles, 2 threads. Splitting columns would
