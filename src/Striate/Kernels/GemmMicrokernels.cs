@@ -56,6 +56,12 @@ internal readonly unsafe partial struct Gemm512x14x32 : IGemmMicrokernel
             RunFewRows(kc, a, b, c, ldc, beta, in s);
             return;
         }
+        // Likewise a tile over C's last few columns (n = 196 leaves 4) runs one column vector (GemmEdgeColumns.cs).
+        if (s.Cols <= 16)
+        {
+            RunFewColumns(kc, a, b, c, ldc, beta, in s);
+            return;
+        }
         Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
             c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,

@@ -86,6 +86,24 @@ public class GemmTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(Paths))]
+    public void EveryWidthOfTheLastColumnStripMatchesReference(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        SkipUnlessSupported(path);
+        // n = 2·NR + r for every r: on AVX-512 a last strip of at most 16 columns runs the one-vector tile
+        // (GemmEdgeColumns.cs), wider ones the full tile; with full and short row strips, with and without beta.
+        int nr = path switch { GemmPath.Vector512 => 32, GemmPath.Vector256 => 16, GemmPath.Vector128 => 8, _ => 4 };
+        ulong seed = 500;
+        for (int r = 1; r <= nr; r++)
+        {
+            Check(path, 1, false, false, 45, 2 * nr + r, 37, 1f, 0f, 0, 0, 0, seed++);
+            Check(path, 1, true, true, 31, 2 * nr + r, 300, -0.5f, 0.5f, 1, 2, 3, seed++);
+            Check(path, 2, false, true, 14, 2 * nr + r, 9, 1f, 1f, 0, 0, 1, seed++);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Paths))]
     public void LargeShapesMatchReferenceSingleAndMultiThreaded(int pathIndex)
     {
         var path = (GemmPath)pathIndex;

@@ -1,0 +1,60 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Striate.Kernels;
+
+// A narrower tile for C's last column strip. When n is not a multiple of NR = 32, the last panel of B̃ is zero-padded
+// to 32 columns, and the full 14×32 tile spends both of its column vectors on it: 14×14 maps (196 pixels = 6 · 32 + 4)
+// and 28×28 ones (784 = 24 · 32 + 16) leave 4 and 16 columns, so an eighth of a 196-column product's multiply-adds
+// went to zeros. This tile reads the same packed strips (Ã 14 values per depth, B̃ 32 per depth, of which it loads
+// the first 16) and keeps one accumulator per row: 14 FMAs per depth instead of 28. It stores through the edge path
+// (masks, epilogue), as a narrow tile is never a plain one.
+
+internal readonly unsafe partial struct Gemm512x14x32
+{
+    /// <summary>The tile for a strip of at most 16 columns and more than 8 rows: 14 rows of one zmm accumulator each.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    internal static void RunFewColumns(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default,
+            c7 = default, c8 = default, c9 = default, cA = default, cB = default, cC = default, cD = default;
+        PrefetchTile(c, ldc, in s);
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Vector512.MultiplyAddEstimate(Vector512.Create(a[0]), b0, c0);
+            c1 = Vector512.MultiplyAddEstimate(Vector512.Create(a[1]), b0, c1);
+            c2 = Vector512.MultiplyAddEstimate(Vector512.Create(a[2]), b0, c2);
+            c3 = Vector512.MultiplyAddEstimate(Vector512.Create(a[3]), b0, c3);
+            c4 = Vector512.MultiplyAddEstimate(Vector512.Create(a[4]), b0, c4);
+            c5 = Vector512.MultiplyAddEstimate(Vector512.Create(a[5]), b0, c5);
+            c6 = Vector512.MultiplyAddEstimate(Vector512.Create(a[6]), b0, c6);
+            c7 = Vector512.MultiplyAddEstimate(Vector512.Create(a[7]), b0, c7);
+            c8 = Vector512.MultiplyAddEstimate(Vector512.Create(a[8]), b0, c8);
+            c9 = Vector512.MultiplyAddEstimate(Vector512.Create(a[9]), b0, c9);
+            cA = Vector512.MultiplyAddEstimate(Vector512.Create(a[10]), b0, cA);
+            cB = Vector512.MultiplyAddEstimate(Vector512.Create(a[11]), b0, cB);
+            cC = Vector512.MultiplyAddEstimate(Vector512.Create(a[12]), b0, cC);
+            cD = Vector512.MultiplyAddEstimate(Vector512.Create(a[13]), b0, cD);
+            a += 14;
+            b += 32;
+        }
+        // The second column vector of the edge store is empty: its mask (columns 16 … 31) has no lane set.
+        var m0 = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(s.Cols)).AsSingle();
+        var none = Vector512<float>.Zero;
+        StoreEdge(c, c0, none, beta, in s, 0, m0, none, false); c += ldc;
+        StoreEdge(c, c1, none, beta, in s, 1, m0, none, false); c += ldc;
+        StoreEdge(c, c2, none, beta, in s, 2, m0, none, false); c += ldc;
+        StoreEdge(c, c3, none, beta, in s, 3, m0, none, false); c += ldc;
+        StoreEdge(c, c4, none, beta, in s, 4, m0, none, false); c += ldc;
+        StoreEdge(c, c5, none, beta, in s, 5, m0, none, false); c += ldc;
+        StoreEdge(c, c6, none, beta, in s, 6, m0, none, false); c += ldc;
+        StoreEdge(c, c7, none, beta, in s, 7, m0, none, false); c += ldc;
+        StoreEdge(c, c8, none, beta, in s, 8, m0, none, false); c += ldc;
+        StoreEdge(c, c9, none, beta, in s, 9, m0, none, false); c += ldc;
+        StoreEdge(c, cA, none, beta, in s, 10, m0, none, false); c += ldc;
+        StoreEdge(c, cB, none, beta, in s, 11, m0, none, false); c += ldc;
+        StoreEdge(c, cC, none, beta, in s, 12, m0, none, false); c += ldc;
+        StoreEdge(c, cD, none, beta, in s, 13, m0, none, false);
+    }
+}
