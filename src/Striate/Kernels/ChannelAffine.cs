@@ -61,7 +61,7 @@ public static class ChannelAffine
     /// y[0 .. count) = act(x[0 .. count) · a + b): one channel's row, multiply then add (no fused rounding), so every
     /// caller — this op's planes, a GEMM packing normalized rows (<see cref="GemmRowAffine"/>) — gets the same values.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining | MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void Row(float* x, float* y, int count, float a, float b, bool relu)
     {
         int i = 0;

@@ -17,6 +17,6 @@ internal readonly unsafe struct GemmRowAffine(float* scale, float* shift, bool r
     public bool IsEmpty => Scale == null;
 
     /// <summary>dst[0 .. count) = act(src[0 .. count) · Scale[row] + Shift[row]), as <see cref="ChannelAffine"/> computes it.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public void Apply(float* src, float* dst, int count, int row) => ChannelAffine.Row(src, dst, count, Scale[row], Shift[row], Relu);
 }
