@@ -52,8 +52,13 @@ public static class ConvBenchmarks
     /// STRIATE_BENCH_DIRECT_SCHEDULE=perimage|IMAGES,GROUPS[,ROWCHUNKS] forces the direct kernel's schedule
     /// (<see cref="DirectSchedule"/>) instead of its traffic model's choice, to compare schedules shape by shape.
     /// </summary>
-    private static void ApplyDirectScheduleOverride()
+    internal static void ApplyDirectScheduleOverride()
     {
+        // STRIATE_BENCH_PREFETCH=0: the direct tiles do not prefetch the next pass's weights; STRIATE_BENCH_PREFETCH_MAX=N: lines per tile call.
+        Conv2dDirect.PrefetchWeights = Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH") != "0";
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH_MAX"), out int prefetchMax)) Conv2dDirect.PrefetchMaxLines = prefetchMax;
+        // STRIATE_BENCH_AVX2_THREE=0: 7×7 maps on AVX2 as 4-pixel tiles × 2 blocks, not × 3 (DirectPlan.ThreeBlocksAvx2).
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_THREE") == "0") DirectPlan.ThreeBlocksAvx2 = false;
         // STRIATE_BENCH_WEIGHT_IMAGES=N: images per weight-gradient tile call (Conv2dDirect.WeightImagesOverride).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_IMAGES"), out int images)) Conv2dDirect.WeightImagesOverride = images;
         // STRIATE_BENCH_WEIGHT_ROWS=N: output rows per weight-gradient pass; STRIATE_BENCH_WEIGHT_KERNEL_ROWS=1|2: tasks over
@@ -62,6 +67,8 @@ public static class ConvBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_KERNEL_ROWS"), out int kernelRows)) Conv2dDirect.WeightKernelRowsOverride = kernelRows;
         // STRIATE_BENCH_IC_CHUNK=N: input-channel blocks per pass of the forward tiles (Conv2dDirect.IcChunkOverride).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_IC_CHUNK"), out int icChunk)) Conv2dDirect.IcChunkOverride = icChunk;
+        // STRIATE_BENCH_PAIR_IMAGES=0: batch-blocked 7×7 maps on AVX-512 as one row × 3 blocks, not image pairs (DirectPlan.PairImages).
+        DirectPlan.PairImages = Environment.GetEnvironmentVariable("STRIATE_BENCH_PAIR_IMAGES") != "0";
         var text = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_SCHEDULE");
         if (string.IsNullOrEmpty(text)) return;
         if (text == "perimage") { DirectSchedule.Override = new DirectSchedule(true, 1, 1, 1); return; }

@@ -96,7 +96,7 @@ internal static unsafe partial class Conv2dDirect
             int blocks = 3;
             for (int ph = 0; ph < g.StrideH; ph++)
             for (int pw = 0; pw < g.StrideW; pw++)
-                if (HasWork(ph, pw)) blocks = Math.Min(blocks, DirectPlan.For(Geometry(g, ph, pw), v).GroupBlocks);
+                if (HasWork(ph, pw)) blocks = Math.Min(blocks, DirectPlan.InImage(Geometry(g, ph, pw), v).GroupBlocks);
             GroupBlocks = Math.Min(blocks, InBlocks);
             Groups = (InBlocks + GroupBlocks - 1) / GroupBlocks;
         }
@@ -108,7 +108,7 @@ internal static unsafe partial class Conv2dDirect
             g.Batch, g.OutChannels, Rows.Count(ph) + Rows.Taps(ph) - 1, Cols.Count(pw) + Cols.Taps(pw) - 1, g.InChannels, Rows.Taps(ph), Cols.Taps(pw));
 
         /// <summary>The tile of phase (ph, pw): the direct plan of its geometry with the common channel blocks.</summary>
-        public DirectPlan Tile(in Conv2dGeometry g, int ph, int pw) => DirectPlan.For(Geometry(g, ph, pw), V) with { GroupBlocks = GroupBlocks };
+        public DirectPlan Tile(in Conv2dGeometry g, int ph, int pw) => DirectPlan.InImage(Geometry(g, ph, pw), V) with { GroupBlocks = GroupBlocks };
 
         /// <summary>Floats of one phase's blocked weights: [Groups][OCB][taps_h][taps_w][V][GroupBlocks·V].</summary>
         public long PhaseWeightLength(int ph, int pw) => (long)Groups * OutBlocks * Rows.Taps(ph) * Cols.Taps(pw) * V * GroupBlocks * V;

@@ -9,16 +9,44 @@ namespace Striate.Kernels;
 /// GroupBlocks blocks of V output channels (<see cref="Conv2dDirectTile{TS, TV, TR, TRows, TO, TStride}"/>), and
 /// the blocked weight layout that goes with it ([groups][ICB][kH][kW][V (ic)][GroupBlocks·V (oc)]).
 /// </summary>
-internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBlocks)
+internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBlocks, bool ImagePairs = false)
 {
     /// <summary>
-    /// The tile for <paramref name="g"/>: AVX-512 (V = 16) has 28 accumulators to fill, AVX2 (V = 8) 12. Wide rows take
+    /// The tile for <paramref name="g"/> (<see cref="InImage"/>), except that batch-blocked 5–7-pixel rows on AVX-512
+    /// take image pairs: the same row of two images × 2 blocks (<see cref="ImagePairs"/>, 28 accumulators).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static DirectPlan For(in Conv2dGeometry g, int v)
+    {
+        var plan = InImage(g, v);
+        // One row × 3 blocks (21 accumulators, 3 weight loads + 7 broadcasts per 21 FMAs) left a quarter of the
+        // registers idle, and 512 channels made 10 groups of 3 blocks and one of 2. Two images' rows × 2 blocks fill 28
+        // accumulators (2 + 14 loads per 28 FMAs) in 16 even groups and, unlike two rows of one image (the batch-1
+        // plan), keep leaving out the kernel rows that read only the top or bottom border. Only where the schedule
+        // blocks the batch with several images per task: the two images must lie side by side in the blocked batch.
+        // The tile holds at most 14 pixels: rows of 5–7 pixels only.
+        if (PairImages && v == 16 && plan.Rows == 1 && plan.GroupBlocks == 3 && plan.R == g.OutWidth && plan.R <= 7 && g.Batch >= 2)
+        {
+            var s = DirectSchedule.For(g, plan, KernelThreads.Count);
+            if (!s.PerImage && s.Images >= 2) return new DirectPlan(v, plan.R, 2, 2, ImagePairs: true);
+        }
+        return plan;
+    }
+
+    /// <summary>For benchmarks: whether batch-blocked 5–7-wide maps at V = 16 pair images (else one row × 3 blocks).</summary>
+    internal static bool PairImages = true;
+
+    /// <summary>Rows of one image a tile spans (image pairs: one row of each image).</summary>
+    public int ImageRows => ImagePairs ? 1 : Rows;
+
+    /// <summary>
+    /// The tile of one image's rows for <paramref name="g"/> (the strided input gradient's phases take this one): AVX-512 (V = 16) has 28 accumulators to fill, AVX2 (V = 8) 12. Wide rows take
     /// up to 14 (6) pixels × 2 blocks, split evenly (the last tile of a row may be a little narrower); 5–9-pixel rows
     /// (7×7 maps) one row × 3 blocks on AVX-512 (two rows × 2 blocks at batch 1), two tiles of half a row × 3 blocks on
     /// AVX2; tinier maps several rows at once.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static DirectPlan For(in Conv2dGeometry g, int v)
+    public static DirectPlan InImage(in Conv2dGeometry g, int v)
     {
         int ow = g.OutWidth, oh = g.OutHeight;
         int maxRow = v == 16 ? 14 : 6;
@@ -58,7 +86,7 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int ColumnTiles(in Conv2dGeometry g) => (g.OutWidth + R - 1) / R;
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public int RowTiles(in Conv2dGeometry g) => (g.OutHeight + Rows - 1) / Rows;
+    public int RowTiles(in Conv2dGeometry g) => (g.OutHeight + ImageRows - 1) / ImageRows;
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public int OutBlocks(in Conv2dGeometry g) => (g.OutChannels + V - 1) / V;
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -380,7 +408,8 @@ internal static unsafe partial class Conv2dDirect
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int R, int Rows, int Blocks) TileShape(in Conv2dGeometry g, in DirectPlan plan, int i)
     {
-        int rEdge = g.OutWidth - (plan.ColumnTiles(g) - 1) * plan.R, rowsEdge = g.OutHeight - (plan.RowTiles(g) - 1) * plan.Rows;
+        // Image pairs: the "last row tile" kernel is the one for a lone image (an odd image count), one row of it.
+        int rEdge = g.OutWidth - (plan.ColumnTiles(g) - 1) * plan.R, rowsEdge = plan.ImagePairs ? 1 : g.OutHeight - (plan.RowTiles(g) - 1) * plan.Rows;
         int lastBlocks = plan.OutBlocks(g) - (plan.Groups(g) - 1) * plan.GroupBlocks;
         return ((i & 1) != 0 ? rEdge : plan.R, (i & 2) != 0 ? rowsEdge : plan.Rows, (i & 4) != 0 ? lastBlocks : plan.GroupBlocks);
     }
@@ -455,7 +484,7 @@ internal static unsafe partial class Conv2dDirect
                     // The task's output is complete (every input-channel pass has run): unblock it with the epilogue
                     // now, from this core's cache, rather than in a separate pass over the whole output.
                     long yImage = (long)Out.Channels * Out.Height * Out.Width;
-                    int h0 = t0 * Plan.Rows, h1 = Math.Min(Out.Height, t1 * Plan.Rows);
+                    int h0 = t0 * Plan.ImageRows, h1 = Math.Min(Out.Height, t1 * Plan.ImageRows);
                     for (int n = n0; n < n1; n++)
                     for (int cb = g0 * Plan.GroupBlocks, end = Math.Min(Out.Blocks, g1 * Plan.GroupBlocks); cb < end; cb++)
                         ChannelBlocked.UnpackRows(Yb + n * Out.ImageStride, Out, cb, h0, h1, Y + n * yImage, Bias, Residual == null ? null : Residual + n * yImage, Relu);
@@ -474,18 +503,22 @@ internal static unsafe partial class Conv2dDirect
         }
 
         /// <summary>
-        /// Row tiles [t0, t1) (of Plan.Rows output rows each) of output-channel groups [g0, g1) of blocked images
+        /// Row tiles [t0, t1) (of Plan.ImageRows output rows each) of output-channel groups [g0, g1) of blocked images
         /// [n0, n1) (image n at xBatch + n·In.ImageStride, yBatch + n·Out.ImageStride); a pass of weights (one group,
-        /// a range of input-channel blocks) serves every image before the next pass is loaded.
+        /// a range of input-channel blocks) serves every image before the next pass is loaded. With image pairs a tile's
+        /// second row is the same row of the next image: the tile's row step is then one image (a lone last image takes
+        /// the one-row kernel).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Tiles(float* xBatch, float* yBatch, int n0, int n1, int g0, int g1, int t0, int t1)
         {
             var g = G;
-            int v = In.V, icBlocks = In.Blocks, kH = g.KernelHeight, kW = g.KernelWidth, rows = Plan.Rows, r = Plan.R;
+            int v = In.V, icBlocks = In.Blocks, kH = g.KernelHeight, kW = g.KernelWidth, rows = Plan.ImageRows, r = Plan.R;
+            bool pairs = Plan.ImagePairs;
+            int imageStep = pairs ? 2 : 1;
             nint wStep = (nint)Plan.GroupBlocks * v;
             nint xRowStep = (nint)(g.DilationH * In.RowPitch), xColStep = (nint)g.DilationW * v;
-            nint xTileRow = (nint)(g.StrideH * In.RowPitch), yRowPitch = (nint)Out.RowPitch;
+            nint xTileRow = pairs ? (nint)In.ImageStride : (nint)(g.StrideH * In.RowPitch), yRowPitch = pairs ? (nint)Out.ImageStride : (nint)Out.RowPitch;
             // Input-channel blocks per pass (oneDNN's ic blocking): each tile keeps its accumulators in registers over
             // the pass's blocks, and later passes add onto the stored tiles. Passes of PassWeightFloats (weights from L2)
             // rather than of L1 size: on AVX-512 a 3×3 block of 2·16 output channels is 18 KiB, so L1-sized passes were
@@ -495,21 +528,40 @@ internal static unsafe partial class Conv2dDirect
             int chunk = IcChunkOverride > 0 ? IcChunkOverride : (int)Math.Clamp(PassWeightFloats / perBlock, 1, icBlocks);
             int passes = (icBlocks + chunk - 1) / chunk;
             chunk = (icBlocks + passes - 1) / passes;
+            long groupFloats = (long)icBlocks * perBlock;
+            int calls = (n1 - n0 + imageStep - 1) / imageStep * (t1 - t0) * ColumnTiles; // tile calls per pass
             for (int ic0 = 0; ic0 < icBlocks; ic0 += chunk)
             {
                 int blocks = Math.Min(chunk, icBlocks - ic0);
                 for (int grp = g0; grp < g1; grp++)
                 {
                     int groupIndex = grp == Groups - 1 ? 4 : 0;
-                    float* wChunk = W + (long)grp * icBlocks * kH * kW * v * wStep + ic0 * perBlock;
+                    float* wChunk = W + grp * groupFloats + ic0 * perBlock;
+                    // The next pass's weights (the next group's, or the first group's of the next input-channel range),
+                    // a slice prefetched into L2 before each tile call of this pass: at batch 1 a pass serves few tiles
+                    // (14 on AVX2's 7×7 maps), and its first tile otherwise waits on memory line by line.
+                    float* pf = null, pfEnd = null;
+                    int linesPerCall = 0;
+                    if (PrefetchWeights)
+                    {
+                        int nextIc = grp + 1 < g1 ? ic0 : ic0 + chunk, nextGrp = grp + 1 < g1 ? grp + 1 : g0;
+                        if (nextIc < icBlocks)
+                        {
+                            pf = W + nextGrp * groupFloats + nextIc * perBlock;
+                            pfEnd = pf + Math.Min(chunk, icBlocks - nextIc) * perBlock;
+                            linesPerCall = (int)(((pfEnd - pf) / 16 + calls - 1) / calls);
+                            if (linesPerCall > PrefetchMaxLines) pf = pfEnd = null;
+                        }
+                    }
                     long yGroup = (long)grp * Plan.GroupBlocks * Out.BlockStride;
-                    for (int n = n0; n < n1; n++)
+                    for (int n = n0; n < n1; n += imageStep)
                     {
                         float* xChunk = xBatch + n * In.ImageStride + ic0 * In.BlockStride;
                         float* yBlock = yBatch + n * Out.ImageStride + yGroup;
+                        bool lone = pairs && n + 1 == n1;
                         for (int t = t0; t < t1; t++)
                         {
-                            int oh = t * rows, rowIndex = groupIndex + (t == RowTiles - 1 ? 2 : 0);
+                            int oh = t * rows, rowIndex = groupIndex + ((pairs ? lone : t == RowTiles - 1) ? 2 : 0);
                             // Kernel rows [kh0, kh1) reach the image for some row of the tile; the others read only the
                             // zero border and are left out (on 7×7 maps that is 2 of 21 rows of taps, on 14×14 2 of 42).
                             var (kh0, kh1) = RowTaps(g, oh, Math.Min(rows, g.OutHeight - oh));
@@ -522,6 +574,7 @@ internal static unsafe partial class Conv2dDirect
                                 int ow0 = c * r, edges = ColumnEdges(g, ow0, c == ColumnTiles - 1 ? g.OutWidth - ow0 : r);
                                 var tile = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void>)
                                     Kernels[rowIndex + (c == ColumnTiles - 1 ? 1 : 0)];
+                                if (pf < pfEnd) pf = Prefetch(pf, pfEnd, linesPerCall);
                                 tile(xRow + (long)ow0 * g.StrideW * v, wRows, yRow + (long)ow0 * v, blocks, kh1 - kh0, kW, wStep, wSkip,
                                     (nint)In.BlockStride, xRowStep, xColStep, xTileRow, (nint)Out.BlockStride, yRowPitch, ic0 > 0, edges);
                             }
@@ -531,6 +584,30 @@ internal static unsafe partial class Conv2dDirect
             }
         }
     }
+
+    /// <summary>Prefetches (T2: into L2) up to <paramref name="lines"/> cache lines from <paramref name="p"/>, not past <paramref name="end"/>; returns where the next slice starts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float* Prefetch(float* p, float* end, int lines)
+    {
+        float* stop = p + (long)lines * 16;
+        if (stop > end) stop = end;
+        if (System.Runtime.Intrinsics.X86.Sse.IsSupported)
+            for (; p < stop; p += 16) System.Runtime.Intrinsics.X86.Sse.Prefetch2(p);
+        return stop;
+    }
+
+    /// <summary>
+    /// Whether the forward tiles prefetch the next pass's weights. bench/RESULTS.md 2026-12-05 00:33, ResNet-18 b1 (the
+    /// three 512→512 7×7 layers / whole run): AVX2 4.35–4.53 → 3.78–3.97 ms / 19.6–20.0 → 18.6–19.0 ms. T2 measured
+    /// better than T1 and T0 (into L1 too).
+    /// </summary>
+    internal static bool PrefetchWeights = true;
+
+    /// <summary>
+    /// The most cache lines prefetched before one tile call; a larger slice is not prefetched at all. AVX-512's batch-1
+    /// 7×7 plan makes 4 tile calls per pass (576-line slices), and those bursts made its 7×7 layers slower (2.8 → 3.6 ms).
+    /// </summary>
+    internal static int PrefetchMaxLines = 192;
 
     /// <summary>
     /// The kernel rows [kh0, kh1) whose taps read an image row (not the zero border) for at least one of the

@@ -66,7 +66,8 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
             for (int b = 1; b <= n; b++)
             {
                 int imageChunks = (n + b - 1) / b;
-                if (b > 1 && (n + b - 2) / (b - 1) == imageChunks) continue;
+                // Image pairs: chunks of whole pairs (every even b is tried). Otherwise the smallest b of each chunk count.
+                if (plan.ImagePairs ? b % 2 == 1 && b < n : b > 1 && (n + b - 2) / (b - 1) == imageChunks) continue;
                 // The task's output stays in L2 while the passes of weights add onto it.
                 if (b * gp * outGroup > L2Bytes && b * gp > 1) break;
                 long tasks = (long)groupChunks * imageChunks;
@@ -78,7 +79,8 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
                 if (traffic < bestTraffic) { bestTraffic = traffic; best = new DirectSchedule(false, b, gp, 1); }
             }
         }
-        if (manyImages && perImage <= bestTraffic) return new DirectSchedule(true, 1, 1, 1);
+        // Image pairs need the batch blocked (per image, every tile would hold one image's row).
+        if (manyImages && !plan.ImagePairs && perImage <= bestTraffic) return new DirectSchedule(true, 1, 1, 1);
         return best;
     }
 

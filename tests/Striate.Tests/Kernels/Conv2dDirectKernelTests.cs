@@ -30,6 +30,8 @@ public class Conv2dDirectKernelTests
         new(2, 20, 3, 4, 40, 3, 3, 1, 1, 2, 2),                    // padding 2 on tiny maps: stacked rows whose kernel rows reach the image in part
         new(1, 16, 5, 9, 24, 3, 3, 2, 1, 3, 1),                    // padding 3 > kernel reach: whole tile rows read only the zero border
         new(1, 300, 7, 7, 40, 3, 3, 1, 1, 1, 1),                   // deep input: several passes over input-channel blocks (AVX-512 7 + 7 + 5, AVX2 19 + 19), adding onto stored tiles
+        new(2, 24, 8, 8, 40, 3, 3, 1, 1, 1, 1),                    // 8-wide rows at batch 2, three output blocks: one image's row × 3 blocks (a pair would be 16 pixels)
+        new(4, 24, 6, 6, 40, 3, 3, 1, 1, 1, 1),                    // 6-wide rows at batch 4: AVX-512 pairs images when the batch is blocked
     ];
 
     public static TheoryData<int, int> NamedCases()
@@ -93,6 +95,28 @@ public class Conv2dDirectKernelTests
         finally { DirectSchedule.Override = null; }
     }
 
+    /// <summary>
+    /// Batch-blocked 7-wide maps on AVX-512 pair images (one row of two images per tile); chunks of three images end
+    /// with a lone image on the one-row kernel, and deep inputs add later passes onto the stored pairs.
+    /// </summary>
+    [Theory]
+    [InlineData(40, 72, 3)]
+    [InlineData(300, 40, 2)]
+    [InlineData(24, 48, 5, 5)]
+    [InlineData(64, 64, 2, 6)]
+    public void ImagePairsMatchReferenceWithALoneLastImage(int cin, int cout, int images, int size = 7)
+    {
+        var g = new Conv2dGeometry(5, cin, size, size, cout, 3, 3, 1, 1, 1, 1);
+        DirectSchedule.Override = new DirectSchedule(false, images, 1, 1);
+        try
+        {
+            var plan = DirectPlan.For(g, 16);
+            Assert.True(plan.ImagePairs && plan.ImageRows == 1 && plan.RowTiles(g) == size, $"{plan}");
+            Check(g, GemmPath.Vector512, 13000 + (ulong)(cin + images));
+        }
+        finally { DirectSchedule.Override = null; }
+    }
+
     [Fact]
     public void DeepLayersWithLargeWeightsBlockTheBatch()
     {
@@ -140,8 +164,17 @@ public class Conv2dDirectKernelTests
         var g = new Conv2dGeometry(1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1);
         var plan = DirectPlan.For(g, 16);
         Assert.Equal((7, 2, 2, 16), (plan.R, plan.Rows, plan.GroupBlocks, plan.Groups(g)));
-        // At batch 32 images balance the threads: one row × 3 blocks (fewer loads per FMA).
-        Assert.Equal((7, 1, 3), (DirectPlan.For(g with { Batch = 32 }, 16) is var p32 ? (p32.R, p32.Rows, p32.GroupBlocks) : default));
+        // At batch 32 the batch is blocked and images balance the threads: the same row of two images × 2 blocks (28
+        // accumulators, 16 groups); one image's rows stay one row × 3 blocks (the strided input gradient's phases).
+        var p32 = DirectPlan.For(g with { Batch = 32 }, 16);
+        Assert.Equal((7, 2, 2, true, 1), (p32.R, p32.Rows, p32.GroupBlocks, p32.ImagePairs, p32.ImageRows));
+        Assert.Equal((7, 1, 3, false), (DirectPlan.InImage(g with { Batch = 32 }, 16) is var one ? (one.R, one.Rows, one.GroupBlocks, one.ImagePairs) : default));
+        // 8- and 9-wide rows stay one image's: two of them would be 16–18 pixels, more than the tile's 14.
+        var wide = new Conv2dGeometry(32, 128, 8, 8, 128, 3, 3, 1, 1, 1, 1);
+        Assert.False(DirectPlan.For(wide, 16).ImagePairs);
+        var s32 = DirectSchedule.For(g with { Batch = 32 }, p32, 2);
+        Assert.False(s32.PerImage);
+        Assert.True(s32.Images % 2 == 0, $"{s32}");
         // AVX2: two tiles of 4 (+ 3) pixels × 3 blocks, 12 accumulators.
         var avx2 = DirectPlan.For(g, 8);
         Assert.Equal((4, 1, 3), (avx2.R, avx2.Rows, avx2.GroupBlocks));
