@@ -5,30 +5,31 @@ namespace Striate.Graph;
 
 public sealed partial class InferenceSession
 {
-    /// <summary>Whether conv → ReLU → 2×2/2 max pool on an RGB input runs as one step (<see cref="ConvPoolStep"/>); for benchmarks and tests.</summary>
+    /// <summary>Whether an RGB conv → ReLU and the max pool after it run as one step (<see cref="ConvPoolStep"/>); for benchmarks and tests.</summary>
     internal static bool PoolIntoConvolution = true;
 
     /// <summary>
-    /// A fused conv → ReLU on the direct kernel's pixel-input path (few input channels: VGG's first layer) and the 2×2
-    /// stride-2 max pool that alone reads it, as one step: the kernel pools each pair of output rows while they are in
-    /// its cache (<see cref="Conv2dDirect.ForwardPixelsReluPool"/>), so the full-size activation is neither written nor
-    /// read back (VGG-11 at 224×224: 12.8 MB, ~0.9 ms of pool and ~1 ms of the convolution's own unblocking store,
+    /// A fused conv → ReLU on the direct kernel's pixel-input path (few input channels: the stems of VGG, GoogLeNet,
+    /// ResNet, AlexNet) and the max pool that alone reads it, as one step: the kernel pools the output rows while they
+    /// are in its cache (<see cref="Conv2dDirect.ForwardPixelsReluPool"/>), so the full-size activation is neither written
+    /// nor read back (VGG-11 at 224×224: 12.8 MB, ~0.9 ms of pool and ~1 ms of the convolution's own unblocking store,
     /// bench/RESULTS.md). The values are those of the two steps. The convolution's output keeps its planned place, unused.
     /// </summary>
-    private sealed class ConvPoolStep(ConvStep conv, Segment pooled) : Step
+    private sealed class ConvPoolStep(ConvStep conv, Pool2dGeometry pool, Segment pooled) : Step
     {
         /// <summary>
-        /// Whether <paramref name="conv"/> followed by <paramref name="pool"/> (its only reader) can run as one: a ReLU and no
-        /// residual, the pixel-input direct path on this machine, and a 2×2 stride-2 pool without padding whose output is
-        /// the floor-mode shape (in ceil mode the same when the sizes are even).
+        /// The pooling of <paramref name="conv"/>'s output by <paramref name="op"/> (its only reader) when the two can run as
+        /// one: a ReLU and no residual, the pixel-input direct path on this machine, a window the kernel takes; else null.
         /// </summary>
-        public static bool Takes(ConvStep conv, MaxPool2dOp pool, IReadOnlyList<int> pooledShape)
+        public static Pool2dGeometry? Takes(ConvStep conv, MaxPool2dOp op, IReadOnlyList<int> pooledShape)
         {
             var g = conv.Geometry;
-            return PoolIntoConvolution && conv.Algorithm == Conv2dAlgorithm.Direct && Conv2dDirect.IsSupported(Conv2dDirect.BestWidth)
-                && Conv2dDirect.TakesPixelsPool(g) && conv.Op.Relu && conv.Residual == null
-                && pool.KernelSize == new Size2(2, 2) && pool.Stride == new Size2(2, 2) && pool.Padding == new Size2(0, 0)
-                && pooledShape.SequenceEqual([g.Batch, g.OutChannels, g.OutHeight / 2, g.OutWidth / 2]);
+            if (!PoolIntoConvolution || conv.Algorithm != Conv2dAlgorithm.Direct || !Conv2dDirect.IsSupported(Conv2dDirect.BestWidth)
+                || !conv.Op.Relu || conv.Residual != null || pooledShape.Count != 4)
+                return null;
+            var pool = new Pool2dGeometry(g.Batch * g.OutChannels, g.OutHeight, g.OutWidth, pooledShape[2], pooledShape[3],
+                op.KernelSize.H, op.KernelSize.W, op.Stride.H, op.Stride.W, op.Padding.H, op.Padding.W);
+            return Conv2dDirect.TakesPixelsPool(g, pool) ? pool : null;
         }
 
         public override void Prepare() => conv.Prepare();
@@ -37,7 +38,7 @@ public sealed partial class InferenceSession
         public override void Run()
         {
             var w = conv.Weight;
-            Conv2dDirect.ForwardPixelsReluPool(Conv2dDirect.BestWidth, conv.Geometry, conv.X.Span, w.ReadOnlySpan, conv.Bias == null ? default : conv.Bias.ReadOnlySpan,
+            Conv2dDirect.ForwardPixelsReluPool(Conv2dDirect.BestWidth, conv.Geometry, pool, conv.X.Span, w.ReadOnlySpan, conv.Bias == null ? default : conv.Bias.ReadOnlySpan,
                 pooled.Span, new WeightKey(w, w.Version));
         }
     }

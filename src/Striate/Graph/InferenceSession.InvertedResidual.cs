@@ -67,9 +67,9 @@ public sealed partial class InferenceSession
                 if (i + 1 < nodes.Count && nodes[i].Op is FusedConv2dOp && nodes[i + 1].Op is MaxPool2dOp pool
                     && ReferenceEquals(nodes[i + 1].Inputs[0], nodes[i].Output) && !ReferenceEquals(nodes[i].Output, graphOutput)
                     && _graph.Uses(nodes[i].Output).Count == 1
-                    && StepFor(nodes[i]) is ConvStep pooledConv && ConvPoolStep.Takes(pooledConv, pool, nodes[i + 1].Output.Shape))
+                    && StepFor(nodes[i]) is ConvStep pooledConv && ConvPoolStep.Takes(pooledConv, pool, nodes[i + 1].Output.Shape) is { } window)
                 {
-                    var fused = new ConvPoolStep(pooledConv, SegmentOf(nodes[i + 1].Output));
+                    var fused = new ConvPoolStep(pooledConv, window, SegmentOf(nodes[i + 1].Output));
                     fused.Node = $"{nodes[i + 1].Output.Reference} = FusedConv2d → MaxPool2d  # {nodes[i].ModulePath} (ConvPool {pooledConv.Shape})";
                     steps.Add(fused);
                     i += 1;

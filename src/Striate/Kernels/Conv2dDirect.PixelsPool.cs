@@ -7,25 +7,33 @@ namespace Striate.Kernels;
 internal static unsafe partial class Conv2dDirect
 {
     /// <summary>
-    /// Whether conv → ReLU → 2×2 stride-2 max pooling (floor mode, no padding) can run as one pass on the pixel-input
-    /// path (<see cref="ForwardPixelsReluPool"/>): a <see cref="TakesPixels"/> shape with at least one window.
+    /// Whether conv → ReLU → max pool <paramref name="pool"/> can run as one pass on the pixel-input path
+    /// (<see cref="ForwardPixelsReluPool"/>): a <see cref="TakesPixels"/> shape whose output planes are the pool's input,
+    /// at least one window, and a window of at most <see cref="MaxPoolRows"/> rows (the rows a task keeps).
     /// </summary>
-    public static bool TakesPixelsPool(in Conv2dGeometry g) => TakesPixels(g) && g.OutHeight >= 2 && g.OutWidth >= 2;
+    public static bool TakesPixelsPool(in Conv2dGeometry g, in Pool2dGeometry pool) =>
+        TakesPixels(g) && pool.Planes == g.Batch * g.OutChannels && pool.InH == g.OutHeight && pool.InW == g.OutWidth
+        && pool.OutH >= 1 && pool.OutW >= 1 && pool.KernelH >= 1 && pool.KernelH <= MaxPoolRows && pool.KernelW >= 1
+        && pool.StrideH >= 1 && pool.StrideW >= 1 && pool.PadH >= 0 && pool.PadW >= 0 && 2 * pool.PadH <= pool.KernelH && 2 * pool.PadW <= pool.KernelW;
+
+    /// <summary>Rows of a pooling window <see cref="ForwardPixelsReluPool"/> takes (its ring of convolution rows).</summary>
+    public const int MaxPoolRows = 8;
 
     /// <summary>
-    /// pooled [N, Cout, ⌊Hout/2⌋, ⌊Wout/2⌋] = maxpool2×2/2(relu(conv(x, w) + bias)) for <see cref="TakesPixelsPool"/>
-    /// shapes, VGG's first layer and its pool: each task computes two output rows at a time into a small per-thread
-    /// scratch and pools them from there, so the full-size activation (12.8 MB at 224×224 × 64 channels, written blocked
-    /// and then unblocked by the plain path) is never written, and the pool is no pass of its own. The values are those
-    /// of the three ops run apart: ReLU as the unblocking store applies it, then the window's maximum, NaN if any tap is
-    /// NaN (ReLU leaves no −0 for a tie to depend on). The plain twin is <see cref="Conv2dReference.ForwardReluPool2x2"/>.
+    /// pooled [N, Cout, OutH, OutW] = maxpool(relu(conv(x, w) + bias)) for <see cref="TakesPixelsPool"/> shapes: the stems
+    /// of VGG (2×2/2 pool), GoogLeNet and AlexNet (3×3/2), ResNet (3×3/2, padding 1). Each task computes the output rows
+    /// its pooled rows read into a small ring of rows per thread and pools them from there with bias and ReLU, so the
+    /// full-size activation (12.8 MB for VGG at 224×224, written blocked and then unblocked by the plain path) is never
+    /// written, and the pool is no pass of its own. The values are those of the ops run apart: ReLU as the unblocking
+    /// store applies it, then the window's maximum over the taps inside the plane, NaN if any is NaN (Vector.Max is the
+    /// IEEE maximum; ReLU leaves no −0 for a tie to depend on). The plain twin is <see cref="Conv2dReference.ForwardReluMaxPool"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void ForwardPixelsReluPool(GemmPath width, in Conv2dGeometry g, ReadOnlySpan<float> x, ReadOnlySpan<float> w, ReadOnlySpan<float> bias,
-        Span<float> pooled, WeightKey? key = null)
+    public static void ForwardPixelsReluPool(GemmPath width, in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> x, ReadOnlySpan<float> w,
+        ReadOnlySpan<float> bias, Span<float> pooled, WeightKey? key = null)
     {
-        if (!IsSupported(width) || !TakesPixelsPool(g)) throw new ArgumentException($"Conv2dDirect: cannot run {g} with ReLU and 2×2 pooling on {width}.");
-        long pooledLength = (long)g.Batch * g.OutChannels * (g.OutHeight / 2) * (g.OutWidth / 2);
+        if (!IsSupported(width) || !TakesPixelsPool(g, pool)) throw new ArgumentException($"Conv2dDirect: cannot run {g} with ReLU and pooling {pool} on {width}.");
+        long pooledLength = (long)pool.Planes * pool.OutPlane;
         g.CheckSpans("Direct.ForwardPixelsReluPool", x.Length, w.Length, checked((int)g.OutputLength));
         if ((!bias.IsEmpty && bias.Length != g.OutChannels) || pooled.Length != pooledLength)
             throw new ArgumentException($"Conv2dDirect.ForwardPixelsReluPool: bias has {bias.Length} elements (expected {g.OutChannels} or none) and pooled {pooled.Length} (expected {pooledLength}) for {g}.");
@@ -33,24 +41,26 @@ internal static unsafe partial class Conv2dDirect
         fixed (float* px = x, pw = w, pb = bias, py = pooled)
         {
             float* wb = PixelWeights(g, plan, pw, key, out var holder);
-            if (width == GemmPath.Vector512) RunPixelsPool<Simd512, Vector512<float>>(g, plan, px, wb, bias.IsEmpty ? null : pb, py);
-            else RunPixelsPool<Simd256, Vector256<float>>(g, plan, px, wb, bias.IsEmpty ? null : pb, py);
+            if (width == GemmPath.Vector512) RunPixelsPool<Simd512, Vector512<float>>(g, pool, plan, px, wb, bias.IsEmpty ? null : pb, py);
+            else RunPixelsPool<Simd256, Vector256<float>>(g, pool, plan, px, wb, bias.IsEmpty ? null : pb, py);
             GC.KeepAlive(holder);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void RunPixelsPool<TS, TV>(in Conv2dGeometry g, in PixelPlan plan, float* x, float* wb, float* bias, float* pooled)
+    private static void RunPixelsPool<TS, TV>(in Conv2dGeometry g, in Pool2dGeometry pool, in PixelPlan plan, float* x, float* wb, float* bias, float* pooled)
         where TS : struct, ISimdFloat<TV> where TV : struct
     {
-        int groups = plan.Groups(g), ph = g.OutHeight / 2;
+        int groups = plan.Groups(g);
         int hp = g.InHeight + 2 * g.PadH, wp = g.InWidth + 2 * g.PadW;
         long inImage = (long)hp * wp * g.InChannels;
-        // Tasks: (image, group, chunk of pooled rows); about 8 per thread, as the plain path.
-        int rowChunks = Math.Clamp((8 * KernelThreads.Count + g.Batch * groups - 1) / (g.Batch * groups), 1, ph);
-        var body = new PixelPoolBody
+        // Tasks: (image, group, chunk of pooled rows). Windows that overlap (3×3/2) make each chunk compute the rows it
+        // shares with the one before again: about 4 tasks per thread then (GoogLeNet's stem: 1 row in 28), else 8.
+        int perThread = pool.KernelH > pool.StrideH ? 4 : 8;
+        int rowChunks = Math.Clamp((perThread * KernelThreads.Count + g.Batch * groups - 1) / (g.Batch * groups), 1, pool.OutH);
+        var body = new PixelPoolBody<TS, TV>
         {
-            G = g, Plan = plan, W = wb, Groups = groups, RowChunks = rowChunks, ColumnTiles = plan.ColumnTiles(g),
+            G = g, Pool = pool, Plan = plan, W = wb, Groups = groups, RowChunks = rowChunks, ColumnTiles = plan.ColumnTiles(g),
             InImage = inImage, InRowPitch = (long)wp * g.InChannels, Y = pooled, Bias = bias, Kernels = PixelKernels<TS, TV>(g, plan),
         };
         float[] xb = ArrayPool<float>.Shared.Rent(checked((int)(g.Batch * inImage) + CacheLine.SlackFloats)); // x: [N, Hp, Wp, Cin]
@@ -72,9 +82,10 @@ internal static unsafe partial class Conv2dDirect
 
     [ThreadStatic] private static float[]? t_poolRows;
 
-    private struct PixelPoolBody : IParallelBody
+    private struct PixelPoolBody<TS, TV> : IParallelBody where TS : struct, ISimdFloat<TV> where TV : struct
     {
         public Conv2dGeometry G;
+        public Pool2dGeometry Pool;
         public PixelPlan Plan;
         public float* Xb, W, Y, Bias;
         public long InImage, InRowPitch;
@@ -86,27 +97,32 @@ internal static unsafe partial class Conv2dDirect
         public readonly void Invoke(int index)
         {
             var g = G;
-            int ph = g.OutHeight / 2, pw = g.OutWidth / 2;
+            var pool = Pool;
             int chunk = index % RowChunks, rest = index / RowChunks, grp = rest % Groups, n = rest / Groups;
-            int ph0 = (int)((long)ph * chunk / RowChunks), ph1 = (int)((long)ph * (chunk + 1) / RowChunks);
-            int v = Plan.V, r = Plan.R, run = PixelPlan.Run(g), kH = g.KernelHeight;
+            int q0 = (int)((long)pool.OutH * chunk / RowChunks), q1 = (int)((long)pool.OutH * (chunk + 1) / RowChunks);
+            int v = TS.Length, r = Plan.R, run = PixelPlan.Run(g), kH = g.KernelHeight, ring = pool.KernelH;
             nint wStep = (nint)Plan.GroupBlocks * v, xRowStep = (nint)(g.DilationH * InRowPitch), colStep = (nint)g.StrideW * g.InChannels;
-            nint rowFloats = (nint)g.OutWidth * v, blockStride = 2 * rowFloats;
-            // rows: [GroupBlocks][2][Wout][V], two output rows of the group's blocks; then one pooled row [pw][V].
-            float* rows = Scratch(ref t_poolRows, Plan.GroupBlocks * blockStride + (long)pw * v);
-            float* pooledRow = rows + Plan.GroupBlocks * blockStride;
+            nint rowFloats = (nint)g.OutWidth * v, blockStride = ring * rowFloats;
+            // rows: [GroupBlocks][ring][Wout][V], output row h of the group's blocks in slot h % ring; then the window rows'
+            // maximum [Wout][V] and one pooled row [OutW][V].
+            float* rows = Scratch(ref t_poolRows, Plan.GroupBlocks * blockStride + rowFloats + (long)pool.OutW * v);
+            float* columnMax = rows + Plan.GroupBlocks * blockStride, pooledRow = columnMax + rowFloats;
             float* w = W + (long)grp * kH * run * wStep;
             int groupIndex = grp == Groups - 1 ? 2 : 0;
             int cb0 = grp * Plan.GroupBlocks, cb1 = Math.Min(Plan.OutBlocks(g), cb0 + Plan.GroupBlocks);
-            long plane = (long)ph * pw;
-            float* yImage = Y + (long)n * g.OutChannels * plane;
-            float* bias = stackalloc float[v];
-            for (int p = ph0; p < ph1; p++)
+            float* yImage = Y + (long)n * g.OutChannels * pool.OutPlane;
+            float* biases = stackalloc float[cb1 - cb0 == 0 ? v : (cb1 - cb0) * v]; // [blocks][V], zero past the real channels
+            for (int cb = cb0; cb < cb1; cb++)
+            for (int c = 0; c < v; c++)
+                biases[(cb - cb0) * v + c] = Bias != null && cb * v + c < g.OutChannels ? Bias[cb * v + c] : 0f;
+            int next = 0; // the first output row not yet computed into the ring
+            for (int q = q0; q < q1; q++)
             {
-                for (int i = 0; i < 2; i++)
+                int lo = Math.Max(0, q * pool.StrideH - pool.PadH), hi = Math.Min(g.OutHeight, q * pool.StrideH - pool.PadH + pool.KernelH);
+                for (int h = Math.Max(lo, q == q0 ? lo : next); h < hi; h++)
                 {
-                    float* xRow = Xb + n * InImage + (long)(2 * p + i) * g.StrideH * InRowPitch;
-                    float* yRow = rows + i * rowFloats;
+                    float* xRow = Xb + n * InImage + (long)h * g.StrideH * InRowPitch;
+                    float* yRow = rows + h % ring * rowFloats;
                     for (int c = 0; c < ColumnTiles; c++)
                     {
                         int ow0 = c * r;
@@ -114,56 +130,52 @@ internal static unsafe partial class Conv2dDirect
                         tile(xRow + ow0 * colStep, w, yRow + (long)ow0 * v, kH, run, wStep, xRowStep, blockStride);
                     }
                 }
+                next = hi;
                 for (int cb = cb0; cb < cb1; cb++)
                 {
-                    int c0 = cb * v, channels = Math.Min(v, g.OutChannels - c0);
-                    for (int c = 0; c < v; c++) bias[c] = Bias != null && c < channels ? Bias[c0 + c] : 0f;
-                    float* block = rows + (cb - cb0) * blockStride;
-                    PoolRelu2x2(block, block + rowFloats, pw, v, bias, pooledRow);
-                    StorePlanes(pooledRow, pw, v, channels, yImage + c0 * plane + (long)p * pw, plane);
+                    int channels = Math.Min(v, g.OutChannels - cb * v);
+                    PoolRow(rows + (cb - cb0) * blockStride, rowFloats, lo, hi, TS.Load(biases + (cb - cb0) * v), pool, g.OutWidth, columnMax, pooledRow);
+                    StorePlanes(pooledRow, pool.OutW, v, channels, yImage + (long)cb * v * pool.OutPlane + (long)q * pool.OutW, pool.OutPlane);
                 }
             }
         }
-    }
 
-    /// <summary>
-    /// dst[j] (V channels of pooled pixel j) = max over the 2×2 window of relu(row + bias), row0 and row1 two output rows
-    /// [Wout][V] of one block: the max propagates NaN, as the pooling op does (Vector.Max and MathF.Max are IEEE maximum).
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void PoolRelu2x2(float* row0, float* row1, int pw, int v, float* bias, float* dst)
-    {
-        if (v == 16 && Vector512.IsHardwareAccelerated)
+        /// <summary>
+        /// dst[j] (V channels of pooled pixel j) = the maximum over window j of relu(rows [lo, hi) + bias) of one block's
+        /// ring (taps inside the plane only): first down the window's rows into columnMax [Wout][V], then across each
+        /// window's columns. Bias and ReLU are applied as the unblocking store applies them, once per tap read.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void PoolRow(float* block, nint rowFloats, int lo, int hi, TV bias, in Pool2dGeometry pool, int width, float* columnMax, float* dst)
         {
-            var b = Vector512.Load(bias);
-            for (int j = 0; j < pw; j++)
+            int v = TS.Length, count = hi - lo;
+            // The window's rows, found once per pooled row (a modulo per tap cost VGG's layer a quarter more time).
+            float* r0 = block + lo % pool.KernelH * rowFloats;
+            float* r1 = count > 1 ? block + (lo + 1) % pool.KernelH * rowFloats : r0;
+            float* r2 = count > 2 ? block + (lo + 2) % pool.KernelH * rowFloats : r1;
+            for (nint p = 0, end = (nint)width * v; p < end; p += v)
             {
-                float* a = row0 + 2 * j * 16, c = row1 + 2 * j * 16;
-                var m0 = Vector512.Max(Vector512.Max(Vector512.Load(a) + b, Vector512<float>.Zero), Vector512.Max(Vector512.Load(a + 16) + b, Vector512<float>.Zero));
-                var m1 = Vector512.Max(Vector512.Max(Vector512.Load(c) + b, Vector512<float>.Zero), Vector512.Max(Vector512.Load(c + 16) + b, Vector512<float>.Zero));
-                Vector512.Store(Vector512.Max(m0, m1), dst + j * 16);
+                TV m = TS.Max(TS.Max(TS.Add(TS.Load(r0 + p), bias), TS.Zero), TS.Max(TS.Add(TS.Load(r1 + p), bias), TS.Zero));
+                if (count > 2) m = TS.Max(m, TS.Max(TS.Add(TS.Load(r2 + p), bias), TS.Zero));
+                for (int h = lo + 3; h < hi; h++) m = TS.Max(m, TS.Max(TS.Add(TS.Load(block + h % pool.KernelH * rowFloats + p), bias), TS.Zero));
+                TS.Store(m, columnMax + p);
             }
-            return;
-        }
-        if (v == 8 && Vector256.IsHardwareAccelerated)
-        {
-            var b = Vector256.Load(bias);
-            for (int j = 0; j < pw; j++)
+            int kW = pool.KernelW, sW = pool.StrideW, pW = pool.PadW;
+            for (int j = 0; j < pool.OutW; j++)
             {
-                float* a = row0 + 2 * j * 8, c = row1 + 2 * j * 8;
-                var m0 = Vector256.Max(Vector256.Max(Vector256.Load(a) + b, Vector256<float>.Zero), Vector256.Max(Vector256.Load(a + 8) + b, Vector256<float>.Zero));
-                var m1 = Vector256.Max(Vector256.Max(Vector256.Load(c) + b, Vector256<float>.Zero), Vector256.Max(Vector256.Load(c + 8) + b, Vector256<float>.Zero));
-                Vector256.Store(Vector256.Max(m0, m1), dst + j * 8);
+                int c0 = j * sW - pW, c1 = c0 + kW;
+                float* t = columnMax + (long)c0 * v;
+                if (c0 >= 0 && c1 <= width && kW == 2) TS.Store(TS.Max(TS.Load(t), TS.Load(t + v)), dst + (long)j * v);
+                else if (c0 >= 0 && c1 <= width && kW == 3) TS.Store(TS.Max(TS.Max(TS.Load(t), TS.Load(t + v)), TS.Load(t + 2 * v)), dst + (long)j * v);
+                else
+                {
+                    c0 = Math.Max(0, c0);
+                    c1 = Math.Min(width, c1);
+                    TV m = TS.Load(columnMax + (long)c0 * v);
+                    for (int c = c0 + 1; c < c1; c++) m = TS.Max(m, TS.Load(columnMax + (long)c * v));
+                    TS.Store(m, dst + (long)j * v);
+                }
             }
-            return;
-        }
-        for (int j = 0; j < pw; j++)
-        for (int k = 0; k < v; k++)
-        {
-            float* a = row0 + 2 * j * v + k, c = row1 + 2 * j * v + k;
-            float m0 = MathF.Max(MathF.Max(a[0] + bias[k], 0f), MathF.Max(a[v] + bias[k], 0f));
-            float m1 = MathF.Max(MathF.Max(c[0] + bias[k], 0f), MathF.Max(c[v] + bias[k], 0f));
-            dst[j * v + k] = MathF.Max(m0, m1);
         }
     }
 

@@ -34,16 +34,16 @@ public static class Conv2dReference
     }
 
     /// <summary>
-    /// pooled [N, Cout, ⌊Hout/2⌋, ⌊Wout/2⌋] = maxpool2×2/2(relu(conv(x, w) + bias)): the three ops one after another
-    /// (this forward, MathF.Max(v, 0), <see cref="PoolingReference.MaxPool2dForward"/>), the spec of the fused kernel
-    /// (<see cref="Conv2dDirect.ForwardPixelsReluPool"/>).
+    /// pooled [N, Cout, OutH, OutW] = maxpool(relu(conv(x, w) + bias)) with the pooling <paramref name="pool"/> over the
+    /// output planes: the three ops one after another (this forward, MathF.Max(v, 0),
+    /// <see cref="PoolingReference.MaxPool2dForward"/>), the spec of the fused kernel (<see cref="Conv2dDirect.ForwardPixelsReluPool"/>).
     /// </summary>
-    public static void ForwardReluPool2x2(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, Span<float> pooled)
+    public static void ForwardReluMaxPool(in Conv2dGeometry g, in Pool2dGeometry pool, ReadOnlySpan<float> input, ReadOnlySpan<float> weight, ReadOnlySpan<float> bias,
+        Span<float> pooled)
     {
         var y = new float[g.OutputLength];
         Forward(g, input, weight, bias, y);
         for (int i = 0; i < y.Length; i++) y[i] = MathF.Max(y[i], 0f);
-        var pool = new Pool2dGeometry(g.Batch * g.OutChannels, g.OutHeight, g.OutWidth, g.OutHeight / 2, g.OutWidth / 2, 2, 2, 2, 2, 0, 0);
         PoolingReference.MaxPool2dForward(pool, y, pooled, new int[pooled.Length]);
     }
 

@@ -7,34 +7,37 @@ using Striate.Tests.TestSupport;
 namespace Striate.Tests.Graph;
 
 /// <summary>
-/// An RGB convolution → ReLU and the 2×2 stride-2 max pool that alone reads it run as one step (VGG's first layer and
-/// pool): the prepared model still computes the eager model's output and the output of the session that runs the two
-/// steps apart, at batch 1 and 2 and on an odd map (floor mode leaves the last row and column out); a pool of another
-/// shape, a convolution without ReLU or with a second reader stays two steps.
+/// An RGB convolution → ReLU and the max pool that alone reads it run as one step (the stems of VGG, GoogLeNet, ResNet):
+/// the prepared model still computes the eager model's output and the output of the session that runs the two steps
+/// apart, at batch 1 and 2, on odd maps, in ceil mode and with a padded pool; a convolution without ReLU, with a second
+/// reader, or on more than four input channels stays two steps.
 /// </summary>
 public sealed class InferenceSessionConvPoolTests
 {
     [Theory]
-    [InlineData(1, 32, 32)]
-    [InlineData(2, 29, 31)]
-    public void VggStemPoolsInsideTheConvolution(int batch, int h, int w)
+    [InlineData(1, 32, 32, 3, 1, 2, 2, 0, false)]   // VGG: 3×3 conv, 2×2/2 pool
+    [InlineData(2, 29, 31, 3, 1, 2, 2, 0, false)]
+    [InlineData(1, 45, 43, 7, 2, 3, 2, 0, true)]    // GoogLeNet: 7×7/2 conv, 3×3/2 pool in ceil mode
+    [InlineData(2, 40, 38, 7, 2, 3, 2, 1, false)]   // ResNet: 7×7/2 conv, 3×3/2 pool padded by one
+    public void StemPoolsInsideTheConvolution(int batch, int h, int w, int k, int stride, int pk, int ps, int pp, bool ceil)
     {
         var g = new Generator(31);
         var model = new Sequential(
-            new Conv2d(3, 24, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(2, 2),
+            new Conv2d(3, 24, k, stride: stride, padding: k / 2, generator: g), new ReLU(), new MaxPool2d(pk, ps, pp, ceil),
             new Conv2d(24, 16, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(2, 2));
         model.Eval();
         Compare(model, batch, h, w, expectedFused: 1);
     }
 
     [Fact]
-    public void OtherPoolsAndReadersStayApart()
+    public void OtherConvolutionsStayApart()
     {
         var g = new Generator(32);
-        // A 3×3/2 pool (GoogLeNet's), a convolution without ReLU, and one whose output is also read by an add.
-        Compare(new Sequential(new Conv2d(3, 16, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(3, 2)).Eval(), 1, 20, 20, expectedFused: 0);
+        // A convolution without ReLU, one whose output is also read by a concatenation, one on 24 channels (blocked input).
         Compare(new Sequential(new Conv2d(3, 16, 3, padding: 1, generator: g), new MaxPool2d(2, 2)).Eval(), 1, 20, 20, expectedFused: 0);
         Compare(new TwoReaders(g).Eval(), 1, 20, 20, expectedFused: 0);
+        Compare(new Sequential(new Conv2d(3, 24, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(2, 2),
+            new Conv2d(24, 8, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(2, 2)).Eval(), 1, 20, 20, expectedFused: 1);
     }
 
     private sealed class TwoReaders(Generator g) : Module
