@@ -36,6 +36,9 @@ internal static unsafe class PointwiseTransposed
     /// 14×14 depths of 256 and more 4–38 % faster (576→96 137 → 104, 1024→256 536 → 490), depths 64 and 192 slower
     /// (64→384 53 → 60, 192→64 33 → 48), 96 even. AVX2 (196 pads only to 208 there): 7×7 with depth 256 and more
     /// 8–16 % faster (2048→512 624 → 525, 960→160 100 → 89), 160→960 slower (93 → 101), every 14×14 shape slower.
+    /// Since the pixel-split parts (each packing its own rows), AVX2 on 14×14 wins at depth 1024 and still loses below
+    /// (ResNet-50 at batch 1, in-model, 3 clean rounds: 1024→256 0.56 → 0.51 ms, 1024→512 1.07 → 1.00; depth 512
+    /// 512→1024 1.09 → 1.13, depth 256 256→1024 0.54 → 0.64).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Takes(GemmPath path, int m, int n, int k) =>
@@ -43,7 +46,7 @@ internal static unsafe class PointwiseTransposed
         && path switch
         {
             GemmPath.Vector512 => m >= 32 && (n <= 64 || k >= 256),
-            GemmPath.Vector256 => m >= 16 && n <= 64 && k >= 256,
+            GemmPath.Vector256 => m >= 16 && k >= 256 && (n <= 64 || k >= 1024),
             _ => false,
         };
 

@@ -56,6 +56,7 @@ public class PointwiseTransposedTests
     [InlineData(960, 7, 320, 1)]   // MobileNet-V2's last projection: 49 pixels = 3 row tiles of 14 and one of 7 (AVX-512)
     [InlineData(384, 14, 96, 1)]   // MobileNet-V2's projection at 14×14: 196 pixels = 14 row tiles of 14 (AVX-512)
     [InlineData(832, 7, 48, 1)]    // GoogLeNet's 5×5-branch reduction: channels past a whole column tile
+    [InlineData(1024, 14, 256, 1)] // ResNet-50's layer3 reduction: 196 pixels on AVX2 too (depth 1024)
     [InlineData(256, 7, 256, 2)]   // two groups, two images
     public void PointwiseConvolutionOnSmallMapsMatchesReference(int cin, int size, int cout, int batchAndGroups)
     {
