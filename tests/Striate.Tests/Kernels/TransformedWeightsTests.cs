@@ -6,7 +6,10 @@ namespace Striate.Tests.Kernels;
 /// <summary>
 /// The shared cache of transformed weights: filled once per (weight, transform, version), refilled in place when the
 /// version changes, bounded by its budget, and used by the direct convolution when the caller passes a key.
+/// Runs alone: the keyed-convolution test needs the shared cache to admit its entries, which it refuses while other
+/// tests' prepared models fill the budget with entries in use (CI run of 01:14, 2026-12-05: three cases at once).
 /// </summary>
+[Collection(nameof(Striate.Tests.Graph.SharedWeightCacheCollection))]
 public class TransformedWeightsTests
 {
     private unsafe struct CountingFill(int[] calls, float value) : IWeightFill
