@@ -57,6 +57,8 @@ public static class ConvBenchmarks
         // STRIATE_BENCH_PREFETCH=0: the direct tiles do not prefetch the next pass's weights; STRIATE_BENCH_PREFETCH_MAX=N: lines per tile call.
         Conv2dDirect.PrefetchWeights = Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH") != "0";
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH_MAX"), out int prefetchMax)) Conv2dDirect.PrefetchMaxLines = prefetchMax;
+        // STRIATE_BENCH_FEW_CALLS=N: AVX2 passes serving up to N tile calls are L1-sized (Conv2dDirect.FewCalls; 0: never).
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_FEW_CALLS"), out int fewCalls)) Conv2dDirect.FewCalls = fewCalls;
         // STRIATE_BENCH_AVX2_THREE=0: 7×7 maps on AVX2 as 4-pixel tiles × 2 blocks, not × 3 (DirectPlan.ThreeBlocksAvx2).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_THREE") == "0") DirectPlan.ThreeBlocksAvx2 = false;
         // STRIATE_BENCH_WEIGHT_IMAGES=N: images per weight-gradient tile call (Conv2dDirect.WeightImagesOverride).

@@ -524,12 +524,18 @@ internal static unsafe partial class Conv2dDirect
             // rather than of L1 size: on AVX-512 a 3×3 block of 2·16 output channels is 18 KiB, so L1-sized passes were
             // one block each, and each tile stored and reloaded its accumulators every 16 input channels. Passes are
             // split evenly so the last is not a sliver.
+            // AVX2 passes that serve few tile calls (a 7×7 map at batch 1: 14 calls of 4 + 3 pixels × 3 blocks) are L1-sized
+            // instead: each call re-reads the pass's weights (3 vectors per 12 FMAs), from L1 rather than L2. ResNet-18 b1
+            // AVX2, the three 7×7 layers 3.79–3.83 → 3.23–3.43 ms (passes of 2–4 blocks; bench/RESULTS.md 2026-12-05 01:07).
+            // Not on AVX-512: its batch-1 7×7 plan makes 4 calls per pass of 2 vectors per 28 FMAs; 2-block passes lost there.
+            // Not per image (b32's 256→512 s2 on AVX2, 14 calls per pass too: 193.6 → 192.1 GFLOPS, one round).
             long perBlock = (long)kH * kW * v * wStep, kRowFloats = (long)kW * v * wStep;
-            int chunk = IcChunkOverride > 0 ? IcChunkOverride : (int)Math.Clamp(PassWeightFloats / perBlock, 1, icBlocks);
+            int calls = (n1 - n0 + imageStep - 1) / imageStep * (t1 - t0) * ColumnTiles; // tile calls per pass
+            long passFloats = v == 8 && !PerImage && calls <= FewCalls ? L1WeightFloats : PassWeightFloats;
+            int chunk = IcChunkOverride > 0 ? IcChunkOverride : (int)Math.Clamp(passFloats / perBlock, 1, icBlocks);
             int passes = (icBlocks + chunk - 1) / chunk;
             chunk = (icBlocks + passes - 1) / passes;
             long groupFloats = (long)icBlocks * perBlock;
-            int calls = (n1 - n0 + imageStep - 1) / imageStep * (t1 - t0) * ColumnTiles; // tile calls per pass
             for (int ic0 = 0; ic0 < icBlocks; ic0 += chunk)
             {
                 int blocks = Math.Min(chunk, icBlocks - ic0);
@@ -660,6 +666,9 @@ internal static unsafe partial class Conv2dDirect
     /// and 36 K floats measured alike, whole passes (all input channels) a little slower.
     /// </summary>
     private const long PassWeightFloats = 36 * 1024;
+
+    /// <summary>Tile calls per pass up to which AVX2 passes are L1-sized (<see cref="L1WeightFloats"/>); for benchmarks settable (0: never).</summary>
+    internal static int FewCalls = 16;
 
     /// <summary>For benchmarks: whether batch-blocked tasks unblock their own output (else one pass after all tasks).</summary>
     internal static bool UnpackInTask = true;
