@@ -34,21 +34,9 @@ public class Conv2dDirectKernelTests
         new(4, 24, 6, 6, 40, 3, 3, 1, 1, 1, 1),                    // 6-wide rows at batch 4: AVX-512 pairs images when the batch is blocked
     ];
 
-    public static TheoryData<int, int> NamedCases()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
-            for (int i = 0; i < Named.Length; i++) data.Add(w, i);
-        return data;
-    }
+    public static TheoryData<int, int> NamedCases() => DirectWidthCases.Of(Named.Length);
 
-    public static TheoryData<int, int> RandomCases()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
-            for (int seed = 0; seed < 30; seed++) data.Add(w, seed);
-        return data;
-    }
+    public static TheoryData<int, int> RandomCases() => DirectWidthCases.Of(30);
 
     [Theory, MemberData(nameof(NamedCases))]
     public void MatchesReferenceOnNamedGeometry(int width, int index) => Check(Named[index], (GemmPath)width, 3000 + (ulong)index);

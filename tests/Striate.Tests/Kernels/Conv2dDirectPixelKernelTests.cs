@@ -24,21 +24,9 @@ public class Conv2dDirectPixelKernelTests
         new(2, 3, 9, 60, 16, 3, 3, 1, 1, 0, 1),                    // one output block; 60 wide (tiles of 12 or 6 with edges)
     ];
 
-    public static TheoryData<int, int> NamedCases()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
-            for (int i = 0; i < Named.Length; i++) data.Add(w, i);
-        return data;
-    }
+    public static TheoryData<int, int> NamedCases() => DirectWidthCases.Of(Named.Length);
 
-    public static TheoryData<int, int> RandomCases()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
-            for (int seed = 0; seed < 25; seed++) data.Add(w, seed);
-        return data;
-    }
+    public static TheoryData<int, int> RandomCases() => DirectWidthCases.Of(25);
 
     [Theory, MemberData(nameof(NamedCases))]
     public void MatchesReferenceOnNamedGeometry(int width, int index)

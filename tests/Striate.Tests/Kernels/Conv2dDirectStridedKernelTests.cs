@@ -26,21 +26,9 @@ public class Conv2dDirectStridedKernelTests
         new(3, 16, 12, 12, 48, 3, 3, 4, 4, 1, 1),   // stride 4: sixteen phases, most without taps
     ];
 
-    public static TheoryData<int, int> NamedCases()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
-            for (int i = 0; i < Named.Length; i++) data.Add(w, i);
-        return data;
-    }
+    public static TheoryData<int, int> NamedCases() => DirectWidthCases.Of(Named.Length);
 
-    public static TheoryData<int, int> RandomCases()
-    {
-        var data = new TheoryData<int, int>();
-        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
-            for (int seed = 0; seed < 25; seed++) data.Add(w, seed);
-        return data;
-    }
+    public static TheoryData<int, int> RandomCases() => DirectWidthCases.Of(25);
 
     [Theory, MemberData(nameof(NamedCases))]
     public void MatchesReferenceOnNamedGeometry(int width, int index) => Check(Named[index], (GemmPath)width, 500 + (ulong)index);
