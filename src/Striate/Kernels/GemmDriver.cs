@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using static Striate.Kernels.IntMath;
 
 namespace Striate.Kernels;
 
@@ -193,8 +194,6 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         int blocks = Math.Max(1, (k + TKernel.KC - 1) / TKernel.KC);
         return Math.Min(TKernel.KC, RoundUp((k + blocks - 1) / blocks, 8));
     }
-
-    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     // ---- op(A) packed once for many products ------------------------------------------------------------
 

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using static Striate.Kernels.IntMath;
 
 namespace Striate.Kernels;
 
@@ -180,6 +181,4 @@ internal static unsafe class ImageGemmDriver<TKernel> where TKernel : struct, IG
             t += run;
         }
     }
-
-    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 }

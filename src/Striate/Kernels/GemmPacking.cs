@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using static Striate.Kernels.IntMath;
 
 namespace Striate.Kernels;
 
@@ -167,8 +168,6 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
 
     /// <summary>Rows of B per pass over the groups of strips on the AVX2 tile (see <see cref="PackB"/>).</summary>
     private const int RowsPerPass = 8;
-
-    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 
     /// <summary>
     /// B̃: [ceil(nc/NR), kc, NR] ← op(B)[p0 .. p0+kc, j0 .. j0+nc]; columns past nc are zero. With <paramref name="rows"/>

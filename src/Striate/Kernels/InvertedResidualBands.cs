@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using static Striate.Kernels.IntMath;
 
 namespace Striate.Kernels;
 
@@ -149,6 +150,4 @@ internal static unsafe class InvertedResidualBands
             for (int c = 0; c < hid; c++) new Span<float>(win + (long)c * window + offset, W).Clear();
         }
     }
-
-    private static int RoundUp(int x, int multiple) => (x + multiple - 1) / multiple * multiple;
 }
