@@ -18,13 +18,16 @@ public sealed partial class InferenceSession
             // One scratch output for the merged 1×1 products whose members the plan could not lay out in place (they
             // run one after another).
             long scratch = _siblings.Values.Select(g => g.Sum(n => Numel(n.Output.Shape))).DefaultIfEmpty(0).Max();
+            // Each node's step is built once: a fusion check that fails leaves it to the next check or to the plain step.
+            var built = new Dictionary<Node, Step?>(ReferenceEqualityComparer.Instance);
+            Step? StepOf(Node n) => built.TryGetValue(n, out var s) ? s : built[n] = StepFor(n);
             for (int i = 0; i < nodes.Count; i++)
             {
                 // The group's nodes are consecutive (GroupSiblings), in graph order; the product takes them in the
                 // order PlaceSiblingOutputs laid them out.
                 if (_siblings.TryGetValue(nodes[i], out var members) && i + members.Count <= nodes.Count
                     && nodes.Skip(i).Take(members.Count).All(members.Contains)
-                    && members.Select(StepFor).ToArray() is var parts && parts.All(p => p is ConvStep)
+                    && members.Select(StepOf).ToArray() is var parts && parts.All(p => p is ConvStep)
                     && parts.Cast<ConvStep>().ToArray() is var convs && SharedInputStep.Takes(convs))
                 {
                     int inPlace = _inPlaceMembers.GetValueOrDefault(nodes[i]);
@@ -44,7 +47,7 @@ public sealed partial class InferenceSession
                     continue;
                 }
                 if (i + 2 < nodes.Count && IsInvertedResidual(nodes[i], nodes[i + 1], nodes[i + 2], graphOutput)
-                    && StepFor(nodes[i]) is ConvStep expand && StepFor(nodes[i + 1]) is ConvStep dw && StepFor(nodes[i + 2]) is ConvStep project
+                    && StepOf(nodes[i]) is ConvStep expand && StepOf(nodes[i + 1]) is ConvStep dw && StepOf(nodes[i + 2]) is ConvStep project
                     && InvertedResidualStep.Takes(expand, dw, project))
                 {
                     var block = new InvertedResidualStep(expand, dw, project);
@@ -56,7 +59,7 @@ public sealed partial class InferenceSession
                 if (i + 1 < nodes.Count && nodes[i].Op is ChannelAffineOp && nodes[i + 1].Op is FusedConv2dOp
                     && ReferenceEquals(nodes[i + 1].Inputs[0], nodes[i].Output) && !ReferenceEquals(nodes[i].Output, graphOutput)
                     && _graph.Uses(nodes[i].Output).Count == 1
-                    && StepFor(nodes[i]) is AffineStep affine && StepFor(nodes[i + 1]) is ConvStep conv && AffineConvStep.Takes(affine, conv))
+                    && StepOf(nodes[i]) is AffineStep affine && StepOf(nodes[i + 1]) is ConvStep conv && AffineConvStep.Takes(affine, conv))
                 {
                     var fused = new AffineConvStep(affine, conv);
                     fused.Node = $"{nodes[i + 1].Output.Reference} = ChannelAffine → FusedConv2d  # {nodes[i + 1].ModulePath} (AffineConv {conv.Shape})";
@@ -67,7 +70,7 @@ public sealed partial class InferenceSession
                 if (i + 1 < nodes.Count && nodes[i].Op is FusedConv2dOp && nodes[i + 1].Op is MaxPool2dOp pool
                     && ReferenceEquals(nodes[i + 1].Inputs[0], nodes[i].Output) && !ReferenceEquals(nodes[i].Output, graphOutput)
                     && _graph.Uses(nodes[i].Output).Count == 1
-                    && StepFor(nodes[i]) is ConvStep pooledConv && ConvPoolStep.Takes(pooledConv, pool, nodes[i + 1].Output.Shape) is { } window)
+                    && StepOf(nodes[i]) is ConvStep pooledConv && ConvPoolStep.Takes(pooledConv, pool, nodes[i + 1].Output.Shape) is { } window)
                 {
                     var fused = new ConvPoolStep(pooledConv, window, SegmentOf(nodes[i + 1].Output));
                     fused.Node = $"{nodes[i + 1].Output.Reference} = FusedConv2d → MaxPool2d  # {nodes[i].ModulePath} (ConvPool {pooledConv.Shape})";
@@ -75,7 +78,7 @@ public sealed partial class InferenceSession
                     i += 1;
                     continue;
                 }
-                if (StepFor(nodes[i]) is { } step) steps.Add(step);
+                if (StepOf(nodes[i]) is { } step) steps.Add(step);
             }
             return steps.ToArray();
         }
