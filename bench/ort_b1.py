@@ -13,6 +13,12 @@ on the values) made once with Debian's python3-torch / python3-torchvision into 
 Prints per model the medians over rounds and the median of the per-round ratios: ORT ÷ Striate (> 1: Striate faster;
 the issue's target is ≥ 1) and first ÷ steady (target ≤ 2). Build first: dotnet build src/Striate.Cli -c Release
 (or point STRIATE_CLI at another build's striate to time that one).
+
+--isa avx2 runs both sides as on an AVX2-only machine: under bench/avx2only/avx2only.so (built here with gcc into
+~/.cache/striate-bench), which hides AVX-512 from CPUID, so ONNX Runtime's MLAS takes its AVX2 kernels as it would
+there (it has no switch of its own) and .NET sees no AVX-512 either. Where the kernel has no CPUID faulting (flag
+cpuid_fault in /proc/cpuinfo) or gcc is missing, only Striate is held to AVX2 (DOTNET_EnableAVX512=0) and the
+header says that ONNX Runtime stayed on its widest kernels.
 """
 
 import argparse
@@ -28,6 +34,15 @@ if not os.path.exists(ORT):
     ORT = "/work/shared/anchors/ort/run.sh"
 MODELS = ["resnet18", "resnet50", "mobilenet_v2", "googlenet", "densenet121", "vgg11", "alexnet"]
 ONNX_DIR = os.path.expanduser("~/.cache/striate-bench/onnx")
+SHIM_SOURCE = os.path.join(REPO, "bench/avx2only/avx2only.c")
+SHIM = os.path.expanduser("~/.cache/striate-bench/avx2only.so")
+
+# Prints 1 when the process sees AVX-512F in CPUID leaf 7: checks that the shim took effect.
+CPUID_CHECK = r"""
+#include <cpuid.h>
+#include <stdio.h>
+int main(void) { unsigned a, b, c, d; __cpuid_count(7, 0, a, b, c, d); printf("%u\n", (b >> 16) & 1); return 0; }
+"""
 
 EXPORT = r"""
 import sys, torch, torchvision
@@ -49,6 +64,25 @@ def onnx_file(name):
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         os.replace(path + ".tmp", path)
     return path
+
+
+def avx2_shim():
+    """The path of a working avx2only.so, or None (no gcc, no CPUID faulting): see the docstring."""
+    try:
+        if "cpuid_fault" not in open("/proc/cpuinfo").read().split():
+            return None
+        os.makedirs(os.path.dirname(SHIM), exist_ok=True)
+        if not os.path.exists(SHIM) or os.path.getmtime(SHIM) < os.path.getmtime(SHIM_SOURCE):
+            subprocess.run(["gcc", "-O2", "-shared", "-fPIC", "-o", SHIM + ".tmp", SHIM_SOURCE, "-ldl"], check=True)
+            os.replace(SHIM + ".tmp", SHIM)
+        check = SHIM + ".check"
+        subprocess.run(["gcc", "-x", "c", "-o", check, "-"], input=CPUID_CHECK, text=True, check=True)
+        seen = subprocess.run([check], env=dict(os.environ, LD_PRELOAD=SHIM), capture_output=True, text=True,
+                              check=True).stdout.strip()
+        return SHIM if seen == "0" else None
+    except (OSError, subprocess.CalledProcessError) as e:
+        print(f"[avx2only] not available: {e}", file=sys.stderr)
+        return None
 
 
 def figures(text):
@@ -81,15 +115,22 @@ def main():
     ap.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--isa", choices=["native", "avx2"], default="native",
-                    help="avx2: DOTNET_EnableAVX512=0 for Striate; ONNX Runtime picks its MLAS kernels by CPUID and stays native")
+                    help="avx2: both sides under bench/avx2only (CPUID without AVX-512), as on an AVX2-only machine")
     args = ap.parse_args()
     env = dict(os.environ)
+    isa = args.isa
     if args.isa == "avx2":
         env.update(DOTNET_EnableAVX512="0")
+        shim = avx2_shim()
+        if shim:
+            env.update(LD_PRELOAD=shim)
+            isa = "avx2 (both sides: CPUID without AVX-512)"
+        else:
+            isa = "avx2 for Striate only (DOTNET_EnableAVX512=0; no CPUID faulting here: ONNX Runtime stays on AVX-512)"
     for name in args.models:
         onnx_file(name)
 
-    print(f"# {args.rounds} round(s), 2 threads, ISA: {args.isa}; ms, medians over rounds; ratios: median of "
+    print(f"# {args.rounds} round(s), 2 threads, ISA: {isa}; ms, medians over rounds; ratios: median of "
           "per-round ratios")
     print(f"{'model':14s} {'first':>8s} {'steady':>8s} {'ORT':>8s} {'ORT÷steady':>11s} {'first÷steady':>13s}  rounds")
     for name in args.models:
