@@ -61,6 +61,8 @@ public static class ConvBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_FEW_CALLS"), out int fewCalls)) Conv2dDirect.FewCalls = fewCalls;
         // STRIATE_BENCH_AVX2_THREE=0: 7×7 maps on AVX2 as 4-pixel tiles × 2 blocks, not × 3 (DirectPlan.ThreeBlocksAvx2).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_THREE") == "0") DirectPlan.ThreeBlocksAvx2 = false;
+        // STRIATE_BENCH_AVX2_EDGE_COLUMNS=0: the AVX2 GEMM runs a last strip of ≤ 8 columns on the full 6×16 tile (Gemm256x6x16.FewColumnsTile).
+        Gemm256x6x16.FewColumnsTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EDGE_COLUMNS") != "0";
         // STRIATE_BENCH_WEIGHT_IMAGES=N: images per weight-gradient tile call (Conv2dDirect.WeightImagesOverride).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_IMAGES"), out int images)) Conv2dDirect.WeightImagesOverride = images;
         // STRIATE_BENCH_WEIGHT_ROWS=N: output rows per weight-gradient pass; STRIATE_BENCH_WEIGHT_KERNEL_ROWS=1|2: tasks over

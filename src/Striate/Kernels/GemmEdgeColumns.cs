@@ -9,6 +9,8 @@ namespace Striate.Kernels;
 // went to zeros. This tile reads the same packed strips (Ã 14 values per depth, B̃ 32 per depth, of which it loads
 // the first 16) and keeps one accumulator per row: 14 FMAs per depth instead of 28. It stores through the edge path
 // (masks, epilogue), as a narrow tile is never a plain one.
+// AVX2 has the same padding with NR = 16: 196 = 12 · 16 + 4 (208 computed), 49 = 3 · 16 + 1 (64). Its one-vector tile
+// for a last strip of at most 8 columns is below.
 
 internal readonly unsafe partial struct Gemm512x14x32
 {
@@ -56,5 +58,65 @@ internal readonly unsafe partial struct Gemm512x14x32
         StoreEdge(c, cB, none, beta, in s, 11, m0, none, false); c += ldc;
         StoreEdge(c, cC, none, beta, in s, 12, m0, none, false); c += ldc;
         StoreEdge(c, cD, none, beta, in s, 13, m0, none, false);
+    }
+}
+
+internal readonly unsafe partial struct Gemm256x6x16
+{
+    /// <summary>For benchmarks: false runs a last strip of at most 8 columns on the full 6×16 tile (STRIATE_BENCH_AVX2_EDGE_COLUMNS=0).</summary>
+    internal static bool FewColumnsTile = true;
+
+    /// <summary>
+    /// The tile for a strip of at most 8 columns and more than 4 rows: 6 rows of one ymm accumulator each. Six chains
+    /// cannot cover the FMA latency of two pipes (4 cycles × 2 = 8 needed), so even and odd depths go to two sets of
+    /// six accumulators, added at the end: 12 FMAs per two depths (2 B̃ loads, 12 broadcasts) where the full tile
+    /// spends 24, half of them on padding.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    internal static void RunFewColumns(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default,
+            d0 = default, d1 = default, d2 = default, d3 = default, d4 = default, d5 = default;
+        PrefetchTile(c, ldc, in s);
+        int p = 0;
+        for (; p + 1 < kc; p += 2)
+        {
+            var b0 = Vector256.Load(b);
+            c0 = Vector256.MultiplyAddEstimate(Vector256.Create(a[0]), b0, c0);
+            c1 = Vector256.MultiplyAddEstimate(Vector256.Create(a[1]), b0, c1);
+            c2 = Vector256.MultiplyAddEstimate(Vector256.Create(a[2]), b0, c2);
+            c3 = Vector256.MultiplyAddEstimate(Vector256.Create(a[3]), b0, c3);
+            c4 = Vector256.MultiplyAddEstimate(Vector256.Create(a[4]), b0, c4);
+            c5 = Vector256.MultiplyAddEstimate(Vector256.Create(a[5]), b0, c5);
+            var b1 = Vector256.Load(b + 16);
+            d0 = Vector256.MultiplyAddEstimate(Vector256.Create(a[6]), b1, d0);
+            d1 = Vector256.MultiplyAddEstimate(Vector256.Create(a[7]), b1, d1);
+            d2 = Vector256.MultiplyAddEstimate(Vector256.Create(a[8]), b1, d2);
+            d3 = Vector256.MultiplyAddEstimate(Vector256.Create(a[9]), b1, d3);
+            d4 = Vector256.MultiplyAddEstimate(Vector256.Create(a[10]), b1, d4);
+            d5 = Vector256.MultiplyAddEstimate(Vector256.Create(a[11]), b1, d5);
+            a += 12;
+            b += 32;
+        }
+        if (p < kc)
+        {
+            var b0 = Vector256.Load(b);
+            c0 = Vector256.MultiplyAddEstimate(Vector256.Create(a[0]), b0, c0);
+            c1 = Vector256.MultiplyAddEstimate(Vector256.Create(a[1]), b0, c1);
+            c2 = Vector256.MultiplyAddEstimate(Vector256.Create(a[2]), b0, c2);
+            c3 = Vector256.MultiplyAddEstimate(Vector256.Create(a[3]), b0, c3);
+            c4 = Vector256.MultiplyAddEstimate(Vector256.Create(a[4]), b0, c4);
+            c5 = Vector256.MultiplyAddEstimate(Vector256.Create(a[5]), b0, c5);
+        }
+        c0 += d0; c1 += d1; c2 += d2; c3 += d3; c4 += d4; c5 += d5;
+        // The second column vector of the edge store is empty: its mask (columns 8 … 15) has no lane set.
+        var m0 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols)).AsSingle();
+        var none = Vector256<float>.Zero;
+        StoreEdge(c, c0, none, beta, in s, 0, m0, none, false); c += ldc;
+        StoreEdge(c, c1, none, beta, in s, 1, m0, none, false); c += ldc;
+        StoreEdge(c, c2, none, beta, in s, 2, m0, none, false); c += ldc;
+        StoreEdge(c, c3, none, beta, in s, 3, m0, none, false); c += ldc;
+        StoreEdge(c, c4, none, beta, in s, 4, m0, none, false); c += ldc;
+        StoreEdge(c, c5, none, beta, in s, 5, m0, none, false);
     }
 }

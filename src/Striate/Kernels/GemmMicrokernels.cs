@@ -259,6 +259,12 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
             RunFewRows(kc, a, b, c, ldc, beta, in s);
             return;
         }
+        // Likewise C's last few columns (n = 196 leaves 4, n = 49 one) run one column vector (GemmEdgeColumns.cs).
+        if (s.Cols <= 8 && FewColumnsTile)
+        {
+            RunFewColumns(kc, a, b, c, ldc, beta, in s);
+            return;
+        }
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         PrefetchTile(c, ldc, in s);

@@ -90,8 +90,9 @@ public class GemmTests(ITestOutputHelper output)
     {
         var path = (GemmPath)pathIndex;
         SkipUnlessSupported(path);
-        // n = 2·NR + r for every r: on AVX-512 a last strip of at most 16 columns runs the one-vector tile
-        // (GemmEdgeColumns.cs), wider ones the full tile; with full and short row strips, with and without beta.
+        // n = 2·NR + r for every r: a last strip of at most 16 columns on AVX-512, 8 on AVX2, runs the one-vector tile
+        // (GemmEdgeColumns.cs; AVX2's splits even and odd depths, so odd k = 37, 9 end on a lone depth), wider ones the
+        // full tile; with full and short row strips, with and without beta.
         int nr = path switch { GemmPath.Vector512 => 32, GemmPath.Vector256 => 16, GemmPath.Vector128 => 8, _ => 4 };
         ulong seed = 500;
         for (int r = 1; r <= nr; r++)
