@@ -21,11 +21,16 @@ public static class LayerBenchmarks
         (528, 256, 1, 1, 14), (480, 16, 1, 1, 14), (512, 32, 1, 1, 14), (528, 32, 1, 1, 14), (832, 48, 1, 1, 7), (832, 256, 1, 1, 7), (832, 32, 1, 1, 7), (832, 384, 1, 1, 7),
         (1024, 256, 1, 1, 14), (256, 1024, 1, 1, 14), (2048, 512, 1, 1, 7), (512, 2048, 1, 1, 7),
         (128, 512, 1, 1, 28), (512, 128, 1, 1, 28), (64, 256, 1, 1, 56), (256, 64, 1, 1, 56),
+        // GoogLeNet's small branch-3 3×3s (Cin 16–48)
+        (16, 32, 3, 1, 28), (16, 48, 3, 1, 14), (24, 64, 3, 1, 14), (32, 64, 3, 1, 14), (32, 128, 3, 1, 14), (32, 128, 3, 1, 7), (48, 128, 3, 1, 7),
+        // DenseNet-121's growth 3×3s at 28/14/7
+        (128, 32, 3, 1, 28), (128, 32, 3, 1, 14), (128, 32, 3, 1, 7),
     ];
 
     public static IEnumerable<BenchFigure> Run()
     {
         int rounds = int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_LAYER_ROUNDS"), out int r) ? r : 5;
+        ConvBenchmarks.ApplyDirectScheduleOverride();
         foreach (var (cin, cout, k, s, size) in Shapes)
         {
             string prefix = $"b1_{cin}_{cout}_{k}x{k}_s{s}_{size}";
@@ -173,6 +178,8 @@ public static class LayerBenchmarks
         if (Conv2dKernels.Choose(g) == Conv2dAlgorithm.Pointwise && size * size <= PointwiseTransposed.MaxPixels) yield return PointwiseUsual;
         if (Conv2dKernels.Choose(g) == Conv2dAlgorithm.Pointwise && size * size <= PointwiseTiles.MaxColumns) yield return PointwiseDriver;
         if (Conv2dKernels.Choose(g) != Conv2dAlgorithm.Direct && Conv2dDirect.IsSupported(Conv2dDirect.BestWidth) && Conv2dDirect.Supports(g)) yield return Conv2dAlgorithm.Direct;
+        if (k == 3 && Conv2dFlat.Supports(g)) yield return Conv2dAlgorithm.SmallDirect;
+        if (k == 3) yield return Conv2dAlgorithm.Im2ColGemm;
     }
 
     private static float[] Random(int n, Generator g)

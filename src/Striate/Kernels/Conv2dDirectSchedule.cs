@@ -23,6 +23,15 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
     /// <summary>Weights (bytes) that stay in L3 from one image to the next (a share of a Zen 4 CCD's 32 MiB, which other cores use too).</summary>
     internal const long L3WeightBytes = 6L << 20;
 
+    /// <summary>The least work (FLOPs) per task a small call is cut into (<see cref="TasksWanted"/>).</summary>
+    internal const double MinTaskFlops = 4e6;
+
+    /// <summary>The fewest output rows a row chunk of a small call's second round of tasks keeps (half of a 14×14 map).</summary>
+    internal const int MinChunkRows = 7;
+
+    /// <summary>For benchmarks: whether small calls make fewer, larger tasks (<see cref="TasksWanted"/>; else up to four per thread, as large ones).</summary>
+    internal static bool SmallCallTasks = true;
+
     /// <summary>For benchmarks and tests: force the schedule of forward calls made on this thread (null: the traffic model's choice).</summary>
     [ThreadStatic] internal static DirectSchedule? Override;
 
@@ -84,6 +93,18 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
         return best;
     }
 
+    /// <summary>
+    /// Tasks a call of <paramref name="g"/> should make: up to four per thread balance the threads, but each task pays a
+    /// fixed cost (its share of the dispatch, the tile loop's setup, the pass of weights it streams again, the unblocking
+    /// of rows whose cache lines its neighbours' tasks write too), so a small call gets at least MinTaskFlops per task,
+    /// in whole rounds of the threads. DenseNet-121's 128→32 3×3s and GoogLeNet's branch-3 3×3s at batch 1 (3–14
+    /// MFLOP) were cut into 8 tasks of 0.3–1.8 MFLOP: DenseNet's forty on 14×14 and 7×7 2.44 → 2.22 ms in a clean round
+    /// (bench/RESULTS.md 2026-12-05 03:14).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static long TasksWanted(in Conv2dGeometry g, int threads) =>
+        SmallCallTasks ? threads * Math.Clamp((long)(g.ForwardFlops / (threads * MinTaskFlops)), 1, 4) : 4L * threads;
+
     /// <summary>Bounds the fields to <paramref name="g"/> and adds row chunks when too few tasks would keep the threads busy.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private DirectSchedule Clamp(in Conv2dGeometry g, in DirectPlan plan, int threads)
@@ -91,7 +112,16 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
         int groups = plan.Groups(g), images = Math.Clamp(Images, 1, Math.Max(1, g.Batch)), gp = Math.Clamp(GroupsPerTask, 1, groups);
         var s = this with { Images = images, GroupsPerTask = gp };
         long tasks = (long)s.ImageChunks(g) * s.GroupChunks(groups);
-        int rows = RowChunks > 1 ? RowChunks : (int)Math.Clamp((4L * threads + tasks - 1) / tasks, 1, plan.RowTiles(g));
+        int rows = RowChunks > 1 ? RowChunks : (int)Math.Clamp((TasksWanted(g, threads) + tasks - 1) / tasks, 1, plan.RowTiles(g));
+        // A small call's second round of tasks, where each row chunk keeps at least MinChunkRows rows: with one task per
+        // thread, a thread that starts late or runs slower holds up the whole call (GoogLeNet's 14×14 branch-3 3×3s, two
+        // groups of output channels, measured faster in-model with four tasks than with two; DenseNet's one group with
+        // two row chunks than with four).
+        if (SmallCallTasks && RowChunks <= 1 && g.ForwardFlops < 4.0 * threads * MinTaskFlops && tasks * rows < 2 * threads)
+        {
+            long twoRounds = (2L * threads + tasks - 1) / tasks;
+            if (twoRounds <= plan.RowTiles(g) && g.OutHeight / twoRounds >= MinChunkRows) rows = (int)twoRounds;
+        }
         if (tasks >= 2 * threads && RowChunks <= 1) rows = 1;
         // Each row chunk streams its group chunk's weights again. Where those outgrow a quarter of L2 (deep layers at
         // batch 1: ResNet's 512→512 3×3 on 7×7 holds 9.4 MB), the threads split output channels only: ResNet-18's

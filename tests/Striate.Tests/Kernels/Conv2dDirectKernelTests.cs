@@ -32,6 +32,8 @@ public class Conv2dDirectKernelTests
         new(1, 300, 7, 7, 40, 3, 3, 1, 1, 1, 1),                   // deep input: several passes over input-channel blocks (AVX-512 7 + 7 + 5, AVX2 19 + 19), adding onto stored tiles
         new(2, 24, 8, 8, 40, 3, 3, 1, 1, 1, 1),                    // 8-wide rows at batch 2, three output blocks: one image's row × 3 blocks (a pair would be 16 pixels)
         new(4, 24, 6, 6, 40, 3, 3, 1, 1, 1, 1),                    // 6-wide rows at batch 4: AVX-512 pairs images when the batch is blocked
+        new(1, 16, 14, 14, 48, 3, 3, 1, 1, 1, 1),                  // a small call at batch 1 (GoogLeNet 4a's branch 3): groups of 2 and 1 blocks, two row chunks each
+        new(1, 128, 14, 14, 32, 3, 3, 1, 1, 1, 1),                 // a small call with one group (DenseNet's 3×3 on 14×14): one row chunk per thread
     ];
 
     public static TheoryData<int, int> NamedCases() => DirectWidthCases.Of(Named.Length);
@@ -120,6 +122,24 @@ public class Conv2dDirectKernelTests
         // layer3: 2.4 MB of weights come back from L3 for each image, cheaper than blocking the whole batch.
         var mid = new Conv2dGeometry(32, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1);
         Assert.True(DirectSchedule.For(mid, DirectPlan.For(mid, 16), 2).PerImage);
+    }
+
+    /// <summary>
+    /// Small calls at batch 1 make tasks of at least DirectSchedule.MinTaskFlops, in whole rounds of the threads (a second
+    /// round where row chunks keep half of a 14-row map); large ones still make up to four tasks per thread.
+    /// </summary>
+    [Theory]
+    [InlineData(16, 48, 14, 4)]   // 2.7 MFLOP, groups of 2 + 1 blocks on AVX-512: two row chunks of 7 rows each
+    [InlineData(128, 32, 14, 2)]  // 14.5 MFLOP, one group: two row chunks (four would leave 3–4 rows each)
+    [InlineData(32, 128, 7, 2)]   // 3.6 MFLOP: the traffic model gives each task two of the four groups, no row chunks
+    [InlineData(64, 64, 56, 8)]   // 231 MFLOP: four tasks per thread, as before
+    public void SmallCallsMakeFewerLargerTasks(int cin, int cout, int size, int expectedTasks)
+    {
+        var g = new Conv2dGeometry(1, cin, size, size, cout, 3, 3, 1, 1, 1, 1);
+        var plan = DirectPlan.For(g, 16);
+        var s = DirectSchedule.For(g, plan, 2);
+        Assert.False(s.PerImage);
+        Assert.Equal(expectedTasks, s.ImageChunks(g) * s.GroupChunks(plan.Groups(g)) * s.RowChunks);
     }
 
     [Fact]
