@@ -123,6 +123,8 @@ public static class ModelBenchmarks
         Striate.Graph.InferenceSession.AffineIntoConvolution = Environment.GetEnvironmentVariable("STRIATE_BENCH_AFFINE_CONV") != "0";
         // STRIATE_BENCH_POOL_CONV=0: an RGB conv → ReLU and the 2×2 max pool after it as two steps, not one (A/B in one binary).
         Striate.Graph.InferenceSession.PoolIntoConvolution = Environment.GetEnvironmentVariable("STRIATE_BENCH_POOL_CONV") != "0";
+        // STRIATE_BENCH_PLANAR_STEM=0: 3×3 stride-2 RGB stems on the pixel path (packed input, blocked output), not planar (A/B in one binary).
+        Striate.Kernels.Conv2dDirect.PlanarEnabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_PLANAR_STEM") != "0";
         ConvBenchmarks.ApplyDirectScheduleOverride(); // the direct kernel's A/B switches (STRIATE_BENCH_PREFETCH, ...)
         var session = model.PrepareForInference(x.ShapeArray);
         var output = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];

@@ -55,6 +55,12 @@ internal static unsafe partial class Conv2dDirect
     private static void ForwardPixels(GemmPath width, in Conv2dGeometry g, float* x, float* w, float* bias, float* residual, bool relu, float* y, WeightKey? key,
         float lo = float.NegativeInfinity, float hi = float.PositiveInfinity)
     {
+        if (residual == null && TakesPlanar(g))
+        {
+            // 3×3 stride-2 stems: computed in NCHW directly, the weights read as they are (no pixel packing, no unblocking).
+            ForwardPlanar(width, g, x, w, bias, relu ? MathF.Max(lo, 0f) : lo, hi, y);
+            return;
+        }
         var plan = PixelPlan.For(g, VectorLength(width));
         float* wb = PixelWeights(g, plan, w, key, out var holder);
         if (width == GemmPath.Vector512) RunPixels<Simd512, Vector512<float>>(g, plan, x, wb, bias, residual, relu, lo, hi, y);

@@ -425,6 +425,8 @@ internal static unsafe partial class Conv2dDirect
         if (!IsSupported(width) || !Supports(g)) yield break;
         if (TakesPixels(g))
         {
+            if (TakesPlanar(g))
+                foreach (var m in PlanarTileMethods(width, g)) yield return m;
             foreach (var m in PixelTileMethods(width, g)) yield return m;
             yield break;
         }
