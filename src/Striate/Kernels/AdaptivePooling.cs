@@ -148,7 +148,7 @@ public static class AdaptivePooling
     /// <summary>
     /// Adaptive max pooling; <paramref name="indices"/> (when not empty) gets the in-plane flat index of each winner
     /// (first maximum in scan order; NaN propagates, recording the last NaN as PyTorch does), for
-    /// <see cref="Pooling.MaxPool2dBackward"/>.
+    /// <see cref="Pooling.MaxPool2dBackward(int, int, int, ReadOnlySpan{float}, ReadOnlySpan{int}, Span{float})"/>.
     /// </summary>
     public static unsafe void MaxForward(int planes, int inH, int inW, int outH, int outW, ReadOnlySpan<float> input, Span<float> output, Span<int> indices)
     {
