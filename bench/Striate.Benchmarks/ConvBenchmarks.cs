@@ -145,7 +145,39 @@ public static class ConvBenchmarks
             yield return new BenchFigure($"{prefix}_bwdweight", g.ForwardFlops / weight / 1e9, "GFLOPS");
             if (ReorderSeconds(g, w, width, minSeconds) is { } reorder)
                 yield return new BenchFigure($"{prefix}_bwddata_reorder", reorder * 1e6, "µs");
+            foreach (var f in ForwardPhases(prefix, g, x, w, y, width, minSeconds)) yield return f;
         }
+    }
+
+    /// <summary>
+    /// The direct forward's phases (STRIATE_BENCH_PASSES=1): the forward with its blocked weights kept
+    /// (<see cref="TransformedWeights"/> hit: no reorder), the weight reorder alone and the batch's packing alone, to see
+    /// what the per-call work around the tiles costs. Nothing when the shape's forward is not direct.
+    /// </summary>
+    private static IEnumerable<BenchFigure> ForwardPhases(string prefix, Conv2dGeometry g, float[] x, float[] w, float[] y, GemmPath width, double minSeconds)
+    {
+        if (Conv2dKernels.Choose(g) != Conv2dAlgorithm.Direct || Conv2dDirect.TakesPixels(g)) yield break;
+        var key = new WeightKey(w, 1);
+        double keyed = BenchTimer.BestSeconds(() => Conv2dKernels.Forward(g, x, w, default, y, default, key), minSeconds, minRuns: 2);
+        yield return new BenchFigure($"{prefix}_fwd_keyed", g.ForwardFlops / keyed / 1e9, "GFLOPS");
+        var plan = DirectPlan.For(g, Conv2dDirect.VectorLength(width));
+        var wb = new float[plan.WeightLength(g)];
+        double reorder = BenchTimer.BestSeconds(() => Reorder(g, plan, w, wb), minSeconds, minRuns: 2);
+        yield return new BenchFigure($"{prefix}_fwd_reorder", reorder * 1e6, "µs");
+        var shape = new BlockedShape(g.Batch, g.InChannels, g.InHeight, g.InWidth, plan.V, g.PadH, g.PadW);
+        var xb = new float[shape.Length];
+        double pack = BenchTimer.BestSeconds(() => Pack(x, shape, xb), minSeconds, minRuns: 2);
+        yield return new BenchFigure($"{prefix}_fwd_pack", pack * 1e6, "µs");
+    }
+
+    private static unsafe void Reorder(in Conv2dGeometry g, in DirectPlan plan, float[] w, float[] wb)
+    {
+        fixed (float* pw = w, pd = wb) Conv2dDirect.ReorderWeights(g, plan, false, pw, pd);
+    }
+
+    private static unsafe void Pack(float[] x, in BlockedShape shape, float[] xb)
+    {
+        fixed (float* px = x, pd = xb) ChannelBlocked.Pack(px, shape, pd);
     }
 
     /// <summary>
