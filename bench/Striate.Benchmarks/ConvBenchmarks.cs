@@ -75,6 +75,10 @@ public static class ConvBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_IC_CHUNK"), out int icChunk)) Conv2dDirect.IcChunkOverride = icChunk;
         // STRIATE_BENCH_PAIR_IMAGES=0: batch-blocked 7×7 maps on AVX-512 as one row × 3 blocks, not image pairs (DirectPlan.PairImages).
         DirectPlan.PairImages = Environment.GetEnvironmentVariable("STRIATE_BENCH_PAIR_IMAGES") != "0";
+        // STRIATE_BENCH_TASK_OUTPUT=0: batch-blocked tasks accumulate into a blocked copy of the whole output, not their thread's task-sized scratch.
+        Conv2dDirect.TaskOutput = Environment.GetEnvironmentVariable("STRIATE_BENCH_TASK_OUTPUT") != "0";
+        // STRIATE_BENCH_PACK_PREFETCH=0: the batch packing does not prefetch each block's source (ChannelBlocked.PrefetchSource).
+        ChannelBlocked.PrefetchSource = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_PREFETCH") != "0";
         var text = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_SCHEDULE");
         if (string.IsNullOrEmpty(text)) return;
         if (text == "perimage") { DirectSchedule.Override = new DirectSchedule(true, 1, 1, 1); return; }

@@ -52,6 +52,9 @@ internal static unsafe class ChannelBlocked
         }
     }
 
+    /// <summary>For benchmarks: whether <see cref="PackBlock"/> prefetches its block's source before copying it.</summary>
+    internal static bool PrefetchSource = true;
+
     /// <summary>Block <paramref name="cb"/> of one image: dstImage [Blocks, Hp, Wp, V] ← srcImage [C, H, W].</summary>
     // AggressiveOptimization (here and on the other loops of this file): compiled optimized at once, so the first
     // runs of an inference session (a short-lived process) do not run tier-0 code while the JIT catches up.
@@ -63,6 +66,10 @@ internal static unsafe class ChannelBlocked
             int c0 = cb * V, channels = Math.Min(V, s.Channels - c0);
             float* plane = dstImage + cb * s.BlockStride; // [Hp, Wp, V]
             long plane2d = (long)s.Height * s.Width;
+            // The block's V channel planes are one run of memory, read below V planes at a time: on small maps each plane
+            // is a few lines, too short for the hardware prefetchers. conv3x3_512_512_7 b32: packing 0.8–1.1 ms in the
+            // forward against 0.2 ms with the input in L3 (bench/RESULTS.md 2026-12-05 03:xx).
+            if (PrefetchSource) CacheLine.Prefetch(srcImage + c0 * plane2d, channels * plane2d);
             if (channels < V || s.PadH > 0 || s.PadW > 0)
             {
                 // Zero what the copy below does not write: whole plane when channels are missing, else the border.

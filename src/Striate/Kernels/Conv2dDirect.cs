@@ -375,8 +375,11 @@ internal static unsafe partial class Conv2dDirect
             Conv2dKernels.RunParallel(g.Batch, (long)(g.ForwardFlops / 2), ref body);
             return;
         }
+        // Tasks that unblock their own output accumulate it in a task-sized scratch of their thread (TaskOutput), not in a
+        // blocked copy of the whole output.
+        bool unpackInTask = UnpackInTask;
         float[] xb = ArrayPool<float>.Shared.Rent(checked((int)inShape.Length + CacheLine.SlackFloats));   // x: [N, ICB, Hp, Wp, V]
-        float[] yb = ArrayPool<float>.Shared.Rent(checked((int)outShape.Length + CacheLine.SlackFloats));  // y: [N, OCB, Hout, Wout, V]
+        float[] yb = ArrayPool<float>.Shared.Rent(unpackInTask && TaskOutput ? 1 : checked((int)outShape.Length + CacheLine.SlackFloats));  // y: [N, OCB, Hout, Wout, V]
         try
         {
             fixed (float* xPinned = xb, yPinned = yb)
@@ -389,7 +392,8 @@ internal static unsafe partial class Conv2dDirect
                 body.RowChunks = schedule.RowChunks;
                 body.Xb = px;
                 body.Yb = py;
-                body.UnpackInTask = UnpackInTask;
+                body.UnpackInTask = unpackInTask;
+                body.TaskOutput = unpackInTask && TaskOutput;
                 Conv2dKernels.RunParallel(schedule.ImageChunks(g) * body.GroupChunks * body.RowChunks, (long)(g.ForwardFlops / 2), ref body);
                 if (!body.UnpackInTask) ChannelBlocked.Unpack(py, outShape, y, bias, residual, relu);
             }
@@ -447,7 +451,7 @@ internal static unsafe partial class Conv2dDirect
         _ => throw new ArgumentOutOfRangeException(nameof(value), value, "Conv2dDirect: tile constants run from 1 to 14."),
     };
 
-    [ThreadStatic] private static float[]? t_input, t_output;
+    [ThreadStatic] private static float[]? t_input, t_output, t_taskOutput;
 
     /// <summary>A pinned, 64-byte-aligned thread-local buffer of at least <paramref name="length"/> floats (kept for the thread's lifetime).</summary>
     private static float* Scratch(ref float[]? slot, long length)
@@ -464,7 +468,7 @@ internal static unsafe partial class Conv2dDirect
         public BlockedShape In, Out;
         public float* X, W, Y, Bias, Residual;   // NCHW input and output, blocked weights
         public float* Xb, Yb;                    // the blocked batch (when not PerImage)
-        public bool Relu, PerImage, UnpackInTask;
+        public bool Relu, PerImage, UnpackInTask, TaskOutput;
         public int Groups, ColumnTiles, RowTiles, RowChunks, Images, GroupsPerTask, GroupChunks;
         /// <summary>Tile kernels indexed by (last group ? 4 : 0) + (last row tile ? 2 : 0) + (last column tile ? 1 : 0).</summary>
         public KernelTable Kernels;
@@ -480,7 +484,20 @@ internal static unsafe partial class Conv2dDirect
                 int g0 = rest % GroupChunks * GroupsPerTask, n0 = rest / GroupChunks * Images;
                 int n1 = Math.Min(G.Batch, n0 + Images), g1 = Math.Min(Groups, g0 + GroupsPerTask);
                 int t0 = (int)((long)RowTiles * chunk / RowChunks), t1 = (int)((long)RowTiles * (chunk + 1) / RowChunks);
-                Tiles(Xb, Yb, n0, n1, g0, g1, t0, t1);
+                int cb0 = g0 * Plan.GroupBlocks, cb1 = Math.Min(Out.Blocks, g1 * Plan.GroupBlocks);
+                // yBatch + n·yImageStride + cb·Out.BlockStride is block cb of image n's blocked output: in the whole blocked
+                // output, or in this thread's scratch of the task's images × blocks [cb0, cb1), whose lines stay in the
+                // core's cache from one task to the next. The batch's blocked output was written cold by each task's
+                // first pass (a read of every line from memory before the write) and pushed out of L3 beside the input
+                // and weights (bench/RESULTS.md 2026-12-05 03:xx).
+                float* yBatch = Yb;
+                long yImageStride = Out.ImageStride;
+                if (TaskOutput)
+                {
+                    yImageStride = (cb1 - cb0) * Out.BlockStride;
+                    yBatch = Scratch(ref t_taskOutput, (n1 - n0) * yImageStride) - n0 * yImageStride - cb0 * Out.BlockStride;
+                }
+                Tiles(Xb, yBatch, yImageStride, n0, n1, g0, g1, t0, t1);
                 if (UnpackInTask)
                 {
                     // The task's output is complete (every input-channel pass has run): unblock it with the epilogue
@@ -488,8 +505,8 @@ internal static unsafe partial class Conv2dDirect
                     long yImage = (long)Out.Channels * Out.Height * Out.Width;
                     int h0 = t0 * Plan.ImageRows, h1 = Math.Min(Out.Height, t1 * Plan.ImageRows);
                     for (int n = n0; n < n1; n++)
-                    for (int cb = g0 * Plan.GroupBlocks, end = Math.Min(Out.Blocks, g1 * Plan.GroupBlocks); cb < end; cb++)
-                        ChannelBlocked.UnpackRows(Yb + n * Out.ImageStride, Out, cb, h0, h1, Y + n * yImage, Bias, Residual == null ? null : Residual + n * yImage, Relu);
+                    for (int cb = cb0; cb < cb1; cb++)
+                        ChannelBlocked.UnpackRows(yBatch + n * yImageStride, Out, cb, h0, h1, Y + n * yImage, Bias, Residual == null ? null : Residual + n * yImage, Relu);
                 }
                 return;
             }
@@ -499,20 +516,20 @@ internal static unsafe partial class Conv2dDirect
             float* yb = Scratch(ref t_output, Out.ImageStride);
             long inImage = (long)In.Channels * In.Height * In.Width, outImage = (long)Out.Channels * Out.Height * Out.Width;
             for (int cb = 0; cb < In.Blocks; cb++) ChannelBlocked.PackBlock(X + image * inImage, In, cb, xb);
-            Tiles(xb, yb, 0, 1, 0, Groups, 0, RowTiles);
+            Tiles(xb, yb, Out.ImageStride, 0, 1, 0, Groups, 0, RowTiles);
             for (int cb = 0; cb < Out.Blocks; cb++)
                 ChannelBlocked.UnpackBlock(yb, Out, cb, Y + image * outImage, Bias, Residual == null ? null : Residual + image * outImage, Relu);
         }
 
         /// <summary>
         /// Row tiles [t0, t1) (of Plan.ImageRows output rows each) of output-channel groups [g0, g1) of blocked images
-        /// [n0, n1) (image n at xBatch + n·In.ImageStride, yBatch + n·Out.ImageStride); a pass of weights (one group,
+        /// [n0, n1) (image n at xBatch + n·In.ImageStride, yBatch + n·yImageStride); a pass of weights (one group,
         /// a range of input-channel blocks) serves every image before the next pass is loaded. With image pairs a tile's
         /// second row is the same row of the next image: the tile's row step is then one image (a lone last image takes
         /// the one-row kernel).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Tiles(float* xBatch, float* yBatch, int n0, int n1, int g0, int g1, int t0, int t1)
+        private readonly void Tiles(float* xBatch, float* yBatch, long yImageStride, int n0, int n1, int g0, int g1, int t0, int t1)
         {
             var g = G;
             int v = In.V, icBlocks = In.Blocks, kH = g.KernelHeight, kW = g.KernelWidth, rows = Plan.ImageRows, r = Plan.R;
@@ -520,7 +537,7 @@ internal static unsafe partial class Conv2dDirect
             int imageStep = pairs ? 2 : 1;
             nint wStep = (nint)Plan.GroupBlocks * v;
             nint xRowStep = (nint)(g.DilationH * In.RowPitch), xColStep = (nint)g.DilationW * v;
-            nint xTileRow = pairs ? (nint)In.ImageStride : (nint)(g.StrideH * In.RowPitch), yRowPitch = pairs ? (nint)Out.ImageStride : (nint)Out.RowPitch;
+            nint xTileRow = pairs ? (nint)In.ImageStride : (nint)(g.StrideH * In.RowPitch), yRowPitch = pairs ? (nint)yImageStride : (nint)Out.RowPitch;
             // Input-channel blocks per pass (oneDNN's ic blocking): each tile keeps its accumulators in registers over
             // the pass's blocks, and later passes add onto the stored tiles. Passes of PassWeightFloats (weights from L2)
             // rather than of L1 size: on AVX-512 a 3×3 block of 2·16 output channels is 18 KiB, so L1-sized passes were
@@ -565,7 +582,7 @@ internal static unsafe partial class Conv2dDirect
                     for (int n = n0; n < n1; n += imageStep)
                     {
                         float* xChunk = xBatch + n * In.ImageStride + ic0 * In.BlockStride;
-                        float* yBlock = yBatch + n * Out.ImageStride + yGroup;
+                        float* yBlock = yBatch + n * yImageStride + yGroup;
                         bool lone = pairs && n + 1 == n1;
                         for (int t = t0; t < t1; t++)
                         {
@@ -674,6 +691,9 @@ internal static unsafe partial class Conv2dDirect
 
     /// <summary>For benchmarks: whether batch-blocked tasks unblock their own output (else one pass after all tasks).</summary>
     internal static bool UnpackInTask = true;
+
+    /// <summary>For benchmarks: whether batch-blocked tasks that unblock their own output accumulate it in a task-sized scratch of their thread (else in a blocked copy of the whole output).</summary>
+    internal static bool TaskOutput = true;
 
     /// <summary>For benchmarks comparing pass sizes: input-channel blocks per pass (0: from <see cref="PassWeightFloats"/>, or <see cref="L1WeightFloats"/> in the strided input gradient).</summary>
     internal static int IcChunkOverride;
