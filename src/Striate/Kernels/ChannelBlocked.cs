@@ -68,7 +68,7 @@ internal static unsafe class ChannelBlocked
             long plane2d = (long)s.Height * s.Width;
             // The block's V channel planes are one run of memory, read below V planes at a time: on small maps each plane
             // is a few lines, too short for the hardware prefetchers. conv3x3_512_512_7 b32: packing 0.8–1.1 ms in the
-            // forward against 0.2 ms with the input in L3 (bench/RESULTS.md 2026-12-05 03:xx).
+            // forward against 0.2 ms with the input in L3 (bench/RESULTS.md 2026-12-05 02:47–03:53).
             if (PrefetchSource) CacheLine.Prefetch(srcImage + c0 * plane2d, channels * plane2d);
             if (channels < V || s.PadH > 0 || s.PadW > 0)
             {

@@ -489,7 +489,7 @@ internal static unsafe partial class Conv2dDirect
                 // output, or in this thread's scratch of the task's images × blocks [cb0, cb1), whose lines stay in the
                 // core's cache from one task to the next. The batch's blocked output was written cold by each task's
                 // first pass (a read of every line from memory before the write) and pushed out of L3 beside the input
-                // and weights (bench/RESULTS.md 2026-12-05 03:xx).
+                // and weights (bench/RESULTS.md 2026-12-05 02:47–03:53).
                 float* yBatch = Yb;
                 long yImageStride = Out.ImageStride;
                 if (TaskOutput)
