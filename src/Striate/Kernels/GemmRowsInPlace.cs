@@ -1,0 +1,134 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// A register tile that reads B in place: row p of its NR-wide strip at b + p·ldb instead of a packed B̃ strip
+/// (b + p·NR). A 1×1 convolution's input [Cin, H·W] is B itself, row-major with the plane as row stride, so its
+/// NR consecutive pixels of one channel are already the vector the tile loads; only the depth step changes.
+/// Used by <see cref="PointwiseRows"/>; same Ã strips, same store (mask, epilogue) as the packed tile. AVX-512 only: the
+/// AVX2 6×16 tile reading B in place ran ResNet-50's 56×56/28×28 1×1s ~15 % slower than from B̃ (each depth step takes
+/// a fresh cache line from another row for 12 FMAs, against 2 lines per 28 on AVX-512; prefetch and shallower depth
+/// blocks did not recover it).
+/// </summary>
+internal unsafe interface IGemmRowsInPlace : IGemmMicrokernel
+{
+    /// <summary>As <see cref="IGemmMicrokernel.Run"/> for a whole-width tile (Cols = NR), B row p at b + p·ldb.</summary>
+    static abstract void RunInPlace(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s);
+}
+
+internal readonly unsafe partial struct Gemm512x14x32 : IGemmRowsInPlace
+{
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunInPlace(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s)
+    {
+        // C's last few rows run a shorter tile, as in the packed tile (GemmEdgeRows.cs).
+        if (s.Rows <= 4) { RunInPlace4(kc, a, b, ldb, c, ldc, beta, in s); return; }
+        if (s.Rows <= 8) { RunInPlace8(kc, a, b, ldb, c, ldc, beta, in s); return; }
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default, c80 = default, c81 = default,
+            c90 = default, c91 = default, cA0 = default, cA1 = default, cB0 = default, cB1 = default,
+            cC0 = default, cC1 = default, cD0 = default, cD1 = default;
+        PrefetchTile(c, ldc, in s);
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            Vector512<float> ai;
+            ai = Vector512.Create(a[0]); c00 = Vector512.MultiplyAddEstimate(ai, b0, c00); c01 = Vector512.MultiplyAddEstimate(ai, b1, c01);
+            ai = Vector512.Create(a[1]); c10 = Vector512.MultiplyAddEstimate(ai, b0, c10); c11 = Vector512.MultiplyAddEstimate(ai, b1, c11);
+            ai = Vector512.Create(a[2]); c20 = Vector512.MultiplyAddEstimate(ai, b0, c20); c21 = Vector512.MultiplyAddEstimate(ai, b1, c21);
+            ai = Vector512.Create(a[3]); c30 = Vector512.MultiplyAddEstimate(ai, b0, c30); c31 = Vector512.MultiplyAddEstimate(ai, b1, c31);
+            ai = Vector512.Create(a[4]); c40 = Vector512.MultiplyAddEstimate(ai, b0, c40); c41 = Vector512.MultiplyAddEstimate(ai, b1, c41);
+            ai = Vector512.Create(a[5]); c50 = Vector512.MultiplyAddEstimate(ai, b0, c50); c51 = Vector512.MultiplyAddEstimate(ai, b1, c51);
+            ai = Vector512.Create(a[6]); c60 = Vector512.MultiplyAddEstimate(ai, b0, c60); c61 = Vector512.MultiplyAddEstimate(ai, b1, c61);
+            ai = Vector512.Create(a[7]); c70 = Vector512.MultiplyAddEstimate(ai, b0, c70); c71 = Vector512.MultiplyAddEstimate(ai, b1, c71);
+            ai = Vector512.Create(a[8]); c80 = Vector512.MultiplyAddEstimate(ai, b0, c80); c81 = Vector512.MultiplyAddEstimate(ai, b1, c81);
+            ai = Vector512.Create(a[9]); c90 = Vector512.MultiplyAddEstimate(ai, b0, c90); c91 = Vector512.MultiplyAddEstimate(ai, b1, c91);
+            ai = Vector512.Create(a[10]); cA0 = Vector512.MultiplyAddEstimate(ai, b0, cA0); cA1 = Vector512.MultiplyAddEstimate(ai, b1, cA1);
+            ai = Vector512.Create(a[11]); cB0 = Vector512.MultiplyAddEstimate(ai, b0, cB0); cB1 = Vector512.MultiplyAddEstimate(ai, b1, cB1);
+            ai = Vector512.Create(a[12]); cC0 = Vector512.MultiplyAddEstimate(ai, b0, cC0); cC1 = Vector512.MultiplyAddEstimate(ai, b1, cC1);
+            ai = Vector512.Create(a[13]); cD0 = Vector512.MultiplyAddEstimate(ai, b0, cD0); cD1 = Vector512.MultiplyAddEstimate(ai, b1, cD1);
+            a += 14;
+            b += ldb;
+        }
+        var m0 = Vector512<float>.AllBitsSet;
+        StoreEdge(c, c00, c01, beta, in s, 0, m0, m0, true); c += ldc;
+        StoreEdge(c, c10, c11, beta, in s, 1, m0, m0, true); c += ldc;
+        StoreEdge(c, c20, c21, beta, in s, 2, m0, m0, true); c += ldc;
+        StoreEdge(c, c30, c31, beta, in s, 3, m0, m0, true); c += ldc;
+        StoreEdge(c, c40, c41, beta, in s, 4, m0, m0, true); c += ldc;
+        StoreEdge(c, c50, c51, beta, in s, 5, m0, m0, true); c += ldc;
+        StoreEdge(c, c60, c61, beta, in s, 6, m0, m0, true); c += ldc;
+        StoreEdge(c, c70, c71, beta, in s, 7, m0, m0, true); c += ldc;
+        StoreEdge(c, c80, c81, beta, in s, 8, m0, m0, true); c += ldc;
+        StoreEdge(c, c90, c91, beta, in s, 9, m0, m0, true); c += ldc;
+        StoreEdge(c, cA0, cA1, beta, in s, 10, m0, m0, true); c += ldc;
+        StoreEdge(c, cB0, cB1, beta, in s, 11, m0, m0, true); c += ldc;
+        StoreEdge(c, cC0, cC1, beta, in s, 12, m0, m0, true); c += ldc;
+        StoreEdge(c, cD0, cD1, beta, in s, 13, m0, m0, true);
+    }
+
+    /// <summary>Rows 0..7 (8 broadcasts of Ã per depth, 16 FMAs).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void RunInPlace8(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default,
+            c60 = default, c61 = default, c70 = default, c71 = default;
+        PrefetchTile(c, ldc, in s);
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            Vector512<float> ai;
+            ai = Vector512.Create(a[0]); c00 = Vector512.MultiplyAddEstimate(ai, b0, c00); c01 = Vector512.MultiplyAddEstimate(ai, b1, c01);
+            ai = Vector512.Create(a[1]); c10 = Vector512.MultiplyAddEstimate(ai, b0, c10); c11 = Vector512.MultiplyAddEstimate(ai, b1, c11);
+            ai = Vector512.Create(a[2]); c20 = Vector512.MultiplyAddEstimate(ai, b0, c20); c21 = Vector512.MultiplyAddEstimate(ai, b1, c21);
+            ai = Vector512.Create(a[3]); c30 = Vector512.MultiplyAddEstimate(ai, b0, c30); c31 = Vector512.MultiplyAddEstimate(ai, b1, c31);
+            ai = Vector512.Create(a[4]); c40 = Vector512.MultiplyAddEstimate(ai, b0, c40); c41 = Vector512.MultiplyAddEstimate(ai, b1, c41);
+            ai = Vector512.Create(a[5]); c50 = Vector512.MultiplyAddEstimate(ai, b0, c50); c51 = Vector512.MultiplyAddEstimate(ai, b1, c51);
+            ai = Vector512.Create(a[6]); c60 = Vector512.MultiplyAddEstimate(ai, b0, c60); c61 = Vector512.MultiplyAddEstimate(ai, b1, c61);
+            ai = Vector512.Create(a[7]); c70 = Vector512.MultiplyAddEstimate(ai, b0, c70); c71 = Vector512.MultiplyAddEstimate(ai, b1, c71);
+            a += 14;
+            b += ldb;
+        }
+        var m0 = Vector512<float>.AllBitsSet;
+        StoreEdge(c, c00, c01, beta, in s, 0, m0, m0, true); c += ldc;
+        StoreEdge(c, c10, c11, beta, in s, 1, m0, m0, true); c += ldc;
+        StoreEdge(c, c20, c21, beta, in s, 2, m0, m0, true); c += ldc;
+        StoreEdge(c, c30, c31, beta, in s, 3, m0, m0, true); c += ldc;
+        StoreEdge(c, c40, c41, beta, in s, 4, m0, m0, true); c += ldc;
+        StoreEdge(c, c50, c51, beta, in s, 5, m0, m0, true); c += ldc;
+        StoreEdge(c, c60, c61, beta, in s, 6, m0, m0, true); c += ldc;
+        StoreEdge(c, c70, c71, beta, in s, 7, m0, m0, true);
+    }
+
+    /// <summary>Rows 0..3 (4 broadcasts, 8 FMAs per depth).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void RunInPlace4(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s)
+    {
+        Vector512<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default;
+        PrefetchTile(c, ldc, in s);
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            var b1 = Vector512.Load(b + 16);
+            Vector512<float> ai;
+            ai = Vector512.Create(a[0]); c00 = Vector512.MultiplyAddEstimate(ai, b0, c00); c01 = Vector512.MultiplyAddEstimate(ai, b1, c01);
+            ai = Vector512.Create(a[1]); c10 = Vector512.MultiplyAddEstimate(ai, b0, c10); c11 = Vector512.MultiplyAddEstimate(ai, b1, c11);
+            ai = Vector512.Create(a[2]); c20 = Vector512.MultiplyAddEstimate(ai, b0, c20); c21 = Vector512.MultiplyAddEstimate(ai, b1, c21);
+            ai = Vector512.Create(a[3]); c30 = Vector512.MultiplyAddEstimate(ai, b0, c30); c31 = Vector512.MultiplyAddEstimate(ai, b1, c31);
+            a += 14;
+            b += ldb;
+        }
+        var m0 = Vector512<float>.AllBitsSet;
+        StoreEdge(c, c00, c01, beta, in s, 0, m0, m0, true); c += ldc;
+        StoreEdge(c, c10, c11, beta, in s, 1, m0, m0, true); c += ldc;
+        StoreEdge(c, c20, c21, beta, in s, 2, m0, m0, true); c += ldc;
+        StoreEdge(c, c30, c31, beta, in s, 3, m0, m0, true);
+    }
+}

@@ -1,0 +1,96 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The large-map 1×1 product reading the input rows in place (<see cref="PointwiseRows"/>) against the three-loop GEMM
+/// twin and a plain epilogue loop, on the path with an in-place tile (AVX-512 14×32): random sizes around the tile
+/// edges (rows past whole 14-row strips, including the 4- and 8-row tiles; pixels past a whole
+/// column strip, which is packed), depths of one and of several blocks, several column blocks, bias, residual and
+/// clamp; then whole 1×1 convolutions at batch 1 on 28×28 to 112×112 maps (stride 1 and 2) against
+/// <see cref="Conv2dReference"/> on whatever path this process runs (CI reruns them without AVX-512 and without
+/// intrinsics, where the general driver takes them).
+/// </summary>
+public class PointwiseRowsTests
+{
+    [Fact]
+    public unsafe void InPlaceProductMatchesReferenceWithEpilogue()
+    {
+        var path = GemmPath.Vector512;
+        Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        var gen = new Generator(170);
+        for (int trial = 0; trial < 12; trial++)
+        {
+            // m output channels (5..150: every short-tile case), n pixels from 512 (some not a multiple of 16 or 32),
+            // k across depth blocks; every third trial cuts the columns into blocks of a few strips.
+            int m = 5 + (int)(gen.NextFloat() * 146), n = trial < 2 ? (trial == 0 ? 784 : 3136) : 512 + (int)(gen.NextFloat() * 700);
+            int k = trial % 3 == 0 ? 513 + (int)(gen.NextFloat() * 400) : 1 + (int)(gen.NextFloat() * 200);
+            bool residual = trial % 2 == 0, bias = trial % 5 != 1;
+            int blockFloats = trial % 3 == 1 ? 1 << 12 : 0;
+            (float Lo, float Hi) clamp = trial % 4 < 2 ? (0f, 0.5f) : (float.NegativeInfinity, float.PositiveInfinity);
+            var w = Close.RandomArray(m * k, gen);   // W: [m, k]
+            var x = Close.RandomArray(k * n, gen);   // x: [k, n]
+            var b = Close.RandomArray(m, gen);
+            var res = Close.RandomArray(m * n, gen); // residual: [m, n]
+            var expected = new float[m * n];
+            GemmReference.Sgemm(false, false, m, n, k, 1f, w, k, x, n, 0f, expected, n);
+            for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+            {
+                float v = expected[i * n + j] + (bias ? b[i] : 0f) + (residual ? res[i * n + j] : 0f);
+                expected[i * n + j] = MathF.Min(MathF.Max(v, clamp.Lo), clamp.Hi);
+            }
+            var actual = new float[m * n];
+            Array.Fill(actual, float.NaN);
+            var packed = new float[Gemm.PackedALength(path, m, k)];
+            fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b, pres = res)
+            {
+                Gemm.PackA(path, false, m, k, 1f, pw, k, pp);
+                var epilogue = new GemmEpilogue(bias ? pb : null, residual ? pres : null, n, clamp.Lo, clamp.Hi);
+                PointwiseRows.Run(path, 1 + trial % 3, pp, m, k, n, px, py, epilogue, blockFloats); // 1, 2 or 3 threads
+            }
+            Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"{path} m={m} n={n} k={k} bias={bias} residual={residual} clamp={clamp} block={blockFloats}");
+        }
+    }
+
+    [Theory]
+    [InlineData(64, 56, 256, 1)]   // ResNet-50's layer1 expansion (3136 pixels: whole 32-wide strips)
+    [InlineData(256, 56, 64, 1)]   // layer1 reduction (64 rows: an 8-row tile on AVX-512)
+    [InlineData(512, 28, 128, 1)]  // layer2 reduction (784 pixels: a packed 16-wide last strip on AVX-512)
+    [InlineData(32, 112, 24, 1)]   // a narrow product on a 112×112 map (rows 14 + 10)
+    [InlineData(64, 28, 64, 2)]    // two groups
+    public void PointwiseConvolutionOnLargeMapsMatchesReference(int cin, int size, int cout, int groups)
+    {
+        var g = new Conv2dGeometry(1, cin, size, size, cout, 1, 1, Groups: groups);
+        var (x, w, b, res, expected) = Conv2dEpilogueTests.Operands(g, new Generator(171));
+        for (int i = 0; i < expected.Length; i++) expected[i] = Math.Clamp(expected[i] + res[i], 0f, 6f);
+        var actual = new float[g.OutputLength];
+        Array.Fill(actual, float.NaN);
+        int saved = KernelThreads.Count;
+        try
+        {
+            KernelThreads.Count = Math.Max(2, saved);
+            Conv2dKernels.Forward(g, Conv2dAlgorithm.Pointwise, Conv2dDirect.BestWidth, x, w, b, actual, new Conv2dEpilogue { Residual = res, Clamp = (0f, 6f) });
+        }
+        finally
+        {
+            KernelThreads.Count = saved;
+        }
+        Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 {cin}→{cout} @{size}×{size} groups {groups}");
+    }
+
+    [Theory]
+    [InlineData(256, 56, 512)] // ResNet-50's layer2.0.downsample: 1×1 s2, 784 output pixels
+    [InlineData(64, 64, 40)]   // 1024 output pixels, rows past a whole strip
+    public void StridedPointwiseConvolutionAtBatchOneMatchesReference(int cin, int size, int cout)
+    {
+        var g = new Conv2dGeometry(1, cin, size, size, cout, 1, 1, StrideH: 2, StrideW: 2);
+        var (x, w, b, res, expected) = Conv2dEpilogueTests.Operands(g, new Generator(172));
+        for (int i = 0; i < expected.Length; i++) expected[i] = Math.Max(expected[i] + res[i], 0f);
+        var actual = new float[g.OutputLength];
+        Array.Fill(actual, float.NaN);
+        Conv2dKernels.Forward(g, Conv2dKernels.Choose(g), Conv2dDirect.BestWidth, x, w, b, actual, new Conv2dEpilogue { Residual = res, Clamp = (0f, float.PositiveInfinity) });
+        Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 s2 {cin}→{cout} @{size}×{size}");
+    }
+}
