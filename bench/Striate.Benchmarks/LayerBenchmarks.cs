@@ -136,15 +136,26 @@ public static class LayerBenchmarks
             var gen = new Generator(7);
             var x = Random(c * size * size, gen);
             var y = new float[c * o * o];
-            double best = double.MaxValue, bestScan = double.MaxValue;
+            double best = double.MaxValue, bestScan = double.MaxValue, bestPadded = double.MaxValue;
+            bool same = Pooling.IsSame3x3Row16(geo);
             for (int round = 0; round < rounds; round++)
             {
                 best = Math.Min(best, BenchTimer.BestSeconds(() => Pooling.MaxPool2dForward(geo, x, y, Span<int>.Empty), minSeconds: 0.05, minRuns: 5));
+                if (same)
+                {
+                    // the padded-rows kernel these 3×3/1 pools took before Pooling.Same3x3.cs
+                    Pooling.Same3x3Enabled = false;
+                    bestPadded = Math.Min(bestPadded, BenchTimer.BestSeconds(() => Pooling.MaxPool2dForward(geo, x, y, Span<int>.Empty), minSeconds: 0.05, minRuns: 5));
+                    Pooling.Same3x3Enabled = true;
+                }
+                Pooling.Same3x3Enabled = false;
                 Pooling.PaddedRowsEnabled = false;
                 bestScan = Math.Min(bestScan, BenchTimer.BestSeconds(() => Pooling.MaxPool2dForward(geo, x, y, Span<int>.Empty), minSeconds: 0.05, minRuns: 5));
                 Pooling.PaddedRowsEnabled = true;
+                Pooling.Same3x3Enabled = true;
             }
             yield return new BenchFigure(name, best * 1e6, "us");
+            if (same) yield return new BenchFigure(name + "_Padded", bestPadded * 1e6, "us");
             yield return new BenchFigure(name + "_Scan", bestScan * 1e6, "us");
             // With indices, as training runs it (2×2/2 pools take their own kernel either way).
             var idx = new int[y.Length];
