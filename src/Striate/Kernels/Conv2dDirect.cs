@@ -41,7 +41,8 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
 
     /// <summary>
     /// The tile of one image's rows for <paramref name="g"/> (the strided input gradient's phases take this one): AVX-512 (V = 16) has 28 accumulators to fill, AVX2 (V = 8) 12. Wide rows take
-    /// up to 14 (6) pixels × 2 blocks, split evenly (the last tile of a row may be a little narrower); 5–9-pixel rows
+    /// up to 14 (6) pixels × 2 blocks, split evenly (the last tile of a row may be a little narrower; AVX2 takes 4 × 3
+    /// where that leaves fewer FMA slots idle, as on 56-pixel rows); 5–9-pixel rows
     /// (7×7 maps) one row × 3 blocks on AVX-512 (two rows × 2 blocks at batch 1), two tiles of half a row × 3 blocks on
     /// AVX2; tinier maps several rows at once.
     /// </summary>
@@ -60,6 +61,14 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
         // AVX2, 5–8-pixel rows (7×7 maps): two tiles of ⌈ow/2⌉ ≤ 4 pixels × 3 blocks (12 accumulators, 3 weight loads and
         // 4 broadcasts per 12 FMAs) instead of ⌈ow/2⌉ × 2 blocks (8 FMAs per 6 loads, too few chains to cover FMA latency).
         else if (v == 8 && ow >= 5 && ow <= 8 && ThreeBlocksAvx2) { r = (ow + 1) / 2; blocks = 3; }
+        // AVX2 rows wider than 8: 6 pixels × 2 blocks, or 4 pixels × 3 blocks where that wastes fewer FMA slots
+        // (Avx2WideTileCost): a 56-pixel row is 9 tiles of 6 and one of 2 (4 chains: half speed), but 14 tiles of 4.
+        else if (v == 8 && ow > 8 && FourByThreeAvx2 && Avx2WideTileCost(ow, outBlocks, 4, 3) < Avx2WideTileCost(ow, outBlocks, 6, 2))
+        {
+            int tiles = (ow + 3) / 4;
+            r = (ow + tiles - 1) / tiles;
+            blocks = 3;
+        }
         else if (ow > maxRow / 2 || (v == 16 && ow >= 5))
         {
             int tiles = (ow + maxRow - 1) / maxRow;
@@ -76,6 +85,23 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
         }
         return new DirectPlan(v, r, rows, Math.Min(blocks, outBlocks));
     }
+
+    /// <summary>
+    /// FMA slots one output row takes on AVX2 with tiles of up to <paramref name="maxR"/> pixels × <paramref name="o"/>
+    /// blocks (the row split evenly as the plan splits it, the last group of blocks possibly smaller): a tile of r
+    /// pixels × b blocks costs r·b slots per step, and at least 8 — fewer chains than two FMA pipes × 4 cycles of
+    /// latency leave slots idle.
+    /// </summary>
+    internal static long Avx2WideTileCost(int ow, int outBlocks, int maxR, int o)
+    {
+        int tiles = (ow + maxR - 1) / maxR, r = (ow + tiles - 1) / tiles, rEdge = ow - (tiles - 1) * r;
+        int groups = (outBlocks + o - 1) / o, oEdge = outBlocks - (groups - 1) * o;
+        long Group(int blocks) => (long)(tiles - 1) * Math.Max(r * blocks, 8) + Math.Max(rEdge * blocks, 8);
+        return (groups - 1) * Group(o) + Group(oEdge);
+    }
+
+    /// <summary>For benchmarks: whether AVX2 rows wider than 8 may take 4 pixels × 3 blocks (else always 6 × 2).</summary>
+    internal static bool FourByThreeAvx2 = true;
 
     /// <summary>For benchmarks: whether 5–7-wide maps at V = 16 take two rows × 2 blocks (else one row × 3 blocks).</summary>
     internal static bool StackSmallMaps = true;

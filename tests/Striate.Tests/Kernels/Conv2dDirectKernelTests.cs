@@ -34,6 +34,8 @@ public class Conv2dDirectKernelTests
         new(4, 24, 6, 6, 40, 3, 3, 1, 1, 1, 1),                    // 6-wide rows at batch 4: AVX-512 pairs images when the batch is blocked
         new(1, 16, 14, 14, 48, 3, 3, 1, 1, 1, 1),                  // a small call at batch 1 (GoogLeNet 4a's branch 3): groups of 2 and 1 blocks, two row chunks each
         new(1, 128, 14, 14, 32, 3, 3, 1, 1, 1, 1),                 // a small call with one group (DenseNet's 3×3 on 14×14): one row chunk per thread
+        new(1, 20, 5, 56, 64, 3, 3, 1, 1, 1, 1),                   // 56-wide rows: AVX2's 4 pixels × 3 blocks (14 tiles), last group of 2 blocks
+        new(2, 12, 4, 27, 72, 3, 3, 1, 1, 1, 1),                   // 27-wide rows: AVX2's 4 × 3 tiles with a 3-pixel last tile, 3 groups of 3 blocks
     ];
 
     public static TheoryData<int, int> NamedCases() => DirectWidthCases.Of(Named.Length);
@@ -186,6 +188,25 @@ public class Conv2dDirectKernelTests
         // AVX2: two tiles of 4 (+ 3) pixels × 3 blocks, 12 accumulators.
         var avx2 = DirectPlan.For(g, 8);
         Assert.Equal((4, 1, 3), (avx2.R, avx2.Rows, avx2.GroupBlocks));
+    }
+
+    [Fact]
+    public void Avx2WideRowsTakeFourPixelsByThreeBlocksWhereFewerFmaSlotsGoIdle()
+    {
+        // 56-pixel rows: 6 × 2 tiles leave a 2-pixel tile (4 chains, half the FMA rate); 14 tiles of 4 × 3 do not.
+        var layer1 = new Conv2dGeometry(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1);
+        Assert.Equal((4, 1, 3), DirectPlan.For(layer1, 8) is var a ? (a.R, a.Rows, a.GroupBlocks) : default);
+        Assert.Equal(448, DirectPlan.Avx2WideTileCost(56, 8, 4, 3));
+        Assert.Equal(464, DirectPlan.Avx2WideTileCost(56, 8, 6, 2));
+        // 28- and 14-pixel rows split evenly into 6 × 2 tiles (6,6,6,6,4 and 5,5,4), and 32 output channels (4 blocks)
+        // would leave a group of one block: these keep 6 × 2.
+        foreach (var (size, cout) in new[] { (28, 128), (14, 256), (56, 32) })
+        {
+            var g = new Conv2dGeometry(1, 64, size, size, cout, 3, 3, 1, 1, 1, 1);
+            Assert.Equal(2, DirectPlan.For(g, 8).GroupBlocks);
+        }
+        // AVX-512 is not concerned.
+        Assert.Equal((14, 2), DirectPlan.For(layer1, 16) is var b ? (b.R, b.GroupBlocks) : default);
     }
 
     [Fact]
