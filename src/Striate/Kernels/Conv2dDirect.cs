@@ -63,7 +63,7 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
         else if (v == 8 && ow >= 5 && ow <= 8 && ThreeBlocksAvx2) { r = (ow + 1) / 2; blocks = 3; }
         // AVX2 rows wider than 8: 6 pixels × 2 blocks, or 4 pixels × 3 blocks where that wastes fewer FMA slots
         // (Avx2WideTileCost): a 56-pixel row is 9 tiles of 6 and one of 2 (4 chains: half speed), but 14 tiles of 4.
-        else if (v == 8 && ow > 8 && FourByThreeAvx2 && Avx2WideTileCost(ow, outBlocks, 4, 3) < Avx2WideTileCost(ow, outBlocks, 6, 2))
+        else if (v == 8 && ow > 8 && FourByThreeAvx2 && Avx2TakesFourByThree(ow, outBlocks, KernelThreads.Count))
         {
             int tiles = (ow + 3) / 4;
             r = (ow + tiles - 1) / tiles;
@@ -98,6 +98,20 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
         int groups = (outBlocks + o - 1) / o, oEdge = outBlocks - (groups - 1) * o;
         long Group(int blocks) => (long)(tiles - 1) * Math.Max(r * blocks, 8) + Math.Max(rEdge * blocks, 8);
         return (groups - 1) * Group(o) + Group(oEdge);
+    }
+
+    /// <summary>
+    /// Whether AVX2 rows of <paramref name="ow"/> pixels with <paramref name="outBlocks"/> output blocks take 4 × 3 tiles:
+    /// where they leave fewer FMA slots idle (<see cref="Avx2WideTileCost"/>), and their groups of blocks still share
+    /// out evenly over the threads. Large calls make one task per group: VGG-11's 256 channels on 56×56 would be 11
+    /// groups (10 of 3 blocks, 1 of 2) on two threads, 6 rounds of 3 blocks for 32 blocks, and ran 4–8 % slower at batch 1
+    /// than 16 groups of 2 (03:49 window); few groups (ResNet's 64 channels: 3) are split by rows instead.
+    /// </summary>
+    internal static bool Avx2TakesFourByThree(int ow, int outBlocks, int threads)
+    {
+        int groups = (outBlocks + 2) / 3;
+        return Avx2WideTileCost(ow, outBlocks, 4, 3) < Avx2WideTileCost(ow, outBlocks, 6, 2)
+            && (groups % threads == 0 || groups < 2 * threads);
     }
 
     /// <summary>For benchmarks: whether AVX2 rows wider than 8 may take 4 pixels × 3 blocks (else always 6 × 2).</summary>

@@ -205,6 +205,12 @@ public class Conv2dDirectKernelTests
             var g = new Conv2dGeometry(1, 64, size, size, cout, 3, 3, 1, 1, 1, 1);
             Assert.Equal(2, DirectPlan.For(g, 8).GroupBlocks);
         }
+        // Groups that would not share out evenly over two threads keep 6 × 2: VGG-11's 256 channels on 56×56 (11 groups
+        // of 4 × 3, the last of 2 blocks; 16 of 6 × 2); ResNet's 3 groups are split by rows, GoogLeNet's 192 channels make 8.
+        Assert.False(DirectPlan.Avx2TakesFourByThree(56, 32, threads: 2));
+        Assert.True(DirectPlan.Avx2TakesFourByThree(56, 8, threads: 2));
+        Assert.True(DirectPlan.Avx2TakesFourByThree(56, 24, threads: 2));
+        Assert.True(DirectPlan.Avx2TakesFourByThree(56, 32, threads: 1));
         // AVX-512 is not concerned.
         Assert.Equal((14, 2), DirectPlan.For(layer1, 16) is var b ? (b.R, b.GroupBlocks) : default);
     }
