@@ -128,6 +128,10 @@ public static class ModelBenchmarks
         Striate.Graph.InferenceSession.PoolIntoConvolution = Environment.GetEnvironmentVariable("STRIATE_BENCH_POOL_CONV") != "0";
         // STRIATE_BENCH_PLANAR_STEM=0: 3×3 stride-2 RGB stems on the pixel path (packed input, blocked output), not planar (A/B in one binary).
         Striate.Kernels.Conv2dDirect.PlanarEnabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_PLANAR_STEM") != "0";
+        // STRIATE_BENCH_STEM_DEPTHWISE=0: the planar stem and the 3×3 depthwise after it as two steps, not one (A/B in one binary).
+        Striate.Graph.InferenceSession.DepthwiseIntoStem = Environment.GetEnvironmentVariable("STRIATE_BENCH_STEM_DEPTHWISE") != "0";
+        // STRIATE_BENCH_STEM_BAND_ROWS=N: rows per band of the stem → depthwise step (0 or unset: from its window budget).
+        Striate.Kernels.Conv2dDirect.PlanarDepthwiseBandRows = int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_STEM_BAND_ROWS"), out int stemBand) ? stemBand : 0;
         ConvBenchmarks.ApplyDirectScheduleOverride(); // the direct kernel's A/B switches (STRIATE_BENCH_PREFETCH, ...)
         var session = model.PrepareForInference(x.ShapeArray);
         var output = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];

@@ -67,6 +67,17 @@ public sealed partial class InferenceSession
                     i += 1;
                     continue;
                 }
+                if (i + 1 < nodes.Count && nodes[i].Op is FusedConv2dOp && nodes[i + 1].Op is FusedConv2dOp
+                    && ReferenceEquals(nodes[i + 1].Inputs[0], nodes[i].Output) && !ReferenceEquals(nodes[i].Output, graphOutput)
+                    && _graph.Uses(nodes[i].Output).Count == 1
+                    && StepOf(nodes[i]) is ConvStep stem && StepOf(nodes[i + 1]) is ConvStep stemDw && StemDepthwiseStep.Takes(stem, stemDw))
+                {
+                    var fused = new StemDepthwiseStep(stem, stemDw);
+                    fused.Node = $"{nodes[i + 1].Output.Reference} = FusedConv2d → depthwise  # {nodes[i].ModulePath} (StemDepthwise {stem.Shape} → {stemDw.Shape})";
+                    steps.Add(fused);
+                    i += 1;
+                    continue;
+                }
                 if (i + 1 < nodes.Count && nodes[i].Op is FusedConv2dOp && nodes[i + 1].Op is MaxPool2dOp pool
                     && ReferenceEquals(nodes[i + 1].Inputs[0], nodes[i].Output) && !ReferenceEquals(nodes[i].Output, graphOutput)
                     && _graph.Uses(nodes[i].Output).Count == 1

@@ -57,6 +57,7 @@ public sealed partial class InferenceSession
             for (int i = 0; i < nodes.Count; i++)
                 foreach (var v in nodes[i].Inputs)
                     if (v != null) lastReader[v] = i;
+            KeepStemInputsForTheirDepthwise(nodes, lastReader);
             var placed = PlaceConcatenationParts(nodes, output);
             PlaceSiblingOutputs(placed, output);
             for (int i = 0; i < nodes.Count; i++)
@@ -158,6 +159,26 @@ public sealed partial class InferenceSession
                 if (dead) return x;
             }
             return null;
+        }
+
+        /// <summary>
+        /// A stem that may run with the depthwise convolution after it as one step (<see cref="StemDepthwiseStep"/>) reads
+        /// its input while that step writes the depthwise's output: the input stays placed until the depthwise has run, so
+        /// the output cannot take its slot (a superset of the pairs MakeSteps fuses: ≤ 4 input channels, a grouped reader).
+        /// </summary>
+        private static void KeepStemInputsForTheirDepthwise(IReadOnlyList<Node> nodes, Dictionary<Value, int> lastReader)
+        {
+            var index = new Dictionary<Node, int>(ReferenceEqualityComparer.Instance);
+            for (int i = 0; i < nodes.Count; i++) index[nodes[i]] = i;
+            var steps = nodes.Where(n => !IsView(n)).ToList();
+            for (int i = 0; i + 1 < steps.Count; i++)
+            {
+                Node a = steps[i], b = steps[i + 1];
+                if (a.Op is FusedConv2dOp { Groups: 1 } && b.Op is FusedConv2dOp { Groups: > 1 } && ReferenceEquals(b.Inputs[0], a.Output)
+                    && a.Inputs[0] is { } x && x.Shape.Count == 4 && x.Shape[1] <= 4)
+                    foreach (var v in a.Inputs)
+                        if (v != null) lastReader[v] = Math.Max(lastReader.GetValueOrDefault(v, -1), index[b]);
+            }
         }
 
         private void Allocate(Value root)

@@ -84,7 +84,7 @@ public sealed partial class InferenceSession
         // Kernel compilation and weight reordering happen here rather than in the first run (a fresh process's first
         // ResNet-18 run was 4× the next one, nearly all of it the JIT compiling tile kernels); two at a time, as the
         // kernels run.
-        Parallel.ForEach(_steps.Where(s => s is ConvStep or InvertedResidualStep or SharedInputStep or ConvPoolStep), new ParallelOptions { MaxDegreeOfParallelism = Kernels.KernelThreads.Count }, c => c.Prepare());
+        Parallel.ForEach(_steps.Where(s => s is ConvStep or InvertedResidualStep or SharedInputStep or ConvPoolStep or StemDepthwiseStep), new ParallelOptions { MaxDegreeOfParallelism = Kernels.KernelThreads.Count }, c => c.Prepare());
         // And the run path's own compilation and tier-up (InferenceSession.WarmUp.cs).
         if (warmUp) WarmUp();
     }

@@ -112,51 +112,67 @@ internal static unsafe partial class Conv2dDirect
         public int Bands, BlockRows;
         public PlanarKernelTable Kernels;
 
-        /// <summary>Band index % Bands of image index / Bands, a block of rows at a time.</summary>
+        /// <summary>Band index % Bands of image index / Bands.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int index)
         {
             var g = G;
-            int V = TS.Length, tc = PlanarChannels(V), n = index / Bands, band = index % Bands;
+            int n = index / Bands, band = index % Bands;
             int oh0 = (int)((long)g.OutHeight * band / Bands), oh1 = (int)((long)g.OutHeight * (band + 1) / Bands);
-            int cin = g.InChannels, k = cin * 9, ow = g.OutWidth, cout = g.OutChannels;
-            long inPlane = (long)g.InHeight * g.InWidth, outPlane = (long)g.OutHeight * ow;
-            // col: [k][ldCol], the im2col of BlockRows output rows; one vector of slack past the rounded-up pixels for the
-            // kw = 0 row's shifted store and the last tile's partial vector.
-            nint ldCol = IntMath.RoundUp(BlockRows * ow, V) + V;
-            float* col = Scratch(ref t_columns, k * ldCol + 2 * V);
-            float* tail = stackalloc float[8 * 3 * 16]; // [tc][3·V]: a partial tile's output
-            float* biasOrZero = Bias;
-            if (biasOrZero == null)
+            long inPlane = (long)g.InHeight * g.InWidth, outPlane = (long)g.OutHeight * g.OutWidth;
+            float* biasOrZero = PlanarBias(Bias, g.OutChannels);
+            PlanarRows<TS, TV>(g, Kernels, X + n * g.InChannels * inPlane, W, biasOrZero, Lo, Hi, oh0, oh1, BlockRows,
+                Y + n * g.OutChannels * outPlane + (long)oh0 * g.OutWidth, (nint)outPlane);
+        }
+    }
+
+    /// <summary>The bias, or the calling thread's zeros when there is none (the tiles start from the bias).</summary>
+    private static float* PlanarBias(float* bias, int channels)
+    {
+        if (bias != null) return bias;
+        float* zeros = Scratch(ref t_planarBias, channels);
+        new Span<float>(zeros, channels).Clear();
+        return zeros;
+    }
+
+    /// <summary>
+    /// Output rows [oh0, oh1) of one image, blockRows at a time (im2col, then the tiles): row oh0's first pixel of channel c
+    /// goes to dst + c·ldY, the rows after it follow contiguously (an output plane, or a band's staged window).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PlanarRows<TS, TV>(in Conv2dGeometry g, in PlanarKernelTable kernels, float* xImage, float* w, float* biasOrZero, float lo, float hi,
+        int oh0, int oh1, int blockRows, float* dst, nint ldY)
+        where TS : struct, IDepthwiseSimd<TV> where TV : struct
+    {
+        int V = TS.Length, tc = PlanarChannels(V), k = g.InChannels * 9, ow = g.OutWidth, cout = g.OutChannels;
+        // col: [k][ldCol], the im2col of blockRows output rows; one vector of slack past the rounded-up pixels for the
+        // kw = 0 row's shifted store and the last tile's partial vector.
+        nint ldCol = IntMath.RoundUp(blockRows * ow, V) + V;
+        float* col = Scratch(ref t_columns, k * ldCol + 2 * V);
+        float* tail = stackalloc float[8 * 3 * 16]; // [tc][3·V]: a partial tile's output
+        for (int r0 = oh0; r0 < oh1; r0 += blockRows)
+        {
+            int rows = Math.Min(blockRows, oh1 - r0), pixels = rows * ow;
+            BuildColumns<TS, TV>(g, xImage, r0, rows, col, ldCol);
+            float* yBlock = dst + (long)(r0 - oh0) * ow;
+            for (int p0 = 0; p0 < pixels; p0 += 3 * V)
             {
-                biasOrZero = Scratch(ref t_planarBias, cout);
-                new Span<float>(biasOrZero, cout).Clear();
-            }
-            float lo = Lo, hi = Hi;
-            for (int r0 = oh0; r0 < oh1; r0 += BlockRows)
-            {
-                int rows = Math.Min(BlockRows, oh1 - r0), pixels = rows * ow;
-                BuildColumns<TS, TV>(g, X + n * cin * inPlane, r0, rows, col, ldCol);
-                float* yBlock = Y + n * cout * outPlane + (long)r0 * ow;
-                for (int p0 = 0; p0 < pixels; p0 += 3 * V)
+                int left = pixels - p0, vectors = Math.Min(3, (left + V - 1) / V);
+                bool partial = left < vectors * V;
+                for (int c0 = 0; c0 < cout; c0 += tc)
                 {
-                    int left = pixels - p0, vectors = Math.Min(3, (left + V - 1) / V);
-                    bool partial = left < vectors * V;
-                    for (int c0 = 0; c0 < cout; c0 += tc)
+                    int channels = Math.Min(tc, cout - c0);
+                    var tile = (delegate*<float*, nint, int, float*, nint, float*, float, float, float*, nint, void>)kernels[(channels - 1) * 3 + vectors - 1];
+                    float* yTile = yBlock + c0 * ldY + p0;
+                    if (!partial)
                     {
-                        int channels = Math.Min(tc, cout - c0);
-                        var tile = (delegate*<float*, nint, int, float*, nint, float*, float, float, float*, nint, void>)Kernels[(channels - 1) * 3 + vectors - 1];
-                        float* yTile = yBlock + c0 * outPlane + p0;
-                        if (!partial)
-                        {
-                            tile(col + p0, ldCol, k, W + (long)c0 * k, k, biasOrZero + c0, lo, hi, yTile, (nint)outPlane);
-                            continue;
-                        }
-                        // The row block's last pixels fill no whole vector: the tile stores into tail and the real ones are copied.
-                        tile(col + p0, ldCol, k, W + (long)c0 * k, k, biasOrZero + c0, lo, hi, tail, 3 * V);
-                        for (int c = 0; c < channels; c++)
-                            new ReadOnlySpan<float>(tail + c * 3 * V, left).CopyTo(new Span<float>(yTile + c * outPlane, left));
+                        tile(col + p0, ldCol, k, w + (long)c0 * k, k, biasOrZero + c0, lo, hi, yTile, ldY);
+                        continue;
                     }
+                    // The row block's last pixels fill no whole vector: the tile stores into tail and the real ones are copied.
+                    tile(col + p0, ldCol, k, w + (long)c0 * k, k, biasOrZero + c0, lo, hi, tail, 3 * V);
+                    for (int c = 0; c < channels; c++)
+                        new ReadOnlySpan<float>(tail + c * 3 * V, left).CopyTo(new Span<float>(yTile + c * ldY, left));
                 }
             }
         }
