@@ -17,8 +17,10 @@ public sealed partial class InferenceSession
     /// writes it where the concatenation wants it and the copy disappears (DenseNet's dense blocks: every layer's
     /// concatenation is then a prefix of the block's last one and costs nothing). Each root gets a slot when the first
     /// value placed in it is produced and gives it back after the last reader of any of them, and a slot is reused by
-    /// the next root that fits it (best fit; a slot grows to the largest root it ever holds). The input and the output
-    /// keep their own slots.
+    /// the next root that fits it (best fit; a slot grows to the largest root it ever holds). The output's slot is never
+    /// given back; the input's is, after its last reader, like any other. A step that fuses two nodes and still reads the
+    /// first node's input while it writes the second node's output must therefore keep that input placed until the
+    /// second node (as <see cref="KeepStemInputsForTheirDepthwise"/> does): otherwise the output may take its slot.
     /// </summary>
     private sealed partial class BufferPlan
     {
