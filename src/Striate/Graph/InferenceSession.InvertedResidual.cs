@@ -57,8 +57,7 @@ public sealed partial class InferenceSession
                     continue;
                 }
                 if (i + 1 < nodes.Count && nodes[i].Op is ChannelAffineOp && nodes[i + 1].Op is FusedConv2dOp
-                    && ReferenceEquals(nodes[i + 1].Inputs[0], nodes[i].Output) && !ReferenceEquals(nodes[i].Output, graphOutput)
-                    && _graph.Uses(nodes[i].Output).Count == 1
+                    && FeedsOnly(nodes[i], nodes[i + 1], graphOutput)
                     && StepOf(nodes[i]) is AffineStep affine && StepOf(nodes[i + 1]) is ConvStep conv && AffineConvStep.Takes(affine, conv))
                 {
                     var fused = new AffineConvStep(affine, conv);
@@ -68,8 +67,7 @@ public sealed partial class InferenceSession
                     continue;
                 }
                 if (i + 1 < nodes.Count && nodes[i].Op is FusedConv2dOp && nodes[i + 1].Op is FusedConv2dOp
-                    && ReferenceEquals(nodes[i + 1].Inputs[0], nodes[i].Output) && !ReferenceEquals(nodes[i].Output, graphOutput)
-                    && _graph.Uses(nodes[i].Output).Count == 1
+                    && FeedsOnly(nodes[i], nodes[i + 1], graphOutput)
                     && StepOf(nodes[i]) is ConvStep stem && StepOf(nodes[i + 1]) is ConvStep stemDw && StemDepthwiseStep.Takes(stem, stemDw))
                 {
                     var fused = new StemDepthwiseStep(stem, stemDw);
@@ -79,8 +77,7 @@ public sealed partial class InferenceSession
                     continue;
                 }
                 if (i + 1 < nodes.Count && nodes[i].Op is FusedConv2dOp && nodes[i + 1].Op is MaxPool2dOp pool
-                    && ReferenceEquals(nodes[i + 1].Inputs[0], nodes[i].Output) && !ReferenceEquals(nodes[i].Output, graphOutput)
-                    && _graph.Uses(nodes[i].Output).Count == 1
+                    && FeedsOnly(nodes[i], nodes[i + 1], graphOutput)
                     && StepOf(nodes[i]) is ConvStep pooledConv && ConvPoolStep.Takes(pooledConv, pool, nodes[i + 1].Output.Shape) is { } window)
                 {
                     var fused = new ConvPoolStep(pooledConv, window, SegmentOf(nodes[i + 1].Output));
@@ -97,10 +94,15 @@ public sealed partial class InferenceSession
         /// <summary>e → d → p are fused convolutions, d reading only e's output and p d's, neither read by anything else.</summary>
         private bool IsInvertedResidual(Node e, Node d, Node p, Value graphOutput) =>
             e.Op is FusedConv2dOp && d.Op is FusedConv2dOp && p.Op is FusedConv2dOp
-            && ReferenceEquals(d.Inputs[0], e.Output) && ReferenceEquals(p.Inputs[0], d.Output)
-            && d.Inputs.Count > 3 && d.Inputs[3] == null && e.Inputs.Count > 3 && e.Inputs[3] == null
-            && !ReferenceEquals(e.Output, graphOutput) && !ReferenceEquals(d.Output, graphOutput)
-            && _graph.Uses(e.Output).Count == 1 && _graph.Uses(d.Output).Count == 1;
+            && FeedsOnly(e, d, graphOutput) && FeedsOnly(d, p, graphOutput)
+            && d.Inputs.Count > 3 && d.Inputs[3] == null && e.Inputs.Count > 3 && e.Inputs[3] == null;
+
+        /// <summary>
+        /// <paramref name="a"/>'s output is <paramref name="b"/>'s input, read by nothing else and not the graph's output:
+        /// a step fusing the two never writes it.
+        /// </summary>
+        private bool FeedsOnly(Node a, Node b, Value graphOutput) =>
+            ReferenceEquals(b.Inputs[0], a.Output) && !ReferenceEquals(a.Output, graphOutput) && _graph.Uses(a.Output).Count == 1;
     }
 
     /// <summary>
