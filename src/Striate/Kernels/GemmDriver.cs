@@ -90,13 +90,21 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int index)
         {
-            int pi = index / nParts, pj = index % nParts;
-            int i0 = (int)((long)mTiles * pi / mParts) * TKernel.MR;
-            int i1 = Math.Min(job.M, (int)((long)mTiles * (pi + 1) / mParts) * TKernel.MR);
-            int j0 = (int)((long)nTiles * pj / nParts) * TKernel.NR;
-            int j1 = Math.Min(job.N, (int)((long)nTiles * (pj + 1) / nParts) * TKernel.NR);
+            var (i0, i1, j0, j1) = Part(index, job.M, job.N, mParts, nParts, mTiles, nTiles);
             if (i0 < i1 && j0 < j1) Block(in job, i0, i1, j0, j1);
         }
+    }
+
+    /// <summary>
+    /// The rows [I0, I1) and columns [J0, J1) of C that part <paramref name="index"/> of a <see cref="Split"/> takes
+    /// (parts row-major, mParts × nParts): whole register tiles, spread as evenly as they divide.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static (int I0, int I1, int J0, int J1) Part(int index, int m, int n, int mParts, int nParts, int mTiles, int nTiles)
+    {
+        int pi = index / nParts, pj = index % nParts;
+        return ((int)((long)mTiles * pi / mParts) * TKernel.MR, Math.Min(m, (int)((long)mTiles * (pi + 1) / mParts) * TKernel.MR),
+                (int)((long)nTiles * pj / nParts) * TKernel.NR, Math.Min(n, (int)((long)nTiles * (pj + 1) / nParts) * TKernel.NR));
     }
 
     /// <summary>C[i0..i1, j0..j1] = epilogue(alpha · op(A)[i0..i1, :] · op(B)[:, j0..j1] + beta · C[i0..i1, j0..j1]).</summary>

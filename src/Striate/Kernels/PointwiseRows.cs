@@ -69,11 +69,7 @@ internal static unsafe class PointwiseRows
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int index)
         {
-            int pi = index / NParts, pj = index % NParts;
-            int i0 = (int)((long)MTiles * pi / MParts) * TK.MR;
-            int i1 = Math.Min(M, (int)((long)MTiles * (pi + 1) / MParts) * TK.MR);
-            int j0 = (int)((long)NTiles * pj / NParts) * TK.NR;
-            int j1 = Math.Min(N, (int)((long)NTiles * (pj + 1) / NParts) * TK.NR);
+            var (i0, i1, j0, j1) = GemmDriver<TK>.Part(index, M, N, MParts, NParts, MTiles, NTiles);
             if (i0 < i1 && j0 < j1) Block(i0, i1, j0, j1);
         }
 
