@@ -11,28 +11,35 @@ namespace Striate.Kernels;
 /// right neighbours come from two lane permutes that shift −∞ in, so nothing is stored and read back. The padded-rows
 /// kernel (<see cref="MaxPlanesPadded"/>) ran each 14-wide row as two overlapping 8-lane vectors in both passes and read
 /// its scratch row back at offsets +1 and +2 right after storing it: ~34 cycles per 16 outputs. The maxima are taken in
-/// the same order (window rows top to bottom, then columns left to right, with PyTorch's NaN rule), so the values are
-/// that kernel's, NaN and signed zeros included; <see cref="PoolingReference.MaxPool2dForward"/> is the specification.
-/// Not on AVX2: a row there is two 8-lane halves joined by extra permutes and blends, and with AVX's masked stores
-/// (vmaskmovps, slow on Zen 4) that form ran 30 → 36 µs on 480 planes of 14×14 against the padded-rows kernel.
+/// the same order (window rows top to bottom, then columns left to right), so the values are that kernel's, signed zeros
+/// included; <see cref="PoolingReference.MaxPool2dForward"/> is the specification. Each maximum is one vmaxps with the
+/// new tap first (it wins only when greater: ties keep the earlier one, as PyTorch's rule does), not PyTorch's NaN rule
+/// as compare, compare-unordered, or and blend; vmaxps drops a NaN tap, so each loaded row is checked with one
+/// vcmpunordps and a plane holding a NaN is redone by the padded-rows kernel, which follows the NaN rule.
+/// On AVX2 (no AVX-512) <see cref="MaxPlanesSame3x3Avx2"/> runs the same idea on one or two 8-lane vectors per row.
 /// </summary>
 public static partial class Pooling
 {
     /// <summary>Off: these pools take <see cref="MaxPlanesPadded"/> (in-process A/B in bench: STRIATE_BENCH_SAME_POOL=0).</summary>
     internal static bool Same3x3Enabled = true;
 
-    /// <summary>Whether <paramref name="g"/> is a 3×3/1 "same" max pool whose rows fit one 16-lane vector (and this process has AVX-512).</summary>
+    /// <summary>Whether <paramref name="g"/> is a 3×3/1 "same" max pool whose rows fit 16 lanes (and this process has AVX-512 or AVX2).</summary>
     internal static bool IsSame3x3Row16(in Pool2dGeometry g) =>
-        Avx512F.IsSupported && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 1 && g.PadW == 1
+        (Avx512F.IsSupported || Avx2.IsSupported) && g.KernelH == 3 && g.KernelW == 3 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 1 && g.PadW == 1
         && g.OutH == g.InH && g.OutW == g.InW && g.InW >= 1 && g.InW <= 16 && g.InH >= 1;
 
     /// <summary>Values of planes [p0, p1) of a pool <see cref="IsSame3x3Row16"/> accepts.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static unsafe void MaxPlanesSame3x3(in Pool2dGeometry g, ReadOnlySpan<float> input, Span<float> output, int p0, int p1)
     {
-        if (!IsSame3x3Row16(g)) throw new ArgumentException($"Pooling.MaxPlanesSame3x3: {g} is not a 3×3/1 pool with padding 1 on rows of at most 16 (or no AVX-512).");
+        if (!IsSame3x3Row16(g)) throw new ArgumentException($"Pooling.MaxPlanesSame3x3: {g} is not a 3×3/1 pool with padding 1 on rows of at most 16 (or neither AVX-512 nor AVX2).");
         if ((long)p1 * g.InPlane > input.Length || (long)p1 * g.OutPlane > output.Length)
             throw new ArgumentException("Pooling.MaxPool2dForward: span too short.");
+        if (!Avx512F.IsSupported)
+        {
+            MaxPlanesSame3x3Avx2(g, input, output, p0, p1);
+            return;
+        }
         int h = g.InH, w = g.InW;
         var negInf = Vector512.Create(float.NegativeInfinity);
         var lanes = Vector512<int>.Indices;
@@ -49,24 +56,25 @@ public static partial class Pooling
                 // above, at, below: rows y − 1, y, y + 1 (−∞ outside the plane)
                 var above = negInf;
                 var at = Avx512F.MaskLoad(src, row, negInf);
+                var unordered = Avx512F.CompareUnordered(at, at);
                 for (int y = 0; y < h; y++)
                 {
-                    var below = y + 1 < h ? Avx512F.MaskLoad(src + (y + 1) * w, row, negInf) : negInf;
-                    var v = MaxOrNaN(below, MaxOrNaN(at, above));
-                    var o = MaxOrNaN(Avx512F.PermuteVar16x32x2(v, rightIndex, negInf), MaxOrNaN(v, Avx512F.PermuteVar16x32x2(v, leftIndex, negInf)));
+                    var below = negInf;
+                    if (y + 1 < h)
+                    {
+                        below = Avx512F.MaskLoad(src + (y + 1) * w, row, negInf);
+                        unordered |= Avx512F.CompareUnordered(below, below);
+                    }
+                    // vmaxps(tap, max): the tap when greater, else the maximum so far (ties keep the earlier tap)
+                    var v = Avx512F.Max(below, Avx512F.Max(at, above));
+                    var o = Avx512F.Max(Avx512F.PermuteVar16x32x2(v, rightIndex, negInf), Avx512F.Max(v, Avx512F.PermuteVar16x32x2(v, leftIndex, negInf)));
                     Avx512F.MaskStore(dst + y * w, row, o);
                     above = at;
                     at = below;
                 }
+                // vmaxps drops a NaN tap: a plane holding a NaN is redone with PyTorch's rule (the padded-rows kernel)
+                if (unordered != Vector512<float>.Zero) MaxPlanesPadded(g, input, output, p, p + 1, maxLanes: 16);
             }
         }
     }
-
-    // PyTorch's rule as in MaxPoolLanes512: take v when v > max or v is NaN. With −∞ for a row or column outside the
-    // plane, Max(v, −∞) is v and Max(−∞, m) is m, so the clamped windows of the padded-rows kernel give the same values.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> MaxOrNaN(Vector512<float> v, Vector512<float> max) =>
-        Vector512.ConditionalSelect(Vector512.GreaterThan(v, max) | Vector512.IsNaN(v), v, max);
-
-
 }

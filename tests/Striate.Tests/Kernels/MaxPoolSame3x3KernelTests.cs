@@ -5,19 +5,21 @@ using Striate.Tests.TestSupport;
 namespace Striate.Tests.Kernels;
 
 /// <summary>
-/// The 3×3/1 "same" max pool on rows of at most 16 floats (AVX-512 only: one vector per row, neighbours by lane
-/// permutes) against the reference twin: every row width 1–16, heights from 1, ReLU-like ties, signed zeros and NaNs;
-/// then GoogLeNet's branch-4 pools through the public entry (planes split over the kernel threads).
+/// The 3×3/1 "same" max pool on rows of at most 16 floats (AVX-512: one vector per row; AVX2: one or two 8-lane vectors
+/// with plain stores in row order and a NaN plane redone by the padded-rows kernel; neighbours by lane permutes) against
+/// the reference twin: every row width 1–16, heights from 1, ReLU-like ties, signed zeros and NaNs; then GoogLeNet's
+/// branch-4 pools through the public entry (planes split over the kernel threads). CI's run with DOTNET_EnableAVX512=0
+/// takes the AVX2 form; with no intrinsics these report Skipped and the public entry takes the padded-rows kernel.
 /// </summary>
 public class MaxPoolSame3x3KernelTests
 {
-    private static void SkipUnlessAvx512() =>
-        Assert.SkipUnless(Avx512F.IsSupported, "AVX-512 is not available here (or is disabled by DOTNET_Enable* settings).");
+    private static void SkipUnlessVectorForm() =>
+        Assert.SkipUnless(Avx512F.IsSupported || Avx2.IsSupported, "Neither AVX-512 nor AVX2 is available here (or they are disabled by DOTNET_Enable* settings).");
 
     [Fact]
     public void ValuesMatchReferenceOnEveryRowWidth()
     {
-        SkipUnlessAvx512();
+        SkipUnlessVectorForm();
         var gen = new Generator(31);
         int trial = 0;
         for (int w = 1; w <= 16; w++)
@@ -35,21 +37,50 @@ public class MaxPoolSame3x3KernelTests
             }
     }
 
-    [Fact]
-    public void WritesOnlyItsPlanes()
+    [Theory]
+    [InlineData(7)]
+    [InlineData(14)]
+    [InlineData(3)]
+    [InlineData(12)]
+    public void WritesOnlyItsPlanes(int w)
     {
-        SkipUnlessAvx512();
-        // Planes [1, 3) of 4 on 7-wide rows: a full-vector store would spill into plane 3's first row.
-        var g = new Pool2dGeometry(4, 7, 7, 7, 7, 3, 3, 1, 1, 1, 1);
-        var x = Close.RandomArray(4 * 49, new Generator(5));
-        var y = new float[4 * 49];
+        SkipUnlessVectorForm();
+        // Planes [1, 3) of 4: a full-vector store of a plane's last row would spill into plane 3's first row (7, 3),
+        // or its second vector would (14, 12).
+        var g = new Pool2dGeometry(4, w, w, w, w, 3, 3, 1, 1, 1, 1);
+        int plane = w * w;
+        var x = Close.RandomArray(4 * plane, new Generator(5));
+        var y = new float[4 * plane];
         Array.Fill(y, 42f);
         Pooling.MaxPlanesSame3x3(g, x, y, 1, 3);
-        Assert.All(y.AsSpan(0, 49).ToArray(), v => Assert.Equal(42f, v));
-        Assert.All(y.AsSpan(3 * 49).ToArray(), v => Assert.Equal(42f, v));
+        Assert.All(y.AsSpan(0, plane).ToArray(), v => Assert.Equal(42f, v));
+        Assert.All(y.AsSpan(3 * plane).ToArray(), v => Assert.Equal(42f, v));
+        Assert.DoesNotContain(42f, y.AsSpan(plane, 2 * plane).ToArray());
     }
 
-    /// <summary>Through the public entry on every ISA (AVX2 and scalar take the padded-rows kernel).</summary>
+    [Fact]
+    public void NaNPlanesAmongCleanOnesMatchReference()
+    {
+        SkipUnlessVectorForm();
+        // A NaN in some planes only (the AVX2 form redoes just those planes), at corners, edges and inside, with ties.
+        var gen = new Generator(77);
+        foreach (int w in new[] { 5, 7, 8, 9, 14, 16 })
+        {
+            var g = new Pool2dGeometry(12, w, w, w, w, 3, 3, 1, 1, 1, 1);
+            var x = Close.RandomArray(g.Planes * g.InPlane, gen);
+            for (int i = 0; i < x.Length; i++) x[i] = x[i] > 0 ? x[i] : i % 3 == 0 ? -0f : 0f;
+            foreach (int p in new[] { 0, 3, 4, 11 })
+                x[p * g.InPlane + gen.NextInt(g.InPlane)] = p == 4 ? -float.NaN : float.NaN;
+            x[7 * g.InPlane + g.InPlane - 1] = float.NaN; // the last element of a plane
+            float[] y = new float[x.Length], yRef = new float[x.Length];
+            Array.Fill(y, 42f);
+            PoolingReference.MaxPool2dForward(g, x, yRef, new int[x.Length]);
+            Pooling.MaxPlanesSame3x3(g, x, y, 0, g.Planes);
+            Close.Assert(yRef, y, 0, 0, $"3×3/1 same max pool with NaN planes {g}");
+        }
+    }
+
+    /// <summary>Through the public entry on every ISA (scalar and Vector128-only take the padded-rows kernel).</summary>
     [Theory]
     [InlineData(480, 14)]
     [InlineData(528, 14)]
