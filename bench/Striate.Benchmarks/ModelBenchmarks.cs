@@ -115,6 +115,8 @@ public static class ModelBenchmarks
         Striate.Kernels.PointwiseTransposed.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_TRANSPOSED") != "0";
         // STRIATE_BENCH_POINTWISE_ROWS=0: large-map 1×1 products with the input packed into B̃ panels, not read in place.
         Striate.Kernels.PointwiseRows.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_ROWS") != "0";
+        // STRIATE_BENCH_TALL_TILE=0: the stem step's 1×1 product's last 15–16 rows as a 14-row and a short tile, not one 16-row tile.
+        Striate.Kernels.PointwiseRows.TallTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_TALL_TILE") != "0";
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_ROWS_BLOCK") is { } rb) Striate.Kernels.PointwiseRows.BlockFloats = int.Parse(rb);
         // STRIATE_BENCH_SUBSAMPLED_POINTWISE=0: strided 1×1 convolutions at batch 1 through im2col + GEMM, not subsampled then transposed.
         Striate.Kernels.Conv2dKernels.SubsampledPointwiseEnabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_SUBSAMPLED_POINTWISE") != "0";
@@ -130,6 +132,8 @@ public static class ModelBenchmarks
         Striate.Kernels.Conv2dDirect.PlanarEnabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_PLANAR_STEM") != "0";
         // STRIATE_BENCH_STEM_DEPTHWISE=0: the planar stem and the 3×3 depthwise after it as two steps, not one (A/B in one binary).
         Striate.Graph.InferenceSession.DepthwiseIntoStem = Environment.GetEnvironmentVariable("STRIATE_BENCH_STEM_DEPTHWISE") != "0";
+        // STRIATE_BENCH_STEM_PROJECT=0: the 1×1 convolution after the stem → depthwise step as a step of its own, not inside it.
+        Striate.Graph.InferenceSession.ProjectionIntoStem = Environment.GetEnvironmentVariable("STRIATE_BENCH_STEM_PROJECT") != "0";
         // STRIATE_BENCH_STEM_BAND_ROWS=N: rows per band of the stem → depthwise step (0 or unset: from its window budget).
         Striate.Kernels.Conv2dDirect.PlanarDepthwiseBandRows = int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_STEM_BAND_ROWS"), out int stemBand) ? stemBand : 0;
         ConvBenchmarks.ApplyDirectScheduleOverride(); // the direct kernel's A/B switches (STRIATE_BENCH_PREFETCH, ...)

@@ -70,6 +70,15 @@ public sealed partial class InferenceSession
                     && FeedsOnly(nodes[i], nodes[i + 1], graphOutput)
                     && StepOf(nodes[i]) is ConvStep stem && StepOf(nodes[i + 1]) is ConvStep stemDw && StemDepthwiseStep.Takes(stem, stemDw))
                 {
+                    if (i + 2 < nodes.Count && nodes[i + 2].Op is FusedConv2dOp && FeedsOnly(nodes[i + 1], nodes[i + 2], graphOutput)
+                        && StepOf(nodes[i + 2]) is ConvStep stemProject && StemDepthwiseStep.TakesProjection(stemDw, stemProject))
+                    {
+                        var whole = new StemDepthwiseStep(stem, stemDw, stemProject);
+                        whole.Node = $"{nodes[i + 2].Output.Reference} = FusedConv2d → depthwise → 1×1  # {nodes[i].ModulePath} (StemDepthwise {stem.Shape} → {stemDw.Shape} → {stemProject.Shape})";
+                        steps.Add(whole);
+                        i += 2;
+                        continue;
+                    }
                     var fused = new StemDepthwiseStep(stem, stemDw);
                     fused.Node = $"{nodes[i + 1].Output.Reference} = FusedConv2d → depthwise  # {nodes[i].ModulePath} (StemDepthwise {stem.Shape} → {stemDw.Shape})";
                     steps.Add(fused);

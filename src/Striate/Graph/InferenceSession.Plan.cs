@@ -165,8 +165,9 @@ public sealed partial class InferenceSession
 
         /// <summary>
         /// A stem that may run with the depthwise convolution after it as one step (<see cref="StemDepthwiseStep"/>) reads
-        /// its input while that step writes the depthwise's output: the input stays placed until the depthwise has run, so
-        /// the output cannot take its slot (a superset of the pairs MakeSteps fuses: ≤ 4 input channels, a grouped reader).
+        /// its input while that step writes the depthwise's output (or the output of the 1×1 after it, which the step may
+        /// take too): the input stays placed until the last of them has run, so no output can take its slot (a superset of
+        /// what MakeSteps fuses: ≤ 4 input channels, a grouped reader, an ungrouped reader of that).
         /// </summary>
         private static void KeepStemInputsForTheirDepthwise(IReadOnlyList<Node> nodes, Dictionary<Value, int> lastReader)
         {
@@ -178,8 +179,12 @@ public sealed partial class InferenceSession
                 Node a = steps[i], b = steps[i + 1];
                 if (a.Op is FusedConv2dOp { Groups: 1 } && b.Op is FusedConv2dOp { Groups: > 1 } && ReferenceEquals(b.Inputs[0], a.Output)
                     && a.Inputs[0] is { } x && x.Shape.Count == 4 && x.Shape[1] <= 4)
+                {
+                    // The step may take the ungrouped convolution reading the depthwise's output as well: keep x until it has run.
+                    Node last = i + 2 < steps.Count && steps[i + 2] is { Op: FusedConv2dOp { Groups: 1 } } c && ReferenceEquals(c.Inputs[0], b.Output) ? c : b;
                     foreach (var v in a.Inputs)
-                        if (v != null) lastReader[v] = Math.Max(lastReader.GetValueOrDefault(v, -1), index[b]);
+                        if (v != null) lastReader[v] = Math.Max(lastReader.GetValueOrDefault(v, -1), index[last]);
+                }
             }
         }
 

@@ -30,15 +30,29 @@ internal static unsafe partial class Conv2dDirect
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ForwardPlanarDepthwise(GemmPath width, in Conv2dGeometry g, float* x, float* w, float* bias, float lo, float hi,
         float* dw, float* dwBias, float dwLo, float dwHi, float* y, int bandRows = 0)
+        => ForwardPlanarDepthwise(width, g, x, w, bias, lo, hi, dw, dwBias, dwLo, dwHi, y, default, bandRows);
+
+    /// <summary>
+    /// As above, and when <paramref name="project"/> is set, the 1×1 convolution reading the depthwise's output as well
+    /// (MobileNet-V2's features.1 whole): each band's depthwise rows go to a band buffer in the core's cache instead of
+    /// y, and the projection's product writes the band's columns of <see cref="PlanarProjection.Y"/> from there, so the
+    /// depthwise's output (1.6 MB at 112×112) is neither written whole nor read back. y is then not written.
+    /// Shapes: as above; the projection's A packed [Cout₂, C] for its path; its y [N, Cout₂, Ho, Wo].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void ForwardPlanarDepthwise(GemmPath width, in Conv2dGeometry g, float* x, float* w, float* bias, float lo, float hi,
+        float* dw, float* dwBias, float dwLo, float dwHi, float* y, in PlanarProjection project, int bandRows = 0)
     {
-        if (width == GemmPath.Vector512) RunPlanarDepthwise<DepthwiseSimd512, Vector512<float>>(g, x, w, bias, lo, hi, dw, dwBias, dwLo, dwHi, y, bandRows);
-        else if (width == GemmPath.Vector256) RunPlanarDepthwise<DepthwiseSimd256, Vector256<float>>(g, x, w, bias, lo, hi, dw, dwBias, dwLo, dwHi, y, bandRows);
+        if (project.PackedA != null && !Gemm.UsesPackedA(project.Path, project.OutChannels))
+            throw new ArgumentException($"Conv2dDirect: a projection of {project.OutChannels} rows takes GEMM's few-rows path, which reads A unpacked.");
+        if (width == GemmPath.Vector512) RunPlanarDepthwise<DepthwiseSimd512, Vector512<float>>(g, x, w, bias, lo, hi, dw, dwBias, dwLo, dwHi, y, project, bandRows);
+        else if (width == GemmPath.Vector256) RunPlanarDepthwise<DepthwiseSimd256, Vector256<float>>(g, x, w, bias, lo, hi, dw, dwBias, dwLo, dwHi, y, project, bandRows);
         else throw new PlatformNotSupportedException($"Conv2dDirect: no planar stem kernel for {width}.");
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void RunPlanarDepthwise<TS, TV>(in Conv2dGeometry g, float* x, float* w, float* bias, float lo, float hi,
-        float* dw, float* dwBias, float dwLo, float dwHi, float* y, int bandRows)
+        float* dw, float* dwBias, float dwLo, float dwHi, float* y, in PlanarProjection project, int bandRows)
         where TS : struct, IDepthwiseSimd<TV> where TV : struct
     {
         int threads = Math.Max(1, Math.Min(KernelThreads.Count, g.OutHeight));
@@ -46,7 +60,7 @@ internal static unsafe partial class Conv2dDirect
         bandRows = Math.Clamp(bandRows, 1, g.OutHeight);
         var body = new PlanarDepthwiseBody<TS, TV>
         {
-            G = g, X = x, W = w, Bias = bias, Lo = lo, Hi = hi, Dw = dw, DwBias = dwBias, DwLo = dwLo, DwHi = dwHi, Y = y,
+            G = g, X = x, W = w, Bias = bias, Lo = lo, Hi = hi, Dw = dw, DwBias = dwBias, DwLo = dwLo, DwHi = dwHi, Y = y, Project = project,
             Tasks = threads, BandRows = bandRows, BlockRows = PlanarRows(g), Kernels = PlanarKernels<TS, TV>(PlanarChannels(TS.Length)),
         };
         Conv2dKernels.RunParallel(g.Batch * threads, (long)(g.ForwardFlops / 2), ref body);
@@ -62,6 +76,7 @@ internal static unsafe partial class Conv2dDirect
         public Conv2dGeometry G;
         public float* X, W, Bias, Dw, DwBias, Y;
         public float Lo, Hi, DwLo, DwHi;
+        public PlanarProjection Project;
         public int Tasks, BandRows, BlockRows;
         public PlanarKernelTable Kernels;
 
@@ -79,8 +94,15 @@ internal static unsafe partial class Conv2dDirect
             // Per channel: [slack | R + 2 stem rows (the band's rows with one above and one below) | slack], row stride ow.
             int windowRows = R + 2;
             int window = IntMath.RoundUp(DepthwiseConv2d.BandSlackBefore + windowRows * ow + DepthwiseConv2d.BandSlackAfter, 16);
-            float* scratch = Scratch(ref t_planarWindow, (long)C * window);
+            // With a projection, after the windows: the band's depthwise rows [C][R·ow] (row stride hiddenRow), its B.
+            bool projects = Project.PackedA != null;
+            int hiddenRow = projects ? IntMath.RoundUp(R * ow, 16) : 0;
+            float* scratch = Scratch(ref t_planarWindow, (long)C * (window + hiddenRow));
             float* win = scratch + DepthwiseConv2d.BandSlackBefore;
+            float* hidden = scratch + (long)C * window;
+            var p = Project;
+            float* zImage = projects ? p.Y + (long)n * p.OutChannels * outPlane : null;
+            var projectEpilogue = new GemmEpilogue(p.Bias, null, 0, p.Lo, p.Hi);
             // The depthwise kernel's edge taps read the slack (masked away): it must hold finite floats.
             for (int c = 0; c < C; c++)
             {
@@ -109,7 +131,19 @@ internal static unsafe partial class Conv2dDirect
                     PlanarRows<TS, TV>(g, Kernels, xImage, W, biasOrZero, Lo, Hi, top + r0, top + r1, BlockRows, win + r0 * ow, window);
                 // A short last band leaves rows of an earlier band after its own: zero them, the vector kernels read past.
                 for (int r = staged; r < windowRows && rows < R; r++) ZeroWindowRow(win, window, C, r * ow, ow);
-                DepthwiseConv2d.ForwardBand(1, win, window, ow, rows, C, Dw, DwBias, DwLo, DwHi, yImage + (long)i0 * ow, outPlane, null);
+                if (!projects)
+                    DepthwiseConv2d.ForwardBand(1, win, window, ow, rows, C, Dw, DwBias, DwLo, DwHi, yImage + (long)i0 * ow, outPlane, null);
+                else
+                {
+                    DepthwiseConv2d.ForwardBand(1, win, window, ow, rows, C, Dw, DwBias, DwLo, DwHi, hidden, hiddenRow, null);
+                    // z[:, i0·ow ..] (row stride outPlane) = A · hidden, bias and clamp in the store; AVX-512 reads the band's
+                    // rows in place (PointwiseRows), other paths through the packing driver on this thread.
+                    int cols = rows * ow;
+                    if (p.Path == GemmPath.Vector512 && PointwiseRows.Enabled)
+                        PointwiseRows.RunHere(p.PackedA, p.OutChannels, C, cols, hidden, hiddenRow, zImage + (long)i0 * ow, (nint)outPlane, projectEpilogue);
+                    else
+                        Gemm.Sgemm(p.Path, 1, p.PackedA, p.OutChannels, C, false, cols, hidden, hiddenRow, 0f, zImage + (long)i0 * ow, (int)outPlane, projectEpilogue);
+                }
                 prevRows = rows;
             }
         }
@@ -119,4 +153,18 @@ internal static unsafe partial class Conv2dDirect
             for (int c = 0; c < channels; c++) new Span<float>(win + (long)c * window + offset, ow).Clear();
         }
     }
+}
+
+/// <summary>
+/// A 1×1 convolution run inside <see cref="Conv2dDirect.ForwardPlanarDepthwise(GemmPath, in Conv2dGeometry, float*, float*, float*, float, float, float*, float*, float, float, float*, in PlanarProjection, int)"/>
+/// on each band of the depthwise's output: z = clamp(A · band + bias, Lo, Hi). <see cref="PackedA"/> null: none.
+/// Shapes: PackedA from <see cref="Gemm.PackA"/> for <see cref="Path"/> ([OutChannels, C]); Bias [OutChannels] or null;
+/// Y [N, OutChannels, Ho, Wo].
+/// </summary>
+internal readonly unsafe struct PlanarProjection(GemmPath path, float* packedA, int outChannels, float* bias, float lo, float hi, float* y)
+{
+    public readonly GemmPath Path = path;
+    public readonly float* PackedA = packedA, Bias = bias, Y = y;
+    public readonly int OutChannels = outChannels;
+    public readonly float Lo = lo, Hi = hi;
 }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Striate.Kernels;
 
@@ -16,6 +17,23 @@ internal unsafe interface IGemmRowsInPlace : IGemmMicrokernel
 {
     /// <summary>As <see cref="IGemmMicrokernel.Run"/> for a whole-width tile (Cols = NR), B row p at b + p·ldb.</summary>
     static abstract void RunInPlace(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s);
+
+    /// <summary>
+    /// Rows of the tall tile (<see cref="RunInPlaceTall"/>): a strip of MR rows and the few rows after it (the next
+    /// strip's first TallRows − MR) as one tile of one column vector, instead of the MR-row tile and a short tile
+    /// that both read B and leave most of the short one's rows empty. 0: no tall tile.
+    /// </summary>
+    static abstract int TallRows { get; }
+
+    /// <summary>Columns of the tall tile (one vector).</summary>
+    static abstract int TallCols { get; }
+
+    /// <summary>
+    /// C[Rows × TallCols] (Rows ≤ <see cref="TallRows"/>, the store's) from two Ã strips: rows 0..MR−1 from
+    /// <paramref name="a"/>, the rest from <paramref name="aNext"/> (the next strip, MR values per depth as well);
+    /// B row p at b + p·ldb.
+    /// </summary>
+    static abstract void RunInPlaceTall(int kc, float* a, float* aNext, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s);
 }
 
 internal readonly unsafe partial struct Gemm512x14x32 : IGemmRowsInPlace
@@ -69,6 +87,66 @@ internal readonly unsafe partial struct Gemm512x14x32 : IGemmRowsInPlace
         StoreEdge(c, cB0, cB1, beta, in s, 11, m0, m0, true); c += ldc;
         StoreEdge(c, cC0, cC1, beta, in s, 12, m0, m0, true); c += ldc;
         StoreEdge(c, cD0, cD1, beta, in s, 13, m0, m0, true);
+    }
+
+    public static int TallRows => 16;
+    public static int TallCols => 16;
+
+    /// <summary>
+    /// 16 rows × 16 columns, one zmm accumulator per row: 16 broadcasts (14 from Ã's strip, 2 from the next) and one
+    /// load of B per depth for 16 FMAs. For C's of 15–16 rows (MobileNet-V2's 32→16 on 112×112): the 14×32 tile and a
+    /// 4-row tile with two rows used spent 1152 FMAs per 32 columns and depth 32 where this spends 1024, and the short
+    /// tile's 8 FMAs per depth waited on its loads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    public static void RunInPlaceTall(int kc, float* a, float* aNext, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default,
+            c7 = default, c8 = default, c9 = default, cA = default, cB = default, cC = default, cD = default, cE = default, cF = default;
+        if (Sse.IsSupported)
+            for (int r = 0; r < s.Rows; r++) { Sse.Prefetch0(c + r * ldc); Sse.Prefetch0(c + r * ldc + 15); }
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector512.Load(b);
+            c0 = Vector512.MultiplyAddEstimate(Vector512.Create(a[0]), b0, c0);
+            c1 = Vector512.MultiplyAddEstimate(Vector512.Create(a[1]), b0, c1);
+            c2 = Vector512.MultiplyAddEstimate(Vector512.Create(a[2]), b0, c2);
+            c3 = Vector512.MultiplyAddEstimate(Vector512.Create(a[3]), b0, c3);
+            c4 = Vector512.MultiplyAddEstimate(Vector512.Create(a[4]), b0, c4);
+            c5 = Vector512.MultiplyAddEstimate(Vector512.Create(a[5]), b0, c5);
+            c6 = Vector512.MultiplyAddEstimate(Vector512.Create(a[6]), b0, c6);
+            c7 = Vector512.MultiplyAddEstimate(Vector512.Create(a[7]), b0, c7);
+            c8 = Vector512.MultiplyAddEstimate(Vector512.Create(a[8]), b0, c8);
+            c9 = Vector512.MultiplyAddEstimate(Vector512.Create(a[9]), b0, c9);
+            cA = Vector512.MultiplyAddEstimate(Vector512.Create(a[10]), b0, cA);
+            cB = Vector512.MultiplyAddEstimate(Vector512.Create(a[11]), b0, cB);
+            cC = Vector512.MultiplyAddEstimate(Vector512.Create(a[12]), b0, cC);
+            cD = Vector512.MultiplyAddEstimate(Vector512.Create(a[13]), b0, cD);
+            cE = Vector512.MultiplyAddEstimate(Vector512.Create(aNext[0]), b0, cE);
+            cF = Vector512.MultiplyAddEstimate(Vector512.Create(aNext[1]), b0, cF);
+            a += 14;
+            aNext += 14;
+            b += ldb;
+        }
+        // One column vector: the edge store's second vector is empty (no lane of its mask set).
+        var m0 = Vector512<float>.AllBitsSet;
+        var none = Vector512<float>.Zero;
+        StoreEdge(c, c0, none, beta, in s, 0, m0, none, false); c += ldc;
+        StoreEdge(c, c1, none, beta, in s, 1, m0, none, false); c += ldc;
+        StoreEdge(c, c2, none, beta, in s, 2, m0, none, false); c += ldc;
+        StoreEdge(c, c3, none, beta, in s, 3, m0, none, false); c += ldc;
+        StoreEdge(c, c4, none, beta, in s, 4, m0, none, false); c += ldc;
+        StoreEdge(c, c5, none, beta, in s, 5, m0, none, false); c += ldc;
+        StoreEdge(c, c6, none, beta, in s, 6, m0, none, false); c += ldc;
+        StoreEdge(c, c7, none, beta, in s, 7, m0, none, false); c += ldc;
+        StoreEdge(c, c8, none, beta, in s, 8, m0, none, false); c += ldc;
+        StoreEdge(c, c9, none, beta, in s, 9, m0, none, false); c += ldc;
+        StoreEdge(c, cA, none, beta, in s, 10, m0, none, false); c += ldc;
+        StoreEdge(c, cB, none, beta, in s, 11, m0, none, false); c += ldc;
+        StoreEdge(c, cC, none, beta, in s, 12, m0, none, false); c += ldc;
+        StoreEdge(c, cD, none, beta, in s, 13, m0, none, false); c += ldc;
+        StoreEdge(c, cE, none, beta, in s, 14, m0, none, false); c += ldc;
+        StoreEdge(c, cF, none, beta, in s, 15, m0, none, false);
     }
 
     /// <summary>Rows 0..7 (8 broadcasts of Ã per depth, 16 FMAs).</summary>

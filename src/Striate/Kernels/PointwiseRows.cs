@@ -22,6 +22,14 @@ internal static unsafe class PointwiseRows
     /// <summary>Narrowest product taken (pixels of one plane): 28×28 and wider; smaller maps have their own paths.</summary>
     public const int MinColumns = 512;
 
+    /// <summary>
+    /// For benchmarks: false runs <see cref="RunHere"/>'s last 15–16 rows as the 14-row tile and a short one, not as one
+    /// tall tile (STRIATE_BENCH_TALL_TILE=0). <see cref="Run"/> keeps the two: on MobileNet-V2's 32→16 @112 as a step of
+    /// its own the tall tile ran no faster (0.089–0.111 ms against 0.089–0.100, its input coming from memory), inside the
+    /// stem's bands (input in L2) 0.318–0.349 against 0.337 for the whole step (AVX-512, one window each).
+    /// </summary>
+    internal static bool TallTile = true;
+
     /// <summary>Floats of B (kc rows × the block's columns) one column block reads, sized to stay in a 1 MiB L2.</summary>
     internal static int BlockFloats = 1 << 17;
 
@@ -54,15 +62,30 @@ internal static unsafe class PointwiseRows
         int mParts = 1, nParts = 1;
         if (threads > 1 && (long)m * n * k >= Gemm.ParallelThreshold)
             (mParts, nParts) = GemmDriver<TK>.Split(m, n, k, mTiles, nTiles, packedA: true, threads);
-        var body = new Body<TK> { A = packedA, B = b, C = c, M = m, N = n, K = k, MParts = mParts, NParts = nParts,
+        var body = new Body<TK> { A = packedA, B = b, C = c, M = m, N = n, K = k, Ldb = n, Ldc = n, Tall = false, MParts = mParts, NParts = nParts,
             MTiles = mTiles, NTiles = nTiles, BlockFloats = blockFloats, Epilogue = epilogue };
         if (mParts * nParts == 1) body.Invoke(0);
         else ParallelFor.Run(mParts * nParts, ref body, threads);
     }
 
+    /// <summary>
+    /// As <see cref="Run"/> on the calling thread, with B's and C's own row strides (a band of a larger map: a fused
+    /// step's staged rows, the band's columns of the output); AVX-512 only (<see cref="Takes"/>'s path).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunHere(float* packedA, int m, int k, int n, float* b, nint ldb, float* c, nint ldc, in GemmEpilogue epilogue)
+    {
+        if (m <= 0 || n <= 0 || k <= 0) throw new ArgumentException($"PointwiseRows: empty product {m}×{n}×{k}.");
+        var body = new Body<Gemm512x14x32> { A = packedA, B = b, C = c, M = m, N = n, K = k, Ldb = ldb, Ldc = ldc, Tall = TallTile, MParts = 1, NParts = 1,
+            MTiles = (m + Gemm512x14x32.MR - 1) / Gemm512x14x32.MR, NTiles = (n + Gemm512x14x32.NR - 1) / Gemm512x14x32.NR, BlockFloats = BlockFloats, Epilogue = epilogue };
+        body.Invoke(0);
+    }
+
     private struct Body<TK> : IParallelBody where TK : struct, IGemmRowsInPlace
     {
         public float* A, B, C;
+        public nint Ldb, Ldc;
+        public bool Tall;
         public int M, N, K, MParts, NParts, MTiles, NTiles, BlockFloats;
         public GemmEpilogue Epilogue;
 
@@ -91,25 +114,42 @@ internal static unsafe class PointwiseRows
                 for (int pc = 0; pc < K; pc += kcBlock)
                 {
                     int kc = Math.Min(kcBlock, K - pc);
-                    if (full < nc) GemmPacking<TK>.PackB(false, B, N, pc, kc, jc + full, nc - full, edge);
+                    if (full < nc) GemmPacking<TK>.PackB(false, B, (int)Ldb, pc, kc, jc + full, nc - full, edge);
                     float beta = pc == 0 ? 0f : 1f;
                     bool last = pc + kc >= K;
                     var e = last && epilogue ? Epilogue : GemmEpilogue.None;
-                    float* bRows = B + (long)pc * N;
+                    float* bRows = B + pc * Ldb;
                     for (int ir = i0; ir < i1; ir += MR)
                     {
                         int mr = Math.Min(MR, i1 - ir);
                         float* aStrip = A + pc * mPadded + (long)ir * kc;
+                        if (Tall && i1 - ir > MR && i1 - ir <= TK.TallRows)
+                        {
+                            // This strip and the few rows after it (the part's last) as one tall tile per TallCols columns.
+                            int tall = i1 - ir, tc = TK.TallCols;
+                            for (int jr = jc; jr < jc + full; jr += tc)
+                            {
+                                var store = new GemmTileStore(tall, tc, false, e.At(ir, jr));
+                                TK.RunInPlaceTall(kc, aStrip, aStrip + MR * kc, bRows + jr, Ldb, C + ir * Ldc + jr, Ldc, beta, in store);
+                            }
+                            if (full < nc)
+                            {
+                                int jr = jc + full;
+                                TK.Run(kc, aStrip, edge, C + ir * Ldc + jr, Ldc, beta, new GemmTileStore(MR, nc - full, false, e.At(ir, jr)));
+                                TK.Run(kc, aStrip + MR * kc, edge, C + (ir + MR) * Ldc + jr, Ldc, beta, new GemmTileStore(tall - MR, nc - full, false, e.At(ir + MR, jr)));
+                            }
+                            break;
+                        }
                         for (int jr = jc; jr < jc + full; jr += NR)
                         {
                             var store = new GemmTileStore(mr, NR, mr == MR, e.At(ir, jr));
-                            TK.RunInPlace(kc, aStrip, bRows + jr, N, C + (long)ir * N + jr, N, beta, in store);
+                            TK.RunInPlace(kc, aStrip, bRows + jr, Ldb, C + ir * Ldc + jr, Ldc, beta, in store);
                         }
                         if (full < nc)
                         {
                             int jr = jc + full;
                             var store = new GemmTileStore(mr, nc - full, false, e.At(ir, jr));
-                            TK.Run(kc, aStrip, edge, C + (long)ir * N + jr, N, beta, in store);
+                            TK.Run(kc, aStrip, edge, C + ir * Ldc + jr, Ldc, beta, in store);
                         }
                     }
                 }

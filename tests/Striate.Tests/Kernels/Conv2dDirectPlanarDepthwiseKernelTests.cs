@@ -7,7 +7,8 @@ namespace Striate.Tests.Kernels;
 /// The planar stem and the 3×3 depthwise after it as one kernel (<see cref="Conv2dDirect.ForwardPlanarDepthwise"/>)
 /// against its plain twin — the reference stem, its clamp, the reference depthwise, its clamp — forced on each SIMD
 /// width: MobileNet-V2's features.0 → features.1 depthwise on a smaller map, odd sizes, bands of 1 to 5 rows (the rows
-/// kept from the band above, a short last band), one output row, batches, no biases.
+/// kept from the band above, a short last band), one output row, batches, no biases; and with the 1×1 projection after
+/// the depthwise inside the kernel (features.1 whole), against the reference 1×1 on the twin's depthwise output.
 /// </summary>
 public class Conv2dDirectPlanarDepthwiseKernelTests
 {
@@ -31,6 +32,26 @@ public class Conv2dDirectPlanarDepthwiseKernelTests
         Check(g, (GemmPath)width, r.NextInt(6), withBias: r.NextInt(3) != 0, 32000 + (ulong)seed);
     }
 
+    [Theory]
+    [InlineData((int)GemmPath.Vector512)]
+    [InlineData((int)GemmPath.Vector256)]
+    public void MobileNetStemWithItsProjectionOnASmallerMapMatchesReference(int width)
+    {
+        var g = new Conv2dGeometry(1, 3, 64, 64, 32, 3, 3, 2, 2, 1, 1);
+        Check(g, (GemmPath)width, 0, withBias: true, 30002, projectChannels: 16);
+        Check(g, (GemmPath)width, 3, withBias: false, 30003, projectChannels: 16);
+    }
+
+    [Theory, MemberData(nameof(RandomCases))]
+    public void WithProjectionMatchesReferenceOnRandomGeometry(int width, int seed)
+    {
+        var r = new Generator(3200 + (ulong)seed);
+        // Projections of 5..40 rows (past one and two 14-row strips, the tall 16-row tile), maps from 1 to 35 columns
+        // wide (bands narrower than a 32-column strip, packed edges).
+        var g = new Conv2dGeometry(1 + r.NextInt(2), 1 + r.NextInt(4), 1 + r.NextInt(30), 1 + r.NextInt(70), 1 + r.NextInt(40), 3, 3, 2, 2, 1, 1);
+        Check(g, (GemmPath)width, r.NextInt(6), withBias: r.NextInt(3) != 0, 33000 + (ulong)seed, projectChannels: 5 + r.NextInt(36));
+    }
+
     [Fact]
     public void TakesOnlyAThreeByThreeStrideOneDepthwiseOfTheStem()
     {
@@ -45,7 +66,11 @@ public class Conv2dDirectPlanarDepthwiseKernelTests
     private static Conv2dGeometry Depthwise(in Conv2dGeometry g) =>
         new(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, g.OutChannels, 3, 3, 1, 1, 1, 1, 1, 1, g.OutChannels);
 
-    private static unsafe void Check(Conv2dGeometry g, GemmPath width, int bandRows, bool withBias, ulong seed)
+    /// <summary>
+    /// The kernel against the reference convolutions apart; with <paramref name="projectChannels"/> &gt; 0 a 1×1
+    /// convolution to that many channels (clamped to [-1, 2]) runs inside it, its product on <paramref name="width"/>'s GEMM path.
+    /// </summary>
+    private static unsafe void Check(Conv2dGeometry g, GemmPath width, int bandRows, bool withBias, ulong seed, int projectChannels = 0)
     {
         Assert.SkipUnless(Conv2dDirect.IsSupported(width) && DepthwiseConv2d.VectorWidth() > 0,
             $"the direct kernel at {width} is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
@@ -66,9 +91,33 @@ public class Conv2dDirectPlanarDepthwiseKernelTests
         for (int i = 0; i < expected.Length; i++) expected[i] = Math.Min(Math.Max(expected[i], -0.5f), 0.7f);
         var actual = new float[d.OutputLength];
         Array.Fill(actual, float.NaN);
-        fixed (float* xp = x, wp = w, bp = b, wdp = wd, bdp = bd, yp = actual)
-            Conv2dDirect.ForwardPlanarDepthwise(width, g, xp, wp, bp, 0f, 6f, wdp, bdp, -0.5f, 0.7f, yp, bandRows);
         double atol = 1e-5 * Math.Sqrt(g.InChannels * 9 + 1) * 4 * 3;
-        Close.Assert(expected, actual, 1e-4, atol, $"{g} → depthwise, {width}, band rows {bandRows}, bias {withBias}");
+        if (projectChannels == 0)
+        {
+            fixed (float* xp = x, wp = w, bp = b, wdp = wd, bdp = bd, yp = actual)
+                Conv2dDirect.ForwardPlanarDepthwise(width, g, xp, wp, bp, 0f, 6f, wdp, bdp, -0.5f, 0.7f, yp, bandRows);
+            Close.Assert(expected, actual, 1e-4, atol, $"{g} → depthwise, {width}, band rows {bandRows}, bias {withBias}");
+            return;
+        }
+        // Third convolution of the twin: the reference 1×1 on the depthwise's (clamped) output, clamped to [-1, 2].
+        var p = new Conv2dGeometry(d.Batch, d.OutChannels, d.OutHeight, d.OutWidth, projectChannels, 1, 1);
+        var wp1 = Close.RandomArray((int)p.WeightLength, r);
+        var bp1 = withBias ? Close.RandomArray(projectChannels, r) : null;
+        var expectedZ = new float[p.OutputLength];
+        Conv2dReference.Forward(p, expected, wp1, bp1 ?? ReadOnlySpan<float>.Empty, expectedZ);
+        for (int i = 0; i < expectedZ.Length; i++) expectedZ[i] = Math.Min(Math.Max(expectedZ[i], -1f), 2f);
+        var actualZ = new float[p.OutputLength];
+        Array.Fill(actualZ, float.NaN);
+        var packed = new float[Gemm.PackedALength(width, projectChannels, d.OutChannels) + 16];
+        fixed (float* xp = x, wp = w, bp = b, wdp = wd, bdp = bd, yp = actual, pw = wp1, pa = packed, pb = bp1, zp = actualZ)
+        {
+            float* aligned = CacheLine.Align(pa);
+            Gemm.PackA(width, false, projectChannels, d.OutChannels, 1f, pw, d.OutChannels, aligned);
+            var projection = new PlanarProjection(width, aligned, projectChannels, pb, -1f, 2f, zp);
+            Conv2dDirect.ForwardPlanarDepthwise(width, g, xp, wp, bp, 0f, 6f, wdp, bdp, -0.5f, 0.7f, yp, projection, bandRows);
+        }
+        Assert.All(actual, v => Assert.True(float.IsNaN(v), "the depthwise's output is not written when a projection runs"));
+        Close.Assert(expectedZ, actualZ, 1e-4, atol * Math.Sqrt(d.OutChannels) * 2,
+            $"{g} → depthwise → 1×1 to {projectChannels}, {width}, band rows {bandRows}, bias {withBias}");
     }
 }

@@ -54,11 +54,47 @@ public class PointwiseRowsTests
         }
     }
 
+    [Fact]
+    public unsafe void BandProductOnTheCallingThreadMatchesReference()
+    {
+        Assert.SkipUnless(Gemm.IsSupported(GemmPath.Vector512), "Vector512 is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        var gen = new Generator(173);
+        for (int trial = 0; trial < 10; trial++)
+        {
+            // 15, 16, 29 and 30 rows take the tall 16-row tile for their last strips; B's and C's rows are longer than the
+            // band (a band of a larger map); n from 1 (one packed edge strip) to several 32-column strips.
+            int m = trial < 4 ? new[] { 15, 16, 29, 30 }[trial] : 5 + (int)(gen.NextFloat() * 40);
+            int n = trial == 0 ? 1792 : 1 + (int)(gen.NextFloat() * 300), k = 1 + (int)(gen.NextFloat() * (trial == 5 ? 700 : 48));
+            int ldb = n + (int)(gen.NextFloat() * 40), ldc = n + 16 * (int)(gen.NextFloat() * 4);
+            bool bias = trial % 3 != 2;
+            var w = Close.RandomArray(m * k, gen);     // W: [m, k]
+            var x = Close.RandomArray(k * ldb, gen);   // x: [k, ldb], the first n columns used
+            var b = Close.RandomArray(m, gen);
+            var expected = new float[m * ldc];
+            var actual = new float[m * ldc];
+            Array.Fill(expected, float.NaN);
+            Array.Fill(actual, float.NaN);
+            GemmReference.Sgemm(false, false, m, n, k, 1f, w, k, x, ldb, 0f, expected, ldc);
+            for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                expected[i * ldc + j] = MathF.Min(MathF.Max(expected[i * ldc + j] + (bias ? b[i] : 0f), -1f), 2f);
+            var packed = new float[Gemm.PackedALength(GemmPath.Vector512, m, k)];
+            fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b)
+            {
+                Gemm.PackA(GemmPath.Vector512, false, m, k, 1f, pw, k, pp);
+                PointwiseRows.RunHere(pp, m, k, n, px, ldb, py, ldc, new GemmEpilogue(bias ? pb : null, null, 0, -1f, 2f));
+            }
+            // Columns past n stay NaN in both.
+            Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"band m={m} n={n} k={k} ldb={ldb} ldc={ldc} bias={bias}");
+        }
+    }
+
     [Theory]
     [InlineData(64, 56, 256, 1)]   // ResNet-50's layer1 expansion (3136 pixels: whole 32-wide strips)
     [InlineData(256, 56, 64, 1)]   // layer1 reduction (64 rows: an 8-row tile on AVX-512)
     [InlineData(512, 28, 128, 1)]  // layer2 reduction (784 pixels: a packed 16-wide last strip on AVX-512)
     [InlineData(32, 112, 24, 1)]   // a narrow product on a 112×112 map (rows 14 + 10)
+    [InlineData(32, 112, 16, 1)]   // MobileNet-V2's features.1 1×1 (16 rows: one tall tile on AVX-512)
     [InlineData(64, 28, 64, 2)]    // two groups
     public void PointwiseConvolutionOnLargeMapsMatchesReference(int cin, int size, int cout, int groups)
     {
