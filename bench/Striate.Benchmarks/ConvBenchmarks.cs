@@ -67,6 +67,8 @@ public static class ConvBenchmarks
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_THREE") == "0") DirectPlan.ThreeBlocksAvx2 = false;
         // STRIATE_BENCH_AVX2_EDGE_COLUMNS=0: the AVX2 GEMM runs a last strip of ≤ 8 columns on the full 6×16 tile (Gemm256x6x16.FewColumnsTile).
         Gemm256x6x16.FewColumnsTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EDGE_COLUMNS") != "0";
+        // STRIATE_BENCH_AVX2_ONE_COLUMN=0: a last strip of one column on the one-vector tile, not as a matrix-vector product (Gemm256x6x16.OneColumnTile).
+        Gemm256x6x16.OneColumnTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_ONE_COLUMN") != "0";
         // STRIATE_BENCH_AVX2_FOUR_BY_THREE=0: AVX2 rows wider than 8 always as 6 pixels × 2 blocks (DirectPlan.FourByThreeAvx2).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_FOUR_BY_THREE") == "0") DirectPlan.FourByThreeAvx2 = false;
         // STRIATE_BENCH_WEIGHT_IMAGES=N: images per weight-gradient tile call (Conv2dDirect.WeightImagesOverride).

@@ -113,6 +113,8 @@ public static class ModelBenchmarks
         Striate.Kernels.PointwiseTiles.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_TILES") != "0";
         // STRIATE_BENCH_POINTWISE_TRANSPOSED=0: small-map 1×1 products with channels as rows, not pixels (A/B in one binary).
         Striate.Kernels.PointwiseTransposed.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_TRANSPOSED") != "0";
+        // STRIATE_BENCH_AVX2_TRANSPOSED_7=1: AVX2's 7×7 1×1 products of depth ≥ 256 as pixels × channels again (before the one-column tile).
+        Striate.Kernels.PointwiseTransposed.Avx2SevenBySeven = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_TRANSPOSED_7") == "1";
         // STRIATE_BENCH_POINTWISE_ROWS=0: large-map 1×1 products with the input packed into B̃ panels, not read in place.
         Striate.Kernels.PointwiseRows.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_ROWS") != "0";
         // STRIATE_BENCH_TALL_TILE=0: the stem step's 1×1 product's last 15–16 rows as a 14-row and a short tile, not one 16-row tile.

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Striate.Kernels;
 
@@ -10,7 +11,7 @@ namespace Striate.Kernels;
 // the first 16) and keeps one accumulator per row: 14 FMAs per depth instead of 28. It stores through the edge path
 // (masks, epilogue), as a narrow tile is never a plain one.
 // AVX2 has the same padding with NR = 16: 196 = 12 · 16 + 4 (208 computed), 49 = 3 · 16 + 1 (64). Its one-vector tile
-// for a last strip of at most 8 columns is below.
+// for a last strip of at most 8 columns is below, and for a last strip of one column a matrix-vector tile.
 
 internal readonly unsafe partial struct Gemm512x14x32
 {
@@ -118,5 +119,56 @@ internal readonly unsafe partial struct Gemm256x6x16
         StoreEdge(c, c3, none, beta, in s, 3, m0, none, false); c += ldc;
         StoreEdge(c, c4, none, beta, in s, 4, m0, none, false); c += ldc;
         StoreEdge(c, c5, none, beta, in s, 5, m0, none, false);
+    }
+
+    /// <summary>For benchmarks: false runs a last strip of one column on the one-vector tile above (STRIATE_BENCH_AVX2_ONE_COLUMN=0).</summary>
+    internal static bool OneColumnTile = true;
+
+    /// <summary>
+    /// The tile for a last strip of one column and more than 4 rows (7×7 maps: 49 = 3 · 16 + 1): that column as a
+    /// matrix-vector product with the tile's rows in the lanes. Per depth, Ã's 6 values are one vector load (lanes 6
+    /// and 7 hold the next depth's first two rows: summed, never stored) times a broadcast of B̃'s one value: 1 FMA
+    /// per depth where <see cref="RunFewColumns"/> spends 6 on 8 lanes of which 7 are padding. Four accumulators
+    /// (depth mod 4) keep four chains in flight; two loads per depth bound it near one depth per cycle.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    internal static void RunOneColumn(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        int p = 0;
+        // Every depth but the last loads 8 floats from its 6; the last would read 2 past the strip, so it is masked.
+        for (; p + 4 < kc; p += 4)
+        {
+            c0 = Vector256.MultiplyAddEstimate(Vector256.Load(a), Vector256.Create(b[0]), c0);
+            c1 = Vector256.MultiplyAddEstimate(Vector256.Load(a + 6), Vector256.Create(b[16]), c1);
+            c2 = Vector256.MultiplyAddEstimate(Vector256.Load(a + 12), Vector256.Create(b[32]), c2);
+            c3 = Vector256.MultiplyAddEstimate(Vector256.Load(a + 18), Vector256.Create(b[48]), c3);
+            a += 24;
+            b += 64;
+        }
+        for (; p + 1 < kc; p++)
+        {
+            c0 = Vector256.MultiplyAddEstimate(Vector256.Load(a), Vector256.Create(b[0]), c0);
+            a += 6;
+            b += 16;
+        }
+        if (p < kc)
+        {
+            var rows = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(6)).AsSingle();
+            c1 = Vector256.MultiplyAddEstimate(Avx.MaskLoad(a, rows), Vector256.Create(b[0]), c1);
+        }
+        float* t = stackalloc float[8];
+        Vector256.Store((c0 + c1) + (c2 + c3), t);
+        for (int r = 0; r < s.Rows; r++)
+        {
+            // As StoreEdge, one lane at a time: beta·C, bias, residual, then the clamp with NaN passing through.
+            float v = t[r];
+            float* cr = c + r * ldc;
+            if (beta != 0) v = MathF.FusedMultiplyAdd(*cr, beta, v);
+            if (s.Bias != null) v += s.Bias[r];
+            if (s.Residual != null) v += s.Residual[r * s.Ldr];
+            if (s.Clamp) v = MathF.Min(s.Hi, MathF.Max(s.Lo, v));
+            *cr = v;
+        }
     }
 }

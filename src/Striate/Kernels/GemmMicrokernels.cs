@@ -259,7 +259,13 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
             RunFewRows(kc, a, b, c, ldc, beta, in s);
             return;
         }
-        // Likewise C's last few columns (n = 196 leaves 4, n = 49 one) run one column vector (GemmEdgeColumns.cs).
+        // Likewise C's last few columns (n = 196 leaves 4, n = 49 one) run one column vector, a lone column one
+        // matrix-vector product (GemmEdgeColumns.cs).
+        if (s.Cols == 1 && OneColumnTile)
+        {
+            RunOneColumn(kc, a, b, c, ldc, beta, in s);
+            return;
+        }
         if (s.Cols <= 8 && FewColumnsTile)
         {
             RunFewColumns(kc, a, b, c, ldc, beta, in s);

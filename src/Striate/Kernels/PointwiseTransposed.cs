@@ -39,6 +39,11 @@ internal static unsafe class PointwiseTransposed
     /// Since the pixel-split parts (each packing its own rows), AVX2 on 14×14 wins at depth 1024 and still loses below
     /// (ResNet-50 at batch 1, in-model, 3 clean rounds: 1024→256 0.56 → 0.51 ms, 1024→512 1.07 → 1.00; depth 512
     /// 512→1024 1.09 → 1.13, depth 256 256→1024 0.54 → 0.64).
+    /// Since the AVX2 tile runs a lone last column as a matrix-vector product (49 = 3 · 16 + 1, GemmEdgeColumns.cs), the
+    /// usual product is as fast or faster on 7×7 maps up to depth 960 (AVX2, in-model, 3 rounds: 320→1280 0.25–0.28 →
+    /// 0.24–0.25 ms, 576→160 0.068–0.094 → 0.062–0.067, 960→320 and 960→160 even, ResNet-50's 512→2048 even; DenseNet-121's
+    /// 512…992→128 take their batch norm into the packing again, −0.2 ms over the 16) and slower at 2048 (2048→512 0.59–0.62
+    /// → 0.65–0.75): so AVX2 takes depth ≥ 1024 on both map sizes.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Takes(GemmPath path, int m, int n, int k) =>
@@ -46,9 +51,12 @@ internal static unsafe class PointwiseTransposed
         && path switch
         {
             GemmPath.Vector512 => m >= 32 && (n <= 64 || k >= 256),
-            GemmPath.Vector256 => m >= 16 && k >= 256 && (n <= 64 || k >= 1024),
+            GemmPath.Vector256 => m >= 16 && (k >= 1024 || (Avx2SevenBySeven && n <= 64 && k >= 256)),
             _ => false,
         };
+
+    /// <summary>For benchmarks: true takes AVX2's 7×7 maps of depth 256 … 1023 here again, as before the one-column tile (STRIATE_BENCH_AVX2_TRANSPOSED_7=1).</summary>
+    internal static bool Avx2SevenBySeven = false;
 
     /// <summary>Floats of the packed weights for W [m, k] on <paramref name="path"/>.</summary>
     public static long PackedWeightsLength(GemmPath path, int m, int k) => path switch

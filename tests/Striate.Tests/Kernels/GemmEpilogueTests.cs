@@ -71,6 +71,28 @@ public class GemmEpilogueTests
     }
 
     [Theory, MemberData(nameof(Paths))]
+    public void ALoneLastColumnMatchesReferenceAtEveryDepth(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        // n = 16·q + 1 leaves AVX2 one column, run as a matrix-vector product (GemmEdgeColumns.cs): depths 1 … 9 cover
+        // its four-way unrolled loop, the single depths after it and the masked last depth; 257 two depth blocks. Rows
+        // of whole strips (6, 96) and of a short last strip (29 = 4 · 6 + 5, 16 = 2 · 6 + 4 on the 4-row tile).
+        int[] ms = { 6, 16, 29, 96 };
+        int[] ks = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 31, 257 };
+        ulong seed = 1300;
+        foreach (int n in new[] { 1, 17, 49 })
+        foreach (int k in ks)
+        {
+            int m = ms[(int)(seed % (ulong)ms.Length)];
+            bool withEpilogue = seed % 2 == 0;
+            Check(path, 1 + (int)(seed % 3 == 0 ? 1 : 0), seed % 5 == 0, m, n, k, seed % 3 == 1 ? 0.5f : 0f, withEpilogue, withEpilogue,
+                withEpilogue ? -0.5f : float.NegativeInfinity, withEpilogue ? 0.25f : float.PositiveInfinity, seed);
+            seed++;
+        }
+    }
+
+    [Theory, MemberData(nameof(Paths))]
     public void LargeThreadedProductsAddTheEpilogueOnceAfterTheLastDepthBlock(int pathIndex)
     {
         var path = (GemmPath)pathIndex;
