@@ -83,6 +83,8 @@ public static class ConvBenchmarks
         DirectPlan.PairImages = Environment.GetEnvironmentVariable("STRIATE_BENCH_PAIR_IMAGES") != "0";
         // STRIATE_BENCH_TASK_OUTPUT=0: batch-blocked tasks accumulate into a blocked copy of the whole output, not their thread's task-sized scratch.
         Conv2dDirect.TaskOutput = Environment.GetEnvironmentVariable("STRIATE_BENCH_TASK_OUTPUT") != "0";
+        // STRIATE_BENCH_BLOCKS8_IN_REGISTERS=0: AVX2's 8-channel blocks unblocked (and narrow rows packed) through a stack block (ChannelBlocked.InRegisters8).
+        ChannelBlocked.InRegisters8 = Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKS8_IN_REGISTERS") != "0";
         // STRIATE_BENCH_PACK_PREFETCH=0: the batch packing does not prefetch each block's source (ChannelBlocked.PrefetchSource).
         ChannelBlocked.PrefetchSource = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_PREFETCH") != "0";
         var text = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_SCHEDULE");

@@ -29,7 +29,7 @@ internal readonly record struct BlockedShape(int Batch, int Channels, int Height
 /// convolution, <see cref="Unpack"/> at its output, where it also applies the convolution's epilogue
 /// (bias, residual add, ReLU) on the way, so the epilogue costs no extra pass over memory.
 /// </summary>
-internal static unsafe class ChannelBlocked
+internal static unsafe partial class ChannelBlocked
 {
     /// <summary>dst (blocked, padded, zero border and zero missing channels) ← src [N, C, H, W]. Overwrites all of dst.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -123,6 +123,7 @@ internal static unsafe class ChannelBlocked
     {
         int V = s.V, W = s.Width;
         long pixels = (long)s.Height * W;
+        if (V == 8 && InRegisters8 && System.Runtime.Intrinsics.X86.Avx.IsSupported) return PackRunsOfPixels8(channels, s, plane);
         float* block = stackalloc float[V * V]; // [V pixels, V channels]
         for (long p0 = 0; ; p0 += V)
         {
@@ -196,6 +197,9 @@ internal static unsafe class ChannelBlocked
             long plane2d = (long)s.Height * s.Width, pEnd = (long)h1 * s.Width; // pixels [p0, pEnd) of the plane
             float* plane = srcImage + cb * s.BlockStride; // [H, W, V]
             long p0 = (long)h0 * s.Width;
+            if (V == 8 && channels == V && pEnd - p0 >= V && InRegisters8 && System.Runtime.Intrinsics.X86.Avx.IsSupported)
+                p0 = UnpackRuns8(plane, p0, pEnd, dstImage + c0 * plane2d, plane2d, bias == null ? null : bias + c0,
+                    residualImage == null ? null : residualImage + c0 * plane2d, relu, clampLo, clampHi);
             if (channels == V && pEnd - p0 >= V)
             {
                 float* block = stackalloc float[V * V]; // [V channels, V pixels]
@@ -229,6 +233,25 @@ internal static unsafe class ChannelBlocked
                     d[p] = v;
                 }
             }
+        }
+    }
+
+    /// <summary>The plain twin of <see cref="UnpackRows"/>: element by element (the specification of the unblocking and its epilogue).</summary>
+    internal static void UnpackRowsReference(float* srcImage, in BlockedShape s, int cb, int h0, int h1, float* dstImage, float* bias, float* residualImage, bool relu,
+        float clampLo = float.NegativeInfinity, float clampHi = float.PositiveInfinity)
+    {
+        int V = s.V, c0 = cb * V;
+        float* plane = srcImage + cb * s.BlockStride; // [H, W, V]
+        for (int c = 0; c < V && c0 + c < s.Channels; c++)
+        for (long p = (long)h0 * s.Width; p < (long)h1 * s.Width; p++)
+        {
+            long at = (long)(c0 + c) * s.Height * s.Width + p;
+            float v = plane[p * V + c] + (bias == null ? 0f : bias[c0 + c]);
+            if (residualImage != null) v += residualImage[at];
+            if (relu) v = MathF.Max(v, 0f);
+            if (v < clampLo) v = clampLo;
+            if (v > clampHi) v = clampHi;
+            dstImage[at] = v;
         }
     }
 
