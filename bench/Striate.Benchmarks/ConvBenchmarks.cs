@@ -61,7 +61,7 @@ public static class ConvBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_FEW_CALLS"), out int fewCalls)) Conv2dDirect.FewCalls = fewCalls;
         // STRIATE_BENCH_SMALL_TASKS=0: small direct calls split into up to four tasks per thread like large ones (DirectSchedule.SmallCallTasks).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_SMALL_TASKS") == "0") DirectSchedule.SmallCallTasks = false;
-        // STRIATE_BENCH_SAME_POOL=0: 3×3/1 "same" max pools on rows ≤ 16 take the padded-rows kernel (Pooling.Same3x3Enabled).
+        // STRIATE_BENCH_SAME_POOL=0: 3×3/1 "same" max pools on rows ≤ 32 take the padded-rows kernel (Pooling.Same3x3Enabled).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_SAME_POOL") == "0") Pooling.Same3x3Enabled = false;
         // STRIATE_BENCH_AVX2_THREE=0: 7×7 maps on AVX2 as 4-pixel tiles × 2 blocks, not × 3 (DirectPlan.ThreeBlocksAvx2).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_THREE") == "0") DirectPlan.ThreeBlocksAvx2 = false;

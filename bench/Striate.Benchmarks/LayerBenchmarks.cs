@@ -137,7 +137,7 @@ public static class LayerBenchmarks
             var x = Random(c * size * size, gen);
             var y = new float[c * o * o];
             double best = double.MaxValue, bestScan = double.MaxValue, bestPadded = double.MaxValue;
-            bool same = Pooling.IsSame3x3Row16(geo);
+            bool same = Pooling.IsSame3x3ShortRows(geo);
             for (int round = 0; round < rounds; round++)
             {
                 best = Math.Min(best, BenchTimer.BestSeconds(() => Pooling.MaxPool2dForward(geo, x, y, Span<int>.Empty), minSeconds: 0.05, minRuns: 5));

@@ -5,8 +5,8 @@ using System.Runtime.Intrinsics.X86;
 namespace Striate.Kernels;
 
 /// <summary>
-/// The AVX2 form of the 3×3/1 "same" max pool on rows of at most 16 floats (<see cref="MaxPlanesSame3x3"/>): a row is
-/// one or two 8-lane vectors held in registers as the rows slide down; the left/right neighbours come from one lane
+/// The AVX2 form of the 3×3/1 "same" max pool on rows of at most 32 floats (<see cref="MaxPlanesSame3x3"/>): a row is
+/// one, two or four 8-lane vectors held in registers as the rows slide down; the left/right neighbours come from one lane
 /// rotate per vector (vpermps) and an immediate blend that brings in the other half's edge lane or −∞. Stores are plain
 /// and in row order: a row's last vector spills up to 7 lanes into the rows after it, which their own stores then
 /// overwrite; only a row whose 8 lanes would reach past the plane (its last row, and on rows under 4 floats a few more)
@@ -28,7 +28,7 @@ public static partial class Pooling
             for (int p = p0; p < p1; p++)
             {
                 float* src = pIn + (long)p * g.InPlane, dst = pOut + (long)p * g.OutPlane;
-                bool nan = w <= 8 ? PlaneOneVector(src, dst, h, w) : PlaneTwoVectors(src, dst, h, w);
+                bool nan = w <= 8 ? PlaneOneVector(src, dst, h, w) : w <= 16 ? PlaneTwoVectors(src, dst, h, w) : PlaneFourVectors(src, dst, h, w);
                 if (nan) MaxPlanesPadded(g, input, output, p, p + 1, maxLanes: 16);
             }
         }
@@ -102,6 +102,81 @@ public static partial class Pooling
             aboveHi = atHi;
             atLo = belowLo;
             atHi = belowHi;
+        }
+        return !Avx.TestZ(unordered, unordered);
+    }
+
+    // One plane of rows 16 < w ≤ 32: columns [8k, 8k + 8) in vector k of four (on rows up to 24 the fourth is −∞). To
+    // stay within 16 registers each vector keeps two rows, not three: `at` (row y) and `upper` = max(row y, row y − 1)
+    // in that order, from which row y's window takes max(row y + 1, upper) and row y + 1's takes max(row y + 1, at).
+    // Returns whether any input is NaN.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static unsafe bool PlaneFourVectors(float* src, float* dst, int h, int w)
+    {
+        var negInf = Vector256.Create(float.NegativeInfinity);
+        var all = Vector256<float>.AllBitsSet;
+        var lanes = Vector256<int>.Indices;
+        // The lanes of vectors 2 and 3 inside the row (vectors 0 and 1 are whole: w > 16).
+        var row2 = Vector256.LessThan(lanes, Vector256.Create(w - 16)).AsSingle();
+        var row3 = Vector256.LessThan(lanes, Vector256.Create(w - 24)).AsSingle();
+        var rotateLeft = Vector256.Create(7, 0, 1, 2, 3, 4, 5, 6);
+        var rotateRight = Vector256.Create(1, 2, 3, 4, 5, 6, 7, 0);
+        var unordered = Vector256<float>.Zero;
+        bool plain = h > 1; // row 0's 32 floats stay inside the plane
+        var at0 = LoadRow8(src, true, all, negInf, ref unordered);
+        var at1 = LoadRow8(src + 8, true, all, negInf, ref unordered);
+        var at2 = LoadRow8(src + 16, plain, row2, negInf, ref unordered);
+        var at3 = LoadRow8(src + 24, plain, row3, negInf, ref unordered);
+        Vector256<float> up0 = at0, up1 = at1, up2 = at2, up3 = at3; // max(row 0, −∞) is row 0
+        for (int y = 0; y < h; y++)
+        {
+            Vector256<float> v0 = up0, v1 = up1, v2 = up2, v3 = up3;
+            if (y + 1 < h)
+            {
+                float* b = src + (y + 1) * w;
+                bool inside = y + 2 < h; // row y + 1's 32 floats stay inside the plane
+                var b0 = LoadRow8(b, true, all, negInf, ref unordered);
+                var b1 = LoadRow8(b + 8, true, all, negInf, ref unordered);
+                var b2 = LoadRow8(b + 16, inside, row2, negInf, ref unordered);
+                var b3 = LoadRow8(b + 24, inside, row3, negInf, ref unordered);
+                v0 = Avx.Max(b0, up0);
+                v1 = Avx.Max(b1, up1);
+                v2 = Avx.Max(b2, up2);
+                v3 = Avx.Max(b3, up3);
+                up0 = Avx.Max(b0, at0);
+                up1 = Avx.Max(b1, at1);
+                up2 = Avx.Max(b2, at2);
+                up3 = Avx.Max(b3, at3);
+                at0 = b0;
+                at1 = b1;
+                at2 = b2;
+                at3 = b3;
+            }
+            var l0 = Avx2.PermuteVar8x32(v0, rotateLeft);
+            var l1 = Avx2.PermuteVar8x32(v1, rotateLeft);
+            var l2 = Avx2.PermuteVar8x32(v2, rotateLeft);
+            var l3 = Avx2.PermuteVar8x32(v3, rotateLeft);
+            var r0 = Avx2.PermuteVar8x32(v0, rotateRight);
+            var r1 = Avx2.PermuteVar8x32(v1, rotateRight);
+            var r2 = Avx2.PermuteVar8x32(v2, rotateRight);
+            var r3 = Avx2.PermuteVar8x32(v3, rotateRight);
+            var o0 = Avx.Max(Avx.Blend(r0, r1, 0b1000_0000), Avx.Max(v0, Avx.Blend(l0, negInf, 0b0000_0001)));
+            var o1 = Avx.Max(Avx.Blend(r1, r2, 0b1000_0000), Avx.Max(v1, Avx.Blend(l1, l0, 0b0000_0001)));
+            var o2 = Avx.Max(Avx.Blend(r2, r3, 0b1000_0000), Avx.Max(v2, Avx.Blend(l2, l1, 0b0000_0001)));
+            var o3 = Avx.Max(Avx.Blend(r3, negInf, 0b1000_0000), Avx.Max(v3, Avx.Blend(l3, l2, 0b0000_0001)));
+            float* d = dst + y * w;
+            Avx.Store(d, o0);
+            Avx.Store(d + 8, o1);
+            if (y + 1 < h)
+            {
+                Avx.Store(d + 16, o2); // lanes ≥ w land on the next row, stored after this one
+                Avx.Store(d + 24, o3);
+            }
+            else
+            {
+                Avx.MaskStore(d + 16, row2, o2);
+                Avx.MaskStore(d + 24, row3, o3);
+            }
         }
         return !Avx.TestZ(unordered, unordered);
     }

@@ -71,7 +71,7 @@ public static partial class Pooling
     {
         if (indices.IsEmpty)
         {
-            if (Same3x3Enabled && IsSame3x3Row16(g)) MaxPlanesSame3x3(g, input, output, p0, p1);
+            if (Same3x3Enabled && IsSame3x3ShortRows(g)) MaxPlanesSame3x3(g, input, output, p0, p1);
             else if (PaddedRowsEnabled) MaxPlanesPadded(g, input, output, p0, p1, maxLanes: 16);
             else MaxPlanesValues(g, input, output, p0, p1);
             return;

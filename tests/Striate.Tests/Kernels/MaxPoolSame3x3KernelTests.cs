@@ -5,9 +5,9 @@ using Striate.Tests.TestSupport;
 namespace Striate.Tests.Kernels;
 
 /// <summary>
-/// The 3×3/1 "same" max pool on rows of at most 16 floats (AVX-512: one vector per row; AVX2: one or two 8-lane vectors
+/// The 3×3/1 "same" max pool on rows of at most 32 floats (AVX-512: one or two vectors per row; AVX2: one, two or four 8-lane vectors
 /// with plain stores in row order and a NaN plane redone by the padded-rows kernel; neighbours by lane permutes) against
-/// the reference twin: every row width 1–16, heights from 1, ReLU-like ties, signed zeros and NaNs; then GoogLeNet's
+/// the reference twin: every row width 1–32, heights from 1, ReLU-like ties, signed zeros and NaNs; then GoogLeNet's
 /// branch-4 pools through the public entry (planes split over the kernel threads). CI's run with DOTNET_EnableAVX512=0
 /// takes the AVX2 form; with no intrinsics these report Skipped and the public entry takes the padded-rows kernel.
 /// </summary>
@@ -22,11 +22,11 @@ public class MaxPoolSame3x3KernelTests
         SkipUnlessVectorForm();
         var gen = new Generator(31);
         int trial = 0;
-        for (int w = 1; w <= 16; w++)
+        for (int w = 1; w <= 32; w++)
             foreach (int h in new[] { 1, 2, 3, 7, 14, 1 + gen.NextInt(20) })
             {
                 var g = new Pool2dGeometry(1 + gen.NextInt(4), h, w, h, w, 3, 3, 1, 1, 1, 1);
-                Assert.True(Pooling.IsSame3x3Row16(g), $"{g}");
+                Assert.True(Pooling.IsSame3x3ShortRows(g), $"{g}");
                 var x = Input(g, trial++, gen);
                 int outLen = g.Planes * g.OutPlane;
                 float[] y = new float[outLen], yRef = new float[outLen];
@@ -42,6 +42,9 @@ public class MaxPoolSame3x3KernelTests
     [InlineData(14)]
     [InlineData(3)]
     [InlineData(12)]
+    [InlineData(17)]
+    [InlineData(20)]
+    [InlineData(28)]
     public void WritesOnlyItsPlanes(int w)
     {
         SkipUnlessVectorForm();
@@ -64,7 +67,7 @@ public class MaxPoolSame3x3KernelTests
         SkipUnlessVectorForm();
         // A NaN in some planes only (the AVX2 form redoes just those planes), at corners, edges and inside, with ties.
         var gen = new Generator(77);
-        foreach (int w in new[] { 5, 7, 8, 9, 14, 16 })
+        foreach (int w in new[] { 5, 7, 8, 9, 14, 16, 17, 24, 25, 28, 32 })
         {
             var g = new Pool2dGeometry(12, w, w, w, w, 3, 3, 1, 1, 1, 1);
             var x = Close.RandomArray(g.Planes * g.InPlane, gen);
@@ -85,6 +88,8 @@ public class MaxPoolSame3x3KernelTests
     [InlineData(480, 14)]
     [InlineData(528, 14)]
     [InlineData(832, 7)]
+    [InlineData(192, 28)]
+    [InlineData(256, 28)]
     public void GoogLeNetBranchPoolsMatchReference(int planes, int size)
     {
         var g = new Pool2dGeometry(planes, size, size, size, size, 3, 3, 1, 1, 1, 1);
