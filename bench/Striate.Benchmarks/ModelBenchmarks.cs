@@ -123,7 +123,12 @@ public static class ModelBenchmarks
         // STRIATE_BENCH_SUBSAMPLED_POINTWISE=0: strided 1×1 convolutions at batch 1 through im2col + GEMM, not subsampled then transposed.
         Striate.Kernels.Conv2dKernels.SubsampledPointwiseEnabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_SUBSAMPLED_POINTWISE") != "0";
         // STRIATE_BENCH_BANDED_BLOCKS=0: inverted-residual blocks as three steps each, not banded (A/B in one binary).
-        Striate.Graph.InferenceSession.BandedBlockMinPixels = Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDED_BLOCKS") == "0" ? int.MaxValue : 28 * 28;
+        Striate.Graph.InferenceSession.BandedBlockMinPixels = Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDED_BLOCKS") == "0" ? int.MaxValue
+            : int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDED_MIN_PIXELS"), out int minPixels) ? minPixels : 28 * 28;
+        // STRIATE_BENCH_BAND_BUDGET=N: floats of one band's working set in the banded blocks (unset: the kernel's default).
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BAND_BUDGET"), out int budget)) Striate.Kernels.InvertedResidualBands.BandBudgetFloats = budget;
+        // STRIATE_BENCH_BANDS_IN_PLACE=0: the banded blocks' products pack B̃ per band on AVX-512 too, not read the band's rows in place.
+        Striate.Kernels.InvertedResidualBands.InPlace = Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDS_IN_PLACE") != "0";
         // STRIATE_BENCH_SHARED_INPUT=0: 1×1 convolutions reading the same input as one step each, not one product (A/B in one binary).
         Striate.Graph.InferenceSession.MergeSharedInputPointwise = Environment.GetEnvironmentVariable("STRIATE_BENCH_SHARED_INPUT") != "0";
         // STRIATE_BENCH_AFFINE_CONV=0: a batch norm (→ ReLU) before a 1×1 convolution as a step of its own, not in its packing.

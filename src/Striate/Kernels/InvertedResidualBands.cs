@@ -34,6 +34,9 @@ internal static unsafe class InvertedResidualBands
     /// </summary>
     internal static int BandBudgetFloats = 256 * 1024;
 
+    /// <summary>For benchmarks: false packs each band's B̃ for both products on AVX-512 too (STRIATE_BENCH_BANDS_IN_PLACE=0).</summary>
+    internal static bool InPlace = true;
+
     /// <summary>The clamps of the three convolutions (±∞ for none).</summary>
     internal readonly record struct Clamps(float ExpandLo, float ExpandHi, float DepthwiseLo, float DepthwiseHi, float ProjectLo, float ProjectHi);
 
@@ -133,15 +136,26 @@ internal static unsafe class InvertedResidualBands
                 while (r0 < r1 && top + r0 < 0) ZeroRow(win, window, hid, r0++ * W, W);
                 while (r1 > r0 && top + r1 - 1 >= H) ZeroRow(win, window, hid, --r1 * W, W);
                 if (r0 < r1)
-                    Gemm.Sgemm(Path, 1, ExpandA, hid, G.InChannels, false, (r1 - r0) * W, X + (long)(top + r0) * W, H * W, 0f,
-                        win + r0 * W, window, expandEpilogue);
+                    Product(Path, ExpandA, hid, G.InChannels, (r1 - r0) * W, X + (long)(top + r0) * W, H * W, win + r0 * W, window, expandEpilogue);
                 DepthwiseConv2d.ForwardBand(s, win, window, W, rows, hid, Dw, DwBias, Clamps.DepthwiseLo, Clamps.DepthwiseHi, hidden, hiddenRow, phases, Vector);
                 // y[:, i0·ow ..] (row stride P) = project · hidden, with bias, residual and clamp in the store.
                 var projectEpilogue = new GemmEpilogue(ProjectBias, Residual == null ? null : Residual + (long)i0 * ow, P, Clamps.ProjectLo, Clamps.ProjectHi);
-                Gemm.Sgemm(Path, 1, ProjectA, G.OutChannels, hid, false, rows * ow, hidden, hiddenRow, 0f, Y + (long)i0 * ow, P, projectEpilogue);
+                Product(Path, ProjectA, G.OutChannels, hid, rows * ow, hidden, hiddenRow, Y + (long)i0 * ow, P, projectEpilogue);
                 prevRows = rows;
             }
             GC.KeepAlive(holder);
+        }
+
+        /// <summary>
+        /// C [m, n] (row stride ldc) = epilogue(A · B [k, n]) on this thread: on AVX-512 B's rows read in place
+        /// (<see cref="PointwiseRows.RunHere"/>: the band's rows of x, or its depthwise rows, are already rows of B), else
+        /// through the packing driver.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static void Product(GemmPath path, float* packedA, int m, int k, int n, float* b, int ldb, float* c, int ldc, in GemmEpilogue epilogue)
+        {
+            if (path == GemmPath.Vector512 && InPlace && PointwiseRows.Enabled) PointwiseRows.RunHere(packedA, m, k, n, b, ldb, c, ldc, epilogue);
+            else Gemm.Sgemm(path, 1, packedA, m, k, false, n, b, ldb, 0f, c, ldc, epilogue);
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
