@@ -44,13 +44,16 @@ public static class LayerBenchmarks
             var wt = Tensor.Randn([cout, cin, k, k], gen);
             var bias = Random(cout, gen);
             var y = new float[g.OutputLength];
+            // STRIATE_BENCH_LAYER_RESIDUAL=1: a residual add and ReLU in the store (ResNet's last 1×1 of a block) instead of ReLU6.
+            var residual = Environment.GetEnvironmentVariable("STRIATE_BENCH_LAYER_RESIDUAL") == "1" ? Random((int)g.OutputLength, gen) : null;
             var best = algorithms.ToDictionary(a => a, _ => double.MaxValue);
             var key = new WeightKey(wt, wt.Version);
             for (int round = 0; round < rounds; round++)
                 foreach (var a in algorithms)
                 {
                     // ReLU6 in the store, as MobileNet-V2's expansions have it
-                    void Once() => Conv2dKernels.Forward(g, Real(a), Conv2dDirect.BestWidth, x, wt.ReadOnlySpan, bias, y, new Conv2dEpilogue { Clamp = (0f, 6f) }, key);
+                    void Once() => Conv2dKernels.Forward(g, Real(a), Conv2dDirect.BestWidth, x, wt.ReadOnlySpan, bias, y,
+                        residual == null ? new Conv2dEpilogue { Clamp = (0f, 6f) } : new Conv2dEpilogue { Residual = residual, Relu = true }, key);
                     PointwiseTiles.Enabled = a != PointwiseDriver;
                     PointwiseTransposed.Enabled = a != PointwiseDriver && a != PointwiseUsual;
                     best[a] = Math.Min(best[a], BenchTimer.BestSeconds(Once, minSeconds: 0.05, minRuns: 5));
@@ -81,6 +84,8 @@ public static class LayerBenchmarks
             var w = Random(c * 9, gen);
             var b = Random(c, gen);
             var y = new float[g.OutputLength];
+            // STRIATE_BENCH_LAYER_RESIDUAL=1: a residual add and ReLU in the store (ResNet's last 1×1 of a block) instead of ReLU6.
+            var residual = Environment.GetEnvironmentVariable("STRIATE_BENCH_LAYER_RESIDUAL") == "1" ? Random((int)g.OutputLength, gen) : null;
             double rows = double.MaxValue, flat = double.MaxValue;
             for (int round = 0; round < rounds; round++)
             {
@@ -102,6 +107,8 @@ public static class LayerBenchmarks
             var w = Random(c * 9, gen);
             var b = Random(c, gen);
             var y = new float[g.OutputLength];
+            // STRIATE_BENCH_LAYER_RESIDUAL=1: a residual add and ReLU in the store (ResNet's last 1×1 of a block) instead of ReLU6.
+            var residual = Environment.GetEnvironmentVariable("STRIATE_BENCH_LAYER_RESIDUAL") == "1" ? Random((int)g.OutputLength, gen) : null;
             double best = double.MaxValue;
             for (int round = 0; round < rounds; round++)
                 best = Math.Min(best, BenchTimer.BestSeconds(() => DepthwiseConv2d.Forward(g, x, w, b, y, 0f, 6f), minSeconds: 0.05, minRuns: 5));

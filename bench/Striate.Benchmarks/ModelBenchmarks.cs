@@ -143,6 +143,11 @@ public static class ModelBenchmarks
         Striate.Graph.InferenceSession.ProjectionIntoStem = Environment.GetEnvironmentVariable("STRIATE_BENCH_STEM_PROJECT") != "0";
         // STRIATE_BENCH_STEM_BAND_ROWS=N: rows per band of the stem → depthwise step (0 or unset: from its window budget).
         Striate.Kernels.Conv2dDirect.PlanarDepthwiseBandRows = int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_STEM_BAND_ROWS"), out int stemBand) ? stemBand : 0;
+        // STRIATE_BENCH_TRANSPOSED_TILES=0: transposed 1×1 products keep every tile in the [P, Cout] scratch, run each row tile
+        // over all columns and prefetch nothing for their store (the form before; A/B in one binary).
+        Striate.Kernels.PointwiseTransposed.TileInL1 = Striate.Kernels.PointwiseTransposed.PrefetchStores =
+            Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_TILES") != "0";
+        Striate.Kernels.PointwiseTransposed.ColumnBlockFloats = Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_TILES") == "0" ? int.MaxValue : 1 << 16;
         ConvBenchmarks.ApplyDirectScheduleOverride(); // the direct kernel's A/B switches (STRIATE_BENCH_PREFETCH, ...)
         var session = model.PrepareForInference(x.ShapeArray);
         var output = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];

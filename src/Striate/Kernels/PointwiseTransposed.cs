@@ -14,7 +14,7 @@ namespace Striate.Kernels;
 /// The weights, Wᵀ packed as B̃ (<see cref="PackWeights"/>), are packed once (an inference session keeps them); the
 /// image, xᵀ packed as Ã, is packed per call, a copy of MR pixels per channel. Each thread takes one part of the tiles
 /// (its pixels, packing their Ã itself, or its output channels) and runs it depth block by depth block into yᵀ (a
-/// scratch), storing each tile transposed into y's NCHW planes on
+/// scratch; a product of one depth block keeps each tile in a small L1 buffer instead), storing each tile transposed into y's NCHW planes on
 /// the last block, by in-register 16×16 (AVX-512) or 8×8 (AVX2) transposes, with the bias, residual and clamp on the
 /// way (ORT/MLAS avoid the transpose by running NCHWc end to end).
 /// Shapes: x [k, n] (Cin × P, row-major); W [m, k] (Cout × Cin); y [m, n] (Cout × P); bias [m]; residual [m, Ldr].
@@ -120,9 +120,13 @@ internal static unsafe class PointwiseTransposed
         long nPadded = (long)rowTiles * TK.MR, mPadded = (long)colTiles * TK.NR;
         // Ã = xᵀ: per depth block pc, rowTiles strips of kc × MR (zero past pixel n), block pc at pc · nPadded.
         float* aPack = Scratch(ref t_packedX, nPadded * k, out var aHolder);
+        float[]? cHolder = null;
         // yᵀ [nPadded + 16, mPadded]: the product before its transposed store; the 16 rows past it are what the
         // transposes of the last row tile read beyond its MR rows (into lanes never stored).
-        float* product = Scratch(ref t_product, (nPadded + 16) * mPadded, out var cHolder);
+        // One depth block (k ≤ KC): no partial sums to keep between blocks, so each tile's product goes to a small buffer
+        // of the thread that runs it instead (TileInL1).
+        bool oneBlock = kBlocks == 1 && TileInL1;
+        float* product = oneBlock ? null : Scratch(ref t_product, (nPadded + 16) * mPadded, out cHolder);
         // One part per thread, each running every depth block over its tiles (depth outer, so a block of Ã and of the
         // part's B̃ stay in L2 while its tiles use them; each tile's own rows of yᵀ keep the sum between blocks).
         // Parts split the pixels on 14×14 maps (14 row tiles share evenly) and where they split more evenly than the
@@ -195,6 +199,11 @@ internal static unsafe class PointwiseTransposed
             int j0 = (int)((long)ColTiles * pj / ColParts), j1 = (int)((long)ColTiles * (pj + 1) / ColParts);
             long nPadded = (long)RowTiles * TK.MR, mPadded = (long)ColTiles * TK.NR;
             nint ldc = (nint)mPadded;
+            // Without a product scratch (one depth block), every tile's product goes to this thread's [16, NR] buffer,
+            // which stays in L1: yᵀ's rows are mPadded floats apart (4 KiB for 1024 channels: 14 rows in one L1 set) and
+            // the scratch would be written and read back once per element, as large as y.
+            float* own = Product == null ? TileBuffer() : null;
+            nint ldt = Product == null ? TK.NR : ldc;
             for (int pc = 0; pc < K; pc += KcBlock)
             {
                 int kc = Math.Min(KcBlock, K - pc);
@@ -202,23 +211,76 @@ internal static unsafe class PointwiseTransposed
                 float beta = pc == 0 ? 0f : 1f;
                 if (PackOwnRows)
                     GemmPacking<TK>.PackA(true, X, N, i0 * TK.MR, Math.Min(i1 * TK.MR, N) - i0 * TK.MR, pc, kc, 1f, A + pc * nPadded + (long)i0 * TK.MR * kc);
+                // Column blocks of B̃ small enough to stay in L2 while every row tile of the part runs over them.
+                int colBlock = Math.Max(1, ColumnBlockFloats / (kc * TK.NR));
+                for (int jb = j0; jb < j1; jb += colBlock)
                 for (int ti = i0; ti < i1; ti++)
                 {
                     int i = ti * TK.MR, mr = Math.Min(TK.MR, N - i);
                     // B̃ is zero past channel M, so the tile's columns are always whole.
                     var store = new GemmTileStore(mr, TK.NR, mr == TK.MR, GemmEpilogue.None);
                     float* aStrip = A + pc * nPadded + (long)i * kc;
-                    for (int tj = j0; tj < j1; tj++)
+                    for (int tj = jb, jEnd = Math.Min(j1, jb + colBlock); tj < jEnd; tj++)
                     {
                         int j = tj * TK.NR;
-                        float* tile = Product + i * ldc + j;
-                        TK.Run(kc, aStrip, B + pc * mPadded + (long)j * kc, tile, ldc, beta, in store);
-                        if (last) StoreTransposed<TK>(tile, ldc, mr, Math.Min(TK.NR, M - j), Y + (long)j * N + i, N, Epilogue.At(j, i));
+                        float* tile = Product == null ? own : Product + i * ldc + j;
+                        if (last && PrefetchStores && Epilogue.Residual != null) PrefetchStore(Y + (long)j * N + i, N, Epilogue.At(j, i), mr, Math.Min(TK.NR, M - j));
+                        TK.Run(kc, aStrip, B + pc * mPadded + (long)j * kc, tile, ldt, beta, in store);
+                        if (last) StoreTransposed<TK>(tile, ldt, mr, Math.Min(TK.NR, M - j), Y + (long)j * N + i, N, Epilogue.At(j, i));
                     }
                 }
             }
         }
     }
+
+    /// <summary>
+    /// For benchmarks (STRIATE_BENCH_TRANSPOSED_TILES=0 turns all three off, the form before 2026-12-05 06:30): one-block
+    /// products keep each tile in L1 (<see cref="TileBuffer"/>), not in the [P, Cout] scratch; the tiles run in column
+    /// blocks of <see cref="ColumnBlockFloats"/>; the store's lines are prefetched as the tile starts (<see cref="PrefetchStore"/>).
+    /// </summary>
+    internal static bool TileInL1 = true, PrefetchStores = true;
+
+    /// <summary>
+    /// Floats of B̃ (kc × NR per column tile) in one column block: every row tile of a part runs over a block before the
+    /// next, so the block stays in L2 (int.MaxValue: one block, each row tile over all of B̃). 256→1024 on 14×14 streams
+    /// 1 MiB of B̃ per row tile without blocks, from L3.
+    /// </summary>
+    internal static int ColumnBlockFloats = 1 << 16;
+
+    /// <summary>
+    /// Prefetches (T0) what <see cref="StoreTransposed{TK}"/> will touch after the tile's product when it adds a residual:
+    /// the residual's and y's <paramref name="cols"/> rows at <paramref name="rows"/> pixels each (a segment of 14 floats
+    /// can cross a line). That store reads 32 residual rows and writes 32 output rows, each its own stream (rows 196 or 49
+    /// floats apart), that the hardware prefetchers do not follow; the product (kc · 28 multiply-adds) runs long enough to
+    /// hide them. Without a residual the prefetch of y alone made DenseNet-121's 1×1s on 14×14 ~5 µs slower each.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchStore(float* y, nint ldy, in GemmEpilogue e, int rows, int cols)
+    {
+        if (!Sse.IsSupported) return;
+        for (int c = 0; c < cols; c++, y += ldy)
+        {
+            Sse.Prefetch0(y);
+            Sse.Prefetch0(y + rows - 1);
+        }
+        float* r = e.Residual;
+        for (int c = 0; c < cols; c++, r += e.Ldr)
+        {
+            Sse.Prefetch0(r);
+            Sse.Prefetch0(r + rows - 1);
+        }
+    }
+
+    /// <summary>The calling thread's buffer for one tile's product: [16, 32] floats (rows past MR are read by the transposes, never stored).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* TileBuffer()
+    {
+        var t = t_tile;
+        if (t == null) t_tile = t = GC.AllocateArray<float>(16 * 32 + CacheLine.SlackFloats, pinned: true);
+        return CacheLine.Align((float*)Unsafe.AsPointer(ref t[0]));
+    }
+
+    [ThreadStatic] private static float[]? t_tile;
 
     /// <summary>The calling thread's buffer for a transposed tile: [32, 16] floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

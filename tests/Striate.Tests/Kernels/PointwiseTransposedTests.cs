@@ -52,11 +52,59 @@ public class PointwiseTransposedTests
         }
     }
 
+    /// <summary>
+    /// Many output channels (ResNet-50's 256→1024 on 14×14 and 512→2048 on 7×7 are 32 and 64 column tiles): the tiles run
+    /// in several column blocks (<see cref="PointwiseTransposed.ColumnBlockFloats"/>), one-block depths keep each tile in
+    /// the thread's L1 buffer and the store's lines are prefetched; then the same product in the form before (scratch,
+    /// no blocks, no prefetch). Both against the three-loop twin. (The switches only reorder and relocate work: another
+    /// test running meanwhile gives the same results either way.)
+    /// </summary>
+    [Theory, MemberData(nameof(Paths))]
+    public unsafe void ManyChannelsRunInColumnBlocksAndMatchReference(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        var gen = new Generator(161);
+        for (int trial = 0; trial < 6; trial++)
+        {
+            bool oldForm = trial >= 4;
+            int m = 600 + (int)(gen.NextFloat() * 500), n = trial % 2 == 0 ? 49 : 1 + (int)(gen.NextFloat() * PointwiseTransposed.MaxPixels);
+            int k = trial % 3 == 2 ? 520 + (int)(gen.NextFloat() * 100) : 100 + (int)(gen.NextFloat() * 200);
+            var w = Close.RandomArray(m * k, gen);   // W: [m, k]
+            var x = Close.RandomArray(k * n, gen);   // x: [k, n]
+            var b = Close.RandomArray(m, gen);
+            var res = Close.RandomArray(m * n, gen); // residual: [m, n]
+            var expected = new float[m * n];
+            GemmReference.Sgemm(false, false, m, n, k, 1f, w, k, x, n, 0f, expected, n);
+            for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                expected[i * n + j] = MathF.Max(expected[i * n + j] + b[i] + res[i * n + j], 0f);
+            var actual = new float[m * n];
+            Array.Fill(actual, float.NaN);
+            var packed = new float[PointwiseTransposed.PackedWeightsLength(path, m, k)];
+            try
+            {
+                if (oldForm) (PointwiseTransposed.TileInL1, PointwiseTransposed.PrefetchStores, PointwiseTransposed.ColumnBlockFloats) = (false, false, int.MaxValue);
+                fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b, pres = res)
+                {
+                    PointwiseTransposed.PackWeights(path, pw, m, k, pp);
+                    PointwiseTransposed.Run(path, 1 + trial % 2, pp, m, k, n, px, py, new GemmEpilogue(pb, pres, n, 0f, float.PositiveInfinity));
+                }
+            }
+            finally
+            {
+                (PointwiseTransposed.TileInL1, PointwiseTransposed.PrefetchStores, PointwiseTransposed.ColumnBlockFloats) = (true, true, 1 << 16);
+            }
+            Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"{path} m={m} n={n} k={k} old form={oldForm}");
+        }
+    }
+
     [Theory]
     [InlineData(960, 7, 320, 1)]   // MobileNet-V2's last projection: 49 pixels = 3 row tiles of 14 and one of 7 (AVX-512)
     [InlineData(384, 14, 96, 1)]   // MobileNet-V2's projection at 14×14: 196 pixels = 14 row tiles of 14 (AVX-512)
     [InlineData(832, 7, 48, 1)]    // GoogLeNet's 5×5-branch reduction: channels past a whole column tile
     [InlineData(1024, 14, 256, 1)] // ResNet-50's layer3 reduction: 196 pixels on AVX2 too (depth 1024)
+    [InlineData(256, 14, 1024, 1)] // ResNet-50's layer3 expansion (one depth block, 32 column tiles in blocks)
     [InlineData(256, 7, 256, 2)]   // two groups, two images
     public void PointwiseConvolutionOnSmallMapsMatchesReference(int cin, int size, int cout, int batchAndGroups)
     {
