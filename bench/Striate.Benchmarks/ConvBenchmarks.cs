@@ -69,6 +69,8 @@ public static class ConvBenchmarks
         Gemm256x6x16.FewColumnsTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EDGE_COLUMNS") != "0";
         // STRIATE_BENCH_AVX2_ONE_COLUMN=0: a last strip of one column on the one-vector tile, not as a matrix-vector product (Gemm256x6x16.OneColumnTile).
         Gemm256x6x16.OneColumnTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_ONE_COLUMN") != "0";
+        // STRIATE_BENCH_AVX2_PLAIN_STORE=0: the AVX2 transposed 1×1 stores whole tiles with vmaskmovps too (PointwiseTransposed.Avx2PlainStores).
+        PointwiseTransposed.Avx2PlainStores = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_PLAIN_STORE") != "0";
         // STRIATE_BENCH_AVX2_FOUR_BY_THREE=0: AVX2 rows wider than 8 always as 6 pixels × 2 blocks (DirectPlan.FourByThreeAvx2).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_FOUR_BY_THREE") == "0") DirectPlan.FourByThreeAvx2 = false;
         // STRIATE_BENCH_WEIGHT_IMAGES=N: images per weight-gradient tile call (Conv2dDirect.WeightImagesOverride).

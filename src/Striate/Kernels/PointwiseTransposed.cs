@@ -293,6 +293,48 @@ internal static unsafe class PointwiseTransposed
 
     [ThreadStatic] private static float[]? t_transposed;
 
+    /// <summary>For benchmarks: false stores whole AVX2 tiles with masked stores too (STRIATE_BENCH_AVX2_PLAIN_STORE=0).</summary>
+    internal static bool Avx2PlainStores = true;
+
+    /// <summary>
+    /// A whole AVX2 tile's 6 pixels per channel (t: [16, 8], lanes 6 and 7 unused) stored, and the residual read, as 4 + 2
+    /// floats with plain moves: vmaskmovps, which the 8-lane form needs, is a slow store on AMD cores (microcoded there),
+    /// and a whole tile always has exactly 6 pixels.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void StoreSixPixels(float* t, int cols, float* y, nint ldy, in GemmEpilogue e)
+    {
+        var lo = Vector128.Create(e.Lo);
+        var hi = Vector128.Create(e.Hi);
+        bool clamp = e.Clamps;
+        for (int c = 0; c < cols; c++)
+        {
+            var v0 = Vector128.Load(t + c * 8);
+            var v1 = Sse2.LoadScalarVector128((double*)(t + c * 8 + 4)).AsSingle();
+            if (e.Bias != null)
+            {
+                var b = Vector128.Create(e.Bias[c]);
+                v0 += b;
+                v1 += b;
+            }
+            if (e.Residual != null)
+            {
+                float* r = e.Residual + c * e.Ldr;
+                v0 += Vector128.Load(r);
+                v1 += Sse2.LoadScalarVector128((double*)(r + 4)).AsSingle();
+            }
+            if (clamp)
+            {
+                // max(lo, x) then min(hi, ·) with x second: NaN passes through, as in the masked form.
+                v0 = Vector128.MinNative(hi, Vector128.MaxNative(lo, v0));
+                v1 = Vector128.MinNative(hi, Vector128.MaxNative(lo, v1));
+            }
+            float* d = y + c * ldy;
+            Vector128.Store(v0, d);
+            Sse2.StoreScalar((double*)(d + 4), v1.AsDouble());
+        }
+    }
+
     /// <summary>
     /// y[c, r] ← clamp(tile[r, c] + bias[c] + residual[c, r]) for pixels r &lt; rows and channels c &lt; cols; the tile's
     /// rows are <paramref name="ldt"/> apart (and readable up to the transpose block's height, 16 or 8), y's and the
@@ -328,6 +370,11 @@ internal static unsafe class PointwiseTransposed
             // t: [16, 8] (channels × pixels), from the tile's two 8×8 halves (rows 6 and 7 past the tile).
             Transpose.Block8(tile, ldt, t, 8);
             Transpose.Block8(tile + 8, ldt, t + 64, 8);
+            if (rows == 6 && Avx2PlainStores)
+            {
+                StoreSixPixels(t, cols, y, ldy, in e);
+                return;
+            }
             var mask = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(rows)).AsSingle();
             var lo = Vector256.Create(e.Lo);
             var hi = Vector256.Create(e.Hi);
