@@ -11,7 +11,7 @@ namespace Striate.Graph;
 /// in a few buffers planned once (results whose lifetimes do not overlap share a buffer; ReLU, batch norm and adds
 /// run in place where their input is not read again; flatten and reshape are views). A run then calls the kernels
 /// directly: no autograd, no tensor allocation. Reordered convolution weights are kept in
-/// <see cref="Kernels.TransformedWeights"/> across runs. Preparing ends with one or two runs on a zero input and waits
+/// <see cref="Kernels.TransformedWeights"/> across runs. Preparing ends with one to three runs on a zero input and waits
 /// for the JIT they set off, so that the caller's first run is as fast as the later ones (<see cref="WarmUp"/>).
 /// </summary>
 /// <remarks>

@@ -26,7 +26,7 @@ public sealed class InferenceSessionWarmUpTests
     {
         var model = Block(new Generator(3)).Eval();
         var session = model.PrepareForInference(1, 3, 8, 8);
-        Assert.InRange(session.WarmUpRuns, 1, 2);
+        Assert.InRange(session.WarmUpRuns, 1, 3);
     }
 
     [Fact]
@@ -83,6 +83,14 @@ public sealed class InferenceSessionWarmUpTests
     [InlineData(2500.0, 1)]
     public void ASlowFirstWarmUpRunIsNotRepeated(double firstRunMilliseconds, int runs) =>
         Assert.Equal(runs, InferenceSession.WarmUpRunsAfter(firstRunMilliseconds));
+
+    [Theory]
+    [InlineData(0.01, true)]
+    [InlineData(24.9, true)]
+    [InlineData(25.0, false)]
+    [InlineData(90.0, false)]
+    public void OnlyAShortSecondWarmUpRunIsFollowedByAThird(double secondRunMilliseconds, bool third) =>
+        Assert.Equal(third, InferenceSession.ThirdWarmUpAfter(secondRunMilliseconds));
 
     [Fact]
     public void WaitingForTheJitEndsWhileAnotherThreadKeepsTheProcessBusy()
