@@ -273,25 +273,24 @@ internal static unsafe class PointwiseTransposed
 
     /// <summary>The calling thread's buffer for one tile's product: [16, 32] floats (rows past MR are read by the transposes, never stored).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float* TileBuffer()
-    {
-        var t = t_tile;
-        if (t == null) t_tile = t = GC.AllocateArray<float>(16 * 32 + CacheLine.SlackFloats, pinned: true);
-        return CacheLine.Align((float*)Unsafe.AsPointer(ref t[0]));
-    }
+    private static float* TileBuffer() => SmallBuffer(ref t_tile);
 
     [ThreadStatic] private static float[]? t_tile;
 
     /// <summary>The calling thread's buffer for a transposed tile: [32, 16] floats.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float* TransposeBuffer()
-    {
-        var t = t_transposed;
-        if (t == null) t_transposed = t = GC.AllocateArray<float>(32 * 16 + CacheLine.SlackFloats, pinned: true);
-        return CacheLine.Align((float*)Unsafe.AsPointer(ref t[0]));
-    }
+    private static float* TransposeBuffer() => SmallBuffer(ref t_transposed);
 
     [ThreadStatic] private static float[]? t_transposed;
+
+    /// <summary>The calling thread's pinned, line-aligned buffer of 512 floats in <paramref name="slot"/> (a [ThreadStatic] field), made on first use.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float* SmallBuffer(ref float[]? slot)
+    {
+        var t = slot;
+        if (t == null) slot = t = GC.AllocateArray<float>(512 + CacheLine.SlackFloats, pinned: true);
+        return CacheLine.Align((float*)Unsafe.AsPointer(ref t[0]));
+    }
 
     /// <summary>For benchmarks: false stores whole AVX2 tiles with masked stores too (STRIATE_BENCH_AVX2_PLAIN_STORE=0).</summary>
     internal static bool Avx2PlainStores = true;
