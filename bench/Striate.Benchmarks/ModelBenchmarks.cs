@@ -122,6 +122,10 @@ public static class ModelBenchmarks
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_ROWS_BLOCK") is { } rb) Striate.Kernels.PointwiseRows.BlockFloats = int.Parse(rb);
         // STRIATE_BENCH_SUBSAMPLED_POINTWISE=0: strided 1×1 convolutions at batch 1 through im2col + GEMM, not subsampled then transposed.
         Striate.Kernels.Conv2dKernels.SubsampledPointwiseEnabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_SUBSAMPLED_POINTWISE") != "0";
+        // STRIATE_BENCH_POOL_BEFORE_1X1=0: DenseNet's transitions as 1×1 → average pool again (the convolution on the full map).
+        Striate.Graph.InferencePasses.PoolsBeforePointwise = Environment.GetEnvironmentVariable("STRIATE_BENCH_POOL_BEFORE_1X1") != "0";
+        // STRIATE_BENCH_AFFINE_POOL=0: a channel affine and the 2×2 average pool reading it as two steps.
+        Striate.Graph.InferenceSession.AffineIntoPool = Environment.GetEnvironmentVariable("STRIATE_BENCH_AFFINE_POOL") != "0";
         // STRIATE_BENCH_BANDED_BLOCKS=0: inverted-residual blocks as three steps each, not banded (A/B in one binary).
         Striate.Graph.InferenceSession.BandedBlockMinPixels = Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDED_BLOCKS") == "0" ? int.MaxValue
             : int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDED_MIN_PIXELS"), out int minPixels) ? minPixels : 28 * 28;

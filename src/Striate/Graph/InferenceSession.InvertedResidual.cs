@@ -66,6 +66,16 @@ public sealed partial class InferenceSession
                     i += 1;
                     continue;
                 }
+                if (i + 1 < nodes.Count && nodes[i].Op is ChannelAffineOp && nodes[i + 1].Op is AvgPool2dOp avgPool
+                    && FeedsOnly(nodes[i], nodes[i + 1], graphOutput)
+                    && StepOf(nodes[i]) is AffineStep pooledAffine && AffinePoolStep.Takes(pooledAffine, avgPool, nodes[i + 1].Output.Shape))
+                {
+                    var fused = new AffinePoolStep(pooledAffine, SegmentOf(nodes[i + 1].Output));
+                    fused.Node = $"{nodes[i + 1].Output.Reference} = ChannelAffine → AvgPool2d  # {nodes[i + 1].ModulePath} (AffinePool {string.Join('×', pooledAffine.X.Shape)})";
+                    steps.Add(fused);
+                    i += 1;
+                    continue;
+                }
                 if (i + 1 < nodes.Count && nodes[i].Op is FusedConv2dOp && nodes[i + 1].Op is FusedConv2dOp
                     && FeedsOnly(nodes[i], nodes[i + 1], graphOutput)
                     && StepOf(nodes[i]) is ConvStep stem && StepOf(nodes[i + 1]) is ConvStep stemDw && StemDepthwiseStep.Takes(stem, stemDw))

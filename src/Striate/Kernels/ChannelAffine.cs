@@ -10,7 +10,7 @@ namespace Striate.Kernels;
 /// Shapes: x, y [N, C, S] (S = H·W); scale, shift [C]. y may be x (in place). <see cref="ForwardInto"/> writes the
 /// result into a channel slice of a wider y (a concatenation: DenseNet normalizes the concatenated features).
 /// </summary>
-public static class ChannelAffine
+public static partial class ChannelAffine
 {
     /// <summary>y[n, c, :] = act(x[n, c, :]·scale[c] + shift[c]), act = ReLU when <paramref name="relu"/>.</summary>
     public static void Forward(int n, int c, int s, ReadOnlySpan<float> x, ReadOnlySpan<float> scale, ReadOnlySpan<float> shift, bool relu, Span<float> y) =>

@@ -12,6 +12,7 @@ namespace Striate.Tests.Graph;
 /// apart, at batch 1 and 2, on odd maps, in ceil mode and with a padded pool; a convolution without ReLU, with a second
 /// reader, or on more than four input channels stays two steps.
 /// </summary>
+[Collection(nameof(InferenceSwitchesCollection))]
 public sealed class InferenceSessionConvPoolTests
 {
     [Theory]
