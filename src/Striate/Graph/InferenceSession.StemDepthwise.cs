@@ -15,7 +15,7 @@ public sealed partial class InferenceSession
     /// A fused convolution on the planar stem path (3×3 stride 2 over few channels: MobileNet-V2's features.0) and the
     /// 3×3 stride-1 depthwise convolution that alone reads it (features.1's first), as one step: the kernel stages the
     /// stem's rows band by band for the depthwise while they are in the core's cache
-    /// (<see cref="Conv2dDirect.ForwardPlanarDepthwise"/>), so the stem's output (1.6 MB at 224×224) is neither written
+    /// (<see cref="Conv2dDirect.ForwardPlanarDepthwise(GemmPath, in Conv2dGeometry, float*, float*, float*, float, float, float*, float*, float, float, float*, in PlanarProjection, int)"/>), so the stem's output (1.6 MB at 224×224) is neither written
     /// whole nor read back; a 1×1 convolution alone reading the depthwise's output (features.1's projection) may run in
     /// it too, band by band on the depthwise's rows while they are in cache. The values are those of the separate steps.
     /// The stem's output (and, with the projection, the depthwise's) keeps its planned place, unused.

@@ -217,7 +217,7 @@ internal static unsafe partial class Conv2dDirect
         }
         if (wb == null)
         {
-            wb = Scratch(ref t_phaseWeights, length);
+            wb = ThreadScratch.Aligned(ref t_phaseWeights, length);
             holder = t_phaseWeights;
             ReorderPhaseWeights(g, plan, w, wb);
         }
@@ -355,7 +355,7 @@ internal static unsafe partial class Conv2dDirect
             var plan = Plan;
             int n = index / plan.InBlocks, cb = index % plan.InBlocks, v = plan.V, W = g.InWidth;
             var shape = new BlockedShape(g.Batch, g.InChannels, g.InHeight, W, v);
-            float* plane = Scratch(ref t_interleaved, shape.BlockStride); // [H, W, V]
+            float* plane = ThreadScratch.Aligned(ref t_interleaved, shape.BlockStride); // [H, W, V]
             float* src = Src + n * plan.DxImageStride(g) + cb * plan.DxBlockStride(g);
             var cols = plan.Cols;
             for (int h = 0; h < g.InHeight; h++)

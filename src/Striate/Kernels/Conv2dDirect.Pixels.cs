@@ -111,7 +111,7 @@ internal static unsafe partial class Conv2dDirect
                 return TransformedWeights.Start(kept);
             }
         }
-        float* scratch = Scratch(ref t_weights, length);
+        float* scratch = ThreadScratch.Aligned(ref t_weights, length);
         holder = t_weights!;
         ReorderPixelWeights(g, plan, w, scratch);
         return scratch;

@@ -105,7 +105,7 @@ internal static unsafe partial class Conv2dDirect
             nint rowFloats = (nint)g.OutWidth * v, blockStride = ring * rowFloats;
             // rows: [GroupBlocks][ring][Wout][V], output row h of the group's blocks in slot h % ring; then the window rows'
             // maximum [Wout][V] and one pooled row [OutW][V].
-            float* rows = Scratch(ref t_poolRows, Plan.GroupBlocks * blockStride + rowFloats + (long)pool.OutW * v);
+            float* rows = ThreadScratch.Aligned(ref t_poolRows, Plan.GroupBlocks * blockStride + rowFloats + (long)pool.OutW * v);
             float* columnMax = rows + Plan.GroupBlocks * blockStride, pooledRow = columnMax + rowFloats;
             float* w = W + (long)grp * kH * run * wStep;
             int groupIndex = grp == Groups - 1 ? 2 : 0;

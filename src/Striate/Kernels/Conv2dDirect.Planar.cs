@@ -130,7 +130,7 @@ internal static unsafe partial class Conv2dDirect
     private static float* PlanarBias(float* bias, int channels)
     {
         if (bias != null) return bias;
-        float* zeros = Scratch(ref t_planarBias, channels);
+        float* zeros = ThreadScratch.Aligned(ref t_planarBias, channels);
         new Span<float>(zeros, channels).Clear();
         return zeros;
     }
@@ -148,7 +148,7 @@ internal static unsafe partial class Conv2dDirect
         // col: [k][ldCol], the im2col of blockRows output rows; one vector of slack past the rounded-up pixels for the
         // kw = 0 row's shifted store and the last tile's partial vector.
         nint ldCol = IntMath.RoundUp(blockRows * ow, V) + V;
-        float* col = Scratch(ref t_columns, k * ldCol + 2 * V);
+        float* col = ThreadScratch.Aligned(ref t_columns, k * ldCol + 2 * V);
         float* tail = stackalloc float[8 * 3 * 16]; // [tc][3·V]: a partial tile's output
         for (int r0 = oh0; r0 < oh1; r0 += blockRows)
         {

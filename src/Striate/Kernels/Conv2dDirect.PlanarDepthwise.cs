@@ -7,7 +7,7 @@ internal static unsafe partial class Conv2dDirect
 {
     /// <summary>
     /// Whether the planar stem <paramref name="g"/> (<see cref="TakesPlanar"/>) and the depthwise convolution
-    /// <paramref name="d"/> reading its output can run as one (<see cref="ForwardPlanarDepthwise"/>): d is a 3×3
+    /// <paramref name="d"/> reading its output can run as one (<see cref="ForwardPlanarDepthwise(GemmPath, in Conv2dGeometry, float*, float*, float*, float, float, float*, float*, float, float, float*, in PlanarProjection, int)"/>): d is a 3×3
     /// stride-1 padding-1 depthwise convolution of g's output (MobileNet-V2's features.1), with the vector kernels here.
     /// </summary>
     public static bool TakesPlanarDepthwise(in Conv2dGeometry g, in Conv2dGeometry d) =>
@@ -66,7 +66,7 @@ internal static unsafe partial class Conv2dDirect
         Conv2dKernels.RunParallel(g.Batch * threads, (long)(g.ForwardFlops / 2), ref body);
     }
 
-    /// <summary>Rows per band of <see cref="ForwardPlanarDepthwise"/> when &gt; 0 (benchmarks: STRIATE_BENCH_STEM_BAND_ROWS), else from the window budget.</summary>
+    /// <summary>Rows per band of <see cref="ForwardPlanarDepthwise(GemmPath, in Conv2dGeometry, float*, float*, float*, float, float, float*, float*, float, float, float*, in PlanarProjection, int)"/> when &gt; 0 (benchmarks: STRIATE_BENCH_STEM_BAND_ROWS), else from the window budget.</summary>
     internal static int PlanarDepthwiseBandRows;
 
     [ThreadStatic] private static float[]? t_planarWindow;
@@ -97,7 +97,7 @@ internal static unsafe partial class Conv2dDirect
             // With a projection, after the windows: the band's depthwise rows [C][R·ow] (row stride hiddenRow), its B.
             bool projects = Project.PackedA != null;
             int hiddenRow = projects ? IntMath.RoundUp(R * ow, 16) : 0;
-            float* scratch = Scratch(ref t_planarWindow, (long)C * (window + hiddenRow));
+            float* scratch = ThreadScratch.Aligned(ref t_planarWindow, (long)C * (window + hiddenRow));
             float* win = scratch + DepthwiseConv2d.BandSlackBefore;
             float* hidden = scratch + (long)C * window;
             var p = Project;

@@ -359,7 +359,7 @@ internal static unsafe partial class Conv2dDirect
                 return TransformedWeights.Start(kept);
             }
         }
-        float* scratch = Scratch(ref t_weights, length);
+        float* scratch = ThreadScratch.Aligned(ref t_weights, length);
         holder = t_weights!;
         ReorderWeights(g, plan, flip, w, scratch);
         return scratch;
@@ -493,13 +493,6 @@ internal static unsafe partial class Conv2dDirect
 
     [ThreadStatic] private static float[]? t_input, t_output, t_taskOutput;
 
-    /// <summary>A pinned, 64-byte-aligned thread-local buffer of at least <paramref name="length"/> floats (kept for the thread's lifetime).</summary>
-    private static float* Scratch(ref float[]? slot, long length)
-    {
-        if (slot == null || slot.Length < length + CacheLine.SlackFloats)
-            slot = GC.AllocateUninitializedArray<float>((int)Math.Max(length + CacheLine.SlackFloats, 1024), pinned: true);
-        return CacheLine.Align((float*)Unsafe.AsPointer(ref slot[0]));
-    }
 
     private struct Body : IParallelBody
     {
@@ -535,7 +528,7 @@ internal static unsafe partial class Conv2dDirect
                 if (TaskOutput)
                 {
                     yImageStride = (cb1 - cb0) * Out.BlockStride;
-                    yBatch = Scratch(ref t_taskOutput, (n1 - n0) * yImageStride) - n0 * yImageStride - cb0 * Out.BlockStride;
+                    yBatch = ThreadScratch.Aligned(ref t_taskOutput, (n1 - n0) * yImageStride) - n0 * yImageStride - cb0 * Out.BlockStride;
                 }
                 Tiles(Xb, yBatch, yImageStride, n0, n1, g0, g1, t0, t1);
                 if (UnpackInTask)
@@ -552,8 +545,8 @@ internal static unsafe partial class Conv2dDirect
             }
             // One image: block it, convolve every group of output channels, unblock with the epilogue.
             int image = index;
-            float* xb = Scratch(ref t_input, In.ImageStride);
-            float* yb = Scratch(ref t_output, Out.ImageStride);
+            float* xb = ThreadScratch.Aligned(ref t_input, In.ImageStride);
+            float* yb = ThreadScratch.Aligned(ref t_output, Out.ImageStride);
             long inImage = (long)In.Channels * In.Height * In.Width, outImage = (long)Out.Channels * Out.Height * Out.Width;
             for (int cb = 0; cb < In.Blocks; cb++) ChannelBlocked.PackBlock(X + image * inImage, In, cb, xb);
             Tiles(xb, yb, Out.ImageStride, 0, 1, 0, Groups, 0, RowTiles);

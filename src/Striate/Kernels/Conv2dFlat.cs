@@ -133,12 +133,7 @@ internal static unsafe partial class Conv2dFlat
 
     [ThreadStatic] private static float[]? t_scratch;
 
-    private static float[] Scratch(long length)
-    {
-        var s = t_scratch;
-        if (s == null || s.Length < length) t_scratch = s = GC.AllocateUninitializedArray<float>((int)Math.Max(length, 4096));
-        return s;
-    }
+    private static float[] Scratch(long length) => ThreadScratch.Array(ref t_scratch, length, minimum: 4096);
 
     /// <summary>
     /// output = conv(input, weight) + bias (bias empty = none) on <paramref name="width"/>, then max(·, 0) when

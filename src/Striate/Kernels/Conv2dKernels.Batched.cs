@@ -25,12 +25,6 @@ public static partial class Conv2dKernels
     [ThreadStatic] private static float[]? t_col;
     [ThreadStatic] private static float[]? t_wide;
 
-    private static float[] ThreadScratch(ref float[]? slot, long length)
-    {
-        if (slot == null || slot.Length < length) slot = GC.AllocateUninitializedArray<float>((int)Math.Max(length, 1024));
-        return slot;
-    }
-
     // Up to this many output channels per group, the forward product is done row by row (below) instead of by GEMM,
     // whose register tile (14 rows on AVX-512) would be poorly filled and whose packing costs more than it saves.
     private const int MaxRowCombinationRows = SmallProducts.MaxRows;
@@ -59,8 +53,8 @@ public static partial class Conv2dKernels
             var g = G;
             int P = g.OutHeight * g.OutWidth, og = g.OutChannelsPerGroup, cg = g.InChannelsPerGroup;
             int K = cg * g.KernelHeight * g.KernelWidth, image = cg * g.InHeight * g.InWidth;
-            float[] col = ThreadScratch(ref t_col, (long)K * Chunk * P);   // col: [K, b·P]
-            float[] wide = ThreadScratch(ref t_wide, (long)og * Chunk * P); // y/dy chunk: [Cout/g, b·P]
+            float[] col = ThreadScratch.Array(ref t_col, (long)K * Chunk * P);   // col: [K, b·P]
+            float[] wide = ThreadScratch.Array(ref t_wide, (long)og * Chunk * P); // y/dy chunk: [Cout/g, b·P]
             var x = new ReadOnlySpan<float>(X, XLength);
             var w = new ReadOnlySpan<float>(W, W == null ? 0 : WLength);
             var y = new Span<float>(Y, YLength);

@@ -49,10 +49,8 @@ public static partial class Conv2dKernels
             holder = TransformedWeights.Get(kk, new WeightTransform(transpose ? WeightTransformKind.GemmWeightsTransposed : WeightTransformKind.GemmWeights, (int)path, 0), length, ref fill);
             if (holder != null) return TransformedWeights.Start(holder);
         }
-        if (t_packedWeights == null || t_packedWeights.Length < length + CacheLine.SlackFloats)
-            t_packedWeights = GC.AllocateUninitializedArray<float>(Math.Max(length + CacheLine.SlackFloats, 1024), pinned: true);
+        float* dst = ThreadScratch.Aligned(ref t_packedWeights, length);
         holder = t_packedWeights;
-        float* dst = CacheLine.Align((float*)Unsafe.AsPointer(ref holder[0]));
         fill.Fill(dst);
         return dst;
     }
@@ -96,10 +94,8 @@ public static partial class Conv2dKernels
             holder = TransformedWeights.Get(kk, new WeightTransform(WeightTransformKind.PointwiseTransposed, (int)path, 0), length, ref fill);
             if (holder != null) return TransformedWeights.Start(holder);
         }
-        if (t_transposedWeights == null || t_transposedWeights.Length < length + CacheLine.SlackFloats)
-            t_transposedWeights = GC.AllocateUninitializedArray<float>(Math.Max(length + CacheLine.SlackFloats, 1024), pinned: true);
+        float* dst = ThreadScratch.Aligned(ref t_transposedWeights, length);
         holder = t_transposedWeights;
-        float* dst = CacheLine.Align((float*)Unsafe.AsPointer(ref holder[0]));
         fill.Fill(dst);
         return dst;
     }

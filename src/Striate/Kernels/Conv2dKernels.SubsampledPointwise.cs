@@ -33,12 +33,9 @@ public static partial class Conv2dKernels
         ReadOnlySpan<float> weight, ReadOnlySpan<float> bias, in Conv2dEpilogue epilogue, Span<float> output, WeightKey? key)
     {
         int P = g.OutHeight * g.OutWidth, cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, plane = g.InHeight * g.InWidth;
-        var s = t_subsampled;
-        if (s == null || s.Length < (long)cg * P + CacheLine.SlackFloats)
-            t_subsampled = s = GC.AllocateUninitializedArray<float>(Math.Max(cg * P + CacheLine.SlackFloats, 4096), pinned: true);
-        fixed (float* w = weight, x = input, y = output, b = bias, r = epilogue.Residual, ps = s)
+        float* xs = ThreadScratch.Aligned(ref t_subsampled, (long)cg * P, minimum: 4096); // xs: [Cin/g, P], one image's group subsampled
+        fixed (float* w = weight, x = input, y = output, b = bias, r = epilogue.Residual)
         {
-            float* xs = CacheLine.Align(ps); // xs: [Cin/g, P], one image's group subsampled
             float[]? holder;
             float* packed = path == Gemm.BestPath ? PointwiseTransposedWeights(g, w, key, out holder) : PackTransposedForPath(path, g, w, out holder);
             long perGroup = PointwiseTransposed.PackedWeightsLength(path, og, cg);

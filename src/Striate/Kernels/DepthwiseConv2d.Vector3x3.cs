@@ -77,8 +77,7 @@ internal static unsafe partial class DepthwiseConv2d
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float[] Stage(int floats)
     {
-        var s = t_stage;
-        if (s == null || s.Length < floats) t_stage = s = GC.AllocateUninitializedArray<float>(Math.Max(floats, 1024), pinned: true);
+        var s = ThreadScratch.Array(ref t_stage, floats, pinned: true);
         Array.Clear(s, 0, floats);
         return s;
     }

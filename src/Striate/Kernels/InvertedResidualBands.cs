@@ -100,10 +100,8 @@ internal static unsafe class InvertedResidualBands
             int window = RoundUp(DepthwiseConv2d.BandSlackBefore + windowRows * W + DepthwiseConv2d.BandSlackAfter, 16);
             int hiddenRow = RoundUp(R * ow, 16);
             int phaseFloats = s == 2 ? RoundUp(DepthwiseConv2d.BandPhaseFloats(W, R), 16) : 0;
-            long floats = (long)hid * (window + hiddenRow) + phaseFloats + 16;
+            float* scratch = ThreadScratch.Aligned(ref t_scratch, (long)hid * (window + hiddenRow) + phaseFloats, minimum: 0);
             var holder = t_scratch;
-            if (holder == null || holder.Length < floats) t_scratch = holder = GC.AllocateUninitializedArray<float>((int)floats, pinned: true);
-            float* scratch = CacheLine.Align((float*)Unsafe.AsPointer(ref holder[0]));
             float* win = scratch + DepthwiseConv2d.BandSlackBefore;      // window row 0 of channel c at win + c·window
             float* hidden = scratch + (long)hid * window;                 // hidden row of channel c at hidden + c·hiddenRow
             float* phases = hidden + (long)hid * hiddenRow;

@@ -82,10 +82,8 @@ internal static unsafe class PointwiseTiles
         // B̃: per depth block pc, nTiles strips of kc × NR (zero past column n), as the driver packs one block:
         // block pc starts at pc · RoundUp(n, NR), as Ã's block pc starts at pc · RoundUp(m, MR).
         long bFloats = (long)nTiles * TK.NR * k;
+        float* bPack = ThreadScratch.Aligned(ref t_packedB, bFloats, minimum: 4096);
         var holder = t_packedB;
-        if (holder == null || holder.Length < bFloats + CacheLine.SlackFloats)
-            t_packedB = holder = GC.AllocateUninitializedArray<float>((int)Math.Max(bFloats + CacheLine.SlackFloats, 4096), pinned: true);
-        float* bPack = CacheLine.Align((float*)Unsafe.AsPointer(ref holder[0]));
         var pack = new PackBody<TK> { B = b, N = n, K = k, KcBlock = kcBlock, NTiles = nTiles, BPack = bPack };
         // Packing is a copy of k × n floats: a fork pays off only for the larger ones.
         if (bFloats >= 1 << 15) ParallelFor.Run(kBlocks * nTiles, ref pack, threads);

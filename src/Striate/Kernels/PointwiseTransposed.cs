@@ -158,11 +158,9 @@ internal static unsafe class PointwiseTransposed
     /// <summary>The calling thread's pinned scratch of at least <paramref name="floats"/> floats, 64-byte aligned.</summary>
     private static float* Scratch(ref float[]? slot, long floats, out float[] holder)
     {
-        var h = slot;
-        if (h == null || h.Length < floats + CacheLine.SlackFloats)
-            slot = h = GC.AllocateUninitializedArray<float>((int)Math.Max(floats + CacheLine.SlackFloats, 4096), pinned: true);
-        holder = h;
-        return CacheLine.Align((float*)Unsafe.AsPointer(ref h[0]));
+        float* p = ThreadScratch.Aligned(ref slot, floats, minimum: 4096);
+        holder = slot!;
+        return p;
     }
 
     private struct PackBody<TK> : IParallelBody where TK : struct, IGemmMicrokernel

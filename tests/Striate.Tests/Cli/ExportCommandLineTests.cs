@@ -68,7 +68,7 @@ public sealed class ExportCommandLineTests(ITestOutputHelper output) : IDisposab
             CompareWithPyTorch(onnx, ioPath, Path.GetFileName(path), output);
             using var session = new InferenceSession(onnx);
             var metadata = OnnxMetadata.FromProperties(session.ModelMetadata.CustomMetadataMap, onnx);
-            Assert.Equal([0.485f, 0.456f, 0.406f], metadata.NormalizeMean); // torchvision weights expect ImageNet's statistics
+            Assert.Equal([0.485f, 0.456f, 0.406f], Assert.IsType<float[]>(metadata.NormalizeMean)); // torchvision weights expect ImageNet's statistics
             File.Delete(onnx);
         }
     }

@@ -4,7 +4,7 @@ using Striate.IO;
 namespace Striate.Tests.IO;
 
 /// <summary>Files written by PyTorch's side of the project parse, and their numbers mean what they should.</summary>
-public sealed class SafetensorsReferenceFileTests(ITestOutputHelper output)
+public sealed class SafetensorsReferenceFileTests
 {
     [Fact]
     public void Conv2dCaseWrittenByPyTorchHasTheExpectedLayoutAndConsistentNumbers()

@@ -38,6 +38,7 @@ public class TransformedWeightsTests
         var refill = new CountingFill(calls, 2f);
         var next = TransformedWeights.Get(new WeightKey(owner, 2), Forward16, 64, ref refill);
         Assert.Same(first, next);
+        Assert.NotNull(next);
         Assert.Equal(2, calls[0]);
         unsafe { Assert.Equal(2f, TransformedWeights.Start(next)[0]); }
         unsafe { Assert.Equal(0, (nint)TransformedWeights.Start(next) % 64); }
@@ -53,6 +54,8 @@ public class TransformedWeightsTests
         var forward = TransformedWeights.Get(new WeightKey(owner, 5), Forward16, 32, ref a);
         var backward = TransformedWeights.Get(new WeightKey(owner, 5), Backward16, 32, ref b);
         Assert.NotSame(forward, backward);
+        Assert.NotNull(forward);
+        Assert.NotNull(backward);
         unsafe
         {
             Assert.Equal(1f, TransformedWeights.Start(forward)[0]);

@@ -30,7 +30,7 @@ public sealed class TorchvisionParityTests(ITestOutputHelper output)
         var folder = Folder;
         Assert.SkipWhen(folder == null || !Directory.Exists(folder),
             $"no model reference folder ({folder ?? "no shared folder found"}); set STRIATE_MODEL_REFERENCE_DIR.");
-        var files = Directory.GetFiles(folder, "*.safetensors").OrderBy(f => f, StringComparer.Ordinal).ToArray();
+        var files = Directory.GetFiles(folder!, "*.safetensors").OrderBy(f => f, StringComparer.Ordinal).ToArray();
         Assert.NotEmpty(files);
 
         var failures = new List<string>();
