@@ -57,6 +57,11 @@ public static class ConvBenchmarks
         // STRIATE_BENCH_PREFETCH=0: the direct tiles do not prefetch the next pass's weights; STRIATE_BENCH_PREFETCH_MAX=N: lines per tile call.
         Conv2dDirect.PrefetchWeights = Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH") != "0";
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH_MAX"), out int prefetchMax)) Conv2dDirect.PrefetchMaxLines = prefetchMax;
+        // STRIATE_BENCH_PREFETCH_SPREAD=0|1|2: the tile calls request the next pass's weights a few lines per tap nowhere / on
+        // AVX2 / on AVX2 and AVX-512 (Conv2dDirect.SpreadPrefetch; elsewhere one burst before each call);
+        // STRIATE_BENCH_PREFETCH_SPREAD_MAX=N: lines per spread call.
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH_SPREAD"), out int spread)) Conv2dDirect.SpreadPrefetch = spread;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH_SPREAD_MAX"), out int spreadMax)) Conv2dDirect.PrefetchMaxLinesSpread = spreadMax;
         // STRIATE_BENCH_FEW_CALLS=N: AVX2 passes serving up to N tile calls are L1-sized (Conv2dDirect.FewCalls; 0: never).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_FEW_CALLS"), out int fewCalls)) Conv2dDirect.FewCalls = fewCalls;
         // STRIATE_BENCH_SMALL_TASKS=0: small direct calls split into up to four tasks per thread like large ones (DirectSchedule.SmallCallTasks).

@@ -329,11 +329,11 @@ internal static unsafe partial class Conv2dDirect
                             for (int c = 0; c < colTiles; c++)
                             {
                                 int j = firstW + c * tile.R;
-                                var kernel = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void>)
+                                var kernel = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, float*, float*, int, void>)
                                     Kernels[rowIndex + (c == colTiles - 1 ? 1 : 0)];
                                 kernel(dyRow + (long)(j - (aw - 1) + dyShape.PadW) * v, wChunk, dxRow + (long)c * tile.R * v, blocks, ah, aw, wStep, 0,
                                     (nint)dyShape.BlockStride, (nint)dyShape.RowPitch, v, (nint)dyShape.RowPitch, (nint)dxBlockStride,
-                                    (nint)(g.StrideH * dxRowPitch), ic0 > 0, 0);
+                                    (nint)(g.StrideH * dxRowPitch), ic0 > 0, 0, null, null, 0);
                             }
                         }
                     }

@@ -588,6 +588,7 @@ internal static unsafe partial class Conv2dDirect
             int passes = (icBlocks + chunk - 1) / chunk;
             chunk = (icBlocks + passes - 1) / passes;
             long groupFloats = (long)icBlocks * perBlock;
+            bool spread = SpreadPrefetch >= (v == 8 ? 1 : 2);
             for (int ic0 = 0; ic0 < icBlocks; ic0 += chunk)
             {
                 int blocks = Math.Min(chunk, icBlocks - ic0);
@@ -596,8 +597,9 @@ internal static unsafe partial class Conv2dDirect
                     int groupIndex = grp == Groups - 1 ? 4 : 0;
                     float* wChunk = W + grp * groupFloats + ic0 * perBlock;
                     // The next pass's weights (the next group's, or the first group's of the next input-channel range),
-                    // a slice prefetched into L2 before each tile call of this pass: at batch 1 a pass serves few tiles
-                    // (14 on AVX2's 7×7 maps), and its first tile otherwise waits on memory line by line.
+                    // a slice prefetched into L2 with each tile call of this pass: at batch 1 a pass serves few tiles
+                    // (14 on AVX2's 7×7 maps), and its first tile otherwise waits on memory line by line. Spread, the
+                    // tile requests its slice a few lines per tap; else it is requested in one burst before the call.
                     float* pf = null, pfEnd = null;
                     int linesPerCall = 0;
                     if (PrefetchWeights)
@@ -608,7 +610,7 @@ internal static unsafe partial class Conv2dDirect
                             pf = W + nextGrp * groupFloats + nextIc * perBlock;
                             pfEnd = pf + Math.Min(chunk, icBlocks - nextIc) * perBlock;
                             linesPerCall = (int)(((pfEnd - pf) / 16 + calls - 1) / calls);
-                            if (linesPerCall > PrefetchMaxLines) pf = pfEnd = null;
+                            if (linesPerCall > (spread && v == 8 ? PrefetchMaxLinesSpread : PrefetchMaxLines)) pf = pfEnd = null;
                         }
                     }
                     long yGroup = (long)grp * Plan.GroupBlocks * Out.BlockStride;
@@ -630,11 +632,23 @@ internal static unsafe partial class Conv2dDirect
                             for (int c = 0; c < ColumnTiles; c++)
                             {
                                 int ow0 = c * r, edges = ColumnEdges(g, ow0, c == ColumnTiles - 1 ? g.OutWidth - ow0 : r);
-                                var tile = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void>)
+                                var tile = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, float*, float*, int, void>)
                                     Kernels[rowIndex + (c == ColumnTiles - 1 ? 1 : 0)];
-                                if (pf < pfEnd) pf = Prefetch(pf, pfEnd, linesPerCall);
+                                // This call's slice of the next pass: [pf, sliceEnd), perTap lines before each of its taps.
+                                float* slice = null, sliceEnd = null;
+                                int perTap = 0, taps = blocks * (kh1 - kh0) * kW;
+                                if (pf < pfEnd)
+                                {
+                                    if (spread && taps > 0)
+                                    {
+                                        slice = pf;
+                                        sliceEnd = pf = Math.Min(linesPerCall, (pfEnd - pf) / 16) * 16 + pf;
+                                        perTap = (linesPerCall + taps - 1) / taps;
+                                    }
+                                    else pf = Prefetch(pf, pfEnd, linesPerCall);
+                                }
                                 tile(xRow + (long)ow0 * g.StrideW * v, wRows, yRow + (long)ow0 * v, blocks, kh1 - kh0, kW, wStep, wSkip,
-                                    (nint)In.BlockStride, xRowStep, xColStep, xTileRow, (nint)Out.BlockStride, yRowPitch, ic0 > 0, edges);
+                                    (nint)In.BlockStride, xRowStep, xColStep, xTileRow, (nint)Out.BlockStride, yRowPitch, ic0 > 0, edges, slice, sliceEnd, perTap);
                             }
                         }
                     }
@@ -666,6 +680,24 @@ internal static unsafe partial class Conv2dDirect
     /// 7×7 plan makes 4 tile calls per pass (576-line slices), and those bursts made its 7×7 layers slower (2.8 → 3.6 ms).
     /// </summary>
     internal static int PrefetchMaxLines = 192;
+
+    /// <summary>
+    /// Where the tile calls request their slice of the next pass's weights a few lines per tap (<see
+    /// cref="Conv2dDirectTile{TS, TV, TR, TRows, TO, TStride}"/>) rather than in a burst before the call: 0 nowhere, 1 on
+    /// AVX2 (V = 8), 2 on AVX2 and AVX-512. perf put 3.6 % of ResNet-18's AVX2 samples at batch 1 on the burst's
+    /// prefetcht2, waiting for miss buffers. ResNet-18 / ResNet-50 at batch 1 (bench/RESULTS.md 2026-12-05 08:14–08:34):
+    /// AVX-512's 256→256 3×3s on 14×14 3.03–3.05 → 2.88–2.99 ms (three) and 5.16–5.21 → 4.86–4.93 (five); AVX2's
+    /// 512→512 on 7×7 3.17–3.24 → 3.07–3.17 and 2.13 → 2.05–2.06. AVX-512 keeps the burst's cap (its 7×7 passes, 576
+    /// lines per call, ran slower prefetched, spread or not).
+    /// </summary>
+    internal static int SpreadPrefetch = 2;
+
+    /// <summary>
+    /// The most lines one spread tile call prefetches; a larger slice is not prefetched at all. Spread over the taps,
+    /// AVX2's 14×14 passes (one 147 KB group over 42 calls: 219 lines each) are prefetched, which bursts capped at
+    /// <see cref="PrefetchMaxLines"/> left to the first call of every pass.
+    /// </summary>
+    internal static int PrefetchMaxLinesSpread = 1024;
 
     /// <summary>
     /// The kernel rows [kh0, kh1) whose taps read an image row (not the zero border) for at least one of the
@@ -734,7 +766,7 @@ internal static unsafe partial class Conv2dDirect
     // ---- choosing the compiled tile (R columns, Rows rows, O blocks, column stride S) ---------------------------
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void> Tile<TS, TV>(int r, int rows, int o, int s)
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, float*, float*, int, void> Tile<TS, TV>(int r, int rows, int o, int s)
         where TS : struct, ISimdFloat<TV> where TV : struct => r switch
     {
         1 => TileRows<TS, TV, C1>(rows, o, s),
@@ -755,7 +787,7 @@ internal static unsafe partial class Conv2dDirect
     };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void> TileRows<TS, TV, TR>(int rows, int o, int s)
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, float*, float*, int, void> TileRows<TS, TV, TR>(int rows, int o, int s)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant => rows switch
     {
         1 => TileO<TS, TV, TR, C1>(o, s),
@@ -766,7 +798,7 @@ internal static unsafe partial class Conv2dDirect
     };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void> TileO<TS, TV, TR, TRows>(int o, int s)
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, float*, float*, int, void> TileO<TS, TV, TR, TRows>(int o, int s)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant where TRows : struct, IConstant => o switch
     {
         1 => TileS<TS, TV, TR, TRows, C1>(s),
@@ -776,7 +808,7 @@ internal static unsafe partial class Conv2dDirect
     };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, void> TileS<TS, TV, TR, TRows, TO>(int s)
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, float*, float*, int, void> TileS<TS, TV, TR, TRows, TO>(int s)
         where TS : struct, ISimdFloat<TV> where TV : struct where TR : struct, IConstant where TRows : struct, IConstant where TO : struct, IConstant =>
         s == 1 ? &Conv2dDirectTile<TS, TV, TR, TRows, TO, C1>.Run : &Conv2dDirectTile<TS, TV, TR, TRows, TO, C2>.Run;
 }

@@ -109,6 +109,47 @@ public class Conv2dDirectKernelTests
         finally { DirectSchedule.Override = null; }
     }
 
+    /// <summary>
+    /// The forward tiles prefetch the next pass's weights in a burst before each call or spread over the call's taps
+    /// (<see cref="Conv2dDirect.SpreadPrefetch"/>), or not at all: the results are the same to the bit and match the
+    /// reference. Batch 1 with several passes per task: 7×7 maps (AVX2's L1-sized passes), 14×14 (one pass per group,
+    /// slices over the burst cap), a deep strided layer.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 96, 7, 7, 72, 1)]
+    [InlineData(1, 256, 14, 14, 64, 1)]
+    [InlineData(2, 160, 12, 12, 48, 2)]
+    public void PrefetchingTheNextPassLeavesTheResultUnchanged(int batch, int cin, int h, int w, int cout, int stride)
+    {
+        Assert.SkipUnless(Conv2dDirect.IsSupported(Conv2dDirect.BestWidth), "no direct kernel is hardware-accelerated here (or it is disabled by DOTNET_Enable* settings).");
+        var g = new Conv2dGeometry(batch, cin, h, w, cout, 3, 3, stride, stride, 1, 1);
+        foreach (var width in new[] { GemmPath.Vector512, GemmPath.Vector256 })
+        {
+            if (!Conv2dDirect.IsSupported(width)) continue;
+            var r = new Generator(17 + (ulong)cin);
+            var x = Close.RandomArray((int)g.InputLength, r);
+            var wt = Close.RandomArray((int)g.WeightLength, r);
+            var b = Close.RandomArray(g.OutChannels, r);
+            var expected = new float[g.OutputLength];
+            Conv2dReference.Forward(g, x, wt, b, expected);
+            float[]? first = null;
+            var (prefetch, spread) = (Conv2dDirect.PrefetchWeights, Conv2dDirect.SpreadPrefetch);
+            try
+            {
+                foreach (var (on, mode) in new[] { (false, 0), (true, 0), (true, 1), (true, 2) })
+                {
+                    (Conv2dDirect.PrefetchWeights, Conv2dDirect.SpreadPrefetch) = (on, mode);
+                    var actual = Nan(g.OutputLength);
+                    Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, width, x, wt, b, actual, default);
+                    Close.Assert(expected, actual, 1e-4, 1e-3, $"{g} {width} prefetch {on} spread {mode}");
+                    if (first == null) first = actual;
+                    else Assert.Equal(first, actual);
+                }
+            }
+            finally { (Conv2dDirect.PrefetchWeights, Conv2dDirect.SpreadPrefetch) = (prefetch, spread); }
+        }
+    }
+
     [Fact]
     public void DeepLayersWithLargeWeightsBlockTheBatch()
     {
