@@ -14,12 +14,12 @@ public sealed partial class InferenceSession
     /// <summary>The longest one wait for the background JIT may take (it stops earlier once the JIT is quiet).</summary>
     internal const int JitWaitLimitMilliseconds = 200;
 
-    /// <summary>Runs made while preparing, on a zero input (0 when preparing was told not to, else 1, 2 or 3; see <see cref="WarmUp"/>).</summary>
+    /// <summary>Runs made while preparing, on a zero input (0 when preparing was told not to, else 1, 2 or 4; see <see cref="WarmUp"/>).</summary>
     internal int WarmUpRuns { get; private set; }
 
     /// <summary>
-    /// Runs the session one to three times on a zero input, each time waiting for the runtime's background JIT to finish
-    /// what the run queued, so that the caller's first run executes the code a steady-state run does.
+    /// Runs the session one, two or four times on a zero input, waiting after each of the first three for the runtime's
+    /// background JIT to finish what the run queued, so that the caller's first run executes the code a steady-state run does.
     /// </summary>
     /// <remarks>
     /// Why (bench/RESULTS.md, 2026-12-04): tracing calls the kernels' glue (schedules, checks, the steps' own Run) often
@@ -47,6 +47,13 @@ public sealed partial class InferenceSession
     /// milliseconds are (late tier-1 JIT by JitInfo, cold lines, parked threads after the JIT wait's sleeps) was not
     /// pinned down. At most 25 ms more preparing, nothing for models whose run is longer.
     /// </para>
+    /// <para>
+    /// After the third run's wait a fourth follows with no wait after it (bench/RESULTS.md, 2026-12-05 08:58): the wait
+    /// ends with the process idle for at least 6 ms (its quiet slots), and a first call straight after that idling ran
+    /// slower than one straight after a run — over 14 fresh processes each, MobileNet-V2's first call 4.57 → 4.28 ms
+    /// (median), first ÷ steady 1.07 → 1.00. Three runs leave nothing for the fourth to set off; what the idling costs
+    /// (cores the hypervisor parked, caches others used meanwhile) was not pinned down.
+    /// </para>
     /// </remarks>
     private void WarmUp()
     {
@@ -65,8 +72,9 @@ public sealed partial class InferenceSession
         WaitForBackgroundJit(JitWaitLimitMilliseconds);
         if (!ThirdWarmUpAfter(secondMilliseconds)) return;
         Run(input, output);
-        WarmUpRuns = 3;
         WaitForBackgroundJit(JitWaitLimitMilliseconds);
+        Run(input, output);
+        WarmUpRuns = 4;
     }
 
     /// <summary>Whether a session whose second warm-up run took <paramref name="secondRunMilliseconds"/> makes a third.</summary>

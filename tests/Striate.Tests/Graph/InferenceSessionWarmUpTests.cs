@@ -26,7 +26,7 @@ public sealed class InferenceSessionWarmUpTests
     {
         var model = Block(new Generator(3)).Eval();
         var session = model.PrepareForInference(1, 3, 8, 8);
-        Assert.InRange(session.WarmUpRuns, 1, 3);
+        Assert.Contains(session.WarmUpRuns, new[] { 1, 2, 4 }); // 4 for a run this short, unless a slow first run cut it to 1 or 2
     }
 
     [Fact]
