@@ -136,11 +136,11 @@ internal static unsafe partial class Conv2dDirect
                 else
                 {
                     DepthwiseConv2d.ForwardBand(1, win, window, ow, rows, C, Dw, DwBias, DwLo, DwHi, hidden, hiddenRow, null);
-                    // z[:, i0·ow ..] (row stride outPlane) = A · hidden, bias and clamp in the store; AVX-512 reads the band's
-                    // rows in place (PointwiseRows), other paths through the packing driver on this thread.
+                    // z[:, i0·ow ..] (row stride outPlane) = A · hidden, bias and clamp in the store; AVX-512 and AVX2 read
+                    // the band's rows in place (PointwiseRows), other paths through the packing driver on this thread.
                     int cols = rows * ow;
-                    if (p.Path == GemmPath.Vector512 && PointwiseRows.Enabled)
-                        PointwiseRows.RunHere(p.PackedA, p.OutChannels, C, cols, hidden, hiddenRow, zImage + (long)i0 * ow, (nint)outPlane, projectEpilogue);
+                    if (PointwiseRows.TakesBand(p.Path))
+                        PointwiseRows.RunHere(p.Path, p.PackedA, p.OutChannels, C, cols, hidden, hiddenRow, zImage + (long)i0 * ow, (nint)outPlane, projectEpilogue);
                     else
                         Gemm.Sgemm(p.Path, 1, p.PackedA, p.OutChannels, C, false, cols, hidden, hiddenRow, 0f, zImage + (long)i0 * ow, (int)outPlane, projectEpilogue);
                 }

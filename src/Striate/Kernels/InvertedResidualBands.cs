@@ -145,14 +145,14 @@ internal static unsafe class InvertedResidualBands
         }
 
         /// <summary>
-        /// C [m, n] (row stride ldc) = epilogue(A · B [k, n]) on this thread: on AVX-512 B's rows read in place
+        /// C [m, n] (row stride ldc) = epilogue(A · B [k, n]) on this thread: on AVX-512 and AVX2 B's rows read in place
         /// (<see cref="PointwiseRows.RunHere"/>: the band's rows of x, or its depthwise rows, are already rows of B), else
         /// through the packing driver.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private static void Product(GemmPath path, float* packedA, int m, int k, int n, float* b, int ldb, float* c, int ldc, in GemmEpilogue epilogue)
         {
-            if (path == GemmPath.Vector512 && InPlace && PointwiseRows.Enabled) PointwiseRows.RunHere(packedA, m, k, n, b, ldb, c, ldc, epilogue);
+            if (InPlace && PointwiseRows.TakesBand(path)) PointwiseRows.RunHere(path, packedA, m, k, n, b, ldb, c, ldc, epilogue);
             else Gemm.Sgemm(path, 1, packedA, m, k, false, n, b, ldb, 0f, c, ldc, epilogue);
         }
 

@@ -69,15 +69,39 @@ internal static unsafe class PointwiseRows
     }
 
     /// <summary>
-    /// As <see cref="Run"/> on the calling thread, with B's and C's own row strides (a band of a larger map: a fused
-    /// step's staged rows, the band's columns of the output); AVX-512 only (<see cref="Takes"/>'s path).
+    /// For benchmarks: false packs each band's B̃ on AVX2 again (STRIATE_BENCH_AVX2_BANDS_IN_PLACE=0), as before the AVX2
+    /// in-place tile (GemmRowsInPlace.Avx2.cs) was used there.
+    /// </summary>
+    internal static bool Avx2Bands = true;
+
+    /// <summary>
+    /// Whether a fused step's band product (B's rows just written, in L2) runs in place (<see cref="RunHere"/>) on
+    /// <paramref name="path"/>: AVX-512, and AVX2, whose in-place tile loses on whole maps from memory but not on a band.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void RunHere(float* packedA, int m, int k, int n, float* b, nint ldb, float* c, nint ldc, in GemmEpilogue epilogue)
+    public static bool TakesBand(GemmPath path) =>
+        Enabled && (path == GemmPath.Vector512 || path == GemmPath.Vector256 && Avx2Bands);
+
+    /// <summary>
+    /// As <see cref="Run"/> on the calling thread, with B's and C's own row strides (a band of a larger map: a fused
+    /// step's staged rows, the band's columns of the output); AVX-512 and AVX2 (<see cref="TakesBand"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunHere(GemmPath path, float* packedA, int m, int k, int n, float* b, nint ldb, float* c, nint ldc, in GemmEpilogue epilogue)
     {
         if (m <= 0 || n <= 0 || k <= 0) throw new ArgumentException($"PointwiseRows: empty product {m}×{n}×{k}.");
-        var body = new Body<Gemm512x14x32> { A = packedA, B = b, C = c, M = m, N = n, K = k, Ldb = ldb, Ldc = ldc, Tall = TallTile, MParts = 1, NParts = 1,
-            MTiles = (m + Gemm512x14x32.MR - 1) / Gemm512x14x32.MR, NTiles = (n + Gemm512x14x32.NR - 1) / Gemm512x14x32.NR, BlockFloats = BlockFloats, Epilogue = epilogue };
+        if (path == GemmPath.Vector512) RunHere<Gemm512x14x32>(packedA, m, k, n, b, ldb, c, ldc, epilogue);
+        else if (path == GemmPath.Vector256) RunHere<Gemm256x6x16>(packedA, m, k, n, b, ldb, c, ldc, epilogue);
+        else throw new PlatformNotSupportedException($"PointwiseRows: no in-place tile for {path}.");
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunHere<TK>(float* packedA, int m, int k, int n, float* b, nint ldb, float* c, nint ldc, in GemmEpilogue epilogue)
+        where TK : struct, IGemmRowsInPlace
+    {
+        // The AVX2 tile has no tall form (TallRows 0).
+        var body = new Body<TK> { A = packedA, B = b, C = c, M = m, N = n, K = k, Ldb = ldb, Ldc = ldc, Tall = TallTile && TK.TallRows > 0, MParts = 1, NParts = 1,
+            MTiles = (m + TK.MR - 1) / TK.MR, NTiles = (n + TK.NR - 1) / TK.NR, BlockFloats = BlockFloats, Epilogue = epilogue };
         body.Invoke(0);
     }
 

@@ -5,7 +5,7 @@ namespace Striate.Tests.Kernels;
 
 /// <summary>
 /// The large-map 1×1 product reading the input rows in place (<see cref="PointwiseRows"/>) against the three-loop GEMM
-/// twin and a plain epilogue loop, on the path with an in-place tile (AVX-512 14×32): random sizes around the tile
+/// twin and a plain epilogue loop, on the paths with an in-place tile (AVX-512 14×32; AVX2 6×16 for bands): random sizes around the tile
 /// edges (rows past whole 14-row strips, including the 4- and 8-row tiles; pixels past a whole
 /// column strip, which is packed), depths of one and of several blocks, several column blocks, bias, residual and
 /// clamp; then whole 1×1 convolutions at batch 1 on 28×28 to 112×112 maps (stride 1 and 2) against
@@ -54,15 +54,19 @@ public class PointwiseRowsTests
         }
     }
 
-    [Fact]
-    public unsafe void BandProductOnTheCallingThreadMatchesReference()
+    [Theory]
+    [InlineData((int)GemmPath.Vector512)] // 14×32 tile, the tall 16-row tile
+    [InlineData((int)GemmPath.Vector256)] // 6×16 tile and its 4-row tile
+    public unsafe void BandProductOnTheCallingThreadMatchesReference(int width)
     {
-        Assert.SkipUnless(Gemm.IsSupported(GemmPath.Vector512), "Vector512 is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        var path = (GemmPath)width;
+        Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
         var gen = new Generator(173);
-        for (int trial = 0; trial < 10; trial++)
+        for (int trial = 0; trial < 14; trial++)
         {
-            // 15, 16, 29 and 30 rows take the tall 16-row tile for their last strips; B's and C's rows are longer than the
-            // band (a band of a larger map); n from 1 (one packed edge strip) to several 32-column strips.
+            // 15, 16, 29 and 30 rows take the tall 16-row tile for their last strips on AVX-512 (on AVX2: 6-row strips and a
+            // 3- or 4-row rest); B's and C's rows are longer than the band (a band of a larger map); n from 1 (one packed
+            // edge strip) to several whole strips.
             int m = trial < 4 ? new[] { 15, 16, 29, 30 }[trial] : 5 + (int)(gen.NextFloat() * 40);
             int n = trial == 0 ? 1792 : 1 + (int)(gen.NextFloat() * 300), k = 1 + (int)(gen.NextFloat() * (trial == 5 ? 700 : 48));
             int ldb = n + (int)(gen.NextFloat() * 40), ldc = n + 16 * (int)(gen.NextFloat() * 4);
@@ -78,14 +82,14 @@ public class PointwiseRowsTests
             for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
                 expected[i * ldc + j] = MathF.Min(MathF.Max(expected[i * ldc + j] + (bias ? b[i] : 0f), -1f), 2f);
-            var packed = new float[Gemm.PackedALength(GemmPath.Vector512, m, k)];
+            var packed = new float[Gemm.PackedALength(path, m, k)];
             fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b)
             {
-                Gemm.PackA(GemmPath.Vector512, false, m, k, 1f, pw, k, pp);
-                PointwiseRows.RunHere(pp, m, k, n, px, ldb, py, ldc, new GemmEpilogue(bias ? pb : null, null, 0, -1f, 2f));
+                Gemm.PackA(path, false, m, k, 1f, pw, k, pp);
+                PointwiseRows.RunHere(path, pp, m, k, n, px, ldb, py, ldc, new GemmEpilogue(bias ? pb : null, null, 0, -1f, 2f));
             }
             // Columns past n stay NaN in both.
-            Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"band m={m} n={n} k={k} ldb={ldb} ldc={ldc} bias={bias}");
+            Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"{path} band m={m} n={n} k={k} ldb={ldb} ldc={ldc} bias={bias}");
         }
     }
 

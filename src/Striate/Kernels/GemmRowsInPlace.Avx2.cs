@@ -1,0 +1,82 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// The AVX2 6×16 tile reading B in place (row p of the strip at b + p·ldb), for the products of a fused step's bands
+/// only: there B's rows (a band's staged expansion input or its depthwise rows) were just written and sit in the
+/// core's L2, so the tile trades <see cref="GemmDriver{TKernel}"/>'s copy of B into B̃ per band for one 64-byte line
+/// per depth step. On whole maps read from memory the same tile ran ResNet-50's 56×56 1×1s ~15 % slower than from B̃
+/// (see <see cref="IGemmRowsInPlace"/>), so <see cref="PointwiseRows.Takes"/> keeps AVX2's unfused 1×1s on B̃.
+/// Same Ã strips and store (masks, epilogue) as <see cref="Run"/>.
+/// </summary>
+internal readonly unsafe partial struct Gemm256x6x16 : IGemmRowsInPlace
+{
+    /// <summary>No tall tile on AVX2: 16 rows of one column vector would need 16 accumulators and leave none for B.</summary>
+    public static int TallRows => 0;
+
+    public static int TallCols => 8;
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void RunInPlace(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s)
+    {
+        // C's last 1–4 rows run a 4-row tile, as in the packed tile (GemmEdgeRows.cs).
+        if (s.Rows <= 4) { RunInPlace4(kc, a, b, ldb, c, ldc, beta, in s); return; }
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        PrefetchTile(c, ldc, in s);
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            Vector256<float> ai;
+            ai = Vector256.Create(a[0]); c00 = Vector256.MultiplyAddEstimate(ai, b0, c00); c01 = Vector256.MultiplyAddEstimate(ai, b1, c01);
+            ai = Vector256.Create(a[1]); c10 = Vector256.MultiplyAddEstimate(ai, b0, c10); c11 = Vector256.MultiplyAddEstimate(ai, b1, c11);
+            ai = Vector256.Create(a[2]); c20 = Vector256.MultiplyAddEstimate(ai, b0, c20); c21 = Vector256.MultiplyAddEstimate(ai, b1, c21);
+            ai = Vector256.Create(a[3]); c30 = Vector256.MultiplyAddEstimate(ai, b0, c30); c31 = Vector256.MultiplyAddEstimate(ai, b1, c31);
+            ai = Vector256.Create(a[4]); c40 = Vector256.MultiplyAddEstimate(ai, b0, c40); c41 = Vector256.MultiplyAddEstimate(ai, b1, c41);
+            ai = Vector256.Create(a[5]); c50 = Vector256.MultiplyAddEstimate(ai, b0, c50); c51 = Vector256.MultiplyAddEstimate(ai, b1, c51);
+            a += 6;
+            b += ldb;
+        }
+        // A whole-width tile: the masks are never read (whole = true).
+        var m0 = Vector256<float>.AllBitsSet;
+        StoreEdge(c, c00, c01, beta, in s, 0, m0, m0, true); c += ldc;
+        StoreEdge(c, c10, c11, beta, in s, 1, m0, m0, true); c += ldc;
+        StoreEdge(c, c20, c21, beta, in s, 2, m0, m0, true); c += ldc;
+        StoreEdge(c, c30, c31, beta, in s, 3, m0, m0, true); c += ldc;
+        StoreEdge(c, c40, c41, beta, in s, 4, m0, m0, true); c += ldc;
+        StoreEdge(c, c50, c51, beta, in s, 5, m0, m0, true);
+    }
+
+    /// <summary>Not used (<see cref="TallRows"/> is 0).</summary>
+    public static void RunInPlaceTall(int kc, float* a, float* aNext, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s) =>
+        throw new NotSupportedException("Gemm256x6x16 has no tall tile.");
+
+    /// <summary>Rows 0..3 (4 broadcasts, 8 FMAs per depth).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void RunInPlace4(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s)
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default;
+        PrefetchTile(c, ldc, in s);
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            Vector256<float> ai;
+            ai = Vector256.Create(a[0]); c00 = Vector256.MultiplyAddEstimate(ai, b0, c00); c01 = Vector256.MultiplyAddEstimate(ai, b1, c01);
+            ai = Vector256.Create(a[1]); c10 = Vector256.MultiplyAddEstimate(ai, b0, c10); c11 = Vector256.MultiplyAddEstimate(ai, b1, c11);
+            ai = Vector256.Create(a[2]); c20 = Vector256.MultiplyAddEstimate(ai, b0, c20); c21 = Vector256.MultiplyAddEstimate(ai, b1, c21);
+            ai = Vector256.Create(a[3]); c30 = Vector256.MultiplyAddEstimate(ai, b0, c30); c31 = Vector256.MultiplyAddEstimate(ai, b1, c31);
+            a += 6;
+            b += ldb;
+        }
+        var m0 = Vector256<float>.AllBitsSet;
+        StoreEdge(c, c00, c01, beta, in s, 0, m0, m0, true); c += ldc;
+        StoreEdge(c, c10, c11, beta, in s, 1, m0, m0, true); c += ldc;
+        StoreEdge(c, c20, c21, beta, in s, 2, m0, m0, true); c += ldc;
+        StoreEdge(c, c30, c31, beta, in s, 3, m0, m0, true);
+    }
+}
