@@ -78,6 +78,8 @@ public static class ConvBenchmarks
         PointwiseTransposed.Avx2PlainStores = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_PLAIN_STORE") != "0";
         // STRIATE_BENCH_AVX2_FOUR_BY_THREE=0: AVX2 rows wider than 8 always as 6 pixels × 2 blocks (DirectPlan.FourByThreeAvx2).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_FOUR_BY_THREE") == "0") DirectPlan.FourByThreeAvx2 = false;
+        // STRIATE_BENCH_AVX2_EVEN_COLUMNS=0: AVX2 rows wider than 8 as tiles of R pixels and a last one of the rest, not R and R − 1 (DirectPlan.EvenColumnsAvx2).
+        DirectPlan.EvenColumnsAvx2 = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EVEN_COLUMNS") != "0";
         // STRIATE_BENCH_WEIGHT_IMAGES=N: images per weight-gradient tile call (Conv2dDirect.WeightImagesOverride).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_IMAGES"), out int images)) Conv2dDirect.WeightImagesOverride = images;
         // STRIATE_BENCH_WEIGHT_ROWS=N: output rows per weight-gradient pass; STRIATE_BENCH_WEIGHT_KERNEL_ROWS=1|2: tasks over

@@ -27,6 +27,10 @@ public static class LayerBenchmarks
         (128, 32, 3, 1, 28), (128, 32, 3, 1, 14), (128, 32, 3, 1, 7),
         // ResNet's 3×3s on 14×14 and 7×7 (repeated alone, their weights stay in L3; in the model they come from memory)
         (256, 256, 3, 1, 14), (512, 512, 3, 1, 7),
+        // VGG-11's 3×3s past the stem (64→128 at 112 to 512→512 at 14)
+        (64, 128, 3, 1, 112), (128, 256, 3, 1, 56), (256, 256, 3, 1, 56), (256, 512, 3, 1, 28), (512, 512, 3, 1, 28), (512, 512, 3, 1, 14),
+        // AlexNet's 13×13 3×3s
+        (192, 384, 3, 1, 13), (384, 256, 3, 1, 13), (256, 256, 3, 1, 13),
     ];
 
     public static IEnumerable<BenchFigure> Run()

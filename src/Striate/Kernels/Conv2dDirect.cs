@@ -7,9 +7,11 @@ namespace Striate.Kernels;
 /// <summary>
 /// How the direct kernel tiles one convolution's output for vectors of V floats: tiles of R columns × Rows rows ×
 /// GroupBlocks blocks of V output channels (<see cref="Conv2dDirectTile{TS, TV, TR, TRows, TO, TStride}"/>), and
-/// the blocked weight layout that goes with it ([groups][ICB][kH][kW][V (ic)][GroupBlocks·V (oc)]).
+/// the blocked weight layout that goes with it ([groups][ICB][kH][kW][V (ic)][GroupBlocks·V (oc)]). A row's column
+/// tiles are R pixels wide but the last, which takes the rest; or, with <see cref="WideTiles"/> > 0, the first
+/// WideTiles are R wide and the others R − 1 (<see cref="NarrowFrom"/>, <see cref="NarrowWidth"/>).
 /// </summary>
-internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBlocks, bool ImagePairs = false)
+internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBlocks, bool ImagePairs = false, int WideTiles = 0)
 {
     /// <summary>
     /// The tile for <paramref name="g"/> (<see cref="InImage"/>), except that batch-blocked 5–7-pixel rows on AVX-512
@@ -30,8 +32,37 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
             var s = DirectSchedule.For(g, plan, KernelThreads.Count);
             if (!s.PerImage && s.Images >= 2) return new DirectPlan(v, plan.R, 2, 2, ImagePairs: true);
         }
-        return plan;
+        return v == 8 && EvenColumnsAvx2 && plan.Rows == 1 && g.OutWidth > 8 ? plan.WithEvenColumns(g) : plan;
     }
+
+    /// <summary>
+    /// The same tiles with a row split as evenly as R allows: R-pixel tiles first, then (R − 1)-pixel ones, where the
+    /// usual split would leave a last tile narrower than R − 1. On AVX2 a narrow last tile leaves FMA slots idle (two
+    /// pipes × 4 cycles of latency want 8 independent accumulators): VGG-11's 56-pixel rows were 9 tiles of 6 pixels
+    /// × 2 blocks and one of 2 (4 accumulators, half the FMA rate), now 6 of 6 and 4 of 5 (10 each); 28-pixel rows
+    /// 6,6,6,6,4 → 6,6,6,5,5; AlexNet's 13-pixel rows 5,5,3 → 5,4,4. The number of tiles and their work stay the same.
+    /// </summary>
+    internal DirectPlan WithEvenColumns(in Conv2dGeometry g)
+    {
+        int tiles = ColumnTiles(g), rest = g.OutWidth - (tiles - 1) * R;
+        if (tiles < 2 || R < 2 || rest >= R - 1) return this;
+        return this with { WideTiles = g.OutWidth - tiles * (R - 1) }; // ≥ 1 since R = ⌈OutWidth / tiles⌉; < tiles since rest < R − 1
+    }
+
+    /// <summary>For benchmarks: whether AVX2 rows wider than 8 split into tiles of R and R − 1 pixels (else R and the rest).</summary>
+    internal static bool EvenColumnsAvx2 = true;
+
+    /// <summary>The first column tile of the narrow kind (R − 1 pixels, or the rest of the row after tiles of R).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int NarrowFrom(in Conv2dGeometry g) => WideTiles > 0 ? WideTiles : ColumnTiles(g) - 1;
+
+    /// <summary>Pixels of a narrow column tile (<see cref="NarrowFrom"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int NarrowWidth(in Conv2dGeometry g) => WideTiles > 0 ? R - 1 : g.OutWidth - (ColumnTiles(g) - 1) * R;
+
+    /// <summary>The first output column of column tile <paramref name="c"/> (tiles before <paramref name="narrowFrom"/> are R wide, the others narrow).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public int ColumnStart(int c, int narrowFrom) => c * R - Math.Max(0, c - narrowFrom);
 
     /// <summary>For benchmarks: whether batch-blocked 5–7-wide maps at V = 16 pair images (else one row × 3 blocks).</summary>
     internal static bool PairImages = true;
@@ -396,6 +427,7 @@ internal static unsafe partial class Conv2dDirect
         {
             G = g, Plan = plan, In = inShape, Out = outShape, X = x, W = wb, Y = y, Bias = bias, Residual = residual, Relu = relu,
             Groups = groups, ColumnTiles = plan.ColumnTiles(g), RowTiles = plan.RowTiles(g),
+            NarrowFrom = plan.NarrowFrom(g), NarrowWidth = plan.NarrowWidth(g),
         };
         // Kernels for the full tile and the edge tiles (fewer columns at a row's end, fewer rows at the bottom,
         // fewer blocks in the last group): edge tiles never overlap their neighbours, because later input-channel
@@ -446,14 +478,14 @@ internal static unsafe partial class Conv2dDirect
     }
 
     /// <summary>
-    /// The tile of kernel-table entry <paramref name="i"/>: (last group ? 4 : 0) + (last row tile ? 2 : 0) + (last
+    /// The tile of kernel-table entry <paramref name="i"/>: (last group ? 4 : 0) + (last row tile ? 2 : 0) + (narrow
     /// column tile ? 1 : 0); edge tiles have fewer columns, rows or channel blocks.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static (int R, int Rows, int Blocks) TileShape(in Conv2dGeometry g, in DirectPlan plan, int i)
     {
         // Image pairs: the "last row tile" kernel is the one for a lone image (an odd image count), one row of it.
-        int rEdge = g.OutWidth - (plan.ColumnTiles(g) - 1) * plan.R, rowsEdge = plan.ImagePairs ? 1 : g.OutHeight - (plan.RowTiles(g) - 1) * plan.Rows;
+        int rEdge = plan.NarrowWidth(g), rowsEdge = plan.ImagePairs ? 1 : g.OutHeight - (plan.RowTiles(g) - 1) * plan.Rows;
         int lastBlocks = plan.OutBlocks(g) - (plan.Groups(g) - 1) * plan.GroupBlocks;
         return ((i & 1) != 0 ? rEdge : plan.R, (i & 2) != 0 ? rowsEdge : plan.Rows, (i & 4) != 0 ? lastBlocks : plan.GroupBlocks);
     }
@@ -503,7 +535,9 @@ internal static unsafe partial class Conv2dDirect
         public float* Xb, Yb;                    // the blocked batch (when not PerImage)
         public bool Relu, PerImage, UnpackInTask, TaskOutput;
         public int Groups, ColumnTiles, RowTiles, RowChunks, Images, GroupsPerTask, GroupChunks;
-        /// <summary>Tile kernels indexed by (last group ? 4 : 0) + (last row tile ? 2 : 0) + (last column tile ? 1 : 0).</summary>
+        /// <summary>Column tiles from NarrowFrom on are NarrowWidth pixels wide (<see cref="DirectPlan.NarrowFrom"/>).</summary>
+        public int NarrowFrom, NarrowWidth;
+        /// <summary>Tile kernels indexed by (last group ? 4 : 0) + (last row tile ? 2 : 0) + (narrow column tile ? 1 : 0).</summary>
         public KernelTable Kernels;
 
         // AggressiveOptimization (here and on the other loops of this file): compiled optimized at once, so the first
@@ -631,9 +665,10 @@ internal static unsafe partial class Conv2dDirect
                             float* yRow = yBlock + oh * Out.RowPitch;
                             for (int c = 0; c < ColumnTiles; c++)
                             {
-                                int ow0 = c * r, edges = ColumnEdges(g, ow0, c == ColumnTiles - 1 ? g.OutWidth - ow0 : r);
+                                bool narrow = c >= NarrowFrom;
+                                int ow0 = Plan.ColumnStart(c, NarrowFrom), edges = ColumnEdges(g, ow0, narrow ? NarrowWidth : r);
                                 var tile = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, float*, float*, int, void>)
-                                    Kernels[rowIndex + (c == ColumnTiles - 1 ? 1 : 0)];
+                                    Kernels[rowIndex + (narrow ? 1 : 0)];
                                 // This call's slice of the next pass: [pf, sliceEnd), perTap lines before each of its taps.
                                 float* slice = null, sliceEnd = null;
                                 int perTap = 0, taps = blocks * (kh1 - kh0) * kW;

@@ -36,6 +36,10 @@ public class Conv2dDirectKernelTests
         new(1, 128, 14, 14, 32, 3, 3, 1, 1, 1, 1),                 // a small call with one group (DenseNet's 3×3 on 14×14): one row chunk per thread
         new(1, 20, 5, 56, 64, 3, 3, 1, 1, 1, 1),                   // 56-wide rows: AVX2's 4 pixels × 3 blocks (14 tiles), last group of 2 blocks
         new(2, 12, 4, 27, 72, 3, 3, 1, 1, 1, 1),                   // 27-wide rows: AVX2's 4 × 3 tiles with a 3-pixel last tile, 3 groups of 3 blocks
+        new(1, 12, 3, 56, 32, 3, 3, 1, 1, 1, 1),                   // 56-wide rows, 4 blocks: AVX2's 6 × 2 tiles split 6 × 6 + 4 × 5 pixels
+        new(1, 20, 5, 28, 40, 3, 3, 1, 1, 1, 1),                   // 28-wide rows: AVX2 6,6,6,5,5 pixels, last group of 1 block
+        new(1, 24, 13, 13, 48, 3, 3, 1, 1, 1, 1),                  // 13×13 (AlexNet): AVX2 5,4,4 pixels × 2 blocks
+        new(1, 8, 3, 112, 16, 3, 3, 1, 1, 1, 1),                   // 112-wide rows: AVX2 17 tiles of 6 and 2 of 5
     ];
 
     public static TheoryData<int, int> NamedCases() => DirectWidthCases.Of(Named.Length);
@@ -254,6 +258,33 @@ public class Conv2dDirectKernelTests
         Assert.True(DirectPlan.Avx2TakesFourByThree(56, 32, threads: 1));
         // AVX-512 is not concerned.
         Assert.Equal((14, 2), DirectPlan.For(layer1, 16) is var b ? (b.R, b.GroupBlocks) : default);
+    }
+
+    [Fact]
+    public void Avx2RowsSplitIntoTilesOfRAndRMinusOnePixelsRatherThanANarrowLastTile()
+    {
+        // (row width, output channels) → (R, tiles of R, narrow width, tile count): VGG-11's 256 channels on 56×56 were
+        // 9 tiles of 6 and one of 2; 28-wide 6,6,6,6,4; AlexNet's 13-wide 5,5,3; 112-wide 18 × 6 + 4.
+        foreach (var (size, cout, expected) in new[] { (56, 256, (6, 6, 5, 10)), (28, 512, (6, 3, 5, 5)), (13, 384, (5, 1, 4, 3)), (112, 128, (6, 17, 5, 19)) })
+        {
+            var g = new Conv2dGeometry(1, 64, size, size, cout, 3, 3, 1, 1, 1, 1);
+            var plan = DirectPlan.For(g, 8);
+            Assert.Equal(expected, (plan.R, plan.NarrowFrom(g), plan.NarrowWidth(g), plan.ColumnTiles(g)));
+            int covered = 0;
+            for (int c = 0; c < plan.ColumnTiles(g); c++)
+            {
+                Assert.Equal(covered, plan.ColumnStart(c, plan.NarrowFrom(g)));
+                covered += c < plan.NarrowFrom(g) ? plan.R : plan.NarrowWidth(g);
+            }
+            Assert.Equal(size, covered);
+        }
+        // Rows that already split evenly keep their tiles (14: 5,5,4; 27 as 4 × 3: six of 4 and one of 3), as does AVX-512.
+        var even14 = new Conv2dGeometry(1, 64, 14, 14, 256, 3, 3, 1, 1, 1, 1);
+        Assert.Equal((5, 2, 4), DirectPlan.For(even14, 8) is var p14 ? (p14.R, p14.NarrowFrom(even14), p14.NarrowWidth(even14)) : default);
+        var alex27 = new Conv2dGeometry(1, 64, 27, 27, 192, 5, 5, 1, 1, 2, 2);
+        Assert.Equal((4, 3, 0), DirectPlan.For(alex27, 8) is var p27 ? (p27.R, p27.NarrowWidth(alex27), p27.WideTiles) : default);
+        var vgg56 = new Conv2dGeometry(1, 256, 56, 56, 256, 3, 3, 1, 1, 1, 1);
+        Assert.Equal(0, DirectPlan.For(vgg56, 16).WideTiles);
     }
 
     [Fact]
