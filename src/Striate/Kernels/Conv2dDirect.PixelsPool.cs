@@ -146,7 +146,7 @@ internal static unsafe partial class Conv2dDirect
         /// window's columns. Bias and ReLU are applied as the unblocking store applies them, once per tap read.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static void PoolRow(float* block, nint rowFloats, int lo, int hi, TV bias, in Pool2dGeometry pool, int width, float* columnMax, float* dst)
+        internal static void PoolRow(float* block, nint rowFloats, int lo, int hi, TV bias, in Pool2dGeometry pool, int width, float* columnMax, float* dst)
         {
             int v = TS.Length, count = hi - lo;
             // The window's rows, found once per pooled row (a modulo per tap cost VGG's layer a quarter more time).

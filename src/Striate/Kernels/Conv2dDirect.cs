@@ -416,7 +416,8 @@ internal static unsafe partial class Conv2dDirect
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Run<TS, TV>(in Conv2dGeometry g, in DirectPlan plan, float* x, float* wb, float* bias, float* residual, bool relu, float* y)
+    private static void Run<TS, TV>(in Conv2dGeometry g, in DirectPlan plan, float* x, float* wb, float* bias, float* residual, bool relu, float* y,
+        Pool2dGeometry? pool = null)
         where TS : struct, ISimdFloat<TV> where TV : struct
     {
         int v = TS.Length;
@@ -428,6 +429,7 @@ internal static unsafe partial class Conv2dDirect
             G = g, Plan = plan, In = inShape, Out = outShape, X = x, W = wb, Y = y, Bias = bias, Residual = residual, Relu = relu,
             Groups = groups, ColumnTiles = plan.ColumnTiles(g), RowTiles = plan.RowTiles(g),
             NarrowFrom = plan.NarrowFrom(g), NarrowWidth = plan.NarrowWidth(g),
+            Pooled = pool.HasValue, Pool = pool.GetValueOrDefault(), PoolRows = &PoolRows<TS, TV>,
         };
         // Kernels for the full tile and the edge tiles (fewer columns at a row's end, fewer rows at the bottom,
         // fewer blocks in the last group): edge tiles never overlap their neighbours, because later input-channel
@@ -449,7 +451,7 @@ internal static unsafe partial class Conv2dDirect
         }
         // Tasks that unblock their own output accumulate it in a task-sized scratch of their thread (TaskOutput), not in a
         // blocked copy of the whole output.
-        bool unpackInTask = UnpackInTask;
+        bool unpackInTask = UnpackInTask || pool.HasValue; // a pooled output is only ever written by the tasks
         float[] xb = ArrayPool<float>.Shared.Rent(checked((int)inShape.Length + CacheLine.SlackFloats));   // x: [N, ICB, Hp, Wp, V]
         float[] yb = ArrayPool<float>.Shared.Rent(unpackInTask && TaskOutput ? 1 : checked((int)outShape.Length + CacheLine.SlackFloats));  // y: [N, OCB, Hout, Wout, V]
         try
@@ -531,7 +533,11 @@ internal static unsafe partial class Conv2dDirect
         public Conv2dGeometry G;
         public DirectPlan Plan;
         public BlockedShape In, Out;
-        public float* X, W, Y, Bias, Residual;   // NCHW input and output, blocked weights
+        public float* X, W, Y, Bias, Residual;   // NCHW input and output (the pooled output when Pooled), blocked weights
+        /// <summary>Whether each task pools its output rows by <see cref="Pool"/> (with bias and ReLU) into Y instead of unblocking them.</summary>
+        public bool Pooled;
+        public Pool2dGeometry Pool;
+        public delegate*<float*, in BlockedShape, int, int, int, in Pool2dGeometry, float*, float*, void> PoolRows;
         public float* Xb, Yb;                    // the blocked batch (when not PerImage)
         public bool Relu, PerImage, UnpackInTask, TaskOutput;
         public int Groups, ColumnTiles, RowTiles, RowChunks, Images, GroupsPerTask, GroupChunks;
@@ -550,7 +556,9 @@ internal static unsafe partial class Conv2dDirect
                 int chunk = index % RowChunks, rest = index / RowChunks;
                 int g0 = rest % GroupChunks * GroupsPerTask, n0 = rest / GroupChunks * Images;
                 int n1 = Math.Min(G.Batch, n0 + Images), g1 = Math.Min(Groups, g0 + GroupsPerTask);
-                int t0 = (int)((long)RowTiles * chunk / RowChunks), t1 = (int)((long)RowTiles * (chunk + 1) / RowChunks);
+                int t0 = (int)((long)RowTiles * chunk / RowChunks), t1 = (int)((long)RowTiles * (chunk + 1) / RowChunks), q0 = 0, q1 = 0;
+                if (Pooled) (t0, t1, q0, q1) = PooledChunk(G, Plan, Pool, chunk, RowChunks);
+                if (t1 <= t0) return; // a chunk of no pooled rows (more chunks than windows)
                 int cb0 = g0 * Plan.GroupBlocks, cb1 = Math.Min(Out.Blocks, g1 * Plan.GroupBlocks);
                 // yBatch + n·yImageStride + cb·Out.BlockStride is block cb of image n's blocked output: in the whole blocked
                 // output, or in this thread's scratch of the task's images × blocks [cb0, cb1), whose lines stay in the
@@ -571,6 +579,14 @@ internal static unsafe partial class Conv2dDirect
                     // now, from this core's cache, rather than in a separate pass over the whole output.
                     long yImage = (long)Out.Channels * Out.Height * Out.Width;
                     int h0 = t0 * Plan.ImageRows, h1 = Math.Min(Out.Height, t1 * Plan.ImageRows);
+                    if (Pooled)
+                    {
+                        long pooledImage = (long)Out.Channels * Pool.OutPlane;
+                        for (int n = n0; n < n1; n++)
+                        for (int cb = cb0; cb < cb1; cb++)
+                            PoolRows(yBatch + n * yImageStride, Out, cb, q0, q1, Pool, Y + n * pooledImage, Bias);
+                        return;
+                    }
                     for (int n = n0; n < n1; n++)
                     for (int cb = cb0; cb < cb1; cb++)
                         ChannelBlocked.UnpackRows(yBatch + n * yImageStride, Out, cb, h0, h1, Y + n * yImage, Bias, Residual == null ? null : Residual + n * yImage, Relu);
@@ -584,6 +600,11 @@ internal static unsafe partial class Conv2dDirect
             long inImage = (long)In.Channels * In.Height * In.Width, outImage = (long)Out.Channels * Out.Height * Out.Width;
             for (int cb = 0; cb < In.Blocks; cb++) ChannelBlocked.PackBlock(X + image * inImage, In, cb, xb);
             Tiles(xb, yb, Out.ImageStride, 0, 1, 0, Groups, 0, RowTiles);
+            if (Pooled)
+            {
+                for (int cb = 0; cb < Out.Blocks; cb++) PoolRows(yb, Out, cb, 0, Pool.OutH, Pool, Y + image * (long)Out.Channels * Pool.OutPlane, Bias);
+                return;
+            }
             for (int cb = 0; cb < Out.Blocks; cb++)
                 ChannelBlocked.UnpackBlock(yb, Out, cb, Y + image * outImage, Bias, Residual == null ? null : Residual + image * outImage, Relu);
         }

@@ -10,7 +10,8 @@ namespace Striate.Tests.Graph;
 /// An RGB convolution → ReLU and the max pool that alone reads it run as one step (the stems of VGG, GoogLeNet, ResNet):
 /// the prepared model still computes the eager model's output and the output of the session that runs the two steps
 /// apart, at batch 1 and 2, on odd maps, in ceil mode and with a padded pool; a convolution without ReLU, with a second
-/// reader, or on more than four input channels stays two steps.
+/// reader, or on more than four input channels stays two steps (those tests keep blocked convolutions' pools apart);
+/// with blocked convolutions' 2×2/2 pools fused as well (VGG's blocks), the same outputs.
 /// </summary>
 [Collection(nameof(InferenceSwitchesCollection))]
 public sealed class InferenceSessionConvPoolTests
@@ -28,6 +29,36 @@ public sealed class InferenceSessionConvPoolTests
             new Conv2d(24, 16, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(2, 2));
         model.Eval();
         Compare(model, batch, h, w, expectedFused: 1);
+    }
+
+    [Theory]
+    [InlineData(1, 64, 64)]
+    [InlineData(2, 45, 51)]   // odd maps: the last row and column of an odd conv output are not pooled
+    [InlineData(5, 32, 32)]   // per-image tasks
+    public void BlockedConvolutionsPoolInsideTheConvolutionToo(int batch, int h, int w)
+    {
+        // VGG's pattern: conv → ReLU → 2×2/2 pool after the stem and after a pair of convolutions.
+        var g = new Generator(34);
+        var model = new Sequential(
+            new Conv2d(3, 16, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(2, 2),
+            new Conv2d(16, 48, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(2, 2),
+            new Conv2d(48, 64, 3, padding: 1, generator: g), new ReLU(),
+            new Conv2d(64, 64, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(2, 2));
+        model.Eval();
+        // Each convolution before a pool fuses with it where it takes the direct kernel (small maps may take another).
+        var convs = new[]
+        {
+            new Conv2dGeometry(batch, 3, h, w, 16, 3, 3, 1, 1, 1, 1), new Conv2dGeometry(batch, 16, h / 2, w / 2, 48, 3, 3, 1, 1, 1, 1),
+            new Conv2dGeometry(batch, 64, h / 4, w / 4, 64, 3, 3, 1, 1, 1, 1),
+        };
+        int Fuses(Conv2dGeometry c)
+        {
+            var pool = new Pool2dGeometry(c.Batch * c.OutChannels, c.OutHeight, c.OutWidth, c.OutHeight / 2, c.OutWidth / 2, 2, 2, 2, 2, 0, 0);
+            return Conv2dKernels.Choose(c) == Conv2dAlgorithm.Direct
+                && (Conv2dDirect.TakesPixelsPool(c, pool) || Conv2dDirect.TakesBlockedPool(Conv2dDirect.BestWidth, c, pool)) ? 1 : 0;
+        }
+        if (Conv2dDirect.IsSupported(Conv2dDirect.BestWidth)) Assert.True(Fuses(convs[1]) + Fuses(convs[2]) > 0, "no blocked convolution of the test takes the direct kernel");
+        Compare(model, batch, h, w, expectedFused: convs.Sum(Fuses), direct: true);
     }
 
     [Fact]
@@ -53,24 +84,26 @@ public sealed class InferenceSessionConvPoolTests
         }
     }
 
-    private static void Compare(Module model, int batch, int h, int w, int expectedFused)
+    private static void Compare(Module model, int batch, int h, int w, int expectedFused, bool direct = false)
     {
         var input = Tensor.Rand([batch, 3, h, w], new Generator(33), -1f, 1f);
         var expected = EagerOutput.Of(model, input);
-        var fused = model.PrepareForInference(batch, 3, h, w);
-        InferenceSession apart;
-        bool saved = InferenceSession.PoolIntoConvolution;
+        InferenceSession fused, apart;
+        bool saved = InferenceSession.PoolIntoConvolution, savedDirect = InferenceSession.PoolIntoDirectConvolution;
         try
         {
+            InferenceSession.PoolIntoDirectConvolution = direct;
+            fused = model.PrepareForInference(batch, 3, h, w);
             InferenceSession.PoolIntoConvolution = false;
             apart = model.PrepareForInference(batch, 3, h, w);
         }
         finally
         {
             InferenceSession.PoolIntoConvolution = saved;
+            InferenceSession.PoolIntoDirectConvolution = savedDirect;
         }
         int pairs = fused.StepNodes.Count(s => s.Contains("(ConvPool ", StringComparison.Ordinal));
-        Assert.Equal(Conv2dDirect.IsSupported(Conv2dDirect.BestWidth) ? expectedFused : 0, pairs);
+        Assert.True((Conv2dDirect.IsSupported(Conv2dDirect.BestWidth) ? expectedFused : 0) == pairs, $"{pairs} fused pools, steps: {string.Join("; ", fused.StepNodes)}");
         Assert.Equal(apart.StepCount - pairs, fused.StepCount);
         var actual = fused.Run(input);
         Close.Assert(expected, actual, 1e-3, 1e-4, $"b{batch} {h}×{w}: fused session against eager");
