@@ -32,6 +32,29 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
     /// <summary>For benchmarks: whether small calls make fewer, larger tasks (<see cref="TasksWanted"/>; else up to four per thread, as large ones).</summary>
     internal static bool SmallCallTasks = true;
 
+    /// <summary>
+    /// Whether a batch-1 stride-2 call whose blocked input outgrows L2 (ResNet-50's layer2.0.conv2: 128→128 on a 56×56
+    /// input, 1.7 MB blocked) splits the output rows between the threads, each task running every group over its rows,
+    /// instead of the traffic model's groups over all rows: each thread then reads only its half of the input (rows plus
+    /// one halo row), which stays in its L2 from one group to the next, where each of its groups read the whole input
+    /// from L3 (the weights, 0.6 MB there, then stream once per thread instead of half per thread). ResNet-50 b1 in the
+    /// model (AVX-512, interleaved, bench/RESULTS.md 2026-12-05 09:07): that layer 1.179–1.192 → 1.155–1.186 ms in a clean
+    /// window, 1.49 → 1.41 in a slow-memory spell. Only up to 1 MiB of weights, and only measured on AVX-512 (V = 16);
+    /// ResNet-18's 64→128 on 56×56 (0.86 MB blocked) ran even either way and keeps the model's choice. Blocking each
+    /// task's own input rows in the task instead of the whole input first (they come from the same core's 1×1 part) ran
+    /// no faster (1.159–1.204).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static bool SplitsRowsOfLargeStridedInput(in Conv2dGeometry g, in DirectPlan plan, int threads)
+    {
+        if (!StridedRowSplit || g.Batch != 1 || threads < 2 || plan.V != 16 || g.StrideH < 2 || plan.RowTiles(g) < 2 * threads) return false;
+        long inImage = (long)((g.InChannels + plan.V - 1) / plan.V) * (g.InHeight + 2 * g.PadH) * (g.InWidth + 2 * g.PadW) * plan.V * sizeof(float);
+        return inImage > L2Bytes && plan.WeightLength(g) * sizeof(float) <= L2Bytes;
+    }
+
+    /// <summary>For benchmarks: false leaves large strided batch-1 calls to the traffic model (STRIATE_BENCH_STRIDED_ROW_SPLIT=0).</summary>
+    internal static bool StridedRowSplit = true;
+
     /// <summary>For benchmarks and tests: force the schedule of forward calls made on this thread (null: the traffic model's choice).</summary>
     [ThreadStatic] internal static DirectSchedule? Override;
 
@@ -44,6 +67,7 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
     public static DirectSchedule For(in Conv2dGeometry g, in DirectPlan plan, int threads)
     {
         if (Override is { } forced) return forced.PerImage ? forced : forced.Clamp(g, plan, threads);
+        if (SplitsRowsOfLargeStridedInput(g, plan, threads)) return new DirectSchedule(false, 1, plan.Groups(g), threads).Clamp(g, plan, threads);
         var s = Choose(g, plan, threads);
         return s.PerImage ? s : s.Clamp(g, plan, threads);
     }

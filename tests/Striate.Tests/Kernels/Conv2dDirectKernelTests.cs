@@ -190,6 +190,51 @@ public class Conv2dDirectKernelTests
     }
 
     [Fact]
+    public void LargeStridedInputsAtBatchOneSplitRowsBetweenThreads()
+    {
+        // ResNet-50's layer2.0.conv2 (1.7 MB blocked input): two row chunks, every group in each.
+        var g = new Conv2dGeometry(1, 128, 56, 56, 128, 3, 3, 2, 2, 1, 1);
+        var plan = DirectPlan.For(g, 16);
+        Assert.True(DirectSchedule.SplitsRowsOfLargeStridedInput(g, plan, 2));
+        var s = DirectSchedule.For(g, plan, 2);
+        Assert.Equal((false, 1, plan.Groups(g), 2), (s.PerImage, s.Images, s.GroupsPerTask, s.RowChunks));
+        // ResNet-18's 64→128 on 56×56 (0.86 MB), stride 1, batch 2, AVX2's plan and one thread keep the traffic model's choice.
+        var small = new Conv2dGeometry(1, 64, 56, 56, 128, 3, 3, 2, 2, 1, 1);
+        Assert.False(DirectSchedule.SplitsRowsOfLargeStridedInput(small, DirectPlan.For(small, 16), 2));
+        var s1 = g with { StrideH = 1, StrideW = 1 };
+        Assert.False(DirectSchedule.SplitsRowsOfLargeStridedInput(s1, DirectPlan.For(s1, 16), 2));
+        Assert.False(DirectSchedule.SplitsRowsOfLargeStridedInput(g with { Batch = 2 }, DirectPlan.For(g with { Batch = 2 }, 16), 2));
+        Assert.False(DirectSchedule.SplitsRowsOfLargeStridedInput(g, DirectPlan.For(g, 8), 2));
+        Assert.False(DirectSchedule.SplitsRowsOfLargeStridedInput(g, plan, 1));
+    }
+
+    [Fact]
+    public void LargeStridedInputWithRowsSplitMatchesReference()
+    {
+        // 80 channels on 56×56 (1.08 MB blocked) → 48 channels (two groups, the second of one block), stride 2.
+        var g = new Conv2dGeometry(1, 80, 56, 56, 48, 3, 3, 2, 2, 1, 1);
+        Assert.SkipUnless(Conv2dDirect.IsSupported(GemmPath.Vector512), "the direct kernel at Vector512 is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
+        int saved = KernelThreads.Count;
+        try
+        {
+            KernelThreads.Count = Math.Max(2, saved);
+            Assert.True(DirectSchedule.SplitsRowsOfLargeStridedInput(g, DirectPlan.For(g, 16), KernelThreads.Count));
+            var r = new Generator(13900);
+            var x = Close.RandomArray((int)g.InputLength, r);
+            var w = Close.RandomArray((int)g.WeightLength, r);
+            var b = Close.RandomArray(g.OutChannels, r);
+            var res = Close.RandomArray((int)g.OutputLength, r);
+            var expected = new float[g.OutputLength];
+            Conv2dReference.Forward(g, x, w, b, expected);
+            for (int i = 0; i < expected.Length; i++) expected[i] = MathF.Max(expected[i] + res[i], 0f);
+            var actual = Nan(g.OutputLength);
+            Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector512, x, w, b, actual, new Conv2dEpilogue { Residual = res, Relu = true });
+            Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(80 * 9 + 1) * 4, $"{g} rows split");
+        }
+        finally { KernelThreads.Count = saved; }
+    }
+
+    [Fact]
     public void EdgeTilesLeaveOutOnlyTapsThatReadPadding()
     {
         // 3×3, padding 1 on 7×7: the first and last output rows skip one kernel row, a whole-row tile both edge taps.
