@@ -62,6 +62,8 @@ public static class ConvBenchmarks
         // STRIATE_BENCH_PREFETCH_SPREAD_MAX=N: lines per spread call.
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH_SPREAD"), out int spread)) Conv2dDirect.SpreadPrefetch = spread;
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH_SPREAD_MAX"), out int spreadMax)) Conv2dDirect.PrefetchMaxLinesSpread = spreadMax;
+        // STRIATE_BENCH_PREFETCH_L1=0: the spread prefetch as prefetcht2, not prefetcht0 (Conv2dDirect.SpreadPrefetchIntoL1).
+        Conv2dDirect.SpreadPrefetchIntoL1 = Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH_L1") != "0";
         // STRIATE_BENCH_FEW_CALLS=N: AVX2 passes serving up to N tile calls are L1-sized (Conv2dDirect.FewCalls; 0: never).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_FEW_CALLS"), out int fewCalls)) Conv2dDirect.FewCalls = fewCalls;
         // STRIATE_BENCH_SMALL_TASKS=0: small direct calls split into up to four tasks per thread like large ones (DirectSchedule.SmallCallTasks).
@@ -70,6 +72,8 @@ public static class ConvBenchmarks
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_SAME_POOL") == "0") Pooling.Same3x3Enabled = false;
         // STRIATE_BENCH_AVX2_THREE=0: 7×7 maps on AVX2 as 4-pixel tiles × 2 blocks, not × 3 (DirectPlan.ThreeBlocksAvx2).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_THREE") == "0") DirectPlan.ThreeBlocksAvx2 = false;
+        // STRIATE_BENCH_AVX2_NARROW_TWO=0: AVX2's 7×7 maps always in groups of 3 blocks, never 2 (DirectPlan.TwoBlocksWhereShorterAvx2).
+        DirectPlan.TwoBlocksWhereShorterAvx2 = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_NARROW_TWO") != "0";
         // STRIATE_BENCH_AVX2_EDGE_COLUMNS=0: the AVX2 GEMM runs a last strip of ≤ 8 columns on the full 6×16 tile (Gemm256x6x16.FewColumnsTile).
         Gemm256x6x16.FewColumnsTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EDGE_COLUMNS") != "0";
         // STRIATE_BENCH_AVX2_ONE_COLUMN=0: a last strip of one column on the one-vector tile, not as a matrix-vector product (Gemm256x6x16.OneColumnTile).

@@ -90,8 +90,9 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
         if (v == 16 && ow >= 5 && ow <= 7 && oh >= 2 && g.Batch == 1 && StackSmallMaps) { r = ow; rows = 2; blocks = 2; }
         else if (v == 16 && ow >= 5 && ow <= 9) { r = ow; blocks = 3; }
         // AVX2, 5–8-pixel rows (7×7 maps): two tiles of ⌈ow/2⌉ ≤ 4 pixels × 3 blocks (12 accumulators, 3 weight loads and
-        // 4 broadcasts per 12 FMAs) instead of ⌈ow/2⌉ × 2 blocks (8 FMAs per 6 loads, too few chains to cover FMA latency).
-        else if (v == 8 && ow >= 5 && ow <= 8 && ThreeBlocksAvx2) { r = (ow + 1) / 2; blocks = 3; }
+        // 4 broadcasts per 12 FMAs) instead of ⌈ow/2⌉ × 2 blocks (8 FMAs per 6 loads, too few chains to cover FMA latency),
+        // except where groups of 2 keep the busiest thread shorter (Avx2NarrowBlocks: four blocks).
+        else if (v == 8 && ow >= 5 && ow <= 8 && ThreeBlocksAvx2) { r = (ow + 1) / 2; blocks = Avx2NarrowBlocks(ow, outBlocks, KernelThreads.Count); }
         // AVX2 rows wider than 8: 6 pixels × 2 blocks, or 4 pixels × 3 blocks where that wastes fewer FMA slots
         // (Avx2WideTileCost): a 56-pixel row is 9 tiles of 6 and one of 2 (4 chains: half speed), but 14 tiles of 4.
         else if (v == 8 && ow > 8 && FourByThreeAvx2 && Avx2TakesFourByThree(ow, outBlocks, KernelThreads.Count))
@@ -143,6 +144,42 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
         int groups = (outBlocks + 2) / 3;
         return Avx2WideTileCost(ow, outBlocks, 4, 3) < Avx2WideTileCost(ow, outBlocks, 6, 2)
             && (groups % threads == 0 || groups < 2 * threads);
+    }
+
+    /// <summary>
+    /// Blocks per group on AVX2's 5–8-pixel rows (tiles of ⌈ow/2⌉ and ⌊ow/2⌋ pixels): 3, or 2 where that leaves the
+    /// busiest of <paramref name="threads"/> threads fewer FMA slots (<see cref="Avx2NarrowCost"/>). DenseNet-121's 32
+    /// output channels (four blocks) made a group of 3 and a group of 1 (4 and 3 chains: latency-bound), one per
+    /// thread, so one thread ran 21 slots per step while two groups of 2 take 16 each; ResNet's 64 blocks keep 3.
+    /// </summary>
+    internal static int Avx2NarrowBlocks(int ow, int outBlocks, int threads) =>
+        TwoBlocksWhereShorterAvx2 && Avx2NarrowCost(ow, outBlocks, 2, threads) < Avx2NarrowCost(ow, outBlocks, 3, threads) ? 2 : 3;
+
+    /// <summary>For benchmarks: whether AVX2's 5–8-pixel rows take groups of 2 blocks where <see cref="Avx2NarrowBlocks"/> finds them shorter (else always 3).</summary>
+    internal static bool TwoBlocksWhereShorterAvx2 = true;
+
+    /// <summary>
+    /// FMA slots per step of the busiest thread on AVX2 rows of <paramref name="ow"/> ≤ 8 pixels, <paramref name="outBlocks"/>
+    /// blocks in groups of <paramref name="o"/> (the last possibly smaller), the groups shared out in contiguous chunks
+    /// as the batch-1 schedule does: a tile of r pixels × b blocks costs max(r·b, 8) slots (fewer chains than two FMA
+    /// pipes × 4 cycles of latency leave slots idle).
+    /// </summary>
+    internal static long Avx2NarrowCost(int ow, int outBlocks, int o, int threads)
+    {
+        int r = (ow + 1) / 2, rEdge = ow - r;
+        int groups = (outBlocks + o - 1) / o, perThread = (groups + threads - 1) / threads;
+        long busiest = 0;
+        for (int g0 = 0; g0 < groups; g0 += perThread)
+        {
+            long slots = 0;
+            for (int grp = g0; grp < Math.Min(groups, g0 + perThread); grp++)
+            {
+                int b = Math.Min(o, outBlocks - grp * o);
+                slots += Math.Max(r * b, 8) + (rEdge > 0 ? Math.Max(rEdge * b, 8) : 0);
+            }
+            busiest = Math.Max(busiest, slots);
+        }
+        return busiest;
     }
 
     /// <summary>For benchmarks: whether AVX2 rows wider than 8 may take 4 pixels × 3 blocks (else always 6 × 2).</summary>
@@ -747,6 +784,14 @@ internal static unsafe partial class Conv2dDirect
     /// lines per call, ran slower prefetched, spread or not).
     /// </summary>
     internal static int SpreadPrefetch = 2;
+
+    /// <summary>
+    /// Whether the spread prefetch is prefetcht0 (else prefetcht2, as the bursts are). Spread a line or so per tap, T0
+    /// did not disturb the pass in use and ran AVX2's 7×7 passes (L1-sized, 14 calls each) faster: ResNet-18 b1's three
+    /// 512→512 3.16–3.40 → 3.06–3.20 ms in five interleaved rounds (bench/RESULTS.md 2026-12-05 09:08–09:19; NTA alike);
+    /// 14×14 and AVX-512 unchanged.
+    /// </summary>
+    internal static bool SpreadPrefetchIntoL1 = true;
 
     /// <summary>
     /// The most lines one spread tile call prefetches; a larger slice is not prefetched at all. Spread over the taps,

@@ -30,8 +30,9 @@ internal static unsafe class Conv2dDirectTile<TS, TV, TR, TRows, TO, TStride>
     /// first column of pixels, the last tap for its last column; their multiply-adds are left out (on a 7-wide row of a
     /// 3×3 kernel, 2 of 21).
     /// Before each tap, up to <paramref name="prefetchPerTap"/> cache lines from <paramref name="prefetch"/> (not past
-    /// <paramref name="prefetchEnd"/>) are prefetched into L2: the caller's slice of the next pass's weights, spread over
-    /// the tile's taps instead of requested in one burst before the call, which waited for free miss buffers.
+    /// <paramref name="prefetchEnd"/>) are prefetched (prefetcht0, or prefetcht2 without
+    /// <see cref="Conv2dDirect.SpreadPrefetchIntoL1"/>): the caller's slice of the next pass's weights, spread over the
+    /// tile's taps instead of requested in one burst before the call, which waited for free miss buffers.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(float* x, float* w, float* y, int icBlocks, int kH, int kW, nint wStep, nint wBlockSkip, nint xBlockStride, nint xRowStep,
@@ -63,8 +64,13 @@ internal static unsafe class Conv2dDirectTile<TS, TV, TR, TRows, TO, TStride>
                 for (int j = 0; j < kW; j++)
                 {
                     float* xp = xr + j * xColStep, end = xp + V;
-                    if (Sse.IsSupported)
-                        for (int q = 0; q < prefetchPerTap && prefetch < prefetchEnd; q++, prefetch += 16) Sse.Prefetch2(prefetch);
+                    if (Sse.IsSupported && prefetchPerTap > 0)
+                    {
+                        if (Conv2dDirect.SpreadPrefetchIntoL1)
+                            for (int q = 0; q < prefetchPerTap && prefetch < prefetchEnd; q++, prefetch += 16) Sse.Prefetch0(prefetch);
+                        else
+                            for (int q = 0; q < prefetchPerTap && prefetch < prefetchEnd; q++, prefetch += 16) Sse.Prefetch2(prefetch);
+                    }
                     // Edge tiles: the first column's pixels read the zero border at tap 0, the last column's at the last tap.
                     if (j == 0 && (edges & Conv2dDirect.LeftEdge) != 0)
                         for (float* xc = xp; xc < end; xc++, w += wStep)

@@ -25,7 +25,7 @@ public class Conv2dDirectKernelTests
         new(1, 33, 3, 3, 17, 3, 3, 1, 1, 1, 1),                    // 3×3 planes: tiles narrower than the maximum
         new(3, 5, 8, 1, 7, 3, 1, 1, 1, 1, 0),                      // one-pixel-wide rows
         new(1, 48, 14, 14, 96, 1, 1),                              // 1×1 stride 1 (otherwise the pointwise GEMM)
-        new(2, 16, 6, 5, 56, 3, 3, 1, 1, 1, 1),                    // 5-wide rows: AVX2's 3 × 3-block tiles, last group of 1 block
+        new(2, 16, 6, 5, 56, 3, 3, 1, 1, 1, 1),                    // 5-wide rows: AVX2's 3-pixel tiles, last group of 1 block
         new(1, 40, 7, 7, 72, 3, 3, 1, 1, 1, 1),                    // 7×7 at batch 1: AVX-512's 2 rows × 7 × 2 blocks, a 1-row edge, last group of 1 block
         new(2, 20, 3, 4, 40, 3, 3, 1, 1, 2, 2),                    // padding 2 on tiny maps: stacked rows whose kernel rows reach the image in part
         new(1, 16, 5, 9, 24, 3, 3, 2, 1, 3, 1),                    // padding 3 > kernel reach: whole tile rows read only the zero border
@@ -40,6 +40,7 @@ public class Conv2dDirectKernelTests
         new(1, 20, 5, 28, 40, 3, 3, 1, 1, 1, 1),                   // 28-wide rows: AVX2 6,6,6,5,5 pixels, last group of 1 block
         new(1, 24, 13, 13, 48, 3, 3, 1, 1, 1, 1),                  // 13×13 (AlexNet): AVX2 5,4,4 pixels × 2 blocks
         new(1, 8, 3, 112, 16, 3, 3, 1, 1, 1, 1),                   // 112-wide rows: AVX2 17 tiles of 6 and 2 of 5
+        new(1, 128, 7, 7, 32, 3, 3, 1, 1, 1, 1),                   // DenseNet's 3×3 on 7×7: AVX2's 4 + 3 pixels × two groups of 2 blocks
     ];
 
     public static TheoryData<int, int> NamedCases() => DirectWidthCases.Of(Named.Length);
@@ -137,20 +138,20 @@ public class Conv2dDirectKernelTests
             var expected = new float[g.OutputLength];
             Conv2dReference.Forward(g, x, wt, b, expected);
             float[]? first = null;
-            var (prefetch, spread) = (Conv2dDirect.PrefetchWeights, Conv2dDirect.SpreadPrefetch);
+            var (prefetch, spread, l1) = (Conv2dDirect.PrefetchWeights, Conv2dDirect.SpreadPrefetch, Conv2dDirect.SpreadPrefetchIntoL1);
             try
             {
-                foreach (var (on, mode) in new[] { (false, 0), (true, 0), (true, 1), (true, 2) })
+                foreach (var (on, mode, intoL1) in new[] { (false, 0, true), (true, 0, true), (true, 1, true), (true, 2, true), (true, 2, false) })
                 {
-                    (Conv2dDirect.PrefetchWeights, Conv2dDirect.SpreadPrefetch) = (on, mode);
+                    (Conv2dDirect.PrefetchWeights, Conv2dDirect.SpreadPrefetch, Conv2dDirect.SpreadPrefetchIntoL1) = (on, mode, intoL1);
                     var actual = Nan(g.OutputLength);
                     Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, width, x, wt, b, actual, default);
-                    Close.Assert(expected, actual, 1e-4, 1e-3, $"{g} {width} prefetch {on} spread {mode}");
+                    Close.Assert(expected, actual, 1e-4, 1e-3, $"{g} {width} prefetch {on} spread {mode} T0 {intoL1}");
                     if (first == null) first = actual;
                     else Assert.Equal(first, actual);
                 }
             }
-            finally { (Conv2dDirect.PrefetchWeights, Conv2dDirect.SpreadPrefetch) = (prefetch, spread); }
+            finally { (Conv2dDirect.PrefetchWeights, Conv2dDirect.SpreadPrefetch, Conv2dDirect.SpreadPrefetchIntoL1) = (prefetch, spread, l1); }
         }
     }
 
@@ -278,6 +279,27 @@ public class Conv2dDirectKernelTests
         // AVX2: two tiles of 4 (+ 3) pixels × 3 blocks, 12 accumulators.
         var avx2 = DirectPlan.For(g, 8);
         Assert.Equal((4, 1, 3), (avx2.R, avx2.Rows, avx2.GroupBlocks));
+    }
+
+    /// <summary>
+    /// AVX2's 7×7 maps take groups of 3 blocks unless groups of 2 leave the busiest thread fewer FMA slots: DenseNet-121's
+    /// 32 output channels (4 blocks) as 2 + 2 rather than 3 + 1 (a one-block group runs 4 and 3 chains, latency-bound);
+    /// ResNet's 512 channels and GoogLeNet's 128 and 320 keep 3.
+    /// </summary>
+    [Theory]
+    [InlineData(32, 2, 2)]
+    [InlineData(32, 1, 2)]
+    [InlineData(128, 2, 3)]
+    [InlineData(320, 2, 3)]
+    [InlineData(512, 2, 3)]
+    [InlineData(512, 1, 3)]
+    public void Avx2SevenBySevenMapsTakeGroupsOfTwoBlocksWhereTheBusiestThreadIsShorter(int cout, int threads, int expected)
+    {
+        Assert.Equal(expected, DirectPlan.Avx2NarrowBlocks(7, (cout + 7) / 8, threads));
+        // 4 blocks on two threads: 3 + 1 costs the first thread 12 + 9 slots per step, 2 + 2 costs each 8 + 8.
+        Assert.Equal((21, 16), (DirectPlan.Avx2NarrowCost(7, 4, 3, 2), DirectPlan.Avx2NarrowCost(7, 4, 2, 2)));
+        var dense = new Conv2dGeometry(1, 128, 7, 7, 32, 3, 3, 1, 1, 1, 1);
+        Assert.Equal(DirectPlan.Avx2NarrowBlocks(7, 4, KernelThreads.Count), DirectPlan.For(dense, 8).GroupBlocks);
     }
 
     [Fact]
