@@ -25,6 +25,8 @@ public static class LayerBenchmarks
         (16, 32, 3, 1, 28), (16, 48, 3, 1, 14), (24, 64, 3, 1, 14), (32, 64, 3, 1, 14), (32, 128, 3, 1, 14), (32, 128, 3, 1, 7), (48, 128, 3, 1, 7),
         // DenseNet-121's growth 3×3s at 28/14/7
         (128, 32, 3, 1, 28), (128, 32, 3, 1, 14), (128, 32, 3, 1, 7),
+        // GoogLeNet's conv3 (56×56) and its branch-2 3×3s on 28×28
+        (64, 192, 3, 1, 56), (96, 128, 3, 1, 28), (128, 192, 3, 1, 28),
         // ResNet's 3×3s on 14×14 and 7×7 (repeated alone, their weights stay in L3; in the model they come from memory)
         (256, 256, 3, 1, 14), (512, 512, 3, 1, 7),
         // VGG-11's 3×3s past the stem (64→128 at 112 to 512→512 at 14)

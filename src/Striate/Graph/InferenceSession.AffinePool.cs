@@ -9,7 +9,7 @@ public sealed partial class InferenceSession
     internal static bool AffineIntoPool = true;
 
     /// <summary>
-    /// ChannelAffine (with its ReLU) → 2×2/2 average pool as one step (<see cref="ChannelAffine.ForwardAvgPool2x2"/>): the
+    /// ChannelAffine (with its ReLU) → 2×2/2 average pool as one step (<see cref="ChannelAffine.ForwardAvgPool2x2(int, int, int, int, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, bool, Span{float})"/>): the
     /// normalized map is never written whole. DenseNet's transitions come to this form once the pool runs before their
     /// 1×1 (<see cref="InferencePasses.PoolBeforePointwise"/>): the block's concatenation (up to 3.2 MB at batch 1) is
     /// read once and a quarter of it written. The values are those of the two steps.
