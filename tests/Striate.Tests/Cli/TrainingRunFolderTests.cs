@@ -60,7 +60,7 @@ public sealed class TrainingRunFolderTests : IDisposable
     private static extern int kill(int pid, int sig);
 
     [Fact]
-    public void CtrlCSaysWhereTheCheckpointIsAndHowToResume()
+    public async Task CtrlCSaysWhereTheCheckpointIsAndHowToResume()
     {
         Assert.SkipWhen(OperatingSystem.IsWindows(), "sends SIGINT, which Windows does not have");
         string run = Path.Combine(_dir, "interrupted");
@@ -84,7 +84,8 @@ public sealed class TrainingRunFolderTests : IDisposable
         var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
         try
         {
-            Assert.True(firstEpoch.Task.Wait(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken), "the first epoch did not end");
+            bool ended = await Task.WhenAny(firstEpoch.Task, Task.Delay(TimeSpan.FromMinutes(3), TestContext.Current.CancellationToken)) == firstEpoch.Task;
+            Assert.True(ended, "the first epoch did not end");
             Thread.Sleep(300); // into epoch 2 (the checkpoint of epoch 1 is written before its line is printed)
             Assert.Equal(0, kill(process.Id, 2)); // SIGINT, as Ctrl-C in a terminal
             Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)), "striate train did not stop after Ctrl-C");
@@ -93,7 +94,7 @@ public sealed class TrainingRunFolderTests : IDisposable
         {
             if (!process.HasExited) process.Kill(entireProcessTree: true);
         }
-        string err = stderr.Result;
+        string err = await stderr;
         Assert.Equal(130, process.ExitCode);
         string checkpoint = Path.Combine(run, "model.safetensors");
         Assert.Contains($"The last checkpoint is {checkpoint} (after epoch ", err);

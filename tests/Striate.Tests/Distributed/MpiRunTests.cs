@@ -69,7 +69,7 @@ public sealed class MpiRunTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void AMissingMpiLibraryIsReportedWithWhatToSet()
+    public async Task AMissingMpiLibraryIsReportedWithWhatToSet()
     {
         // No mpirun needed: the library is looked up before anything else.
         var psi = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
@@ -78,10 +78,10 @@ public sealed class MpiRunTests(ITestOutputHelper output) : IDisposable
         psi.ArgumentList.Add("1");
         psi.Environment["STRIATE_MPI_LIBRARY"] = "/nonexistent/libmpi.so.40";
         using var process = Process.Start(psi)!;
-        var stderr = process.StandardError.ReadToEndAsync();
-        _ = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+        _ = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
         Assert.True(process.WaitForExit(TimeSpan.FromMinutes(1)));
         Assert.NotEqual(0, process.ExitCode);
-        Assert.Contains("STRIATE_MPI_LIBRARY is '/nonexistent/libmpi.so.40', which could not be loaded as an MPI library", stderr.Result);
+        Assert.Contains("STRIATE_MPI_LIBRARY is '/nonexistent/libmpi.so.40', which could not be loaded as an MPI library", await stderr);
     }
 }

@@ -78,7 +78,7 @@ public sealed class ReportTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void ChromiumRendersTheReportAsAVisiblePage()
+    public async Task ChromiumRendersTheReportAsAVisiblePage()
     {
         const string chromium = "/usr/bin/chromium";
         Assert.SkipUnless(File.Exists(chromium), $"{chromium} is not installed (.ci/run installs it with apt-get).");
@@ -93,14 +93,14 @@ public sealed class ReportTests(ITestOutputHelper output) : IDisposable
                          new Uri(path).AbsoluteUri })
                 psi.ArgumentList.Add(a);
             using var process = Process.Start(psi)!;
-            var stderr = process.StandardError.ReadToEndAsync();
-            _ = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync(TestContext.Current.CancellationToken);
+            _ = process.StandardOutput.ReadToEndAsync(TestContext.Current.CancellationToken);
             if (!process.WaitForExit(TimeSpan.FromMinutes(2)))
             {
                 process.Kill(entireProcessTree: true);
                 Assert.Fail("chromium did not finish within 2 minutes.");
             }
-            Assert.True(File.Exists(shot), $"chromium wrote no screenshot (exit {process.ExitCode}): {stderr.Result}");
+            Assert.True(File.Exists(shot), $"chromium wrote no screenshot (exit {process.ExitCode}): {await stderr}");
         }
         finally
         {

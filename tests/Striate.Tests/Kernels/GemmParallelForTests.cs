@@ -73,10 +73,10 @@ public class GemmParallelForTests
     }
 
     [Fact]
-    public void ConcurrentCallersFromManyThreadsAllComplete()
+    public async Task ConcurrentCallersFromManyThreadsAllComplete()
     {
-        var tasks = Enumerable.Range(0, 4).Select(_ => Task.Run(() => RunsEveryIterationExactlyOnce(2, 37))).ToArray();
-        Task.WaitAll(tasks);
+        var tasks = Enumerable.Range(0, 4).Select(_ => Task.Run(() => RunsEveryIterationExactlyOnce(2, 37), TestContext.Current.CancellationToken)).ToArray();
+        await Task.WhenAll(tasks);
     }
 
     [Fact]
