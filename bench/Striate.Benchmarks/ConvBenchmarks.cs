@@ -90,6 +90,8 @@ public static class ConvBenchmarks
         // all kernel rows or one each (Conv2dDirect.WeightBlocking).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_ROWS"), out int rows)) Conv2dDirect.WeightRowsOverride = rows;
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_KERNEL_ROWS"), out int kernelRows)) Conv2dDirect.WeightKernelRowsOverride = kernelRows;
+        // STRIATE_BENCH_AVX2_PASS_INPUT=0: AVX2 forward passes bounded by their weights only, as AVX-512, not also by 12 KiB of input per tile call (Conv2dDirect.Avx2InputBoundPasses).
+        Conv2dDirect.Avx2InputBoundPasses = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_PASS_INPUT") != "0";
         // STRIATE_BENCH_IC_CHUNK=N: input-channel blocks per pass of the forward tiles (Conv2dDirect.IcChunkOverride).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_IC_CHUNK"), out int icChunk)) Conv2dDirect.IcChunkOverride = icChunk;
         // STRIATE_BENCH_PAIR_IMAGES=0: batch-blocked 7×7 maps on AVX-512 as one row × 3 blocks, not image pairs (DirectPlan.PairImages).

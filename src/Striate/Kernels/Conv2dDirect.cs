@@ -663,9 +663,9 @@ internal static unsafe partial class Conv2dDirect
             nint wStep = (nint)Plan.GroupBlocks * v;
             nint xRowStep = (nint)(g.DilationH * In.RowPitch), xColStep = (nint)g.DilationW * v;
             nint xTileRow = pairs ? (nint)In.ImageStride : (nint)(g.StrideH * In.RowPitch), yRowPitch = pairs ? (nint)yImageStride : (nint)Out.RowPitch;
-            // Input-channel blocks per pass (oneDNN's ic blocking): each tile keeps its accumulators in registers over
-            // the pass's blocks, and later passes add onto the stored tiles. Passes of PassWeightFloats (weights from L2)
-            // rather than of L1 size: on AVX-512 a 3×3 block of 2·16 output channels is 18 KiB, so L1-sized passes were
+            // Input-channel blocks per pass (oneDNN's ic blocking, PassBlocks): each tile keeps its accumulators in registers over
+            // the pass's blocks, and later passes add onto the stored tiles. Passes of PassWeightFloats (weights from L2;
+            // on AVX2 also at most Avx2PassInputBytes of input per tile call) rather than of L1 size: on AVX-512 a 3×3 block of 2·16 output channels is 18 KiB, so L1-sized passes were
             // one block each, and each tile stored and reloaded its accumulators every 16 input channels. Passes are
             // split evenly so the last is not a sliver.
             // AVX2 passes that serve few tile calls (a 7×7 map at batch 1: 14 calls of 4 + 3 pixels × 3 blocks) are L1-sized
@@ -675,10 +675,9 @@ internal static unsafe partial class Conv2dDirect
             // Not per image (b32's 256→512 s2 on AVX2, 14 calls per pass too: 193.6 → 192.1 GFLOPS, one round).
             long perBlock = (long)kH * kW * v * wStep, kRowFloats = (long)kW * v * wStep;
             int calls = (n1 - n0 + imageStep - 1) / imageStep * (t1 - t0) * ColumnTiles; // tile calls per pass
-            long passFloats = v == 8 && !PerImage && calls <= FewCalls ? L1WeightFloats : PassWeightFloats;
-            int chunk = IcChunkOverride > 0 ? IcChunkOverride : (int)Math.Clamp(passFloats / perBlock, 1, icBlocks);
-            int passes = (icBlocks + chunk - 1) / chunk;
-            chunk = (icBlocks + passes - 1) / passes;
+            // Input one tile call reads per input-channel block: its columns and rows of taps, V floats each.
+            long tileInputBytes = (long)((r - 1) * g.StrideW + (kW - 1) * g.DilationW + 1) * ((Plan.Rows - 1) * g.StrideH + (kH - 1) * g.DilationH + 1) * v * sizeof(float);
+            int chunk = PassBlocks(v, PerImage, calls, perBlock, tileInputBytes, icBlocks);
             long groupFloats = (long)icBlocks * perBlock;
             bool spread = SpreadPrefetch >= (v == 8 ? 1 : 2);
             for (int ic0 = 0; ic0 < icBlocks; ic0 += chunk)
@@ -851,6 +850,37 @@ internal static unsafe partial class Conv2dDirect
     /// and 36 K floats measured alike, whole passes (all input channels) a little slower.
     /// </summary>
     private const long PassWeightFloats = 36 * 1024;
+
+    /// <summary>
+    /// Bytes of input one AVX2 tile call may read per pass (12 KiB, three-eighths of a 32 KiB L1 data cache): a 3×3
+    /// tile of 6 pixels × 2 blocks reads 8 columns × 3 rows × 32 bytes per input-channel block, so passes of up to 16
+    /// blocks (128 channels, as AVX-512's passes of <see cref="PassWeightFloats"/>), 18 for 5-pixel tiles. By weights
+    /// alone a 3×3 pass took 32 blocks: 24 KiB of input per call beside the pass's 144 KiB of weights streaming through
+    /// L1. On an AVX2-only Zen 3, VGG-11's layers alone at batch 1 ran 4–6 % faster in passes of 16 blocks (256→256 on
+    /// 56×56 20.4–20.6 → 19.4 ms, 512→512 on 28×28 19.8–20.2 → 18.7–18.8; 8, 12 and 24 blocks no better) and in the
+    /// model 5–9 % on 28×28 and 14×14, as ResNet-18's 256→256 on 14×14 (bench/RESULTS.md 2026-12-05 23:12–23:31).
+    /// </summary>
+    private const long Avx2PassInputBytes = 12 * 1024;
+
+    /// <summary>For benchmarks: whether AVX2 forward passes are also bounded by <see cref="Avx2PassInputBytes"/> (else by weights only, as AVX-512).</summary>
+    internal static bool Avx2InputBoundPasses = true;
+
+    /// <summary>
+    /// Input-channel blocks per pass of the forward tiles, split evenly over the <paramref name="icBlocks"/> (the last
+    /// pass is not a sliver): L1-sized on AVX2 where a batch-blocked pass serves at most <see cref="FewCalls"/> tile
+    /// calls, else <see cref="PassWeightFloats"/> of weights, on AVX2 also at most <see cref="Avx2PassInputBytes"/> of
+    /// input per tile call; at least one block. <paramref name="perBlock"/> is the floats of weights one block of a
+    /// group takes, <paramref name="tileInputBytes"/> the bytes of input one tile call reads per block.
+    /// </summary>
+    internal static int PassBlocks(int v, bool perImage, int calls, long perBlock, long tileInputBytes, int icBlocks)
+    {
+        long passFloats = v == 8 && !perImage && calls <= FewCalls ? L1WeightFloats : PassWeightFloats;
+        long blocks = passFloats / perBlock;
+        if (v == 8 && Avx2InputBoundPasses) blocks = Math.Min(blocks, Avx2PassInputBytes / Math.Max(1, tileInputBytes));
+        int chunk = IcChunkOverride > 0 ? IcChunkOverride : (int)Math.Clamp(blocks, 1, icBlocks);
+        int passes = (icBlocks + chunk - 1) / chunk;
+        return (icBlocks + passes - 1) / passes;
+    }
 
     /// <summary>Tile calls per pass up to which AVX2 passes are L1-sized (<see cref="L1WeightFloats"/>); for benchmarks settable (0: never).</summary>
     internal static int FewCalls = 16;

@@ -155,6 +155,37 @@ public class Conv2dDirectKernelTests
         }
     }
 
+    /// <summary>
+    /// AVX2 forward passes are bounded by the input a tile call reads too (<see cref="Conv2dDirect.Avx2InputBoundPasses"/>,
+    /// 12 KiB): a 3×3 tile of 6 pixels (768 bytes per block) takes 16 blocks per pass, not the 32 its weights allow;
+    /// L1-sized passes and AVX-512 keep theirs. A deep 20-wide layer at batch 1 and a deep 7×7 per image give the
+    /// reference's result either way.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 264, 10, 20, 32)]
+    [InlineData(5, 200, 7, 7, 24)]
+    public void Avx2PassesBoundedByTheirInputMatchTheReference(int batch, int cin, int h, int w, int cout)
+    {
+        // (blocks per pass with the bound, without): 33 blocks of a 6-pixel 3×3 tile, 3 passes of 11 rather than 2 of 17.
+        Assert.Equal((11, 17), (Conv2dDirect.PassBlocks(8, false, 40, 9 * 8 * 16, 768, 33), WithInputBound(false, () => Conv2dDirect.PassBlocks(8, false, 40, 9 * 8 * 16, 768, 33))));
+        Assert.Equal(18, Conv2dDirect.PassBlocks(8, false, 42, 9 * 8 * 16, 672, 18)); // 5-pixel tiles: up to 18 blocks (GoogLeNet's 144→288 on 14×14, one pass)
+        Assert.Equal(10, Conv2dDirect.PassBlocks(8, false, 42, 9 * 8 * 16, 672, 20)); // 20 blocks: 2 passes of 10
+        Assert.Equal(16, Conv2dDirect.PassBlocks(8, true, 40, 9 * 8 * 24, 576, 64));  // 7×7 per image, 4 pixels × 3 blocks: 21 by either bound, 4 passes of 16
+        Assert.Equal(3, Conv2dDirect.PassBlocks(8, false, 14, 9 * 8 * 24, 576, 25));  // few calls: L1-sized, as before
+        Assert.Equal(8, Conv2dDirect.PassBlocks(16, false, 40, 9 * 16 * 32, 3072, 16)); // AVX-512: weights only, 8 blocks of 16
+        var g = new Conv2dGeometry(batch, cin, h, w, cout, 3, 3, 1, 1, 1, 1);
+        Check(g, GemmPath.Vector256, 15000 + (ulong)cin);
+        WithInputBound(false, () => { Check(g, GemmPath.Vector256, 15100 + (ulong)cin); return 0; });
+    }
+
+    private static T WithInputBound<T>(bool on, Func<T> run)
+    {
+        bool saved = Conv2dDirect.Avx2InputBoundPasses;
+        Conv2dDirect.Avx2InputBoundPasses = on;
+        try { return run(); }
+        finally { Conv2dDirect.Avx2InputBoundPasses = saved; }
+    }
+
     [Fact]
     public void DeepLayersWithLargeWeightsBlockTheBatch()
     {
