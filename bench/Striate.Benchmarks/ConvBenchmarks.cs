@@ -49,11 +49,21 @@ public static class ConvBenchmarks
         Enum.TryParse<Conv2dAlgorithm>(Environment.GetEnvironmentVariable("STRIATE_BENCH_CONV_ALGORITHM"), out var a) ? a : null;
 
     /// <summary>
+    /// STRIATE_BENCH_AVX2_NC=N: columns of B̃ per block of the AVX2 GEMM driver (Gemm256x6x16.ColumnBlock, a multiple of
+    /// 16; by default 256 where a core's L2 holds 512 KiB or less, else 512).
+    /// </summary>
+    public static void ApplyAvx2ColumnBlockOverride()
+    {
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_NC"), out int nc) && nc > 0 && nc % 16 == 0) Gemm256x6x16.ColumnBlock = nc;
+    }
+
+    /// <summary>
     /// STRIATE_BENCH_DIRECT_SCHEDULE=perimage|IMAGES,GROUPS[,ROWCHUNKS] forces the direct kernel's schedule
     /// (<see cref="DirectSchedule"/>) instead of its traffic model's choice, to compare schedules shape by shape.
     /// </summary>
     internal static void ApplyDirectScheduleOverride()
     {
+        ApplyAvx2ColumnBlockOverride();
         // STRIATE_BENCH_PREFETCH=0: the direct tiles do not prefetch the next pass's weights; STRIATE_BENCH_PREFETCH_MAX=N: lines per tile call.
         Conv2dDirect.PrefetchWeights = Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH") != "0";
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH_MAX"), out int prefetchMax)) Conv2dDirect.PrefetchMaxLines = prefetchMax;

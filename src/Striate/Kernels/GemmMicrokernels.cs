@@ -247,8 +247,18 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
     // 256 and 512 measured alike on Zen 4 (within ±2 %).
     public static int KC => 256;
     public static int MC => 6 * 24;
-    // B̃ block 256 × 512 floats = 512 KiB: an AMD Zen 2/3 L2 (512 KiB) holds most of it, Zen 4 (1 MiB) and Intel all of it.
-    public static int NC => 16 * 32;
+    // B̃ block 256 × 512 floats = 512 KiB where a core's L2 holds 1 MiB or more (Zen 4, Intel); 256 × 256 = 256 KiB where
+    // it holds 512 KiB or less (Zen 2/3), beside the Ã strips and C rows that pass through it too (ColumnBlock).
+    public static int NC => ColumnBlock;
+
+    /// <summary>
+    /// <see cref="NC"/>, a multiple of 16; settable for benchmarks (STRIATE_BENCH_AVX2_NC). On a Zen 3 core (512 KiB L2) a
+    /// 512 KiB B̃ block filled the whole L2: ResNet-50's two 256→64 1×1s on 56×56 at batch 1 (depth 256, full blocks) ran
+    /// 1.45–1.56 ms together (median 1.47 over 10 clean rounds in four windows) against 1.37–1.60 (median 1.43, 11 rounds)
+    /// with 256 columns, 256→128 on 56×56 median 1.29 against 1.27; the other 1×1s and the whole run even within the host's
+    /// noise (bench/RESULTS.md 2026-12-05 23:30–23:54). A small gain; 384 and 128 columns ran slower.
+    /// </summary>
+    internal static int ColumnBlock = CpuCaches.L2Bytes is > 0 and <= 512 * 1024 ? 16 * 16 : 16 * 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)

@@ -103,6 +103,54 @@ public class GemmPackedATests
         }
     }
 
+    [Theory]
+    [InlineData(256)]
+    [InlineData(512)]
+    public unsafe void AvxTwoColumnBlocksOfEitherWidthMatchReference(int columnBlock)
+    {
+        // The AVX2 driver's column block (Gemm256x6x16.NC) follows the L2 size: 256 columns on a 512 KiB L2, 512 on larger
+        // ones. Force each and run products of several blocks, a partial last one and a depth past KC (two depth blocks).
+        Assert.SkipUnless(Gemm.IsSupported(GemmPath.Vector256), "Vector256 is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        int saved = Gemm256x6x16.ColumnBlock;
+        try
+        {
+            Gemm256x6x16.ColumnBlock = columnBlock;
+            Assert.Equal(columnBlock, GemmDriver<Gemm256x6x16>.ColumnBlock(packedA: true, kc: 256));
+            ulong seed = 90;
+            foreach (var (m, n, k, threads) in new[] { (64, 1300, 256, 1), (70, 3136 / 4 + 5, 300, 2), (128, 784, 512, 2), (6, 529, 64, 1) })
+            {
+                var gen = new Generator(seed++);
+                var a = Close.RandomArray(m * k, gen);
+                var b = Close.RandomArray(k * n, gen);
+                var expected = new float[m * n];
+                var actual = new float[m * n];
+                Array.Fill(actual, float.NaN);
+                GemmReference.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, expected, n);
+                var packed = new float[Gemm.PackedALength(GemmPath.Vector256, m, k)];
+                fixed (float* pa = a, pp = packed, pb = b, pc = actual)
+                {
+                    Gemm.PackA(GemmPath.Vector256, false, m, k, 1f, pa, k, pp);
+                    Gemm.Sgemm(GemmPath.Vector256, threads, pp, m, k, false, n, pb, n, 0f, pc, n);
+                }
+                Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 8, $"NC={columnBlock} m={m} n={n} k={k} threads={threads}");
+            }
+        }
+        finally { Gemm256x6x16.ColumnBlock = saved; }
+    }
+
+    [Fact]
+    public void AvxTwoColumnBlockFollowsTheL2Size()
+    {
+        long l2 = CpuCaches.L2Bytes;
+        Assert.Equal(l2 is > 0 and <= 512 * 1024 ? 256 : 512, Gemm256x6x16.ColumnBlock);
+        // Where Linux reports the L2 of cpu0, CPUID must agree with it.
+        const string sysfs = "/sys/devices/system/cpu/cpu0/cache/index2/size";
+        Assert.SkipUnless(File.Exists(sysfs) && l2 > 0, "No L2 size from both CPUID and sysfs on this machine.");
+        string text = File.ReadAllText(sysfs).Trim();
+        Assert.SkipUnless(text.EndsWith('K'), $"sysfs reports the L2 as '{text}'.");
+        Assert.Equal(long.Parse(text[..^1]) * 1024, l2);
+    }
+
     [Fact]
     public void FewRowsAreRefusedBecauseThatPathReadsAUnpacked()
     {
