@@ -146,6 +146,8 @@ public static class ModelBenchmarks
         Striate.Graph.InferenceSession.PoolIntoConvolution = Environment.GetEnvironmentVariable("STRIATE_BENCH_POOL_CONV") != "0";
         // STRIATE_BENCH_POOL_DIRECT=0: a channel-blocked direct conv → ReLU and the 2×2/2 max pool after it as two steps (VGG's blocks).
         Striate.Graph.InferenceSession.PoolIntoDirectConvolution = Environment.GetEnvironmentVariable("STRIATE_BENCH_POOL_DIRECT") != "0";
+        // STRIATE_BENCH_POOL_OVERLAP=0: of those, only 2×2/2 pools; a 3×3/2 one (GoogLeNet's maxpool2 after conv3) as a step of its own.
+        Striate.Kernels.Conv2dDirect.OverlappingBlockedPool = Environment.GetEnvironmentVariable("STRIATE_BENCH_POOL_OVERLAP") != "0";
         // STRIATE_BENCH_PLANAR_STEM=0: 3×3 stride-2 RGB stems on the pixel path (packed input, blocked output), not planar (A/B in one binary).
         Striate.Kernels.Conv2dDirect.PlanarEnabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_PLANAR_STEM") != "0";
         // STRIATE_BENCH_STEM_DEPTHWISE=0: the planar stem and the 3×3 depthwise after it as two steps, not one (A/B in one binary).

@@ -8,7 +8,7 @@ public sealed partial class InferenceSession
     /// <summary>Whether an RGB conv → ReLU and the max pool after it run as one step (<see cref="ConvPoolStep"/>); for benchmarks and tests.</summary>
     internal static bool PoolIntoConvolution = true;
 
-    /// <summary>Whether a channel-blocked direct conv → ReLU and the 2×2/2 max pool after it run as one step (VGG's blocks); for benchmarks and tests.</summary>
+    /// <summary>Whether a channel-blocked direct conv → ReLU and the 2×2/2 or 3×3/2 max pool after it run as one step (VGG's blocks, GoogLeNet's conv3); for benchmarks and tests.</summary>
     internal static bool PoolIntoDirectConvolution = true;
 
     /// <summary>
@@ -16,8 +16,9 @@ public sealed partial class InferenceSession
     /// ResNet, AlexNet) and the max pool that alone reads it, as one step: the kernel pools the output rows while they
     /// are in its cache (<see cref="Conv2dDirect.ForwardPixelsReluPool"/>), so the full-size activation is neither written
     /// nor read back (VGG-11 at 224×224: 12.8 MB, ~0.9 ms of pool and ~1 ms of the convolution's own unblocking store,
-    /// bench/RESULTS.md). The same for a channel-blocked direct conv and a 2×2/2 pool (VGG's other blocks): each task pools
-    /// the rows it computed instead of unblocking them (<see cref="Conv2dDirect.ForwardReluPool"/>).
+    /// bench/RESULTS.md). The same for a channel-blocked direct conv and a 2×2/2 pool (VGG's other blocks) or a 3×3/2 one
+    /// (GoogLeNet's conv3 → maxpool2: 2.4 MB at batch 1): each task pools the rows it computed instead of unblocking them
+    /// (<see cref="Conv2dDirect.ForwardReluPool"/>).
     /// The values are those of the two steps. The convolution's output keeps its planned place, unused.
     /// </summary>
     private sealed class ConvPoolStep(ConvStep conv, Pool2dGeometry pool, Segment pooled) : Step

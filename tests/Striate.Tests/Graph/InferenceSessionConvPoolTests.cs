@@ -11,7 +11,7 @@ namespace Striate.Tests.Graph;
 /// the prepared model still computes the eager model's output and the output of the session that runs the two steps
 /// apart, at batch 1 and 2, on odd maps, in ceil mode and with a padded pool; a convolution without ReLU, with a second
 /// reader, or on more than four input channels stays two steps (those tests keep blocked convolutions' pools apart);
-/// with blocked convolutions' 2×2/2 pools fused as well (VGG's blocks), the same outputs.
+/// with blocked convolutions' 2×2/2 pools fused as well (VGG's blocks), and their 3×3/2 ones (GoogLeNet's conv3), the same outputs.
 /// </summary>
 [Collection(nameof(InferenceSwitchesCollection))]
 public sealed class InferenceSessionConvPoolTests
@@ -59,6 +59,25 @@ public sealed class InferenceSessionConvPoolTests
         }
         if (Conv2dDirect.IsSupported(Conv2dDirect.BestWidth)) Assert.True(Fuses(convs[1]) + Fuses(convs[2]) > 0, "no blocked convolution of the test takes the direct kernel");
         Compare(model, batch, h, w, expectedFused: convs.Sum(Fuses), direct: true);
+    }
+
+    [Theory]
+    [InlineData(1, 56, 56)]   // GoogLeNet's conv3 → maxpool2 at a quarter of its channels: 56 → 28 in ceil mode
+    [InlineData(2, 27, 29)]   // odd maps: the last windows cut by the plane's edge
+    public void BlockedConvolutionsPoolThreeByThreeWindowsInside(int batch, int h, int w)
+    {
+        // GoogLeNet's stem: conv1 → ReLU → 3×3/2 pool (ceil), conv2 (1×1), conv3 (3×3) → ReLU → 3×3/2 pool (ceil).
+        var g = new Generator(35);
+        var model = new Sequential(
+            new Conv2d(3, 16, 7, stride: 2, padding: 3, generator: g), new ReLU(), new MaxPool2d(3, 2, 0, true),
+            new Conv2d(16, 16, 1, generator: g), new ReLU(),
+            new Conv2d(16, 48, 3, padding: 1, generator: g), new ReLU(), new MaxPool2d(3, 2, 0, true));
+        model.Eval();
+        int h1 = Pool2dGeometry.OutputSize((h + 1) / 2, 3, 2, 0, true), w1 = Pool2dGeometry.OutputSize((w + 1) / 2, 3, 2, 0, true);
+        var conv3 = new Conv2dGeometry(batch, 16, h1, w1, 48, 3, 3, 1, 1, 1, 1);
+        var pool = new Pool2dGeometry(batch * 48, h1, w1, Pool2dGeometry.OutputSize(h1, 3, 2, 0, true), Pool2dGeometry.OutputSize(w1, 3, 2, 0, true), 3, 3, 2, 2, 0, 0);
+        int fused = Conv2dKernels.Choose(conv3) == Conv2dAlgorithm.Direct && Conv2dDirect.TakesBlockedPool(Conv2dDirect.BestWidth, conv3, pool) ? 1 : 0;
+        Compare(model, batch, h, w, expectedFused: 1 + fused, direct: true);
     }
 
     [Fact]
