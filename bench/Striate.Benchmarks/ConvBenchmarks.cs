@@ -52,7 +52,7 @@ public static class ConvBenchmarks
     /// STRIATE_BENCH_AVX2_NC=N: columns of B̃ per block of the AVX2 GEMM driver (Gemm256x6x16.ColumnBlock, a multiple of
     /// 16; by default 256 where a core's L2 holds 512 KiB or less, else 512).
     /// </summary>
-    public static void ApplyAvx2ColumnBlockOverride()
+    private static void ApplyAvx2ColumnBlockOverride()
     {
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_NC"), out int nc) && nc > 0 && nc % 16 == 0) Gemm256x6x16.ColumnBlock = nc;
     }

@@ -137,7 +137,6 @@ public static class ModelBenchmarks
         Striate.Kernels.InvertedResidualBands.InPlace = Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDS_IN_PLACE") != "0";
         // STRIATE_BENCH_AVX2_BANDS_IN_PLACE=0: on AVX2 the fused steps' band products (banded blocks, stem's 1×1) pack B̃ per band again.
         Striate.Kernels.PointwiseRows.Avx2Bands = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_BANDS_IN_PLACE") != "0";
-        ConvBenchmarks.ApplyAvx2ColumnBlockOverride();
         // STRIATE_BENCH_SHARED_INPUT=0: 1×1 convolutions reading the same input as one step each, not one product (A/B in one binary).
         Striate.Graph.InferenceSession.MergeSharedInputPointwise = Environment.GetEnvironmentVariable("STRIATE_BENCH_SHARED_INPUT") != "0";
         // STRIATE_BENCH_AFFINE_CONV=0: a batch norm (→ ReLU) before a 1×1 convolution as a step of its own, not in its packing.
@@ -161,7 +160,7 @@ public static class ModelBenchmarks
         Striate.Kernels.PointwiseTransposed.TileInL1 = Striate.Kernels.PointwiseTransposed.PrefetchStores =
             Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_TILES") != "0";
         Striate.Kernels.PointwiseTransposed.ColumnBlockFloats = Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_TILES") == "0" ? int.MaxValue : 1 << 16;
-        ConvBenchmarks.ApplyDirectScheduleOverride(); // the direct kernel's A/B switches (STRIATE_BENCH_PREFETCH, ...)
+        ConvBenchmarks.ApplyDirectScheduleOverride(); // the direct kernel's A/B switches (STRIATE_BENCH_PREFETCH, ...) and STRIATE_BENCH_AVX2_NC
         var session = model.PrepareForInference(x.ShapeArray);
         var output = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];
         double start = BenchTimer.Now();

@@ -80,20 +80,16 @@ public class Conv2dDirectBlockedPoolKernelTests
         new(false, 1, 9, 5),   // every group, rows in five chunks (more chunks than some maps have windows)
     ];
 
-    public static TheoryData<int, int, int> ScheduleCases()
-    {
-        var data = new TheoryData<int, int, int>();
-        foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
-            foreach (int i in new[] { 0, 2, 4, 5 })
-                for (int s = 0; s < Schedules.Length; s++) data.Add(w, i, s);
-        return data;
-    }
+    public static TheoryData<int, int, int> ScheduleCases() => ScheduleCasesOf(0, 2, 4, 5);
 
-    public static TheoryData<int, int, int> OverlappingScheduleCases()
+    public static TheoryData<int, int, int> OverlappingScheduleCases() => ScheduleCasesOf(1, 2, 4, 5);
+
+    /// <summary>(width, case index, schedule) for both vector widths, the given cases and every schedule.</summary>
+    private static TheoryData<int, int, int> ScheduleCasesOf(params int[] indices)
     {
         var data = new TheoryData<int, int, int>();
         foreach (int w in new[] { (int)GemmPath.Vector512, (int)GemmPath.Vector256 })
-            foreach (int i in new[] { 1, 2, 4, 5 })
+            foreach (int i in indices)
                 for (int s = 0; s < Schedules.Length; s++) data.Add(w, i, s);
         return data;
     }
