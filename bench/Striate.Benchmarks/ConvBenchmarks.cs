@@ -76,6 +76,10 @@ public static class ConvBenchmarks
         Conv2dDirect.SpreadPrefetchIntoL1 = Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH_L1") != "0";
         // STRIATE_BENCH_FEW_CALLS=N: AVX2 passes serving up to N tile calls are L1-sized (Conv2dDirect.FewCalls; 0: never).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_FEW_CALLS"), out int fewCalls)) Conv2dDirect.FewCalls = fewCalls;
+        // STRIATE_BENCH_DIRECT_L2=BYTES|cpuid: the L2 the direct schedules count on (DirectSchedule.L2Bytes, 1 MiB; cpuid: the core's, up to 1 MiB).
+        var l2Text = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_L2");
+        if (l2Text == "cpuid") DirectSchedule.L2Bytes = DirectSchedule.UsableL2(CpuCaches.L2Bytes);
+        else if (long.TryParse(l2Text, out long l2) && l2 > 0) DirectSchedule.L2Bytes = l2;
         // STRIATE_BENCH_SMALL_TASKS=0: small direct calls split into up to four tasks per thread like large ones (DirectSchedule.SmallCallTasks).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_SMALL_TASKS") == "0") DirectSchedule.SmallCallTasks = false;
         // STRIATE_BENCH_SAME_POOL=0: 3×3/1 "same" max pools on rows ≤ 32 take the padded-rows kernel (Pooling.Same3x3Enabled).

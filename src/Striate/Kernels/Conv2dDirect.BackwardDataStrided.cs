@@ -389,7 +389,10 @@ internal static unsafe partial class Conv2dDirect
         /// <summary>For benchmarks and tests: force the schedule on this thread (null: the model's choice).</summary>
         [ThreadStatic] internal static PhaseSchedule? Override;
 
-        public static PhaseSchedule For(in Conv2dGeometry g, in PhasePlan plan, int threads)
+        public static PhaseSchedule For(in Conv2dGeometry g, in PhasePlan plan, int threads) => For(g, plan, threads, DirectSchedule.L2Bytes);
+
+        /// <summary>The schedule for a core whose tasks may count on <paramref name="l2"/> bytes of L2 (<see cref="DirectSchedule.L2Bytes"/>).</summary>
+        public static PhaseSchedule For(in Conv2dGeometry g, in PhasePlan plan, int threads, long l2)
         {
             if (Override is { } forced)
                 return new PhaseSchedule(Math.Clamp(forced.Images, 1, Math.Max(1, g.Batch)), Math.Clamp(forced.GroupsPerTask, 1, plan.Groups));
@@ -408,7 +411,7 @@ internal static unsafe partial class Conv2dDirect
                 {
                     int imageChunks = (n + b - 1) / b;
                     if (b > 1 && (n + b - 2) / (b - 1) == imageChunks) continue;
-                    if (b * gp * outGroup > DirectSchedule.L2Bytes && b * gp > 1) break;
+                    if (b * gp * outGroup > l2 && b * gp > 1) break;
                     long tasks = (long)groupChunks * imageChunks * phases;
                     long traffic = (long)groupChunks * n * dyImage * phases + imageChunks * weights;
                     long rounds = (tasks + threads - 1) / threads;

@@ -17,8 +17,22 @@ namespace Striate.Kernels;
 /// </summary>
 internal readonly record struct DirectSchedule(bool PerImage, int Images, int GroupsPerTask, int RowChunks)
 {
-    /// <summary>Bytes of L2 one task may count on (half of the 2 MiB of current server cores; AMD's 1 MiB still holds the output share).</summary>
-    internal const long L2Bytes = 1L << 20;
+    /// <summary>Bytes of L2 one task may count on by default: half of the 2 MiB of current Intel server cores, all of Zen 4's 1 MiB (which still holds the output share).</summary>
+    internal const long DefaultL2Bytes = 1L << 20;
+
+    /// <summary>
+    /// Bytes of L2 one task may count on (<see cref="DefaultL2Bytes"/>), settable for benchmarks: STRIATE_BENCH_DIRECT_L2=BYTES,
+    /// or =cpuid for the core's own L2 up to 1 MiB (<see cref="UsableL2"/>). Not the core's L2 by default: on a Zen 3 core
+    /// (512 KiB, AVX2) the schedules chosen for 512 KiB ran no faster (bench/RESULTS.md 2026-12-06 02:10): ResNet-18's
+    /// 64→64 3×3s on 56×56 at batch 1 fit one group of output channels per task instead of two, 3 group chunks × 3 row
+    /// chunks = 9 tasks on 2 threads, 5–8 % slower each; 64→128 stride 2 lost its row chunks to the quarter-of-L2 rule
+    /// (2 tasks); VGG-11, GoogLeNet and the batch-32 layers that changed ran even (±2 %). The output share a task keeps
+    /// spills to Zen 3's 32 MiB L3 cheaply; the share the model counts ignores the row chunks Clamp adds later.
+    /// </summary>
+    internal static long L2Bytes = DefaultL2Bytes;
+
+    /// <summary>The L2 the schedules may count on for a core whose CPUID reports <paramref name="detected"/> bytes (0: unknown): at most <see cref="DefaultL2Bytes"/>.</summary>
+    internal static long UsableL2(long detected) => detected > 0 ? Math.Min(detected, DefaultL2Bytes) : DefaultL2Bytes;
 
     /// <summary>Weights (bytes) that stay in L3 from one image to the next (a share of a Zen 4 CCD's 32 MiB, which other cores use too).</summary>
     internal const long L3WeightBytes = 6L << 20;
@@ -45,11 +59,15 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
     /// no faster (1.159–1.204).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static bool SplitsRowsOfLargeStridedInput(in Conv2dGeometry g, in DirectPlan plan, int threads)
+    internal static bool SplitsRowsOfLargeStridedInput(in Conv2dGeometry g, in DirectPlan plan, int threads) => SplitsRowsOfLargeStridedInput(g, plan, threads, L2Bytes);
+
+    /// <summary><see cref="SplitsRowsOfLargeStridedInput(in Conv2dGeometry, in DirectPlan, int)"/> on a core whose tasks may count on <paramref name="l2"/> bytes of L2.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static bool SplitsRowsOfLargeStridedInput(in Conv2dGeometry g, in DirectPlan plan, int threads, long l2)
     {
         if (!StridedRowSplit || g.Batch != 1 || threads < 2 || plan.V != 16 || g.StrideH < 2 || plan.RowTiles(g) < 2 * threads) return false;
         long inImage = (long)((g.InChannels + plan.V - 1) / plan.V) * (g.InHeight + 2 * g.PadH) * (g.InWidth + 2 * g.PadW) * plan.V * sizeof(float);
-        return inImage > L2Bytes && plan.WeightLength(g) * sizeof(float) <= L2Bytes;
+        return inImage > l2 && plan.WeightLength(g) * sizeof(float) <= l2;
     }
 
     /// <summary>For benchmarks: false leaves large strided batch-1 calls to the traffic model (STRIATE_BENCH_STRIDED_ROW_SPLIT=0).</summary>
@@ -64,16 +82,20 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
 
     /// <summary>The schedule for <paramref name="g"/> tiled by <paramref name="plan"/> on <paramref name="threads"/> threads.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static DirectSchedule For(in Conv2dGeometry g, in DirectPlan plan, int threads)
+    public static DirectSchedule For(in Conv2dGeometry g, in DirectPlan plan, int threads) => For(g, plan, threads, L2Bytes);
+
+    /// <summary>The schedule on a core whose tasks may count on <paramref name="l2"/> bytes of L2 (<see cref="L2Bytes"/>; tests pass other cores' sizes).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static DirectSchedule For(in Conv2dGeometry g, in DirectPlan plan, int threads, long l2)
     {
-        if (Override is { } forced) return forced.PerImage ? forced : forced.Clamp(g, plan, threads);
-        if (SplitsRowsOfLargeStridedInput(g, plan, threads)) return new DirectSchedule(false, 1, plan.Groups(g), threads).Clamp(g, plan, threads);
-        var s = Choose(g, plan, threads);
-        return s.PerImage ? s : s.Clamp(g, plan, threads);
+        if (Override is { } forced) return forced.PerImage ? forced : forced.Clamp(g, plan, threads, l2);
+        if (SplitsRowsOfLargeStridedInput(g, plan, threads, l2)) return new DirectSchedule(false, 1, plan.Groups(g), threads).Clamp(g, plan, threads, l2);
+        var s = Choose(g, plan, threads, l2);
+        return s.PerImage ? s : s.Clamp(g, plan, threads, l2);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static DirectSchedule Choose(in Conv2dGeometry g, in DirectPlan plan, int threads)
+    private static DirectSchedule Choose(in Conv2dGeometry g, in DirectPlan plan, int threads, long l2)
     {
         int groups = plan.Groups(g), n = g.Batch;
         long v = plan.V, f = sizeof(float);
@@ -87,7 +109,7 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
         // L3WeightBytes they come back from L3, counted at a quarter: per image, ResNet's 256→256 3×3 on 14×14 (2.4 MB of
         // weights) and 256→512 stride 2 (4.7 MB) ran 2–6 % faster at batch 32 than the batch-blocked schedule, whose
         // blocking of the whole batch is a pass over memory; 512→512 on 7×7 (9.4 MB) did not.
-        long perImage = weights + inImage + outImage <= L2Bytes ? 0 : weights <= L3WeightBytes ? n * weights / 4 : n * weights;
+        long perImage = weights + inImage + outImage <= l2 ? 0 : weights <= L3WeightBytes ? n * weights / 4 : n * weights;
         // Batch-blocked: blocking the batch up front and back costs a write and a read of it more than per image.
         long blocking = 2 * n * (inImage + outImage);
         var best = new DirectSchedule(false, 1, 1, 1);
@@ -102,7 +124,7 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
                 // Image pairs: chunks of whole pairs (every even b is tried). Otherwise the smallest b of each chunk count.
                 if (plan.ImagePairs ? b % 2 == 1 && b < n : b > 1 && (n + b - 2) / (b - 1) == imageChunks) continue;
                 // The task's output stays in L2 while the passes of weights add onto it.
-                if (b * gp * outGroup > L2Bytes && b * gp > 1) break;
+                if (b * gp * outGroup > l2 && b * gp > 1) break;
                 long tasks = (long)groupChunks * imageChunks;
                 if (tasks < threads && (groupChunks < groups || imageChunks < n)) continue; // would idle a thread
                 long traffic = (long)groupChunks * n * inImage + imageChunks * weights + blocking;
@@ -131,7 +153,7 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
 
     /// <summary>Bounds the fields to <paramref name="g"/> and adds row chunks when too few tasks would keep the threads busy.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private DirectSchedule Clamp(in Conv2dGeometry g, in DirectPlan plan, int threads)
+    private DirectSchedule Clamp(in Conv2dGeometry g, in DirectPlan plan, int threads, long l2)
     {
         int groups = plan.Groups(g), images = Math.Clamp(Images, 1, Math.Max(1, g.Batch)), gp = Math.Clamp(GroupsPerTask, 1, groups);
         var s = this with { Images = images, GroupsPerTask = gp };
@@ -150,7 +172,7 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
         // Each row chunk streams its group chunk's weights again. Where those outgrow a quarter of L2 (deep layers at
         // batch 1: ResNet's 512→512 3×3 on 7×7 holds 9.4 MB), the threads split output channels only: ResNet-18's
         // direct convolutions at batch 1 went from 28.7 to 23.4 ms, VGG-11's from 96.5 to 89 (bench/RESULTS.md).
-        if (RowChunks <= 1 && tasks >= threads && plan.WeightLength(g) * sizeof(float) / groups * gp > L2Bytes / 4) rows = 1;
+        if (RowChunks <= 1 && tasks >= threads && plan.WeightLength(g) * sizeof(float) / groups * gp > l2 / 4) rows = 1;
         return s with { RowChunks = Math.Clamp(rows, 1, plan.RowTiles(g)) };
     }
 }
