@@ -20,8 +20,7 @@ public static class BlockBenchmarks
 
     public static IEnumerable<BenchFigure> Run(int rounds)
     {
-        // STRIATE_BENCH_BAND_FLOATS: the bands' working-set budget (floats), for tuning.
-        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BAND_FLOATS"), out int budget) && budget > 0) InvertedResidualBands.BandBudgetFloats = budget;
+        // STRIATE_BENCH_BAND_FLOATS (the bands' working-set budget in floats) is applied with the other switches (BenchSwitches.Apply).
         foreach (var (cin, hid, cout, s, size, hasResidual) in Blocks)
         {
             string prefix = $"b1_ir_{cin}_{hid}_{cout}_s{s}_{size}";

@@ -59,7 +59,9 @@ public static class ConvBenchmarks
 
     /// <summary>
     /// STRIATE_BENCH_DIRECT_SCHEDULE=perimage|IMAGES,GROUPS[,ROWCHUNKS] forces the direct kernel's schedule
-    /// (<see cref="DirectSchedule"/>) instead of its traffic model's choice, to compare schedules shape by shape.
+    /// (<see cref="DirectSchedule"/>) instead of its traffic model's choice, to compare schedules shape by shape; and the
+    /// direct kernel's and AVX2 GEMM's other switches. Only <see cref="BenchSwitches.Apply"/> calls it, after putting every
+    /// field back to its default (a switch left unset here leaves its field alone).
     /// </summary>
     internal static void ApplyDirectScheduleOverride()
     {
@@ -129,7 +131,7 @@ public static class ConvBenchmarks
     /// <summary>All figures at <paramref name="batch"/>; each timing is the best of at least two runs after a warm-up.</summary>
     public static IEnumerable<BenchFigure> Run(int batch, double minSeconds)
     {
-        ApplyDirectScheduleOverride();
+        BenchSwitches.Apply();
         foreach (var shape in Shapes)
         {
             string prefix = $"{shape.Name}_b{batch}";

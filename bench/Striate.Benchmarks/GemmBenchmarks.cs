@@ -12,6 +12,7 @@ public static class GemmBenchmarks
 {
     public static IEnumerable<BenchFigure> Run()
     {
+        BenchSwitches.Apply(); // STRIATE_BENCH_AVX2_NC and the AVX2 GEMM's edge tiles
         yield return new BenchFigure("fma_peak", FmaPeakGflops(KernelThreads.Count), "GFLOPS");
         foreach (int n in new[] { 256, 512, 1024, 2048 })
             yield return new BenchFigure($"sgemm_{n}", SgemmGflops(n), "GFLOPS");

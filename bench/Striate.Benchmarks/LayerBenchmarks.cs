@@ -38,7 +38,7 @@ public static class LayerBenchmarks
     public static IEnumerable<BenchFigure> Run()
     {
         int rounds = int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_LAYER_ROUNDS"), out int r) ? r : 5;
-        ConvBenchmarks.ApplyDirectScheduleOverride();
+        BenchSwitches.Apply();
         foreach (var (cin, cout, k, s, size) in Shapes)
         {
             string prefix = $"b1_{cin}_{cout}_{k}x{k}_s{s}_{size}";

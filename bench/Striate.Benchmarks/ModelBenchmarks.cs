@@ -38,6 +38,7 @@ public static class ModelBenchmarks
     /// <summary>Every figure of the suite, skipping those <see cref="BenchFilter"/> does not want (without building their model).</summary>
     public static IEnumerable<BenchFigure> Run()
     {
+        BenchSwitches.Apply();
         const string d2l = "resnet18_d2l_96_infer_b64";
         if (BenchFilter.Wants(d2l))
         {
@@ -64,7 +65,7 @@ public static class ModelBenchmarks
             if (BenchFilter.Wants(latency) || BenchFilter.Wants(firstCall))
             {
                 var x1 = Tensor.Randn([1, 3, 224, 224], g);
-                double steady = PreparedSeconds(model, x1, warmUp: 2, runs: 5, out double first);
+                double steady = PreparedSeconds(model, x1, warmUp: 2, runs: 5, out double first, latency);
                 // The first call comes before the steady figure in the output: it was measured first.
                 if (BenchFilter.Wants(firstCall)) yield return new BenchFigure(firstCall, first * 1e3, "ms");
                 if (BenchFilter.Wants(latency)) yield return new BenchFigure(latency, steady * 1e3, "ms");
@@ -107,7 +108,21 @@ public static class ModelBenchmarks
 
     /// <inheritdoc cref="PreparedSeconds(Module, Tensor, int, int)"/>
     /// <param name="firstCallSeconds">The first run's seconds; that run counts as one of the warm-up runs.</param>
-    public static double PreparedSeconds(Module model, Tensor x, int warmUp, int runs, out double firstCallSeconds)
+    /// <param name="figure">The figure being measured, for the profile (STRIATE_BENCH_PROFILE) <c>--ab</c> sets side by side.</param>
+    public static double PreparedSeconds(Module model, Tensor x, int warmUp, int runs, out double firstCallSeconds, string? figure = null)
+    {
+        BenchSwitches.Apply(); // every STRIATE_BENCH_* switch, from its default (ApplyInferenceSwitches below, the direct kernel's, STRIATE_BENCH_AVX2_NC)
+        var session = model.PrepareForInference(x.ShapeArray);
+        var output = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];
+        double start = BenchTimer.Now();
+        session.Run(x.ReadOnlySpan, output);
+        firstCallSeconds = BenchTimer.Now() - start;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PROFILE"), out int profileRuns) && profileRuns > 0) PrintProfile(session, x, profileRuns, figure ?? "");
+        return Median(() => session.Run(x.ReadOnlySpan, output), Math.Max(0, warmUp - 1), runs);
+    }
+
+    /// <summary>The inference passes' and 1×1 kernels' switches (A/B in one binary); <see cref="BenchSwitches.Apply"/> calls it after restoring every field.</summary>
+    internal static void ApplyInferenceSwitches()
     {
         // STRIATE_BENCH_POINTWISE_TILES=0: small-map 1×1 products through the general GEMM driver (A/B in one binary).
         Striate.Kernels.PointwiseTiles.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_TILES") != "0";
@@ -160,14 +175,6 @@ public static class ModelBenchmarks
         Striate.Kernels.PointwiseTransposed.TileInL1 = Striate.Kernels.PointwiseTransposed.PrefetchStores =
             Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_TILES") != "0";
         Striate.Kernels.PointwiseTransposed.ColumnBlockFloats = Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_TILES") == "0" ? int.MaxValue : 1 << 16;
-        ConvBenchmarks.ApplyDirectScheduleOverride(); // the direct kernel's A/B switches (STRIATE_BENCH_PREFETCH, ...) and STRIATE_BENCH_AVX2_NC
-        var session = model.PrepareForInference(x.ShapeArray);
-        var output = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];
-        double start = BenchTimer.Now();
-        session.Run(x.ReadOnlySpan, output);
-        firstCallSeconds = BenchTimer.Now() - start;
-        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PROFILE"), out int profileRuns) && profileRuns > 0) PrintProfile(session, x, profileRuns);
-        return Median(() => session.Run(x.ReadOnlySpan, output), Math.Max(0, warmUp - 1), runs);
     }
 
     /// <summary>
@@ -175,20 +182,9 @@ public static class ModelBenchmarks
     /// (many runs also make a perf record of the process mostly steady runs), then the totals per step kind
     /// (convolution algorithm, kernel size and stride, pools, concatenations, ...).
     /// </summary>
-    private static void PrintProfile(InferenceSession session, Tensor x, int runs)
+    private static void PrintProfile(InferenceSession session, Tensor x, int runs, string figure)
     {
         var steps = session.Profile(x, runs);
-        foreach (var (node, ms) in steps) Console.Error.WriteLine($"{ms,8:F3} ms  {node}");
-        static string Kind(string node)
-        {
-            // "(Direct 64→128 3×3 s2 @56×56)" → "Direct 3×3 s2"; "(ConcatStep)" stays.
-            int open = node.LastIndexOf('(');
-            var parts = (open < 0 ? node : node[(open + 1)..].TrimEnd(')')).Split(' ');
-            return parts.Length < 4 ? string.Join(' ', parts) : string.Join(' ', parts.Take(parts.Length - 1).Where((_, k) => k != 1));
-        }
-        foreach (var group in steps.GroupBy(s => Kind(s.Node)).OrderByDescending(g => g.Sum(s => s.Milliseconds)))
-            Console.Error.WriteLine($"{group.Sum(s => s.Milliseconds),8:F3} ms  {group.Count(),4} × {group.Key}");
-        Console.Error.WriteLine($"{steps.Sum(s => s.Milliseconds),8:F3} ms  total of {steps.Count} steps");
         // Whole runs as the latency figure times them: their spread shows what the per-step medians leave out.
         var output = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];
         var runTimes = new double[runs];
@@ -199,8 +195,32 @@ public static class ModelBenchmarks
             runTimes[i] = (BenchTimer.Now() - start) * 1e3;
         }
         Array.Sort(runTimes);
+        if (ProfileLog is { } log)
+        {
+            // --ab: kept for the side-by-side table after the last round, not printed per arm.
+            log.Add(new ProfileRecord(figure, steps.Select(s => (s.Node, s.Milliseconds)).ToArray(), runTimes));
+            return;
+        }
+        foreach (var (node, ms) in steps) Console.Error.WriteLine($"{ms,8:F3} ms  {node}");
+        foreach (var group in steps.GroupBy(s => StepKind(s.Node)).OrderByDescending(g => g.Sum(s => s.Milliseconds)))
+            Console.Error.WriteLine($"{group.Sum(s => s.Milliseconds),8:F3} ms  {group.Count(),4} × {group.Key}");
+        Console.Error.WriteLine($"{steps.Sum(s => s.Milliseconds),8:F3} ms  total of {steps.Count} steps");
         Console.Error.WriteLine($"whole runs: min {runTimes[0]:F3}, p25 {runTimes[runs / 4]:F3}, median {runTimes[runs / 2]:F3}, p75 {runTimes[3 * runs / 4]:F3}, max {runTimes[^1]:F3} ms");
     }
+
+    /// <summary>A profile step's kind: "(Direct 64→128 3×3 s2 @56×56)" → "Direct 3×3 s2"; "(ConcatStep)" stays.</summary>
+    internal static string StepKind(string node)
+    {
+        int open = node.LastIndexOf('(');
+        var parts = (open < 0 ? node : node[(open + 1)..].TrimEnd(')')).Split(' ');
+        return parts.Length < 4 ? string.Join(' ', parts) : string.Join(' ', parts.Take(parts.Length - 1).Where((_, k) => k != 1));
+    }
+
+    /// <summary>One STRIATE_BENCH_PROFILE profile: each step's median ms (in run order) and the sorted whole-run ms.</summary>
+    internal sealed record ProfileRecord(string Figure, IReadOnlyList<(string Node, double Milliseconds)> Steps, double[] WholeRunsMs);
+
+    /// <summary>When set (by <see cref="BenchAb"/>), profiles are added here instead of printed.</summary>
+    internal static List<ProfileRecord>? ProfileLog;
 
     /// <summary>The anchor's timing rule: <paramref name="warmUp"/> calls, then element runs/2 of the sorted times of <paramref name="runs"/> calls.</summary>
     public static double Median(Action action, int warmUp, int runs)

@@ -5,7 +5,10 @@ using Striate.Benchmarks;
 
 namespace Striate.Cli.Commands;
 
-/// <summary><c>striate bench [--json] [--only SUITE] [--figures SUBSTRING] [--threads N]</c>: the performance figures, one per row.</summary>
+/// <summary>
+/// <c>striate bench [--json] [--only SUITE] [--figures SUBSTRING] [--threads N] [--ab NAME=VALUE ... [--rounds N]]</c>: the
+/// performance figures, one per row; with --ab, each figure in two arms alternated in one process (<see cref="BenchAb"/>).
+/// </summary>
 internal static class BenchCommand
 {
     public static Command Create()
@@ -22,7 +25,21 @@ internal static class BenchCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var threads = new Option<int>("--threads") { Description = "Kernel threads (default: all cores)." };
-        var command = new Command("bench", "Measure kernel and model throughput on this machine.") { json, only, figures, threads };
+        var ab = new Option<string[]>("--ab")
+        {
+            HelpName = "NAME=VALUE",
+            Description = "A/B in one process: arm A runs the STRIATE_BENCH_* switches as the environment gives them, arm B with these "
+                + "NAME=VALUE set (NAME= unsets one), alternating A B, B A, ... for --rounds pairs; prints each figure's medians, B÷A and the "
+                + "range of per-pair ratios (with STRIATE_BENCH_PROFILE=RUNS also each step of both arms side by side). Needs --only "
+                + "(models, layers, conv, gemm, lenet, resnet). Every switch works: before each arm the fields are reset and the "
+                + "environment re-applied, the transformed-weight cache emptied and the suite re-run from scratch (models rebuilt and "
+                + "re-prepared), so the switches a session bakes in when prepared (STRIATE_BENCH_POOL_*, _AFFINE_*, _SHARED_INPUT, "
+                + "_BANDED_*, _STEM_*, _AVX2_NC) take effect per arm. "
+                + "E.g. --only models --figures tv_resnet50_224_infer_b1_latency --ab STRIATE_BENCH_AVX2_NC=512 --rounds 8.",
+            AllowMultipleArgumentsPerToken = true,
+        };
+        var rounds = new Option<int>("--rounds") { HelpName = "N", Description = "With --ab: pairs of arms to run (default 4; at least 3 for a range worth reading).", DefaultValueFactory = _ => 4 };
+        var command = new Command("bench", "Measure kernel and model throughput on this machine.") { json, only, figures, threads, ab, rounds };
         command.SetAction(parse =>
         {
             var selected = parse.GetValue(only) is { Length: > 0 } names ? names : BenchSuite.Suites.Keys.Where(k => !BenchSuite.OnRequest.Contains(k)).ToArray();
@@ -41,6 +58,9 @@ internal static class BenchCommand
             BenchFilter.Patterns = parse.GetValue(figures) ?? [];
 
             bool asJson = parse.GetValue(json);
+            if (parse.GetResult(ab) != null)
+                return RunAb(parse.GetValue(ab) ?? [], parse.GetValue(only) is { Length: > 0 } ? selected : null, parse.GetValue(rounds), asJson);
+            if (parse.GetResult(rounds) != null) { Console.Error.WriteLine("striate bench: --rounds only applies with --ab."); return 2; }
             var measured = new List<BenchFigure>();
             foreach (var name in selected)
             {
@@ -59,5 +79,36 @@ internal static class BenchCommand
             return 0;
         });
         return command;
+    }
+
+    /// <summary>--ab: both arms of the named suites, <paramref name="rounds"/> pairs, then the table (or JSON) on stdout; progress on stderr.</summary>
+    private static int RunAb(string[] words, string[]? suites, int rounds, bool asJson)
+    {
+        if (suites == null)
+        {
+            Console.Error.WriteLine("striate bench: --ab needs --only SUITE (and usually --figures): every suite twice per round takes hours.");
+            return 2;
+        }
+        foreach (var name in suites)
+        {
+            if (BenchAb.RefusedSuites.TryGetValue(name, out var why))
+            {
+                Console.Error.WriteLine($"striate bench: --ab cannot run the {name} suite: {why}.");
+                return 2;
+            }
+        }
+        if (rounds < 1) { Console.Error.WriteLine($"striate bench: --rounds must be at least 1, got {rounds}."); return 2; }
+        try
+        {
+            var armB = BenchAb.Parse(words);
+            var result = BenchAb.Run(armB, rounds, () => suites.SelectMany(n => BenchSuite.Suites[n]()), Console.Error);
+            Console.Write(asJson ? BenchAb.Json(result) + Environment.NewLine : BenchAb.Text(result));
+            return 0;
+        }
+        catch (BenchAbException e)
+        {
+            Console.Error.WriteLine($"striate bench: {e.Message}");
+            return 2;
+        }
     }
 }

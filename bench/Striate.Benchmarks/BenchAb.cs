@@ -1,0 +1,261 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Striate.Kernels;
+
+namespace Striate.Benchmarks;
+
+/// <summary>A request <c>striate bench --ab</c> cannot carry out (bad switch, arms that would not differ, nothing measured); the message says why.</summary>
+public sealed class BenchAbException(string message) : Exception(message);
+
+/// <summary>One figure of an A/B run: its value in each arm, round by round (index i of A and of B is pair i).</summary>
+public sealed record AbFigure(string Name, string Unit, IReadOnlyList<double> A, IReadOnlyList<double> B)
+{
+    /// <summary>Whether a smaller value is better (times, allocations): "B faster" then means B ÷ A &lt; 1.</summary>
+    public bool LowerIsBetter => BenchAb.LowerIsBetter(Unit);
+
+    /// <summary>Each pair's B ÷ A.</summary>
+    public IReadOnlyList<double> PairRatios => A.Zip(B, (a, b) => b / a).ToArray();
+
+    /// <summary>B's median over A's.</summary>
+    public double Ratio => BenchAb.Quantile(B, 0.5, LowerIsBetter) / BenchAb.Quantile(A, 0.5, LowerIsBetter);
+
+    /// <summary>Pairs in which B was faster than A.</summary>
+    public int PairsBFaster => PairRatios.Count(r => LowerIsBetter ? r < 1 : r > 1);
+}
+
+/// <summary>A profiled step (STRIATE_BENCH_PROFILE) in both arms: the median over rounds of its per-round median ms (NaN where an arm has no such step).</summary>
+public sealed record AbStep(string Node, double AMilliseconds, double BMilliseconds);
+
+/// <summary>The side-by-side profile of one figure: steps that moved most first, and the sums and whole runs of each arm (medians over rounds).</summary>
+public sealed record AbProfile(string Figure, IReadOnlyList<AbStep> Steps, double ATotal, double BTotal, double AWholeRun, double BWholeRun);
+
+/// <summary>What <see cref="BenchAb.Run"/> measured: the switches of arm B (and their values in arm A), the figures, the profiles.</summary>
+public sealed record AbResult(int Rounds, IReadOnlyList<(string Name, string? A, string? B)> Switches, IReadOnlyList<AbFigure> Figures,
+    IReadOnlyList<AbProfile> Profiles, IReadOnlyList<string> OneArmOnly);
+
+/// <summary>
+/// <c>striate bench --ab NAME=VALUE ... --rounds N</c>: arm A (the STRIATE_BENCH_* switches as the environment gives them)
+/// and arm B (those variables set) measured alternately in one process, ABBA (A B, B A, A B, ...), so a slow spell of a
+/// shared host hits both arms alike. Before each arm the variables are set or restored, every switched field goes back
+/// to its default and the environment is applied again (<see cref="BenchSwitches.Apply"/>), the transformed-weight cache
+/// is emptied and the suite runs from scratch: models are built and prepared again, so switches a session bakes in
+/// when it is prepared (its fusions, its GEMM blocking) are those of the arm.
+/// </summary>
+public static class BenchAb
+{
+    /// <summary>Suites an A/B cannot run, and why.</summary>
+    public static IReadOnlyDictionary<string, string> RefusedSuites { get; } = new Dictionary<string, string>
+    {
+        ["allreduce"] = "it measures in mpirun processes of its own, which the switches of this process do not reach",
+        ["loader"] = "it measures image decoding, which no STRIATE_BENCH_* switch changes",
+    };
+
+    /// <summary>The arm-B settings from "NAME=VALUE" words (an empty VALUE unsets NAME in arm B); throws <see cref="BenchAbException"/> naming the first bad one.</summary>
+    public static IReadOnlyList<(string Name, string Value)> Parse(IEnumerable<string> words)
+    {
+        var settings = new List<(string Name, string Value)>();
+        foreach (var word in words)
+        {
+            int eq = word.IndexOf('=');
+            if (eq <= 0) throw new BenchAbException($"--ab takes NAME=VALUE (e.g. STRIATE_BENCH_AVX2_NC=512; NAME= unsets it in arm B), got '{word}'.");
+            var (name, value) = (word[..eq], word[(eq + 1)..]);
+            if (BenchSwitches.Refusal(name) is { } why) throw new BenchAbException($"--ab {word}: {why}.");
+            if (settings.Any(s => s.Name == name)) throw new BenchAbException($"--ab sets {name} twice.");
+            settings.Add((name, value));
+        }
+        if (settings.Count == 0) throw new BenchAbException("--ab needs at least one NAME=VALUE.");
+        return settings;
+    }
+
+    /// <summary>
+    /// Measures <paramref name="measure"/> (one pass over the wanted figures) <paramref name="rounds"/> times in each arm,
+    /// ABBA; <paramref name="progress"/> gets a line per arm. Throws <see cref="BenchAbException"/> when arm B would run
+    /// what arm A runs (a value the environment already has, or one its switch ignores) or when nothing is measured.
+    /// The environment and the switched fields are as before when it returns.
+    /// </summary>
+    public static AbResult Run(IReadOnlyList<(string Name, string Value)> armB, int rounds, Func<IEnumerable<BenchFigure>> measure, TextWriter? progress = null)
+    {
+        if (rounds < 1) throw new BenchAbException($"--rounds must be at least 1, got {rounds}.");
+        var original = armB.Select(s => Environment.GetEnvironmentVariable(s.Name)).ToArray();
+        for (int i = 0; i < armB.Count; i++)
+            if ((original[i] ?? "") == armB[i].Value)
+                throw new BenchAbException($"--ab {armB[i].Name}={armB[i].Value}: the environment already gives it that value, so both arms would be the same.");
+        var a = new Dictionary<string, List<double>>();
+        var b = new Dictionary<string, List<double>>();
+        var units = new Dictionary<string, string>();
+        var profilesA = new List<ModelBenchmarks.ProfileRecord>();
+        var profilesB = new List<ModelBenchmarks.ProfileRecord>();
+        var previousLog = ModelBenchmarks.ProfileLog;
+        try
+        {
+            SetArm(armB, original, isB: false);
+            var stateA = BenchSwitches.State();
+            SetArm(armB, original, isB: true);
+            var stateB = BenchSwitches.State();
+            if (stateA.SequenceEqual(stateB) && armB.All(s => !BenchSwitches.ReadAtUse.Contains(s.Name)))
+                throw new BenchAbException($"--ab {string.Join(' ', armB.Select(s => $"{s.Name}={s.Value}"))}: arm B sets no field differently from arm A (that value may be the default already, or one the switch ignores).");
+            for (int round = 0; round < rounds; round++)
+            {
+                foreach (bool isB in round % 2 == 0 ? new[] { false, true } : [true, false])
+                {
+                    SetArm(armB, original, isB);
+                    TransformedWeights.Clear();
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    GC.Collect();
+                    var log = new List<ModelBenchmarks.ProfileRecord>();
+                    ModelBenchmarks.ProfileLog = log;
+                    var into = isB ? b : a;
+                    var line = new StringBuilder($"[ab] round {round + 1}/{rounds} {(isB ? 'B' : 'A')}:");
+                    foreach (var f in measure())
+                    {
+                        if (!into.TryGetValue(f.Name, out var values)) into[f.Name] = values = [];
+                        values.Add(f.Value);
+                        units[f.Name] = f.Unit;
+                        line.Append(CultureInfo.InvariantCulture, $" {f.Name} {Format(f.Value)} {f.Unit};");
+                    }
+                    (isB ? profilesB : profilesA).AddRange(log);
+                    progress?.WriteLine(line.ToString().TrimEnd(';'));
+                }
+            }
+        }
+        finally
+        {
+            ModelBenchmarks.ProfileLog = previousLog;
+            for (int i = 0; i < armB.Count; i++) Environment.SetEnvironmentVariable(armB[i].Name, original[i]);
+            BenchSwitches.Apply();
+        }
+        if (a.Count == 0 && b.Count == 0) throw new BenchAbException("--ab: no figure was measured (does --figures match a figure of the suites named by --only?).");
+        var figures = a.Keys.Where(n => b.ContainsKey(n) && a[n].Count == rounds && b[n].Count == rounds)
+            .Select(n => new AbFigure(n, units[n], a[n], b[n])).ToList();
+        var oneArm = a.Keys.Union(b.Keys).Where(n => !figures.Any(f => f.Name == n)).ToList();
+        var profiles = profilesA.Select(p => p.Figure).Distinct().Where(n => profilesB.Any(p => p.Figure == n))
+            .Select(n => SideBySide(n, profilesA.Where(p => p.Figure == n).ToList(), profilesB.Where(p => p.Figure == n).ToList())).ToList();
+        return new AbResult(rounds, armB.Select((s, i) => (s.Name, original[i], (string?)(s.Value.Length == 0 ? null : s.Value))).ToList(), figures, profiles, oneArm);
+    }
+
+    private static void SetArm(IReadOnlyList<(string Name, string Value)> armB, string?[] original, bool isB)
+    {
+        for (int i = 0; i < armB.Count; i++)
+            Environment.SetEnvironmentVariable(armB[i].Name, isB ? (armB[i].Value.Length == 0 ? null : armB[i].Value) : original[i]);
+        BenchSwitches.Apply();
+    }
+
+    /// <summary>Steps keyed by their module path and kind (the k-th repeat of one as "... #k"), medians over rounds, largest |B − A| first.</summary>
+    private static AbProfile SideBySide(string figure, List<ModelBenchmarks.ProfileRecord> a, List<ModelBenchmarks.ProfileRecord> b)
+    {
+        static Dictionary<string, List<double>> ByStep(List<ModelBenchmarks.ProfileRecord> records, List<string> order)
+        {
+            var steps = new Dictionary<string, List<double>>();
+            foreach (var r in records)
+            {
+                var seen = new Dictionary<string, int>();
+                foreach (var (text, ms) in r.Steps)
+                {
+                    // "%212 = FusedConv2d(...)  # layer1.0.conv2 (Direct 64→64 3×3 s1 @56×56)": the part after "# ", since a
+                    // switch that changes the graph renumbers its values.
+                    int hash = text.LastIndexOf("  # ", StringComparison.Ordinal);
+                    var node = hash < 0 ? text : text[(hash + 4)..];
+                    int k = seen[node] = seen.GetValueOrDefault(node) + 1;
+                    var key = k == 1 ? node : $"{node} #{k}";
+                    if (!steps.TryGetValue(key, out var list)) { steps[key] = list = []; if (!order.Contains(key)) order.Add(key); }
+                    list.Add(ms);
+                }
+            }
+            return steps;
+        }
+        var order = new List<string>();
+        var sa = ByStep(a, order);
+        var sb = ByStep(b, order);
+        var steps = order.Select(n => new AbStep(n, sa.TryGetValue(n, out var x) ? Quantile(x, 0.5, true) : double.NaN, sb.TryGetValue(n, out var y) ? Quantile(y, 0.5, true) : double.NaN))
+            .OrderByDescending(s => Math.Abs((double.IsNaN(s.BMilliseconds) ? 0 : s.BMilliseconds) - (double.IsNaN(s.AMilliseconds) ? 0 : s.AMilliseconds))).ToList();
+        return new AbProfile(figure, steps,
+            Quantile(a.Select(r => r.Steps.Sum(s => s.Milliseconds)).ToList(), 0.5, true), Quantile(b.Select(r => r.Steps.Sum(s => s.Milliseconds)).ToList(), 0.5, true),
+            Quantile(a.Select(r => Quantile(r.WholeRunsMs, 0.5, true)).ToList(), 0.5, true), Quantile(b.Select(r => Quantile(r.WholeRunsMs, 0.5, true)).ToList(), 0.5, true));
+    }
+
+    /// <summary>Units where smaller is better: times and allocations; the rest (GFLOPS, img/s, GB/s) are rates.</summary>
+    public static bool LowerIsBetter(string unit) => unit is "ms" or "us" or "µs" or "s" or "MB" or "MiB";
+
+    /// <summary>The q-quantile, interpolated, with the values sorted fast first (ascending when lower is better): q = 0.25 is the fast quartile.</summary>
+    public static double Quantile(IReadOnlyList<double> values, double q, bool lowerIsBetter)
+    {
+        var sorted = lowerIsBetter ? values.Order().ToArray() : values.OrderDescending().ToArray();
+        if (sorted.Length == 0) return double.NaN;
+        double at = q * (sorted.Length - 1);
+        int lo = (int)Math.Floor(at), hi = Math.Min(lo + 1, sorted.Length - 1);
+        return sorted[lo] + (sorted[hi] - sorted[lo]) * (at - lo);
+    }
+
+    private static string Format(double v) => v.ToString(Math.Abs(v) < 10 ? "F3" : "F1", CultureInfo.InvariantCulture);
+
+    private static string Arm(IEnumerable<(string Name, string? Value)> settings) =>
+        string.Join(", ", settings.Select(s => s.Value == null ? $"{s.Name} unset" : $"{s.Name}={s.Value}"));
+
+    /// <summary>The result as a table: a row per figure, then each profile's steps side by side (at most <paramref name="maxSteps"/> of them).</summary>
+    public static string Text(AbResult r, int maxSteps = 30)
+    {
+        var inv = CultureInfo.InvariantCulture;
+        var s = new StringBuilder();
+        s.AppendLine(inv, $"A/B in one process, {r.Rounds} round{(r.Rounds == 1 ? "" : "s")} in ABBA order; arm A: {Arm(r.Switches.Select(w => (w.Name, w.A)))} (as the environment gives); arm B: {Arm(r.Switches.Select(w => (w.Name, w.B)))}");
+        s.AppendLine("p25: the fast quartile (25th percentile of times, 75th of rates); B÷A: B's median over A's; pairs: each round's B ÷ A, min–max (median)");
+        s.AppendLine(inv, $"{"figure",-40} {"unit",-6} {"A median",10} {"A p25",10} {"B median",10} {"B p25",10} {"B÷A",7}  {"pairs B÷A",-24} verdict");
+        foreach (var f in r.Figures)
+        {
+            var pairs = f.PairRatios;
+            bool low = f.LowerIsBetter;
+            string verdict = f.PairsBFaster == pairs.Count ? "B faster in every pair" : f.PairsBFaster == 0 ? "A faster in every pair" : $"B faster in {f.PairsBFaster} of {pairs.Count} pairs";
+            string range = $"{pairs.Min():F3}–{pairs.Max():F3} ({Quantile(pairs, 0.5, true):F3})";
+            s.AppendLine(inv, $"{f.Name,-40} {f.Unit,-6} {Format(Quantile(f.A, 0.5, low)),10} {Format(Quantile(f.A, 0.25, low)),10} {Format(Quantile(f.B, 0.5, low)),10} {Format(Quantile(f.B, 0.25, low)),10} {f.Ratio,7:F3}  {range,-24} {verdict}");
+        }
+        foreach (var n in r.OneArmOnly) s.AppendLine(inv, $"{n}: not measured in every round of both arms (the switch changes which figures exist?), left out");
+        foreach (var p in r.Profiles)
+        {
+            s.AppendLine();
+            s.AppendLine(inv, $"profile of {p.Figure} (STRIATE_BENCH_PROFILE; each step's median over rounds of its per-round median), steps that moved most first:");
+            s.AppendLine(inv, $"{"A ms",9} {"B ms",9} {"B−A ms",9}  step");
+            foreach (var st in p.Steps.Take(maxSteps))
+                s.AppendLine(inv, $"{Ms(st.AMilliseconds)} {Ms(st.BMilliseconds)} {Ms(st.BMilliseconds - st.AMilliseconds)}  {st.Node}");
+            if (p.Steps.Count > maxSteps) s.AppendLine(inv, $"    ... {p.Steps.Count - maxSteps} more steps, each moved less (--json lists all)");
+            s.AppendLine(inv, $"{Ms(p.ATotal)} {Ms(p.BTotal)} {Ms(p.BTotal - p.ATotal)}  total of the steps");
+            s.AppendLine(inv, $"{Ms(p.AWholeRun)} {Ms(p.BWholeRun)} {Ms(p.BWholeRun - p.AWholeRun)}  whole runs (median)");
+        }
+        return s.ToString();
+
+        static string Ms(double v) => double.IsNaN(v) ? $"{"—",9}" : v.ToString("F3", CultureInfo.InvariantCulture).PadLeft(9);
+    }
+
+    /// <summary>The result as JSON: {rounds, order, switches [{name, a, b}], figures [{name, unit, a {median, p25, values}, b {...}, b_over_a, pair_ratios, ...}], profiles, one_arm_only}.</summary>
+    public static string Json(AbResult r)
+    {
+        static object Arm(IReadOnlyList<double> v, bool low) => new Dictionary<string, object>
+        {
+            ["median"] = Math.Round(Quantile(v, 0.5, low), 4), ["p25"] = Math.Round(Quantile(v, 0.25, low), 4), ["values"] = v.Select(x => Math.Round(x, 4)).ToArray(),
+        };
+        static object? Num(double v) => double.IsNaN(v) ? null : Math.Round(v, 4);
+        var root = new Dictionary<string, object>
+        {
+            ["rounds"] = r.Rounds,
+            ["order"] = "ABBA",
+            ["switches"] = r.Switches.Select(w => new Dictionary<string, object?> { ["name"] = w.Name, ["a"] = w.A, ["b"] = w.B }).ToArray(),
+            ["figures"] = r.Figures.Select(f => new Dictionary<string, object>
+            {
+                ["name"] = f.Name, ["unit"] = f.Unit, ["lower_is_better"] = f.LowerIsBetter,
+                ["a"] = Arm(f.A, f.LowerIsBetter), ["b"] = Arm(f.B, f.LowerIsBetter),
+                ["b_over_a"] = Math.Round(f.Ratio, 4),
+                ["pair_ratios"] = f.PairRatios.Select(x => Math.Round(x, 4)).ToArray(),
+                ["pair_ratio_min"] = Math.Round(f.PairRatios.Min(), 4), ["pair_ratio_max"] = Math.Round(f.PairRatios.Max(), 4),
+                ["pairs_b_faster"] = f.PairsBFaster,
+            }).ToArray(),
+            ["profiles"] = r.Profiles.Select(p => new Dictionary<string, object?>
+            {
+                ["figure"] = p.Figure,
+                ["steps"] = p.Steps.Select(st => new Dictionary<string, object?> { ["node"] = st.Node, ["a_ms"] = Num(st.AMilliseconds), ["b_ms"] = Num(st.BMilliseconds) }).ToArray(),
+                ["a_total_ms"] = Num(p.ATotal), ["b_total_ms"] = Num(p.BTotal), ["a_whole_run_ms"] = Num(p.AWholeRun), ["b_whole_run_ms"] = Num(p.BWholeRun),
+            }).ToArray(),
+            ["one_arm_only"] = r.OneArmOnly.ToArray(),
+        };
+        return JsonSerializer.Serialize(root, new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
+    }
+}

@@ -1,0 +1,170 @@
+using Striate.Graph;
+using Striate.Kernels;
+
+namespace Striate.Benchmarks;
+
+/// <summary>
+/// The STRIATE_BENCH_* switches: environment variables that set static fields of the kernels and the inference passes,
+/// so one binary can run a path and the path it replaced. <see cref="Apply"/> first puts every field back to the value
+/// it had before the first call, then applies the environment: a switch that was set and is now unset really goes
+/// back to its default, which is what <c>striate bench --ab</c> (<see cref="BenchAb"/>) needs to alternate arms in one process.
+/// </summary>
+public static class BenchSwitches
+{
+    /// <summary>One static field a switch writes: its value before any switch was applied, restorable.</summary>
+    private abstract class Slot
+    {
+        public abstract void Capture();
+        public abstract void Restore();
+        public abstract string Describe();
+    }
+
+    private sealed class Slot<T>(string name, Func<T> get, Action<T> set) : Slot
+    {
+        private T saved = default!;
+        public override void Capture() => saved = get();
+        public override void Restore() => set(saved);
+        public override string Describe() => $"{name}={get()}";
+    }
+
+    private static Slot Of<T>(string name, Func<T> get, Action<T> set) => new Slot<T>(name, get, set);
+
+    /// <summary>Every field the switches write (the three weight-gradient overrides and the direct schedule are [ThreadStatic]: the bench thread's).</summary>
+    private static readonly Slot[] Slots =
+    [
+        Of("Gemm256x6x16.ColumnBlock", () => Gemm256x6x16.ColumnBlock, v => Gemm256x6x16.ColumnBlock = v),
+        Of("Gemm256x6x16.FewColumnsTile", () => Gemm256x6x16.FewColumnsTile, v => Gemm256x6x16.FewColumnsTile = v),
+        Of("Gemm256x6x16.OneColumnTile", () => Gemm256x6x16.OneColumnTile, v => Gemm256x6x16.OneColumnTile = v),
+        Of("Conv2dDirect.PrefetchWeights", () => Conv2dDirect.PrefetchWeights, v => Conv2dDirect.PrefetchWeights = v),
+        Of("Conv2dDirect.PrefetchMaxLines", () => Conv2dDirect.PrefetchMaxLines, v => Conv2dDirect.PrefetchMaxLines = v),
+        Of("Conv2dDirect.SpreadPrefetch", () => Conv2dDirect.SpreadPrefetch, v => Conv2dDirect.SpreadPrefetch = v),
+        Of("Conv2dDirect.PrefetchMaxLinesSpread", () => Conv2dDirect.PrefetchMaxLinesSpread, v => Conv2dDirect.PrefetchMaxLinesSpread = v),
+        Of("Conv2dDirect.SpreadPrefetchIntoL1", () => Conv2dDirect.SpreadPrefetchIntoL1, v => Conv2dDirect.SpreadPrefetchIntoL1 = v),
+        Of("Conv2dDirect.FewCalls", () => Conv2dDirect.FewCalls, v => Conv2dDirect.FewCalls = v),
+        Of("Conv2dDirect.WeightImagesOverride", () => Conv2dDirect.WeightImagesOverride, v => Conv2dDirect.WeightImagesOverride = v),
+        Of("Conv2dDirect.WeightRowsOverride", () => Conv2dDirect.WeightRowsOverride, v => Conv2dDirect.WeightRowsOverride = v),
+        Of("Conv2dDirect.WeightKernelRowsOverride", () => Conv2dDirect.WeightKernelRowsOverride, v => Conv2dDirect.WeightKernelRowsOverride = v),
+        Of("Conv2dDirect.Avx2InputBoundPasses", () => Conv2dDirect.Avx2InputBoundPasses, v => Conv2dDirect.Avx2InputBoundPasses = v),
+        Of("Conv2dDirect.IcChunkOverride", () => Conv2dDirect.IcChunkOverride, v => Conv2dDirect.IcChunkOverride = v),
+        Of("Conv2dDirect.TaskOutput", () => Conv2dDirect.TaskOutput, v => Conv2dDirect.TaskOutput = v),
+        Of("Conv2dDirect.OverlappingBlockedPool", () => Conv2dDirect.OverlappingBlockedPool, v => Conv2dDirect.OverlappingBlockedPool = v),
+        Of("Conv2dDirect.PlanarEnabled", () => Conv2dDirect.PlanarEnabled, v => Conv2dDirect.PlanarEnabled = v),
+        Of("Conv2dDirect.PlanarDepthwiseBandRows", () => Conv2dDirect.PlanarDepthwiseBandRows, v => Conv2dDirect.PlanarDepthwiseBandRows = v),
+        Of("DirectSchedule.SmallCallTasks", () => DirectSchedule.SmallCallTasks, v => DirectSchedule.SmallCallTasks = v),
+        Of("DirectSchedule.StridedRowSplit", () => DirectSchedule.StridedRowSplit, v => DirectSchedule.StridedRowSplit = v),
+        Of("DirectSchedule.Override", () => DirectSchedule.Override, v => DirectSchedule.Override = v),
+        Of("DirectPlan.ThreeBlocksAvx2", () => DirectPlan.ThreeBlocksAvx2, v => DirectPlan.ThreeBlocksAvx2 = v),
+        Of("DirectPlan.TwoBlocksWhereShorterAvx2", () => DirectPlan.TwoBlocksWhereShorterAvx2, v => DirectPlan.TwoBlocksWhereShorterAvx2 = v),
+        Of("DirectPlan.FourByThreeAvx2", () => DirectPlan.FourByThreeAvx2, v => DirectPlan.FourByThreeAvx2 = v),
+        Of("DirectPlan.EvenColumnsAvx2", () => DirectPlan.EvenColumnsAvx2, v => DirectPlan.EvenColumnsAvx2 = v),
+        Of("DirectPlan.PairImages", () => DirectPlan.PairImages, v => DirectPlan.PairImages = v),
+        Of("Pooling.Same3x3Enabled", () => Pooling.Same3x3Enabled, v => Pooling.Same3x3Enabled = v),
+        Of("ChannelBlocked.InRegisters8", () => ChannelBlocked.InRegisters8, v => ChannelBlocked.InRegisters8 = v),
+        Of("ChannelBlocked.PrefetchSource", () => ChannelBlocked.PrefetchSource, v => ChannelBlocked.PrefetchSource = v),
+        Of("PointwiseTiles.Enabled", () => PointwiseTiles.Enabled, v => PointwiseTiles.Enabled = v),
+        Of("PointwiseTransposed.Enabled", () => PointwiseTransposed.Enabled, v => PointwiseTransposed.Enabled = v),
+        Of("PointwiseTransposed.Avx2SevenBySeven", () => PointwiseTransposed.Avx2SevenBySeven, v => PointwiseTransposed.Avx2SevenBySeven = v),
+        Of("PointwiseTransposed.Avx2PlainStores", () => PointwiseTransposed.Avx2PlainStores, v => PointwiseTransposed.Avx2PlainStores = v),
+        Of("PointwiseTransposed.TileInL1", () => PointwiseTransposed.TileInL1, v => PointwiseTransposed.TileInL1 = v),
+        Of("PointwiseTransposed.PrefetchStores", () => PointwiseTransposed.PrefetchStores, v => PointwiseTransposed.PrefetchStores = v),
+        Of("PointwiseTransposed.ColumnBlockFloats", () => PointwiseTransposed.ColumnBlockFloats, v => PointwiseTransposed.ColumnBlockFloats = v),
+        Of("PointwiseRows.Enabled", () => PointwiseRows.Enabled, v => PointwiseRows.Enabled = v),
+        Of("PointwiseRows.TallTile", () => PointwiseRows.TallTile, v => PointwiseRows.TallTile = v),
+        Of("PointwiseRows.BlockFloats", () => PointwiseRows.BlockFloats, v => PointwiseRows.BlockFloats = v),
+        Of("PointwiseRows.Avx2Bands", () => PointwiseRows.Avx2Bands, v => PointwiseRows.Avx2Bands = v),
+        Of("Conv2dKernels.SubsampledPointwiseEnabled", () => Conv2dKernels.SubsampledPointwiseEnabled, v => Conv2dKernels.SubsampledPointwiseEnabled = v),
+        Of("InvertedResidualBands.BandBudgetFloats", () => InvertedResidualBands.BandBudgetFloats, v => InvertedResidualBands.BandBudgetFloats = v),
+        Of("InvertedResidualBands.InPlace", () => InvertedResidualBands.InPlace, v => InvertedResidualBands.InPlace = v),
+        Of("InferencePasses.PoolsBeforePointwise", () => InferencePasses.PoolsBeforePointwise, v => InferencePasses.PoolsBeforePointwise = v),
+        Of("InferenceSession.AffineIntoPool", () => InferenceSession.AffineIntoPool, v => InferenceSession.AffineIntoPool = v),
+        Of("InferenceSession.BandedBlockMinPixels", () => InferenceSession.BandedBlockMinPixels, v => InferenceSession.BandedBlockMinPixels = v),
+        Of("InferenceSession.MergeSharedInputPointwise", () => InferenceSession.MergeSharedInputPointwise, v => InferenceSession.MergeSharedInputPointwise = v),
+        Of("InferenceSession.AffineIntoConvolution", () => InferenceSession.AffineIntoConvolution, v => InferenceSession.AffineIntoConvolution = v),
+        Of("InferenceSession.PoolIntoConvolution", () => InferenceSession.PoolIntoConvolution, v => InferenceSession.PoolIntoConvolution = v),
+        Of("InferenceSession.PoolIntoDirectConvolution", () => InferenceSession.PoolIntoDirectConvolution, v => InferenceSession.PoolIntoDirectConvolution = v),
+        Of("InferenceSession.DepthwiseIntoStem", () => InferenceSession.DepthwiseIntoStem, v => InferenceSession.DepthwiseIntoStem = v),
+        Of("InferenceSession.ProjectionIntoStem", () => InferenceSession.ProjectionIntoStem, v => InferenceSession.ProjectionIntoStem = v),
+    ];
+
+    private static readonly object Sync = new();
+    private static bool captured;
+
+    /// <summary>
+    /// The switches <see cref="Apply"/> reads (each sets one or more fields of <see cref="Slots"/>), and those the suites
+    /// read where they use them (<see cref="ReadAtUse"/>); <c>--ab</c> accepts these and no other variable.
+    /// </summary>
+    public static IReadOnlyList<string> Applied { get; } =
+    [
+        "STRIATE_BENCH_AVX2_NC", "STRIATE_BENCH_PREFETCH", "STRIATE_BENCH_PREFETCH_MAX", "STRIATE_BENCH_PREFETCH_SPREAD",
+        "STRIATE_BENCH_PREFETCH_SPREAD_MAX", "STRIATE_BENCH_PREFETCH_L1", "STRIATE_BENCH_FEW_CALLS", "STRIATE_BENCH_SMALL_TASKS",
+        "STRIATE_BENCH_SAME_POOL", "STRIATE_BENCH_AVX2_THREE", "STRIATE_BENCH_AVX2_NARROW_TWO", "STRIATE_BENCH_AVX2_EDGE_COLUMNS",
+        "STRIATE_BENCH_AVX2_ONE_COLUMN", "STRIATE_BENCH_AVX2_PLAIN_STORE", "STRIATE_BENCH_AVX2_FOUR_BY_THREE",
+        "STRIATE_BENCH_AVX2_EVEN_COLUMNS", "STRIATE_BENCH_WEIGHT_IMAGES", "STRIATE_BENCH_WEIGHT_ROWS", "STRIATE_BENCH_WEIGHT_KERNEL_ROWS",
+        "STRIATE_BENCH_AVX2_PASS_INPUT", "STRIATE_BENCH_IC_CHUNK", "STRIATE_BENCH_PAIR_IMAGES", "STRIATE_BENCH_TASK_OUTPUT",
+        "STRIATE_BENCH_BLOCKS8_IN_REGISTERS", "STRIATE_BENCH_PACK_PREFETCH", "STRIATE_BENCH_DIRECT_SCHEDULE",
+        "STRIATE_BENCH_POINTWISE_TILES", "STRIATE_BENCH_POINTWISE_TRANSPOSED", "STRIATE_BENCH_AVX2_TRANSPOSED_7",
+        "STRIATE_BENCH_POINTWISE_ROWS", "STRIATE_BENCH_TALL_TILE", "STRIATE_BENCH_ROWS_BLOCK", "STRIATE_BENCH_SUBSAMPLED_POINTWISE",
+        "STRIATE_BENCH_POOL_BEFORE_1X1", "STRIATE_BENCH_AFFINE_POOL", "STRIATE_BENCH_STRIDED_ROW_SPLIT", "STRIATE_BENCH_BANDED_BLOCKS",
+        "STRIATE_BENCH_BANDED_MIN_PIXELS", "STRIATE_BENCH_BAND_BUDGET", "STRIATE_BENCH_BANDS_IN_PLACE", "STRIATE_BENCH_AVX2_BANDS_IN_PLACE",
+        "STRIATE_BENCH_SHARED_INPUT", "STRIATE_BENCH_AFFINE_CONV", "STRIATE_BENCH_POOL_CONV", "STRIATE_BENCH_POOL_DIRECT",
+        "STRIATE_BENCH_POOL_OVERLAP", "STRIATE_BENCH_PLANAR_STEM", "STRIATE_BENCH_STEM_DEPTHWISE", "STRIATE_BENCH_STEM_PROJECT",
+        "STRIATE_BENCH_STEM_BAND_ROWS", "STRIATE_BENCH_TRANSPOSED_TILES", "STRIATE_BENCH_BAND_FLOATS",
+    ];
+
+    /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>
+    public static IReadOnlyList<string> ReadAtUse { get; } = ["STRIATE_BENCH_CONV_ALGORITHM", "STRIATE_BENCH_LAYER_RESIDUAL"];
+
+    /// <summary>STRIATE_BENCH_* variables that are not code paths and why <c>--ab</c> refuses them.</summary>
+    public static IReadOnlyDictionary<string, string> NotSwitches { get; } = new Dictionary<string, string>
+    {
+        ["STRIATE_BENCH_PROFILE"] = "it prints a profile rather than choosing a path; set it in the environment and both arms are profiled side by side",
+        ["STRIATE_BENCH_CLOCK"] = "it is read once when the process starts; set it in the environment for both arms",
+        ["STRIATE_BENCH_LAYER_ROUNDS"] = "it sets how long the layers suite measures, not a path; set it in the environment for both arms",
+        ["STRIATE_BENCH_PASSES"] = "it adds figures, so the arms would measure different figure sets",
+        ["STRIATE_BENCH_VERBOSE"] = "it only prints",
+        ["STRIATE_BENCH_RANKS"] = "it belongs to the allreduce suite, which runs in processes of its own",
+    };
+
+    /// <summary>Why <paramref name="name"/> cannot be an arm's switch, or null when it can.</summary>
+    public static string? Refusal(string name)
+    {
+        if (!name.StartsWith("STRIATE_BENCH_", StringComparison.Ordinal))
+            return $"'{name}' is not a STRIATE_BENCH_* switch: --ab only flips the benchmark switches (DOTNET_* and other variables act when the process starts; compare those across processes)";
+        if (NotSwitches.TryGetValue(name, out var why)) return $"{name} cannot be an arm's switch: {why}";
+        if (!Applied.Contains(name) && !ReadAtUse.Contains(name))
+            return $"{name} is not a switch striate bench knows; known: {string.Join(", ", Applied.Concat(ReadAtUse).Order(StringComparer.Ordinal))}";
+        return null;
+    }
+
+    /// <summary>
+    /// Puts every switched field back to its value before the first call, then applies the STRIATE_BENCH_* variables of
+    /// the environment as it is now. Suites call it before they measure; <see cref="BenchAb"/> before each arm.
+    /// </summary>
+    public static void Apply()
+    {
+        lock (Sync)
+        {
+            if (!captured)
+            {
+                foreach (var s in Slots) s.Capture();
+                captured = true;
+            }
+            foreach (var s in Slots) s.Restore();
+            ConvBenchmarks.ApplyDirectScheduleOverride();
+            ModelBenchmarks.ApplyInferenceSwitches();
+            // STRIATE_BENCH_BAND_FLOATS: the bands' working-set budget (floats) of the layers suite's blocks, for tuning.
+            if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BAND_FLOATS"), out int budget) && budget > 0) InvertedResidualBands.BandBudgetFloats = budget;
+        }
+    }
+
+    /// <summary>Every switched field back to its value before the first <see cref="Apply"/> (nothing if it never ran).</summary>
+    public static void RestoreDefaults()
+    {
+        lock (Sync)
+            if (captured)
+                foreach (var s in Slots) s.Restore();
+    }
+
+    /// <summary>Every switched field as "Type.Field=value", one per field: two arms whose states are equal run the same code.</summary>
+    public static IReadOnlyList<string> State() => Slots.Select(s => s.Describe()).ToArray();
+}

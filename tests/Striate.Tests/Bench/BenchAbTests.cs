@@ -1,0 +1,246 @@
+using System.Globalization;
+using System.Text.Json;
+using Striate.Benchmarks;
+using Striate.Graph;
+using Striate.Kernels;
+using Striate.Tests.Cli;
+
+namespace Striate.Tests.Bench;
+
+/// <summary>
+/// Tests that set STRIATE_BENCH_* variables and the static fields they switch: run apart from every other test, so no
+/// kernel test runs while a field is flipped.
+/// </summary>
+[CollectionDefinition(nameof(BenchSwitchesCollection), DisableParallelization = true)]
+public sealed class BenchSwitchesCollection;
+
+/// <summary>
+/// <c>striate bench --ab</c> (<see cref="BenchAb"/>): arm B sets the fields its switches name and arm A puts them back,
+/// alternating ABBA in one process; bad switches and arms that would not differ are refused; the table and the JSON
+/// carry both arms and the profiles side by side.
+/// </summary>
+[Collection(nameof(BenchSwitchesCollection))]
+public sealed class BenchAbTests
+{
+    private const string Nc = "STRIATE_BENCH_AVX2_NC", PassInput = "STRIATE_BENCH_AVX2_PASS_INPUT", PoolConv = "STRIATE_BENCH_POOL_CONV";
+    private const string Schedule = "STRIATE_BENCH_DIRECT_SCHEDULE", FewCalls = "STRIATE_BENCH_FEW_CALLS";
+    private static readonly string[] Used = [Nc, PassInput, PoolConv, Schedule, FewCalls];
+
+    /// <summary>Runs <paramref name="body"/> with the switches it uses unset, then restores the environment and every field.</summary>
+    private static void WithCleanSwitches(Action body)
+    {
+        var saved = Used.ToDictionary(n => n, Environment.GetEnvironmentVariable);
+        try
+        {
+            foreach (var n in Used) Environment.SetEnvironmentVariable(n, null);
+            BenchSwitches.Apply();
+            body();
+        }
+        finally
+        {
+            foreach (var (n, v) in saved) Environment.SetEnvironmentVariable(n, v);
+            BenchSwitches.RestoreDefaults();
+        }
+    }
+
+    /// <summary>What a suite's kernels would see of the three switches' fields, as figures.</summary>
+    private static List<BenchFigure> Fields() =>
+    [
+        new("nc", Gemm256x6x16.ColumnBlock, "cols"),
+        new("pass_input", Conv2dDirect.Avx2InputBoundPasses ? 1 : 0, "flag"),
+        new("pool_conv", InferenceSession.PoolIntoConvolution ? 1 : 0, "flag"),
+    ];
+
+    [Fact]
+    public void ArmBSetsItsFieldsAndArmAPutsThemBackInAbbaOrder()
+    {
+        WithCleanSwitches(() =>
+        {
+            int nc = Gemm256x6x16.ColumnBlock, ncB = nc == 128 ? 256 : 128;
+            Assert.True(Conv2dDirect.Avx2InputBoundPasses && InferenceSession.PoolIntoConvolution, "defaults: both switches on");
+            var order = new List<char>();
+            var r = BenchAb.Run([(Nc, ncB.ToString(CultureInfo.InvariantCulture)), (PassInput, "0"), (PoolConv, "0")], 3, () =>
+            {
+                order.Add(Gemm256x6x16.ColumnBlock == ncB ? 'B' : 'A');
+                return Fields();
+            });
+
+            Assert.Equal("ABBAAB", new string(order.ToArray()));
+            var f = r.Figures.ToDictionary(x => x.Name);
+            Assert.Equal([nc, nc, nc], f["nc"].A);
+            Assert.Equal([ncB, ncB, ncB], f["nc"].B);
+            Assert.Equal([1.0, 1, 1], f["pass_input"].A);
+            Assert.Equal([0.0, 0, 0], f["pass_input"].B);
+            Assert.Equal([1.0, 1, 1], f["pool_conv"].A);
+            Assert.Equal([0.0, 0, 0], f["pool_conv"].B);
+            Assert.Equal((Nc, (string?)null, (string?)ncB.ToString(CultureInfo.InvariantCulture)), r.Switches[0]);
+            // Afterwards: the environment and the fields as before.
+            Assert.Null(Environment.GetEnvironmentVariable(Nc));
+            Assert.Null(Environment.GetEnvironmentVariable(PoolConv));
+            Assert.Equal(nc, Gemm256x6x16.ColumnBlock);
+            Assert.True(Conv2dDirect.Avx2InputBoundPasses && InferenceSession.PoolIntoConvolution);
+        });
+    }
+
+    [Fact]
+    public void ArmAClearsFieldsThatAnUnsetSwitchWouldLeaveAlone()
+    {
+        // STRIATE_BENCH_DIRECT_SCHEDULE and STRIATE_BENCH_FEW_CALLS only write their field when set: without the reset
+        // before each arm, arm A would run arm B's schedule from the second round on.
+        WithCleanSwitches(() =>
+        {
+            int fewCalls = Conv2dDirect.FewCalls;
+            var r = BenchAb.Run([(Schedule, "perimage"), (FewCalls, "3")], 4, () =>
+            [
+                new("override", DirectSchedule.Override is null ? 0 : 1, "flag"),
+                new("few_calls", Conv2dDirect.FewCalls, "calls"),
+            ]);
+            var f = r.Figures.ToDictionary(x => x.Name);
+            Assert.Equal([0.0, 0, 0, 0], f["override"].A);
+            Assert.Equal([1.0, 1, 1, 1], f["override"].B);
+            Assert.All(f["few_calls"].A, v => Assert.Equal(fewCalls, v));
+            Assert.All(f["few_calls"].B, v => Assert.Equal(3, v));
+            Assert.Null(DirectSchedule.Override);
+            Assert.Equal(fewCalls, Conv2dDirect.FewCalls);
+        });
+    }
+
+    [Fact]
+    public void ParseTakesBenchSwitchesAndRefusesEverythingElse()
+    {
+        Assert.Equal([(Nc, "512"), (PoolConv, "")], BenchAb.Parse([$"{Nc}=512", $"{PoolConv}="]));
+        Assert.Equal([("STRIATE_BENCH_CONV_ALGORITHM", "Im2ColGemm")], BenchAb.Parse(["STRIATE_BENCH_CONV_ALGORITHM=Im2ColGemm"]));
+        Refused(["DOTNET_TieredPGO=1"], "not a STRIATE_BENCH_* switch");
+        Refused(["STRIATE_BENCH_PROFILE=20"], "STRIATE_BENCH_PROFILE cannot be an arm's switch");
+        Refused(["STRIATE_BENCH_CLOCK=cpu"], "read once when the process starts");
+        Refused(["STRIATE_BENCH_PASSES=1"], "different figure sets");
+        Refused(["STRIATE_BENCH_AVX2_NCC=512"], "is not a switch striate bench knows");
+        Refused([Nc], "NAME=VALUE");
+        Refused(["=512"], "NAME=VALUE");
+        Refused([$"{Nc}=512", $"{Nc}=256"], "twice");
+        Refused([], "at least one");
+
+        static void Refused(string[] words, string expected) => Assert.Contains(expected, Assert.Throws<BenchAbException>(() => BenchAb.Parse(words)).Message);
+    }
+
+    [Fact]
+    public void RunRefusesArmsThatWouldNotDifferAndEmptyFigureSets()
+    {
+        WithCleanSwitches(() =>
+        {
+            int measured = 0;
+            IEnumerable<BenchFigure> Count() { measured++; return Fields(); }
+            // Not a multiple of 16: the switch ignores it, so arm B would run arm A's code.
+            Assert.Contains("sets no field differently", Assert.Throws<BenchAbException>(() => BenchAb.Run([(Nc, "500")], 2, Count)).Message);
+            Environment.SetEnvironmentVariable(PassInput, "0");
+            Assert.Contains("already gives it that value", Assert.Throws<BenchAbException>(() => BenchAb.Run([(PassInput, "0")], 2, Count)).Message);
+            Environment.SetEnvironmentVariable(PassInput, null);
+            Assert.Contains("no figure was measured", Assert.Throws<BenchAbException>(() => BenchAb.Run([(PassInput, "0")], 2, () => [])).Message);
+            Assert.Equal(0, measured);
+            Assert.Throws<BenchAbException>(() => BenchAb.Run([(PassInput, "0")], 0, Count));
+            // A refusal after arm B was applied still leaves the fields as they were.
+            Assert.True(Conv2dDirect.Avx2InputBoundPasses);
+        });
+    }
+
+    [Fact]
+    public void ProfilesOfBothArmsMatchStepsByModulePathWithTheLargestMoveFirst()
+    {
+        WithCleanSwitches(() =>
+        {
+            var r = BenchAb.Run([(PoolConv, "0")], 2, () =>
+            {
+                bool b = !InferenceSession.PoolIntoConvolution;
+                // Arm B renumbers the graph's values and splits conv1's pool into a step of its own.
+                (string, double)[] steps = b
+                    ? [("%212 = FusedConv2d(relu)  # conv1 (Direct 3→64 7×7 s2 @224×224)", 3.0), ("%9 = MaxPool2d  # maxpool (ActionStep)", 0.5),
+                       ("%214 = FusedConv2d(relu)  # layer1.0.conv1 (Direct 64→64 3×3 s1 @56×56)", 2.1), ("%171 = Linear  # fc (LinearStep)", 0.2)]
+                    : [("%9 = FusedConv2d → MaxPool2d  # conv1 (ConvPool 3→64 7×7 s2 @224×224)", 3.2),
+                       ("%13 = FusedConv2d(relu)  # layer1.0.conv1 (Direct 64→64 3×3 s1 @56×56)", 2.0), ("%171 = Linear  # fc (LinearStep)", 0.2)];
+                ModelBenchmarks.ProfileLog!.Add(new ModelBenchmarks.ProfileRecord("tv_x_224_infer_b1_latency", steps, [5.0, 5.5, 6.0]));
+                return [new BenchFigure("tv_x_224_infer_b1_latency", b ? 5.9 : 5.4, "ms")];
+            });
+            var p = Assert.Single(r.Profiles);
+            Assert.Equal("tv_x_224_infer_b1_latency", p.Figure);
+            Assert.Equal(5, p.Steps.Count);
+            var layer = p.Steps.Single(s => s.Node.StartsWith("layer1.0.conv1", StringComparison.Ordinal));
+            Assert.Equal((2.0, 2.1), (layer.AMilliseconds, layer.BMilliseconds));
+            Assert.StartsWith("conv1 (", p.Steps[0].Node); // 3.2 ms in A only or 3.0 in B only: the largest moves
+            Assert.StartsWith("fc ", p.Steps[^1].Node);    // unmoved: last
+            Assert.Equal((5.4, 5.8), (Math.Round(p.ATotal, 6), Math.Round(p.BTotal, 6)));
+            Assert.Null(ModelBenchmarks.ProfileLog);
+
+            var text = BenchAb.Text(r);
+            Assert.Contains("profile of tv_x_224_infer_b1_latency", text);
+            Assert.Contains("maxpool (ActionStep)", text);
+            using var json = JsonDocument.Parse(BenchAb.Json(r));
+            var steps = json.RootElement.GetProperty("profiles")[0].GetProperty("steps");
+            Assert.Equal(5, steps.GetArrayLength());
+            Assert.Contains(steps.EnumerateArray(), s => s.GetProperty("a_ms").ValueKind == JsonValueKind.Null);
+        });
+    }
+
+    [Fact]
+    public void TextAndJsonCarryBothArmsTheRatioAndThePairRange()
+    {
+        var r = new AbResult(3, [(Nc, null, "512")], [new AbFigure("tv_resnet50_224_infer_b1_latency", "ms", [50.0, 52.0, 51.0], [48.0, 53.0, 49.0])], [], []);
+        var text = BenchAb.Text(r);
+        Assert.Contains($"arm A: {Nc} unset", text);
+        Assert.Contains($"arm B: {Nc}=512", text);
+        var row = text.Split('\n').Single(l => l.StartsWith("tv_resnet50_224_infer_b1_latency", StringComparison.Ordinal));
+        Assert.Contains("51.0", row);            // A's median
+        Assert.Contains("49.0", row);            // B's median
+        Assert.Contains("0.961", row);           // 49 / 51
+        Assert.Contains("0.960–1.019", row);     // pairs 48/50, 53/52, 49/51
+        Assert.Contains("B faster in 2 of 3 pairs", row);
+
+        using var json = JsonDocument.Parse(BenchAb.Json(r));
+        var root = json.RootElement;
+        Assert.Equal(3, root.GetProperty("rounds").GetInt32());
+        Assert.Equal("512", root.GetProperty("switches")[0].GetProperty("b").GetString());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("switches")[0].GetProperty("a").ValueKind);
+        var f = root.GetProperty("figures")[0];
+        Assert.Equal(3, f.GetProperty("a").GetProperty("values").GetArrayLength());
+        Assert.Equal(3, f.GetProperty("b").GetProperty("values").GetArrayLength());
+        Assert.Equal(51.0, f.GetProperty("a").GetProperty("median").GetDouble());
+        Assert.Equal(50.5, f.GetProperty("a").GetProperty("p25").GetDouble()); // fast quartile of 50, 51, 52
+        Assert.Equal(0.9608, f.GetProperty("b_over_a").GetDouble());
+        Assert.Equal(3, f.GetProperty("pair_ratios").GetArrayLength());
+    }
+
+    [Fact]
+    public void BenchAbRunsBothArmsOfALayerFigureInOneProcess()
+    {
+        // Every algorithm the layers suite offers for one small 1×1 shape (which ones depends on the ISA).
+        var r = StriateProcess.RunWith(new Dictionary<string, string> { ["STRIATE_BENCH_LAYER_ROUNDS"] = "1" }, null,
+            "bench", "--only", "layers", "--figures", "b1_832_32_1x1_s1_7_", "--ab", $"{PassInput}=0", "--rounds", "2", "--json");
+        StriateProcess.AssertOk(r);
+        using var json = JsonDocument.Parse(r.Stdout);
+        var figures = json.RootElement.GetProperty("figures").EnumerateArray().ToList();
+        Assert.NotEmpty(figures);
+        foreach (var f in figures)
+        {
+            Assert.StartsWith("b1_832_32_1x1_s1_7_", f.GetProperty("name").GetString());
+            Assert.Equal(2, f.GetProperty("a").GetProperty("values").GetArrayLength());
+            Assert.Equal(2, f.GetProperty("b").GetProperty("values").GetArrayLength());
+            Assert.True(f.GetProperty("b_over_a").GetDouble() > 0);
+        }
+        Assert.Equal("0", json.RootElement.GetProperty("switches")[0].GetProperty("b").GetString());
+        Assert.Equal(4, r.Stderr.Split('\n').Count(l => l.StartsWith("[ab] round ", StringComparison.Ordinal)));
+    }
+
+    [Theory]
+    [InlineData("layers", "FOO=1", "not a STRIATE_BENCH_* switch")]
+    [InlineData("loader", "STRIATE_BENCH_AVX2_NC=128", "cannot run the loader suite")]
+    [InlineData("allreduce", "STRIATE_BENCH_AVX2_NC=128", "cannot run the allreduce suite")]
+    [InlineData(null, "STRIATE_BENCH_AVX2_NC=128", "--ab needs --only")]
+    public void BenchAbRefusesWithOneLine(string? suite, string word, string expected)
+    {
+        string[] args = suite == null ? ["bench", "--ab", word] : ["bench", "--only", suite, "--ab", word];
+        StriateProcess.AssertOneLineError(StriateProcess.Run(args), expected);
+    }
+
+    [Fact]
+    public void RoundsWithoutAbIsRefused() =>
+        StriateProcess.AssertOneLineError(StriateProcess.Run("bench", "--only", "gemm", "--rounds", "3"), "--rounds only applies with --ab");
+}
