@@ -58,9 +58,10 @@ internal static class BenchCommand
             BenchFilter.Patterns = parse.GetValue(figures) ?? [];
 
             bool asJson = parse.GetValue(json);
-            if (parse.GetResult(ab) != null)
+            // Implicit: an option given no value on the command line still has a result when it has a default (--rounds).
+            if (parse.GetResult(ab) is { Implicit: false })
                 return RunAb(parse.GetValue(ab) ?? [], parse.GetValue(only) is { Length: > 0 } ? selected : null, parse.GetValue(rounds), asJson);
-            if (parse.GetResult(rounds) != null) { Console.Error.WriteLine("striate bench: --rounds only applies with --ab."); return 2; }
+            if (parse.GetResult(rounds) is { Implicit: false }) { Console.Error.WriteLine("striate bench: --rounds only applies with --ab."); return 2; }
             var measured = new List<BenchFigure>();
             foreach (var name in selected)
             {

@@ -4,6 +4,7 @@ using Striate.Benchmarks;
 using Striate.Graph;
 using Striate.Kernels;
 using Striate.Tests.Cli;
+using Striate.Tests.TestSupport;
 
 namespace Striate.Tests.Bench;
 
@@ -181,6 +182,19 @@ public sealed class BenchAbTests
     }
 
     [Fact]
+    public void EverySwitchTheBenchSourcesReadIsKnown()
+    {
+        // A switch added to a suite but not to BenchSwitches would be refused by --ab, and its field never reset between arms.
+        var known = BenchSwitches.Applied.Concat(BenchSwitches.ReadAtUse).Concat(BenchSwitches.NotSwitches.Keys).ToHashSet();
+        var folder = Path.Combine(RepoPaths.Root, "bench", "Striate.Benchmarks");
+        var named = Directory.GetFiles(folder, "*.cs")
+            .SelectMany(f => System.Text.RegularExpressions.Regex.Matches(File.ReadAllText(f), "STRIATE_BENCH_[A-Z0-9_]*[A-Z0-9]").Select(m => (File: Path.GetFileName(f), m.Value)))
+            .ToList();
+        Assert.Contains(named, n => n.Value == Nc);
+        Assert.Empty(named.Where(n => !known.Contains(n.Value)).Select(n => $"{n.File}: {n.Value}").Distinct());
+    }
+
+    [Fact]
     public void TextAndJsonCarryBothArmsTheRatioAndThePairRange()
     {
         var r = new AbResult(3, [(Nc, null, "512")], [new AbFigure("tv_resnet50_224_infer_b1_latency", "ms", [50.0, 52.0, 51.0], [48.0, 53.0, 49.0])], [], []);
@@ -238,6 +252,16 @@ public sealed class BenchAbTests
     {
         string[] args = suite == null ? ["bench", "--ab", word] : ["bench", "--only", suite, "--ab", word];
         StriateProcess.AssertOneLineError(StriateProcess.Run(args), expected);
+    }
+
+    [Fact]
+    public void BenchWithoutAbRunsAsBefore()
+    {
+        // --rounds has a default, so its parse result exists even when not given: that must not count as given.
+        var r = StriateProcess.Run("bench", "--only", "layers", "--figures", "no_such_figure", "--json");
+        StriateProcess.AssertOk(r);
+        using var json = JsonDocument.Parse(r.Stdout);
+        Assert.Equal(0, json.RootElement.GetArrayLength());
     }
 
     [Fact]
