@@ -86,9 +86,6 @@ public class GemmParallelForTests
     }
 }
 
-[CollectionDefinition(nameof(KernelThreadsAloneCollection), DisableParallelization = true)]
-public sealed class KernelThreadsAloneCollection;
-
 /// <summary>The kernels' parallel loop wakes every worker it needs, run with no other test's loop beside it.</summary>
 [Collection(nameof(KernelThreadsAloneCollection))]
 public class ParallelForWakeUpTests
