@@ -154,6 +154,9 @@ public static class ModelBenchmarks
         Striate.Kernels.PointwiseRows.Avx2Bands = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_BANDS_IN_PLACE") != "0";
         // STRIATE_BENCH_SHARED_INPUT=0: 1×1 convolutions reading the same input as one step each, not one product (A/B in one binary).
         Striate.Graph.InferenceSession.MergeSharedInputPointwise = Environment.GetEnvironmentVariable("STRIATE_BENCH_SHARED_INPUT") != "0";
+        // STRIATE_BENCH_SHARED_SPLIT=0: the merged product writes branch 1's rows after the reduces' and copies them into the
+        // concatenation, instead of storing them there itself (read at each run).
+        Striate.Graph.InferenceSession.SharedInputSplitRows = Environment.GetEnvironmentVariable("STRIATE_BENCH_SHARED_SPLIT") != "0";
         // STRIATE_BENCH_AFFINE_CONV=0: a batch norm (→ ReLU) before a 1×1 convolution as a step of its own, not in its packing.
         Striate.Graph.InferenceSession.AffineIntoConvolution = Environment.GetEnvironmentVariable("STRIATE_BENCH_AFFINE_CONV") != "0";
         // STRIATE_BENCH_POOL_CONV=0: an RGB conv → ReLU and the 2×2 max pool after it as two steps, not one (A/B in one binary).

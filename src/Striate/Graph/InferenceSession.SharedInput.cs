@@ -11,6 +11,13 @@ public sealed partial class InferenceSession
     /// </summary>
     internal static bool MergeSharedInputPointwise = true;
 
+    /// <summary>
+    /// Whether a merged product stores its one placed member's rows (an Inception block's branch 1) straight into their
+    /// block of the concatenation, instead of after the others' and copied there; read at each run, for benchmarks
+    /// (STRIATE_BENCH_SHARED_SPLIT=0) and tests.
+    /// </summary>
+    internal static bool SharedInputSplitRows = true;
+
     private sealed partial class BufferPlan
     {
         // Per group (keyed as _siblings): how many leading members the product writes in place.
@@ -103,8 +110,10 @@ public sealed partial class InferenceSession
     /// GoogLeNet's Inception blocks read their input with three of them (branch 1 and the reduces before the 3×3s), the
     /// smallest with 16–48 output channels, too few rows to keep both threads busy on their own. One product reads the
     /// input once, in one fork. The buffer plan places the members that no concatenation placed one after another
-    /// (<see cref="BufferPlan"/>.PlaceSiblingOutputs), so the product writes them in place; the rows of the others
-    /// (branch 1, in its block of the concatenation) are copied there.
+    /// (<see cref="BufferPlan"/>.PlaceSiblingOutputs), so the product writes them in place; the rows of the one other
+    /// (branch 1, in its block of the concatenation) the product stores in that block where its GEMM path can store
+    /// rows in two places (<see cref="Conv2dKernels.TakesSplitPointwise"/>: AVX2), else copies them there. The copy,
+    /// 100–400 KB per block on one thread, took 0.08–0.13 ms of GoogLeNet's 17.4 (Zen 3, AVX2).
     /// </summary>
     private sealed class SharedInputStep : Step
     {
@@ -178,6 +187,13 @@ public sealed partial class InferenceSession
         public override void Run()
         {
             var y = _output.Span;
+            if (SharedInputSplitRows && _inPlace > 0 && _inPlace == _members.Length - 1 && Conv2dKernels.TakesSplitPointwise(_g))
+            {
+                // The product's rows: the in-place members' in their places, the last member's in its own.
+                Conv2dKernels.PointwiseForwardSplit(_g, _members[0].X.Span, _w.ReadOnlySpan, _b.ReadOnlySpan, EpilogueOf(_op, null),
+                    y, _members[^1].Y.Span, _rowOffset[^1], new WeightKey(_w, _w.Version));
+                return;
+            }
             Conv2dKernels.Forward(_g, Conv2dAlgorithm.Pointwise, Conv2dDirect.BestWidth, _members[0].X.Span, _w.ReadOnlySpan, _b.ReadOnlySpan, y,
                 EpilogueOf(_op, null), new WeightKey(_w, _w.Version));
             int plane = _g.OutHeight * _g.OutWidth;

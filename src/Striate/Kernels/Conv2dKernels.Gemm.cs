@@ -179,6 +179,47 @@ public static partial class Conv2dKernels
         }
     }
 
+    /// <summary>
+    /// Whether the 1×1 forward of <paramref name="g"/> (batch 1, one group) runs as one GEMM with the weights packed
+    /// (<see cref="PointwiseForward"/>'s last path), whose output rows <see cref="PointwiseForwardSplit"/> can store in
+    /// two places. Not where a pixels × channels, tiled or in-place-rows product takes the layer (AVX-512's 1×1s).
+    /// </summary>
+    internal static bool TakesSplitPointwise(in Conv2dGeometry g)
+    {
+        var path = Gemm.BestPath;
+        int P = g.OutHeight * g.OutWidth, cin = g.InChannels, cout = g.OutChannels;
+        return g.Batch == 1 && g.Groups == 1 && Choose(g) == Conv2dAlgorithm.Pointwise && Gemm.UsesPackedA(path, cout)
+            && !PointwiseTransposed.Takes(path, cout, P, cin) && !PointwiseTiles.Takes(path, KernelThreads.Count, cout, P, cin)
+            && !PointwiseRows.Takes(path, cout, P, cin);
+    }
+
+    /// <summary>
+    /// As <see cref="PointwiseForward"/> for a <see cref="TakesSplitPointwise"/> geometry, the output channels [0, splitRow) stored
+    /// in <paramref name="output"/> and [splitRow, C_out) in <paramref name="output2"/> (an Inception block's branch 1
+    /// in its block of the concatenation, beside the reduces).
+    /// Shapes: input [1, C_in, H, W], weight [C_out, C_in, 1, 1], bias [C_out] or empty, output [splitRow, H·W],
+    /// output2 [C_out − splitRow, H·W].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void PointwiseForwardSplit(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
+        ReadOnlySpan<float> bias, in Conv2dEpilogue epilogue, Span<float> output, Span<float> output2, int splitRow, WeightKey? key)
+    {
+        if (!TakesSplitPointwise(g)) throw new ArgumentException($"PointwiseForwardSplit: {g} does not run as one packed 1×1 product.");
+        if (!epilogue.Residual.IsEmpty) throw new ArgumentException("PointwiseForwardSplit: a residual is not supported.");
+        int P = g.OutHeight * g.OutWidth, cin = g.InChannels, cout = g.OutChannels;
+        if (input.Length < cin * P || weight.Length < cout * cin || (!bias.IsEmpty && bias.Length < cout)
+            || output.Length < splitRow * P || output2.Length < (cout - splitRow) * P)
+            throw new ArgumentException($"PointwiseForwardSplit: spans too short for {cin}→{cout} on {P} pixels cut at channel {splitRow} " +
+                $"(input {input.Length}, weight {weight.Length}, bias {bias.Length}, output {output.Length}, output2 {output2.Length}).");
+        fixed (float* w = weight, x = input, y = output, y2 = output2, b = bias)
+        {
+            float* packed = PackedWeights(g, false, w, key, out var holder);
+            var e = new GemmEpilogue(bias.IsEmpty ? null : b, null, P, epilogue.Lo, epilogue.Hi);
+            Gemm.SgemmSplitRows(Gemm.BestPath, KernelThreads.Count, packed, cout, cin, P, x, P, y, y2, splitRow, P, e);
+            GC.KeepAlive(holder);
+        }
+    }
+
     /// <summary>As <see cref="PointwiseForward"/>, each image's product as pixels × channels (<see cref="PointwiseTransposed"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static unsafe void PointwiseTransposedForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,

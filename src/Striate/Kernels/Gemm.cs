@@ -146,6 +146,34 @@ public static partial class Gemm
         }
     }
 
+    /// <summary>
+    /// As the packed-A <see cref="Sgemm(GemmPath, int, float*, int, int, bool, int, float*, int, float, float*, int, in GemmEpilogue, in GemmRowAffine)"/>
+    /// with beta 0 and B untransposed, C's rows stored in two places: rows [0, splitRow) at <paramref name="c"/>, rows
+    /// [splitRow, m) at <paramref name="c2"/>, both with row stride ldc (the register tile that straddles the cut runs
+    /// into a scratch tile, whose rows are then stored in their places). The epilogue's bias and residual are indexed by
+    /// the product's rows.
+    /// Shapes: packedA [m, k] packed, B [k, ldb], C [splitRow, ldc], C2 [m − splitRow, ldc].
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static unsafe void SgemmSplitRows(GemmPath path, int threads, float* packedA, int m, int k, int n,
+        float* b, int ldb, float* c, float* c2, int splitRow, int ldc, in GemmEpilogue epilogue)
+    {
+        if (splitRow <= 0 || splitRow >= m) throw new ArgumentException($"SgemmSplitRows: the cut at row {splitRow} must be inside the product's {m} rows.");
+        if (!UsesPackedA(path, m)) throw new ArgumentException($"SgemmSplitRows: {m} rows take the few-rows path, which reads A unpacked.");
+        if (!IsSupported(path)) throw new PlatformNotSupportedException($"SgemmSplitRows: path {path} is not accelerated on this machine.");
+        if (n == 0) return;
+        if (k == 0) throw new ArgumentException("SgemmSplitRows: an empty depth (k = 0) has no product to store.");
+        if ((long)m * n * k < ParallelThreshold) threads = 1;
+        var job = new GemmJob(false, false, m, n, k, 1f, null, 0, b, ldb, 0f, c, ldc, packedA, epilogue, default, c2, splitRow);
+        switch (path)
+        {
+            case GemmPath.Vector512: GemmDriver<Gemm512x14x32>.Run(ref job, threads); break;
+            case GemmPath.Vector256: GemmDriver<Gemm256x6x16>.Run(ref job, threads); break;
+            case GemmPath.Vector128: GemmDriver<Gemm128x6x8>.Run(ref job, threads); break;
+            default: GemmDriver<GemmScalar4x4>.Run(ref job, threads); break;
+        }
+    }
+
     /// <summary>Whether <paramref name="path"/> runs on accelerated hardware in this process.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static bool IsSupported(GemmPath path) => path switch

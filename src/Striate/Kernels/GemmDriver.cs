@@ -9,7 +9,7 @@ namespace Striate.Kernels;
 /// </summary>
 internal readonly unsafe struct GemmJob(bool transA, bool transB, int m, int n, int k, float alpha,
     float* a, int lda, float* b, int ldb, float beta, float* c, int ldc, float* packedA, in GemmEpilogue epilogue,
-    in GemmRowAffine bRows = default)
+    in GemmRowAffine bRows = default, float* c2 = null, int splitRow = int.MaxValue)
 {
     public readonly bool TransA = transA, TransB = transB;
     public readonly int M = m, N = n, K = k, Lda = lda, Ldb = ldb, Ldc = ldc;
@@ -18,6 +18,13 @@ internal readonly unsafe struct GemmJob(bool transA, bool transB, int m, int n, 
     public readonly GemmEpilogue Epilogue = epilogue;
     /// <summary>Applied to B's rows as they are packed (B not transposed); empty for none.</summary>
     public readonly GemmRowAffine BRows = bRows;
+    /// <summary>C's rows from <see cref="SplitRow"/> on live at C2 (same row stride); int.MaxValue for none.</summary>
+    public readonly float* C2 = c2;
+    public readonly int SplitRow = splitRow;
+
+    /// <summary>Where row <paramref name="i"/> of C starts.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public float* RowOfC(int i) => i < SplitRow ? C + (long)i * Ldc : C2 + (long)(i - SplitRow) * Ldc;
 }
 
 /// <summary>
@@ -156,7 +163,12 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                         {
                             int nr = Math.Min(NR, nc - jr);
                             float* bStrip = bPack + jr * kc;
-                            float* cTile = job.C + (long)(ic + ir) * ldc + jc + jr;
+                            if (ic + ir < job.SplitRow && ic + ir + mr > job.SplitRow)
+                            {
+                                StraddlingTile(in job, ic + ir, jc + jr, mr, nr, kc, aStrip, bStrip, beta, last);
+                                continue;
+                            }
+                            float* cTile = job.RowOfC(ic + ir) + jc + jr;
                             if (mr == MR && nr == NR && !(last && epilogue))
                             {
                                 TKernel.Run(kc, aStrip, bStrip, cTile, ldc, beta, in plain);
@@ -172,6 +184,26 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The register tile at C[row.., col..] whose rows straddle <see cref="GemmJob.SplitRow"/> (some in C, some in C2):
+    /// it runs on a scratch tile holding its rows' C (or zeros when beta is 0), whose rows are then stored in their places.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void StraddlingTile(in GemmJob job, int row, int col, int mr, int nr, int kc, float* aStrip, float* bStrip, float beta, bool last)
+    {
+        int NR = TKernel.NR;
+        float* tile = stackalloc float[TKernel.MR * NR]; // [MR, NR]: the tile's rows, row stride NR
+        for (int r = 0; r < mr; r++)
+        {
+            var dst = new Span<float>(tile + r * NR, nr);
+            if (beta == 0f) dst.Clear();
+            else new ReadOnlySpan<float>(job.RowOfC(row + r) + col, nr).CopyTo(dst);
+        }
+        var store = new GemmTileStore(mr, nr, mr == TKernel.MR && nr == NR, last ? job.Epilogue.At(row, col) : GemmEpilogue.None);
+        TKernel.Run(kc, aStrip, bStrip, tile, NR, beta, in store);
+        for (int r = 0; r < mr; r++) new ReadOnlySpan<float>(tile + r * NR, nr).CopyTo(new Span<float>(job.RowOfC(row + r) + col, nr));
     }
 
     /// <summary>

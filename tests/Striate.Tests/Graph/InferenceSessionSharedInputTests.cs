@@ -11,7 +11,8 @@ namespace Striate.Tests.Graph;
 /// product (an Inception block's branch 1 and the reduces of branches 2 and 3): these pin that the merged session gives
 /// the eager model's output and the unmerged session's, on GoogLeNet-shaped graphs (members moved up past other
 /// branches, members whose outputs are concatenation parts, the graph's output, or read twice), that only true siblings
-/// merge (another activation, a residual, a 3×3, another input, batch 3 stay apart), and on GoogLeNet itself.
+/// merge (another activation, a residual, a 3×3, another input, batch 3 stay apart), and on GoogLeNet itself; and that
+/// the product storing branch 1's rows straight into the concatenation gives what copying them there gives.
 /// </summary>
 public sealed class InferenceSessionSharedInputTests
 {
@@ -155,6 +156,22 @@ public sealed class InferenceSessionSharedInputTests
         Close.Assert(expected, actual, 1e-4, 1e-5, $"{name} at batch {batch}: merged session against eager");
         Close.Assert(apart.Run(input), actual, 1e-5, 1e-6, $"{name} at batch {batch}: merged against unmerged session");
         Close.Assert(actual, merged.Run(input), 0, 0, $"{name} at batch {batch}: second run");
+        Close.Assert(actual, RunCopying(merged, input), 0, 0, $"{name} at batch {batch}: copied rows against rows stored in place");
+    }
+
+    /// <summary>The session's output with the copied members' rows copied after the product, not stored in place by it.</summary>
+    private static Tensor RunCopying(InferenceSession session, Tensor input)
+    {
+        bool saved = InferenceSession.SharedInputSplitRows;
+        try
+        {
+            InferenceSession.SharedInputSplitRows = false;
+            return session.Run(input);
+        }
+        finally
+        {
+            InferenceSession.SharedInputSplitRows = saved;
+        }
     }
 
     [Fact]
@@ -168,6 +185,8 @@ public sealed class InferenceSessionSharedInputTests
         Assert.Equal(9, Merged(session));
         Assert.Equal(9, Copied(session, 1)); // branch 1 in its block of the concatenation; the reduces written in place
         Assert.Equal(0, session.StepNodes.Count(s => s.Contains("(ConcatStep)", StringComparison.Ordinal)));
-        Close.Assert(expected, session.Run(input), 1e-3, 1e-4, "googlenet @64: merged session against eager");
+        var actual = session.Run(input);
+        Close.Assert(expected, actual, 1e-3, 1e-4, "googlenet @64: merged session against eager");
+        Close.Assert(actual, RunCopying(session, input), 0, 0, "googlenet @64: branch 1 copied against stored in place");
     }
 }
