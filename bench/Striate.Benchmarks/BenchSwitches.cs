@@ -82,6 +82,7 @@ public static class BenchSwitches
         Of("InferenceSession.AffineIntoPool", () => InferenceSession.AffineIntoPool, v => InferenceSession.AffineIntoPool = v),
         Of("InferenceSession.BandedBlockMinPixels", () => InferenceSession.BandedBlockMinPixels, v => InferenceSession.BandedBlockMinPixels = v),
         Of("InferenceSession.MergeSharedInputPointwise", () => InferenceSession.MergeSharedInputPointwise, v => InferenceSession.MergeSharedInputPointwise = v),
+        Of("InferenceSession.SharedInputSplitRows", () => InferenceSession.SharedInputSplitRows, v => InferenceSession.SharedInputSplitRows = v),
         Of("InferenceSession.AffineIntoConvolution", () => InferenceSession.AffineIntoConvolution, v => InferenceSession.AffineIntoConvolution = v),
         Of("InferenceSession.PoolIntoConvolution", () => InferenceSession.PoolIntoConvolution, v => InferenceSession.PoolIntoConvolution = v),
         Of("InferenceSession.PoolIntoDirectConvolution", () => InferenceSession.PoolIntoDirectConvolution, v => InferenceSession.PoolIntoDirectConvolution = v),
@@ -109,7 +110,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_POINTWISE_ROWS", "STRIATE_BENCH_TALL_TILE", "STRIATE_BENCH_ROWS_BLOCK", "STRIATE_BENCH_SUBSAMPLED_POINTWISE",
         "STRIATE_BENCH_POOL_BEFORE_1X1", "STRIATE_BENCH_AFFINE_POOL", "STRIATE_BENCH_STRIDED_ROW_SPLIT", "STRIATE_BENCH_BANDED_BLOCKS",
         "STRIATE_BENCH_BANDED_MIN_PIXELS", "STRIATE_BENCH_BAND_BUDGET", "STRIATE_BENCH_BANDS_IN_PLACE", "STRIATE_BENCH_AVX2_BANDS_IN_PLACE",
-        "STRIATE_BENCH_SHARED_INPUT", "STRIATE_BENCH_AFFINE_CONV", "STRIATE_BENCH_POOL_CONV", "STRIATE_BENCH_POOL_DIRECT",
+        "STRIATE_BENCH_SHARED_INPUT", "STRIATE_BENCH_SHARED_SPLIT", "STRIATE_BENCH_AFFINE_CONV", "STRIATE_BENCH_POOL_CONV", "STRIATE_BENCH_POOL_DIRECT",
         "STRIATE_BENCH_POOL_OVERLAP", "STRIATE_BENCH_PLANAR_STEM", "STRIATE_BENCH_STEM_DEPTHWISE", "STRIATE_BENCH_STEM_PROJECT",
         "STRIATE_BENCH_STEM_BAND_ROWS", "STRIATE_BENCH_TRANSPOSED_TILES", "STRIATE_BENCH_BAND_FLOATS",
     ];
