@@ -118,6 +118,10 @@ public static class ConvBenchmarks
         ChannelBlocked.InRegisters8 = Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKS8_IN_REGISTERS") != "0";
         // STRIATE_BENCH_PACK_PREFETCH=0: the batch packing does not prefetch each block's source (ChannelBlocked.PrefetchSource).
         ChannelBlocked.PrefetchSource = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_PREFETCH") != "0";
+        // STRIATE_BENCH_PHASE_RUNS=0: the strided input gradient interleaves its phases pixel by pixel (Conv2dDirect.RunInterleave).
+        Conv2dDirect.RunInterleave = Environment.GetEnvironmentVariable("STRIATE_BENCH_PHASE_RUNS") != "0";
+        // STRIATE_BENCH_PHASE_L2=BYTES: a strided input-gradient task's output budget in L2 (Conv2dDirect.PhaseSchedule.L2BudgetOverride; 0: half of a ≤ 512 KiB L2, else 1 MiB).
+        if (long.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PHASE_L2"), out long phaseL2) && phaseL2 > 0) Conv2dDirect.PhaseSchedule.L2BudgetOverride = phaseL2;
         var text = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_SCHEDULE");
         if (string.IsNullOrEmpty(text)) return;
         if (text == "perimage") { DirectSchedule.Override = new DirectSchedule(true, 1, 1, 1); return; }

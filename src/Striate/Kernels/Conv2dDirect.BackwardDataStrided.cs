@@ -358,6 +358,12 @@ internal static unsafe partial class Conv2dDirect
             float* plane = ThreadScratch.Aligned(ref t_interleaved, shape.BlockStride); // [H, W, V]
             float* src = Src + n * plan.DxImageStride(g) + cb * plan.DxBlockStride(g);
             var cols = plan.Cols;
+            if (RunInterleave)
+            {
+                InterleaveRuns(g, plan, src, plane);
+                ChannelBlocked.UnpackBlock(plane - cb * shape.BlockStride, shape, cb, Dst + n * (long)g.InChannels * g.InHeight * W, null, null, false);
+                return;
+            }
             for (int h = 0; h < g.InHeight; h++)
             {
                 int ph = (h + g.PadH) % g.StrideH;
@@ -380,6 +386,52 @@ internal static unsafe partial class Conv2dDirect
     }
 
     /// <summary>
+    /// Whether <see cref="InterleaveBody"/> copies each column phase's segment as one run of pixels sW apart
+    /// (<see cref="InterleaveRuns"/>) instead of finding each pixel's phase and segment index by division (the per-pixel
+    /// form took 5 % of the b32 input gradient of 128→256 on 28×28 in perf). AVX2, Zen 3, b32, interleaved in one process:
+    /// 64→128 on 56×56 31.1 → 27.6 ms median, 128→256 on 28×28 28.0–29.3 → 27.2–28.6 (bench/RESULTS.md 2026-12-06 02:10).
+    /// For benchmarks (STRIATE_BENCH_PHASE_RUNS=0).
+    /// </summary>
+    internal static bool RunInterleave = true;
+
+    /// <summary>
+    /// One channel block's column segments ([H][sW][Wseg][V], <paramref name="src"/>) interleaved into a plane
+    /// [H, W, V]: column phase pw's segment index i goes to pixel x = i·sW + pw − padW, one run per row and phase; rows
+    /// and columns of phases without taps get zeros.
+    /// </summary>
+    private static void InterleaveRuns(in Conv2dGeometry g, in PhasePlan plan, float* src, float* plane)
+    {
+        int v = plan.V, W = g.InWidth, sW = g.StrideW;
+        var cols = plan.Cols;
+        for (int h = 0; h < g.InHeight; h++)
+        {
+            float* to = plane + (long)h * W * v;
+            if (plan.Rows.Taps((h + g.PadH) % g.StrideH) == 0) { new Span<float>(to, W * v).Clear(); continue; }
+            float* row = src + h * plan.DxRowPitch;
+            for (int pw = 0; pw < sW; pw++)
+            {
+                // The first pixel of this column phase: x ≡ pw − padW (mod sW), x ≥ 0.
+                int x0 = ((pw - g.PadW) % sW + sW) % sW;
+                if (cols.Taps(pw) == 0)
+                {
+                    for (int x = x0; x < W; x += sW) new Span<float>(to + (long)x * v, v).Clear();
+                    continue;
+                }
+                int first = cols.First(pw), count = cols.Count(pw);
+                float* s = row + (long)pw * plan.SegmentWidth * v;
+                float* d = to + (long)cols.Input(pw, first) * v;
+                long dStep = (long)sW * v;
+                if (v == 8)
+                    for (int i = 0; i < count; i++, s += 8, d += dStep) Vector256.Store(Vector256.Load(s), d);
+                else if (v == 16)
+                    for (int i = 0; i < count; i++, s += 16, d += dStep) Vector512.Store(Vector512.Load(s), d);
+                else
+                    for (int i = 0; i < count; i++, s += v, d += dStep) new Span<float>(s, v).CopyTo(new Span<float>(d, v));
+            }
+        }
+    }
+
+    /// <summary>
     /// Images and groups per task of <see cref="BackwardDataStrided"/>, from the same traffic model as the forward's
     /// batch-blocked schedule (<see cref="DirectSchedule"/>): a task's output stays in L2 while the L1-sized passes of
     /// weights add onto it, dy streams once per group chunk and the weights once per image chunk.
@@ -389,9 +441,22 @@ internal static unsafe partial class Conv2dDirect
         /// <summary>For benchmarks and tests: force the schedule on this thread (null: the model's choice).</summary>
         [ThreadStatic] internal static PhaseSchedule? Override;
 
-        public static PhaseSchedule For(in Conv2dGeometry g, in PhasePlan plan, int threads) => For(g, plan, threads, DirectSchedule.L2Bytes);
+        /// <summary>
+        /// Bytes of a task's output the model keeps in L2: half of a core's L2 where it holds 512 KiB or less (Zen 2/3),
+        /// else <see cref="DirectSchedule.L2Bytes"/> (1 MiB). With 1 MiB on a Zen 3's 512 KiB L2 a task's output (8 images
+        /// × 8 groups of 128→256 on 28×28: 0.8 MB) spilled to L3 while dy streamed past it; at 256 KiB (2 images × 8
+        /// groups) ResNet-18's three stride-2 3×3 input gradients at b32 ran 4–12 % faster (AVX2, interleaved in one
+        /// process, bench/RESULTS.md 2026-12-06 02:10). <see cref="L2BudgetOverride"/> (STRIATE_BENCH_PHASE_L2) replaces it.
+        /// </summary>
+        internal static long L2Budget => L2BudgetOverride > 0 ? L2BudgetOverride
+            : CpuCaches.L2Bytes is > 0 and <= 512 * 1024 ? CpuCaches.L2Bytes / 2 : DirectSchedule.L2Bytes;
 
-        /// <summary>The schedule for a core whose tasks may count on <paramref name="l2"/> bytes of L2 (<see cref="DirectSchedule.L2Bytes"/>).</summary>
+        /// <summary>For benchmarks: the L2 budget of <see cref="For(in Conv2dGeometry, in PhasePlan, int)"/> in bytes (0: <see cref="L2Budget"/>'s rule).</summary>
+        internal static long L2BudgetOverride;
+
+        public static PhaseSchedule For(in Conv2dGeometry g, in PhasePlan plan, int threads) => For(g, plan, threads, L2Budget);
+
+        /// <summary>The schedule for a core whose tasks may count on <paramref name="l2"/> bytes of L2 for their output (<see cref="L2Budget"/>).</summary>
         public static PhaseSchedule For(in Conv2dGeometry g, in PhasePlan plan, int threads, long l2)
         {
             if (Override is { } forced)

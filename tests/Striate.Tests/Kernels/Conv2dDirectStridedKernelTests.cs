@@ -63,6 +63,52 @@ public class Conv2dDirectStridedKernelTests
         finally { Conv2dDirect.PhaseSchedule.Override = null; }
     }
 
+    /// <summary>
+    /// The phases interleaved back pixel by pixel (<see cref="Conv2dDirect.RunInterleave"/> off) or as one run per row and
+    /// column phase give the same input gradient.
+    /// </summary>
+    [Theory, MemberData(nameof(NamedCases))]
+    public void InterleaveEitherWayMatchesReference(int width, int index)
+    {
+        bool saved = Conv2dDirect.RunInterleave;
+        try
+        {
+            foreach (bool runs in new[] { false, true })
+            {
+                Conv2dDirect.RunInterleave = runs;
+                Check(Named[index], (GemmPath)width, 700 + (ulong)index);
+            }
+        }
+        finally { Conv2dDirect.RunInterleave = saved; }
+    }
+
+    /// <summary>
+    /// The schedule's tasks keep their output within the L2 budget (<see cref="Conv2dDirect.PhaseSchedule.L2Budget"/>)
+    /// unless one image of one group is already larger, and cover at least one image and group.
+    /// </summary>
+    [Fact]
+    public void ScheduleKeepsTaskOutputWithinTheL2Budget()
+    {
+        Conv2dGeometry[] shapes =
+        [
+            new(32, 64, 56, 56, 128, 3, 3, 2, 2, 1, 1), new(32, 128, 28, 28, 256, 3, 3, 2, 2, 1, 1),
+            new(32, 256, 14, 14, 512, 3, 3, 2, 2, 1, 1), new(8, 3, 224, 224, 64, 7, 7, 2, 2, 3, 3),
+        ];
+        foreach (int v in new[] { 8, 16 })
+            foreach (var g in shapes)
+            {
+                var plan = new Conv2dDirect.PhasePlan(g, v);
+                long outGroup = (long)plan.GroupBlocks * plan.Rows.MaxCount * plan.Cols.MaxCount * v * sizeof(float);
+                foreach (long budget in new long[] { 1L << 20, 256 * 1024, 64 * 1024 })
+                {
+                    var s = Conv2dDirect.PhaseSchedule.For(g, plan, 2, budget);
+                    Assert.InRange(s.Images, 1, g.Batch);
+                    Assert.InRange(s.GroupsPerTask, 1, plan.Groups);
+                    Assert.True(s.Images * s.GroupsPerTask == 1 || s.Images * s.GroupsPerTask * outGroup <= budget, $"{g} V={v} budget {budget}: {s}");
+                }
+            }
+    }
+
     /// <summary>The phases of an axis partition its input positions, and its taps, exactly once.</summary>
     [Fact]
     public void PhasesPartitionPositionsAndTaps()
