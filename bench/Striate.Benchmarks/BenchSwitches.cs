@@ -51,6 +51,8 @@ public static class BenchSwitches
         Of("Conv2dDirect.TaskOutput", () => Conv2dDirect.TaskOutput, v => Conv2dDirect.TaskOutput = v),
         Of("Conv2dDirect.OverlappingBlockedPool", () => Conv2dDirect.OverlappingBlockedPool, v => Conv2dDirect.OverlappingBlockedPool = v),
         Of("Conv2dDirect.PlanarEnabled", () => Conv2dDirect.PlanarEnabled, v => Conv2dDirect.PlanarEnabled = v),
+        Of("Conv2dDirect.RunInterleave", () => Conv2dDirect.RunInterleave, v => Conv2dDirect.RunInterleave = v),
+        Of("Conv2dDirect.PhaseSchedule.L2BudgetOverride", () => Conv2dDirect.PhaseSchedule.L2BudgetOverride, v => Conv2dDirect.PhaseSchedule.L2BudgetOverride = v),
         Of("Conv2dDirect.PlanarDepthwiseBandRows", () => Conv2dDirect.PlanarDepthwiseBandRows, v => Conv2dDirect.PlanarDepthwiseBandRows = v),
         Of("DirectSchedule.SmallCallTasks", () => DirectSchedule.SmallCallTasks, v => DirectSchedule.SmallCallTasks = v),
         Of("DirectSchedule.StridedRowSplit", () => DirectSchedule.StridedRowSplit, v => DirectSchedule.StridedRowSplit = v),
@@ -113,6 +115,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_SHARED_INPUT", "STRIATE_BENCH_SHARED_SPLIT", "STRIATE_BENCH_AFFINE_CONV", "STRIATE_BENCH_POOL_CONV", "STRIATE_BENCH_POOL_DIRECT",
         "STRIATE_BENCH_POOL_OVERLAP", "STRIATE_BENCH_PLANAR_STEM", "STRIATE_BENCH_STEM_DEPTHWISE", "STRIATE_BENCH_STEM_PROJECT",
         "STRIATE_BENCH_STEM_BAND_ROWS", "STRIATE_BENCH_TRANSPOSED_TILES", "STRIATE_BENCH_BAND_FLOATS",
+        "STRIATE_BENCH_PHASE_RUNS", "STRIATE_BENCH_PHASE_L2",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

@@ -23,7 +23,7 @@ public static class ResNetBenchmarks
     /// <summary>The one figure (2 warm-up steps, then the best of at least 3 steps and 4 seconds).</summary>
     public static IEnumerable<BenchFigure> Run()
     {
-        ConvBenchmarks.ApplyDirectScheduleOverride(); // the direct kernel's A/B switches, as the models suite
+        BenchSwitches.Apply(); // the direct kernel's A/B switches, as the models suite
         double seconds = TrainStepSeconds(Batch, Size, minSeconds: 4.0);
         yield return new BenchFigure($"resnet18_d2l_{Size}_train_b{Batch}", Batch / seconds, "images/s");
     }
