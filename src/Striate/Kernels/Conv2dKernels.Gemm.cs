@@ -143,16 +143,17 @@ public static partial class Conv2dKernels
     private static unsafe void PointwiseForward(in Conv2dGeometry g, ReadOnlySpan<float> input, ReadOnlySpan<float> weight,
         ReadOnlySpan<float> bias, in Conv2dEpilogue epilogue, Span<float> output, WeightKey? key)
     {
-        int P = g.OutHeight * g.OutWidth, cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup;
+        int P = g.OutHeight * g.OutWidth, cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup, threads = KernelThreads.Count;
         float lo = epilogue.Lo, hi = epilogue.Hi;
-        if (PointwiseTransposed.Takes(Gemm.BestPath, og, P, cg))
+        var product = PointwiseProductOf(g, Gemm.BestPath, threads);
+        if (product == PointwiseProduct.Transposed)
         {
             PointwiseTransposedForward(g, input, weight, bias, epilogue, output, key);
             return;
         }
         fixed (float* w = weight, x = input, y = output, b = bias, r = epilogue.Residual)
         {
-            float* packed = PackedWeights(g, false, w, key, out var holder);
+            float* packed = PackedWeights(g, false, w, key, out var holder); // null exactly when product is Plain
             long perGroup = packed == null ? 0 : Gemm.PackedALength(Gemm.BestPath, og, cg);
             for (int n = 0; n < g.Batch; n++)
             for (int grp = 0; grp < g.Groups; grp++)
@@ -161,13 +162,11 @@ public static partial class Conv2dKernels
                 long yOffset = (long)(n * g.OutChannels + grp * og) * P;
                 float* xg = x + (long)(n * g.InChannels + grp * cg) * P, yg = y + yOffset;
                 var e = new GemmEpilogue(bias.IsEmpty ? null : b + grp * og, epilogue.Residual.IsEmpty ? null : r + yOffset, P, lo, hi);
-                if (packed != null && PointwiseTiles.Takes(Gemm.BestPath, KernelThreads.Count, og, P, cg))
-                    PointwiseTiles.Run(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, cg, P, xg, yg, e);
-                // At batch 1 only: the image was just written by the step before and is read from cache; at batch 8 the
-                // in-place reads of each image from memory made ResNet-50's training 2 % slower (5.44 → 5.32 img/s).
-                else if (packed != null && g.Batch == 1 && PointwiseRows.Takes(Gemm.BestPath, og, P, cg))
-                    PointwiseRows.Run(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, cg, P, xg, yg, e);
-                else if (packed != null) Gemm.Sgemm(Gemm.BestPath, KernelThreads.Count, packed + grp * perGroup, og, cg, false, P, xg, P, 0f, yg, P, e);
+                if (product == PointwiseProduct.Tiles)
+                    PointwiseTiles.Run(Gemm.BestPath, threads, packed + grp * perGroup, og, cg, P, xg, yg, e);
+                else if (product == PointwiseProduct.Rows)
+                    PointwiseRows.Run(Gemm.BestPath, threads, packed + grp * perGroup, og, cg, P, xg, yg, e);
+                else if (product == PointwiseProduct.Packed) Gemm.Sgemm(Gemm.BestPath, threads, packed + grp * perGroup, og, cg, false, P, xg, P, 0f, yg, P, e);
                 else
                 {
                     Gemm.Sgemm(false, false, og, P, cg, 1f, weight.Slice(grp * og * cg, og * cg), cg,
@@ -179,19 +178,46 @@ public static partial class Conv2dKernels
         }
     }
 
+    /// <summary>The products <see cref="PointwiseForward"/> runs a 1×1 convolution's groups as.</summary>
+    private enum PointwiseProduct
+    {
+        /// <summary>Pixels × channels (<see cref="PointwiseTransposed"/>).</summary>
+        Transposed,
+        /// <summary>Packed weights on small maps (<see cref="PointwiseTiles"/>).</summary>
+        Tiles,
+        /// <summary>Packed weights reading the image's rows in place (<see cref="PointwiseRows"/>, batch 1 only).</summary>
+        Rows,
+        /// <summary>One GEMM with the weights packed.</summary>
+        Packed,
+        /// <summary>One GEMM on the weights as they are (too few rows to pack), then the epilogue.</summary>
+        Plain,
+    }
+
+    /// <summary>
+    /// Which product <see cref="PointwiseForward"/> takes for <paramref name="g"/> on <paramref name="path"/> and
+    /// <paramref name="threads"/> threads; <see cref="TakesSplitPointwise"/> asks the same question.
+    /// </summary>
+    private static PointwiseProduct PointwiseProductOf(in Conv2dGeometry g, GemmPath path, int threads)
+    {
+        int P = g.OutHeight * g.OutWidth, cg = g.InChannelsPerGroup, og = g.OutChannelsPerGroup;
+        if (PointwiseTransposed.Takes(path, og, P, cg)) return PointwiseProduct.Transposed;
+        if (!Gemm.UsesPackedA(path, og)) return PointwiseProduct.Plain; // PackedWeights packs nothing
+        if (PointwiseTiles.Takes(path, threads, og, P, cg)) return PointwiseProduct.Tiles;
+        // At batch 1 only: the image was just written by the step before and is read from cache; at batch 8 the
+        // in-place reads of each image from memory made ResNet-50's training 2 % slower (5.44 → 5.32 img/s).
+        if (g.Batch == 1 && PointwiseRows.Takes(path, og, P, cg)) return PointwiseProduct.Rows;
+        return PointwiseProduct.Packed;
+    }
+
     /// <summary>
     /// Whether the 1×1 forward of <paramref name="g"/> (batch 1, one group) runs as one GEMM with the weights packed
-    /// (<see cref="PointwiseForward"/>'s last path), whose output rows <see cref="PointwiseForwardSplit"/> can store in
-    /// two places. Not where a pixels × channels, tiled or in-place-rows product takes the layer (AVX-512's 1×1s).
+    /// (<see cref="PointwiseForward"/>'s <see cref="PointwiseProduct.Packed"/> product), whose output rows
+    /// <see cref="PointwiseForwardSplit"/> can store in two places. Not where a pixels × channels, tiled or in-place-rows
+    /// product takes the layer (AVX-512's 1×1s).
     /// </summary>
-    internal static bool TakesSplitPointwise(in Conv2dGeometry g)
-    {
-        var path = Gemm.BestPath;
-        int P = g.OutHeight * g.OutWidth, cin = g.InChannels, cout = g.OutChannels;
-        return g.Batch == 1 && g.Groups == 1 && Choose(g) == Conv2dAlgorithm.Pointwise && Gemm.UsesPackedA(path, cout)
-            && !PointwiseTransposed.Takes(path, cout, P, cin) && !PointwiseTiles.Takes(path, KernelThreads.Count, cout, P, cin)
-            && !PointwiseRows.Takes(path, cout, P, cin);
-    }
+    internal static bool TakesSplitPointwise(in Conv2dGeometry g) =>
+        g.Batch == 1 && g.Groups == 1 && Choose(g) == Conv2dAlgorithm.Pointwise
+        && PointwiseProductOf(g, Gemm.BestPath, KernelThreads.Count) == PointwiseProduct.Packed;
 
     /// <summary>
     /// As <see cref="PointwiseForward"/> for a <see cref="TakesSplitPointwise"/> geometry, the output channels [0, splitRow) stored
