@@ -449,7 +449,7 @@ internal static unsafe partial class Conv2dDirect
         /// process, bench/RESULTS.md 2026-12-06 02:10). <see cref="L2BudgetOverride"/> (STRIATE_BENCH_PHASE_L2) replaces it.
         /// </summary>
         internal static long L2Budget => L2BudgetOverride > 0 ? L2BudgetOverride
-            : CpuCaches.L2Bytes is > 0 and <= 512 * 1024 ? CpuCaches.L2Bytes / 2 : DirectSchedule.L2Bytes;
+            : CpuCaches.SmallL2 ? CpuCaches.L2Bytes / 2 : DirectSchedule.L2Bytes;
 
         /// <summary>For benchmarks: the L2 budget of <see cref="For(in Conv2dGeometry, in PhasePlan, int)"/> in bytes (0: <see cref="L2Budget"/>'s rule).</summary>
         internal static long L2BudgetOverride;

@@ -12,6 +12,12 @@ internal static class CpuCaches
     /// <summary>Bytes of L2 per core, or 0 when unknown.</summary>
     public static readonly long L2Bytes = DetectL2Bytes();
 
+    /// <summary>
+    /// Whether the core's L2 is known and holds 512 KiB or less (AMD Zen 2/3): the blockings sized for 1 MiB and more
+    /// (Zen 4, Intel) spill there — the AVX2 GEMM's B̃ block and the strided input gradient's task output.
+    /// </summary>
+    public static bool SmallL2 => L2Bytes is > 0 and <= 512 * 1024;
+
     private static long DetectL2Bytes()
     {
         if (!X86Base.IsSupported) return 0;

@@ -258,7 +258,7 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
     /// with 256 columns, 256→128 on 56×56 median 1.29 against 1.27; the other 1×1s and the whole run even within the host's
     /// noise (bench/RESULTS.md 2026-12-05 23:30–23:54). A small gain; 384 and 128 columns ran slower.
     /// </summary>
-    internal static int ColumnBlock = CpuCaches.L2Bytes is > 0 and <= 512 * 1024 ? 16 * 16 : 16 * 32;
+    internal static int ColumnBlock = CpuCaches.SmallL2 ? 16 * 16 : 16 * 32;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
