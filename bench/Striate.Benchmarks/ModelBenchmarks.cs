@@ -132,6 +132,8 @@ public static class ModelBenchmarks
         Striate.Kernels.PointwiseTransposed.Avx2SevenBySeven = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_TRANSPOSED_7") == "1";
         // STRIATE_BENCH_POINTWISE_ROWS=0: large-map 1×1 products with the input packed into B̃ panels, not read in place.
         Striate.Kernels.PointwiseRows.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_ROWS") != "0";
+        // STRIATE_BENCH_AVX2_POINTWISE_ROWS=0: AVX2's 1×1 products of ≤ 64 rows on 28×28 maps pack B̃ again, not read the input in place.
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_POINTWISE_ROWS") == "0") Striate.Kernels.PointwiseRows.Avx2MaxRows = 0;
         // STRIATE_BENCH_TALL_TILE=0: the stem step's 1×1 product's last 15–16 rows as a 14-row and a short tile, not one 16-row tile.
         Striate.Kernels.PointwiseRows.TallTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_TALL_TILE") != "0";
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_ROWS_BLOCK") is { } rb) Striate.Kernels.PointwiseRows.BlockFloats = int.Parse(rb);

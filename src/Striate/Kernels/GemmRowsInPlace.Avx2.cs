@@ -8,8 +8,9 @@ namespace Striate.Kernels;
 /// only: there B's rows (a band's staged expansion input or its depthwise rows) were just written and sit in the
 /// core's L2, so the tile trades <see cref="GemmDriver{TKernel}"/>'s copy of B into B̃ per band for one 64-byte line
 /// per depth step. On whole maps read from memory the same tile ran ResNet-50's 56×56 1×1s ~15 % slower than from B̃
-/// (see <see cref="IGemmRowsInPlace"/>), so <see cref="PointwiseRows.Takes"/> keeps AVX2's unfused 1×1s on B̃.
-/// Same Ã strips and store (masks, epilogue) as <see cref="Run"/>.
+/// (see <see cref="IGemmRowsInPlace"/>), so <see cref="PointwiseRows.Takes"/> keeps AVX2's unfused 1×1s on B̃ but for
+/// products of few rows on 28×28 maps (GoogLeNet's 192→32 and 256→64 branch-4 projections), where B̃'s copy serves too
+/// few rows to pay for itself. Same Ã strips and store (masks, epilogue) as <see cref="Run"/>.
 /// </summary>
 internal readonly unsafe partial struct Gemm256x6x16 : IGemmRowsInPlace
 {

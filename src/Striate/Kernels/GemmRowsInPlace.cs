@@ -9,9 +9,10 @@ namespace Striate.Kernels;
 /// (b + p·NR). A 1×1 convolution's input [Cin, H·W] is B itself, row-major with the plane as row stride, so its
 /// NR consecutive pixels of one channel are already the vector the tile loads; only the depth step changes.
 /// Used by <see cref="PointwiseRows"/>; same Ã strips, same store (mask, epilogue) as the packed tile. On whole maps
-/// AVX-512 only: the AVX2 6×16 tile reading B in place ran ResNet-50's 56×56/28×28 1×1s ~15 % slower than from B̃ (each
+/// mostly AVX-512: the AVX2 6×16 tile reading B in place ran ResNet-50's 56×56/28×28 1×1s ~15 % slower than from B̃ (each
 /// depth step takes a fresh cache line from another row for 12 FMAs, against 2 lines per 28 on AVX-512; prefetch and
-/// shallower depth blocks did not recover it). Inside a fused step's bands, whose rows are in L2, the AVX2 tile
+/// shallower depth blocks did not recover it); only products of at most 64 rows on 28×28 maps gain
+/// (<see cref="PointwiseRows.Avx2MaxRows"/>). Inside a fused step's bands, whose rows are in L2, the AVX2 tile
 /// (GemmRowsInPlace.Avx2.cs) wins over packing B̃ per band.
 /// </summary>
 internal unsafe interface IGemmRowsInPlace : IGemmMicrokernel

@@ -34,12 +34,27 @@ internal static unsafe class PointwiseRows
     internal static int BlockFloats = 1 << 17;
 
     /// <summary>
-    /// Whether C [m, n] = A [m, k] · B [k, n] (A packed) runs here on <paramref name="path"/>: AVX-512 only (the AVX2
-    /// tile is faster from B̃, see <see cref="IGemmRowsInPlace"/>), n ≥ <see cref="MinColumns"/>.
+    /// Whether C [m, n] = A [m, k] · B [k, n] (A packed) runs here on <paramref name="path"/>: AVX-512 from n ≥
+    /// <see cref="MinColumns"/>; AVX2 (whose tile is faster from B̃ on ResNet-50's 1×1s, see <see cref="IGemmRowsInPlace"/>)
+    /// only for products of few rows on 28×28-sized maps (m ≤ <see cref="Avx2MaxRows"/>, n from <see cref="MinColumns"/>
+    /// to <see cref="Avx2MaxColumns"/>), where packing B̃ costs most per multiply-add: each packed element serves only m rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Takes(GemmPath path, int m, int n, int k) =>
-        Enabled && path == GemmPath.Vector512 && n >= MinColumns && Gemm.UsesPackedA(path, m);
+        Enabled && n >= MinColumns && Gemm.UsesPackedA(path, m)
+        && (path == GemmPath.Vector512 || path == GemmPath.Vector256 && m <= Avx2MaxRows && n <= Avx2MaxColumns);
+
+    /// <summary>
+    /// Most rows (output channels) of an AVX2 product taken (<see cref="Takes"/>); 0 keeps every AVX2 product on B̃
+    /// (STRIATE_BENCH_AVX2_POINTWISE_ROWS=0). GoogLeNet at batch 1 (Zen 3, AVX2 only, one session flipping this field
+    /// between profiles, 16 × 20 runs, three windows): inception3a's 192→32 @28 0.087–0.089 → 0.071–0.072 ms (min),
+    /// inception3b's 256→64 @28 0.186 → 0.168–0.171; ResNet-50's 64-row 1×1s on 56×56 are not taken
+    /// (<see cref="Avx2MaxColumns"/>; GoogLeNet's 64→64 @56 ran 0–2 % slower in place), nor 14×14 maps (2–6 % slower in place).
+    /// </summary>
+    internal static int Avx2MaxRows = 64;
+
+    /// <summary>Widest AVX2 product taken: 28×28 maps (784 pixels); 56×56 ones stay on B̃.</summary>
+    internal const int Avx2MaxColumns = 1024;
 
     /// <summary>
     /// C ← epilogue(A·B), A packed for <paramref name="path"/>'s tile; B's and C's row stride is n. Tests pass a small
@@ -51,6 +66,7 @@ internal static unsafe class PointwiseRows
     {
         if (blockFloats <= 0) blockFloats = BlockFloats;
         if (path == GemmPath.Vector512) Run<Gemm512x14x32>(threads, packedA, m, k, n, b, c, epilogue, blockFloats);
+        else if (path == GemmPath.Vector256) Run<Gemm256x6x16>(threads, packedA, m, k, n, b, c, epilogue, blockFloats);
         else throw new PlatformNotSupportedException($"PointwiseRows: no in-place tile for {path}.");
     }
 

@@ -5,7 +5,7 @@ namespace Striate.Tests.Kernels;
 
 /// <summary>
 /// The large-map 1×1 product reading the input rows in place (<see cref="PointwiseRows"/>) against the three-loop GEMM
-/// twin and a plain epilogue loop, on the paths with an in-place tile (AVX-512 14×32; AVX2 6×16 for bands): random sizes around the tile
+/// twin and a plain epilogue loop, on the paths with an in-place tile (AVX-512 14×32; AVX2 6×16): random sizes around the tile
 /// edges (rows past whole 14-row strips, including the 4- and 8-row tiles; pixels past a whole
 /// column strip, which is packed), depths of one and of several blocks, several column blocks, bias, residual and
 /// clamp; then whole 1×1 convolutions at batch 1 on 28×28 to 112×112 maps (stride 1 and 2) against
@@ -15,10 +15,12 @@ namespace Striate.Tests.Kernels;
 [Collection(nameof(KernelThreadsAloneCollection))] // sets KernelThreads.Count, which every other kernel test reads
 public class PointwiseRowsTests
 {
-    [Fact]
-    public unsafe void InPlaceProductMatchesReferenceWithEpilogue()
+    [Theory]
+    [InlineData((int)GemmPath.Vector512)] // 14×32 tile and its 4- and 8-row tiles
+    [InlineData((int)GemmPath.Vector256)] // 6×16 tile and its 4-row tile (AVX2's few-row products on 28×28 maps)
+    public unsafe void InPlaceProductMatchesReferenceWithEpilogue(int width)
     {
-        var path = GemmPath.Vector512;
+        var path = (GemmPath)width;
         Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
         var gen = new Generator(170);
         for (int trial = 0; trial < 12; trial++)
@@ -101,6 +103,8 @@ public class PointwiseRowsTests
     [InlineData(32, 112, 24, 1)]   // a narrow product on a 112×112 map (rows 14 + 10)
     [InlineData(32, 112, 16, 1)]   // MobileNet-V2's features.1 1×1 (16 rows: one tall tile on AVX-512)
     [InlineData(64, 28, 64, 2)]    // two groups
+    [InlineData(192, 28, 32, 1)]   // GoogLeNet's inception3a.branch4.1 (32 rows: in place on AVX2 too, 5 strips of 6 and a 2-row rest)
+    [InlineData(256, 28, 64, 1)]   // inception3b.branch4.1 (64 rows: in place on AVX2 too)
     public void PointwiseConvolutionOnLargeMapsMatchesReference(int cin, int size, int cout, int groups)
     {
         var g = new Conv2dGeometry(1, cin, size, size, cout, 1, 1, Groups: groups);
@@ -119,6 +123,27 @@ public class PointwiseRowsTests
             KernelThreads.Count = saved;
         }
         Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 {cin}→{cout} @{size}×{size} groups {groups}");
+    }
+
+    [Fact]
+    public void Avx2TakesOnlyFewRowProductsOn28By28Maps()
+    {
+        var path = GemmPath.Vector256;
+        Assert.True(PointwiseRows.Takes(path, 32, 784, 192), "GoogLeNet's 192→32 @28");
+        Assert.True(PointwiseRows.Takes(path, 64, 784, 256), "GoogLeNet's 256→64 @28");
+        Assert.False(PointwiseRows.Takes(path, 64, 3136, 256), "ResNet-50's 256→64 @56 stays on B̃");
+        Assert.False(PointwiseRows.Takes(path, 128, 784, 512), "ResNet-50's 512→128 @28 stays on B̃");
+        Assert.False(PointwiseRows.Takes(path, 64, 196, 512), "14×14 maps stay on B̃");
+        int saved = PointwiseRows.Avx2MaxRows;
+        try
+        {
+            PointwiseRows.Avx2MaxRows = 0;
+            Assert.False(PointwiseRows.Takes(path, 32, 784, 192), "STRIATE_BENCH_AVX2_POINTWISE_ROWS=0");
+        }
+        finally
+        {
+            PointwiseRows.Avx2MaxRows = saved;
+        }
     }
 
     [Theory]
