@@ -85,6 +85,7 @@ public static class BenchSwitches
         Of("InferenceSession.AffineIntoPool", () => InferenceSession.AffineIntoPool, v => InferenceSession.AffineIntoPool = v),
         Of("InferenceSession.BandedBlockMinPixels", () => InferenceSession.BandedBlockMinPixels, v => InferenceSession.BandedBlockMinPixels = v),
         Of("InferenceSession.MergeSharedInputPointwise", () => InferenceSession.MergeSharedInputPointwise, v => InferenceSession.MergeSharedInputPointwise = v),
+        Of("InferenceSession.ResidualInPlace", () => InferenceSession.ResidualInPlace, v => InferenceSession.ResidualInPlace = v),
         Of("InferenceSession.SharedInputSplitRows", () => InferenceSession.SharedInputSplitRows, v => InferenceSession.SharedInputSplitRows = v),
         Of("InferenceSession.AffineIntoConvolution", () => InferenceSession.AffineIntoConvolution, v => InferenceSession.AffineIntoConvolution = v),
         Of("InferenceSession.PoolIntoConvolution", () => InferenceSession.PoolIntoConvolution, v => InferenceSession.PoolIntoConvolution = v),
@@ -116,7 +117,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_SHARED_INPUT", "STRIATE_BENCH_SHARED_SPLIT", "STRIATE_BENCH_AFFINE_CONV", "STRIATE_BENCH_POOL_CONV", "STRIATE_BENCH_POOL_DIRECT",
         "STRIATE_BENCH_POOL_OVERLAP", "STRIATE_BENCH_PLANAR_STEM", "STRIATE_BENCH_STEM_DEPTHWISE", "STRIATE_BENCH_STEM_PROJECT",
         "STRIATE_BENCH_STEM_BAND_ROWS", "STRIATE_BENCH_TRANSPOSED_TILES", "STRIATE_BENCH_BAND_FLOATS",
-        "STRIATE_BENCH_PHASE_RUNS", "STRIATE_BENCH_PHASE_L2",
+        "STRIATE_BENCH_PHASE_RUNS", "STRIATE_BENCH_PHASE_L2", "STRIATE_BENCH_RESIDUAL_IN_PLACE",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

@@ -156,6 +156,8 @@ public static class ModelBenchmarks
         Striate.Kernels.PointwiseRows.Avx2Bands = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_BANDS_IN_PLACE") != "0";
         // STRIATE_BENCH_SHARED_INPUT=0: 1×1 convolutions reading the same input as one step each, not one product (A/B in one binary).
         Striate.Graph.InferenceSession.MergeSharedInputPointwise = Environment.GetEnvironmentVariable("STRIATE_BENCH_SHARED_INPUT") != "0";
+        // STRIATE_BENCH_RESIDUAL_IN_PLACE=0: a 1×1 convolution adding a residual writes a buffer of its own, not over the residual.
+        Striate.Graph.InferenceSession.ResidualInPlace = Environment.GetEnvironmentVariable("STRIATE_BENCH_RESIDUAL_IN_PLACE") != "0";
         // STRIATE_BENCH_SHARED_SPLIT=0: the merged product writes branch 1's rows after the reduces' and copies them into the
         // concatenation, instead of storing them there itself (read at each run).
         Striate.Graph.InferenceSession.SharedInputSplitRows = Environment.GetEnvironmentVariable("STRIATE_BENCH_SHARED_SPLIT") != "0";

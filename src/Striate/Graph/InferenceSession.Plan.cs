@@ -1,7 +1,15 @@
+using Striate.Kernels;
+
 namespace Striate.Graph;
 
 public sealed partial class InferenceSession
 {
+    /// <summary>
+    /// Whether a 1×1 convolution that adds a residual writes its output over that residual when nothing reads it later
+    /// (ResNet's conv3 of every bottleneck block); for benchmarks and tests (STRIATE_BENCH_RESIDUAL_IN_PLACE=0).
+    /// </summary>
+    internal static bool ResidualInPlace = true;
+
     /// <summary>A window of one planned buffer: where one value lives during a run.</summary>
     internal readonly record struct Segment(float[] Array, int Offset, int Length)
     {
@@ -148,6 +156,22 @@ public sealed partial class InferenceSession
         /// <summary>The input that <paramref name="n"/> may overwrite with its output (same size, read by no later node), or null.</summary>
         private Value? InPlaceCandidate(Node n, Dictionary<Value, int> lastReader, int index, Value graphOutput)
         {
+            // A convolution whose store adds a residual may write over it (Conv2dKernels.ResidualMayShareOutput): the output's
+            // lines are then the residual's, just read, instead of lines of another buffer taken from L3 or memory. Only a
+            // convolution that runs as a step of its own (MayRunFused): a fused step runs in bands of rows, and a band's
+            // output written over the residual would destroy rows of it that the step still reads (MobileNet-V2's
+            // inverted-residual blocks read their input, the projection's residual, for the next band's expansion).
+            if (ResidualInPlace && n.Op is FusedConv2dOp f && !MayRunFused(n, graphOutput) && n.Inputs.Count > 3 && n.Inputs[3] is { HasData: false } r
+                && r.Shape.SequenceEqual(n.Output.Shape) && n.Inputs[0] is { HasData: false } x0 && !ReferenceEquals(_root[x0], _root[r])
+                && n.Inputs[1] is { Shape.Count: 4 } w && x0.Shape.Count == 4
+                && Conv2dKernels.ResidualMayShareOutput(new Conv2dGeometry(x0.Shape[0], x0.Shape[1], x0.Shape[2], x0.Shape[3], w.Shape[0], w.Shape[2], w.Shape[3],
+                    f.Stride.H, f.Stride.W, f.Padding.H, f.Padding.W, f.Dilation.H, f.Dilation.W, f.Groups)))
+            {
+                var residualRoot = _root[r];
+                bool dead = _root.Where(p => ReferenceEquals(p.Value, residualRoot)).All(p => lastReader.GetValueOrDefault(p.Key, -1) <= index
+                    && !ReferenceEquals(p.Key, graphOutput));
+                return dead ? r : null;
+            }
             if (n.Op is not (ReluOp or HardtanhOp or ChannelAffineOp or AddOp or LeakyReluOp)) return null;
             int candidates = n.Op is AddOp ? 2 : 1;
             for (int k = 0; k < candidates; k++)
@@ -162,6 +186,15 @@ public sealed partial class InferenceSession
             }
             return null;
         }
+
+        /// <summary>
+        /// Whether <see cref="MakeSteps"/> may run the residual-adding convolution <paramref name="n"/> inside a step with
+        /// the nodes before it (a superset of what it fuses): it follows a grouped convolution (<see cref="InvertedResidualStep"/>,
+        /// <see cref="StemDepthwiseStep"/>) or a batch norm (<see cref="AffineConvStep"/>) that feeds only it. (Merged 1×1
+        /// products take no convolution with a residual.) ResNet's conv3, after its ungrouped 3×3, runs alone.
+        /// </summary>
+        private bool MayRunFused(Node n, Value graphOutput) =>
+            n.Inputs[0]?.Producer is { } p && FeedsOnly(p, n, graphOutput) && p.Op is ChannelAffineOp or FusedConv2dOp { Groups: > 1 };
 
         /// <summary>
         /// A stem that may run with the depthwise convolution after it as one step (<see cref="StemDepthwiseStep"/>) reads

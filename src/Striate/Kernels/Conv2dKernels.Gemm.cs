@@ -220,6 +220,19 @@ public static partial class Conv2dKernels
         && PointwiseProductOf(g, Gemm.BestPath, KernelThreads.Count) == PointwiseProduct.Packed;
 
     /// <summary>
+    /// Whether <see cref="PointwiseForward"/> of <paramref name="g"/> with a residual may write its output over that residual (the
+    /// two the same floats): on AVX2, a 1×1 run as one GEMM on packed weights (<see cref="PointwiseProduct.Packed"/>, for
+    /// every thread count there) in one depth block (Cin ≤ 256, the AVX2 tile's KC), whose tile store reads each
+    /// residual element just before it writes the output element in its place. Not the unpacked fallback (a product,
+    /// then the epilogue as a second pass, would add the product to itself), nor a product of several depth blocks (the
+    /// first would overwrite the residual with a partial sum), nor the pixels × channels product; AVX-512's tiled and
+    /// in-place-rows products are not checked for it (and measured nowhere), so AVX-512 keeps the residual apart.
+    /// </summary>
+    internal static bool ResidualMayShareOutput(in Conv2dGeometry g) =>
+        Gemm.BestPath == GemmPath.Vector256 && Choose(g) == Conv2dAlgorithm.Pointwise && g.Groups == 1 && g.InChannels <= 256
+        && PointwiseProductOf(g, GemmPath.Vector256, KernelThreads.Count) == PointwiseProduct.Packed;
+
+    /// <summary>
     /// As <see cref="PointwiseForward"/> for a <see cref="TakesSplitPointwise"/> geometry, the output channels [0, splitRow) stored
     /// in <paramref name="output"/> and [splitRow, C_out) in <paramref name="output2"/> (an Inception block's branch 1
     /// in its block of the concatenation, beside the reduces).
