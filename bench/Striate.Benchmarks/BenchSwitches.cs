@@ -35,6 +35,7 @@ public static class BenchSwitches
     private static readonly Slot[] Slots =
     [
         Of("Gemm256x6x16.ColumnBlock", () => Gemm256x6x16.ColumnBlock, v => Gemm256x6x16.ColumnBlock = v),
+        Of("Gemm.PackWhileMultiplying", () => Gemm.PackWhileMultiplying, v => Gemm.PackWhileMultiplying = v),
         Of("Gemm256x6x16.FewColumnsTile", () => Gemm256x6x16.FewColumnsTile, v => Gemm256x6x16.FewColumnsTile = v),
         Of("Gemm256x6x16.OneColumnTile", () => Gemm256x6x16.OneColumnTile, v => Gemm256x6x16.OneColumnTile = v),
         Of("Conv2dDirect.PrefetchWeights", () => Conv2dDirect.PrefetchWeights, v => Conv2dDirect.PrefetchWeights = v),
@@ -117,7 +118,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_SHARED_INPUT", "STRIATE_BENCH_SHARED_SPLIT", "STRIATE_BENCH_AFFINE_CONV", "STRIATE_BENCH_POOL_CONV", "STRIATE_BENCH_POOL_DIRECT",
         "STRIATE_BENCH_POOL_OVERLAP", "STRIATE_BENCH_PLANAR_STEM", "STRIATE_BENCH_STEM_DEPTHWISE", "STRIATE_BENCH_STEM_PROJECT",
         "STRIATE_BENCH_STEM_BAND_ROWS", "STRIATE_BENCH_TRANSPOSED_TILES", "STRIATE_BENCH_BAND_FLOATS",
-        "STRIATE_BENCH_PHASE_RUNS", "STRIATE_BENCH_PHASE_L2", "STRIATE_BENCH_RESIDUAL_IN_PLACE",
+        "STRIATE_BENCH_PHASE_RUNS", "STRIATE_BENCH_PHASE_L2", "STRIATE_BENCH_RESIDUAL_IN_PLACE", "STRIATE_BENCH_PACK_WHILE_MULTIPLYING",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

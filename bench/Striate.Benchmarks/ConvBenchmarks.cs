@@ -50,11 +50,13 @@ public static class ConvBenchmarks
 
     /// <summary>
     /// STRIATE_BENCH_AVX2_NC=N: columns of B̃ per block of the AVX2 GEMM driver (Gemm256x6x16.ColumnBlock, a multiple of
-    /// 16; by default 256 where a core's L2 holds 512 KiB or less, else 512).
+    /// 16; by default 256 where a core's L2 holds 512 KiB or less, else 512); STRIATE_BENCH_PACK_WHILE_MULTIPLYING=0.
     /// </summary>
     private static void ApplyAvx2ColumnBlockOverride()
     {
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_NC"), out int nc) && nc > 0 && nc % 16 == 0) Gemm256x6x16.ColumnBlock = nc;
+        // STRIATE_BENCH_PACK_WHILE_MULTIPLYING=0: the AVX2 driver packs each block's B̃ in a pass of its own before the tiles.
+        Gemm.PackWhileMultiplying = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_WHILE_MULTIPLYING") != "0";
     }
 
     /// <summary>

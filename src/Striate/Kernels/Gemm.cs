@@ -26,6 +26,12 @@ internal enum GemmPath
 /// </summary>
 public static partial class Gemm
 {
+    /// <summary>
+    /// For benchmarks: false packs B̃ in a pass of its own before the AVX2 tiles also where A comes packed
+    /// (STRIATE_BENCH_PACK_WHILE_MULTIPLYING=0); true lets a block's first row strip pack it as it multiplies (GemmDriver.Block).
+    /// </summary>
+    internal static bool PackWhileMultiplying = true;
+
     /// <summary>Below this many multiply-adds (m·n·k) a call runs on the calling thread alone: waking workers costs more.</summary>
     internal const long ParallelThreshold = 64L * 64 * 64;
 

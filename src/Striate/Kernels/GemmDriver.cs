@@ -133,6 +133,14 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         // (masked), and the last depth block adds the epilogue.
         var plain = new GemmTileStore(MR, NR, whole: true, GemmEpilogue.None);
         bool epilogue = !job.Epilogue.IsEmpty;
+        // The AVX2 tile packs B̃ while a block's first row strip multiplies (Gemm256x6x16.RunInPlacePacking) instead of in
+        // a pass of its own, whose reads of B from L3 (one 1 KiB row piece per depth, 12.5 KiB apart on a 56×56 map) stall
+        // without any multiply-adds to hide them: ResNet-50's 256→64 1×1 on 56×56 at batch 1 1.27 → 1.17–1.25 ms on one
+        // Zen 3 core. Only with A packed beforehand (a convolution's weights: B̃ blocks of NC columns, B just written by
+        // the step before): on square products, whose wide blocks read B from memory, sgemm_1024/2048 ran 8–9 % slower.
+        // The first row strip must be whole (6 rows) and stored in C (not split).
+        bool packWhileMultiplying = typeof(TKernel) == typeof(Gemm256x6x16) && Gemm.PackWhileMultiplying && job.PackedA != null
+            && !job.TransB && job.BRows.IsEmpty && i1 - i0 >= MR && job.SplitRow >= i0 + MR;
         // Tiles run row strip by row strip (ir outer, jr inner): the microkernel broadcasts Ã and loads B̃ as vectors,
         // so the Ã strip (MR × kc, 14 KiB on AVX-512) is the operand to keep in L1 while the B̃ strips stream past
         // it from L2 — BLIS's rule that the broadcast micro-panel stays in L1 (BLIS's column-major kernels broadcast
@@ -149,7 +157,10 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                 // The first depth block applies the caller's beta; later ones accumulate onto it; the last one adds the epilogue.
                 float beta = pc == 0 ? job.Beta : 1f;
                 bool last = pc + kc >= job.K;
-                GemmPacking<TKernel>.PackB(job.TransB, job.B, job.Ldb, pc, kc, jc, nc, bPack, job.BRows);
+                // Packing as the first row strip multiplies: only the block's last, partial strip is packed here.
+                int fullPacking = packWhileMultiplying ? nc / NR * NR : 0;
+                if (fullPacking < nc)
+                    GemmPacking<TKernel>.PackB(job.TransB, job.B, job.Ldb, pc, kc, jc + fullPacking, nc - fullPacking, bPack + (long)fullPacking * kc, job.BRows);
                 for (int ic = i0; ic < i1; ic += TKernel.MC)
                 {
                     int mc = Math.Min(TKernel.MC, i1 - ic);
@@ -169,6 +180,14 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                                 continue;
                             }
                             float* cTile = job.RowOfC(ic + ir) + jc + jr;
+                            if (jr < fullPacking && ic + ir == i0)
+                            {
+                                // The block's first row strip (whole: packWhileMultiplying needs 6 rows) reads B in place and packs it.
+                                var first = mr == MR && nr == NR && !(last && epilogue) ? plain
+                                    : new GemmTileStore(mr, nr, true, last ? job.Epilogue.At(ic + ir, jc + jr) : GemmEpilogue.None);
+                                Gemm256x6x16.RunInPlacePacking(kc, aStrip, job.B + (long)pc * job.Ldb + jc + jr, job.Ldb, bStrip, cTile, ldc, beta, in first);
+                                continue;
+                            }
                             if (mr == MR && nr == NR && !(last && epilogue))
                             {
                                 TKernel.Run(kc, aStrip, bStrip, cTile, ldc, beta, in plain);
