@@ -10,7 +10,9 @@ namespace Striate.Kernels;
 /// per depth step. On whole maps read from memory the same tile ran ResNet-50's 56×56 1×1s ~15 % slower than from B̃
 /// (see <see cref="IGemmRowsInPlace"/>), so <see cref="PointwiseRows.Takes"/> keeps AVX2's unfused 1×1s on B̃ but for
 /// products of few rows on 28×28 maps (GoogLeNet's 192→32 and 256→64 branch-4 projections), where B̃'s copy serves too
-/// few rows to pay for itself. Same Ã strips and store (masks, epilogue) as <see cref="Run"/>.
+/// few rows to pay for itself. Same Ã strips and store (masks, epilogue) as <see cref="Run"/>. <see cref="RunInPlacePacking"/>
+/// also reads B in place on whole maps, for one row strip per block only, storing B̃ as it goes for the other strips
+/// (GemmDriver.Block).
 /// </summary>
 internal readonly unsafe partial struct Gemm256x6x16 : IGemmRowsInPlace
 {
