@@ -9,18 +9,11 @@ using Striate.Tests.TestSupport;
 namespace Striate.Tests.Bench;
 
 /// <summary>
-/// Tests that set STRIATE_BENCH_* variables and the static fields they switch: run apart from every other test, so no
-/// kernel test runs while a field is flipped.
-/// </summary>
-[CollectionDefinition(nameof(BenchSwitchesCollection), DisableParallelization = true)]
-public sealed class BenchSwitchesCollection;
-
-/// <summary>
 /// <c>striate bench --ab</c> (<see cref="BenchAb"/>): arm B sets the fields its switches name and arm A puts them back,
 /// alternating ABBA in one process; bad switches and arms that would not differ are refused; the table and the JSON
 /// carry both arms and the profiles side by side.
 /// </summary>
-[Collection(nameof(BenchSwitchesCollection))]
+[Collection(nameof(StaticSwitchesCollection))]
 public sealed class BenchAbTests
 {
     private const string Nc = "STRIATE_BENCH_AVX2_NC", PassInput = "STRIATE_BENCH_AVX2_PASS_INPUT", PoolConv = "STRIATE_BENCH_POOL_CONV";

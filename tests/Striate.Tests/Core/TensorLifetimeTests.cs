@@ -1,4 +1,5 @@
 using Striate.Functional;
+using Striate.Tests.TestSupport;
 
 namespace Striate.Tests.Core;
 
@@ -6,6 +7,7 @@ namespace Striate.Tests.Core;
 /// Pooled storage has generations: a tensor used after the scope that allocated it ended (without Keep) throws instead
 /// of reading or writing the values of whichever tensor got its array next.
 /// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
 public sealed class TensorLifetimeTests
 {
     // The bug the check exists for: a tensor escapes its scope, the pool hands its array to the next step's tensor, and

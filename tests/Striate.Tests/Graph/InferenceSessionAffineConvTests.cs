@@ -10,7 +10,7 @@ namespace Striate.Tests.Graph;
 /// packing (one step instead of two): DenseNet's every dense layer and transition. The prepared model still computes the
 /// eager model's output, at batch 1 and 2, and the same output as the session that runs the two steps apart.
 /// </summary>
-[Collection(nameof(InferenceSwitchesCollection))]
+[Collection(nameof(StaticSwitchesCollection))]
 public sealed class InferenceSessionAffineConvTests
 {
     [Theory]

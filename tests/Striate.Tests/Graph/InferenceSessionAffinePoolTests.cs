@@ -6,19 +6,12 @@ using Striate.Tests.TestSupport;
 namespace Striate.Tests.Graph;
 
 /// <summary>
-/// Tests that prepare a session with a fusion switch off (static flags read while preparing) and count the steps of
-/// each kind: run apart from every other test, so no test's switch is off while another one prepares.
-/// </summary>
-[CollectionDefinition(nameof(InferenceSwitchesCollection), DisableParallelization = true)]
-public sealed class InferenceSwitchesCollection;
-
-/// <summary>
 /// A 1×1 convolution → average pool runs as pool → convolution at inference (both linear: DenseNet's transitions do a
 /// quarter of their multiply-adds), and a channel affine (+ ReLU) read only by a 2×2/2 average pool runs inside it. The
 /// prepared model still computes the eager model's output and, within rounding, that of the session with both left
 /// as they were; a convolution with an activation, a padded pool or a 3×3 convolution keeps its order.
 /// </summary>
-[Collection(nameof(InferenceSwitchesCollection))]
+[Collection(nameof(StaticSwitchesCollection))]
 public sealed class InferenceSessionAffinePoolTests
 {
     [Theory]

@@ -13,7 +13,7 @@ namespace Striate.Tests.Graph;
 /// reader, or on more than four input channels stays two steps (those tests keep blocked convolutions' pools apart);
 /// with blocked convolutions' 2×2/2 pools fused as well (VGG's blocks), and their 3×3/2 ones (GoogLeNet's conv3), the same outputs.
 /// </summary>
-[Collection(nameof(InferenceSwitchesCollection))]
+[Collection(nameof(StaticSwitchesCollection))]
 public sealed class InferenceSessionConvPoolTests
 {
     [Theory]

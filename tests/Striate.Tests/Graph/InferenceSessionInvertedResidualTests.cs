@@ -10,6 +10,7 @@ namespace Striate.Tests.Graph;
 /// (expand → depthwise → project, <see cref="InvertedResidualBands"/>) and still gives the eager model's logits: with
 /// the default rule (maps of 28×28 and more) and with every block banded, down to 1×1 maps and stride 2 on odd sizes.
 /// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
 public sealed class InferenceSessionInvertedResidualTests
 {
     [Theory]

@@ -10,7 +10,7 @@ namespace Striate.Tests.Graph;
 /// writes the output element in its place (<see cref="Conv2dKernels.ResidualMayShareOutput"/>). The session computes
 /// exactly the output of the session with the switch off (the registry's parity tests hold it to the eager model).
 /// </summary>
-[Collection(nameof(InferenceSwitchesCollection))]
+[Collection(nameof(StaticSwitchesCollection))]
 public sealed class InferenceSessionResidualInPlaceTests
 {
     [Theory]

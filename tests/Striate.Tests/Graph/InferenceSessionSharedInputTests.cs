@@ -14,6 +14,7 @@ namespace Striate.Tests.Graph;
 /// merge (another activation, a residual, a 3×3, another input, batch 3 stay apart), and on GoogLeNet itself; and that
 /// the product storing branch 1's rows straight into the concatenation gives what copying them there gives.
 /// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
 public sealed class InferenceSessionSharedInputTests
 {
     /// <summary>conv (k×k, padding k/2) → optional bias → optional batch norm → optional ReLU, as a test unit.</summary>

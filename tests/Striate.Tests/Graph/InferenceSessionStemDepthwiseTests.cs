@@ -12,6 +12,7 @@ namespace Striate.Tests.Graph;
 /// and without the 1×1 convolution after the depthwise inside the step; a stem whose output has a second reader stays
 /// apart, and so does a 1×1 whose input has one.
 /// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
 public sealed class InferenceSessionStemDepthwiseTests
 {
     [Theory]

@@ -8,7 +8,7 @@ namespace Striate.Tests.Kernels;
 /// row-combination forward, dot-product weight gradient summed over per-task partials) against the reference twin,
 /// on batches large enough to split into many chunks and tasks, including odd sizes and uneven splits.
 /// </summary>
-[Collection(nameof(KernelThreadsAloneCollection))] // sets KernelThreads.Count, which every other kernel test reads
+[Collection(nameof(StaticSwitchesCollection))]
 public class Conv2dBatchedKernelTests
 {
     // (Batch, Cin, H, W, Cout, kH, kW, sH, sW, pH, pW, dH, dW, groups)

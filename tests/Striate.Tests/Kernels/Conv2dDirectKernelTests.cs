@@ -9,6 +9,7 @@ namespace Striate.Tests.Kernels;
 /// channel counts that do not fill a block, every tile width 1–14 and overlapping last tiles, both column strides,
 /// row strides, padding, dilation, and the fused epilogue (bias, residual, ReLU).
 /// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
 public class Conv2dDirectKernelTests
 {
     // (Batch, Cin, H, W, Cout, kH, kW, sH, sW, pH, pW, dH, dW)

@@ -9,6 +9,7 @@ namespace Striate.Tests.Kernels;
 /// sizes, channels that do not fill a block, phases without taps (1×1 stride 2, stride above the kernel), row and
 /// column strides that differ, padding 0 to beyond the kernel, and every task schedule.
 /// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
 public class Conv2dDirectStridedKernelTests
 {
     // (Batch, Cin, H, W, Cout, kH, kW, sH, sW, pH, pW)

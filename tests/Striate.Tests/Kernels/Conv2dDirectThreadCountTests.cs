@@ -7,7 +7,7 @@ namespace Striate.Tests.Kernels;
 /// The direct convolution's tests that set <see cref="KernelThreads.Count"/>: the tile and schedule choices depend on
 /// the thread count, so these run alone (no other test reads the count while they change it).
 /// </summary>
-[Collection(nameof(KernelThreadsAloneCollection))]
+[Collection(nameof(StaticSwitchesCollection))]
 public class Conv2dDirectThreadCountTests
 {
     [Fact]

@@ -9,7 +9,7 @@ namespace Striate.Tests.Kernels;
 /// 128-bit), for LeNet's shapes and random ones: 1–4 output channels per register tile, tap counts that leave a
 /// partial tap tile, paddings, rows whose dropped columns wrap into the next row, batches split unevenly over tasks.
 /// </summary>
-[Collection(nameof(KernelThreadsAloneCollection))] // sets KernelThreads.Count, which every other kernel test reads
+[Collection(nameof(StaticSwitchesCollection))]
 public class Conv2dFlatKernelTests
 {
     // (Batch, Cin, H, W, Cout, kH, kW, sH, sW, pH, pW)

@@ -10,7 +10,7 @@ namespace Striate.Tests.Kernels;
 /// <see cref="Conv2dReference.BackwardRelu"/>, on every vector width of the path, on LeNet's shapes and random ones.
 /// The other algorithms' fallback (mask, then the usual gradients) is checked on random geometries too.
 /// </summary>
-[Collection(nameof(KernelThreadsAloneCollection))] // sets KernelThreads.Count, which every other kernel test reads
+[Collection(nameof(StaticSwitchesCollection))]
 public class Conv2dFlatReluKernelTests
 {
     private static readonly Conv2dGeometry[] Named =

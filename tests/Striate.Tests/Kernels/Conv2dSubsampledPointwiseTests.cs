@@ -10,7 +10,7 @@ namespace Striate.Tests.Kernels;
 /// maps, channel counts past whole tiles, depths of several blocks, groups and two images; then ResNet-50's downsampling
 /// shapes through <see cref="Conv2dKernels.Forward(in Conv2dGeometry, ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>.
 /// </summary>
-[Collection(nameof(KernelThreadsAloneCollection))] // sets KernelThreads.Count, which every other kernel test reads
+[Collection(nameof(StaticSwitchesCollection))]
 public class Conv2dSubsampledPointwiseTests
 {
     public static TheoryData<int> Paths() => new() { (int)GemmPath.Scalar, (int)GemmPath.Vector128, (int)GemmPath.Vector256, (int)GemmPath.Vector512 };

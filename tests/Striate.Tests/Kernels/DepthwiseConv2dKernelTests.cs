@@ -9,6 +9,7 @@ namespace Striate.Tests.Kernels;
 /// channel multipliers, with bias and clamps fused. CI reruns this class without AVX-512 (the 8-lane path) and without
 /// intrinsics (where the vector path reports Skipped and the plane loops still run).
 /// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
 public class DepthwiseConv2dKernelTests
 {
     private static readonly (float Lo, float Hi)[] Clamps = [(float.NegativeInfinity, float.PositiveInfinity), (0f, float.PositiveInfinity), (0f, 6f), (-0.5f, 0.25f)];

@@ -1,4 +1,5 @@
 using Striate.Kernels;
+using Striate.Tests.TestSupport;
 
 namespace Striate.Tests.Kernels;
 
@@ -11,7 +12,7 @@ namespace Striate.Tests.Kernels;
 /// and 8 threads. The expected schedules were printed by the code before the parameter: "P" per image, else
 /// images.groups.row chunks. Which of them change at 512 KiB and 2 MiB: bench/RESULTS.md 2026-12-06 02:10.
 /// </summary>
-[Collection(nameof(KernelThreadsAloneCollection))] // sets KernelThreads.Count, which every other kernel test reads
+[Collection(nameof(StaticSwitchesCollection))]
 public class DirectScheduleL2Tests
 {
     private const long Mebibyte = 1L << 20;

@@ -8,6 +8,7 @@ namespace Striate.Tests.Kernels;
 /// three-loop twin, on every path this machine runs: both storage orders of A, alpha folded into the packing, beta,
 /// several depth blocks, and row counts around the tile height.
 /// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
 public class GemmPackedATests
 {
     public static TheoryData<int> Paths() => new() { (int)GemmPath.Scalar, (int)GemmPath.Vector128, (int)GemmPath.Vector256, (int)GemmPath.Vector512 };

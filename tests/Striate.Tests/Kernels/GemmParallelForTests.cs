@@ -1,5 +1,6 @@
 using System.Threading;
 using Striate.Kernels;
+using Striate.Tests.TestSupport;
 
 namespace Striate.Tests.Kernels;
 
@@ -78,18 +79,21 @@ public class GemmParallelForTests
         var tasks = Enumerable.Range(0, 4).Select(_ => Task.Run(() => RunsEveryIterationExactlyOnce(2, 37), TestContext.Current.CancellationToken)).ToArray();
         await Task.WhenAll(tasks);
     }
+}
 
+/// <summary>
+/// The kernels' parallel loop wakes every worker it needs, run with no other test's loop beside it; the process-wide
+/// thread count refuses zero (a write of <see cref="KernelThreads.Count"/>, were it to succeed).
+/// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
+public class ParallelForWakeUpTests
+{
     [Fact]
     public void ThreadCountRejectsZero()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => KernelThreads.Count = 0);
     }
-}
 
-/// <summary>The kernels' parallel loop wakes every worker it needs, run with no other test's loop beside it.</summary>
-[Collection(nameof(KernelThreadsAloneCollection))]
-public class ParallelForWakeUpTests
-{
     private struct BarrierBody : IParallelBody
     {
         public Barrier Barrier;

@@ -12,7 +12,7 @@ namespace Striate.Tests.Kernels;
 /// <see cref="Conv2dReference"/> on whatever path this process runs (CI reruns them without AVX-512 and without
 /// intrinsics, where the general driver takes them).
 /// </summary>
-[Collection(nameof(KernelThreadsAloneCollection))] // sets KernelThreads.Count, which every other kernel test reads
+[Collection(nameof(StaticSwitchesCollection))]
 public class PointwiseRowsTests
 {
     [Theory]

@@ -9,7 +9,7 @@ namespace Striate.Tests.Kernels;
 /// several blocks, and the epilogue (bias, residual, clamp) on the last block's store; then a whole 1×1 convolution
 /// taking it, against <see cref="Conv2dReference"/>.
 /// </summary>
-[Collection(nameof(KernelThreadsAloneCollection))] // sets KernelThreads.Count, which every other kernel test reads
+[Collection(nameof(StaticSwitchesCollection))]
 public class PointwiseTilesTests
 {
     public static TheoryData<int> Paths() => new() { (int)GemmPath.Scalar, (int)GemmPath.Vector128, (int)GemmPath.Vector256, (int)GemmPath.Vector512 };

@@ -10,7 +10,7 @@ namespace Striate.Tests.Kernels;
 /// of one and of several blocks, bias, residual and clamp; then whole 1×1 convolutions taking it, against
 /// <see cref="Conv2dReference"/>.
 /// </summary>
-[Collection(nameof(KernelThreadsAloneCollection))] // sets KernelThreads.Count, which every other kernel test reads
+[Collection(nameof(StaticSwitchesCollection))]
 public class PointwiseTransposedTests
 {
     public static TheoryData<int> Paths() => new() { (int)GemmPath.Scalar, (int)GemmPath.Vector128, (int)GemmPath.Vector256, (int)GemmPath.Vector512 };
