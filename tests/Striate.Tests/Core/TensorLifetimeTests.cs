@@ -49,17 +49,14 @@ public sealed class TensorLifetimeTests
     [Fact]
     public void TheDebugSwitchNamesWhereTheTensorWasAllocated()
     {
-        bool saved = TensorPool.DebugAllocations;
-        try
+        using (Switches.Set(() => TensorPool.DebugAllocations, true))
         {
-            TensorPool.DebugAllocations = true;
             Tensor escaped;
             using (TensorScope.Begin()) escaped = AllocateHere();
             var e = Assert.Throws<InvalidOperationException>(() => escaped.Item());
             Assert.Contains("It was allocated at:", e.Message);
             Assert.Contains(nameof(AllocateHere), e.Message);
         }
-        finally { TensorPool.DebugAllocations = saved; }
 
         Tensor plain;
         using (TensorScope.Begin()) plain = Tensor.Zeros(1);

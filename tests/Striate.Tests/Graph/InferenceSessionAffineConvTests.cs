@@ -24,16 +24,8 @@ public sealed class InferenceSessionAffineConvTests
 
         var fused = model.PrepareForInference(batch, 3, 64, 64);
         InferenceSession apart;
-        bool saved = InferenceSession.AffineIntoConvolution;
-        try
-        {
-            InferenceSession.AffineIntoConvolution = false;
+        using (Switches.Set(() => InferenceSession.AffineIntoConvolution, false))
             apart = model.PrepareForInference(batch, 3, 64, 64);
-        }
-        finally
-        {
-            InferenceSession.AffineIntoConvolution = saved;
-        }
         // DenseNet-121: 58 dense layers (6 + 12 + 24 + 16) and 3 transitions each normalize before a 1×1 convolution. The
         // pair stays two steps where the convolution runs otherwise than one driver GEMM per image: the pixels-as-rows
         // product on the small maps (which depends on the ISA), the batched im2col path at batch 2 on these maps.

@@ -71,17 +71,8 @@ public sealed class InferenceSessionAffinePoolTests
 
     private static InferenceSession Prepare(Module model, int batch, int h, int w, bool swap, bool fuse)
     {
-        bool savedSwap = InferencePasses.PoolsBeforePointwise, savedFuse = InferenceSession.AffineIntoPool;
-        try
-        {
-            InferencePasses.PoolsBeforePointwise = swap;
-            InferenceSession.AffineIntoPool = fuse;
+        using (Switches.Set(() => InferencePasses.PoolsBeforePointwise, swap))
+        using (Switches.Set(() => InferenceSession.AffineIntoPool, fuse))
             return model.PrepareForInference(batch, 3, h, w);
-        }
-        finally
-        {
-            InferencePasses.PoolsBeforePointwise = savedSwap;
-            InferenceSession.AffineIntoPool = savedFuse;
-        }
     }
 }

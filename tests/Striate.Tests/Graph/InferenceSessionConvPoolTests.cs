@@ -108,18 +108,11 @@ public sealed class InferenceSessionConvPoolTests
         var input = Tensor.Rand([batch, 3, h, w], new Generator(33), -1f, 1f);
         var expected = EagerOutput.Of(model, input);
         InferenceSession fused, apart;
-        bool saved = InferenceSession.PoolIntoConvolution, savedDirect = InferenceSession.PoolIntoDirectConvolution;
-        try
+        using (Switches.Set(() => InferenceSession.PoolIntoDirectConvolution, direct))
         {
-            InferenceSession.PoolIntoDirectConvolution = direct;
             fused = model.PrepareForInference(batch, 3, h, w);
-            InferenceSession.PoolIntoConvolution = false;
-            apart = model.PrepareForInference(batch, 3, h, w);
-        }
-        finally
-        {
-            InferenceSession.PoolIntoConvolution = saved;
-            InferenceSession.PoolIntoDirectConvolution = savedDirect;
+            using (Switches.Set(() => InferenceSession.PoolIntoConvolution, false))
+                apart = model.PrepareForInference(batch, 3, h, w);
         }
         int pairs = fused.StepNodes.Count(s => s.Contains("(ConvPool ", StringComparison.Ordinal));
         Assert.True((Conv2dDirect.IsSupported(Conv2dDirect.BestWidth) ? expectedFused : 0) == pairs, $"{pairs} fused pools, steps: {string.Join("; ", fused.StepNodes)}");

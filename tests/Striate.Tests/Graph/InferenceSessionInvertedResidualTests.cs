@@ -24,17 +24,9 @@ public sealed class InferenceSessionInvertedResidualTests
         var input = Tensor.Rand([1, 3, size, size], new Generator(17), -1f, 1f);
         var expected = EagerOutput.Of(model, input);
 
-        int saved = InferenceSession.BandedBlockMinPixels;
         InferenceSession session;
-        try
-        {
-            if (minPixels >= 0) InferenceSession.BandedBlockMinPixels = minPixels;
+        using (Switches.Set(() => InferenceSession.BandedBlockMinPixels, minPixels >= 0 ? minPixels : InferenceSession.BandedBlockMinPixels))
             session = model.PrepareForInference(1, 3, size, size);
-        }
-        finally
-        {
-            InferenceSession.BandedBlockMinPixels = saved;
-        }
         var banded = session.StepNodes.Count(s => s.Contains("(InvertedResidual ", StringComparison.Ordinal));
         // MobileNet-V2 has 17 inverted residuals, 16 with an expansion; at 112×112, features.2 reads 56×56 and features.3–4
         // 28×28 (the rest 14×14 and less).

@@ -1,6 +1,7 @@
 using Striate.Graph;
 using Striate.Kernels;
 using Striate.Nn;
+using Striate.Tests.TestSupport;
 
 namespace Striate.Tests.Graph;
 
@@ -21,16 +22,8 @@ public sealed class InferenceSessionPrepareTests
     public void PreparingKeepsEveryConvolutionsWeightInItsKernelsLayout()
     {
         // The shared cache refuses newcomers when it is full of entries in use (other tests' models): room for this one.
-        long budget = TransformedWeights.BudgetBytes;
-        TransformedWeights.BudgetBytes = TransformedWeights.Bytes + (64L << 20);
-        try
-        {
+        using (Switches.Set(() => TransformedWeights.BudgetBytes, TransformedWeights.Bytes + (64L << 20)))
             AssertPreparedWeightsAreKept();
-        }
-        finally
-        {
-            TransformedWeights.BudgetBytes = budget;
-        }
     }
 
     private static void AssertPreparedWeightsAreKept()

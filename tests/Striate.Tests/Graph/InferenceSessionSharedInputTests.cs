@@ -117,16 +117,8 @@ public sealed class InferenceSessionSharedInputTests
 
     private static InferenceSession Prepare(Module model, int[] shape, bool merge)
     {
-        bool saved = InferenceSession.MergeSharedInputPointwise;
-        try
-        {
-            InferenceSession.MergeSharedInputPointwise = merge;
+        using (Switches.Set(() => InferenceSession.MergeSharedInputPointwise, merge))
             return model.PrepareForInference(shape);
-        }
-        finally
-        {
-            InferenceSession.MergeSharedInputPointwise = saved;
-        }
     }
 
     /// <summary>
@@ -163,16 +155,8 @@ public sealed class InferenceSessionSharedInputTests
     /// <summary>The session's output with the copied members' rows copied after the product, not stored in place by it.</summary>
     private static Tensor RunCopying(InferenceSession session, Tensor input)
     {
-        bool saved = InferenceSession.SharedInputSplitRows;
-        try
-        {
-            InferenceSession.SharedInputSplitRows = false;
+        using (Switches.Set(() => InferenceSession.SharedInputSplitRows, false))
             return session.Run(input);
-        }
-        finally
-        {
-            InferenceSession.SharedInputSplitRows = saved;
-        }
     }
 
     [Fact]

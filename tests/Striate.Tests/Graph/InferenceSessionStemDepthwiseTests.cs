@@ -30,16 +30,8 @@ public sealed class InferenceSessionStemDepthwiseTests
             new Conv2d(16, 16, 3, padding: 1, groups: 16, generator: g), new ReLU6(),
             new Conv2d(16, 8, 1, generator: g));
         model.Eval();
-        bool saved = InferenceSession.ProjectionIntoStem;
-        try
-        {
-            InferenceSession.ProjectionIntoStem = projection;
+        using (Switches.Set(() => InferenceSession.ProjectionIntoStem, projection))
             Compare(model, batch, h, w, expectedFused: 1, expectedProjections: projection ? 1 : 0);
-        }
-        finally
-        {
-            InferenceSession.ProjectionIntoStem = saved;
-        }
     }
 
     [Fact]
@@ -87,16 +79,8 @@ public sealed class InferenceSessionStemDepthwiseTests
         var expected = EagerOutput.Of(model, input);
         var fused = model.PrepareForInference(batch, 3, h, w);
         InferenceSession apart;
-        bool saved = InferenceSession.DepthwiseIntoStem;
-        try
-        {
-            InferenceSession.DepthwiseIntoStem = false;
+        using (Switches.Set(() => InferenceSession.DepthwiseIntoStem, false))
             apart = model.PrepareForInference(batch, 3, h, w);
-        }
-        finally
-        {
-            InferenceSession.DepthwiseIntoStem = saved;
-        }
         int pairs = fused.StepNodes.Count(s => s.Contains("(StemDepthwise ", StringComparison.Ordinal));
         int projections = fused.StepNodes.Count(s => s.Contains("→ depthwise → 1×1", StringComparison.Ordinal));
         bool here = Conv2dDirect.IsSupported(Conv2dDirect.BestWidth) && DepthwiseConv2d.VectorWidth() > 0;

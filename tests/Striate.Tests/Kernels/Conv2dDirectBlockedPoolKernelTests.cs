@@ -100,9 +100,8 @@ public class Conv2dDirectBlockedPoolKernelTests
     {
         var (g0, ceil) = Overlapping[index];
         var g = g0 with { Batch = 3 };
-        DirectSchedule.Override = Schedules[schedule];
-        try { Check(g, PoolOf3(g, ceil), (GemmPath)width, 29500 + (ulong)(index * 10 + schedule)); }
-        finally { DirectSchedule.Override = null; }
+        using (Switches.Set(() => DirectSchedule.Override, Schedules[schedule]))
+            Check(g, PoolOf3(g, ceil), (GemmPath)width, 29500 + (ulong)(index * 10 + schedule));
     }
 
     /// <summary>Every schedule gives the reference's result: each task pools only whole windows of the rows it computed.</summary>
@@ -110,9 +109,8 @@ public class Conv2dDirectBlockedPoolKernelTests
     public void ForcedScheduleMatchesReference(int width, int index, int schedule)
     {
         var g = Named[index] with { Batch = 3 };
-        DirectSchedule.Override = Schedules[schedule];
-        try { Check(g, PoolOf(g), (GemmPath)width, 29000 + (ulong)(index * 10 + schedule)); }
-        finally { DirectSchedule.Override = null; }
+        using (Switches.Set(() => DirectSchedule.Override, Schedules[schedule]))
+            Check(g, PoolOf(g), (GemmPath)width, 29000 + (ulong)(index * 10 + schedule));
     }
 
     // A NaN input pixel makes every output its taps reach NaN; ReLU keeps it and the pool passes it on, as the ops apart.

@@ -88,9 +88,8 @@ public class Conv2dDirectKernelTests
     public void ForcedScheduleMatchesReference(int width, int index, int schedule)
     {
         var g = Named[index] with { Batch = 5 };
-        DirectSchedule.Override = Schedules[schedule];
-        try { Check(g, (GemmPath)width, 11000 + (ulong)(index * 10 + schedule)); }
-        finally { DirectSchedule.Override = null; }
+        using (Switches.Set(() => DirectSchedule.Override, Schedules[schedule]))
+            Check(g, (GemmPath)width, 11000 + (ulong)(index * 10 + schedule));
     }
 
     /// <summary>
@@ -105,14 +104,12 @@ public class Conv2dDirectKernelTests
     public void ImagePairsMatchReferenceWithALoneLastImage(int cin, int cout, int images, int size = 7)
     {
         var g = new Conv2dGeometry(5, cin, size, size, cout, 3, 3, 1, 1, 1, 1);
-        DirectSchedule.Override = new DirectSchedule(false, images, 1, 1);
-        try
+        using (Switches.Set(() => DirectSchedule.Override, new DirectSchedule(false, images, 1, 1)))
         {
             var plan = DirectPlan.For(g, 16);
             Assert.True(plan.ImagePairs && plan.ImageRows == 1 && plan.RowTiles(g) == size, $"{plan}");
             Check(g, GemmPath.Vector512, 13000 + (ulong)(cin + images));
         }
-        finally { DirectSchedule.Override = null; }
     }
 
     /// <summary>
@@ -139,20 +136,17 @@ public class Conv2dDirectKernelTests
             var expected = new float[g.OutputLength];
             Conv2dReference.Forward(g, x, wt, b, expected);
             float[]? first = null;
-            var (prefetch, spread, l1) = (Conv2dDirect.PrefetchWeights, Conv2dDirect.SpreadPrefetch, Conv2dDirect.SpreadPrefetchIntoL1);
-            try
+            foreach (var (on, mode, intoL1) in new[] { (false, 0, true), (true, 0, true), (true, 1, true), (true, 2, true), (true, 2, false) })
             {
-                foreach (var (on, mode, intoL1) in new[] { (false, 0, true), (true, 0, true), (true, 1, true), (true, 2, true), (true, 2, false) })
-                {
-                    (Conv2dDirect.PrefetchWeights, Conv2dDirect.SpreadPrefetch, Conv2dDirect.SpreadPrefetchIntoL1) = (on, mode, intoL1);
-                    var actual = Nan(g.OutputLength);
+                var actual = Nan(g.OutputLength);
+                using (Switches.Set(() => Conv2dDirect.PrefetchWeights, on))
+                using (Switches.Set(() => Conv2dDirect.SpreadPrefetch, mode))
+                using (Switches.Set(() => Conv2dDirect.SpreadPrefetchIntoL1, intoL1))
                     Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, width, x, wt, b, actual, default);
-                    Close.Assert(expected, actual, 1e-4, 1e-3, $"{g} {width} prefetch {on} spread {mode} T0 {intoL1}");
-                    if (first == null) first = actual;
-                    else Assert.Equal(first, actual);
-                }
+                Close.Assert(expected, actual, 1e-4, 1e-3, $"{g} {width} prefetch {on} spread {mode} T0 {intoL1}");
+                if (first == null) first = actual;
+                else Assert.Equal(first, actual);
             }
-            finally { (Conv2dDirect.PrefetchWeights, Conv2dDirect.SpreadPrefetch, Conv2dDirect.SpreadPrefetchIntoL1) = (prefetch, spread, l1); }
         }
     }
 
@@ -181,10 +175,8 @@ public class Conv2dDirectKernelTests
 
     private static T WithInputBound<T>(bool on, Func<T> run)
     {
-        bool saved = Conv2dDirect.Avx2InputBoundPasses;
-        Conv2dDirect.Avx2InputBoundPasses = on;
-        try { return run(); }
-        finally { Conv2dDirect.Avx2InputBoundPasses = saved; }
+        using (Switches.Set(() => Conv2dDirect.Avx2InputBoundPasses, on))
+            return run();
     }
 
     [Fact]

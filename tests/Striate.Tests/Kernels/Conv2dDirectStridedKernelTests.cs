@@ -59,9 +59,8 @@ public class Conv2dDirectStridedKernelTests
     [Theory, MemberData(nameof(ScheduleCases))]
     public void ForcedScheduleMatchesReference(int width, int index, int schedule)
     {
-        Conv2dDirect.PhaseSchedule.Override = Schedules[schedule];
-        try { Check(Named[index] with { Batch = 5 }, (GemmPath)width, 600 + (ulong)(index * 10 + schedule)); }
-        finally { Conv2dDirect.PhaseSchedule.Override = null; }
+        using (Switches.Set(() => Conv2dDirect.PhaseSchedule.Override, Schedules[schedule]))
+            Check(Named[index] with { Batch = 5 }, (GemmPath)width, 600 + (ulong)(index * 10 + schedule));
     }
 
     /// <summary>
@@ -71,16 +70,9 @@ public class Conv2dDirectStridedKernelTests
     [Theory, MemberData(nameof(NamedCases))]
     public void InterleaveEitherWayMatchesReference(int width, int index)
     {
-        bool saved = Conv2dDirect.RunInterleave;
-        try
-        {
-            foreach (bool runs in new[] { false, true })
-            {
-                Conv2dDirect.RunInterleave = runs;
+        foreach (bool runs in new[] { false, true })
+            using (Switches.Set(() => Conv2dDirect.RunInterleave, runs))
                 Check(Named[index], (GemmPath)width, 700 + (ulong)index);
-            }
-        }
-        finally { Conv2dDirect.RunInterleave = saved; }
     }
 
     /// <summary>

@@ -16,10 +16,8 @@ public class Conv2dDirectThreadCountTests
         // 80 channels on 56×56 (1.08 MB blocked) → 48 channels (two groups, the second of one block), stride 2.
         var g = new Conv2dGeometry(1, 80, 56, 56, 48, 3, 3, 2, 2, 1, 1);
         Assert.SkipUnless(Conv2dDirect.IsSupported(GemmPath.Vector512), "the direct kernel at Vector512 is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
-        int saved = KernelThreads.Count;
-        try
+        using (Switches.Set(() => KernelThreads.Count, Math.Max(2, KernelThreads.Count)))
         {
-            KernelThreads.Count = Math.Max(2, saved);
             Assert.True(DirectSchedule.SplitsRowsOfLargeStridedInput(g, DirectPlan.For(g, 16), KernelThreads.Count));
             var r = new Generator(13900);
             var x = Close.RandomArray((int)g.InputLength, r);
@@ -34,7 +32,6 @@ public class Conv2dDirectThreadCountTests
             Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector512, x, w, b, actual, new Conv2dEpilogue { Residual = res, Relu = true });
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(80 * 9 + 1) * 4, $"{g} rows split");
         }
-        finally { KernelThreads.Count = saved; }
     }
 
     [Fact]
@@ -43,9 +40,7 @@ public class Conv2dDirectThreadCountTests
         // (row width, output channels) → (R, tiles of R, narrow width, tile count): VGG-11's 256 channels on 56×56 were
         // 9 tiles of 6 and one of 2; 28-wide 6,6,6,6,4; AlexNet's 13-wide 5,5,3; 112-wide 18 × 6 + 4.
         // The 4 × 3 tile choice shares groups over the threads (Avx2TakesFourByThree): these are the tiles of two threads.
-        int saved = KernelThreads.Count;
-        KernelThreads.Count = 2;
-        try
+        using (Switches.Set(() => KernelThreads.Count, 2))
         {
             foreach (var (size, cout, expected) in new[] { (56, 256, (6, 6, 5, 10)), (28, 512, (6, 3, 5, 5)), (13, 384, (5, 1, 4, 3)), (112, 128, (6, 17, 5, 19)) })
             {
@@ -68,6 +63,5 @@ public class Conv2dDirectThreadCountTests
             var vgg56 = new Conv2dGeometry(1, 256, 56, 56, 256, 3, 3, 1, 1, 1, 1);
             Assert.Equal(0, DirectPlan.For(vgg56, 16).WideTiles);
         }
-        finally { KernelThreads.Count = saved; }
     }
 }

@@ -47,11 +47,10 @@ public class Conv2dDirectWeightGradientTests
         var actual = new float[g.WeightLength];
         actual.AsSpan().Fill(float.NaN);
         Conv2dReference.BackwardWeight(g, x, dy, expected);
-        Conv2dDirect.WeightImagesOverride = images;
-        Conv2dDirect.WeightRowsOverride = rows;
-        Conv2dDirect.WeightKernelRowsOverride = kernelRows;
-        try { Conv2dKernels.BackwardWeight(g, Conv2dAlgorithm.Direct, path, x, dy, actual); }
-        finally { Conv2dDirect.WeightImagesOverride = 0; Conv2dDirect.WeightRowsOverride = 0; Conv2dDirect.WeightKernelRowsOverride = 0; }
+        using (Switches.Set(() => Conv2dDirect.WeightImagesOverride, images))
+        using (Switches.Set(() => Conv2dDirect.WeightRowsOverride, rows))
+        using (Switches.Set(() => Conv2dDirect.WeightKernelRowsOverride, kernelRows))
+            Conv2dKernels.BackwardWeight(g, Conv2dAlgorithm.Direct, path, x, dy, actual);
         double atol = 4e-5 * Math.Sqrt(g.Batch * g.OutHeight * g.OutWidth + 1);
         Close.Assert(expected, actual, 1e-4, atol, $"gradWeight {g} Direct {path}, {images} images per call, {rows} rows per pass, kernel rows {kernelRows}");
     }

@@ -56,18 +56,10 @@ public class Conv2dFlatKernelTests
         var dy = Close.RandomArray((int)g.OutputLength, r);
         var one = new float[g.WeightLength];
         var two = new float[g.WeightLength];
-        int saved = KernelThreads.Count;
-        try
-        {
-            KernelThreads.Count = 1;
+        using (Switches.Set(() => KernelThreads.Count, 1))
             Conv2dFlat.BackwardWeight(Conv2dFlat.BestWidth, g, x, dy, one);
-            KernelThreads.Count = 2;
+        using (Switches.Set(() => KernelThreads.Count, 2))
             Conv2dFlat.BackwardWeight(Conv2dFlat.BestWidth, g, x, dy, two);
-        }
-        finally
-        {
-            KernelThreads.Count = saved;
-        }
         Assert.Equal(one, two);
     }
 

@@ -64,18 +64,10 @@ public class Conv2dFlatReluKernelTests
         var g = new Conv2dGeometry(70, 6, 14, 14, 16, 5, 5);
         var (x, w, y, dy) = Inputs(g, 9);
         float[] dw1 = new float[g.WeightLength], db1 = new float[g.OutChannels], dw2 = new float[g.WeightLength], db2 = new float[g.OutChannels];
-        int saved = KernelThreads.Count;
-        try
-        {
-            KernelThreads.Count = 1;
+        using (Switches.Set(() => KernelThreads.Count, 1))
             Conv2dFlat.BackwardWeight(Conv2dFlat.BestWidth, g, x, dy, y, dw1, db1);
-            KernelThreads.Count = 2;
+        using (Switches.Set(() => KernelThreads.Count, 2))
             Conv2dFlat.BackwardWeight(Conv2dFlat.BestWidth, g, x, dy, y, dw2, db2);
-        }
-        finally
-        {
-            KernelThreads.Count = saved;
-        }
         Assert.Equal(dw1, dw2);
         Assert.Equal(db1, db2);
     }

@@ -56,16 +56,8 @@ public class Conv2dSubsampledPointwiseTests
         var (x, w, b, _, expected) = Conv2dEpilogueTests.Operands(g, new Generator(8310 + (ulong)cin));
         var actual = new float[g.OutputLength];
         Array.Fill(actual, float.NaN);
-        int saved = KernelThreads.Count;
-        try
-        {
-            KernelThreads.Count = Math.Max(2, saved);
+        using (Switches.Set(() => KernelThreads.Count, Math.Max(2, KernelThreads.Count)))
             Conv2dKernels.Forward(g, x, w, b, actual);
-        }
-        finally
-        {
-            KernelThreads.Count = saved;
-        }
         Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 s2 {cin}→{cout} @{size}×{size}");
     }
 

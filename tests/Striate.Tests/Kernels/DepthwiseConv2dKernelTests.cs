@@ -65,10 +65,8 @@ public class DepthwiseConv2dKernelTests
         var g = new Conv2dGeometry(1 + r.NextInt(2), c, h, w, c, 3, 3, 1, 1, 1, 1, 1, 1, c);
         Assert.True(DepthwiseConv2d.RowBlocksEnabled);
         // The session takes them with 16 lanes only; the 8-lane block is checked all the same.
-        bool saved = DepthwiseConv2d.RowBlocksOn8Lanes;
-        DepthwiseConv2d.RowBlocksOn8Lanes = true;
-        try { CheckForward(g, DepthwiseAlgorithm.Vector3x3, (ulong)seed); }
-        finally { DepthwiseConv2d.RowBlocksOn8Lanes = saved; }
+        using (Switches.Set(() => DepthwiseConv2d.RowBlocksOn8Lanes, true))
+            CheckForward(g, DepthwiseAlgorithm.Vector3x3, (ulong)seed);
     }
 
     [Theory, MemberData(nameof(Shapes))]

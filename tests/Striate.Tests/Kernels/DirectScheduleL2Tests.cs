@@ -306,10 +306,8 @@ public class DirectScheduleL2Tests
     {
         // The phase plan's channel blocks come from the AVX2 tiles, which look at the thread count: take the two threads
         // the expectations were printed with.
-        int saved = KernelThreads.Count;
-        try
+        using (Switches.Set(() => KernelThreads.Count, 2))
         {
-            KernelThreads.Count = 2;
             var wrong = new List<string>();
             foreach (var (g, v, two, eight) in Phases)
             {
@@ -320,7 +318,6 @@ public class DirectScheduleL2Tests
             }
             Assert.True(wrong.Count == 0, string.Join("\n", wrong));
         }
-        finally { KernelThreads.Count = saved; }
     }
 
     /// <summary>On a 512 KiB L2 (Zen 2/3) a batch-blocked task's output share fits it, as the traffic model asks.</summary>

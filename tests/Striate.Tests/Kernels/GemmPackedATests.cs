@@ -112,10 +112,8 @@ public class GemmPackedATests
         // The AVX2 driver's column block (Gemm256x6x16.NC) follows the L2 size: 256 columns on a 512 KiB L2, 512 on larger
         // ones. Force each and run products of several blocks, a partial last one and a depth past KC (two depth blocks).
         Assert.SkipUnless(Gemm.IsSupported(GemmPath.Vector256), "Vector256 is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
-        int saved = Gemm256x6x16.ColumnBlock;
-        try
+        using (Switches.Set(() => Gemm256x6x16.ColumnBlock, columnBlock))
         {
-            Gemm256x6x16.ColumnBlock = columnBlock;
             Assert.Equal(columnBlock, GemmDriver<Gemm256x6x16>.ColumnBlock(packedA: true, kc: 256));
             ulong seed = 90;
             foreach (var (m, n, k, threads) in new[] { (64, 1300, 256, 1), (70, 3136 / 4 + 5, 300, 2), (128, 784, 512, 2), (6, 529, 64, 1) })
@@ -136,7 +134,6 @@ public class GemmPackedATests
                 Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 8, $"NC={columnBlock} m={m} n={n} k={k} threads={threads}");
             }
         }
-        finally { Gemm256x6x16.ColumnBlock = saved; }
     }
 
     [Fact]

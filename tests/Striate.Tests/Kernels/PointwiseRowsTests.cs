@@ -112,16 +112,8 @@ public class PointwiseRowsTests
         for (int i = 0; i < expected.Length; i++) expected[i] = Math.Clamp(expected[i] + res[i], 0f, 6f);
         var actual = new float[g.OutputLength];
         Array.Fill(actual, float.NaN);
-        int saved = KernelThreads.Count;
-        try
-        {
-            KernelThreads.Count = Math.Max(2, saved);
+        using (Switches.Set(() => KernelThreads.Count, Math.Max(2, KernelThreads.Count)))
             Conv2dKernels.Forward(g, Conv2dAlgorithm.Pointwise, Conv2dDirect.BestWidth, x, w, b, actual, new Conv2dEpilogue { Residual = res, Clamp = (0f, 6f) });
-        }
-        finally
-        {
-            KernelThreads.Count = saved;
-        }
         Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 {cin}→{cout} @{size}×{size} groups {groups}");
     }
 

@@ -69,16 +69,8 @@ public class PointwiseTilesTests
         for (int i = 0; i < expected.Length; i++) expected[i] = Math.Clamp(expected[i], 0f, 6f);
         var actual = new float[g.OutputLength];
         Array.Fill(actual, float.NaN);
-        int saved = KernelThreads.Count;
-        try
-        {
-            KernelThreads.Count = Math.Max(2, saved); // the tiles are taken with two threads or more
+        using (Switches.Set(() => KernelThreads.Count, Math.Max(2, KernelThreads.Count))) // the tiles are taken with two threads or more
             Conv2dKernels.Forward(g, x, w, b, actual, new Conv2dEpilogue { Clamp = (0f, 6f) });
-        }
-        finally
-        {
-            KernelThreads.Count = saved;
-        }
         Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 {cin}→{cout} @{size}×{size}");
     }
 }

@@ -83,18 +83,14 @@ public class PointwiseTransposedTests
             var actual = new float[m * n];
             Array.Fill(actual, float.NaN);
             var packed = new float[PointwiseTransposed.PackedWeightsLength(path, m, k)];
-            try
+            // The old form: no tiles sized to L1, no store prefetch, all columns in one block.
+            using (Switches.Set(() => PointwiseTransposed.TileInL1, !oldForm && PointwiseTransposed.TileInL1))
+            using (Switches.Set(() => PointwiseTransposed.PrefetchStores, !oldForm && PointwiseTransposed.PrefetchStores))
+            using (Switches.Set(() => PointwiseTransposed.ColumnBlockFloats, oldForm ? int.MaxValue : PointwiseTransposed.ColumnBlockFloats))
+            fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b, pres = res)
             {
-                if (oldForm) (PointwiseTransposed.TileInL1, PointwiseTransposed.PrefetchStores, PointwiseTransposed.ColumnBlockFloats) = (false, false, int.MaxValue);
-                fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b, pres = res)
-                {
-                    PointwiseTransposed.PackWeights(path, pw, m, k, pp);
-                    PointwiseTransposed.Run(path, 1 + trial % 2, pp, m, k, n, px, py, new GemmEpilogue(pb, pres, n, 0f, float.PositiveInfinity));
-                }
-            }
-            finally
-            {
-                (PointwiseTransposed.TileInL1, PointwiseTransposed.PrefetchStores, PointwiseTransposed.ColumnBlockFloats) = (true, true, 1 << 16);
+                PointwiseTransposed.PackWeights(path, pw, m, k, pp);
+                PointwiseTransposed.Run(path, 1 + trial % 2, pp, m, k, n, px, py, new GemmEpilogue(pb, pres, n, 0f, float.PositiveInfinity));
             }
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"{path} m={m} n={n} k={k} old form={oldForm}");
         }
@@ -114,16 +110,8 @@ public class PointwiseTransposedTests
         for (int i = 0; i < expected.Length; i++) expected[i] = Math.Clamp(expected[i] + res[i], 0f, 6f);
         var actual = new float[g.OutputLength];
         Array.Fill(actual, float.NaN);
-        int saved = KernelThreads.Count;
-        try
-        {
-            KernelThreads.Count = Math.Max(2, saved);
+        using (Switches.Set(() => KernelThreads.Count, Math.Max(2, KernelThreads.Count)))
             Conv2dKernels.Forward(g, Conv2dAlgorithm.Pointwise, Conv2dDirect.BestWidth, x, w, b, actual, new Conv2dEpilogue { Residual = res, Clamp = (0f, 6f) });
-        }
-        finally
-        {
-            KernelThreads.Count = saved;
-        }
         Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 {cin}→{cout} @{size}×{size} batch/groups {batchAndGroups}");
     }
 }

@@ -82,16 +82,20 @@ public sealed class SwitchesTests
             using (Switches.Set(() => Conv2dDirect.PhaseSchedule.L2BudgetOverride, 1L)) { }
             Assert.Throws<ArgumentOutOfRangeException>(() => KernelThreads.Count = 0);
             BenchSwitches.Apply();
+            (PhaseSchedule.L2BudgetOverride, KernelThreads.Count) = (1L, 2);
             int n = KernelThreads.Count;
             bool same = KernelThreads.Count == 2;
             Func<int> f = () => KernelThreads.Count;
+            var t = (KernelThreads.Count, 1);
+            using (Switches.Set(() => s_field, Math.Max(2, KernelThreads.Count))) { }
+            if (Math.Max(KernelThreads.Count, 1) == 2) { }
             var s = "KernelThreads.Count = 1";
             // KernelThreads.Count = 1 in a comment
             /* PhaseSchedule.L2BudgetOverride = 1 */
             MyKernelThreads.Count = 4;
             """;
         var lines = WriteFinder.Writes(source, members).Select(w => w.Line).ToArray();
-        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8], lines);
+        Assert.Equal([1, 2, 3, 4, 5, 6, 7, 8, 9, 9], lines);
     }
 
     /// <summary>
@@ -166,7 +170,8 @@ internal static class WriteFinder
         }
     }
 
-    private static readonly Regex Assignment = new(@"\G\s*(?:=(?![=>])|[-+*/%&|^]=|<<=|>>=|\?\?=|\+\+|--)", RegexOptions.Compiled);
+    // An assignment (plain, compound, ++/--) right after the member, or the member as an element of a tuple that is assigned: (A.B, C.D) = (...).
+    private static readonly Regex Assignment = new(@"\G\s*(?:=(?![=>])|[-+*/%&|^]=|<<=|>>=|\?\?=|\+\+|--|(?:,[^;(){}=]*)?\)\s*=(?![=>]))", RegexOptions.Compiled);
     private static readonly Regex WritingPrefix = new(@"(?:\bref\s+|\bout\s+|\+\+\s*|--\s*|\bSwitches\.Set\(\s*\(\)\s*=>\s*)(?:\w+\s*\.\s*)*$", RegexOptions.Compiled);
     private static readonly Regex WritesEverySwitch = new(@"\b(?:BenchSwitches\.(?:Apply|RestoreDefaults)|BenchAb\.Run)\s*\(", RegexOptions.Compiled);
     private static readonly Regex TopLevelType = new(@"^(?:(?:public|internal|file|sealed|static|abstract|partial|unsafe|readonly)\s+)*(?:class|record|struct)\s+(\w+)", RegexOptions.Compiled | RegexOptions.Multiline);
