@@ -11,6 +11,7 @@ namespace Striate.Tests.Kernels;
 /// of A (MC), one and two threads, and rows stored in two places; A packed per call (left to the separate pack) unchanged.
 /// The results must be bit-identical either way (same multiply-adds in the same order).
 /// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
 public sealed class GemmPackWhileMultiplyingTests
 {
     // (m, n, k, ldb): ResNet-50's 256→64 1×1 on 56×56, a depth of two blocks with a partial strip, rows past MC (144),
