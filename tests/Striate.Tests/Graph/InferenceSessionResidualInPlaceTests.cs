@@ -37,16 +37,10 @@ public sealed class InferenceSessionResidualInPlaceTests
     [InlineData("densenet121", 64)]
     public void ModelOutputsDoNotMove(string name, int size)
     {
-        int savedPixels = InferenceSession.BandedBlockMinPixels;
-        try
+        using (Switches.Set(() => InferenceSession.BandedBlockMinPixels, 0))
         {
-            InferenceSession.BandedBlockMinPixels = 0;
             var (_, _, actual, expected) = BothWays(name, 1, size);
             Close.Assert(expected, actual, 0, 0, $"{name} b1 @{size}: residual in place on against off");
-        }
-        finally
-        {
-            InferenceSession.BandedBlockMinPixels = savedPixels;
         }
     }
 
@@ -55,19 +49,11 @@ public sealed class InferenceSessionResidualInPlaceTests
     {
         var (model, _) = RegistryModels.Build(name);
         var input = Tensor.Rand([batch, 3, size, size], new Generator(51), -1f, 1f);
-        bool saved = InferenceSession.ResidualInPlace;
         InferenceSession inPlace, apart;
-        try
-        {
-            InferenceSession.ResidualInPlace = true;
+        using (Switches.Set(() => InferenceSession.ResidualInPlace, true))
             inPlace = model.PrepareForInference(batch, 3, size, size);
-            InferenceSession.ResidualInPlace = false;
+        using (Switches.Set(() => InferenceSession.ResidualInPlace, false))
             apart = model.PrepareForInference(batch, 3, size, size);
-        }
-        finally
-        {
-            InferenceSession.ResidualInPlace = saved;
-        }
         var actual = inPlace.Run(input).Clone();
         return (inPlace, apart, actual, apart.Run(input));
     }

@@ -47,18 +47,13 @@ public sealed class GemmPackWhileMultiplyingTests
             for (int arm = 0; arm < 2; arm++)
             {
                 var actual = (float[])c0.Clone();
-                bool saved = Gemm.PackWhileMultiplying;
-                try
+                using (Switches.Set(() => Gemm.PackWhileMultiplying, arm == 1))
+                fixed (float* pa = a, pp = packed, pb = b, pc = actual, pbias = bias, pr = residual)
                 {
-                    Gemm.PackWhileMultiplying = arm == 1;
-                    fixed (float* pa = a, pp = packed, pb = b, pc = actual, pbias = bias, pr = residual)
-                    {
-                        Gemm.PackA(GemmPath.Vector256, false, m, k, 1f, pa, k, pp);
-                        var e = withEpilogue ? new GemmEpilogue(pbias, pr, ldc, 0f, 2f) : GemmEpilogue.None;
-                        Gemm.Sgemm(GemmPath.Vector256, threads, pp, m, k, false, n, pb, ldb, beta, pc, ldc, e);
-                    }
+                    Gemm.PackA(GemmPath.Vector256, false, m, k, 1f, pa, k, pp);
+                    var e = withEpilogue ? new GemmEpilogue(pbias, pr, ldc, 0f, 2f) : GemmEpilogue.None;
+                    Gemm.Sgemm(GemmPath.Vector256, threads, pp, m, k, false, n, pb, ldb, beta, pc, ldc, e);
                 }
-                finally { Gemm.PackWhileMultiplying = saved; }
                 Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 8,
                     $"pack while multiplying={arm == 1} m={m} n={n} k={k} ldb={ldb} threads={threads} beta={beta} epilogue={withEpilogue}");
                 results[arm] = actual;
@@ -86,15 +81,12 @@ public sealed class GemmPackWhileMultiplyingTests
             var split = new float[]?[2];
             for (int arm = 0; arm < 2; arm++)
             {
-                bool saved = Gemm.PackWhileMultiplying;
-                try
+                using (Switches.Set(() => Gemm.PackWhileMultiplying, arm == 1))
                 {
-                    Gemm.PackWhileMultiplying = arm == 1;
                     plain[arm] = (float[])c0.Clone();
                     Gemm.Sgemm(GemmPath.Vector256, threads, false, false, m, n, k, 0.5f, a, k, b, ldb, 1f, plain[arm], ldc);
                     split[arm] = SplitProduct(a, b, m, n, k, ldb, ldc, threads);
                 }
-                finally { Gemm.PackWhileMultiplying = saved; }
                 Close.Assert(expected, plain[arm], 1e-4, 1e-5 * Math.Sqrt(k + 1) * 8, $"plain A, pack while multiplying={arm == 1} m={m} n={n} k={k}");
             }
             Assert.Equal(plain[0], plain[1]);

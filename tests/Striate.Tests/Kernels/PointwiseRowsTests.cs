@@ -126,16 +126,8 @@ public class PointwiseRowsTests
         Assert.False(PointwiseRows.Takes(path, 64, 3136, 256), "ResNet-50's 256→64 @56 stays on B̃");
         Assert.False(PointwiseRows.Takes(path, 128, 784, 512), "ResNet-50's 512→128 @28 stays on B̃");
         Assert.False(PointwiseRows.Takes(path, 64, 196, 512), "14×14 maps stay on B̃");
-        int saved = PointwiseRows.Avx2MaxRows;
-        try
-        {
-            PointwiseRows.Avx2MaxRows = 0;
+        using (Switches.Set(() => PointwiseRows.Avx2MaxRows, 0))
             Assert.False(PointwiseRows.Takes(path, 32, 784, 192), "STRIATE_BENCH_AVX2_POINTWISE_ROWS=0");
-        }
-        finally
-        {
-            PointwiseRows.Avx2MaxRows = saved;
-        }
     }
 
     [Theory]
