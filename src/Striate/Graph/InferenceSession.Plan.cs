@@ -167,10 +167,7 @@ public sealed partial class InferenceSession
                 && Conv2dKernels.ResidualMayShareOutput(new Conv2dGeometry(x0.Shape[0], x0.Shape[1], x0.Shape[2], x0.Shape[3], w.Shape[0], w.Shape[2], w.Shape[3],
                     f.Stride.H, f.Stride.W, f.Padding.H, f.Padding.W, f.Dilation.H, f.Dilation.W, f.Groups)))
             {
-                var residualRoot = _root[r];
-                bool dead = _root.Where(p => ReferenceEquals(p.Value, residualRoot)).All(p => lastReader.GetValueOrDefault(p.Key, -1) <= index
-                    && !ReferenceEquals(p.Key, graphOutput));
-                return dead ? r : null;
+                return DeadAfter(r, lastReader, index, graphOutput) ? r : null;
             }
             if (n.Op is not (ReluOp or HardtanhOp or ChannelAffineOp or AddOp or LeakyReluOp)) return null;
             int candidates = n.Op is AddOp ? 2 : 1;
@@ -178,13 +175,20 @@ public sealed partial class InferenceSession
             {
                 if (n.Inputs[k] is not { HasData: false } x || !x.Shape.SequenceEqual(n.Output.Shape)) continue;
                 if (n.Op is AddOp && n.Inputs[1 - k] is { } other && ReferenceEquals(_root[other], _root[x])) continue;
-                var root = _root[x];
-                // Every value sharing the root must be dead after this node, and the root must not be the graph's output.
-                bool dead = _root.Where(p => ReferenceEquals(p.Value, root)).All(p => lastReader.GetValueOrDefault(p.Key, -1) <= index
-                    && !ReferenceEquals(p.Key, graphOutput));
-                if (dead) return x;
+                if (DeadAfter(x, lastReader, index, graphOutput)) return x;
             }
             return null;
+        }
+
+        /// <summary>
+        /// Whether <paramref name="x"/>'s buffer is free to overwrite at node <paramref name="index"/>: every value sharing
+        /// its root is read by no later node, and none of them is the graph's output.
+        /// </summary>
+        private bool DeadAfter(Value x, Dictionary<Value, int> lastReader, int index, Value graphOutput)
+        {
+            var root = _root[x];
+            return _root.Where(p => ReferenceEquals(p.Value, root)).All(p => lastReader.GetValueOrDefault(p.Key, -1) <= index
+                && !ReferenceEquals(p.Key, graphOutput));
         }
 
         /// <summary>
