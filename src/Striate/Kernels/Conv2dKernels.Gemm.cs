@@ -222,14 +222,14 @@ public static partial class Conv2dKernels
     /// <summary>
     /// Whether <see cref="PointwiseForward"/> of <paramref name="g"/> with a residual may write its output over that residual (the
     /// two the same floats): on AVX2, a 1×1 run as one GEMM on packed weights (<see cref="PointwiseProduct.Packed"/>, for
-    /// every thread count there) in one depth block (Cin ≤ 256, the AVX2 tile's KC), whose tile store reads each
+    /// every thread count there) in one depth block (Cin ≤ the AVX2 tile's KC, 256), whose tile store reads each
     /// residual element just before it writes the output element in its place. Not the unpacked fallback (a product,
     /// then the epilogue as a second pass, would add the product to itself), nor a product of several depth blocks (the
     /// first would overwrite the residual with a partial sum), nor the pixels × channels product; AVX-512's tiled and
     /// in-place-rows products are not checked for it (and measured nowhere), so AVX-512 keeps the residual apart.
     /// </summary>
     internal static bool ResidualMayShareOutput(in Conv2dGeometry g) =>
-        Gemm.BestPath == GemmPath.Vector256 && Choose(g) == Conv2dAlgorithm.Pointwise && g.Groups == 1 && g.InChannels <= 256
+        Gemm.BestPath == GemmPath.Vector256 && Choose(g) == Conv2dAlgorithm.Pointwise && g.Groups == 1 && g.InChannels <= Gemm256x6x16.KC
         && PointwiseProductOf(g, GemmPath.Vector256, KernelThreads.Count) == PointwiseProduct.Packed;
 
     /// <summary>
