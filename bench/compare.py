@@ -207,13 +207,18 @@ def main():
             rng = r[peer + "_ratio_range"]
             line += f" {fmt(r[peer]):>10s} {fmt(r[peer + '_ratio'], 2):>6s} {('' if rng is None else f'{rng[0]:.2f}–{rng[1]:.2f}'):>11s}"
         print(line + f"  {r['unit']}")
-    peak = [got["striate"]["fma_peak"][0] for got in rounds if "fma_peak" in got["striate"]]
     for r in rows:
-        if r["name"].startswith("sgemm_") and peak:
-            shares = [got["striate"][r["name"]][0] / got["striate"]["fma_peak"][0]
-                      for got in rounds if r["name"] in got["striate"] and "fma_peak" in got["striate"]]
-            print(f"{r['name']}: {100 * statistics.median(shares):.0f}% of the same run's fma_peak "
-                  f"({', '.join(f'{100 * s:.0f}%' for s in shares)})")
+        if re.fullmatch(r"sgemm_\d+", r["name"]):
+            # Striate's own sgemm_N_of_peak (peak slices interleaved with the product's) and, for older builds
+            # without it, the product's GFLOPS over the run's one fma_peak figure.
+            interleaved = [got["striate"][r["name"] + "_of_peak"][0] / 100
+                           for got in rounds if r["name"] + "_of_peak" in got["striate"]]
+            shares = interleaved or [got["striate"][r["name"]][0] / got["striate"]["fma_peak"][0]
+                                     for got in rounds if r["name"] in got["striate"] and "fma_peak" in got["striate"]]
+            if shares:
+                what = "the FMA peak measured between its slices" if interleaved else "the same run's fma_peak"
+                print(f"{r['name']}: {100 * statistics.median(shares):.0f}% of {what} "
+                      f"({', '.join(f'{100 * s:.0f}%' for s in shares)})")
     if args.json_out:
         with open(args.json_out, "w") as f:
             json.dump({"args": vars(args), "rounds": rounds, "rows": rows}, f, indent=1)
