@@ -15,6 +15,23 @@ the issue's target is ≥ 1; rounds where either side ran > 1.3× its best round
 starred and left out of it) and first ÷ steady (target ≤ 2). Build first: dotnet build src/Striate.Cli -c Release
 (or point STRIATE_CLI at another build's striate to time that one).
 
+--paired runs each side in one long-lived process instead, in lock step, so both see the host in the same state:
+
+    /usr/bin/python3 bench/ort_b1.py --paired --models resnet18 vgg11 --pairs 40 --isa avx2
+
+Per model, `striate bench --serve-b1 MODEL` (the session the tv_MODEL_224_infer_b1_ figures prepare, 2 kernel
+threads) and bench/OrtPaired (the anchor's ONNX Runtime session, options and input, kept alive; built here with
+dotnet) each answer a "run" line with that run's milliseconds. Striate's first run is the fresh process's first call;
+then 3 warm-up runs each, then --pairs pairs, one run on each side, the first side alternating (S O, O S, S O, ...),
+each run once both processes have been off the CPU for 12 ms (at least --gap-ms, default 5): ONNX Runtime's intra-op
+threads spin for 40–60 ms after a run (Striate's kernel threads park at once), and a run beside a spinning thread has
+one core, not two. The "gap" column is the median wait; "idle" checks it: the largest share of one run's wall time that
+the other process spent on a CPU. Prints each side's median, p10, p25 and min, the median and p25–p75 of the per-pair
+ratios ORT ÷ Striate, the median ratio of the "clean" pairs (both runs within 1.3× their side's fastest run, and how
+many: in the host's slow spells ONNX Runtime slows more than Striate, so a window with spells flatters Striate),
+first ÷ steady, and each side's p25 over its runs that followed its own run against those that followed the other
+side's (does interleaving slow a side: its caches then hold the other side's data). --raw FILE keeps every run.
+
 --isa avx2 runs both sides as on an AVX2-only machine: under bench/avx2only/avx2only.so (built here with gcc into
 ~/.cache/striate-bench), which hides AVX-512 from CPUID, so ONNX Runtime's MLAS takes its AVX2 kernels as it would
 there (it has no switch of its own) and .NET sees no AVX-512 either. Where the kernel has no CPUID faulting (flag
@@ -23,16 +40,20 @@ header says that ONNX Runtime stayed on its widest kernels.
 """
 
 import argparse
+import glob
+import json
 import os
 import statistics
 import subprocess
 import sys
+import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 STRIATE = os.environ.get("STRIATE_CLI") or os.path.join(REPO, "src/Striate.Cli/bin/Release/net10.0/striate")
 ORT = os.path.join(os.path.dirname(REPO), "shared/anchors/ort/run.sh")
 if not os.path.exists(ORT):
     ORT = "/work/shared/anchors/ort/run.sh"
+ORT_PAIRED = os.path.join(REPO, "bench/OrtPaired")
 MODELS = ["resnet18", "resnet50", "mobilenet_v2", "googlenet", "densenet121", "vgg11", "alexnet"]
 ONNX_DIR = os.path.expanduser("~/.cache/striate-bench/onnx")
 SPELL = 1.3  # a round slower than this × its side's best is taken as a slow-memory spell (see clean_rounds)
@@ -124,10 +145,180 @@ def clean_rounds(rows):
     return kept or rows
 
 
+def quantile(xs, q):
+    """The q-quantile of xs, linear between the two nearest order statistics (numpy's default; q=0.5: the median)."""
+    v = sorted(xs)
+    pos = q * (len(v) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(v) - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
+def summarize(striate_ms, ort_ms):
+    """Per-side median, p10, p25, min and the per-pair ratios ORT ÷ Striate (median, p25, p75) of one model's pairs."""
+    assert len(striate_ms) == len(ort_ms) and striate_ms
+    out = {}
+    for side, xs in (("striate", striate_ms), ("ort", ort_ms)):
+        out[side] = {"median": quantile(xs, 0.5), "p10": quantile(xs, 0.1), "p25": quantile(xs, 0.25), "min": min(xs)}
+    ratios = [o / s for s, o in zip(striate_ms, ort_ms)]
+    out["ratio"] = {"median": quantile(ratios, 0.5), "p25": quantile(ratios, 0.25), "p75": quantile(ratios, 0.75)}
+    # The pairs outside the host's slow spells: both runs within SPELL × their side's fastest (as clean_rounds).
+    # In a spell ONNX Runtime slows more than Striate (its threads spin at barriers), so all pairs flatter Striate.
+    clean = [o / s for s, o in zip(striate_ms, ort_ms)
+             if s <= SPELL * out["striate"]["min"] and o <= SPELL * out["ort"]["min"]]
+    out["clean"] = {"pairs": len(clean), "median": quantile(clean, 0.5) if clean else float("nan")}
+    return out
+
+
+def steal_ms():
+    """Milliseconds the hypervisor ran something else on this machine's vCPUs, summed over them (/proc/stat)."""
+    with open("/proc/stat") as f:
+        return int(f.readline().split()[8]) * 1000 // os.sysconf("SC_CLK_TCK")
+
+
+SCHEDSTAT = os.path.exists("/proc/self/schedstat")
+
+
+class Server:
+    """One long-lived side of --paired: a process that prints "ready", then answers each "run" with its milliseconds."""
+
+    def __init__(self, cmd, env):
+        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        line = self.proc.stdout.readline().strip()
+        if line != "ready":
+            self.proc.kill()
+            raise RuntimeError(f"{cmd[0]} did not start: {line!r}")
+
+    def run(self):
+        self.proc.stdin.write("run\n")
+        self.proc.stdin.flush()
+        return float(self.proc.stdout.readline())
+
+    def cpu_ns(self):
+        """Nanoseconds on a CPU so far, all threads: /proc/PID/task/*/schedstat's first field, or where the kernel has
+        no schedstat, utime + stime of /proc/PID/task/*/stat (clock ticks)."""
+        total = 0
+        for task in glob.glob(f"/proc/{self.proc.pid}/task/*"):
+            try:
+                if SCHEDSTAT:
+                    with open(task + "/schedstat") as f:
+                        total += int(f.read().split()[0])
+                else:
+                    with open(task + "/stat") as f:
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    total += (int(fields[11]) + int(fields[12])) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
+            except (OSError, ValueError, IndexError):
+                pass  # a thread that ended between the listing and the read
+        return total
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+IDLE_WINDOW = 0.012  # s: the processes are idle when they took < IDLE_CPU of CPU time over the last IDLE_WINDOW
+IDLE_CPU = 0.2e-3    # s (per-thread CPU time advances at scheduler ticks, so the window spans a few of them)
+
+
+def wait_idle(servers, min_gap, cap=1.0):
+    """Sleeps at least min_gap s and until no server has used the CPU for IDLE_WINDOW (ONNX Runtime's intra-op
+    threads spin for tens of ms after a run); returns the seconds waited (at most cap)."""
+    start = time.perf_counter()
+    history = [(start, sum(s.cpu_ns() for s in servers))]
+    while True:
+        time.sleep(0.002)
+        now = time.perf_counter()
+        cpu = sum(s.cpu_ns() for s in servers)
+        history.append((now, cpu))
+        while len(history) > 1 and history[1][0] <= now - IDLE_WINDOW:
+            history.pop(0)
+        quiet = history[0][0] <= now - IDLE_WINDOW and cpu - history[0][1] < IDLE_CPU * 1e9
+        if (quiet and now - start >= min_gap) or now - start >= cap:
+            return now - start
+
+
+def build_ort_paired():
+    subprocess.run(["dotnet", "build", ORT_PAIRED, "-c", "Release", "-nologo", "-v", "q"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return os.path.join(ORT_PAIRED, "bin/Release/net10.0/OrtPaired.dll")
+
+
+def paired(name, env, ort_dll, pairs, gap, warm_up=3):
+    """One model's lock-step pairs: a dict of summarize() plus first call, idle check and after-same/after-other p25."""
+    ort = Server(["dotnet", ort_dll, onnx_file(name)], env)
+    striate = Server([STRIATE, "bench", "--serve-b1", name], env)
+    try:
+        sides = {"S": striate, "O": ort}
+        times = {"S": [], "O": []}
+        after = {("S", True): [], ("S", False): [], ("O", True): [], ("O", False): []}  # (side, previous run same side)
+        idle = []  # the other process's CPU time during a run ÷ that run's wall time
+        first = striate.run()  # right after preparing, as tv_MODEL_224_infer_b1_first_call
+        previous = "S"
+        order = ["O", "S"] * (warm_up - 1) + ["O"]
+        for i in range(pairs):
+            order += ["S", "O"] if i % 2 == 0 else ["O", "S"]
+        gaps = []
+        log = []  # (side, ms, idle, gap, steal) of every run after the first call, warm-ups included
+        for k, side in enumerate(order):
+            other = sides["O" if side == "S" else "S"]
+            gaps.append(wait_idle((striate, ort), gap))
+            before, stolen, start = other.cpu_ns(), steal_ms(), time.perf_counter_ns()
+            ms = sides[side].run()
+            idle.append((other.cpu_ns() - before) / max(1, time.perf_counter_ns() - start))
+            stolen = steal_ms() - stolen
+            log.append((side, ms, idle[-1], gaps[-1], stolen))
+            if k >= 2 * warm_up - 1:
+                times[side].append(ms)
+                after[(side, previous == side)].append(ms)
+            previous = side
+    finally:
+        striate.close()
+        ort.close()
+    out = summarize(times["S"], times["O"])
+    out["first"] = first
+    out["idle"] = max(idle[2 * warm_up - 1:])
+    out["gap"] = quantile(gaps[2 * warm_up - 1:], 0.5)
+    out["runs"] = log
+    out["after"] = {key: quantile(xs, 0.25) for key, xs in after.items() if xs}
+    return out
+
+
+def main_paired(args, env, isa):
+    ort_dll = build_ort_paired()
+    raw = {}
+    print(f"# paired: {args.pairs} pairs per model in lock step (S O, O S, ...), each run after both processes are idle "
+          f"(≥ {IDLE_WINDOW * 1e3:g} ms under {IDLE_CPU * 1e3:g} ms CPU, and ≥ {args.gap_ms:g} ms), "
+          f"2 threads, ISA: {isa}; ms; ratio ORT ÷ Striate per pair (> 1: Striate faster)")
+    print(f"{'model':13s} {'Striate med/p10/p25/min':>25s} {'ORT med/p10/p25/min':>25s} {'ratio':>5s} {'p25–p75':>10s} "
+          f"{'clean':>9s} {'first÷st':>8s} {'idle':>5s} {'gap':>4s}  p25 after same/other: Striate, ORT")
+    for name in args.models:
+        r = paired(name, env, ort_dll, args.pairs, args.gap_ms / 1e3)
+        cols = []
+        for side in ("striate", "ort"):
+            q = r[side]
+            cols.append(f"{q['median']:.1f}/{q['p10']:.1f}/{q['p25']:.1f}/{q['min']:.1f}")
+        a = r["after"]
+        clean = f"{r['clean']['median']:.2f}" if r["clean"]["pairs"] else "–"
+        print(f"{name:13s} {cols[0]:>25s} {cols[1]:>25s} {r['ratio']['median']:5.2f} "
+              f"{r['ratio']['p25']:.2f}–{r['ratio']['p75']:.2f} {clean:>4s} ({r['clean']['pairs']:2d}) {r['first'] / r['striate']['median']:8.2f} "
+              f"{100 * r['idle']:4.1f}% {1e3 * r['gap']:4.0f}  {a.get(('S', True), 0):.1f}/{a.get(('S', False), 0):.1f}, "
+              f"{a.get(('O', True), 0):.1f}/{a.get(('O', False), 0):.1f}", flush=True)
+        raw[name] = {k: v for k, v in r.items() if k != "after"}
+    if args.raw:
+        with open(args.raw, "w") as f:
+            json.dump(raw, f, indent=1)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", nargs="+", default=MODELS, choices=MODELS)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--paired", action="store_true",
+                    help="both sides in long-lived processes, runs alternated in lock step (see above)")
+    ap.add_argument("--pairs", type=int, default=40, help="with --paired: pairs per model (default 40)")
+    ap.add_argument("--raw", metavar="FILE", help="with --paired: every run (side, ms, idle, gap s, steal ms) as JSON into FILE")
+    ap.add_argument("--gap-ms", type=float, default=5,
+                    help="with --paired: at least this many ms between runs (default 5; longer while a process spins)")
     ap.add_argument("--isa", choices=["native", "avx2"], default="native",
                     help="avx2: both sides under bench/avx2only (CPUID without AVX-512), as on an AVX2-only machine")
     args = ap.parse_args()
@@ -143,6 +334,9 @@ def main():
             isa = "avx2 for Striate only (DOTNET_EnableAVX512=0; no CPUID faulting here: ONNX Runtime stays on AVX-512)"
     for name in args.models:
         onnx_file(name)
+    if args.paired:
+        main_paired(args, env, isa)
+        return
 
     print(f"# {args.rounds} round(s), 2 threads, ISA: {isa}; ms, medians over rounds; ratios: median of "
           "per-round ratios")

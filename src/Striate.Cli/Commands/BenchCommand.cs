@@ -39,9 +39,16 @@ internal static class BenchCommand
             AllowMultipleArgumentsPerToken = true,
         };
         var rounds = new Option<int>("--rounds") { HelpName = "N", Description = "With --ab: pairs of arms to run (default 4; at least 3 for a range worth reading).", DefaultValueFactory = _ => 4 };
-        var command = new Command("bench", "Measure kernel and model throughput on this machine.") { json, only, figures, threads, ab, rounds };
+        // Hidden: Striate's long-lived side of bench/ort_b1.py --paired (PairedB1Server), not a figure of its own.
+        var serveB1 = new Option<string>("--serve-b1") { HelpName = "MODEL", Hidden = true };
+        var command = new Command("bench", "Measure kernel and model throughput on this machine.") { json, only, figures, threads, ab, rounds, serveB1 };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(serveB1) is { } served)
+            {
+                if (parse.GetValue(threads) is > 0 and var n) Striate.Kernels.KernelThreads.Count = n;
+                return PairedB1Server.Serve(served, Console.In, Console.Out, Console.Error);
+            }
             var selected = parse.GetValue(only) is { Length: > 0 } names ? names : BenchSuite.Suites.Keys.Where(k => !BenchSuite.OnRequest.Contains(k)).ToArray();
             foreach (var name in selected)
             {
