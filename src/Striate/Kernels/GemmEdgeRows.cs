@@ -91,28 +91,5 @@ internal readonly unsafe partial struct Gemm256x6x16
     /// <summary>The tile for a strip of at most 4 rows (8 ymm accumulators: just enough chains for two FMA pipes).</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void RunFewRows(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default;
-        PrefetchTile(c, ldc, in s);
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            Vector256<float> ai;
-            ai = Vector256.Create(a[0]); c00 = Vector256.MultiplyAddEstimate(ai, b0, c00); c01 = Vector256.MultiplyAddEstimate(ai, b1, c01);
-            ai = Vector256.Create(a[1]); c10 = Vector256.MultiplyAddEstimate(ai, b0, c10); c11 = Vector256.MultiplyAddEstimate(ai, b1, c11);
-            ai = Vector256.Create(a[2]); c20 = Vector256.MultiplyAddEstimate(ai, b0, c20); c21 = Vector256.MultiplyAddEstimate(ai, b1, c21);
-            ai = Vector256.Create(a[3]); c30 = Vector256.MultiplyAddEstimate(ai, b0, c30); c31 = Vector256.MultiplyAddEstimate(ai, b1, c31);
-            a += 6;
-            b += 16;
-        }
-        bool whole = s.Cols == 16;
-        var m0 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols)).AsSingle();
-        var m1 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols - 8)).AsSingle();
-        StoreEdge(c, c00, c01, beta, in s, 0, m0, m1, whole); c += ldc;
-        StoreEdge(c, c10, c11, beta, in s, 1, m0, m1, whole); c += ldc;
-        StoreEdge(c, c20, c21, beta, in s, 2, m0, m1, whole); c += ldc;
-        StoreEdge(c, c30, c31, beta, in s, 3, m0, m1, whole);
-    }
+        => Tile4<FromPacked>(kc, a, b, 16, c, ldc, beta, in s);
 }

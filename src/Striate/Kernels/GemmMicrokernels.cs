@@ -260,7 +260,9 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
     /// </summary>
     internal static int ColumnBlock = CpuCaches.SmallL2 ? 16 * 16 : 16 * 32;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    // NoInlining: the body (Tile6, GemmTiles.Avx2.cs) is inlined here, and Run stays a call from GemmDriver.Block, as
+    // when its body was written out here (then too large to inline).
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
     {
         // C's last 1–4 rows (m = 64, 128, 256 ... leave 2 or 4) run a 4-row tile instead of multiplying zero rows.
@@ -281,55 +283,7 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
             RunFewColumns(kc, a, b, c, ldc, beta, in s);
             return;
         }
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        PrefetchTile(c, ldc, in s);
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            Vector256<float> ai;
-            ai = Vector256.Create(a[0]); c00 = Vector256.MultiplyAddEstimate(ai, b0, c00); c01 = Vector256.MultiplyAddEstimate(ai, b1, c01);
-            ai = Vector256.Create(a[1]); c10 = Vector256.MultiplyAddEstimate(ai, b0, c10); c11 = Vector256.MultiplyAddEstimate(ai, b1, c11);
-            ai = Vector256.Create(a[2]); c20 = Vector256.MultiplyAddEstimate(ai, b0, c20); c21 = Vector256.MultiplyAddEstimate(ai, b1, c21);
-            ai = Vector256.Create(a[3]); c30 = Vector256.MultiplyAddEstimate(ai, b0, c30); c31 = Vector256.MultiplyAddEstimate(ai, b1, c31);
-            ai = Vector256.Create(a[4]); c40 = Vector256.MultiplyAddEstimate(ai, b0, c40); c41 = Vector256.MultiplyAddEstimate(ai, b1, c41);
-            ai = Vector256.Create(a[5]); c50 = Vector256.MultiplyAddEstimate(ai, b0, c50); c51 = Vector256.MultiplyAddEstimate(ai, b1, c51);
-            a += 6;
-            b += 16;
-        }
-        if (s.Plain)
-        {
-            // Every row of C is read before any is written (4 KiB aliasing, see the AVX-512 tile).
-            if (beta != 0)
-            {
-                var vb = Vector256.Create(beta);
-                float* r = c;
-                AddScaled(r, ref c00, ref c01, vb); r += ldc;
-                AddScaled(r, ref c10, ref c11, vb); r += ldc;
-                AddScaled(r, ref c20, ref c21, vb); r += ldc;
-                AddScaled(r, ref c30, ref c31, vb); r += ldc;
-                AddScaled(r, ref c40, ref c41, vb); r += ldc;
-                AddScaled(r, ref c50, ref c51, vb);
-            }
-            Store(c, c00, c01); c += ldc;
-            Store(c, c10, c11); c += ldc;
-            Store(c, c20, c21); c += ldc;
-            Store(c, c30, c31); c += ldc;
-            Store(c, c40, c41); c += ldc;
-            Store(c, c50, c51);
-            return;
-        }
-        // Edge tile or epilogue: lanes past the tile's columns are masked off (vmaskmovps), rows past its rows skipped.
-        bool whole = s.Cols == 16;
-        var m0 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols)).AsSingle();
-        var m1 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols - 8)).AsSingle();
-        StoreEdge(c, c00, c01, beta, in s, 0, m0, m1, whole); c += ldc;
-        StoreEdge(c, c10, c11, beta, in s, 1, m0, m1, whole); c += ldc;
-        StoreEdge(c, c20, c21, beta, in s, 2, m0, m1, whole); c += ldc;
-        StoreEdge(c, c30, c31, beta, in s, 3, m0, m1, whole); c += ldc;
-        StoreEdge(c, c40, c41, beta, in s, 4, m0, m1, whole); c += ldc;
-        StoreEdge(c, c50, c51, beta, in s, 5, m0, m1, whole);
+        Tile6<FromPacked>(kc, a, b, 16, null, c, ldc, beta, in s);
     }
 
     /// <summary>Row <paramref name="r"/> of the tile: beta·C, bias, residual and clamp, stored under the column masks.</summary>

@@ -12,7 +12,8 @@ namespace Striate.Kernels;
 /// products of few rows on 28×28 maps (GoogLeNet's 192→32 and 256→64 branch-4 projections), where B̃'s copy serves too
 /// few rows to pay for itself. Same Ã strips and store (masks, epilogue) as <see cref="Run"/>. <see cref="RunInPlacePacking"/>
 /// also reads B in place on whole maps, for one row strip per block only, storing B̃ as it goes for the other strips
-/// (GemmDriver.Block).
+/// (GemmDriver.Block). The depth loops and stores of all three, and of the 4-row tiles, are one body each
+/// (Tile6 and Tile4 in GemmTiles.Avx2.cs) instantiated per way of reading B.
 /// </summary>
 internal readonly unsafe partial struct Gemm256x6x16 : IGemmRowsInPlace
 {
@@ -21,36 +22,12 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmRowsInPlace
 
     public static int TallCols => 8;
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void RunInPlace(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s)
     {
         // C's last 1–4 rows run a 4-row tile, as in the packed tile (GemmEdgeRows.cs).
         if (s.Rows <= 4) { RunInPlace4(kc, a, b, ldb, c, ldc, beta, in s); return; }
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        PrefetchTile(c, ldc, in s);
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            Vector256<float> ai;
-            ai = Vector256.Create(a[0]); c00 = Vector256.MultiplyAddEstimate(ai, b0, c00); c01 = Vector256.MultiplyAddEstimate(ai, b1, c01);
-            ai = Vector256.Create(a[1]); c10 = Vector256.MultiplyAddEstimate(ai, b0, c10); c11 = Vector256.MultiplyAddEstimate(ai, b1, c11);
-            ai = Vector256.Create(a[2]); c20 = Vector256.MultiplyAddEstimate(ai, b0, c20); c21 = Vector256.MultiplyAddEstimate(ai, b1, c21);
-            ai = Vector256.Create(a[3]); c30 = Vector256.MultiplyAddEstimate(ai, b0, c30); c31 = Vector256.MultiplyAddEstimate(ai, b1, c31);
-            ai = Vector256.Create(a[4]); c40 = Vector256.MultiplyAddEstimate(ai, b0, c40); c41 = Vector256.MultiplyAddEstimate(ai, b1, c41);
-            ai = Vector256.Create(a[5]); c50 = Vector256.MultiplyAddEstimate(ai, b0, c50); c51 = Vector256.MultiplyAddEstimate(ai, b1, c51);
-            a += 6;
-            b += ldb;
-        }
-        // A whole-width tile: the masks are never read (whole = true).
-        var m0 = Vector256<float>.AllBitsSet;
-        StoreEdge(c, c00, c01, beta, in s, 0, m0, m0, true); c += ldc;
-        StoreEdge(c, c10, c11, beta, in s, 1, m0, m0, true); c += ldc;
-        StoreEdge(c, c20, c21, beta, in s, 2, m0, m0, true); c += ldc;
-        StoreEdge(c, c30, c31, beta, in s, 3, m0, m0, true); c += ldc;
-        StoreEdge(c, c40, c41, beta, in s, 4, m0, m0, true); c += ldc;
-        StoreEdge(c, c50, c51, beta, in s, 5, m0, m0, true);
+        Tile6<FromB>(kc, a, b, ldb, null, c, ldc, beta, in s);
     }
 
     /// <summary>
@@ -59,39 +36,9 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmRowsInPlace
     /// multiplies, so the driver's separate pass over B (<see cref="GemmDriver{TKernel}"/>) is not needed. Same
     /// multiply-adds in the same order as the packed tile: the results are bit-identical.
     /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     public static void RunInPlacePacking(int kc, float* a, float* b, nint ldb, float* bPacked, float* c, nint ldc, float beta, in GemmTileStore s)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
-        PrefetchTile(c, ldc, in s);
-        nint ahead = PackingPrefetchFloats;
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            if (ahead > 0) System.Runtime.Intrinsics.X86.Sse.Prefetch0(b + ahead);
-            Vector256.Store(b0, bPacked);
-            Vector256.Store(b1, bPacked + 8);
-            Vector256<float> ai;
-            ai = Vector256.Create(a[0]); c00 = Vector256.MultiplyAddEstimate(ai, b0, c00); c01 = Vector256.MultiplyAddEstimate(ai, b1, c01);
-            ai = Vector256.Create(a[1]); c10 = Vector256.MultiplyAddEstimate(ai, b0, c10); c11 = Vector256.MultiplyAddEstimate(ai, b1, c11);
-            ai = Vector256.Create(a[2]); c20 = Vector256.MultiplyAddEstimate(ai, b0, c20); c21 = Vector256.MultiplyAddEstimate(ai, b1, c21);
-            ai = Vector256.Create(a[3]); c30 = Vector256.MultiplyAddEstimate(ai, b0, c30); c31 = Vector256.MultiplyAddEstimate(ai, b1, c31);
-            ai = Vector256.Create(a[4]); c40 = Vector256.MultiplyAddEstimate(ai, b0, c40); c41 = Vector256.MultiplyAddEstimate(ai, b1, c41);
-            ai = Vector256.Create(a[5]); c50 = Vector256.MultiplyAddEstimate(ai, b0, c50); c51 = Vector256.MultiplyAddEstimate(ai, b1, c51);
-            a += 6;
-            b += ldb;
-            bPacked += 16;
-        }
-        var m0 = Vector256<float>.AllBitsSet;
-        StoreEdge(c, c00, c01, beta, in s, 0, m0, m0, true); c += ldc;
-        StoreEdge(c, c10, c11, beta, in s, 1, m0, m0, true); c += ldc;
-        StoreEdge(c, c20, c21, beta, in s, 2, m0, m0, true); c += ldc;
-        StoreEdge(c, c30, c31, beta, in s, 3, m0, m0, true); c += ldc;
-        StoreEdge(c, c40, c41, beta, in s, 4, m0, m0, true); c += ldc;
-        StoreEdge(c, c50, c51, beta, in s, 5, m0, m0, true);
-    }
+        => Tile6<FromBPacking>(kc, a, b, ldb, bPacked, c, ldc, beta, in s);
 
     /// <summary>
     /// How far ahead in B's row (floats) <see cref="RunInPlacePacking"/> prefetches each depth's line: two strips, so the
@@ -108,26 +55,5 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmRowsInPlace
     /// <summary>Rows 0..3 (4 broadcasts, 8 FMAs per depth).</summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     private static void RunInPlace4(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s)
-    {
-        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
-            c30 = default, c31 = default;
-        PrefetchTile(c, ldc, in s);
-        for (int p = 0; p < kc; p++)
-        {
-            var b0 = Vector256.Load(b);
-            var b1 = Vector256.Load(b + 8);
-            Vector256<float> ai;
-            ai = Vector256.Create(a[0]); c00 = Vector256.MultiplyAddEstimate(ai, b0, c00); c01 = Vector256.MultiplyAddEstimate(ai, b1, c01);
-            ai = Vector256.Create(a[1]); c10 = Vector256.MultiplyAddEstimate(ai, b0, c10); c11 = Vector256.MultiplyAddEstimate(ai, b1, c11);
-            ai = Vector256.Create(a[2]); c20 = Vector256.MultiplyAddEstimate(ai, b0, c20); c21 = Vector256.MultiplyAddEstimate(ai, b1, c21);
-            ai = Vector256.Create(a[3]); c30 = Vector256.MultiplyAddEstimate(ai, b0, c30); c31 = Vector256.MultiplyAddEstimate(ai, b1, c31);
-            a += 6;
-            b += ldb;
-        }
-        var m0 = Vector256<float>.AllBitsSet;
-        StoreEdge(c, c00, c01, beta, in s, 0, m0, m0, true); c += ldc;
-        StoreEdge(c, c10, c11, beta, in s, 1, m0, m0, true); c += ldc;
-        StoreEdge(c, c20, c21, beta, in s, 2, m0, m0, true); c += ldc;
-        StoreEdge(c, c30, c31, beta, in s, 3, m0, m0, true);
-    }
+        => Tile4<FromB>(kc, a, b, ldb, c, ldc, beta, in s);
 }

@@ -1,0 +1,169 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// Where a tile body reads B from, as static flags the JIT folds: each <see cref="Gemm256x6x16"/> entry point
+/// (<see cref="Gemm256x6x16.Run"/>, <see cref="Gemm256x6x16.RunInPlace"/>, <see cref="Gemm256x6x16.RunInPlacePacking"/>
+/// and their 4-row tiles) inlines one instantiation of the same body over a struct type argument, and the JIT compiles
+/// each instantiation on its own with the untaken branches gone, so every entry point keeps the machine code it had
+/// when it was written out by hand (checked with DOTNET_JitDisasm).
+/// </summary>
+internal interface IGemmBSource
+{
+    /// <summary>B read in place, row p of the strip at b + p·ldb (else the packed B̃ strip, row p at b + 16·p).</summary>
+    static abstract bool InPlace { get; }
+
+    /// <summary>With <see cref="InPlace"/>: each depth's 16 values also stored to the B̃ strip at bPacked + 16·p.</summary>
+    static abstract bool Packs { get; }
+}
+
+internal readonly unsafe partial struct Gemm256x6x16
+{
+    /// <summary>B̃, packed by the driver.</summary>
+    private readonly struct FromPacked : IGemmBSource
+    {
+        public static bool InPlace => false;
+        public static bool Packs => false;
+    }
+
+    /// <summary>B in place.</summary>
+    private readonly struct FromB : IGemmBSource
+    {
+        public static bool InPlace => true;
+        public static bool Packs => false;
+    }
+
+    /// <summary>B in place, stored to B̃ on the way (a block's first row strip, see <see cref="RunInPlacePacking"/>).</summary>
+    private readonly struct FromBPacking : IGemmBSource
+    {
+        public static bool InPlace => true;
+        public static bool Packs => true;
+    }
+
+    /// <summary>
+    /// The 6×16 tile: 12 ymm accumulators + 2 B vectors + 1 broadcast. From B̃ the store takes the plain path when
+    /// <see cref="GemmTileStore.Plain"/> and masks partial columns; in place the tile is always whole and stores through
+    /// the edge path (epilogue, beta) unmasked.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile6<TB>(int kc, float* a, float* b, nint ldb, float* bPacked, float* c, nint ldc, float beta, in GemmTileStore s)
+        where TB : struct, IGemmBSource
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
+        PrefetchTile(c, ldc, in s);
+        nint ahead = TB.Packs ? PackingPrefetchFloats : 0;
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            if (TB.Packs)
+            {
+                if (ahead > 0) System.Runtime.Intrinsics.X86.Sse.Prefetch0(b + ahead);
+                Vector256.Store(b0, bPacked);
+                Vector256.Store(b1, bPacked + 8);
+            }
+            Vector256<float> ai;
+            ai = Vector256.Create(a[0]); c00 = Vector256.MultiplyAddEstimate(ai, b0, c00); c01 = Vector256.MultiplyAddEstimate(ai, b1, c01);
+            ai = Vector256.Create(a[1]); c10 = Vector256.MultiplyAddEstimate(ai, b0, c10); c11 = Vector256.MultiplyAddEstimate(ai, b1, c11);
+            ai = Vector256.Create(a[2]); c20 = Vector256.MultiplyAddEstimate(ai, b0, c20); c21 = Vector256.MultiplyAddEstimate(ai, b1, c21);
+            ai = Vector256.Create(a[3]); c30 = Vector256.MultiplyAddEstimate(ai, b0, c30); c31 = Vector256.MultiplyAddEstimate(ai, b1, c31);
+            ai = Vector256.Create(a[4]); c40 = Vector256.MultiplyAddEstimate(ai, b0, c40); c41 = Vector256.MultiplyAddEstimate(ai, b1, c41);
+            ai = Vector256.Create(a[5]); c50 = Vector256.MultiplyAddEstimate(ai, b0, c50); c51 = Vector256.MultiplyAddEstimate(ai, b1, c51);
+            a += 6;
+            if (TB.InPlace) b += ldb;
+            else b += 16;
+            if (TB.Packs) bPacked += 16;
+        }
+        if (!TB.InPlace && s.Plain)
+        {
+            // Every row of C is read before any is written (4 KiB aliasing, see the AVX-512 tile).
+            if (beta != 0)
+            {
+                var vb = Vector256.Create(beta);
+                float* r = c;
+                AddScaled(r, ref c00, ref c01, vb); r += ldc;
+                AddScaled(r, ref c10, ref c11, vb); r += ldc;
+                AddScaled(r, ref c20, ref c21, vb); r += ldc;
+                AddScaled(r, ref c30, ref c31, vb); r += ldc;
+                AddScaled(r, ref c40, ref c41, vb); r += ldc;
+                AddScaled(r, ref c50, ref c51, vb);
+            }
+            Store(c, c00, c01); c += ldc;
+            Store(c, c10, c11); c += ldc;
+            Store(c, c20, c21); c += ldc;
+            Store(c, c30, c31); c += ldc;
+            Store(c, c40, c41); c += ldc;
+            Store(c, c50, c51);
+            return;
+        }
+        if (TB.InPlace)
+        {
+            // A whole-width tile: the masks are never read. `whole` must reach StoreEdge as the literal true: computed
+            // (TB.InPlace || ...) the JIT folded it only after the loads of C and the residual had been split from
+            // their adds (16 more instructions in the 4-row tile's store).
+            var all = Vector256<float>.AllBitsSet;
+            StoreEdge(c, c00, c01, beta, in s, 0, all, all, true); c += ldc;
+            StoreEdge(c, c10, c11, beta, in s, 1, all, all, true); c += ldc;
+            StoreEdge(c, c20, c21, beta, in s, 2, all, all, true); c += ldc;
+            StoreEdge(c, c30, c31, beta, in s, 3, all, all, true); c += ldc;
+            StoreEdge(c, c40, c41, beta, in s, 4, all, all, true); c += ldc;
+            StoreEdge(c, c50, c51, beta, in s, 5, all, all, true);
+            return;
+        }
+        // Edge tile or epilogue: lanes past the tile's columns are masked off (vmaskmovps), rows past its rows skipped.
+        bool whole = s.Cols == 16;
+        var m0 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols)).AsSingle();
+        var m1 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols - 8)).AsSingle();
+        StoreEdge(c, c00, c01, beta, in s, 0, m0, m1, whole); c += ldc;
+        StoreEdge(c, c10, c11, beta, in s, 1, m0, m1, whole); c += ldc;
+        StoreEdge(c, c20, c21, beta, in s, 2, m0, m1, whole); c += ldc;
+        StoreEdge(c, c30, c31, beta, in s, 3, m0, m1, whole); c += ldc;
+        StoreEdge(c, c40, c41, beta, in s, 4, m0, m1, whole); c += ldc;
+        StoreEdge(c, c50, c51, beta, in s, 5, m0, m1, whole);
+    }
+
+    /// <summary>
+    /// Rows 0..3 of the 6×16 tile (4 broadcasts, 8 FMAs per depth: 8 ymm accumulators, just enough chains for two FMA
+    /// pipes), for C's last 1–4 rows; always through the edge store (a short tile is never a plain one).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Tile4<TB>(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s)
+        where TB : struct, IGemmBSource
+    {
+        Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
+            c30 = default, c31 = default;
+        PrefetchTile(c, ldc, in s);
+        for (int p = 0; p < kc; p++)
+        {
+            var b0 = Vector256.Load(b);
+            var b1 = Vector256.Load(b + 8);
+            Vector256<float> ai;
+            ai = Vector256.Create(a[0]); c00 = Vector256.MultiplyAddEstimate(ai, b0, c00); c01 = Vector256.MultiplyAddEstimate(ai, b1, c01);
+            ai = Vector256.Create(a[1]); c10 = Vector256.MultiplyAddEstimate(ai, b0, c10); c11 = Vector256.MultiplyAddEstimate(ai, b1, c11);
+            ai = Vector256.Create(a[2]); c20 = Vector256.MultiplyAddEstimate(ai, b0, c20); c21 = Vector256.MultiplyAddEstimate(ai, b1, c21);
+            ai = Vector256.Create(a[3]); c30 = Vector256.MultiplyAddEstimate(ai, b0, c30); c31 = Vector256.MultiplyAddEstimate(ai, b1, c31);
+            a += 6;
+            if (TB.InPlace) b += ldb;
+            else b += 16;
+        }
+        if (TB.InPlace)
+        {
+            var all = Vector256<float>.AllBitsSet; // whole: the masks are never read (see Tile6)
+            StoreEdge(c, c00, c01, beta, in s, 0, all, all, true); c += ldc;
+            StoreEdge(c, c10, c11, beta, in s, 1, all, all, true); c += ldc;
+            StoreEdge(c, c20, c21, beta, in s, 2, all, all, true); c += ldc;
+            StoreEdge(c, c30, c31, beta, in s, 3, all, all, true);
+            return;
+        }
+        bool whole = s.Cols == 16;
+        var m0 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols)).AsSingle();
+        var m1 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols - 8)).AsSingle();
+        StoreEdge(c, c00, c01, beta, in s, 0, m0, m1, whole); c += ldc;
+        StoreEdge(c, c10, c11, beta, in s, 1, m0, m1, whole); c += ldc;
+        StoreEdge(c, c20, c21, beta, in s, 2, m0, m1, whole); c += ldc;
+        StoreEdge(c, c30, c31, beta, in s, 3, m0, m1, whole);
+    }
+}
