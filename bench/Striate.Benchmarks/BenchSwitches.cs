@@ -65,6 +65,7 @@ public static class BenchSwitches
         Of("DirectPlan.EvenColumnsAvx2", () => DirectPlan.EvenColumnsAvx2, v => DirectPlan.EvenColumnsAvx2 = v),
         Of("DirectPlan.PairImages", () => DirectPlan.PairImages, v => DirectPlan.PairImages = v),
         Of("Pooling.Same3x3Enabled", () => Pooling.Same3x3Enabled, v => Pooling.Same3x3Enabled = v),
+        Of("Pooling.Stride2ShortRowsEnabled", () => Pooling.Stride2ShortRowsEnabled, v => Pooling.Stride2ShortRowsEnabled = v),
         Of("ChannelBlocked.InRegisters8", () => ChannelBlocked.InRegisters8, v => ChannelBlocked.InRegisters8 = v),
         Of("ChannelBlocked.PrefetchSource", () => ChannelBlocked.PrefetchSource, v => ChannelBlocked.PrefetchSource = v),
         Of("PointwiseTiles.Enabled", () => PointwiseTiles.Enabled, v => PointwiseTiles.Enabled = v),
@@ -106,7 +107,7 @@ public static class BenchSwitches
     [
         "STRIATE_BENCH_AVX2_NC", "STRIATE_BENCH_PREFETCH", "STRIATE_BENCH_PREFETCH_MAX", "STRIATE_BENCH_PREFETCH_SPREAD",
         "STRIATE_BENCH_PREFETCH_SPREAD_MAX", "STRIATE_BENCH_PREFETCH_L1", "STRIATE_BENCH_FEW_CALLS", "STRIATE_BENCH_SMALL_TASKS",
-        "STRIATE_BENCH_SAME_POOL", "STRIATE_BENCH_AVX2_THREE", "STRIATE_BENCH_AVX2_NARROW_TWO", "STRIATE_BENCH_AVX2_EDGE_COLUMNS",
+        "STRIATE_BENCH_SAME_POOL", "STRIATE_BENCH_STRIDE2_POOL", "STRIATE_BENCH_AVX2_THREE", "STRIATE_BENCH_AVX2_NARROW_TWO", "STRIATE_BENCH_AVX2_EDGE_COLUMNS",
         "STRIATE_BENCH_AVX2_ONE_COLUMN", "STRIATE_BENCH_AVX2_PLAIN_STORE", "STRIATE_BENCH_AVX2_FOUR_BY_THREE",
         "STRIATE_BENCH_AVX2_EVEN_COLUMNS", "STRIATE_BENCH_WEIGHT_IMAGES", "STRIATE_BENCH_WEIGHT_ROWS", "STRIATE_BENCH_WEIGHT_KERNEL_ROWS",
         "STRIATE_BENCH_AVX2_PASS_INPUT", "STRIATE_BENCH_IC_CHUNK", "STRIATE_BENCH_PAIR_IMAGES", "STRIATE_BENCH_TASK_OUTPUT",

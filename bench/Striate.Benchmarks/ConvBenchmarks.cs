@@ -88,6 +88,8 @@ public static class ConvBenchmarks
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_SMALL_TASKS") == "0") DirectSchedule.SmallCallTasks = false;
         // STRIATE_BENCH_SAME_POOL=0: 3×3/1 "same" max pools on rows ≤ 32 take the padded-rows kernel (Pooling.Same3x3Enabled).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_SAME_POOL") == "0") Pooling.Same3x3Enabled = false;
+        // STRIATE_BENCH_STRIDE2_POOL=0: 2×2/2 and 3×3/2 max pools without padding on rows of 8–32 take the padded-rows kernel (Pooling.Stride2ShortRowsEnabled).
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_STRIDE2_POOL") == "0") Pooling.Stride2ShortRowsEnabled = false;
         // STRIATE_BENCH_AVX2_THREE=0: 7×7 maps on AVX2 as 4-pixel tiles × 2 blocks, not × 3 (DirectPlan.ThreeBlocksAvx2).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_THREE") == "0") DirectPlan.ThreeBlocksAvx2 = false;
         // STRIATE_BENCH_AVX2_NARROW_TWO=0: AVX2's 7×7 maps always in groups of 3 blocks, never 2 (DirectPlan.TwoBlocksWhereShorterAvx2).

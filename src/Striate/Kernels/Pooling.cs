@@ -72,6 +72,7 @@ public static partial class Pooling
         if (indices.IsEmpty)
         {
             if (Same3x3Enabled && IsSame3x3ShortRows(g)) MaxPlanesSame3x3(g, input, output, p0, p1);
+            else if (Stride2ShortRowsEnabled && IsStride2ShortRows(g)) MaxPlanesStride2(g, input, output, p0, p1);
             else if (PaddedRowsEnabled) MaxPlanesPadded(g, input, output, p0, p1, maxLanes: 16);
             else MaxPlanesValues(g, input, output, p0, p1);
             return;
