@@ -145,6 +145,8 @@ public static class ModelBenchmarks
         Striate.Graph.InferenceSession.AffineIntoPool = Environment.GetEnvironmentVariable("STRIATE_BENCH_AFFINE_POOL") != "0";
         // STRIATE_BENCH_STRIDED_ROW_SPLIT=0: batch-1 stride-2 direct calls on inputs larger than L2 take the traffic model's schedule, not a row split.
         Striate.Kernels.DirectSchedule.StridedRowSplit = Environment.GetEnvironmentVariable("STRIATE_BENCH_STRIDED_ROW_SPLIT") != "0";
+        // STRIATE_BENCH_GROUP_SPLIT=0: batch-1 AVX2 direct calls with fewer tasks than they want keep them (no smaller group chunks).
+        Striate.Kernels.DirectSchedule.GroupSplitAtBatchOne = Environment.GetEnvironmentVariable("STRIATE_BENCH_GROUP_SPLIT") != "0";
         // STRIATE_BENCH_BANDED_BLOCKS=0: inverted-residual blocks as three steps each, not banded (A/B in one binary).
         Striate.Graph.InferenceSession.BandedBlockMinPixels = Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDED_BLOCKS") == "0" ? int.MaxValue
             : int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDED_MIN_PIXELS"), out int minPixels) ? minPixels : 28 * 28;

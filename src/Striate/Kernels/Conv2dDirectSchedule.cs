@@ -91,8 +91,28 @@ internal readonly record struct DirectSchedule(bool PerImage, int Images, int Gr
         if (Override is { } forced) return forced.PerImage ? forced : forced.Clamp(g, plan, threads, l2);
         if (SplitsRowsOfLargeStridedInput(g, plan, threads, l2)) return new DirectSchedule(false, 1, plan.Groups(g), threads).Clamp(g, plan, threads, l2);
         var s = Choose(g, plan, threads, l2);
-        return s.PerImage ? s : s.Clamp(g, plan, threads, l2);
+        return s.PerImage ? s : s.Clamp(g, plan, threads, l2).SplitGroupsAtBatchOne(g, plan, threads);
     }
+
+    /// <summary>
+    /// At batch 1 on AVX2 (V = 8), a call whose group chunks' weights kept it from row chunks (<see cref="Clamp"/>'s
+    /// quarter-of-L2 rule) and so made fewer tasks than it wants gets them from smaller group chunks instead: each task
+    /// still streams its own weights once, and a thread that starts late or runs slower no longer holds up half the call.
+    /// ResNet-50's 128→128 3×3s (one on 56×56 stride 2, three on 28×28) went from two tasks of four groups to eight of
+    /// one, the 256→256 from two of eight to eight of two (bench/RESULTS.md 2026-12-06 09:00).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private DirectSchedule SplitGroupsAtBatchOne(in Conv2dGeometry g, in DirectPlan plan, int threads)
+    {
+        int groups = plan.Groups(g);
+        long wanted = TasksWanted(g, threads), tasks = (long)ImageChunks(g) * GroupChunks(groups) * RowChunks;
+        if (!GroupSplitAtBatchOne || g.Batch != 1 || plan.V != 8 || threads < 2 || RowChunks != 1 || tasks >= wanted || GroupChunks(groups) >= groups) return this;
+        int chunks = (int)Math.Min(groups, wanted);
+        return this with { GroupsPerTask = (groups + chunks - 1) / chunks };
+    }
+
+    /// <summary>For benchmarks: false leaves batch-1 AVX2 calls with too few tasks as Clamp made them (STRIATE_BENCH_GROUP_SPLIT=0).</summary>
+    internal static bool GroupSplitAtBatchOne = true;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static DirectSchedule Choose(in Conv2dGeometry g, in DirectPlan plan, int threads, long l2)

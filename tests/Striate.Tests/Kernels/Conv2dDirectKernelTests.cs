@@ -93,6 +93,33 @@ public class Conv2dDirectKernelTests
     }
 
     /// <summary>
+    /// Batch-1 AVX2 calls whose weights refuse row chunks take smaller group chunks to have enough tasks
+    /// (DirectSchedule.GroupSplitAtBatchOne): the chosen schedule splits the groups, and the result matches the reference.
+    /// </summary>
+    [Theory]
+    [InlineData(128, 28, 1)]
+    [InlineData(128, 56, 2)]
+    [InlineData(256, 28, 2)]
+    public void BatchOneGroupSplitMatchesReference(int channels, int size, int stride)
+    {
+        var g = new Conv2dGeometry(1, channels, size, size, channels, 3, 3, stride, stride, 1, 1);
+        var plan = DirectPlan.For(g, 8);
+        int threads = KernelThreads.Count;
+        bool saved = DirectSchedule.GroupSplitAtBatchOne;
+        try
+        {
+            DirectSchedule.GroupSplitAtBatchOne = false;
+            var before = DirectSchedule.For(g, plan, threads);
+            DirectSchedule.GroupSplitAtBatchOne = true;
+            var after = DirectSchedule.For(g, plan, threads);
+            // On two threads (CI's machines) the split is taken; on more, these calls may already have enough tasks.
+            if (threads == 2) Assert.True(after.GroupsPerTask < before.GroupsPerTask, $"{g}: {before} -> {after}");
+            Check(g, GemmPath.Vector256, 14000 + (ulong)(channels + size));
+        }
+        finally { DirectSchedule.GroupSplitAtBatchOne = saved; }
+    }
+
+    /// <summary>
     /// Batch-blocked 7-wide maps on AVX-512 pair images (one row of two images per tile); chunks of three images end
     /// with a lone image on the one-row kernel, and deep inputs add later passes onto the stored pairs.
     /// </summary>

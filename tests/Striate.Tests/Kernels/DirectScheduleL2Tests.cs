@@ -293,12 +293,53 @@ public class DirectScheduleL2Tests
         Assert.Equal(Mebibyte, DirectSchedule.UsableL2(2 * Mebibyte)); // Sapphire Rapids: half, as the constant assumed
     }
 
+    /// <summary>The pinned schedules are the traffic model's and Clamp's, before the batch-1 AVX2 group split (switched off here; pinned below).</summary>
     [Fact]
     public void ForwardSchedulesAtOneMebibyteAreTheConstantsOnes()
     {
-        var wrong = Forward.Where(c => Text(DirectSchedule.For(c.G, c.Plan, 2, Mebibyte)) != c.Two || Text(DirectSchedule.For(c.G, c.Plan, 8, Mebibyte)) != c.Eight)
-            .Select(c => $"{c.G} {c.Plan}: {Text(DirectSchedule.For(c.G, c.Plan, 2, Mebibyte))}, {Text(DirectSchedule.For(c.G, c.Plan, 8, Mebibyte))} (expected {c.Two}, {c.Eight})").ToList();
-        Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+        bool saved = DirectSchedule.GroupSplitAtBatchOne;
+        try
+        {
+            DirectSchedule.GroupSplitAtBatchOne = false;
+            var wrong = Forward.Where(c => Text(DirectSchedule.For(c.G, c.Plan, 2, Mebibyte)) != c.Two || Text(DirectSchedule.For(c.G, c.Plan, 8, Mebibyte)) != c.Eight)
+                .Select(c => $"{c.G} {c.Plan}: {Text(DirectSchedule.For(c.G, c.Plan, 2, Mebibyte))}, {Text(DirectSchedule.For(c.G, c.Plan, 8, Mebibyte))} (expected {c.Two}, {c.Eight})").ToList();
+            Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+        }
+        finally { DirectSchedule.GroupSplitAtBatchOne = saved; }
+    }
+
+    /// <summary>
+    /// At batch 1 on AVX2 plans, a call left with fewer tasks than it wants (row chunks refused for its weights) takes
+    /// smaller group chunks (DirectSchedule.GroupSplitAtBatchOne): ResNet-50's 3×3s on two threads. Every other pinned
+    /// schedule (batch 32, V = 16, calls with row chunks) is the one above.
+    /// </summary>
+    [Fact]
+    public void BatchOneAvx2CallsWithTooFewTasksSplitTheirGroups()
+    {
+        var split = new (Conv2dGeometry G, DirectPlan Plan, string Two, string Eight)[]
+        {
+            (new(1, 128, 56, 56, 128, 3, 3, 2, 2, 1, 1), new(8, 6, 1, 2, false, 3), "1.1.1", "1.1.4"),
+            (new(1, 128, 28, 28, 128, 3, 3, 1, 1, 1, 1), new(8, 6, 1, 2, false, 3), "1.1.1", "1.1.4"),
+            (new(1, 256, 28, 28, 256, 3, 3, 2, 2, 1, 1), new(8, 5, 1, 2), "1.2.1", "1.1.1"),
+            (new(1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1), new(8, 5, 1, 2), "1.2.1", "1.1.1"),
+            (new(1, 512, 14, 14, 512, 3, 3, 2, 2, 1, 1), new(8, 4, 1, 3), "1.3.1", "1.1.1"),
+            (new(1, 512, 7, 7, 512, 3, 3, 1, 1, 1, 1), new(8, 4, 1, 3), "1.3.1", "1.1.1"),
+        };
+        bool saved = DirectSchedule.GroupSplitAtBatchOne;
+        try
+        {
+            DirectSchedule.GroupSplitAtBatchOne = true;
+            var wrong = split.Where(c => Text(DirectSchedule.For(c.G, c.Plan, 2, Mebibyte)) != c.Two || Text(DirectSchedule.For(c.G, c.Plan, 8, Mebibyte)) != c.Eight)
+                .Select(c => $"{c.G} {c.Plan}: {Text(DirectSchedule.For(c.G, c.Plan, 2, Mebibyte))}, {Text(DirectSchedule.For(c.G, c.Plan, 8, Mebibyte))} (expected {c.Two}, {c.Eight})").ToList();
+            foreach (var (g, plan, two, eight) in Forward)
+            {
+                if (g.Batch == 1 && plan.V == 8) continue;
+                var (a, b) = (Text(DirectSchedule.For(g, plan, 2, Mebibyte)), Text(DirectSchedule.For(g, plan, 8, Mebibyte)));
+                if (a != two || b != eight) wrong.Add($"{g} {plan}: {a}, {b} changed by the batch-1 AVX2 split (expected {two}, {eight})");
+            }
+            Assert.True(wrong.Count == 0, string.Join("\n", wrong));
+        }
+        finally { DirectSchedule.GroupSplitAtBatchOne = saved; }
     }
 
     [Fact]
