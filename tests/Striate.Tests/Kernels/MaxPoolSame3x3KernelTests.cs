@@ -27,7 +27,7 @@ public class MaxPoolSame3x3KernelTests
             {
                 var g = new Pool2dGeometry(1 + gen.NextInt(4), h, w, h, w, 3, 3, 1, 1, 1, 1);
                 Assert.True(Pooling.IsSame3x3ShortRows(g), $"{g}");
-                var x = Input(g, trial++, gen);
+                var x = MaxPoolInputs.Random(g, trial++, gen);
                 int outLen = g.Planes * g.OutPlane;
                 float[] y = new float[outLen], yRef = new float[outLen];
                 Array.Fill(y, float.NaN); // NaN inputs aside, an output the kernel skips stays NaN and fails
@@ -93,20 +93,11 @@ public class MaxPoolSame3x3KernelTests
     public void GoogLeNetBranchPoolsMatchReference(int planes, int size)
     {
         var g = new Pool2dGeometry(planes, size, size, size, size, 3, 3, 1, 1, 1, 1);
-        var x = Input(g, 2, new Generator((ulong)planes));
+        var x = MaxPoolInputs.Random(g, 2, new Generator((ulong)planes));
         float[] y = new float[x.Length], yRef = new float[x.Length];
         Array.Fill(y, float.NaN);
         PoolingReference.MaxPool2dForward(g, x, yRef, new int[x.Length]);
         Pooling.MaxPool2dForward(g, x, y, Span<int>.Empty);
         Close.Assert(yRef, y, 0, 0, $"GoogLeNet pool {g}");
-    }
-
-    // Random values; two trials in three ReLU-like (many equal zeros, some −0), every third with NaNs.
-    private static float[] Input(Pool2dGeometry g, int trial, Generator gen)
-    {
-        var x = Close.RandomArray(g.Planes * g.InPlane, gen);
-        if (trial % 3 != 0) for (int i = 0; i < x.Length; i++) x[i] = x[i] > 0 ? x[i] : i % 5 == 0 ? -0f : 0f;
-        if (trial % 3 == 2) for (int i = 3; i < x.Length; i += 11) x[i] = float.NaN;
-        return x;
     }
 }

@@ -6,8 +6,8 @@ using Striate.Tests.TestSupport;
 namespace Striate.Tests.Kernels;
 
 /// <summary>
-/// The AVX2 max pool of 2- or 3-wide windows at stride 2 without padding on rows of 8–32 floats (row maxima into a
-/// −∞-padded row buffer, even/odd columns by vshufps, a NaN plane redone by the padded-rows kernel) against the reference
+/// The AVX2 max pool of 2- or 3-wide windows at stride 2 without padding on rows of 8–32 floats (window-row maxima in
+/// registers, even/odd columns by vshufps, a NaN plane redone by the padded-rows kernel) against the reference
 /// twin: every row width 8–32, both window sizes each way, floor and ceil mode, ReLU-like ties, signed zeros and NaNs;
 /// stores that stay inside the planes given; then GoogLeNet's maxpool3 and maxpool4 through the public entry. With
 /// AVX-512 (which keeps the padded-rows kernel), or no AVX2, the kernel tests report Skipped; CI's DOTNET_EnableAVX512=0
@@ -36,7 +36,7 @@ public class MaxPoolStride2KernelTests
                         var g = Geometry(1 + gen.NextInt(4), h, w, kH, kW, ceil);
                         if (!Pooling.IsStride2ShortRows(g)) { Assert.True(g.OutW < 4, $"{g} not taken"); continue; }
                         taken++;
-                        var x = Input(g, trial++, gen);
+                        var x = MaxPoolInputs.Random(g, trial++, gen);
                         int outLen = g.Planes * g.OutPlane;
                         float[] y = new float[outLen], yRef = new float[outLen];
                         Array.Fill(y, float.NaN); // NaN inputs aside, an output the kernel skips stays NaN and fails
@@ -101,21 +101,12 @@ public class MaxPoolStride2KernelTests
     public void GoogLeNetStridedPoolsMatchReference(int planes, int size, int k)
     {
         var g = Geometry(planes, size, size, k, k, ceil: true);
-        var x = Input(g, 1, new Generator((ulong)planes));
+        var x = MaxPoolInputs.Random(g, 1, new Generator((ulong)planes));
         int outLen = g.Planes * g.OutPlane;
         float[] y = new float[outLen], yRef = new float[outLen];
         Array.Fill(y, float.NaN);
         PoolingReference.MaxPool2dForward(g, x, yRef, new int[outLen]);
         Pooling.MaxPool2dForward(g, x, y, Span<int>.Empty);
         Close.Assert(yRef, y, 0, 0, $"GoogLeNet pool {g}");
-    }
-
-    // Random values; two trials in three ReLU-like (many equal zeros, some −0), every third with NaNs.
-    private static float[] Input(Pool2dGeometry g, int trial, Generator gen)
-    {
-        var x = Close.RandomArray(g.Planes * g.InPlane, gen);
-        if (trial % 3 != 0) for (int i = 0; i < x.Length; i++) x[i] = x[i] > 0 ? x[i] : i % 5 == 0 ? -0f : 0f;
-        if (trial % 3 == 2) for (int i = 3; i < x.Length; i += 11) x[i] = float.NaN;
-        return x;
     }
 }
