@@ -209,14 +209,14 @@ def main():
         print(line + f"  {r['unit']}")
     for r in rows:
         if re.fullmatch(r"sgemm_\d+", r["name"]):
-            # Striate's own sgemm_N_of_peak (peak slices interleaved with the product's) and, for older builds
+            # Striate's own sgemm_N_of_peak (its best product ÷ the best FMA-peak run sampled beside it) and, for older builds
             # without it, the product's GFLOPS over the run's one fma_peak figure.
             interleaved = [got["striate"][r["name"] + "_of_peak"][0] / 100
                            for got in rounds if r["name"] + "_of_peak" in got["striate"]]
             shares = interleaved or [got["striate"][r["name"]][0] / got["striate"]["fma_peak"][0]
                                      for got in rounds if r["name"] in got["striate"] and "fma_peak" in got["striate"]]
             if shares:
-                what = "the FMA peak measured between its slices" if interleaved else "the same run's fma_peak"
+                what = "the FMA peak sampled beside it" if interleaved else "the same run's fma_peak"
                 print(f"{r['name']}: {100 * statistics.median(shares):.0f}% of {what} "
                       f"({', '.join(f'{100 * s:.0f}%' for s in shares)})")
     if args.json_out:
