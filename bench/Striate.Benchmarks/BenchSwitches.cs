@@ -76,6 +76,8 @@ public static class BenchSwitches
         Of("PointwiseTransposed.TileInL1", () => PointwiseTransposed.TileInL1, v => PointwiseTransposed.TileInL1 = v),
         Of("PointwiseTransposed.PrefetchStores", () => PointwiseTransposed.PrefetchStores, v => PointwiseTransposed.PrefetchStores = v),
         Of("PointwiseTransposed.ColumnBlockFloats", () => PointwiseTransposed.ColumnBlockFloats, v => PointwiseTransposed.ColumnBlockFloats = v),
+        Of("PointwiseTransposed.WeightsOuter", () => PointwiseTransposed.WeightsOuter, v => PointwiseTransposed.WeightsOuter = v),
+        Of("PointwiseTransposed.OneRowTile", () => PointwiseTransposed.OneRowTile, v => PointwiseTransposed.OneRowTile = v),
         Of("PointwiseRows.Enabled", () => PointwiseRows.Enabled, v => PointwiseRows.Enabled = v),
         Of("PointwiseRows.TallTile", () => PointwiseRows.TallTile, v => PointwiseRows.TallTile = v),
         Of("PointwiseRows.BlockFloats", () => PointwiseRows.BlockFloats, v => PointwiseRows.BlockFloats = v),
@@ -119,7 +121,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_BANDED_MIN_PIXELS", "STRIATE_BENCH_BAND_BUDGET", "STRIATE_BENCH_BANDS_IN_PLACE", "STRIATE_BENCH_AVX2_BANDS_IN_PLACE",
         "STRIATE_BENCH_SHARED_INPUT", "STRIATE_BENCH_SHARED_SPLIT", "STRIATE_BENCH_AFFINE_CONV", "STRIATE_BENCH_POOL_CONV", "STRIATE_BENCH_POOL_DIRECT",
         "STRIATE_BENCH_POOL_OVERLAP", "STRIATE_BENCH_PLANAR_STEM", "STRIATE_BENCH_STEM_DEPTHWISE", "STRIATE_BENCH_STEM_PROJECT",
-        "STRIATE_BENCH_STEM_BAND_ROWS", "STRIATE_BENCH_TRANSPOSED_TILES", "STRIATE_BENCH_BAND_FLOATS",
+        "STRIATE_BENCH_STEM_BAND_ROWS", "STRIATE_BENCH_TRANSPOSED_TILES", "STRIATE_BENCH_TRANSPOSED_WEIGHTS_OUTER", "STRIATE_BENCH_TRANSPOSED_ONE_ROW", "STRIATE_BENCH_BAND_FLOATS",
         "STRIATE_BENCH_PHASE_RUNS", "STRIATE_BENCH_PHASE_L2", "STRIATE_BENCH_RESIDUAL_IN_PLACE", "STRIATE_BENCH_PACK_WHILE_MULTIPLYING",
     ];
 

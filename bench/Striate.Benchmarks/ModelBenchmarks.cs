@@ -184,6 +184,11 @@ public static class ModelBenchmarks
         Striate.Kernels.PointwiseTransposed.TileInL1 = Striate.Kernels.PointwiseTransposed.PrefetchStores =
             Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_TILES") != "0";
         Striate.Kernels.PointwiseTransposed.ColumnBlockFloats = Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_TILES") == "0" ? int.MaxValue : 1 << 16;
+        // STRIATE_BENCH_TRANSPOSED_WEIGHTS_OUTER=0: transposed 1×1 products run row tile outer over column blocks again, not
+        // each weight panel over every row tile; STRIATE_BENCH_TRANSPOSED_ONE_ROW=0: an AVX2 map's lone last pixel through
+        // the 4-row tile again (A/B in one binary).
+        Striate.Kernels.PointwiseTransposed.WeightsOuter = Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_WEIGHTS_OUTER") != "0";
+        Striate.Kernels.PointwiseTransposed.OneRowTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_ONE_ROW") != "0";
     }
 
     /// <summary>

@@ -186,8 +186,9 @@ internal static unsafe class PointwiseTransposed
         public GemmEpilogue Epilogue;
 
         /// <summary>
-        /// Part (rows × columns of tiles): depth block by depth block, row tile by row tile (its Ã strip stays in L1 across
-        /// the row's tiles), each tile into yᵀ, and on the last block stored transposed into y with the epilogue.
+        /// Part (rows × columns of tiles): depth block by depth block, column tile by column tile (its B̃ panel read from
+        /// memory once and kept in L1 across the part's row tiles, <see cref="WeightsOuter"/>; else row tile by row tile
+        /// over column blocks), each tile into yᵀ, and on the last block stored transposed into y with the epilogue.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Invoke(int part)
@@ -209,6 +210,24 @@ internal static unsafe class PointwiseTransposed
                 float beta = pc == 0 ? 0f : 1f;
                 if (PackOwnRows)
                     GemmPacking<TK>.PackA(true, X, N, i0 * TK.MR, Math.Min(i1 * TK.MR, N) - i0 * TK.MR, pc, kc, 1f, A + pc * nPadded + (long)i0 * TK.MR * kc);
+                if (WeightsOuter)
+                {
+                    // Each column tile's B̃ panel (kc × NR) once from memory, then every row tile of the part over it.
+                    for (int tj = j0; tj < j1; tj++)
+                    {
+                        int j = tj * TK.NR, cols = Math.Min(TK.NR, M - j);
+                        float* panel = B + pc * mPadded + (long)j * kc;
+                        for (int ti = i0; ti < i1; ti++)
+                        {
+                            int i = ti * TK.MR, mr = Math.Min(TK.MR, N - i);
+                            float* tile = Product == null ? own : Product + i * ldc + j;
+                            if (last && PrefetchStores && Epilogue.Residual != null) PrefetchStore(Y + (long)j * N + i, N, Epilogue.At(j, i), mr, cols);
+                            RunTile<TK>(kc, A + pc * nPadded + (long)i * kc, mr, panel, tile, ldt, beta);
+                            if (last) StoreTransposed<TK>(tile, ldt, mr, cols, Y + (long)j * N + i, N, Epilogue.At(j, i));
+                        }
+                    }
+                    continue;
+                }
                 // Column blocks of B̃ small enough to stay in L2 while every row tile of the part runs over them.
                 int colBlock = Math.Max(1, ColumnBlockFloats / (kc * TK.NR));
                 for (int jb = j0; jb < j1; jb += colBlock)
@@ -216,14 +235,13 @@ internal static unsafe class PointwiseTransposed
                 {
                     int i = ti * TK.MR, mr = Math.Min(TK.MR, N - i);
                     // B̃ is zero past channel M, so the tile's columns are always whole.
-                    var store = new GemmTileStore(mr, TK.NR, mr == TK.MR, GemmEpilogue.None);
                     float* aStrip = A + pc * nPadded + (long)i * kc;
                     for (int tj = jb, jEnd = Math.Min(j1, jb + colBlock); tj < jEnd; tj++)
                     {
                         int j = tj * TK.NR;
                         float* tile = Product == null ? own : Product + i * ldc + j;
                         if (last && PrefetchStores && Epilogue.Residual != null) PrefetchStore(Y + (long)j * N + i, N, Epilogue.At(j, i), mr, Math.Min(TK.NR, M - j));
-                        TK.Run(kc, aStrip, B + pc * mPadded + (long)j * kc, tile, ldt, beta, in store);
+                        RunTile<TK>(kc, aStrip, mr, B + pc * mPadded + (long)j * kc, tile, ldt, beta);
                         if (last) StoreTransposed<TK>(tile, ldt, mr, Math.Min(TK.NR, M - j), Y + (long)j * N + i, N, Epilogue.At(j, i));
                     }
                 }
@@ -237,6 +255,80 @@ internal static unsafe class PointwiseTransposed
     /// blocks of <see cref="ColumnBlockFloats"/>; the store's lines are prefetched as the tile starts (<see cref="PrefetchStore"/>).
     /// </summary>
     internal static bool TileInL1 = true, PrefetchStores = true;
+
+    /// <summary>
+    /// Column tile outer, row tiles inner, in every depth block (STRIATE_BENCH_TRANSPOSED_WEIGHTS_OUTER=0: row tile outer
+    /// over column blocks of <see cref="ColumnBlockFloats"/>). At batch 1 the weights (1–4 MiB per layer, ResNet-50's
+    /// ~100 MB in all) come from memory on every run: row tile outer, the part's first row tile reads its whole depth
+    /// block of B̃ (256 KiB) in 16 tiles' time; panel by panel, each 16 KiB panel feeds all of the part's row tiles
+    /// (9 on 7×7, 16–17 on 14×14) before the next is needed.
+    /// </summary>
+    internal static bool WeightsOuter = true;
+
+    /// <summary>
+    /// One tile of the product: <paramref name="rows"/> pixels (the strip's first; Ã strips are MR pixels wide) by NR
+    /// channels into <paramref name="tile"/>, C = Ã·B̃ + beta·C. An AVX2 map's lone last pixel (49 = 8 · 6 + 1) runs
+    /// <see cref="Tile1"/> instead of the 4-row tile (<see cref="OneRowTile"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void RunTile<TK>(int kc, float* aStrip, int rows, float* panel, float* tile, nint ldt, float beta)
+        where TK : struct, IGemmMicrokernel
+    {
+        if (typeof(TK) == typeof(Gemm256x6x16) && rows == 1 && OneRowTile && Fma.IsSupported)
+        {
+            Tile1(kc, aStrip, panel, tile, beta);
+            return;
+        }
+        var store = new GemmTileStore(rows, TK.NR, rows == TK.MR, GemmEpilogue.None);
+        TK.Run(kc, aStrip, panel, tile, ldt, beta, in store);
+    }
+
+    /// <summary>
+    /// For benchmarks: false runs an AVX2 map's lone last pixel through the 4-row tile again
+    /// (STRIATE_BENCH_TRANSPOSED_ONE_ROW=0).
+    /// </summary>
+    internal static bool OneRowTile = true;
+
+    /// <summary>
+    /// c[0, 0..15] ← Σ_p a[6p] · b̃[16p + j] + beta · c, the first pixel of a packed AVX2 strip (6 floats per depth) by a
+    /// 16-channel B̃ panel: ResNet-50's 2048→512 on 7×7 leaves one pixel in its ninth row tile, which the 4-row tile ran
+    /// at two thirds of a whole tile's time (4 cycles a depth for 1 useful row of 6). Four pairs of accumulators over
+    /// interleaved depths (p mod 4) keep both FMA pipes fed (two would wait on the FMA latency), summed at the end: the
+    /// sum's order differs from the tiles' (not bit-identical to the 4-row tile, within rounding).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    internal static void Tile1(int kc, float* a, float* b, float* c, float beta)
+    {
+        Vector256<float> s00 = default, s01 = default, s10 = default, s11 = default, s20 = default, s21 = default,
+            s30 = default, s31 = default;
+        int p = 0;
+        for (; p + 4 <= kc; p += 4, a += 24, b += 64)
+        {
+            var a0 = Vector256.Create(a[0]);
+            s00 = Vector256.MultiplyAddEstimate(a0, Vector256.Load(b), s00); s01 = Vector256.MultiplyAddEstimate(a0, Vector256.Load(b + 8), s01);
+            var a1 = Vector256.Create(a[6]);
+            s10 = Vector256.MultiplyAddEstimate(a1, Vector256.Load(b + 16), s10); s11 = Vector256.MultiplyAddEstimate(a1, Vector256.Load(b + 24), s11);
+            var a2 = Vector256.Create(a[12]);
+            s20 = Vector256.MultiplyAddEstimate(a2, Vector256.Load(b + 32), s20); s21 = Vector256.MultiplyAddEstimate(a2, Vector256.Load(b + 40), s21);
+            var a3 = Vector256.Create(a[18]);
+            s30 = Vector256.MultiplyAddEstimate(a3, Vector256.Load(b + 48), s30); s31 = Vector256.MultiplyAddEstimate(a3, Vector256.Load(b + 56), s31);
+        }
+        for (; p < kc; p++, a += 6, b += 16)
+        {
+            var a0 = Vector256.Create(a[0]);
+            s00 = Vector256.MultiplyAddEstimate(a0, Vector256.Load(b), s00); s01 = Vector256.MultiplyAddEstimate(a0, Vector256.Load(b + 8), s01);
+        }
+        var x0 = (s00 + s10) + (s20 + s30);
+        var x1 = (s01 + s11) + (s21 + s31);
+        if (beta != 0)
+        {
+            var vb = Vector256.Create(beta);
+            x0 = Vector256.MultiplyAddEstimate(Vector256.Load(c), vb, x0);
+            x1 = Vector256.MultiplyAddEstimate(Vector256.Load(c + 8), vb, x1);
+        }
+        Vector256.Store(x0, c);
+        Vector256.Store(x1, c + 8);
+    }
 
     /// <summary>
     /// Floats of B̃ (kc × NR per column tile) in one column block: every row tile of a part runs over a block before the

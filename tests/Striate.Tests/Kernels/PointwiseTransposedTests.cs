@@ -96,6 +96,54 @@ public class PointwiseTransposedTests
         }
     }
 
+    /// <summary>
+    /// The AVX2 product's forms (each weight panel over every row tile or row tile outer,
+    /// <see cref="PointwiseTransposed.WeightsOuter"/>; a lone last pixel through the one-row tile or the 4-row tile,
+    /// <see cref="PointwiseTransposed.OneRowTile"/>) on random sizes: pixel counts leaving one pixel in the last row tile
+    /// (49, 6q + 1) and others (196, 48, 1–196), depths of one and several blocks and with a remainder past a multiple of
+    /// 4, 1–3 parts split by rows and by columns. Every form matches the three-loop twin; the two loop orders match each
+    /// other bit for bit (they run the same tiles).
+    /// </summary>
+    [Fact]
+    public unsafe void Avx2FormsMatchReference()
+    {
+        var path = GemmPath.Vector256;
+        Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        var gen = new Generator(162);
+        for (int trial = 0; trial < 12; trial++)
+        {
+            int m = 16 + (int)(gen.NextFloat() * 300);
+            int n = trial switch { 0 => 49, 1 => 196, 2 => 48, 3 or 4 => 1 + 6 * (int)(gen.NextFloat() * 32), _ => 1 + (int)(gen.NextFloat() * PointwiseTransposed.MaxPixels) };
+            int k = trial % 3 == 0 ? 1 + (int)(gen.NextFloat() * 250) : 600 + (int)(gen.NextFloat() * 1500);
+            var w = Close.RandomArray(m * k, gen);   // W: [m, k]
+            var x = Close.RandomArray(k * n, gen);   // x: [k, n]
+            var b = Close.RandomArray(m, gen);
+            var res = Close.RandomArray(m * n, gen); // residual: [m, n]
+            var expected = new float[m * n];
+            GemmReference.Sgemm(false, false, m, n, k, 1f, w, k, x, n, 0f, expected, n);
+            for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                expected[i * n + j] = MathF.Max(expected[i * n + j] + b[i] + res[i * n + j], 0f);
+            var packed = new float[PointwiseTransposed.PackedWeightsLength(path, m, k)];
+            var outputs = new float[4][];
+            for (int form = 0; form < 4; form++)
+            {
+                var actual = outputs[form] = new float[m * n];
+                Array.Fill(actual, float.NaN);
+                using (Switches.Set(() => PointwiseTransposed.WeightsOuter, form % 2 == 0))
+                using (Switches.Set(() => PointwiseTransposed.OneRowTile, form < 2))
+                fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b, pres = res)
+                {
+                    PointwiseTransposed.PackWeights(path, pw, m, k, pp);
+                    PointwiseTransposed.Run(path, 1 + trial % 3, pp, m, k, n, px, py, new GemmEpilogue(pb, pres, n, 0f, float.PositiveInfinity));
+                }
+                Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"m={m} n={n} k={k} weights outer={form % 2 == 0} one-row tile={form < 2}");
+            }
+            Assert.Equal(outputs[0], outputs[1]);
+            Assert.Equal(outputs[2], outputs[3]);
+        }
+    }
+
     [Theory]
     [InlineData(960, 7, 320, 1)]   // MobileNet-V2's last projection: 49 pixels = 3 row tiles of 14 and one of 7 (AVX-512)
     [InlineData(384, 14, 96, 1)]   // MobileNet-V2's projection at 14×14: 196 pixels = 14 row tiles of 14 (AVX-512)
