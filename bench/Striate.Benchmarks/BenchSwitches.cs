@@ -83,6 +83,9 @@ public static class BenchSwitches
         Of("PointwiseRows.BlockFloats", () => PointwiseRows.BlockFloats, v => PointwiseRows.BlockFloats = v),
         Of("PointwiseRows.Avx2Bands", () => PointwiseRows.Avx2Bands, v => PointwiseRows.Avx2Bands = v),
         Of("PointwiseRows.Avx2MaxRows", () => PointwiseRows.Avx2MaxRows, v => PointwiseRows.Avx2MaxRows = v),
+        Of("GemmImages.VectorGather", () => GemmImages.VectorGather, v => GemmImages.VectorGather = v),
+        Of("GemmImages.GatherStrips", () => GemmImages.GatherStrips, v => GemmImages.GatherStrips = v),
+        Of("GemmImages.GatherPrefetch", () => GemmImages.GatherPrefetch, v => GemmImages.GatherPrefetch = v),
         Of("Conv2dKernels.SubsampledPointwiseEnabled", () => Conv2dKernels.SubsampledPointwiseEnabled, v => Conv2dKernels.SubsampledPointwiseEnabled = v),
         Of("InvertedResidualBands.BandBudgetFloats", () => InvertedResidualBands.BandBudgetFloats, v => InvertedResidualBands.BandBudgetFloats = v),
         Of("InvertedResidualBands.InPlace", () => InvertedResidualBands.InPlace, v => InvertedResidualBands.InPlace = v),
@@ -123,6 +126,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_POOL_OVERLAP", "STRIATE_BENCH_PLANAR_STEM", "STRIATE_BENCH_STEM_DEPTHWISE", "STRIATE_BENCH_STEM_PROJECT",
         "STRIATE_BENCH_STEM_BAND_ROWS", "STRIATE_BENCH_TRANSPOSED_TILES", "STRIATE_BENCH_TRANSPOSED_WEIGHTS_OUTER", "STRIATE_BENCH_TRANSPOSED_ONE_ROW", "STRIATE_BENCH_BAND_FLOATS",
         "STRIATE_BENCH_PHASE_RUNS", "STRIATE_BENCH_PHASE_L2", "STRIATE_BENCH_RESIDUAL_IN_PLACE", "STRIATE_BENCH_PACK_WHILE_MULTIPLYING",
+        "STRIATE_BENCH_GATHER", "STRIATE_BENCH_GATHER_STRIPS", "STRIATE_BENCH_GATHER_PREFETCH",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

@@ -126,6 +126,12 @@ public static class ConvBenchmarks
         Conv2dDirect.RunInterleave = Environment.GetEnvironmentVariable("STRIATE_BENCH_PHASE_RUNS") != "0";
         // STRIATE_BENCH_PHASE_L2=BYTES: a strided input-gradient task's output budget in L2 (Conv2dDirect.PhaseSchedule.L2BudgetOverride; 0: half of a ≤ 512 KiB L2, else 1 MiB).
         if (long.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PHASE_L2"), out long phaseL2) && phaseL2 > 0) Conv2dDirect.PhaseSchedule.L2BudgetOverride = phaseL2;
+        // STRIATE_BENCH_GATHER=0: the gathered 1×1 (strided downsampling at batch > 1) packs B̃ element by element, strip by
+        // strip (GemmImages.VectorGather); STRIATE_BENCH_GATHER_STRIPS=N: strips per pass over the channels (GemmImages.GatherStrips; 0: all).
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_GATHER") == "0") GemmImages.VectorGather = false;
+        // STRIATE_BENCH_GATHER_PREFETCH=0: that packing does not prefetch the next channel's lines (GemmImages.GatherPrefetch).
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_GATHER_PREFETCH") == "0") GemmImages.GatherPrefetch = false;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_GATHER_STRIPS"), out int gatherStrips) && gatherStrips >= 0) GemmImages.GatherStrips = gatherStrips;
         var text = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_SCHEDULE");
         if (string.IsNullOrEmpty(text)) return;
         if (text == "perimage") { DirectSchedule.Override = new DirectSchedule(true, 1, 1, 1); return; }

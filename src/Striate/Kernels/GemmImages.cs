@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using static Striate.Kernels.IntMath;
 
 namespace Striate.Kernels;
@@ -33,6 +35,25 @@ internal readonly unsafe struct ImageGemmJob(int m, int k, int images, float* pa
 
 internal static unsafe class GemmImages
 {
+    /// <summary>
+    /// For tests and benchmarks (STRIATE_BENCH_GATHER=0): false packs B̃ column by column, strip after strip, every
+    /// element a scalar load (<see cref="ImageGemmDriver{TKernel}"/>'s PackB), instead of channel by channel with runs
+    /// of 8 stride-1 or stride-2 columns as vectors (PackBRuns).
+    /// </summary>
+    internal static bool VectorGather = true;
+
+    /// <summary>
+    /// Strips of B̃ packed per pass over the block's channels (STRIATE_BENCH_GATHER_STRIPS; 0: all of the block's strips,
+    /// so each channel's columns are read as one stream).
+    /// </summary>
+    internal static int GatherStrips = 0;
+
+    /// <summary>
+    /// For tests and benchmarks (STRIATE_BENCH_GATHER_PREFETCH=0): false leaves the next channel's lines to the hardware
+    /// prefetcher while the vector packing reads a channel's columns (PackBRuns).
+    /// </summary>
+    internal static bool GatherPrefetch = true;
+
     /// <summary>y ← w · x gathered (overwrites y's planes of this group), on the best GEMM path's tile.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(GemmPath path, int threads, in ImageGemmJob job)
@@ -83,21 +104,37 @@ internal static unsafe class ImageGemmDriver<TKernel> where TKernel : struct, IG
         int MR = TKernel.MR, NR = TKernel.NR;
         int ncMax = Math.Min(TKernel.NC, RoundUp(j1 - j0, NR));
         int kcBlock = GemmDriver<TKernel>.DepthBlock(job.K);
-        // scratch: B̃ [ncMax/NR, kc, NR], then the source of each of its columns (ints), then one C tile [MR, NR]
-        float* bPack = GemmScratch.Get(ncMax * kcBlock + ncMax + MR * NR + 16);
+        // scratch: B̃ [ncMax/NR, kc, NR], then the source of each of its columns (ints) and the length of the stride-sW
+        // run of columns starting there (ints), then one C tile [MR, NR]
+        float* bPack = GemmScratch.Get(ncMax * kcBlock + 2 * ncMax + MR * NR + 16);
         int* sources = (int*)(bPack + ncMax * kcBlock);
-        float* tile = CacheLine.Align(bPack + ncMax * kcBlock + ncMax);
+        int* runs = sources + ncMax;
+        float* tile = CacheLine.Align(bPack + ncMax * kcBlock + 2 * ncMax);
+        bool vector = GemmImages.VectorGather && Avx2.IsSupported && job.StrideW <= 2;
         var plain = new GemmTileStore(MR, NR, whole: true, GemmEpilogue.None);
         int mRounded = RoundUp(job.M, MR);
         for (int jc = j0; jc < j1; jc += TKernel.NC)
         {
             int nc = Math.Min(TKernel.NC, j1 - jc);
             for (int t = 0; t < nc; t++) sources[t] = job.Source(jc + t);
+            // Runs of columns stride sW apart in x; a block without a run of 8 (output rows under 8 pixels at stride 2:
+            // 7×7, 6×6, 3×3 maps) keeps the scalar packing, which is faster there (its data sits in cache anyway).
+            bool runsOf8 = false;
+            if (vector)
+            {
+                runs[nc - 1] = 1;
+                for (int t = nc - 2; t >= 0; t--)
+                {
+                    runs[t] = sources[t + 1] - sources[t] == job.StrideW ? runs[t + 1] + 1 : 1;
+                    runsOf8 |= runs[t] >= 8;
+                }
+            }
             for (int pc = 0; pc < job.K; pc += kcBlock)
             {
                 int kc = Math.Min(kcBlock, job.K - pc);
                 float beta = pc == 0 ? 0f : 1f;
-                PackB(in job, sources, pc, kc, nc, bPack);
+                if (runsOf8) PackBRuns(in job, sources, runs, pc, kc, nc, bPack);
+                else PackB(in job, sources, pc, kc, nc, bPack);
                 for (int ir = 0; ir < job.M; ir += MR)
                 {
                     int mr = Math.Min(MR, job.M - ir);
@@ -157,6 +194,68 @@ internal static unsafe class ImageGemmDriver<TKernel> where TKernel : struct, IG
                     float* x = job.X + (pc + p) * channel;
                     int t = 0;
                     for (; t < cols; t++) d[t] = x[src[t]];
+                    for (; t < NR; t++) d[t] = 0;
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// B̃ as <see cref="PackB"/> (its scalar twin), channel by channel over a group of strips (all of the block's by
+    /// default, <see cref="GemmImages.GatherStrips"/>), so each channel's columns are read in one pass along its rows
+    /// rather than a few of them from every channel at a time; a run of 8 columns that are stride-1 or stride-2 apart
+    /// in x (runs[t] ≥ 8: along an output row, or across rows of a stride-1 plane) is one vector load, or two loads
+    /// and a shuffle that keeps the even floats. Needs AVX2 and sW ≤ 2.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void PackBRuns(in ImageGemmJob job, int* sources, int* runs, int pc, int kc, int nc, float* dst)
+    {
+        int NR = TKernel.NR;
+        long channel = job.XChannel;
+        bool stride1 = job.StrideW == 1;
+        int strips = (nc + NR - 1) / NR, group = GemmImages.GatherStrips > 0 ? GemmImages.GatherStrips : strips;
+        bool prefetch = GemmImages.GatherPrefetch;
+        for (int s0 = 0; s0 < strips; s0 += group)
+        {
+            int s1 = Math.Min(strips, s0 + group);
+            for (int p = 0; p < kc; p++)
+            {
+                float* x = job.X + (pc + p) * channel;
+                if (prefetch && p + 1 < kc)
+                {
+                    // The next channel's columns of these strips start a new stream 1 plane on: ask for its lines
+                    // now, one request per 8 columns (up to 16·sW floats, a line or two).
+                    float* next = x + channel;
+                    for (int t = s0 * NR, end = Math.Min(nc, s1 * NR); t < end; t += 8) Sse.Prefetch0(next + sources[t]);
+                }
+                for (int s = s0; s < s1; s++)
+                {
+                    int j = s * NR, cols = Math.Min(NR, nc - j);
+                    float* d = dst + ((long)s * kc + p) * NR; // strip s: [kc, NR]
+                    int t = 0;
+                    while (t < cols)
+                    {
+                        if (t + 8 <= cols && runs[j + t] >= 8)
+                        {
+                            float* src = x + sources[j + t];
+                            if (stride1) Avx.Store(d + t, Avx.LoadVector256(src));
+                            else
+                            {
+                                // lo = x[0..7], hi = x[7..14] (never past the run's last float): per lane keep lo's
+                                // even floats and hi's odd ones, [0 2 8 10 | 4 6 12 14], then order the 64-bit pairs.
+                                var lo = Avx.LoadVector256(src);
+                                var hi = Avx.LoadVector256(src + 7);
+                                var mixed = Avx.Shuffle(lo, hi, 0b11_01_10_00);
+                                Avx.Store(d + t, Avx2.Permute4x64(mixed.AsDouble(), 0b11_01_10_00).AsSingle());
+                            }
+                            t += 8;
+                        }
+                        else
+                        {
+                            d[t] = x[sources[j + t]];
+                            t++;
+                        }
+                    }
                     for (; t < NR; t++) d[t] = 0;
                 }
             }
