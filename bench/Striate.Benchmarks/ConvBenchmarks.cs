@@ -122,6 +122,8 @@ public static class ConvBenchmarks
         ChannelBlocked.InRegisters8 = Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKS8_IN_REGISTERS") != "0";
         // STRIATE_BENCH_PACK_PREFETCH=0: the batch packing does not prefetch each block's source (ChannelBlocked.PrefetchSource).
         ChannelBlocked.PrefetchSource = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_PREFETCH") != "0";
+        // STRIATE_BENCH_PACK_PREFETCH_PLANE=0: it prefetches the blocks of every plane size, not only planes up to 256 pixels.
+        ChannelBlocked.PrefetchMaxPlane = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_PREFETCH_PLANE") == "0" ? int.MaxValue : 256;
         // STRIATE_BENCH_PHASE_RUNS=0: the strided input gradient interleaves its phases pixel by pixel (Conv2dDirect.RunInterleave).
         Conv2dDirect.RunInterleave = Environment.GetEnvironmentVariable("STRIATE_BENCH_PHASE_RUNS") != "0";
         // STRIATE_BENCH_PHASE_L2=BYTES: a strided input-gradient task's output budget in L2 (Conv2dDirect.PhaseSchedule.L2BudgetOverride; 0: half of a ≤ 512 KiB L2, else 1 MiB).

@@ -55,6 +55,16 @@ internal static unsafe partial class ChannelBlocked
     /// <summary>For benchmarks: whether <see cref="PackBlock"/> prefetches its block's source before copying it.</summary>
     internal static bool PrefetchSource = true;
 
+    /// <summary>
+    /// Largest channel plane (pixels) whose block <see cref="PackBlock"/> prefetches (STRIATE_BENCH_PACK_PREFETCH_PLANE=0:
+    /// every plane, as before). A 7×7 or 14×14 plane is 3–13 lines, too short for the hardware prefetchers; a 28×28 or
+    /// 56×56 plane (3–12 KiB) is a run they follow, and asking for its whole block (25–100 KiB, more than L1) first made
+    /// the pack slower: ResNet-50's batch-1 inputs on Zen 3 (AVX2, 2 threads, calls alternated, quiet), p10 128×56×56
+    /// 0.109 → 0.089 ms, 64×56×56 0.060 → 0.051, 256×28×28 0.068 → 0.058, 128×28×28 0.038 → 0.033; 14×14 and 7×7 even
+    /// (bench/RESULTS.md 2026-12-06 11:50).
+    /// </summary>
+    internal static int PrefetchMaxPlane = 256;
+
     /// <summary>Block <paramref name="cb"/> of one image: dstImage [Blocks, Hp, Wp, V] ← srcImage [C, H, W].</summary>
     // AggressiveOptimization (here and on the other loops of this file): compiled optimized at once, so the first
     // runs of an inference session (a short-lived process) do not run tier-0 code while the JIT catches up.
@@ -69,7 +79,7 @@ internal static unsafe partial class ChannelBlocked
             // The block's V channel planes are one run of memory, read below V planes at a time: on small maps each plane
             // is a few lines, too short for the hardware prefetchers. conv3x3_512_512_7 b32: packing 0.8–1.1 ms in the
             // forward against 0.2 ms with the input in L3 (bench/RESULTS.md 2026-12-05 02:47–03:53).
-            if (PrefetchSource) CacheLine.Prefetch(srcImage + c0 * plane2d, channels * plane2d);
+            if (PrefetchSource && plane2d <= PrefetchMaxPlane) CacheLine.Prefetch(srcImage + c0 * plane2d, channels * plane2d);
             if (channels < V || s.PadH > 0 || s.PadW > 0)
             {
                 // Zero what the copy below does not write: whole plane when channels are missing, else the border.
