@@ -61,7 +61,7 @@ public class PointwiseTransposedTests
     /// test running meanwhile gives the same results either way.)
     /// </summary>
     [Theory, MemberData(nameof(Paths))]
-    public unsafe void ManyChannelsRunInColumnBlocksAndMatchReference(int pathIndex)
+    public void ManyChannelsRunInColumnBlocksAndMatchReference(int pathIndex)
     {
         var path = (GemmPath)pathIndex;
         Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
@@ -71,27 +71,13 @@ public class PointwiseTransposedTests
             bool oldForm = trial >= 4;
             int m = 600 + (int)(gen.NextFloat() * 500), n = trial % 2 == 0 ? 49 : 1 + (int)(gen.NextFloat() * PointwiseTransposed.MaxPixels);
             int k = trial % 3 == 2 ? 520 + (int)(gen.NextFloat() * 100) : 100 + (int)(gen.NextFloat() * 200);
-            var w = Close.RandomArray(m * k, gen);   // W: [m, k]
-            var x = Close.RandomArray(k * n, gen);   // x: [k, n]
-            var b = Close.RandomArray(m, gen);
-            var res = Close.RandomArray(m * n, gen); // residual: [m, n]
-            var expected = new float[m * n];
-            GemmReference.Sgemm(false, false, m, n, k, 1f, w, k, x, n, 0f, expected, n);
-            for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-                expected[i * n + j] = MathF.Max(expected[i * n + j] + b[i] + res[i * n + j], 0f);
-            var actual = new float[m * n];
-            Array.Fill(actual, float.NaN);
-            var packed = new float[PointwiseTransposed.PackedWeightsLength(path, m, k)];
+            var (w, x, b, res, expected) = ReluResidualCase(m, n, k, gen);
+            float[] actual;
             // The old form: no tiles sized to L1, no store prefetch, all columns in one block.
             using (Switches.Set(() => PointwiseTransposed.TileInL1, !oldForm && PointwiseTransposed.TileInL1))
             using (Switches.Set(() => PointwiseTransposed.PrefetchStores, !oldForm && PointwiseTransposed.PrefetchStores))
             using (Switches.Set(() => PointwiseTransposed.ColumnBlockFloats, oldForm ? int.MaxValue : PointwiseTransposed.ColumnBlockFloats))
-            fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b, pres = res)
-            {
-                PointwiseTransposed.PackWeights(path, pw, m, k, pp);
-                PointwiseTransposed.Run(path, 1 + trial % 2, pp, m, k, n, px, py, new GemmEpilogue(pb, pres, n, 0f, float.PositiveInfinity));
-            }
+                actual = RunReluResidual(path, 1 + trial % 2, m, n, k, w, x, b, res);
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"{path} m={m} n={n} k={k} old form={oldForm}");
         }
     }
@@ -105,7 +91,7 @@ public class PointwiseTransposedTests
     /// other bit for bit (they run the same tiles).
     /// </summary>
     [Fact]
-    public unsafe void Avx2FormsMatchReference()
+    public void Avx2FormsMatchReference()
     {
         var path = GemmPath.Vector256;
         Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
@@ -115,33 +101,48 @@ public class PointwiseTransposedTests
             int m = 16 + (int)(gen.NextFloat() * 300);
             int n = trial switch { 0 => 49, 1 => 196, 2 => 48, 3 or 4 => 1 + 6 * (int)(gen.NextFloat() * 32), _ => 1 + (int)(gen.NextFloat() * PointwiseTransposed.MaxPixels) };
             int k = trial % 3 == 0 ? 1 + (int)(gen.NextFloat() * 250) : 600 + (int)(gen.NextFloat() * 1500);
-            var w = Close.RandomArray(m * k, gen);   // W: [m, k]
-            var x = Close.RandomArray(k * n, gen);   // x: [k, n]
-            var b = Close.RandomArray(m, gen);
-            var res = Close.RandomArray(m * n, gen); // residual: [m, n]
-            var expected = new float[m * n];
-            GemmReference.Sgemm(false, false, m, n, k, 1f, w, k, x, n, 0f, expected, n);
-            for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-                expected[i * n + j] = MathF.Max(expected[i * n + j] + b[i] + res[i * n + j], 0f);
-            var packed = new float[PointwiseTransposed.PackedWeightsLength(path, m, k)];
+            var (w, x, b, res, expected) = ReluResidualCase(m, n, k, gen);
             var outputs = new float[4][];
             for (int form = 0; form < 4; form++)
             {
-                var actual = outputs[form] = new float[m * n];
-                Array.Fill(actual, float.NaN);
+                float[] actual;
                 using (Switches.Set(() => PointwiseTransposed.WeightsOuter, form % 2 == 0))
                 using (Switches.Set(() => PointwiseTransposed.OneRowTile, form < 2))
-                fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b, pres = res)
-                {
-                    PointwiseTransposed.PackWeights(path, pw, m, k, pp);
-                    PointwiseTransposed.Run(path, 1 + trial % 3, pp, m, k, n, px, py, new GemmEpilogue(pb, pres, n, 0f, float.PositiveInfinity));
-                }
+                    actual = outputs[form] = RunReluResidual(path, 1 + trial % 3, m, n, k, w, x, b, res);
                 Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"m={m} n={n} k={k} weights outer={form % 2 == 0} one-row tile={form < 2}");
             }
             Assert.Equal(outputs[0], outputs[1]);
             Assert.Equal(outputs[2], outputs[3]);
         }
+    }
+
+    /// <summary>W [m, k], x [k, n], b [m] and a residual [m, n] drawn in that order, and the three-loop twin's ReLU(W·x + b + residual).</summary>
+    private static (float[] W, float[] X, float[] B, float[] Res, float[] Expected) ReluResidualCase(int m, int n, int k, Generator gen)
+    {
+        var w = Close.RandomArray(m * k, gen);
+        var x = Close.RandomArray(k * n, gen);
+        var b = Close.RandomArray(m, gen);
+        var res = Close.RandomArray(m * n, gen);
+        var expected = new float[m * n];
+        GemmReference.Sgemm(false, false, m, n, k, 1f, w, k, x, n, 0f, expected, n);
+        for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++)
+            expected[i * n + j] = MathF.Max(expected[i * n + j] + b[i] + res[i * n + j], 0f);
+        return (w, x, b, res, expected);
+    }
+
+    /// <summary>The transposed product with bias, residual and ReLU in its store, in <paramref name="parts"/> parts, into a NaN-filled y.</summary>
+    private static unsafe float[] RunReluResidual(GemmPath path, int parts, int m, int n, int k, float[] w, float[] x, float[] b, float[] res)
+    {
+        var actual = new float[m * n];
+        Array.Fill(actual, float.NaN);
+        var packed = new float[PointwiseTransposed.PackedWeightsLength(path, m, k)];
+        fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b, pres = res)
+        {
+            PointwiseTransposed.PackWeights(path, pw, m, k, pp);
+            PointwiseTransposed.Run(path, parts, pp, m, k, n, px, py, new GemmEpilogue(pb, pres, n, 0f, float.PositiveInfinity));
+        }
+        return actual;
     }
 
     [Theory]
