@@ -57,6 +57,8 @@ public static class ConvBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_NC"), out int nc) && nc > 0 && nc % 16 == 0) Gemm256x6x16.ColumnBlock = nc;
         // STRIATE_BENCH_PACK_WHILE_MULTIPLYING=0: the AVX2 driver packs each block's B̃ in a pass of its own before the tiles.
         Gemm.PackWhileMultiplying = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_WHILE_MULTIPLYING") != "0";
+        // STRIATE_BENCH_AVX2_KC_SELF=N: deepest block of the AVX2 products that pack A themselves (a multiple of 8).
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_KC_SELF"), out int kc) && kc > 0 && kc % 8 == 0) Gemm256x6x16.SelfPackedDepth = kc;
     }
 
     /// <summary>

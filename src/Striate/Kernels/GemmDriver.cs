@@ -119,7 +119,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     private static void Block(in GemmJob job, int i0, int i1, int j0, int j1)
     {
         int MR = TKernel.MR, NR = TKernel.NR;
-        int kcBlock = DepthBlock(job.K), kcMax = kcBlock;
+        int kcBlock = job.PackedA != null ? DepthBlock(job.K) : DepthBlockOf(job.K, SelfPackedDepth), kcMax = kcBlock;
         int ncBlock = ColumnBlock(job.PackedA != null, kcBlock);
         int ncMax = Math.Min(ncBlock, RoundUp(j1 - j0, NR));
         int mcMax = Math.Min(TKernel.MC, RoundUp(i1 - i0, MR));
@@ -248,11 +248,22 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// this deep; <see cref="PackWhole"/> and <see cref="Block"/> both cut k this way, so a pre-packed A matches.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal static int DepthBlock(int k)
+    internal static int DepthBlock(int k) => DepthBlockOf(k, TKernel.KC);
+
+    /// <summary>As <see cref="DepthBlock(int)"/>, blocks of at most <paramref name="deepest"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static int DepthBlockOf(int k, int deepest)
     {
-        int blocks = Math.Max(1, (k + TKernel.KC - 1) / TKernel.KC);
-        return Math.Min(TKernel.KC, RoundUp((k + blocks - 1) / blocks, 8));
+        int blocks = Math.Max(1, (k + deepest - 1) / deepest);
+        return Math.Min(deepest, RoundUp((k + blocks - 1) / blocks, 8));
     }
+
+    /// <summary>
+    /// Deepest block of a product that packs A itself (its depth blocking has no pre-packed A to match):
+    /// <see cref="Gemm256x6x16.SelfPackedDepth"/> on the AVX2 tile, the tile's KC otherwise. Each depth block passes over
+    /// its rows of C once (load, add, store), so deeper blocks pass fewer times.
+    /// </summary>
+    private static int SelfPackedDepth => typeof(TKernel) == typeof(Gemm256x6x16) ? Gemm256x6x16.SelfPackedDepth : TKernel.KC;
 
     // ---- op(A) packed once for many products ------------------------------------------------------------
 

@@ -260,6 +260,15 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
     /// </summary>
     internal static int ColumnBlock = CpuCaches.SmallL2 ? 16 * 16 : 16 * 32;
 
+    /// <summary>
+    /// Deepest block when a product packs A itself (GemmDriver.Block; a pre-packed A keeps <see cref="KC"/>, the cut its
+    /// packing was made with); settable for benchmarks (STRIATE_BENCH_AVX2_KC_SELF). 512 halves the passes over C of
+    /// 256: on one Zen 3 core (AVX2 only, 512 KiB L2) the driver's loops ran sgemm_1024 at 94 GFLOPS best against 90, and
+    /// in one process on two threads, arms alternated (5 rounds) sgemm_512 / 1024 / 2048 read 2–4 / 5–6 / 3–5 % faster;
+    /// 1024 deep ran even with 512 (its 24 KiB Ã strip would fill most of L1). The Ã strip is 12 KiB, a B̃ strip 32 KiB.
+    /// </summary>
+    internal static int SelfPackedDepth = 512;
+
     // NoInlining: the body (Tile6, GemmTiles.Avx2.cs) is inlined here, and Run stays a call from GemmDriver.Block, as
     // when its body was written out here (then too large to inline).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

@@ -1,0 +1,42 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The AVX2 products that pack A themselves cut their depth in blocks of up to <see cref="Gemm256x6x16.SelfPackedDepth"/>
+/// (512) while a pre-packed A keeps KC (256): both depths against the three-loop twin, on depths that take one, two and
+/// three blocks of either, on one and two threads, with edge rows and columns and every transpose.
+/// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
+public class GemmSelfPackedDepthTests
+{
+    [Theory]
+    [InlineData(256)]
+    [InlineData(512)]
+    public void EveryDepthBlockingMatchesReference(int depth)
+    {
+        Assert.SkipUnless(Gemm.IsSupported(GemmPath.Vector256), "Vector256 is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        using var _ = Switches.Set(() => Gemm256x6x16.SelfPackedDepth, depth);
+        ulong seed = 900;
+        foreach (int threads in new[] { 1, 2 })
+        foreach (var (m, n, k) in new[] { (70, 37, 300), (45, 50, 512), (13, 81, 513), (66, 33, 1100), (100, 130, 257) })
+        foreach (bool transA in new[] { false, true })
+        foreach (bool transB in new[] { false, true })
+        {
+            var gen = new Generator(seed++);
+            float beta = seed % 2 == 0 ? 0f : 0.5f;
+            int lda = transA ? m : k, ldb = transB ? k : n, ldc = n + 2;
+            var a = Close.RandomArray((transA ? k : m) * lda, gen);
+            var b = Close.RandomArray((transB ? n : k) * ldb, gen);
+            var c0 = Close.RandomArray(m * ldc, gen);
+            if (beta == 0) Array.Fill(c0, float.NaN);
+            var expected = (float[])c0.Clone();
+            var actual = (float[])c0.Clone();
+            GemmReference.Sgemm(transA, transB, m, n, k, 1.5f, a, lda, b, ldb, beta, expected, ldc);
+            Gemm.Sgemm(GemmPath.Vector256, threads, transA, transB, m, n, k, 1.5f, a, lda, b, ldb, beta, actual, ldc);
+            Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 4 * 3,
+                $"depth={depth} threads={threads} transA={transA} transB={transB} m={m} n={n} k={k} beta={beta}");
+        }
+    }
+}
