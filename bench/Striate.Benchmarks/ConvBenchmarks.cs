@@ -59,6 +59,10 @@ public static class ConvBenchmarks
         Gemm.PackWhileMultiplying = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_WHILE_MULTIPLYING") != "0";
         // STRIATE_BENCH_AVX2_KC_SELF=N: deepest block of the AVX2 products that pack A themselves (a multiple of 8).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_KC_SELF"), out int kc) && kc > 0 && kc % 8 == 0) Gemm256x6x16.SelfPackedDepth = kc;
+        // STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING=0: products that pack A themselves pack each Ã strip in a pass of its own.
+        Gemm256x6x16.PackAWhileMultiplying = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING") != "0";
+        // STRIATE_BENCH_PACK_A_FLOATS=N: the least rows × depth of A a part packs while multiplying (0: every part).
+        if (long.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_FLOATS"), out long aFloats) && aFloats >= 0) Gemm256x6x16.PackAWhileMultiplyingFloats = aFloats;
     }
 
     /// <summary>

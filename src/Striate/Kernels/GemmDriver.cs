@@ -141,6 +141,13 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         // The first row strip must be whole (6 rows) and stored in C (not split).
         bool packWhileMultiplying = typeof(TKernel) == typeof(Gemm256x6x16) && Gemm.PackWhileMultiplying && job.PackedA != null
             && !job.TransB && job.BRows.IsEmpty && i1 - i0 >= MR && job.SplitRow >= i0 + MR;
+        // A product that packs A itself (not transposed, alpha 1) lets each whole row strip's first tile read its rows of A
+        // in place and store the Ã strip as it multiplies (Gemm256x6x16.RunPackingA); only a block's last, partial strip
+        // is packed here. That first tile must be 16 columns wide (the narrow tiles sum in their own way) with the plain
+        // store (no epilogue: products that pack A have none), and no tile may straddle the split rows.
+        bool packAWhileMultiplying = typeof(TKernel) == typeof(Gemm256x6x16) && Gemm256x6x16.PackAWhileMultiplying
+            && job.PackedA == null && !job.TransA && job.Alpha == 1f && job.Epilogue.IsEmpty && job.SplitRow >= i1
+            && (long)(i1 - i0) * job.K >= Gemm256x6x16.PackAWhileMultiplyingFloats;
         // Tiles run row strip by row strip (ir outer, jr inner): the microkernel broadcasts Ã and loads B̃ as vectors,
         // so the Ã strip (MR × kc, 14 KiB on AVX-512) is the operand to keep in L1 while the B̃ strips stream past
         // it from L2 — BLIS's rule that the broadcast micro-panel stays in L1 (BLIS's column-major kernels broadcast
@@ -164,8 +171,11 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                 for (int ic = i0; ic < i1; ic += TKernel.MC)
                 {
                     int mc = Math.Min(TKernel.MC, i1 - ic);
+                    // The strips whose first tile packs them: all whole ones when the block's first tile is whole.
+                    int aWhilePacking = packAWhileMultiplying && nc >= NR ? mc / MR * MR : 0;
                     if (job.PackedA != null) aPack = job.PackedA + PackedOffset(job.M, pc, ic, kc);
-                    else GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, ic, mc, pc, kc, job.Alpha, aPack);
+                    else if (aWhilePacking < mc)
+                        GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, ic + aWhilePacking, mc - aWhilePacking, pc, kc, job.Alpha, aPack + aWhilePacking * kc);
                     for (int ir = 0; ir < mc; ir += MR)
                     {
                         int mr = Math.Min(MR, mc - ir);
@@ -180,6 +190,11 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                                 continue;
                             }
                             float* cTile = job.RowOfC(ic + ir) + jc + jr;
+                            if (jr == 0 && ir < aWhilePacking)
+                            {
+                                Gemm256x6x16.RunPackingA(kc, job.A + (long)(ic + ir) * job.Lda + pc, job.Lda, aStrip, bStrip, cTile, ldc, beta);
+                                continue;
+                            }
                             if (jr < fullPacking && ic + ir == i0)
                             {
                                 // The block's first row strip (whole: packWhileMultiplying needs 6 rows) reads B in place and packs it.
