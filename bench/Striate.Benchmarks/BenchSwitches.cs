@@ -34,6 +34,7 @@ public static class BenchSwitches
     /// <summary>Every field the switches write (the three weight-gradient overrides and the direct schedule are [ThreadStatic]: the bench thread's).</summary>
     private static readonly Slot[] Slots =
     [
+        Of("WorkerPlacement.Enabled", () => WorkerPlacement.Enabled, v => WorkerPlacement.Enabled = v),
         Of("Gemm256x6x16.ColumnBlock", () => Gemm256x6x16.ColumnBlock, v => Gemm256x6x16.ColumnBlock = v),
         Of("Gemm.PackWhileMultiplying", () => Gemm.PackWhileMultiplying, v => Gemm.PackWhileMultiplying = v),
         Of("Gemm256x6x16.SelfPackedDepth", () => Gemm256x6x16.SelfPackedDepth, v => Gemm256x6x16.SelfPackedDepth = v),
@@ -131,7 +132,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_STEM_BAND_ROWS", "STRIATE_BENCH_TRANSPOSED_TILES", "STRIATE_BENCH_TRANSPOSED_WEIGHTS_OUTER", "STRIATE_BENCH_TRANSPOSED_ONE_ROW", "STRIATE_BENCH_BAND_FLOATS",
         "STRIATE_BENCH_PHASE_RUNS", "STRIATE_BENCH_PHASE_L2", "STRIATE_BENCH_RESIDUAL_IN_PLACE", "STRIATE_BENCH_PACK_WHILE_MULTIPLYING",
         "STRIATE_BENCH_GATHER", "STRIATE_BENCH_GATHER_STRIPS", "STRIATE_BENCH_GATHER_PREFETCH",
-        "STRIATE_BENCH_AVX2_KC_SELF", "STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING", "STRIATE_BENCH_PACK_A_FLOATS",
+        "STRIATE_BENCH_AVX2_KC_SELF", "STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING", "STRIATE_BENCH_PACK_A_FLOATS", "STRIATE_BENCH_WORKERS_OFF_CALLER",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

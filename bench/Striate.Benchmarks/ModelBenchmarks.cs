@@ -124,6 +124,8 @@ public static class ModelBenchmarks
     /// <summary>The inference passes' and 1×1 kernels' switches (A/B in one binary); <see cref="BenchSwitches.Apply"/> calls it after restoring every field.</summary>
     internal static void ApplyInferenceSwitches()
     {
+        // STRIATE_BENCH_WORKERS_OFF_CALLER=0: the kernel workers' affinity is left alone (they may be woken onto the caller's CPU).
+        Striate.Kernels.WorkerPlacement.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_WORKERS_OFF_CALLER") != "0";
         // STRIATE_BENCH_POINTWISE_TILES=0: small-map 1×1 products through the general GEMM driver (A/B in one binary).
         Striate.Kernels.PointwiseTiles.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_TILES") != "0";
         // STRIATE_BENCH_POINTWISE_TRANSPOSED=0: small-map 1×1 products with channels as rows, not pixels (A/B in one binary).

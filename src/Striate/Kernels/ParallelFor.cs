@@ -118,6 +118,8 @@ internal static unsafe class ParallelFor
             Volatile.Write(ref shared.Pending, count);
             Interlocked.Exchange(ref shared.Ticket, (long)gen << 32);
             Volatile.Write(ref shared.Generation, gen);
+            int callerCpu = WorkerPlacement.CallerCpuToKeepOff();
+            if (callerCpu >= 0) KeepWorkersOff(callerCpu, team);
             WakeChildren(team, -1, workerCount);
 
             Participate(gen);
@@ -133,6 +135,15 @@ internal static unsafe class ParallelFor
             insideLoop = false;
             Volatile.Write(ref busy, 0);
         }
+    }
+
+    // Rare (the caller moved to another CPU, or workers were added): every worker's mask, not only this loop's team.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void KeepWorkersOff(int cpu, Worker[] team)
+    {
+        Span<int> tids = team.Length <= 256 ? stackalloc int[team.Length] : new int[team.Length];
+        for (int i = 0; i < team.Length; i++) tids[i] = Volatile.Read(ref team[i].ThreadId);
+        WorkerPlacement.KeepOff(cpu, tids);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -189,6 +200,7 @@ internal static unsafe class ParallelFor
             team.CopyTo(grown, 0);
             for (int i = team.Length; i < needed; i++) grown[i] = new Worker(i);
             Volatile.Write(ref workers, grown);
+            WorkerPlacement.Forget(); // the new workers' masks are not set yet
             return grown;
         }
     }
@@ -198,6 +210,7 @@ internal static unsafe class ParallelFor
         private readonly int index;
         private readonly SemaphoreSlim signal = new(0);
         private int sleeping; // 1 while the worker waits (or is about to wait) on the semaphore
+        public int ThreadId; // the kernel's id of this worker's thread, for WorkerPlacement (0 until it runs, or off Linux)
 
         public Worker(int index)
         {
@@ -214,6 +227,7 @@ internal static unsafe class ParallelFor
         private void Loop()
         {
             insideLoop = true; // a body that calls a kernel runs that kernel serially
+            Volatile.Write(ref ThreadId, WorkerPlacement.CurrentThreadId());
             int seen = 0;
             while (true)
             {
