@@ -8,7 +8,9 @@ namespace Striate.Kernels;
 /// until the caller is preempted or migrated — on a 2-vCPU host a worker's run-queue wait was 6–7 ms of a 9–13 ms
 /// MobileNet-V2 batch-1 run (mb8, 2026-12-06). Before it wakes the workers, the caller reads its CPU (sched_getcpu);
 /// when that differs from the CPU the workers were last kept off, each worker's affinity becomes every CPU of the
-/// process but that one. Workers are never pinned to one CPU, so many processes on a large machine still spread.
+/// process but that one ("the process's CPUs": the affinity of the thread that first uses this class, read once — the
+/// workers inherited that mask from the thread that started them). A worker is confined to one CPU only where the
+/// process has two, so many processes on a large machine still spread; the caller is never confined.
 /// Off when the process may use fewer than two CPUs, off the platform, or when a libc call fails (then for good).
 /// </summary>
 internal static unsafe class WorkerPlacement

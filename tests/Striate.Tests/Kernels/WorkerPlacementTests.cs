@@ -27,7 +27,7 @@ public class WorkerPlacementTests
             var ids = new int[64];
             fixed (int* p = ids)
             {
-                // The caller may move between reading its CPU and the loop; a few tries find a loop that starts where it was read.
+                // A worker asleep when a short loop starts may find every iteration taken by the caller: try until one took some.
                 for (int attempt = 0; attempt < 20; attempt++)
                 {
                     var body = new WorkerIdsBody { Ids = p };
@@ -38,7 +38,7 @@ public class WorkerPlacementTests
             int worker = ids.FirstOrDefault(t => t != self && t != 0);
             Assert.SkipWhen(worker == 0, "no worker took an iteration in 20 loops (the caller ran them all)");
             var allowed = WorkerPlacement.AffinityOf(worker)!;
-            var process = WorkerPlacement.AffinityOf(0)!;
+            var process = WorkerPlacement.AffinityOf(0)!; // this thread's mask: the process's, as no test confines its threads
             int Count(ulong[] m) => m.Sum(w => System.Numerics.BitOperations.PopCount(w));
             // The worker's mask is the process's minus exactly one CPU (the caller's at the last loop that moved).
             Assert.Equal(Count(process) - 1, Count(allowed));
