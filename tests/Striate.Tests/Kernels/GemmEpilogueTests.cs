@@ -17,15 +17,13 @@ public class GemmEpilogueTests
     {
         var gen = new Generator(seed);
         int lda = k, ldb = (transB ? k : n) + 1, ldc = n + 3, ldr = n + 2;
-        var a = Close.RandomArray(m * lda, gen);
-        var b = Close.RandomArray((transB ? n : k) * ldb, gen);
-        var c0 = Close.RandomArray(m * ldc, gen);
+        // beta = 0 must not read C: NaN there would show.
+        var ops = GemmOperands.Draw(gen, transA: false, transB, m, n, k, lda, ldb, ldc, nanC: beta == 0);
+        var (a, b, c0) = (ops.A, ops.B, ops.C);
         var bv = bias ? Close.RandomArray(m, gen) : [];
         var rv = residual ? Close.RandomArray(m * ldr, gen) : [];
-        // beta = 0 must not read C: NaN there would show.
-        if (beta == 0) Array.Fill(c0, float.NaN);
-        var expected = (float[])c0.Clone();
-        var actual = (float[])c0.Clone();
+        var expected = ops.CopyOfC();
+        var actual = ops.CopyOfC();
         GemmReference.Sgemm(false, transB, m, n, k, 1f, a, lda, b, ldb, beta, expected, ldc);
         GemmReference.Epilogue(m, n, expected, ldc, bv, rv, ldr, lo, hi);
         var packed = new float[Gemm.PackedALength(path, m, k)];

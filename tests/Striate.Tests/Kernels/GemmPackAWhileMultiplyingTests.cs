@@ -25,13 +25,11 @@ public class GemmPackAWhileMultiplyingTests
             var gen = new Generator(seed++);
             float beta = seed % 2 == 0 ? 0f : 0.5f;
             int lda = (transA ? m : k) + 3, ldb = n, ldc = n + 1;
-            var a = Close.RandomArray((transA ? k : m) * lda, gen);
-            var b = Close.RandomArray(k * ldb, gen);
-            var c0 = Close.RandomArray(m * ldc, gen);
-            if (beta == 0) Array.Fill(c0, float.NaN);
-            var expected = (float[])c0.Clone();
-            var separate = (float[])c0.Clone();
-            var actual = (float[])c0.Clone();
+            var ops = GemmOperands.Draw(gen, transA, transB: false, m, n, k, lda, ldb, ldc, nanC: beta == 0);
+            var (a, b) = (ops.A, ops.B);
+            var expected = ops.CopyOfC();
+            var separate = ops.CopyOfC();
+            var actual = ops.CopyOfC();
             GemmReference.Sgemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
             using (Switches.Set(() => Gemm256x6x16.PackAWhileMultiplying, false))
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, separate, ldc);

@@ -25,14 +25,11 @@ public class GemmPackedATests
         foreach (var (alpha, beta) in new[] { (1f, 0f), (0.5f, 1f) })
         {
             if (!Gemm.UsesPackedA(path, m)) continue;
-            var gen = new Generator(seed++);
             int lda = transA ? m : k, ldb = transB ? k : n, ldc = n + 3;
-            var a = Close.RandomArray((transA ? k : m) * lda, gen);
-            var b = Close.RandomArray((transB ? n : k) * ldb, gen);
-            var c0 = Close.RandomArray(m * ldc, gen);
-            if (beta == 0) Array.Fill(c0, float.NaN);
-            var expected = (float[])c0.Clone();
-            var actual = (float[])c0.Clone();
+            var ops = GemmOperands.Draw(new Generator(seed++), transA, transB, m, n, k, lda, ldb, ldc, nanC: beta == 0);
+            var (a, b) = (ops.A, ops.B);
+            var expected = ops.CopyOfC();
+            var actual = ops.CopyOfC();
             GemmReference.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
             var packed = new float[Gemm.PackedALength(path, m, k)];
             fixed (float* pa = a, pp = packed, pb = b, pc = actual)

@@ -27,14 +27,11 @@ public class GemmSelfPackedDepthTests
             var gen = new Generator(seed++);
             float beta = seed % 2 == 0 ? 0f : 0.5f;
             int lda = transA ? m : k, ldb = transB ? k : n, ldc = n + 2;
-            var a = Close.RandomArray((transA ? k : m) * lda, gen);
-            var b = Close.RandomArray((transB ? n : k) * ldb, gen);
-            var c0 = Close.RandomArray(m * ldc, gen);
-            if (beta == 0) Array.Fill(c0, float.NaN);
-            var expected = (float[])c0.Clone();
-            var actual = (float[])c0.Clone();
-            GemmReference.Sgemm(transA, transB, m, n, k, 1.5f, a, lda, b, ldb, beta, expected, ldc);
-            Gemm.Sgemm(GemmPath.Vector256, threads, transA, transB, m, n, k, 1.5f, a, lda, b, ldb, beta, actual, ldc);
+            var ops = GemmOperands.Draw(gen, transA, transB, m, n, k, lda, ldb, ldc, nanC: beta == 0);
+            var expected = ops.CopyOfC();
+            var actual = ops.CopyOfC();
+            GemmReference.Sgemm(transA, transB, m, n, k, 1.5f, ops.A, lda, ops.B, ldb, beta, expected, ldc);
+            Gemm.Sgemm(GemmPath.Vector256, threads, transA, transB, m, n, k, 1.5f, ops.A, lda, ops.B, ldb, beta, actual, ldc);
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 4 * 3,
                 $"depth={depth} threads={threads} transA={transA} transB={transB} m={m} n={n} k={k} beta={beta}");
         }

@@ -12,15 +12,14 @@ public class GemmTests(ITestOutputHelper output)
     private static void Check(GemmPath path, int threads, bool transA, bool transB, int m, int n, int k, float alpha, float beta,
         int ldaPad, int ldbPad, int ldcPad, ulong seed, bool nanInC = false)
     {
-        var gen = new Generator(seed);
         int lda = (transA ? m : k) + ldaPad, ldb = (transB ? k : n) + ldbPad, ldc = n + ldcPad;
         int aRows = transA ? k : m, bRows = transB ? n : k;
-        var a = Close.RandomArray(Math.Max(0, aRows * lda - ldaPad), gen);
-        var b = Close.RandomArray(Math.Max(0, bRows * ldb - ldbPad), gen);
-        var c0 = Close.RandomArray(Math.Max(0, m * ldc - ldcPad), gen);
-        if (nanInC) Array.Fill(c0, float.NaN);
-        var expected = (float[])c0.Clone();
-        var actual = (float[])c0.Clone();
+        // Each operand's last row stops at its width (no padding after it), as a caller's buffer may.
+        var ops = GemmOperands.Draw(new Generator(seed),
+            Math.Max(0, aRows * lda - ldaPad), Math.Max(0, bRows * ldb - ldbPad), Math.Max(0, m * ldc - ldcPad), nanInC);
+        var (a, b) = (ops.A, ops.B);
+        var expected = ops.CopyOfC();
+        var actual = ops.CopyOfC();
         GemmReference.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
         Gemm.Sgemm(path, threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, actual, ldc);
         double atol = 1e-5 * Math.Sqrt(k + 1) * 4 * (Math.Abs(alpha) + Math.Abs(beta) + 1);
