@@ -63,6 +63,8 @@ public static class ConvBenchmarks
         Gemm256x6x16.PackAWhileMultiplying = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING") != "0";
         // STRIATE_BENCH_PACK_A_FLOATS=N: the least rows × depth of A a part packs while multiplying (0: every part).
         if (long.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_FLOATS"), out long aFloats) && aFloats >= 0) Gemm256x6x16.PackAWhileMultiplyingFloats = aFloats;
+        // STRIATE_BENCH_FIVE_ROW_STRIPS=0: products that pack A themselves keep whole 6-row strips and one short strip per block.
+        Gemm256x6x16.FiveRowStrips = Environment.GetEnvironmentVariable("STRIATE_BENCH_FIVE_ROW_STRIPS") != "0";
     }
 
     /// <summary>

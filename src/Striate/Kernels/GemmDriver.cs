@@ -44,7 +44,10 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         int nTiles = (job.N + TKernel.NR - 1) / TKernel.NR;
         int mParts = 1, nParts = 1;
         if (threads > 1) (mParts, nParts) = Split(job.M, job.N, job.K, mTiles, nTiles, job.PackedA != null, threads);
-        var body = new Body(job, mParts, nParts, mTiles, nTiles);
+        // Products that take 5-row strips (Gemm256x6x16.FiveRowStrips) cut their rows evenly, not in whole strips:
+        // every part's rows are then whole 6- and 5-row strips, whatever their count.
+        bool evenRows = mParts > 1 && FiveRowStrips(in job) && job.M / mParts >= 30;
+        var body = new Body(job, mParts, nParts, mTiles, nTiles, evenRows);
         if (mParts * nParts == 1) body.Invoke(0);
         else ParallelFor.Run(mParts * nParts, ref body, threads);
     }
@@ -92,15 +95,25 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// </summary>
     private const double MultiplyAddCost = 0.12;
 
-    private readonly struct Body(GemmJob job, int mParts, int nParts, int mTiles, int nTiles) : IParallelBody
+    private readonly struct Body(GemmJob job, int mParts, int nParts, int mTiles, int nTiles, bool evenRows) : IParallelBody
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int index)
         {
             var (i0, i1, j0, j1) = Part(index, job.M, job.N, mParts, nParts, mTiles, nTiles);
+            if (evenRows)
+            {
+                int pi = index / nParts;
+                (i0, i1) = ((int)((long)job.M * pi / mParts), (int)((long)job.M * (pi + 1) / mParts));
+            }
             if (i0 < i1 && j0 < j1) Block(in job, i0, i1, j0, j1);
         }
     }
+
+    /// <summary>Whether <paramref name="job"/>'s blocks take 5-row strips (see <see cref="Gemm256x6x16.FiveRowStrips"/>): the AVX2 tile, A packed here, C in one place.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool FiveRowStrips(in GemmJob job)
+        => typeof(TKernel) == typeof(Gemm256x6x16) && Gemm256x6x16.FiveRowStrips && job.PackedA == null && job.SplitRow == int.MaxValue;
 
     /// <summary>
     /// The rows [I0, I1) and columns [J0, J1) of C that part <paramref name="index"/> of a <see cref="Split"/> takes
@@ -145,6 +158,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         // in place and store the Ã strip as it multiplies (Gemm256x6x16.RunPackingA); only a block's last, partial strip
         // is packed here. That first tile must be 16 columns wide (the narrow tiles sum in their own way) with the plain
         // store (no epilogue: products that pack A have none), and no tile may straddle the split rows.
+        bool fiveRows = FiveRowStrips(in job);
         bool packAWhileMultiplying = typeof(TKernel) == typeof(Gemm256x6x16) && Gemm256x6x16.PackAWhileMultiplying
             && job.PackedA == null && !job.TransA && job.Alpha == 1f && job.Epilogue.IsEmpty && job.SplitRow >= i1
             && (long)(i1 - i0) * job.K >= Gemm256x6x16.PackAWhileMultiplyingFloats;
@@ -171,15 +185,24 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                 for (int ic = i0; ic < i1; ic += TKernel.MC)
                 {
                     int mc = Math.Min(TKernel.MC, i1 - ic);
+                    // The block's rows: whole 6-row strips, then its 5-row strips (each packed as a 6-wide Ã strip), or
+                    // without those one short strip last.
+                    int fives = fiveRows ? Gemm256x6x16.FiveRowStripsIn(mc) : 0, sixes = mc - 5 * fives;
                     // The strips whose first tile packs them: all whole ones when the block's first tile is whole.
-                    int aWhilePacking = packAWhileMultiplying && nc >= NR ? mc / MR * MR : 0;
+                    int aWhilePacking = packAWhileMultiplying && nc >= NR ? sixes / MR * MR : 0;
                     if (job.PackedA != null) aPack = job.PackedA + PackedOffset(job.M, pc, ic, kc);
-                    else if (aWhilePacking < mc)
-                        GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, ic + aWhilePacking, mc - aWhilePacking, pc, kc, job.Alpha, aPack + aWhilePacking * kc);
-                    for (int ir = 0; ir < mc; ir += MR)
+                    else
                     {
-                        int mr = Math.Min(MR, mc - ir);
-                        float* aStrip = aPack + ir * kc;
+                        if (aWhilePacking < sixes)
+                            GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, ic + aWhilePacking, sixes - aWhilePacking, pc, kc, job.Alpha, aPack + aWhilePacking * kc);
+                        for (int f = 0; f < fives; f++)
+                            GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, ic + sixes + 5 * f, 5, pc, kc, job.Alpha, aPack + (sixes + MR * f) * kc);
+                    }
+                    for (int ir = 0, strip = 0, mr = 0; ir < mc; ir += mr, strip++)
+                    {
+                        bool five = ir >= sixes;
+                        mr = five ? 5 : Math.Min(MR, mc - ir);
+                        float* aStrip = aPack + (long)strip * MR * kc;
                         for (int jr = 0; jr < nc; jr += NR)
                         {
                             int nr = Math.Min(NR, nc - jr);
@@ -190,6 +213,12 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                                 continue;
                             }
                             float* cTile = job.RowOfC(ic + ir) + jc + jr;
+                            if (five)
+                            {
+                                var fiveStore = new GemmTileStore(5, nr, nr == NR, last ? job.Epilogue.At(ic + ir, jc + jr) : GemmEpilogue.None);
+                                Gemm256x6x16.RunFiveRows(kc, aStrip, bStrip, cTile, ldc, beta, in fiveStore);
+                                continue;
+                            }
                             if (jr == 0 && ir < aWhilePacking)
                             {
                                 Gemm256x6x16.RunPackingA(kc, job.A + (long)(ic + ir) * job.Lda + pc, job.Lda, aStrip, bStrip, cTile, ldc, beta);
