@@ -22,6 +22,70 @@ public sealed record AbFigure(string Name, string Unit, IReadOnlyList<double> A,
 
     /// <summary>Pairs in which B was faster than A.</summary>
     public int PairsBFaster => PairRatios.Count(r => LowerIsBetter ? r < 1 : r > 1);
+
+    /// <summary>Pairs in which A was faster than B (ties, B ÷ A = 1 exactly, count for neither).</summary>
+    public int PairsAFaster => PairRatios.Count(r => LowerIsBetter ? r > 1 : r < 1);
+
+    /// <summary>How far the per-pair ratios spread and how sure "B faster" is (<see cref="AbStatistics"/>).</summary>
+    public AbStatistics Statistics => AbStatistics.Of(PairRatios, PairsBFaster, PairsAFaster);
+}
+
+/// <summary>
+/// What the per-pair ratios B ÷ A of one figure say beyond their median: their p10–p90 (the middle 80 % of pairs), a 90 %
+/// bootstrap interval of their median (pairs drawn with replacement, <see cref="BootstrapResamples"/> times, from a
+/// fixed seed so a result prints the same twice), and the two-sided sign test of "B faster in k of n pairs" against a
+/// coin (the chance of a split at least that uneven when neither arm is faster; ties dropped). A difference is shown only
+/// when the interval leaves out 1: an A/A run (<c>--ab-null</c>) shows how wide both are when nothing changed.
+/// </summary>
+public sealed record AbStatistics(double P10, double Median, double P90, double MedianLow, double MedianHigh, double SignTestP)
+{
+    /// <summary>Resamples of the bootstrap interval.</summary>
+    public const int BootstrapResamples = 4000;
+
+    /// <summary>Whether the 90 % interval of the median pair ratio leaves out 1 (a difference, in either direction).</summary>
+    public bool Shown => MedianLow > 1 || MedianHigh < 1;
+
+    /// <summary>The statistics of <paramref name="ratios"/> (each pair's B ÷ A), with B faster in <paramref name="bFaster"/> pairs and A in <paramref name="aFaster"/>.</summary>
+    public static AbStatistics Of(IReadOnlyList<double> ratios, int bFaster, int aFaster)
+    {
+        if (ratios.Count == 0) return new AbStatistics(double.NaN, double.NaN, double.NaN, double.NaN, double.NaN, 1);
+        var (low, high) = BootstrapMedian(ratios, 0.90);
+        return new AbStatistics(BenchAb.Quantile(ratios, 0.10, true), BenchAb.Quantile(ratios, 0.5, true), BenchAb.Quantile(ratios, 0.90, true),
+            low, high, SignTest(bFaster, aFaster));
+    }
+
+    /// <summary>
+    /// Two-sided exact sign test: the probability that a fair coin tossed <paramref name="a"/> + <paramref name="b"/> times
+    /// splits at least as unevenly as <paramref name="a"/> : <paramref name="b"/> (1 when there are no tosses).
+    /// </summary>
+    public static double SignTest(int a, int b)
+    {
+        int n = a + b, k = Math.Min(a, b);
+        if (n == 0) return 1;
+        // P(X ≤ k) for X ~ Binomial(n, ½), summed in logs so n in the thousands does not overflow.
+        double tail = 0, logHalfN = -n * Math.Log(2), logChoose = 0;
+        for (int i = 0; i <= k; i++)
+        {
+            if (i > 0) logChoose += Math.Log(n - i + 1) - Math.Log(i);
+            tail += Math.Exp(logChoose + logHalfN);
+        }
+        return Math.Min(1, 2 * tail);
+    }
+
+    /// <summary>The central <paramref name="level"/> interval of the median of <paramref name="values"/> over bootstrap resamples (percentile method, fixed seed).</summary>
+    public static (double Low, double High) BootstrapMedian(IReadOnlyList<double> values, double level)
+    {
+        var random = new Random(20261206);
+        var medians = new double[BootstrapResamples];
+        var sample = new double[values.Count];
+        for (int r = 0; r < medians.Length; r++)
+        {
+            for (int i = 0; i < sample.Length; i++) sample[i] = values[random.Next(values.Count)];
+            medians[r] = BenchAb.Quantile(sample, 0.5, true);
+        }
+        double tail = (1 - level) / 2;
+        return (BenchAb.Quantile(medians, tail, true), BenchAb.Quantile(medians, 1 - tail, true));
+    }
 }
 
 /// <summary>A profiled step (STRIATE_BENCH_PROFILE) in both arms: the median over rounds of its per-round median ms (NaN where an arm has no such step).</summary>
@@ -30,14 +94,29 @@ public sealed record AbStep(string Node, double AMilliseconds, double BMilliseco
 /// <summary>The side-by-side profile of one figure: steps that moved most first, and the sums and whole runs of each arm (medians over rounds).</summary>
 public sealed record AbProfile(string Figure, IReadOnlyList<AbStep> Steps, double ATotal, double BTotal, double AWholeRun, double BWholeRun);
 
-/// <summary>What <see cref="BenchAb.Run"/> measured: the switches of arm B (and their values in arm A), the figures, the profiles.</summary>
+/// <summary>
+/// What <see cref="BenchAb.Run"/> measured: the switches of arm B (and their values in arm A; none in a null run), the
+/// figures, the profiles, and the order the arms ran in (<see cref="AbOrder"/>).
+/// </summary>
 public sealed record AbResult(int Rounds, IReadOnlyList<(string Name, string? A, string? B)> Switches, IReadOnlyList<AbFigure> Figures,
-    IReadOnlyList<AbProfile> Profiles, IReadOnlyList<string> OneArmOnly);
+    IReadOnlyList<AbProfile> Profiles, IReadOnlyList<string> OneArmOnly, AbOrder Order = AbOrder.Abba)
+{
+    /// <summary>An A/A run (<c>--ab-null</c>): both arms ran the same switches, so every difference is noise.</summary>
+    public bool Null => Switches.Count == 0;
+}
+
+/// <summary>
+/// The order of the arms: ABBA (A B, B A, A B, ...: A opens the process) or, with <c>--ab-swap</c>, BAAB (B A, A B, ...: B
+/// opens it). Both alternate which arm goes first in each round, so a drift within a pair falls on each arm alike; what
+/// they change is only the arm that runs first in the process, on a cold JIT, heap and cache.
+/// </summary>
+public enum AbOrder { Abba, Baab }
 
 /// <summary>
 /// <c>striate bench --ab NAME=VALUE ... --rounds N</c>: arm A (the STRIATE_BENCH_* switches as the environment gives them)
-/// and arm B (those variables set) measured alternately in one process, ABBA (A B, B A, A B, ...), so a slow spell of a
-/// shared host hits both arms alike. Before each arm the variables are set or restored, every switched field goes back
+/// and arm B (those variables set) measured alternately in one process, ABBA (A B, B A, A B, ...; BAAB with --ab-swap),
+/// so a slow spell of a shared host hits both arms alike; <c>--ab-null</c> runs both arms with the environment's
+/// switches (an A/A run: the noise floor of the figure). Before each arm the variables are set or restored, every switched field goes back
 /// to its default and the environment is applied again (<see cref="BenchSwitches.Apply"/>), the transformed-weight cache
 /// is emptied and the suite runs from scratch: models are built and prepared again, so switches a session bakes in
 /// when it is prepared (its fusions, its GEMM blocking) are those of the arm.
@@ -70,11 +149,13 @@ public static class BenchAb
 
     /// <summary>
     /// Measures <paramref name="measure"/> (one pass over the wanted figures) <paramref name="rounds"/> times in each arm,
-    /// ABBA; <paramref name="progress"/> gets a line per arm. Throws <see cref="BenchAbException"/> when arm B would run
-    /// what arm A runs (a value the environment already has, or one its switch ignores) or when nothing is measured.
-    /// The environment and the switched fields are as before when it returns.
+    /// in <paramref name="order"/>; <paramref name="progress"/> gets a line per arm. With no settings for arm B
+    /// (<see cref="RunNull"/>) both arms run the environment's switches. Throws <see cref="BenchAbException"/> when arm B
+    /// would run what arm A runs (a value the environment already has, or one its switch ignores) or when nothing is
+    /// measured. The environment and the switched fields are as before when it returns.
     /// </summary>
-    public static AbResult Run(IReadOnlyList<(string Name, string Value)> armB, int rounds, Func<IEnumerable<BenchFigure>> measure, TextWriter? progress = null)
+    public static AbResult Run(IReadOnlyList<(string Name, string Value)> armB, int rounds, Func<IEnumerable<BenchFigure>> measure, TextWriter? progress = null,
+        AbOrder order = AbOrder.Abba)
     {
         if (rounds < 1) throw new BenchAbException($"--rounds must be at least 1, got {rounds}.");
         var original = armB.Select(s => Environment.GetEnvironmentVariable(s.Name)).ToArray();
@@ -93,11 +174,11 @@ public static class BenchAb
             var stateA = BenchSwitches.State();
             SetArm(armB, original, isB: true);
             var stateB = BenchSwitches.State();
-            if (stateA.SequenceEqual(stateB) && armB.All(s => !BenchSwitches.ReadAtUse.Contains(s.Name)))
+            if (armB.Count > 0 && stateA.SequenceEqual(stateB) && armB.All(s => !BenchSwitches.ReadAtUse.Contains(s.Name)))
                 throw new BenchAbException($"--ab {string.Join(' ', armB.Select(s => $"{s.Name}={s.Value}"))}: arm B sets no field differently from arm A (that value may be the default already, or one the switch ignores).");
             for (int round = 0; round < rounds; round++)
             {
-                foreach (bool isB in round % 2 == 0 ? new[] { false, true } : [true, false])
+                foreach (bool isB in (round % 2 == 0) == (order == AbOrder.Abba) ? new[] { false, true } : [true, false])
                 {
                     SetArm(armB, original, isB);
                     TransformedWeights.Clear();
@@ -132,8 +213,16 @@ public static class BenchAb
         var oneArm = a.Keys.Union(b.Keys).Where(n => !figures.Any(f => f.Name == n)).ToList();
         var profiles = profilesA.Select(p => p.Figure).Distinct().Where(n => profilesB.Any(p => p.Figure == n))
             .Select(n => SideBySide(n, profilesA.Where(p => p.Figure == n).ToList(), profilesB.Where(p => p.Figure == n).ToList())).ToList();
-        return new AbResult(rounds, armB.Select((s, i) => (s.Name, original[i], (string?)(s.Value.Length == 0 ? null : s.Value))).ToList(), figures, profiles, oneArm);
+        return new AbResult(rounds, armB.Select((s, i) => (s.Name, original[i], (string?)(s.Value.Length == 0 ? null : s.Value))).ToList(), figures, profiles, oneArm, order);
     }
+
+    /// <summary>
+    /// The A/A run of <c>--ab-null</c>: <see cref="Run"/> with both arms on the environment's switches, everything else
+    /// (alternation, resets, rebuilt models, statistics) as in an A/B, so its B ÷ A and intervals are the noise floor an
+    /// A/B of the same figures, rounds and window has to clear.
+    /// </summary>
+    public static AbResult RunNull(int rounds, Func<IEnumerable<BenchFigure>> measure, TextWriter? progress = null, AbOrder order = AbOrder.Abba) =>
+        Run([], rounds, measure, progress, order);
 
     private static void SetArm(IReadOnlyList<(string Name, string Value)> armB, string?[] original, bool isB)
     {
@@ -198,16 +287,25 @@ public static class BenchAb
     {
         var inv = CultureInfo.InvariantCulture;
         var s = new StringBuilder();
-        s.AppendLine(inv, $"A/B in one process, {r.Rounds} round{(r.Rounds == 1 ? "" : "s")} in ABBA order; arm A: {Arm(r.Switches.Select(w => (w.Name, w.A)))} (as the environment gives); arm B: {Arm(r.Switches.Select(w => (w.Name, w.B)))}");
+        string order = r.Order == AbOrder.Abba ? "ABBA order (A B, B A, ...)" : "BAAB order (B A, A B, ...; --ab-swap)";
+        string plural = r.Rounds == 1 ? "" : "s";
+        if (r.Null)
+            s.AppendLine(inv, $"A/A (--ab-null) in one process, {r.Rounds} round{plural} in {order}; both arms run the STRIATE_BENCH_* switches as the environment gives them: every difference below is noise, the floor an A/B of these figures has to clear");
+        else
+            s.AppendLine(inv, $"A/B in one process, {r.Rounds} round{plural} in {order}; arm A: {Arm(r.Switches.Select(w => (w.Name, w.A)))} (as the environment gives); arm B: {Arm(r.Switches.Select(w => (w.Name, w.B)))}");
         s.AppendLine("p25: the fast quartile (25th percentile of times, 75th of rates); B÷A: B's median over A's; pairs: each round's B ÷ A, min–max (median)");
-        s.AppendLine(inv, $"{"figure",-40} {"unit",-6} {"A median",10} {"A p25",10} {"B median",10} {"B p25",10} {"B÷A",7}  {"pairs B÷A",-24} verdict");
+        s.AppendLine(inv, $"p10–p90: the middle 80 % of the pair ratios; 90 % CI: bootstrap interval of their median ({AbStatistics.BootstrapResamples} resamples); sign p: two-sided sign test of the split");
+        s.AppendLine(inv, $"{"figure",-40} {"unit",-6} {"A median",10} {"A p25",10} {"B median",10} {"B p25",10} {"B÷A",7}  {"pairs B÷A",-24} {"p10–p90",-13} {"90% CI",-13} {"sign p",6}  verdict");
         foreach (var f in r.Figures)
         {
             var pairs = f.PairRatios;
             bool low = f.LowerIsBetter;
-            string verdict = f.PairsBFaster == pairs.Count ? "B faster in every pair" : f.PairsBFaster == 0 ? "A faster in every pair" : $"B faster in {f.PairsBFaster} of {pairs.Count} pairs";
-            string range = $"{pairs.Min():F3}–{pairs.Max():F3} ({Quantile(pairs, 0.5, true):F3})";
-            s.AppendLine(inv, $"{f.Name,-40} {f.Unit,-6} {Format(Quantile(f.A, 0.5, low)),10} {Format(Quantile(f.A, 0.25, low)),10} {Format(Quantile(f.B, 0.5, low)),10} {Format(Quantile(f.B, 0.25, low)),10} {f.Ratio,7:F3}  {range,-24} {verdict}");
+            var st = f.Statistics;
+            string split = f.PairsBFaster == pairs.Count ? "B faster in every pair" : f.PairsBFaster == 0 && f.PairsAFaster == pairs.Count ? "A faster in every pair" : $"B faster in {f.PairsBFaster} of {pairs.Count} pairs";
+            string verdict = split + (st.Shown ? ((st.MedianHigh < 1) == low ? "; B faster" : "; A faster") : "; no difference shown (CI holds 1)");
+            string range = $"{pairs.Min():F3}–{pairs.Max():F3} ({st.Median:F3})";
+            string middle = $"{st.P10:F3}–{st.P90:F3}", ci = $"{st.MedianLow:F3}–{st.MedianHigh:F3}";
+            s.AppendLine(inv, $"{f.Name,-40} {f.Unit,-6} {Format(Quantile(f.A, 0.5, low)),10} {Format(Quantile(f.A, 0.25, low)),10} {Format(Quantile(f.B, 0.5, low)),10} {Format(Quantile(f.B, 0.25, low)),10} {f.Ratio,7:F3}  {range,-24} {middle,-13} {ci,-13} {PValue(st.SignTestP),6}  {verdict}");
         }
         foreach (var n in r.OneArmOnly) s.AppendLine(inv, $"{n}: not measured in every round of both arms (the switch changes which figures exist?), left out");
         foreach (var p in r.Profiles)
@@ -224,9 +322,13 @@ public static class BenchAb
         return s.ToString();
 
         static string Ms(double v) => double.IsNaN(v) ? $"{"—",9}" : v.ToString("F3", CultureInfo.InvariantCulture).PadLeft(9);
+        static string PValue(double p) => p < 0.001 ? "<0.001" : p.ToString("F3", CultureInfo.InvariantCulture);
     }
 
-    /// <summary>The result as JSON: {rounds, order, switches [{name, a, b}], figures [{name, unit, a {median, p25, values}, b {...}, b_over_a, pair_ratios, ...}], profiles, one_arm_only}.</summary>
+    /// <summary>
+    /// The result as JSON: {rounds, order, null, switches [{name, a, b}], figures [{name, unit, a {median, p25, values}, b {...},
+    /// b_over_a, pair_ratios, pair_ratio_p10/median/p90, pair_ratio_median_ci90, sign_test_p, difference_shown, ...}], profiles, one_arm_only}.
+    /// </summary>
     public static string Json(AbResult r)
     {
         static object Arm(IReadOnlyList<double> v, bool low) => new Dictionary<string, object>
@@ -237,7 +339,8 @@ public static class BenchAb
         var root = new Dictionary<string, object>
         {
             ["rounds"] = r.Rounds,
-            ["order"] = "ABBA",
+            ["order"] = r.Order == AbOrder.Abba ? "ABBA" : "BAAB",
+            ["null"] = r.Null,
             ["switches"] = r.Switches.Select(w => new Dictionary<string, object?> { ["name"] = w.Name, ["a"] = w.A, ["b"] = w.B }).ToArray(),
             ["figures"] = r.Figures.Select(f => new Dictionary<string, object>
             {
@@ -247,6 +350,12 @@ public static class BenchAb
                 ["pair_ratios"] = f.PairRatios.Select(x => Math.Round(x, 4)).ToArray(),
                 ["pair_ratio_min"] = Math.Round(f.PairRatios.Min(), 4), ["pair_ratio_max"] = Math.Round(f.PairRatios.Max(), 4),
                 ["pairs_b_faster"] = f.PairsBFaster,
+                ["pairs_a_faster"] = f.PairsAFaster,
+                ["pair_ratio_p10"] = Math.Round(f.Statistics.P10, 4), ["pair_ratio_median"] = Math.Round(f.Statistics.Median, 4),
+                ["pair_ratio_p90"] = Math.Round(f.Statistics.P90, 4),
+                ["pair_ratio_median_ci90"] = new[] { Math.Round(f.Statistics.MedianLow, 4), Math.Round(f.Statistics.MedianHigh, 4) },
+                ["sign_test_p"] = Math.Round(f.Statistics.SignTestP, 4),
+                ["difference_shown"] = f.Statistics.Shown,
             }).ToArray(),
             ["profiles"] = r.Profiles.Select(p => new Dictionary<string, object?>
             {

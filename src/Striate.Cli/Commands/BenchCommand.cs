@@ -6,8 +6,9 @@ using Striate.Benchmarks;
 namespace Striate.Cli.Commands;
 
 /// <summary>
-/// <c>striate bench [--json] [--only SUITE] [--figures SUBSTRING] [--threads N] [--ab NAME=VALUE ... [--rounds N]]</c>: the
-/// performance figures, one per row; with --ab, each figure in two arms alternated in one process (<see cref="BenchAb"/>).
+/// <c>striate bench [--json] [--only SUITE] [--figures SUBSTRING] [--threads N] [--ab NAME=VALUE ... | --ab-null] [--ab-swap] [--rounds N]</c>:
+/// the performance figures, one per row; with --ab, each figure in two arms alternated in one process (<see cref="BenchAb"/>);
+/// with --ab-null, the same with both arms alike (the noise floor).
 /// </summary>
 internal static class BenchCommand
 {
@@ -38,10 +39,22 @@ internal static class BenchCommand
                 + "E.g. --only models --figures tv_resnet50_224_infer_b1_latency --ab STRIATE_BENCH_AVX2_NC=512 --rounds 8.",
             AllowMultipleArgumentsPerToken = true,
         };
-        var rounds = new Option<int>("--rounds") { HelpName = "N", Description = "With --ab: pairs of arms to run (default 4; at least 3 for a range worth reading).", DefaultValueFactory = _ => 4 };
+        var abNull = new Option<bool>("--ab-null")
+        {
+            Description = "An A/A run instead of --ab: both arms run the switches as the environment gives them, alternated, reset and rebuilt "
+                + "exactly as in an A/B, so B÷A, the pair range, the 90 % CI and the sign test show the noise floor an A/B of the same "
+                + "figures and rounds has to clear. E.g. --only gemm --figures sgemm_1024 --ab-null --rounds 20.",
+        };
+        var abSwap = new Option<bool>("--ab-swap")
+        {
+            Description = "With --ab or --ab-null: run the arms B A, A B, ... (BAAB) instead of A B, B A, ... (ABBA). Both orders put each arm "
+                + "first in every other round; this changes only which arm opens the process on a cold JIT, heap and cache. To swap "
+                + "which value the environment gives, run again with the variable exported and --ab giving the other value.",
+        };
+        var rounds = new Option<int>("--rounds") { HelpName = "N", Description = "With --ab or --ab-null: pairs of arms to run (default 4; at least 3 for a range worth reading, 20 for a CI).", DefaultValueFactory = _ => 4 };
         // Hidden: Striate's long-lived side of bench/ort_b1.py --paired (PairedB1Server), not a figure of its own.
         var serveB1 = new Option<string>("--serve-b1") { HelpName = "MODEL", Hidden = true };
-        var command = new Command("bench", "Measure kernel and model throughput on this machine.") { json, only, figures, threads, ab, rounds, serveB1 };
+        var command = new Command("bench", "Measure kernel and model throughput on this machine.") { json, only, figures, threads, ab, abNull, abSwap, rounds, serveB1 };
         command.SetAction(parse =>
         {
             if (parse.GetValue(serveB1) is { } served)
@@ -66,9 +79,13 @@ internal static class BenchCommand
 
             bool asJson = parse.GetValue(json);
             // Implicit: an option given no value on the command line still has a result when it has a default (--rounds).
-            if (parse.GetResult(ab) is { Implicit: false })
-                return RunAb(parse.GetValue(ab) ?? [], parse.GetValue(only) is { Length: > 0 } ? selected : null, parse.GetValue(rounds), asJson);
-            if (parse.GetResult(rounds) is { Implicit: false }) { Console.Error.WriteLine("striate bench: --rounds only applies with --ab."); return 2; }
+            bool isAb = parse.GetResult(ab) is { Implicit: false }, isNull = parse.GetValue(abNull);
+            var order = parse.GetValue(abSwap) ? AbOrder.Baab : AbOrder.Abba;
+            if (isAb && isNull) { Console.Error.WriteLine("striate bench: --ab-null runs both arms alike; give it instead of --ab (the same --only, --figures and --rounds), not with it."); return 2; }
+            if (isAb || isNull)
+                return RunAb(isNull ? null : parse.GetValue(ab) ?? [], parse.GetValue(only) is { Length: > 0 } ? selected : null, parse.GetValue(rounds), order, asJson);
+            if (parse.GetResult(rounds) is { Implicit: false }) { Console.Error.WriteLine("striate bench: --rounds only applies with --ab or --ab-null."); return 2; }
+            if (order == AbOrder.Baab) { Console.Error.WriteLine("striate bench: --ab-swap only applies with --ab or --ab-null."); return 2; }
             var measured = new List<BenchFigure>();
             foreach (var name in selected)
             {
@@ -89,27 +106,33 @@ internal static class BenchCommand
         return command;
     }
 
-    /// <summary>--ab: both arms of the named suites, <paramref name="rounds"/> pairs, then the table (or JSON) on stdout; progress on stderr.</summary>
-    private static int RunAb(string[] words, string[]? suites, int rounds, bool asJson)
+    /// <summary>
+    /// --ab (or --ab-null, <paramref name="words"/> null): both arms of the named suites, <paramref name="rounds"/> pairs in
+    /// <paramref name="order"/>, then the table (or JSON) on stdout; progress on stderr.
+    /// </summary>
+    private static int RunAb(string[]? words, string[]? suites, int rounds, AbOrder order, bool asJson)
     {
+        string flag = words == null ? "--ab-null" : "--ab";
         if (suites == null)
         {
-            Console.Error.WriteLine("striate bench: --ab needs --only SUITE (and usually --figures): every suite twice per round takes hours.");
+            Console.Error.WriteLine($"striate bench: {flag} needs --only SUITE (and usually --figures): every suite twice per round takes hours.");
             return 2;
         }
         foreach (var name in suites)
         {
             if (BenchAb.RefusedSuites.TryGetValue(name, out var why))
             {
-                Console.Error.WriteLine($"striate bench: --ab cannot run the {name} suite: {why}.");
+                Console.Error.WriteLine($"striate bench: {flag} cannot run the {name} suite: {why}.");
                 return 2;
             }
         }
         if (rounds < 1) { Console.Error.WriteLine($"striate bench: --rounds must be at least 1, got {rounds}."); return 2; }
         try
         {
-            var armB = BenchAb.Parse(words);
-            var result = BenchAb.Run(armB, rounds, () => suites.SelectMany(n => BenchSuite.Suites[n]()), Console.Error);
+            IEnumerable<BenchFigure> Measure() => suites.SelectMany(n => BenchSuite.Suites[n]());
+            var result = words == null
+                ? BenchAb.RunNull(rounds, Measure, Console.Error, order)
+                : BenchAb.Run(BenchAb.Parse(words), rounds, Measure, Console.Error, order);
             Console.Write(asJson ? BenchAb.Json(result) + Environment.NewLine : BenchAb.Text(result));
             return 0;
         }

@@ -10,8 +10,9 @@ namespace Striate.Tests.Bench;
 
 /// <summary>
 /// <c>striate bench --ab</c> (<see cref="BenchAb"/>): arm B sets the fields its switches name and arm A puts them back,
-/// alternating ABBA in one process; bad switches and arms that would not differ are refused; the table and the JSON
-/// carry both arms and the profiles side by side.
+/// alternating ABBA in one process (BAAB with --ab-swap; both arms alike with --ab-null); bad switches and arms that would
+/// not differ are refused; the table and the JSON carry both arms, the statistics of the pair ratios and the profiles
+/// side by side.
 /// </summary>
 [Collection(nameof(StaticSwitchesCollection))]
 public sealed class BenchAbTests
@@ -200,6 +201,12 @@ public sealed class BenchAbTests
         Assert.Contains("0.961", row);           // 49 / 51
         Assert.Contains("0.960–1.019", row);     // pairs 48/50, 53/52, 49/51
         Assert.Contains("B faster in 2 of 3 pairs", row);
+        Assert.Contains("0.960–1.008", row);     // p10–p90 of 0.960, 0.961, 1.019
+        Assert.Contains("0.960–1.019", row[(row.IndexOf("0.960–1.008", StringComparison.Ordinal) + 11)..]); // the 90 % CI: a third of resamples' medians sit at either end
+        Assert.Contains(" 1.000 ", row);         // sign test: 2 : 1 is as even as 3 pairs can split
+        Assert.Contains("no difference shown", row);
+        Assert.Contains("ABBA order", text);
+        Assert.DoesNotContain("A/A", text);
 
         using var json = JsonDocument.Parse(BenchAb.Json(r));
         var root = json.RootElement;
@@ -213,6 +220,101 @@ public sealed class BenchAbTests
         Assert.Equal(50.5, f.GetProperty("a").GetProperty("p25").GetDouble()); // fast quartile of 50, 51, 52
         Assert.Equal(0.9608, f.GetProperty("b_over_a").GetDouble());
         Assert.Equal(3, f.GetProperty("pair_ratios").GetArrayLength());
+        Assert.Equal("ABBA", root.GetProperty("order").GetString());
+        Assert.False(root.GetProperty("null").GetBoolean());
+        Assert.Equal(1.0, f.GetProperty("sign_test_p").GetDouble());
+        Assert.Equal(2, f.GetProperty("pair_ratio_median_ci90").GetArrayLength());
+        Assert.False(f.GetProperty("difference_shown").GetBoolean());
+    }
+
+    [Fact]
+    public void SignTestIsTheExactTwoSidedBinomialTail()
+    {
+        Assert.Equal(1.0, AbStatistics.SignTest(0, 0));
+        Assert.Equal(1.0, AbStatistics.SignTest(5, 5));
+        Assert.Equal(2.0 / 1024, AbStatistics.SignTest(10, 0), 12);
+        Assert.Equal(2.0 / 1024, AbStatistics.SignTest(0, 10), 12);
+        Assert.Equal(2.0 * (1 + 10 + 45) / 1024, AbStatistics.SignTest(8, 2), 12); // P(X ≤ 2) + P(X ≥ 8), n = 10
+        Assert.Equal(2.0 * (1 + 20) / (1 << 20), AbStatistics.SignTest(1, 19), 12);
+        Assert.InRange(AbStatistics.SignTest(600, 400), 0, 1e-9); // large n in logs: no overflow, tiny p
+    }
+
+    [Fact]
+    public void BootstrapIntervalOfTheMedianHoldsItAndIsTheSameEveryTime()
+    {
+        Assert.Equal((1.02, 1.02), AbStatistics.BootstrapMedian([1.02, 1.02, 1.02, 1.02], 0.90));
+        var g = new Generator(11);
+        var ratios = Enumerable.Range(0, 20).Select(_ => 0.9 + 0.2 * g.NextFloat()).Select(x => (double)x).ToArray();
+        var (low, high) = AbStatistics.BootstrapMedian(ratios, 0.90);
+        double median = BenchAb.Quantile(ratios, 0.5, true);
+        Assert.InRange(median, low, high);
+        Assert.True(low > ratios.Min() && high < ratios.Max(), $"20 pairs: the interval {low}–{high} should be inside the range");
+        Assert.Equal((low, high), AbStatistics.BootstrapMedian(ratios, 0.90));
+        var (low50, high50) = AbStatistics.BootstrapMedian(ratios, 0.50);
+        Assert.True(low50 >= low && high50 <= high, "a lower level gives a narrower interval");
+
+        // Twenty pairs all 4–6 % faster in B: shown, and B faster in every pair (sign p = 2 / 2^20).
+        var figure = new AbFigure("x", "ms", Enumerable.Repeat(100.0, 20).ToArray(), Enumerable.Range(0, 20).Select(i => 94.0 + i % 3).ToArray());
+        var st = figure.Statistics;
+        Assert.True(st.Shown && st.MedianHigh < 1);
+        Assert.Equal(2.0 / (1 << 20), st.SignTestP, 12);
+        Assert.Equal((0.94, 0.96), (Math.Round(st.P10, 6), Math.Round(st.P90, 6)));
+    }
+
+    [Fact]
+    public void NullRunMeasuresBothArmsOnTheEnvironmentsSwitchesAndSaysSo()
+    {
+        WithCleanSwitches(() =>
+        {
+            int nc = Gemm256x6x16.ColumnBlock, calls = 0;
+            var r = BenchAb.RunNull(3, () => { calls++; return Fields(); });
+            Assert.Equal(6, calls);
+            Assert.True(r.Null);
+            Assert.Empty(r.Switches);
+            var f = r.Figures.ToDictionary(x => x.Name);
+            Assert.Equal([nc, nc, nc], f["nc"].A);
+            Assert.Equal([nc, nc, nc], f["nc"].B);
+            Assert.Equal([1.0, 1, 1], f["pool_conv"].B);
+            var text = BenchAb.Text(r);
+            Assert.StartsWith("A/A (--ab-null) in one process, 3 rounds in ABBA order", text);
+            using var json = JsonDocument.Parse(BenchAb.Json(r));
+            Assert.True(json.RootElement.GetProperty("null").GetBoolean());
+            Assert.Equal(0, json.RootElement.GetProperty("switches").GetArrayLength());
+        });
+    }
+
+    [Fact]
+    public void SwappedOrderOpensWithArmB()
+    {
+        WithCleanSwitches(() =>
+        {
+            int ncB = Gemm256x6x16.ColumnBlock == 128 ? 256 : 128;
+            var order = new List<char>();
+            var r = BenchAb.Run([(Nc, ncB.ToString(CultureInfo.InvariantCulture))], 3, () =>
+            {
+                order.Add(Gemm256x6x16.ColumnBlock == ncB ? 'B' : 'A');
+                return Fields();
+            }, order: AbOrder.Baab);
+            Assert.Equal("BAABBA", new string(order.ToArray()));
+            Assert.Equal(AbOrder.Baab, r.Order);
+            Assert.Contains("BAAB order", BenchAb.Text(r));
+            Assert.All(r.Figures.Single(x => x.Name == "nc").B, v => Assert.Equal(ncB, v));
+        });
+    }
+
+    [Fact]
+    public void BenchAbNullRunsInOneProcessAndSwapOpensWithB()
+    {
+        var r = StriateProcess.RunWith(new Dictionary<string, string> { ["STRIATE_BENCH_LAYER_ROUNDS"] = "1" }, null,
+            "bench", "--only", "layers", "--figures", "b1_832_32_1x1_s1_7_", "--ab-null", "--ab-swap", "--rounds", "2", "--json");
+        StriateProcess.AssertOk(r);
+        using var json = JsonDocument.Parse(r.Stdout);
+        Assert.True(json.RootElement.GetProperty("null").GetBoolean());
+        Assert.Equal("BAAB", json.RootElement.GetProperty("order").GetString());
+        Assert.NotEmpty(json.RootElement.GetProperty("figures").EnumerateArray());
+        var rounds = r.Stderr.Split('\n').Where(l => l.StartsWith("[ab] round ", StringComparison.Ordinal)).ToList();
+        Assert.Equal(4, rounds.Count);
+        Assert.StartsWith("[ab] round 1/2 B:", rounds[0]);
     }
 
     [Fact]
@@ -246,6 +348,14 @@ public sealed class BenchAbTests
         string[] args = suite == null ? ["bench", "--ab", word] : ["bench", "--only", suite, "--ab", word];
         StriateProcess.AssertOneLineError(StriateProcess.Run(args), expected);
     }
+
+    [Theory]
+    [InlineData("give it instead of --ab", "--only", "gemm", "--ab-null", "--ab", "STRIATE_BENCH_AVX2_NC=128")]
+    [InlineData("--ab-null needs --only", "--ab-null")]
+    [InlineData("--ab-null cannot run the loader suite", "--only", "loader", "--ab-null")]
+    [InlineData("--ab-swap only applies with --ab or --ab-null", "--only", "gemm", "--ab-swap")]
+    public void AbNullAndSwapAreRefusedWithOneLineWhereTheyDoNotApply(string expected, params string[] args) =>
+        StriateProcess.AssertOneLineError(StriateProcess.Run(["bench", .. args]), expected);
 
     [Fact]
     public void BenchWithoutAbRunsAsBefore()
