@@ -65,6 +65,7 @@ public static class ConvBenchmarks
         if (long.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_FLOATS"), out long aFloats) && aFloats >= 0) Gemm256x6x16.PackAWhileMultiplyingFloats = aFloats;
         // STRIATE_BENCH_FIVE_ROW_STRIPS=0: products that pack A themselves keep whole 6-row strips and one short strip per block.
         Gemm256x6x16.FiveRowStrips = Environment.GetEnvironmentVariable("STRIATE_BENCH_FIVE_ROW_STRIPS") != "0";
+        Gemm256x6x16.FiveRowWholePack = Environment.GetEnvironmentVariable("STRIATE_BENCH_FIVE_ROW_WHOLE_PACK") != "0";
     }
 
     /// <summary>

@@ -195,8 +195,13 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                     {
                         if (aWhilePacking < sixes)
                             GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, ic + aWhilePacking, sixes - aWhilePacking, pc, kc, job.Alpha, aPack + aWhilePacking * kc);
+                        // A 5-row strip is packed as 6 rows where A has a sixth (the next strip's first row, never read
+                        // by the 5-row tile): the vectorized strip pack instead of the row-by-row one for partial strips.
                         for (int f = 0; f < fives; f++)
-                            GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, ic + sixes + 5 * f, 5, pc, kc, job.Alpha, aPack + (sixes + MR * f) * kc);
+                        {
+                            int row = ic + sixes + 5 * f;
+                            GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, row, row + MR <= job.M && Gemm256x6x16.FiveRowWholePack ? MR : 5, pc, kc, job.Alpha, aPack + (sixes + MR * f) * kc);
+                        }
                     }
                     for (int ir = 0, strip = 0, mr = 0; ir < mc; ir += mr, strip++)
                     {
