@@ -57,23 +57,6 @@ internal readonly unsafe partial struct Gemm256x6x16
             aPacked += 6;
             b += 16;
         }
-        // Every row of C is read before any is written, as in Tile6.
-        if (beta != 0)
-        {
-            var vb = Vector256.Create(beta);
-            float* r = c;
-            AddScaled(r, ref c00, ref c01, vb); r += ldc;
-            AddScaled(r, ref c10, ref c11, vb); r += ldc;
-            AddScaled(r, ref c20, ref c21, vb); r += ldc;
-            AddScaled(r, ref c30, ref c31, vb); r += ldc;
-            AddScaled(r, ref c40, ref c41, vb); r += ldc;
-            AddScaled(r, ref c50, ref c51, vb);
-        }
-        Store(c, c00, c01); c += ldc;
-        Store(c, c10, c11); c += ldc;
-        Store(c, c20, c21); c += ldc;
-        Store(c, c30, c31); c += ldc;
-        Store(c, c40, c41); c += ldc;
-        Store(c, c50, c51);
+        StorePlain6(c, ldc, beta, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
     }
 }
