@@ -10,7 +10,8 @@ namespace Striate.Tests.Kernels;
 /// 4-row tiles, so the result must match the switch turned off bit for bit (where the last column strip is 16 wide or
 /// more than 8: the narrow column tiles sum their own way) and the three-loop twin within rounding — for every row
 /// count mod 6, blocks too short for 5-row strips, several row blocks (MC) and depth blocks, beta 0 and not, A
-/// transposed, alpha ≠ 1, one and two threads, and the packing paths that ride on the first tiles.
+/// transposed, alpha ≠ 1, one and two threads, the packing paths that ride on the first tiles, and the 5-row strips packed
+/// row by row (FiveRowWholePack off) as well as whole.
 /// </summary>
 [Collection(nameof(StaticSwitchesCollection))]
 public class GemmFiveRowStripsTests
@@ -44,10 +45,17 @@ public class GemmFiveRowStripsTests
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, sixes, ldc);
             using (Switches.Set(() => Gemm256x6x16.FiveRowStrips, true))
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, actual, ldc);
+            // The 5-row strips packed row by row (no sixth row read from A) must give the same bits: the tile never
+            // reads the strip's sixth row.
+            var rowByRow = (float[])c0.Clone();
+            using (Switches.Set(() => Gemm256x6x16.FiveRowStrips, true))
+            using (Switches.Set(() => Gemm256x6x16.FiveRowWholePack, false))
+                Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, rowByRow, ldc);
             string what = $"threads={threads} transA={transA} alpha={alpha} m={m} n={n} k={k} beta={beta}";
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 4 * 3, what);
             if (n % 16 == 0 || n % 16 > 8)
                 Assert.True(sixes.AsSpan().SequenceEqual(actual), $"not bit-identical to the 6-row strips: {what}");
+            Assert.True(rowByRow.AsSpan().SequenceEqual(actual), $"the row-by-row pack of the 5-row strips is not bit-identical to the whole-strip pack: {what}");
         }
     }
 
