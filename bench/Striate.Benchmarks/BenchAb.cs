@@ -342,20 +342,24 @@ public static class BenchAb
             ["order"] = r.Order == AbOrder.Abba ? "ABBA" : "BAAB",
             ["null"] = r.Null,
             ["switches"] = r.Switches.Select(w => new Dictionary<string, object?> { ["name"] = w.Name, ["a"] = w.A, ["b"] = w.B }).ToArray(),
-            ["figures"] = r.Figures.Select(f => new Dictionary<string, object>
+            ["figures"] = r.Figures.Select(f =>
             {
-                ["name"] = f.Name, ["unit"] = f.Unit, ["lower_is_better"] = f.LowerIsBetter,
-                ["a"] = Arm(f.A, f.LowerIsBetter), ["b"] = Arm(f.B, f.LowerIsBetter),
-                ["b_over_a"] = Math.Round(f.Ratio, 4),
-                ["pair_ratios"] = f.PairRatios.Select(x => Math.Round(x, 4)).ToArray(),
-                ["pair_ratio_min"] = Math.Round(f.PairRatios.Min(), 4), ["pair_ratio_max"] = Math.Round(f.PairRatios.Max(), 4),
-                ["pairs_b_faster"] = f.PairsBFaster,
-                ["pairs_a_faster"] = f.PairsAFaster,
-                ["pair_ratio_p10"] = Math.Round(f.Statistics.P10, 4), ["pair_ratio_median"] = Math.Round(f.Statistics.Median, 4),
-                ["pair_ratio_p90"] = Math.Round(f.Statistics.P90, 4),
-                ["pair_ratio_median_ci90"] = new[] { Math.Round(f.Statistics.MedianLow, 4), Math.Round(f.Statistics.MedianHigh, 4) },
-                ["sign_test_p"] = Math.Round(f.Statistics.SignTestP, 4),
-                ["difference_shown"] = f.Statistics.Shown,
+                var st = f.Statistics; // read once: each read bootstraps the median's interval
+                return new Dictionary<string, object>
+                {
+                    ["name"] = f.Name, ["unit"] = f.Unit, ["lower_is_better"] = f.LowerIsBetter,
+                    ["a"] = Arm(f.A, f.LowerIsBetter), ["b"] = Arm(f.B, f.LowerIsBetter),
+                    ["b_over_a"] = Math.Round(f.Ratio, 4),
+                    ["pair_ratios"] = f.PairRatios.Select(x => Math.Round(x, 4)).ToArray(),
+                    ["pair_ratio_min"] = Math.Round(f.PairRatios.Min(), 4), ["pair_ratio_max"] = Math.Round(f.PairRatios.Max(), 4),
+                    ["pairs_b_faster"] = f.PairsBFaster,
+                    ["pairs_a_faster"] = f.PairsAFaster,
+                    ["pair_ratio_p10"] = Math.Round(st.P10, 4), ["pair_ratio_median"] = Math.Round(st.Median, 4),
+                    ["pair_ratio_p90"] = Math.Round(st.P90, 4),
+                    ["pair_ratio_median_ci90"] = new[] { Math.Round(st.MedianLow, 4), Math.Round(st.MedianHigh, 4) },
+                    ["sign_test_p"] = Math.Round(st.SignTestP, 4),
+                    ["difference_shown"] = st.Shown,
+                };
             }).ToArray(),
             ["profiles"] = r.Profiles.Select(p => new Dictionary<string, object?>
             {
