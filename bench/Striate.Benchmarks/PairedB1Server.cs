@@ -11,8 +11,12 @@ namespace Striate.Benchmarks;
 /// the STRIATE_BENCH_* switches applied, preparing with its own warm-up runs), kept alive so that a driver can
 /// alternate its runs with ONNX Runtime's in another process (<c>bench/OrtPaired</c>, the same protocol).
 /// Protocol: prints <c>ready</c> once prepared; each line <c>run</c> on the input runs the session once and prints its
-/// wall-clock milliseconds on one line (invariant culture; the first is the fresh process's first call); ends at end
-/// of input or on <c>quit</c>.
+/// wall-clock milliseconds on one line (invariant culture; the first is the fresh process's first call); each line
+/// <c>profile</c> runs it once untimed and once step by step (<see cref="InferenceSession.Profile(Tensor, int)"/> with
+/// one run) and prints one line <c>NODE=MS;NODE=MS;...</c>: every step in execution order with its milliseconds (a
+/// <c>;</c> in a node name is written as <c>,</c>; names hold <c>=</c>, so split each entry at its last one). Ends at
+/// end of input or on <c>quit</c>; any other line is refused with exit code 2. <c>bench/steps_b1.py</c> alternates
+/// "profile" lines between processes started with different switches.
 /// </summary>
 public static class PairedB1Server
 {
@@ -34,7 +38,14 @@ public static class PairedB1Server
         output.Flush();
         for (string? line; (line = input.ReadLine()) != null && line != "quit";)
         {
-            if (line != "run") { error.WriteLine($"striate bench --serve-b1: expected 'run' or 'quit', got '{line}'."); return 2; }
+            if (line == "profile")
+            {
+                var steps = session.Profile(x, 1);
+                output.WriteLine(string.Join(";", steps.Select(s => s.Node.Replace(';', ',') + "=" + s.Milliseconds.ToString("R", CultureInfo.InvariantCulture))));
+                output.Flush();
+                continue;
+            }
+            if (line != "run") { error.WriteLine($"striate bench --serve-b1: expected 'run', 'profile' or 'quit', got '{line}'."); return 2; }
             double start = BenchTimer.Now();
             session.Run(x.ReadOnlySpan, logits);
             double ms = (BenchTimer.Now() - start) * 1e3;

@@ -6,8 +6,9 @@ namespace Striate.Tests.Bench;
 
 /// <summary>
 /// <c>striate bench --serve-b1 MODEL</c> (<see cref="PairedB1Server"/>), Striate's side of <c>bench/ort_b1.py --paired</c>:
-/// "ready" once prepared, one positive millisecond figure per "run" line, nothing after "quit"; other lines and
-/// unknown models are refused with exit code 2. Timings are not checked.
+/// "ready" once prepared, one positive millisecond figure per "run" line, one line of per-step milliseconds per
+/// "profile" line (what bench/steps_b1.py parses), nothing after "quit"; other lines and unknown models are refused
+/// with exit code 2. Timings are not checked.
 /// </summary>
 [Collection(nameof(StaticSwitchesCollection))]
 public sealed class PairedB1ServerTests
@@ -39,6 +40,29 @@ public sealed class PairedB1ServerTests
     }
 
     [Fact]
+    public void AnswersEachProfileWithEveryStepAndItsMilliseconds()
+    {
+        var (code, lines, error) = Serve("mobilenet_v2", "profile\nrun\nprofile\nquit\n");
+        Assert.Equal(0, code);
+        Assert.Equal("", error);
+        Assert.Equal(4, lines.Length);
+        Assert.True(double.Parse(lines[2], CultureInfo.InvariantCulture) > 0, lines[2]);
+        string[][] nodes = [.. new[] { lines[1], lines[3] }.Select(line => line.Split(';').Select(entry =>
+        {
+            int at = entry.LastIndexOf('=');
+            Assert.True(at > 0, entry);
+            Assert.True(double.Parse(entry[(at + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture) >= 0, entry);
+            return entry[..at];
+        }).ToArray())];
+        // One entry per step of the prepared session, the same steps in the same order each time; the first is
+        // MobileNet-V2's stem with features.1 and the last its classifier.
+        Assert.True(nodes[0].Length > 10, lines[1]);
+        Assert.Equal(nodes[0], nodes[1]);
+        Assert.Contains("features.0.0", nodes[0][0]);
+        Assert.Contains("classifier", nodes[0][^1]);
+    }
+
+    [Fact]
     public void RefusesUnknownModelsAndLines()
     {
         var (code, lines, error) = Serve("resnet19", "run\n");
@@ -50,5 +74,6 @@ public sealed class PairedB1ServerTests
         Assert.Equal(2, code);
         Assert.Equal(["ready"], lines);
         Assert.Contains("'go'", error);
+        Assert.Contains("'profile'", error);
     }
 }

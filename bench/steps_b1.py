@@ -1,0 +1,291 @@
+#!/usr/bin/python3
+"""Batch-1 A/B per step in separate processes: one `striate bench --serve-b1 MODEL` per switch value, alternated.
+
+    /usr/bin/python3 bench/steps_b1.py --model resnet50 --switch STRIATE_BENCH_X --values - 0 --rounds 80
+    /usr/bin/python3 bench/steps_b1.py --model resnet50 --switch STRIATE_BENCH_X --values 1 1 --rounds 80   # A/A
+    /usr/bin/python3 bench/steps_b1.py --model mobilenet_v2 --switch STRIATE_BENCH_X --values - 0 --ort --json out.json
+    /usr/bin/python3 bench/steps_b1.py --from out.json --steps layer1.     # the report again from a saved run
+
+Each --values entry is an arm (A, B, C, ...; '-' leaves the variable unset, the same value twice is an A/A run): one
+long-lived serve-b1 process started with the variable so (the session prepared as the tv_MODEL_224_infer_b1_ figures
+prepare it, the STRIATE_BENCH_* switches read at start). Each answers a "profile" line with one untimed run and one
+timed step by step (session.Profile with one run): every step's milliseconds. After --warm-up untimed profiles per arm,
+each round profiles every arm once in an order shuffled per round (seeded), each after all processes have been off the
+CPU for 12 ms (at least --gap-ms): bench/ort_b1.py's idle gaps, so no arm runs beside another's spinning threads and a
+slow spell of the host falls on the arms at random. With --ort, bench/OrtPaired (ONNX Runtime, the anchor's session)
+joins the rotation as arm O, and each Striate arm also answers a "run" (its wall clock after the idle gap, the
+figure --paired compares) before its profile, so ORT ÷ arm compares like with like.
+
+Why not `striate bench --ab` at batch 1: --ab alternates arms inside one process, rebuilding and re-preparing the model
+between them, and on a host with slow spells of seconds its ResNet-50 b1 A/A read 0.91–1.10 for identical code; run
+by run in separate processes, per step, an A/A over 80 rounds resolves a few hundredths of a ms per step (RESULTS).
+
+Prints per arm the total (sum of the steps; with --ort also the wall clock) min / p10 / p25 / median; per other arm X
+the per-round ratio X ÷ A: median, p10–p90, a 90 % bootstrap interval of the median (rounds drawn with replacement,
+4000 times, fixed seed) and the sign test of "X faster in k of n rounds" (as --ab); then per step A's min / p10 / p25 /
+median, each other arm's p25 and the median over rounds of (X − A) with its 90 % bootstrap interval ('*' where it
+leaves out 0). Steps are matched by module path and kind (the text after "  # "), so a switch that changes the graph
+renumbering its values still pairs; a step only one arm has shows '—'. --json FILE keeps every round.
+"""
+
+import argparse
+import json
+import math
+import os
+import random
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ort_b1 as ob  # noqa: E402  (Server, wait_idle, build_ort_paired, onnx_file, STRIATE, MODELS)
+
+RESAMPLES = 4000
+LEVEL = 0.90
+
+
+def quantile(xs, q):
+    return ob.quantile(xs, q)
+
+
+def bootstrap_median(xs, rng, resamples=RESAMPLES, level=LEVEL):
+    """The central `level` interval of the median of xs over bootstrap resamples (percentile method)."""
+    n = len(xs)
+    meds = []
+    for _ in range(resamples):
+        s = sorted(rng.choices(xs, k=n))
+        meds.append(s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2]))
+    tail = (1 - level) / 2
+    return quantile(meds, tail), quantile(meds, 1 - tail)
+
+
+def sign_test(a, b):
+    """Two-sided exact sign test: the chance a fair coin tossed a + b times splits at least as unevenly as a : b."""
+    n, k = a + b, min(a, b)
+    if n == 0:
+        return 1.0
+    tail = sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2))
+               for i in range(k + 1))
+    return min(1.0, 2 * tail)
+
+
+def step_keys(names):
+    """Each step's key: its module path and kind (after "  # "), the k-th repeat of one as "... #k"."""
+    seen, keys = {}, []
+    for name in names:
+        at = name.rfind("  # ")
+        node = name if at < 0 else name[at + 4:]
+        seen[node] = seen.get(node, 0) + 1
+        keys.append(node if seen[node] == 1 else f"{node} #{seen[node]}")
+    return keys
+
+
+def parse_profile(line):
+    """serve-b1's answer to "profile": NODE=MS;NODE=MS;... (node names may hold '=': split at the last)."""
+    out = []
+    for entry in line.strip().split(";"):
+        name, ms = entry.rsplit("=", 1)
+        out.append((name, float(ms)))
+    return out
+
+
+def profile(server):
+    server.proc.stdin.write("profile\n")
+    server.proc.stdin.flush()
+    line = server.proc.stdout.readline()
+    if not line:
+        raise RuntimeError("serve-b1 ended instead of answering 'profile' (a build without the verb?)")
+    return parse_profile(line)
+
+
+def measure(args):
+    env_base = dict(os.environ)
+    env_base.pop(args.switch, None)
+    keys = [chr(ord("A") + i) for i in range(len(args.values))]
+    servers = {}
+    try:
+        if args.ort:
+            servers["O"] = ob.Server(["dotnet", ob.build_ort_paired(), ob.onnx_file(args.model)], dict(env_base))
+        for k, v in zip(keys, args.values):
+            env = dict(env_base)
+            if v != "-":
+                env[args.switch] = v
+            servers[k] = ob.Server([ob.STRIATE, "bench", "--serve-b1", args.model], env)
+        everyone = list(servers.values())
+        names = {}
+        for _ in range(args.warm_up):
+            for k in keys:
+                ob.wait_idle(everyone, args.gap_ms / 1e3)
+                names[k] = [n for n, _ in profile(servers[k])]
+            if args.ort:
+                ob.wait_idle(everyone, args.gap_ms / 1e3)
+                servers["O"].run()
+        rng = random.Random(args.seed)
+        log = []
+        order_keys = keys + (["O"] if args.ort else [])
+        for i in range(args.rounds):
+            order = list(order_keys)
+            rng.shuffle(order)
+            row = {"order": "".join(order), "steps": {}, "wall": {}, "gap_ms": {}}
+            for k in order:
+                row["gap_ms"][k] = round(1e3 * ob.wait_idle(everyone, args.gap_ms / 1e3), 2)
+                if k == "O":
+                    row["wall"]["O"] = servers["O"].run()
+                    continue
+                if args.ort:
+                    row["wall"][k] = servers[k].run()
+                steps = profile(servers[k])
+                if [n for n, _ in steps] != names[k]:
+                    raise RuntimeError(f"arm {k}'s steps changed between profiles")
+                row["steps"][k] = [ms for _, ms in steps]
+            log.append(row)
+            if args.progress and (i + 1) % 10 == 0:
+                print(f"[steps_b1] round {i + 1}/{args.rounds}", file=sys.stderr, flush=True)
+    finally:
+        for s in servers.values():
+            s.close()
+    return {"model": args.model, "switch": args.switch, "values": args.values, "arms": keys, "ort": args.ort,
+            "rounds": args.rounds, "seed": args.seed, "gap_ms": args.gap_ms, "warm_up": args.warm_up,
+            "names": names, "log": log}
+
+
+def report(data, step_filter="", top=None, sort="order"):
+    keys, log, rng = data["arms"], data["log"], random.Random(20261206)
+    n = len(log)
+    out = []
+    arms = ", ".join(f"{k}: {data['switch']}" + (" unset" if v == "-" else f"={v}") for k, v in zip(keys, data["values"]))
+    out.append(f"# {data['model']} b1, {n} rounds, arms in separate serve-b1 processes, order shuffled per round "
+               f"(seed {data['seed']}), each after ≥ {data['gap_ms']:g} ms and 12 ms idle; {arms}"
+               + ("; O: ONNX Runtime (bench/OrtPaired)" if data["ort"] else ""))
+    total = {k: [sum(r["steps"][k]) for r in log] for k in keys}
+
+    def qline(label, xs):
+        return (f"{label:26s} min {min(xs):8.3f}  p10 {quantile(xs, .1):8.3f}  p25 {quantile(xs, .25):8.3f}  "
+                f"median {quantile(xs, .5):8.3f} ms")
+
+    for k in keys:
+        out.append(qline(f"{k} sum of steps", total[k]))
+    if data["ort"]:
+        for k in keys + ["O"]:
+            out.append(qline(f"{k} wall clock (run)", [r["wall"][k] for r in log]))
+
+    def ratio_line(label, ratios):
+        lo, hi = bootstrap_median(ratios, rng)
+        a_faster = sum(x > 1 for x in ratios)
+        b_faster = sum(x < 1 for x in ratios)
+        shown = "; differs (CI leaves out 1)" if lo > 1 or hi < 1 else "; no difference shown (CI holds 1)"
+        return (f"{label:26s} median {quantile(ratios, .5):.3f}  p10–p90 {quantile(ratios, .1):.3f}–"
+                f"{quantile(ratios, .9):.3f}  90% CI {lo:.3f}–{hi:.3f}  {label[0]} faster in {b_faster} of {n}, "
+                f"sign p {sign_test(a_faster, b_faster):.3f}{shown}"), (lo, hi)
+
+    summary = {"total": {k: {"min": min(total[k]), "p10": quantile(total[k], .1), "p25": quantile(total[k], .25),
+                             "median": quantile(total[k], .5)} for k in keys}, "ratio": {}, "ort": {}}
+    for k in keys[1:]:
+        ratios = [total[k][i] / total["A"][i] for i in range(n)]
+        line, ci = ratio_line(f"{k} ÷ A per round (steps)", ratios)
+        out.append(line)
+        summary["ratio"][k] = {"median": quantile(ratios, .5), "ci90": ci}
+        if data["ort"]:
+            wall = [log[i]["wall"][k] / log[i]["wall"]["A"] for i in range(n)]
+            line, ci = ratio_line(f"{k} ÷ A per round (wall)", wall)
+            out.append(line)
+            summary["ratio"][k]["wall_median"], summary["ratio"][k]["wall_ci90"] = quantile(wall, .5), ci
+    if data["ort"]:
+        for k in keys:
+            r = [log[i]["wall"]["O"] / log[i]["wall"][k] for i in range(n)]
+            lo, hi = bootstrap_median(r, rng)
+            out.append(f"{'ORT ÷ ' + k + ' per round':26s} median {quantile(r, .5):.3f}  p25–p75 {quantile(r, .25):.3f}–"
+                       f"{quantile(r, .75):.3f}  90% CI {lo:.3f}–{hi:.3f}  (> 1: Striate arm faster)")
+            summary["ort"][k] = {"median": quantile(r, .5), "ci90": [lo, hi]}
+
+    # Per step, matched by key; per-round differences only where both arms have the step.
+    kidx = {k: {key: i for i, key in enumerate(step_keys(data["names"][k]))} for k in keys}
+    order = list(kidx["A"]) + [s for k in keys[1:] for s in kidx[k] if s not in kidx["A"]]
+    order = list(dict.fromkeys(order))
+    rows = []
+    for s in order:
+        def col(k):
+            return [r["steps"][k][kidx[k][s]] for r in log] if s in kidx[k] else None
+        a = col("A")
+        row = {"step": s, "A": None if a is None else {"min": min(a), "p10": quantile(a, .1), "p25": quantile(a, .25),
+                                                       "median": quantile(a, .5)}}
+        for k in keys[1:]:
+            b = col(k)
+            if b is None:
+                row[k] = None
+                continue
+            row[k] = {"p25": quantile(b, .25), "median": quantile(b, .5)}
+            if a is not None:
+                d = [y - x for x, y in zip(a, b)]
+                lo, hi = bootstrap_median(d, rng, resamples=1000)
+                row[k].update(diff_median=quantile(d, .5), diff_ci90=[lo, hi])
+        rows.append(row)
+    summary["steps"] = rows
+    shown = [r for r in rows if step_filter in r["step"]]
+    if sort == "diff" and len(keys) > 1:
+        shown.sort(key=lambda r: -abs((r["B"] or {}).get("diff_median", 0)))
+    if top:
+        shown = shown[:top]
+    out.append("")
+    out.append("per step, ms: A min / p10 / p25 / median | per other arm X: X p25, median over rounds of (X − A) "
+               "[90% bootstrap CI; * = leaves out 0]")
+    for r in shown:
+        a = r["A"]
+        cols = [f"{a['min']:7.3f} {a['p10']:7.3f} {a['p25']:7.3f} {a['median']:7.3f}" if a else f"{'—':>31s}"]
+        for k in keys[1:]:
+            x = r[k]
+            if x is None:
+                cols.append(f"{'—':>7s} {'':>8s} {'':17s}")
+            elif "diff_median" in x:
+                lo, hi = x["diff_ci90"]
+                star = "*" if lo > 0 or hi < 0 else " "
+                cols.append(f"{x['p25']:7.3f} {x['diff_median']:+8.3f} [{lo:+.3f},{hi:+.3f}]{star}")
+            else:
+                cols.append(f"{x['p25']:7.3f} {'—':>8s} {'':17s}")
+        out.append(" | ".join(cols) + "  " + r["step"])
+    if len(shown) < len(rows):
+        out.append(f"    ({len(rows) - len(shown)} more steps not shown: --steps, --top)")
+    for k in keys[1:]:
+        diffs = [r[k]["diff_median"] for r in rows if r[k] and "diff_median" in r[k]]
+        stars = sum(1 for r in rows if r[k] and "diff_ci90" in r[k] and (r[k]["diff_ci90"][0] > 0 or r[k]["diff_ci90"][1] < 0))
+        out.append(f"{k} − A: sum over steps of the median differences {sum(diffs):+.3f} ms; {stars} of {len(diffs)} "
+                   f"steps with a CI leaving out 0 (about {0.1 * len(diffs):.0f} expected by chance)")
+        summary["ratio"].setdefault(k, {})["sum_step_diffs"] = sum(diffs)
+    return "\n".join(out), summary
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--model", choices=ob.MODELS)
+    ap.add_argument("--switch", help="the STRIATE_BENCH_* variable the arms differ in")
+    ap.add_argument("--values", nargs="+", help="one value per arm, A first ('-' = unset); at least two")
+    ap.add_argument("--rounds", type=int, default=40, help="rounds (each arm profiled once per round; default 40)")
+    ap.add_argument("--ort", action="store_true", help="ONNX Runtime beside the arms (arm O) and each arm's wall clock")
+    ap.add_argument("--warm-up", type=int, default=2, help="untimed profiles per arm before round 1 (default 2)")
+    ap.add_argument("--gap-ms", type=float, default=5, help="at least this many ms between runs (default 5)")
+    ap.add_argument("--seed", type=int, default=16, help="seed of the per-round order (default 16)")
+    ap.add_argument("--json", metavar="FILE", help="write every round and the summary as JSON into FILE")
+    ap.add_argument("--from", dest="source", metavar="FILE", help="no measuring: report a --json FILE again")
+    ap.add_argument("--steps", default="", metavar="TEXT", help="list only the steps whose name holds TEXT")
+    ap.add_argument("--top", type=int, metavar="N", help="list only N steps (with --sort diff: the N that moved most)")
+    ap.add_argument("--sort", choices=["order", "diff"], default="order", help="steps in execution order or by |B − A|")
+    ap.add_argument("--progress", action="store_true", help="a line on stderr every 10 rounds")
+    args = ap.parse_args()
+    if args.source:
+        with open(args.source) as f:
+            data = json.load(f)
+    else:
+        if not (args.model and args.switch and args.values and len(args.values) >= 2):
+            ap.error("give --model, --switch and at least two --values (or --from FILE)")
+        if len(args.values) > 8:
+            ap.error("at most 8 arms")
+        if args.rounds < 1 or args.warm_up < 1:
+            ap.error("--rounds and --warm-up must be at least 1")
+        data = measure(args)
+    text, summary = report(data, args.steps, args.top, args.sort)
+    print(text)
+    if args.json and not args.source:
+        with open(args.json, "w") as f:
+            json.dump(dict(data, summary=summary), f)
+
+
+if __name__ == "__main__":
+    main()
