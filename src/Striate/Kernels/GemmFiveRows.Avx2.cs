@@ -61,27 +61,11 @@ internal readonly unsafe partial struct Gemm256x6x16
         }
         if (s.Plain)
         {
-            // Every row of C is read before any is written (4 KiB aliasing), as in Tile6.
-            if (beta != 0)
-            {
-                var vb = Vector256.Create(beta);
-                float* r = c;
-                AddScaled(r, ref c00, ref c01, vb); r += ldc;
-                AddScaled(r, ref c10, ref c11, vb); r += ldc;
-                AddScaled(r, ref c20, ref c21, vb); r += ldc;
-                AddScaled(r, ref c30, ref c31, vb); r += ldc;
-                AddScaled(r, ref c40, ref c41, vb);
-            }
-            Store(c, c00, c01); c += ldc;
-            Store(c, c10, c11); c += ldc;
-            Store(c, c20, c21); c += ldc;
-            Store(c, c30, c31); c += ldc;
-            Store(c, c40, c41);
+            StorePlain5(c, ldc, beta, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41);
             return;
         }
         bool whole = s.Cols == 16;
-        var m0 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols)).AsSingle();
-        var m1 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols - 8)).AsSingle();
+        var (m0, m1) = EdgeMasks(s.Cols);
         StoreEdge(c, c00, c01, beta, in s, 0, m0, m1, whole); c += ldc;
         StoreEdge(c, c10, c11, beta, in s, 1, m0, m1, whole); c += ldc;
         StoreEdge(c, c20, c21, beta, in s, 2, m0, m1, whole); c += ldc;

@@ -98,8 +98,7 @@ internal readonly unsafe partial struct Gemm256x6x16
         }
         // Edge tile or epilogue: lanes past the tile's columns are masked off (vmaskmovps), rows past its rows skipped.
         bool whole = s.Cols == 16;
-        var m0 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols)).AsSingle();
-        var m1 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols - 8)).AsSingle();
+        var (m0, m1) = EdgeMasks(s.Cols);
         StoreEdge(c, c00, c01, beta, in s, 0, m0, m1, whole); c += ldc;
         StoreEdge(c, c10, c11, beta, in s, 1, m0, m1, whole); c += ldc;
         StoreEdge(c, c20, c21, beta, in s, 2, m0, m1, whole); c += ldc;
@@ -138,6 +137,40 @@ internal readonly unsafe partial struct Gemm256x6x16
     }
 
     /// <summary>
+    /// The plain store of a whole 5×16 tile (<see cref="RunFiveRows"/>): <see cref="StorePlain6"/> for ten accumulators.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StorePlain5(float* c, nint ldc, float beta,
+        ref Vector256<float> c00, ref Vector256<float> c01, ref Vector256<float> c10, ref Vector256<float> c11, ref Vector256<float> c20, ref Vector256<float> c21,
+        ref Vector256<float> c30, ref Vector256<float> c31, ref Vector256<float> c40, ref Vector256<float> c41)
+    {
+        if (beta != 0)
+        {
+            var vb = Vector256.Create(beta);
+            float* r = c;
+            AddScaled(r, ref c00, ref c01, vb); r += ldc;
+            AddScaled(r, ref c10, ref c11, vb); r += ldc;
+            AddScaled(r, ref c20, ref c21, vb); r += ldc;
+            AddScaled(r, ref c30, ref c31, vb); r += ldc;
+            AddScaled(r, ref c40, ref c41, vb);
+        }
+        Store(c, c00, c01); c += ldc;
+        Store(c, c10, c11); c += ldc;
+        Store(c, c20, c21); c += ldc;
+        Store(c, c30, c31); c += ldc;
+        Store(c, c40, c41);
+    }
+
+    /// <summary>
+    /// The column masks of an edge tile <paramref name="cols"/> wide (1–16): the lanes of its first and second 8-float
+    /// half that lie inside the tile (vmaskmovps keeps the rest of C untouched).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (Vector256<float> M0, Vector256<float> M1) EdgeMasks(int cols)
+        => (Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols)).AsSingle(),
+            Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(cols - 8)).AsSingle());
+
+    /// <summary>
     /// Rows 0..3 of the 6×16 tile (4 broadcasts, 8 FMAs per depth: 8 ymm accumulators, just enough chains for two FMA
     /// pipes), for C's last 1–4 rows; always through the edge store (a short tile is never a plain one).
     /// </summary>
@@ -171,8 +204,7 @@ internal readonly unsafe partial struct Gemm256x6x16
             return;
         }
         bool whole = s.Cols == 16;
-        var m0 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols)).AsSingle();
-        var m1 = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(s.Cols - 8)).AsSingle();
+        var (m0, m1) = EdgeMasks(s.Cols);
         StoreEdge(c, c00, c01, beta, in s, 0, m0, m1, whole); c += ldc;
         StoreEdge(c, c10, c11, beta, in s, 1, m0, m1, whole); c += ldc;
         StoreEdge(c, c20, c21, beta, in s, 2, m0, m1, whole); c += ldc;
