@@ -66,6 +66,8 @@ public static class ConvBenchmarks
         // STRIATE_BENCH_FIVE_ROW_STRIPS=0: products that pack A themselves keep whole 6-row strips and one short strip per block.
         Gemm256x6x16.FiveRowStrips = Environment.GetEnvironmentVariable("STRIATE_BENCH_FIVE_ROW_STRIPS") != "0";
         Gemm256x6x16.FiveRowWholePack = Environment.GetEnvironmentVariable("STRIATE_BENCH_FIVE_ROW_WHOLE_PACK") != "0";
+        // STRIATE_BENCH_PACK_B_PIECES=0: B̃'s row pieces packed as four 64-byte block copies (GemmPacking.CopyPiece).
+        Gemm256x6x16.PackBPieces = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_B_PIECES") != "0";
     }
 
     /// <summary>

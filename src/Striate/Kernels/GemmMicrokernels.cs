@@ -269,6 +269,12 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
     /// </summary>
     internal static int SelfPackedDepth = 512;
 
+    /// <summary>
+    /// For benchmarks: false packs B̃'s whole row pieces as four 64-byte block copies instead of eight loads then eight
+    /// stores (GemmPacking.CopyPiece; STRIATE_BENCH_PACK_B_PIECES=0).
+    /// </summary>
+    internal static bool PackBPieces = true;
+
     // NoInlining: the body (Tile6, GemmTiles.Avx2.cs) is inlined here, and Run stays a call from GemmDriver.Block, as
     // when its body was written out here (then too large to inline).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

@@ -7,8 +7,10 @@ namespace Striate.Tests.Kernels;
 /// B̃ packing of an untransposed B against its layout written out plainly, for every tile width: the AVX2 tile packs
 /// groups of strips over passes of a few rows, the others whole rows; both must give the same B̃, with and without
 /// a row affine (a batch norm → ReLU folded into the packing), for depths and widths that leave partial passes,
-/// partial groups and a partial last strip.
+/// partial groups and a partial last strip — on the AVX2 tile with whole row pieces copied as eight loads then eight
+/// stores (<see cref="Gemm256x6x16.PackBPieces"/>) and as block copies.
 /// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
 public class GemmPackingTests
 {
     /// <summary>B̃ [ceil(nc/NR), kc, NR]: element (p, j) of the block at strip j / NR, row p, lane j % NR; zero past nc.</summary>
@@ -61,5 +63,13 @@ public class GemmPackingTests
         Check<Gemm128x6x8>(2);
         Check<Gemm256x6x16>(3);
         Check<Gemm512x14x32>(4);
+    }
+
+    [Fact]
+    public void PackBGivesTheSameLayoutWithAndWithoutWholeRowPieces()
+    {
+        foreach (bool pieces in new[] { true, false })
+        using (Switches.Set(() => Gemm256x6x16.PackBPieces, pieces))
+            Check<Gemm256x6x16>(pieces ? 5UL : 6UL);
     }
 }
