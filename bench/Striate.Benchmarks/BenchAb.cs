@@ -103,12 +103,24 @@ public sealed record AbResult(int Rounds, IReadOnlyList<(string Name, string? A,
 {
     /// <summary>An A/A run (<c>--ab-null</c>): both arms ran the same switches, so every difference is noise.</summary>
     public bool Null => Switches.Count == 0;
+
+    /// <summary>
+    /// With <c>--ab-control</c>: per figure, arm A against the control arm A' (A's switches again, run in the same
+    /// rounds), as figures whose <see cref="AbFigure.B"/> is A': their A'÷A and interval are the noise floor of this very
+    /// window. Empty otherwise.
+    /// </summary>
+    public IReadOnlyList<AbFigure> Control { get; init; } = [];
+
+    /// <summary>Untimed passes of each arm before round 1 (<c>--ab-warm-up</c>).</summary>
+    public int WarmUp { get; init; }
 }
 
 /// <summary>
 /// The order of the arms: ABBA (A B, B A, A B, ...: A opens the process) or, with <c>--ab-swap</c>, BAAB (B A, A B, ...: B
 /// opens it). Both alternate which arm goes first in each round, so a drift within a pair falls on each arm alike; what
-/// they change is only the arm that runs first in the process, on a cold JIT, heap and cache.
+/// they change is only the arm that runs first in the process, on a cold JIT, heap and cache. With a control arm A'
+/// (<c>--ab-control</c>) the three arms rotate instead: A B A', B A' A, A' A B, ... (from B with --ab-swap), so each arm
+/// runs first, second and third equally often over three rounds.
 /// </summary>
 public enum AbOrder { Abba, Baab }
 
@@ -149,21 +161,25 @@ public static class BenchAb
 
     /// <summary>
     /// Measures <paramref name="measure"/> (one pass over the wanted figures) <paramref name="rounds"/> times in each arm,
-    /// in <paramref name="order"/>; <paramref name="progress"/> gets a line per arm. With no settings for arm B
+    /// in <paramref name="order"/> (<see cref="ArmOrder"/>), after <paramref name="warmUp"/> passes of each arm whose
+    /// figures are dropped; with <paramref name="control"/> a third arm A' runs arm A's switches again in every round
+    /// (<see cref="AbResult.Control"/>: this window's A/A floor). <paramref name="progress"/> gets a line per arm. With no settings for arm B
     /// (<see cref="RunNull"/>) both arms run the environment's switches. Throws <see cref="BenchAbException"/> when arm B
     /// would run what arm A runs (a value the environment already has, or one its switch ignores) or when nothing is
     /// measured. The environment and the switched fields are as before when it returns.
     /// </summary>
     public static AbResult Run(IReadOnlyList<(string Name, string Value)> armB, int rounds, Func<IEnumerable<BenchFigure>> measure, TextWriter? progress = null,
-        AbOrder order = AbOrder.Abba)
+        AbOrder order = AbOrder.Abba, int warmUp = 0, bool control = false)
     {
         if (rounds < 1) throw new BenchAbException($"--rounds must be at least 1, got {rounds}.");
+        if (warmUp < 0) throw new BenchAbException($"--ab-warm-up must be 0 or more, got {warmUp}.");
         var original = armB.Select(s => Environment.GetEnvironmentVariable(s.Name)).ToArray();
         for (int i = 0; i < armB.Count; i++)
             if ((original[i] ?? "") == armB[i].Value)
                 throw new BenchAbException($"--ab {armB[i].Name}={armB[i].Value}: the environment already gives it that value, so both arms would be the same.");
         var a = new Dictionary<string, List<double>>();
         var b = new Dictionary<string, List<double>>();
+        var a2 = new Dictionary<string, List<double>>(); // the control arm A' (--ab-control)
         var units = new Dictionary<string, string>();
         var profilesA = new List<ModelBenchmarks.ProfileRecord>();
         var profilesB = new List<ModelBenchmarks.ProfileRecord>();
@@ -176,27 +192,34 @@ public static class BenchAb
             var stateB = BenchSwitches.State();
             if (armB.Count > 0 && stateA.SequenceEqual(stateB) && armB.All(s => !BenchSwitches.ReadAtUse.Contains(s.Name)))
                 throw new BenchAbException($"--ab {string.Join(' ', armB.Select(s => $"{s.Name}={s.Value}"))}: arm B sets no field differently from arm A (that value may be the default already, or one the switch ignores).");
-            for (int round = 0; round < rounds; round++)
+            // Warm-up passes (round < 0) run every arm in round 1's order and keep nothing.
+            for (int round = -warmUp; round < rounds; round++)
             {
-                foreach (bool isB in (round % 2 == 0) == (order == AbOrder.Abba) ? new[] { false, true } : [true, false])
+                foreach (char arm in ArmOrder(Math.Max(round, 0), order, control))
                 {
+                    bool isB = arm == 'B';
                     SetArm(armB, original, isB);
                     TransformedWeights.Clear();
                     GC.Collect();
                     GC.WaitForPendingFinalizers();
                     GC.Collect();
                     var log = new List<ModelBenchmarks.ProfileRecord>();
-                    ModelBenchmarks.ProfileLog = log;
-                    var into = isB ? b : a;
-                    var line = new StringBuilder($"[ab] round {round + 1}/{rounds} {(isB ? 'B' : 'A')}:");
+                    ModelBenchmarks.ProfileLog = round < 0 ? null : log;
+                    var into = round < 0 ? null : arm switch { 'A' => a, 'B' => b, _ => a2 };
+                    string armName = arm == 'C' ? "A'" : arm.ToString();
+                    var line = new StringBuilder(round < 0
+                        ? $"[ab] warm-up {round + warmUp + 1}/{warmUp} {armName} (untimed):"
+                        : $"[ab] round {round + 1}/{rounds} {armName}:");
                     foreach (var f in measure())
                     {
+                        line.Append(CultureInfo.InvariantCulture, $" {f.Name} {Format(f.Value)} {f.Unit};");
+                        if (into == null) continue;
                         if (!into.TryGetValue(f.Name, out var values)) into[f.Name] = values = [];
                         values.Add(f.Value);
                         units[f.Name] = f.Unit;
-                        line.Append(CultureInfo.InvariantCulture, $" {f.Name} {Format(f.Value)} {f.Unit};");
                     }
-                    (isB ? profilesB : profilesA).AddRange(log);
+                    if (arm == 'A') profilesA.AddRange(log);
+                    else if (arm == 'B') profilesB.AddRange(log);
                     progress?.WriteLine(line.ToString().TrimEnd(';'));
                 }
             }
@@ -211,9 +234,27 @@ public static class BenchAb
         var figures = a.Keys.Where(n => b.ContainsKey(n) && a[n].Count == rounds && b[n].Count == rounds)
             .Select(n => new AbFigure(n, units[n], a[n], b[n])).ToList();
         var oneArm = a.Keys.Union(b.Keys).Where(n => !figures.Any(f => f.Name == n)).ToList();
+        var controlFigures = figures.Where(f => a2.TryGetValue(f.Name, out var c) && c.Count == rounds)
+            .Select(f => new AbFigure(f.Name, f.Unit, f.A, a2[f.Name])).ToList();
         var profiles = profilesA.Select(p => p.Figure).Distinct().Where(n => profilesB.Any(p => p.Figure == n))
             .Select(n => SideBySide(n, profilesA.Where(p => p.Figure == n).ToList(), profilesB.Where(p => p.Figure == n).ToList())).ToList();
-        return new AbResult(rounds, armB.Select((s, i) => (s.Name, original[i], (string?)(s.Value.Length == 0 ? null : s.Value))).ToList(), figures, profiles, oneArm, order);
+        return new AbResult(rounds, armB.Select((s, i) => (s.Name, original[i], (string?)(s.Value.Length == 0 ? null : s.Value))).ToList(), figures, profiles, oneArm, order)
+        {
+            Control = controlFigures,
+            WarmUp = warmUp,
+        };
+    }
+
+    /// <summary>
+    /// The arms of round <paramref name="round"/> (0-based) in the order they run: 'A', 'B' and, with a control arm, 'C'
+    /// for A'. Two arms: ABBA (A B, B A, ...) or BAAB; three: rotated, A B A', B A' A, A' A B, ... (from B A' A with BAAB).
+    /// </summary>
+    public static string ArmOrder(int round, AbOrder order, bool control)
+    {
+        if (!control) return (round % 2 == 0) == (order == AbOrder.Abba) ? "AB" : "BA";
+        const string cycle = "ABCABC";
+        int start = (round + (order == AbOrder.Abba ? 0 : 1)) % 3;
+        return cycle.Substring(start, 3);
     }
 
     /// <summary>
@@ -221,8 +262,8 @@ public static class BenchAb
     /// (alternation, resets, rebuilt models, statistics) as in an A/B, so its B ÷ A and intervals are the noise floor an
     /// A/B of the same figures, rounds and window has to clear.
     /// </summary>
-    public static AbResult RunNull(int rounds, Func<IEnumerable<BenchFigure>> measure, TextWriter? progress = null, AbOrder order = AbOrder.Abba) =>
-        Run([], rounds, measure, progress, order);
+    public static AbResult RunNull(int rounds, Func<IEnumerable<BenchFigure>> measure, TextWriter? progress = null, AbOrder order = AbOrder.Abba, int warmUp = 0) =>
+        Run([], rounds, measure, progress, order, warmUp);
 
     private static void SetArm(IReadOnlyList<(string Name, string Value)> armB, string?[] original, bool isB)
     {
@@ -287,25 +328,26 @@ public static class BenchAb
     {
         var inv = CultureInfo.InvariantCulture;
         var s = new StringBuilder();
-        string order = r.Order == AbOrder.Abba ? "ABBA order (A B, B A, ...)" : "BAAB order (B A, A B, ...; --ab-swap)";
+        bool control = r.Control.Count > 0;
+        string order = control
+            ? (r.Order == AbOrder.Abba ? "rotated order (A B A', B A' A, A' A B, ...)" : "rotated order from B (B A' A, A' A B, A B A', ...; --ab-swap)")
+            : r.Order == AbOrder.Abba ? "ABBA order (A B, B A, ...)" : "BAAB order (B A, A B, ...; --ab-swap)";
         string plural = r.Rounds == 1 ? "" : "s";
+        string warm = r.WarmUp == 0 ? "no untimed warm-up" : $"after {r.WarmUp} untimed warm-up pass{(r.WarmUp == 1 ? "" : "es")} of each arm";
         if (r.Null)
-            s.AppendLine(inv, $"A/A (--ab-null) in one process, {r.Rounds} round{plural} in {order}; both arms run the STRIATE_BENCH_* switches as the environment gives them: every difference below is noise, the floor an A/B of these figures has to clear");
+            s.AppendLine(inv, $"A/A (--ab-null) in one process, {r.Rounds} round{plural} in {order}, {warm}; both arms run the STRIATE_BENCH_* switches as the environment gives them: every difference below is noise, the floor an A/B of these figures has to clear");
         else
-            s.AppendLine(inv, $"A/B in one process, {r.Rounds} round{plural} in {order}; arm A: {Arm(r.Switches.Select(w => (w.Name, w.A)))} (as the environment gives); arm B: {Arm(r.Switches.Select(w => (w.Name, w.B)))}");
+        {
+            string third = control ? "; control arm A': arm A's switches again, so each figure's A'÷A row below it is this window's A/A floor" : "";
+            s.AppendLine(inv, $"A/B in one process, {r.Rounds} round{plural} in {order}, {warm}; arm A: {Arm(r.Switches.Select(w => (w.Name, w.A)))} (as the environment gives); arm B: {Arm(r.Switches.Select(w => (w.Name, w.B)))}{third}");
+        }
         s.AppendLine("p25: the fast quartile (25th percentile of times, 75th of rates); B÷A: B's median over A's; pairs: each round's B ÷ A, min–max (median)");
         s.AppendLine(inv, $"p10–p90: the middle 80 % of the pair ratios; 90 % CI: bootstrap interval of their median ({AbStatistics.BootstrapResamples} resamples); sign p: two-sided sign test of the split");
         s.AppendLine(inv, $"{"figure",-40} {"unit",-6} {"A median",10} {"A p25",10} {"B median",10} {"B p25",10} {"B÷A",7}  {"pairs B÷A",-24} {"p10–p90",-13} {"90% CI",-13} {"sign p",6}  verdict");
         foreach (var f in r.Figures)
         {
-            var pairs = f.PairRatios;
-            bool low = f.LowerIsBetter;
-            var st = f.Statistics;
-            string split = f.PairsBFaster == pairs.Count ? "B faster in every pair" : f.PairsBFaster == 0 && f.PairsAFaster == pairs.Count ? "A faster in every pair" : $"B faster in {f.PairsBFaster} of {pairs.Count} pairs";
-            string verdict = split + (st.Shown ? ((st.MedianHigh < 1) == low ? "; B faster" : "; A faster") : "; no difference shown (CI holds 1)");
-            string range = $"{pairs.Min():F3}–{pairs.Max():F3} ({st.Median:F3})";
-            string middle = $"{st.P10:F3}–{st.P90:F3}", ci = $"{st.MedianLow:F3}–{st.MedianHigh:F3}";
-            s.AppendLine(inv, $"{f.Name,-40} {f.Unit,-6} {Format(Quantile(f.A, 0.5, low)),10} {Format(Quantile(f.A, 0.25, low)),10} {Format(Quantile(f.B, 0.5, low)),10} {Format(Quantile(f.B, 0.25, low)),10} {f.Ratio,7:F3}  {range,-24} {middle,-13} {ci,-13} {PValue(st.SignTestP),6}  {verdict}");
+            Row(f.Name, f, "B");
+            if (r.Control.FirstOrDefault(c => c.Name == f.Name) is { } c) Row("  A'÷A (control, A/A)", c, "A'");
         }
         foreach (var n in r.OneArmOnly) s.AppendLine(inv, $"{n}: not measured in every round of both arms (the switch changes which figures exist?), left out");
         foreach (var p in r.Profiles)
@@ -320,6 +362,19 @@ public static class BenchAb
             s.AppendLine(inv, $"{Ms(p.AWholeRun)} {Ms(p.BWholeRun)} {Ms(p.BWholeRun - p.AWholeRun)}  whole runs (median)");
         }
         return s.ToString();
+
+        // One figure's row; for the control row "B" is A' (named by `b`).
+        void Row(string name, AbFigure f, string b)
+        {
+            var pairs = f.PairRatios;
+            bool low = f.LowerIsBetter;
+            var st = f.Statistics;
+            string split = f.PairsBFaster == pairs.Count ? $"{b} faster in every pair" : f.PairsBFaster == 0 && f.PairsAFaster == pairs.Count ? "A faster in every pair" : $"{b} faster in {f.PairsBFaster} of {pairs.Count} pairs";
+            string verdict = split + (st.Shown ? ((st.MedianHigh < 1) == low ? $"; {b} faster" : "; A faster") : "; no difference shown (CI holds 1)");
+            string range = $"{pairs.Min():F3}–{pairs.Max():F3} ({st.Median:F3})";
+            string middle = $"{st.P10:F3}–{st.P90:F3}", ci = $"{st.MedianLow:F3}–{st.MedianHigh:F3}";
+            s.AppendLine(inv, $"{name,-40} {f.Unit,-6} {Format(Quantile(f.A, 0.5, low)),10} {Format(Quantile(f.A, 0.25, low)),10} {Format(Quantile(f.B, 0.5, low)),10} {Format(Quantile(f.B, 0.25, low)),10} {f.Ratio,7:F3}  {range,-24} {middle,-13} {ci,-13} {PValue(st.SignTestP),6}  {verdict}");
+        }
 
         static string Ms(double v) => double.IsNaN(v) ? $"{"—",9}" : v.ToString("F3", CultureInfo.InvariantCulture).PadLeft(9);
         static string PValue(double p) => p < 0.001 ? "<0.001" : p.ToString("F3", CultureInfo.InvariantCulture);
@@ -336,30 +391,37 @@ public static class BenchAb
             ["median"] = Math.Round(Quantile(v, 0.5, low), 4), ["p25"] = Math.Round(Quantile(v, 0.25, low), 4), ["values"] = v.Select(x => Math.Round(x, 4)).ToArray(),
         };
         static object? Num(double v) => double.IsNaN(v) ? null : Math.Round(v, 4);
+        static Dictionary<string, object> Figure(AbFigure f)
+        {
+            var st = f.Statistics; // read once: each read bootstraps the median's interval
+            return new Dictionary<string, object>
+            {
+                ["name"] = f.Name, ["unit"] = f.Unit, ["lower_is_better"] = f.LowerIsBetter,
+                ["a"] = Arm(f.A, f.LowerIsBetter), ["b"] = Arm(f.B, f.LowerIsBetter),
+                ["b_over_a"] = Math.Round(f.Ratio, 4),
+                ["pair_ratios"] = f.PairRatios.Select(x => Math.Round(x, 4)).ToArray(),
+                ["pair_ratio_min"] = Math.Round(f.PairRatios.Min(), 4), ["pair_ratio_max"] = Math.Round(f.PairRatios.Max(), 4),
+                ["pairs_b_faster"] = f.PairsBFaster,
+                ["pairs_a_faster"] = f.PairsAFaster,
+                ["pair_ratio_p10"] = Math.Round(st.P10, 4), ["pair_ratio_median"] = Math.Round(st.Median, 4),
+                ["pair_ratio_p90"] = Math.Round(st.P90, 4),
+                ["pair_ratio_median_ci90"] = new[] { Math.Round(st.MedianLow, 4), Math.Round(st.MedianHigh, 4) },
+                ["sign_test_p"] = Math.Round(st.SignTestP, 4),
+                ["difference_shown"] = st.Shown,
+            };
+        }
         var root = new Dictionary<string, object>
         {
             ["rounds"] = r.Rounds,
             ["order"] = r.Order == AbOrder.Abba ? "ABBA" : "BAAB",
             ["null"] = r.Null,
             ["switches"] = r.Switches.Select(w => new Dictionary<string, object?> { ["name"] = w.Name, ["a"] = w.A, ["b"] = w.B }).ToArray(),
+            ["warm_up"] = r.WarmUp,
             ["figures"] = r.Figures.Select(f =>
             {
-                var st = f.Statistics; // read once: each read bootstraps the median's interval
-                return new Dictionary<string, object>
-                {
-                    ["name"] = f.Name, ["unit"] = f.Unit, ["lower_is_better"] = f.LowerIsBetter,
-                    ["a"] = Arm(f.A, f.LowerIsBetter), ["b"] = Arm(f.B, f.LowerIsBetter),
-                    ["b_over_a"] = Math.Round(f.Ratio, 4),
-                    ["pair_ratios"] = f.PairRatios.Select(x => Math.Round(x, 4)).ToArray(),
-                    ["pair_ratio_min"] = Math.Round(f.PairRatios.Min(), 4), ["pair_ratio_max"] = Math.Round(f.PairRatios.Max(), 4),
-                    ["pairs_b_faster"] = f.PairsBFaster,
-                    ["pairs_a_faster"] = f.PairsAFaster,
-                    ["pair_ratio_p10"] = Math.Round(st.P10, 4), ["pair_ratio_median"] = Math.Round(st.Median, 4),
-                    ["pair_ratio_p90"] = Math.Round(st.P90, 4),
-                    ["pair_ratio_median_ci90"] = new[] { Math.Round(st.MedianLow, 4), Math.Round(st.MedianHigh, 4) },
-                    ["sign_test_p"] = Math.Round(st.SignTestP, 4),
-                    ["difference_shown"] = st.Shown,
-                };
+                var figure = Figure(f);
+                if (r.Control.FirstOrDefault(c => c.Name == f.Name) is { } c) figure["control"] = Figure(c); // its "b" is arm A'
+                return figure;
             }).ToArray(),
             ["profiles"] = r.Profiles.Select(p => new Dictionary<string, object?>
             {

@@ -51,10 +51,22 @@ internal static class BenchCommand
                 + "first in every other round; this changes only which arm opens the process on a cold JIT, heap and cache. To swap "
                 + "which value the environment gives, run again with the variable exported and --ab giving the other value.",
         };
+        var abControl = new Option<bool>("--ab-control")
+        {
+            Description = "With --ab: a third arm A' running arm A's switches again, the three rotated per round (A B A', B A' A, A' A B, ...), "
+                + "and under each figure's B÷A row its A'÷A row: the A/A noise floor of the same window, without a second command.",
+        };
+        var abWarmUp = new Option<int>("--ab-warm-up")
+        {
+            HelpName = "N",
+            Description = "With --ab or --ab-null: untimed passes of each arm before round 1, in round 1's order (default 1; 0: none), so no timed "
+                + "round opens the process on a cold JIT and heap.",
+            DefaultValueFactory = _ => 1,
+        };
         var rounds = new Option<int>("--rounds") { HelpName = "N", Description = "With --ab or --ab-null: pairs of arms to run (default 4; at least 3 for a range worth reading, 20 for a CI).", DefaultValueFactory = _ => 4 };
         // Hidden: Striate's long-lived side of bench/ort_b1.py --paired (PairedB1Server), not a figure of its own.
         var serveB1 = new Option<string>("--serve-b1") { HelpName = "MODEL", Hidden = true };
-        var command = new Command("bench", "Measure kernel and model throughput on this machine.") { json, only, figures, threads, ab, abNull, abSwap, rounds, serveB1 };
+        var command = new Command("bench", "Measure kernel and model throughput on this machine.") { json, only, figures, threads, ab, abNull, abSwap, abControl, abWarmUp, rounds, serveB1 };
         command.SetAction(parse =>
         {
             if (parse.GetValue(serveB1) is { } served)
@@ -81,10 +93,14 @@ internal static class BenchCommand
             // Implicit: an option given no value on the command line still has a result when it has a default (--rounds).
             bool isAb = parse.GetResult(ab) is { Implicit: false }, isNull = parse.GetValue(abNull);
             var order = parse.GetValue(abSwap) ? AbOrder.Baab : AbOrder.Abba;
+            bool control = parse.GetValue(abControl);
             if (isAb && isNull) { Console.Error.WriteLine("striate bench: --ab-null runs both arms alike; give it instead of --ab (the same --only, --figures and --rounds), not with it."); return 2; }
+            if (control && !isAb) { Console.Error.WriteLine("striate bench: --ab-control only applies with --ab (--ab-null is already an A/A run)."); return 2; }
             if (isAb || isNull)
-                return RunAb(isNull ? null : parse.GetValue(ab) ?? [], parse.GetValue(only) is { Length: > 0 } ? selected : null, parse.GetValue(rounds), order, asJson);
+                return RunAb(isNull ? null : parse.GetValue(ab) ?? [], parse.GetValue(only) is { Length: > 0 } ? selected : null, parse.GetValue(rounds), order, asJson,
+                    parse.GetValue(abWarmUp), control);
             if (parse.GetResult(rounds) is { Implicit: false }) { Console.Error.WriteLine("striate bench: --rounds only applies with --ab or --ab-null."); return 2; }
+            if (parse.GetResult(abWarmUp) is { Implicit: false }) { Console.Error.WriteLine("striate bench: --ab-warm-up only applies with --ab or --ab-null."); return 2; }
             if (order == AbOrder.Baab) { Console.Error.WriteLine("striate bench: --ab-swap only applies with --ab or --ab-null."); return 2; }
             var measured = new List<BenchFigure>();
             foreach (var name in selected)
@@ -107,10 +123,11 @@ internal static class BenchCommand
     }
 
     /// <summary>
-    /// --ab (or --ab-null, <paramref name="words"/> null): both arms of the named suites, <paramref name="rounds"/> pairs in
+    /// --ab (or --ab-null, <paramref name="words"/> null): both arms of the named suites (and the control arm A' with
+    /// <paramref name="control"/>), <paramref name="warmUp"/> untimed passes each, then <paramref name="rounds"/> rounds in
     /// <paramref name="order"/>, then the table (or JSON) on stdout; progress on stderr.
     /// </summary>
-    private static int RunAb(string[]? words, string[]? suites, int rounds, AbOrder order, bool asJson)
+    private static int RunAb(string[]? words, string[]? suites, int rounds, AbOrder order, bool asJson, int warmUp, bool control)
     {
         string flag = words == null ? "--ab-null" : "--ab";
         if (suites == null)
@@ -127,12 +144,13 @@ internal static class BenchCommand
             }
         }
         if (rounds < 1) { Console.Error.WriteLine($"striate bench: --rounds must be at least 1, got {rounds}."); return 2; }
+        if (warmUp < 0) { Console.Error.WriteLine($"striate bench: --ab-warm-up must be 0 or more, got {warmUp}."); return 2; }
         try
         {
             IEnumerable<BenchFigure> Measure() => suites.SelectMany(n => BenchSuite.Suites[n]());
             var result = words == null
-                ? BenchAb.RunNull(rounds, Measure, Console.Error, order)
-                : BenchAb.Run(BenchAb.Parse(words), rounds, Measure, Console.Error, order);
+                ? BenchAb.RunNull(rounds, Measure, Console.Error, order, warmUp)
+                : BenchAb.Run(BenchAb.Parse(words), rounds, Measure, Console.Error, order, warmUp, control);
             Console.Write(asJson ? BenchAb.Json(result) + Environment.NewLine : BenchAb.Text(result));
             return 0;
         }

@@ -10,9 +10,9 @@ namespace Striate.Tests.Bench;
 
 /// <summary>
 /// <c>striate bench --ab</c> (<see cref="BenchAb"/>): arm B sets the fields its switches name and arm A puts them back,
-/// alternating ABBA in one process (BAAB with --ab-swap; both arms alike with --ab-null); bad switches and arms that would
-/// not differ are refused; the table and the JSON carry both arms, the statistics of the pair ratios and the profiles
-/// side by side.
+/// alternating ABBA in one process (BAAB with --ab-swap; both arms alike with --ab-null; rotated with the control arm A'
+/// of --ab-control), after untimed warm-up passes (--ab-warm-up); bad switches and arms that would not differ are
+/// refused; the table and the JSON carry both arms, the statistics of the pair ratios and the profiles side by side.
 /// </summary>
 [Collection(nameof(StaticSwitchesCollection))]
 public sealed class BenchAbTests
@@ -303,6 +303,75 @@ public sealed class BenchAbTests
     }
 
     [Fact]
+    public void WarmUpPassesRunEachArmInRoundOnesOrderAndAreDropped()
+    {
+        WithCleanSwitches(() =>
+        {
+            int ncB = Gemm256x6x16.ColumnBlock == 128 ? 256 : 128, call = 0;
+            var order = new List<char>();
+            var progress = new StringWriter();
+            var r = BenchAb.Run([(Nc, ncB.ToString(CultureInfo.InvariantCulture))], 2, () =>
+            {
+                order.Add(Gemm256x6x16.ColumnBlock == ncB ? 'B' : 'A');
+                return [new BenchFigure("call", call++, "ms")];
+            }, progress, warmUp: 1);
+            Assert.Equal("ABABBA", new string(order.ToArray()));
+            var f = Assert.Single(r.Figures);
+            Assert.Equal([2.0, 5], f.A); // calls 0 (A) and 1 (B) were the warm-up
+            Assert.Equal([3.0, 4], f.B);
+            Assert.Equal(1, r.WarmUp);
+            var lines = progress.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.StartsWith("[ab] warm-up 1/1 A (untimed):", lines[0]);
+            Assert.StartsWith("[ab] warm-up 1/1 B (untimed):", lines[1]);
+            Assert.StartsWith("[ab] round 1/2 A:", lines[2]);
+            Assert.Contains("after 1 untimed warm-up pass of each arm", BenchAb.Text(r));
+            using var json = JsonDocument.Parse(BenchAb.Json(r));
+            Assert.Equal(1, json.RootElement.GetProperty("warm_up").GetInt32());
+            Assert.Throws<BenchAbException>(() => BenchAb.Run([(Nc, ncB.ToString(CultureInfo.InvariantCulture))], 2, Fields, warmUp: -1));
+        });
+    }
+
+    [Fact]
+    public void ControlArmRunsArmASwitchesAgainRotatedAndGivesTheWindowsAaFloor()
+    {
+        Assert.Equal(["ABC", "BCA", "CAB", "ABC"], Enumerable.Range(0, 4).Select(i => BenchAb.ArmOrder(i, AbOrder.Abba, control: true)));
+        Assert.Equal(["BCA", "CAB", "ABC"], Enumerable.Range(0, 3).Select(i => BenchAb.ArmOrder(i, AbOrder.Baab, control: true)));
+        Assert.Equal(["AB", "BA", "AB"], Enumerable.Range(0, 3).Select(i => BenchAb.ArmOrder(i, AbOrder.Abba, control: false)));
+        Assert.Equal(["BA", "AB"], Enumerable.Range(0, 2).Select(i => BenchAb.ArmOrder(i, AbOrder.Baab, control: false)));
+        WithCleanSwitches(() =>
+        {
+            int nc = Gemm256x6x16.ColumnBlock, ncB = nc == 128 ? 256 : 128, call = 0;
+            var order = new List<char>();
+            var r = BenchAb.Run([(Nc, ncB.ToString(CultureInfo.InvariantCulture))], 3, () =>
+            {
+                order.Add(Gemm256x6x16.ColumnBlock == ncB ? 'B' : 'A');
+                return [new BenchFigure("call", ++call, "ms"), new BenchFigure("nc", Gemm256x6x16.ColumnBlock, "cols")];
+            }, control: true);
+            // A B A', B A' A, A' A B: the control arm runs arm A's switches.
+            Assert.Equal("ABABAAAAB", new string(order.ToArray()));
+            var calls = r.Figures.Single(x => x.Name == "call");
+            Assert.Equal([1.0, 6, 8], calls.A);
+            Assert.Equal([2.0, 4, 9], calls.B);
+            var control = r.Control.Single(x => x.Name == "call");
+            Assert.Equal(calls.A, control.A);
+            Assert.Equal([3.0, 5, 7], control.B); // arm A'
+            Assert.All(r.Control.Single(x => x.Name == "nc").B, v => Assert.Equal(nc, v));
+            Assert.Equal(2, r.Control.Count);
+
+            var text = BenchAb.Text(r);
+            Assert.Contains("rotated order (A B A', B A' A, A' A B, ...)", text);
+            Assert.Contains("control arm A'", text);
+            var rows = text.Split('\n');
+            int at = Array.FindIndex(rows, l => l.StartsWith("call ", StringComparison.Ordinal));
+            Assert.StartsWith("  A'÷A (control, A/A)", rows[at + 1]);
+            using var json = JsonDocument.Parse(BenchAb.Json(r));
+            var f = json.RootElement.GetProperty("figures")[0];
+            Assert.Equal(3, f.GetProperty("control").GetProperty("b").GetProperty("values").GetArrayLength());
+            Assert.Equal(5.0, f.GetProperty("control").GetProperty("b").GetProperty("median").GetDouble());
+        });
+    }
+
+    [Fact]
     public void BenchAbNullRunsInOneProcessAndSwapOpensWithB()
     {
         var r = StriateProcess.RunWith(new Dictionary<string, string> { ["STRIATE_BENCH_LAYER_ROUNDS"] = "1" }, null,
@@ -315,6 +384,9 @@ public sealed class BenchAbTests
         var rounds = r.Stderr.Split('\n').Where(l => l.StartsWith("[ab] round ", StringComparison.Ordinal)).ToList();
         Assert.Equal(4, rounds.Count);
         Assert.StartsWith("[ab] round 1/2 B:", rounds[0]);
+        // One untimed warm-up pass of each arm by default, in round 1's order.
+        Assert.StartsWith("[ab] warm-up 1/1 B (untimed):", r.Stderr.Split('\n').First(l => l.StartsWith("[ab] ", StringComparison.Ordinal)));
+        Assert.Equal(1, json.RootElement.GetProperty("warm_up").GetInt32());
     }
 
     [Fact]
@@ -354,6 +426,10 @@ public sealed class BenchAbTests
     [InlineData("--ab-null needs --only", "--ab-null")]
     [InlineData("--ab-null cannot run the loader suite", "--only", "loader", "--ab-null")]
     [InlineData("--ab-swap only applies with --ab or --ab-null", "--only", "gemm", "--ab-swap")]
+    [InlineData("--ab-control only applies with --ab", "--only", "gemm", "--ab-control")]
+    [InlineData("--ab-control only applies with --ab", "--only", "gemm", "--ab-null", "--ab-control")]
+    [InlineData("--ab-warm-up only applies with --ab or --ab-null", "--only", "gemm", "--ab-warm-up", "2")]
+    [InlineData("--ab-warm-up must be 0 or more", "--only", "gemm", "--ab-null", "--ab-warm-up", "-1")]
     public void AbNullAndSwapAreRefusedWithOneLineWhereTheyDoNotApply(string expected, params string[] args) =>
         StriateProcess.AssertOneLineError(StriateProcess.Run(["bench", .. args]), expected);
 
