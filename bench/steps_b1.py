@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Batch-1 A/B per step in separate processes: one `striate bench --serve-b1 MODEL` per switch value, alternated.
 
-    /usr/bin/python3 bench/steps_b1.py --model resnet50 --switch STRIATE_BENCH_X --values - 0 --rounds 80
+    /usr/bin/python3 bench/steps_b1.py --model resnet50 --switch STRIATE_BENCH_X --values - 0 --procs 3 --rounds 90
     /usr/bin/python3 bench/steps_b1.py --model resnet50 --switch STRIATE_BENCH_X --values 1 1 --rounds 80   # A/A
     /usr/bin/python3 bench/steps_b1.py --model mobilenet_v2 --switch STRIATE_BENCH_X --values - 0 --ort --json out.json
     /usr/bin/python3 bench/steps_b1.py --from out.json --steps layer1.     # the report again from a saved run
@@ -26,6 +26,12 @@ the per-round ratio X ÷ A: median, p10–p90, a 90 % bootstrap interval of the 
 median, each other arm's p25 and the median over rounds of (X − A) with its 90 % bootstrap interval ('*' where it
 leaves out 0). Steps are matched by module path and kind (the text after "  # "), so a switch that changes the graph
 renumbering its values still pairs; a step only one arm has shows '—'. --json FILE keeps every round.
+
+One process per arm confounds the switch with the process: on the Zen 3 host, of three identical processes set beside
+a fourth (ResNet-50, 60 rounds), one ran every 1×1 step ~5 % faster all along (38 of 55 steps' intervals left out 0,
+sum −1.7 ms), the others matched it within chance. --procs N starts N processes per arm and uses them in turn (round
+i: process i mod N), so such offsets average out, and prints each process's median: give a switch's A/B --procs 3 or
+more before trusting a per-step move of a few %.
 """
 
 import argparse
@@ -104,17 +110,24 @@ def measure(args):
     try:
         if args.ort:
             servers["O"] = ob.Server(["dotnet", ob.build_ort_paired(), ob.onnx_file(args.model)], dict(env_base))
+        procs = {}  # arm -> its --procs processes, used in turn (round i: process i mod --procs)
         for k, v in zip(keys, args.values):
             env = dict(env_base)
             if v != "-":
                 env[args.switch] = v
-            servers[k] = ob.Server([ob.STRIATE, "bench", "--serve-b1", args.model], env)
+            procs[k] = []
+            for j in range(args.procs):
+                servers[f"{k}{j}"] = ob.Server([ob.STRIATE, "bench", "--serve-b1", args.model], env)
+                procs[k].append(servers[f"{k}{j}"])
         everyone = list(servers.values())
         names = {}
         for _ in range(args.warm_up):
             for k in keys:
-                ob.wait_idle(everyone, args.gap_ms / 1e3)
-                names[k] = [n for n, _ in profile(servers[k])]
+                for server in procs[k]:
+                    ob.wait_idle(everyone, args.gap_ms / 1e3)
+                    steps = [n for n, _ in profile(server)]
+                    if names.setdefault(k, steps) != steps:
+                        raise RuntimeError(f"arm {k}'s processes prepared different steps")
             if args.ort:
                 ob.wait_idle(everyone, args.gap_ms / 1e3)
                 servers["O"].run()
@@ -124,15 +137,16 @@ def measure(args):
         for i in range(args.rounds):
             order = list(order_keys)
             rng.shuffle(order)
-            row = {"order": "".join(order), "steps": {}, "wall": {}, "gap_ms": {}}
+            row = {"order": "".join(order), "steps": {}, "wall": {}, "gap_ms": {}, "proc": i % args.procs}
             for k in order:
                 row["gap_ms"][k] = round(1e3 * ob.wait_idle(everyone, args.gap_ms / 1e3), 2)
                 if k == "O":
                     row["wall"]["O"] = servers["O"].run()
                     continue
+                server = procs[k][i % args.procs]
                 if args.ort:
-                    row["wall"][k] = servers[k].run()
-                steps = profile(servers[k])
+                    row["wall"][k] = server.run()
+                steps = profile(server)
                 if [n for n, _ in steps] != names[k]:
                     raise RuntimeError(f"arm {k}'s steps changed between profiles")
                 row["steps"][k] = [ms for _, ms in steps]
@@ -143,7 +157,7 @@ def measure(args):
         for s in servers.values():
             s.close()
     return {"model": args.model, "switch": args.switch, "values": args.values, "arms": keys, "ort": args.ort,
-            "rounds": args.rounds, "seed": args.seed, "gap_ms": args.gap_ms, "warm_up": args.warm_up,
+            "rounds": args.rounds, "procs": args.procs, "seed": args.seed, "gap_ms": args.gap_ms, "warm_up": args.warm_up,
             "names": names, "log": log}
 
 
@@ -152,7 +166,8 @@ def report(data, step_filter="", top=None, sort="order"):
     n = len(log)
     out = []
     arms = ", ".join(f"{k}: {data['switch']}" + (" unset" if v == "-" else f"={v}") for k, v in zip(keys, data["values"]))
-    out.append(f"# {data['model']} b1, {n} rounds, arms in separate serve-b1 processes, order shuffled per round "
+    out.append(f"# {data['model']} b1, {n} rounds, arms in separate serve-b1 processes "
+               f"({data.get('procs', 1)} per arm, used in turn), order shuffled per round "
                f"(seed {data['seed']}), each after ≥ {data['gap_ms']:g} ms and 12 ms idle; {arms}"
                + ("; O: ONNX Runtime (bench/OrtPaired)" if data["ort"] else ""))
     total = {k: [sum(r["steps"][k]) for r in log] for k in keys}
@@ -163,6 +178,13 @@ def report(data, step_filter="", top=None, sort="order"):
 
     for k in keys:
         out.append(qline(f"{k} sum of steps", total[k]))
+    procs = data.get("procs", 1)
+    if procs > 1:
+        # The same code in another process can run some kernels a few % faster or slower all along (ResNet-50 A/A,
+        # 2026-12-06: one process's 1×1s 5 % faster than another's): each process's median over its rounds shows it.
+        for k in keys:
+            per = [quantile([total[k][i] for i in range(n) if log[i].get("proc", 0) == j], .5) for j in range(procs)]
+            out.append(f"{k} per process (median)      " + "  ".join(f"{x:8.3f}" for x in per) + " ms")
     if data["ort"]:
         for k in keys + ["O"]:
             out.append(qline(f"{k} wall clock (run)", [r["wall"][k] for r in log]))
@@ -258,6 +280,8 @@ def main():
     ap.add_argument("--switch", help="the STRIATE_BENCH_* variable the arms differ in")
     ap.add_argument("--values", nargs="+", help="one value per arm, A first ('-' = unset); at least two")
     ap.add_argument("--rounds", type=int, default=40, help="rounds (each arm profiled once per round; default 40)")
+    ap.add_argument("--procs", type=int, default=1, metavar="N",
+                    help="serve-b1 processes per arm, used in turn round by round (default 1; see above)")
     ap.add_argument("--ort", action="store_true", help="ONNX Runtime beside the arms (arm O) and each arm's wall clock")
     ap.add_argument("--warm-up", type=int, default=2, help="untimed profiles per arm before round 1 (default 2)")
     ap.add_argument("--gap-ms", type=float, default=5, help="at least this many ms between runs (default 5)")
@@ -277,8 +301,8 @@ def main():
             ap.error("give --model, --switch and at least two --values (or --from FILE)")
         if len(args.values) > 8:
             ap.error("at most 8 arms")
-        if args.rounds < 1 or args.warm_up < 1:
-            ap.error("--rounds and --warm-up must be at least 1")
+        if args.rounds < 1 or args.warm_up < 1 or args.procs < 1:
+            ap.error("--rounds, --warm-up and --procs must be at least 1")
         data = measure(args)
     text, summary = report(data, args.steps, args.top, args.sort)
     print(text)
