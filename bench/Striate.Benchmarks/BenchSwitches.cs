@@ -43,6 +43,7 @@ public static class BenchSwitches
         Of("Gemm256x6x16.FiveRowStrips", () => Gemm256x6x16.FiveRowStrips, v => Gemm256x6x16.FiveRowStrips = v),
         Of("Gemm256x6x16.FiveRowWholePack", () => Gemm256x6x16.FiveRowWholePack, v => Gemm256x6x16.FiveRowWholePack = v),
         Of("Gemm256x6x16.PackBPieces", () => Gemm256x6x16.PackBPieces, v => Gemm256x6x16.PackBPieces = v),
+        Of("Gemm256x6x16.PackAHalves", () => Gemm256x6x16.PackAHalves, v => Gemm256x6x16.PackAHalves = v),
         Of("Gemm256x6x16.FewColumnsTile", () => Gemm256x6x16.FewColumnsTile, v => Gemm256x6x16.FewColumnsTile = v),
         Of("Gemm256x6x16.OneColumnTile", () => Gemm256x6x16.OneColumnTile, v => Gemm256x6x16.OneColumnTile = v),
         Of("Conv2dDirect.PrefetchWeights", () => Conv2dDirect.PrefetchWeights, v => Conv2dDirect.PrefetchWeights = v),
@@ -136,7 +137,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_PHASE_RUNS", "STRIATE_BENCH_PHASE_L2", "STRIATE_BENCH_RESIDUAL_IN_PLACE", "STRIATE_BENCH_PACK_WHILE_MULTIPLYING",
         "STRIATE_BENCH_GATHER", "STRIATE_BENCH_GATHER_STRIPS", "STRIATE_BENCH_GATHER_PREFETCH",
         "STRIATE_BENCH_AVX2_KC_SELF", "STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING", "STRIATE_BENCH_PACK_A_FLOATS", "STRIATE_BENCH_WORKERS_OFF_CALLER",
-        "STRIATE_BENCH_FIVE_ROW_STRIPS", "STRIATE_BENCH_FIVE_ROW_WHOLE_PACK", "STRIATE_BENCH_PACK_B_PIECES",
+        "STRIATE_BENCH_FIVE_ROW_STRIPS", "STRIATE_BENCH_FIVE_ROW_WHOLE_PACK", "STRIATE_BENCH_PACK_B_PIECES", "STRIATE_BENCH_PACK_A_HALVES",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

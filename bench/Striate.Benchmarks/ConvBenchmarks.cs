@@ -68,6 +68,8 @@ public static class ConvBenchmarks
         Gemm256x6x16.FiveRowWholePack = Environment.GetEnvironmentVariable("STRIATE_BENCH_FIVE_ROW_WHOLE_PACK") != "0";
         // STRIATE_BENCH_PACK_B_PIECES=0: B̃'s row pieces packed as four 64-byte block copies (GemmPacking.CopyPiece).
         Gemm256x6x16.PackBPieces = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_B_PIECES") != "0";
+        // STRIATE_BENCH_PACK_A_HALVES=0: full 6-row Ã strips packed by 8 × 8 transposes (GemmPacking.PackAStripAvx).
+        Gemm256x6x16.PackAHalves = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_HALVES") != "0";
     }
 
     /// <summary>

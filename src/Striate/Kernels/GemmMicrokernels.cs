@@ -275,6 +275,12 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
     /// </summary>
     internal static bool PackBPieces = true;
 
+    /// <summary>
+    /// For benchmarks: false packs full 6-row Ã strips by 8 × 8 transposes (GemmPacking.PackAStripAvx) instead of 4 depths
+    /// of rows r and r + 4 per vector (GemmPacking.PackAStrip6Avx; STRIATE_BENCH_PACK_A_HALVES=0).
+    /// </summary>
+    internal static bool PackAHalves = true;
+
     // NoInlining: the body (Tile6, GemmTiles.Avx2.cs) is inlined here, and Run stays a call from GemmDriver.Block, as
     // when its body was written out here (then too large to inline).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

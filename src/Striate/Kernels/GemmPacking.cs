@@ -23,6 +23,11 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
             int rows = Math.Min(mr, mc - s);
             if (!transA)
             {
+                if (Avx.IsSupported && rows == mr && mr == 6 && kc >= 4 && Gemm256x6x16.PackAHalves)
+                {
+                    PackAStrip6Avx(a + (long)(i0 + s) * lda + p0, lda, kc, alpha, dst);
+                    continue;
+                }
                 if (Avx.IsSupported && rows == mr && (mr == 14 || mr == 6) && kc >= 8)
                 {
                     PackAStripAvx(a + (long)(i0 + s) * lda + p0, lda, kc, alpha, dst);
@@ -110,6 +115,50 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
         for (; p < kc; p++)
         for (int r = 0; r < mr; r++)
             dst[p * mr + r] = alpha * src[(long)r * lda + p];
+    }
+
+    /// <summary>
+    /// One full 6-row strip of Ã from A stored [m, lda], 4 depths at a time: each vector holds 4 depths of one row in its
+    /// low half and of the row 4 below in its high half (rows 2 and 3 with zeros above), so an in-lane 4×4 transpose
+    /// (4 unpacks, 4 shuffles) leaves each depth's 6 values (and 2 zeros) in one vector — no cross-lane permutes and no
+    /// loads of pad rows, where <see cref="PackAStripAvx"/> transposes 8 rows (2 of them repeats) × 8 depths with 24
+    /// shuffles. Stored 8 wide like <see cref="PackAStripAvx"/>: the two lanes past a depth land on the next depth's first
+    /// slots, written after them; only the strip's last depth takes a masked store. One Zen 3 core packed 126 rows × 256
+    /// depths of a 256-wide A in 3.3 µs instead of 4.7 (a memcpy of the same bytes 2.65; /tmp/gemm6-probe3).
+    /// </summary>
+    private static void PackAStrip6Avx(float* src, int lda, int kc, float alpha, float* dst)
+    {
+        float* r0 = src, r1 = r0 + lda, r2 = r1 + lda, r3 = r2 + lda, r4 = r3 + lda, r5 = r4 + lda;
+        var va = Vector256.Create(alpha);
+        bool scale = alpha != 1;
+        int p = 0;
+        for (; p + 4 <= kc; p += 4)
+        {
+            var v0 = Vector256.Create(Vector128.Load(r0 + p), Vector128.Load(r4 + p));
+            var v1 = Vector256.Create(Vector128.Load(r1 + p), Vector128.Load(r5 + p));
+            var v2 = Vector256.Create(Vector128.Load(r2 + p), Vector128<float>.Zero);
+            var v3 = Vector256.Create(Vector128.Load(r3 + p), Vector128<float>.Zero);
+            var t0 = Avx.UnpackLow(v0, v1); var t1 = Avx.UnpackHigh(v0, v1);
+            var t2 = Avx.UnpackLow(v2, v3); var t3 = Avx.UnpackHigh(v2, v3);
+            // o_j = [rows 0..3 | rows 4, 5, 0, 0] at depth p + j
+            var o0 = Avx.Shuffle(t0, t2, 0x44); var o1 = Avx.Shuffle(t0, t2, 0xEE);
+            var o2 = Avx.Shuffle(t1, t3, 0x44); var o3 = Avx.Shuffle(t1, t3, 0xEE);
+            if (scale)
+            {
+                o0 *= va; o1 *= va; o2 *= va; o3 *= va;
+            }
+            float* d = dst + p * 6;
+            Avx.Store(d, o0);
+            Avx.Store(d + 6, o1);
+            Avx.Store(d + 12, o2);
+            if (p + 4 == kc)
+                Avx.MaskStore(d + 18, Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(6)).AsSingle(), o3);
+            else
+                Avx.Store(d + 18, o3);
+        }
+        for (; p < kc; p++)
+        for (int r = 0; r < 6; r++)
+            dst[p * 6 + r] = alpha * src[(long)r * lda + p];
     }
 
     /// <summary>

@@ -65,6 +65,45 @@ public class GemmPackingTests
         Check<Gemm512x14x32>(4);
     }
 
+    /// <summary>Ã [ceil(mc/MR), kc, MR]: element (i, p) at strip i / MR, depth p, lane i % MR, times alpha; zero past mc.</summary>
+    private static float[] PackAPlain(int mr, float[] a, int lda, int i0, int mc, int p0, int kc, float alpha)
+    {
+        var dst = new float[(mc + mr - 1) / mr * mr * kc];
+        for (int i = 0; i < mc; i++)
+        for (int p = 0; p < kc; p++)
+            dst[i / mr * mr * kc + p * mr + i % mr] = alpha * a[(i0 + i) * lda + p0 + p];
+        return dst;
+    }
+
+    private static unsafe void CheckPackA<TKernel>(ulong seed) where TKernel : struct, IGemmMicrokernel
+    {
+        var gen = new Generator(seed);
+        int mr = TKernel.MR;
+        foreach (var (mc, kc) in new[] { (mr, 4), (mr, 5), (mr, 7), (mr, 8), (2 * mr, 9), (3 * mr + 1, 12), (2 * mr, 13), (4 * mr - 1, 256), (mr, 3), (1, 16) })
+        foreach (float alpha in new[] { 1f, 0.75f })
+        {
+            int i0 = gen.NextInt(3), p0 = gen.NextInt(5), lda = p0 + kc + gen.NextInt(4);
+            var a = Close.RandomArray((i0 + mc) * lda, gen);
+            var expected = PackAPlain(mr, a, lda, i0, mc, p0, kc, alpha);
+            var actual = new float[expected.Length];
+            Array.Fill(actual, float.NaN);
+            fixed (float* pa = a, pd = actual)
+                GemmPacking<TKernel>.PackA(false, pa, lda, i0, mc, p0, kc, alpha, pd);
+            Assert.True(expected.AsSpan().SequenceEqual(actual), $"MR={mr} mc={mc} kc={kc} i0={i0} p0={p0} lda={lda} alpha={alpha}");
+        }
+    }
+
+    [Fact]
+    public void PackAMatchesItsPlainLayoutOnEveryTileHeightWithAndWithoutRowHalves()
+    {
+        CheckPackA<GemmScalar4x4>(11);
+        CheckPackA<Gemm128x6x8>(12);
+        CheckPackA<Gemm512x14x32>(13);
+        foreach (bool halves in new[] { true, false })
+        using (Switches.Set(() => Gemm256x6x16.PackAHalves, halves))
+            CheckPackA<Gemm256x6x16>(halves ? 14UL : 15UL);
+    }
+
     [Fact]
     public void PackBGivesTheSameLayoutWithAndWithoutWholeRowPieces()
     {
