@@ -108,6 +108,7 @@ public static class BenchSwitches
         Of("InferenceSession.PoolIntoConvolution", () => InferenceSession.PoolIntoConvolution, v => InferenceSession.PoolIntoConvolution = v),
         Of("InferenceSession.PoolIntoDirectConvolution", () => InferenceSession.PoolIntoDirectConvolution, v => InferenceSession.PoolIntoDirectConvolution = v),
         Of("InferenceSession.DepthwiseIntoStem", () => InferenceSession.DepthwiseIntoStem, v => InferenceSession.DepthwiseIntoStem = v),
+        Of("DepthwiseConv2d.Stride2RowsEnabled", () => DepthwiseConv2d.Stride2RowsEnabled, v => DepthwiseConv2d.Stride2RowsEnabled = v),
         Of("InferenceSession.ProjectionIntoStem", () => InferenceSession.ProjectionIntoStem, v => InferenceSession.ProjectionIntoStem = v),
     ];
 
@@ -138,6 +139,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_GATHER", "STRIATE_BENCH_GATHER_STRIPS", "STRIATE_BENCH_GATHER_PREFETCH",
         "STRIATE_BENCH_AVX2_KC_SELF", "STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING", "STRIATE_BENCH_PACK_A_FLOATS", "STRIATE_BENCH_WORKERS_OFF_CALLER",
         "STRIATE_BENCH_FIVE_ROW_STRIPS", "STRIATE_BENCH_FIVE_ROW_WHOLE_PACK", "STRIATE_BENCH_PACK_B_PIECES", "STRIATE_BENCH_PACK_A_HALVES",
+        "STRIATE_BENCH_DW_STRIDE2_ROWS",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

@@ -154,6 +154,8 @@ public static class ModelBenchmarks
             : int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDED_MIN_PIXELS"), out int minPixels) ? minPixels : 28 * 28;
         // STRIATE_BENCH_BAND_BUDGET=N: floats of one band's working set in the banded blocks (unset: the kernel's default).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BAND_BUDGET"), out int budget)) Striate.Kernels.InvertedResidualBands.BandBudgetFloats = budget;
+        // STRIATE_BENCH_DW_STRIDE2_ROWS=0: AVX2 stride-2 depthwise planes and bands split their input into four phase copies again, not read rows in place.
+        Striate.Kernels.DepthwiseConv2d.Stride2RowsEnabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_DW_STRIDE2_ROWS") != "0";
         // STRIATE_BENCH_BANDS_IN_PLACE=0: the banded blocks' products pack B̃ per band on AVX-512 too, not read the band's rows in place.
         Striate.Kernels.InvertedResidualBands.InPlace = Environment.GetEnvironmentVariable("STRIATE_BENCH_BANDS_IN_PLACE") != "0";
         // STRIATE_BENCH_AVX2_BANDS_IN_PLACE=0: on AVX2 the fused steps' band products (banded blocks, stem's 1×1) pack B̃ per band again.

@@ -60,6 +60,15 @@ internal static unsafe partial class DepthwiseConv2d
                 Stride1Plane<TV, S>(window + c * windowStride + W, W, plane, w + 9 * c, bias == null ? 0f : bias[c], lo, hi, y + c * yStride, cols0, colsTail);
             return;
         }
+        if (Stride2RowsTake(V))
+        {
+            // The window's rows are read in place: window row 0 is input row 2·i0 − 1 (firstRow −1), rows outside the
+            // image are zero already, so the zero row is never read.
+            int owr = (W - 1) / 2 + 1;
+            for (int c = 0; c < channels; c++)
+                Stride2Rows(window + c * windowStride, -1, int.MaxValue, W, rows, owr, null, w + 9 * c, bias == null ? 0f : bias[c], lo, hi, y + c * yStride);
+            return;
+        }
         // Phases, each with row stride ow: p00/p01 even input rows 2i (i = band row), p10/p11 odd rows 2i + 1 with the row
         // 2i0 − 1 above the band first (the kernel reads it at p1x − ow); even / odd columns.
         int ow = (W - 1) / 2 + 1, phase = BandSlackBefore + (rows + 1) * ow + BandSlackAfter, outPlane = rows * ow;

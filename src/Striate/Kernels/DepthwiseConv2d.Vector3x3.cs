@@ -107,6 +107,17 @@ internal static unsafe partial class DepthwiseConv2d
                 }
             }
         }
+        else if (Stride2RowsTake(V))
+        {
+            // Rows read in place; rows −1 and H read this zero row.
+            var stage = Stage(W + 16);
+            fixed (float* zero = stage)
+                for (int t = first; t < end; t++)
+                {
+                    int n = t / g.OutChannels, o = t % g.OutChannels, c = o / mult;
+                    Stride2Rows(x + ((long)n * g.InChannels + c) * plane, 0, H, W, oh, ow, zero, w + o * 9, b == null ? 0f : b[o], lo, hi, y + (long)t * outPlane);
+                }
+        }
         else
         {
             // Four phases, each [guard | oh·ow | V]: rows 2a (0) or 2a + 1 (1) × columns 2b (0) or 2b + 1 (1).

@@ -69,6 +69,23 @@ public class DepthwiseConv2dKernelTests
             CheckForward(g, DepthwiseAlgorithm.Vector3x3, (ulong)seed);
     }
 
+    // Stride 2 with 8 lanes reads the input rows in place (Stride2Rows): odd and even sizes, rows of one to four output
+    // vectors (the last one partial or whole, masked loads past the row, the odd width's padding column), channel
+    // counts not a multiple of 8; and the four phase copies it replaced (switch off). With 16 lanes both runs take the
+    // phase copies; CI reruns the class without AVX-512.
+    [Theory, MemberData(nameof(RandomCases))]
+    public void Stride2RowsMatchReferenceOnRandomShapes(int seed)
+    {
+        SkipWithoutVectors();
+        var r = new Generator(2100 + (ulong)seed);
+        int c = 1 + r.NextInt(13), mult = 1 + (r.NextInt(4) == 0 ? 1 : 0);
+        var g = new Conv2dGeometry(1 + r.NextInt(2), c, 1 + r.NextInt(40), 1 + r.NextInt(64), c * mult, 3, 3, 2, 2, 1, 1, 1, 1, c);
+        Assert.Equal(DepthwiseConv2d.VectorWidth() == 8, DepthwiseConv2d.Stride2RowsTake(DepthwiseConv2d.VectorWidth()));
+        foreach (bool rows in new[] { true, false })
+            using (Switches.Set(() => DepthwiseConv2d.Stride2RowsEnabled, rows))
+                CheckForward(g, DepthwiseAlgorithm.Vector3x3, (ulong)seed);
+    }
+
     [Theory, MemberData(nameof(Shapes))]
     public void PlaneForwardMatchesReference(int n, int c, int h, int w, int mult, int stride)
     {

@@ -10,6 +10,7 @@ namespace Striate.Tests.Kernels;
 /// than a vector), band heights from one row to the whole map, one to three threads, with and without residual,
 /// biases and clamps. CI reruns this class without AVX-512 and without intrinsics (the 8-lane and plain loops).
 /// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
 public class InvertedResidualBandsTests
 {
     public static TheoryData<int, bool> Paths() => new()
@@ -38,6 +39,14 @@ public class InvertedResidualBandsTests
                 : new InvertedResidualBands.Clamps(-0.5f, 0.75f, float.NegativeInfinity, float.PositiveInfinity, -1f, 1f);
             Check(path, g, gen, residual, clamps, bandRows, threads, vectorDepthwise, $"{path} vector={vectorDepthwise} {g} residual={residual} bandRows={bandRows} threads={threads}");
         }
+    }
+
+    // The AVX2 stride-2 bands read their window's rows in place (DepthwiseConv2d.Stride2Rows); here the phase copies they replaced.
+    [Theory, MemberData(nameof(Paths))]
+    public void BandsMatchReferenceWithStride2PhaseCopies(int pathIndex, bool vectorDepthwise)
+    {
+        using (Switches.Set(() => DepthwiseConv2d.Stride2RowsEnabled, false))
+            BandsMatchReference(pathIndex, vectorDepthwise);
     }
 
     [Theory]
