@@ -14,8 +14,8 @@ namespace Striate.Kernels;
 /// vector of a row reads with vmaskmovps, so nothing past the row is read and the padding column of an odd width is
 /// zero. Replaces the four phase copies into a zeroed stage (<see cref="SplitPlane{TV, S}"/>), which cost as much as
 /// the arithmetic at 7×7 outputs (576@14: 29.6 µs against 37.4 for the stride-1 plane of four times the outputs).
-/// Stores run whole vectors (the one past a row's end is rewritten by the next row) but for the plane's last row's
-/// last vector (vmaskmovps).
+/// Stores run whole vectors (the lanes past a row's end are rewritten by the rows after it) but where a whole vector
+/// would run past the plane (vmaskmovps): the last row's last vector, and more rows' when rows are under 8 outputs.
 /// </summary>
 internal static unsafe partial class DepthwiseConv2d
 {
@@ -91,7 +91,8 @@ internal static unsafe partial class DepthwiseConv2d
                 var sum = Avx.Add(inOrder, Avx.Blend(shifted, carry, 0b0000_0001));
                 carry = shifted;
                 sum = DepthwiseSimd256.Clamp(sum, vlo, vhi);
-                if (j < jt || i < oh - 1) Avx.Store(yr + j, sum);
+                // A whole vector past the row's end lands in later rows (rewritten after), never past the plane.
+                if (j < jt || (long)i * ow + j + 8 <= (long)oh * ow) Avx.Store(yr + j, sum);
                 else Avx.MaskStore(yr + j, maskY, sum);
             }
         }

@@ -86,6 +86,32 @@ public class DepthwiseConv2dKernelTests
                 CheckForward(g, DepthwiseAlgorithm.Vector3x3, (ulong)seed);
     }
 
+    // Rows of 1 to 7 outputs: a whole-vector store of a row reaches several rows on, and must stop at the plane's end
+    // (a store past the output corrupted the heap once). The output is a slice with NaN guards after it.
+    [Theory]
+    [InlineData(576, 4)]
+    [InlineData(7, 3)]
+    [InlineData(5, 6)]
+    [InlineData(3, 13)]
+    public void VectorStride2WritesNothingPastTheOutput(int c, int hw)
+    {
+        SkipWithoutVectors();
+        var g = new Conv2dGeometry(2, c, hw, hw, c, 3, 3, 2, 2, 1, 1, 1, 1, c);
+        var r = new Generator((ulong)(c * 100 + hw));
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var expected = new float[g.OutputLength];
+        Conv2dReference.Forward(g, x, w, default, expected);
+        foreach (bool rows in new[] { true, false })
+            using (Switches.Set(() => DepthwiseConv2d.Stride2RowsEnabled, rows))
+            {
+                var buffer = Nan((int)g.OutputLength + 64);
+                DepthwiseConv2d.Forward(g, x, w, default, buffer.AsSpan(0, (int)g.OutputLength), algorithm: DepthwiseAlgorithm.Vector3x3);
+                Close.Assert(expected, buffer[..(int)g.OutputLength], 1e-4, 1e-5, $"stride 2 {g} rows {rows}");
+                Assert.All(buffer[(int)g.OutputLength..], v => Assert.True(float.IsNaN(v), $"stride 2 {g} rows {rows} wrote past the output"));
+            }
+    }
+
     [Theory, MemberData(nameof(Shapes))]
     public void PlaneForwardMatchesReference(int n, int c, int h, int w, int mult, int stride)
     {
