@@ -72,6 +72,7 @@ public static class BenchSwitches
         Of("DirectPlan.TwoBlocksWhereShorterAvx2", () => DirectPlan.TwoBlocksWhereShorterAvx2, v => DirectPlan.TwoBlocksWhereShorterAvx2 = v),
         Of("DirectPlan.FourByThreeAvx2", () => DirectPlan.FourByThreeAvx2, v => DirectPlan.FourByThreeAvx2 = v),
         Of("DirectPlan.EvenColumnsAvx2", () => DirectPlan.EvenColumnsAvx2, v => DirectPlan.EvenColumnsAvx2 = v),
+        Of("DirectPlan.SharedTapsAvx2", () => DirectPlan.SharedTapsAvx2, v => DirectPlan.SharedTapsAvx2 = v),
         Of("DirectPlan.PairImages", () => DirectPlan.PairImages, v => DirectPlan.PairImages = v),
         Of("Pooling.Same3x3Enabled", () => Pooling.Same3x3Enabled, v => Pooling.Same3x3Enabled = v),
         Of("Pooling.Stride2ShortRowsEnabled", () => Pooling.Stride2ShortRowsEnabled, v => Pooling.Stride2ShortRowsEnabled = v),
@@ -199,6 +200,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_PACK_B_PIECES",
         "STRIATE_BENCH_PACK_A_HALVES",
         "STRIATE_BENCH_DW_STRIDE2_ROWS",
+        "STRIATE_BENCH_AVX2_SHARED_TAPS",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

@@ -11,7 +11,7 @@ namespace Striate.Kernels;
 /// tiles are R pixels wide but the last, which takes the rest; or, with <see cref="WideTiles"/> > 0, the first
 /// WideTiles are R wide and the others R − 1 (<see cref="NarrowFrom"/>, <see cref="NarrowWidth"/>).
 /// </summary>
-internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBlocks, bool ImagePairs = false, int WideTiles = 0)
+internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBlocks, bool ImagePairs = false, int WideTiles = 0, bool SharedTaps = false)
 {
     /// <summary>
     /// The tile for <paramref name="g"/> (<see cref="InImage"/>), except that batch-blocked 5–7-pixel rows on AVX-512
@@ -32,8 +32,31 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
             var s = DirectSchedule.For(g, plan, KernelThreads.Count);
             if (!s.PerImage && s.Images >= 2) return new DirectPlan(v, plan.R, 2, 2, ImagePairs: true);
         }
+        if (v == 8 && SharedTapsAvx2 && SharesTaps(g)) plan = TapRows(g);
         return v == 8 && EvenColumnsAvx2 && plan.Rows == 1 && g.OutWidth > 8 ? plan.WithEvenColumns(g) : plan;
     }
+
+    /// <summary>
+    /// Whether <paramref name="g"/> takes <see cref="Conv2dDirectTapRowTile{TS, TV, TR}"/> on AVX2: batch 1, stride-1
+    /// undilated rows of three taps, at least 16 pixels wide (tiles of 8 or more pixels: fewer than 8 accumulators leave
+    /// FMA slots idle, and each accumulator takes its three taps one after another).
+    /// </summary>
+    internal static bool SharesTaps(in Conv2dGeometry g) =>
+        g.Batch == 1 && g.Groups == 1 && g.KernelWidth == 3 && g.StrideW == 1 && g.DilationW == 1 && g.OutWidth >= 16;
+
+    /// <summary>
+    /// The AVX2 plan of <see cref="Conv2dDirectTapRowTile{TS, TV, TR}"/>: rows cut into ⌈ow/12⌉ tiles of up to 12 pixels
+    /// × one block (R = 12 loads 17 operands per 36 FMAs; the 6 × 2 tile 24, 4 × 3 21), the blocked weights in groups of one
+    /// block. VGG-11's 56-pixel rows: 12, 11, 11, 11, 11 (with <see cref="WithEvenColumns"/>); 28: 10, 9, 9; 112: 12, 12, 11 × 8.
+    /// </summary>
+    internal static DirectPlan TapRows(in Conv2dGeometry g)
+    {
+        int tiles = (g.OutWidth + 11) / 12;
+        return new DirectPlan(8, (g.OutWidth + tiles - 1) / tiles, 1, 1, SharedTaps: true);
+    }
+
+    /// <summary>For benchmarks: whether AVX2 batch-1 stride-1 3-tap rows take <see cref="Conv2dDirectTapRowTile{TS, TV, TR}"/> (else the 6 × 2 / 4 × 3 tiles).</summary>
+    internal static bool SharedTapsAvx2 = true;
 
     /// <summary>
     /// The same tiles with a row split as evenly as R allows: R-pixel tiles first, then (R − 1)-pixel ones, where the
@@ -474,7 +497,7 @@ internal static unsafe partial class Conv2dDirect
         for (int i = 0; i < 8; i++)
         {
             var (r, rows, o) = TileShape(g, plan, i);
-            body.Kernels[i] = (nint)Tile<TS, TV>(r, rows, o, g.StrideW);
+            body.Kernels[i] = plan.SharedTaps ? (nint)TapRowTile<TS, TV>(r) : (nint)Tile<TS, TV>(r, rows, o, g.StrideW);
         }
         // Per image or batch-blocked (DirectSchedule says why): the second blocks the batch up front and lets each
         // task run its output-channel groups over a chunk of images, a pass of weights serving every image in turn.
@@ -550,6 +573,12 @@ internal static unsafe partial class Conv2dDirect
         for (int i = 0; i < 8; i++)
         {
             var (r, rows, o) = TileShape(g, plan, i);
+            if (plan.SharedTaps)
+            {
+                yield return typeof(Conv2dDirectTapRowTile<,,>).MakeGenericType(simd, vector, Constant(r))
+                    .GetMethod(nameof(Conv2dDirectTapRowTile<Simd256, Vector256<float>, C1>.Run))!;
+                continue;
+            }
             yield return typeof(Conv2dDirectTile<,,,,,>).MakeGenericType(simd, vector, Constant(r), Constant(rows), Constant(o), Constant(g.StrideW))
                 .GetMethod(nameof(Conv2dDirectTile<Simd512, Vector512<float>, C1, C1, C1, C1>.Run))!;
         }
@@ -915,6 +944,25 @@ internal static unsafe partial class Conv2dDirect
         13 => TileO<TS, TV, C13, C1>(o, s),
         14 => TileO<TS, TV, C14, C1>(o, s),
         _ => throw new ArgumentOutOfRangeException(nameof(r), r, "Conv2dDirect: a tile row holds 1 to 14 pixels."),
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, float*, float*, int, void> TapRowTile<TS, TV>(int r)
+        where TS : struct, ISimdFloat<TV> where TV : struct => r switch
+    {
+        1 => &Conv2dDirectTapRowTile<TS, TV, C1>.Run,
+        2 => &Conv2dDirectTapRowTile<TS, TV, C2>.Run,
+        3 => &Conv2dDirectTapRowTile<TS, TV, C3>.Run,
+        4 => &Conv2dDirectTapRowTile<TS, TV, C4>.Run,
+        5 => &Conv2dDirectTapRowTile<TS, TV, C5>.Run,
+        6 => &Conv2dDirectTapRowTile<TS, TV, C6>.Run,
+        7 => &Conv2dDirectTapRowTile<TS, TV, C7>.Run,
+        8 => &Conv2dDirectTapRowTile<TS, TV, C8>.Run,
+        9 => &Conv2dDirectTapRowTile<TS, TV, C9>.Run,
+        10 => &Conv2dDirectTapRowTile<TS, TV, C10>.Run,
+        11 => &Conv2dDirectTapRowTile<TS, TV, C11>.Run,
+        12 => &Conv2dDirectTapRowTile<TS, TV, C12>.Run,
+        _ => throw new ArgumentOutOfRangeException(nameof(r), r, "Conv2dDirect: a shared-tap row tile holds 1 to 12 pixels."),
     };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

@@ -330,6 +330,8 @@ public class Conv2dDirectKernelTests
     [Fact]
     public void Avx2WideRowsTakeFourPixelsByThreeBlocksWhereFewerFmaSlotsGoIdle()
     {
+        // Batch-1 rows of 16 or more otherwise take the shared-tap tile (Conv2dDirectTapRowKernelTests).
+        using var sharedTaps = Switches.Set(() => DirectPlan.SharedTapsAvx2, false);
         // 56-pixel rows: 6 × 2 tiles leave a 2-pixel tile (4 chains, half the FMA rate); 14 tiles of 4 × 3 do not.
         var layer1 = new Conv2dGeometry(1, 64, 56, 56, 64, 3, 3, 1, 1, 1, 1);
         Assert.Equal((4, 1, 3), DirectPlan.For(layer1, 8) is var a ? (a.R, a.Rows, a.GroupBlocks) : default);

@@ -40,7 +40,9 @@ public class Conv2dDirectThreadCountTests
         // (row width, output channels) → (R, tiles of R, narrow width, tile count): VGG-11's 256 channels on 56×56 were
         // 9 tiles of 6 and one of 2; 28-wide 6,6,6,6,4; AlexNet's 13-wide 5,5,3; 112-wide 18 × 6 + 4.
         // The 4 × 3 tile choice shares groups over the threads (Avx2TakesFourByThree): these are the tiles of two threads.
+        // Batch-1 rows of 16 or more otherwise take the shared-tap tile (Conv2dDirectTapRowKernelTests).
         using (Switches.Set(() => KernelThreads.Count, 2))
+        using (Switches.Set(() => DirectPlan.SharedTapsAvx2, false))
         {
             foreach (var (size, cout, expected) in new[] { (56, 256, (6, 6, 5, 10)), (28, 512, (6, 3, 5, 5)), (13, 384, (5, 1, 4, 3)), (112, 128, (6, 17, 5, 19)) })
             {
