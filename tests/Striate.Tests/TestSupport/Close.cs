@@ -22,6 +22,16 @@ public static class Close
                 $"{what}: element {worst} is {actual[worst]:G9}, expected {expected[worst]:G9} (rtol {rtol}, atol {atol}; {expected.Length} elements).");
     }
 
+    /// <summary>
+    /// The comparison above on a guarded output: first that the kernel wrote nothing in the bands around it
+    /// (<see cref="Guarded{T}.Check"/>), then the values.
+    /// </summary>
+    public static void Assert(ReadOnlySpan<float> expected, Guarded<float> actual, double rtol, double atol, string what)
+    {
+        actual.Check(what);
+        Assert(expected, actual.Span, rtol, atol, what);
+    }
+
     public static void Assert(Tensor expected, Tensor actual, double rtol, double atol, string what)
     {
         if (!expected.Shape.SequenceEqual(actual.Shape))

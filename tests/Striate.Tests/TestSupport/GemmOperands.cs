@@ -34,4 +34,7 @@ public sealed class GemmOperands
 
     /// <summary>A fresh copy of the starting C, for one arm to write into.</summary>
     public float[] CopyOfC() => (float[])C.Clone();
+
+    /// <summary>A copy of the starting C as a guarded slice (<see cref="Guarded"/>), for the arm under test: a store before or past C fails.</summary>
+    public Guarded<float> GuardedC() => Guarded.Of(C);
 }
