@@ -33,13 +33,11 @@ public class GemmFiveRowStripsTests
             var gen = new Generator(seed++);
             float beta = seed % 2 == 0 ? 0f : 0.5f;
             int lda = (transA ? m : k) + 3, ldb = n + 2, ldc = n + 1;
-            var a = Close.RandomArray((transA ? k : m) * lda, gen);
-            var b = Close.RandomArray(k * ldb, gen);
-            var c0 = Close.RandomArray(m * ldc, gen);
-            if (beta == 0) Array.Fill(c0, float.NaN);
-            var expected = (float[])c0.Clone();
-            var sixes = (float[])c0.Clone();
-            var actual = (float[])c0.Clone();
+            var ops = GemmOperands.Draw(gen, transA, transB: false, m, n, k, lda, ldb, ldc, nanC: beta == 0);
+            var (a, b) = (ops.A, ops.B);
+            var expected = ops.CopyOfC();
+            var sixes = ops.GuardedC();
+            var actual = ops.GuardedC();
             GemmReference.Sgemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
             using (Switches.Set(() => Gemm256x6x16.FiveRowStrips, false))
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, sixes, ldc);
@@ -47,15 +45,17 @@ public class GemmFiveRowStripsTests
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, actual, ldc);
             // The 5-row strips packed row by row (no sixth row read from A) must give the same bits: the tile never
             // reads the strip's sixth row.
-            var rowByRow = (float[])c0.Clone();
+            var rowByRow = ops.GuardedC();
             using (Switches.Set(() => Gemm256x6x16.FiveRowStrips, true))
             using (Switches.Set(() => Gemm256x6x16.FiveRowWholePack, false))
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, rowByRow, ldc);
             string what = $"threads={threads} transA={transA} alpha={alpha} m={m} n={n} k={k} beta={beta}";
+            sixes.Check($"6-row strips {what}");
+            rowByRow.Check($"5-row strips packed row by row {what}");
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 4 * 3, what);
             if (n % 16 == 0 || n % 16 > 8)
-                Assert.True(sixes.AsSpan().SequenceEqual(actual), $"not bit-identical to the 6-row strips: {what}");
-            Assert.True(rowByRow.AsSpan().SequenceEqual(actual), $"the row-by-row pack of the 5-row strips is not bit-identical to the whole-strip pack: {what}");
+                Assert.True(sixes.Span.SequenceEqual(actual.Span), $"not bit-identical to the 6-row strips: {what}");
+            Assert.True(rowByRow.Span.SequenceEqual(actual.Span), $"the row-by-row pack of the 5-row strips is not bit-identical to the whole-strip pack: {what}");
         }
     }
 
