@@ -14,7 +14,10 @@ public class ActivationsKernelTests
             var x = Close.RandomArray(len, g);
             for (int i = 0; i < len; i++) x[i] *= 6;
             var dy = Close.RandomArray(len, g);
-            float[] y = new float[len], yRef = new float[len], dx = new float[len], dxRef = new float[len];
+            Guarded<float> y = Guarded.Zeros(len);
+            float[] yRef = new float[len];
+            Guarded<float> dx = Guarded.Zeros(len);
+            float[] dxRef = new float[len];
 
             Activations.Relu(x, y); ActivationsReference.Relu(x, yRef); Close.Assert(yRef, y, 0, 0, $"relu {len}");
             Activations.ReluBackward(y, dy, dx); ActivationsReference.ReluBackward(yRef, dy, dxRef); Close.Assert(dxRef, dx, 0, 0, $"relu' {len}");

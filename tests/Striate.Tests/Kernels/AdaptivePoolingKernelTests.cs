@@ -16,21 +16,22 @@ public class AdaptivePoolingKernelTests
             var x = Close.RandomArray(planes * h * w, g);
             if (trial % 2 == 1) for (int i = 0; i < x.Length; i++) x[i] = Math.Max(x[i], 0f); // tied zeros
             int outLen = planes * oh * ow;
-            float[] y = new float[outLen], yRef = new float[outLen];
+            var (y, yRef) = (Guarded.Zeros(outLen), new float[outLen]);
             AdaptivePooling.AvgForward(planes, h, w, oh, ow, x, y);
             AdaptivePoolingReference.AvgForward(planes, h, w, oh, ow, x, yRef);
             Close.Assert(yRef, y, 1e-5, 1e-6, $"avg forward {h}x{w}->{oh}x{ow}");
             var dy = Close.RandomArray(outLen, g);
-            float[] dx = new float[x.Length], dxRef = new float[x.Length];
+            var (dx, dxRef) = (Guarded.Zeros(x.Length), new float[x.Length]);
             AdaptivePooling.AvgBackward(planes, h, w, oh, ow, dy, dx);
             AdaptivePoolingReference.AvgBackward(planes, h, w, oh, ow, dy, dxRef);
             Close.Assert(dxRef, dx, 1e-5, 1e-6, $"avg backward {h}x{w}->{oh}x{ow}");
 
-            int[] idx = new int[outLen], idxRef = new int[outLen];
+            var (idx, idxRef) = (Guarded.Ints(outLen), new int[outLen]);
             AdaptivePooling.MaxForward(planes, h, w, oh, ow, x, y, idx);
             AdaptivePoolingReference.MaxForward(planes, h, w, oh, ow, x, yRef, idxRef);
             Close.Assert(yRef, y, 0, 0, $"max forward {h}x{w}->{oh}x{ow}");
-            Assert.Equal(idxRef, idx);
+            idx.Check($"indices {h}x{w}->{oh}x{ow}");
+            Assert.Equal(idxRef, idx.ToArray());
         }
     }
 
@@ -56,20 +57,21 @@ public class AdaptivePoolingKernelTests
         foreach (var (oh, ow) in new[] { (1, 1), (6, 5) })
         {
             int outLen = planes * oh * ow;
-            float[] y = new float[outLen], yRef = new float[outLen];
+            var (y, yRef) = (Guarded.Zeros(outLen), new float[outLen]);
             AdaptivePooling.AvgForward(planes, h, w, oh, ow, x, y);
             AdaptivePoolingReference.AvgForward(planes, h, w, oh, ow, x, yRef);
             Close.Assert(yRef, y, 1e-5, 1e-6, $"avg forward {oh}x{ow}");
             var dy = Close.RandomArray(outLen, g);
-            float[] dx = new float[x.Length], dxRef = new float[x.Length];
+            var (dx, dxRef) = (Guarded.Zeros(x.Length), new float[x.Length]);
             AdaptivePooling.AvgBackward(planes, h, w, oh, ow, dy, dx);
             AdaptivePoolingReference.AvgBackward(planes, h, w, oh, ow, dy, dxRef);
             Close.Assert(dxRef, dx, 1e-5, 1e-6, $"avg backward {oh}x{ow}");
-            int[] idx = new int[outLen], idxRef = new int[outLen];
+            var (idx, idxRef) = (Guarded.Ints(outLen), new int[outLen]);
             AdaptivePooling.MaxForward(planes, h, w, oh, ow, x, y, idx);
             AdaptivePoolingReference.MaxForward(planes, h, w, oh, ow, x, yRef, idxRef);
             Close.Assert(yRef, y, 0, 0, $"max forward {oh}x{ow}");
-            Assert.Equal(idxRef, idx);
+            idx.Check($"indices {h}x{w}->{oh}x{ow}");
+            Assert.Equal(idxRef, idx.ToArray());
         }
     }
 }

@@ -17,8 +17,11 @@ public class BatchNormKernelTests
             var x = Close.RandomArray(n * c * s, g);
             for (int i = 0; i < x.Length; i++) x[i] = 3 * x[i] + 5; // an offset mean, as after ReLU
             float[] w = affine ? Close.RandomArray(c, g) : [], b = affine ? Close.RandomArray(c, g) : [];
-            float[] y = new float[x.Length], yRef = new float[x.Length];
-            float[] mean = new float[c], var = new float[c], istd = new float[c];
+            Guarded<float> y = Guarded.Zeros(x.Length);
+            float[] yRef = new float[x.Length];
+            Guarded<float> mean = Guarded.Zeros(c);
+            Guarded<float> var = Guarded.Zeros(c);
+            Guarded<float> istd = Guarded.Zeros(c);
             float[] meanRef = new float[c], varRef = new float[c], istdRef = new float[c];
             if (training)
             {
@@ -26,6 +29,7 @@ public class BatchNormKernelTests
                 BatchNormReference.ForwardTraining(n, c, s, x, w, b, 1e-5f, yRef, meanRef, varRef, istdRef);
                 Close.Assert(meanRef, mean, 1e-5, 1e-6, "mean");
                 Close.Assert(varRef, var, 1e-4, 1e-6, "variance");
+                istd.Check($"inverse std n={n} c={c} s={s}");
             }
             else
             {
@@ -34,12 +38,16 @@ public class BatchNormKernelTests
                 BatchNorm.ForwardEval(n, c, s, x, w, b, rm, rv, 1e-5f, y);
                 BatchNormReference.ForwardEval(n, c, s, x, w, b, rm, rv, 1e-5f, yRef);
                 rm.CopyTo(mean); rm.CopyTo(meanRef);
-                BatchNorm.InvStd(rv, 1e-5f, istd); istd.CopyTo(istdRef);
+                BatchNorm.InvStd(rv, 1e-5f, istd); istd.Span.CopyTo(istdRef);
             }
             Close.Assert(yRef, y, 1e-4, 1e-5, $"forward n={n} c={c} s={s} training={training}");
             var dy = Close.RandomArray(x.Length, g);
-            float[] dx = new float[x.Length], dxRef = new float[x.Length];
-            float[] dw = new float[c], dwRef = new float[c], db = new float[c], dbRef = new float[c];
+            Guarded<float> dx = Guarded.Zeros(x.Length);
+            float[] dxRef = new float[x.Length];
+            Guarded<float> dw = Guarded.Zeros(c);
+            float[] dwRef = new float[c];
+            Guarded<float> db = Guarded.Zeros(c);
+            float[] dbRef = new float[c];
             BatchNorm.Backward(n, c, s, training, x, dy, w, mean, istd, dx, dw, db);
             BatchNormReference.Backward(n, c, s, training, x, dy, w, meanRef, istdRef, dxRef, dwRef, dbRef);
             Close.Assert(dxRef, dx, 1e-3, 1e-4, $"dx n={n} c={c} s={s} training={training}");
@@ -64,8 +72,14 @@ public class BatchNormKernelTests
         int n = 3, c = 7, s = 3500;
         var x = Close.RandomArray(n * c * s, g);
         float[] w = Close.RandomArray(c, g), b = Close.RandomArray(c, g);
-        float[] y = new float[x.Length], yRef = new float[x.Length];
-        float[] mean = new float[c], var = new float[c], istd = new float[c], meanRef = new float[c], varRef = new float[c], istdRef = new float[c];
+        Guarded<float> y = Guarded.Zeros(x.Length);
+        float[] yRef = new float[x.Length];
+        Guarded<float> mean = Guarded.Zeros(c);
+        Guarded<float> var = Guarded.Zeros(c);
+        Guarded<float> istd = Guarded.Zeros(c);
+        float[] meanRef = new float[c];
+        float[] varRef = new float[c];
+        float[] istdRef = new float[c];
         BatchNorm.ForwardTraining(n, c, s, x, w, b, 1e-5f, y, mean, var, istd);
         BatchNormReference.ForwardTraining(n, c, s, x, w, b, 1e-5f, yRef, meanRef, varRef, istdRef);
         Close.Assert(yRef, y, 1e-4, 1e-5, "training forward");
@@ -73,7 +87,12 @@ public class BatchNormKernelTests
         BatchNormReference.ForwardEval(n, c, s, x, w, b, meanRef, varRef, 1e-5f, yRef);
         Close.Assert(yRef, y, 1e-4, 1e-5, "eval forward");
         var dy = Close.RandomArray(x.Length, g);
-        float[] dx = new float[x.Length], dxRef = new float[x.Length], dw = new float[c], dwRef = new float[c], db = new float[c], dbRef = new float[c];
+        Guarded<float> dx = Guarded.Zeros(x.Length);
+        float[] dxRef = new float[x.Length];
+        Guarded<float> dw = Guarded.Zeros(c);
+        float[] dwRef = new float[c];
+        Guarded<float> db = Guarded.Zeros(c);
+        float[] dbRef = new float[c];
         BatchNorm.Backward(n, c, s, true, x, dy, w, mean, istd, dx, dw, db);
         BatchNormReference.Backward(n, c, s, true, x, dy, w, meanRef, istdRef, dxRef, dwRef, dbRef);
         Close.Assert(dxRef, dx, 1e-3, 1e-4, "dx");

@@ -16,12 +16,14 @@ public class BilinearKernelTests
             double factor = trial % 3 == 0 ? 0.5 + g.NextDouble() * 2 : 0;
             float sh = Bilinear.SourceScale(h, oh, factor), sw = Bilinear.SourceScale(w, ow, factor);
             var x = Close.RandomArray(planes * h * w, g);
-            float[] y = new float[planes * oh * ow], yRef = new float[y.Length];
+            Guarded<float> y = Guarded.Zeros(planes * oh * ow);
+            float[] yRef = new float[y.Length];
             Bilinear.Forward(planes, h, w, oh, ow, sh, sw, x, y);
             BilinearReference.Forward(planes, h, w, oh, ow, sh, sw, x, yRef);
             Close.Assert(yRef, y, 1e-5, 1e-5, $"forward {h}x{w}->{oh}x{ow}");
             var dy = Close.RandomArray(y.Length, g);
-            float[] dx = new float[x.Length], dxRef = new float[x.Length];
+            Guarded<float> dx = Guarded.Zeros(x.Length);
+            float[] dxRef = new float[x.Length];
             Bilinear.Backward(planes, h, w, oh, ow, sh, sw, dy, dx);
             BilinearReference.Backward(planes, h, w, oh, ow, sh, sw, dy, dxRef);
             Close.Assert(dxRef, dx, 1e-4, 1e-5, $"backward {h}x{w}->{oh}x{ow}");
@@ -53,13 +55,15 @@ public class BilinearKernelTests
         int planes = 9, h = 23, w = 19, oh = 61, ow = 47;
         float sh = Bilinear.SourceScale(h, oh, 0), sw = Bilinear.SourceScale(w, ow, 0);
         var x = Close.RandomArray(planes * h * w, g);
-        float[] y = new float[planes * oh * ow], yRef = new float[y.Length];
+        Guarded<float> y = Guarded.Zeros(planes * oh * ow);
+        float[] yRef = new float[y.Length];
         Bilinear.Forward(planes, h, w, oh, ow, sh, sw, x, y);
         BilinearReference.Forward(planes, h, w, oh, ow, sh, sw, x, yRef);
         // Inputs are O(1): float weights against the double twin differ by ~1e-6 absolute where outputs cancel to near 0.
         Close.Assert(yRef, y, 1e-5, 1e-5, "forward");
         var dy = Close.RandomArray(y.Length, g);
-        float[] dx = new float[x.Length], dxRef = new float[x.Length];
+        Guarded<float> dx = Guarded.Zeros(x.Length);
+        float[] dxRef = new float[x.Length];
         Bilinear.Backward(planes, h, w, oh, ow, sh, sw, dy, dx);
         BilinearReference.Backward(planes, h, w, oh, ow, sh, sw, dy, dxRef);
         Close.Assert(dxRef, dx, 1e-4, 1e-5, "backward");

@@ -27,14 +27,14 @@ public class BroadcastKernelTests
             var y = Close.RandomArray(Tensor.CountElements(b, "b"), g);
             foreach (var op in Enum.GetValues<BinaryOp>())
             {
-                var z = Enumerable.Repeat(float.NaN, n).ToArray();
+                var z = Guarded.Nan(n);
                 var zRef = new float[n];
                 Broadcast.Binary(op, x, sa, y, sb, expectedShape, z);
                 BroadcastReference.Binary(op, x, sa, y, sb, expectedShape, zRef);
                 Close.Assert(zRef, z, 0, 0, $"{op} {Tensor.FormatShape(a)} with {Tensor.FormatShape(b)}");
             }
             var grad = Close.RandomArray(n, g);
-            var target = new float[x.Length];
+            var target = Guarded.Zeros(x.Length);
             var targetRef = new float[x.Length];
             Broadcast.SumTo(grad, expectedShape, target, sa);
             BroadcastReference.SumTo(grad, expectedShape, targetRef, sa);

@@ -48,8 +48,7 @@ public sealed class ChannelAffineAvgPool2x2KernelTests
             var shift = Close.RandomArray(c, gen);
             var expected = new float[n * c * (h / 2) * (w / 2)];
             ChannelAffineReference.ForwardAvgPool2x2(n, c, h, w, x, scale, shift, relu, expected);
-            var actual = new float[expected.Length];
-            Array.Fill(actual, float.NaN); // an output the kernel skips cannot pass
+            var actual = Guarded.Nan(expected.Length); // an output the kernel skips cannot pass
             ChannelAffine.ForwardAvgPool2x2(n, c, h, w, x, scale, shift, relu, actual, lanes);
             Close.Assert(expected, actual, 1e-5, 1e-6, $"[{n}, {c}, {h}, {w}] relu={relu}, {lanes} lanes");
         }
@@ -70,7 +69,7 @@ public sealed class ChannelAffineAvgPool2x2KernelTests
             var g = new Pool2dGeometry(n * c, h, w, h / 2, w / 2, 2, 2, 2, 2, 0, 0);
             var expected = new float[n * c * (h / 2) * (w / 2)];
             Pooling.AvgPool2dForward(g, countIncludePad: true, divisorOverride: 0, normalized, expected);
-            var actual = new float[expected.Length];
+            var actual = Guarded.Zeros(expected.Length);
             ChannelAffine.ForwardAvgPool2x2(n, c, h, w, x, scale, shift, relu, actual, lanes);
             Close.Assert(expected, actual, 0, 0, $"[{n}, {c}, {h}, {w}] relu={relu}, {lanes} lanes");
         }

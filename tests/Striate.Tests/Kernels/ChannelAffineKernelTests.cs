@@ -21,15 +21,14 @@ public sealed class ChannelAffineKernelTests
         var expected = new float[x.Length];
         ChannelAffineReference.Forward(n, c, s, x, scale, shift, relu, expected);
 
-        var actual = new float[x.Length];
-        Array.Fill(actual, float.NaN); // an element the kernel skips cannot pass
+        var actual = Guarded.Nan(x.Length); // an element the kernel skips cannot pass
         ChannelAffine.Forward(n, c, s, x, scale, shift, relu, actual);
         Close.Assert(expected, actual, 1e-6, 1e-6, "out of place");
 
-        var inPlace = (float[])x.Clone();
+        var inPlace = Guarded.Of(x);
         ChannelAffine.Forward(n, c, s, inPlace, scale, shift, relu, inPlace);
         Close.Assert(expected, inPlace, 1e-6, 1e-6, "in place");
-        if (relu) Assert.All(actual, v => Assert.True(v >= 0));
+        if (relu) Assert.All(actual.ToArray(), v => Assert.True(v >= 0));
     }
 
     [Theory]

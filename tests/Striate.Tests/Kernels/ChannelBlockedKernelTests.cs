@@ -24,9 +24,8 @@ public unsafe class ChannelBlockedKernelTests
         var s = new BlockedShape(1, channels, h, w, v, pad, r.NextInt(2) == 0 ? pad : r.NextInt(3));
         var src = Close.RandomArray(channels * h * w, r);
         var expected = new float[s.ImageStride];
-        var actual = new float[s.ImageStride];
-        actual.AsSpan().Fill(float.NaN); // PackBlock must write every element, border included
-        fixed (float* ps = src, pe = expected, pa = actual)
+        var actual = Guarded.Nan(s.ImageStride); // PackBlock must write every element, border included
+        fixed (float* ps = src, pe = expected, pa = actual.Span)
             for (int cb = 0; cb < s.Blocks; cb++)
             {
                 ChannelBlocked.PackBlockReference(ps, s, cb, pe);
@@ -50,10 +49,9 @@ public unsafe class ChannelBlockedKernelTests
         var bias = Close.RandomArray(channels, r);
         var residual = Close.RandomArray(channels * h * w, r);
         var expected = new float[channels * h * w];
-        var actual = new float[channels * h * w];
+        var actual = Guarded.Nan(channels * h * w);
         expected.AsSpan().Fill(float.NaN); // rows outside [h0, h1) must stay untouched
-        actual.AsSpan().Fill(float.NaN);
-        fixed (float* ps = src, pb = bias, pr = residual, pe = expected, pa = actual)
+        fixed (float* ps = src, pb = bias, pr = residual, pe = expected, pa = actual.Span)
             for (int cb = 0; cb < s.Blocks; cb++)
             {
                 float* b = withBias ? pb : null, res = withResidual ? pr : null;

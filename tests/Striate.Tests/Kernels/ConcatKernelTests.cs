@@ -13,11 +13,13 @@ public class ConcatKernelTests
         {
             int outer = 1 + g.NextInt(4), total = 2 + g.NextInt(30), part = 1 + g.NextInt(total), offset = g.NextInt(total - part + 1);
             var src = Close.RandomArray(outer * part, g);
-            float[] whole = new float[outer * total], wholeRef = new float[outer * total];
+            Guarded<float> whole = Guarded.Zeros(outer * total);
+            float[] wholeRef = new float[outer * total];
             Concat.Insert(outer, part, total, offset, src, whole);
             ConcatReference.Insert(outer, part, total, offset, src, wholeRef);
             Close.Assert(wholeRef, whole, 0, 0, "insert");
-            float[] back = new float[src.Length], backRef = new float[src.Length];
+            Guarded<float> back = Guarded.Zeros(src.Length);
+            float[] backRef = new float[src.Length];
             Concat.Extract(outer, part, total, offset, whole, back);
             ConcatReference.Extract(outer, part, total, offset, whole, backRef);
             Close.Assert(backRef, back, 0, 0, "extract");

@@ -165,14 +165,14 @@ public class Conv2dDirectKernelTests
             float[]? first = null;
             foreach (var (on, mode, intoL1) in new[] { (false, 0, true), (true, 0, true), (true, 1, true), (true, 2, true), (true, 2, false) })
             {
-                var actual = Nan(g.OutputLength);
+                var actual = Guarded.Nan(g.OutputLength);
                 using (Switches.Set(() => Conv2dDirect.PrefetchWeights, on))
                 using (Switches.Set(() => Conv2dDirect.SpreadPrefetch, mode))
                 using (Switches.Set(() => Conv2dDirect.SpreadPrefetchIntoL1, intoL1))
                     Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, width, x, wt, b, actual, default);
                 Close.Assert(expected, actual, 1e-4, 1e-3, $"{g} {width} prefetch {on} spread {mode} T0 {intoL1}");
-                if (first == null) first = actual;
-                else Assert.Equal(first, actual);
+                if (first == null) first = actual.ToArray();
+                else Assert.Equal(first, actual.ToArray());
             }
         }
     }
@@ -398,12 +398,12 @@ public class Conv2dDirectKernelTests
         double atol = 1e-5 * Math.Sqrt(Math.Max(g.InChannels, g.OutChannels) * g.KernelHeight * g.KernelWidth + 1) * 4;
 
         var expected = new float[g.OutputLength];
-        var actual = Nan(g.OutputLength);
+        var actual = Guarded.Nan(g.OutputLength);
         Conv2dReference.Forward(g, x, w, b, expected);
         Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, width, x, w, b, actual, default);
         Close.Assert(expected, actual, 1e-4, atol, $"forward {what}");
 
-        actual = Nan(g.OutputLength);
+        actual = Guarded.Nan(g.OutputLength);
         Conv2dReference.Forward(g, x, w, ReadOnlySpan<float>.Empty, expected);
         Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, width, x, w, default, actual, default);
         Close.Assert(expected, actual, 1e-4, atol, $"forward without bias {what}");
@@ -411,27 +411,20 @@ public class Conv2dDirectKernelTests
         // Epilogue: relu(conv + bias + residual), as a residual block ends.
         Conv2dReference.Forward(g, x, w, b, expected);
         for (int i = 0; i < expected.Length; i++) expected[i] = MathF.Max(expected[i] + res[i], 0f);
-        actual = Nan(g.OutputLength);
+        actual = Guarded.Nan(g.OutputLength);
         Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, width, x, w, b, actual, new Conv2dEpilogue { Residual = res, Relu = true });
         Close.Assert(expected, actual, 1e-4, atol, $"forward with residual and ReLU {what}");
 
         var dxExpected = new float[g.InputLength];
-        var dxActual = Nan(g.InputLength);
+        var dxActual = Guarded.Nan(g.InputLength);
         Conv2dReference.BackwardData(g, dy, w, dxExpected);
         Conv2dKernels.BackwardData(g, Conv2dAlgorithm.Direct, width, dy, w, dxActual);
         Close.Assert(dxExpected, dxActual, 1e-4, atol, $"gradInput {what} (direct: {Conv2dDirect.SupportsBackwardData(g)})");
 
         var dwExpected = new float[g.WeightLength];
-        var dwActual = Nan(g.WeightLength);
+        var dwActual = Guarded.Nan(g.WeightLength);
         Conv2dReference.BackwardWeight(g, x, dy, dwExpected);
         Conv2dKernels.BackwardWeight(g, Conv2dAlgorithm.Direct, width, x, dy, dwActual);
         Close.Assert(dwExpected, dwActual, 1e-4, atol * Math.Sqrt(g.Batch * g.OutHeight * g.OutWidth), $"gradWeight {what}");
-    }
-
-    private static float[] Nan(long length)
-    {
-        var a = new float[length];
-        a.AsSpan().Fill(float.NaN);
-        return a;
     }
 }

@@ -56,8 +56,7 @@ public class Conv2dDirectPixelKernelTests
         foreach (bool withResidual in new[] { false, true })
         {
             var expected = plain.Select((v, i) => Math.Min(Math.Max(v + (withResidual ? res[i] : 0f), lo), hi)).ToArray();
-            var actual = new float[g.OutputLength];
-            Array.Fill(actual, float.NaN);
+            var actual = Guarded.Nan(g.OutputLength);
             Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, (GemmPath)width, x, w, b, actual,
                 new Conv2dEpilogue { Residual = withResidual ? res : default, Clamp = (lo, hi) });
             Close.Assert(expected, actual, 1e-4, atol, $"{g} Direct {(GemmPath)width} clamp [{lo}, {hi}] residual {withResidual}");

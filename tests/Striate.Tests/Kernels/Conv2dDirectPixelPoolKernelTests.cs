@@ -89,14 +89,13 @@ public class Conv2dDirectPixelPoolKernelTests
     private static (float[] X, float[] W, float[] B) Operands(in Conv2dGeometry g, Generator r) =>
         (Close.RandomArray((int)g.InputLength, r), Close.RandomArray((int)g.WeightLength, r), Close.RandomArray(g.OutChannels, r));
 
-    private static (float[] Expected, float[] Actual) Run(in Conv2dGeometry g, in Pool2dGeometry pool, GemmPath width, float[] x, float[] w, ReadOnlySpan<float> b)
+    private static (float[] Expected, Guarded<float> Actual) Run(in Conv2dGeometry g, in Pool2dGeometry pool, GemmPath width, float[] x, float[] w, ReadOnlySpan<float> b)
     {
         Assert.SkipUnless(Conv2dDirect.IsSupported(width), $"the direct kernel at {width} is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
         Assert.True(Conv2dDirect.TakesPixelsPool(g, pool), $"{g} with {pool} should take the pooled pixel-input path");
         var expected = new float[pool.Planes * pool.OutPlane];
         Conv2dReference.ForwardReluMaxPool(g, pool, x, w, b, expected);
-        var actual = new float[expected.Length];
-        Array.Fill(actual, float.NaN);
+        var actual = Guarded.Nan(expected.Length);
         Conv2dDirect.ForwardPixelsReluPool(width, g, pool, x, w, b, actual);
         return (expected, actual);
     }

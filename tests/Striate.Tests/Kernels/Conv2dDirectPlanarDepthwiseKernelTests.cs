@@ -89,12 +89,11 @@ public class Conv2dDirectPlanarDepthwiseKernelTests
         var expected = new float[d.OutputLength];
         Conv2dReference.Forward(d, stemOut, wd, bd ?? ReadOnlySpan<float>.Empty, expected);
         for (int i = 0; i < expected.Length; i++) expected[i] = Math.Min(Math.Max(expected[i], -0.5f), 0.7f);
-        var actual = new float[d.OutputLength];
-        Array.Fill(actual, float.NaN);
+        var actual = Guarded.Nan(d.OutputLength);
         double atol = 1e-5 * Math.Sqrt(g.InChannels * 9 + 1) * 4 * 3;
         if (projectChannels == 0)
         {
-            fixed (float* xp = x, wp = w, bp = b, wdp = wd, bdp = bd, yp = actual)
+            fixed (float* xp = x, wp = w, bp = b, wdp = wd, bdp = bd, yp = actual.Span)
                 Conv2dDirect.ForwardPlanarDepthwise(width, g, xp, wp, bp, 0f, 6f, wdp, bdp, -0.5f, 0.7f, yp, bandRows);
             Close.Assert(expected, actual, 1e-4, atol, $"{g} → depthwise, {width}, band rows {bandRows}, bias {withBias}");
             return;
@@ -106,17 +105,17 @@ public class Conv2dDirectPlanarDepthwiseKernelTests
         var expectedZ = new float[p.OutputLength];
         Conv2dReference.Forward(p, expected, wp1, bp1 ?? ReadOnlySpan<float>.Empty, expectedZ);
         for (int i = 0; i < expectedZ.Length; i++) expectedZ[i] = Math.Min(Math.Max(expectedZ[i], -1f), 2f);
-        var actualZ = new float[p.OutputLength];
-        Array.Fill(actualZ, float.NaN);
+        var actualZ = Guarded.Nan(p.OutputLength);
         var packed = new float[Gemm.PackedALength(width, projectChannels, d.OutChannels) + 16];
-        fixed (float* xp = x, wp = w, bp = b, wdp = wd, bdp = bd, yp = actual, pw = wp1, pa = packed, pb = bp1, zp = actualZ)
+        fixed (float* xp = x, wp = w, bp = b, wdp = wd, bdp = bd, yp = actual.Span, pw = wp1, pa = packed, pb = bp1, zp = actualZ.Span)
         {
             float* aligned = CacheLine.Align(pa);
             Gemm.PackA(width, false, projectChannels, d.OutChannels, 1f, pw, d.OutChannels, aligned);
             var projection = new PlanarProjection(width, aligned, projectChannels, pb, -1f, 2f, zp);
             Conv2dDirect.ForwardPlanarDepthwise(width, g, xp, wp, bp, 0f, 6f, wdp, bdp, -0.5f, 0.7f, yp, projection, bandRows);
         }
-        Assert.All(actual, v => Assert.True(float.IsNaN(v), "the depthwise's output is not written when a projection runs"));
+        actual.Check($"{g} → depthwise (unwritten) → 1×1 to {projectChannels}, {width}, band rows {bandRows}");
+        Assert.All(actual.ToArray(), v => Assert.True(float.IsNaN(v), "the depthwise's output is not written when a projection runs"));
         Close.Assert(expectedZ, actualZ, 1e-4, atol * Math.Sqrt(d.OutChannels) * 2,
             $"{g} → depthwise → 1×1 to {projectChannels}, {width}, band rows {bandRows}, bias {withBias}");
     }

@@ -75,7 +75,7 @@ public class Conv2dDirectPlanarKernelTests
                 _ => new Conv2dEpilogue { Residual = res, Clamp = (0f, 6f) },
             };
             var expected = plain.Select(apply).ToArray();
-            var actual = Nan(g.OutputLength);
+            var actual = Guarded.Nan(g.OutputLength);
             Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, (GemmPath)width, x, w, b, actual, epilogue);
             Close.Assert(expected, actual, 1e-4, Tolerance(g), $"{g} {(GemmPath)width} {name}");
         }
@@ -126,21 +126,15 @@ public class Conv2dDirectPlanarKernelTests
 
     private static unsafe float[] Run(in Conv2dGeometry g, GemmPath width, float[] x, float[] w, float[]? b, float lo, float hi)
     {
-        var y = Nan(g.OutputLength);
-        fixed (float* xp = x, wp = w, bp = b, yp = y)
+        var y = Guarded.Nan(g.OutputLength);
+        fixed (float* xp = x, wp = w, bp = b, yp = y.Span)
             Conv2dDirect.ForwardPlanar(width, g, xp, wp, bp, lo, hi, yp);
-        return y;
+        y.Check($"ForwardPlanar {g} {width} clamp [{lo}, {hi}] bias {b != null}");
+        return y.ToArray();
     }
 
     /// <summary>torch.clamp: NaN stays NaN.</summary>
     private static float Clamp(float v, float lo, float hi) => v < lo ? lo : v > hi ? hi : v;
-
-    private static float[] Nan(long length)
-    {
-        var a = new float[length];
-        Array.Fill(a, float.NaN);
-        return a;
-    }
 
     private static void SkipUnlessSupported(GemmPath width) =>
         Assert.SkipUnless(Conv2dDirect.IsSupported(width), $"the direct kernel at {width} is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");

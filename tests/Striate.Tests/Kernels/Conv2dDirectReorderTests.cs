@@ -27,9 +27,8 @@ public unsafe class Conv2dDirectReorderTests
         {
             // The flipped form reads w as the weights of the convolution whose input gradient g is: [Cin, Cout, k, k].
             var expected = new float[plan.WeightLength(g)];
-            var actual = new float[plan.WeightLength(g)];
-            actual.AsSpan().Fill(float.NaN);
-            fixed (float* pw = w, pe = expected, pa = actual)
+            var actual = Guarded.Nan(plan.WeightLength(g));
+            fixed (float* pw = w, pe = expected, pa = actual.Span)
             {
                 Conv2dDirect.ReorderWeightsReference(g, plan, flip, pw, pe);
                 Conv2dDirect.ReorderWeights(g, plan, flip, pw, pa);
@@ -49,10 +48,9 @@ public unsafe class Conv2dDirectReorderTests
         var plan = new Conv2dDirect.PhasePlan(g, v);
         var w = Close.RandomArray((int)g.WeightLength, r);
         var expected = new float[plan.WeightLength];
-        var actual = new float[plan.WeightLength];
-        actual.AsSpan().Fill(float.NaN);
+        var actual = Guarded.Nan(plan.WeightLength);
         expected.AsSpan().Fill(float.NaN);
-        fixed (float* pw = w, pe = expected, pa = actual)
+        fixed (float* pw = w, pe = expected, pa = actual.Span)
         {
             Conv2dDirect.ReorderPhaseWeightsReference(g, plan, pw, pe);
             Conv2dDirect.ReorderPhaseWeights(g, plan, pw, pa);

@@ -142,8 +142,7 @@ public class Conv2dDirectStridedKernelTests
         var dy = Close.RandomArray((int)g.OutputLength, r);
         double atol = 4e-5 * Math.Sqrt(g.OutChannels * g.KernelHeight * g.KernelWidth + 1);
         var expected = new float[g.InputLength];
-        var actual = new float[g.InputLength];
-        actual.AsSpan().Fill(float.NaN);
+        var actual = Guarded.Nan(g.InputLength);
         Conv2dReference.BackwardData(g, dy, w, expected);
         Conv2dKernels.BackwardData(g, Conv2dAlgorithm.Direct, width, dy, w, actual);
         Close.Assert(expected, actual, 1e-4, atol, $"gradInput {g} Direct {width}");

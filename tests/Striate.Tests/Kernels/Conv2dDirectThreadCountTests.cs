@@ -27,8 +27,7 @@ public class Conv2dDirectThreadCountTests
             var expected = new float[g.OutputLength];
             Conv2dReference.Forward(g, x, w, b, expected);
             for (int i = 0; i < expected.Length; i++) expected[i] = MathF.Max(expected[i] + res[i], 0f);
-            var actual = new float[g.OutputLength];
-            actual.AsSpan().Fill(float.NaN);
+            var actual = Guarded.Nan(g.OutputLength);
             Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector512, x, w, b, actual, new Conv2dEpilogue { Residual = res, Relu = true });
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(80 * 9 + 1) * 4, $"{g} rows split");
         }

@@ -44,8 +44,7 @@ public class Conv2dDirectWeightGradientTests
         var x = Close.RandomArray((int)g.InputLength, r);
         var dy = Close.RandomArray((int)g.OutputLength, r);
         var expected = new float[g.WeightLength];
-        var actual = new float[g.WeightLength];
-        actual.AsSpan().Fill(float.NaN);
+        var actual = Guarded.Nan(g.WeightLength);
         Conv2dReference.BackwardWeight(g, x, dy, expected);
         using (Switches.Set(() => Conv2dDirect.WeightImagesOverride, images))
         using (Switches.Set(() => Conv2dDirect.WeightRowsOverride, rows))

@@ -79,8 +79,7 @@ public class Conv2dEpilogueTests
                 if (clamp is var (lo, hi)) v = MathF.Min(MathF.Max(v, lo), hi);
                 expected[i] = v;
             }
-            var actual = new float[g.OutputLength];
-            Array.Fill(actual, float.NaN);
+            var actual = Guarded.Nan(g.OutputLength);
             var epilogue = new Conv2dEpilogue { Residual = withResidual ? res : default, Relu = relu, Clamp = clamp };
             Conv2dKernels.Forward(g, algorithm, width, x, w, b, actual, epilogue);
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(g.InChannelsPerGroup * g.KernelHeight * g.KernelWidth + 1) * 4,

@@ -50,7 +50,7 @@ public class Conv2dFlatReluKernelTests
         var g = new Conv2dGeometry(1 + r.NextInt(3), 2 * groups, 6 + r.NextInt(8), 6 + r.NextInt(8), 2 * groups, k, k, 2, 2, r.NextInt(2), r.NextInt(2), 1, 1, groups);
         var (x, w, y, dy) = Inputs(g, 700 + (ulong)seed);
         var (dx, dw, db) = ReferenceGradients(g, x, w, y, dy);
-        var (ax, aw, ab) = (Nan(g.InputLength), Nan(g.WeightLength), Nan(g.OutChannels));
+        var (ax, aw, ab) = (Guarded.Nan(g.InputLength), Guarded.Nan(g.WeightLength), Guarded.Nan(g.OutChannels));
         Conv2dKernels.BackwardRelu(g, x, w, y, dy, ax, aw, ab);
         Close.Assert(dx, ax, 1e-4, 1e-5, $"gradInput {g}");
         Close.Assert(dw, aw, 1e-4, 1e-4, $"gradWeight {g}");
@@ -86,28 +86,31 @@ public class Conv2dFlatReluKernelTests
         var expected = new float[g.OutputLength];
         Conv2dReference.Forward(g, x, w, b, expected);
         for (int i = 0; i < expected.Length; i++) expected[i] = MathF.Max(expected[i], 0f);
-        var y = Nan(g.OutputLength);
-        Conv2dKernels.Forward(g, Conv2dAlgorithm.SmallDirect, width, x, w, b, y, new Conv2dEpilogue { Relu = true });
-        Close.Assert(expected, y, 1e-4, 1e-4, $"forward with ReLU {what}");
+        var yOut = Guarded.Nan(g.OutputLength);
+        Conv2dKernels.Forward(g, Conv2dAlgorithm.SmallDirect, width, x, w, b, yOut, new Conv2dEpilogue { Relu = true });
+        Close.Assert(expected, yOut, 1e-4, 1e-4, $"forward with ReLU {what}");
+        var y = yOut.ToArray();
         Assert.Contains(y, v => v == 0f); // the mask has both signs to test
         Assert.Contains(y, v => v > 0f);
 
         // Gradients from the kernel's own output (its zeros are the ReLU's), all three, then each alone.
         double sumAtol = Math.Max(1e-4, 1e-5 * Math.Sqrt(g.Batch * g.OutHeight * g.OutWidth) * 4);
         var (dx, dw, db) = ReferenceGradients(g, x, w, y, dy);
-        var (ax, aw, ab) = (Nan(g.InputLength), Nan(g.WeightLength), Nan(g.OutChannels));
+        var (ax, aw, ab) = (Guarded.Nan(g.InputLength), Guarded.Nan(g.WeightLength), Guarded.Nan(g.OutChannels));
         Conv2dKernels.BackwardRelu(g, Conv2dAlgorithm.SmallDirect, width, x, w, y, dy, ax, aw, ab);
         Close.Assert(dx, ax, 1e-4, 1e-4, $"gradInput {what}");
         Close.Assert(dw, aw, 1e-4, sumAtol, $"gradWeight {what}");
         Close.Assert(db, ab, 1e-4, sumAtol, $"gradBias {what}");
 
-        var onlyX = Nan(g.InputLength);
+        var onlyX = Guarded.Nan(g.InputLength);
         Conv2dKernels.BackwardRelu(g, Conv2dAlgorithm.SmallDirect, width, x, w, y, dy, onlyX, default, default);
-        Assert.Equal(ax, onlyX);
-        var onlyW = Nan(g.WeightLength);
+        onlyX.Check($"gradInput alone {what}");
+        Assert.Equal(ax.ToArray(), onlyX.ToArray());
+        var onlyW = Guarded.Nan(g.WeightLength);
         Conv2dKernels.BackwardRelu(g, Conv2dAlgorithm.SmallDirect, width, x, w, y, dy, default, onlyW, default);
-        Assert.Equal(aw, onlyW);
-        var onlyB = Nan(g.OutChannels);
+        onlyW.Check($"gradWeight alone {what}");
+        Assert.Equal(aw.ToArray(), onlyW.ToArray());
+        var onlyB = Guarded.Nan(g.OutChannels);
         Conv2dKernels.BackwardRelu(g, Conv2dAlgorithm.SmallDirect, width, x, w, y, dy, default, default, onlyB);
         Close.Assert(db, onlyB, 1e-4, sumAtol, $"gradBias alone {what}");
     }
@@ -129,12 +132,5 @@ public class Conv2dFlatReluKernelTests
         var (dx, dw, db) = (new float[g.InputLength], new float[g.WeightLength], new float[g.OutChannels]);
         Conv2dReference.BackwardRelu(g, x, w, y, dy, dx, dw, db);
         return (dx, dw, db);
-    }
-
-    private static float[] Nan(long length)
-    {
-        var a = new float[length];
-        a.AsSpan().Fill(float.NaN);
-        return a;
     }
 }

@@ -88,11 +88,11 @@ public class Conv2dGatheredPointwiseTests
             foreach (int strips in new[] { 0, 1, 3 })
             foreach (int threads in new[] { 1, 2 })
             {
-                var actual = new float[g.OutputLength];
-                Array.Fill(actual, float.NaN);
+                var actual = Guarded.Nan(g.OutputLength);
                 using (Switches.Set(() => GemmImages.GatherStrips, strips))
                 using (Switches.Set(() => KernelThreads.Count, threads))
                     Conv2dKernels.Forward(g, Conv2dAlgorithm.Im2ColGemm, Conv2dDirect.BestWidth, x, w, default, actual, default);
+                actual.Check($"{g} strips {strips} threads {threads}");
                 for (int e = 0; e < actual.Length; e++)
                     Assert.True(BitConverter.SingleToInt32Bits(expected[e]) == BitConverter.SingleToInt32Bits(actual[e]),
                         $"{g} strips {strips} threads {threads}: y[{e}] = {actual[e]}, scalar packing {expected[e]}");

@@ -41,8 +41,7 @@ public sealed class Conv2dInputAffineTests
                 float v = expected[i] + (withResidual ? residual[i] : 0f);
                 expected[i] = relu ? MathF.Max(v, 0f) : v;
             }
-            var actual = new float[g.OutputLength];
-            Array.Fill(actual, float.NaN); // an element the kernel skips cannot pass
+            var actual = Guarded.Nan(g.OutputLength); // an element the kernel skips cannot pass
             var epilogue = new Conv2dEpilogue { Residual = withResidual ? residual : default, Relu = relu };
             Conv2dKernels.ForwardWithInputAffine(g, x, scale, shift, inputRelu, weight, bias, actual, epilogue);
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin + 1) * 4, $"{g} inputRelu={inputRelu} residual={withResidual} relu={relu}");

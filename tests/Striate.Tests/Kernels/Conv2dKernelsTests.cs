@@ -72,7 +72,7 @@ public class Conv2dKernelsTests
 
         // Outputs start as NaN: the kernels must overwrite every element (pooled buffers hold garbage).
         var expected = new float[g.OutputLength];
-        var actual = Nan((int)g.OutputLength);
+        var actual = Guarded.Nan((int)g.OutputLength);
         Conv2dReference.Forward(g, x, w, b, expected);
         if (algorithm == null) Conv2dKernels.Forward(g, x, w, b, actual);
         else Conv2dKernels.Forward(g, a, wd, x, w, b, actual, default);
@@ -84,32 +84,26 @@ public class Conv2dKernelsTests
         Close.Assert(expected, actual, 1e-4, atol, $"forward without bias {what}");
 
         var dxExpected = new float[g.InputLength];
-        var dxActual = Nan((int)g.InputLength);
+        var dxActual = Guarded.Nan((int)g.InputLength);
         Conv2dReference.BackwardData(g, dy, w, dxExpected);
         if (algorithm == null) Conv2dKernels.BackwardData(g, dy, w, dxActual);
         else Conv2dKernels.BackwardData(g, a, wd, dy, w, dxActual);
         Close.Assert(dxExpected, dxActual, 1e-4, atol, $"gradInput {what}");
 
         var dwExpected = new float[g.WeightLength];
-        var dwActual = Nan((int)g.WeightLength);
+        var dwActual = Guarded.Nan((int)g.WeightLength);
         Conv2dReference.BackwardWeight(g, x, dy, dwExpected);
         if (algorithm == null) Conv2dKernels.BackwardWeight(g, x, dy, dwActual);
         else Conv2dKernels.BackwardWeight(g, a, wd, x, dy, dwActual);
         Close.Assert(dwExpected, dwActual, 1e-4, weightGradAtol ?? atol, $"gradWeight {what}");
 
         var dbExpected = new float[g.OutChannels];
-        var dbActual = Nan(g.OutChannels);
+        var dbActual = Guarded.Nan(g.OutChannels);
         Conv2dReference.BackwardBias(g, dy, dbExpected);
         Conv2dKernels.BackwardBias(g, dy, dbActual);
         Close.Assert(dbExpected, dbActual, 1e-4, atol, $"gradBias {what}");
     }
 
-    private static float[] Nan(int length)
-    {
-        var a = new float[length];
-        a.AsSpan().Fill(float.NaN);
-        return a;
-    }
 
     /// <summary>
     /// im2col + GEMM with images side by side in one product (small maps): two chunks of images, a last chunk short,
@@ -191,8 +185,9 @@ public class Conv2dKernelsTests
     public void BatchOfZeroGivesZeroWeightGradient()
     {
         var g = new Conv2dGeometry(0, 2, 5, 5, 3, 3, 3);
-        var dw = Nan((int)g.WeightLength);
+        var dw = Guarded.Nan((int)g.WeightLength);
         Conv2dKernels.BackwardWeight(g, [], [], dw);
-        Assert.All(dw, v => Assert.Equal(0f, v));
+        dw.Check($"BackwardWeight {g} with an empty batch");
+        Assert.All(dw.ToArray(), v => Assert.Equal(0f, v));
     }
 }

@@ -35,8 +35,7 @@ public class Conv2dSubsampledPointwiseTests
                 float v = expected[i] + (residual ? res[i] : 0f);
                 expected[i] = clamp is { } c ? MathF.Min(MathF.Max(v, c.Lo), c.Hi) : MathF.Max(v, 0f);
             }
-            var actual = new float[g.OutputLength];
-            Array.Fill(actual, float.NaN);
+            var actual = Guarded.Nan(g.OutputLength);
             var epilogue = new Conv2dEpilogue { Residual = residual ? res : default, Relu = clamp == null, Clamp = clamp };
             Conv2dKernels.SubsampledPointwiseForward(path, 1 + trial % 3, g, x, wt, b, epilogue, actual, null); // 1, 2 or 3 parts
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"{path} {g} residual={residual} clamp={clamp}");
@@ -54,8 +53,7 @@ public class Conv2dSubsampledPointwiseTests
         Assert.Equal(Conv2dKernels.SubsampledPointwiseEnabled
             && PointwiseTransposed.Takes(Gemm.BestPath, cout, g.OutHeight * g.OutWidth, cin), Conv2dKernels.TakesSubsampledPointwise(g));
         var (x, w, b, _, expected) = Conv2dEpilogueTests.Operands(g, new Generator(8310 + (ulong)cin));
-        var actual = new float[g.OutputLength];
-        Array.Fill(actual, float.NaN);
+        var actual = Guarded.Nan(g.OutputLength);
         using (Switches.Set(() => KernelThreads.Count, Math.Max(2, KernelThreads.Count)))
             Conv2dKernels.Forward(g, x, w, b, actual);
         Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 s2 {cin}→{cout} @{size}×{size}");

@@ -16,12 +16,14 @@ public class CrossEntropyKernelTests
             var x = Close.RandomArray(n * c, g);
             for (int i = 0; i < x.Length; i++) x[i] *= 8;
             var targets = Enumerable.Range(0, n).Select(_ => g.NextInt(c)).ToArray();
-            float[] p = new float[x.Length], pRef = new float[x.Length];
+            Guarded<float> p = Guarded.Zeros(x.Length);
+            float[] pRef = new float[x.Length];
             float loss = CrossEntropy.Forward(n, c, x, targets, eps, p);
             float lossRef = CrossEntropyReference.Forward(n, c, x, targets, eps, pRef);
             Assert.Equal(lossRef, loss, 1e-4f * Math.Max(1, Math.Abs(lossRef)));
             Close.Assert(pRef, p, 1e-5, 1e-7, "probabilities");
-            float[] dx = new float[x.Length], dxRef = new float[x.Length];
+            Guarded<float> dx = Guarded.Zeros(x.Length);
+            float[] dxRef = new float[x.Length];
             CrossEntropy.Backward(n, c, p, targets, eps, 0.7f, dx);
             CrossEntropyReference.Backward(n, c, pRef, targets, eps, 0.7f, dxRef);
             Close.Assert(dxRef, dx, 1e-5, 1e-7, $"gradient n={n} c={c} eps={eps}");

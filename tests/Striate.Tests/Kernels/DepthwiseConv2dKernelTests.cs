@@ -87,7 +87,7 @@ public class DepthwiseConv2dKernelTests
     }
 
     // Rows of 1 to 7 outputs: a whole-vector store of a row reaches several rows on, and must stop at the plane's end
-    // (a store past the output corrupted the heap once). The output is a slice with NaN guards after it.
+    // (a store past the output corrupted the heap once). The output is a guarded slice (Guarded: sentinels before and after it).
     [Theory]
     [InlineData(576, 4)]
     [InlineData(7, 3)]
@@ -105,10 +105,9 @@ public class DepthwiseConv2dKernelTests
         foreach (bool rows in new[] { true, false })
             using (Switches.Set(() => DepthwiseConv2d.Stride2RowsEnabled, rows))
             {
-                var buffer = Nan((int)g.OutputLength + 64);
-                DepthwiseConv2d.Forward(g, x, w, default, buffer.AsSpan(0, (int)g.OutputLength), algorithm: DepthwiseAlgorithm.Vector3x3);
-                Close.Assert(expected, buffer[..(int)g.OutputLength], 1e-4, 1e-5, $"stride 2 {g} rows {rows}");
-                Assert.All(buffer[(int)g.OutputLength..], v => Assert.True(float.IsNaN(v), $"stride 2 {g} rows {rows} wrote past the output"));
+                var actual = Guarded.Nan(g.OutputLength);
+                DepthwiseConv2d.Forward(g, x, w, default, actual, algorithm: DepthwiseAlgorithm.Vector3x3);
+                Close.Assert(expected, actual, 1e-4, 1e-5, $"stride 2 {g} rows {rows}");
             }
     }
 
@@ -171,8 +170,9 @@ public class DepthwiseConv2dKernelTests
         Conv2dReference.Forward(g, x, w, default, expected);
         foreach (var algorithm in Algorithms())
         {
-            var y = new float[g.OutputLength];
+            var y = Guarded.Zeros(g.OutputLength);
             DepthwiseConv2d.Forward(g, x, w, default, y, 0f, 6f, algorithm);
+            y.Check($"{algorithm} clamp {g}");
             for (int i = 0; i < y.Length; i++)
                 Assert.True(float.IsNaN(expected[i]) ? float.IsNaN(y[i]) : y[i] == 0f, $"{algorithm} output {i}: {y[i]}, reference {expected[i]}");
         }
@@ -189,7 +189,7 @@ public class DepthwiseConv2dKernelTests
         var expected = new float[g.OutputLength];
         Conv2dReference.Forward(g, x, w, b, expected);
         for (int i = 0; i < expected.Length; i++) expected[i] = Math.Max(expected[i], 0f);
-        var y = Nan((int)g.OutputLength);
+        var y = Guarded.Nan((int)g.OutputLength);
         Conv2dKernels.Forward(g, x, w, b, y, new Conv2dEpilogue { Relu = true });
         Close.Assert(expected, y, 1e-4, 1e-5, "Conv2dKernels.Forward depthwise with ReLU");
     }
@@ -218,7 +218,7 @@ public class DepthwiseConv2dKernelTests
             foreach (var (lo, hi) in Clamps)
             {
                 var expected = plain.Select(v => Math.Min(Math.Max(v, lo), hi)).ToArray();
-                var actual = Nan((int)g.OutputLength);
+                var actual = Guarded.Nan((int)g.OutputLength);
                 DepthwiseConv2d.Forward(g, x, w, withBias ? b : default, actual, lo, hi, algorithm);
                 Close.Assert(expected, actual, 1e-4, 1e-5, $"{algorithm} forward {g} bias {withBias} clamp [{lo}, {hi}]");
             }
@@ -239,22 +239,15 @@ public class DepthwiseConv2dKernelTests
         if (algorithm != DepthwiseAlgorithm.Vector3x3 || DepthwiseConv2d.VectorSupportsBackwardData(g))
         {
             var expected = new float[g.InputLength];
-            var actual = Nan((int)g.InputLength);
+            var actual = Guarded.Nan((int)g.InputLength);
             Conv2dReference.BackwardData(g, dy, w, expected);
             DepthwiseConv2d.BackwardData(g, dy, w, actual, algorithm);
             Close.Assert(expected, actual, 1e-4, 1e-5, $"{algorithm} gradInput {g}");
         }
         var dwExpected = new float[g.WeightLength];
-        var dwActual = Nan((int)g.WeightLength);
+        var dwActual = Guarded.Nan((int)g.WeightLength);
         Conv2dReference.BackwardWeight(g, x, dy, dwExpected);
         DepthwiseConv2d.BackwardWeight(g, x, dy, dwActual, algorithm);
         Close.Assert(dwExpected, dwActual, 1e-4, 1e-3, $"{algorithm} gradWeight {g}");
-    }
-
-    private static float[] Nan(int length)
-    {
-        var a = new float[length];
-        a.AsSpan().Fill(float.NaN);
-        return a;
     }
 }

@@ -23,16 +23,17 @@ public class GemmEpilogueTests
         var bv = bias ? Close.RandomArray(m, gen) : [];
         var rv = residual ? Close.RandomArray(m * ldr, gen) : [];
         var expected = ops.CopyOfC();
-        var actual = ops.CopyOfC();
+        var actual = ops.GuardedC();
         GemmReference.Sgemm(false, transB, m, n, k, 1f, a, lda, b, ldb, beta, expected, ldc);
         GemmReference.Epilogue(m, n, expected, ldc, bv, rv, ldr, lo, hi);
-        var packed = new float[Gemm.PackedALength(path, m, k)];
-        fixed (float* pa = a, pp = packed, pb = b, pc = actual, pbias = bv, pres = rv)
+        var packed = Guarded.Zeros(Gemm.PackedALength(path, m, k));
+        fixed (float* pa = a, pp = packed.Span, pb = b, pc = actual.Span, pbias = bv, pres = rv)
         {
             Gemm.PackA(path, false, m, k, 1f, pa, lda, pp);
             Gemm.Sgemm(path, threads, pp, m, k, transB, n, pb, ldb, beta, pc, ldc, new GemmEpilogue(pbias, pres, ldr, lo, hi));
         }
         string what = $"{path} threads={threads} transB={transB} m={m} n={n} k={k} beta={beta} bias={bias} residual={residual} clamp=[{lo}, {hi}]";
+        packed.Check($"PackA {what}");
         // The 3 padding columns of each row of C must be untouched (NaN or the random start values).
         for (int i = 0; i < m; i++)
         for (int j = n; j < ldc; j++)

@@ -28,8 +28,8 @@ public class GemmPackAWhileMultiplyingTests
             var ops = GemmOperands.Draw(gen, transA, transB: false, m, n, k, lda, ldb, ldc, nanC: beta == 0);
             var (a, b) = (ops.A, ops.B);
             var expected = ops.CopyOfC();
-            var separate = ops.CopyOfC();
-            var actual = ops.CopyOfC();
+            var separate = ops.GuardedC();
+            var actual = ops.GuardedC();
             GemmReference.Sgemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
             using (Switches.Set(() => Gemm256x6x16.PackAWhileMultiplying, false))
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, separate, ldc);
@@ -37,7 +37,8 @@ public class GemmPackAWhileMultiplyingTests
             using (Switches.Set(() => Gemm256x6x16.PackAWhileMultiplying, true))
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, actual, ldc);
             string what = $"threads={threads} transA={transA} alpha={alpha} m={m} n={n} k={k} beta={beta}";
-            Assert.True(separate.AsSpan().SequenceEqual(actual), $"not bit-identical to the separate pack: {what}");
+            Guarded.CheckAll($"separate pack, packed while multiplying: {what}", separate, actual);
+            Assert.True(separate.Span.SequenceEqual(actual.Span), $"not bit-identical to the separate pack: {what}");
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 4 * 3, what);
         }
     }

@@ -42,13 +42,13 @@ public sealed class GemmPackWhileMultiplyingTests
                 for (int i = 0; i < m; i++)
                 for (int j = 0; j < n; j++)
                     expected[i * ldc + j] = Math.Clamp(expected[i * ldc + j] + bias[i] + residual[i * ldc + j], 0f, 2f);
-            var packed = new float[Gemm.PackedALength(GemmPath.Vector256, m, k)];
+            var packed = Guarded.Zeros(Gemm.PackedALength(GemmPath.Vector256, m, k));
             var results = new float[2][];
             for (int arm = 0; arm < 2; arm++)
             {
-                var actual = (float[])c0.Clone();
+                var actual = Guarded.Of(c0);
                 using (Switches.Set(() => Gemm.PackWhileMultiplying, arm == 1))
-                fixed (float* pa = a, pp = packed, pb = b, pc = actual, pbias = bias, pr = residual)
+                fixed (float* pa = a, pp = packed.Span, pb = b, pc = actual.Span, pbias = bias, pr = residual)
                 {
                     Gemm.PackA(GemmPath.Vector256, false, m, k, 1f, pa, k, pp);
                     var e = withEpilogue ? new GemmEpilogue(pbias, pr, ldc, 0f, 2f) : GemmEpilogue.None;
@@ -56,7 +56,8 @@ public sealed class GemmPackWhileMultiplyingTests
                 }
                 Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 8,
                     $"pack while multiplying={arm == 1} m={m} n={n} k={k} ldb={ldb} threads={threads} beta={beta} epilogue={withEpilogue}");
-                results[arm] = actual;
+                packed.Check($"PackA m={m} k={k}");
+                results[arm] = actual.ToArray();
             }
             Assert.Equal(results[0], results[1]);
         }
@@ -83,8 +84,10 @@ public sealed class GemmPackWhileMultiplyingTests
             {
                 using (Switches.Set(() => Gemm.PackWhileMultiplying, arm == 1))
                 {
-                    plain[arm] = (float[])c0.Clone();
-                    Gemm.Sgemm(GemmPath.Vector256, threads, false, false, m, n, k, 0.5f, a, k, b, ldb, 1f, plain[arm], ldc);
+                    var c = Guarded.Of(c0);
+                    Gemm.Sgemm(GemmPath.Vector256, threads, false, false, m, n, k, 0.5f, a, k, b, ldb, 1f, c, ldc);
+                    c.Check($"plain A, pack while multiplying={arm == 1} m={m} n={n} k={k} threads={threads}");
+                    plain[arm] = c.ToArray();
                     split[arm] = SplitProduct(a, b, m, n, k, ldb, ldc, threads);
                 }
                 Close.Assert(expected, plain[arm], 1e-4, 1e-5 * Math.Sqrt(k + 1) * 8, $"plain A, pack while multiplying={arm == 1} m={m} n={n} k={k}");
@@ -99,13 +102,14 @@ public sealed class GemmPackWhileMultiplyingTests
     {
         if (!Gemm.UsesPackedA(GemmPath.Vector256, m) || m < 2) return null;
         int cut = m / 2;
-        var packed = new float[Gemm.PackedALength(GemmPath.Vector256, m, k)];
-        var c = new float[m * ldc];
-        fixed (float* pa = a, pp = packed, pb = b, pc = c)
+        var packed = Guarded.Zeros(Gemm.PackedALength(GemmPath.Vector256, m, k));
+        var c = Guarded.Zeros(m * ldc);
+        fixed (float* pa = a, pp = packed.Span, pb = b, pc = c.Span)
         {
             Gemm.PackA(GemmPath.Vector256, false, m, k, 1f, pa, k, pp);
             Gemm.SgemmSplitRows(GemmPath.Vector256, threads, pp, m, k, n, pb, ldb, pc, pc + (long)cut * ldc, cut, ldc, GemmEpilogue.None);
         }
-        return c;
+        Guarded.CheckAll($"split rows m={m} n={n} k={k} cut={cut} threads={threads}", c, packed);
+        return c.ToArray();
     }
 }

@@ -29,10 +29,10 @@ public class GemmPackedATests
             var ops = GemmOperands.Draw(new Generator(seed++), transA, transB, m, n, k, lda, ldb, ldc, nanC: beta == 0);
             var (a, b) = (ops.A, ops.B);
             var expected = ops.CopyOfC();
-            var actual = ops.CopyOfC();
+            var actual = Guarded.Of(ops.C);
             GemmReference.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
-            var packed = new float[Gemm.PackedALength(path, m, k)];
-            fixed (float* pa = a, pp = packed, pb = b, pc = actual)
+            var packed = Guarded.Zeros(Gemm.PackedALength(path, m, k));
+            fixed (float* pa = a, pp = packed.Span, pb = b, pc = actual.Span)
             {
                 Gemm.PackA(path, transA, m, k, alpha, pa, lda, pp);
                 Gemm.Sgemm(path, 2, pp, m, k, transB, n, pb, ldb, beta, pc, ldc);
@@ -41,6 +41,7 @@ public class GemmPackedATests
             if (beta == 0)
                 for (int i = 0; i < m; i++)
                 for (int j = n; j < ldc; j++) { expected[i * ldc + j] = 0; actual[i * ldc + j] = float.IsNaN(actual[i * ldc + j]) ? 0 : 1; }
+            packed.Check($"{path} PackA transA={transA} m={m} k={k}");
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 4 * (Math.Abs(alpha) + Math.Abs(beta) + 1),
                 $"{path} packed A transA={transA} transB={transB} m={m} n={n} k={k} alpha={alpha} beta={beta}");
         }
@@ -119,15 +120,15 @@ public class GemmPackedATests
                 var a = Close.RandomArray(m * k, gen);
                 var b = Close.RandomArray(k * n, gen);
                 var expected = new float[m * n];
-                var actual = new float[m * n];
-                Array.Fill(actual, float.NaN);
+                var actual = Guarded.Nan(m * n);
                 GemmReference.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, expected, n);
-                var packed = new float[Gemm.PackedALength(GemmPath.Vector256, m, k)];
-                fixed (float* pa = a, pp = packed, pb = b, pc = actual)
+                var packed = Guarded.Zeros(Gemm.PackedALength(GemmPath.Vector256, m, k));
+                fixed (float* pa = a, pp = packed.Span, pb = b, pc = actual.Span)
                 {
                     Gemm.PackA(GemmPath.Vector256, false, m, k, 1f, pa, k, pp);
                     Gemm.Sgemm(GemmPath.Vector256, threads, pp, m, k, false, n, pb, n, 0f, pc, n);
                 }
+                packed.Check($"PackA m={m} k={k}");
                 Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 8, $"NC={columnBlock} m={m} n={n} k={k} threads={threads}");
             }
         }

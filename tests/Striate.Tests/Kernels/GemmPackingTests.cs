@@ -44,14 +44,14 @@ public class GemmPackingTests
             float[]? shift = mode == 0 ? null : Close.RandomArray(p0 + kc, gen);
             bool relu = mode == 2;
             var expected = PackBPlain(TKernel.NR, b, ldb, p0, kc, j0, nc, scale, shift, relu);
-            var actual = new float[expected.Length];
-            Array.Fill(actual, float.NaN);
-            fixed (float* pb = b, pd = actual, ps = scale, ph = shift)
+            var actual = Guarded.Nan(expected.Length);
+            fixed (float* pb = b, pd = actual.Span, ps = scale, ph = shift)
             {
                 var rows = mode == 0 ? default : new GemmRowAffine(ps, ph, relu);
                 GemmPacking<TKernel>.PackB(false, pb, ldb, p0, kc, j0, nc, pd, rows);
             }
-            Assert.True(expected.AsSpan().SequenceEqual(actual),
+            actual.Check($"PackB NR={TKernel.NR} kc={kc} nc={nc} p0={p0} j0={j0}");
+            Assert.True(expected.AsSpan().SequenceEqual(actual.Span),
                 $"NR={TKernel.NR} kc={kc} nc={nc} p0={p0} j0={j0} ldb={ldb} affine={mode != 0} relu={relu}");
         }
     }
@@ -85,11 +85,11 @@ public class GemmPackingTests
             int i0 = gen.NextInt(3), p0 = gen.NextInt(5), lda = p0 + kc + gen.NextInt(4);
             var a = Close.RandomArray((i0 + mc) * lda, gen);
             var expected = PackAPlain(mr, a, lda, i0, mc, p0, kc, alpha);
-            var actual = new float[expected.Length];
-            Array.Fill(actual, float.NaN);
-            fixed (float* pa = a, pd = actual)
+            var actual = Guarded.Nan(expected.Length);
+            fixed (float* pa = a, pd = actual.Span)
                 GemmPacking<TKernel>.PackA(false, pa, lda, i0, mc, p0, kc, alpha, pd);
-            Assert.True(expected.AsSpan().SequenceEqual(actual), $"MR={mr} mc={mc} kc={kc} i0={i0} p0={p0} lda={lda} alpha={alpha}");
+            actual.Check($"PackA MR={mr} mc={mc} kc={kc}");
+            Assert.True(expected.AsSpan().SequenceEqual(actual.Span), $"MR={mr} mc={mc} kc={kc} i0={i0} p0={p0} lda={lda} alpha={alpha}");
         }
     }
 

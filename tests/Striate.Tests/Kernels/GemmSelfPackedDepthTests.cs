@@ -29,7 +29,7 @@ public class GemmSelfPackedDepthTests
             int lda = transA ? m : k, ldb = transB ? k : n, ldc = n + 2;
             var ops = GemmOperands.Draw(gen, transA, transB, m, n, k, lda, ldb, ldc, nanC: beta == 0);
             var expected = ops.CopyOfC();
-            var actual = ops.CopyOfC();
+            var actual = ops.GuardedC();
             GemmReference.Sgemm(transA, transB, m, n, k, 1.5f, ops.A, lda, ops.B, ldb, beta, expected, ldc);
             Gemm.Sgemm(GemmPath.Vector256, threads, transA, transB, m, n, k, 1.5f, ops.A, lda, ops.B, ldb, beta, actual, ldc);
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 4 * 3,

@@ -47,14 +47,15 @@ public sealed class GemmSplitRowsTests
             var c2 = new float[(m - cut + extraRows) * ldc];
             Array.Fill(c, float.NaN);
             Array.Fill(c2, float.NaN);
-            var packed = new float[Gemm.PackedALength(path, m, k)];
-            fixed (float* pa = a, pp = packed, pb = b, pc = c, pc2 = c2, pbias = bias)
+            var packed = Guarded.Zeros(Gemm.PackedALength(path, m, k));
+            fixed (float* pa = a, pp = packed.Span, pb = b, pc = c, pc2 = c2, pbias = bias)
             {
                 Gemm.PackA(path, false, m, k, 1f, pa, k, pp);
                 var e = new GemmEpilogue(pbias, null, 0, relu ? 0f : float.NegativeInfinity, float.PositiveInfinity);
                 Gemm.SgemmSplitRows(path, threads, pp, m, k, n, pb, n, pc, pc2, cut, ldc, e);
             }
             string what = $"{path} m={m} n={n} k={k} cut={cut} threads={threads} relu={relu}";
+            packed.Check($"PackA {what}");
             var actual = new float[m * ldc];
             for (int i = 0; i < m; i++)
             for (int j = 0; j < ldc; j++)
@@ -105,10 +106,8 @@ public sealed class GemmSplitRowsTests
         var expected = new float[g.OutputLength];
         Conv2dReference.Forward(g, x, weight, bias, expected);
         if (relu) for (int i = 0; i < expected.Length; i++) expected[i] = MathF.Max(expected[i], 0f);
-        var first = new float[cut * plane];
-        var second = new float[(cout - cut) * plane];
-        Array.Fill(first, float.NaN);
-        Array.Fill(second, float.NaN);
+        var first = Guarded.Nan(cut * plane);
+        var second = Guarded.Nan((cout - cut) * plane);
         Conv2dKernels.PointwiseForwardSplit(g, x, weight, bias, new Conv2dEpilogue { Relu = relu }, first, second, cut, null);
         string what = $"{g} cut at channel {cut} relu={relu} bias={bias.Length > 0}";
         Close.Assert(expected.AsSpan(0, cut * plane), first, 1e-4, 1e-5 * Math.Sqrt(cin + 1) * 4, what + ": first channels");

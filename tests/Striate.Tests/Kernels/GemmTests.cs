@@ -19,11 +19,12 @@ public class GemmTests(ITestOutputHelper output)
             Math.Max(0, aRows * lda - ldaPad), Math.Max(0, bRows * ldb - ldbPad), Math.Max(0, m * ldc - ldcPad), nanInC);
         var (a, b) = (ops.A, ops.B);
         var expected = ops.CopyOfC();
-        var actual = ops.CopyOfC();
+        var actual = ops.GuardedC();
         GemmReference.Sgemm(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
         Gemm.Sgemm(path, threads, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, actual, ldc);
         double atol = 1e-5 * Math.Sqrt(k + 1) * 4 * (Math.Abs(alpha) + Math.Abs(beta) + 1);
-        // The padding between rows of C must be untouched: both started equal, the reference never writes it.
+        // The padding between rows of C must be untouched: both started equal, the reference never writes it; and nothing
+        // before C or past its last row (guard bands) may be written.
         Close.Assert(expected, actual, 1e-4, atol,
             $"{path} threads={threads} transA={transA} transB={transB} m={m} n={n} k={k} alpha={alpha} beta={beta} pads=({ldaPad},{ldbPad},{ldcPad})");
     }
@@ -202,7 +203,7 @@ public class GemmTests(ITestOutputHelper output)
         var a = Close.RandomArray(64 * 80, gen);
         var b = Close.RandomArray(80 * 96, gen);
         var expected = new float[64 * 96];
-        var actual = new float[64 * 96];
+        var actual = Guarded.Nan(64 * 96);
         GemmReference.Sgemm(false, false, 64, 96, 80, 1f, a, 80, b, 96, 0f, expected, 96);
         Gemm.Sgemm(false, false, 64, 96, 80, 1f, a, 80, b, 96, 0f, actual, 96);
         Close.Assert(expected, actual, 1e-4, 1e-4, "public Sgemm 64×96×80");

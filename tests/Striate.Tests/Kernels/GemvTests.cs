@@ -23,7 +23,7 @@ public class GemvTests
         var bv = bias ? Close.RandomArray(n, gen) : [];
         var expected = new float[m * ldc];
         Array.Fill(expected, float.NaN);
-        var actual = (float[])expected.Clone();
+        var actual = Guarded.Of(expected);
         GemmReference.Sgemm(false, true, m, n, k, 1f, a, lda, b, ldb, 0f, expected, ldc);
         if (bias)
             for (int i = 0; i < m; i++)
@@ -74,7 +74,7 @@ public class GemvTests
         var expected = new float[m * ldc];
         // C is written before it is read back between row blocks: NaN left from a recycled buffer must not leak in.
         Array.Fill(expected, float.NaN);
-        var actual = (float[])expected.Clone();
+        var actual = Guarded.Of(expected);
         GemmReference.Sgemm(false, false, m, n, k, 1f, a, lda, b, ldb, 0f, expected, ldc);
         Gemv.Multiply(path, threads, m, n, k, a, lda, b, ldb, actual, ldc);
         string what = $"Multiply {path} threads={threads} m={m} n={n} k={k} padded={padded}";
@@ -117,7 +117,7 @@ public class GemvTests
         for (int j = 0; j < n; j++)
         for (int p = k; p < ldc; p++) start[j * ldc + p] = float.NaN;
         var expected = (float[])start.Clone();
-        var actual = (float[])start.Clone();
+        var actual = Guarded.Of(start);
         GemmReference.Sgemm(true, false, n, k, m, 1f, a, lda, b, ldb, add ? 1f : 0f, expected, ldc);
         Gemv.TransposedTimes(path, threads, m, n, k, a, lda, b, ldb, add, actual, ldc);
         string what = $"TransposedTimes {path} threads={threads} m={m} n={n} k={k} add={add} padded={padded}";
@@ -167,7 +167,7 @@ public class GemvTests
         foreach (var (alpha, beta) in new[] { (1f, 0f), (0.5f, 0f), (1f, 0.25f) })
         {
             var expected = (float[])c.Clone();
-            var actual = (float[])c.Clone();
+            var actual = Guarded.Of(c);
             GemmReference.Sgemm(false, true, m, n, k, alpha, a, k, b, k, beta, expected, n);
             Gemm.Sgemm(false, true, m, n, k, alpha, a, k, b, k, beta, actual, n);
             Close.Assert(expected, actual, 1e-4, 1e-4, $"alpha={alpha} beta={beta}");

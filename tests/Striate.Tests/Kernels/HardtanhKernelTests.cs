@@ -16,7 +16,10 @@ public class HardtanhKernelTests
             var x = Close.RandomArray(len, g);
             for (int i = 0; i < len; i++) x[i] *= 8;
             var dy = Close.RandomArray(len, g);
-            float[] y = new float[len], yRef = new float[len], dx = new float[len], dxRef = new float[len];
+            Guarded<float> y = Guarded.Zeros(len);
+            float[] yRef = new float[len];
+            Guarded<float> dx = Guarded.Zeros(len);
+            float[] dxRef = new float[len];
             Hardtanh.Forward(x, lo, hi, y); HardtanhReference.Forward(x, lo, hi, yRef);
             Close.Assert(yRef, y, 0, 0, $"hardtanh [{lo}, {hi}] {len}");
             Hardtanh.Backward(x, dy, lo, hi, dx); HardtanhReference.Backward(x, dy, lo, hi, dxRef);

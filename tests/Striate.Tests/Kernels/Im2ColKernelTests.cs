@@ -23,7 +23,7 @@ public class Im2ColKernelTests
         int r0 = r.NextInt(rows), r1 = r0 + 1 + r.NextInt(rows - r0);
         var image = Close.RandomArray(cin * h * w, r);
         var expected = Close.RandomArray(rows * ld, r);
-        var actual = (float[])expected.Clone();
+        var actual = Guarded.Of(expected);
         Im2Col.PackRowsGeneral(g, image, expected, ld, r0, r1);
         Im2Col.PackRows(g, image, actual, ld, r0, r1);
         Close.Assert(expected, actual, 0, 0, $"PackRows {g} rows [{r0}, {r1}) ld {ld}");
@@ -41,7 +41,7 @@ public class Im2ColKernelTests
         int c0 = r.NextInt(cin), c1 = c0 + 1 + r.NextInt(cin - c0);
         var col = Close.RandomArray(cin * kH * kW * ld, r);
         var expected = Close.RandomArray(cin * h * w, r); // accumulated onto, so start from nonzero values
-        var actual = (float[])expected.Clone();
+        var actual = Guarded.Of(expected);
         Im2Col.UnpackChannelsGeneral(g, col, ld, expected, c0, c1);
         Im2Col.UnpackChannels(g, col, ld, actual, c0, c1);
         Close.Assert(expected, actual, 1e-6, 1e-6, $"UnpackChannels {g} channels [{c0}, {c1}) ld {ld}");

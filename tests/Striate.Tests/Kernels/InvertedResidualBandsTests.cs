@@ -74,16 +74,16 @@ public class InvertedResidualBandsTests
         var res = residual ? Close.RandomArray(g.OutChannels * ho * wo, gen) : [];
         var expected = new float[g.OutChannels * ho * wo];
         InvertedResidualReference.Forward(g, x, we, be, wd, bd, wp, bp, res, clamps, expected);
-        var actual = new float[expected.Length];
-        Array.Fill(actual, float.NaN);
-        var packedE = new float[Gemm.PackedALength(path, g.Hidden, g.InChannels)];
-        var packedP = new float[Gemm.PackedALength(path, g.OutChannels, g.Hidden)];
-        fixed (float* px = x, pwe = we, pbe = be, pwd = wd, pbd = bd, pwp = wp, pbp = bp, pres = res, py = actual, ppe = packedE, ppp = packedP)
+        var actual = Guarded.Nan(expected.Length);
+        var packedE = Guarded.Zeros(Gemm.PackedALength(path, g.Hidden, g.InChannels));
+        var packedP = Guarded.Zeros(Gemm.PackedALength(path, g.OutChannels, g.Hidden));
+        fixed (float* px = x, pwe = we, pbe = be, pwd = wd, pbd = bd, pwp = wp, pbp = bp, pres = res, py = actual.Span, ppe = packedE.Span, ppp = packedP.Span)
         {
             Gemm.PackA(path, false, g.Hidden, g.InChannels, 1f, pwe, g.InChannels, ppe);
             Gemm.PackA(path, false, g.OutChannels, g.Hidden, 1f, pwp, g.Hidden, ppp);
             InvertedResidualBands.Forward(path, threads, g, px, ppe, pbe, pwd, pbd, ppp, pbp, residual ? pres : null, clamps, py, vectorDepthwise, bandRows);
         }
+        Guarded.CheckAll($"PackA {what}", packedE, packedP);
         Close.Assert(expected, actual, 1e-4, 2e-5 * Math.Sqrt(g.InChannels + 9 + g.Hidden) * 8, what);
     }
 }

@@ -48,14 +48,15 @@ public class MaxPool2x2KernelTests
         {
             var x = Input(g, trial++, gen);
             int outLen = g.Planes * g.OutPlane;
-            float[] y = new float[outLen], yRef = new float[outLen];
-            int[] idx = new int[outLen], idxRef = new int[outLen];
-            Array.Fill(y, float.NaN);
-            Array.Fill(idx, -7);
+            var (y, yRef) = (Guarded.Zeros(outLen), new float[outLen]);
+            var (idx, idxRef) = (Guarded.Ints(outLen), new int[outLen]);
+            y.Span.Fill(float.NaN);
+            idx.Span.Fill(-7);
             Pooling.MaxPlanes2x2Vector(g, x, y, idx, 0, g.Planes, lanes);
             PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
             Close.Assert(yRef, y, 0, 0, $"forward {g}, {lanes} lanes");
-            Assert.Equal(idxRef, idx);
+            idx.Check($"indices {g}");
+            Assert.Equal(idxRef, idx.ToArray());
         }
     }
 
@@ -73,8 +74,7 @@ public class MaxPool2x2KernelTests
             var idx = new int[outLen];
             PoolingReference.MaxPool2dForward(g, x, y, idx);
             var dy = Close.RandomArray(outLen, gen);
-            float[] dx = new float[x.Length], dxRef = new float[x.Length];
-            Array.Fill(dx, float.NaN); // every element must be written, including those outside every window
+            var (dx, dxRef) = (Guarded.Nan(x.Length), new float[x.Length]); // every element must be written, including those outside every window
             Pooling.MaxBackwardPlanes2x2(g, dy, idx, dx, 0, g.Planes, lanes);
             PoolingReference.MaxPool2dBackward(g.Planes, g.InPlane, g.OutPlane, dy, idx, dxRef);
             Close.Assert(dxRef, dx, 0, 0, $"backward {g}, {lanes} lanes");
@@ -89,14 +89,15 @@ public class MaxPool2x2KernelTests
         var gen = new Generator(7);
         var x = Input(g, 1, gen);
         int outLen = g.Planes * g.OutPlane;
-        float[] y = new float[outLen], yRef = new float[outLen];
-        int[] idx = new int[outLen], idxRef = new int[outLen];
+        var (y, yRef) = (Guarded.Zeros(outLen), new float[outLen]);
+        var (idx, idxRef) = (Guarded.Ints(outLen), new int[outLen]);
         Pooling.MaxPool2dForward(g, x, y, idx);
         PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
         Close.Assert(yRef, y, 0, 0, "forward");
-        Assert.Equal(idxRef, idx);
+        idx.Check($"indices {g}");
+        Assert.Equal(idxRef, idx.ToArray());
         var dy = Close.RandomArray(outLen, gen);
-        float[] dx = new float[x.Length], dxRef = new float[x.Length];
+        var (dx, dxRef) = (Guarded.Zeros(x.Length), new float[x.Length]);
         Pooling.MaxPool2dBackward(g, dy, idx, dx);
         PoolingReference.MaxPool2dBackward(g.Planes, g.InPlane, g.OutPlane, dy, idxRef, dxRef);
         Close.Assert(dxRef, dx, 0, 0, "backward");

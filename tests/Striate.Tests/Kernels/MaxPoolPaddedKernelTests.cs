@@ -68,8 +68,7 @@ public class MaxPoolPaddedKernelTests
         {
             var x = Input(g, trial++, gen);
             int outLen = g.Planes * g.OutPlane;
-            float[] y = new float[outLen], yRef = new float[outLen];
-            Array.Fill(y, float.NaN); // NaN inputs aside, an output the kernel skips stays NaN and fails
+            var (y, yRef) = (Guarded.Nan(outLen), new float[outLen]); // NaN inputs aside, an output the kernel skips stays NaN and fails
             PoolingReference.MaxPool2dForward(g, x, yRef, new int[outLen]);
             Pooling.MaxPlanesPadded(g, x, y, 0, g.Planes, lanes);
             Close.Assert(yRef, y, 0, 0, $"max pool values {g}, {lanes} lanes");
@@ -86,14 +85,15 @@ public class MaxPoolPaddedKernelTests
         {
             var x = Input(g, trial++, gen);
             int outLen = g.Planes * g.OutPlane;
-            float[] y = new float[outLen], yRef = new float[outLen];
-            int[] idx = new int[outLen], idxRef = new int[outLen];
-            Array.Fill(y, float.NaN);
-            Array.Fill(idx, -7);
+            var (y, yRef) = (Guarded.Zeros(outLen), new float[outLen]);
+            var (idx, idxRef) = (Guarded.Ints(outLen), new int[outLen]);
+            y.Span.Fill(float.NaN);
+            idx.Span.Fill(-7);
             PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
             Pooling.MaxPlanesPaddedIndices(g, x, y, idx, 0, g.Planes, lanes);
             Close.Assert(yRef, y, 0, 0, $"max pool values {g}, {lanes} lanes");
-            Assert.Equal(idxRef, idx);
+            idx.Check($"indices {g}");
+            Assert.Equal(idxRef, idx.ToArray());
         }
     }
 
@@ -106,12 +106,13 @@ public class MaxPoolPaddedKernelTests
         var x = new float[g.InPlane];
         Array.Fill(x, float.NegativeInfinity);
         x[2 * 37 + 7] = 4;
-        float[] y = new float[g.OutPlane], yRef = new float[g.OutPlane];
-        int[] idx = new int[g.OutPlane], idxRef = new int[g.OutPlane];
+        var (y, yRef) = (Guarded.Zeros(g.OutPlane), new float[g.OutPlane]);
+        var (idx, idxRef) = (Guarded.Ints(g.OutPlane), new int[g.OutPlane]);
         PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
         Pooling.MaxPlanesPaddedIndices(g, x, y, idx, 0, 1, lanes);
         Close.Assert(yRef, y, 0, 0, "−∞ input");
-        Assert.Equal(idxRef, idx);
+        idx.Check($"indices {g}");
+        Assert.Equal(idxRef, idx.ToArray());
     }
 
     [Fact]
@@ -122,7 +123,7 @@ public class MaxPoolPaddedKernelTests
         var x = new float[g.InPlane];
         Array.Fill(x, float.NegativeInfinity);
         x[2 * 19 + 7] = 4;
-        float[] y = new float[g.OutPlane], yRef = new float[g.OutPlane];
+        var (y, yRef) = (Guarded.Zeros(g.OutPlane), new float[g.OutPlane]);
         PoolingReference.MaxPool2dForward(g, x, yRef, new int[g.OutPlane]);
         Pooling.MaxPlanesPadded(g, x, y, 0, 1, 16);
         Close.Assert(yRef, y, 0, 0, "−∞ input");
@@ -136,15 +137,16 @@ public class MaxPoolPaddedKernelTests
         var gen = new Generator(9);
         var x = Input(g, 1, gen);
         int outLen = g.Planes * g.OutPlane;
-        float[] y = new float[outLen], yRef = new float[outLen];
-        int[] idx = new int[outLen], idxRef = new int[outLen];
+        var (y, yRef) = (Guarded.Zeros(outLen), new float[outLen]);
+        var (idx, idxRef) = (Guarded.Ints(outLen), new int[outLen]);
         Pooling.MaxPool2dForward(g, x, y, Span<int>.Empty);
         PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
         Close.Assert(yRef, y, 0, 0, "forward without indices");
-        Array.Fill(y, float.NaN);
+        y.Span.Fill(float.NaN);
         Pooling.MaxPool2dForward(g, x, y, idx);
         Close.Assert(yRef, y, 0, 0, "forward with indices");
-        Assert.Equal(idxRef, idx);
+        idx.Check($"indices {g}");
+        Assert.Equal(idxRef, idx.ToArray());
     }
 
     // A third of the inputs look like ReLU output (many tied zeros), a third also hold NaNs.

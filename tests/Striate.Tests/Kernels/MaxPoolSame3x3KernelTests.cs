@@ -29,8 +29,7 @@ public class MaxPoolSame3x3KernelTests
                 Assert.True(Pooling.IsSame3x3ShortRows(g), $"{g}");
                 var x = MaxPoolInputs.Random(g, trial++, gen);
                 int outLen = g.Planes * g.OutPlane;
-                float[] y = new float[outLen], yRef = new float[outLen];
-                Array.Fill(y, float.NaN); // NaN inputs aside, an output the kernel skips stays NaN and fails
+                var (y, yRef) = (Guarded.Nan(outLen), new float[outLen]); // NaN inputs aside, an output the kernel skips stays NaN and fails
                 PoolingReference.MaxPool2dForward(g, x, yRef, new int[outLen]);
                 Pooling.MaxPlanesSame3x3(g, x, y, 0, g.Planes);
                 Close.Assert(yRef, y, 0, 0, $"3×3/1 same max pool {g}");
@@ -53,12 +52,13 @@ public class MaxPoolSame3x3KernelTests
         var g = new Pool2dGeometry(4, w, w, w, w, 3, 3, 1, 1, 1, 1);
         int plane = w * w;
         var x = Close.RandomArray(4 * plane, new Generator(5));
-        var y = new float[4 * plane];
-        Array.Fill(y, 42f);
+        var y = Guarded.Zeros(4 * plane);
+        y.Span.Fill(42f);
         Pooling.MaxPlanesSame3x3(g, x, y, 1, 3);
-        Assert.All(y.AsSpan(0, plane).ToArray(), v => Assert.Equal(42f, v));
-        Assert.All(y.AsSpan(3 * plane).ToArray(), v => Assert.Equal(42f, v));
-        Assert.DoesNotContain(42f, y.AsSpan(plane, 2 * plane).ToArray());
+        y.Check($"planes 1 to 3 of {g}");
+        Assert.All(y.Span.Slice(0, plane).ToArray(), v => Assert.Equal(42f, v));
+        Assert.All(y.Span.Slice(3 * plane).ToArray(), v => Assert.Equal(42f, v));
+        Assert.DoesNotContain(42f, y.Span.Slice(plane, 2 * plane).ToArray());
     }
 
     [Fact]
@@ -75,8 +75,8 @@ public class MaxPoolSame3x3KernelTests
             foreach (int p in new[] { 0, 3, 4, 11 })
                 x[p * g.InPlane + gen.NextInt(g.InPlane)] = p == 4 ? -float.NaN : float.NaN;
             x[7 * g.InPlane + g.InPlane - 1] = float.NaN; // the last element of a plane
-            float[] y = new float[x.Length], yRef = new float[x.Length];
-            Array.Fill(y, 42f);
+            var (y, yRef) = (Guarded.Zeros(x.Length), new float[x.Length]);
+            y.Span.Fill(42f);
             PoolingReference.MaxPool2dForward(g, x, yRef, new int[x.Length]);
             Pooling.MaxPlanesSame3x3(g, x, y, 0, g.Planes);
             Close.Assert(yRef, y, 0, 0, $"3×3/1 same max pool with NaN planes {g}");
@@ -94,8 +94,7 @@ public class MaxPoolSame3x3KernelTests
     {
         var g = new Pool2dGeometry(planes, size, size, size, size, 3, 3, 1, 1, 1, 1);
         var x = MaxPoolInputs.Random(g, 2, new Generator((ulong)planes));
-        float[] y = new float[x.Length], yRef = new float[x.Length];
-        Array.Fill(y, float.NaN);
+        var (y, yRef) = (Guarded.Nan(x.Length), new float[x.Length]);
         PoolingReference.MaxPool2dForward(g, x, yRef, new int[x.Length]);
         Pooling.MaxPool2dForward(g, x, y, Span<int>.Empty);
         Close.Assert(yRef, y, 0, 0, $"GoogLeNet pool {g}");

@@ -38,8 +38,7 @@ public class MaxPoolStride2KernelTests
                         taken++;
                         var x = MaxPoolInputs.Random(g, trial++, gen);
                         int outLen = g.Planes * g.OutPlane;
-                        float[] y = new float[outLen], yRef = new float[outLen];
-                        Array.Fill(y, float.NaN); // NaN inputs aside, an output the kernel skips stays NaN and fails
+                        var (y, yRef) = (Guarded.Nan(outLen), new float[outLen]); // NaN inputs aside, an output the kernel skips stays NaN and fails
                         PoolingReference.MaxPool2dForward(g, x, yRef, new int[outLen]);
                         Pooling.MaxPlanesStride2(g, x, y, 0, g.Planes);
                         Close.Assert(yRef, y, 0, 0, $"stride-2 max pool {g}");
@@ -62,12 +61,13 @@ public class MaxPoolStride2KernelTests
         var g = Geometry(4, w, w, k, k, ceil);
         Assert.True(Pooling.IsStride2ShortRows(g), $"{g}");
         var x = Close.RandomArray(4 * g.InPlane, new Generator(5));
-        var y = new float[4 * g.OutPlane];
-        Array.Fill(y, 42f);
+        var y = Guarded.Zeros(4 * g.OutPlane);
+        y.Span.Fill(42f);
         Pooling.MaxPlanesStride2(g, x, y, 1, 3);
-        Assert.All(y.AsSpan(0, g.OutPlane).ToArray(), v => Assert.Equal(42f, v));
-        Assert.All(y.AsSpan(3 * g.OutPlane).ToArray(), v => Assert.Equal(42f, v));
-        Assert.DoesNotContain(42f, y.AsSpan(g.OutPlane, 2 * g.OutPlane).ToArray());
+        y.Check($"planes 1 to 3 of {g}");
+        Assert.All(y.Span.Slice(0, g.OutPlane).ToArray(), v => Assert.Equal(42f, v));
+        Assert.All(y.Span.Slice(3 * g.OutPlane).ToArray(), v => Assert.Equal(42f, v));
+        Assert.DoesNotContain(42f, y.Span.Slice(g.OutPlane, 2 * g.OutPlane).ToArray());
     }
 
     [Fact]
@@ -86,8 +86,8 @@ public class MaxPoolStride2KernelTests
                     x[p * g.InPlane + gen.NextInt(g.InPlane)] = p == 4 ? -float.NaN : float.NaN;
                 x[7 * g.InPlane + g.InPlane - 1] = float.NaN; // the last element of a plane
                 int outLen = g.Planes * g.OutPlane;
-                float[] y = new float[outLen], yRef = new float[outLen];
-                Array.Fill(y, 42f);
+                var (y, yRef) = (Guarded.Zeros(outLen), new float[outLen]);
+                y.Span.Fill(42f);
                 PoolingReference.MaxPool2dForward(g, x, yRef, new int[outLen]);
                 Pooling.MaxPlanesStride2(g, x, y, 0, g.Planes);
                 Close.Assert(yRef, y, 0, 0, $"stride-2 max pool with NaN planes {g}");
@@ -103,8 +103,7 @@ public class MaxPoolStride2KernelTests
         var g = Geometry(planes, size, size, k, k, ceil: true);
         var x = MaxPoolInputs.Random(g, 1, new Generator((ulong)planes));
         int outLen = g.Planes * g.OutPlane;
-        float[] y = new float[outLen], yRef = new float[outLen];
-        Array.Fill(y, float.NaN);
+        var (y, yRef) = (Guarded.Nan(outLen), new float[outLen]);
         PoolingReference.MaxPool2dForward(g, x, yRef, new int[outLen]);
         Pooling.MaxPool2dForward(g, x, y, Span<int>.Empty);
         Close.Assert(yRef, y, 0, 0, $"GoogLeNet pool {g}");

@@ -20,11 +20,13 @@ public class OptimizerKernelTests
             var grad = Close.RandomArray(n, g);
             var buf = momentum != 0 ? Close.RandomArray(n, g) : [];
             var (p2, buf2) = ((float[])p.Clone(), (float[])buf.Clone());
-            OptimizerKernels.SgdStep(p, grad, buf, 0.05f, momentum, dampening, 1e-3f, nesterov, initialize);
+            var (gp, gbuf) = (Guarded.Of(p), Guarded.Of(buf));
+            OptimizerKernels.SgdStep(gp, grad, gbuf, 0.05f, momentum, dampening, 1e-3f, nesterov, initialize);
             OptimizerKernels.SgdStepReference(p2, grad, buf2, 0.05f, momentum, dampening, 1e-3f, nesterov, initialize);
             string what = $"n={n} momentum={momentum} dampening={dampening} nesterov={nesterov} init={initialize}";
-            Assert.True(p2.AsSpan().SequenceEqual(p), $"param differs: {what}");
-            Assert.True(buf2.AsSpan().SequenceEqual(buf), $"buffer differs: {what}");
+            Guarded.CheckAll($"SgdStep param, buffer {what}", gp, gbuf);
+            Assert.True(p2.AsSpan().SequenceEqual(gp.Span), $"param differs: {what}");
+            Assert.True(buf2.AsSpan().SequenceEqual(gbuf.Span), $"buffer differs: {what}");
         }
     }
 
@@ -42,13 +44,15 @@ public class OptimizerKernelTests
             var v = Close.RandomArray(n, g).Select(MathF.Abs).ToArray();
             var vMax = amsgrad ? Close.RandomArray(n, g).Select(MathF.Abs).ToArray() : [];
             var (p2, m2, v2, vMax2) = ((float[])p.Clone(), (float[])m.Clone(), (float[])v.Clone(), (float[])vMax.Clone());
-            OptimizerKernels.AdamStep(p, grad, m, v, vMax, 0.01f, 0.9, 0.999, 1e-8f, l2, 0.3f, scale);
+            var (gp, gm, gv, gvMax) = (Guarded.Of(p), Guarded.Of(m), Guarded.Of(v), Guarded.Of(vMax));
+            OptimizerKernels.AdamStep(gp, grad, gm, gv, gvMax, 0.01f, 0.9, 0.999, 1e-8f, l2, 0.3f, scale);
             OptimizerKernels.AdamStepReference(p2, grad, m2, v2, vMax2, 0.01f, 0.9, 0.999, 1e-8f, l2, 0.3f, scale);
             string what = $"n={n} amsgrad={amsgrad} l2={l2} scale={scale}";
-            Assert.True(p2.AsSpan().SequenceEqual(p), $"param differs: {what}");
-            Assert.True(m2.AsSpan().SequenceEqual(m), $"exp_avg differs: {what}");
-            Assert.True(v2.AsSpan().SequenceEqual(v), $"exp_avg_sq differs: {what}");
-            Assert.True(vMax2.AsSpan().SequenceEqual(vMax), $"max_exp_avg_sq differs: {what}");
+            Guarded.CheckAll($"AdamStep param, exp_avg, exp_avg_sq, max_exp_avg_sq {what}", gp, gm, gv, gvMax);
+            Assert.True(p2.AsSpan().SequenceEqual(gp.Span), $"param differs: {what}");
+            Assert.True(m2.AsSpan().SequenceEqual(gm.Span), $"exp_avg differs: {what}");
+            Assert.True(v2.AsSpan().SequenceEqual(gv.Span), $"exp_avg_sq differs: {what}");
+            Assert.True(vMax2.AsSpan().SequenceEqual(gvMax.Span), $"max_exp_avg_sq differs: {what}");
         }
     }
 

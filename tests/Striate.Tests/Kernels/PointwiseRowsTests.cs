@@ -44,15 +44,15 @@ public class PointwiseRowsTests
                 float v = expected[i * n + j] + (bias ? b[i] : 0f) + (residual ? res[i * n + j] : 0f);
                 expected[i * n + j] = MathF.Min(MathF.Max(v, clamp.Lo), clamp.Hi);
             }
-            var actual = new float[m * n];
-            Array.Fill(actual, float.NaN);
-            var packed = new float[Gemm.PackedALength(path, m, k)];
-            fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b, pres = res)
+            var actual = Guarded.Nan(m * n);
+            var packed = Guarded.Zeros(Gemm.PackedALength(path, m, k));
+            fixed (float* pw = w, pp = packed.Span, px = x, py = actual.Span, pb = b, pres = res)
             {
                 Gemm.PackA(path, false, m, k, 1f, pw, k, pp);
                 var epilogue = new GemmEpilogue(bias ? pb : null, residual ? pres : null, n, clamp.Lo, clamp.Hi);
                 PointwiseRows.Run(path, 1 + trial % 3, pp, m, k, n, px, py, epilogue, blockFloats); // 1, 2 or 3 threads
             }
+            packed.Check($"PackA {path} m={m} k={k}");
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"{path} m={m} n={n} k={k} bias={bias} residual={residual} clamp={clamp} block={blockFloats}");
         }
     }
@@ -78,20 +78,20 @@ public class PointwiseRowsTests
             var x = Close.RandomArray(k * ldb, gen);   // x: [k, ldb], the first n columns used
             var b = Close.RandomArray(m, gen);
             var expected = new float[m * ldc];
-            var actual = new float[m * ldc];
+            var actual = Guarded.Nan(m * ldc);
             Array.Fill(expected, float.NaN);
-            Array.Fill(actual, float.NaN);
             GemmReference.Sgemm(false, false, m, n, k, 1f, w, k, x, ldb, 0f, expected, ldc);
             for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
                 expected[i * ldc + j] = MathF.Min(MathF.Max(expected[i * ldc + j] + (bias ? b[i] : 0f), -1f), 2f);
-            var packed = new float[Gemm.PackedALength(path, m, k)];
-            fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b)
+            var packed = Guarded.Zeros(Gemm.PackedALength(path, m, k));
+            fixed (float* pw = w, pp = packed.Span, px = x, py = actual.Span, pb = b)
             {
                 Gemm.PackA(path, false, m, k, 1f, pw, k, pp);
                 PointwiseRows.RunHere(path, pp, m, k, n, px, ldb, py, ldc, new GemmEpilogue(bias ? pb : null, null, 0, -1f, 2f));
             }
             // Columns past n stay NaN in both.
+            packed.Check($"PackA {path} m={m} k={k}");
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"{path} band m={m} n={n} k={k} ldb={ldb} ldc={ldc} bias={bias}");
         }
     }
@@ -110,8 +110,7 @@ public class PointwiseRowsTests
         var g = new Conv2dGeometry(1, cin, size, size, cout, 1, 1, Groups: groups);
         var (x, w, b, res, expected) = Conv2dEpilogueTests.Operands(g, new Generator(171));
         for (int i = 0; i < expected.Length; i++) expected[i] = Math.Clamp(expected[i] + res[i], 0f, 6f);
-        var actual = new float[g.OutputLength];
-        Array.Fill(actual, float.NaN);
+        var actual = Guarded.Nan(g.OutputLength);
         using (Switches.Set(() => KernelThreads.Count, Math.Max(2, KernelThreads.Count)))
             Conv2dKernels.Forward(g, Conv2dAlgorithm.Pointwise, Conv2dDirect.BestWidth, x, w, b, actual, new Conv2dEpilogue { Residual = res, Clamp = (0f, 6f) });
         Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 {cin}→{cout} @{size}×{size} groups {groups}");
@@ -138,8 +137,7 @@ public class PointwiseRowsTests
         var g = new Conv2dGeometry(1, cin, size, size, cout, 1, 1, StrideH: 2, StrideW: 2);
         var (x, w, b, res, expected) = Conv2dEpilogueTests.Operands(g, new Generator(172));
         for (int i = 0; i < expected.Length; i++) expected[i] = Math.Max(expected[i] + res[i], 0f);
-        var actual = new float[g.OutputLength];
-        Array.Fill(actual, float.NaN);
+        var actual = Guarded.Nan(g.OutputLength);
         Conv2dKernels.Forward(g, Conv2dKernels.Choose(g), Conv2dDirect.BestWidth, x, w, b, actual, new Conv2dEpilogue { Residual = res, Clamp = (0f, float.PositiveInfinity) });
         Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 s2 {cin}→{cout} @{size}×{size}");
     }

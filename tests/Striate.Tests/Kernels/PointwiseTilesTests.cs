@@ -39,15 +39,15 @@ public class PointwiseTilesTests
                 float v = expected[i * n + j] + bias[i] + (residual ? res[i * n + j] : 0f);
                 expected[i * n + j] = MathF.Min(MathF.Max(v, clamp.Lo), clamp.Hi);
             }
-            var actual = new float[m * n];
-            Array.Fill(actual, float.NaN);
-            var packed = new float[Gemm.PackedALength(path, m, k)];
-            fixed (float* pa = a, pp = packed, pb = b, pc = actual, pbias = bias, pres = res)
+            var actual = Guarded.Nan(m * n);
+            var packed = Guarded.Zeros(Gemm.PackedALength(path, m, k));
+            fixed (float* pa = a, pp = packed.Span, pb = b, pc = actual.Span, pbias = bias, pres = res)
             {
                 Gemm.PackA(path, false, m, k, 1f, pa, k, pp);
                 var epilogue = new GemmEpilogue(pbias, residual ? pres : null, n, clamp.Lo, clamp.Hi);
                 PointwiseTiles.Run(path, 2, pp, m, k, n, pb, pc, epilogue);
             }
+            packed.Check($"PackA {path} m={m} k={k}");
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"{path} m={m} n={n} k={k} residual={residual} clamp={clamp}");
         }
     }
@@ -67,8 +67,7 @@ public class PointwiseTilesTests
         var expected = new float[g.OutputLength];
         Conv2dReference.Forward(g, x, w, b, expected);
         for (int i = 0; i < expected.Length; i++) expected[i] = Math.Clamp(expected[i], 0f, 6f);
-        var actual = new float[g.OutputLength];
-        Array.Fill(actual, float.NaN);
+        var actual = Guarded.Nan(g.OutputLength);
         using (Switches.Set(() => KernelThreads.Count, Math.Max(2, KernelThreads.Count))) // the tiles are taken with two threads or more
             Conv2dKernels.Forward(g, x, w, b, actual, new Conv2dEpilogue { Clamp = (0f, 6f) });
         Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 {cin}→{cout} @{size}×{size}");

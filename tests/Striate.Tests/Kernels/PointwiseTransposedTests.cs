@@ -40,15 +40,15 @@ public class PointwiseTransposedTests
                 float v = expected[i * n + j] + (bias ? b[i] : 0f) + (residual ? res[i * n + j] : 0f);
                 expected[i * n + j] = MathF.Min(MathF.Max(v, clamp.Lo), clamp.Hi);
             }
-            var actual = new float[m * n];
-            Array.Fill(actual, float.NaN);
-            var packed = new float[PointwiseTransposed.PackedWeightsLength(path, m, k)];
-            fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b, pres = res)
+            var actual = Guarded.Nan(m * n);
+            var packed = Guarded.Zeros(PointwiseTransposed.PackedWeightsLength(path, m, k));
+            fixed (float* pw = w, pp = packed.Span, px = x, py = actual.Span, pb = b, pres = res)
             {
                 PointwiseTransposed.PackWeights(path, pw, m, k, pp);
                 var epilogue = new GemmEpilogue(bias ? pb : null, residual ? pres : null, n, clamp.Lo, clamp.Hi);
                 PointwiseTransposed.Run(path, 1 + trial % 3, pp, m, k, n, px, py, epilogue); // 1, 2 or 3 parts
             }
+            packed.Check($"PackWeights {path} m={m} k={k}");
             Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"{path} m={m} n={n} k={k} bias={bias} residual={residual} clamp={clamp}");
         }
     }
@@ -134,15 +134,15 @@ public class PointwiseTransposedTests
     /// <summary>The transposed product with bias, residual and ReLU in its store, in <paramref name="parts"/> parts, into a NaN-filled y.</summary>
     private static unsafe float[] RunReluResidual(GemmPath path, int parts, int m, int n, int k, float[] w, float[] x, float[] b, float[] res)
     {
-        var actual = new float[m * n];
-        Array.Fill(actual, float.NaN);
-        var packed = new float[PointwiseTransposed.PackedWeightsLength(path, m, k)];
-        fixed (float* pw = w, pp = packed, px = x, py = actual, pb = b, pres = res)
+        var actual = Guarded.Nan(m * n);
+        var packed = Guarded.Zeros(PointwiseTransposed.PackedWeightsLength(path, m, k));
+        fixed (float* pw = w, pp = packed.Span, px = x, py = actual.Span, pb = b, pres = res)
         {
             PointwiseTransposed.PackWeights(path, pw, m, k, pp);
             PointwiseTransposed.Run(path, parts, pp, m, k, n, px, py, new GemmEpilogue(pb, pres, n, 0f, float.PositiveInfinity));
         }
-        return actual;
+        Guarded.CheckAll($"{path} {parts} parts m={m} n={n} k={k}", actual, packed);
+        return actual.ToArray();
     }
 
     [Theory]
@@ -157,8 +157,7 @@ public class PointwiseTransposedTests
         var g = new Conv2dGeometry(batchAndGroups, cin, size, size, cout, 1, 1, Groups: batchAndGroups);
         var (x, w, b, res, expected) = Conv2dEpilogueTests.Operands(g, new Generator(161));
         for (int i = 0; i < expected.Length; i++) expected[i] = Math.Clamp(expected[i] + res[i], 0f, 6f);
-        var actual = new float[g.OutputLength];
-        Array.Fill(actual, float.NaN);
+        var actual = Guarded.Nan(g.OutputLength);
         using (Switches.Set(() => KernelThreads.Count, Math.Max(2, KernelThreads.Count)))
             Conv2dKernels.Forward(g, Conv2dAlgorithm.Pointwise, Conv2dDirect.BestWidth, x, w, b, actual, new Conv2dEpilogue { Residual = res, Clamp = (0f, 6f) });
         Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 {cin}→{cout} @{size}×{size} batch/groups {batchAndGroups}");

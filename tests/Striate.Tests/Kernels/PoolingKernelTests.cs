@@ -36,18 +36,19 @@ public class PoolingKernelTests
             if (trial % 3 == 2) for (int i = 0; i < x.Length; i += 7) x[i] = float.NaN;
             trial++;
             int outLen = geo.Planes * geo.OutPlane;
-            float[] y = new float[outLen], yRef = new float[outLen];
-            int[] idx = new int[outLen], idxRef = new int[outLen];
+            var (y, yRef) = (Guarded.Nan(outLen), new float[outLen]);
+            var (idx, idxRef) = (Guarded.Ints(outLen), new int[outLen]);
             Pooling.MaxPool2dForward(geo, x, y, idx);
             PoolingReference.MaxPool2dForward(geo, x, yRef, idxRef);
             Close.Assert(yRef, y, 0, 0, $"max forward {geo}");
-            Assert.Equal(idxRef, idx);
+            idx.Check($"max forward indices {geo}");
+            Assert.Equal(idxRef, idx.ToArray());
             var dy = Close.RandomArray(outLen, gen);
-            float[] dx = new float[x.Length], dxRef = new float[x.Length];
+            var (dx, dxRef) = (Guarded.Zeros(x.Length), new float[x.Length]);
             Pooling.MaxPool2dBackward(geo.Planes, geo.InPlane, geo.OutPlane, dy, idx, dx);
             PoolingReference.MaxPool2dBackward(geo.Planes, geo.InPlane, geo.OutPlane, dy, idxRef, dxRef);
             Close.Assert(dxRef, dx, 1e-6, 1e-6, $"max backward {geo}");
-            float[] yNoIndex = new float[outLen];
+            var yNoIndex = Guarded.Nan(outLen);
             Pooling.MaxPool2dForward(geo, x, yNoIndex, Span<int>.Empty);
             Close.Assert(yRef, yNoIndex, 0, 0, $"max forward without indices {geo}");
         }
@@ -62,12 +63,12 @@ public class PoolingKernelTests
             {
                 var x = Close.RandomArray(geo.Planes * geo.InPlane, gen);
                 int outLen = geo.Planes * geo.OutPlane;
-                float[] y = new float[outLen], yRef = new float[outLen];
+                var (y, yRef) = (Guarded.Nan(outLen), new float[outLen]);
                 Pooling.AvgPool2dForward(geo, include, divisor, x, y);
                 PoolingReference.AvgPool2dForward(geo, include, divisor, x, yRef);
                 Close.Assert(yRef, y, 1e-5, 1e-6, $"avg forward {geo} include={include} divisor={divisor}");
                 var dy = Close.RandomArray(outLen, gen);
-                float[] dx = new float[x.Length], dxRef = new float[x.Length];
+                var (dx, dxRef) = (Guarded.Zeros(x.Length), new float[x.Length]);
                 Pooling.AvgPool2dBackward(geo, include, divisor, dy, dx);
                 PoolingReference.AvgPool2dBackward(geo, include, divisor, dy, dxRef);
                 Close.Assert(dxRef, dx, 1e-5, 1e-6, $"avg backward {geo} include={include} divisor={divisor}");
@@ -103,12 +104,13 @@ public class PoolingKernelTests
             if (trial % 3 == 2) for (int i = 0; i < x.Length; i += 5) x[i] = float.NaN;
             trial++;
             int outLen = geo.Planes * geo.OutPlane;
-            float[] y = new float[outLen], yRef = new float[outLen], yNoIndex = new float[outLen];
-            int[] idx = new int[outLen], idxRef = new int[outLen];
+            var (y, yRef, yNoIndex) = (Guarded.Nan(outLen), new float[outLen], Guarded.Nan(outLen));
+            var (idx, idxRef) = (Guarded.Ints(outLen), new int[outLen]);
             Pooling.MaxPool2dForward(geo, x, y, idx);
             PoolingReference.MaxPool2dForward(geo, x, yRef, idxRef);
             Close.Assert(yRef, y, 0, 0, $"max forward {geo}");
-            Assert.Equal(idxRef, idx);
+            idx.Check($"max forward indices {geo}");
+            Assert.Equal(idxRef, idx.ToArray());
             Pooling.MaxPool2dForward(geo, x, yNoIndex, Span<int>.Empty);
             Close.Assert(yRef, yNoIndex, 0, 0, $"max forward without indices {geo}");
         }
@@ -137,8 +139,8 @@ public class PoolingKernelTests
         for (int i = 0; i < x.Length; i++) x[i] = Math.Max(x[i], 0f); // ReLU output: ties
         for (int i = 5; i < x.Length; i += 97) x[i] = float.NaN;
         int outLen = geo.Planes * geo.OutPlane;
-        float[] yRef = new float[outLen], y = new float[outLen];
-        Array.Fill(y, -7f);
+        var (yRef, y) = (new float[outLen], Guarded.Nan(outLen));
+        y.Span.Fill(-7f);
         PoolingReference.MaxPool2dForward(geo, x, yRef, new int[outLen]);
         Pooling.MaxPool2dForward(geo, x, y, Span<int>.Empty);
         Close.Assert(yRef, y, 0, 0, $"max forward without indices {geo}");
@@ -166,14 +168,15 @@ public class PoolingKernelTests
         var gen = new Generator(21);
         var x = Close.RandomArray(geo.Planes * geo.InPlane, gen);
         int outLen = geo.Planes * geo.OutPlane;
-        float[] y = new float[outLen], yRef = new float[outLen];
-        int[] idx = new int[outLen], idxRef = new int[outLen];
+        var (y, yRef) = (Guarded.Nan(outLen), new float[outLen]);
+        var (idx, idxRef) = (Guarded.Ints(outLen), new int[outLen]);
         Pooling.MaxPool2dForward(geo, x, y, idx);
         PoolingReference.MaxPool2dForward(geo, x, yRef, idxRef);
         Close.Assert(yRef, y, 0, 0, "max forward");
-        Assert.Equal(idxRef, idx);
+        idx.Check($"max forward indices {geo}");
+        Assert.Equal(idxRef, idx.ToArray());
         var dy = Close.RandomArray(outLen, gen);
-        float[] dx = new float[x.Length], dxRef = new float[x.Length];
+        var (dx, dxRef) = (Guarded.Zeros(x.Length), new float[x.Length]);
         Pooling.MaxPool2dBackward(geo.Planes, geo.InPlane, geo.OutPlane, dy, idx, dx);
         PoolingReference.MaxPool2dBackward(geo.Planes, geo.InPlane, geo.OutPlane, dy, idxRef, dxRef);
         Close.Assert(dxRef, dx, 1e-6, 1e-6, "max backward");

@@ -26,7 +26,7 @@ public class SmallProductsKernelTests
         var a = Random(m * k, g);
         var b = Random(k * n, g);
         var expected = new float[m * n];
-        var actual = Random(m * n, g); // overwritten, not accumulated
+        var actual = Guarded.Of(Random(m * n, g)); // overwritten, not accumulated
         SmallProducts.RowCombinationsReference(m, k, n, a, b, expected);
         SmallProducts.RowCombinations(m, k, n, a, b, actual);
         Close.Assert(expected, actual, 1e-4f, 1e-4f, $"RowCombinations m={m} k={k} n={n}");
@@ -42,7 +42,7 @@ public class SmallProductsKernelTests
         var b = Random((k - 1) * ldb + n, g);
         var start = Random((m - 1) * ldc + n, g);
         var expected = (float[])start.Clone();
-        var actual = (float[])start.Clone();
+        var actual = Guarded.Of(start);
         SmallProducts.RowCombinationsReference(m, k, n, a, b, ldb, expected, ldc);
         SmallProducts.RowCombinations(m, k, n, a, b, ldb, actual, ldc);
         Close.Assert(expected, actual, 1e-4f, 1e-4f, $"RowCombinations m={m} k={k} n={n} ldb={ldb} ldc={ldc}");
@@ -58,7 +58,7 @@ public class SmallProductsKernelTests
         var b = Random(k * n, g);
         var start = Random(m * k, g);
         var expected = (float[])start.Clone();
-        var actual = (float[])start.Clone();
+        var actual = Guarded.Of(start);
         SmallProducts.RowDotsReference(m, k, n, a, b, expected, accumulate);
         SmallProducts.RowDots(m, k, n, a, b, actual, accumulate);
         Close.Assert(expected, actual, 1e-4f, 1e-4f, $"RowDots m={m} k={k} n={n} accumulate={accumulate}");
@@ -73,7 +73,7 @@ public class SmallProductsKernelTests
             var a = Random(m * k, g);
             var b = Random(k * n, g);
             var expected = new float[m * n];
-            var actual = new float[m * n];
+            var actual = Guarded.Nan(m * n);
             if (m <= SmallProducts.MaxRows)
             {
                 SmallProducts.RowCombinationsReference(m, k, n, a, b, expected);
@@ -82,7 +82,7 @@ public class SmallProductsKernelTests
             }
             var dy = Random(m * n, g);
             var dwExpected = new float[m * k];
-            var dwActual = new float[m * k];
+            var dwActual = Guarded.Nan(m * k);
             SmallProducts.RowDotsReference(m, k, n, dy, b, dwExpected, false);
             SmallProducts.RowDots(m, k, n, dy, b, dwActual, false);
             Close.Assert(dwExpected, dwActual, 1e-4f, 1e-3f, $"RowDots {m}x{k}x{n}");

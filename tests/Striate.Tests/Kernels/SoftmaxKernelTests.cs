@@ -15,7 +15,10 @@ public class SoftmaxKernelTests
             var x = Close.RandomArray(outer * dim * inner, g);
             for (int i = 0; i < x.Length; i++) x[i] *= 20;
             var dy = Close.RandomArray(x.Length, g);
-            float[] y = new float[x.Length], yRef = new float[x.Length], dx = new float[x.Length], dxRef = new float[x.Length];
+            Guarded<float> y = Guarded.Zeros(x.Length);
+            float[] yRef = new float[x.Length];
+            Guarded<float> dx = Guarded.Zeros(x.Length);
+            float[] dxRef = new float[x.Length];
 
             Softmax.Forward(outer, dim, inner, x, y); SoftmaxReference.Forward(outer, dim, inner, x, yRef);
             Close.Assert(yRef, y, 1e-5, 1e-7, $"softmax [{outer},{dim},{inner}]");

@@ -126,15 +126,15 @@ public class TransformedWeightsTests
         var original = (float[])w.Clone();
         var owner = new object();
 
-        float[] Forward(long version)
+        Guarded<float> Forward(long version)
         {
-            var y = new float[g.OutputLength];
+            var y = Guarded.Nan(g.OutputLength);
             Conv2dKernels.Forward(g, algorithm, width, x, w, default, y, default, new WeightKey(owner, version));
             return y;
         }
-        float[] BackwardData(long version)
+        Guarded<float> BackwardData(long version)
         {
-            var dx = new float[g.InputLength];
+            var dx = Guarded.Nan(g.InputLength);
             Conv2dKernels.BackwardData(g, algorithm, width, dy, w, dx, new WeightKey(owner, version));
             return dx;
         }
