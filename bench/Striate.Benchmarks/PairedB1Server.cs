@@ -16,7 +16,10 @@ namespace Striate.Benchmarks;
 /// one run) and prints one line <c>NODE=MS;NODE=MS;...</c>: every step in execution order with its milliseconds (a
 /// <c>;</c> in a node name is written as <c>,</c>; names hold <c>=</c>, so split each entry at its last one). Ends at
 /// end of input or on <c>quit</c>; any other line is refused with exit code 2. <c>bench/steps_b1.py</c> alternates
-/// "profile" lines between processes started with different switches.
+/// "profile" lines between processes started with different switches. Each line <c>placement</c> prints one line of JSON:
+/// where the session's buffers, packed weights and GEMM scratch sit and which CPU each kernel thread runs on
+/// (<see cref="PlacementReport"/>; STRIATE_DIAG_PLACEMENT=1 also writes it to standard error once prepared);
+/// <c>bench/placement_b1.py</c> relates it to each process's step times.
 /// </summary>
 public static class PairedB1Server
 {
@@ -34,6 +37,7 @@ public static class PairedB1Server
         var x = Tensor.Randn([1, 3, 224, 224], g);
         var session = module.PrepareForInference(x.ShapeArray);
         var logits = new float[session.OutputShape.Aggregate(1, (a, b) => a * b)];
+        if (PlacementReport.Requested) error.WriteLine(PlacementReport.Json(session));
         output.WriteLine("ready");
         output.Flush();
         for (string? line; (line = input.ReadLine()) != null && line != "quit";)
@@ -45,7 +49,13 @@ public static class PairedB1Server
                 output.Flush();
                 continue;
             }
-            if (line != "run") { error.WriteLine($"striate bench --serve-b1: expected 'run', 'profile' or 'quit', got '{line}'."); return 2; }
+            if (line == "placement")
+            {
+                output.WriteLine(PlacementReport.Json(session));
+                output.Flush();
+                continue;
+            }
+            if (line != "run") { error.WriteLine($"striate bench --serve-b1: expected 'run', 'profile', 'placement' or 'quit', got '{line}'."); return 2; }
             double start = BenchTimer.Now();
             session.Run(x.ReadOnlySpan, logits);
             double ms = (BenchTimer.Now() - start) * 1e3;

@@ -49,6 +49,9 @@ public sealed partial class InferenceSession
         public Segment Output { get; }
         public long Floats { get; }
 
+        /// <summary>The planned buffers (for placement reports).</summary>
+        public IReadOnlyList<float[]> Buffers => _buffers;
+
         public BufferPlan(ForwardGraph graph)
         {
             _graph = graph;

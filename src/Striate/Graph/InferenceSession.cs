@@ -27,6 +27,7 @@ public sealed partial class InferenceSession
     private readonly Segment _input, _output;
     private readonly (Tensor Tensor, long Version, string Name)[] _state;
     private readonly long _bufferFloats;
+    private readonly IReadOnlyList<float[]> _buffers;
     private readonly object _sync = new();
 
     /// <summary>
@@ -81,6 +82,7 @@ public sealed partial class InferenceSession
         _input = plan.Input;
         _output = plan.Output;
         _bufferFloats = plan.Floats;
+        _buffers = plan.Buffers;
         // Kernel compilation and weight reordering happen here rather than in the first run (a fresh process's first
         // ResNet-18 run was 4× the next one, nearly all of it the JIT compiling tile kernels); two at a time, as the
         // kernels run.

@@ -381,6 +381,9 @@ internal sealed unsafe class GemmScratch
     private float* aligned;
     private int capacity;
 
+    /// <summary>The calling thread's buffer: its aligned start and the floats it holds (0, 0 before the thread's first GEMM), for placement reports.</summary>
+    internal static (nint Address, long Floats) OfCurrentThread() => current == null ? (0, 0) : ((nint)current.aligned, current.capacity);
+
     /// <summary>A buffer of at least <paramref name="floats"/> floats owned by the calling thread.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static float* Get(int floats)

@@ -82,6 +82,9 @@ public static class TransformedWeights
     /// <summary>Whether the shared cache keeps an entry of <paramref name="kind"/> for <paramref name="owner"/>.</summary>
     internal static bool Holds(object owner, WeightTransformKind kind) => Shared.Holds(owner, kind);
 
+    /// <summary>The shared cache's entries for <paramref name="owner"/>: each transform and its array (for placement reports).</summary>
+    internal static IReadOnlyList<(WeightTransform Transform, float[] Data)> EntriesOf(object owner) => Shared.EntriesOf(owner);
+
     /// <summary>Where the values of an array returned by <see cref="Store.Get{TFill}"/> start: its first 64-byte-aligned element.</summary>
     internal static unsafe float* Start(float[] data) => CacheLine.Align((float*)Unsafe.AsPointer(ref data[0]));
 
@@ -174,6 +177,13 @@ public static class TransformedWeights
             lock (slot) return slot.Has(kind);
         }
 
+        /// <summary>The entries kept for <paramref name="owner"/>: each transform and its array.</summary>
+        public IReadOnlyList<(WeightTransform Transform, float[] Data)> EntriesOf(object owner)
+        {
+            if (!owners.TryGetValue(owner, out var slot)) return [];
+            lock (slot) return slot.Entries.Select(e => (e.Transform, e.Data)).ToList();
+        }
+
         /// <summary>How long an entry must go unused before a newcomer may evict it (Stopwatch ticks; default 5 s).</summary>
         public long StaleAfterTicks = 5 * Stopwatch.Frequency;
 
@@ -234,6 +244,8 @@ public static class TransformedWeights
     private sealed class OwnerSlot
     {
         private readonly List<Entry> entries = new(2);
+
+        public IEnumerable<Entry> Entries => entries;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public Entry? Find(WeightTransform transform)

@@ -63,6 +63,30 @@ public sealed class PairedB1ServerTests
     }
 
     [Fact]
+    public void AnswersPlacementWithOneLineOfJson()
+    {
+        var (code, lines, error) = Serve("mobilenet_v2", "placement\nquit\n");
+        Assert.Equal(0, code);
+        Assert.Equal("", error);
+        Assert.Equal(2, lines.Length);
+        using var doc = System.Text.Json.JsonDocument.Parse(lines[1]);
+        var root = doc.RootElement;
+        Assert.Equal(Environment.ProcessId, root.GetProperty("pid").GetInt32());
+        Assert.True(root.GetProperty("threads").GetArrayLength() >= 1);
+        Assert.Contains(root.GetProperty("code").EnumerateArray(), c => c.GetProperty("method").GetString()!.StartsWith("Gemm256x6x16.Run(", StringComparison.Ordinal));
+        var regions = root.GetProperty("regions").EnumerateArray().ToList();
+        Assert.Contains(regions, r => r.GetProperty("role").GetString() == "buffer 0");
+        Assert.Contains(regions, r => r.GetProperty("role").GetString() == "y");
+        foreach (var r in regions)
+        {
+            long address = Convert.ToInt64(r.GetProperty("addr").GetString(), 16), bytes = r.GetProperty("bytes").GetInt64();
+            Assert.Equal(address % 64, r.GetProperty("mod64").GetInt64());
+            Assert.Equal(address % 4096, r.GetProperty("mod4k").GetInt64());
+            Assert.Equal((address + bytes - 1) / 4096 - address / 4096 + 1, r.GetProperty("pages").GetInt64());
+        }
+    }
+
+    [Fact]
     public void RefusesUnknownModelsAndLines()
     {
         var (code, lines, error) = Serve("resnet19", "run\n");
