@@ -44,6 +44,7 @@ public static class BenchSwitches
         Of("Gemm256x6x16.FiveRowWholePack", () => Gemm256x6x16.FiveRowWholePack, v => Gemm256x6x16.FiveRowWholePack = v),
         Of("Gemm256x6x16.PackBPieces", () => Gemm256x6x16.PackBPieces, v => Gemm256x6x16.PackBPieces = v),
         Of("Gemm256x6x16.PackAHalves", () => Gemm256x6x16.PackAHalves, v => Gemm256x6x16.PackAHalves = v),
+        Of("Gemm256x6x16.WholeEpilogueStore", () => Gemm256x6x16.WholeEpilogueStore, v => Gemm256x6x16.WholeEpilogueStore = v),
         Of("Gemm256x6x16.FewColumnsTile", () => Gemm256x6x16.FewColumnsTile, v => Gemm256x6x16.FewColumnsTile = v),
         Of("Gemm256x6x16.OneColumnTile", () => Gemm256x6x16.OneColumnTile, v => Gemm256x6x16.OneColumnTile = v),
         Of("Conv2dDirect.PrefetchWeights", () => Conv2dDirect.PrefetchWeights, v => Conv2dDirect.PrefetchWeights = v),
@@ -201,6 +202,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_PACK_A_HALVES",
         "STRIATE_BENCH_DW_STRIDE2_ROWS",
         "STRIATE_BENCH_AVX2_SHARED_TAPS",
+        "STRIATE_BENCH_AVX2_EPILOGUE_STORE",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

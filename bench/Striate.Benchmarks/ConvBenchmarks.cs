@@ -113,6 +113,8 @@ public static class ConvBenchmarks
         Gemm256x6x16.OneColumnTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_ONE_COLUMN") != "0";
         // STRIATE_BENCH_AVX2_PLAIN_STORE=0: the AVX2 transposed 1×1 stores whole tiles with vmaskmovps too (PointwiseTransposed.Avx2PlainStores).
         PointwiseTransposed.Avx2PlainStores = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_PLAIN_STORE") != "0";
+        // STRIATE_BENCH_AVX2_EPILOGUE_STORE=0: whole AVX2 6×16 tiles with an epilogue store row by row through the edge store (Gemm256x6x16.WholeEpilogueStore).
+        Gemm256x6x16.WholeEpilogueStore = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EPILOGUE_STORE") != "0";
         // STRIATE_BENCH_AVX2_FOUR_BY_THREE=0: AVX2 rows wider than 8 always as 6 pixels × 2 blocks (DirectPlan.FourByThreeAvx2).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_FOUR_BY_THREE") == "0") DirectPlan.FourByThreeAvx2 = false;
         // STRIATE_BENCH_AVX2_EVEN_COLUMNS=0: AVX2 rows wider than 8 as tiles of R pixels and a last one of the rest, not R and R − 1 (DirectPlan.EvenColumnsAvx2).

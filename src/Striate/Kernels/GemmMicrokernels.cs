@@ -281,6 +281,16 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
     /// </summary>
     internal static bool PackAHalves = true;
 
+    /// <summary>
+    /// For benchmarks: false stores a whole 6×16 tile with an epilogue (bias, residual, clamp) row by row through the edge
+    /// store, its column masks built and every term tested per row, instead of <see cref="StoreEpilogue6"/>
+    /// (STRIATE_BENCH_AVX2_EPILOGUE_STORE=0). Zen 3, AVX2 only: 64→256 on 56×56 with the residual and ReLU (layers suite,
+    /// in-process A/B, 10 rounds) 798 → 721 µs median; ResNet-50 at batch 1 per step (separate processes, both
+    /// orientations) layer1's conv3s −0.08…−0.12 ms, its 64→256 downsample −0.05/−0.09, layer2's conv3s −0.04…−0.08,
+    /// layer3's −0.01…−0.05, layer4's −0.00…−0.04 (bench/RESULTS.md 2026-12-06 22:40–23:27).
+    /// </summary>
+    internal static bool WholeEpilogueStore = true;
+
     // NoInlining: the body (Tile6, GemmTiles.Avx2.cs) is inlined here, and Run stays a call from GemmDriver.Block, as
     // when its body was written out here (then too large to inline).
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]

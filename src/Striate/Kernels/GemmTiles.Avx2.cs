@@ -82,6 +82,11 @@ internal readonly unsafe partial struct Gemm256x6x16
             StorePlain6(c, ldc, beta, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             return;
         }
+        if (WholeEpilogueStore && s.Rows == 6 && (TB.InPlace || s.Cols == 16))
+        {
+            StoreEpilogue6(c, ldc, beta, in s, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+            return;
+        }
         if (TB.InPlace)
         {
             // A whole-width tile: the masks are never read. `whole` must reach StoreEdge as the literal true: computed
@@ -134,6 +139,93 @@ internal readonly unsafe partial struct Gemm256x6x16
         Store(c, c30, c31); c += ldc;
         Store(c, c40, c41); c += ldc;
         Store(c, c50, c51);
+    }
+
+    /// <summary>
+    /// The store of a whole 6×16 tile with an epilogue: C = clamp(x + beta · C + bias + residual), each term tested once
+    /// for the tile, not per row (<see cref="StoreEdge"/>), and every row of C and of the residual read before any is
+    /// written (a residual may be C itself: the conv3 of a bottleneck written over its residual). The same operations in
+    /// the same order as the edge store: bit-identical. A clamp with no upper bound (ReLU) takes the max only.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreEpilogue6(float* c, nint ldc, float beta, in GemmTileStore s,
+        ref Vector256<float> c00, ref Vector256<float> c01, ref Vector256<float> c10, ref Vector256<float> c11, ref Vector256<float> c20, ref Vector256<float> c21,
+        ref Vector256<float> c30, ref Vector256<float> c31, ref Vector256<float> c40, ref Vector256<float> c41, ref Vector256<float> c50, ref Vector256<float> c51)
+    {
+        if (beta != 0)
+        {
+            var vb = Vector256.Create(beta);
+            float* r = c;
+            AddScaled(r, ref c00, ref c01, vb); r += ldc;
+            AddScaled(r, ref c10, ref c11, vb); r += ldc;
+            AddScaled(r, ref c20, ref c21, vb); r += ldc;
+            AddScaled(r, ref c30, ref c31, vb); r += ldc;
+            AddScaled(r, ref c40, ref c41, vb); r += ldc;
+            AddScaled(r, ref c50, ref c51, vb);
+        }
+        if (s.Bias != null)
+        {
+            float* bias = s.Bias;
+            AddBroadcast(bias[0], ref c00, ref c01);
+            AddBroadcast(bias[1], ref c10, ref c11);
+            AddBroadcast(bias[2], ref c20, ref c21);
+            AddBroadcast(bias[3], ref c30, ref c31);
+            AddBroadcast(bias[4], ref c40, ref c41);
+            AddBroadcast(bias[5], ref c50, ref c51);
+        }
+        if (s.Residual != null)
+        {
+            float* r = s.Residual;
+            nint ldr = s.Ldr;
+            AddRow(r, ref c00, ref c01); r += ldr;
+            AddRow(r, ref c10, ref c11); r += ldr;
+            AddRow(r, ref c20, ref c21); r += ldr;
+            AddRow(r, ref c30, ref c31); r += ldr;
+            AddRow(r, ref c40, ref c41); r += ldr;
+            AddRow(r, ref c50, ref c51);
+        }
+        if (s.Clamp)
+        {
+            // NaN passes through: the native max/min return their second operand for it (as StoreEdge).
+            var lo = Vector256.Create(s.Lo);
+            c00 = Vector256.MaxNative(lo, c00); c01 = Vector256.MaxNative(lo, c01);
+            c10 = Vector256.MaxNative(lo, c10); c11 = Vector256.MaxNative(lo, c11);
+            c20 = Vector256.MaxNative(lo, c20); c21 = Vector256.MaxNative(lo, c21);
+            c30 = Vector256.MaxNative(lo, c30); c31 = Vector256.MaxNative(lo, c31);
+            c40 = Vector256.MaxNative(lo, c40); c41 = Vector256.MaxNative(lo, c41);
+            c50 = Vector256.MaxNative(lo, c50); c51 = Vector256.MaxNative(lo, c51);
+            if (!float.IsPositiveInfinity(s.Hi))
+            {
+                var hi = Vector256.Create(s.Hi);
+                c00 = Vector256.MinNative(hi, c00); c01 = Vector256.MinNative(hi, c01);
+                c10 = Vector256.MinNative(hi, c10); c11 = Vector256.MinNative(hi, c11);
+                c20 = Vector256.MinNative(hi, c20); c21 = Vector256.MinNative(hi, c21);
+                c30 = Vector256.MinNative(hi, c30); c31 = Vector256.MinNative(hi, c31);
+                c40 = Vector256.MinNative(hi, c40); c41 = Vector256.MinNative(hi, c41);
+                c50 = Vector256.MinNative(hi, c50); c51 = Vector256.MinNative(hi, c51);
+            }
+        }
+        Store(c, c00, c01); c += ldc;
+        Store(c, c10, c11); c += ldc;
+        Store(c, c20, c21); c += ldc;
+        Store(c, c30, c31); c += ldc;
+        Store(c, c40, c41); c += ldc;
+        Store(c, c50, c51);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddBroadcast(float v, ref Vector256<float> x0, ref Vector256<float> x1)
+    {
+        var b = Vector256.Create(v);
+        x0 += b;
+        x1 += b;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void AddRow(float* r, ref Vector256<float> x0, ref Vector256<float> x1)
+    {
+        x0 += Vector256.Load(r);
+        x1 += Vector256.Load(r + 8);
     }
 
     /// <summary>
