@@ -287,7 +287,7 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
     /// (STRIATE_BENCH_AVX2_EPILOGUE_STORE=0). Zen 3, AVX2 only: 64→256 on 56×56 with the residual and ReLU (layers suite,
     /// in-process A/B, 10 rounds) 798 → 721 µs median; ResNet-50 at batch 1 per step (separate processes, both
     /// orientations) layer1's conv3s −0.08…−0.12 ms, its 64→256 downsample −0.05/−0.09, layer2's conv3s −0.04…−0.08,
-    /// layer3's −0.01…−0.05, layer4's −0.00…−0.04 (bench/RESULTS.md 2026-12-06 22:40–23:27).
+    /// layer3's −0.01…−0.05, layer4's −0.00…−0.04 (bench/RESULTS.md 2026-12-06 22:40–23:57).
     /// </summary>
     internal static bool WholeEpilogueStore = true;
 
