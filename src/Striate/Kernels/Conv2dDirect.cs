@@ -33,24 +33,39 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
             if (!s.PerImage && s.Images >= 2) return new DirectPlan(v, plan.R, 2, 2, ImagePairs: true);
         }
         if (v == 8 && SharedTapsAvx2 && SharesTaps(g)) plan = TapRows(g);
-        return v == 8 && EvenColumnsAvx2 && plan.Rows == 1 && g.OutWidth > 8 ? plan.WithEvenColumns(g) : plan;
+        return v == 8 && EvenColumnsAvx2 && (plan.Rows == 1 || plan.SharedTaps) && g.OutWidth > 8 ? plan.WithEvenColumns(g) : plan;
     }
 
     /// <summary>
     /// Whether <paramref name="g"/> takes <see cref="Conv2dDirectTapRowTile{TS, TV, TR}"/> on AVX2: batch 1, stride-1
     /// undilated rows of three taps, at least 16 pixels wide (tiles of 8 or more pixels: fewer than 8 accumulators leave
-    /// FMA slots idle, and each accumulator takes its three taps one after another).
+    /// FMA slots idle, and each accumulator takes its three taps one after another); or 13–15 pixels wide with at least
+    /// two output rows, which take two rows at once (<see cref="Conv2dDirectTapRowsTile{TS, TV, TR}"/>, <see cref="SharedTapTwoRowsAvx2"/>).
     /// </summary>
     internal static bool SharesTaps(in Conv2dGeometry g) =>
-        g.Batch == 1 && g.Groups == 1 && g.KernelWidth == 3 && g.StrideW == 1 && g.DilationW == 1 && g.OutWidth >= 16;
+        g.Batch == 1 && g.Groups == 1 && g.KernelWidth == 3 && g.StrideW == 1 && g.DilationW == 1
+        && (g.OutWidth >= 16 || (SharedTapTwoRowsAvx2 && g.OutWidth >= 13 && g.OutHeight >= 2));
+
+    /// <summary>
+    /// For benchmarks: whether AVX2 batch-1 13–15-pixel rows (14×14, 13×13 maps) take two rows × ⌈ow/3⌉ pixels of the
+    /// shared-tap tile (else the 6 × 2 / 5 × 2 tiles): 3 + 2(R + 2) loads per 6R FMAs (R = 5: 0.57, the 6 × 2 tile 0.67)
+    /// in 10 accumulators (a one-row tile of 7 pixels had 7 and ran slower). STRIATE_BENCH_AVX2_SHARED_TAP_ROWS=0.
+    /// </summary>
+    internal static bool SharedTapTwoRowsAvx2 = true;
 
     /// <summary>
     /// The AVX2 plan of <see cref="Conv2dDirectTapRowTile{TS, TV, TR}"/>: rows cut into ⌈ow/12⌉ tiles of up to 12 pixels
     /// × one block (R = 12 loads 17 operands per 36 FMAs; the 6 × 2 tile 24, 4 × 3 21), the blocked weights in groups of one
     /// block. VGG-11's 56-pixel rows: 12, 11, 11, 11, 11 (with <see cref="WithEvenColumns"/>); 28: 10, 9, 9; 112: 12, 12, 11 × 8.
+    /// Rows of 13–15 pixels: two rows × three tiles (14: 5, 5, 4; 13: 5, 4, 4; 15: 5, 5, 5), a last odd row one row of them.
     /// </summary>
     internal static DirectPlan TapRows(in Conv2dGeometry g)
     {
+        if (g.OutWidth < 16)
+        {
+            int narrow = (g.OutWidth + 5) / 6;
+            return new DirectPlan(8, (g.OutWidth + narrow - 1) / narrow, 2, 1, SharedTaps: true);
+        }
         int tiles = (g.OutWidth + 11) / 12;
         return new DirectPlan(8, (g.OutWidth + tiles - 1) / tiles, 1, 1, SharedTaps: true);
     }
@@ -497,7 +512,7 @@ internal static unsafe partial class Conv2dDirect
         for (int i = 0; i < 8; i++)
         {
             var (r, rows, o) = TileShape(g, plan, i);
-            body.Kernels[i] = plan.SharedTaps ? (nint)TapRowTile<TS, TV>(r) : (nint)Tile<TS, TV>(r, rows, o, g.StrideW);
+            body.Kernels[i] = plan.SharedTaps ? (rows == 2 ? (nint)TapRowsTile<TS, TV>(r) : (nint)TapRowTile<TS, TV>(r)) : (nint)Tile<TS, TV>(r, rows, o, g.StrideW);
         }
         // Per image or batch-blocked (DirectSchedule says why): the second blocks the batch up front and lets each
         // task run its output-channel groups over a chunk of images, a pass of weights serving every image in turn.
@@ -575,7 +590,7 @@ internal static unsafe partial class Conv2dDirect
             var (r, rows, o) = TileShape(g, plan, i);
             if (plan.SharedTaps)
             {
-                yield return typeof(Conv2dDirectTapRowTile<,,>).MakeGenericType(simd, vector, Constant(r))
+                yield return (rows == 2 ? typeof(Conv2dDirectTapRowsTile<,,>) : typeof(Conv2dDirectTapRowTile<,,>)).MakeGenericType(simd, vector, Constant(r))
                     .GetMethod(nameof(Conv2dDirectTapRowTile<Simd256, Vector256<float>, C1>.Run))!;
                 continue;
             }
@@ -944,6 +959,19 @@ internal static unsafe partial class Conv2dDirect
         13 => TileO<TS, TV, C13, C1>(o, s),
         14 => TileO<TS, TV, C14, C1>(o, s),
         _ => throw new ArgumentOutOfRangeException(nameof(r), r, "Conv2dDirect: a tile row holds 1 to 14 pixels."),
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, float*, float*, int, void> TapRowsTile<TS, TV>(int r)
+        where TS : struct, ISimdFloat<TV> where TV : struct => r switch
+    {
+        1 => &Conv2dDirectTapRowsTile<TS, TV, C1>.Run,
+        2 => &Conv2dDirectTapRowsTile<TS, TV, C2>.Run,
+        3 => &Conv2dDirectTapRowsTile<TS, TV, C3>.Run,
+        4 => &Conv2dDirectTapRowsTile<TS, TV, C4>.Run,
+        5 => &Conv2dDirectTapRowsTile<TS, TV, C5>.Run,
+        6 => &Conv2dDirectTapRowsTile<TS, TV, C6>.Run,
+        _ => throw new ArgumentOutOfRangeException(nameof(r), r, "Conv2dDirect: a two-row shared-tap tile holds 1 to 6 pixels per row."),
     };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

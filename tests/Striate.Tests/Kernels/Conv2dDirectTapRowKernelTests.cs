@@ -24,6 +24,10 @@ public class Conv2dDirectTapRowKernelTests
         new(1, 12, 9, 21, 9, 3, 3, 2, 1, 2, 2),      // padding 2, row stride 2: the edge tiles' first and last columns read only the border
         new(1, 10, 8, 30, 17, 2, 3, 1, 1, 1, 1),     // two kernel rows
         new(1, 9, 12, 20, 11, 3, 3, 1, 1, 2, 1, 2, 1), // row dilation 2
+        new(1, 40, 14, 14, 24, 3, 3, 1, 1, 1, 1),    // 14×14: two rows × 5, 5, 4 pixels
+        new(1, 20, 13, 13, 17, 3, 3, 1, 1, 1, 1),    // 13×13: two rows × 5, 4, 4, a last tile of one row
+        new(1, 136, 7, 15, 9, 3, 3, 1, 1, 1, 1),     // 15 wide, 7 rows, several passes
+        new(1, 12, 9, 15, 9, 3, 3, 2, 1, 2, 2),      // padding 2, row stride 2, 13-wide rows
     ];
 
     public static TheoryData<int> NamedCases()
@@ -49,14 +53,26 @@ public class Conv2dDirectTapRowKernelTests
         var r = new Generator(4100 + (ulong)seed);
         int kH = 1 + r.NextInt(3), sH = 1 + r.NextInt(2), dH = 1 + r.NextInt(2), pH = r.NextInt(3), pW = r.NextInt(3);
         int h = Conv2dGeometry.MinInputSize(kH, pH, dH) + r.NextInt(6);
-        int w = 16 + 2 - 2 * pW + r.NextInt(60); // output width 16–75
+        int w = 13 + 2 - 2 * pW + r.NextInt(60); // output width 13–72
         var g = new Conv2dGeometry(1, 1 + r.NextInt(70), h, w, 1 + r.NextInt(30), kH, 3, sH, 1, pH, pW, dH, 1);
         CheckBothWays(g, 42000 + (ulong)seed);
     }
 
-    /// <summary>Which shapes take the tile: batch 1, three taps, column stride and dilation 1, rows of 16 pixels or more; the row split.</summary>
+    /// <summary>Output rows 12–16 pixels wide (12: the 6 × 2 tiles; 13–15: two rows of the shared-tap tile; 16: one row), odd channel counts, any row count.</summary>
+    [Theory, MemberData(nameof(RandomCases))]
+    public void MatchesReferenceOnRandomNarrowRows(int seed)
+    {
+        var r = new Generator(4300 + (ulong)seed);
+        int kH = 1 + r.NextInt(3), sH = 1 + r.NextInt(2), dH = 1 + r.NextInt(2), pH = r.NextInt(3), pW = r.NextInt(3);
+        int h = Conv2dGeometry.MinInputSize(kH, pH, dH) + r.NextInt(16);
+        int w = 12 + 2 - 2 * pW + r.NextInt(5); // output width 12–16
+        var g = new Conv2dGeometry(1, 1 + 2 * r.NextInt(40), h, w, 1 + 2 * r.NextInt(20), kH, 3, sH, 1, pH, pW, dH, 1);
+        CheckBothWays(g, 43000 + (ulong)seed);
+    }
+
+    /// <summary>Which shapes take the tile: batch 1, three taps, column stride and dilation 1, rows of 16 pixels or more (13–15 with a second row: two-row tiles); the row split.</summary>
     [Fact]
-    public void Avx2BatchOneStrideOneRowsOfSixteenOrMoreTakeTheTile()
+    public void Avx2BatchOneStrideOneRowsOfThirteenOrMoreTakeTheTile()
     {
         var vgg = new Conv2dGeometry(1, 128, 56, 56, 256, 3, 3, 1, 1, 1, 1);
         var plan = DirectPlan.For(vgg, 8);
@@ -67,7 +83,14 @@ public class Conv2dDirectTapRowKernelTests
         Assert.Equal((10, 1, 9), DirectPlan.For(narrow, 8) is var p ? (p.R, p.NarrowFrom(narrow), p.NarrowWidth(narrow)) : default);
         Assert.False(DirectPlan.For(vgg, 16).SharedTaps);                                                     // AVX-512
         Assert.False(DirectPlan.For(vgg with { Batch = 2 }, 8).SharedTaps);                                    // batches
-        Assert.False(DirectPlan.For(new Conv2dGeometry(1, 512, 14, 14, 512, 3, 3, 1, 1, 1, 1), 8).SharedTaps); // 14-wide rows
+        var r14 = new Conv2dGeometry(1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1);                               // 14-wide rows: two rows × 5, 5, 4
+        Assert.Equal((true, 5, 2, 1, 2, 4), DirectPlan.For(r14, 8) is var q ? (q.SharedTaps, q.R, q.Rows, q.GroupBlocks, q.NarrowFrom(r14), q.NarrowWidth(r14)) : default);
+        var r13 = new Conv2dGeometry(1, 384, 13, 13, 256, 3, 3, 1, 1, 1, 1);                               // 13: two rows × 5, 4, 4
+        Assert.Equal((true, 5, 2, 1, 4), DirectPlan.For(r13, 8) is var q13 ? (q13.SharedTaps, q13.R, q13.Rows, q13.NarrowFrom(r13), q13.NarrowWidth(r13)) : default);
+        Assert.False(DirectPlan.For(new Conv2dGeometry(1, 64, 14, 12, 64, 3, 3, 1, 1, 1, 1), 8).SharedTaps);  // 12-wide rows
+        Assert.False(DirectPlan.For(new Conv2dGeometry(1, 64, 1, 14, 64, 3, 3, 1, 1, 1, 1), 8).SharedTaps);   // one 14-wide row: no second row
+        using (Switches.Set(() => DirectPlan.SharedTapTwoRowsAvx2, false))
+            Assert.False(DirectPlan.For(r14, 8).SharedTaps);
         Assert.False(DirectPlan.For(new Conv2dGeometry(1, 64, 56, 56, 128, 3, 3, 2, 2, 1, 1), 8).SharedTaps);  // column stride 2
         Assert.False(DirectPlan.For(new Conv2dGeometry(1, 64, 56, 56, 128, 5, 5, 1, 1, 2, 2), 8).SharedTaps);  // five taps
         using (Switches.Set(() => DirectPlan.SharedTapsAvx2, false))
@@ -92,46 +115,28 @@ public class Conv2dDirectTapRowKernelTests
         for (int i = 0; i < fused.Length; i++) fused[i] = MathF.Max(expected[i] + res[i], 0f);
         var dxExpected = new float[g.InputLength];
         Conv2dReference.BackwardData(g, dy, w, dxExpected);
-        foreach (bool on in new[] { true, false })
-            using (Switches.Set(() => DirectPlan.SharedTapsAvx2, on))
+        // Shared taps with two-row tiles for 13–15-pixel rows, shared taps without them, and neither.
+        foreach (var (taps, rows) in new[] { (true, true), (true, false), (false, false) })
+            using (Switches.Set(() => DirectPlan.SharedTapsAvx2, taps))
+            using (Switches.Set(() => DirectPlan.SharedTapTwoRowsAvx2, rows))
             {
-                string what = $"{g} shared taps {on}";
-                Assert.Equal(on, DirectPlan.For(g, 8).SharedTaps);
-                int n = (int)g.OutputLength;
-                var buffer = Guarded(n);
-                Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, x, w, b, buffer.AsSpan(0, n), default);
-                Close.Assert(expected, buffer[..n], 1e-4, atol, $"forward {what}");
-                AssertGuards(buffer, n, $"forward {what}");
+                string what = $"{g} shared taps {taps}, two rows {rows}";
+                var plan = DirectPlan.For(g, 8);
+                bool narrow = g.OutWidth < 16;
+                Assert.Equal(taps && (!narrow || (rows && g.OutWidth >= 13 && g.OutHeight >= 2)), plan.SharedTaps);
+                if (plan.SharedTaps) Assert.Equal(narrow ? 2 : 1, plan.Rows);
+                var y = Guarded.Nan(g.OutputLength);
+                Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, x, w, b, y, default);
+                Close.Assert(expected, y, 1e-4, atol, $"forward {what}");
 
-                buffer = Guarded(n);
-                Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, x, w, b, buffer.AsSpan(0, n), new Conv2dEpilogue { Residual = res, Relu = true });
-                Close.Assert(fused, buffer[..n], 1e-4, atol, $"forward with residual and ReLU {what}");
-                AssertGuards(buffer, n, $"forward with residual and ReLU {what}");
+                y = Guarded.Nan(g.OutputLength);
+                Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, x, w, b, y, new Conv2dEpilogue { Residual = res, Relu = true });
+                Close.Assert(fused, y, 1e-4, atol, $"forward with residual and ReLU {what}");
 
                 if (!Conv2dDirect.SupportsBackwardData(g)) continue;
-                int m = (int)g.InputLength;
-                buffer = Guarded(m);
-                Conv2dKernels.BackwardData(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, dy, w, buffer.AsSpan(0, m));
-                Close.Assert(dxExpected, buffer[..m], 1e-4, atol, $"gradInput {what}");
-                AssertGuards(buffer, m, $"gradInput {what}");
+                var dx = Guarded.Nan(g.InputLength);
+                Conv2dKernels.BackwardData(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, dy, w, dx);
+                Close.Assert(dxExpected, dx, 1e-4, atol, $"gradInput {what}");
             }
-    }
-
-    private const int GuardFloats = 64;
-    private const float GuardValue = -12345.5f;
-
-    /// <summary>A buffer of <paramref name="length"/> NaNs (every output must be written) and <see cref="GuardFloats"/> guard values after them.</summary>
-    private static float[] Guarded(int length)
-    {
-        var a = new float[length + GuardFloats];
-        a.AsSpan(0, length).Fill(float.NaN);
-        a.AsSpan(length).Fill(GuardValue);
-        return a;
-    }
-
-    private static void AssertGuards(float[] buffer, int length, string what)
-    {
-        for (int i = length; i < buffer.Length; i++)
-            Assert.True(buffer[i] == GuardValue, $"{what}: written past the output at {i - length} ({buffer[i]})");
     }
 }
