@@ -238,9 +238,15 @@ def wait_idle(servers, min_gap, cap=1.0):
 
 
 def build_ort_paired():
+    """bench/OrtPaired's DLL, built first unless it is newer than its sources: under /work/quiet.sh a build can wait
+    forever on a compiler server or MSBuild node that quiet.sh stopped (2026-12-07 02:00: 4 minutes of a quiet window)."""
+    dll = os.path.join(ORT_PAIRED, "bin/Release/net10.0/OrtPaired.dll")
+    sources = [os.path.join(ORT_PAIRED, f) for f in ("Program.cs", "OrtPaired.csproj")]
+    if os.path.exists(dll) and all(os.path.getmtime(dll) >= os.path.getmtime(f) for f in sources):
+        return dll
     subprocess.run(["dotnet", "build", ORT_PAIRED, "-c", "Release", "-nologo", "-v", "q"], check=True,
                    stdout=subprocess.DEVNULL)
-    return os.path.join(ORT_PAIRED, "bin/Release/net10.0/OrtPaired.dll")
+    return dll
 
 
 def paired(name, env, ort_dll, pairs, gap, warm_up=3):
