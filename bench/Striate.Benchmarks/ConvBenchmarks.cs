@@ -123,6 +123,8 @@ public static class ConvBenchmarks
         DirectPlan.SharedTapsAvx2 = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_SHARED_TAPS") != "0";
         // STRIATE_BENCH_AVX2_SHARED_TAP_ROWS=0: 13–15-pixel rows keep the 6 × 2 tiles, not two rows of the shared-tap tile (DirectPlan.SharedTapTwoRowsAvx2).
         DirectPlan.SharedTapTwoRowsAvx2 = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_SHARED_TAP_ROWS") != "0";
+        // STRIATE_BENCH_AVX2_SHARED_TAPS_BATCH=0: only batch 1 takes the shared-tap tiles (DirectPlan.SharedTapsBatchedAvx2).
+        DirectPlan.SharedTapsBatchedAvx2 = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_SHARED_TAPS_BATCH") != "0";
         // STRIATE_BENCH_WEIGHT_IMAGES=N: images per weight-gradient tile call (Conv2dDirect.WeightImagesOverride).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_IMAGES"), out int images)) Conv2dDirect.WeightImagesOverride = images;
         // STRIATE_BENCH_WEIGHT_ROWS=N: output rows per weight-gradient pass; STRIATE_BENCH_WEIGHT_KERNEL_ROWS=1|2: tasks over

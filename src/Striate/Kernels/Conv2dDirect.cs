@@ -37,13 +37,14 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
     }
 
     /// <summary>
-    /// Whether <paramref name="g"/> takes <see cref="Conv2dDirectTapRowTile{TS, TV, TR}"/> on AVX2: batch 1, stride-1
-    /// undilated rows of three taps, at least 16 pixels wide (tiles of 8 or more pixels: fewer than 8 accumulators leave
-    /// FMA slots idle, and each accumulator takes its three taps one after another); or 13–15 pixels wide with at least
-    /// two output rows, which take two rows at once (<see cref="Conv2dDirectTapRowsTile{TS, TV, TR}"/>, <see cref="SharedTapTwoRowsAvx2"/>).
+    /// Whether <paramref name="g"/> takes <see cref="Conv2dDirectTapRowTile{TS, TV, TR}"/> on AVX2: stride-1 undilated
+    /// rows of three taps, at least 16 pixels wide (tiles of 8 or more pixels: fewer than 8 accumulators leave FMA slots
+    /// idle, and each accumulator takes its three taps one after another); or 13–15 pixels wide with at least two output
+    /// rows, which take two rows at once (<see cref="Conv2dDirectTapRowsTile{TS, TV, TR}"/>, <see cref="SharedTapTwoRowsAvx2"/>).
+    /// Any batch (batch 1 only with <see cref="SharedTapsBatchedAvx2"/> off): each image's rows run the same tiles.
     /// </summary>
     internal static bool SharesTaps(in Conv2dGeometry g) =>
-        g.Batch == 1 && g.Groups == 1 && g.KernelWidth == 3 && g.StrideW == 1 && g.DilationW == 1
+        (g.Batch == 1 || SharedTapsBatchedAvx2) && g.Groups == 1 && g.KernelWidth == 3 && g.StrideW == 1 && g.DilationW == 1
         && (g.OutWidth >= 16 || (SharedTapTwoRowsAvx2 && g.OutWidth >= 13 && g.OutHeight >= 2));
 
     /// <summary>
@@ -52,6 +53,14 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
     /// in 10 accumulators (a one-row tile of 7 pixels had 7 and ran slower). STRIATE_BENCH_AVX2_SHARED_TAP_ROWS=0.
     /// </summary>
     internal static bool SharedTapTwoRowsAvx2 = true;
+
+    /// <summary>
+    /// For benchmarks: whether batches of more than one image take the shared-tap tiles too (else batch 1 only); only the
+    /// loads per FMA change. Zen 3, AVX2 only, in-process A/B with an A/A arm (bench/RESULTS.md 2026-12-07, conv14): b32
+    /// forward 256→256 @14 1.35, 64→64 @56 1.36, 128→128 @28 1.03; forward + backward 1.22 / 1.20 / 1.18.
+    /// STRIATE_BENCH_AVX2_SHARED_TAPS_BATCH=0.
+    /// </summary>
+    internal static bool SharedTapsBatchedAvx2 = true;
 
     /// <summary>
     /// The AVX2 plan of <see cref="Conv2dDirectTapRowTile{TS, TV, TR}"/>: rows cut into ⌈ow/12⌉ tiles of up to 12 pixels

@@ -70,7 +70,7 @@ public class Conv2dDirectTapRowKernelTests
         CheckBothWays(g, 43000 + (ulong)seed);
     }
 
-    /// <summary>Which shapes take the tile: batch 1, three taps, column stride and dilation 1, rows of 16 pixels or more (13–15 with a second row: two-row tiles); the row split.</summary>
+    /// <summary>Which shapes take the tile: any batch (batch 1 only with the batched switch off), three taps, column stride and dilation 1, rows of 16 pixels or more (13–15 with a second row: two-row tiles); the row split.</summary>
     [Fact]
     public void Avx2BatchOneStrideOneRowsOfThirteenOrMoreTakeTheTile()
     {
@@ -82,7 +82,9 @@ public class Conv2dDirectTapRowKernelTests
         var narrow = new Conv2dGeometry(1, 512, 28, 28, 512, 3, 3, 1, 1, 1, 1);
         Assert.Equal((10, 1, 9), DirectPlan.For(narrow, 8) is var p ? (p.R, p.NarrowFrom(narrow), p.NarrowWidth(narrow)) : default);
         Assert.False(DirectPlan.For(vgg, 16).SharedTaps);                                                     // AVX-512
-        Assert.False(DirectPlan.For(vgg with { Batch = 2 }, 8).SharedTaps);                                    // batches
+        Assert.True(DirectPlan.For(vgg with { Batch = 2 }, 8).SharedTaps);                                     // batches
+        using (Switches.Set(() => DirectPlan.SharedTapsBatchedAvx2, false))
+            Assert.False(DirectPlan.For(vgg with { Batch = 2 }, 8).SharedTaps);
         var r14 = new Conv2dGeometry(1, 256, 14, 14, 256, 3, 3, 1, 1, 1, 1);                               // 14-wide rows: two rows × 5, 5, 4
         Assert.Equal((true, 5, 2, 1, 2, 4), DirectPlan.For(r14, 8) is var q ? (q.SharedTaps, q.R, q.Rows, q.GroupBlocks, q.NarrowFrom(r14), q.NarrowWidth(r14)) : default);
         var r13 = new Conv2dGeometry(1, 384, 13, 13, 256, 3, 3, 1, 1, 1, 1);                               // 13: two rows × 5, 4, 4
@@ -95,6 +97,74 @@ public class Conv2dDirectTapRowKernelTests
         Assert.False(DirectPlan.For(new Conv2dGeometry(1, 64, 56, 56, 128, 5, 5, 1, 1, 2, 2), 8).SharedTaps);  // five taps
         using (Switches.Set(() => DirectPlan.SharedTapsAvx2, false))
             Assert.False(DirectPlan.For(vgg, 8).SharedTaps);
+    }
+
+    // Batches (DirectPlan.SharedTapsBatchedAvx2): ResNet's 14×14 layer3 shape cut down, 13-, 28- and 56-wide rows, padding 0 and 2.
+    private static readonly Conv2dGeometry[] Batched =
+    [
+        new(3, 24, 14, 14, 20, 3, 3, 1, 1, 1, 1),    // two rows × 5, 5, 4 pixels per image
+        new(2, 20, 13, 13, 17, 3, 3, 1, 1, 1, 1),    // 13×13: a last tile of one row in every image
+        new(4, 16, 6, 28, 24, 3, 3, 1, 1, 1, 1),     // one row × 10, 9, 9
+        new(2, 12, 5, 56, 9, 3, 3, 1, 1, 0, 0),      // no padding, 54-wide rows
+        new(5, 136, 4, 15, 12, 3, 3, 1, 1, 2, 2),    // padding 2, 17 input blocks in several passes
+    ];
+
+    private static readonly DirectSchedule[] Schedules =
+    [
+        new(true, 1, 1, 1),    // one image per task
+        new(false, 2, 1, 1),   // batch blocked, two images and one group per task
+        new(false, 3, 2, 2),   // three images, two groups, rows in two chunks
+    ];
+
+    public static TheoryData<int, int> BatchedCases()
+    {
+        var data = new TheoryData<int, int>();
+        for (int i = 0; i < Batched.Length; i++)
+            for (int s = 0; s < Schedules.Length; s++) data.Add(i, s);
+        return data;
+    }
+
+    /// <summary>
+    /// Batches of several images on the shared-tap tiles and without them (the switch each way), under each kind of
+    /// schedule, against the reference twin: forward, forward with residual and ReLU, input gradient; every output guarded.
+    /// </summary>
+    [Theory, MemberData(nameof(BatchedCases))]
+    public void BatchesMatchReferenceBothWays(int index, int schedule)
+    {
+        Assert.SkipUnless(Conv2dDirect.IsSupported(GemmPath.Vector256), "the AVX2 direct kernel is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
+        var g = Batched[index];
+        g.Validate();
+        var r = new Generator(44000 + (ulong)(index * 10 + schedule));
+        var x = Close.RandomArray((int)g.InputLength, r);
+        var w = Close.RandomArray((int)g.WeightLength, r);
+        var b = Close.RandomArray(g.OutChannels, r);
+        var res = Close.RandomArray((int)g.OutputLength, r);
+        var dy = Close.RandomArray((int)g.OutputLength, r);
+        double atol = 1e-5 * Math.Sqrt(Math.Max(g.InChannels, g.OutChannels) * g.KernelHeight * g.KernelWidth + 1) * 4;
+        var expected = new float[g.OutputLength];
+        Conv2dReference.Forward(g, x, w, b, expected);
+        var fused = new float[g.OutputLength];
+        for (int i = 0; i < fused.Length; i++) fused[i] = MathF.Max(expected[i] + res[i], 0f);
+        var dxExpected = new float[g.InputLength];
+        Conv2dReference.BackwardData(g, dy, w, dxExpected);
+        using var forced = Switches.Set(() => DirectSchedule.Override, Schedules[schedule]);
+        foreach (bool on in new[] { true, false })
+            using (Switches.Set(() => DirectPlan.SharedTapsBatchedAvx2, on))
+            {
+                string what = $"{g} schedule {Schedules[schedule]} batched shared taps {on}";
+                Assert.Equal(on, DirectPlan.For(g, 8).SharedTaps);
+                var y = Guarded.Nan(g.OutputLength);
+                Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, x, w, b, y, default);
+                Close.Assert(expected, y, 1e-4, atol, $"forward {what}");
+
+                y = Guarded.Nan(g.OutputLength);
+                Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, x, w, b, y, new Conv2dEpilogue { Residual = res, Relu = true });
+                Close.Assert(fused, y, 1e-4, atol, $"forward with residual and ReLU {what}");
+
+                var dx = Guarded.Nan(g.InputLength);
+                Conv2dKernels.BackwardData(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, dy, w, dx);
+                Close.Assert(dxExpected, dx, 1e-4, atol, $"gradInput {what}");
+            }
     }
 
     /// <summary>Forward (bias; bias + residual + ReLU) and the input gradient (a stride-1 full convolution, the same tile) with the tile and without.</summary>
