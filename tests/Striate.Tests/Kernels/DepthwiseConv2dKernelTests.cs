@@ -203,8 +203,11 @@ public class DepthwiseConv2dKernelTests
     private static void SkipWithoutVectors() =>
         Assert.SkipUnless(DepthwiseConv2d.VectorWidth() > 0, "the vector depthwise path needs AVX-512 or AVX2 + FMA (hardware intrinsics are off or absent)");
 
-    /// <summary>Forward with and without bias under every clamp, against the reference then clamped; outputs start as NaN.</summary>
-    private static void CheckForward(Conv2dGeometry g, DepthwiseAlgorithm algorithm, ulong seed)
+    /// <summary>
+    /// Forward with and without bias under every clamp, against the reference then clamped; outputs start as NaN
+    /// between guard bands (also the tiny-shape sweep's, <see cref="TinyShapesGuardSweep"/>; <paramref name="note"/> joins its messages).
+    /// </summary>
+    internal static void CheckForward(Conv2dGeometry g, DepthwiseAlgorithm algorithm, ulong seed, string note = "")
     {
         g.Validate();
         var r = new Generator(seed);
@@ -220,16 +223,17 @@ public class DepthwiseConv2dKernelTests
                 var expected = plain.Select(v => Math.Min(Math.Max(v, lo), hi)).ToArray();
                 var actual = Guarded.Nan((int)g.OutputLength);
                 DepthwiseConv2d.Forward(g, x, w, withBias ? b : default, actual, lo, hi, algorithm);
-                Close.Assert(expected, actual, 1e-4, 1e-5, $"{algorithm} forward {g} bias {withBias} clamp [{lo}, {hi}]");
+                Close.Assert(expected, actual, 1e-4, 1e-5, $"{algorithm} forward {g} bias {withBias} clamp [{lo}, {hi}] {note}");
             }
         }
     }
 
     /// <summary>
     /// Input gradient (where the path has one: the vector path takes multiplier 1) and weight gradient against the
-    /// reference; outputs start as NaN. The weight gradient sums a whole plane per image, hence its wider atol.
+    /// reference; outputs start as NaN between guard bands. The weight gradient sums a whole plane per image, hence its
+    /// wider atol. Also the tiny-shape sweep's (<see cref="TinyShapesGuardSweep"/>).
     /// </summary>
-    private static void CheckGradients(Conv2dGeometry g, DepthwiseAlgorithm algorithm, ulong seed)
+    internal static void CheckGradients(Conv2dGeometry g, DepthwiseAlgorithm algorithm, ulong seed)
     {
         g.Validate();
         var r = new Generator(seed + 77);

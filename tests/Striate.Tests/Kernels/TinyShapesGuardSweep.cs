@@ -23,33 +23,10 @@ public class TinyShapesGuardSweep
         for (int w = 1; w <= 19; w++)
         {
             var g = new Conv2dGeometry(n, c, h, w, c * mult, 3, 3, stride, stride, 1, 1, 1, 1, c);
-            var r = new Generator(seed++);
-            var x = Close.RandomArray((int)g.InputLength, r);
-            var wt = Close.RandomArray((int)g.WeightLength, r);
-            var b = Close.RandomArray(g.OutChannels, r);
-            var dy = Close.RandomArray((int)g.OutputLength, r);
-            var expected = new float[g.OutputLength];
-            Conv2dReference.Forward(g, x, wt, b, expected);
             foreach (bool rows in new[] { true, false })
             using (Switches.Set(() => DepthwiseConv2d.Stride2RowsEnabled, rows))
-            {
-                var y = Guarded.Nan(g.OutputLength);
-                DepthwiseConv2d.Forward(g, x, wt, b, y, algorithm: DepthwiseAlgorithm.Vector3x3);
-                Close.Assert(expected, y, 1e-4, 1e-5, $"dw fwd {g} rows {rows}");
-            }
-            if (DepthwiseConv2d.VectorSupportsBackwardData(g))
-            {
-                var dxe = new float[g.InputLength];
-                Conv2dReference.BackwardData(g, dy, wt, dxe);
-                var dx = Guarded.Nan(g.InputLength);
-                DepthwiseConv2d.BackwardData(g, dy, wt, dx, DepthwiseAlgorithm.Vector3x3);
-                Close.Assert(dxe, dx, 1e-4, 1e-5, $"dw dx {g}");
-            }
-            var dwe = new float[g.WeightLength];
-            Conv2dReference.BackwardWeight(g, x, dy, dwe);
-            var dw = Guarded.Nan(g.WeightLength);
-            DepthwiseConv2d.BackwardWeight(g, x, dy, dw, DepthwiseAlgorithm.Vector3x3);
-            Close.Assert(dwe, dw, 1e-4, 1e-3, $"dw dw {g}");
+                DepthwiseConv2dKernelTests.CheckForward(g, DepthwiseAlgorithm.Vector3x3, seed, $"rows {rows}");
+            DepthwiseConv2dKernelTests.CheckGradients(g, DepthwiseAlgorithm.Vector3x3, seed++);
         }
     }
 
