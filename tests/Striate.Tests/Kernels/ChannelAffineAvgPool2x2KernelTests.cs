@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using Striate.Kernels;
 using Striate.Tests.TestSupport;
 
@@ -12,20 +11,6 @@ namespace Striate.Tests.Kernels;
 /// </summary>
 public sealed class ChannelAffineAvgPool2x2KernelTests
 {
-    public static TheoryData<int> Lanes() => new(16, 8, 4, 1);
-
-    private static void SkipUnlessAccelerated(int lanes)
-    {
-        bool accelerated = lanes switch
-        {
-            16 => Vector512.IsHardwareAccelerated,
-            8 => Vector256.IsHardwareAccelerated,
-            4 => Vector128.IsHardwareAccelerated,
-            _ => true,
-        };
-        Assert.SkipUnless(accelerated, $"{lanes}-lane vectors are not hardware-accelerated here (or are disabled by DOTNET_Enable* settings).");
-    }
-
     private static IEnumerable<(int N, int C, int H, int W, bool Relu)> Shapes(ulong seed)
     {
         // DenseNet-121's three transitions at batch 1 (channels cut to keep the test short), then random sizes.
@@ -36,10 +21,10 @@ public sealed class ChannelAffineAvgPool2x2KernelTests
         for (int i = 0; i < 80; i++) yield return (1 + r.NextInt(2), 1 + r.NextInt(5), 2 + r.NextInt(30), 2 + r.NextInt(70), r.NextInt(2) == 1);
     }
 
-    [Theory, MemberData(nameof(Lanes))]
+    [Theory, MemberData(nameof(VectorLanes.All), MemberType = typeof(VectorLanes))]
     public void MatchesTheReferenceOnEveryWidth(int lanes)
     {
-        SkipUnlessAccelerated(lanes);
+        VectorLanes.SkipUnlessAccelerated(lanes);
         var gen = new Generator(71);
         foreach (var (n, c, h, w, relu) in Shapes(72))
         {
@@ -54,10 +39,10 @@ public sealed class ChannelAffineAvgPool2x2KernelTests
         }
     }
 
-    [Theory, MemberData(nameof(Lanes))]
+    [Theory, MemberData(nameof(VectorLanes.All), MemberType = typeof(VectorLanes))]
     public void EqualsTheAffineThenThePoolExactly(int lanes)
     {
-        SkipUnlessAccelerated(lanes);
+        VectorLanes.SkipUnlessAccelerated(lanes);
         var gen = new Generator(73);
         foreach (var (n, c, h, w, relu) in Shapes(74))
         {

@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using Striate.Kernels;
 using Striate.Tests.TestSupport;
 
@@ -11,20 +10,6 @@ namespace Striate.Tests.Kernels;
 /// </summary>
 public class MaxPool2x2KernelTests
 {
-    public static TheoryData<int> Lanes() => new(16, 8, 4, 1);
-
-    private static void SkipUnlessAccelerated(int lanes)
-    {
-        bool accelerated = lanes switch
-        {
-            16 => Vector512.IsHardwareAccelerated,
-            8 => Vector256.IsHardwareAccelerated,
-            4 => Vector128.IsHardwareAccelerated,
-            _ => true,
-        };
-        Assert.SkipUnless(accelerated, $"{lanes}-lane vectors are not hardware-accelerated here (or are disabled by DOTNET_Enable* settings).");
-    }
-
     private static IEnumerable<Pool2dGeometry> Geometries(ulong seed)
     {
         // LeNet's two poolings first, then random sizes (odd ones leave a column or row outside every window).
@@ -38,10 +23,10 @@ public class MaxPool2x2KernelTests
         }
     }
 
-    [Theory, MemberData(nameof(Lanes))]
+    [Theory, MemberData(nameof(VectorLanes.All), MemberType = typeof(VectorLanes))]
     public void ForwardMatchesReferenceOnEveryWidth(int lanes)
     {
-        SkipUnlessAccelerated(lanes);
+        VectorLanes.SkipUnlessAccelerated(lanes);
         var gen = new Generator(5);
         int trial = 0;
         foreach (var g in Geometries(50))
@@ -60,10 +45,10 @@ public class MaxPool2x2KernelTests
         }
     }
 
-    [Theory, MemberData(nameof(Lanes))]
+    [Theory, MemberData(nameof(VectorLanes.All), MemberType = typeof(VectorLanes))]
     public void BackwardMatchesReferenceOnEveryWidth(int lanes)
     {
-        SkipUnlessAccelerated(lanes);
+        VectorLanes.SkipUnlessAccelerated(lanes);
         var gen = new Generator(6);
         int trial = 0;
         foreach (var g in Geometries(60))

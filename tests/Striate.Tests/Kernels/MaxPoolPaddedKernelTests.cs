@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using Striate.Kernels;
 using Striate.Tests.TestSupport;
 
@@ -12,20 +11,6 @@ namespace Striate.Tests.Kernels;
 /// </summary>
 public class MaxPoolPaddedKernelTests
 {
-    public static TheoryData<int> Lanes() => new(16, 8, 4, 1);
-
-    private static void SkipUnlessAccelerated(int lanes)
-    {
-        bool accelerated = lanes switch
-        {
-            16 => Vector512.IsHardwareAccelerated,
-            8 => Vector256.IsHardwareAccelerated,
-            4 => Vector128.IsHardwareAccelerated,
-            _ => true,
-        };
-        Assert.SkipUnless(accelerated, $"{lanes}-lane vectors are not hardware-accelerated here (or are disabled by DOTNET_Enable* settings).");
-    }
-
     private static IEnumerable<Pool2dGeometry> Geometries(ulong seed)
     {
         foreach (var (c, size, k, s, p, ceil) in ModelPools)
@@ -58,10 +43,10 @@ public class MaxPoolPaddedKernelTests
         (2, 224, 2, 2, 0, false), (2, 28, 2, 2, 0, false), (2, 14, 2, 2, 0, false),             // VGG
     ];
 
-    [Theory, MemberData(nameof(Lanes))]
+    [Theory, MemberData(nameof(VectorLanes.All), MemberType = typeof(VectorLanes))]
     public void ValuesMatchReferenceOnEveryWidth(int lanes)
     {
-        SkipUnlessAccelerated(lanes);
+        VectorLanes.SkipUnlessAccelerated(lanes);
         var gen = new Generator(8);
         int trial = 0;
         foreach (var g in Geometries(80))
@@ -75,10 +60,10 @@ public class MaxPoolPaddedKernelTests
         }
     }
 
-    [Theory, MemberData(nameof(Lanes))]
+    [Theory, MemberData(nameof(VectorLanes.All), MemberType = typeof(VectorLanes))]
     public void ValuesAndIndicesMatchReferenceOnEveryWidth(int lanes)
     {
-        SkipUnlessAccelerated(lanes);
+        VectorLanes.SkipUnlessAccelerated(lanes);
         var gen = new Generator(10);
         int trial = 0;
         foreach (var g in Geometries(90))
@@ -97,11 +82,11 @@ public class MaxPoolPaddedKernelTests
         }
     }
 
-    [Theory, MemberData(nameof(Lanes))]
+    [Theory, MemberData(nameof(VectorLanes.All), MemberType = typeof(VectorLanes))]
     public void RealNegativeInfinityWinsOverThePadding(int lanes)
     {
         // The padding holds −∞ too: a window of real −∞ must name its first real element, never a padding column.
-        SkipUnlessAccelerated(lanes);
+        VectorLanes.SkipUnlessAccelerated(lanes);
         var g = new Pool2dGeometry(1, 5, 37, 3, 19, 3, 3, 2, 2, 1, 1);
         var x = new float[g.InPlane];
         Array.Fill(x, float.NegativeInfinity);

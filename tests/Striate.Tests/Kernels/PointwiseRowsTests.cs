@@ -36,14 +36,7 @@ public class PointwiseRowsTests
             var x = Close.RandomArray(k * n, gen);   // x: [k, n]
             var b = Close.RandomArray(m, gen);
             var res = Close.RandomArray(m * n, gen); // residual: [m, n]
-            var expected = new float[m * n];
-            GemmReference.Sgemm(false, false, m, n, k, 1f, w, k, x, n, 0f, expected, n);
-            for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                float v = expected[i * n + j] + (bias ? b[i] : 0f) + (residual ? res[i * n + j] : 0f);
-                expected[i * n + j] = MathF.Min(MathF.Max(v, clamp.Lo), clamp.Hi);
-            }
+            var expected = EpilogueReference.Pointwise(m, n, k, w, x, bias ? b : null, residual ? res : null, clamp);
             var actual = Guarded.Nan(m * n);
             var packed = Guarded.Zeros(Gemm.PackedALength(path, m, k));
             fixed (float* pw = w, pp = packed.Span, px = x, py = actual.Span, pb = b, pres = res)

@@ -31,14 +31,7 @@ public class PointwiseTilesTests
             var b = Close.RandomArray(k * n, gen);
             var bias = Close.RandomArray(m, gen);
             var res = Close.RandomArray(m * n, gen);
-            var expected = new float[m * n];
-            GemmReference.Sgemm(false, false, m, n, k, 1f, a, k, b, n, 0f, expected, n);
-            for (int i = 0; i < m; i++)
-            for (int j = 0; j < n; j++)
-            {
-                float v = expected[i * n + j] + bias[i] + (residual ? res[i * n + j] : 0f);
-                expected[i * n + j] = MathF.Min(MathF.Max(v, clamp.Lo), clamp.Hi);
-            }
+            var expected = EpilogueReference.Pointwise(m, n, k, a, b, bias, residual ? res : null, clamp);
             var actual = Guarded.Nan(m * n);
             var packed = Guarded.Zeros(Gemm.PackedALength(path, m, k));
             fixed (float* pa = a, pp = packed.Span, pb = b, pc = actual.Span, pbias = bias, pres = res)

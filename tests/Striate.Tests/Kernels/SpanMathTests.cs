@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 using Striate.Kernels;
 using Striate.Tests.TestSupport;
 
@@ -15,17 +14,7 @@ public class SpanMathTests
     // Lengths that end in every combination of 16-, 8- and 4-wide steps and scalar elements.
     private static readonly int[] Lengths = [0, 1, 3, 4, 7, 8, 12, 15, 16, 17, 28, 31, 33, 49, 63, 64, 65, 100, 196, 1031];
 
-    private static void SkipUnlessAccelerated(int bits)
-    {
-        bool accelerated = bits switch
-        {
-            512 => Vector512.IsHardwareAccelerated,
-            256 => Vector256.IsHardwareAccelerated,
-            128 => Vector128.IsHardwareAccelerated,
-            _ => true,
-        };
-        Assert.SkipUnless(accelerated, $"{bits}-bit vectors are not hardware-accelerated here (or are disabled by DOTNET_Enable* settings).");
-    }
+    private static void SkipUnlessAccelerated(int bits) => VectorLanes.SkipUnlessAccelerated(bits / 32);
 
     /// <summary>Random values over a wide range, with NaN, infinities and signed zeros sprinkled in.</summary>
     private static float[] Values(int n, Generator g, float scale = 8f)
