@@ -23,6 +23,14 @@ public sealed class InsightReferenceTests(ITestOutputHelper output)
         ? Directory.GetFiles(ReferenceDir, "insight_*.safetensors").Order()
         : [];
 
+    /// <summary>The reference files, failing when there are none: a loop over no file would pass without comparing anything.</summary>
+    private static List<string> RequiredFiles()
+    {
+        var files = Files().ToList();
+        Assert.True(files.Count > 0, $"no insight_*.safetensors in {ReferenceDir}");
+        return files;
+    }
+
     private static (GapNet Model, SafetensorsFile File) Load(string path)
     {
         var file = SafetensorsFile.Load(path);
@@ -42,7 +50,7 @@ public sealed class InsightReferenceTests(ITestOutputHelper output)
     [Fact]
     public void LogitsGradCamAndSaliencyMatchPyTorch()
     {
-        foreach (var path in Files())
+        foreach (var path in RequiredFiles())
         {
             var (model, file) = Load(path);
             var input = file.GetTensor("__input__");
@@ -61,7 +69,7 @@ public sealed class InsightReferenceTests(ITestOutputHelper output)
     [Fact]
     public void FgsmMatchesPyTorch()
     {
-        foreach (var path in Files())
+        foreach (var path in RequiredFiles())
         {
             var (model, file) = Load(path);
             var input = file.GetTensor("__input__");
