@@ -134,36 +134,14 @@ public class Conv2dDirectTapRowKernelTests
         Assert.SkipUnless(Conv2dDirect.IsSupported(GemmPath.Vector256), "the AVX2 direct kernel is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
         var g = Batched[index];
         g.Validate();
-        var r = new Generator(44000 + (ulong)(index * 10 + schedule));
-        var x = Close.RandomArray((int)g.InputLength, r);
-        var w = Close.RandomArray((int)g.WeightLength, r);
-        var b = Close.RandomArray(g.OutChannels, r);
-        var res = Close.RandomArray((int)g.OutputLength, r);
-        var dy = Close.RandomArray((int)g.OutputLength, r);
-        double atol = 1e-5 * Math.Sqrt(Math.Max(g.InChannels, g.OutChannels) * g.KernelHeight * g.KernelWidth + 1) * 4;
-        var expected = new float[g.OutputLength];
-        Conv2dReference.Forward(g, x, w, b, expected);
-        var fused = new float[g.OutputLength];
-        for (int i = 0; i < fused.Length; i++) fused[i] = MathF.Max(expected[i] + res[i], 0f);
-        var dxExpected = new float[g.InputLength];
-        Conv2dReference.BackwardData(g, dy, w, dxExpected);
+        var c = ReferenceCase.Draw(g, 44000 + (ulong)(index * 10 + schedule));
         using var forced = Switches.Set(() => DirectSchedule.Override, Schedules[schedule]);
         foreach (bool on in new[] { true, false })
             using (Switches.Set(() => DirectPlan.SharedTapsBatchedAvx2, on))
             {
                 string what = $"{g} schedule {Schedules[schedule]} batched shared taps {on}";
                 Assert.Equal(on, DirectPlan.For(g, 8).SharedTaps);
-                var y = Guarded.Nan(g.OutputLength);
-                Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, x, w, b, y, default);
-                Close.Assert(expected, y, 1e-4, atol, $"forward {what}");
-
-                y = Guarded.Nan(g.OutputLength);
-                Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, x, w, b, y, new Conv2dEpilogue { Residual = res, Relu = true });
-                Close.Assert(fused, y, 1e-4, atol, $"forward with residual and ReLU {what}");
-
-                var dx = Guarded.Nan(g.InputLength);
-                Conv2dKernels.BackwardData(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, dy, w, dx);
-                Close.Assert(dxExpected, dx, 1e-4, atol, $"gradInput {what}");
+                c.Check(what, backwardData: true);
             }
     }
 
@@ -172,19 +150,7 @@ public class Conv2dDirectTapRowKernelTests
     {
         Assert.SkipUnless(Conv2dDirect.IsSupported(GemmPath.Vector256), "the AVX2 direct kernel is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
         g.Validate();
-        var r = new Generator(seed);
-        var x = Close.RandomArray((int)g.InputLength, r);
-        var w = Close.RandomArray((int)g.WeightLength, r);
-        var b = Close.RandomArray(g.OutChannels, r);
-        var res = Close.RandomArray((int)g.OutputLength, r);
-        var dy = Close.RandomArray((int)g.OutputLength, r);
-        double atol = 1e-5 * Math.Sqrt(Math.Max(g.InChannels, g.OutChannels) * g.KernelHeight * g.KernelWidth + 1) * 4;
-        var expected = new float[g.OutputLength];
-        Conv2dReference.Forward(g, x, w, b, expected);
-        var fused = new float[g.OutputLength];
-        for (int i = 0; i < fused.Length; i++) fused[i] = MathF.Max(expected[i] + res[i], 0f);
-        var dxExpected = new float[g.InputLength];
-        Conv2dReference.BackwardData(g, dy, w, dxExpected);
+        var c = ReferenceCase.Draw(g, seed);
         // Shared taps with two-row tiles for 13–15-pixel rows, shared taps without them, and neither.
         foreach (var (taps, rows) in new[] { (true, true), (true, false), (false, false) })
             using (Switches.Set(() => DirectPlan.SharedTapsAvx2, taps))
@@ -195,18 +161,47 @@ public class Conv2dDirectTapRowKernelTests
                 bool narrow = g.OutWidth < 16;
                 Assert.Equal(taps && (!narrow || (rows && g.OutWidth >= 13 && g.OutHeight >= 2)), plan.SharedTaps);
                 if (plan.SharedTaps) Assert.Equal(narrow ? 2 : 1, plan.Rows);
-                var y = Guarded.Nan(g.OutputLength);
-                Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, x, w, b, y, default);
-                Close.Assert(expected, y, 1e-4, atol, $"forward {what}");
-
-                y = Guarded.Nan(g.OutputLength);
-                Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, x, w, b, y, new Conv2dEpilogue { Residual = res, Relu = true });
-                Close.Assert(fused, y, 1e-4, atol, $"forward with residual and ReLU {what}");
-
-                if (!Conv2dDirect.SupportsBackwardData(g)) continue;
-                var dx = Guarded.Nan(g.InputLength);
-                Conv2dKernels.BackwardData(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, dy, w, dx);
-                Close.Assert(dxExpected, dx, 1e-4, atol, $"gradInput {what}");
+                c.Check(what, backwardData: Conv2dDirect.SupportsBackwardData(g));
             }
+    }
+
+    /// <summary>Random inputs of one geometry and the reference twin's forward, fused (bias + residual + ReLU) and input gradient.</summary>
+    private sealed record ReferenceCase(Conv2dGeometry G, float[] X, float[] W, float[] B, float[] Res, float[] Dy,
+        double Atol, float[] Expected, float[] Fused, float[] DxExpected)
+    {
+        public static ReferenceCase Draw(Conv2dGeometry g, ulong seed)
+        {
+            var r = new Generator(seed);
+            var x = Close.RandomArray((int)g.InputLength, r);
+            var w = Close.RandomArray((int)g.WeightLength, r);
+            var b = Close.RandomArray(g.OutChannels, r);
+            var res = Close.RandomArray((int)g.OutputLength, r);
+            var dy = Close.RandomArray((int)g.OutputLength, r);
+            double atol = 1e-5 * Math.Sqrt(Math.Max(g.InChannels, g.OutChannels) * g.KernelHeight * g.KernelWidth + 1) * 4;
+            var expected = new float[g.OutputLength];
+            Conv2dReference.Forward(g, x, w, b, expected);
+            var fused = new float[g.OutputLength];
+            for (int i = 0; i < fused.Length; i++) fused[i] = MathF.Max(expected[i] + res[i], 0f);
+            var dxExpected = new float[g.InputLength];
+            Conv2dReference.BackwardData(g, dy, w, dxExpected);
+            return new ReferenceCase(g, x, w, b, res, dy, atol, expected, fused, dxExpected);
+        }
+
+        /// <summary>The direct kernel under the switches in force: forward, forward with residual and ReLU, and (when asked) the input gradient, each into guarded outputs.</summary>
+        public void Check(string what, bool backwardData)
+        {
+            var y = Guarded.Nan(G.OutputLength);
+            Conv2dKernels.Forward(G, Conv2dAlgorithm.Direct, GemmPath.Vector256, X, W, B, y, default);
+            Close.Assert(Expected, y, 1e-4, Atol, $"forward {what}");
+
+            y = Guarded.Nan(G.OutputLength);
+            Conv2dKernels.Forward(G, Conv2dAlgorithm.Direct, GemmPath.Vector256, X, W, B, y, new Conv2dEpilogue { Residual = Res, Relu = true });
+            Close.Assert(Fused, y, 1e-4, Atol, $"forward with residual and ReLU {what}");
+
+            if (!backwardData) return;
+            var dx = Guarded.Nan(G.InputLength);
+            Conv2dKernels.BackwardData(G, Conv2dAlgorithm.Direct, GemmPath.Vector256, Dy, W, dx);
+            Close.Assert(DxExpected, dx, 1e-4, Atol, $"gradInput {what}");
+        }
     }
 }
