@@ -162,8 +162,20 @@ public static class ConvBenchmarks
         DirectSchedule.Override = new DirectSchedule(false, parts[0], parts[1], parts.Length > 2 ? parts[2] : 0);
     }
 
-    /// <summary>All figures at batch 32 (about a minute in total with a fast GEMM on two cores).</summary>
-    public static IEnumerable<BenchFigure> Run() => Run(Batch, minSeconds: 0.5);
+    /// <summary>
+    /// All figures at batch 32 (about a minute in total with a fast GEMM on two cores), then, only when a --figures
+    /// pattern names them (contains "_b8"), the same shapes at batch <see cref="TrainingBatch"/> (<c>{Name}_b8_fwd</c>, …):
+    /// ResNet-50 trains its stride-1 3×3s (64→64 @56, 128→128 @28, 256→256 @14, 512→512 @7) at batch 8.
+    /// </summary>
+    public static IEnumerable<BenchFigure> Run()
+    {
+        foreach (var f in Run(Batch, minSeconds: 0.5)) yield return f;
+        if (!BenchFilter.Patterns.Any(p => p.Contains($"_b{TrainingBatch}", StringComparison.Ordinal))) yield break;
+        foreach (var f in Run(TrainingBatch, minSeconds: 0.5)) yield return f;
+    }
+
+    /// <summary>The batch of the figures a run gets only by naming them (tv_resnet50_224_train_b8's batch).</summary>
+    public const int TrainingBatch = 8;
 
     /// <summary>All figures at <paramref name="batch"/>; each timing is the best of at least two runs after a warm-up.</summary>
     public static IEnumerable<BenchFigure> Run(int batch, double minSeconds)

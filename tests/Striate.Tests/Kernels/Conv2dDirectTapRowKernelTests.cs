@@ -99,6 +99,24 @@ public class Conv2dDirectTapRowKernelTests
             Assert.False(DirectPlan.For(vgg, 8).SharedTaps);
     }
 
+    /// <summary>
+    /// The rule at ResNet-50's training batch (8): its stride-1 3×3s of 56-, 28- and 14-wide rows take the shared-tap
+    /// tiles forward and for the input gradient (the transposed geometry: same rows); 512→512 @7 keeps the 4 × 3 tiles.
+    /// Kept unrestricted by the per-shape A/B at batch 8 (bench/RESULTS.md 2026-12-07, taps: no shape slower with them).
+    /// </summary>
+    [Fact]
+    public void ResNetTrainingShapesAtBatchEightTakeTheTileBothPasses()
+    {
+        foreach (var (c, size, shares) in new[] { (64, 56, true), (128, 28, true), (256, 14, true), (512, 7, false) })
+        {
+            var g = new Conv2dGeometry(8, c, size, size, c, 3, 3, 1, 1, 1, 1);
+            Assert.Equal(shares, DirectPlan.For(g, 8).SharedTaps);
+            Assert.Equal(shares, DirectPlan.For(Conv2dDirect.TransposedGeometry(g), 8).SharedTaps);
+            using (Switches.Set(() => DirectPlan.SharedTapsBatchedAvx2, false))
+                Assert.False(DirectPlan.For(g, 8).SharedTaps);
+        }
+    }
+
     // Batches (DirectPlan.SharedTapsBatchedAvx2): ResNet's 14×14 layer3 shape cut down, 13-, 28- and 56-wide rows, padding 0 and 2.
     private static readonly Conv2dGeometry[] Batched =
     [
