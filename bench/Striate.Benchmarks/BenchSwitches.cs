@@ -35,6 +35,7 @@ public static class BenchSwitches
     private static readonly Slot[] Slots =
     [
         Of("WorkerPlacement.Enabled", () => WorkerPlacement.Enabled, v => WorkerPlacement.Enabled = v),
+        Of("InferenceSession.RouseWorkers", () => InferenceSession.RouseWorkers, v => InferenceSession.RouseWorkers = v),
         Of("Gemm256x6x16.ColumnBlock", () => Gemm256x6x16.ColumnBlock, v => Gemm256x6x16.ColumnBlock = v),
         Of("Gemm.PackWhileMultiplying", () => Gemm.PackWhileMultiplying, v => Gemm.PackWhileMultiplying = v),
         Of("Gemm256x6x16.SelfPackedDepth", () => Gemm256x6x16.SelfPackedDepth, v => Gemm256x6x16.SelfPackedDepth = v),
@@ -198,6 +199,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING",
         "STRIATE_BENCH_PACK_A_FLOATS",
         "STRIATE_BENCH_WORKERS_OFF_CALLER",
+        "STRIATE_BENCH_ROUSE_WORKERS",
         "STRIATE_BENCH_FIVE_ROW_STRIPS",
         "STRIATE_BENCH_FIVE_ROW_WHOLE_PACK",
         "STRIATE_BENCH_PACK_B_PIECES",

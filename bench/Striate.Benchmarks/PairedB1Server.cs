@@ -19,7 +19,9 @@ namespace Striate.Benchmarks;
 /// "profile" lines between processes started with different switches. Each line <c>placement</c> prints one line of JSON:
 /// where the session's buffers, packed weights and GEMM scratch sit and which CPU each kernel thread runs on
 /// (<see cref="PlacementReport"/>; STRIATE_DIAG_PLACEMENT=1 also writes it to standard error once prepared);
-/// <c>bench/placement_b1.py</c> relates it to each process's step times.
+/// <c>bench/placement_b1.py</c> relates it to each process's step times. Each line <c>steps</c> or <c>steps GAP</c> prints
+/// one line of JSON: a run timed as "run" times it with a timestamp before every step, and the kernel pool's wake-ups
+/// during it (<see cref="TimedSteps"/>; <c>bench/idle_b1.py</c>: where a run after an idle gap spends its extra time).
 /// </summary>
 public static class PairedB1Server
 {
@@ -49,13 +51,19 @@ public static class PairedB1Server
                 output.Flush();
                 continue;
             }
+            if (line == "steps" || line.StartsWith("steps ", StringComparison.Ordinal))
+            {
+                output.WriteLine(TimedSteps(session, x, logits, line.Length > 6 ? int.Parse(line[6..], CultureInfo.InvariantCulture) : -1));
+                output.Flush();
+                continue;
+            }
             if (line == "placement")
             {
                 output.WriteLine(PlacementReport.Json(session));
                 output.Flush();
                 continue;
             }
-            if (line != "run") { error.WriteLine($"striate bench --serve-b1: expected 'run', 'profile', 'placement' or 'quit', got '{line}'."); return 2; }
+            if (line != "run") { error.WriteLine($"striate bench --serve-b1: expected 'run', 'profile', 'steps [GAP]', 'placement' or 'quit', got '{line}'."); return 2; }
             double start = BenchTimer.Now();
             session.Run(x.ReadOnlySpan, logits);
             double ms = (BenchTimer.Now() - start) * 1e3;
@@ -63,5 +71,47 @@ public static class PairedB1Server
             output.Flush();
         }
         return 0;
+    }
+
+    /// <summary>
+    /// serve-b1's "steps [GAP]": one timed run with a timestamp before every step (as "run" times it, plus the stamps),
+    /// after nothing (no GAP: whatever the driver did before, e.g. an idle wait or ONNX Runtime's run) or after one
+    /// untimed run and a GAP ms sleep (0: straight after it). One line of JSON: the run's wall clock "ms", each step's
+    /// ms ("steps", from its stamp to the next), the kernel pool's loops, worker joins (and their mean µs from a loop's
+    /// publication to the worker looking at it), semaphore wake-ups (and their mean µs from release to the worker
+    /// running), and the collections and JIT-compiled methods the timed run saw.
+    /// </summary>
+    private static string TimedSteps(InferenceSession session, Tensor x, float[] logits, int gapMilliseconds)
+    {
+        var stamps = new long[session.StepCount + 1];
+        if (gapMilliseconds >= 0)
+        {
+            session.Run(x.ReadOnlySpan, logits);
+            if (gapMilliseconds > 0) Thread.Sleep(gapMilliseconds);
+        }
+        Striate.Kernels.ParallelFor.Trace = true;
+        long loops = Striate.Kernels.ParallelFor.TracedLoops, joins = Striate.Kernels.ParallelFor.TracedJoins;
+        long joinTicks = Striate.Kernels.ParallelFor.TracedJoinTicks, wakeUps = Striate.Kernels.ParallelFor.TracedWakeUps;
+        long wakeTicks = Striate.Kernels.ParallelFor.TracedWakeTicks;
+        int gcs = GC.CollectionCount(0);
+        long jit = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false);
+        double start = BenchTimer.Now();
+        session.Run(x.ReadOnlySpan, logits, stamps);
+        double ms = (BenchTimer.Now() - start) * 1e3;
+        Striate.Kernels.ParallelFor.Trace = false;
+        double tick = 1e3 / System.Diagnostics.Stopwatch.Frequency;
+        long dJoins = Striate.Kernels.ParallelFor.TracedJoins - joins, dWakes = Striate.Kernels.ParallelFor.TracedWakeUps - wakeUps;
+        var steps = new double[session.StepCount];
+        for (int i = 0; i < steps.Length; i++) steps[i] = (stamps[i + 1] - stamps[i]) * tick;
+        var inv = CultureInfo.InvariantCulture;
+        return "{\"ms\": " + ms.ToString("R", inv)
+            + ", \"steps\": [" + string.Join(", ", steps.Select(s => s.ToString("R", inv))) + "]"
+            + ", \"loops\": " + (Striate.Kernels.ParallelFor.TracedLoops - loops)
+            + ", \"joins\": " + dJoins
+            + ", \"join_us\": " + (dJoins == 0 ? 0 : (Striate.Kernels.ParallelFor.TracedJoinTicks - joinTicks) * tick * 1e3 / dJoins).ToString("R", inv)
+            + ", \"wakeups\": " + dWakes
+            + ", \"wake_us\": " + (dWakes == 0 ? 0 : (Striate.Kernels.ParallelFor.TracedWakeTicks - wakeTicks) * tick * 1e3 / dWakes).ToString("R", inv)
+            + ", \"gc\": " + (GC.CollectionCount(0) - gcs)
+            + ", \"jit\": " + (System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false) - jit) + "}";
     }
 }

@@ -91,6 +91,17 @@ public sealed partial class InferenceSession
         if (warmUp) WarmUp();
     }
 
+    /// <summary>
+    /// What a run does with the kernel workers, which sleep after ~50 µs without a loop: 0 nothing (the run's first loop,
+    /// and any loop after a serial part longer than that, waits for a wake-up); 1 wake them at its start, so their
+    /// wake-up overlaps the checks, the input copy and the first step's serial part; 2 wake them and keep them polling
+    /// until the run ends (<see cref="Kernels.ParallelFor"/>'s Rouse and Settle). STRIATE_BENCH_ROUSE_WORKERS=0/1/2.
+    /// 0 by default: on the 2-vCPU Zen 3 host (bench/RESULTS.md, 2026-12-07 04:29–05:09) 2 took ResNet-18's semaphore
+    /// wake-ups per run from 10 to 1, yet no whole-run gain showed (paired with ONNX Runtime 0.972–1.014 of the
+    /// unroused run, A/A as wide); a run after an idle gap is slower mostly for the host's state, ORT's too.
+    /// </summary>
+    internal static int RouseWorkers;
+
     /// <summary>The optimized graph the session runs (fused ops, folded constants).</summary>
     public ForwardGraph Graph => _graph;
 
@@ -122,18 +133,50 @@ public sealed partial class InferenceSession
 
     /// <summary>output ← the model's output for input (flat, row-major; lengths as the prepared shapes). Allocates nothing.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public void Run(ReadOnlySpan<float> input, Span<float> output)
+    public void Run(ReadOnlySpan<float> input, Span<float> output) => Run(input, output, null);
+
+    /// <summary>
+    /// As <see cref="Run(ReadOnlySpan{float}, Span{float})"/>; with <paramref name="stamps"/> (length
+    /// <see cref="StepCount"/> + 1) also writes <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> before each step
+    /// and after the last: where a timed run's wall clock goes (the bench's serve-b1 "steps").
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal void Run(ReadOnlySpan<float> input, Span<float> output, long[]? stamps)
     {
         if (input.Length != _input.Length || output.Length != _output.Length)
             throw new ArgumentException($"InferenceSession.Run: input has {input.Length} elements and output {output.Length}, expected {_input.Length} ({Tensor.FormatShape(InputShape.ToArray())}) and {_output.Length} ({Tensor.FormatShape(OutputShape.ToArray())}).");
-        foreach (var (tensor, version, name) in _state)
-            if (tensor.Version != version)
-                throw new InvalidOperationException($"InferenceSession: '{name}' changed since the session was prepared; prepare the model again (PrepareForInference) to run the new weights.");
-        lock (_sync)
+        // The kernel workers sleep after ~50 µs without a loop: wake them now (RouseWorkers).
+        int rouseMode = RouseWorkers;
+        bool rouse = rouseMode == 2;
+        if (rouseMode > 0) Kernels.ParallelFor.Rouse(keepPolling: rouse);
+        try
         {
-            input.CopyTo(_input.Span);
-            foreach (var step in _steps) step.Run();
-            _output.Span.CopyTo(output);
+            foreach (var (tensor, version, name) in _state)
+                if (tensor.Version != version)
+                    throw new InvalidOperationException($"InferenceSession: '{name}' changed since the session was prepared; prepare the model again (PrepareForInference) to run the new weights.");
+            lock (_sync)
+            {
+                input.CopyTo(_input.Span);
+                var steps = _steps;
+                if (stamps == null)
+                {
+                    foreach (var step in steps) step.Run();
+                }
+                else
+                {
+                    for (int i = 0; i < steps.Length; i++)
+                    {
+                        stamps[i] = System.Diagnostics.Stopwatch.GetTimestamp();
+                        steps[i].Run();
+                    }
+                    stamps[steps.Length] = System.Diagnostics.Stopwatch.GetTimestamp();
+                }
+                _output.Span.CopyTo(output);
+            }
+        }
+        finally
+        {
+            if (rouse) Kernels.ParallelFor.Settle();
         }
     }
 

@@ -83,6 +83,15 @@ internal static unsafe class ParallelFor
     private static readonly long SpinTicks = Stopwatch.Frequency / 20_000;
 
     /// <summary>
+    /// Diagnostics for the bench (serve-b1's "steps"): when set, every parallel loop counts itself and the ticks from
+    /// its publication to each worker's first look at it, and every semaphore wake-up counts itself and its ticks from
+    /// the release to the woken worker running. Off: one predictable branch per loop and per wake-up.
+    /// </summary>
+    internal static bool Trace;
+    internal static long TracedLoops, TracedJoins, TracedJoinTicks, TracedWakeUps, TracedWakeTicks;
+    private static long publishedAt;
+
+    /// <summary>
     /// Runs <c>body.Invoke(i)</c> for every i in [0, count) on up to <see cref="KernelThreads.Count"/> threads
     /// (the caller included), returning when all have finished. The first exception thrown by an iteration is
     /// rethrown here after the loop ends. Does not allocate.
@@ -117,6 +126,7 @@ internal static unsafe class ParallelFor
             jobError = null;
             Volatile.Write(ref shared.Pending, count);
             Interlocked.Exchange(ref shared.Ticket, (long)gen << 32);
+            if (Trace) { TracedLoops++; publishedAt = Stopwatch.GetTimestamp(); }
             Volatile.Write(ref shared.Generation, gen);
             int callerCpu = WorkerPlacement.CallerCpuToKeepOff();
             if (callerCpu >= 0) KeepWorkersOff(callerCpu, team);
@@ -145,6 +155,30 @@ internal static unsafe class ParallelFor
         for (int i = 0; i < team.Length; i++) tids[i] = Volatile.Read(ref team[i].ThreadId);
         WorkerPlacement.KeepOff(cpu, tids);
     }
+
+    // Callers between Rouse and Settle: while any is, idle workers poll instead of sleeping.
+    private static int awake;
+
+    /// <summary>
+    /// Wakes the sleeping workers (along the same tree as a loop) and keeps every idle worker polling, not sleeping,
+    /// until the matching <see cref="Settle"/>: for a caller about to make a burst of loops with serial work between
+    /// them (an inference run), so that the workers' wake-up overlaps the caller's first serial part and no loop of the
+    /// burst waits for a sleeping worker. Calls nest and may come from several threads; does not allocate.
+    /// </summary>
+    /// <param name="keepPolling">false: only wake them (each then polls its usual ~50 µs before sleeping again); no Settle follows.</param>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    internal static void Rouse(bool keepPolling = true)
+    {
+        if (keepPolling) Interlocked.Increment(ref awake);
+        var team = Volatile.Read(ref workers);
+        WakeChildren(team, -1, Math.Min(team.Length, KernelThreads.Count - 1));
+    }
+
+    /// <summary>Ends a <see cref="Rouse"/>: once no caller is roused, idle workers go back to sleeping after their poll.</summary>
+    internal static void Settle() => Interlocked.Decrement(ref awake);
+
+    /// <summary>Callers between <see cref="Rouse"/> and <see cref="Settle"/> now (for tests).</summary>
+    internal static int RousedCallers => Volatile.Read(ref awake);
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void InvokeRange<TBody>(void* body, int start, int end) where TBody : struct, IParallelBody
@@ -219,9 +253,13 @@ internal static unsafe class ParallelFor
             thread.Start();
         }
 
+        private long wokenAt;
+
         public void Wake()
         {
-            if (Interlocked.Exchange(ref sleeping, 0) == 1) signal.Release();
+            if (Interlocked.Exchange(ref sleeping, 0) != 1) return;
+            if (Trace) { Interlocked.Increment(ref TracedWakeUps); Volatile.Write(ref wokenAt, Stopwatch.GetTimestamp()); }
+            signal.Release();
         }
 
         private void Loop()
@@ -235,6 +273,11 @@ internal static unsafe class ParallelFor
                 seen = gen;
                 int workerCount = Volatile.Read(ref jobWorkers);
                 if (index >= workerCount) continue;
+                if (Trace)
+                {
+                    Interlocked.Increment(ref TracedJoins);
+                    Interlocked.Add(ref TracedJoinTicks, Stopwatch.GetTimestamp() - Volatile.Read(ref publishedAt));
+                }
                 // Pass the wake-up on before working: the workers below this one in the tree may be asleep.
                 WakeChildren(Volatile.Read(ref workers), index, workerCount);
                 Participate(gen);
@@ -249,19 +292,28 @@ internal static unsafe class ParallelFor
             {
                 int gen = Volatile.Read(ref shared.Generation);
                 if (gen != seen) return gen;
-                if (Stopwatch.GetTimestamp() - start < SpinTicks) { Thread.SpinWait(20); continue; }
+                if (Stopwatch.GetTimestamp() - start < SpinTicks || Volatile.Read(ref awake) > 0) { Thread.SpinWait(20); continue; }
 
                 Interlocked.Exchange(ref sleeping, 1);
                 gen = Volatile.Read(ref shared.Generation);
-                if (gen != seen)
+                if (gen != seen || Volatile.Read(ref awake) > 0)
                 {
-                    // A loop was published meanwhile. If a waker already cleared our flag it also released the
-                    // semaphore, so consume that release to keep the count at zero.
+                    // A loop was published or a caller roused the pool meanwhile. If a waker already cleared our flag
+                    // it also released the semaphore, so consume that release to keep the count at zero.
                     if (Interlocked.Exchange(ref sleeping, 0) == 0) signal.Wait();
-                    return gen;
+                    if (gen != seen) return gen;
+                    start = Stopwatch.GetTimestamp();
+                    continue;
                 }
                 signal.Wait();
                 start = Stopwatch.GetTimestamp();
+                if (Trace) Interlocked.Add(ref TracedWakeTicks, start - Volatile.Read(ref wokenAt));
+                // Woken by Rouse (no loop yet): pass it on down the tree, as a loop's wake-up is passed on.
+                if (Volatile.Read(ref shared.Generation) == seen)
+                {
+                    var team = Volatile.Read(ref workers);
+                    WakeChildren(team, index, Math.Min(team.Length, KernelThreads.Count - 1));
+                }
             }
         }
     }

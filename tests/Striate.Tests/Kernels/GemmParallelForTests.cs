@@ -119,4 +119,39 @@ public class ParallelForWakeUpTests
             Assert.Equal(0, body.Missed[0]);
         }
     }
+
+    // Rouse (an inference run's start) and Settle nest and may be mixed with loops in any order: every loop of the
+    // burst, and one after the last Settle (the workers asleep again), still runs on all eight threads at once, and the
+    // pool ends settled. (How many semaphore wake-ups a loop needed depends on scheduling, so it is not asserted here:
+    // bench/idle_b1.py counts them.)
+    [Fact]
+    public void RousedAndSettledWorkersStillRunEveryLoop()
+    {
+        using var threads = Switches.Set(() => KernelThreads.Count, 8);
+        RunBarrierLoop(); // seven workers exist
+        Thread.Sleep(20); // past the spin window: asleep
+        ParallelFor.Rouse();
+        ParallelFor.Rouse(); // nested: a second caller
+        ParallelFor.Rouse(keepPolling: false); // a wake-only rouse needs no Settle
+        Assert.Equal(2, ParallelFor.RousedCallers);
+        Thread.Sleep(20);
+        RunBarrierLoop();
+        Thread.Sleep(20);
+        RunBarrierLoop();
+        ParallelFor.Settle();
+        Thread.Sleep(20);
+        RunBarrierLoop();
+        ParallelFor.Settle();
+        Assert.Equal(0, ParallelFor.RousedCallers);
+        Thread.Sleep(20); // settled: asleep again, woken by the loop
+        RunBarrierLoop();
+    }
+
+    private static void RunBarrierLoop()
+    {
+        using var barrier = new Barrier(8);
+        var body = new BarrierBody { Barrier = barrier, Missed = new int[1] };
+        ParallelFor.Run(8, ref body, 8);
+        Assert.Equal(0, body.Missed[0]);
+    }
 }
