@@ -13,10 +13,11 @@ public static class BenchSuite
             ["resnet"] = ResNetBenchmarks.Run,
             ["models"] = ModelBenchmarks.Run,
             ["layers"] = LayerBenchmarks.Run,
+            ["blocked"] = BlockedLayoutBenchmarks.Run,
             ["allreduce"] = AllReduceBenchmarks.Run,
             ["loader"] = LoaderBenchmarks.Run,
         };
 
     /// <summary>Suites that run only when named with --only: all-reduce needs MPI and starts processes of its own.</summary>
-    public static IReadOnlySet<string> OnRequest { get; } = new HashSet<string> { "allreduce", "layers" };
+    public static IReadOnlySet<string> OnRequest { get; } = new HashSet<string> { "allreduce", "layers", "blocked" };
 }

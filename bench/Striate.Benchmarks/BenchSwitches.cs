@@ -59,6 +59,7 @@ public static class BenchSwitches
         Of("Conv2dDirect.WeightKernelRowsOverride", () => Conv2dDirect.WeightKernelRowsOverride, v => Conv2dDirect.WeightKernelRowsOverride = v),
         Of("Conv2dDirect.Avx2InputBoundPasses", () => Conv2dDirect.Avx2InputBoundPasses, v => Conv2dDirect.Avx2InputBoundPasses = v),
         Of("Conv2dDirect.IcChunkOverride", () => Conv2dDirect.IcChunkOverride, v => Conv2dDirect.IcChunkOverride = v),
+        Of("Conv2dDirect.LayoutPasses", () => Conv2dDirect.LayoutPasses, v => Conv2dDirect.LayoutPasses = v),
         Of("Conv2dDirect.TaskOutput", () => Conv2dDirect.TaskOutput, v => Conv2dDirect.TaskOutput = v),
         Of("Conv2dDirect.OverlappingBlockedPool", () => Conv2dDirect.OverlappingBlockedPool, v => Conv2dDirect.OverlappingBlockedPool = v),
         Of("Conv2dDirect.PlanarEnabled", () => Conv2dDirect.PlanarEnabled, v => Conv2dDirect.PlanarEnabled = v),
@@ -209,6 +210,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_AVX2_EPILOGUE_STORE",
         "STRIATE_BENCH_AVX2_SHARED_TAP_ROWS",
         "STRIATE_BENCH_AVX2_SHARED_TAPS_BATCH",
+        "STRIATE_BENCH_DIRECT_LAYOUT",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

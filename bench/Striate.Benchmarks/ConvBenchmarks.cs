@@ -139,6 +139,9 @@ public static class ConvBenchmarks
         DirectPlan.PairImages = Environment.GetEnvironmentVariable("STRIATE_BENCH_PAIR_IMAGES") != "0";
         // STRIATE_BENCH_TASK_OUTPUT=0: batch-blocked tasks accumulate into a blocked copy of the whole output, not their thread's task-sized scratch.
         Conv2dDirect.TaskOutput = Environment.GetEnvironmentVariable("STRIATE_BENCH_TASK_OUTPUT") != "0";
+        // STRIATE_BENCH_DIRECT_LAYOUT=0 (a measurement, wrong outputs): batch-scheduled direct forwards skip their NCHW → blocked pack
+        // and the unblocking of their output, so a per-step A/B in the model (bench/steps_b1.py) reads what those passes cost there.
+        Conv2dDirect.LayoutPasses = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_LAYOUT") != "0";
         // STRIATE_BENCH_BLOCKS8_IN_REGISTERS=0: AVX2's 8-channel blocks unblocked (and narrow rows packed) through a stack block (ChannelBlocked.InRegisters8).
         ChannelBlocked.InRegisters8 = Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKS8_IN_REGISTERS") != "0";
         // STRIATE_BENCH_PACK_PREFETCH=0: the batch packing does not prefetch each block's source (ChannelBlocked.PrefetchSource).

@@ -543,17 +543,17 @@ internal static unsafe partial class Conv2dDirect
             fixed (float* xPinned = xb, yPinned = yb)
             {
                 float* px = CacheLine.Align(xPinned), py = CacheLine.Align(yPinned);
-                ChannelBlocked.Pack(x, inShape, px);
+                if (LayoutPasses) ChannelBlocked.Pack(x, inShape, px);
                 body.Images = schedule.Images;
                 body.GroupsPerTask = schedule.GroupsPerTask;
                 body.GroupChunks = schedule.GroupChunks(groups);
                 body.RowChunks = schedule.RowChunks;
                 body.Xb = px;
                 body.Yb = py;
-                body.UnpackInTask = unpackInTask;
+                body.UnpackInTask = unpackInTask && LayoutPasses;
                 body.TaskOutput = unpackInTask && TaskOutput;
                 Conv2dKernels.RunParallel(schedule.ImageChunks(g) * body.GroupChunks * body.RowChunks, (long)(g.ForwardFlops / 2), ref body);
-                if (!body.UnpackInTask) ChannelBlocked.Unpack(py, outShape, y, bias, residual, relu);
+                if (!unpackInTask && LayoutPasses) ChannelBlocked.Unpack(py, outShape, y, bias, residual, relu);
             }
         }
         finally
@@ -940,6 +940,12 @@ internal static unsafe partial class Conv2dDirect
 
     /// <summary>For benchmarks: whether batch-blocked tasks unblock their own output (else one pass after all tasks).</summary>
     internal static bool UnpackInTask = true;
+
+    /// <summary>
+    /// For benchmarks only (bench "blocked" suite): false skips the batch-scheduled forward's NCHW → blocked pack and its
+    /// unblocking of the output, so the tiles can be timed alone (the output is then left unwritten). Never a switch.
+    /// </summary>
+    internal static bool LayoutPasses = true;
 
     /// <summary>For benchmarks: whether batch-blocked tasks that unblock their own output accumulate it in a task-sized scratch of their thread (else in a blocked copy of the whole output).</summary>
     internal static bool TaskOutput = true;
