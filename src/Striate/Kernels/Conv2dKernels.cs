@@ -276,19 +276,25 @@ public static partial class Conv2dKernels
     /// </summary>
     private static GemmPath FlatWidth(GemmPath width) => Conv2dFlat.IsSupported(width) ? width : Conv2dFlat.BestWidth;
 
-    /// <summary>Throws when <paramref name="algorithm"/> cannot run <paramref name="g"/> (tests force algorithms).</summary>
+    /// <summary>
+    /// Whether <paramref name="algorithm"/> (at <paramref name="width"/> for the vector paths) can run <paramref name="g"/>
+    /// in this process: the forward and the gradients, or with <paramref name="forward"/> false the gradients only (Direct
+    /// falls back to im2col inside for gradients it has no kernel for). Tests force algorithms on exactly these shapes.
+    /// </summary>
+    internal static bool CanRun(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, bool forward = true) => algorithm switch
+    {
+        Conv2dAlgorithm.Depthwise => g.Groups > 1 && g.Groups == g.InChannels,
+        Conv2dAlgorithm.Pointwise => g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0,
+        Conv2dAlgorithm.Direct => Conv2dDirect.IsSupported(width) && (!forward || Conv2dDirect.Supports(g)),
+        Conv2dAlgorithm.SmallDirect => Conv2dFlat.Supports(g) && Conv2dFlat.IsSupported(FlatWidth(width)),
+        _ => true,
+    };
+
+    /// <summary>Throws when <paramref name="algorithm"/> cannot run <paramref name="g"/> (<see cref="CanRun"/>; tests force algorithms).</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void CheckAlgorithm(in Conv2dGeometry g, Conv2dAlgorithm algorithm, GemmPath width, bool forward)
     {
-        bool ok = algorithm switch
-        {
-            Conv2dAlgorithm.Depthwise => g.Groups > 1 && g.Groups == g.InChannels,
-            Conv2dAlgorithm.Pointwise => g.KernelHeight == 1 && g.KernelWidth == 1 && g.StrideH == 1 && g.StrideW == 1 && g.PadH == 0 && g.PadW == 0,
-            Conv2dAlgorithm.Direct => Conv2dDirect.IsSupported(width) && (!forward || Conv2dDirect.Supports(g)),
-            Conv2dAlgorithm.SmallDirect => Conv2dFlat.Supports(g) && Conv2dFlat.IsSupported(FlatWidth(width)),
-            _ => true,
-        };
-        if (!ok) throw new ArgumentException($"Conv2d: algorithm {algorithm} ({width}) cannot run {g}.");
+        if (!CanRun(g, algorithm, width, forward)) throw new ArgumentException($"Conv2d: algorithm {algorithm} ({width}) cannot run {g}.");
     }
 
     /// <summary>output = act(output + bias + residual), one pass; nothing when there is nothing to do.</summary>
