@@ -46,7 +46,9 @@ public sealed class PthCommandLineTests : IDisposable
         string? folder = Environment.GetEnvironmentVariable("STRIATE_INTEROP_REFERENCE_DIR") is { Length: > 0 } d ? d
             : RepoPaths.SharedDir is { } shared ? Path.Combine(shared, "reference", "interop") : null;
         Assert.SkipWhen(folder == null || !Directory.Exists(Path.Combine(folder, "pth")), "no interop reference folder; set STRIATE_INTEROP_REFERENCE_DIR.");
-        foreach (var path in Directory.GetFiles(Path.Combine(folder!, "pth"), "evil_*.pth"))
+        var files = Directory.GetFiles(Path.Combine(folder!, "pth"), "evil_*.pth");
+        Assert.NotEmpty(files); // a reference folder without its hostile files would pass having refused nothing
+        foreach (var path in files)
         {
             var r = StriateProcess.RunIn(_dir, "predict", path, "x.png", "--model", "resnet18");
             StriateProcess.AssertOneLineError(r, "is a Python global outside Striate's allowlist");
