@@ -32,16 +32,7 @@ public class MaxPool2x2KernelTests
         foreach (var g in Geometries(50))
         {
             var x = Input(g, trial++, gen);
-            int outLen = g.Planes * g.OutPlane;
-            var (y, yRef) = (Guarded.Zeros(outLen), new float[outLen]);
-            var (idx, idxRef) = (Guarded.Ints(outLen), new int[outLen]);
-            y.Span.Fill(float.NaN);
-            idx.Span.Fill(-7);
-            Pooling.MaxPlanes2x2Vector(g, x, y, idx, 0, g.Planes, lanes);
-            PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
-            Close.Assert(yRef, y, 0, 0, $"forward {g}, {lanes} lanes");
-            idx.Check($"indices {g}");
-            Assert.Equal(idxRef, idx.ToArray());
+            MaxPoolInputs.CheckForward(g, x, $"forward {g}, {lanes} lanes", (y, idx) => Pooling.MaxPlanes2x2Vector(g, x, y, idx, 0, g.Planes, lanes));
         }
     }
 
@@ -73,15 +64,8 @@ public class MaxPool2x2KernelTests
         var g = new Pool2dGeometry(97, 28, 28, 14, 14, 2, 2, 2, 2, 0, 0);
         var gen = new Generator(7);
         var x = Input(g, 1, gen);
-        int outLen = g.Planes * g.OutPlane;
-        var (y, yRef) = (Guarded.Zeros(outLen), new float[outLen]);
-        var (idx, idxRef) = (Guarded.Ints(outLen), new int[outLen]);
-        Pooling.MaxPool2dForward(g, x, y, idx);
-        PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
-        Close.Assert(yRef, y, 0, 0, "forward");
-        idx.Check($"indices {g}");
-        Assert.Equal(idxRef, idx.ToArray());
-        var dy = Close.RandomArray(outLen, gen);
+        var (idx, idxRef) = MaxPoolInputs.CheckForward(g, x, $"forward {g}", (y, i) => Pooling.MaxPool2dForward(g, x, y, i));
+        var dy = Close.RandomArray(g.Planes * g.OutPlane, gen);
         var (dx, dxRef) = (Guarded.Zeros(x.Length), new float[x.Length]);
         Pooling.MaxPool2dBackward(g, dy, idx, dx);
         PoolingReference.MaxPool2dBackward(g.Planes, g.InPlane, g.OutPlane, dy, idxRef, dxRef);

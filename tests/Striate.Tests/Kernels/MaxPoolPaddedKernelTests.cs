@@ -69,16 +69,7 @@ public class MaxPoolPaddedKernelTests
         foreach (var g in Geometries(90))
         {
             var x = Input(g, trial++, gen);
-            int outLen = g.Planes * g.OutPlane;
-            var (y, yRef) = (Guarded.Zeros(outLen), new float[outLen]);
-            var (idx, idxRef) = (Guarded.Ints(outLen), new int[outLen]);
-            y.Span.Fill(float.NaN);
-            idx.Span.Fill(-7);
-            PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
-            Pooling.MaxPlanesPaddedIndices(g, x, y, idx, 0, g.Planes, lanes);
-            Close.Assert(yRef, y, 0, 0, $"max pool values {g}, {lanes} lanes");
-            idx.Check($"indices {g}");
-            Assert.Equal(idxRef, idx.ToArray());
+            MaxPoolInputs.CheckForward(g, x, $"max pool values {g}, {lanes} lanes", (y, idx) => Pooling.MaxPlanesPaddedIndices(g, x, y, idx, 0, g.Planes, lanes));
         }
     }
 
@@ -91,13 +82,7 @@ public class MaxPoolPaddedKernelTests
         var x = new float[g.InPlane];
         Array.Fill(x, float.NegativeInfinity);
         x[2 * 37 + 7] = 4;
-        var (y, yRef) = (Guarded.Zeros(g.OutPlane), new float[g.OutPlane]);
-        var (idx, idxRef) = (Guarded.Ints(g.OutPlane), new int[g.OutPlane]);
-        PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
-        Pooling.MaxPlanesPaddedIndices(g, x, y, idx, 0, 1, lanes);
-        Close.Assert(yRef, y, 0, 0, "−∞ input");
-        idx.Check($"indices {g}");
-        Assert.Equal(idxRef, idx.ToArray());
+        MaxPoolInputs.CheckForward(g, x, $"−∞ input {g}, {lanes} lanes", (y, idx) => Pooling.MaxPlanesPaddedIndices(g, x, y, idx, 0, 1, lanes));
     }
 
     [Fact]
