@@ -383,19 +383,32 @@ public class Conv2dDirectKernelTests
         return new Conv2dGeometry(1 + r.NextInt(3), 1 + r.NextInt(40), h, w, 1 + r.NextInt(40), kH, kW, sH, sW, pH, pW, dH, dW);
     }
 
+    /// <summary>
+    /// The random inputs of one direct-convolution check, drawn in one fixed order from <paramref name="seed"/>, and the
+    /// absolute tolerance that grows with the reduction length (here and in Conv2dDirectTapRowKernelTests' reference cases).
+    /// </summary>
+    internal sealed record DirectInputs(float[] X, float[] W, float[] B, float[] Res, float[] Dy, double Atol)
+    {
+        public static DirectInputs Draw(Conv2dGeometry g, ulong seed)
+        {
+            var r = new Generator(seed);
+            var x = Close.RandomArray((int)g.InputLength, r);
+            var w = Close.RandomArray((int)g.WeightLength, r);
+            var b = Close.RandomArray(g.OutChannels, r);
+            var res = Close.RandomArray((int)g.OutputLength, r);
+            var dy = Close.RandomArray((int)g.OutputLength, r);
+            double atol = 1e-5 * Math.Sqrt(Math.Max(g.InChannels, g.OutChannels) * g.KernelHeight * g.KernelWidth + 1) * 4;
+            return new DirectInputs(x, w, b, res, dy, atol);
+        }
+    }
+
     /// <summary>Forward (with and without bias, with the fused residual + ReLU) and both gradients, forced onto Direct at <paramref name="width"/>.</summary>
     internal static void Check(Conv2dGeometry g, GemmPath width, ulong seed)
     {
         Assert.SkipUnless(Conv2dDirect.IsSupported(width), $"the direct kernel at {width} is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
         g.Validate();
-        var r = new Generator(seed);
-        var x = Close.RandomArray((int)g.InputLength, r);
-        var w = Close.RandomArray((int)g.WeightLength, r);
-        var b = Close.RandomArray(g.OutChannels, r);
-        var res = Close.RandomArray((int)g.OutputLength, r);
-        var dy = Close.RandomArray((int)g.OutputLength, r);
+        var (x, w, b, res, dy, atol) = DirectInputs.Draw(g, seed);
         string what = $"{g} Direct {width}";
-        double atol = 1e-5 * Math.Sqrt(Math.Max(g.InChannels, g.OutChannels) * g.KernelHeight * g.KernelWidth + 1) * 4;
 
         var expected = new float[g.OutputLength];
         var actual = Guarded.Nan(g.OutputLength);

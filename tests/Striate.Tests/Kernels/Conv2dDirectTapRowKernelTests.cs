@@ -189,13 +189,7 @@ public class Conv2dDirectTapRowKernelTests
     {
         public static ReferenceCase Draw(Conv2dGeometry g, ulong seed)
         {
-            var r = new Generator(seed);
-            var x = Close.RandomArray((int)g.InputLength, r);
-            var w = Close.RandomArray((int)g.WeightLength, r);
-            var b = Close.RandomArray(g.OutChannels, r);
-            var res = Close.RandomArray((int)g.OutputLength, r);
-            var dy = Close.RandomArray((int)g.OutputLength, r);
-            double atol = 1e-5 * Math.Sqrt(Math.Max(g.InChannels, g.OutChannels) * g.KernelHeight * g.KernelWidth + 1) * 4;
+            var (x, w, b, res, dy, atol) = Conv2dDirectKernelTests.DirectInputs.Draw(g, seed);
             var expected = new float[g.OutputLength];
             Conv2dReference.Forward(g, x, w, b, expected);
             var fused = new float[g.OutputLength];
