@@ -36,6 +36,8 @@ internal enum WeightTransformKind
     GemmWeightsTransposed,
     /// <summary>Each group's weight matrix [Cout/g, Cin/g] transposed and packed as <see cref="PointwiseTransposed"/>'s right operand (V holds the <see cref="GemmPath"/>).</summary>
     PointwiseTransposed,
+    /// <summary><see cref="PointwiseBlocked"/>'s weights, [ceil(Cout/16)][Cin rounded to 8][16] (pairs of 8-channel output blocks).</summary>
+    PointwiseBlocked,
 }
 
 /// <summary>

@@ -1,0 +1,327 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+
+namespace Striate.Kernels;
+
+/// <summary>
+/// A 1×1 convolution on 8-channel-blocked activations (<see cref="BlockedShape"/> with V = 8), input and output both
+/// blocked, as ONNX Runtime's MLAS runs its NCHWc pointwise convolutions: no packing of the input per call (each
+/// pixel's 8 channels are adjacent, so the tile broadcasts them straight from the activation), no transposed store
+/// (the tile's accumulators are the output's blocked vectors). For the 1×1s around a direct 3×3 that keeps its input
+/// and output blocked (ResNet-50's bottlenecks): the reduce 1×1 writes the 3×3's padded input, the expand 1×1 reads the
+/// 3×3's output, and the residual add comes blocked too.
+/// y = act(W · x + bias + residual), act ReLU or none, stride 1 or 2 (the downsample), input with any zero border (read
+/// only inside), output written whole: the products inside, a zero border of its own padding around them, and zero in
+/// the missing channels of the last block (zero weights and bias there), so the next blocked convolution may read it.
+/// The AVX2 tile: 2 output blocks × 6 pixels = 12 ymm accumulators, per input channel 2 weight loads and 6 broadcasts
+/// (GEMM's 6×16 tile, without its packed Ã); the weights are packed once (<see cref="PackWeights"/>, kept by
+/// <see cref="TransformedWeights"/>) as pairs of output blocks, [pairs][Cin rounded to 8][16]. Depth runs in chunks of
+/// <see cref="ChunkChannels"/> (a pair's chunk of weights, 16 KiB, stays in L1 over a range of pixels) with partial sums
+/// kept in the output between chunks. Work items: (group of pairs, range of pixels) per image, over the kernel threads.
+/// Shapes: x [N, ceil(Cin/8), H + 2·px, W + 2·px, 8]; W [Cout, Cin]; bias [Cout]; y and residual
+/// [N, ceil(Cout/8), Ho + 2·p, Wo + 2·p, 8] (each with its own pad), Ho = (H − 1) / stride + 1.
+/// </summary>
+internal static unsafe partial class PointwiseBlocked
+{
+    /// <summary>Channels per block (AVX2's vector).</summary>
+    public const int V = 8;
+
+    /// <summary>Output channels per packed weight panel: two blocks.</summary>
+    private const int PairChannels = 2 * V;
+
+    /// <summary>For tests and benchmarks: false runs the plain loops over the packed weights even where AVX2 + FMA exist.</summary>
+    internal static bool Vectorized = true;
+
+    /// <summary>Input channels per depth chunk (a multiple of 8): 256 keeps a pair's chunk of weights (16 KiB) in L1.</summary>
+    internal static int ChunkChannels = 256;
+
+    /// <summary>Floats of a range's input chunk (pixels × chunk channels) aimed at, so it stays in L2 while each pair of the item runs over it.</summary>
+    internal static int RangeFloats = 1 << 15;
+
+    /// <summary>Whether the AVX2 tiles run here (else the plain loops).</summary>
+    public static bool UsesTiles => Vectorized && Fma.IsSupported && Avx.IsSupported;
+
+    /// <summary>Floats of the packed weights of W [cout, cin].</summary>
+    public static long PackedWeightsLength(int cout, int cin) => (long)Pairs(cout) * RoundUp8(cin) * PairChannels;
+
+    private static int Pairs(int cout) => (cout + PairChannels - 1) / PairChannels;
+
+    private static int RoundUp8(int c) => (c + V - 1) / V * V;
+
+    /// <summary>dst [pairs][RoundUp(cin, 8)][16] ← W [cout, cin]: dst[j][c][o] = W[16j + o, c], zero past cout and cin.</summary>
+    public static void PackWeights(float* w, int cout, int cin, float* dst)
+    {
+        int pairs = Pairs(cout), cinP = RoundUp8(cin);
+        for (int j = 0; j < pairs; j++)
+        for (int c = 0; c < cinP; c++)
+        {
+            float* d = dst + ((long)j * cinP + c) * PairChannels;
+            for (int o = 0; o < PairChannels; o++)
+            {
+                int co = j * PairChannels + o;
+                d[o] = co < cout && c < cin ? w[(long)co * cin + c] : 0f;
+            }
+        }
+    }
+
+    [ThreadStatic] private static float[]? t_weights;
+
+    /// <summary>
+    /// W [cout, cin] packed by <see cref="PackWeights"/>: from <see cref="TransformedWeights"/> when keyed (packed once
+    /// per weight version), else into the calling thread's scratch. Keep <paramref name="holder"/> alive while it is used.
+    /// </summary>
+    public static float* Weights(float* w, int cout, int cin, WeightKey? key, out float[]? holder)
+    {
+        int length = checked((int)PackedWeightsLength(cout, cin));
+        var fill = new WeightFill { W = w, Cout = cout, Cin = cin };
+        if (key is { } k)
+        {
+            holder = TransformedWeights.Get(k, new WeightTransform(WeightTransformKind.PointwiseBlocked, V, 0), length, ref fill);
+            if (holder != null) return TransformedWeights.Start(holder);
+        }
+        float* dst = ThreadScratch.Aligned(ref t_weights, length);
+        holder = t_weights;
+        fill.Fill(dst);
+        return dst;
+    }
+
+    private struct WeightFill : IWeightFill
+    {
+        public float* W;
+        public int Cout, Cin;
+
+        public readonly void Fill(float* destination) => PackWeights(W, Cout, Cin, destination);
+    }
+
+    /// <summary>
+    /// y ← act(W · x + bias + residual) (see the class): <paramref name="packedW"/> from <see cref="PackWeights"/> for
+    /// (ys.Channels, xs.Channels); <paramref name="bias"/> [Cout] or null; <paramref name="residual"/> blocked as
+    /// <paramref name="rs"/> (same batch, channels and map as y, any pad) or null. Writes all of y, border included.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void Run(float* packedW, float* x, in BlockedShape xs, int stride, float* y, in BlockedShape ys,
+        float* bias, float* residual, in BlockedShape rs, bool relu, int threads = 0)
+    {
+        Check(xs, stride, ys, residual == null ? null : rs);
+        if (threads <= 0) threads = KernelThreads.Count;
+        var body = new Body
+        {
+            W = packedW, X = x, Y = y, Bias = bias, Residual = residual, Xs = xs, Ys = ys, Rs = rs, Stride = stride, Relu = relu,
+            Tiles = UsesTiles,
+        };
+        body.Plan(threads);
+        ParallelFor.Run(body.Items * ys.Batch, ref body, threads);
+    }
+
+    /// <summary>The shape checks of <see cref="Run"/> and <see cref="RunReference"/>.</summary>
+    private static void Check(in BlockedShape xs, int stride, in BlockedShape ys, BlockedShape? rs)
+    {
+        if (xs.V != V || ys.V != V) throw new ArgumentException($"PointwiseBlocked takes 8-channel blocks, not x V={xs.V}, y V={ys.V}.");
+        if (stride < 1) throw new ArgumentOutOfRangeException(nameof(stride), stride, "stride must be at least 1.");
+        if (xs.Batch != ys.Batch || ys.Height != (xs.Height - 1) / stride + 1 || ys.Width != (xs.Width - 1) / stride + 1)
+            throw new ArgumentException($"PointwiseBlocked: output {ys} does not match input {xs} at stride {stride}.");
+        if (rs is { } r && (r.V != V || r.Batch != ys.Batch || r.Channels != ys.Channels || r.Height != ys.Height || r.Width != ys.Width))
+            throw new ArgumentException($"PointwiseBlocked: residual {r} does not match output {ys}.");
+    }
+
+    /// <summary>One work item: pairs [g·GroupPairs, …) of the output over pixels [r·RangePixels, …) of one image.</summary>
+    private struct Body : IParallelBody
+    {
+        public float* W, X, Y, Bias, Residual;
+        public BlockedShape Xs, Ys, Rs;
+        public int Stride;
+        public bool Relu, Tiles;
+        public int Pairs, GroupPairs, Groups, RangePixels, Ranges, Chunk;
+
+        public readonly int Items => Groups * Ranges;
+
+        /// <summary>Chooses the chunk, the groups and the ranges: at least four items per thread where the map allows.</summary>
+        public void Plan(int threads)
+        {
+            int pixels = Ys.Height * Ys.Width;
+            Pairs = PointwiseBlocked.Pairs(Ys.Channels);
+            Chunk = Math.Max(V, Math.Min(RoundUp8(Xs.Channels), ChunkChannels / V * V));
+            GroupPairs = Math.Min(Pairs, 2);
+            int tiles = (pixels + 5) / 6;
+            int rangeTiles = Math.Clamp(RangeFloats / (6 * Chunk), 1, tiles);
+            int want = 4 * threads;
+            // Smaller ranges, then smaller groups, until every thread has a few items to take.
+            while (rangeTiles > 1 && (Pairs + GroupPairs - 1) / GroupPairs * ((tiles + rangeTiles - 1) / rangeTiles) < want) rangeTiles = (rangeTiles + 1) / 2;
+            while (GroupPairs > 1 && (Pairs + GroupPairs - 1) / GroupPairs * ((tiles + rangeTiles - 1) / rangeTiles) < want) GroupPairs--;
+            Groups = (Pairs + GroupPairs - 1) / GroupPairs;
+            RangePixels = rangeTiles * 6;
+            Ranges = (pixels + RangePixels - 1) / RangePixels;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Invoke(int index)
+        {
+            int n = index / Items, item = index % Items;
+            int g = item / Ranges, r = item % Ranges;
+            int pixels = Ys.Height * Ys.Width;
+            int p0 = r * RangePixels, p1 = Math.Min(pixels, p0 + RangePixels);
+            int j0 = g * GroupPairs, j1 = Math.Min(Pairs, j0 + GroupPairs);
+            float* x = X + n * Xs.ImageStride, y = Y + n * Ys.ImageStride, res = Residual == null ? null : Residual + n * Rs.ImageStride;
+            ZeroBorder(y, Ys, j0 * 2, Math.Min(Ys.Blocks, j1 * 2), p0, p1);
+            if (Tiles) RunTiles(x, y, res, j0, j1, p0, p1);
+            else RunPlain(x, y, res, j0, j1, p0, p1);
+        }
+
+        /// <summary>The AVX2 tiles of one item: chunk by chunk, pair by pair (its chunk of weights in L1), 6 pixels at a time.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void RunTiles(float* x, float* y, float* res, int j0, int j1, int p0, int p1)
+        {
+            int cinP = RoundUp8(Xs.Channels);
+            float* bias16 = stackalloc float[PairChannels];
+            var t = new Tile { XBlock = (nint)Xs.BlockStride, YBlock = (nint)Ys.BlockStride, RBlock = (nint)Rs.BlockStride, Relu = Relu };
+            for (int c0 = 0; c0 < cinP; c0 += Chunk)
+            {
+                int chunk = Math.Min(Chunk, cinP - c0);
+                t.Blocks = chunk / V;
+                t.First = c0 == 0;
+                t.Last = c0 + chunk >= cinP;
+                float* xChunk = x + c0 / V * Xs.BlockStride;
+                for (int j = j0; j < j1; j++)
+                {
+                    t.Second = 2 * j + 1 < Ys.Blocks;
+                    if (t.First) { LoadBias(Bias, Ys.Channels, j, bias16); t.Bias = bias16; }
+                    t.W = W + ((long)j * cinP + c0) * PairChannels;
+                    float* yPair = y + 2 * j * Ys.BlockStride;
+                    float* rPair = res == null ? null : res + 2 * j * Rs.BlockStride;
+                    int h = p0 / Ys.Width, w = p0 % Ys.Width;
+                    for (int p = p0; p < p1; p += 6)
+                    {
+                        int count = Math.Min(6, p1 - p);
+                        // Each pixel's own addresses (tiles cross rows, and strides and borders differ between x, y and residual).
+                        for (int i = 0; i < 6; i++)
+                        {
+                            if (i < count)
+                            {
+                                t.X[i] = (long)(xChunk + ((long)(h * Stride + Xs.PadH) * Xs.PaddedWidth + w * Stride + Xs.PadW) * V);
+                                t.Y[i] = (long)(yPair + ((long)(h + Ys.PadH) * Ys.PaddedWidth + w + Ys.PadW) * V);
+                                t.R[i] = rPair == null ? 0 : (long)(rPair + ((long)(h + Rs.PadH) * Rs.PaddedWidth + w + Rs.PadW) * V);
+                                if (++w == Ys.Width) { w = 0; h++; }
+                            }
+                            else
+                            {
+                                // Past the range's last pixel: the last one again (computed, not stored).
+                                t.X[i] = t.X[count - 1];
+                                t.Y[i] = t.Y[count - 1];
+                                t.R[i] = t.R[count - 1];
+                            }
+                        }
+                        t.Count = count;
+                        if (count > 3) Tile6(ref t);
+                        else Tile3(ref t);
+                    }
+                }
+            }
+        }
+
+        /// <summary>The plain loops of one item (no AVX2 + FMA, or <see cref="Vectorized"/> off): per pixel and pair, the whole depth.</summary>
+        private readonly void RunPlain(float* x, float* y, float* res, int j0, int j1, int p0, int p1)
+        {
+            int cinP = RoundUp8(Xs.Channels);
+            float* acc = stackalloc float[PairChannels];
+            float* bias16 = stackalloc float[PairChannels];
+            for (int j = j0; j < j1; j++)
+            {
+                LoadBias(Bias, Ys.Channels, j, bias16);
+                int blocks = Math.Min(2, Ys.Blocks - 2 * j);
+                for (int p = p0; p < p1; p++)
+                {
+                    int h = p / Ys.Width, w = p % Ys.Width;
+                    float* xp = x + ((long)(h * Stride + Xs.PadH) * Xs.PaddedWidth + w * Stride + Xs.PadW) * V;
+                    for (int o = 0; o < PairChannels; o++) acc[o] = bias16[o];
+                    float* wp = W + (long)j * cinP * PairChannels;
+                    for (int c = 0; c < cinP; c++, wp += PairChannels)
+                    {
+                        float xv = xp[c / V * Xs.BlockStride + c % V];
+                        for (int o = 0; o < PairChannels; o++) acc[o] += wp[o] * xv;
+                    }
+                    for (int b = 0; b < blocks; b++)
+                    {
+                        long cb = 2 * j + b;
+                        float* yp = y + cb * Ys.BlockStride + ((long)(h + Ys.PadH) * Ys.PaddedWidth + w + Ys.PadW) * V;
+                        float* rp = res == null ? null : res + cb * Rs.BlockStride + ((long)(h + Rs.PadH) * Rs.PaddedWidth + w + Rs.PadW) * V;
+                        for (int l = 0; l < V; l++)
+                        {
+                            float v = acc[b * V + l];
+                            if (rp != null) v += rp[l];
+                            if (Relu) v = MathF.Max(v, 0f);
+                            yp[l] = v;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>bias16 ← bias of pair <paramref name="j"/>'s 16 channels, zero past <paramref name="cout"/> (and all zero without a bias).</summary>
+    private static void LoadBias(float* bias, int cout, int j, float* bias16)
+    {
+        for (int o = 0; o < PairChannels; o++)
+        {
+            int co = j * PairChannels + o;
+            bias16[o] = bias != null && co < cout ? bias[co] : 0f;
+        }
+    }
+
+    /// <summary>
+    /// Zeroes the border of blocks [cb0, cb1) of one image of y that belongs to pixels [p0, p1): the left border of each
+    /// row whose first pixel is in the range, the right border of each row whose last pixel is, the top rows with pixel 0
+    /// and the bottom rows with the last pixel (every item of a group zeroes its own part: the ranges cover the map).
+    /// </summary>
+    private static void ZeroBorder(float* y, in BlockedShape s, int cb0, int cb1, int p0, int p1)
+    {
+        if (s.PadH == 0 && s.PadW == 0) return;
+        int last = s.Height * s.Width - 1;
+        for (int cb = cb0; cb < cb1; cb++)
+        {
+            float* plane = y + cb * s.BlockStride;
+            if (p0 == 0) new Span<float>(plane, (int)(s.PadH * s.RowPitch)).Clear();
+            if (p1 > last) new Span<float>(plane + (s.PadH + s.Height) * s.RowPitch, (int)(s.PadH * s.RowPitch)).Clear();
+            if (s.PadW == 0) continue;
+            for (int h = p0 / s.Width; h <= (p1 - 1) / s.Width; h++)
+            {
+                float* row = plane + (s.PadH + h) * s.RowPitch;
+                if ((long)h * s.Width >= p0) new Span<float>(row, s.PadW * V).Clear();
+                if ((long)h * s.Width + s.Width - 1 < p1) new Span<float>(row + (long)(s.PadW + s.Width) * V, s.PadW * V).Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// The plain twin (the specification): y ← act(W · x + bias + residual) element by element from the unpacked
+    /// W [Cout, Cin]; the border of y and its missing channels zero.
+    /// </summary>
+    internal static void RunReference(float* w, float* x, in BlockedShape xs, int stride, float* y, in BlockedShape ys,
+        float* bias, float* residual, in BlockedShape rs, bool relu)
+    {
+        Check(xs, stride, ys, residual == null ? null : rs);
+        int cin = xs.Channels, cout = ys.Channels;
+        for (int n = 0; n < ys.Batch; n++)
+        for (int cb = 0; cb < ys.Blocks; cb++)
+        for (int hp = 0; hp < ys.PaddedHeight; hp++)
+        for (int wp = 0; wp < ys.PaddedWidth; wp++)
+        for (int l = 0; l < V; l++)
+        {
+            int h = hp - ys.PadH, wo = wp - ys.PadW, co = cb * V + l;
+            float v = 0f;
+            if ((uint)h < (uint)ys.Height && (uint)wo < (uint)ys.Width && co < cout)
+            {
+                double sum = bias == null ? 0 : bias[co];
+                for (int c = 0; c < cin; c++)
+                {
+                    long at = n * xs.ImageStride + c / V * xs.BlockStride + (h * stride + xs.PadH) * xs.RowPitch + (long)(wo * stride + xs.PadW) * V + c % V;
+                    sum += (double)w[(long)co * cin + c] * x[at];
+                }
+                if (residual != null) sum += residual[n * rs.ImageStride + cb * rs.BlockStride + (h + rs.PadH) * rs.RowPitch + (long)(wo + rs.PadW) * V + l];
+                v = (float)sum;
+                if (relu) v = MathF.Max(v, 0f);
+            }
+            y[n * ys.ImageStride + cb * ys.BlockStride + hp * ys.RowPitch + (long)wp * V + l] = v;
+        }
+    }
+}

@@ -1,0 +1,104 @@
+using System.Runtime.Intrinsics.X86;
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The 1×1 convolution on 8-channel-blocked activations (<see cref="PointwiseBlocked"/>) against its element-by-element
+/// twin, each way (the AVX2 tiles, Skipped where AVX2 + FMA cannot run; the plain loops, forced by
+/// <see cref="PointwiseBlocked.Vectorized"/>): random shapes with channels not a multiple of 8 or 16 (a partial last
+/// block, a pair with one block), maps from 1×1 up, stride 1 and 2, padded and unpadded input, output and residual,
+/// bias, residual and ReLU each on or off, batch 1 and 2, 1–3 threads, and small depth chunks and pixel ranges (partial
+/// sums kept in the output, many items) on half the seeds. Outputs through <see cref="Guarded"/>, filled with NaN
+/// first: the kernel must write every element, its border and missing channels (zero) included.
+/// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
+public unsafe class PointwiseBlockedTests
+{
+    public static TheoryData<int> Seeds() => new(Enumerable.Range(0, 24));
+
+    [Theory, MemberData(nameof(Seeds))]
+    public void TilesMatchReference(int seed)
+    {
+        Assert.SkipUnless(Fma.IsSupported && Avx.IsSupported, "AVX2 + FMA is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings): the plain loops run instead.");
+        Check(seed, vectorized: true);
+    }
+
+    [Theory, MemberData(nameof(Seeds))]
+    public void PlainLoopsMatchReference(int seed) => Check(seed, vectorized: false);
+
+    private static void Check(int seed, bool vectorized)
+    {
+        var r = new Generator(9100 + (ulong)seed);
+        int cin = 1 + r.NextInt(seed % 3 == 0 ? 300 : 70), cout = 1 + r.NextInt(70);
+        if (seed % 4 == 1) { cin = 8 * (1 + r.NextInt(8)); cout = 16 * (1 + r.NextInt(4)); } // whole blocks and pairs
+        int stride = seed % 5 == 2 ? 2 : 1, batch = seed % 7 == 3 ? 2 : 1;
+        int h = 1 + r.NextInt(15), w = 1 + r.NextInt(15);
+        if (seed < 2) { h = seed == 0 ? 7 : 14; w = h; } // ResNet-50's small maps: 49 = 8 · 6 + 1, 196 = 32 · 6 + 4
+        int xPad = r.NextInt(3), yPad = r.NextInt(3), rPad = r.NextInt(2);
+        bool relu = r.NextInt(2) == 0, withBias = r.NextInt(3) > 0, withResidual = r.NextInt(2) == 0;
+        int threads = 1 + seed % 3;
+        bool small = seed % 2 == 1; // depth chunks of 16 channels and ranges of a tile or two
+        var xs = new BlockedShape(batch, cin, h, w, 8, xPad, xPad);
+        var ys = new BlockedShape(batch, cout, (h - 1) / stride + 1, (w - 1) / stride + 1, 8, yPad, yPad);
+        var rs = ys with { PadH = rPad, PadW = rPad };
+        var x = Blocked(xs, r);
+        var res = Blocked(rs, r);
+        var weight = Close.RandomArray(cout * cin, r); // W: [Cout, Cin]
+        var bias = Close.RandomArray(cout, r);
+        var expected = new float[ys.Length];
+        var actual = Guarded.Nan(ys.Length);
+        var packed = Guarded.Nan(PointwiseBlocked.PackedWeightsLength(cout, cin)); // PackWeights writes all of it, zeros included
+        string what = $"PointwiseBlocked {(vectorized ? "tiles" : "plain")} x {xs} stride {stride} y {ys} residual {(withResidual ? rs.ToString() : "none")} relu {relu} bias {withBias} threads {threads} small {small}";
+        using (Switches.Set(() => PointwiseBlocked.Vectorized, vectorized))
+        using (Switches.Set(() => PointwiseBlocked.ChunkChannels, small ? 16 : PointwiseBlocked.ChunkChannels))
+        using (Switches.Set(() => PointwiseBlocked.RangeFloats, small ? 100 + r.NextInt(200) : PointwiseBlocked.RangeFloats))
+        fixed (float* px = x, pr = res, pw = weight, pb = bias, pe = expected, pa = actual.Span, pp = packed.Span)
+        {
+            float* b = withBias ? pb : null, rr = withResidual ? pr : null;
+            PointwiseBlocked.RunReference(pw, px, xs, stride, pe, ys, b, rr, rs, relu);
+            PointwiseBlocked.PackWeights(pw, cout, cin, pp);
+            PointwiseBlocked.Run(pp, px, xs, stride, pa, ys, b, rr, rs, relu, threads);
+        }
+        Guarded.CheckAll(what, actual, packed);
+        Close.Assert(expected, actual, 1e-4, 2e-5 * Math.Sqrt(cin) * 4, what);
+    }
+
+    /// <summary>A random activation in the blocked layout: random inside, zero border and zero missing channels.</summary>
+    private static float[] Blocked(in BlockedShape s, Generator r)
+    {
+        var nchw = Close.RandomArray(s.Batch * s.Channels * s.Height * s.Width, r);
+        var blocked = new float[s.Length];
+        var one = s with { Batch = 1 };
+        fixed (float* src = nchw, dst = blocked)
+            for (int n = 0; n < s.Batch; n++)
+            for (int cb = 0; cb < s.Blocks; cb++)
+                ChannelBlocked.PackBlockReference(src + (long)n * s.Channels * s.Height * s.Width, one, cb, dst + n * s.ImageStride);
+        return blocked;
+    }
+
+    /// <summary>The packed weights are kept per weight version: the same array while the version holds, refilled in place when it changes.</summary>
+    [Fact]
+    public void WeightsAreKeptUntilTheVersionChanges()
+    {
+        var r = new Generator(9200);
+        int cout = 24, cin = 13;
+        var weight = Close.RandomArray(cout * cin, r);
+        var owner = new object();
+        var expected = new float[PointwiseBlocked.PackedWeightsLength(cout, cin)];
+        fixed (float* pw = weight, pe = expected)
+        {
+            float* first = PointwiseBlocked.Weights(pw, cout, cin, new WeightKey(owner, 1), out var h1);
+            float* again = PointwiseBlocked.Weights(pw, cout, cin, new WeightKey(owner, 1), out var h2);
+            Assert.True(first == again, "the second call with the same version must return the kept copy");
+            Assert.Same(h1, h2);
+            pw[0] += 1f;
+            float* changed = PointwiseBlocked.Weights(pw, cout, cin, new WeightKey(owner, 2), out var h3);
+            PointwiseBlocked.PackWeights(pw, cout, cin, pe);
+            Close.Assert(expected, new ReadOnlySpan<float>(changed, expected.Length), 0, 0, "PointwiseBlocked weights after a version change");
+            GC.KeepAlive(h1);
+            GC.KeepAlive(h3);
+        }
+    }
+}
