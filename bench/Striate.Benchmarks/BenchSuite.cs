@@ -14,10 +14,11 @@ public static class BenchSuite
             ["models"] = ModelBenchmarks.Run,
             ["layers"] = LayerBenchmarks.Run,
             ["blocked"] = BlockedLayoutBenchmarks.Run,
+            ["pwblocked"] = PointwiseBlockedBenchmarks.Run,
             ["allreduce"] = AllReduceBenchmarks.Run,
             ["loader"] = LoaderBenchmarks.Run,
         };
 
     /// <summary>Suites that run only when named with --only: all-reduce needs MPI and starts processes of its own.</summary>
-    public static IReadOnlySet<string> OnRequest { get; } = new HashSet<string> { "allreduce", "layers", "blocked" };
+    public static IReadOnlySet<string> OnRequest { get; } = new HashSet<string> { "allreduce", "layers", "blocked", "pwblocked" };
 }

@@ -39,6 +39,21 @@ internal static unsafe partial class PointwiseBlocked
     /// <summary>Floats of a range's input chunk (pixels × chunk channels) aimed at, so it stays in L2 while each pair of the item runs over it.</summary>
     internal static int RangeFloats = 1 << 15;
 
+    /// <summary>
+    /// For benchmarks: false cuts every product into groups of 2 pairs and ranges of <see cref="RangeFloats"/> (the
+    /// first form), whatever the sizes of input and weights (<see cref="Body.Plan"/>).
+    /// </summary>
+    internal static bool SplitLarger = true;
+
+    /// <summary>
+    /// For benchmarks: false fills every tile's six addresses pixel by pixel, as for a tile that crosses rows (the first
+    /// form), instead of from the first one when the six share a row.
+    /// </summary>
+    internal static bool RowTiles = true;
+
+    /// <summary>Items per thread <see cref="Body.Plan"/> aims at (more balance the threads' finishing times, fewer read the input or the weights fewer times).</summary>
+    internal static int ItemsPerThread = 4;
+
     /// <summary>Whether the AVX2 tiles run here (else the plain loops).</summary>
     public static bool UsesTiles => Vectorized && Fma.IsSupported && Avx.IsSupported;
 
@@ -136,20 +151,55 @@ internal static unsafe partial class PointwiseBlocked
 
         public readonly int Items => Groups * Ranges;
 
-        /// <summary>Chooses the chunk, the groups and the ranges: at least four items per thread where the map allows.</summary>
+        /// <summary>
+        /// Chooses the chunk, the groups and the ranges. An item reads its range's input once per pair of its group (from
+        /// L2: a range's chunk of input lines, stride 2 reading every other pixel of each line, is at most
+        /// <see cref="RangeFloats"/>) and its group's weights once (each pair's chunk stays in L1 over the range), so the
+        /// product reads from memory or L3 about Groups × input + Ranges × weights: the split with the least of it among
+        /// those with at least <see cref="ItemsPerThread"/> items per thread (or the most items the map allows) (<see cref="SplitLarger"/>).
+        /// </summary>
         public void Plan(int threads)
         {
             int pixels = Ys.Height * Ys.Width;
             Pairs = PointwiseBlocked.Pairs(Ys.Channels);
             Chunk = Math.Max(V, Math.Min(RoundUp8(Xs.Channels), ChunkChannels / V * V));
-            GroupPairs = Math.Min(Pairs, 2);
-            int tiles = (pixels + 5) / 6;
-            int rangeTiles = Math.Clamp(RangeFloats / (6 * Chunk), 1, tiles);
-            int want = 4 * threads;
-            // Smaller ranges, then smaller groups, until every thread has a few items to take.
-            while (rangeTiles > 1 && (Pairs + GroupPairs - 1) / GroupPairs * ((tiles + rangeTiles - 1) / rangeTiles) < want) rangeTiles = (rangeTiles + 1) / 2;
-            while (GroupPairs > 1 && (Pairs + GroupPairs - 1) / GroupPairs * ((tiles + rangeTiles - 1) / rangeTiles) < want) GroupPairs--;
-            Groups = (Pairs + GroupPairs - 1) / GroupPairs;
+            int tiles = (pixels + 5) / 6, want = ItemsPerThread * threads;
+            int rangeLimit = Math.Clamp(RangeFloats / (6 * Chunk * Math.Min(Stride, 2)), 1, tiles);
+            if (!SplitLarger)
+            {
+                GroupPairs = Math.Min(Pairs, 2);
+                int rangeTiles0 = rangeLimit;
+                while (rangeTiles0 > 1 && (Pairs + GroupPairs - 1) / GroupPairs * ((tiles + rangeTiles0 - 1) / rangeTiles0) < want) rangeTiles0 = (rangeTiles0 + 1) / 2;
+                while (GroupPairs > 1 && (Pairs + GroupPairs - 1) / GroupPairs * ((tiles + rangeTiles0 - 1) / rangeTiles0) < want) GroupPairs--;
+                SetSplit(GroupPairs, rangeTiles0, pixels);
+                return;
+            }
+            double inputFloats = (double)RoundUp8(Xs.Channels) * pixels * Math.Min(Stride, 2), weightFloats = (double)RoundUp8(Xs.Channels) * Pairs * PairChannels;
+            int bestGroup = 1, bestRange = 1;
+            double bestCost = double.MaxValue;
+            int bestItems = 0;
+            for (int groupPairs = Pairs; ; groupPairs = (groupPairs + 1) / 2)
+            {
+                for (int rangeTiles = rangeLimit; ; rangeTiles = (rangeTiles + 1) / 2)
+                {
+                    int groups = (Pairs + groupPairs - 1) / groupPairs, ranges = (tiles + rangeTiles - 1) / rangeTiles;
+                    int items = Math.Min(want, groups * ranges);
+                    double cost = groups * inputFloats + ranges * weightFloats;
+                    if (items > bestItems || (items == bestItems && cost < bestCost))
+                    {
+                        (bestGroup, bestRange, bestCost, bestItems) = (groupPairs, rangeTiles, cost, items);
+                    }
+                    if (rangeTiles == 1) break;
+                }
+                if (groupPairs == 1) break;
+            }
+            SetSplit(bestGroup, bestRange, pixels);
+        }
+
+        private void SetSplit(int groupPairs, int rangeTiles, int pixels)
+        {
+            GroupPairs = groupPairs;
+            Groups = (Pairs + groupPairs - 1) / groupPairs;
             RangePixels = rangeTiles * 6;
             Ranges = (pixels + RangePixels - 1) / RangePixels;
         }
@@ -193,6 +243,24 @@ internal static unsafe partial class PointwiseBlocked
                     for (int p = p0; p < p1; p += 6)
                     {
                         int count = Math.Min(6, p1 - p);
+                        if (count == 6 && w + 6 <= Ys.Width && RowTiles)
+                        {
+                            // Six pixels of one row: evenly spaced in x, y and the residual.
+                            float* xa = xChunk + ((long)(h * Stride + Xs.PadH) * Xs.PaddedWidth + w * Stride + Xs.PadW) * V;
+                            float* ya = yPair + ((long)(h + Ys.PadH) * Ys.PaddedWidth + w + Ys.PadW) * V;
+                            float* ra = rPair == null ? null : rPair + ((long)(h + Rs.PadH) * Rs.PaddedWidth + w + Rs.PadW) * V;
+                            long xStep = (long)Stride * V * sizeof(float), rStep = ra == null ? 0 : V * sizeof(float);
+                            t.X[0] = (long)xa; t.X[1] = (long)xa + xStep; t.X[2] = (long)xa + 2 * xStep;
+                            t.X[3] = (long)xa + 3 * xStep; t.X[4] = (long)xa + 4 * xStep; t.X[5] = (long)xa + 5 * xStep;
+                            t.Y[0] = (long)ya; t.Y[1] = (long)(ya + V); t.Y[2] = (long)(ya + 2 * V);
+                            t.Y[3] = (long)(ya + 3 * V); t.Y[4] = (long)(ya + 4 * V); t.Y[5] = (long)(ya + 5 * V);
+                            t.R[0] = (long)ra; t.R[1] = (long)ra + rStep; t.R[2] = (long)ra + 2 * rStep;
+                            t.R[3] = (long)ra + 3 * rStep; t.R[4] = (long)ra + 4 * rStep; t.R[5] = (long)ra + 5 * rStep;
+                            if ((w += 6) == Ys.Width) { w = 0; h++; }
+                            t.Count = 6;
+                            Tile6(ref t);
+                            continue;
+                        }
                         // Each pixel's own addresses (tiles cross rows, and strides and borders differ between x, y and residual).
                         for (int i = 0; i < 6; i++)
                         {
