@@ -41,7 +41,7 @@ public static class PointwiseBlockedBenchmarks
         (2048, 512, 7, 1, Role.Reduce, 2),
     ];
 
-    private static readonly string[] Parts = ["step", "blocked", "blocked_pairs2", "blocked_pixelwise", "blocked_items8", "pack_out", "unpack_in", "step_cold", "blocked_cold"];
+    private static readonly string[] Parts = ["step", "blocked", "blocked_pairs2", "blocked_pixelwise", "blocked_items8", "blocked_chunk128", "blocked_chunk512", "pack_out", "unpack_in", "step_cold", "blocked_cold"];
 
     public static IEnumerable<BenchFigure> Run()
     {
@@ -131,6 +131,14 @@ public static class PointwiseBlockedBenchmarks
             }
             return best;
         }
+        double WithChunk(int channels)
+        {
+            // Depth chunks of another size (PointwiseBlocked.ChunkChannels, 256).
+            int chunk = PointwiseBlocked.ChunkChannels;
+            PointwiseBlocked.ChunkChannels = channels;
+            try { return BenchTimer.BestSeconds(Blocked, minSeconds: 0.02, minRuns: 5); }
+            finally { PointwiseBlocked.ChunkChannels = chunk; }
+        }
         var parts = new List<(string Name, Func<double> Run)>
         {
             ("step", () => BenchTimer.BestSeconds(Step, minSeconds: 0.02, minRuns: 5)),
@@ -156,6 +164,8 @@ public static class PointwiseBlockedBenchmarks
                 try { return BenchTimer.BestSeconds(Blocked, minSeconds: 0.02, minRuns: 5); }
                 finally { PointwiseBlocked.ItemsPerThread = 8; }
             }),
+            ("blocked_chunk128", () => WithChunk(128)),
+            ("blocked_chunk512", () => WithChunk(512)),
             ("step_cold", () => Cold(Step, x, xBackup)),
             ("blocked_cold", () => Cold(Blocked, xb, xbBackup)),
         };
