@@ -246,6 +246,64 @@ internal static unsafe partial class ChannelBlocked
         }
     }
 
+    /// <summary>
+    /// Rows [h0, h1) of block <paramref name="cb"/> of one blocked image in place, v = act(v + bias + residual), a vector
+    /// (V channels) per pixel: the epilogue of a direct convolution whose output stays blocked
+    /// (<see cref="Conv2dDirect.ForwardBlocked"/>). plane and residual point at pixel (0, 0) of the block (inside its
+    /// border), rows RowPitch apart; the border is left as it is. Missing channels (past s.Channels) stay zero: their
+    /// bias lanes are zero, the residual's are zero and ReLU keeps 0. Plain twin: <see cref="EpilogueRowsInPlaceReference"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    public static void EpilogueRowsInPlace(float* plane, in BlockedShape s, int cb, int h0, int h1, float* bias, float* residual, bool relu)
+    {
+        int V = s.V, c0 = cb * V, channels = Math.Min(V, s.Channels - c0);
+        float* b = stackalloc float[V];
+        for (int c = 0; c < V; c++) b[c] = bias != null && c < channels ? bias[c0 + c] : 0f;
+        for (int h = h0; h < h1; h++)
+        {
+            float* row = plane + h * s.RowPitch, res = residual == null ? null : residual + h * s.RowPitch;
+            for (int w = 0; w < s.Width; w++)
+            {
+                float* p = row + (long)w * V;
+                if (V == 8 && Vector256.IsHardwareAccelerated)
+                {
+                    var v = Vector256.Load(p) + Vector256.Load(b);
+                    if (res != null) v += Vector256.Load(res + (long)w * V);
+                    if (relu) v = Vector256.Max(v, Vector256<float>.Zero);
+                    Vector256.Store(v, p);
+                    continue;
+                }
+                if (V == 16 && Vector512.IsHardwareAccelerated)
+                {
+                    var v = Vector512.Load(p) + Vector512.Load(b);
+                    if (res != null) v += Vector512.Load(res + (long)w * V);
+                    if (relu) v = Vector512.Max(v, Vector512<float>.Zero);
+                    Vector512.Store(v, p);
+                    continue;
+                }
+                for (int c = 0; c < V; c++)
+                {
+                    float v = p[c] + b[c] + (res == null ? 0f : res[(long)w * V + c]);
+                    p[c] = relu ? MathF.Max(v, 0f) : v;
+                }
+            }
+        }
+    }
+
+    /// <summary>The plain twin of <see cref="EpilogueRowsInPlace"/>: element by element (its specification).</summary>
+    internal static void EpilogueRowsInPlaceReference(float* plane, in BlockedShape s, int cb, int h0, int h1, float* bias, float* residual, bool relu)
+    {
+        int V = s.V, c0 = cb * V;
+        for (int h = h0; h < h1; h++)
+        for (int w = 0; w < s.Width; w++)
+        for (int c = 0; c < V; c++)
+        {
+            long at = h * s.RowPitch + (long)w * V + c;
+            float v = plane[at] + (bias != null && c0 + c < s.Channels ? bias[c0 + c] : 0f) + (residual == null ? 0f : residual[at]);
+            plane[at] = relu ? MathF.Max(v, 0f) : v;
+        }
+    }
+
     /// <summary>The plain twin of <see cref="UnpackRows"/>: element by element (the specification of the unblocking and its epilogue).</summary>
     internal static void UnpackRowsReference(float* srcImage, in BlockedShape s, int cb, int h0, int h1, float* dstImage, float* bias, float* residualImage, bool relu,
         float clampLo = float.NegativeInfinity, float clampHi = float.PositiveInfinity)

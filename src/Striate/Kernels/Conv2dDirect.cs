@@ -499,14 +499,57 @@ internal static unsafe partial class Conv2dDirect
         else throw new PlatformNotSupportedException($"Conv2dDirect: no direct kernel for {width}.");
     }
 
+    /// <summary>
+    /// Whether <see cref="ForwardBlocked"/> runs <paramref name="g"/> on <paramref name="width"/>: the channel-blocked
+    /// direct path (not the pixel-input one) with a batch-blocked schedule (a per-image schedule blocks and unblocks each
+    /// image inside its task, so there is no whole blocked tensor to hand on).
+    /// </summary>
+    public static bool TakesBlocked(GemmPath width, in Conv2dGeometry g) =>
+        IsSupported(width) && Supports(g) && !TakesPixels(g) && !DirectSchedule.For(g, DirectPlan.For(g, VectorLength(width)), KernelThreads.Count).PerImage;
+
+    /// <summary>
+    /// The forward on channel-blocked activations, for an inference session that keeps them blocked between direct
+    /// steps. With <paramref name="xBlocked"/> x is already [N, ICB, H + 2·PadH, W + 2·PadW, V] (zero border, zero
+    /// missing channels: no pack), else NCHW. With <paramref name="yPad"/> ≥ 0, y is [N, OCB, Hout + 2·yPad,
+    /// Wout + 2·yPad, V], whose border and missing channels the caller keeps zero (the tiles never write the border;
+    /// missing channels come out 0 from zero weights and bias), and residual, when given, is blocked in y's shape; each
+    /// task applies bias + residual + ReLU to its rows in place (<see cref="ChannelBlocked.EpilogueRowsInPlace"/>).
+    /// With yPad &lt; 0, y and residual are NCHW, unblocked with the epilogue as <see cref="Forward"/> does.
+    /// Only where <see cref="TakesBlocked"/> (batch-blocked schedules, no pooling).
+    /// </summary>
+    public static void ForwardBlocked(GemmPath width, in Conv2dGeometry g, float* x, bool xBlocked, float* w, float* bias, float* residual, bool relu,
+        float* y, int yPad, WeightKey? weightKey = null)
+    {
+        var plan = DirectPlan.For(g, VectorLength(width));
+        float* wb = BlockedWeights(g, plan, WeightTransformKind.DirectForward, w, weightKey, out var holder);
+        var io = new BlockedIO { X = xBlocked ? x : null, Y = yPad >= 0 ? y : null, Residual = yPad >= 0 ? residual : null, OutPad = Math.Max(0, yPad) };
+        float* xPlain = xBlocked ? null : x, yPlain = yPad >= 0 ? null : y, rPlain = yPad >= 0 ? null : residual;
+        if (width == GemmPath.Vector512) Run<Simd512, Vector512<float>>(g, plan, xPlain, wb, bias, rPlain, relu, yPlain, null, io);
+        else if (width == GemmPath.Vector256) Run<Simd256, Vector256<float>>(g, plan, xPlain, wb, bias, rPlain, relu, yPlain, null, io);
+        else throw new PlatformNotSupportedException($"Conv2dDirect: no direct kernel for {width}.");
+        GC.KeepAlive(holder);
+    }
+
+    /// <summary>Blocked input and output of <see cref="ForwardBlocked"/> (null X: NCHW input, packed; null Y: NCHW output).</summary>
+    private readonly struct BlockedIO
+    {
+        public float* X { get; init; }
+        /// <summary>The blocked output's first float (its padded corner), OutPad rows and columns of zero border around each plane.</summary>
+        public float* Y { get; init; }
+        /// <summary>The blocked residual, in Y's shape (only with Y).</summary>
+        public float* Residual { get; init; }
+        public int OutPad { get; init; }
+    }
+
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void Run<TS, TV>(in Conv2dGeometry g, in DirectPlan plan, float* x, float* wb, float* bias, float* residual, bool relu, float* y,
-        Pool2dGeometry? pool = null)
+        Pool2dGeometry? pool = null, BlockedIO blockedIO = default)
         where TS : struct, ISimdFloat<TV> where TV : struct
     {
         int v = TS.Length;
+        bool blockedIn = blockedIO.X != null, blockedOut = blockedIO.Y != null;
         var inShape = new BlockedShape(g.Batch, g.InChannels, g.InHeight, g.InWidth, v, g.PadH, g.PadW);
-        var outShape = new BlockedShape(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, v);
+        var outShape = new BlockedShape(g.Batch, g.OutChannels, g.OutHeight, g.OutWidth, v, blockedIO.OutPad, blockedIO.OutPad);
         int groups = plan.Groups(g), threads = KernelThreads.Count;
         var body = new Body
         {
@@ -526,6 +569,8 @@ internal static unsafe partial class Conv2dDirect
         // Per image or batch-blocked (DirectSchedule says why): the second blocks the batch up front and lets each
         // task run its output-channel groups over a chunk of images, a pass of weights serving every image in turn.
         var schedule = DirectSchedule.For(g, plan, threads);
+        if ((blockedIn || blockedOut) && (schedule.PerImage || pool.HasValue))
+            throw new NotSupportedException($"Conv2dDirect.ForwardBlocked: {g} has a per-image schedule or a pool here; call it only where TakesBlocked.");
         if (schedule.PerImage)
         {
             body.PerImage = true;
@@ -534,32 +579,37 @@ internal static unsafe partial class Conv2dDirect
             return;
         }
         // Tasks that unblock their own output accumulate it in a task-sized scratch of their thread (TaskOutput), not in a
-        // blocked copy of the whole output.
-        bool unpackInTask = UnpackInTask || pool.HasValue; // a pooled output is only ever written by the tasks
-        float[] xb = ArrayPool<float>.Shared.Rent(checked((int)inShape.Length + CacheLine.SlackFloats));   // x: [N, ICB, Hp, Wp, V]
-        float[] yb = ArrayPool<float>.Shared.Rent(unpackInTask && TaskOutput ? 1 : checked((int)outShape.Length + CacheLine.SlackFloats));  // y: [N, OCB, Hout, Wout, V]
+        // blocked copy of the whole output. A blocked output is written by the tasks in place (epilogue included).
+        bool unpackInTask = !blockedOut && (UnpackInTask || pool.HasValue); // a pooled output is only ever written by the tasks
+        float[]? xb = blockedIn ? null : ArrayPool<float>.Shared.Rent(checked((int)inShape.Length + CacheLine.SlackFloats));   // x: [N, ICB, Hp, Wp, V]
+        float[]? yb = blockedOut ? null : ArrayPool<float>.Shared.Rent(unpackInTask && TaskOutput ? 1 : checked((int)outShape.Length + CacheLine.SlackFloats));  // y: [N, OCB, Hout, Wout, V]
         try
         {
             fixed (float* xPinned = xb, yPinned = yb)
             {
-                float* px = CacheLine.Align(xPinned), py = CacheLine.Align(yPinned);
-                if (LayoutPasses) ChannelBlocked.Pack(x, inShape, px);
+                float* px = blockedIn ? blockedIO.X : CacheLine.Align(xPinned);
+                // A blocked output is addressed from its pixel (0, 0) of image 0, block 0 (inside the border).
+                long corner = outShape.PadH * outShape.RowPitch + (long)outShape.PadW * v;
+                float* py = blockedOut ? blockedIO.Y + corner : CacheLine.Align(yPinned);
+                if (!blockedIn && LayoutPasses) ChannelBlocked.Pack(x, inShape, px);
                 body.Images = schedule.Images;
                 body.GroupsPerTask = schedule.GroupsPerTask;
                 body.GroupChunks = schedule.GroupChunks(groups);
                 body.RowChunks = schedule.RowChunks;
                 body.Xb = px;
                 body.Yb = py;
+                body.BlockedOut = blockedOut;
+                if (blockedOut) body.Residual = blockedIO.Residual == null ? null : blockedIO.Residual + corner;
                 body.UnpackInTask = unpackInTask && LayoutPasses;
                 body.TaskOutput = unpackInTask && TaskOutput;
                 Conv2dKernels.RunParallel(schedule.ImageChunks(g) * body.GroupChunks * body.RowChunks, (long)(g.ForwardFlops / 2), ref body);
-                if (!unpackInTask && LayoutPasses) ChannelBlocked.Unpack(py, outShape, y, bias, residual, relu);
+                if (!blockedOut && !unpackInTask && LayoutPasses) ChannelBlocked.Unpack(py, outShape, y, bias, residual, relu);
             }
         }
         finally
         {
-            ArrayPool<float>.Shared.Return(xb);
-            ArrayPool<float>.Shared.Return(yb);
+            if (xb != null) ArrayPool<float>.Shared.Return(xb);
+            if (yb != null) ArrayPool<float>.Shared.Return(yb);
         }
     }
 
@@ -630,6 +680,8 @@ internal static unsafe partial class Conv2dDirect
         public delegate*<float*, in BlockedShape, int, int, int, in Pool2dGeometry, float*, float*, void> PoolRows;
         public float* Xb, Yb;                    // the blocked batch (when not PerImage)
         public bool Relu, PerImage, UnpackInTask, TaskOutput;
+        /// <summary>Y is blocked (Yb: its pixel (0, 0)); each task applies the epilogue to its rows in place (<see cref="ForwardBlocked"/>).</summary>
+        public bool BlockedOut;
         public int Groups, ColumnTiles, RowTiles, RowChunks, Images, GroupsPerTask, GroupChunks;
         /// <summary>Column tiles from NarrowFrom on are NarrowWidth pixels wide (<see cref="DirectPlan.NarrowFrom"/>).</summary>
         public int NarrowFrom, NarrowWidth;
@@ -663,6 +715,15 @@ internal static unsafe partial class Conv2dDirect
                     yBatch = ThreadScratch.Aligned(ref t_taskOutput, (n1 - n0) * yImageStride) - n0 * yImageStride - cb0 * Out.BlockStride;
                 }
                 Tiles(Xb, yBatch, yImageStride, n0, n1, g0, g1, t0, t1);
+                if (BlockedOut)
+                {
+                    int r0 = t0 * Plan.ImageRows, r1 = Math.Min(Out.Height, t1 * Plan.ImageRows);
+                    for (int n = n0; n < n1; n++)
+                    for (int cb = cb0; cb < cb1; cb++)
+                        ChannelBlocked.EpilogueRowsInPlace(yBatch + n * yImageStride + cb * Out.BlockStride, Out, cb, r0, r1, Bias,
+                            Residual == null ? null : Residual + n * yImageStride + cb * Out.BlockStride, Relu);
+                    return;
+                }
                 if (UnpackInTask)
                 {
                     // The task's output is complete (every input-channel pass has run): unblock it with the epilogue
