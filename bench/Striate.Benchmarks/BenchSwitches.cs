@@ -36,6 +36,7 @@ public static class BenchSwitches
     [
         Of("WorkerPlacement.Enabled", () => WorkerPlacement.Enabled, v => WorkerPlacement.Enabled = v),
         Of("InferenceSession.RouseWorkers", () => InferenceSession.RouseWorkers, v => InferenceSession.RouseWorkers = v),
+        Of("InferenceSession.BlockedActivations", () => InferenceSession.BlockedActivations, v => InferenceSession.BlockedActivations = v),
         Of("Gemm256x6x16.ColumnBlock", () => Gemm256x6x16.ColumnBlock, v => Gemm256x6x16.ColumnBlock = v),
         Of("Gemm.PackWhileMultiplying", () => Gemm.PackWhileMultiplying, v => Gemm.PackWhileMultiplying = v),
         Of("Gemm256x6x16.SelfPackedDepth", () => Gemm256x6x16.SelfPackedDepth, v => Gemm256x6x16.SelfPackedDepth = v),
@@ -211,6 +212,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_AVX2_SHARED_TAP_ROWS",
         "STRIATE_BENCH_AVX2_SHARED_TAPS_BATCH",
         "STRIATE_BENCH_DIRECT_LAYOUT",
+        "STRIATE_BENCH_BLOCKED_ACTIVATIONS",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

@@ -107,6 +107,7 @@ public sealed partial class InferenceSession
                 }
                 if (StepOf(nodes[i]) is { } step) steps.Add(step);
             }
+            KeepBlockedBetweenDirectSteps(steps, built, graphOutput);
             return steps.ToArray();
         }
 

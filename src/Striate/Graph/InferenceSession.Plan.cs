@@ -110,7 +110,7 @@ public sealed partial class InferenceSession
             Input = SegmentOf(input);
             Output = SegmentOf(output);
             Steps = MakeSteps(nodes.Where(n => !IsView(n)).ToList(), output);
-            Floats = _capacity.Sum() + _scratch.Length;
+            Floats = _capacity.Sum() + _scratch.Length + BlockedFloats;
         }
 
         /// <summary>

@@ -140,9 +140,31 @@ public sealed partial class InferenceSession
             _y = y;
         }
 
+        // The blocked hand-off between direct steps (KeepBlockedBetweenDirectSteps): pinned buffers, aligned at use.
+        private float[]? _blockedIn, _blockedOut;
+        private int _blockedOutPad;
+
+        /// <summary>This step writes its output channel-blocked into <paramref name="buffer"/>, with a zero border of <paramref name="pad"/> (<see cref="Conv2dDirect.ForwardBlocked"/>).</summary>
+        public void BlockOutput(float[] buffer, int pad)
+        {
+            _blockedOut = buffer;
+            _blockedOutPad = pad;
+        }
+
+        /// <summary>Whether this step hands its output on channel-blocked (for tests of the plan).</summary>
+        public bool WritesBlocked => _blockedOut != null;
+
+        /// <summary>This step reads its input channel-blocked from <paramref name="buffer"/>, padded as it convolves (the step before wrote it).</summary>
+        public void BlockInput(float[] buffer) => _blockedIn = buffer;
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run()
         {
+            if (_blockedIn != null || _blockedOut != null)
+            {
+                RunBlocked();
+                return;
+            }
             var y = _y.Span;
             if (Algorithm == Conv2dAlgorithm.Depthwise && _residual == null)
             {
@@ -152,6 +174,16 @@ public sealed partial class InferenceSession
             }
             Conv2dKernels.Forward(_g, Algorithm, Conv2dDirect.BestWidth, _x.Span, _w.ReadOnlySpan, _b == null ? default : _b.ReadOnlySpan, y,
                 EpilogueOf(_op, _residual), new WeightKey(_w, _w.Version));
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private unsafe void RunBlocked()
+        {
+            bool blockedIn = _blockedIn != null, blockedOut = _blockedOut != null;
+            fixed (float* x = _x.Span, w = _w.ReadOnlySpan, b = _b == null ? default : _b.ReadOnlySpan, r = _residual == null ? default : _residual.Span, y = _y.Span)
+            fixed (float* xb = _blockedIn, yb = _blockedOut)
+                Conv2dDirect.ForwardBlocked(Conv2dDirect.BestWidth, _g, blockedIn ? CacheLine.Align(xb) : x, blockedIn, w, b, r, _op.Relu,
+                    blockedOut ? CacheLine.Align(yb) : y, blockedOut ? _blockedOutPad : -1, new WeightKey(_w, _w.Version));
         }
     }
 

@@ -1,0 +1,68 @@
+using Striate.Kernels;
+
+namespace Striate.Graph;
+
+public sealed partial class InferenceSession
+{
+    /// <summary>
+    /// Whether a channel-blocked direct 3×3 step hands its output to the direct step that alone reads it still blocked
+    /// (<see cref="BufferPlan.KeepBlockedBetweenDirectSteps"/>): the first skips unblocking its output, the second packing
+    /// its input. ResNet-18's conv1 → conv2 of each basic block. For benchmarks and tests (STRIATE_BENCH_BLOCKED_ACTIVATIONS=0/1).
+    /// </summary>
+    internal static bool BlockedActivations;
+
+    /// <summary>Steps that hand their output on channel-blocked (<see cref="BlockedActivations"/>; for tests of the plan).</summary>
+    internal int BlockedHandOffs => _steps.Count(s => s is ConvStep { WritesBlocked: true });
+
+    private sealed partial class BufferPlan
+    {
+        /// <summary>One zeroed blocked buffer per blocked shape (batch, channels, height, width, border): see <see cref="KeepBlockedBetweenDirectSteps"/>.</summary>
+        private readonly Dictionary<(int N, int C, int H, int W, int Pad), float[]> _blocked = new();
+
+        /// <summary>Floats held by the blocked hand-off buffers.</summary>
+        private long BlockedFloats => _blocked.Values.Sum(b => (long)b.Length);
+
+        /// <summary>
+        /// Pairs of consecutive convolution steps a → b where a's output is b's input and nothing else's (not the graph's
+        /// output), both on the channel-blocked direct path with a batch-blocked schedule (<see cref="Conv2dDirect.TakesBlocked"/>),
+        /// a without residual, both with ReLU or no activation: a writes its output blocked with b's padding as border
+        /// (bias and ReLU applied in place by its tasks) and b reads it as its blocked input, so the unblocking store of a
+        /// and the pack of b disappear (bench/RESULTS.md 2026-12-07 04:21–05:08: 0.9–2.4 ms over ResNet-18's 16 direct
+        /// 3×3s at batch 1). b still writes NCHW (with its residual) for the readers after it.
+        /// The blocked value lives in a buffer of its own, one per blocked shape: it is only ever written inside its border
+        /// and missing channels come out zero (zero weights and bias), so the zeros the array starts with are the border for
+        /// every run, and pairs of the same shape share it (a pair's steps are consecutive: no other pair runs between them).
+        /// a's planned NCHW output place stays, unused.
+        /// </summary>
+        private void KeepBlockedBetweenDirectSteps(List<Step> steps, Dictionary<Node, Step?> built, Value graphOutput)
+        {
+            if (!BlockedActivations) return;
+            var width = Conv2dDirect.BestWidth;
+            var nodeOf = new Dictionary<Step, Node>(ReferenceEqualityComparer.Instance);
+            foreach (var (node, step) in built)
+                if (step != null) nodeOf[step] = node;
+            for (int i = 0; i + 1 < steps.Count; i++)
+            {
+                if (steps[i] is not ConvStep a || steps[i + 1] is not ConvStep b || !nodeOf.TryGetValue(a, out var na) || !nodeOf.TryGetValue(b, out var nb)) continue;
+                var gb = b.Geometry;
+                if (a.Residual != null || !HandsOnBlocked(a, width) || !HandsOnBlocked(b, width) || gb.PadH != gb.PadW
+                    || !FeedsOnly(na, nb, graphOutput) || nb.Inputs.Skip(1).Any(v => ReferenceEquals(v, na.Output)))
+                    continue;
+                var ga = a.Geometry;
+                var key = (ga.Batch, ga.OutChannels, ga.OutHeight, ga.OutWidth, gb.PadH);
+                if (!_blocked.TryGetValue(key, out var buffer))
+                {
+                    var shape = new BlockedShape(ga.Batch, ga.OutChannels, ga.OutHeight, ga.OutWidth, Conv2dDirect.VectorLength(width), gb.PadH, gb.PadW);
+                    _blocked[key] = buffer = GC.AllocateArray<float>(checked((int)shape.Length + CacheLine.SlackFloats), pinned: true);
+                }
+                a.BlockOutput(buffer, gb.PadH);
+                b.BlockInput(buffer);
+                i++; // b writes NCHW: it starts no pair
+            }
+        }
+
+        /// <summary>The step runs the channel-blocked direct kernel with a whole blocked batch and a ReLU or no activation.</summary>
+        private static bool HandsOnBlocked(ConvStep c, GemmPath width) =>
+            c.Algorithm == Conv2dAlgorithm.Direct && !(c.Op.HasActivation && !c.Op.Relu) && Conv2dDirect.TakesBlocked(width, c.Geometry);
+    }
+}
