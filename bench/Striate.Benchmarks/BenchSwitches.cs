@@ -36,7 +36,7 @@ public static class BenchSwitches
     [
         Of("WorkerPlacement.Enabled", () => WorkerPlacement.Enabled, v => WorkerPlacement.Enabled = v),
         Of("InferenceSession.RouseWorkers", () => InferenceSession.RouseWorkers, v => InferenceSession.RouseWorkers = v),
-        Of("InferenceSession.BlockedActivations", () => InferenceSession.BlockedActivations, v => InferenceSession.BlockedActivations = v),
+        Of("InferenceSession.BlockedActivationsMaxBatch", () => InferenceSession.BlockedActivationsMaxBatch, v => InferenceSession.BlockedActivationsMaxBatch = v),
         Of("Gemm256x6x16.ColumnBlock", () => Gemm256x6x16.ColumnBlock, v => Gemm256x6x16.ColumnBlock = v),
         Of("Gemm.PackWhileMultiplying", () => Gemm.PackWhileMultiplying, v => Gemm.PackWhileMultiplying = v),
         Of("Gemm256x6x16.SelfPackedDepth", () => Gemm256x6x16.SelfPackedDepth, v => Gemm256x6x16.SelfPackedDepth = v),

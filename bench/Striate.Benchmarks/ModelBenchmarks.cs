@@ -128,8 +128,8 @@ public static class ModelBenchmarks
         Striate.Kernels.WorkerPlacement.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_WORKERS_OFF_CALLER") != "0";
         // STRIATE_BENCH_ROUSE_WORKERS=0: an inference run leaves the kernel workers asleep until its first loop; 1: wakes them at its start; 2: and keeps them polling to its end.
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_ROUSE_WORKERS"), out int rouse)) Striate.Graph.InferenceSession.RouseWorkers = rouse;
-        // STRIATE_BENCH_BLOCKED_ACTIVATIONS=1 / 0: a direct 3×3 step hands its output to the direct step that alone reads it channel-blocked, or NCHW (unset: the default).
-        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKED_ACTIVATIONS") is "0" or "1") Striate.Graph.InferenceSession.BlockedActivations = Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKED_ACTIVATIONS") == "1";
+        // STRIATE_BENCH_BLOCKED_ACTIVATIONS=N: a direct 3×3 step hands its output channel-blocked to the direct step that alone reads it at batches ≤ N (0: never; unset: batch 1).
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKED_ACTIVATIONS"), out int blockedBatch)) Striate.Graph.InferenceSession.BlockedActivationsMaxBatch = blockedBatch;
         // STRIATE_BENCH_POINTWISE_TILES=0: small-map 1×1 products through the general GEMM driver (A/B in one binary).
         Striate.Kernels.PointwiseTiles.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_POINTWISE_TILES") != "0";
         // STRIATE_BENCH_POINTWISE_TRANSPOSED=0: small-map 1×1 products with channels as rows, not pixels (A/B in one binary).

@@ -5,22 +5,32 @@ namespace Striate.Graph;
 public sealed partial class InferenceSession
 {
     /// <summary>
-    /// Whether a channel-blocked direct 3×3 step hands its output to the direct step that alone reads it still blocked
-    /// (<see cref="BufferPlan.KeepBlockedBetweenDirectSteps"/>): the first skips unblocking its output, the second packing
-    /// its input. ResNet-18's conv1 → conv2 of each basic block. For benchmarks and tests (STRIATE_BENCH_BLOCKED_ACTIVATIONS=0/1).
+    /// Largest batch at which a channel-blocked direct 3×3 step hands its output to the direct step that alone reads it
+    /// still blocked (<see cref="BufferPlan.KeepBlockedBetweenDirectSteps"/>; 0: never): the first skips unblocking its
+    /// output, the second packing its input. ResNet-18's conv1 → conv2 of each basic block. STRIATE_BENCH_BLOCKED_ACTIVATIONS=N.
+    /// 1 by default: ResNet-18 b1 on the 2-vCPU Zen 3 (AVX2; bench/RESULTS.md 2026-12-07 08:06–08:13, steps_b1 --procs 3,
+    /// five runs of 40–100 rounds, both orientations) ran the @56 and @28 conv2s 0.02–0.07 ms faster each (their pack
+    /// gone; 12 of those 20 step intervals leave out 0 on the blocked side, 1 on the other), the conv1s even (their
+    /// in-place epilogue costs what the in-task unblocking did); whole runs (sum of steps, blocked ÷ plain) 0.988 (CI
+    /// leaving out 1), 0.995, 0.997, 1.000 and 1.002.
+    /// Not at larger batches, unmeasured there: the whole blocked output is then written by the tasks, not each task's
+    /// output in its thread's scratch (<see cref="Conv2dDirect"/>'s TaskOutput, which kept batch-32 outputs out of memory).
     /// </summary>
-    internal static bool BlockedActivations;
+    internal static int BlockedActivationsMaxBatch = 1;
 
-    /// <summary>Steps that hand their output on channel-blocked (<see cref="BlockedActivations"/>; for tests of the plan).</summary>
+    /// <summary>Steps that hand their output on channel-blocked (<see cref="BlockedActivationsMaxBatch"/>; for tests of the plan).</summary>
     internal int BlockedHandOffs => _steps.Count(s => s is ConvStep { WritesBlocked: true });
+
+    /// <summary>Floats of <see cref="BufferFloats"/> held by the blocked hand-off buffers (one per blocked shape).</summary>
+    internal long BlockedHandOffFloats { get; private init; }
 
     private sealed partial class BufferPlan
     {
         /// <summary>One zeroed blocked buffer per blocked shape (batch, channels, height, width, border): see <see cref="KeepBlockedBetweenDirectSteps"/>.</summary>
         private readonly Dictionary<(int N, int C, int H, int W, int Pad), float[]> _blocked = new();
 
-        /// <summary>Floats held by the blocked hand-off buffers.</summary>
-        private long BlockedFloats => _blocked.Values.Sum(b => (long)b.Length);
+        /// <summary>Floats held by the blocked hand-off buffers (beside the planned buffers; the first step's planned NCHW output stays too, unused).</summary>
+        public long BlockedFloats => _blocked.Values.Sum(b => (long)b.Length);
 
         /// <summary>
         /// Pairs of consecutive convolution steps a → b where a's output is b's input and nothing else's (not the graph's
@@ -36,7 +46,6 @@ public sealed partial class InferenceSession
         /// </summary>
         private void KeepBlockedBetweenDirectSteps(List<Step> steps, Dictionary<Node, Step?> built, Value graphOutput)
         {
-            if (!BlockedActivations) return;
             var width = Conv2dDirect.BestWidth;
             var nodeOf = new Dictionary<Step, Node>(ReferenceEqualityComparer.Instance);
             foreach (var (node, step) in built)
@@ -44,11 +53,10 @@ public sealed partial class InferenceSession
             for (int i = 0; i + 1 < steps.Count; i++)
             {
                 if (steps[i] is not ConvStep a || steps[i + 1] is not ConvStep b || !nodeOf.TryGetValue(a, out var na) || !nodeOf.TryGetValue(b, out var nb)) continue;
-                var gb = b.Geometry;
-                if (a.Residual != null || !HandsOnBlocked(a, width) || !HandsOnBlocked(b, width) || gb.PadH != gb.PadW
+                Conv2dGeometry ga = a.Geometry, gb = b.Geometry;
+                if (ga.Batch > BlockedActivationsMaxBatch || a.Residual != null || !HandsOnBlocked(a, width) || !HandsOnBlocked(b, width) || gb.PadH != gb.PadW
                     || !FeedsOnly(na, nb, graphOutput) || nb.Inputs.Skip(1).Any(v => ReferenceEquals(v, na.Output)))
                     continue;
-                var ga = a.Geometry;
                 var key = (ga.Batch, ga.OutChannels, ga.OutHeight, ga.OutWidth, gb.PadH);
                 if (!_blocked.TryGetValue(key, out var buffer))
                 {

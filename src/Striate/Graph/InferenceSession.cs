@@ -82,6 +82,7 @@ public sealed partial class InferenceSession
         _input = plan.Input;
         _output = plan.Output;
         _bufferFloats = plan.Floats;
+        BlockedHandOffFloats = plan.BlockedFloats;
         _buffers = plan.Buffers;
         // Kernel compilation and weight reordering happen here rather than in the first run (a fresh process's first
         // ResNet-18 run was 4× the next one, nearly all of it the JIT compiling tile kernels); two at a time, as the

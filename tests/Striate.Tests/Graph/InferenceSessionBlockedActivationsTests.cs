@@ -6,7 +6,7 @@ namespace Striate.Tests.Graph;
 
 /// <summary>
 /// A direct 3×3 step hands its output to the direct step that alone reads it channel-blocked
-/// (<see cref="InferenceSession.BlockedActivations"/>): ResNet-18's conv1 → conv2 of each basic block. The same tiles
+/// (<see cref="InferenceSession.BlockedActivationsMaxBatch"/>): ResNet-18's conv1 → conv2 of each basic block. The same tiles
 /// and the same epilogue arithmetic run either way, so the session's output is bit-identical to the session with the
 /// switch off; ResNet-50 (its 3×3s sit between 1×1 GEMMs) has no such pair and must not move either.
 /// </summary>
@@ -23,9 +23,9 @@ public sealed class InferenceSessionBlockedActivationsTests
         var (model, _) = RegistryModels.Build(name);
         var input = Tensor.Rand([batch, 3, size, size], new Generator(61), -1f, 1f);
         InferenceSession blocked, plain;
-        using (Switches.Set(() => InferenceSession.BlockedActivations, true))
+        using (Switches.Set(() => InferenceSession.BlockedActivationsMaxBatch, int.MaxValue))
             blocked = model.PrepareForInference([batch, 3, size, size], warmUp: false);
-        using (Switches.Set(() => InferenceSession.BlockedActivations, false))
+        using (Switches.Set(() => InferenceSession.BlockedActivationsMaxBatch, 0))
             plain = model.PrepareForInference([batch, 3, size, size], warmUp: false);
         Assert.Equal(0, plain.BlockedHandOffs);
         var actual = blocked.Run(input).Clone();
@@ -44,6 +44,17 @@ public sealed class InferenceSessionBlockedActivationsTests
             && Conv2dKernels.Choose(GeometryOf(n)) == Conv2dAlgorithm.Direct);
         if (pairs == 0) Assert.Skip($"no batch-blocked direct 3×3 here ({Conv2dDirect.BestWidth}): nothing is handed on blocked, the outputs above are the plain plan's");
         Assert.True(blocked.BlockedHandOffs > 0, $"{name} b{batch}: {pairs} conv1 steps take the blocked kernel, none hands on blocked");
+    }
+
+    /// <summary>By default only batch 1 hands on blocked (the only batch measured).</summary>
+    [Fact]
+    public void DefaultHandsOnBlockedAtBatchOneOnly()
+    {
+        var (model, _) = RegistryModels.Build("resnet18");
+        var one = model.PrepareForInference([1, 3, 112, 112], warmUp: false);
+        var two = model.PrepareForInference([2, 3, 112, 112], warmUp: false);
+        Assert.Equal(0, two.BlockedHandOffs);
+        if (one.BlockedHandOffs == 0) Assert.Skip($"no batch-blocked direct 3×3 here ({Conv2dDirect.BestWidth})");
     }
 
     private static Conv2dGeometry GeometryOf(Node n)
