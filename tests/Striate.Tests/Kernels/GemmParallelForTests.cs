@@ -79,6 +79,90 @@ public class GemmParallelForTests
         var tasks = Enumerable.Range(0, 4).Select(_ => Task.Run(() => RunsEveryIterationExactlyOnce(2, 37), TestContext.Current.CancellationToken)).ToArray();
         await Task.WhenAll(tasks);
     }
+
+    // Iteration i of loop l writes a value only this caller, loop and index give, so a caller that ran another's body,
+    // skipped an index or ran one twice (a stale job's range) leaves a wrong value or a count other than one.
+    private unsafe struct StampBody : IParallelBody
+    {
+        public float* Out;
+        public int* Hits;
+        public int Caller, Loop;
+        public void Invoke(int index)
+        {
+            Out[index] = Caller * 100_000f + Loop * 1_000f + index;
+            Interlocked.Increment(ref Hits[index]);
+        }
+    }
+
+    private static unsafe void StampLoops(int caller, int count, int loops, int threads)
+    {
+        var output = new float[count];
+        var hits = new int[count];
+        fixed (float* o = output)
+        fixed (int* h = hits)
+        {
+            for (int loop = 0; loop < loops; loop++)
+            {
+                Array.Fill(output, float.NaN);
+                Array.Clear(hits);
+                var body = new StampBody { Out = o, Hits = h, Caller = caller, Loop = loop % 100 };
+                ParallelFor.Run(count, ref body, threads);
+                for (int i = 0; i < count; i++)
+                {
+                    if (hits[i] != 1 || output[i] != caller * 100_000f + (loop % 100) * 1_000f + i)
+                        Assert.Fail($"caller {caller}, loop {loop}, iteration {i} of {count}: ran {hits[i]} times, wrote {output[i]}");
+                }
+            }
+        }
+    }
+
+    // Two users of the one pool on their own threads at once — an inference session serving beside a training loop,
+    // or two sessions: loops of different sizes and thread budgets interleave (one gets the pool, the other runs its
+    // loop on its own thread), and both streams finish with every value right, well within the bound (no deadlock,
+    // neither waits for the other's loop to end).
+    [Theory]
+    [InlineData(2, 2)]
+    [InlineData(4, 3)]
+    public async Task TwoConcurrentUsersBothCompleteWithTheirOwnResults(int threadsA, int threadsB)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        var a = Task.Factory.StartNew(() => StampLoops(1, 37, 400, threadsA), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        var b = Task.Factory.StartNew(() => StampLoops(2, 1_003, 400, threadsB), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        await Task.WhenAll(a, b).WaitAsync(TimeSpan.FromSeconds(120), ct);
+    }
+
+    private struct SlowBody : IParallelBody
+    {
+        public ManualResetEventSlim Release;
+        public void Invoke(int index)
+        {
+            if (!Release.Wait(TimeSpan.FromSeconds(60))) throw new TimeoutException("never released");
+        }
+    }
+
+    // While one caller's loop holds the pool (its iterations blocked), another caller's loops on another thread still
+    // run to the end with right values: they do not queue behind the held loop.
+    [Fact]
+    public async Task ALoopHeldOpenDoesNotBlockAnotherCaller()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var release = new ManualResetEventSlim(false);
+        var held = Task.Factory.StartNew(() =>
+        {
+            var body = new SlowBody { Release = release };
+            ParallelFor.Run(4, ref body, 2);
+        }, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        try
+        {
+            var other = Task.Factory.StartNew(() => StampLoops(3, 257, 50, 2), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            await other.WaitAsync(TimeSpan.FromSeconds(60), ct);
+        }
+        finally
+        {
+            release.Set();
+        }
+        await held.WaitAsync(TimeSpan.FromSeconds(60), ct);
+    }
 }
 
 /// <summary>
