@@ -15,9 +15,16 @@ internal static class MaxPoolInputs
     /// kernel's indices and the reference's, for a backward check.
     /// </summary>
     public static (Guarded<int> Indices, int[] Reference) CheckForward(Pool2dGeometry g, float[] x, string what, MaxPoolWithIndices kernel)
+        => CheckForward(g, x, what, kernel, out _);
+
+    /// <inheritdoc cref="CheckForward(Pool2dGeometry, float[], string, MaxPoolWithIndices)"/>
+    /// <param name="referenceValues">The reference's outputs, for the caller's further checks (the forward without indices).</param>
+    public static (Guarded<int> Indices, int[] Reference) CheckForward(Pool2dGeometry g, float[] x, string what, MaxPoolWithIndices kernel,
+        out float[] referenceValues)
     {
         int outLen = g.Planes * g.OutPlane;
         var (y, yRef) = (Guarded.Nan(outLen), new float[outLen]);
+        referenceValues = yRef;
         var (idx, idxRef) = (Guarded.Ints(outLen, fill: -7), new int[outLen]);
         PoolingReference.MaxPool2dForward(g, x, yRef, idxRef);
         kernel(y, idx);
