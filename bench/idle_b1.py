@@ -31,7 +31,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ort_b1 as ob  # noqa: E402
+import b1common as ob  # noqa: E402
 
 CONDITIONS = ["gap0", "gap1", "gap10", "gap100", "idle", "ort"]
 ORT_CONDITIONS = ["owarm", "oidle", "o100"]

@@ -44,8 +44,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ort_b1 as ob  # noqa: E402
-import steps_b1 as sb  # noqa: E402  (profile, bootstrap_median, quantile)
+import b1common as ob  # noqa: E402
 
 SIG = re.compile(r"(\d+)→([\d+]+) (\d+)×(\d+) (?:s(\d+) )?@(\d+)×(\d+)")
 
@@ -56,14 +55,7 @@ class OrtProfiled(ob.Server):
 
     def __init__(self, dll, model, workdir):
         self.workdir = workdir
-        self.proc = None
-        import subprocess
-        self.proc = subprocess.Popen(["dotnet", dll, model, "--profile", "ort"], stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE, text=True, bufsize=1, cwd=workdir)
-        line = self.proc.stdout.readline().strip()
-        if line != "ready":
-            self.proc.kill()
-            raise RuntimeError(f"OrtPaired --profile did not start: {line!r}")
+        super().__init__(["dotnet", dll, model, "--profile", "ort"], cwd=workdir)
 
     def profile(self):
         self.proc.stdin.write("profile\n")
@@ -228,7 +220,7 @@ def measure(args):
         for _ in range(args.warm_up):
             for s in striate:
                 ob.wait_idle(everyone, args.gap_ms / 1e3)
-                got = [n for n, _ in sb.profile(s)]
+                got = [n for n, _ in ob.profile(s)]
                 if names is None:
                     names = got
                 elif got != names:
@@ -248,7 +240,7 @@ def measure(args):
                 if k == "S":
                     s = striate[i % args.procs]
                     row["wall"]["S"] = s.run()
-                    steps = sb.profile(s)
+                    steps = ob.profile(s)
                     if [n for n, _ in steps] != names:
                         raise RuntimeError("Striate's steps changed between profiles")
                     row["s"] = [ms for _, ms in steps]
@@ -284,7 +276,7 @@ def measure(args):
 
 def report(data, text_filter="", top=None):
     log, rng, n = data["log"], random.Random(20261207), len(data["log"])
-    q = sb.quantile
+    q = ob.quantile
     rows = build_map(data["striate_steps"], data["ort_nodes"])
     out = [f"# {data['model']} b1, {n} rounds; Striate: {data['procs']} serve-b1 processes used in turn; ONNX Runtime: "
            f"one traced session (O) and one plain (P); order of S, O, P shuffled per round (seed {data['seed']}), each "
@@ -294,7 +286,7 @@ def report(data, text_filter="", top=None):
         out.append(f"{label:22s} median {q(xs, .5):8.3f}  p25 {q(xs, .25):8.3f}  min {min(xs):8.3f} ms")
     for k, label in (("P", "ORT plain ÷ Striate"), ("O", "ORT traced ÷ Striate")):
         rs = [r["wall"][k] / r["wall"]["S"] for r in log]
-        lo, hi = sb.bootstrap_median(rs, rng)
+        lo, hi = ob.bootstrap_median(rs, rng)
         out.append(f"{label:22s} per round median {q(rs, .5):.3f}  p25–p75 {q(rs, .25):.3f}–{q(rs, .75):.3f}  "
                    f"90% CI {lo:.3f}–{hi:.3f}")
     s_sum = [sum(r["s"]) for r in log]
@@ -310,10 +302,10 @@ def report(data, text_filter="", top=None):
     for row in rows:
         o, s = series(row, "o"), series(row, "s")
         d = [b - a for a, b in zip(o, s)]
-        lo, hi = sb.bootstrap_median(d, rng, resamples=1000)
+        lo, hi = ob.bootstrap_median(d, rng, resamples=1000)
         table.append(dict(row, o_med=q(o, .5), s_med=q(s, .5), d_med=q(d, .5), ci=(lo, hi), d=d))
     gap = [a - b for a, b in zip(o_run, o_sum)]
-    lo, hi = sb.bootstrap_median([-x for x in gap], rng, resamples=1000)
+    lo, hi = ob.bootstrap_median([-x for x in gap], rng, resamples=1000)
     table.append({"name": "ORT between nodes (model_run − nodes)", "kind": "ORT between nodes", "o": [], "s": [],
                   "o_med": q(gap, .5), "s_med": 0.0, "d_med": -q(gap, .5), "ci": (lo, hi), "d": [-x for x in gap]})
     shown = [t for t in table if text_filter in t["name"]]
@@ -341,7 +333,7 @@ def report(data, text_filter="", top=None):
     krows = []
     for kind, ts in kinds.items():
         d = [sum(t["d"][i] for t in ts) for i in range(n)]
-        lo, hi = sb.bootstrap_median(d, rng, resamples=1000)
+        lo, hi = ob.bootstrap_median(d, rng, resamples=1000)
         krows.append((q(d, .5), kind, sum(t["o_med"] for t in ts), sum(t["s_med"] for t in ts), lo, hi, len(ts)))
     for dm, kind, om, sm, lo, hi, cnt in sorted(krows, key=lambda x: -x[0]):
         star = "*" if lo > 0 or hi < 0 else " "
@@ -359,30 +351,17 @@ def report(data, text_filter="", top=None):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=ob.MODELS)
-    ap.add_argument("--rounds", type=int, default=60, help="rounds (default 60)")
-    ap.add_argument("--procs", type=int, default=3, metavar="N", help="serve-b1 processes, used in turn (default 3)")
-    ap.add_argument("--warm-up", type=int, default=2, help="untimed profiles per process before round 1 (default 2)")
-    ap.add_argument("--gap-ms", type=float, default=5, help="at least this many ms between runs (default 5)")
-    ap.add_argument("--seed", type=int, default=18, help="seed of the per-round order (default 18)")
-    ap.add_argument("--json", metavar="FILE", help="write every round as JSON into FILE")
-    ap.add_argument("--from", dest="source", metavar="FILE", help="no measuring: report a --json FILE again")
+    ob.round_options(ap, rounds=60, seed=18, procs=3, procs_help="serve-b1 processes, used in turn (default 3)")
     ap.add_argument("--steps", default="", metavar="TEXT", help="list only the rows whose name holds TEXT")
     ap.add_argument("--top", type=int, metavar="N", help="list only the N rows where Striate loses most")
-    ap.add_argument("--progress", action="store_true", help="a line on stderr every 10 rounds")
     args = ap.parse_args()
-    if args.source:
-        with open(args.source) as f:
-            data = json.load(f)
-    else:
+    if not args.source:
         if not args.model:
             ap.error("give --model (or --from FILE)")
         if args.rounds < 1 or args.warm_up < 1 or args.procs < 1:
             ap.error("--rounds, --warm-up and --procs must be at least 1")
-        data = measure(args)
-        if args.json:
-            with open(args.json, "w") as f:
-                json.dump(data, f)
-    print(report(data, args.steps, args.top))
+    data, new = ob.measured_or_loaded(args, measure)
+    ob.print_and_keep(args, data, new, report(data, args.steps, args.top))
 
 
 if __name__ == "__main__":

@@ -40,7 +40,6 @@ header says that ONNX Runtime stayed on its widest kernels.
 """
 
 import argparse
-import glob
 import json
 import os
 import statistics
@@ -48,14 +47,14 @@ import subprocess
 import sys
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-STRIATE = os.environ.get("STRIATE_CLI") or os.path.join(REPO, "src/Striate.Cli/bin/Release/net10.0/striate")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The processes, idle wait, ONNX exports and statistics the batch-1 scripts share (still ort_b1.X to those that import this).
+from b1common import (IDLE_CPU, IDLE_WINDOW, MODELS, ONNX_DIR, ORT_PAIRED, REPO, STRIATE, Server,  # noqa: E402,F401
+                      build_ort_paired, onnx_file, quantile, wait_idle)
+
 ORT = os.path.join(os.path.dirname(REPO), "shared/anchors/ort/run.sh")
 if not os.path.exists(ORT):
     ORT = "/work/shared/anchors/ort/run.sh"
-ORT_PAIRED = os.path.join(REPO, "bench/OrtPaired")
-MODELS = ["resnet18", "resnet50", "mobilenet_v2", "googlenet", "densenet121", "vgg11", "alexnet"]
-ONNX_DIR = os.path.expanduser("~/.cache/striate-bench/onnx")
 SPELL = 1.3  # a round slower than this × its side's best is taken as a slow-memory spell (see clean_rounds)
 SHIM_SOURCE = os.path.join(REPO, "bench/avx2only/avx2only.c")
 SHIM = os.path.expanduser("~/.cache/striate-bench/avx2only.so")
@@ -66,27 +65,6 @@ CPUID_CHECK = r"""
 #include <stdio.h>
 int main(void) { unsigned a, b, c, d; __cpuid_count(7, 0, a, b, c, d); printf("%u\n", (b >> 16) & 1); return 0; }
 """
-
-EXPORT = r"""
-import sys, torch, torchvision
-torch.manual_seed(0)
-name, path = sys.argv[1], sys.argv[2]
-kw = {"aux_logits": False, "init_weights": True} if name == "googlenet" else {}
-model = getattr(torchvision.models, name)(**kw).eval()
-torch.onnx.export(model, torch.randn(1, 3, 224, 224), path, opset_version=13,
-                  input_names=["input"], output_names=["logits"])
-"""
-
-
-def onnx_file(name):
-    path = os.path.join(ONNX_DIR, name + ".onnx")
-    if not os.path.exists(path):
-        os.makedirs(ONNX_DIR, exist_ok=True)
-        print(f"[export] {name} -> {path}", file=sys.stderr, flush=True)
-        subprocess.run(["/usr/bin/python3", "-c", EXPORT, name, path + ".tmp"], check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        os.replace(path + ".tmp", path)
-    return path
 
 
 def avx2_shim():
@@ -145,15 +123,6 @@ def clean_rounds(rows):
     return kept or rows
 
 
-def quantile(xs, q):
-    """The q-quantile of xs, linear between the two nearest order statistics (numpy's default; q=0.5: the median)."""
-    v = sorted(xs)
-    pos = q * (len(v) - 1)
-    lo = int(pos)
-    hi = min(lo + 1, len(v) - 1)
-    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
-
-
 def summarize(striate_ms, ort_ms):
     """Per-side median, p10, p25, min and the per-pair ratios ORT ÷ Striate (median, p25, p75) of one model's pairs."""
     assert len(striate_ms) == len(ort_ms) and striate_ms
@@ -174,79 +143,6 @@ def steal_ms():
     """Milliseconds the hypervisor ran something else on this machine's vCPUs, summed over them (/proc/stat)."""
     with open("/proc/stat") as f:
         return int(f.readline().split()[8]) * 1000 // os.sysconf("SC_CLK_TCK")
-
-
-SCHEDSTAT = os.path.exists("/proc/self/schedstat")
-
-
-class Server:
-    """One long-lived side of --paired: a process that prints "ready", then answers each "run" with its milliseconds."""
-
-    def __init__(self, cmd, env):
-        self.proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
-        line = self.proc.stdout.readline().strip()
-        if line != "ready":
-            self.proc.kill()
-            raise RuntimeError(f"{cmd[0]} did not start: {line!r}")
-
-    def run(self):
-        self.proc.stdin.write("run\n")
-        self.proc.stdin.flush()
-        return float(self.proc.stdout.readline())
-
-    def cpu_ns(self):
-        """Nanoseconds on a CPU so far, all threads: /proc/PID/task/*/schedstat's first field, or where the kernel has
-        no schedstat, utime + stime of /proc/PID/task/*/stat (clock ticks)."""
-        total = 0
-        for task in glob.glob(f"/proc/{self.proc.pid}/task/*"):
-            try:
-                if SCHEDSTAT:
-                    with open(task + "/schedstat") as f:
-                        total += int(f.read().split()[0])
-                else:
-                    with open(task + "/stat") as f:
-                        fields = f.read().rsplit(")", 1)[1].split()
-                    total += (int(fields[11]) + int(fields[12])) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
-            except (OSError, ValueError, IndexError):
-                pass  # a thread that ended between the listing and the read
-        return total
-
-    def close(self):
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
-
-
-IDLE_WINDOW = 0.012  # s: the processes are idle when they took < IDLE_CPU of CPU time over the last IDLE_WINDOW
-IDLE_CPU = 0.2e-3    # s (per-thread CPU time advances at scheduler ticks, so the window spans a few of them)
-
-
-def wait_idle(servers, min_gap, cap=1.0):
-    """Sleeps at least min_gap s and until no server has used the CPU for IDLE_WINDOW (ONNX Runtime's intra-op
-    threads spin for tens of ms after a run); returns the seconds waited (at most cap)."""
-    start = time.perf_counter()
-    history = [(start, sum(s.cpu_ns() for s in servers))]
-    while True:
-        time.sleep(0.002)
-        now = time.perf_counter()
-        cpu = sum(s.cpu_ns() for s in servers)
-        history.append((now, cpu))
-        while len(history) > 1 and history[1][0] <= now - IDLE_WINDOW:
-            history.pop(0)
-        quiet = history[0][0] <= now - IDLE_WINDOW and cpu - history[0][1] < IDLE_CPU * 1e9
-        if (quiet and now - start >= min_gap) or now - start >= cap:
-            return now - start
-
-
-def build_ort_paired():
-    """bench/OrtPaired's DLL, built first unless it is newer than its sources: under /work/quiet.sh a build can wait
-    forever on a compiler server or MSBuild node that quiet.sh stopped (2026-12-07 02:00: 4 minutes of a quiet window)."""
-    dll = os.path.join(ORT_PAIRED, "bin/Release/net10.0/OrtPaired.dll")
-    sources = [os.path.join(ORT_PAIRED, f) for f in ("Program.cs", "OrtPaired.csproj")]
-    if os.path.exists(dll) and all(os.path.getmtime(dll) >= os.path.getmtime(f) for f in sources):
-        return dll
-    subprocess.run(["dotnet", "build", ORT_PAIRED, "-c", "Release", "-nologo", "-v", "q"], check=True,
-                   stdout=subprocess.DEVNULL)
-    return dll
 
 
 def paired(name, env, ort_dll, pairs, gap, warm_up=3):

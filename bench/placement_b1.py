@@ -28,8 +28,7 @@ import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ort_b1 as ob  # noqa: E402
-import steps_b1 as sb  # noqa: E402
+import b1common as ob  # noqa: E402
 
 KINDS = ("1x1", "3x3", "other")
 
@@ -72,7 +71,7 @@ def measure(args):
         for _ in range(args.warm_up):
             for s in servers:
                 ob.wait_idle(servers, args.gap_ms / 1e3)
-                steps = [n for n, _ in sb.parse_profile(ask(s, "profile"))]
+                steps = [n for n, _ in ob.parse_profile(ask(s, "profile"))]
                 if names is None:
                     names = steps
                 elif steps != names:
@@ -85,7 +84,7 @@ def measure(args):
             row = {"order": order, "steps": {}, "cpu": {}}
             for p in order:
                 ob.wait_idle(servers, args.gap_ms / 1e3)
-                row["steps"][p] = [ms for _, ms in sb.parse_profile(ask(servers[p], "profile"))]
+                row["steps"][p] = [ms for _, ms in ob.parse_profile(ask(servers[p], "profile"))]
                 row["cpu"][p] = task_cpu(servers[p].proc.pid, placements[p]["caller_tid"])
             log.append(row)
             if args.progress and (i + 1) % 10 == 0:
@@ -145,7 +144,7 @@ def report(data):
     ratios = {p: {g: [] for g in groups} for p in range(procs)}
     for row in sums:
         for g in groups:
-            med = sb.quantile([row[p][g] for p in range(procs)], .5)
+            med = ob.quantile([row[p][g] for p in range(procs)], .5)
             for p in range(procs):
                 ratios[p][g].append(row[p][g] / med)
     out.append("per process: median over rounds of (its time ÷ all processes' median that round) [90% CI], and its "
@@ -156,11 +155,11 @@ def report(data):
         cols, ms = [], []
         for g in groups:
             xs = ratios[p][g]
-            lo, hi = sb.bootstrap_median(xs, rng, resamples=1000)
+            lo, hi = ob.bootstrap_median(xs, rng, resamples=1000)
             star = "*" if lo > 1 or hi < 1 else " "
-            cols.append(f"{sb.quantile(xs, .5):.3f} [{lo:.3f},{hi:.3f}]{star}")
-            ms.append(f"{sb.quantile([row[p][g] for row in sums], .5):7.3f}")
-            summary["process"].setdefault(p, {})[g] = {"ratio": sb.quantile(xs, .5), "ci90": [lo, hi]}
+            cols.append(f"{ob.quantile(xs, .5):.3f} [{lo:.3f},{hi:.3f}]{star}")
+            ms.append(f"{ob.quantile([row[p][g] for row in sums], .5):7.3f}")
+            summary["process"].setdefault(p, {})[g] = {"ratio": ob.quantile(xs, .5), "ci90": [lo, hi]}
         out.append(f"{p:4d} " + " ".join(f"{c:>22s}" for c in cols) + "   ms: " + " ".join(ms))
     out.append("")
     out.append("placement per process: caller's CPU at the end of each profile (share on CPU 0); kernel threads (tid, CPU "
@@ -193,8 +192,8 @@ def report(data):
             ps = [p for p in range(procs) if code[p].get("Gemm256x6x16.Run", -1) == v]
             r1 = [summary["process"][p]["1x1"]["ratio"] for p in ps]
             r3 = [summary["process"][p]["3x3"]["ratio"] for p in ps]
-            out.append(f"Run at {v:2d} mod 64: {len(ps)} processes, 1x1 ratio median {sb.quantile(r1, .5):.3f} "
-                       f"(range {min(r1):.3f}–{max(r1):.3f}), 3x3 median {sb.quantile(r3, .5):.3f}")
+            out.append(f"Run at {v:2d} mod 64: {len(ps)} processes, 1x1 ratio median {ob.quantile(r1, .5):.3f} "
+                       f"(range {min(r1):.3f}–{max(r1):.3f}), 3x3 median {ob.quantile(r3, .5):.3f}")
         summary["code"] = code
     moved = 0
     for p in range(procs):
@@ -208,27 +207,14 @@ def report(data):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=ob.MODELS, default="resnet50")
-    ap.add_argument("--procs", type=int, default=10, help="identical serve-b1 processes (default 10)")
-    ap.add_argument("--rounds", type=int, default=40, help="rounds, each profiling every process once (default 40)")
-    ap.add_argument("--warm-up", type=int, default=2, help="untimed profiles per process first (default 2)")
-    ap.add_argument("--gap-ms", type=float, default=5, help="at least this many ms between runs (default 5)")
-    ap.add_argument("--seed", type=int, default=16)
-    ap.add_argument("--json", metavar="FILE", help="write every round, both placements and the summary into FILE")
-    ap.add_argument("--from", dest="source", metavar="FILE", help="no measuring: report a --json FILE again")
-    ap.add_argument("--progress", action="store_true")
+    ob.round_options(ap, rounds=40, seed=16, procs=10, procs_help="identical serve-b1 processes (default 10)",
+                     json_help="write every round, both placements and the summary into FILE")
     args = ap.parse_args()
-    if args.source:
-        with open(args.source) as f:
-            data = json.load(f)
-    else:
-        if args.procs < 2 or args.rounds < 1 or args.warm_up < 1:
-            ap.error("--procs at least 2, --rounds and --warm-up at least 1")
-        data = measure(args)
+    if not args.source and (args.procs < 2 or args.rounds < 1 or args.warm_up < 1):
+        ap.error("--procs at least 2, --rounds and --warm-up at least 1")
+    data, new = ob.measured_or_loaded(args, measure)
     text, summary = report(data)
-    print(text)
-    if args.json and not args.source:
-        with open(args.json, "w") as f:
-            json.dump(dict(data, summary=summary), f)
+    ob.print_and_keep(args, data, new, text, summary)
 
 
 if __name__ == "__main__":

@@ -8,13 +8,15 @@
 
 Each --values entry is an arm (A, B, C, ...; '-' leaves the variable unset, the same value twice is an A/A run): one
 long-lived serve-b1 process started with the variable so (the session prepared as the tv_MODEL_224_infer_b1_ figures
-prepare it, the STRIATE_BENCH_* switches read at start). Each answers a "profile" line with one untimed run and one
-timed step by step (session.Profile with one run): every step's milliseconds. After --warm-up untimed profiles per arm,
-each round profiles every arm once in an order shuffled per round (seeded), each after all processes have been off the
-CPU for 12 ms (at least --gap-ms): bench/ort_b1.py's idle gaps, so no arm runs beside another's spinning threads and a
-slow spell of the host falls on the arms at random. With --ort, bench/OrtPaired (ONNX Runtime, the anchor's session)
-joins the rotation as arm O, and each Striate arm also answers a "run" (its wall clock after the idle gap, the
-figure --paired compares) before its profile, so ORT ÷ arm compares like with like.
+prepare it, the STRIATE_BENCH_* switches read at start); a --switch starting with "--" is an option of `striate bench`
+given on the command line instead (`--switch=--threads --values 1 2`: every step on one kernel thread and on two). Each
+answers a "profile" line with one untimed run and one timed step by step (session.Profile with one run): every step's
+milliseconds. After --warm-up untimed profiles per arm, each round profiles every arm once in an order shuffled per
+round (seeded), each after all processes have been off the CPU for 12 ms (at least --gap-ms): bench/ort_b1.py's idle
+gaps, so no arm runs beside another's spinning threads and a slow spell of the host falls on the arms at random. With
+--ort, bench/OrtPaired (ONNX Runtime, the anchor's session) joins the rotation as arm O, and each Striate arm also
+answers a "run" (its wall clock after the idle gap, the figure --paired compares) before its profile, so ORT ÷ arm
+compares like with like.
 
 Why not `striate bench --ab` at batch 1: --ab alternates arms inside one process, rebuilding and re-preparing the model
 between them, and on a host with slow spells of seconds its ResNet-50 b1 A/A read 0.91–1.10 for identical code; run
@@ -35,42 +37,13 @@ more before trusting a per-step move of a few %.
 """
 
 import argparse
-import json
-import math
 import os
 import random
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import ort_b1 as ob  # noqa: E402  (Server, wait_idle, build_ort_paired, onnx_file, STRIATE, MODELS)
-
-RESAMPLES = 4000
-LEVEL = 0.90
-
-
-def quantile(xs, q):
-    return ob.quantile(xs, q)
-
-
-def bootstrap_median(xs, rng, resamples=RESAMPLES, level=LEVEL):
-    """The central `level` interval of the median of xs over bootstrap resamples (percentile method)."""
-    n = len(xs)
-    meds = []
-    for _ in range(resamples):
-        s = sorted(rng.choices(xs, k=n))
-        meds.append(s[n // 2] if n % 2 else 0.5 * (s[n // 2 - 1] + s[n // 2]))
-    tail = (1 - level) / 2
-    return quantile(meds, tail), quantile(meds, 1 - tail)
-
-
-def sign_test(a, b):
-    """Two-sided exact sign test: the chance a fair coin tossed a + b times splits at least as unevenly as a : b."""
-    n, k = a + b, min(a, b)
-    if n == 0:
-        return 1.0
-    tail = sum(math.exp(math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) - n * math.log(2))
-               for i in range(k + 1))
-    return min(1.0, 2 * tail)
+import b1common as ob  # noqa: E402  (Server, wait_idle, build_ort_paired, onnx_file, STRIATE, MODELS)
+from b1common import bootstrap_median, parse_profile, profile, quantile, sign_test  # noqa: E402,F401  (steps_b1.X to others)
 
 
 def step_keys(names):
@@ -84,24 +57,6 @@ def step_keys(names):
     return keys
 
 
-def parse_profile(line):
-    """serve-b1's answer to "profile": NODE=MS;NODE=MS;... (node names may hold '=': split at the last)."""
-    out = []
-    for entry in line.strip().split(";"):
-        name, ms = entry.rsplit("=", 1)
-        out.append((name, float(ms)))
-    return out
-
-
-def profile(server):
-    server.proc.stdin.write("profile\n")
-    server.proc.stdin.flush()
-    line = server.proc.stdout.readline()
-    if not line:
-        raise RuntimeError("serve-b1 ended instead of answering 'profile' (a build without the verb?)")
-    return parse_profile(line)
-
-
 def measure(args):
     env_base = dict(os.environ)
     env_base.pop(args.switch, None)
@@ -112,12 +67,14 @@ def measure(args):
             servers["O"] = ob.Server(["dotnet", ob.build_ort_paired(), ob.onnx_file(args.model)], dict(env_base))
         procs = {}  # arm -> its --procs processes, used in turn (round i: process i mod --procs)
         for k, v in zip(keys, args.values):
-            env = dict(env_base)
-            if v != "-":
+            env, extra = dict(env_base), []
+            if v != "-" and args.switch.startswith("--"):
+                extra = [args.switch, v]  # a command-line option of striate bench (--threads), not a variable
+            elif v != "-":
                 env[args.switch] = v
             procs[k] = []
             for j in range(args.procs):
-                servers[f"{k}{j}"] = ob.Server([ob.STRIATE, "bench", "--serve-b1", args.model], env)
+                servers[f"{k}{j}"] = ob.Server([ob.STRIATE, "bench", "--serve-b1", args.model] + extra, env)
                 procs[k].append(servers[f"{k}{j}"])
         everyone = list(servers.values())
         names = {}
@@ -277,38 +234,26 @@ def report(data, step_filter="", top=None, sort="order"):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", choices=ob.MODELS)
-    ap.add_argument("--switch", help="the STRIATE_BENCH_* variable the arms differ in")
+    ap.add_argument("--switch", help="the STRIATE_BENCH_* variable the arms differ in (or an option such as --threads)")
     ap.add_argument("--values", nargs="+", help="one value per arm, A first ('-' = unset); at least two")
-    ap.add_argument("--rounds", type=int, default=40, help="rounds (each arm profiled once per round; default 40)")
-    ap.add_argument("--procs", type=int, default=1, metavar="N",
-                    help="serve-b1 processes per arm, used in turn round by round (default 1; see above)")
     ap.add_argument("--ort", action="store_true", help="ONNX Runtime beside the arms (arm O) and each arm's wall clock")
-    ap.add_argument("--warm-up", type=int, default=2, help="untimed profiles per arm before round 1 (default 2)")
-    ap.add_argument("--gap-ms", type=float, default=5, help="at least this many ms between runs (default 5)")
-    ap.add_argument("--seed", type=int, default=16, help="seed of the per-round order (default 16)")
-    ap.add_argument("--json", metavar="FILE", help="write every round and the summary as JSON into FILE")
-    ap.add_argument("--from", dest="source", metavar="FILE", help="no measuring: report a --json FILE again")
+    ob.round_options(ap, rounds=40, seed=16, procs=1,
+                     procs_help="serve-b1 processes per arm, used in turn round by round (default 1; see above)",
+                     json_help="write every round and the summary as JSON into FILE")
     ap.add_argument("--steps", default="", metavar="TEXT", help="list only the steps whose name holds TEXT")
     ap.add_argument("--top", type=int, metavar="N", help="list only N steps (with --sort diff: the N that moved most)")
     ap.add_argument("--sort", choices=["order", "diff"], default="order", help="steps in execution order or by |B − A|")
-    ap.add_argument("--progress", action="store_true", help="a line on stderr every 10 rounds")
     args = ap.parse_args()
-    if args.source:
-        with open(args.source) as f:
-            data = json.load(f)
-    else:
+    if not args.source:
         if not (args.model and args.switch and args.values and len(args.values) >= 2):
             ap.error("give --model, --switch and at least two --values (or --from FILE)")
         if len(args.values) > 8:
             ap.error("at most 8 arms")
         if args.rounds < 1 or args.warm_up < 1 or args.procs < 1:
             ap.error("--rounds, --warm-up and --procs must be at least 1")
-        data = measure(args)
+    data, new = ob.measured_or_loaded(args, measure)
     text, summary = report(data, args.steps, args.top, args.sort)
-    print(text)
-    if args.json and not args.source:
-        with open(args.json, "w") as f:
-            json.dump(dict(data, summary=summary), f)
+    ob.print_and_keep(args, data, new, text, summary)
 
 
 if __name__ == "__main__":
