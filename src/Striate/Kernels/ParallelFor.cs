@@ -45,8 +45,11 @@ internal interface IParallelBody
 /// <para>
 /// Which thread runs an iteration never changes a result: iterations must write disjoint outputs (a reduction keeps
 /// one partial per iteration and sums them in index order afterwards), so results are the same for any thread count.
-/// A call made while another loop is running (from another thread, or nested inside a body) runs its iterations
-/// serially on the calling thread: correct, never deadlocking, just not parallel.
+/// A call nested inside a body runs its iterations serially on the calling thread. A call from another thread while a
+/// loop is running takes the next free job slot (<see cref="JobSlots"/>), each with its own team of workers, and the
+/// thread budget is shared among the slots running at that moment (two callers on 16 threads: 8 each); when every
+/// slot is taken, or its share is one thread, it runs serially on its own thread: correct, never waiting for the other
+/// caller, never deadlocking.
 /// </para>
 /// </summary>
 internal static unsafe class ParallelFor
@@ -66,17 +69,40 @@ internal static unsafe class ParallelFor
         [FieldOffset(192)] public int Generation;
     }
 
-    private static SharedWords shared = new() { Ticket = Closed };
-    private static int busy; // 1 while a loop runs (the one job slot)
-    private static int jobCount;
-    private static int jobWorkers;
-    private static int jobThreads;
-    private static void* jobBody;
-    private static delegate*<void*, int, int, void> jobInvoke;
-    private static Exception? jobError;
+    /// <summary>
+    /// One job slot: the loop running in it and the team of workers that serves it. Slot 0 is the one a lone caller
+    /// takes (and the only one Rouse wakes and WorkerPlacement keeps off the caller's CPU); the others exist for callers
+    /// on other threads at the same time (two inference sessions, or serving beside a training loop).
+    /// </summary>
+    private sealed class Slot(int index)
+    {
+        public readonly int Index = index;
+        public SharedWords Shared = new() { Ticket = Closed };
+        public int Busy; // 1 while a loop runs in this slot
+        public int JobCount;
+        public int JobWorkers;
+        public int JobThreads;
+        public void* JobBody;
+        public delegate*<void*, int, int, void> JobInvoke;
+        public Exception? JobError;
+        public Worker[] Workers = [];
+        public long PublishedAt;
+    }
+
+    /// <summary>The most job slots <see cref="JobSlots"/> may ask for.</summary>
+    internal const int MaxJobSlots = 4;
+
+    /// <summary>
+    /// How many callers on different threads may run parallel loops at once (1 to <see cref="MaxJobSlots"/>), each with
+    /// its own team of workers and a share of <see cref="KernelThreads.Count"/>. 1: one slot, a second concurrent caller
+    /// runs its loops serially (before 2026-12-07). Switch STRIATE_BENCH_JOB_SLOTS.
+    /// </summary>
+    internal static int JobSlots = 1;
+
+    private static readonly Slot[] slots = [new(0), new(1), new(2), new(3)];
+    private static readonly Slot main = slots[0];
 
     private static readonly object GrowLock = new();
-    private static Worker[] workers = [];
     [ThreadStatic] private static bool insideLoop;
 
     /// <summary>How long an idle worker polls for the next loop before sleeping, in Stopwatch ticks (~50 µs).</summary>
@@ -89,7 +115,6 @@ internal static unsafe class ParallelFor
     /// </summary>
     internal static bool Trace;
     internal static long TracedLoops, TracedJoins, TracedJoinTicks, TracedWakeUps, TracedWakeTicks;
-    private static long publishedAt;
 
     /// <summary>
     /// Runs <c>body.Invoke(i)</c> for every i in [0, count) on up to <see cref="KernelThreads.Count"/> threads
@@ -105,8 +130,14 @@ internal static unsafe class ParallelFor
     public static void Run<TBody>(int count, ref TBody body, int threads) where TBody : struct, IParallelBody
     {
         if (count <= 0) return;
+        Slot? slot = Math.Min(threads, count) <= 1 || insideLoop ? null : Take(ref threads);
         threads = Math.Min(threads, count);
-        if (threads <= 1 || insideLoop || Interlocked.CompareExchange(ref busy, 1, 0) != 0)
+        if (slot != null && threads <= 1)
+        {
+            Volatile.Write(ref slot.Busy, 0); // this caller's share of the budget is one thread
+            slot = null;
+        }
+        if (slot == null)
         {
             for (int i = 0; i < count; i++) body.Invoke(i);
             return;
@@ -115,36 +146,68 @@ internal static unsafe class ParallelFor
         {
             insideLoop = true;
             int workerCount = threads - 1;
-            var team = EnsureWorkers(workerCount);
-            int gen = shared.Generation + 1;
-            Interlocked.Exchange(ref shared.Ticket, ((long)gen << 32) | Closed);
-            jobBody = Unsafe.AsPointer(ref body);
-            jobInvoke = &InvokeRange<TBody>;
-            jobCount = count;
-            jobWorkers = workerCount;
-            jobThreads = threads;
-            jobError = null;
-            Volatile.Write(ref shared.Pending, count);
-            Interlocked.Exchange(ref shared.Ticket, (long)gen << 32);
-            if (Trace) { TracedLoops++; publishedAt = Stopwatch.GetTimestamp(); }
-            Volatile.Write(ref shared.Generation, gen);
-            int callerCpu = WorkerPlacement.CallerCpuToKeepOff();
-            if (callerCpu >= 0) KeepWorkersOff(callerCpu, team);
+            var team = EnsureWorkers(slot, workerCount);
+            int gen = slot.Shared.Generation + 1;
+            Interlocked.Exchange(ref slot.Shared.Ticket, ((long)gen << 32) | Closed);
+            slot.JobBody = Unsafe.AsPointer(ref body);
+            slot.JobInvoke = &InvokeRange<TBody>;
+            slot.JobCount = count;
+            slot.JobWorkers = workerCount;
+            slot.JobThreads = threads;
+            slot.JobError = null;
+            Volatile.Write(ref slot.Shared.Pending, count);
+            Interlocked.Exchange(ref slot.Shared.Ticket, (long)gen << 32);
+            if (Trace) { Interlocked.Increment(ref TracedLoops); slot.PublishedAt = Stopwatch.GetTimestamp(); }
+            Volatile.Write(ref slot.Shared.Generation, gen);
+            if (slot == main)
+            {
+                int callerCpu = WorkerPlacement.CallerCpuToKeepOff();
+                if (callerCpu >= 0) KeepWorkersOff(callerCpu, team);
+            }
             WakeChildren(team, -1, workerCount);
 
-            Participate(gen);
+            Participate(slot, gen);
             var spin = new SpinWait();
-            while (Volatile.Read(ref shared.Pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+            while (Volatile.Read(ref slot.Shared.Pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
 
-            Exception? error = jobError;
-            jobBody = null;
+            Exception? error = slot.JobError;
+            slot.JobBody = null;
             if (error != null) throw new AggregateException("A parallel kernel iteration failed.", error);
         }
         finally
         {
             insideLoop = false;
-            Volatile.Write(ref busy, 0);
+            Volatile.Write(ref slot.Busy, 0);
         }
+    }
+
+    /// <summary>
+    /// A free job slot for this loop, or null (run it serially): slot 0 when no other loop runs; with
+    /// <see cref="JobSlots"/> &gt; 1 the next free one, and <paramref name="threads"/> cut to this caller's share of the
+    /// budget among the slots busy now.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Slot? Take(ref int threads)
+    {
+        int slotCount = JobSlots;
+        if (Interlocked.CompareExchange(ref main.Busy, 1, 0) == 0)
+        {
+            if (slotCount <= 1) return main;
+            return Share(main, ref threads, slotCount);
+        }
+        for (int s = 1; s < Math.Min(slotCount, MaxJobSlots); s++)
+            if (Interlocked.CompareExchange(ref slots[s].Busy, 1, 0) == 0) return Share(slots[s], ref threads, slotCount);
+        return null;
+    }
+
+    // The budget split evenly among the loops running now, this one included (they were started with their own share
+    // and keep it to their end; the next loop of each takes its share again).
+    private static Slot Share(Slot taken, ref int threads, int slotCount)
+    {
+        int running = 0;
+        for (int s = 0; s < Math.Min(slotCount, MaxJobSlots); s++) running += Volatile.Read(ref slots[s].Busy);
+        threads = Math.Max(1, threads / Math.Max(1, running));
+        return taken;
     }
 
     // Rare (the caller moved to another CPU, or workers were added): every worker's mask, not only this loop's team.
@@ -170,7 +233,7 @@ internal static unsafe class ParallelFor
     internal static void Rouse(bool keepPolling = true)
     {
         if (keepPolling) Interlocked.Increment(ref awake);
-        var team = Volatile.Read(ref workers);
+        var team = Volatile.Read(ref main.Workers);
         WakeChildren(team, -1, Math.Min(team.Length, KernelThreads.Count - 1));
     }
 
@@ -198,13 +261,14 @@ internal static unsafe class ParallelFor
 
     /// <summary>Claims and runs ranges of job <paramref name="gen"/> until none are left.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Participate(int gen)
+    private static void Participate(Slot slot, int gen)
     {
         // Read the job, then validate every claim against the ticket (see the publication order above).
-        int count = jobCount;
-        int share = 2 * jobThreads;
-        void* body = jobBody;
-        delegate*<void*, int, int, void> invoke = jobInvoke;
+        int count = slot.JobCount;
+        int share = 2 * slot.JobThreads;
+        void* body = slot.JobBody;
+        delegate*<void*, int, int, void> invoke = slot.JobInvoke;
+        ref SharedWords shared = ref slot.Shared;
         while (true)
         {
             long t = Volatile.Read(ref shared.Ticket);
@@ -216,40 +280,43 @@ internal static unsafe class ParallelFor
             int n = Math.Max(1, (count - index) / share);
             if (Interlocked.CompareExchange(ref shared.Ticket, t + n, t) != t) continue;
             try { invoke(body, index, index + n); }
-            catch (Exception e) { Interlocked.CompareExchange(ref jobError, e, null); }
+            catch (Exception e) { Interlocked.CompareExchange(ref slot.JobError, e, null); }
             Interlocked.Add(ref shared.Pending, -n);
         }
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static Worker[] EnsureWorkers(int needed)
+    private static Worker[] EnsureWorkers(Slot slot, int needed)
     {
-        var team = Volatile.Read(ref workers);
+        var team = Volatile.Read(ref slot.Workers);
         if (team.Length >= needed) return team;
         lock (GrowLock)
         {
-            team = workers;
+            team = slot.Workers;
             if (team.Length >= needed) return team;
             var grown = new Worker[needed];
             team.CopyTo(grown, 0);
-            for (int i = team.Length; i < needed; i++) grown[i] = new Worker(i);
-            Volatile.Write(ref workers, grown);
-            WorkerPlacement.Forget(); // the new workers' masks are not set yet
+            for (int i = team.Length; i < needed; i++) grown[i] = new Worker(slot, i);
+            Volatile.Write(ref slot.Workers, grown);
+            if (slot == main) WorkerPlacement.Forget(); // the new workers' masks are not set yet
             return grown;
         }
     }
 
     private sealed class Worker
     {
+        private readonly Slot slot;
         private readonly int index;
         private readonly SemaphoreSlim signal = new(0);
         private int sleeping; // 1 while the worker waits (or is about to wait) on the semaphore
         public int ThreadId; // the kernel's id of this worker's thread, for WorkerPlacement (0 until it runs, or off Linux)
 
-        public Worker(int index)
+        public Worker(Slot slot, int index)
         {
+            this.slot = slot;
             this.index = index;
-            var thread = new Thread(Loop) { IsBackground = true, Name = $"Striate kernel worker {index + 1}" };
+            string name = slot.Index == 0 ? $"Striate kernel worker {index + 1}" : $"Striate kernel worker {index + 1} (slot {slot.Index})";
+            var thread = new Thread(Loop) { IsBackground = true, Name = name };
             thread.Start();
         }
 
@@ -271,16 +338,16 @@ internal static unsafe class ParallelFor
             {
                 int gen = WaitForJob(seen);
                 seen = gen;
-                int workerCount = Volatile.Read(ref jobWorkers);
+                int workerCount = Volatile.Read(ref slot.JobWorkers);
                 if (index >= workerCount) continue;
                 if (Trace)
                 {
                     Interlocked.Increment(ref TracedJoins);
-                    Interlocked.Add(ref TracedJoinTicks, Stopwatch.GetTimestamp() - Volatile.Read(ref publishedAt));
+                    Interlocked.Add(ref TracedJoinTicks, Stopwatch.GetTimestamp() - Volatile.Read(ref slot.PublishedAt));
                 }
                 // Pass the wake-up on before working: the workers below this one in the tree may be asleep.
-                WakeChildren(Volatile.Read(ref workers), index, workerCount);
-                Participate(gen);
+                WakeChildren(Volatile.Read(ref slot.Workers), index, workerCount);
+                Participate(slot, gen);
             }
         }
 
@@ -288,15 +355,17 @@ internal static unsafe class ParallelFor
         private int WaitForJob(int seen)
         {
             long start = Stopwatch.GetTimestamp();
+            ref SharedWords shared = ref slot.Shared;
+            bool roused = slot == main; // only slot 0's team is roused (Rouse) and polls while a caller is
             while (true)
             {
                 int gen = Volatile.Read(ref shared.Generation);
                 if (gen != seen) return gen;
-                if (Stopwatch.GetTimestamp() - start < SpinTicks || Volatile.Read(ref awake) > 0) { Thread.SpinWait(20); continue; }
+                if (Stopwatch.GetTimestamp() - start < SpinTicks || (roused && Volatile.Read(ref awake) > 0)) { Thread.SpinWait(20); continue; }
 
                 Interlocked.Exchange(ref sleeping, 1);
                 gen = Volatile.Read(ref shared.Generation);
-                if (gen != seen || Volatile.Read(ref awake) > 0)
+                if (gen != seen || (roused && Volatile.Read(ref awake) > 0))
                 {
                     // A loop was published or a caller roused the pool meanwhile. If a waker already cleared our flag
                     // it also released the semaphore, so consume that release to keep the count at zero.
@@ -311,7 +380,7 @@ internal static unsafe class ParallelFor
                 // Woken by Rouse (no loop yet): pass it on down the tree, as a loop's wake-up is passed on.
                 if (Volatile.Read(ref shared.Generation) == seen)
                 {
-                    var team = Volatile.Read(ref workers);
+                    var team = Volatile.Read(ref slot.Workers);
                     WakeChildren(team, index, Math.Min(team.Length, KernelThreads.Count - 1));
                 }
             }

@@ -94,7 +94,7 @@ public class GemmParallelForTests
         }
     }
 
-    private static unsafe void StampLoops(int caller, int count, int loops, int threads)
+    internal static unsafe void StampLoops(int caller, int count, int loops, int threads)
     {
         var output = new float[count];
         var hits = new int[count];
@@ -236,6 +236,69 @@ public class ParallelForWakeUpTests
         using var barrier = new Barrier(8);
         var body = new BarrierBody { Barrier = barrier, Missed = new int[1] };
         ParallelFor.Run(8, ref body, 8);
+        Assert.Equal(0, body.Missed[0]);
+    }
+}
+
+/// <summary>
+/// Job slots (<see cref="ParallelFor.JobSlots"/>): with more than one, callers on different threads at the same time
+/// each run their loops on a team of their own with a share of the thread budget; with one, the second runs serially.
+/// Alone (a non-parallel collection): the tests set the process-wide slot count and thread budget.
+/// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
+public class ParallelForJobSlotTests
+{
+    private struct MeetingBody : IParallelBody
+    {
+        public Barrier Meeting;
+        public int[] Missed;
+        public void Invoke(int index)
+        {
+            if (!Meeting.SignalAndWait(TimeSpan.FromSeconds(20))) Interlocked.Increment(ref Missed[0]);
+        }
+    }
+
+    // Two callers, each a loop of two iterations, and every iteration waits until all four have started: only two
+    // loops running in parallel at once (two threads each: the budget of 4 shared between the two slots) can do it.
+    [Fact]
+    public async Task TwoSlotsRunTwoCallersLoopsInParallelAtOnce()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var slots = Switches.Set(() => ParallelFor.JobSlots, 2);
+        using var threads = Switches.Set(() => KernelThreads.Count, 4);
+        for (int repeat = 0; repeat < 3; repeat++)
+        {
+            using var meeting = new Barrier(4);
+            var missed = new int[1];
+            void Caller()
+            {
+                var body = new MeetingBody { Meeting = meeting, Missed = missed };
+                ParallelFor.Run(2, ref body);
+            }
+            var a = Task.Factory.StartNew(Caller, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            var b = Task.Factory.StartNew(Caller, ct, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+            await Task.WhenAll(a, b).WaitAsync(TimeSpan.FromSeconds(60), ct);
+            Assert.Equal(0, missed[0]);
+        }
+    }
+
+    // Every slot count, callers up to one more than the slots (the last runs serially): every loop of every caller
+    // complete with its own values, the slots all free again afterwards (a later loop on one caller still runs).
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(4)]
+    public async Task EverySlotCountRunsConcurrentCallersCorrectly(int slotCount)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        using var slots = Switches.Set(() => ParallelFor.JobSlots, slotCount);
+        using var threads = Switches.Set(() => KernelThreads.Count, 4);
+        var callers = Enumerable.Range(0, slotCount + 1).Select(c => Task.Factory.StartNew(
+            () => GemmParallelForTests.StampLoops(10 + c, 61 + 100 * c, 150, 4), ct, TaskCreationOptions.LongRunning, TaskScheduler.Default)).ToArray();
+        await Task.WhenAll(callers).WaitAsync(TimeSpan.FromSeconds(120), ct);
+        using var meeting = new Barrier(4);
+        var body = new MeetingBody { Meeting = meeting, Missed = new int[1] };
+        ParallelFor.Run(4, ref body); // slot 0 is free and its team answers: all four iterations at once
         Assert.Equal(0, body.Missed[0]);
     }
 }
