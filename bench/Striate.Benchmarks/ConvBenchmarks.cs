@@ -131,6 +131,8 @@ public static class ConvBenchmarks
         // all kernel rows or one each (Conv2dDirect.WeightBlocking).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_ROWS"), out int rows)) Conv2dDirect.WeightRowsOverride = rows;
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_KERNEL_ROWS"), out int kernelRows)) Conv2dDirect.WeightKernelRowsOverride = kernelRows;
+        // STRIATE_BENCH_WEIGHT_GROUPS=0: strided direct weight gradients take one output block per task, not a group (Conv2dDirect.GroupOutBlocks).
+        Conv2dDirect.GroupOutBlocks = Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_GROUPS") != "0";
         // STRIATE_BENCH_AVX2_PASS_INPUT=0: AVX2 forward passes bounded by their weights only, as AVX-512, not also by 12 KiB of input per tile call (Conv2dDirect.Avx2InputBoundPasses).
         Conv2dDirect.Avx2InputBoundPasses = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_PASS_INPUT") != "0";
         // STRIATE_BENCH_IC_CHUNK=N: input-channel blocks per pass of the forward tiles (Conv2dDirect.IcChunkOverride).

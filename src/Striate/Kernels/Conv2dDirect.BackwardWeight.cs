@@ -48,7 +48,8 @@ internal static unsafe partial class Conv2dDirect
                     Tile3 = &Conv2dDirectWeightTile<TS, TV, TOI, C3>.Run,
                     OI = TOI.Value,
                 };
-                Conv2dKernels.RunParallel(outShape.Blocks * inShape.Blocks * blocking.KernelRowParts, (long)(g.ForwardFlops / 2), ref body);
+                int outGroups = (outShape.Blocks + blocking.OutBlocks - 1) / blocking.OutBlocks;
+                Conv2dKernels.RunParallel(outGroups * inShape.Blocks * blocking.KernelRowParts, (long)(g.ForwardFlops / 2), ref body);
                 var unblock = new UnblockWeightBody { G = g, V = v, IcBlocks = inShape.Blocks, Src = pw, Dst = dw };
                 Conv2dKernels.RunParallel(g.OutChannels, g.WeightLength, ref unblock);
             }
@@ -73,15 +74,30 @@ internal static unsafe partial class Conv2dDirect
     /// <summary>For tests: 1 = one task per (output block, input block) over all kernel rows, 2 = one per kernel row (0: chosen).</summary>
     [ThreadStatic] internal static int WeightKernelRowsOverride;
 
+    /// <summary>For tests: output blocks per task (0: chosen, <see cref="WeightBlocking.For"/>).</summary>
+    [ThreadStatic] internal static int WeightOutBlocksOverride;
+
+    /// <summary>
+    /// Whether strided weight gradients give a task several output blocks (<see cref="WeightBlocking.OutBlocks"/>): each
+    /// pass of x rows then serves every one of them before the next is read, where one block per task streamed the
+    /// whole batch's x block from L3 once per output block. For benchmarks (STRIATE_BENCH_WEIGHT_GROUPS=0).
+    /// </summary>
+    internal static bool GroupOutBlocks = true;
+
+    /// <summary>The most output blocks a task of the weight gradient takes.</summary>
+    private const int MaxOutBlocksPerTask = 8;
+
     /// <summary>
     /// How the weight gradient cuts its work so that what the tiles read comes from L1: a pass covers Images whole
     /// planes (small planes), or Rows output rows of one image (large planes), and every tile of a task — each
     /// kernel row, tap group and part of the output block — runs over that pass before the next is read, so the x
     /// rows and the dy rows of a pass serve kH·⌈kW/3⌉·V/OI tile calls instead of streaming from L2 for each.
     /// A task is one (output block, input block) over all kernel rows when there are enough of them to keep every
-    /// thread busy, else one kernel row of it.
+    /// thread busy, else one kernel row of it. With a stride (few multiply-adds per byte of x: 128→256 on 28×28, stride 2,
+    /// does 6 flops per byte where stride 1 does 17) a task takes OutBlocks output blocks of one input block, so the
+    /// batch's x block is read once per group instead of once per output block (<see cref="GroupOutBlocks"/>).
     /// </summary>
-    internal readonly record struct WeightBlocking(int Images, int Rows, int KernelRowParts)
+    internal readonly record struct WeightBlocking(int Images, int Rows, int KernelRowParts, int OutBlocks = 1)
     {
         public static WeightBlocking For(in Conv2dGeometry g, in BlockedShape input, in BlockedShape output, int threads)
         {
@@ -109,11 +125,19 @@ internal static unsafe partial class Conv2dDirect
                 rows = 1;
                 while (rows < g.OutHeight && Bytes(rows + 1) <= L1WeightGradientBytes) rows++;
             }
-            return new WeightBlocking(images, rows, parts);
+            int outBlocks = 1;
+            if (WeightOutBlocksOverride > 0) outBlocks = Math.Min(WeightOutBlocksOverride, output.Blocks);
+            else if (GroupOutBlocks && (g.StrideH > 1 || g.StrideW > 1))
+            {
+                // As many as keep four tasks per thread, at most MaxOutBlocksPerTask (its dW blocks stay in L2).
+                outBlocks = Math.Min(MaxOutBlocksPerTask, output.Blocks);
+                while (outBlocks > 1 && (long)((output.Blocks + outBlocks - 1) / outBlocks) * input.Blocks * parts < 4L * threads) outBlocks--;
+            }
+            return new WeightBlocking(images, rows, parts, outBlocks);
         }
     }
 
-    /// <summary>One (output block, input block) of dWb, or one kernel row of it, summed over the whole batch.</summary>
+    /// <summary>One group of output blocks × one input block of dWb, or one kernel row of it, summed over the whole batch.</summary>
     private struct WeightBody : IParallelBody
     {
         public Conv2dGeometry G;
@@ -127,42 +151,46 @@ internal static unsafe partial class Conv2dDirect
         {
             var g = G;
             int kH = g.KernelHeight, kW = g.KernelWidth, v = In.V, parts = Blocking.KernelRowParts;
-            int part = index % parts, pair = index / parts, cb = pair % In.Blocks, ob = pair / In.Blocks;
+            int part = index % parts, pair = index / parts, cb = pair % In.Blocks, ob0 = pair / In.Blocks * Blocking.OutBlocks;
+            int ob1 = Math.Min(Out.Blocks, ob0 + Blocking.OutBlocks);
             int kh0 = parts == 1 ? 0 : part, kh1 = parts == 1 ? kH : part + 1;
             nint xRowStep = (nint)(g.StrideH * In.RowPitch), xColStep = (nint)g.StrideW * v, xTapStep = (nint)g.DilationW * v;
             nint dyRowPitch = (nint)Out.RowPitch;
-            float* dwBlock = Dw + ((long)ob * In.Blocks + cb) * kH * kW * v * v; // [kH][kW][V][V]
             int imagesPerPass = Blocking.Images, rowsPerPass = Blocking.Rows;
             for (int n = 0; n < g.Batch; n += imagesPerPass)
             {
                 int images = Math.Min(imagesPerPass, g.Batch - n);
                 float* xImage = X + n * In.ImageStride + cb * In.BlockStride;
-                float* dyImage = Dy + n * Out.ImageStride + ob * Out.BlockStride;
                 for (int r0 = 0; r0 < g.OutHeight; r0 += rowsPerPass)
                 {
                     int rows = Math.Min(rowsPerPass, g.OutHeight - r0);
                     bool accumulate = n > 0 || r0 > 0;
                     float* xPass = xImage + (long)r0 * xRowStep;
-                    float* dyPass = dyImage + (long)r0 * dyRowPitch;
-                    for (int kh = kh0; kh < kh1; kh++)
+                    // Every output block of the task on this pass of x rows (still in L1/L2) before the next pass.
+                    for (int ob = ob0; ob < ob1; ob++)
                     {
-                        // Output rows [lo, hi) of the pass whose input row under kernel row kh is in the image; the
-                        // others multiply the zero border (2 of 21 row products on 7×7 maps). None still stores zeros.
-                        int shift = g.PadH - kh * g.DilationH; // output row r reads input row r·s − shift
-                        int lo = Math.Max(r0, shift <= 0 ? 0 : (shift + g.StrideH - 1) / g.StrideH);
-                        int below = g.InHeight - 1 + shift; // the last output row reading the image is below / s
-                        int hi = below < 0 ? 0 : Math.Min(r0 + rows, below / g.StrideH + 1);
-                        int live = Math.Max(0, hi - lo), skip = live == 0 ? 0 : lo - r0;
-                        float* xRow = xPass + (long)kh * g.DilationH * In.RowPitch + (long)skip * xRowStep;
-                        float* dyRows = dyPass + (long)skip * dyRowPitch;
-                        float* dwRow = dwBlock + (long)kh * kW * v * v;
-                        for (int kw0 = 0; kw0 < kW; kw0 += 3)
+                        float* dwBlock = Dw + ((long)ob * In.Blocks + cb) * kH * kW * v * v; // [kH][kW][V][V]
+                        float* dyPass = Dy + n * Out.ImageStride + ob * Out.BlockStride + (long)r0 * dyRowPitch;
+                        for (int kh = kh0; kh < kh1; kh++)
                         {
-                            int k = Math.Min(3, kW - kw0);
-                            var tile = k == 3 ? Tile3 : k == 2 ? Tile2 : Tile1;
-                            for (int oi0 = 0; oi0 < v; oi0 += OI)
-                                tile(xRow + (long)kw0 * xTapStep, dyRows + oi0, dwRow + (long)kw0 * v * v + oi0 * v, images,
-                                    live, g.OutWidth, (nint)In.ImageStride, (nint)Out.ImageStride, xRowStep, xColStep, xTapStep, dyRowPitch, accumulate);
+                            // Output rows [lo, hi) of the pass whose input row under kernel row kh is in the image; the
+                            // others multiply the zero border (2 of 21 row products on 7×7 maps). None still stores zeros.
+                            int shift = g.PadH - kh * g.DilationH; // output row r reads input row r·s − shift
+                            int lo = Math.Max(r0, shift <= 0 ? 0 : (shift + g.StrideH - 1) / g.StrideH);
+                            int below = g.InHeight - 1 + shift; // the last output row reading the image is below / s
+                            int hi = below < 0 ? 0 : Math.Min(r0 + rows, below / g.StrideH + 1);
+                            int live = Math.Max(0, hi - lo), skip = live == 0 ? 0 : lo - r0;
+                            float* xRow = xPass + (long)kh * g.DilationH * In.RowPitch + (long)skip * xRowStep;
+                            float* dyRows = dyPass + (long)skip * dyRowPitch;
+                            float* dwRow = dwBlock + (long)kh * kW * v * v;
+                            for (int kw0 = 0; kw0 < kW; kw0 += 3)
+                            {
+                                int k = Math.Min(3, kW - kw0);
+                                var tile = k == 3 ? Tile3 : k == 2 ? Tile2 : Tile1;
+                                for (int oi0 = 0; oi0 < v; oi0 += OI)
+                                    tile(xRow + (long)kw0 * xTapStep, dyRows + oi0, dwRow + (long)kw0 * v * v + oi0 * v, images,
+                                        live, g.OutWidth, (nint)In.ImageStride, (nint)Out.ImageStride, xRowStep, xColStep, xTapStep, dyRowPitch, accumulate);
+                            }
                         }
                     }
                 }
