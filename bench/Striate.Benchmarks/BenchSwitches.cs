@@ -96,6 +96,12 @@ public static class BenchSwitches
         Of("PointwiseTransposed.ColumnBlockFloats", () => PointwiseTransposed.ColumnBlockFloats, v => PointwiseTransposed.ColumnBlockFloats = v),
         Of("PointwiseTransposed.WeightsOuter", () => PointwiseTransposed.WeightsOuter, v => PointwiseTransposed.WeightsOuter = v),
         Of("PointwiseTransposed.OneRowTile", () => PointwiseTransposed.OneRowTile, v => PointwiseTransposed.OneRowTile = v),
+        Of("PointwiseBlocked.OnePixelTile", () => PointwiseBlocked.OnePixelTile, v => PointwiseBlocked.OnePixelTile = v),
+        Of("PointwiseBlocked.SubsampleStrided", () => PointwiseBlocked.SubsampleStrided, v => PointwiseBlocked.SubsampleStrided = v),
+        Of("PointwiseBlocked.EvenRanges", () => PointwiseBlocked.EvenRanges, v => PointwiseBlocked.EvenRanges = v),
+        Of("PointwiseBlocked.ItemsPerThread", () => PointwiseBlocked.ItemsPerThread, v => PointwiseBlocked.ItemsPerThread = v),
+        Of("PointwiseBlocked.SmallMapItemsPerThread", () => PointwiseBlocked.SmallMapItemsPerThread, v => PointwiseBlocked.SmallMapItemsPerThread = v),
+        Of("PointwiseBlocked.ChunkChannels", () => PointwiseBlocked.ChunkChannels, v => PointwiseBlocked.ChunkChannels = v),
         Of("PointwiseRows.Enabled", () => PointwiseRows.Enabled, v => PointwiseRows.Enabled = v),
         Of("PointwiseRows.TallTile", () => PointwiseRows.TallTile, v => PointwiseRows.TallTile = v),
         Of("PointwiseRows.BlockFloats", () => PointwiseRows.BlockFloats, v => PointwiseRows.BlockFloats = v),
@@ -192,6 +198,12 @@ public static class BenchSwitches
         "STRIATE_BENCH_TRANSPOSED_TILES",
         "STRIATE_BENCH_TRANSPOSED_WEIGHTS_OUTER",
         "STRIATE_BENCH_TRANSPOSED_ONE_ROW",
+        "STRIATE_BENCH_PWB_ONE_PIXEL",
+        "STRIATE_BENCH_PWB_SUBSAMPLE",
+        "STRIATE_BENCH_PWB_ITEMS",
+        "STRIATE_BENCH_PWB_EVEN_RANGES",
+        "STRIATE_BENCH_PWB_SMALL_ITEMS",
+        "STRIATE_BENCH_PWB_CHUNK",
         "STRIATE_BENCH_BAND_FLOATS",
         "STRIATE_BENCH_PHASE_RUNS",
         "STRIATE_BENCH_PHASE_L2",
@@ -260,6 +272,7 @@ public static class BenchSwitches
             foreach (var s in Slots) s.Restore();
             ConvBenchmarks.ApplyDirectScheduleOverride();
             ModelBenchmarks.ApplyInferenceSwitches();
+            PointwiseBlockedBenchmarks.ApplySwitches();
             // STRIATE_BENCH_BAND_FLOATS: the bands' working-set budget (floats) of the layers suite's blocks, for tuning.
             if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BAND_FLOATS"), out int budget) && budget > 0) InvertedResidualBands.BandBudgetFloats = budget;
         }

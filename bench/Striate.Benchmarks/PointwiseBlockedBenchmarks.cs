@@ -43,6 +43,26 @@ public static class PointwiseBlockedBenchmarks
 
     private static readonly string[] Parts = ["step", "blocked", "blocked_pairs2", "blocked_pixelwise", "blocked_items8", "blocked_chunk128", "blocked_chunk512", "pack_out", "unpack_in", "step_cold", "blocked_cold"];
 
+    /// <summary>
+    /// The kernel's switches from the environment (<see cref="BenchSwitches.Apply"/> calls it after restoring the
+    /// defaults): STRIATE_BENCH_PWB_ONE_PIXEL=0 runs a range's last one or two pixels through the 3-pixel tile
+    /// (<see cref="PointwiseBlocked.OnePixelTile"/>), STRIATE_BENCH_PWB_SUBSAMPLE=0 reads a strided call's input in place
+    /// (<see cref="PointwiseBlocked.SubsampleStrided"/>), STRIATE_BENCH_PWB_EVEN_RANGES=0 cuts the pixel ranges as before
+    /// (<see cref="PointwiseBlocked.EvenRanges"/>), STRIATE_BENCH_PWB_ITEMS=N work items per thread
+    /// (<see cref="PointwiseBlocked.ItemsPerThread"/>), STRIATE_BENCH_PWB_SMALL_ITEMS=N those on maps up to 14×14 (0: as the
+    /// others; <see cref="PointwiseBlocked.SmallMapItemsPerThread"/>), STRIATE_BENCH_PWB_CHUNK=C input channels per depth chunk
+    /// (<see cref="PointwiseBlocked.ChunkChannels"/>, a multiple of 8).
+    /// </summary>
+    internal static void ApplySwitches()
+    {
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_ONE_PIXEL") == "0") PointwiseBlocked.OnePixelTile = false;
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_SUBSAMPLE") == "0") PointwiseBlocked.SubsampleStrided = false;
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_EVEN_RANGES") == "0") PointwiseBlocked.EvenRanges = false;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_ITEMS"), out int items) && items > 0) PointwiseBlocked.ItemsPerThread = items;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_SMALL_ITEMS"), out int small) && small >= 0) PointwiseBlocked.SmallMapItemsPerThread = small;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_CHUNK"), out int chunk) && chunk >= 8 && chunk % 8 == 0) PointwiseBlocked.ChunkChannels = chunk;
+    }
+
     public static IEnumerable<BenchFigure> Run()
     {
         int rounds = int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_LAYER_ROUNDS"), out int r) ? r : 15;
@@ -53,15 +73,24 @@ public static class PointwiseBlockedBenchmarks
         {
             string prefix = $"pwb_{shape.In}_{shape.Out}_s{shape.S}_{shape.Size}_{shape.Role.ToString().ToLowerInvariant()}";
             if (!Parts.Any(p => BenchFilter.Wants($"{prefix}_{p}"))) continue;
-            var times = Measure(shape.In, shape.Out, shape.Size, shape.S, shape.Role, rounds, writer);
+            // A figure named whole in --figures (pwb_2048_512_s1_7_reduce_blocked) measures that part alone, not the parts it is the start of (_blocked_cold).
+            bool named = Parts.Any(p => BenchFilter.Patterns.Contains($"{prefix}_{p}"));
+            var times = Measure(shape.In, shape.Out, shape.Size, shape.S, shape.Role, rounds, writer,
+                part => named ? BenchFilter.Patterns.Contains($"{prefix}_{part}") : BenchFilter.Wants($"{prefix}_{part}"));
             foreach (var part in Parts)
             {
-                if (!times.TryGetValue(part, out var t)) continue;
-                t.Sort();
+                if (!times.TryGetValue(part, out var rounds1)) continue;
+                var t = rounds1.Order().ToList(); // (the rounds' order kept for the ratio below)
                 double median = t[t.Count / 2] * 1e6, p10 = t[t.Count / 10] * 1e6;
                 yield return new BenchFigure($"{prefix}_{part}", median, "µs");
                 yield return new BenchFigure($"{prefix}_{part}_p10", p10, "µs");
                 sums[part] = sums.GetValueOrDefault(part) + shape.Count * median;
+            }
+            // Each round's blocked ÷ step (measured one after the other, so a slow spell of the host hits both), median over rounds.
+            if (times.TryGetValue("step", out var steps) && times.TryGetValue("blocked", out var blocks))
+            {
+                var ratios = blocks.Zip(steps, (b, st) => b / st).Order().ToList();
+                yield return new BenchFigure($"{prefix}_blocked_over_step", ratios[ratios.Count / 2], "ratio");
             }
         }
         foreach (var (part, us) in sums) yield return new BenchFigure($"pwb_r50_{part}_sum", us, "µs");
@@ -75,7 +104,8 @@ public static class PointwiseBlockedBenchmarks
     }
 
     /// <summary>Seconds per round of each part (best of a short burst each; the cold parts best of 5 calls).</summary>
-    private static unsafe Dictionary<string, List<double>> Measure(int cin, int cout, int size, int stride, Role role, int rounds, OtherThreadWriter writer)
+    private static unsafe Dictionary<string, List<double>> Measure(int cin, int cout, int size, int stride, Role role, int rounds, OtherThreadWriter writer,
+        Func<string, bool> wanted)
     {
         var gen = new Generator(11);
         var g = new Conv2dGeometry(1, cin, size, size, cout, 1, 1, stride, stride, 0, 0);
@@ -146,23 +176,26 @@ public static class PointwiseBlockedBenchmarks
             ("blocked_pairs2", () =>
             {
                 // The first work split (groups of 2 pairs, ranges of RangeFloats) against the one now (PointwiseBlocked.SplitLarger).
+                bool split = PointwiseBlocked.SplitLarger;
                 PointwiseBlocked.SplitLarger = false;
                 try { return BenchTimer.BestSeconds(Blocked, minSeconds: 0.02, minRuns: 5); }
-                finally { PointwiseBlocked.SplitLarger = true; }
+                finally { PointwiseBlocked.SplitLarger = split; }
             }),
             ("blocked_pixelwise", () =>
             {
                 // Every tile's addresses pixel by pixel (PointwiseBlocked.RowTiles off).
+                bool rowTiles = PointwiseBlocked.RowTiles;
                 PointwiseBlocked.RowTiles = false;
                 try { return BenchTimer.BestSeconds(Blocked, minSeconds: 0.02, minRuns: 5); }
-                finally { PointwiseBlocked.RowTiles = true; }
+                finally { PointwiseBlocked.RowTiles = rowTiles; }
             }),
             ("blocked_items8", () =>
             {
-                // Four items per thread instead of eight (PointwiseBlocked.ItemsPerThread).
-                PointwiseBlocked.ItemsPerThread = 4;
+                // Eight items per thread (PointwiseBlocked.ItemsPerThread, 4).
+                int items = PointwiseBlocked.ItemsPerThread;
+                PointwiseBlocked.ItemsPerThread = 8;
                 try { return BenchTimer.BestSeconds(Blocked, minSeconds: 0.02, minRuns: 5); }
-                finally { PointwiseBlocked.ItemsPerThread = 8; }
+                finally { PointwiseBlocked.ItemsPerThread = items; }
             }),
             ("blocked_chunk128", () => WithChunk(128)),
             ("blocked_chunk512", () => WithChunk(512)),
@@ -178,6 +211,7 @@ public static class PointwiseBlockedBenchmarks
                 Array.Copy(xBackup, x, x.Length);
                 return s;
             }));
+        parts.RemoveAll(p => !wanted(p.Name)); // (--figures: only the parts asked for)
         var times = parts.ToDictionary(p => p.Name, _ => new List<double>());
         for (int round = 0; round < rounds; round++)
             foreach (var (name, run) in parts)

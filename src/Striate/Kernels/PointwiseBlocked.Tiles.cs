@@ -4,7 +4,7 @@ using System.Runtime.Intrinsics.X86;
 
 namespace Striate.Kernels;
 
-// The AVX2 + FMA tiles of PointwiseBlocked: 2 output blocks (one 16-channel weight panel) × 6 or 3 pixels.
+// The AVX2 + FMA tiles of PointwiseBlocked: 2 output blocks (one 16-channel weight panel) × 6, 3 or 1 pixels.
 internal static unsafe partial class PointwiseBlocked
 {
     /// <summary>
@@ -164,6 +164,49 @@ internal static unsafe partial class PointwiseBlocked
         Store(ref t, 0, a00, a01);
         if (t.Count > 1) Store(ref t, 1, a10, a11);
         if (t.Count > 2) Store(ref t, 2, a20, a21);
+    }
+
+    /// <summary>
+    /// One pixel (<paramref name="i"/> of the tile's addresses) × 2 output blocks over the chunk's input blocks, then
+    /// stored (<see cref="Store"/>): a range's lone last pixel (7×7 maps: 49 = 8 · 6 + 1), which <see cref="Tile3"/> ran
+    /// at two thirds of a whole tile's time (its 6 accumulators wait on the FMA latency, 4 cycles a channel for one useful
+    /// pixel of three). Four pairs of accumulators over the channels mod 4 keep both FMA pipes fed, summed at the end (not
+    /// bit-identical to the tiles' order, within rounding): per channel 2 weight loads, 1 broadcast, 2 FMAs.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    private static void Tile1(ref Tile t, int i)
+    {
+        float* x = (float*)t.X[i];
+        float* w = t.W;
+        nint xb = t.XBlock;
+        Vector256<float> s00, s01, s10 = default, s11 = default, s20 = default, s21 = default, s30 = default, s31 = default;
+        if (t.First)
+        {
+            s00 = Avx.LoadVector256(t.Bias);
+            s01 = Avx.LoadVector256(t.Bias + V);
+        }
+        else
+        {
+            float* y = (float*)t.Y[i];
+            s00 = Avx.LoadVector256(y);
+            s01 = t.Second ? Avx.LoadVector256(y + t.YBlock) : Vector256<float>.Zero;
+        }
+        for (int ib = t.Blocks; ib > 0; ib--)
+        {
+            for (int c = 0; c < V; c += 4, w += 4 * PairChannels)
+            {
+                var b = Avx.BroadcastScalarToVector256(x + c);
+                s00 = Fma.MultiplyAdd(b, Avx.LoadVector256(w + 0), s00); s01 = Fma.MultiplyAdd(b, Avx.LoadVector256(w + 8), s01);
+                b = Avx.BroadcastScalarToVector256(x + c + 1);
+                s10 = Fma.MultiplyAdd(b, Avx.LoadVector256(w + 16), s10); s11 = Fma.MultiplyAdd(b, Avx.LoadVector256(w + 24), s11);
+                b = Avx.BroadcastScalarToVector256(x + c + 2);
+                s20 = Fma.MultiplyAdd(b, Avx.LoadVector256(w + 32), s20); s21 = Fma.MultiplyAdd(b, Avx.LoadVector256(w + 40), s21);
+                b = Avx.BroadcastScalarToVector256(x + c + 3);
+                s30 = Fma.MultiplyAdd(b, Avx.LoadVector256(w + 48), s30); s31 = Fma.MultiplyAdd(b, Avx.LoadVector256(w + 56), s31);
+            }
+            x += xb;
+        }
+        Store(ref t, i, (s00 + s10) + (s20 + s30), (s01 + s11) + (s21 + s31));
     }
 
     /// <summary>Pixel <paramref name="i"/>'s two vectors into y: on the last chunk with the residual added and ReLU applied, else the partial sums.</summary>

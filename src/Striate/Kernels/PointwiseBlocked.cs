@@ -51,8 +51,38 @@ internal static unsafe partial class PointwiseBlocked
     /// </summary>
     internal static bool RowTiles = true;
 
+    /// <summary>
+    /// For benchmarks: false runs a range's last one or two pixels through the 3-pixel tile again instead of
+    /// <see cref="Tile1"/> per pixel (STRIATE_BENCH_PWB_ONE_PIXEL=0).
+    /// </summary>
+    internal static bool OnePixelTile = true;
+
+    /// <summary>
+    /// Whether a strided call (the downsample 1×1) first gathers the pixels it reads into a compact copy and runs the
+    /// product on that at stride 1 (STRIATE_BENCH_PWB_SUBSAMPLE=0: the tiles read every other pixel in place, half of
+    /// each 64-byte line used, and every pair of output blocks reads the chunk's lines again from L2).
+    /// </summary>
+    internal static bool SubsampleStrided = true;
+
+    /// <summary>
+    /// Whether the pixel ranges of a split are cut even (STRIATE_BENCH_PWB_EVEN_RANGES=0: ranges of the most tiles that
+    /// fit <see cref="RangeFloats"/> and a short last one, 1024→256 on 14×14 in 21 + 12 tiles).
+    /// </summary>
+    internal static bool EvenRanges = true;
+
     /// <summary>Items per thread <see cref="Body.Plan"/> aims at (more balance the threads' finishing times, fewer read the input or the weights fewer times).</summary>
     internal static int ItemsPerThread = 4;
+
+    /// <summary>Output pixels up to which a map takes <see cref="SmallMapItemsPerThread"/> (14×14).</summary>
+    internal const int SmallMapPixels = 196;
+
+    /// <summary>
+    /// Items per thread on maps of at most <see cref="SmallMapPixels"/> output pixels (0: <see cref="ItemsPerThread"/>
+    /// there too; STRIATE_BENCH_PWB_SMALL_ITEMS=N). One: each thread runs all the pairs over half of the pixels (or half
+    /// of the pairs over all of a 7×7 map), reading its input from L3 once instead of once per group, as
+    /// PointwiseTransposed splits them; the larger maps keep 4 (1 there: 64→256 on 56×56 +17 %, 512→128 on 28×28 +12 %).
+    /// </summary>
+    internal static int SmallMapItemsPerThread = 1;
 
     /// <summary>Whether the AVX2 tiles run here (else the plain loops).</summary>
     public static bool UsesTiles => Vectorized && Fma.IsSupported && Avx.IsSupported;
@@ -120,13 +150,48 @@ internal static unsafe partial class PointwiseBlocked
     {
         Check(xs, stride, ys, residual == null ? null : rs);
         if (threads <= 0) threads = KernelThreads.Count;
+        var xRun = xs;
+        if (stride > 1 && SubsampleStrided)
+        {
+            // The pixels a strided 1×1 reads, gathered into a compact unpadded copy first (the product then runs at stride 1).
+            xRun = new BlockedShape(xs.Batch, xs.Channels, ys.Height, ys.Width, V);
+            float* compact = ThreadScratch.Aligned(ref t_subsampled, xRun.Length);
+            var gather = new SubsampleBody { Source = x, Target = compact, Xs = xs, Cs = xRun, Stride = stride };
+            ParallelFor.Run(xs.Batch * xs.Blocks, ref gather, threads);
+            x = compact;
+            stride = 1;
+        }
         var body = new Body
         {
-            W = packedW, X = x, Y = y, Bias = bias, Residual = residual, Xs = xs, Ys = ys, Rs = rs, Stride = stride, Relu = relu,
+            W = packedW, X = x, Y = y, Bias = bias, Residual = residual, Xs = xRun, Ys = ys, Rs = rs, Stride = stride, Relu = relu,
             Tiles = UsesTiles,
         };
         body.Plan(threads);
         ParallelFor.Run(body.Items * ys.Batch, ref body, threads);
+    }
+
+    /// <summary>The compact copy of a strided call's input (the calling thread's; see <see cref="SubsampleStrided"/>).</summary>
+    [ThreadStatic] private static float[]? t_subsampled;
+
+    /// <summary>One block of one image of a strided call's input: its pixels at the stride, row by row, into the compact copy.</summary>
+    private struct SubsampleBody : IParallelBody
+    {
+        public float* Source, Target;
+        public BlockedShape Xs, Cs;
+        public int Stride;
+
+        public readonly void Invoke(int index)
+        {
+            int n = index / Xs.Blocks, cb = index % Xs.Blocks;
+            float* src = Source + n * Xs.ImageStride + cb * Xs.BlockStride + Xs.PadW * V;
+            float* dst = Target + n * Cs.ImageStride + cb * Cs.BlockStride;
+            long step = (long)Stride * V;
+            for (int h = 0; h < Cs.Height; h++)
+            {
+                float* row = src + (h * Stride + Xs.PadH) * Xs.RowPitch;
+                for (int w = 0; w < Cs.Width; w++, dst += V) Vector256.Store(Vector256.Load(row + w * step), dst);
+            }
+        }
     }
 
     /// <summary>The shape checks of <see cref="Run"/> and <see cref="RunReference"/>.</summary>
@@ -163,7 +228,8 @@ internal static unsafe partial class PointwiseBlocked
             int pixels = Ys.Height * Ys.Width;
             Pairs = PointwiseBlocked.Pairs(Ys.Channels);
             Chunk = Math.Max(V, Math.Min(RoundUp8(Xs.Channels), ChunkChannels / V * V));
-            int tiles = (pixels + 5) / 6, want = ItemsPerThread * threads;
+            int perThread = pixels <= SmallMapPixels && SmallMapItemsPerThread > 0 ? SmallMapItemsPerThread : ItemsPerThread;
+            int tiles = (pixels + 5) / 6, want = perThread * threads;
             int rangeLimit = Math.Clamp(RangeFloats / (6 * Chunk * Math.Min(Stride, 2)), 1, tiles);
             if (!SplitLarger)
             {
@@ -200,6 +266,12 @@ internal static unsafe partial class PointwiseBlocked
         {
             GroupPairs = groupPairs;
             Groups = (Pairs + groupPairs - 1) / groupPairs;
+            if (EvenRanges)
+            {
+                // As many ranges, of (nearly) equal tiles: 33 tiles (14×14) in 17 + 16, not 21 + 12.
+                int tiles = (pixels + 5) / 6, ranges = (tiles + rangeTiles - 1) / rangeTiles;
+                rangeTiles = (tiles + ranges - 1) / ranges;
+            }
             RangePixels = rangeTiles * 6;
             Ranges = (pixels + RangePixels - 1) / RangePixels;
         }
@@ -281,6 +353,11 @@ internal static unsafe partial class PointwiseBlocked
                         }
                         t.Count = count;
                         if (count > 3) Tile6(ref t);
+                        else if (count <= 2 && OnePixelTile)
+                        {
+                            Tile1(ref t, 0);
+                            if (count == 2) Tile1(ref t, 1);
+                        }
                         else Tile3(ref t);
                     }
                 }

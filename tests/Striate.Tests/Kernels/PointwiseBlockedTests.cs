@@ -28,14 +28,32 @@ public unsafe class PointwiseBlockedTests
     [Theory, MemberData(nameof(Seeds))]
     public void PlainLoopsMatchReference(int seed) => Check(seed, vectorized: false);
 
+    /// <summary>
+    /// The tiles and the plain loops with the kept changes' switches off: a range's last one or two pixels through the
+    /// 3-pixel tile (<see cref="PointwiseBlocked.OnePixelTile"/>), a strided input read in place
+    /// (<see cref="PointwiseBlocked.SubsampleStrided"/>), ranges cut uneven (<see cref="PointwiseBlocked.EvenRanges"/>),
+    /// small maps split as the large (<see cref="PointwiseBlocked.SmallMapItemsPerThread"/>).
+    /// </summary>
+    [Theory, MemberData(nameof(Seeds))]
+    public void SwitchedOffPathsMatchReference(int seed)
+    {
+        bool vectorized = seed % 2 == 0;
+        if (vectorized) Assert.SkipUnless(Fma.IsSupported && Avx.IsSupported, "AVX2 + FMA is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings): the plain loops run instead.");
+        using (Switches.Set(() => PointwiseBlocked.OnePixelTile, false))
+        using (Switches.Set(() => PointwiseBlocked.SubsampleStrided, false))
+        using (Switches.Set(() => PointwiseBlocked.EvenRanges, false))
+        using (Switches.Set(() => PointwiseBlocked.SmallMapItemsPerThread, 0))
+            Check(seed, vectorized);
+    }
+
     private static void Check(int seed, bool vectorized)
     {
         var r = new Generator(9100 + (ulong)seed);
         int cin = 1 + r.NextInt(seed % 3 == 0 ? 300 : 70), cout = 1 + r.NextInt(70);
         if (seed % 4 == 1) { cin = 8 * (1 + r.NextInt(8)); cout = 16 * (1 + r.NextInt(4)); } // whole blocks and pairs
-        int stride = seed % 5 == 2 ? 2 : 1, batch = seed % 7 == 3 ? 2 : 1;
+        int stride = seed % 5 == 2 || seed % 8 == 5 ? 2 : 1, batch = seed % 7 == 3 ? 2 : 1;
         int h = 1 + r.NextInt(15), w = 1 + r.NextInt(15);
-        if (seed < 2) { h = seed == 0 ? 7 : 14; w = h; } // ResNet-50's small maps: 49 = 8 · 6 + 1, 196 = 32 · 6 + 4
+        if (seed < 3) { h = seed == 0 ? 7 : 14; w = h; } // ResNet-50's small maps: 49 = 8 · 6 + 1, 196 = 32 · 6 + 4 (seed 2: stride 2 to 7×7)
         int xPad = r.NextInt(3), yPad = r.NextInt(3), rPad = r.NextInt(2);
         bool relu = r.NextInt(2) == 0, withBias = r.NextInt(3) > 0, withResidual = r.NextInt(2) == 0;
         int threads = 1 + seed % 3;
