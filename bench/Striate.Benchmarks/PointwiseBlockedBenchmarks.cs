@@ -51,7 +51,8 @@ public static class PointwiseBlockedBenchmarks
     /// (<see cref="PointwiseBlocked.EvenRanges"/>), STRIATE_BENCH_PWB_ITEMS=N work items per thread
     /// (<see cref="PointwiseBlocked.ItemsPerThread"/>), STRIATE_BENCH_PWB_SMALL_ITEMS=N those on maps up to 14×14 (0: as the
     /// others; <see cref="PointwiseBlocked.SmallMapItemsPerThread"/>), STRIATE_BENCH_PWB_CHUNK=C input channels per depth chunk
-    /// (<see cref="PointwiseBlocked.ChunkChannels"/>, a multiple of 8).
+    /// (<see cref="PointwiseBlocked.ChunkChannels"/>, a multiple of 8), STRIATE_BENCH_PWB_DEEP_CHUNK=C those of inputs of 1024
+    /// channels and more (0: as the others; <see cref="PointwiseBlocked.DeepChunkChannels"/>).
     /// </summary>
     internal static void ApplySwitches()
     {
@@ -61,6 +62,7 @@ public static class PointwiseBlockedBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_ITEMS"), out int items) && items > 0) PointwiseBlocked.ItemsPerThread = items;
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_SMALL_ITEMS"), out int small) && small >= 0) PointwiseBlocked.SmallMapItemsPerThread = small;
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_CHUNK"), out int chunk) && chunk >= 8 && chunk % 8 == 0) PointwiseBlocked.ChunkChannels = chunk;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_DEEP_CHUNK"), out int deep) && deep >= 0 && deep % 8 == 0) PointwiseBlocked.DeepChunkChannels = deep;
     }
 
     public static IEnumerable<BenchFigure> Run()

@@ -36,6 +36,17 @@ internal static unsafe partial class PointwiseBlocked
     /// <summary>Input channels per depth chunk (a multiple of 8): 256 keeps a pair's chunk of weights (16 KiB) in L1.</summary>
     internal static int ChunkChannels = 256;
 
+    /// <summary>Input channels from which a product takes <see cref="DeepChunkChannels"/> (ResNet-50's 1024 and 2048).</summary>
+    internal static int DeepChannels = 1024;
+
+    /// <summary>
+    /// Input channels per depth chunk of products at least <see cref="DeepChannels"/> deep (0: <see cref="ChunkChannels"/>;
+    /// STRIATE_BENCH_PWB_DEEP_CHUNK=C): half as many partial sums stored and read back. 512 against 256 (in-process A/B,
+    /// blocked ÷ step per round, 8 rounds): 1024→512 @14 0.897 vs 0.994 (A/A 0.990), 1024→256 @14 0.946 vs 0.976 (0.965),
+    /// 2048→512 @7 0.993 vs 1.018 (1.008), 1024→2048 s2 @14 0.974 vs 1.002 (1.021).
+    /// </summary>
+    internal static int DeepChunkChannels = 512;
+
     /// <summary>Floats of a range's input chunk (pixels × chunk channels) aimed at, so it stays in L2 while each pair of the item runs over it.</summary>
     internal static int RangeFloats = 1 << 15;
 
@@ -227,7 +238,8 @@ internal static unsafe partial class PointwiseBlocked
         {
             int pixels = Ys.Height * Ys.Width;
             Pairs = PointwiseBlocked.Pairs(Ys.Channels);
-            Chunk = Math.Max(V, Math.Min(RoundUp8(Xs.Channels), ChunkChannels / V * V));
+            int chunkChannels = Xs.Channels >= DeepChannels && DeepChunkChannels > 0 ? DeepChunkChannels : ChunkChannels;
+            Chunk = Math.Max(V, Math.Min(RoundUp8(Xs.Channels), chunkChannels / V * V));
             int perThread = pixels <= SmallMapPixels && SmallMapItemsPerThread > 0 ? SmallMapItemsPerThread : ItemsPerThread;
             int tiles = (pixels + 5) / 6, want = perThread * threads;
             int rangeLimit = Math.Clamp(RangeFloats / (6 * Chunk * Math.Min(Stride, 2)), 1, tiles);

@@ -71,6 +71,8 @@ public unsafe class PointwiseBlockedTests
         string what = $"PointwiseBlocked {(vectorized ? "tiles" : "plain")} x {xs} stride {stride} y {ys} residual {(withResidual ? rs.ToString() : "none")} relu {relu} bias {withBias} threads {threads} small {small}";
         using (Switches.Set(() => PointwiseBlocked.Vectorized, vectorized))
         using (Switches.Set(() => PointwiseBlocked.ChunkChannels, small ? 16 : PointwiseBlocked.ChunkChannels))
+        using (Switches.Set(() => PointwiseBlocked.DeepChannels, seed % 6 == 3 ? 1 : PointwiseBlocked.DeepChannels)) // (deep chunks of 24 channels)
+        using (Switches.Set(() => PointwiseBlocked.DeepChunkChannels, seed % 6 == 3 ? 24 : PointwiseBlocked.DeepChunkChannels))
         using (Switches.Set(() => PointwiseBlocked.RangeFloats, small ? 100 + r.NextInt(200) : PointwiseBlocked.RangeFloats))
         fixed (float* px = x, pr = res, pw = weight, pb = bias, pe = expected, pa = actual.Span, pp = packed.Span)
         {
