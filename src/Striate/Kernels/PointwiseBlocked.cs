@@ -154,6 +154,13 @@ internal static unsafe partial class PointwiseBlocked
     /// y ← act(W · x + bias + residual) (see the class): <paramref name="packedW"/> from <see cref="PackWeights"/> for
     /// (ys.Channels, xs.Channels); <paramref name="bias"/> [Cout] or null; <paramref name="residual"/> blocked as
     /// <paramref name="rs"/> (same batch, channels and map as y, any pad) or null. Writes all of y, border included.
+    /// <para>Per ResNet-50 shape at batch 1 (AVX2 Zen 3, 2 threads; bench --only pwblocked, in-process A/B 2026-12-07
+    /// 10:55, blocked ÷ (today's NCHW step + the pack/unpack a blocked plan removes), arm A / control A'): every 7×7 and
+    /// 14×14 shape is even or ahead since s41 (2048→512 @7 0.96 / 1.01, was 1.08 in the same run with the s41 switches
+    /// off; 1024→2048 s2 @14 0.98 / 0.99, was 1.10; 1024→256 @14 0.87 / 0.79, was 1.07; 1024→512 @14 0.93 / 0.78;
+    /// 512→2048 @7 0.94 / 0.96): take the blocked path there. Mixed within the run's noise (take either; blocked saves
+    /// the layout pass): 256→1024 @14 expand 1.01 / 1.09, 512→1024 s2 @28 0.97 / 1.10, 256→128 @56 1.01 / 1.06, 64→256
+    /// @56 expand 0.99 / 0.76. The rest 0.87–1.02. Decide in the session (steps_b1.py --procs 3).</para>
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(float* packedW, float* x, in BlockedShape xs, int stride, float* y, in BlockedShape ys,
