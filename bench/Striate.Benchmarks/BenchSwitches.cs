@@ -37,6 +37,7 @@ public static class BenchSwitches
         Of("WorkerPlacement.Enabled", () => WorkerPlacement.Enabled, v => WorkerPlacement.Enabled = v),
         Of("InferenceSession.RouseWorkers", () => InferenceSession.RouseWorkers, v => InferenceSession.RouseWorkers = v),
         Of("InferenceSession.BlockedActivationsMaxBatch", () => InferenceSession.BlockedActivationsMaxBatch, v => InferenceSession.BlockedActivationsMaxBatch = v),
+        Of("InferenceSession.BlockedThroughMaxBatch", () => InferenceSession.BlockedThroughMaxBatch, v => InferenceSession.BlockedThroughMaxBatch = v),
         Of("ParallelFor.JobSlots", () => ParallelFor.JobSlots, v => ParallelFor.JobSlots = v),
         Of("Gemm256x6x16.ColumnBlock", () => Gemm256x6x16.ColumnBlock, v => Gemm256x6x16.ColumnBlock = v),
         Of("Gemm.PackWhileMultiplying", () => Gemm.PackWhileMultiplying, v => Gemm.PackWhileMultiplying = v),
@@ -231,6 +232,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_AVX2_SHARED_TAPS_BATCH",
         "STRIATE_BENCH_DIRECT_LAYOUT",
         "STRIATE_BENCH_BLOCKED_ACTIVATIONS",
+        "STRIATE_BENCH_BLOCKED_THROUGH",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

@@ -130,6 +130,8 @@ public static class ModelBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_ROUSE_WORKERS"), out int rouse)) Striate.Graph.InferenceSession.RouseWorkers = rouse;
         // STRIATE_BENCH_BLOCKED_ACTIVATIONS=N: a direct 3×3 step hands its output channel-blocked to the direct step that alone reads it at batches ≤ N (0: never; unset: batch 1).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKED_ACTIVATIONS"), out int blockedBatch)) Striate.Graph.InferenceSession.BlockedActivationsMaxBatch = blockedBatch;
+        // STRIATE_BENCH_BLOCKED_THROUGH=N: activations stay channel-blocked through 1×1s (PointwiseBlocked) and direct 3×3s at batches ≤ N (0: never, the default).
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKED_THROUGH"), out int throughBatch)) Striate.Graph.InferenceSession.BlockedThroughMaxBatch = throughBatch;
         // STRIATE_BENCH_JOB_SLOTS=N (1–4): callers on N threads at once may each run parallel loops (1: a second one runs serially).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_JOB_SLOTS"), out int slots)) Striate.Kernels.ParallelFor.JobSlots = Math.Clamp(slots, 1, Striate.Kernels.ParallelFor.MaxJobSlots);
         // STRIATE_BENCH_POINTWISE_TILES=0: small-map 1×1 products through the general GEMM driver (A/B in one binary).

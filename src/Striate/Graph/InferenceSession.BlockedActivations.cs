@@ -30,7 +30,7 @@ public sealed partial class InferenceSession
         private readonly Dictionary<(int N, int C, int H, int W, int Pad), float[]> _blocked = new();
 
         /// <summary>Floats held by the blocked hand-off buffers (beside the planned buffers; the first step's planned NCHW output stays too, unused).</summary>
-        public long BlockedFloats => _blocked.Values.Sum(b => (long)b.Length);
+        public long BlockedFloats => _blocked.Values.Sum(b => (long)b.Length) + _blockedThroughFloats;
 
         /// <summary>
         /// Pairs of consecutive convolution steps a → b where a's output is b's input and nothing else's (not the graph's

@@ -107,8 +107,9 @@ public sealed partial class InferenceSession
                 }
                 if (StepOf(nodes[i]) is { } step) steps.Add(step);
             }
-            KeepBlockedBetweenDirectSteps(steps, built, graphOutput);
-            return steps.ToArray();
+            var through = KeepBlockedThrough(steps, built, graphOutput);
+            if (ReferenceEquals(through, steps)) KeepBlockedBetweenDirectSteps(steps, built, graphOutput);
+            return through.ToArray();
         }
 
         /// <summary>e → d → p are fused convolutions, d reading only e's output and p d's, neither read by anything else.</summary>

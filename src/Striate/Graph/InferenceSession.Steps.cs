@@ -113,6 +113,11 @@ public sealed partial class InferenceSession
         /// </summary>
         public override unsafe void Prepare()
         {
+            if (_pointwiseBlocked)
+            {
+                fixed (float* w = _w.ReadOnlySpan) PointwiseBlocked.Weights(w, _g.OutChannels, _g.InChannels, new WeightKey(_w, _w.Version), out _);
+                return;
+            }
             if (Algorithm is Conv2dAlgorithm.Pointwise or Conv2dAlgorithm.Im2ColGemm)
             {
                 fixed (float* w = _w.ReadOnlySpan) Conv2dKernels.KeepGemmForwardWeights(_g, w, new WeightKey(_w, _w.Version));
@@ -157,9 +162,52 @@ public sealed partial class InferenceSession
         /// <summary>This step reads its input channel-blocked from <paramref name="buffer"/>, padded as it convolves (the step before wrote it).</summary>
         public void BlockInput(float[] buffer) => _blockedIn = buffer;
 
+        // KeepBlockedThrough: a blocked residual (in the blocked output's shape) for the direct kernel; a 1×1 on blocked operands.
+        private float[]? _blockedResidual;
+        private bool _pointwiseBlocked;
+        private BlockedShape _xs, _ys, _rs;
+
+        /// <summary>With <see cref="BlockOutput"/>: the residual is read channel-blocked from <paramref name="buffer"/>, in the output's blocked shape.</summary>
+        public void BlockResidual(float[] buffer) => _blockedResidual = buffer;
+
+        /// <summary>
+        /// This 1×1 step runs <see cref="PointwiseBlocked"/>: input, output and residual (when it has one) channel-blocked in
+        /// the given buffers and shapes (the output's border written zero by the kernel).
+        /// </summary>
+        public void RunPointwise(float[] x, BlockedShape xs, float[] y, BlockedShape ys, float[]? residual, BlockedShape rs)
+        {
+            _pointwiseBlocked = true;
+            _blockedIn = x;
+            _xs = xs;
+            _blockedOut = y;
+            _ys = ys;
+            _blockedResidual = residual;
+            _rs = rs;
+        }
+
+        /// <summary>Whether this step runs <see cref="PointwiseBlocked"/> (for tests of the plan).</summary>
+        public bool RunsPointwiseBlocked => _pointwiseBlocked;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private unsafe void RunPointwiseBlocked()
+        {
+            fixed (float* w = _w.ReadOnlySpan, b = _b == null ? default : _b.ReadOnlySpan)
+            fixed (float* x = _blockedIn, y = _blockedOut, r = _blockedResidual)
+            {
+                float* pw = PointwiseBlocked.Weights(w, _g.OutChannels, _g.InChannels, new WeightKey(_w, _w.Version), out var holder);
+                PointwiseBlocked.Run(pw, CacheLine.Align(x), _xs, _g.StrideH, CacheLine.Align(y), _ys, b, r == null ? null : CacheLine.Align(r), _rs, _op.Relu);
+                GC.KeepAlive(holder);
+            }
+        }
+
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public override void Run()
         {
+            if (_pointwiseBlocked)
+            {
+                RunPointwiseBlocked();
+                return;
+            }
             if (_blockedIn != null || _blockedOut != null)
             {
                 RunBlocked();
@@ -181,8 +229,8 @@ public sealed partial class InferenceSession
         {
             bool blockedIn = _blockedIn != null, blockedOut = _blockedOut != null;
             fixed (float* x = _x.Span, w = _w.ReadOnlySpan, b = _b == null ? default : _b.ReadOnlySpan, r = _residual == null ? default : _residual.Span, y = _y.Span)
-            fixed (float* xb = _blockedIn, yb = _blockedOut)
-                Conv2dDirect.ForwardBlocked(Conv2dDirect.BestWidth, _g, blockedIn ? CacheLine.Align(xb) : x, blockedIn, w, b, r, _op.Relu,
+            fixed (float* xb = _blockedIn, yb = _blockedOut, rb = _blockedResidual)
+                Conv2dDirect.ForwardBlocked(Conv2dDirect.BestWidth, _g, blockedIn ? CacheLine.Align(xb) : x, blockedIn, w, b, rb != null ? CacheLine.Align(rb) : r, _op.Relu,
                     blockedOut ? CacheLine.Align(yb) : y, blockedOut ? _blockedOutPad : -1, new WeightKey(_w, _w.Version));
         }
     }

@@ -1,0 +1,63 @@
+using Striate.Graph;
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Graph;
+
+/// <summary>
+/// Activations kept channel-blocked through the 1×1s (<see cref="PointwiseBlocked"/>) and direct 3×3s of a session
+/// (<see cref="InferenceSession.BlockedThroughMaxBatch"/>): ResNet-50's bottlenecks end to end (a pack after the stem, an
+/// unpack before the pooling), ResNet-18's basic blocks with their 1×1 downsamples. The 1×1s sum in another order than
+/// the GEMM, so outputs agree with the plain session's to rounding (the tolerance of the prepared session against eager), and a second run (the blocked buffers' borders read
+/// again) gives the first run's output bit for bit.
+/// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
+public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output)
+{
+    [Theory]
+    [InlineData("resnet50", 1, 64)]
+    [InlineData("resnet50", 2, 64)]
+    [InlineData("resnet18", 1, 112)]
+    [InlineData("resnet18", 2, 112)]
+    public void OutputsEqualThePlainSession(string name, int batch, int size)
+    {
+        var (model, _) = RegistryModels.Build(name);
+        var input = Tensor.Rand([batch, 3, size, size], new Generator(71), -1f, 1f);
+        InferenceSession through, plain;
+        using (Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, int.MaxValue))
+            through = model.PrepareForInference([batch, 3, size, size], warmUp: false);
+        using (Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, 0))
+        using (Switches.Set(() => InferenceSession.BlockedActivationsMaxBatch, 0))
+            plain = model.PrepareForInference([batch, 3, size, size], warmUp: false);
+        Assert.Equal(0, plain.BlockedPointwiseSteps);
+        Assert.Equal(0, plain.LayoutSteps);
+        foreach (var s in through.StepNodes) output.WriteLine(s);
+        var first = through.Run(input).Clone();
+        var expected = plain.Run(input);
+        // As the prepared session against eager (InferenceSessionTests): 53 layers summed in another order.
+        Close.Assert(expected, first, 1e-3, 1e-4, $"{name} b{batch} @{size}: blocked through against plain");
+        Close.Assert(first, through.Run(input), 0, 0, $"{name} b{batch} @{size}: second run");
+        if (!PointwiseBlocked.UsesTiles || Conv2dDirect.VectorLength(Conv2dDirect.BestWidth) != PointwiseBlocked.V)
+            Assert.Skip($"no 8-channel blocked 1×1 tiles here ({Conv2dDirect.BestWidth}): nothing stays blocked, the outputs above are the plain plan's");
+        int pointwise = through.Graph.Nodes.Count(n => n.Op is FusedConv2dOp { Groups: 1 } && n.Inputs[1]!.Shape[2] == 1 && n.Inputs[1]!.Shape[3] == 1);
+        Assert.Equal(pointwise, through.BlockedPointwiseSteps);
+        // ResNet-50: one pack (the stem's pooled output) and one unpack (layer4's output for the pooling); ResNet-18's
+        // blocks end in direct 3×3s, which write NCHW where the pooling or a packing 1×1 reads.
+        if (name == "resnet50") Assert.Equal(2, through.LayoutSteps);
+        long extra = through.BufferFloats - plain.BufferFloats;
+        Assert.Equal(through.BlockedHandOffFloats, extra);
+        long largest = through.Graph.Nodes.Max(n => (long)n.Output.Shape.Aggregate(1, (a, b) => a * b));
+        output.WriteLine($"blocked buffers {through.BlockedHandOffFloats} floats; planned {plain.BufferFloats}; largest value {largest}");
+        Assert.True(through.BlockedHandOffFloats < 8 * largest, $"{through.BlockedHandOffFloats} blocked floats for values of at most {largest}");
+    }
+
+    /// <summary>Off by default: no step runs blocked 1×1s, the plain plan (and BlockedActivationsMaxBatch's pairs) as before.</summary>
+    [Fact]
+    public void OffByDefault()
+    {
+        var (model, _) = RegistryModels.Build("resnet50");
+        var session = model.PrepareForInference([1, 3, 64, 64], warmUp: false);
+        Assert.Equal(0, session.BlockedPointwiseSteps);
+        Assert.Equal(0, session.LayoutSteps);
+    }
+}
