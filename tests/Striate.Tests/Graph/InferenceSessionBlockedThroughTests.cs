@@ -51,6 +51,27 @@ public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output
         Assert.True(through.BlockedHandOffFloats < 8 * largest, $"{through.BlockedHandOffFloats} blocked floats for values of at most {largest}");
     }
 
+    /// <summary>
+    /// Every registry model at its small input, batch 1: wherever its 1×1s and direct 3×3s sit (concatenations, pooled
+    /// branches, inverted residuals, the graph's output), the session with the switch on computes what the plain one does.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(RegistryModels.Names), MemberType = typeof(RegistryModels))]
+    public void EveryModelComputesThePlainSessionsOutput(string name)
+    {
+        var (model, (c, h, w)) = RegistryModels.Build(name);
+        var input = Tensor.Rand([1, c, h, w], new Generator(72), -1f, 1f);
+        InferenceSession through, plain;
+        using (Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, 1))
+            through = model.PrepareForInference([1, c, h, w], warmUp: false);
+        using (Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, 0))
+            plain = model.PrepareForInference([1, c, h, w], warmUp: false);
+        output.WriteLine($"{name}: {through.BlockedPointwiseSteps} blocked 1×1s, {through.LayoutSteps} layout steps");
+        var first = through.Run(input).Clone();
+        Close.Assert(plain.Run(input), first, 1e-3, 1e-4, $"{name}: blocked through against plain");
+        Close.Assert(first, through.Run(input), 0, 0, $"{name}: second run");
+    }
+
     /// <summary>Off by default: no step runs blocked 1×1s, the plain plan (and BlockedActivationsMaxBatch's pairs) as before.</summary>
     [Fact]
     public void OffByDefault()
