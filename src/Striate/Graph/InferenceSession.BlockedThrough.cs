@@ -13,7 +13,10 @@ public sealed partial class InferenceSession
     /// each 3×3 writes its output with the 3×3's padding as border, the 1×1 after reads it; block outputs stay blocked for
     /// the next block's 1×1s). Where another step reads a blocked value, or a blocked 1×1 reads a value written NCHW, a
     /// layout step converts it (<see cref="ChannelBlocked.Unpack"/>, <see cref="ChannelBlocked.Pack"/>).
-    /// STRIATE_BENCH_BLOCKED_THROUGH=N. 0 by default (unmeasured).
+    /// STRIATE_BENCH_BLOCKED_THROUGH=N. 0 by default: on the 2-vCPU Zen 3 (AVX2; bench/RESULTS.md 2026-12-07 09:50–11:04,
+    /// steps_b1 --procs 3, both orientations) ResNet-50 b1 ran ~1 ms (2 %) slower in the sum of steps — its 3×3s 0.72–0.77 ms
+    /// faster (pack gone), its 1×1s on PointwiseBlocked 1.6–2.0 ms slower than on the NCHW GEMMs — and ResNet-18 b1
+    /// 0.3–0.5 ms faster (1 %; wall clock even).
     /// </summary>
     internal static int BlockedThroughMaxBatch;
 
