@@ -133,6 +133,8 @@ public static class ConvBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_KERNEL_ROWS"), out int kernelRows)) Conv2dDirect.WeightKernelRowsOverride = kernelRows;
         // STRIATE_BENCH_WEIGHT_GROUPS=0: strided direct weight gradients take one output block per task, not a group (Conv2dDirect.GroupOutBlocks).
         Conv2dDirect.GroupOutBlocks = Environment.GetEnvironmentVariable("STRIATE_BENCH_WEIGHT_GROUPS") != "0";
+        // STRIATE_BENCH_STRIDED_WEIGHT=1: strided direct convolutions take the direct weight gradient on AVX2 too, not im2col + GEMM (Conv2dDirect.StridedWeightDirect).
+        Conv2dDirect.StridedWeightDirect = Environment.GetEnvironmentVariable("STRIATE_BENCH_STRIDED_WEIGHT") == "1";
         // STRIATE_BENCH_AVX2_PASS_INPUT=0: AVX2 forward passes bounded by their weights only, as AVX-512, not also by 12 KiB of input per tile call (Conv2dDirect.Avx2InputBoundPasses).
         Conv2dDirect.Avx2InputBoundPasses = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_PASS_INPUT") != "0";
         // STRIATE_BENCH_IC_CHUNK=N: input-channel blocks per pass of the forward tiles (Conv2dDirect.IcChunkOverride).
@@ -152,6 +154,12 @@ public static class ConvBenchmarks
         ChannelBlocked.PrefetchMaxPlane = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_PREFETCH_PLANE") == "0" ? int.MaxValue : 256;
         // STRIATE_BENCH_PHASE_RUNS=0: the strided input gradient interleaves its phases pixel by pixel (Conv2dDirect.RunInterleave).
         Conv2dDirect.RunInterleave = Environment.GetEnvironmentVariable("STRIATE_BENCH_PHASE_RUNS") != "0";
+        // STRIATE_BENCH_PHASE_BORDER=0: the strided input gradient's phase tiles also multiply the taps that read only dy's zero border (Conv2dDirect.PhaseSkipsBorder).
+        Conv2dDirect.PhaseSkipsBorder = Environment.GetEnvironmentVariable("STRIATE_BENCH_PHASE_BORDER") != "0";
+        // STRIATE_BENCH_PHASE_FUSED=0: it interleaves the phases into a blocked plane and unblocks that, not both in one pass (Conv2dDirect.FusedInterleave).
+        Conv2dDirect.FusedInterleave = Environment.GetEnvironmentVariable("STRIATE_BENCH_PHASE_FUSED") != "0";
+        // STRIATE_BENCH_PHASE_UNPACK_IN_TASK=0: it unpacks dx in one pass after all phases, not chunk by chunk as each chunk's last phase ends (Conv2dDirect.PhaseUnpackInTask).
+        Conv2dDirect.PhaseUnpackInTask = Environment.GetEnvironmentVariable("STRIATE_BENCH_PHASE_UNPACK_IN_TASK") != "0";
         // STRIATE_BENCH_PHASE_L2=BYTES: a strided input-gradient task's output budget in L2 (Conv2dDirect.PhaseSchedule.L2BudgetOverride; 0: half of a ≤ 512 KiB L2, else 1 MiB).
         if (long.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PHASE_L2"), out long phaseL2) && phaseL2 > 0) Conv2dDirect.PhaseSchedule.L2BudgetOverride = phaseL2;
         // STRIATE_BENCH_GATHER=0: the gathered 1×1 (strided downsampling at batch > 1) packs B̃ element by element, strip by

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Striate.Kernels;
 
@@ -252,9 +253,28 @@ internal static unsafe partial class Conv2dDirect
                         body.Kernels[phase * 8 + i] = (nint)Tile<TS, TV>(lastColumn ? rEdge : tile.R, lastRow ? rowsEdge : tile.Rows, lastGroup ? lastBlocks : plan.GroupBlocks, 1);
                     }
                 }
-                Conv2dKernels.RunParallel(plan.Phases * body.ImageChunks * body.GroupChunks, (long)(g.ForwardFlops / 2), ref body);
-                var unpack = new InterleaveBody { G = g, Plan = plan, Src = pdx, Dst = dx };
-                Conv2dKernels.RunParallel(g.Batch * plan.InBlocks, g.InputLength, ref unpack);
+                int chunks = body.ImageChunks * body.GroupChunks;
+                if (!PhaseUnpackInTask)
+                {
+                    Conv2dKernels.RunParallel(plan.Phases * chunks, (long)(g.ForwardFlops / 2), ref body);
+                    var unpack = new InterleaveBody { G = g, Plan = plan, Src = pdx, Dst = dx };
+                    Conv2dKernels.RunParallel(g.Batch * plan.InBlocks, g.InputLength, ref unpack);
+                    return;
+                }
+                // The task that finishes a chunk's last phase interleaves and unblocks the chunk (its phases' outputs
+                // still in this core's or the other's cache), instead of a separate pass over the whole blocked dx.
+                int[] done = ArrayPool<int>.Shared.Rent(chunks);
+                try
+                {
+                    fixed (int* pDone = done)
+                    {
+                        new Span<int>(pDone, chunks).Clear();
+                        body.Done = pDone;
+                        body.Out = dx;
+                        Conv2dKernels.RunParallel(plan.Phases * chunks, (long)(g.ForwardFlops / 2), ref body);
+                    }
+                }
+                finally { ArrayPool<int>.Shared.Return(done); }
             }
         }
         finally
@@ -284,10 +304,28 @@ internal static unsafe partial class Conv2dDirect
         public float* Dy, W, Dx;
         public int GroupChunks, ImageChunks;
         public PhaseKernelTable Kernels;
+        /// <summary>With <see cref="PhaseUnpackInTask"/>: phases finished per chunk (image chunk × group chunk), and dx in NCHW.</summary>
+        public int* Done;
+        public float* Out;
 
         public readonly Conv2dGeometry Geometry(int ph, int pw) => Plan.Geometry(G, ph, pw);
 
         public readonly void Invoke(int index)
+        {
+            RunPhase(index);
+            if (Done == null) return;
+            // The last phase of the chunk to finish unpacks it (Interlocked: every other phase's stores are visible).
+            int rest = index / Plan.Phases;
+            if (Interlocked.Increment(ref Done[rest]) != Plan.Phases) return;
+            int g0 = rest % GroupChunks * Schedule.GroupsPerTask, n0 = rest / GroupChunks * Schedule.Images;
+            int g1 = Math.Min(Plan.Groups, g0 + Schedule.GroupsPerTask), n1 = Math.Min(G.Batch, n0 + Schedule.Images);
+            int cb0 = g0 * Plan.GroupBlocks, cb1 = Math.Min(Plan.InBlocks, g1 * Plan.GroupBlocks);
+            var unpack = new InterleaveBody { G = G, Plan = Plan, Src = Dx, Dst = Out };
+            for (int n = n0; n < n1; n++)
+                for (int cb = cb0; cb < cb1; cb++) unpack.Invoke(n * Plan.InBlocks + cb);
+        }
+
+        private readonly void RunPhase(int index)
         {
             var g = G;
             var plan = Plan;
@@ -307,6 +345,8 @@ internal static unsafe partial class Conv2dDirect
             long perBlock = (long)ah * aw * v * wStep;
             long dxRowPitch = plan.DxRowPitch, dxBlockStride = plan.DxBlockStride(g), dxImage = plan.DxImageStride(g);
             int chunk = IcChunkOverride > 0 ? IcChunkOverride : (int)Math.Clamp(L1WeightFloats / perBlock, 1, ocBlocks);
+            long kRowFloats = (long)aw * v * wStep;
+            int outH = g.OutHeight, outW = g.OutWidth;
             float* wPhase = W + plan.PhaseWeightOffset(ph, pw);
             for (int ic0 = 0; ic0 < ocBlocks; ic0 += chunk)
             {
@@ -323,17 +363,24 @@ internal static unsafe partial class Conv2dDirect
                         for (int t = 0; t < rowTiles; t++)
                         {
                             int i = first + t * tile.Rows, rowIndex = groupIndex + (t == rowTiles - 1 ? 2 : 0);
+                            // Tap rows [th0, th1) read a dy row of the image for some row of the tile; the others read
+                            // only the zero border and are left out (as the forward's RowTaps).
+                            var (th0, th1) = PhaseSkipsBorder ? PhaseTaps(i, Math.Min(tile.Rows, first + count - i), ah, outH) : (0, ah);
                             // dy row of tap 0 (the last mirrored tap): i − (ah − 1), inside the zero border.
-                            float* dyRow = dyChunk + (long)(i - (ah - 1) + dyShape.PadH) * dyShape.RowPitch;
+                            float* dyRow = dyChunk + (long)(i - (ah - 1) + th0 + dyShape.PadH) * dyShape.RowPitch;
+                            float* wRows = wChunk + th0 * kRowFloats;
+                            nint wSkip = (nint)((ah - (th1 - th0)) * kRowFloats);
                             float* dxRow = dxGroup + rowsAxis.Input(ph, i) * dxRowPitch;
                             for (int c = 0; c < colTiles; c++)
                             {
-                                int j = firstW + c * tile.R;
+                                int j = firstW + c * tile.R, r = c == colTiles - 1 ? countW - c * tile.R : tile.R;
+                                // Tap 0 of the tile's first column or the last tap of its last reading dy's border columns.
+                                int edges = !PhaseSkipsBorder || aw < 2 ? 0 : (j - (aw - 1) < 0 ? LeftEdge : 0) | (j + r - 1 >= outW ? RightEdge : 0);
                                 var kernel = (delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, float*, float*, int, void>)
                                     Kernels[rowIndex + (c == colTiles - 1 ? 1 : 0)];
-                                kernel(dyRow + (long)(j - (aw - 1) + dyShape.PadW) * v, wChunk, dxRow + (long)c * tile.R * v, blocks, ah, aw, wStep, 0,
+                                kernel(dyRow + (long)(j - (aw - 1) + dyShape.PadW) * v, wRows, dxRow + (long)c * tile.R * v, blocks, th1 - th0, aw, wStep, wSkip,
                                     (nint)dyShape.BlockStride, (nint)dyShape.RowPitch, v, (nint)dyShape.RowPitch, (nint)dxBlockStride,
-                                    (nint)(g.StrideH * dxRowPitch), ic0 > 0, 0, null, null, 0);
+                                    (nint)(g.StrideH * dxRowPitch), ic0 > 0, edges, null, null, 0);
                             }
                         }
                     }
@@ -341,6 +388,33 @@ internal static unsafe partial class Conv2dDirect
             }
         }
     }
+
+    /// <summary>
+    /// The tap rows [th0, th1) of a phase tile whose <paramref name="rows"/> rows start at phase index <paramref name="i"/>
+    /// that read a dy row of the image (0 to <paramref name="outH"/> − 1) for at least one of them: tap th of row i + r
+    /// reads dy row i + r − (taps − 1) + th. The others read only dy's zero border. Empty when every tap does.
+    /// </summary>
+    internal static (int Th0, int Th1) PhaseTaps(int i, int rows, int taps, int outH)
+    {
+        int th0 = Math.Clamp(taps - i - rows, 0, taps), th1 = Math.Clamp(outH + taps - 1 - i, 0, taps);
+        return (th0, Math.Max(th0, th1));
+    }
+
+    /// <summary>
+    /// Whether the phase tiles leave out the taps that read only dy's zero border (tap rows by <see cref="PhaseTaps"/>,
+    /// tap columns of a tile's first and last pixel by the tile's edge flags), as the forward's tiles do. On ResNet's
+    /// stride-2 3×3 (pad 1) one of 28 tap rows and columns of each two-tap axis is border: 4.7 % of the multiply-adds.
+    /// AVX2 Zen 3, 128→256 on 28×28 at b32, arms alternated call by call: 3.5 % less time (median of pairs, A/A 0.3 %;
+    /// bench/RESULTS.md 2026-12-07 s2bwd2). For benchmarks (STRIATE_BENCH_PHASE_BORDER=0).
+    /// </summary>
+    internal static bool PhaseSkipsBorder = true;
+
+    /// <summary>
+    /// Whether the task finishing the last phase of a chunk (images × groups) interleaves and unblocks that chunk into
+    /// NCHW dx at once (else one pass over the whole blocked dx after every phase has run): 2.0 % less time on 128→256
+    /// on 28×28 at b32 (as <see cref="PhaseSkipsBorder"/>). For benchmarks (STRIATE_BENCH_PHASE_UNPACK_IN_TASK=0).
+    /// </summary>
+    internal static bool PhaseUnpackInTask = true;
 
     /// <summary>One (image, input-channel block): the column segments interleaved into a plane [H, W, V], then unblocked to NCHW.</summary>
     private struct InterleaveBody : IParallelBody
@@ -358,6 +432,11 @@ internal static unsafe partial class Conv2dDirect
             float* plane = ThreadScratch.Aligned(ref t_interleaved, shape.BlockStride); // [H, W, V]
             float* src = Src + n * plan.DxImageStride(g) + cb * plan.DxBlockStride(g);
             var cols = plan.Cols;
+            if (FusedInterleave && v == 8 && W >= 8 && W <= MaxFusedWidth && System.Runtime.Intrinsics.X86.Avx.IsSupported)
+            {
+                InterleaveUnpack8(g, plan, src, Dst + n * (long)g.InChannels * g.InHeight * W, cb);
+                return;
+            }
             if (RunInterleave)
             {
                 InterleaveRuns(g, plan, src, plane);
@@ -393,6 +472,97 @@ internal static unsafe partial class Conv2dDirect
     /// For benchmarks (STRIATE_BENCH_PHASE_RUNS=0).
     /// </summary>
     internal static bool RunInterleave = true;
+
+    /// <summary>
+    /// Whether AVX2's 8-channel blocks go from the column segments straight to NCHW (<see cref="InterleaveUnpack8"/>)
+    /// rather than through an interleaved blocked plane and a second pass that unblocks it (together 3.8 % of the b32
+    /// input gradient of 128→256 on 28×28 in perf): 1.1 % less time there (as <see cref="PhaseSkipsBorder"/>).
+    /// For benchmarks (STRIATE_BENCH_PHASE_FUSED=0).
+    /// </summary>
+    internal static bool FusedInterleave = true;
+
+    /// <summary>The widest rows <see cref="InterleaveUnpack8"/> takes (its table of pixel offsets is on the stack).</summary>
+    private const int MaxFusedWidth = 1024;
+
+    /// <summary>
+    /// One 8-channel block (<paramref name="cb"/>) of one image from its column segments ([H][sW][Wseg][8],
+    /// <paramref name="src"/>) to NCHW (<paramref name="dstImage"/> [C, H, W]) in one pass: each run of 8 pixels of a row
+    /// (the last run overlapping its neighbour) is gathered from its phases' segments, transposed in registers and stored
+    /// as 8 channel rows; pixels of phases without taps are zero. Rows of at least 8 pixels.
+    /// </summary>
+    private static void InterleaveUnpack8(in Conv2dGeometry g, in PhasePlan plan, float* src, float* dstImage, int cb)
+    {
+        int W = g.InWidth, H = g.InHeight, sW = g.StrideW, channels = Math.Min(8, g.InChannels - cb * 8);
+        long plane2d = (long)H * W;
+        var cols = plan.Cols;
+        // Float offset of pixel x in a row of segments, or −1 where its column phase has no taps.
+        int* offset = stackalloc int[W];
+        for (int x = 0; x < W; x++)
+        {
+            int q = x + g.PadW, pw = q % sW;
+            offset[x] = cols.Taps(pw) == 0 ? -1 : (pw * plan.SegmentWidth + q / sW - cols.First(pw)) * 8;
+        }
+        float* zero = stackalloc float[8];
+        new Span<float>(zero, 8).Clear();
+        float* dst = dstImage + cb * 8 * plane2d;
+        for (int h = 0; h < H; h++)
+        {
+            float* d = dst + (long)h * W;
+            if (plan.Rows.Taps((h + g.PadH) % g.StrideH) == 0)
+            {
+                for (int c = 0; c < channels; c++) new Span<float>(d + c * plane2d, W).Clear();
+                continue;
+            }
+            float* row = src + h * plan.DxRowPitch;
+            for (int x0 = 0; ; x0 += 8)
+            {
+                int at = Math.Min(x0, W - 8);
+                int* o = offset + at;
+                Transpose8(o[0] < 0 ? zero : row + o[0], o[1] < 0 ? zero : row + o[1], o[2] < 0 ? zero : row + o[2], o[3] < 0 ? zero : row + o[3],
+                    o[4] < 0 ? zero : row + o[4], o[5] < 0 ? zero : row + o[5], o[6] < 0 ? zero : row + o[6], o[7] < 0 ? zero : row + o[7],
+                    out var c0, out var c1, out var c2, out var c3, out var c4, out var c5, out var c6, out var c7);
+                float* p = d + at;
+                if (channels == 8)
+                {
+                    Vector256.Store(c0, p); Vector256.Store(c1, p + plane2d); Vector256.Store(c2, p + 2 * plane2d); Vector256.Store(c3, p + 3 * plane2d);
+                    Vector256.Store(c4, p + 4 * plane2d); Vector256.Store(c5, p + 5 * plane2d); Vector256.Store(c6, p + 6 * plane2d); Vector256.Store(c7, p + 7 * plane2d);
+                }
+                else
+                {
+                    // A partial last block: only its real channels have planes.
+                    Vector256.Store(c0, p);
+                    if (channels > 1) Vector256.Store(c1, p + plane2d);
+                    if (channels > 2) Vector256.Store(c2, p + 2 * plane2d);
+                    if (channels > 3) Vector256.Store(c3, p + 3 * plane2d);
+                    if (channels > 4) Vector256.Store(c4, p + 4 * plane2d);
+                    if (channels > 5) Vector256.Store(c5, p + 5 * plane2d);
+                    if (channels > 6) Vector256.Store(c6, p + 6 * plane2d);
+                }
+                if (at == W - 8) break;
+            }
+        }
+    }
+
+    /// <summary>Eight pixel vectors of 8 channels, each at its own address, transposed: c<i>k</i> holds channel k of the 8 pixels.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Transpose8(float* p0, float* p1, float* p2, float* p3, float* p4, float* p5, float* p6, float* p7,
+        out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
+        out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
+    {
+        // As Transpose.Block8Vectors, with one address per row: unpack 32-bit, unpack 64-bit, then the 128-bit lanes.
+        var t0 = Avx.UnpackLow(Avx.LoadVector256(p0), Avx.LoadVector256(p1)); var t1 = Avx.UnpackHigh(Avx.LoadVector256(p0), Avx.LoadVector256(p1));
+        var t2 = Avx.UnpackLow(Avx.LoadVector256(p2), Avx.LoadVector256(p3)); var t3 = Avx.UnpackHigh(Avx.LoadVector256(p2), Avx.LoadVector256(p3));
+        var t4 = Avx.UnpackLow(Avx.LoadVector256(p4), Avx.LoadVector256(p5)); var t5 = Avx.UnpackHigh(Avx.LoadVector256(p4), Avx.LoadVector256(p5));
+        var t6 = Avx.UnpackLow(Avx.LoadVector256(p6), Avx.LoadVector256(p7)); var t7 = Avx.UnpackHigh(Avx.LoadVector256(p6), Avx.LoadVector256(p7));
+        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
+        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
+        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
+        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
+        c0 = Avx.Permute2x128(u0, u4, 0x20); c1 = Avx.Permute2x128(u1, u5, 0x20);
+        c2 = Avx.Permute2x128(u2, u6, 0x20); c3 = Avx.Permute2x128(u3, u7, 0x20);
+        c4 = Avx.Permute2x128(u0, u4, 0x31); c5 = Avx.Permute2x128(u1, u5, 0x31);
+        c6 = Avx.Permute2x128(u2, u6, 0x31); c7 = Avx.Permute2x128(u3, u7, 0x31);
+    }
 
     /// <summary>
     /// One channel block's column segments ([H][sW][Wseg][V], <paramref name="src"/>) interleaved into a plane

@@ -84,6 +84,27 @@ internal static unsafe partial class Conv2dDirect
     /// </summary>
     internal static bool GroupOutBlocks = true;
 
+    /// <summary>
+    /// Whether a strided convolution whose forward is direct takes the direct weight gradient on AVX2 too (else im2col +
+    /// GEMM, <see cref="Conv2dKernels.ChooseBackwardWeight"/>): only with output blocks grouped per task
+    /// (<see cref="GroupOutBlocks"/>), which read x once per group; one block per task streamed the batch's x from L3
+    /// once per output block and ran at 0.54–0.58 of im2col.
+    /// </summary>
+    internal static bool StridedWeightIsDirect(in Conv2dGeometry g) =>
+        StridedWeightDirect && GroupOutBlocks && SupportsBackwardWeight(g) && (long)g.Batch * g.OutHeight * g.OutWidth >= StridedWeightMinPixels;
+
+    /// <summary>For benchmarks: whether <see cref="StridedWeightIsDirect"/> may say yes (STRIATE_BENCH_STRIDED_WEIGHT=1; off: im2col).</summary>
+    internal static bool StridedWeightDirect;
+
+    /// <summary>
+    /// The fewest output pixels over the batch (the length of each dW element's sum) for which <see cref="StridedWeightIsDirect"/>
+    /// takes the direct kernel. Weight pass alone, AVX2 Zen 3, arms alternated call by call (direct ÷ im2col time, median
+    /// of pairs; bench/RESULTS.md 2026-12-07 s2bwd2): 512→512 on 14×14 at b8 (392 pixels) 1.066, the one loss; 256→256
+    /// @28 b8 and 256→512 @14 b32 (1568) 0.961 / 0.933, 128→256 @28 b32 (6272) 0.994, 128→128 @56 b8 (6272) 0.838,
+    /// 64→128 @56 b32 (25088) 0.954.
+    /// </summary>
+    internal const long StridedWeightMinPixels = 1024;
+
     /// <summary>The most output blocks a task of the weight gradient takes.</summary>
     private const int MaxOutBlocksPerTask = 8;
 

@@ -210,7 +210,8 @@ public static partial class Conv2dKernels
     {
         var a = ChooseBackward(g);
         bool strided = g.StrideH > 1 || g.StrideW > 1;
-        return a == Conv2dAlgorithm.Direct && strided && Conv2dDirect.BestWidth != GemmPath.Vector512 ? Conv2dAlgorithm.Im2ColGemm : a;
+        return a == Conv2dAlgorithm.Direct && strided && Conv2dDirect.BestWidth != GemmPath.Vector512 && !Conv2dDirect.StridedWeightIsDirect(g)
+            ? Conv2dAlgorithm.Im2ColGemm : a;
     }
 
     /// <summary>As the public overload, on a given algorithm.</summary>

@@ -76,6 +76,75 @@ public class Conv2dDirectStridedKernelTests
     }
 
     /// <summary>
+    /// Each combination of the phase tiles' border taps left out or not (<see cref="Conv2dDirect.PhaseSkipsBorder"/>),
+    /// dx unpacked by the task ending each chunk or in a pass after all (<see cref="Conv2dDirect.PhaseUnpackInTask"/>) and the phases interleaved
+    /// straight to NCHW or through a blocked plane (<see cref="Conv2dDirect.FusedInterleave"/>) gives the reference's result,
+    /// on the named shapes and on random ones (odd widths, partial channel blocks, strides 2–3, padding up to the kernel).
+    /// </summary>
+    [Theory, MemberData(nameof(NamedCases))]
+    public void PhaseSwitchesEitherWayMatchReferenceOnNamedGeometry(int width, int index)
+    {
+        for (int mask = 0; mask < 8; mask++)
+            using (Switches.Set(() => Conv2dDirect.PhaseSkipsBorder, (mask & 1) != 0))
+            using (Switches.Set(() => Conv2dDirect.PhaseUnpackInTask, (mask & 2) != 0))
+            using (Switches.Set(() => Conv2dDirect.FusedInterleave, (mask & 4) != 0))
+                Check(Named[index], (GemmPath)width, 800 + (ulong)index);
+    }
+
+    [Theory, MemberData(nameof(RandomCases))]
+    public void PhaseSwitchesEitherWayMatchReferenceOnRandomGeometry(int width, int seed)
+    {
+        var r = new Generator(9000 + (ulong)seed);
+        int kH = 1 + r.NextInt(5), kW = 1 + r.NextInt(5), sH = 1 + r.NextInt(3), sW = 2 + r.NextInt(2), pH = r.NextInt(kH + 1), pW = r.NextInt(kW + 1);
+        int h = Conv2dGeometry.MinInputSize(kH, pH, 1) + r.NextInt(12), w = Conv2dGeometry.MinInputSize(kW, pW, 1) + r.NextInt(30);
+        var g = new Conv2dGeometry(1 + r.NextInt(3), 1 + r.NextInt(40), h, w, 1 + r.NextInt(40), kH, kW, sH, sW, pH, pW);
+        for (int mask = 0; mask < 8; mask++)
+            using (Switches.Set(() => Conv2dDirect.PhaseSkipsBorder, (mask & 1) != 0))
+            using (Switches.Set(() => Conv2dDirect.PhaseUnpackInTask, (mask & 2) != 0))
+            using (Switches.Set(() => Conv2dDirect.FusedInterleave, (mask & 4) != 0))
+                Check(g, (GemmPath)width, 900 + (ulong)seed);
+    }
+
+    /// <summary>
+    /// The strided weight gradient's choice on AVX2 (<see cref="Conv2dDirect.StridedWeightDirect"/>): with the switch off a
+    /// strided convolution whose forward is direct takes im2col + GEMM for its weight gradient; on, the direct kernel.
+    /// </summary>
+    [Fact]
+    public void StridedWeightSwitchPicksTheWeightGradient()
+    {
+        var g = new Conv2dGeometry(32, 128, 28, 28, 256, 3, 3, 2, 2, 1, 1);
+        Assert.SkipUnless(Conv2dDirect.BestWidth == GemmPath.Vector256 && Conv2dKernels.Choose(g) == Conv2dAlgorithm.Direct,
+            "the choice applies where the forward of a strided 3×3 is direct on AVX2 (not AVX-512, and not with intrinsics off).");
+        using (Switches.Set(() => Conv2dDirect.StridedWeightDirect, false))
+            Assert.Equal(Conv2dAlgorithm.Im2ColGemm, Conv2dKernels.ChooseBackwardWeight(g));
+        using (Switches.Set(() => Conv2dDirect.StridedWeightDirect, true))
+            Assert.Equal(Conv2dAlgorithm.Direct, Conv2dKernels.ChooseBackwardWeight(g));
+    }
+
+    /// <summary>PhaseTaps keeps exactly the tap rows that read a dy row of the image for some row of the tile.</summary>
+    [Fact]
+    public void PhaseTapsKeepExactlyTheRowsInsideTheImage()
+    {
+        for (int taps = 1; taps <= 4; taps++)
+        for (int outH = 1; outH <= 6; outH++)
+        for (int i = 0; i < outH + taps; i++)
+        for (int rows = 1; rows <= 4; rows++)
+        {
+            var (th0, th1) = Conv2dDirect.PhaseTaps(i, rows, taps, outH);
+            for (int th = 0; th < taps; th++)
+            {
+                bool reads = false;
+                for (int q = 0; q < rows; q++)
+                {
+                    int dyRow = i + q - (taps - 1) + th;
+                    reads |= dyRow >= 0 && dyRow < outH;
+                }
+                Assert.True(reads == (th >= th0 && th < th1), $"i {i} rows {rows} taps {taps} outH {outH}: tap row {th} reads the image: {reads}, kept [{th0}, {th1})");
+            }
+        }
+    }
+
+    /// <summary>
     /// The schedule's tasks keep their output within the L2 budget (<see cref="Conv2dDirect.PhaseSchedule.L2Budget"/>)
     /// unless one image of one group is already larger, and cover at least one image and group.
     /// </summary>
@@ -145,6 +214,7 @@ public class Conv2dDirectStridedKernelTests
         var actual = Guarded.Nan(g.InputLength);
         Conv2dReference.BackwardData(g, dy, w, expected);
         Conv2dKernels.BackwardData(g, Conv2dAlgorithm.Direct, width, dy, w, actual);
+        actual.Check($"gradInput {g} Direct {width}");
         Close.Assert(expected, actual, 1e-4, atol, $"gradInput {g} Direct {width}");
     }
 }
