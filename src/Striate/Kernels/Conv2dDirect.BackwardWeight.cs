@@ -93,7 +93,12 @@ internal static unsafe partial class Conv2dDirect
     internal static bool StridedWeightIsDirect(in Conv2dGeometry g) =>
         StridedWeightDirect && GroupOutBlocks && SupportsBackwardWeight(g) && (long)g.Batch * g.OutHeight * g.OutWidth >= StridedWeightMinPixels;
 
-    /// <summary>For benchmarks: whether <see cref="StridedWeightIsDirect"/> may say yes (STRIATE_BENCH_STRIDED_WEIGHT=1; off: im2col).</summary>
+    /// <summary>
+    /// For benchmarks: whether <see cref="StridedWeightIsDirect"/> may say yes (STRIATE_BENCH_STRIDED_WEIGHT=1; off: im2col).
+    /// Off: on AVX2 Zen 3 the weight pass alone favoured the direct kernel on 4 of 6 stride-2 3×3s (<see cref="StridedWeightMinPixels"/>),
+    /// but conv3x3_128_256_28_s2_b32 fwd+bwd came out even in both orientations (20 rounds each: direct ÷ im2col 0.985 and
+    /// 1 ÷ 0.990) and ResNet-18's training step showed nothing beyond its A/A noise (bench/RESULTS.md 2026-12-07 s2bwd2).
+    /// </summary>
     internal static bool StridedWeightDirect;
 
     /// <summary>
