@@ -549,19 +549,9 @@ internal static unsafe partial class Conv2dDirect
         out Vector256<float> c0, out Vector256<float> c1, out Vector256<float> c2, out Vector256<float> c3,
         out Vector256<float> c4, out Vector256<float> c5, out Vector256<float> c6, out Vector256<float> c7)
     {
-        // As Transpose.Block8Vectors, with one address per row: unpack 32-bit, unpack 64-bit, then the 128-bit lanes.
-        var t0 = Avx.UnpackLow(Avx.LoadVector256(p0), Avx.LoadVector256(p1)); var t1 = Avx.UnpackHigh(Avx.LoadVector256(p0), Avx.LoadVector256(p1));
-        var t2 = Avx.UnpackLow(Avx.LoadVector256(p2), Avx.LoadVector256(p3)); var t3 = Avx.UnpackHigh(Avx.LoadVector256(p2), Avx.LoadVector256(p3));
-        var t4 = Avx.UnpackLow(Avx.LoadVector256(p4), Avx.LoadVector256(p5)); var t5 = Avx.UnpackHigh(Avx.LoadVector256(p4), Avx.LoadVector256(p5));
-        var t6 = Avx.UnpackLow(Avx.LoadVector256(p6), Avx.LoadVector256(p7)); var t7 = Avx.UnpackHigh(Avx.LoadVector256(p6), Avx.LoadVector256(p7));
-        var u0 = Avx.Shuffle(t0, t2, 0x44); var u1 = Avx.Shuffle(t0, t2, 0xEE);
-        var u2 = Avx.Shuffle(t1, t3, 0x44); var u3 = Avx.Shuffle(t1, t3, 0xEE);
-        var u4 = Avx.Shuffle(t4, t6, 0x44); var u5 = Avx.Shuffle(t4, t6, 0xEE);
-        var u6 = Avx.Shuffle(t5, t7, 0x44); var u7 = Avx.Shuffle(t5, t7, 0xEE);
-        c0 = Avx.Permute2x128(u0, u4, 0x20); c1 = Avx.Permute2x128(u1, u5, 0x20);
-        c2 = Avx.Permute2x128(u2, u6, 0x20); c3 = Avx.Permute2x128(u3, u7, 0x20);
-        c4 = Avx.Permute2x128(u0, u4, 0x31); c5 = Avx.Permute2x128(u1, u5, 0x31);
-        c6 = Avx.Permute2x128(u2, u6, 0x31); c7 = Avx.Permute2x128(u3, u7, 0x31);
+        Transpose.Registers8(Avx.LoadVector256(p0), Avx.LoadVector256(p1), Avx.LoadVector256(p2), Avx.LoadVector256(p3),
+            Avx.LoadVector256(p4), Avx.LoadVector256(p5), Avx.LoadVector256(p6), Avx.LoadVector256(p7),
+            out c0, out c1, out c2, out c3, out c4, out c5, out c6, out c7);
     }
 
     /// <summary>
