@@ -52,7 +52,9 @@ public static class PointwiseBlockedBenchmarks
     /// (<see cref="PointwiseBlocked.ItemsPerThread"/>), STRIATE_BENCH_PWB_SMALL_ITEMS=N those on maps up to 14×14 (0: as the
     /// others; <see cref="PointwiseBlocked.SmallMapItemsPerThread"/>), STRIATE_BENCH_PWB_CHUNK=C input channels per depth chunk
     /// (<see cref="PointwiseBlocked.ChunkChannels"/>, a multiple of 8), STRIATE_BENCH_PWB_DEEP_CHUNK=C those of inputs of 1024
-    /// channels and more (0: as the others; <see cref="PointwiseBlocked.DeepChunkChannels"/>).
+    /// channels and more (0: as the others; <see cref="PointwiseBlocked.DeepChunkChannels"/>), STRIATE_BENCH_PWB_PREFETCH_X=N
+    /// prefetch of the pixels' lines N blocks ahead (0: none; <see cref="PointwiseBlocked.PrefetchInputBlocks"/>),
+    /// STRIATE_BENCH_PWB_PREFETCH_W=0|1 prefetch of the next weight panel (<see cref="PointwiseBlocked.PrefetchWeights"/>).
     /// </summary>
     internal static void ApplySwitches()
     {
@@ -63,6 +65,8 @@ public static class PointwiseBlockedBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_SMALL_ITEMS"), out int small) && small >= 0) PointwiseBlocked.SmallMapItemsPerThread = small;
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_CHUNK"), out int chunk) && chunk >= 8 && chunk % 8 == 0) PointwiseBlocked.ChunkChannels = chunk;
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_DEEP_CHUNK"), out int deep) && deep >= 0 && deep % 8 == 0) PointwiseBlocked.DeepChunkChannels = deep;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_PREFETCH_X"), out int ahead) && ahead >= 0) PointwiseBlocked.PrefetchInputBlocks = ahead;
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_PREFETCH_W") is { } pw) PointwiseBlocked.PrefetchWeights = pw == "1";
     }
 
     public static IEnumerable<BenchFigure> Run()

@@ -26,6 +26,10 @@ internal static unsafe partial class PointwiseBlocked
         public int Blocks, Count;
         /// <summary>First chunk (start from the bias, else from the stored partial sums), last chunk (residual, ReLU), the pair has a second block.</summary>
         public bool First, Last, Second, Relu;
+        /// <summary>Floats ahead at which <see cref="Tile6"/> prefetches its pixels' lines (<see cref="PrefetchInputBlocks"/> blocks; 0: none).</summary>
+        public nint PrefetchX;
+        /// <summary>The next weight panel's line <see cref="Tile6"/> starts prefetching at, one per input block (null: none; <see cref="PrefetchWeights"/>).</summary>
+        public float* Pw;
     }
 
     /// <summary>Up to 6 pixels × 2 output blocks (12 ymm accumulators) over the chunk's input blocks, then stored (<see cref="Store"/>).</summary>
@@ -65,8 +69,16 @@ internal static unsafe partial class PointwiseBlocked
             float* y5 = (float*)t.Y[5];
             a50 = Avx.LoadVector256(y5); a51 = second ? Avx.LoadVector256(y5 + yb) : Vector256<float>.Zero;
         }
+        nint pf = t.PrefetchX;
+        float* pw = t.Pw;
         for (int ib = t.Blocks; ib > 0; ib--)
         {
+            if (pf != 0)
+            {
+                // The six pixels' 8 channels span 3–4 lines of a row (2 pixels a line): one prefetch per two pixels.
+                Sse.Prefetch0(x0 + pf); Sse.Prefetch0(x2 + pf); Sse.Prefetch0(x4 + pf); Sse.Prefetch0(x5 + pf);
+            }
+            if (pw != null) { Sse.Prefetch0(pw); pw += PairChannels; }
             // Two input channels per step: 4 weight loads, 2 × 6 broadcasts, 24 FMAs.
             for (int c = 0; c < V; c += 2, w += 2 * PairChannels)
             {

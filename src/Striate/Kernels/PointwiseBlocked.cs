@@ -81,6 +81,30 @@ internal static unsafe partial class PointwiseBlocked
     /// </summary>
     internal static bool EvenRanges = true;
 
+    /// <summary>
+    /// Input blocks ahead at which <see cref="Tile6"/> prefetches its pixels' lines (0: none; STRIATE_BENCH_PWB_PREFETCH_X=N).
+    /// The six broadcasts read 3–4 lines per block, a block stride apart (1568 B on 7×7, 6272 B on 14×14), where the GEMM
+    /// tile reads one contiguous packed Ã. Alone it is mixed (2 threads, arms alternated call by call: 256→64 @56 0.91,
+    /// 1024→256 @14 0.96, 512→2048 @7 1.03); with <see cref="PrefetchWeights"/> see there.
+    /// </summary>
+    internal static int PrefetchInputBlocks = 1;
+
+    /// <summary>
+    /// Whether each <see cref="Tile6"/> also prefetches one line of the next weight panel (the next pair's chunk, or the
+    /// next chunk's first pair) per input block (STRIATE_BENCH_PWB_PREFETCH_W=0: none). A pair's panel (16–32 KiB) is read
+    /// once per tile from L2; the hardware prefetcher starts over on each new panel's pages, so the first tile of each pair
+    /// waited on L3 or memory. With <see cref="PrefetchInputBlocks"/> 1, both ÷ neither (AVX2 Zen 3, 2 threads, median of
+    /// per-call ratios, arms in random order call by call, A/A 0.998–1.006): weights in L3 2048→512 @7 0.960, 1024→256 @14
+    /// 0.949, 256→64 @56 0.900, 1024→2048 s2 @14 0.830, 256→128 @56 0.901, 256→512 s2 @56 0.902, others 0.94–1.00;
+    /// weights from memory (10 copies used in turn, as in a model's 100 MB) 2048→512 @7 0.816, 512→2048 @7 0.839,
+    /// 1024→2048 s2 @14 0.853, 1024→256 @14 0.899, 512→1024 s2 @28 0.950, 256→1024 @14 0.969. On 64-channel inputs
+    /// 1.011–1.017: off below <see cref="PrefetchMinChannels"/>.
+    /// </summary>
+    internal static bool PrefetchWeights = true;
+
+    /// <summary>Input channels from which the tiles prefetch (<see cref="PrefetchInputBlocks"/>, <see cref="PrefetchWeights"/>): 64-channel inputs sit in L1/L2.</summary>
+    internal static int PrefetchMinChannels = 128;
+
     /// <summary>Items per thread <see cref="Body.Plan"/> aims at (more balance the threads' finishing times, fewer read the input or the weights fewer times).</summary>
     internal static int ItemsPerThread = 4;
 
@@ -315,7 +339,11 @@ internal static unsafe partial class PointwiseBlocked
         {
             int cinP = RoundUp8(Xs.Channels);
             float* bias16 = stackalloc float[PairChannels];
-            var t = new Tile { XBlock = (nint)Xs.BlockStride, YBlock = (nint)Ys.BlockStride, RBlock = (nint)Rs.BlockStride, Relu = Relu };
+            var t = new Tile
+            {
+                XBlock = (nint)Xs.BlockStride, YBlock = (nint)Ys.BlockStride, RBlock = (nint)Rs.BlockStride, Relu = Relu,
+                PrefetchX = Xs.Channels >= PrefetchMinChannels ? (nint)(PrefetchInputBlocks * Xs.BlockStride) : 0,
+            };
             for (int c0 = 0; c0 < cinP; c0 += Chunk)
             {
                 int chunk = Math.Min(Chunk, cinP - c0);
@@ -330,9 +358,11 @@ internal static unsafe partial class PointwiseBlocked
                     t.W = W + ((long)j * cinP + c0) * PairChannels;
                     float* yPair = y + 2 * j * Ys.BlockStride;
                     float* rPair = res == null ? null : res + 2 * j * Rs.BlockStride;
+                    float* pw = NextPanel(cinP, c0, j, j0, j1, out float* pwEnd);
                     int h = p0 / Ys.Width, w = p0 % Ys.Width;
-                    for (int p = p0; p < p1; p += 6)
+                    for (int p = p0; p < p1; p += 6, pw += t.Blocks * PairChannels)
                     {
+                        t.Pw = pw < pwEnd ? pw : null;
                         int count = Math.Min(6, p1 - p);
                         if (count == 6 && w + 6 <= Ys.Width && RowTiles)
                         {
@@ -381,6 +411,23 @@ internal static unsafe partial class PointwiseBlocked
                     }
                 }
             }
+        }
+
+        /// <summary>
+        /// The weight panel after pair <paramref name="j"/>'s at chunk <paramref name="c0"/> in an item with pairs [j0, j1)
+        /// (pair j + 1 at this chunk, or pair j0 at the next), its end in <paramref name="end"/>; null without one, or with
+        /// <see cref="PrefetchWeights"/> off or the input shallower than <see cref="PrefetchMinChannels"/>.
+        /// </summary>
+        private readonly float* NextPanel(int cinP, int c0, int j, int j0, int j1, out float* end)
+        {
+            end = null;
+            if (!PrefetchWeights || Xs.Channels < PrefetchMinChannels) return null;
+            int nj = j + 1, nc = c0;
+            if (nj >= j1) { nj = j0; nc = c0 + Chunk; }
+            if (nc >= cinP) return null;
+            float* start = W + ((long)nj * cinP + nc) * PairChannels;
+            end = start + (long)Math.Min(Chunk, cinP - nc) * PairChannels;
+            return start;
         }
 
         /// <summary>The plain loops of one item (no AVX2 + FMA, or <see cref="Vectorized"/> off): per pixel and pair, the whole depth.</summary>

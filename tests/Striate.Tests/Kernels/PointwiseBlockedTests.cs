@@ -32,7 +32,8 @@ public unsafe class PointwiseBlockedTests
     /// The tiles and the plain loops with the kept changes' switches off: a range's last one or two pixels through the
     /// 3-pixel tile (<see cref="PointwiseBlocked.OnePixelTile"/>), a strided input read in place
     /// (<see cref="PointwiseBlocked.SubsampleStrided"/>), ranges cut uneven (<see cref="PointwiseBlocked.EvenRanges"/>),
-    /// small maps split as the large (<see cref="PointwiseBlocked.SmallMapItemsPerThread"/>).
+    /// small maps split as the large (<see cref="PointwiseBlocked.SmallMapItemsPerThread"/>), no prefetches
+    /// (<see cref="PointwiseBlocked.PrefetchInputBlocks"/>, <see cref="PointwiseBlocked.PrefetchWeights"/>).
     /// </summary>
     [Theory, MemberData(nameof(Seeds))]
     public void SwitchedOffPathsMatchReference(int seed)
@@ -43,7 +44,24 @@ public unsafe class PointwiseBlockedTests
         using (Switches.Set(() => PointwiseBlocked.SubsampleStrided, false))
         using (Switches.Set(() => PointwiseBlocked.EvenRanges, false))
         using (Switches.Set(() => PointwiseBlocked.SmallMapItemsPerThread, 0))
+        using (Switches.Set(() => PointwiseBlocked.PrefetchInputBlocks, 0))
+        using (Switches.Set(() => PointwiseBlocked.PrefetchWeights, false))
             Check(seed, vectorized);
+    }
+
+    /// <summary>
+    /// The tiles with their prefetches at other distances and from any depth (<see cref="PointwiseBlocked.PrefetchInputBlocks"/>
+    /// 0–3, <see cref="PointwiseBlocked.PrefetchWeights"/> on odd seeds, <see cref="PointwiseBlocked.PrefetchMinChannels"/> 8):
+    /// no value may change (the prefetched addresses may run past the arrays, which a prefetch never faults on).
+    /// </summary>
+    [Theory, MemberData(nameof(Seeds))]
+    public void PrefetchesChangeNoValue(int seed)
+    {
+        Assert.SkipUnless(Fma.IsSupported && Avx.IsSupported, "AVX2 + FMA is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings): the plain loops run instead.");
+        using (Switches.Set(() => PointwiseBlocked.PrefetchInputBlocks, seed % 4))
+        using (Switches.Set(() => PointwiseBlocked.PrefetchWeights, seed % 2 == 1))
+        using (Switches.Set(() => PointwiseBlocked.PrefetchMinChannels, 8))
+            Check(seed, vectorized: true);
     }
 
     private static void Check(int seed, bool vectorized)
