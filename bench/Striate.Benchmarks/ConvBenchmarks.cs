@@ -49,27 +49,27 @@ public static class ConvBenchmarks
         Enum.TryParse<Conv2dAlgorithm>(Environment.GetEnvironmentVariable("STRIATE_BENCH_CONV_ALGORITHM"), out var a) ? a : null;
 
     /// <summary>
-    /// STRIATE_BENCH_AVX2_NC=N: columns of B̃ per block of the AVX2 GEMM driver (Gemm256x6x16.ColumnBlock, a multiple of
+    /// STRIATE_BENCH_AVX2_NC=N: columns of B̃ per block of the AVX2 GEMM driver (Avx2GemmTunables.ColumnBlock, a multiple of
     /// 16; by default 256 where a core's L2 holds 512 KiB or less, else 512); STRIATE_BENCH_PACK_WHILE_MULTIPLYING=0.
     /// </summary>
     private static void ApplyAvx2ColumnBlockOverride()
     {
-        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_NC"), out int nc) && nc > 0 && nc % 16 == 0) Gemm256x6x16.ColumnBlock = nc;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_NC"), out int nc) && nc > 0 && nc % 16 == 0) Avx2GemmTunables.ColumnBlock = nc;
         // STRIATE_BENCH_PACK_WHILE_MULTIPLYING=0: the AVX2 driver packs each block's B̃ in a pass of its own before the tiles.
         Gemm.PackWhileMultiplying = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_WHILE_MULTIPLYING") != "0";
         // STRIATE_BENCH_AVX2_KC_SELF=N: deepest block of the AVX2 products that pack A themselves (a multiple of 8).
-        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_KC_SELF"), out int kc) && kc > 0 && kc % 8 == 0) Gemm256x6x16.SelfPackedDepth = kc;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_KC_SELF"), out int kc) && kc > 0 && kc % 8 == 0) Avx2GemmTunables.SelfPackedDepth = kc;
         // STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING=0: products that pack A themselves pack each Ã strip in a pass of its own.
-        Gemm256x6x16.PackAWhileMultiplying = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING") != "0";
+        Avx2GemmTunables.PackAWhileMultiplying = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING") != "0";
         // STRIATE_BENCH_PACK_A_FLOATS=N: the least rows × depth of A a part packs while multiplying (0: every part).
-        if (long.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_FLOATS"), out long aFloats) && aFloats >= 0) Gemm256x6x16.PackAWhileMultiplyingFloats = aFloats;
+        if (long.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_FLOATS"), out long aFloats) && aFloats >= 0) Avx2GemmTunables.PackAWhileMultiplyingFloats = aFloats;
         // STRIATE_BENCH_FIVE_ROW_STRIPS=0: products that pack A themselves keep whole 6-row strips and one short strip per block.
-        Gemm256x6x16.FiveRowStrips = Environment.GetEnvironmentVariable("STRIATE_BENCH_FIVE_ROW_STRIPS") != "0";
-        Gemm256x6x16.FiveRowWholePack = Environment.GetEnvironmentVariable("STRIATE_BENCH_FIVE_ROW_WHOLE_PACK") != "0";
+        Avx2GemmTunables.FiveRowStrips = Environment.GetEnvironmentVariable("STRIATE_BENCH_FIVE_ROW_STRIPS") != "0";
+        Avx2GemmTunables.FiveRowWholePack = Environment.GetEnvironmentVariable("STRIATE_BENCH_FIVE_ROW_WHOLE_PACK") != "0";
         // STRIATE_BENCH_PACK_B_PIECES=0: B̃'s row pieces packed as four 64-byte block copies (GemmPacking.CopyPiece).
-        Gemm256x6x16.PackBPieces = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_B_PIECES") != "0";
+        Avx2GemmTunables.PackBPieces = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_B_PIECES") != "0";
         // STRIATE_BENCH_PACK_A_HALVES=0: full 6-row Ã strips packed by 8 × 8 transposes (GemmPacking.PackAStripAvx).
-        Gemm256x6x16.PackAHalves = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_HALVES") != "0";
+        Avx2GemmTunables.PackAHalves = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_HALVES") != "0";
     }
 
     /// <summary>
@@ -107,14 +107,14 @@ public static class ConvBenchmarks
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_THREE") == "0") DirectPlan.ThreeBlocksAvx2 = false;
         // STRIATE_BENCH_AVX2_NARROW_TWO=0: AVX2's 7×7 maps always in groups of 3 blocks, never 2 (DirectPlan.TwoBlocksWhereShorterAvx2).
         DirectPlan.TwoBlocksWhereShorterAvx2 = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_NARROW_TWO") != "0";
-        // STRIATE_BENCH_AVX2_EDGE_COLUMNS=0: the AVX2 GEMM runs a last strip of ≤ 8 columns on the full 6×16 tile (Gemm256x6x16.FewColumnsTile).
-        Gemm256x6x16.FewColumnsTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EDGE_COLUMNS") != "0";
-        // STRIATE_BENCH_AVX2_ONE_COLUMN=0: a last strip of one column on the one-vector tile, not as a matrix-vector product (Gemm256x6x16.OneColumnTile).
-        Gemm256x6x16.OneColumnTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_ONE_COLUMN") != "0";
+        // STRIATE_BENCH_AVX2_EDGE_COLUMNS=0: the AVX2 GEMM runs a last strip of ≤ 8 columns on the full 6×16 tile (Avx2TileSwitches.FewColumnsTile).
+        Avx2TileSwitches.FewColumnsTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EDGE_COLUMNS") != "0";
+        // STRIATE_BENCH_AVX2_ONE_COLUMN=0: a last strip of one column on the one-vector tile, not as a matrix-vector product (Avx2TileSwitches.OneColumnTile).
+        Avx2TileSwitches.OneColumnTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_ONE_COLUMN") != "0";
         // STRIATE_BENCH_AVX2_PLAIN_STORE=0: the AVX2 transposed 1×1 stores whole tiles with vmaskmovps too (PointwiseTransposed.Avx2PlainStores).
         PointwiseTransposed.Avx2PlainStores = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_PLAIN_STORE") != "0";
-        // STRIATE_BENCH_AVX2_EPILOGUE_STORE=0: whole AVX2 6×16 tiles with an epilogue store row by row through the edge store (Gemm256x6x16.WholeEpilogueStore).
-        Gemm256x6x16.WholeEpilogueStore = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EPILOGUE_STORE") != "0";
+        // STRIATE_BENCH_AVX2_EPILOGUE_STORE=0: whole AVX2 6×16 tiles with an epilogue store row by row through the edge store (Avx2TileSwitches.WholeEpilogueStore).
+        Avx2TileSwitches.WholeEpilogueStore = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EPILOGUE_STORE") != "0";
         // STRIATE_BENCH_AVX2_FOUR_BY_THREE=0: AVX2 rows wider than 8 always as 6 pixels × 2 blocks (DirectPlan.FourByThreeAvx2).
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_FOUR_BY_THREE") == "0") DirectPlan.FourByThreeAvx2 = false;
         // STRIATE_BENCH_AVX2_EVEN_COLUMNS=0: AVX2 rows wider than 8 as tiles of R pixels and a last one of the rest, not R and R − 1 (DirectPlan.EvenColumnsAvx2).

@@ -44,7 +44,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         int nTiles = (job.N + TKernel.NR - 1) / TKernel.NR;
         int mParts = 1, nParts = 1;
         if (threads > 1) (mParts, nParts) = Split(job.M, job.N, job.K, mTiles, nTiles, job.PackedA != null, threads);
-        // Products that take 5-row strips (Gemm256x6x16.FiveRowStrips) cut their rows evenly, not in whole strips:
+        // Products that take 5-row strips (Avx2GemmTunables.FiveRowStrips) cut their rows evenly, not in whole strips:
         // every part's rows are then whole 6- and 5-row strips, whatever their count.
         bool evenRows = mParts > 1 && FiveRowStrips(in job) && job.M / mParts >= 30;
         var body = new Body(job, mParts, nParts, mTiles, nTiles, evenRows);
@@ -110,10 +110,10 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         }
     }
 
-    /// <summary>Whether <paramref name="job"/>'s blocks take 5-row strips (see <see cref="Gemm256x6x16.FiveRowStrips"/>): the AVX2 tile, A packed here, C in one place.</summary>
+    /// <summary>Whether <paramref name="job"/>'s blocks take 5-row strips (see <see cref="Avx2GemmTunables.FiveRowStrips"/>): the AVX2 tile, A packed here, C in one place.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static bool FiveRowStrips(in GemmJob job)
-        => typeof(TKernel) == typeof(Gemm256x6x16) && Gemm256x6x16.FiveRowStrips && job.PackedA == null && job.SplitRow == int.MaxValue;
+        => typeof(TKernel) == typeof(Gemm256x6x16) && Avx2GemmTunables.FiveRowStrips && job.PackedA == null && job.SplitRow == int.MaxValue;
 
     /// <summary>
     /// The rows [I0, I1) and columns [J0, J1) of C that part <paramref name="index"/> of a <see cref="Split"/> takes
@@ -159,9 +159,9 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         // is packed here. That first tile must be 16 columns wide (the narrow tiles sum in their own way) with the plain
         // store (no epilogue: products that pack A have none), and no tile may straddle the split rows.
         bool fiveRows = FiveRowStrips(in job);
-        bool packAWhileMultiplying = typeof(TKernel) == typeof(Gemm256x6x16) && Gemm256x6x16.PackAWhileMultiplying
+        bool packAWhileMultiplying = typeof(TKernel) == typeof(Gemm256x6x16) && Avx2GemmTunables.PackAWhileMultiplying
             && job.PackedA == null && !job.TransA && job.Alpha == 1f && job.Epilogue.IsEmpty && job.SplitRow >= i1
-            && (long)(i1 - i0) * job.K >= Gemm256x6x16.PackAWhileMultiplyingFloats;
+            && (long)(i1 - i0) * job.K >= Avx2GemmTunables.PackAWhileMultiplyingFloats;
         // Tiles run row strip by row strip (ir outer, jr inner): the microkernel broadcasts Ã and loads B̃ as vectors,
         // so the Ã strip (MR × kc, 14 KiB on AVX-512) is the operand to keep in L1 while the B̃ strips stream past
         // it from L2 — BLIS's rule that the broadcast micro-panel stays in L1 (BLIS's column-major kernels broadcast
@@ -200,7 +200,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                         for (int f = 0; f < fives; f++)
                         {
                             int row = ic + sixes + 5 * f;
-                            GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, row, row + MR <= job.M && Gemm256x6x16.FiveRowWholePack ? MR : 5, pc, kc, job.Alpha, aPack + (sixes + MR * f) * kc);
+                            GemmPacking<TKernel>.PackA(job.TransA, job.A, job.Lda, row, row + MR <= job.M && Avx2GemmTunables.FiveRowWholePack ? MR : 5, pc, kc, job.Alpha, aPack + (sixes + MR * f) * kc);
                         }
                     }
                     for (int ir = 0, strip = 0, mr = 0; ir < mc; ir += mr, strip++)
@@ -309,10 +309,10 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
 
     /// <summary>
     /// Deepest block of a product that packs A itself (its depth blocking has no pre-packed A to match):
-    /// <see cref="Gemm256x6x16.SelfPackedDepth"/> on the AVX2 tile, the tile's KC otherwise. Each depth block passes over
+    /// <see cref="Avx2GemmTunables.SelfPackedDepth"/> on the AVX2 tile, the tile's KC otherwise. Each depth block passes over
     /// its rows of C once (load, add, store), so deeper blocks pass fewer times.
     /// </summary>
-    private static int SelfPackedDepth => typeof(TKernel) == typeof(Gemm256x6x16) ? Gemm256x6x16.SelfPackedDepth : TKernel.KC;
+    private static int SelfPackedDepth => typeof(TKernel) == typeof(Gemm256x6x16) ? Avx2GemmTunables.SelfPackedDepth : TKernel.KC;
 
     // ---- op(A) packed once for many products ------------------------------------------------------------
 

@@ -64,9 +64,6 @@ internal readonly unsafe partial struct Gemm512x14x32
 
 internal readonly unsafe partial struct Gemm256x6x16
 {
-    /// <summary>For benchmarks: false runs a last strip of at most 8 columns on the full 6×16 tile (STRIATE_BENCH_AVX2_EDGE_COLUMNS=0).</summary>
-    internal static bool FewColumnsTile = true;
-
     /// <summary>
     /// The tile for a strip of at most 8 columns and more than 4 rows: 6 rows of one ymm accumulator each. Six chains
     /// cannot cover the FMA latency of two pipes (4 cycles × 2 = 8 needed), so even and odd depths go to two sets of
@@ -120,9 +117,6 @@ internal readonly unsafe partial struct Gemm256x6x16
         StoreEdge(c, c4, none, beta, in s, 4, m0, none, false); c += ldc;
         StoreEdge(c, c5, none, beta, in s, 5, m0, none, false);
     }
-
-    /// <summary>For benchmarks: false runs a last strip of one column on the one-vector tile above (STRIATE_BENCH_AVX2_ONE_COLUMN=0).</summary>
-    internal static bool OneColumnTile = true;
 
     /// <summary>
     /// The tile for a last strip of one column and more than 4 rows (7×7 maps: 49 = 3 · 16 + 1): that column as a

@@ -18,15 +18,6 @@ namespace Striate.Kernels;
 internal readonly unsafe partial struct Gemm256x6x16
 {
     /// <summary>
-    /// For benchmarks: false keeps whole 6-row strips and one short strip per block, and row parts in whole strips
-    /// (STRIATE_BENCH_FIVE_ROW_STRIPS=0).
-    /// </summary>
-    internal static bool FiveRowStrips = true;
-
-    /// <summary>For benchmarks: false packs every 5-row strip row by row (STRIATE_BENCH_FIVE_ROW_WHOLE_PACK=0).</summary>
-    internal static bool FiveRowWholePack = true;
-
-    /// <summary>
     /// How many 5-row strips a block of <paramref name="rows"/> rows takes so that the rest is whole 6-row strips
     /// (at least one, so a block still starts with a whole strip); 0 when the block divides by 6 or is too short.
     /// </summary>

@@ -248,48 +248,8 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
     public static int KC => 256;
     public static int MC => 6 * 24;
     // B̃ block 256 × 512 floats = 512 KiB where a core's L2 holds 1 MiB or more (Zen 4, Intel); 256 × 256 = 256 KiB where
-    // it holds 512 KiB or less (Zen 2/3), beside the Ã strips and C rows that pass through it too (ColumnBlock).
-    public static int NC => ColumnBlock;
-
-    /// <summary>
-    /// <see cref="NC"/>, a multiple of 16; settable for benchmarks (STRIATE_BENCH_AVX2_NC). On a Zen 3 core (512 KiB L2) a
-    /// 512 KiB B̃ block filled the whole L2: ResNet-50's two 256→64 1×1s on 56×56 at batch 1 (depth 256, full blocks) ran
-    /// 1.45–1.56 ms together (median 1.47 over 10 clean rounds in four windows) against 1.37–1.60 (median 1.43, 11 rounds)
-    /// with 256 columns, 256→128 on 56×56 median 1.29 against 1.27; the other 1×1s and the whole run even within the host's
-    /// noise (bench/RESULTS.md 2026-12-05 23:30–23:54). A small gain; 384 and 128 columns ran slower.
-    /// </summary>
-    internal static int ColumnBlock = CpuCaches.SmallL2 ? 16 * 16 : 16 * 32;
-
-    /// <summary>
-    /// Deepest block when a product packs A itself (GemmDriver.Block; a pre-packed A keeps <see cref="KC"/>, the cut its
-    /// packing was made with); settable for benchmarks (STRIATE_BENCH_AVX2_KC_SELF). 512 halves the passes over C of
-    /// 256: on one Zen 3 core (AVX2 only, 512 KiB L2) the driver's loops ran sgemm_1024 at 94 GFLOPS best against 90, and
-    /// in one process on two threads, arms alternated (5 rounds) sgemm_512 / 1024 / 2048 read 2–4 / 5–6 / 3–5 % faster;
-    /// 1024 deep ran even with 512 (its 24 KiB Ã strip would fill most of L1). The Ã strip is 12 KiB, a B̃ strip 32 KiB.
-    /// </summary>
-    internal static int SelfPackedDepth = 512;
-
-    /// <summary>
-    /// For benchmarks: false packs B̃'s whole row pieces as four 64-byte block copies instead of eight loads then eight
-    /// stores (GemmPacking.CopyPiece; STRIATE_BENCH_PACK_B_PIECES=0).
-    /// </summary>
-    internal static bool PackBPieces = true;
-
-    /// <summary>
-    /// For benchmarks: false packs full 6-row Ã strips by 8 × 8 transposes (GemmPacking.PackAStripAvx) instead of 4 depths
-    /// of rows r and r + 4 per vector (GemmPacking.PackAStrip6Avx; STRIATE_BENCH_PACK_A_HALVES=0).
-    /// </summary>
-    internal static bool PackAHalves = true;
-
-    /// <summary>
-    /// For benchmarks: false stores a whole 6×16 tile with an epilogue (bias, residual, clamp) row by row through the edge
-    /// store, its column masks built and every term tested per row, instead of <see cref="StoreEpilogue6"/>
-    /// (STRIATE_BENCH_AVX2_EPILOGUE_STORE=0). Zen 3, AVX2 only: 64→256 on 56×56 with the residual and ReLU (layers suite,
-    /// in-process A/B, 10 rounds) 798 → 721 µs median; ResNet-50 at batch 1 per step (separate processes, both
-    /// orientations) layer1's conv3s −0.08…−0.12 ms, its 64→256 downsample −0.05/−0.09, layer2's conv3s −0.04…−0.08,
-    /// layer3's −0.01…−0.05, layer4's −0.00…−0.04 (bench/RESULTS.md 2026-12-06 22:40–23:57).
-    /// </summary>
-    internal static bool WholeEpilogueStore = true;
+    // it holds 512 KiB or less (Zen 2/3), beside the Ã strips and C rows that pass through it too (Avx2GemmTunables.ColumnBlock).
+    public static int NC => Avx2GemmTunables.ColumnBlock;
 
     // NoInlining: the body (Tile6, GemmTiles.Avx2.cs) is inlined here, and Run stays a call from GemmDriver.Block, as
     // when its body was written out here (then too large to inline).
@@ -304,12 +264,12 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmMicrokernel
         }
         // Likewise C's last few columns (n = 196 leaves 4, n = 49 one) run one column vector, a lone column one
         // matrix-vector product (GemmEdgeColumns.cs).
-        if (s.Cols == 1 && OneColumnTile)
+        if (s.Cols == 1 && Avx2TileSwitches.OneColumnTile)
         {
             RunOneColumn(kc, a, b, c, ldc, beta, in s);
             return;
         }
-        if (s.Cols <= 8 && FewColumnsTile)
+        if (s.Cols <= 8 && Avx2TileSwitches.FewColumnsTile)
         {
             RunFewColumns(kc, a, b, c, ldc, beta, in s);
             return;

@@ -23,7 +23,7 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
             int rows = Math.Min(mr, mc - s);
             if (!transA)
             {
-                if (Avx.IsSupported && rows == mr && mr == 6 && kc >= 4 && Gemm256x6x16.PackAHalves)
+                if (Avx.IsSupported && rows == mr && mr == 6 && kc >= 4 && Avx2GemmTunables.PackAHalves)
                 {
                     PackAStrip6Avx(a + (long)(i0 + s) * lda + p0, lda, kc, alpha, dst);
                     continue;
@@ -239,7 +239,7 @@ internal static unsafe class GemmPacking<TKernel> where TKernel : struct, IGemmM
             int group = nr == 16 ? GroupFloats : RoundUp(nc, nr);
             int rowsPerPass = nr == 16 ? RowsPerPass : kc;
             // A whole group's row piece as eight vector loads, then eight stores (CopyPiece).
-            bool pieces = nr == 16 && rows.IsEmpty && Avx.IsSupported && Gemm256x6x16.PackBPieces;
+            bool pieces = nr == 16 && rows.IsEmpty && Avx.IsSupported && Avx2GemmTunables.PackBPieces;
             for (int q0 = 0; q0 < kc; q0 += rowsPerPass)
             {
                 int q1 = Math.Min(kc, q0 + rowsPerPass);

@@ -14,18 +14,6 @@ namespace Striate.Kernels;
 internal readonly unsafe partial struct Gemm256x6x16
 {
     /// <summary>
-    /// For benchmarks: false packs every Ã strip in a pass of its own before its tiles (STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING=0).
-    /// </summary>
-    internal static bool PackAWhileMultiplying = true;
-
-    /// <summary>
-    /// Floats of a part's rows of A (rows × depth) from which its strips are packed while multiplying; settable for
-    /// benchmarks (STRIATE_BENCH_PACK_A_FLOATS). Below it A sits in L2 or near, where the separate pack is cheap
-    /// and the packing tile's strided reads cost more than they save.
-    /// </summary>
-    internal static long PackAWhileMultiplyingFloats = 1 << 20;
-
-    /// <summary>
     /// C[6, 16] = A[6, kc] · B̃ strip + beta · C, A's row r at a + r·lda, and Ã[kc, 6] ← A's strip (depth p at
     /// aPacked + 6·p). A whole tile with the plain store only (the driver's products that pack A have no epilogue).
     /// </summary>

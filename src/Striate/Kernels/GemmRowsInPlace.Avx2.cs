@@ -40,14 +40,6 @@ internal readonly unsafe partial struct Gemm256x6x16 : IGemmRowsInPlace
     public static void RunInPlacePacking(int kc, float* a, float* b, nint ldb, float* bPacked, float* c, nint ldc, float beta, in GemmTileStore s)
         => Tile6<FromBPacking>(kc, a, b, ldb, bPacked, c, ldc, beta, in s);
 
-    /// <summary>
-    /// How far ahead in B's row (floats) <see cref="RunInPlacePacking"/> prefetches each depth's line: two strips, so the
-    /// lines the next tiles read arrive from L3 while this one multiplies; 0 none. Without it (ResNet-50's 1×1s at batch 1,
-    /// Zen 3, one thread, 8 rounds, sum of 17 steps' medians) packing while multiplying ran 5 % slower than the separate
-    /// pack, 16 floats ahead as slow, 32 1 % faster, 64 even (host busy; 256→64 on 56×56 1.38 → 1.25 ms with 32).
-    /// </summary>
-    internal static int PackingPrefetchFloats = 32;
-
     /// <summary>Not used (<see cref="TallRows"/> is 0).</summary>
     public static void RunInPlaceTall(int kc, float* a, float* aNext, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s) =>
         throw new NotSupportedException("Gemm256x6x16 has no tall tile.");

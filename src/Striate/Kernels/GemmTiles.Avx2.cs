@@ -54,7 +54,7 @@ internal readonly unsafe partial struct Gemm256x6x16
         Vector256<float> c00 = default, c01 = default, c10 = default, c11 = default, c20 = default, c21 = default,
             c30 = default, c31 = default, c40 = default, c41 = default, c50 = default, c51 = default;
         PrefetchTile(c, ldc, in s);
-        nint ahead = TB.Packs ? PackingPrefetchFloats : 0;
+        nint ahead = TB.Packs ? Avx2TileSwitches.PackingPrefetchFloats : 0;
         for (int p = 0; p < kc; p++)
         {
             var b0 = Vector256.Load(b);
@@ -82,7 +82,7 @@ internal readonly unsafe partial struct Gemm256x6x16
             StorePlain6(c, ldc, beta, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             return;
         }
-        if (WholeEpilogueStore && s.Rows == 6 && (TB.InPlace || s.Cols == 16))
+        if (Avx2TileSwitches.WholeEpilogueStore && s.Rows == 6 && (TB.InPlace || s.Cols == 16))
         {
             StoreEpilogue6(c, ldc, beta, in s, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
             return;

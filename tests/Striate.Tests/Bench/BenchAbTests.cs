@@ -41,7 +41,7 @@ public sealed class BenchAbTests
     /// <summary>What a suite's kernels would see of the three switches' fields, as figures.</summary>
     private static List<BenchFigure> Fields() =>
     [
-        new("nc", Gemm256x6x16.ColumnBlock, "cols"),
+        new("nc", Avx2GemmTunables.ColumnBlock, "cols"),
         new("pass_input", Conv2dDirect.Avx2InputBoundPasses ? 1 : 0, "flag"),
         new("pool_conv", InferenceSession.PoolIntoConvolution ? 1 : 0, "flag"),
     ];
@@ -51,12 +51,12 @@ public sealed class BenchAbTests
     {
         WithCleanSwitches(() =>
         {
-            int nc = Gemm256x6x16.ColumnBlock, ncB = nc == 128 ? 256 : 128;
+            int nc = Avx2GemmTunables.ColumnBlock, ncB = nc == 128 ? 256 : 128;
             Assert.True(Conv2dDirect.Avx2InputBoundPasses && InferenceSession.PoolIntoConvolution, "defaults: both switches on");
             var order = new List<char>();
             var r = BenchAb.Run([(Nc, ncB.ToString(CultureInfo.InvariantCulture)), (PassInput, "0"), (PoolConv, "0")], 3, () =>
             {
-                order.Add(Gemm256x6x16.ColumnBlock == ncB ? 'B' : 'A');
+                order.Add(Avx2GemmTunables.ColumnBlock == ncB ? 'B' : 'A');
                 return Fields();
             });
 
@@ -72,7 +72,7 @@ public sealed class BenchAbTests
             // Afterwards: the environment and the fields as before.
             Assert.Null(Environment.GetEnvironmentVariable(Nc));
             Assert.Null(Environment.GetEnvironmentVariable(PoolConv));
-            Assert.Equal(nc, Gemm256x6x16.ColumnBlock);
+            Assert.Equal(nc, Avx2GemmTunables.ColumnBlock);
             Assert.True(Conv2dDirect.Avx2InputBoundPasses && InferenceSession.PoolIntoConvolution);
         });
     }
@@ -266,7 +266,7 @@ public sealed class BenchAbTests
     {
         WithCleanSwitches(() =>
         {
-            int nc = Gemm256x6x16.ColumnBlock, calls = 0;
+            int nc = Avx2GemmTunables.ColumnBlock, calls = 0;
             var r = BenchAb.RunNull(3, () => { calls++; return Fields(); });
             Assert.Equal(6, calls);
             Assert.True(r.Null);
@@ -288,11 +288,11 @@ public sealed class BenchAbTests
     {
         WithCleanSwitches(() =>
         {
-            int ncB = Gemm256x6x16.ColumnBlock == 128 ? 256 : 128;
+            int ncB = Avx2GemmTunables.ColumnBlock == 128 ? 256 : 128;
             var order = new List<char>();
             var r = BenchAb.Run([(Nc, ncB.ToString(CultureInfo.InvariantCulture))], 3, () =>
             {
-                order.Add(Gemm256x6x16.ColumnBlock == ncB ? 'B' : 'A');
+                order.Add(Avx2GemmTunables.ColumnBlock == ncB ? 'B' : 'A');
                 return Fields();
             }, order: AbOrder.Baab);
             Assert.Equal("BAABBA", new string(order.ToArray()));
@@ -307,12 +307,12 @@ public sealed class BenchAbTests
     {
         WithCleanSwitches(() =>
         {
-            int ncB = Gemm256x6x16.ColumnBlock == 128 ? 256 : 128, call = 0;
+            int ncB = Avx2GemmTunables.ColumnBlock == 128 ? 256 : 128, call = 0;
             var order = new List<char>();
             var progress = new StringWriter();
             var r = BenchAb.Run([(Nc, ncB.ToString(CultureInfo.InvariantCulture))], 2, () =>
             {
-                order.Add(Gemm256x6x16.ColumnBlock == ncB ? 'B' : 'A');
+                order.Add(Avx2GemmTunables.ColumnBlock == ncB ? 'B' : 'A');
                 return [new BenchFigure("call", call++, "ms")];
             }, progress, warmUp: 1);
             Assert.Equal("ABABBA", new string(order.ToArray()));
@@ -340,12 +340,12 @@ public sealed class BenchAbTests
         Assert.Equal(["BA", "AB"], Enumerable.Range(0, 2).Select(i => BenchAb.ArmOrder(i, AbOrder.Baab, control: false)));
         WithCleanSwitches(() =>
         {
-            int nc = Gemm256x6x16.ColumnBlock, ncB = nc == 128 ? 256 : 128, call = 0;
+            int nc = Avx2GemmTunables.ColumnBlock, ncB = nc == 128 ? 256 : 128, call = 0;
             var order = new List<char>();
             var r = BenchAb.Run([(Nc, ncB.ToString(CultureInfo.InvariantCulture))], 3, () =>
             {
-                order.Add(Gemm256x6x16.ColumnBlock == ncB ? 'B' : 'A');
-                return [new BenchFigure("call", ++call, "ms"), new BenchFigure("nc", Gemm256x6x16.ColumnBlock, "cols")];
+                order.Add(Avx2GemmTunables.ColumnBlock == ncB ? 'B' : 'A');
+                return [new BenchFigure("call", ++call, "ms"), new BenchFigure("nc", Avx2GemmTunables.ColumnBlock, "cols")];
             }, control: true);
             // A B A', B A' A, A' A B: the control arm runs arm A's switches.
             Assert.Equal("ABABAAAAB", new string(order.ToArray()));

@@ -5,7 +5,7 @@ using Striate.Tests.TestSupport;
 namespace Striate.Tests.Kernels;
 
 /// <summary>
-/// The AVX2 6×16 tile's whole-tile epilogue store (<see cref="Gemm256x6x16.WholeEpilogueStore"/>) against the three-loop
+/// The AVX2 6×16 tile's whole-tile epilogue store (<see cref="Avx2TileSwitches.WholeEpilogueStore"/>) against the three-loop
 /// twin and against the row-by-row edge store it replaced, bit for bit, through the driver with a pre-packed A.
 /// C lives in 64-byte-aligned memory (line-aligned rows: a 56×56 map's, and a shifted copy that is not), with NaN guards
 /// after its last row and in its padding columns, which must come back untouched; the residual is apart or C itself
@@ -70,7 +70,7 @@ public sealed class GemmAvx2EpilogueStoreTests
                     all.Fill(float.NaN);
                     float* c = mem + offset;
                     c0.CopyTo(new Span<float>(c, m * ldc));
-                    using (Switches.Set(() => Gemm256x6x16.WholeEpilogueStore, arm))
+                    using (Switches.Set(() => Avx2TileSwitches.WholeEpilogueStore, arm))
                     fixed (float* pa = a, pp = packed, pb = b, pbias = bv, pr = rv)
                     {
                         Gemm.PackA(GemmPath.Vector256, false, m, k, 1f, pa, k, pp);

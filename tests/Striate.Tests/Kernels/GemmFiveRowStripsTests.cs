@@ -5,7 +5,7 @@ namespace Striate.Tests.Kernels;
 
 /// <summary>
 /// AVX2 products that pack A themselves cut each block's rows into whole 6-row strips and 5-row strips
-/// (<see cref="Gemm256x6x16.FiveRowStrips"/>, <see cref="Gemm256x6x16.RunFiveRows"/>), and two threads split rows
+/// (<see cref="Avx2GemmTunables.FiveRowStrips"/>, <see cref="Gemm256x6x16.RunFiveRows"/>), and two threads split rows
 /// evenly instead of in whole strips. Every element takes the same multiply-adds in the same order as under the 6- and
 /// 4-row tiles, so the result must match the switch turned off bit for bit (where the last column strip is 16 wide or
 /// more than 8: the narrow column tiles sum their own way) and the three-loop twin within rounding — for every row
@@ -39,15 +39,15 @@ public class GemmFiveRowStripsTests
             var sixes = ops.GuardedC();
             var actual = ops.GuardedC();
             GemmReference.Sgemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
-            using (Switches.Set(() => Gemm256x6x16.FiveRowStrips, false))
+            using (Switches.Set(() => Avx2GemmTunables.FiveRowStrips, false))
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, sixes, ldc);
-            using (Switches.Set(() => Gemm256x6x16.FiveRowStrips, true))
+            using (Switches.Set(() => Avx2GemmTunables.FiveRowStrips, true))
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, actual, ldc);
             // The 5-row strips packed row by row (no sixth row read from A) must give the same bits: the tile never
             // reads the strip's sixth row.
             var rowByRow = ops.GuardedC();
-            using (Switches.Set(() => Gemm256x6x16.FiveRowStrips, true))
-            using (Switches.Set(() => Gemm256x6x16.FiveRowWholePack, false))
+            using (Switches.Set(() => Avx2GemmTunables.FiveRowStrips, true))
+            using (Switches.Set(() => Avx2GemmTunables.FiveRowWholePack, false))
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, rowByRow, ldc);
             string what = $"threads={threads} transA={transA} alpha={alpha} m={m} n={n} k={k} beta={beta}";
             sixes.Check($"6-row strips {what}");

@@ -31,10 +31,10 @@ public class GemmPackAWhileMultiplyingTests
             var separate = ops.GuardedC();
             var actual = ops.GuardedC();
             GemmReference.Sgemm(transA, false, m, n, k, alpha, a, lda, b, ldb, beta, expected, ldc);
-            using (Switches.Set(() => Gemm256x6x16.PackAWhileMultiplying, false))
+            using (Switches.Set(() => Avx2GemmTunables.PackAWhileMultiplying, false))
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, separate, ldc);
-            using (Switches.Set(() => Gemm256x6x16.PackAWhileMultiplyingFloats, 0L)) // every part, whatever its size
-            using (Switches.Set(() => Gemm256x6x16.PackAWhileMultiplying, true))
+            using (Switches.Set(() => Avx2GemmTunables.PackAWhileMultiplyingFloats, 0L)) // every part, whatever its size
+            using (Switches.Set(() => Avx2GemmTunables.PackAWhileMultiplying, true))
                 Gemm.Sgemm(GemmPath.Vector256, threads, transA, false, m, n, k, alpha, a, lda, b, ldb, beta, actual, ldc);
             string what = $"threads={threads} transA={transA} alpha={alpha} m={m} n={n} k={k} beta={beta}";
             Guarded.CheckAll($"separate pack, packed while multiplying: {what}", separate, actual);

@@ -110,7 +110,7 @@ public class GemmPackedATests
         // The AVX2 driver's column block (Gemm256x6x16.NC) follows the L2 size: 256 columns on a 512 KiB L2, 512 on larger
         // ones. Force each and run products of several blocks, a partial last one and a depth past KC (two depth blocks).
         Assert.SkipUnless(Gemm.IsSupported(GemmPath.Vector256), "Vector256 is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
-        using (Switches.Set(() => Gemm256x6x16.ColumnBlock, columnBlock))
+        using (Switches.Set(() => Avx2GemmTunables.ColumnBlock, columnBlock))
         {
             Assert.Equal(columnBlock, GemmDriver<Gemm256x6x16>.ColumnBlock(packedA: true, kc: 256));
             ulong seed = 90;
@@ -138,7 +138,7 @@ public class GemmPackedATests
     public void AvxTwoColumnBlockFollowsTheL2Size()
     {
         long l2 = CpuCaches.L2Bytes;
-        Assert.Equal(l2 is > 0 and <= 512 * 1024 ? 256 : 512, Gemm256x6x16.ColumnBlock);
+        Assert.Equal(l2 is > 0 and <= 512 * 1024 ? 256 : 512, Avx2GemmTunables.ColumnBlock);
         // Where Linux reports the L2 of cpu0, CPUID must agree with it.
         const string sysfs = "/sys/devices/system/cpu/cpu0/cache/index2/size";
         Assert.SkipUnless(File.Exists(sysfs) && l2 > 0, "No L2 size from both CPUID and sysfs on this machine.");

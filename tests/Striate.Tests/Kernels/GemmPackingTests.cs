@@ -8,7 +8,7 @@ namespace Striate.Tests.Kernels;
 /// groups of strips over passes of a few rows, the others whole rows; both must give the same B̃, with and without
 /// a row affine (a batch norm → ReLU folded into the packing), for depths and widths that leave partial passes,
 /// partial groups and a partial last strip — on the AVX2 tile with whole row pieces copied as eight loads then eight
-/// stores (<see cref="Gemm256x6x16.PackBPieces"/>) and as block copies.
+/// stores (<see cref="Avx2GemmTunables.PackBPieces"/>) and as block copies.
 /// </summary>
 [Collection(nameof(StaticSwitchesCollection))]
 public class GemmPackingTests
@@ -100,7 +100,7 @@ public class GemmPackingTests
         CheckPackA<Gemm128x6x8>(12);
         CheckPackA<Gemm512x14x32>(13);
         foreach (bool halves in new[] { true, false })
-        using (Switches.Set(() => Gemm256x6x16.PackAHalves, halves))
+        using (Switches.Set(() => Avx2GemmTunables.PackAHalves, halves))
             CheckPackA<Gemm256x6x16>(halves ? 14UL : 15UL);
     }
 
@@ -108,7 +108,7 @@ public class GemmPackingTests
     public void PackBGivesTheSameLayoutWithAndWithoutWholeRowPieces()
     {
         foreach (bool pieces in new[] { true, false })
-        using (Switches.Set(() => Gemm256x6x16.PackBPieces, pieces))
+        using (Switches.Set(() => Avx2GemmTunables.PackBPieces, pieces))
             Check<Gemm256x6x16>(pieces ? 5UL : 6UL);
     }
 }
