@@ -93,6 +93,7 @@ public static class BenchSwitches
         Of("ChannelBlocked.PrefetchSource", () => ChannelBlocked.PrefetchSource, v => ChannelBlocked.PrefetchSource = v),
         Of("ChannelBlocked.PrefetchMaxPlane", () => ChannelBlocked.PrefetchMaxPlane, v => ChannelBlocked.PrefetchMaxPlane = v),
         Of("PointwiseTiles.Enabled", () => PointwiseTiles.Enabled, v => PointwiseTiles.Enabled = v),
+        Of("PointwiseTiles.Avx2", () => PointwiseTiles.Avx2, v => PointwiseTiles.Avx2 = v),
         Of("PointwiseTransposed.Enabled", () => PointwiseTransposed.Enabled, v => PointwiseTransposed.Enabled = v),
         Of("PointwiseTransposed.Avx2SevenBySeven", () => PointwiseTransposed.Avx2SevenBySeven, v => PointwiseTransposed.Avx2SevenBySeven = v),
         Of("PointwiseTransposed.Avx2PlainStores", () => PointwiseTransposed.Avx2PlainStores, v => PointwiseTransposed.Avx2PlainStores = v),
@@ -101,6 +102,8 @@ public static class BenchSwitches
         Of("PointwiseTransposed.ColumnBlockFloats", () => PointwiseTransposed.ColumnBlockFloats, v => PointwiseTransposed.ColumnBlockFloats = v),
         Of("PointwiseTransposed.WeightsOuter", () => PointwiseTransposed.WeightsOuter, v => PointwiseTransposed.WeightsOuter = v),
         Of("PointwiseTransposed.OneRowTile", () => PointwiseTransposed.OneRowTile, v => PointwiseTransposed.OneRowTile = v),
+        Of("PointwiseTransposed.PrefetchPanels", () => PointwiseTransposed.PrefetchPanels, v => PointwiseTransposed.PrefetchPanels = v),
+        Of("PointwiseTransposed.PrefetchInput", () => PointwiseTransposed.PrefetchInput, v => PointwiseTransposed.PrefetchInput = v),
         Of("PointwiseBlocked.OnePixelTile", () => PointwiseBlocked.OnePixelTile, v => PointwiseBlocked.OnePixelTile = v),
         Of("PointwiseBlocked.SubsampleStrided", () => PointwiseBlocked.SubsampleStrided, v => PointwiseBlocked.SubsampleStrided = v),
         Of("PointwiseBlocked.EvenRanges", () => PointwiseBlocked.EvenRanges, v => PointwiseBlocked.EvenRanges = v),
@@ -245,6 +248,8 @@ public static class BenchSwitches
         "STRIATE_BENCH_DIRECT_LAYOUT",
         "STRIATE_BENCH_BLOCKED_ACTIVATIONS",
         "STRIATE_BENCH_BLOCKED_THROUGH",
+        "STRIATE_BENCH_TRANSPOSED_PREFETCH",
+        "STRIATE_BENCH_AVX2_POINTWISE_TILES",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

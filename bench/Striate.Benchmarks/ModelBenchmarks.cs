@@ -201,6 +201,16 @@ public static class ModelBenchmarks
         // the 4-row tile again (A/B in one binary).
         Striate.Kernels.PointwiseTransposed.WeightsOuter = Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_WEIGHTS_OUTER") != "0";
         Striate.Kernels.PointwiseTransposed.OneRowTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_ONE_ROW") != "0";
+        // STRIATE_BENCH_TRANSPOSED_PREFETCH=N: transposed 1×1 products prefetch the next weight panel (N & 1) and the part's rows of x
+        // for the next depth block (N & 2) while the tiles run; 0 neither (unset: the defaults, panels only; A/B in one binary).
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_TRANSPOSED_PREFETCH"), out int transposedPrefetch))
+        {
+            Striate.Kernels.PointwiseTransposed.PrefetchPanels = (transposedPrefetch & 1) != 0;
+            Striate.Kernels.PointwiseTransposed.PrefetchInput = (transposedPrefetch & 2) != 0;
+        }
+        // STRIATE_BENCH_AVX2_POINTWISE_TILES=0: AVX2's 14×14 1×1 products of ≥ 1024 output channels (ResNet-50's 256→1024) through
+        // the general driver again, not tile by tile on B̃ packed once (PointwiseTiles; A/B in one binary).
+        Striate.Kernels.PointwiseTiles.Avx2 = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_POINTWISE_TILES") != "0";
     }
 
     /// <summary>

@@ -25,19 +25,33 @@ internal static unsafe class PointwiseTiles
     /// <see cref="MinImbalance"/> times longer than an even spread of the tiles. Where its cut is even, it stays: each of
     /// its threads packs its own B in parallel, where here one thread packs B̃ for both (k·n floats before any tile),
     /// and MobileNet-V2's 64→384 on 14×14 ran 54 µs there against 61 µs here (AVX-512, one quiet window).
-    /// AVX-512 only for now: with AVX2's 6×16 tiles the driver cuts more evenly, and of the two shapes it leaves uneven
-    /// GoogLeNet's 832→32 on 7×7 ran faster here (35 → 28 µs) but 480→16 on 14×14 slower (30 → 34–37 µs).
+    /// On AVX2 by that rule never (the driver cuts AVX2's 6×16 tiles more evenly; of the two shapes it leaves uneven,
+    /// GoogLeNet's 832→32 on 7×7 ran faster here, 35 → 28 µs, but 480→16 on 14×14 slower, 30 → 34–37 µs), but by
+    /// <see cref="Avx2"/>: many output channels on a 14×14 map.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static bool Takes(GemmPath path, int threads, int m, int n, int k) =>
-        Enabled && path == GemmPath.Vector512 && threads > 1 && n <= MaxColumns && Gemm.UsesPackedA(path, m) && (long)m * n * k >= Gemm.ParallelThreshold
-        && path switch
+        Enabled && threads > 1 && n <= MaxColumns && Gemm.UsesPackedA(path, m) && (long)m * n * k >= Gemm.ParallelThreshold
+        && (path == GemmPath.Vector256 && Avx2 && n > 64 && m >= Avx2MinRows || path == GemmPath.Vector512 && path switch
         {
             GemmPath.Vector512 => Imbalance<Gemm512x14x32>(threads, m, n, k),
             GemmPath.Vector256 => Imbalance<Gemm256x6x16>(threads, m, n, k),
             GemmPath.Vector128 => Imbalance<Gemm128x6x8>(threads, m, n, k),
             _ => Imbalance<GemmScalar4x4>(threads, m, n, k),
-        } >= MinImbalance;
+        } >= MinImbalance);
+
+    /// <summary>
+    /// AVX2 runs a 14×14 map's product of <see cref="Avx2MinRows"/> output channels or more here (ResNet-50's 256→1024),
+    /// not in the general driver (STRIATE_BENCH_AVX2_POINTWISE_TILES=0: the driver). The 2223 tiles balance over the threads
+    /// as they finish; the driver's two fixed parts ran it at 1.56× one thread's speed (per-call pairs, weights from memory).
+    /// ResNet-50 at batch 1 (Zen 3, AVX2 only, steps_b1 --procs 3, 60 rounds, both orientations): the six 256→1024 @14
+    /// 0.016–0.057 and 0.040–0.095 ms faster each (sums −0.25 / −0.34 ms); 512→2048 @7 even (−0.03…+0.04), so 7×7 maps stay
+    /// with the driver. In one process, arms alternated call by call: 256→1024 @14 0.976 of the driver, 512→2048 @7 0.981.
+    /// </summary>
+    internal static bool Avx2 = true;
+
+    /// <summary>Fewest output channels AVX2 takes here: ResNet-50's expansions; GoogLeNet's and MobileNet-V2's 14×14 1×1s (≤ 576) stay unmeasured with the driver.</summary>
+    internal const int Avx2MinRows = 1024;
 
     /// <summary>
     /// The driver's busiest thread against an even spread, both in register tiles: 2 for GoogLeNet's 512→24 on 14×14

@@ -210,17 +210,40 @@ internal static unsafe class PointwiseTransposed
                 float beta = pc == 0 ? 0f : 1f;
                 if (PackOwnRows)
                     GemmPacking<TK>.PackA(true, X, N, i0 * TK.MR, Math.Min(i1 * TK.MR, N) - i0 * TK.MR, pc, kc, 1f, A + pc * nPadded + (long)i0 * TK.MR * kc);
+                // The part's rows of x for the next depth block, prefetched a share per tile (PrefetchInput).
+                bool prefetchX = PrefetchInput && PackOwnRows && !last;
+                int xRows = prefetchX ? Math.Min(KcBlock, K - pc - kc) : 0, xFrom = i0 * TK.MR, xWidth = Math.Min(i1 * TK.MR, N) - xFrom;
+                float* xNext = X + (long)(pc + kc) * N + xFrom;
+                long xShares = (long)(j1 - j0) * (i1 - i0);
                 if (WeightsOuter)
                 {
                     // Each column tile's B̃ panel (kc × NR) once from memory, then every row tile of the part over it.
+                    // The panel after this one (the next depth block's first after the block's last), spread over
+                    // the row tiles, a share of its lines before each (PrefetchPanels).
+                    int rowTiles = i1 - i0;
                     for (int tj = j0; tj < j1; tj++)
                     {
                         int j = tj * TK.NR, cols = Math.Min(TK.NR, M - j);
                         float* panel = B + pc * mPadded + (long)j * kc;
+                        float* nextPanel = null;
+                        long nextBytes = 0;
+                        if (PrefetchPanels && rowTiles > 0)
+                        {
+                            if (tj + 1 < j1) { nextPanel = panel + (long)TK.NR * kc; nextBytes = (long)TK.NR * kc * sizeof(float); }
+                            else if (!last)
+                            {
+                                int kcNext = Math.Min(KcBlock, K - pc - kc);
+                                nextPanel = B + (pc + kc) * mPadded + (long)j0 * TK.NR * kcNext;
+                                nextBytes = (long)TK.NR * kcNext * sizeof(float);
+                            }
+                        }
+                        long lines = (nextBytes + 63) / 64, perTile = (lines + rowTiles - 1) / Math.Max(1, rowTiles);
                         for (int ti = i0; ti < i1; ti++)
                         {
                             int i = ti * TK.MR, mr = Math.Min(TK.MR, N - i);
                             float* tile = Product == null ? own : Product + i * ldc + j;
+                            if (nextPanel != null) PrefetchLines(nextPanel, (ti - i0) * perTile, Math.Min(lines, (ti - i0 + 1) * perTile));
+                            if (prefetchX) PrefetchRows(xNext, N, xRows, xWidth, (long)(tj - j0) * rowTiles + ti - i0, xShares);
                             if (last && PrefetchStores && Epilogue.Residual != null) PrefetchStore(Y + (long)j * N + i, N, Epilogue.At(j, i), mr, cols);
                             RunTile<TK>(kc, A + pc * nPadded + (long)i * kc, mr, panel, tile, ldt, beta);
                             if (last) StoreTransposed<TK>(tile, ldt, mr, cols, Y + (long)j * N + i, N, Epilogue.At(j, i));
@@ -246,6 +269,51 @@ internal static unsafe class PointwiseTransposed
                     }
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// Weights-outer parts prefetch the next B̃ panel while the row tiles run over this one, a share of its lines before
+    /// each row tile (STRIATE_BENCH_TRANSPOSED_PREFETCH=0: not). At batch 1 every 1×1 reads its whole weight matrix from
+    /// memory once per call (ResNet-50's ~100 MB of weights pass through a 32 MiB L3): each panel's first row tile waited
+    /// for it. Zen 3, AVX2 only, one process, arms alternated call by call, weights from memory (48 copies), x written by
+    /// the step before: 1024→256 @14 0.963 / 0.983 of the time without, 1024→512 @14 0.988 / 0.955, 2048→512 @7 0.942 /
+    /// 0.956 (A/A 0.992–1.003). ResNet-50 b1, steps_b1 --procs 3 both orientations: the nine steps it reaches 0.02–0.14 ms
+    /// slower without in one (12 of 55 CIs out of 0), mixed in the other (sums −0.27 / +2.16 ms over all steps, CIs hold 1).
+    /// </summary>
+    internal static bool PrefetchPanels = true;
+
+    /// <summary>
+    /// Pixel-split parts prefetch their rows of x for the next depth block while this block's tiles run, a share before
+    /// each tile (STRIATE_BENCH_TRANSPOSED_PREFETCH=2 or 3), so the next block's packing reads them from this core's
+    /// caches: at batch 1 x was just written by the step before, half of it by the other thread. Off: alone 0.971 / 0.994
+    /// (1024→256 / 1024→512 @14, per-call pairs), with the panels no better than the panels alone (0.984 / 0.960), and a
+    /// step's x written by the other split cost only ~1 % (per-call pairs with and without the producer step before).
+    /// </summary>
+    internal static bool PrefetchInput = false;
+
+    /// <summary>The 64-byte lines [from, to) from <paramref name="p"/>, prefetched (T0).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchLines(float* p, long from, long to)
+    {
+        if (!Sse.IsSupported) return;
+        byte* b = (byte*)p;
+        for (long l = from; l < to; l++) Sse.Prefetch0(b + l * 64);
+    }
+
+    /// <summary>
+    /// Share <paramref name="q"/> of <paramref name="shares"/> of <paramref name="rows"/> rows of x (one every
+    /// <paramref name="ldx"/> floats) from <paramref name="x"/>, <paramref name="width"/> floats of each, prefetched (T0).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PrefetchRows(float* x, nint ldx, int rows, int width, long q, long shares)
+    {
+        if (!Sse.IsSupported || width <= 0) return;
+        long r0 = rows * q / shares, r1 = rows * (q + 1) / shares;
+        for (long r = r0; r < r1; r++)
+        {
+            byte* row = (byte*)(x + r * ldx), end = (byte*)(x + r * ldx + width - 1);
+            for (byte* line = (byte*)((nint)row & ~(nint)63); line <= end; line += 64) Sse.Prefetch0(line);
         }
     }
 

@@ -45,6 +45,38 @@ public class PointwiseTilesTests
         }
     }
 
+    /// <summary>
+    /// AVX2's 14×14 products of many output channels (<see cref="PointwiseTiles.Avx2"/>: ResNet-50's 256→1024 and random
+    /// shapes past 1024 channels and 64 pixels) as whole 1×1 convolutions with bias, residual and ReLU, tile by tile and
+    /// through the general driver, both against <see cref="Conv2dReference"/>; the rule takes them only with the switch on.
+    /// </summary>
+    [Fact]
+    public void Avx2ManyChannelsTakeTilesAndMatchReference()
+    {
+        Assert.SkipUnless(Gemm.BestPath == GemmPath.Vector256, "AVX2 is not the best GEMM path on this machine (or is disabled by DOTNET_Enable* settings).");
+        var gen = new Generator(152);
+        for (int trial = 0; trial < 5; trial++)
+        {
+            int cin = trial == 0 ? 256 : 64 + (int)(gen.NextFloat() * 600), size = trial == 0 ? 14 : 9 + (int)(gen.NextFloat() * 6);
+            int cout = trial == 0 ? 1024 : PointwiseTiles.Avx2MinRows + (int)(gen.NextFloat() * 200);
+            var g = new Conv2dGeometry(1, cin, size, size, cout, 1, 1);
+            int threads = Math.Max(2, KernelThreads.Count);
+            var (x, w, b, res, expected) = Conv2dEpilogueTests.Operands(g, gen);
+            for (int i = 0; i < expected.Length; i++) expected[i] = MathF.Max(expected[i] + res[i], 0f);
+            foreach (bool tiles in new[] { true, false })
+            {
+                var actual = Guarded.Nan(g.OutputLength);
+                using (Switches.Set(() => KernelThreads.Count, threads))
+                using (Switches.Set(() => PointwiseTiles.Avx2, tiles))
+                {
+                    Assert.Equal(tiles, PointwiseTiles.Takes(GemmPath.Vector256, threads, cout, size * size, cin));
+                    Conv2dKernels.Forward(g, x, w, b, actual, new Conv2dEpilogue { Residual = res, Relu = true });
+                }
+                Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(cin) * 4, $"1×1 {cin}→{cout} @{size}×{size} tiles={tiles}");
+            }
+        }
+    }
+
     [Theory]
     [InlineData(576, 14, 96)]  // 196 columns, several depth blocks: MobileNet-V2's projection (the driver's, unless its cut is uneven)
     [InlineData(512, 14, 24)]  // two row strips on AVX-512: one part, one thread, in the general driver

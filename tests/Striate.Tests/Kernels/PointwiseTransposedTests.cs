@@ -109,6 +109,39 @@ public class PointwiseTransposedTests
         }
     }
 
+    /// <summary>
+    /// The prefetches while the tiles run (<see cref="PointwiseTransposed.PrefetchPanels"/>: the next weight panel, also
+    /// across a depth block's end; <see cref="PointwiseTransposed.PrefetchInput"/>: a pixel part's rows of x for the next
+    /// depth block) each way, on every path this machine runs, on random sizes: depths of one and several blocks (and a
+    /// short last block), pixel counts splitting by rows (more than 64) and by columns, 1–3 parts. Every form matches the
+    /// three-loop twin and the form without prefetches bit for bit (they only touch memory early).
+    /// </summary>
+    [Theory, MemberData(nameof(Paths))]
+    public void PrefetchFormsMatchReference(int pathIndex)
+    {
+        var path = (GemmPath)pathIndex;
+        Assert.SkipUnless(Gemm.IsSupported(path), $"{path} is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        var gen = new Generator(163);
+        for (int trial = 0; trial < 10; trial++)
+        {
+            int m = 16 + (int)(gen.NextFloat() * 300);
+            int n = trial switch { 0 => 196, 1 => 49, 2 => 1 + (int)(gen.NextFloat() * 64), _ => 1 + (int)(gen.NextFloat() * PointwiseTransposed.MaxPixels) };
+            int k = trial % 3 == 0 ? 1 + (int)(gen.NextFloat() * 250) : 600 + (int)(gen.NextFloat() * 1500);
+            var (w, x, b, res, expected) = ReluResidualCase(m, n, k, gen);
+            float[]? plain = null;
+            for (int form = 0; form < 4; form++)
+            {
+                float[] actual;
+                using (Switches.Set(() => PointwiseTransposed.PrefetchPanels, (form & 1) != 0))
+                using (Switches.Set(() => PointwiseTransposed.PrefetchInput, (form & 2) != 0))
+                    actual = RunReluResidual(path, 1 + trial % 3, m, n, k, w, x, b, res);
+                Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k) * 4, $"{path} m={m} n={n} k={k} panels={(form & 1) != 0} input={(form & 2) != 0}");
+                if (plain == null) plain = actual;
+                else Assert.Equal(plain, actual);
+            }
+        }
+    }
+
     /// <summary>W [m, k], x [k, n], b [m] and a residual [m, n] drawn in that order, and the three-loop twin's ReLU(W·x + b + residual).</summary>
     private static (float[] W, float[] X, float[] B, float[] Res, float[] Expected) ReluResidualCase(int m, int n, int k, Generator gen)
     {
