@@ -38,6 +38,9 @@ public static class BenchSwitches
         Of("InferenceSession.RouseWorkers", () => InferenceSession.RouseWorkers, v => InferenceSession.RouseWorkers = v),
         Of("InferenceSession.BlockedActivationsMaxBatch", () => InferenceSession.BlockedActivationsMaxBatch, v => InferenceSession.BlockedActivationsMaxBatch = v),
         Of("InferenceSession.BlockedThroughMaxBatch", () => InferenceSession.BlockedThroughMaxBatch, v => InferenceSession.BlockedThroughMaxBatch = v),
+        Of("InferenceSession.BlockedThroughRule", () => InferenceSession.BlockedThroughRule, v => InferenceSession.BlockedThroughRule = v),
+        Of("InferenceSession.BlockedThroughPointwiseCost", () => InferenceSession.BlockedThroughPointwiseCost, v => InferenceSession.BlockedThroughPointwiseCost = v),
+        Of("InferenceSession.BlockedThroughPackResidual", () => InferenceSession.BlockedThroughPackResidual, v => InferenceSession.BlockedThroughPackResidual = v),
         Of("ParallelFor.JobSlots", () => ParallelFor.JobSlots, v => ParallelFor.JobSlots = v),
         Of("Avx2GemmTunables.ColumnBlock", () => Avx2GemmTunables.ColumnBlock, v => Avx2GemmTunables.ColumnBlock = v),
         Of("Gemm.PackWhileMultiplying", () => Gemm.PackWhileMultiplying, v => Gemm.PackWhileMultiplying = v),
@@ -250,6 +253,9 @@ public static class BenchSwitches
         "STRIATE_BENCH_BLOCKED_THROUGH",
         "STRIATE_BENCH_TRANSPOSED_PREFETCH",
         "STRIATE_BENCH_AVX2_POINTWISE_TILES",
+        "STRIATE_BENCH_BLOCKED_THROUGH_RULE",
+        "STRIATE_BENCH_BLOCKED_THROUGH_COST",
+        "STRIATE_BENCH_BLOCKED_THROUGH_PACK",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

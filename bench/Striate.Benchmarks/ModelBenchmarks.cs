@@ -132,6 +132,12 @@ public static class ModelBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKED_ACTIVATIONS"), out int blockedBatch)) Striate.Graph.InferenceSession.BlockedActivationsMaxBatch = blockedBatch;
         // STRIATE_BENCH_BLOCKED_THROUGH=N: activations stay channel-blocked through 1×1s (PointwiseBlocked) and direct 3×3s at batches ≤ N (0: never, the default).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKED_THROUGH"), out int throughBatch)) Striate.Graph.InferenceSession.BlockedThroughMaxBatch = throughBatch;
+        // STRIATE_BENCH_BLOCKED_THROUGH_RULE=0: blocked through wherever the batch allows, not only where the plan's count says it pays.
+        Striate.Graph.InferenceSession.BlockedThroughRule = Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKED_THROUGH_RULE") != "0";
+        // STRIATE_BENCH_BLOCKED_THROUGH_COST=N: what a blocked 1×1 counts against the layout passes the plan saves (1 unset).
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKED_THROUGH_COST"), out int throughCost)) Striate.Graph.InferenceSession.BlockedThroughPointwiseCost = throughCost;
+        // STRIATE_BENCH_BLOCKED_THROUGH_PACK=0: no pack of a value written NCHW that a blocked-through direct 3×3 reads as residual.
+        Striate.Graph.InferenceSession.BlockedThroughPackResidual = Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKED_THROUGH_PACK") != "0";
         // STRIATE_BENCH_JOB_SLOTS=N (1–4): callers on N threads at once may each run parallel loops (1: a second one runs serially).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_JOB_SLOTS"), out int slots)) Striate.Kernels.ParallelFor.JobSlots = Math.Clamp(slots, 1, Striate.Kernels.ParallelFor.MaxJobSlots);
         // STRIATE_BENCH_POINTWISE_TILES=0: small-map 1×1 products through the general GEMM driver (A/B in one binary).

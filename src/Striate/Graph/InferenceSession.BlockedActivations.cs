@@ -47,16 +47,9 @@ public sealed partial class InferenceSession
         private void KeepBlockedBetweenDirectSteps(List<Step> steps, Dictionary<Node, Step?> built, Value graphOutput)
         {
             var width = Conv2dDirect.BestWidth;
-            var nodeOf = new Dictionary<Step, Node>(ReferenceEqualityComparer.Instance);
-            foreach (var (node, step) in built)
-                if (step != null) nodeOf[step] = node;
-            for (int i = 0; i + 1 < steps.Count; i++)
+            foreach (var (a, b) in DirectPairs(steps, built, graphOutput))
             {
-                if (steps[i] is not ConvStep a || steps[i + 1] is not ConvStep b || !nodeOf.TryGetValue(a, out var na) || !nodeOf.TryGetValue(b, out var nb)) continue;
                 Conv2dGeometry ga = a.Geometry, gb = b.Geometry;
-                if (ga.Batch > BlockedActivationsMaxBatch || a.Residual != null || !HandsOnBlocked(a, width) || !HandsOnBlocked(b, width) || gb.PadH != gb.PadW
-                    || !FeedsOnly(na, nb, graphOutput) || nb.Inputs.Skip(1).Any(v => ReferenceEquals(v, na.Output)))
-                    continue;
                 var key = (ga.Batch, ga.OutChannels, ga.OutHeight, ga.OutWidth, gb.PadH);
                 if (!_blocked.TryGetValue(key, out var buffer))
                 {
@@ -65,8 +58,28 @@ public sealed partial class InferenceSession
                 }
                 a.BlockOutput(buffer, gb.PadH);
                 b.BlockInput(buffer);
+            }
+        }
+
+        /// <summary>The pairs <see cref="KeepBlockedBetweenDirectSteps"/> hands on blocked (none at batches above <see cref="BlockedActivationsMaxBatch"/>).</summary>
+        private List<(ConvStep A, ConvStep B)> DirectPairs(List<Step> steps, Dictionary<Node, Step?> built, Value graphOutput)
+        {
+            var width = Conv2dDirect.BestWidth;
+            var nodeOf = new Dictionary<Step, Node>(ReferenceEqualityComparer.Instance);
+            foreach (var (node, step) in built)
+                if (step != null) nodeOf[step] = node;
+            var pairs = new List<(ConvStep, ConvStep)>();
+            for (int i = 0; i + 1 < steps.Count; i++)
+            {
+                if (steps[i] is not ConvStep a || steps[i + 1] is not ConvStep b || !nodeOf.TryGetValue(a, out var na) || !nodeOf.TryGetValue(b, out var nb)) continue;
+                Conv2dGeometry ga = a.Geometry, gb = b.Geometry;
+                if (ga.Batch > BlockedActivationsMaxBatch || a.Residual != null || !HandsOnBlocked(a, width) || !HandsOnBlocked(b, width) || gb.PadH != gb.PadW
+                    || !FeedsOnly(na, nb, graphOutput) || nb.Inputs.Skip(1).Any(v => ReferenceEquals(v, na.Output)))
+                    continue;
+                pairs.Add((a, b));
                 i++; // b writes NCHW: it starts no pair
             }
+            return pairs;
         }
 
         /// <summary>The step runs the channel-blocked direct kernel with a whole blocked batch and a ReLU or no activation.</summary>

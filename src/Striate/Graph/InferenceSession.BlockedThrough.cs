@@ -20,6 +20,33 @@ public sealed partial class InferenceSession
     /// </summary>
     internal static int BlockedThroughMaxBatch;
 
+    /// <summary>
+    /// Whether <see cref="BlockedThroughMaxBatch"/> keeps a model's plan only where it pays by count (else wherever the
+    /// batch allows): isolated blocked 1×1s (input packed, output read only NCHW) go back to the NCHW path, and the plan stays
+    /// where the layout passes it takes out of direct 3×3s beyond the direct pairs' plan (<see cref="BlockedActivationsMaxBatch"/>)
+    /// outnumber its blocked 1×1s (<see cref="BlockedThroughPointwiseCost"/> each) and layout steps. At
+    /// <see cref="BlockedThroughPointwiseCost"/> 1: ResNet-18 and ResNet-34 on (24 − 16 hand-offs against 3 1×1s and 2
+    /// layout steps; 52 − 32 against 3 + 2), ResNet-50 off (32 − 0 against 36 + 2), MobileNet-V2, GoogLeNet, DenseNet-121
+    /// and the others off (few or no direct 3×3s to keep blocked). STRIATE_BENCH_BLOCKED_THROUGH_RULE=0.
+    /// </summary>
+    internal static bool BlockedThroughRule = true;
+
+    /// <summary>
+    /// What one blocked 1×1 costs in <see cref="BlockedThroughRule"/>'s count, in layout passes: 1 (ResNet-50's blocked
+    /// 1×1s ran ~0.05 ms each slower than the NCHW GEMM path, its conv2s ~0.024 ms faster per pass left out; bench/RESULTS.md
+    /// 2026-12-07 09:50–11:04); 0 turns ResNet-50 on (when PointwiseBlocked catches up with the GEMM).
+    /// STRIATE_BENCH_BLOCKED_THROUGH_COST=N.
+    /// </summary>
+    internal static int BlockedThroughPointwiseCost = 1;
+
+    /// <summary>
+    /// Whether <see cref="BlockedThroughMaxBatch"/>'s plan packs a value written NCHW by another step (a pooled stem) that a
+    /// direct 3×3 reads as its residual, with that 3×3's border, so the 3×3's output stays blocked: ResNet-18/34's layer1
+    /// then runs blocked end to end (its first 3×3 reads the pack instead of packing the same value itself; else its
+    /// blocks' second 3×3s write NCHW for the residual). STRIATE_BENCH_BLOCKED_THROUGH_PACK=0.
+    /// </summary>
+    internal static bool BlockedThroughPackResidual = true;
+
     /// <summary>Convolution steps that run <see cref="PointwiseBlocked"/> (<see cref="BlockedThroughMaxBatch"/>; for tests of the plan).</summary>
     internal int BlockedPointwiseSteps => _steps.Count(s => s is ConvStep { RunsPointwiseBlocked: true });
 
@@ -129,10 +156,14 @@ public sealed partial class InferenceSession
             var dSteps = new HashSet<ConvStep>(nodeOf.Keys.Where(IsD), ReferenceEqualityComparer.Instance);
             if (pSteps.Count == 0) return steps;
 
-            // Values written blocked: every P's output, and D's while their readers allow it (only ever taken away below).
+            // Values written NCHW by another step that a D reads as its residual (BlockedThroughPackResidual): packed with the
+            // border they are read with, so that D's output can stay blocked (ResNet-18's stem output, layer1's residual).
+            var written = new HashSet<Value>(pSteps.Concat(dSteps).Select(c => nodeOf[c].Output), ReferenceEqualityComparer.Instance);
+            var residualPacks = new HashSet<Value>(ReferenceEqualityComparer.Instance);
+            if (BlockedThroughPackResidual)
+                foreach (var c in dSteps)
+                    if (c.Residual != null && nodeOf[c].Inputs[3] is { } r && !written.Contains(r)) residualPacks.Add(r);
             var blocked = new HashSet<Value>(ReferenceEqualityComparer.Instance);
-            foreach (var c in pSteps.Concat(dSteps))
-                if (!ReferenceEquals(nodeOf[c].Output, graphOutput)) blocked.Add(nodeOf[c].Output);
             var border = new Dictionary<Value, int>(ReferenceEqualityComparer.Instance);
             var uses = new Dictionary<Value, IReadOnlyList<(Node Node, int Index)>>(ReferenceEqualityComparer.Instance);
             IReadOnlyList<(Node Node, int Index)> UsesOf(Value v) => uses.TryGetValue(v, out var u) ? u : uses[v] = _graph.Uses(v);
@@ -146,48 +177,70 @@ public sealed partial class InferenceSession
                     if (i == 3 && convOf.TryGetValue(n, out var c) && dSteps.Contains(c) && blocked.Contains(n.Output)) return BorderOf(n.Output);
                 return 0;
             }
+            // Whether node n reads v (its input i) blocked as v is written now.
+            bool ReadsBlocked(Node n, int i, Value v)
+            {
+                if (!convOf.TryGetValue(n, out var c)) return false;
+                if (pSteps.Contains(c) && (i == 0 || i == 3)) return true;
+                if (dSteps.Contains(c) && i == 0 && c.Geometry.PadH == BorderOf(v)) return true;
+                return dSteps.Contains(c) && i == 3 && blocked.Contains(n.Output) && BorderOf(n.Output) == BorderOf(v);
+            }
             // Whether some reader of v reads it NCHW although v is written blocked.
-            bool ReadNchw(Value v)
+            bool ReadNchw(Value v) => ReferenceEquals(v, graphOutput) || UsesOf(v).Any(u => !ReadsBlocked(u.Node, u.Index, v));
+            // Values written blocked: every P's output, and D's while their readers allow it (only ever taken away).
+            void FindBlocked()
             {
-                if (ReferenceEquals(v, graphOutput)) return true;
-                foreach (var (n, i) in UsesOf(v))
+                blocked.Clear();
+                border.Clear();
+                foreach (var c in pSteps.Concat(dSteps))
+                    if (!ReferenceEquals(nodeOf[c].Output, graphOutput)) blocked.Add(nodeOf[c].Output);
+                blocked.UnionWith(residualPacks);
+                for (bool changed = true; changed;)
                 {
-                    if (!convOf.TryGetValue(n, out var c)) return true;
-                    if (pSteps.Contains(c) && (i == 0 || i == 3)) continue;
-                    if (dSteps.Contains(c) && i == 0 && c.Geometry.PadH == BorderOf(v)) continue;
-                    if (dSteps.Contains(c) && i == 3 && blocked.Contains(n.Output) && BorderOf(n.Output) == BorderOf(v)) continue;
-                    return true;
-                }
-                return false;
-            }
-            for (bool changed = true; changed;)
-            {
-                changed = false;
-                for (int pass = 0; pass < 4; pass++)
-                {
-                    bool moved = false;
-                    foreach (var v in blocked)
+                    changed = false;
+                    for (int pass = 0; pass < 4; pass++)
                     {
-                        int b = WantedBorder(v);
-                        if (BorderOf(v) != b) { border[v] = b; moved = true; }
+                        bool moved = false;
+                        foreach (var v in blocked)
+                        {
+                            int b = WantedBorder(v);
+                            if (BorderOf(v) != b) { border[v] = b; moved = true; }
+                        }
+                        if (!moved) break;
                     }
-                    if (!moved) break;
-                }
-                foreach (var c in dSteps)
-                {
-                    var n = nodeOf[c];
-                    if (!blocked.Contains(n.Output)) continue;
-                    var r = c.Residual == null ? null : n.Inputs[3];
-                    if (ReadNchw(n.Output) || (r != null && (!blocked.Contains(r) || BorderOf(r) != BorderOf(n.Output))))
+                    foreach (var c in dSteps)
                     {
-                        blocked.Remove(n.Output);
-                        border.Remove(n.Output);
-                        changed = true;
+                        var n = nodeOf[c];
+                        if (!blocked.Contains(n.Output)) continue;
+                        var r = c.Residual == null ? null : n.Inputs[3];
+                        if (ReadNchw(n.Output) || (r != null && (!blocked.Contains(r) || BorderOf(r) != BorderOf(n.Output))))
+                        {
+                            blocked.Remove(n.Output);
+                            border.Remove(n.Output);
+                            changed = true;
+                        }
                     }
                 }
             }
+            FindBlocked();
+            // Isolated Ps (BlockedThroughRule): an input that needs a pack and no reader of the output that reads it blocked —
+            // two layout passes around one blocked 1×1 (MobileNet-V2's expansions, GoogLeNet's branch 1×1s). They run the
+            // NCHW path instead, and the plan is found again without them (a P that read an isolated P's output may be isolated now).
+            if (BlockedThroughRule)
+                for (bool pruned = true; pruned && pSteps.Count > 0;)
+                {
+                    var isolated = pSteps.Where(c => !blocked.Contains(nodeOf[c].Inputs[0]!) && (ReferenceEquals(nodeOf[c].Output, graphOutput)
+                        || !UsesOf(nodeOf[c].Output).Any(u => ReadsBlocked(u.Node, u.Index, nodeOf[c].Output)))).ToList();
+                    pruned = isolated.Count > 0;
+                    foreach (var c in isolated) pSteps.Remove(c);
+                    if (pruned) FindBlocked();
+                }
+            // A residual pack pays only where a D with a blocked output reads it as residual.
+            if (residualPacks.RemoveWhere(r => !UsesOf(r).Any(u => u.Index == 3 && convOf.TryGetValue(u.Node, out var c) && dSteps.Contains(c) && blocked.Contains(u.Node.Output))) > 0)
+                FindBlocked();
+            if (pSteps.Count == 0) return steps;
 
-            // Forms: each blocked value's, and a packed (border 0) one for each NCHW value a P reads.
+            // Forms: each blocked value's (a residual pack's with its border), and a packed (border 0) one for each other NCHW value a P reads.
             var forms = new Dictionary<Value, BlockedForm>(ReferenceEqualityComparer.Instance);
             BlockedShape ShapeOf(Value v, int pad) => new(v.Shape[0], v.Shape[1], v.Shape[2], v.Shape[3], v8, pad, pad);
             foreach (var v in blocked) forms[v] = new BlockedForm(v, ShapeOf(v, BorderOf(v)));
@@ -200,13 +253,26 @@ public sealed partial class InferenceSession
                     if (!blocked.Contains(v) && !packs.ContainsKey(v)) packs[v] = forms[v] = new BlockedForm(v, ShapeOf(v, 0));
                 if (blocked.Contains(n.Output) && ReadNchw(n.Output)) unpacks[c] = forms[n.Output];
             }
+            foreach (var r in residualPacks) packs[r] = forms[r];
 
-            // The steps with the layout steps in place: a pack before the first P reading its value, an unpack after its P.
+            // The rule (BlockedThroughRule): the plan stays only where the layout passes it takes out of direct steps (a blocked
+            // input read, a blocked output written) beyond those of the direct pairs' plan outnumber what it adds — its blocked
+            // 1×1s (BlockedThroughPointwiseCost passes each: the GEMM path they leave is faster) and its layout steps.
+            if (BlockedThroughRule)
+            {
+                int handOffs = dSteps.Sum(c => (blocked.Contains(nodeOf[c].Inputs[0]!) && BorderOf(nodeOf[c].Inputs[0]!) == c.Geometry.PadH ? 1 : 0)
+                    + (blocked.Contains(nodeOf[c].Output) ? 1 : 0));
+                int gain = handOffs - 2 * DirectPairs(steps, built, graphOutput).Count;
+                int cost = BlockedThroughPointwiseCost * pSteps.Count + packs.Count + unpacks.Count;
+                if (gain <= cost) return steps;
+            }
+
+            // The steps with the layout steps in place: a pack before the first P or D reading its value, an unpack after its P.
             var result = new List<Step>(steps.Count + packs.Count + unpacks.Count);
             var packed = new HashSet<Value>(ReferenceEqualityComparer.Instance);
             foreach (var s in steps)
             {
-                if (s is ConvStep c && pSteps.Contains(c))
+                if (s is ConvStep c && (pSteps.Contains(c) || dSteps.Contains(c)))
                 {
                     var n = nodeOf[c];
                     foreach (var v in new[] { n.Inputs[0], c.Residual == null ? null : n.Inputs[3] })

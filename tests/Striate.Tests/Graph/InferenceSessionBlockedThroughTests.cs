@@ -25,6 +25,7 @@ public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output
         var input = Tensor.Rand([batch, 3, size, size], new Generator(71), -1f, 1f);
         InferenceSession through, plain;
         using (Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, int.MaxValue))
+        using (Switches.Set(() => InferenceSession.BlockedThroughRule, false))
             through = model.PrepareForInference([batch, 3, size, size], warmUp: false);
         using (Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, 0))
         using (Switches.Set(() => InferenceSession.BlockedActivationsMaxBatch, 0))
@@ -59,6 +60,16 @@ public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output
     [MemberData(nameof(RegistryModels.Names), MemberType = typeof(RegistryModels))]
     public void EveryModelComputesThePlainSessionsOutput(string name)
     {
+        foreach (bool rule in new[] { false, true })
+        {
+            output.WriteLine($"rule {rule}");
+            using (Switches.Set(() => InferenceSession.BlockedThroughRule, rule))
+                ComputesThePlainSessionsOutput(name);
+        }
+    }
+
+    private void ComputesThePlainSessionsOutput(string name)
+    {
         var (model, (c, h, w)) = RegistryModels.Build(name);
         var input = Tensor.Rand([1, c, h, w], new Generator(72), -1f, 1f);
         InferenceSession through, plain;
@@ -71,6 +82,42 @@ public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output
         Close.Assert(plain.Run(input), first, 1e-3, 1e-4, $"{name}: blocked through against plain");
         Close.Assert(first, through.Run(input), 0, 0, $"{name}: second run");
     }
+
+    /// <summary>
+    /// The rule's choice per registry model at batch 1 (<see cref="InferenceSession.BlockedThroughRule"/>, each blocked 1×1
+    /// counted as <see cref="InferenceSession.BlockedThroughPointwiseCost"/> 1): (blocked 1×1s, layout steps) where the plan
+    /// stays, (0, 0) where it falls back to the direct pairs. ResNet-50 flips on at cost 0.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(RegistryModels.Names), MemberType = typeof(RegistryModels))]
+    public void TheRuleKeepsThePlanWhereItSavesMorePassesThanItAdds(string name)
+    {
+        var (model, (c, h, w)) = RegistryModels.Build(name);
+        InferenceSession ruled;
+        using (Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, 1))
+        using (Switches.Set(() => InferenceSession.BlockedThroughRule, true))
+            ruled = model.PrepareForInference([1, c, h, w], warmUp: false);
+        output.WriteLine($"{name}: {ruled.BlockedPointwiseSteps} blocked 1×1s, {ruled.LayoutSteps} layout steps, {ruled.BlockedHandOffs} blocked hand-offs");
+        if (!PointwiseBlocked.UsesTiles || Conv2dDirect.VectorLength(Conv2dDirect.BestWidth) != PointwiseBlocked.V)
+            Assert.Skip($"no 8-channel blocked 1×1 tiles here ({Conv2dDirect.BestWidth}): the plan never stays");
+        var expected = RuleChoices.GetValueOrDefault(name);
+        Assert.Equal(expected, (ruled.BlockedPointwiseSteps, ruled.LayoutSteps));
+        if (name == "resnet50")
+        {
+            using (Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, 1))
+            using (Switches.Set(() => InferenceSession.BlockedThroughPointwiseCost, 0))
+                ruled = model.PrepareForInference([1, c, h, w], warmUp: false);
+            Assert.Equal((36, 2), (ruled.BlockedPointwiseSteps, ruled.LayoutSteps));
+        }
+    }
+
+    /// <summary>Models where the rule keeps the plan (blocked 1×1s, layout steps); every other registry model (0, 0).</summary>
+    private static readonly Dictionary<string, (int, int)> RuleChoices = new()
+    {
+        ["resnet18"] = (3, 2),
+        ["resnet34"] = (3, 2),
+        ["d2l-resnet18"] = (3, 2),
+    };
 
     /// <summary>Off by default: no step runs blocked 1×1s, the plain plan (and BlockedActivationsMaxBatch's pairs) as before.</summary>
     [Fact]
