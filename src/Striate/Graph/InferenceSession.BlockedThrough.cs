@@ -13,12 +13,13 @@ public sealed partial class InferenceSession
     /// each 3×3 writes its output with the 3×3's padding as border, the 1×1 after reads it; block outputs stay blocked for
     /// the next block's 1×1s). Where another step reads a blocked value, or a blocked 1×1 reads a value written NCHW, a
     /// layout step converts it (<see cref="ChannelBlocked.Unpack"/>, <see cref="ChannelBlocked.Pack"/>).
-    /// STRIATE_BENCH_BLOCKED_THROUGH=N. 0 by default: on the 2-vCPU Zen 3 (AVX2; bench/RESULTS.md 2026-12-07 09:50–11:04,
-    /// steps_b1 --procs 3, both orientations) ResNet-50 b1 ran ~1 ms (2 %) slower in the sum of steps — its 3×3s 0.72–0.77 ms
-    /// faster (pack gone), its 1×1s on PointwiseBlocked 1.6–2.0 ms slower than on the NCHW GEMMs — and ResNet-18 b1
-    /// 0.3–0.5 ms faster (1 %; wall clock even).
+    /// STRIATE_BENCH_BLOCKED_THROUGH=N. 1 by default, where <see cref="BlockedThroughRule"/> keeps it (ResNet-18/34): on the
+    /// 2-vCPU Zen 3 (AVX2; bench/RESULTS.md 2026-12-07 13:22–14:10, steps_b1 --procs 3, both orientations) ResNet-18 b1
+    /// RESULTS_FIGURES. Without the rule ResNet-50 b1 ran ~1 ms (2 %) slower in the sum of steps (09:50–11:04) — its 3×3s
+    /// 0.72–0.77 ms faster (pack gone), its 1×1s on PointwiseBlocked 1.6–2.0 ms slower than on the NCHW GEMMs — and
+    /// MobileNet-V2, GoogLeNet and DenseNet-121 1.8–3.1 % slower (13:25–13:28).
     /// </summary>
-    internal static int BlockedThroughMaxBatch;
+    internal static int BlockedThroughMaxBatch = 1;
 
     /// <summary>
     /// Whether <see cref="BlockedThroughMaxBatch"/> keeps a model's plan only where it pays by count (else wherever the

@@ -23,6 +23,8 @@ public sealed class InferenceSessionBlockedActivationsTests
         var (model, _) = RegistryModels.Build(name);
         var input = Tensor.Rand([batch, 3, size, size], new Generator(61), -1f, 1f);
         InferenceSession blocked, plain;
+        // The pairs alone: without InferenceSession.BlockedThroughMaxBatch's plan (on at batch 1 for ResNet-18 by default).
+        using var through = Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, 0);
         using (Switches.Set(() => InferenceSession.BlockedActivationsMaxBatch, int.MaxValue))
             blocked = model.PrepareForInference([batch, 3, size, size], warmUp: false);
         using (Switches.Set(() => InferenceSession.BlockedActivationsMaxBatch, 0))
@@ -51,6 +53,7 @@ public sealed class InferenceSessionBlockedActivationsTests
     public void DefaultHandsOnBlockedAtBatchOneOnly()
     {
         var (model, _) = RegistryModels.Build("resnet18");
+        using var through = Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, 0);
         var one = model.PrepareForInference([1, 3, 112, 112], warmUp: false);
         var two = model.PrepareForInference([2, 3, 112, 112], warmUp: false);
         Assert.Equal(0, two.BlockedHandOffs);

@@ -119,13 +119,22 @@ public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output
         ["d2l-resnet18"] = (3, 2),
     };
 
-    /// <summary>Off by default: no step runs blocked 1×1s, the plain plan (and BlockedActivationsMaxBatch's pairs) as before.</summary>
+    /// <summary>
+    /// On by default at batch 1 where the rule keeps it: ResNet-18 runs its three downsamples blocked (a pack after the
+    /// stem, an unpack before the pooling), ResNet-50 the plain plan; batch 2 the plain plan.
+    /// </summary>
     [Fact]
-    public void OffByDefault()
+    public void OnByDefaultAtBatchOneWhereTheRuleKeepsIt()
     {
-        var (model, _) = RegistryModels.Build("resnet50");
-        var session = model.PrepareForInference([1, 3, 64, 64], warmUp: false);
-        Assert.Equal(0, session.BlockedPointwiseSteps);
-        Assert.Equal(0, session.LayoutSteps);
+        var (resnet50, _) = RegistryModels.Build("resnet50");
+        var session = resnet50.PrepareForInference([1, 3, 64, 64], warmUp: false);
+        Assert.Equal((0, 0), (session.BlockedPointwiseSteps, session.LayoutSteps));
+        var (resnet18, _) = RegistryModels.Build("resnet18");
+        var two = resnet18.PrepareForInference([2, 3, 112, 112], warmUp: false);
+        Assert.Equal((0, 0), (two.BlockedPointwiseSteps, two.LayoutSteps));
+        var one = resnet18.PrepareForInference([1, 3, 112, 112], warmUp: false);
+        if (!PointwiseBlocked.UsesTiles || Conv2dDirect.VectorLength(Conv2dDirect.BestWidth) != PointwiseBlocked.V)
+            Assert.Skip($"no 8-channel blocked 1×1 tiles here ({Conv2dDirect.BestWidth}): the plan never stays");
+        Assert.Equal((3, 2), (one.BlockedPointwiseSteps, one.LayoutSteps));
     }
 }
