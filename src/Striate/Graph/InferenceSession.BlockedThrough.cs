@@ -13,14 +13,16 @@ public sealed partial class InferenceSession
     /// each 3×3 writes its output with the 3×3's padding as border, the 1×1 after reads it; block outputs stay blocked for
     /// the next block's 1×1s). Where another step reads a blocked value, or a blocked 1×1 reads a value written NCHW, a
     /// layout step converts it (<see cref="ChannelBlocked.Unpack"/>, <see cref="ChannelBlocked.Pack"/>).
-    /// STRIATE_BENCH_BLOCKED_THROUGH=N. 1 by default, where <see cref="BlockedThroughRule"/> keeps it (ResNet-18/34): on the
+    /// STRIATE_BENCH_BLOCKED_THROUGH=N. 1 by default, where <see cref="BlockedThroughRule"/> keeps it (ResNet-18/34/50): on the
     /// 2-vCPU Zen 3 (AVX2; bench/RESULTS.md 2026-12-07 12:48–14:02, steps_b1 --procs 3, both orientations) ResNet-18 b1
     /// blocked ÷ plain (sum of steps, per round) 0.992 / 0.984 (CI 0.938–0.994) and 1 ÷ 1.030, wall clock 0.976 / 0.980 (CI
     /// 0.953–0.998) and 1 ÷ 1.015: 0.5–0.9 ms over layer1's 3×3s (the stem packed once), the stride-2 3×3s and the
     /// downsamples, less 0.08–0.10 ms of layout steps. Without the rule MobileNet-V2, GoogLeNet and DenseNet-121 ran
     /// 1.8–4.4 % slower (13:25–13:28), and ResNet-50 ~1 ms (2 %) slower in the sum of steps with s40's PointwiseBlocked
     /// (09:50–11:04; its 3×3s 0.72–0.77 ms faster, its 1×1s 1.6–2.0 ms slower than on the NCHW GEMMs), 0.920 of plain with
-    /// pw8's (12:53–14:10): <see cref="BlockedThroughPointwiseCost"/> 0 turns it on under the rule.
+    /// pw8's (12:53–14:10), and on main f0a25b7 (pt1x1's faster NCHW 1×1s in the plain arm; steps_b1 --procs 3, 100
+    /// rounds each way, 14:31) 0.956 (CI 0.930–0.980) and 1 ÷ 1.033 (1.019–1.059), Σ per-step −3.4 / −2.7 ms: on by
+    /// <see cref="BlockedThroughPointwiseCost"/> 0.
     /// </summary>
     internal static int BlockedThroughMaxBatch = 1;
 
@@ -29,20 +31,21 @@ public sealed partial class InferenceSession
     /// batch allows): isolated blocked 1×1s (input packed, output read only NCHW) go back to the NCHW path, and the plan stays
     /// where the layout passes it takes out of direct 3×3s beyond the direct pairs' plan (<see cref="BlockedActivationsMaxBatch"/>)
     /// outnumber its blocked 1×1s (<see cref="BlockedThroughPointwiseCost"/> each) and layout steps. At
-    /// <see cref="BlockedThroughPointwiseCost"/> 1: ResNet-18 and ResNet-34 on (3 blocked 1×1s, 2 layout steps), ResNet-50
-    /// off (its 16 3×3s' 32 passes against 36 blocked 1×1s and 2 layout steps), MobileNet-V2, GoogLeNet, DenseNet-121 and
+    /// <see cref="BlockedThroughPointwiseCost"/> 0 (the default): ResNet-18 and ResNet-34 on (3 blocked 1×1s, 2 layout
+    /// steps), ResNet-50 on (36, 2; off at cost 1: its 16 3×3s' 32 passes against 36 + 2), MobileNet-V2, GoogLeNet, DenseNet-121 and
     /// the others off (few or no direct 3×3s to keep blocked; forced on they ran 1.8–4.4 % slower, bench/RESULTS.md
     /// 2026-12-07 12:48–14:02). STRIATE_BENCH_BLOCKED_THROUGH_RULE=0.
     /// </summary>
     internal static bool BlockedThroughRule = true;
 
     /// <summary>
-    /// What one blocked 1×1 costs in <see cref="BlockedThroughRule"/>'s count, in layout passes: 1 (ResNet-50's blocked
-    /// 1×1s ran ~0.05 ms each slower than the NCHW GEMM path, its conv2s ~0.024 ms faster per pass left out; bench/RESULTS.md
-    /// 2026-12-07 09:50–11:04); 0 turns ResNet-50 on (when PointwiseBlocked catches up with the GEMM).
-    /// STRIATE_BENCH_BLOCKED_THROUGH_COST=N.
+    /// What one blocked 1×1 costs in <see cref="BlockedThroughRule"/>'s count, in layout passes: 0 — with its prefetches
+    /// (pw8, s42) PointwiseBlocked runs ResNet-50's 1×1s at least as fast as the NCHW GEMM path (suite, per core: blocked ÷
+    /// step 0.888), so ResNet-50 stays blocked through (bench/RESULTS.md 2026-12-07 14:24–14:32). It was 1 while the
+    /// blocked 1×1s ran ~0.05 ms each slower (09:50–11:04): ResNet-50 off. MobileNet-V2, GoogLeNet and DenseNet-121 stay
+    /// off at either value. STRIATE_BENCH_BLOCKED_THROUGH_COST=N.
     /// </summary>
-    internal static int BlockedThroughPointwiseCost = 1;
+    internal static int BlockedThroughPointwiseCost = 0;
 
     /// <summary>
     /// Whether <see cref="BlockedThroughMaxBatch"/>'s plan packs a value written NCHW by another step (a pooled stem) that a

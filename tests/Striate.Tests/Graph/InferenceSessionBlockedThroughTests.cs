@@ -85,8 +85,8 @@ public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output
 
     /// <summary>
     /// The rule's choice per registry model at batch 1 (<see cref="InferenceSession.BlockedThroughRule"/>, each blocked 1×1
-    /// counted as <see cref="InferenceSession.BlockedThroughPointwiseCost"/> 1): (blocked 1×1s, layout steps) where the plan
-    /// stays, (0, 0) where it falls back to the direct pairs. ResNet-50 flips on at cost 0.
+    /// counted as <see cref="InferenceSession.BlockedThroughPointwiseCost"/> 0): (blocked 1×1s, layout steps) where the plan
+    /// stays, (0, 0) where it falls back to the direct pairs. ResNet-50 flips off at cost 1.
     /// </summary>
     [Theory]
     [MemberData(nameof(RegistryModels.Names), MemberType = typeof(RegistryModels))]
@@ -105,9 +105,9 @@ public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output
         if (name == "resnet50")
         {
             using (Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, 1))
-            using (Switches.Set(() => InferenceSession.BlockedThroughPointwiseCost, 0))
+            using (Switches.Set(() => InferenceSession.BlockedThroughPointwiseCost, 1))
                 ruled = model.PrepareForInference([1, c, h, w], warmUp: false);
-            Assert.Equal((36, 2), (ruled.BlockedPointwiseSteps, ruled.LayoutSteps));
+            Assert.Equal((0, 0), (ruled.BlockedPointwiseSteps, ruled.LayoutSteps));
         }
     }
 
@@ -115,26 +115,29 @@ public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output
     private static readonly Dictionary<string, (int, int)> RuleChoices = new()
     {
         ["resnet18"] = (3, 2),
+        ["resnet50"] = (36, 2),
         ["resnet34"] = (3, 2),
         ["d2l-resnet18"] = (3, 2),
     };
 
     /// <summary>
     /// On by default at batch 1 where the rule keeps it: ResNet-18 runs its three downsamples blocked (a pack after the
-    /// stem, an unpack before the pooling), ResNet-50 the plain plan; batch 2 the plain plan.
+    /// stem, an unpack before the pooling), ResNet-50 its 36 1×1s; batch 2 the plain plan.
     /// </summary>
     [Fact]
     public void OnByDefaultAtBatchOneWhereTheRuleKeepsIt()
     {
         var (resnet50, _) = RegistryModels.Build("resnet50");
-        var session = resnet50.PrepareForInference([1, 3, 64, 64], warmUp: false);
-        Assert.Equal((0, 0), (session.BlockedPointwiseSteps, session.LayoutSteps));
+        var twoFifty = resnet50.PrepareForInference([2, 3, 64, 64], warmUp: false);
+        Assert.Equal((0, 0), (twoFifty.BlockedPointwiseSteps, twoFifty.LayoutSteps));
         var (resnet18, _) = RegistryModels.Build("resnet18");
         var two = resnet18.PrepareForInference([2, 3, 112, 112], warmUp: false);
         Assert.Equal((0, 0), (two.BlockedPointwiseSteps, two.LayoutSteps));
         var one = resnet18.PrepareForInference([1, 3, 112, 112], warmUp: false);
+        var oneFifty = resnet50.PrepareForInference([1, 3, 64, 64], warmUp: false);
         if (!PointwiseBlocked.UsesTiles || Conv2dDirect.VectorLength(Conv2dDirect.BestWidth) != PointwiseBlocked.V)
             Assert.Skip($"no 8-channel blocked 1×1 tiles here ({Conv2dDirect.BestWidth}): the plan never stays");
         Assert.Equal((3, 2), (one.BlockedPointwiseSteps, one.LayoutSteps));
+        Assert.Equal((36, 2), (oneFifty.BlockedPointwiseSteps, oneFifty.LayoutSteps));
     }
 }
