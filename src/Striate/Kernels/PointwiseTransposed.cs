@@ -292,13 +292,11 @@ internal static unsafe class PointwiseTransposed
     /// </summary>
     internal static bool PrefetchInput = false;
 
-    /// <summary>The 64-byte lines [from, to) from <paramref name="p"/>, prefetched (T0).</summary>
+    /// <summary>The cache lines of [<paramref name="p"/> + 16·from, <paramref name="p"/> + 16·to) floats, prefetched (T0).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchLines(float* p, long from, long to)
     {
-        if (!Sse.IsSupported) return;
-        byte* b = (byte*)p;
-        for (long l = from; l < to; l++) Sse.Prefetch0(b + l * 64);
+        if (from < to) CacheLine.Prefetch(p + from * 16, (to - from) * 16);
     }
 
     /// <summary>
@@ -308,13 +306,9 @@ internal static unsafe class PointwiseTransposed
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void PrefetchRows(float* x, nint ldx, int rows, int width, long q, long shares)
     {
-        if (!Sse.IsSupported || width <= 0) return;
+        if (width <= 0) return;
         long r0 = rows * q / shares, r1 = rows * (q + 1) / shares;
-        for (long r = r0; r < r1; r++)
-        {
-            byte* row = (byte*)(x + r * ldx), end = (byte*)(x + r * ldx + width - 1);
-            for (byte* line = (byte*)((nint)row & ~(nint)63); line <= end; line += 64) Sse.Prefetch0(line);
-        }
+        for (long r = r0; r < r1; r++) CacheLine.Prefetch(x + r * ldx, width);
     }
 
     /// <summary>
