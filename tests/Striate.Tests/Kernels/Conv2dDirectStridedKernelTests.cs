@@ -37,11 +37,16 @@ public class Conv2dDirectStridedKernelTests
     [Theory, MemberData(nameof(RandomCases))]
     public void MatchesReferenceOnRandomGeometry(int width, int seed)
     {
-        var r = new Generator(4000 + (ulong)seed);
+        Check(RandomGeometry(4000 + (ulong)seed), (GemmPath)width, (ulong)seed);
+    }
+
+    /// <summary>A random strided geometry from <paramref name="seed"/>: kernels 1–5, row stride 1–3, column stride 2–3, any padding up to the kernel.</summary>
+    private static Conv2dGeometry RandomGeometry(ulong seed)
+    {
+        var r = new Generator(seed);
         int kH = 1 + r.NextInt(5), kW = 1 + r.NextInt(5), sH = 1 + r.NextInt(3), sW = 2 + r.NextInt(2), pH = r.NextInt(kH + 1), pW = r.NextInt(kW + 1);
         int h = Conv2dGeometry.MinInputSize(kH, pH, 1) + r.NextInt(12), w = Conv2dGeometry.MinInputSize(kW, pW, 1) + r.NextInt(30);
-        var g = new Conv2dGeometry(1 + r.NextInt(3), 1 + r.NextInt(40), h, w, 1 + r.NextInt(40), kH, kW, sH, sW, pH, pW);
-        Check(g, (GemmPath)width, (ulong)seed);
+        return new Conv2dGeometry(1 + r.NextInt(3), 1 + r.NextInt(40), h, w, 1 + r.NextInt(40), kH, kW, sH, sW, pH, pW);
     }
 
     private static readonly Conv2dDirect.PhaseSchedule[] Schedules = [new(1, 1), new(2, 1), new(3, 2), new(5, 9)];
@@ -94,10 +99,7 @@ public class Conv2dDirectStridedKernelTests
     [Theory, MemberData(nameof(RandomCases))]
     public void PhaseSwitchesEitherWayMatchReferenceOnRandomGeometry(int width, int seed)
     {
-        var r = new Generator(9000 + (ulong)seed);
-        int kH = 1 + r.NextInt(5), kW = 1 + r.NextInt(5), sH = 1 + r.NextInt(3), sW = 2 + r.NextInt(2), pH = r.NextInt(kH + 1), pW = r.NextInt(kW + 1);
-        int h = Conv2dGeometry.MinInputSize(kH, pH, 1) + r.NextInt(12), w = Conv2dGeometry.MinInputSize(kW, pW, 1) + r.NextInt(30);
-        var g = new Conv2dGeometry(1 + r.NextInt(3), 1 + r.NextInt(40), h, w, 1 + r.NextInt(40), kH, kW, sH, sW, pH, pW);
+        var g = RandomGeometry(9000 + (ulong)seed);
         for (int mask = 0; mask < 8; mask++)
             using (Switches.Set(() => Conv2dDirect.PhaseSkipsBorder, (mask & 1) != 0))
             using (Switches.Set(() => Conv2dDirect.PhaseUnpackInTask, (mask & 2) != 0))
