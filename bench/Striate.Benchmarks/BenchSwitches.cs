@@ -87,6 +87,7 @@ public static class BenchSwitches
         Of("DirectPlan.FourByThreeAvx2", () => DirectPlan.FourByThreeAvx2, v => DirectPlan.FourByThreeAvx2 = v),
         Of("DirectPlan.EvenColumnsAvx2", () => DirectPlan.EvenColumnsAvx2, v => DirectPlan.EvenColumnsAvx2 = v),
         Of("DirectPlan.SharedTapsAvx2", () => DirectPlan.SharedTapsAvx2, v => DirectPlan.SharedTapsAvx2 = v),
+        Of("DirectPlan.SharedTapsStride2MinWidthAvx2", () => DirectPlan.SharedTapsStride2MinWidthAvx2, v => DirectPlan.SharedTapsStride2MinWidthAvx2 = v),
         Of("DirectPlan.SharedTapsBatchedAvx2", () => DirectPlan.SharedTapsBatchedAvx2, v => DirectPlan.SharedTapsBatchedAvx2 = v),
         Of("DirectPlan.SharedTapTwoRowsAvx2", () => DirectPlan.SharedTapTwoRowsAvx2, v => DirectPlan.SharedTapTwoRowsAvx2 = v),
         Of("DirectPlan.PairImages", () => DirectPlan.PairImages, v => DirectPlan.PairImages = v),
@@ -256,6 +257,7 @@ public static class BenchSwitches
         "STRIATE_BENCH_BLOCKED_THROUGH_RULE",
         "STRIATE_BENCH_BLOCKED_THROUGH_COST",
         "STRIATE_BENCH_BLOCKED_THROUGH_PACK",
+        "STRIATE_BENCH_AVX2_SHARED_TAPS_S2",
     ];
 
     /// <summary>Switches a suite reads each time it measures (no field to compare): the conv suite's forced algorithm, the layers suite's residual store.</summary>

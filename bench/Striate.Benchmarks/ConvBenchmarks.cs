@@ -121,6 +121,8 @@ public static class ConvBenchmarks
         DirectPlan.EvenColumnsAvx2 = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EVEN_COLUMNS") != "0";
         // STRIATE_BENCH_AVX2_SHARED_TAPS=0: AVX2 batch-1 stride-1 3×3 rows ≥ 16 take the 6 × 2 / 4 × 3 tiles, not 12-pixel rows sharing each broadcast over three taps (DirectPlan.SharedTapsAvx2).
         DirectPlan.SharedTapsAvx2 = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_SHARED_TAPS") != "0";
+        // STRIATE_BENCH_AVX2_SHARED_TAPS_S2=N: AVX2 batch-1 stride-2 3×3 rows of ≥ N output pixels take the stride-2 shared-tap tile (0: none; DirectPlan.SharedTapsStride2MinWidthAvx2).
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_SHARED_TAPS_S2"), out int s2Taps)) DirectPlan.SharedTapsStride2MinWidthAvx2 = s2Taps;
         // STRIATE_BENCH_AVX2_SHARED_TAP_ROWS=0: 13–15-pixel rows keep the 6 × 2 tiles, not two rows of the shared-tap tile (DirectPlan.SharedTapTwoRowsAvx2).
         DirectPlan.SharedTapTwoRowsAvx2 = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_SHARED_TAP_ROWS") != "0";
         // STRIATE_BENCH_AVX2_SHARED_TAPS_BATCH=0: only batch 1 takes the shared-tap tiles (DirectPlan.SharedTapsBatchedAvx2).

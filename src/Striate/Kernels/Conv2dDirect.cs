@@ -33,6 +33,7 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
             if (!s.PerImage && s.Images >= 2) return new DirectPlan(v, plan.R, 2, 2, ImagePairs: true);
         }
         if (v == 8 && SharedTapsAvx2 && SharesTaps(g)) plan = TapRows(g);
+        else if (v == 8 && SharesTapsStride2(g)) plan = TapRowsStride2(g);
         return v == 8 && EvenColumnsAvx2 && (plan.Rows == 1 || plan.SharedTaps) && g.OutWidth > 8 ? plan.WithEvenColumns(g) : plan;
     }
 
@@ -81,6 +82,30 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
 
     /// <summary>For benchmarks: whether AVX2 batch-1 stride-1 3-tap rows take <see cref="Conv2dDirectTapRowTile{TS, TV, TR}"/> (else the 6 × 2 / 4 × 3 tiles).</summary>
     internal static bool SharedTapsAvx2 = true;
+
+    /// <summary>
+    /// Whether <paramref name="g"/> takes <see cref="Conv2dDirectTapRowStride2Tile{TS, TV, TR}"/> on AVX2: batch 1,
+    /// stride-2 undilated rows of three taps at least <see cref="SharedTapsStride2MinWidthAvx2"/> pixels wide (0: none).
+    /// </summary>
+    internal static bool SharesTapsStride2(in Conv2dGeometry g) =>
+        SharedTapsStride2MinWidthAvx2 > 0 && g.Batch == 1 && g.Groups == 1 && g.KernelWidth == 3 && g.StrideW == 2 && g.DilationW == 1
+        && g.OutWidth >= SharedTapsStride2MinWidthAvx2;
+
+    /// <summary>
+    /// The AVX2 plan of <see cref="Conv2dDirectTapRowStride2Tile{TS, TV, TR}"/>: rows cut into ⌈ow/12⌉ tiles of up to 12
+    /// pixels × one block (with <see cref="WithEvenColumns"/>: 28 → 10, 9, 9; 14 → 7, 7; 7 → 7), weights in groups of one block.
+    /// </summary>
+    internal static DirectPlan TapRowsStride2(in Conv2dGeometry g)
+    {
+        int tiles = (g.OutWidth + 11) / 12;
+        return new DirectPlan(8, (g.OutWidth + tiles - 1) / tiles, 1, 1, SharedTaps: true);
+    }
+
+    /// <summary>
+    /// For benchmarks: AVX2 batch-1 stride-2 3-tap rows of at least this many output pixels take the shared-tap stride-2
+    /// tile (<see cref="SharesTapsStride2"/>); 0: none (the 6 × 2 / 4 × 3 tiles). STRIATE_BENCH_AVX2_SHARED_TAPS_S2=N.
+    /// </summary>
+    internal static int SharedTapsStride2MinWidthAvx2 = 0;
 
     /// <summary>
     /// The same tiles with a row split as evenly as R allows: R-pixel tiles first, then (R − 1)-pixel ones, where the
@@ -564,7 +589,9 @@ internal static unsafe partial class Conv2dDirect
         for (int i = 0; i < 8; i++)
         {
             var (r, rows, o) = TileShape(g, plan, i);
-            body.Kernels[i] = plan.SharedTaps ? (rows == 2 ? (nint)TapRowsTile<TS, TV>(r) : (nint)TapRowTile<TS, TV>(r)) : (nint)Tile<TS, TV>(r, rows, o, g.StrideW);
+            body.Kernels[i] = plan.SharedTaps
+                ? (g.StrideW == 2 ? (nint)TapRowStride2Tile<TS, TV>(r) : rows == 2 ? (nint)TapRowsTile<TS, TV>(r) : (nint)TapRowTile<TS, TV>(r))
+                : (nint)Tile<TS, TV>(r, rows, o, g.StrideW);
         }
         // Per image or batch-blocked (DirectSchedule says why): the second blocks the batch up front and lets each
         // task run its output-channel groups over a chunk of images, a pass of weights serving every image in turn.
@@ -649,7 +676,8 @@ internal static unsafe partial class Conv2dDirect
             var (r, rows, o) = TileShape(g, plan, i);
             if (plan.SharedTaps)
             {
-                yield return (rows == 2 ? typeof(Conv2dDirectTapRowsTile<,,>) : typeof(Conv2dDirectTapRowTile<,,>)).MakeGenericType(simd, vector, Constant(r))
+                var type = g.StrideW == 2 ? typeof(Conv2dDirectTapRowStride2Tile<,,>) : rows == 2 ? typeof(Conv2dDirectTapRowsTile<,,>) : typeof(Conv2dDirectTapRowTile<,,>);
+                yield return type.MakeGenericType(simd, vector, Constant(r))
                     .GetMethod(nameof(Conv2dDirectTapRowTile<Simd256, Vector256<float>, C1>.Run))!;
                 continue;
             }
@@ -1067,6 +1095,25 @@ internal static unsafe partial class Conv2dDirect
         11 => &Conv2dDirectTapRowTile<TS, TV, C11>.Run,
         12 => &Conv2dDirectTapRowTile<TS, TV, C12>.Run,
         _ => throw new ArgumentOutOfRangeException(nameof(r), r, "Conv2dDirect: a shared-tap row tile holds 1 to 12 pixels."),
+    };
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static delegate*<float*, float*, float*, int, int, int, nint, nint, nint, nint, nint, nint, nint, nint, bool, int, float*, float*, int, void> TapRowStride2Tile<TS, TV>(int r)
+        where TS : struct, ISimdFloat<TV> where TV : struct => r switch
+    {
+        1 => &Conv2dDirectTapRowStride2Tile<TS, TV, C1>.Run,
+        2 => &Conv2dDirectTapRowStride2Tile<TS, TV, C2>.Run,
+        3 => &Conv2dDirectTapRowStride2Tile<TS, TV, C3>.Run,
+        4 => &Conv2dDirectTapRowStride2Tile<TS, TV, C4>.Run,
+        5 => &Conv2dDirectTapRowStride2Tile<TS, TV, C5>.Run,
+        6 => &Conv2dDirectTapRowStride2Tile<TS, TV, C6>.Run,
+        7 => &Conv2dDirectTapRowStride2Tile<TS, TV, C7>.Run,
+        8 => &Conv2dDirectTapRowStride2Tile<TS, TV, C8>.Run,
+        9 => &Conv2dDirectTapRowStride2Tile<TS, TV, C9>.Run,
+        10 => &Conv2dDirectTapRowStride2Tile<TS, TV, C10>.Run,
+        11 => &Conv2dDirectTapRowStride2Tile<TS, TV, C11>.Run,
+        12 => &Conv2dDirectTapRowStride2Tile<TS, TV, C12>.Run,
+        _ => throw new ArgumentOutOfRangeException(nameof(r), r, "Conv2dDirect: a stride-2 shared-tap row tile holds 1 to 12 pixels."),
     };
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
