@@ -102,10 +102,14 @@ internal readonly record struct DirectPlan(int V, int R, int Rows, int GroupBloc
     }
 
     /// <summary>
-    /// For benchmarks: AVX2 batch-1 stride-2 3-tap rows of at least this many output pixels take the shared-tap stride-2
-    /// tile (<see cref="SharesTapsStride2"/>); 0: none (the 6 × 2 / 4 × 3 tiles). STRIATE_BENCH_AVX2_SHARED_TAPS_S2=N.
+    /// AVX2 batch-1 stride-2 3-tap rows of at least this many output pixels take the shared-tap stride-2 tile
+    /// (<see cref="SharesTapsStride2"/>); 0: none (the 6 × 2 / 4 × 3 tiles). 16: ResNet's stride-2 3×3s on 56×56 inputs
+    /// (28-pixel rows: 10, 9, 9). In the model (Zen 3, AVX2 only; bench/RESULTS.md 2026-12-07 16:22–16:32, steps_b1 --procs
+    /// 3, 100 rounds each way) every stride-2 row on, per step: ResNet-18 layer2.0.conv1 (64→128) −0.10 / −0.10 ms, ResNet-50
+    /// layer2.0.conv2 (128→128) −0.24 / −0.27 (CIs leave out 0); the 14- and 7-pixel rows (@28, @14) moved −0.09…+0.07 ms
+    /// with signs that flip between orientations, so they keep the 6 × 2 / 4 × 3 tiles. STRIATE_BENCH_AVX2_SHARED_TAPS_S2=N.
     /// </summary>
-    internal static int SharedTapsStride2MinWidthAvx2 = 0;
+    internal static int SharedTapsStride2MinWidthAvx2 = 16;
 
     /// <summary>
     /// The same tiles with a row split as evenly as R allows: R-pixel tiles first, then (R − 1)-pixel ones, where the

@@ -93,7 +93,8 @@ public class Conv2dDirectTapRowKernelTests
         Assert.False(DirectPlan.For(new Conv2dGeometry(1, 64, 1, 14, 64, 3, 3, 1, 1, 1, 1), 8).SharedTaps);   // one 14-wide row: no second row
         using (Switches.Set(() => DirectPlan.SharedTapTwoRowsAvx2, false))
             Assert.False(DirectPlan.For(r14, 8).SharedTaps);
-        Assert.False(DirectPlan.For(new Conv2dGeometry(1, 64, 56, 56, 128, 3, 3, 2, 2, 1, 1), 8).SharedTaps);  // column stride 2
+        using (Switches.Set(() => DirectPlan.SharedTapsStride2MinWidthAvx2, 0)) // column stride 2: not this tile (Conv2dDirectTapRowStride2KernelTests)
+            Assert.False(DirectPlan.For(new Conv2dGeometry(1, 64, 56, 56, 128, 3, 3, 2, 2, 1, 1), 8).SharedTaps);
         Assert.False(DirectPlan.For(new Conv2dGeometry(1, 64, 56, 56, 128, 5, 5, 1, 1, 2, 2), 8).SharedTaps);  // five taps
         using (Switches.Set(() => DirectPlan.SharedTapsAvx2, false))
             Assert.False(DirectPlan.For(vgg, 8).SharedTaps);

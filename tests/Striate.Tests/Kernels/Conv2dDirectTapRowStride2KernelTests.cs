@@ -58,6 +58,12 @@ public class Conv2dDirectTapRowStride2KernelTests
     public void Avx2BatchOneStrideTwoRowsTakeTheTileWhenSwitchedOn()
     {
         var g = new Conv2dGeometry(1, 64, 56, 56, 128, 3, 3, 2, 2, 1, 1);
+        // By default rows of 16 pixels or more: ResNet's stride-2 3×3s on 56×56 (28-pixel rows), not on 28×28 or 14×14.
+        Assert.Equal(16, DirectPlan.SharedTapsStride2MinWidthAvx2);
+        Assert.True(DirectPlan.For(g, 8).SharedTaps);
+        Assert.True(DirectPlan.For(new Conv2dGeometry(1, 128, 56, 56, 128, 3, 3, 2, 2, 1, 1), 8).SharedTaps);
+        Assert.False(DirectPlan.For(new Conv2dGeometry(1, 128, 28, 28, 256, 3, 3, 2, 2, 1, 1), 8).SharedTaps);
+        Assert.False(DirectPlan.For(new Conv2dGeometry(1, 256, 14, 14, 512, 3, 3, 2, 2, 1, 1), 8).SharedTaps);
         using (Switches.Set(() => DirectPlan.SharedTapsStride2MinWidthAvx2, 0))
             Assert.False(DirectPlan.For(g, 8).SharedTaps);
         using (Switches.Set(() => DirectPlan.SharedTapsStride2MinWidthAvx2, 7))
