@@ -63,6 +63,10 @@ public static class ConvBenchmarks
         Avx2GemmTunables.PackAWhileMultiplying = Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_WHILE_MULTIPLYING") != "0";
         // STRIATE_BENCH_PACK_A_FLOATS=N: the least rows × depth of A a part packs while multiplying (0: every part).
         if (long.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PACK_A_FLOATS"), out long aFloats) && aFloats >= 0) Avx2GemmTunables.PackAWhileMultiplyingFloats = aFloats;
+        // STRIATE_BENCH_AVX2_SHARED_B=N: floats of a whole B̃ up to which row parts share one (0: each packs its own).
+        if (long.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_SHARED_B"), out long sharedB) && sharedB >= 0) Avx2GemmTunables.SharedPackedBFloats = sharedB;
+        // STRIATE_BENCH_AVX2_SHARED_B_MIN=N: floats of a whole B̃ up to which every row part packs its own.
+        if (long.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_SHARED_B_MIN"), out long sharedBMin) && sharedBMin >= 0) Avx2GemmTunables.SharedPackedBMinFloats = sharedBMin;
         // STRIATE_BENCH_FIVE_ROW_STRIPS=0: products that pack A themselves keep whole 6-row strips and one short strip per block.
         Avx2GemmTunables.FiveRowStrips = Environment.GetEnvironmentVariable("STRIATE_BENCH_FIVE_ROW_STRIPS") != "0";
         Avx2GemmTunables.FiveRowWholePack = Environment.GetEnvironmentVariable("STRIATE_BENCH_FIVE_ROW_WHOLE_PACK") != "0";

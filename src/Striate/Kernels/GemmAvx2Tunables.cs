@@ -61,6 +61,22 @@ internal static class Avx2GemmTunables
     /// </summary>
     internal static long PackAWhileMultiplyingFloats = 1 << 20;
 
+    /// <summary>
+    /// Floats of a whole B̃ (columns rounded up to 16 × depth) up to which the row parts of a product that packs A itself
+    /// share one B̃, each packing a piece of every panel (<see cref="GemmSharedPackedB"/>); 0 packs all of B̃ in every part.
+    /// Settable for benchmarks (STRIATE_BENCH_AVX2_SHARED_B). Zen 3, AVX2 only, two threads, calls alternated in one
+    /// process (bench/RESULTS.md 2026-12-07 16:06–17:06): shared ÷ private time sgemm_512 0.943–0.957, 768 0.985, 1024
+    /// 0.991–1.001; 2048 (16 MiB of B̃, not shared) 0.974 over only 60 calls, 1536 1.005.
+    /// </summary>
+    internal static long SharedPackedBFloats = 1 << 20;
+
+    /// <summary>
+    /// Floats of a whole B̃ up to which every row part packs its own (<see cref="SharedPackedBFloats"/>): a core's L2, where
+    /// a private B̃ stays for the whole call; settable for benchmarks (STRIATE_BENCH_AVX2_SHARED_B_MIN). Shared there, sgemm_256
+    /// (256 KiB of B̃) ran 2.6–11 % slower on Zen 3: each part then reads half of B̃ from the other core's cache.
+    /// </summary>
+    internal static long SharedPackedBMinFloats = (CpuCaches.L2Bytes > 0 ? CpuCaches.L2Bytes : 512 * 1024) / sizeof(float);
+
 }
 
 /// <summary>

@@ -47,9 +47,33 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         // Products that take 5-row strips (Avx2GemmTunables.FiveRowStrips) cut their rows evenly, not in whole strips:
         // every part's rows are then whole 6- and 5-row strips, whatever their count.
         bool evenRows = mParts > 1 && FiveRowStrips(in job) && job.M / mParts >= 30;
-        var body = new Body(job, mParts, nParts, mTiles, nTiles, evenRows);
+        // Row parts that take every column share one B̃ (GemmSharedPackedB), each packing its piece of every panel.
+        int pieces = nParts == 1 && mParts > 1 && SharesPackedB(in job) ? Math.Min(mParts, nTiles) : 0;
+        var shared = pieces > 0 ? GemmSharedPackedB.Take((long)nTiles * TKernel.NR * job.K, PanelsOf(in job) * pieces) : null;
+        var body = new Body(job, mParts, nParts, mTiles, nTiles, evenRows, shared, pieces);
         if (mParts * nParts == 1) body.Invoke(0);
         else ParallelFor.Run(mParts * nParts, ref body, threads);
+        if (shared != null) GemmSharedPackedB.Return(shared);
+    }
+
+    /// <summary>
+    /// Whether the row parts of <paramref name="job"/> share one packed B̃ (<see cref="GemmSharedPackedB"/>): the AVX2 tile,
+    /// A packed here (a pre-packed A packs B̃ while multiplying), the whole B̃ larger than
+    /// <see cref="Avx2GemmTunables.SharedPackedBMinFloats"/> and within <see cref="Avx2GemmTunables.SharedPackedBFloats"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static bool SharesPackedB(in GemmJob job)
+    {
+        long floats = (long)RoundUp(job.N, TKernel.NR) * job.K;
+        return typeof(TKernel) == typeof(Gemm256x6x16) && job.PackedA == null
+            && floats > Avx2GemmTunables.SharedPackedBMinFloats && floats <= Avx2GemmTunables.SharedPackedBFloats;
+    }
+
+    /// <summary>Panels (column blocks × depth blocks) <see cref="Block"/> packs for all of <paramref name="job"/>'s columns.</summary>
+    private static int PanelsOf(in GemmJob job)
+    {
+        int kcBlock = DepthBlockOf(job.K, SelfPackedDepth), ncBlock = ColumnBlock(false, kcBlock);
+        return ((job.N + ncBlock - 1) / ncBlock) * ((job.K + kcBlock - 1) / kcBlock);
     }
 
     /// <summary>
@@ -95,7 +119,8 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// </summary>
     private const double MultiplyAddCost = 0.12;
 
-    private readonly struct Body(GemmJob job, int mParts, int nParts, int mTiles, int nTiles, bool evenRows) : IParallelBody
+    private readonly struct Body(GemmJob job, int mParts, int nParts, int mTiles, int nTiles, bool evenRows,
+        GemmSharedPackedB? shared, int pieces) : IParallelBody
     {
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Invoke(int index)
@@ -106,7 +131,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                 int pi = index / nParts;
                 (i0, i1) = ((int)((long)job.M * pi / mParts), (int)((long)job.M * (pi + 1) / mParts));
             }
-            if (i0 < i1 && j0 < j1) Block(in job, i0, i1, j0, j1);
+            if (i0 < i1 && j0 < j1) Block(in job, i0, i1, j0, j1, shared, pieces, index % Math.Max(1, pieces));
         }
     }
 
@@ -127,9 +152,13 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                 (int)((long)nTiles * pj / nParts) * TKernel.NR, Math.Min(n, (int)((long)nTiles * (pj + 1) / nParts) * TKernel.NR));
     }
 
-    /// <summary>C[i0..i1, j0..j1] = epilogue(alpha · op(A)[i0..i1, :] · op(B)[:, j0..j1] + beta · C[i0..i1, j0..j1]).</summary>
+    /// <summary>
+    /// C[i0..i1, j0..j1] = epilogue(alpha · op(A)[i0..i1, :] · op(B)[:, j0..j1] + beta · C[i0..i1, j0..j1]).
+    /// <paramref name="shared"/>, when set, holds B̃ for all of C's columns (j0 = 0, j1 = n), cut into
+    /// <paramref name="pieces"/> per panel; this part claims <paramref name="ownPiece"/> first.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static void Block(in GemmJob job, int i0, int i1, int j0, int j1)
+    private static void Block(in GemmJob job, int i0, int i1, int j0, int j1, GemmSharedPackedB? shared = null, int pieces = 0, int ownPiece = 0)
     {
         int MR = TKernel.MR, NR = TKernel.NR;
         int kcBlock = job.PackedA != null ? DepthBlock(job.K) : DepthBlockOf(job.K, SelfPackedDepth), kcMax = kcBlock;
@@ -169,18 +198,22 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         // sgemm_1024 ran at about 65 % of the FMA peak instead of 85 % (one thread, AVX-512; bench/RESULTS.md).
         // Each C row strip is also written left to right, 14 sequential streams, instead of a page per tile row.
 
-        for (int jc = j0; jc < j1; jc += ncBlock)
+        float* bPrivate = bPack;
+        for (int jc = j0, panel = 0; jc < j1; jc += ncBlock)
         {
             int nc = Math.Min(ncBlock, j1 - jc);
-            for (int pc = 0; pc < job.K; pc += kcBlock)
+            for (int pc = 0; pc < job.K; pc += kcBlock, panel++)
             {
                 int kc = Math.Min(kcBlock, job.K - pc);
+
                 // The first depth block applies the caller's beta; later ones accumulate onto it; the last one adds the epilogue.
                 float beta = pc == 0 ? job.Beta : 1f;
                 bool last = pc + kc >= job.K;
                 // Packing as the first row strip multiplies: only the block's last, partial strip is packed here.
                 int fullPacking = packWhileMultiplying ? nc / NR * NR : 0;
-                if (fullPacking < nc)
+                // Shared among the row parts (never with packing while multiplying: that needs A packed beforehand).
+                if (shared != null) bPack = SharedPanel(in job, shared, panel, pieces, ownPiece, jc, nc, pc, kc, bPrivate);
+                else if (fullPacking < nc)
                     GemmPacking<TKernel>.PackB(job.TransB, job.B, job.Ldb, pc, kc, jc + fullPacking, nc - fullPacking, bPack + (long)fullPacking * kc, job.BRows);
                 for (int ic = i0; ic < i1; ic += TKernel.MC)
                 {
@@ -252,6 +285,35 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The panel of B̃ at columns [jc, jc + nc), depths [pc, pc + kc) in <paramref name="shared"/>, packed: this part packs
+    /// every piece nobody has claimed (its own first), then waits for those another part is packing; if one of them is
+    /// still packing after three times its packing time, the whole panel is packed into <paramref name="bPrivate"/> instead.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float* SharedPanel(in GemmJob job, GemmSharedPackedB shared, int panel, int pieces, int ownPiece,
+        int jc, int nc, int pc, int kc, float* bPrivate)
+    {
+        int NR = TKernel.NR, strips = (nc + NR - 1) / NR;
+        float* dst = shared.Floats + (long)pc * RoundUp(job.N, NR) + (long)jc * kc;
+        for (int q = 0; q < pieces; q++)
+        {
+            int piece = (ownPiece + q) % pieces;
+            if (!shared.TryClaim(panel * pieces + piece)) continue;
+            int c0 = strips * piece / pieces * NR, c1 = Math.Min(nc, strips * (piece + 1) / pieces * NR);
+            if (c0 < c1) GemmPacking<TKernel>.PackB(job.TransB, job.B, job.Ldb, pc, kc, jc + c0, c1 - c0, dst + (long)c0 * kc, job.BRows);
+            shared.MarkPacked(panel * pieces + piece);
+        }
+        long pieceFloats = (long)(strips + pieces - 1) / pieces * NR * kc;
+        for (int piece = 0; piece < pieces; piece++)
+        {
+            if (shared.WaitPacked(panel * pieces + piece, pieceFloats)) continue;
+            GemmPacking<TKernel>.PackB(job.TransB, job.B, job.Ldb, pc, kc, jc, nc, bPrivate, job.BRows);
+            return bPrivate;
+        }
+        return dst;
     }
 
     /// <summary>
