@@ -54,7 +54,14 @@ public static class PointwiseBlockedBenchmarks
     /// (<see cref="PointwiseBlocked.ChunkChannels"/>, a multiple of 8), STRIATE_BENCH_PWB_DEEP_CHUNK=C those of inputs of 1024
     /// channels and more (0: as the others; <see cref="PointwiseBlocked.DeepChunkChannels"/>), STRIATE_BENCH_PWB_PREFETCH_X=N
     /// prefetch of the pixels' lines N blocks ahead (0: none; <see cref="PointwiseBlocked.PrefetchInputBlocks"/>),
-    /// STRIATE_BENCH_PWB_PREFETCH_W=0|1 prefetch of the next weight panel (<see cref="PointwiseBlocked.PrefetchWeights"/>).
+    /// STRIATE_BENCH_PWB_PREFETCH_W=0|1 prefetch of the next weight panel (<see cref="PointwiseBlocked.PrefetchWeights"/>),
+    /// STRIATE_BENCH_PWB_BALANCE=0|1 the balanced schedule of batch-1 calls on small maps (<see cref="PointwiseBlocked.Balance"/>),
+    /// STRIATE_BENCH_PWB_BALANCE_PAIRS=N its pairs per item (<see cref="PointwiseBlocked.BalancePairs"/>),
+    /// STRIATE_BENCH_PWB_BALANCE_RANGES_FROM=P the output pixels from which it cuts a range per thread
+    /// (<see cref="PointwiseBlocked.BalanceRangesFromPixels"/>), STRIATE_BENCH_PWB_BALANCE_MAX_PIXELS=P the largest map it
+    /// takes (<see cref="PointwiseBlocked.BalanceMaxPixels"/>), STRIATE_BENCH_PWB_BALANCE_MAX_RANGE_FLOATS=F the largest
+    /// range input (<see cref="PointwiseBlocked.BalanceMaxRangeFloats"/>), STRIATE_BENCH_PWB_BALANCE_STRIDED=0|1 strided
+    /// calls too (<see cref="PointwiseBlocked.BalanceStrided"/>).
     /// </summary>
     internal static void ApplySwitches()
     {
@@ -67,6 +74,12 @@ public static class PointwiseBlockedBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_DEEP_CHUNK"), out int deep) && deep >= 0 && deep % 8 == 0) PointwiseBlocked.DeepChunkChannels = deep;
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_PREFETCH_X"), out int ahead) && ahead >= 0) PointwiseBlocked.PrefetchInputBlocks = ahead;
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_PREFETCH_W") is { } pw) PointwiseBlocked.PrefetchWeights = pw == "1";
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_BALANCE") is { } bal) PointwiseBlocked.Balance = bal == "1";
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_BALANCE_PAIRS"), out int balPairs) && balPairs > 0) PointwiseBlocked.BalancePairs = balPairs;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_BALANCE_RANGES_FROM"), out int balFrom) && balFrom >= 0) PointwiseBlocked.BalanceRangesFromPixels = balFrom;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_BALANCE_MAX_PIXELS"), out int balMax) && balMax >= 0) PointwiseBlocked.BalanceMaxPixels = balMax;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_BALANCE_MAX_RANGE_FLOATS"), out int balFloats) && balFloats >= 0) PointwiseBlocked.BalanceMaxRangeFloats = balFloats;
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_BALANCE_STRIDED") is { } balStrided) PointwiseBlocked.BalanceStrided = balStrided == "1";
     }
 
     public static IEnumerable<BenchFigure> Run()

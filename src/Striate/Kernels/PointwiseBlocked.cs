@@ -192,6 +192,7 @@ internal static unsafe partial class PointwiseBlocked
     {
         Check(xs, stride, ys, residual == null ? null : rs);
         if (threads <= 0) threads = KernelThreads.Count;
+        bool balanced = Balanced(xs, ys, stride, threads);
         var xRun = xs;
         if (stride > 1 && SubsampleStrided)
         {
@@ -208,6 +209,11 @@ internal static unsafe partial class PointwiseBlocked
             W = packedW, X = x, Y = y, Bias = bias, Residual = residual, Xs = xRun, Ys = ys, Rs = rs, Stride = stride, Relu = relu,
             Tiles = UsesTiles,
         };
+        if (balanced)
+        {
+            RunBalanced(ref body, threads);
+            return;
+        }
         body.Plan(threads);
         ParallelFor.Run(body.Items * ys.Batch, ref body, threads);
     }
@@ -333,9 +339,12 @@ internal static unsafe partial class PointwiseBlocked
             else RunPlain(x, y, res, j0, j1, p0, p1);
         }
 
-        /// <summary>The AVX2 tiles of one item: chunk by chunk, pair by pair (its chunk of weights in L1), 6 pixels at a time.</summary>
+        /// <summary>
+        /// The AVX2 tiles of one item: chunk by chunk, pair by pair (its chunk of weights in L1), 6 pixels at a time;
+        /// <paramref name="nextPair"/> (≥ 0) is the pair whose first panel follows the item's last (the next item's).
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void RunTiles(float* x, float* y, float* res, int j0, int j1, int p0, int p1)
+        internal readonly void RunTiles(float* x, float* y, float* res, int j0, int j1, int p0, int p1, int nextPair = -1)
         {
             int cinP = RoundUp8(Xs.Channels);
             float* bias16 = stackalloc float[PairChannels];
@@ -358,7 +367,7 @@ internal static unsafe partial class PointwiseBlocked
                     t.W = W + ((long)j * cinP + c0) * PairChannels;
                     float* yPair = y + 2 * j * Ys.BlockStride;
                     float* rPair = res == null ? null : res + 2 * j * Rs.BlockStride;
-                    float* pw = NextPanel(cinP, c0, j, j0, j1, out float* pwEnd);
+                    float* pw = NextPanel(cinP, c0, j, j0, j1, nextPair, out float* pwEnd);
                     int h = p0 / Ys.Width, w = p0 % Ys.Width;
                     for (int p = p0; p < p1; p += 6, pw += t.Blocks * PairChannels)
                     {
@@ -415,16 +424,21 @@ internal static unsafe partial class PointwiseBlocked
 
         /// <summary>
         /// The weight panel after pair <paramref name="j"/>'s at chunk <paramref name="c0"/> in an item with pairs [j0, j1)
-        /// (pair j + 1 at this chunk, or pair j0 at the next), its end in <paramref name="end"/>; null without one, or with
-        /// <see cref="PrefetchWeights"/> off or the input shallower than <see cref="PrefetchMinChannels"/>.
+        /// (pair j + 1 at this chunk, or pair j0 at the next; after the last chunk pair <paramref name="nextPair"/>'s first
+        /// chunk, if ≥ 0), its end in <paramref name="end"/>; null without one, or with <see cref="PrefetchWeights"/> off
+        /// or the input shallower than <see cref="PrefetchMinChannels"/>.
         /// </summary>
-        private readonly float* NextPanel(int cinP, int c0, int j, int j0, int j1, out float* end)
+        private readonly float* NextPanel(int cinP, int c0, int j, int j0, int j1, int nextPair, out float* end)
         {
             end = null;
             if (!PrefetchWeights || Xs.Channels < PrefetchMinChannels) return null;
             int nj = j + 1, nc = c0;
             if (nj >= j1) { nj = j0; nc = c0 + Chunk; }
-            if (nc >= cinP) return null;
+            if (nc >= cinP)
+            {
+                if (nextPair < 0) return null;
+                (nj, nc) = (nextPair, 0);
+            }
             float* start = W + ((long)nj * cinP + nc) * PairChannels;
             end = start + (long)Math.Min(Chunk, cinP - nc) * PairChannels;
             return start;

@@ -33,7 +33,8 @@ public unsafe class PointwiseBlockedTests
     /// 3-pixel tile (<see cref="PointwiseBlocked.OnePixelTile"/>), a strided input read in place
     /// (<see cref="PointwiseBlocked.SubsampleStrided"/>), ranges cut uneven (<see cref="PointwiseBlocked.EvenRanges"/>),
     /// small maps split as the large (<see cref="PointwiseBlocked.SmallMapItemsPerThread"/>), no prefetches
-    /// (<see cref="PointwiseBlocked.PrefetchInputBlocks"/>, <see cref="PointwiseBlocked.PrefetchWeights"/>).
+    /// (<see cref="PointwiseBlocked.PrefetchInputBlocks"/>, <see cref="PointwiseBlocked.PrefetchWeights"/>), batch-1
+    /// small maps on fixed items (<see cref="PointwiseBlocked.Balance"/>).
     /// </summary>
     [Theory, MemberData(nameof(Seeds))]
     public void SwitchedOffPathsMatchReference(int seed)
@@ -46,7 +47,36 @@ public unsafe class PointwiseBlockedTests
         using (Switches.Set(() => PointwiseBlocked.SmallMapItemsPerThread, 0))
         using (Switches.Set(() => PointwiseBlocked.PrefetchInputBlocks, 0))
         using (Switches.Set(() => PointwiseBlocked.PrefetchWeights, false))
+        using (Switches.Set(() => PointwiseBlocked.Balance, false))
             Check(seed, vectorized);
+    }
+
+    /// <summary>
+    /// The balanced schedule (<see cref="PointwiseBlocked.Balance"/>) forced on batch-1 calls of every map size: one
+    /// pixel range per thread (even seeds) or one range, 1–3 pairs per item, 1–3 threads, and on every fourth seed the
+    /// call made from inside a parallel loop, where it runs serially: one thread takes every range's items, its own from
+    /// the front and the others' from the back.
+    /// </summary>
+    [Theory, MemberData(nameof(Seeds))]
+    public void BalancedScheduleMatchesReference(int seed)
+    {
+        Assert.SkipUnless(Fma.IsSupported && Avx.IsSupported, "AVX2 + FMA is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings): the plain loops run instead.");
+        using (Switches.Set(() => PointwiseBlocked.Balance, true))
+        using (Switches.Set(() => PointwiseBlocked.BalanceMaxPixels, int.MaxValue))
+        using (Switches.Set(() => PointwiseBlocked.BalanceMaxRangeFloats, int.MaxValue))
+        using (Switches.Set(() => PointwiseBlocked.BalanceStrided, true))
+        using (Switches.Set(() => PointwiseBlocked.BalanceRangesFromPixels, seed % 2 == 0 ? 1 : int.MaxValue))
+        using (Switches.Set(() => PointwiseBlocked.BalancePairs, 1 + seed / 2 % 3))
+            Check(seed, vectorized: true, balanced: true, nested: seed % 4 == 3);
+    }
+
+    /// <summary>Runs one kernel call as iteration 0 of a two-iteration parallel loop (so the kernel's own loops run serially on that thread).</summary>
+    private struct Nested(Action call) : IParallelBody
+    {
+        public readonly void Invoke(int index)
+        {
+            if (index == 0) call();
+        }
     }
 
     /// <summary>
@@ -64,12 +94,12 @@ public unsafe class PointwiseBlockedTests
             Check(seed, vectorized: true);
     }
 
-    private static void Check(int seed, bool vectorized)
+    private static void Check(int seed, bool vectorized, bool balanced = false, bool nested = false)
     {
         var r = new Generator(9100 + (ulong)seed);
         int cin = 1 + r.NextInt(seed % 3 == 0 ? 300 : 70), cout = 1 + r.NextInt(70);
         if (seed % 4 == 1) { cin = 8 * (1 + r.NextInt(8)); cout = 16 * (1 + r.NextInt(4)); } // whole blocks and pairs
-        int stride = seed % 5 == 2 || seed % 8 == 5 ? 2 : 1, batch = seed % 7 == 3 ? 2 : 1;
+        int stride = seed % 5 == 2 || seed % 8 == 5 ? 2 : 1, batch = seed % 7 == 3 && !balanced ? 2 : 1;
         int h = 1 + r.NextInt(15), w = 1 + r.NextInt(15);
         if (seed < 3) { h = seed == 0 ? 7 : 14; w = h; } // ResNet-50's small maps: 49 = 8 · 6 + 1, 196 = 32 · 6 + 4 (seed 2: stride 2 to 7×7)
         int xPad = r.NextInt(3), yPad = r.NextInt(3), rPad = r.NextInt(2);
@@ -86,7 +116,8 @@ public unsafe class PointwiseBlockedTests
         var expected = new float[ys.Length];
         var actual = Guarded.Nan(ys.Length);
         var packed = Guarded.Nan(PointwiseBlocked.PackedWeightsLength(cout, cin)); // PackWeights writes all of it, zeros included
-        string what = $"PointwiseBlocked {(vectorized ? "tiles" : "plain")} x {xs} stride {stride} y {ys} residual {(withResidual ? rs.ToString() : "none")} relu {relu} bias {withBias} threads {threads} small {small}";
+        string what = $"PointwiseBlocked {(vectorized ? "tiles" : "plain")} x {xs} stride {stride} y {ys} residual {(withResidual ? rs.ToString() : "none")} relu {relu} bias {withBias} threads {threads} small {small}"
+            + (balanced ? $" balanced (pairs {PointwiseBlocked.BalancePairs}, ranges from {PointwiseBlocked.BalanceRangesFromPixels} px{(nested ? ", nested" : "")})" : "");
         using (Switches.Set(() => PointwiseBlocked.Vectorized, vectorized))
         using (Switches.Set(() => PointwiseBlocked.ChunkChannels, small ? 16 : PointwiseBlocked.ChunkChannels))
         using (Switches.Set(() => PointwiseBlocked.DeepChannels, seed % 6 == 3 ? 1 : PointwiseBlocked.DeepChannels)) // (deep chunks of 24 channels)
@@ -97,7 +128,15 @@ public unsafe class PointwiseBlockedTests
             float* b = withBias ? pb : null, rr = withResidual ? pr : null;
             PointwiseBlocked.RunReference(pw, px, xs, stride, pe, ys, b, rr, rs, relu);
             PointwiseBlocked.PackWeights(pw, cout, cin, pp);
-            PointwiseBlocked.Run(pp, px, xs, stride, pa, ys, b, rr, rs, relu, threads);
+            if (balanced) Assert.Equal(threads > 1, PointwiseBlocked.Balanced(xs, ys, stride, threads));
+            if (nested)
+            {
+                float* cpx = px, cpa = pa, cpp = pp;
+                var xs1 = xs; var ys1 = ys; var rs1 = rs;
+                var body = new Nested(() => PointwiseBlocked.Run(cpp, cpx, xs1, stride, cpa, ys1, b, rr, rs1, relu, threads));
+                ParallelFor.Run(2, ref body, 2);
+            }
+            else PointwiseBlocked.Run(pp, px, xs, stride, pa, ys, b, rr, rs, relu, threads);
         }
         Guarded.CheckAll(what, actual, packed);
         Close.Assert(expected, actual, 1e-4, 2e-5 * Math.Sqrt(cin) * 4, what);

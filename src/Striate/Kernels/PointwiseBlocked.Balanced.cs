@@ -1,0 +1,159 @@
+using System.Runtime.CompilerServices;
+
+namespace Striate.Kernels;
+
+// PointwiseBlocked's self-balancing schedule at batch 1: threads take small items as they finish instead of one fixed
+// share each.
+internal static unsafe partial class PointwiseBlocked
+{
+    /// <summary>
+    /// Whether a batch-1 call on a small map (at most <see cref="BalanceMaxPixels"/> output pixels) on several threads
+    /// runs <see cref="BalancedBody"/>'s schedule (STRIATE_BENCH_PWB_BALANCE=0: <see cref="Body.Plan"/>'s one or two
+    /// fixed items per thread, where the core the host slows holds the call up).
+    /// </summary>
+    internal static bool Balance = true;
+
+    /// <summary>Output pixels up to which <see cref="Balance"/> applies (28×28), where a range's input also fits <see cref="BalanceMaxRangeFloats"/>.</summary>
+    internal static int BalanceMaxPixels = 784;
+
+    /// <summary>
+    /// Floats of a range's input (all its channels) up to which <see cref="Balance"/> applies: each thread keeps its range
+    /// in L2 (512 KiB) over its items. Per call (2 threads, weights from memory): 128→512 @28 0.960 (200 KiB ranges),
+    /// 512→128 @28 1.014 (800 KiB), 256→128 @56 1.091.
+    /// </summary>
+    internal static int BalanceMaxRangeFloats = 1 << 17;
+
+    /// <summary>
+    /// Output pixels from which a balanced call cuts the map into one pixel range per thread (below: one range, the
+    /// whole map, its pairs in one span per thread; STRIATE_BENCH_PWB_BALANCE_RANGES_FROM=P).
+    /// </summary>
+    internal static int BalanceRangesFromPixels = 100;
+
+    /// <summary>
+    /// Whether strided calls (the downsamples, on their gathered copy) take <see cref="Balance"/> too
+    /// (STRIATE_BENCH_PWB_BALANCE_STRIDED=1). Off: per call 512→1024 s2 @28 ran 0.948 of the fixed items (with one range
+    /// per thread), but ResNet-50 runs its downsamples through the GEMM and ResNet-18/34's blocked ones are unmeasured.
+    /// </summary>
+    internal static bool BalanceStrided = false;
+
+    /// <summary>Output-block pairs per balanced item (STRIATE_BENCH_PWB_BALANCE_PAIRS=N).</summary>
+    internal static int BalancePairs = 1;
+
+    /// <summary>
+    /// The balanced schedule of one batch-1 call: the map in R pixel ranges (one per thread, or one), the pairs in
+    /// items of <see cref="BalancePairs"/> pairs (every chunk of the depth each), and the items in rows ("rows": with one
+    /// range per thread a row is a range's items in pair order; with one range the pairs are cut into one span per
+    /// thread). Thread i owns row i mod rows and takes its items from the front; a thread whose row is done takes the
+    /// other rows' items from the back. With ranges the threads walk the same weight panels in step and share each one
+    /// through L3 (it comes from memory once, where two ranges each read all the weights) while each keeps its own
+    /// range's input in L2; each thread prefetches its next item's first panel (the next in its row, either way).
+    /// Each row's claim word holds (front, back) and moves by compare-and-swap, so an item runs once however many
+    /// threads come (a lone thread runs them all: <see cref="ParallelFor"/> may run every index on the caller).
+    /// </summary>
+    private struct BalancedBody : IParallelBody
+    {
+        public Body Item;
+        /// <summary>Per row a claim word, 8 longs (one cache line) apart: front in the low half, back in the high half (groups, absolute).</summary>
+        public long* Claims;
+        public int Rows, Spans, RangePixels, GroupPairs, Groups;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Invoke(int index)
+        {
+            int own = index % Rows;
+            while (TakeFront(own, out int g, out bool more)) Run(g, own / Spans, more ? g + 1 : -1);
+            for (int k = 1; k < Rows; k++)
+            {
+                int row = (own + k) % Rows;
+                while (TakeBack(row, out int g, out bool more)) Run(g, row / Spans, more ? g - 1 : -1);
+            }
+        }
+
+        /// <summary>Group <paramref name="g"/> from the front of row <paramref name="row"/>; <paramref name="more"/>: the row has another after it.</summary>
+        private readonly bool TakeFront(int row, out int g, out bool more)
+        {
+            ref long word = ref Claims[8 * row];
+            while (true)
+            {
+                long v = Volatile.Read(ref word);
+                int front = (int)v, back = (int)(v >> 32);
+                g = front;
+                more = front + 1 < back;
+                if (front >= back) return false;
+                if (Interlocked.CompareExchange(ref word, v + 1, v) == v) return true;
+            }
+        }
+
+        /// <summary>Group <paramref name="g"/> from the back of row <paramref name="row"/>; <paramref name="more"/>: the row has another before it.</summary>
+        private readonly bool TakeBack(int row, out int g, out bool more)
+        {
+            ref long word = ref Claims[8 * row];
+            while (true)
+            {
+                long v = Volatile.Read(ref word);
+                int front = (int)v, back = (int)(v >> 32);
+                g = back - 1;
+                more = front < back - 1;
+                if (front >= back) return false;
+                if (Interlocked.CompareExchange(ref word, v - (1L << 32), v) == v) return true;
+            }
+        }
+
+        /// <summary>Item (group <paramref name="g"/>, range <paramref name="r"/>); <paramref name="next"/> is the group this thread likely takes next (its first panel is prefetched at the end).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private readonly void Run(int g, int r, int next)
+        {
+            int pixels = Item.Ys.Height * Item.Ys.Width;
+            int p0 = r * RangePixels, p1 = Math.Min(pixels, p0 + RangePixels);
+            int j0 = g * GroupPairs, j1 = Math.Min(Item.Pairs, j0 + GroupPairs);
+            int nextPair = next >= 0 ? next * GroupPairs : -1;
+            ZeroBorder(Item.Y, Item.Ys, j0 * 2, Math.Min(Item.Ys.Blocks, j1 * 2), p0, p1);
+            Item.RunTiles(Item.X, Item.Y, Item.Residual, j0, j1, p0, p1, nextPair);
+        }
+    }
+
+    /// <summary>Whether <see cref="Run"/> takes the balanced schedule (<see cref="Balance"/>) for a call from <paramref name="xs"/> to <paramref name="ys"/> on <paramref name="threads"/> threads.</summary>
+    internal static bool Balanced(in BlockedShape xs, in BlockedShape ys, int stride, int threads)
+    {
+        int pixels = ys.Height * ys.Width;
+        if (!Balance || !UsesTiles || threads <= 1 || ys.Batch != 1 || pixels > BalanceMaxPixels) return false;
+        if (stride > 1 && !(BalanceStrided && SubsampleStrided)) return false;
+        int ranges = BalanceRanges(pixels, threads), rangePixels = ((pixels + 5) / 6 + ranges - 1) / ranges * 6;
+        return (long)RoundUp8(xs.Channels) * Math.Min(pixels, rangePixels) <= BalanceMaxRangeFloats;
+    }
+
+    /// <summary>Pixel ranges of a balanced call (before rounding to whole tiles): one per thread from <see cref="BalanceRangesFromPixels"/>, else one.</summary>
+    private static int BalanceRanges(int pixels, int threads) => pixels >= BalanceRangesFromPixels ? Math.Min(threads, (pixels + 5) / 6) : 1;
+
+    /// <summary>Runs one batch-1 call under <see cref="BalancedBody"/>'s schedule on <paramref name="threads"/> threads.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static void RunBalanced(ref Body body, int threads)
+    {
+        int pixels = body.Ys.Height * body.Ys.Width;
+        body.Pairs = Pairs(body.Ys.Channels);
+        int chunkChannels = body.Xs.Channels >= DeepChannels && DeepChunkChannels > 0 ? DeepChunkChannels : ChunkChannels;
+        body.Chunk = Math.Max(V, Math.Min(RoundUp8(body.Xs.Channels), chunkChannels / V * V));
+        int tiles = (pixels + 5) / 6;
+        int ranges = BalanceRanges(pixels, threads);
+        int rangeTiles = (tiles + ranges - 1) / ranges;
+        int groupPairs = Math.Max(1, BalancePairs);
+        int groups = (body.Pairs + groupPairs - 1) / groupPairs;
+        ranges = (pixels + rangeTiles * 6 - 1) / (rangeTiles * 6);
+        int spans = Math.Max(1, Math.Min(groups, threads / ranges));
+        var balanced = new BalancedBody
+        {
+            Item = body, RangePixels = rangeTiles * 6, GroupPairs = groupPairs, Groups = groups, Spans = spans, Rows = ranges * spans,
+        };
+        // One 64-byte line per row's claim word (rows ≤ the thread budget; 8 longs each, plus a line to align).
+        long* raw = stackalloc long[8 * balanced.Rows + 8];
+        long* claims = (long*)(((nint)raw + 63) & ~(nint)63);
+        for (int row = 0; row < balanced.Rows; row++)
+        {
+            int span = row % spans;
+            long front = (long)groups * span / spans, back = (long)groups * (span + 1) / spans;
+            claims[8 * row] = front | back << 32;
+        }
+        balanced.Claims = claims;
+        ParallelFor.Run(threads, ref balanced, threads);
+    }
+}
