@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace Striate.Kernels;
 
@@ -937,6 +938,22 @@ internal static unsafe partial class Conv2dDirect
     /// 14×14 and AVX-512 unchanged.
     /// </summary>
     internal static bool SpreadPrefetchIntoL1 = true;
+
+    /// <summary>
+    /// The spread prefetch of a tile call: up to <paramref name="lines"/> lines from <paramref name="prefetch"/> (not past
+    /// <paramref name="prefetchEnd"/>), prefetcht0 or prefetcht2 as <see cref="SpreadPrefetchIntoL1"/> says; returns where
+    /// the next call goes on. One helper for the direct tiles (per tap or per kernel row).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static float* SpreadPrefetchLines(float* prefetch, float* prefetchEnd, int lines)
+    {
+        if (!Sse.IsSupported || lines <= 0) return prefetch;
+        if (SpreadPrefetchIntoL1)
+            for (int q = 0; q < lines && prefetch < prefetchEnd; q++, prefetch += 16) Sse.Prefetch0(prefetch);
+        else
+            for (int q = 0; q < lines && prefetch < prefetchEnd; q++, prefetch += 16) Sse.Prefetch2(prefetch);
+        return prefetch;
+    }
 
     /// <summary>
     /// The most lines one spread tile call prefetches; a larger slice is not prefetched at all. Spread over the taps,

@@ -50,13 +50,7 @@ internal static unsafe class Conv2dDirectTapRowStride2Tile<TS, TV, TR>
             for (int i = 0; i < kH; i++)
             {
                 float* xr = xb + i * xRowStep, end = xr + V;
-                if (Sse.IsSupported && prefetchPerRow > 0)
-                {
-                    if (Conv2dDirect.SpreadPrefetchIntoL1)
-                        for (int q = 0; q < prefetchPerRow && prefetch < prefetchEnd; q++, prefetch += 16) Sse.Prefetch0(prefetch);
-                    else
-                        for (int q = 0; q < prefetchPerRow && prefetch < prefetchEnd; q++, prefetch += 16) Sse.Prefetch2(prefetch);
-                }
+                prefetch = Conv2dDirect.SpreadPrefetchLines(prefetch, prefetchEnd, prefetchPerRow);
                 for (float* xc = xr; xc < end; xc++, w += wStep)
                 {
                     TV w0 = TS.Load(w), w1 = TS.Load(w + tap), w2 = TS.Load(w + 2 * tap);

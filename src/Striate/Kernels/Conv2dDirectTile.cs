@@ -64,13 +64,7 @@ internal static unsafe class Conv2dDirectTile<TS, TV, TR, TRows, TO, TStride>
                 for (int j = 0; j < kW; j++)
                 {
                     float* xp = xr + j * xColStep, end = xp + V;
-                    if (Sse.IsSupported && prefetchPerTap > 0)
-                    {
-                        if (Conv2dDirect.SpreadPrefetchIntoL1)
-                            for (int q = 0; q < prefetchPerTap && prefetch < prefetchEnd; q++, prefetch += 16) Sse.Prefetch0(prefetch);
-                        else
-                            for (int q = 0; q < prefetchPerTap && prefetch < prefetchEnd; q++, prefetch += 16) Sse.Prefetch2(prefetch);
-                    }
+                    prefetch = Conv2dDirect.SpreadPrefetchLines(prefetch, prefetchEnd, prefetchPerTap);
                     // Edge tiles: the first column's pixels read the zero border at tap 0, the last column's at the last tap.
                     if (j == 0 && (edges & Conv2dDirect.LeftEdge) != 0)
                         for (float* xc = xp; xc < end; xc++, w += wStep)
