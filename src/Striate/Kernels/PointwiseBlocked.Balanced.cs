@@ -130,9 +130,7 @@ internal static unsafe partial class PointwiseBlocked
     private static void RunBalanced(ref Body body, int threads)
     {
         int pixels = body.Ys.Height * body.Ys.Width;
-        body.Pairs = Pairs(body.Ys.Channels);
-        int chunkChannels = body.Xs.Channels >= DeepChannels && DeepChunkChannels > 0 ? DeepChunkChannels : ChunkChannels;
-        body.Chunk = Math.Max(V, Math.Min(RoundUp8(body.Xs.Channels), chunkChannels / V * V));
+        body.PlanPairsAndChunk();
         int tiles = (pixels + 5) / 6;
         int ranges = BalanceRanges(pixels, threads);
         int rangeTiles = (tiles + ranges - 1) / ranges;

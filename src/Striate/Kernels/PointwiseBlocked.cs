@@ -264,6 +264,14 @@ internal static unsafe partial class PointwiseBlocked
 
         public readonly int Items => Groups * Ranges;
 
+        /// <summary>The output-block pairs and the input chunk (its weights stay in L1 over a range): fixed items and the balanced schedule alike.</summary>
+        public void PlanPairsAndChunk()
+        {
+            Pairs = PointwiseBlocked.Pairs(Ys.Channels);
+            int chunkChannels = Xs.Channels >= DeepChannels && DeepChunkChannels > 0 ? DeepChunkChannels : ChunkChannels;
+            Chunk = Math.Max(V, Math.Min(RoundUp8(Xs.Channels), chunkChannels / V * V));
+        }
+
         /// <summary>
         /// Chooses the chunk, the groups and the ranges. An item reads its range's input once per pair of its group (from
         /// L2: a range's chunk of input lines, stride 2 reading every other pixel of each line, is at most
@@ -274,9 +282,7 @@ internal static unsafe partial class PointwiseBlocked
         public void Plan(int threads)
         {
             int pixels = Ys.Height * Ys.Width;
-            Pairs = PointwiseBlocked.Pairs(Ys.Channels);
-            int chunkChannels = Xs.Channels >= DeepChannels && DeepChunkChannels > 0 ? DeepChunkChannels : ChunkChannels;
-            Chunk = Math.Max(V, Math.Min(RoundUp8(Xs.Channels), chunkChannels / V * V));
+            PlanPairsAndChunk();
             int perThread = pixels <= SmallMapPixels && SmallMapItemsPerThread > 0 ? SmallMapItemsPerThread : ItemsPerThread;
             int tiles = (pixels + 5) / 6, want = perThread * threads;
             int rangeLimit = Math.Clamp(RangeFloats / (6 * Chunk * Math.Min(Stride, 2)), 1, tiles);
