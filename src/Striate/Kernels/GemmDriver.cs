@@ -72,8 +72,20 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// <summary>Panels (column blocks × depth blocks) <see cref="Block"/> packs for all of <paramref name="job"/>'s columns.</summary>
     private static int PanelsOf(in GemmJob job)
     {
-        int kcBlock = DepthBlockOf(job.K, SelfPackedDepth), ncBlock = ColumnBlock(false, kcBlock);
+        var (kcBlock, ncBlock) = BlockSizes(in job);
         return ((job.N + ncBlock - 1) / ncBlock) * ((job.K + kcBlock - 1) / kcBlock);
+    }
+
+    /// <summary>
+    /// The depth and column block sizes <see cref="Block"/> cuts <paramref name="job"/> into (every block but the last this
+    /// deep and wide): a pre-packed A keeps the depth cut it was packed with (<see cref="DepthBlock"/>) and the tile's NC
+    /// columns; a product that packs A itself takes <see cref="SelfPackedDepth"/> and wide column blocks (<see cref="ColumnBlock"/>).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static (int Depth, int Columns) BlockSizes(in GemmJob job)
+    {
+        int kcBlock = job.PackedA != null ? DepthBlock(job.K) : DepthBlockOf(job.K, SelfPackedDepth);
+        return (kcBlock, ColumnBlock(job.PackedA != null, kcBlock));
     }
 
     /// <summary>
@@ -161,8 +173,8 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     private static void Block(in GemmJob job, int i0, int i1, int j0, int j1, GemmSharedPackedB? shared = null, int pieces = 0, int ownPiece = 0)
     {
         int MR = TKernel.MR, NR = TKernel.NR;
-        int kcBlock = job.PackedA != null ? DepthBlock(job.K) : DepthBlockOf(job.K, SelfPackedDepth), kcMax = kcBlock;
-        int ncBlock = ColumnBlock(job.PackedA != null, kcBlock);
+        var (kcBlock, ncBlock) = BlockSizes(in job);
+        int kcMax = kcBlock;
         int ncMax = Math.Min(ncBlock, RoundUp(j1 - j0, NR));
         int mcMax = Math.Min(TKernel.MC, RoundUp(i1 - i0, MR));
         // scratch: Ã [mcMax/MR, kcMax, MR] then B̃ [ncMax/NR, kcMax, NR]
