@@ -594,9 +594,12 @@ internal static unsafe partial class Conv2dDirect
         for (int i = 0; i < 8; i++)
         {
             var (r, rows, o) = TileShape(g, plan, i);
-            body.Kernels[i] = plan.SharedTaps
-                ? (g.StrideW == 2 ? (nint)TapRowStride2Tile<TS, TV>(r) : rows == 2 ? (nint)TapRowsTile<TS, TV>(r) : (nint)TapRowTile<TS, TV>(r))
-                : (nint)Tile<TS, TV>(r, rows, o, g.StrideW);
+            body.Kernels[i] = !plan.SharedTaps ? (nint)Tile<TS, TV>(r, rows, o, g.StrideW) : SharedTapKind(g, rows) switch
+            {
+                SharedTapTile.Stride2 => (nint)TapRowStride2Tile<TS, TV>(r),
+                SharedTapTile.TwoRows => (nint)TapRowsTile<TS, TV>(r),
+                _ => (nint)TapRowTile<TS, TV>(r),
+            };
         }
         // Per image or batch-blocked (DirectSchedule says why): the second blocks the batch up front and lets each
         // task run its output-channel groups over a chunk of images, a pass of weights serving every image in turn.
@@ -658,6 +661,17 @@ internal static unsafe partial class Conv2dDirect
         return ((i & 1) != 0 ? rEdge : plan.R, (i & 2) != 0 ? rowsEdge : plan.Rows, (i & 4) != 0 ? lastBlocks : plan.GroupBlocks);
     }
 
+    /// <summary>The shared-tap tiles of <see cref="DirectPlan.SharedTaps"/> plans: one row of stride 2, two rows or one row of stride 1.</summary>
+    internal enum SharedTapTile { Stride2, TwoRows, OneRow }
+
+    /// <summary>
+    /// Which shared-tap tile runs a tile of <paramref name="rows"/> rows of <paramref name="g"/> (a shared-tap plan): the
+    /// stride-2 tile for column stride 2, else the two-row tile for two rows and the one-row tile for one (the last odd
+    /// row of a two-row plan too). One rule for the kernel table (<see cref="Run{TS, TV}"/>) and <see cref="ForwardTileMethods"/>.
+    /// </summary>
+    internal static SharedTapTile SharedTapKind(in Conv2dGeometry g, int rows) =>
+        g.StrideW == 2 ? SharedTapTile.Stride2 : rows == 2 ? SharedTapTile.TwoRows : SharedTapTile.OneRow;
+
     /// <summary>
     /// The tile kernels a forward pass of <paramref name="g"/> calls, as methods to compile ahead of the first call
     /// (<see cref="System.Runtime.CompilerServices.RuntimeHelpers.PrepareMethod(RuntimeMethodHandle)"/>): each is a
@@ -681,7 +695,12 @@ internal static unsafe partial class Conv2dDirect
             var (r, rows, o) = TileShape(g, plan, i);
             if (plan.SharedTaps)
             {
-                var type = g.StrideW == 2 ? typeof(Conv2dDirectTapRowStride2Tile<,,>) : rows == 2 ? typeof(Conv2dDirectTapRowsTile<,,>) : typeof(Conv2dDirectTapRowTile<,,>);
+                var type = SharedTapKind(g, rows) switch
+                {
+                    SharedTapTile.Stride2 => typeof(Conv2dDirectTapRowStride2Tile<,,>),
+                    SharedTapTile.TwoRows => typeof(Conv2dDirectTapRowsTile<,,>),
+                    _ => typeof(Conv2dDirectTapRowTile<,,>),
+                };
                 yield return type.MakeGenericType(simd, vector, Constant(r))
                     .GetMethod(nameof(Conv2dDirectTapRowTile<Simd256, Vector256<float>, C1>.Run))!;
                 continue;

@@ -101,6 +101,32 @@ public class Conv2dDirectTapRowKernelTests
     }
 
     /// <summary>
+    /// The shared-tap tile kind (<see cref="Conv2dDirect.SharedTapKind"/>) names the tile the kernel table runs and the one
+    /// <see cref="Conv2dDirect.ForwardTileMethods"/> lists for compiling ahead: stride 2, two rows (a last odd row: one), one row.
+    /// </summary>
+    [Fact]
+    public void TileMethodsListTheSharedTapTileOfEachKind()
+    {
+        Assert.SkipUnless(Conv2dDirect.IsSupported(GemmPath.Vector256), "the AVX2 direct kernel is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings).");
+        var cases = new (Conv2dGeometry G, Type[] Tiles)[]
+        {
+            (new(1, 64, 56, 56, 128, 3, 3, 2, 2, 1, 1), [typeof(Conv2dDirectTapRowStride2Tile<,,>)]),
+            (new(1, 40, 14, 14, 24, 3, 3, 1, 1, 1, 1), [typeof(Conv2dDirectTapRowsTile<,,>)]),
+            (new(1, 20, 13, 13, 17, 3, 3, 1, 1, 1, 1), [typeof(Conv2dDirectTapRowsTile<,,>), typeof(Conv2dDirectTapRowTile<,,>)]),
+            (new(1, 16, 6, 56, 24, 3, 3, 1, 1, 1, 1), [typeof(Conv2dDirectTapRowTile<,,>)]),
+        };
+        foreach (var (g, tiles) in cases)
+        {
+            Assert.True(DirectPlan.For(g, 8).SharedTaps);
+            var listed = Conv2dDirect.ForwardTileMethods(GemmPath.Vector256, g).Select(m => m.DeclaringType!.GetGenericTypeDefinition()).Distinct().OrderBy(t => t.Name).ToArray();
+            Assert.Equal(tiles.OrderBy(t => t.Name).ToArray(), listed);
+        }
+        Assert.Equal(Conv2dDirect.SharedTapTile.Stride2, Conv2dDirect.SharedTapKind(new Conv2dGeometry(1, 8, 14, 14, 8, 3, 3, 2, 2, 1, 1), 2));
+        Assert.Equal(Conv2dDirect.SharedTapTile.TwoRows, Conv2dDirect.SharedTapKind(new Conv2dGeometry(1, 8, 14, 14, 8, 3, 3, 1, 1, 1, 1), 2));
+        Assert.Equal(Conv2dDirect.SharedTapTile.OneRow, Conv2dDirect.SharedTapKind(new Conv2dGeometry(1, 8, 14, 14, 8, 3, 3, 1, 1, 1, 1), 1));
+    }
+
+    /// <summary>
     /// The rule at ResNet-50's training batch (8): its stride-1 3×3s of 56-, 28- and 14-wide rows take the shared-tap
     /// tiles forward and for the input gradient (the transposed geometry: same rows); 512→512 @7 keeps the 4 × 3 tiles.
     /// Kept unrestricted by the per-shape A/B at batch 8 (bench/RESULTS.md 2026-12-07, taps: no shape slower with them).
