@@ -31,10 +31,12 @@ internal static unsafe partial class PointwiseBlocked
 
     /// <summary>
     /// Whether strided calls (the downsamples, on their gathered copy) take <see cref="Balance"/> too
-    /// (STRIATE_BENCH_PWB_BALANCE_STRIDED=1). Off: per call 512→1024 s2 @28 ran 0.948 of the fixed items (with one range
-    /// per thread), but ResNet-50 runs its downsamples through the GEMM and ResNet-18/34's blocked ones are unmeasured.
+    /// (STRIATE_BENCH_PWB_BALANCE_STRIDED=0: Plan's fixed items). Per call (2 threads, weights from memory, arms in random
+    /// order call by call, A/A 0.998–1.007), balanced ÷ fixed: ResNet-18/34's 64→128 s2 @56 0.982, 128→256 s2 @28 0.984,
+    /// 256→512 s2 @14 0.958; ResNet-50's 256→512 s2 @56 0.984, 512→1024 s2 @28 0.941, 1024→2048 s2 @14 0.942. In the
+    /// model (steps_b1 --procs 3, 100 rounds, both orientations): see bench/RESULTS.md 2026-12-07 (pwb2).
     /// </summary>
-    internal static bool BalanceStrided = false;
+    internal static bool BalanceStrided = true;
 
     /// <summary>Output-block pairs per balanced item (STRIATE_BENCH_PWB_BALANCE_PAIRS=N).</summary>
     internal static int BalancePairs = 1;
