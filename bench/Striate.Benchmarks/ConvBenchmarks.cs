@@ -97,6 +97,15 @@ public static class ConvBenchmarks
         Conv2dDirect.SpreadPrefetchIntoL1 = Environment.GetEnvironmentVariable("STRIATE_BENCH_PREFETCH_L1") != "0";
         // STRIATE_BENCH_FEW_CALLS=N: AVX2 passes serving up to N tile calls are L1-sized (Conv2dDirect.FewCalls; 0: never).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_FEW_CALLS"), out int fewCalls)) Conv2dDirect.FewCalls = fewCalls;
+        // STRIATE_BENCH_DIRECT_BALANCE=0|1: batch-1 AVX2 forwards on small maps balance themselves over the threads
+        // (Conv2dDirect.Balance); _MAX_PIXELS=P the largest map, _MIN_PIXELS=P the smallest, _STRIDED=1 strided calls too, _ROW_ITEMS=BYTES the blocked
+        // weights up to which items are row chunks of every group, _ROW_CHUNKS=N those chunks per thread's rows.
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_BALANCE") is "0" or "1") Conv2dDirect.Balance = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_BALANCE") == "1";
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_BALANCE_MAX_PIXELS"), out int balancePixels)) Conv2dDirect.BalanceMaxPixels = balancePixels;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_BALANCE_MIN_PIXELS"), out int balanceMinPixels)) Conv2dDirect.BalanceMinPixels = balanceMinPixels;
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_BALANCE_STRIDED") is "0" or "1") Conv2dDirect.BalanceStrided = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_BALANCE_STRIDED") == "1";
+        if (long.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_BALANCE_ROW_ITEMS"), out long rowItems) && rowItems >= 0) Conv2dDirect.BalanceRowItemsMaxWeightBytes = rowItems;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_BALANCE_ROW_CHUNKS"), out int rowChunks) && rowChunks > 0) Conv2dDirect.BalanceRowChunks = rowChunks;
         // STRIATE_BENCH_DIRECT_L2=BYTES|cpuid: the L2 the direct schedules count on (DirectSchedule.L2Bytes, 1 MiB; cpuid: the core's, up to 1 MiB).
         var l2Text = Environment.GetEnvironmentVariable("STRIATE_BENCH_DIRECT_L2");
         if (l2Text == "cpuid") DirectSchedule.L2Bytes = DirectSchedule.UsableL2(CpuCaches.L2Bytes);

@@ -637,7 +637,9 @@ internal static unsafe partial class Conv2dDirect
                 if (blockedOut) body.Residual = blockedIO.Residual == null ? null : blockedIO.Residual + corner;
                 body.UnpackInTask = unpackInTask && LayoutPasses;
                 body.TaskOutput = unpackInTask && TaskOutput;
-                Conv2dKernels.RunParallel(schedule.ImageChunks(g) * body.GroupChunks * body.RowChunks, (long)(g.ForwardFlops / 2), ref body);
+                // At batch 1 on AVX2, small maps balance themselves over the threads (Conv2dDirect.Balanced.cs).
+                if (!pool.HasValue && Balanced(g, plan, threads)) RunBalanced(ref body, threads);
+                else Conv2dKernels.RunParallel(schedule.ImageChunks(g) * body.GroupChunks * body.RowChunks, (long)(g.ForwardFlops / 2), ref body);
                 if (!blockedOut && !unpackInTask && LayoutPasses) ChannelBlocked.Unpack(py, outShape, y, bias, residual, relu);
             }
         }
@@ -753,47 +755,7 @@ internal static unsafe partial class Conv2dDirect
                 int t0 = (int)((long)RowTiles * chunk / RowChunks), t1 = (int)((long)RowTiles * (chunk + 1) / RowChunks), q0 = 0, q1 = 0;
                 if (Pooled) (t0, t1, q0, q1) = PooledChunk(G, Plan, Pool, chunk, RowChunks);
                 if (t1 <= t0) return; // a chunk of no pooled rows (more chunks than windows)
-                int cb0 = g0 * Plan.GroupBlocks, cb1 = Math.Min(Out.Blocks, g1 * Plan.GroupBlocks);
-                // yBatch + n·yImageStride + cb·Out.BlockStride is block cb of image n's blocked output: in the whole blocked
-                // output, or in this thread's scratch of the task's images × blocks [cb0, cb1), whose lines stay in the
-                // core's cache from one task to the next. The batch's blocked output was written cold by each task's
-                // first pass (a read of every line from memory before the write) and pushed out of L3 beside the input
-                // and weights (bench/RESULTS.md 2026-12-05 02:47–03:53).
-                float* yBatch = Yb;
-                long yImageStride = Out.ImageStride;
-                if (TaskOutput)
-                {
-                    yImageStride = (cb1 - cb0) * Out.BlockStride;
-                    yBatch = ThreadScratch.Aligned(ref t_taskOutput, (n1 - n0) * yImageStride) - n0 * yImageStride - cb0 * Out.BlockStride;
-                }
-                Tiles(Xb, yBatch, yImageStride, n0, n1, g0, g1, t0, t1);
-                if (BlockedOut)
-                {
-                    int r0 = t0 * Plan.ImageRows, r1 = Math.Min(Out.Height, t1 * Plan.ImageRows);
-                    for (int n = n0; n < n1; n++)
-                    for (int cb = cb0; cb < cb1; cb++)
-                        ChannelBlocked.EpilogueRowsInPlace(yBatch + n * yImageStride + cb * Out.BlockStride, Out, cb, r0, r1, Bias,
-                            Residual == null ? null : Residual + n * yImageStride + cb * Out.BlockStride, Relu);
-                    return;
-                }
-                if (UnpackInTask)
-                {
-                    // The task's output is complete (every input-channel pass has run): unblock it with the epilogue
-                    // now, from this core's cache, rather than in a separate pass over the whole output.
-                    long yImage = (long)Out.Channels * Out.Height * Out.Width;
-                    int h0 = t0 * Plan.ImageRows, h1 = Math.Min(Out.Height, t1 * Plan.ImageRows);
-                    if (Pooled)
-                    {
-                        long pooledImage = (long)Out.Channels * Pool.OutPlane;
-                        for (int n = n0; n < n1; n++)
-                        for (int cb = cb0; cb < cb1; cb++)
-                            PoolRows(yBatch + n * yImageStride, Out, cb, q0, q1, Pool, Y + n * pooledImage, Bias);
-                        return;
-                    }
-                    for (int n = n0; n < n1; n++)
-                    for (int cb = cb0; cb < cb1; cb++)
-                        ChannelBlocked.UnpackRows(yBatch + n * yImageStride, Out, cb, h0, h1, Y + n * yImage, Bias, Residual == null ? null : Residual + n * yImage, Relu);
-                }
+                Task(n0, n1, g0, g1, t0, t1, q0, q1, -1);
                 return;
             }
             // One image: block it, convolve every group of output channels, unblock with the epilogue.
@@ -802,7 +764,7 @@ internal static unsafe partial class Conv2dDirect
             float* yb = ThreadScratch.Aligned(ref t_output, Out.ImageStride);
             long inImage = (long)In.Channels * In.Height * In.Width, outImage = (long)Out.Channels * Out.Height * Out.Width;
             for (int cb = 0; cb < In.Blocks; cb++) ChannelBlocked.PackBlock(X + image * inImage, In, cb, xb);
-            Tiles(xb, yb, Out.ImageStride, 0, 1, 0, Groups, 0, RowTiles);
+            Tiles(xb, yb, Out.ImageStride, 0, 1, 0, Groups, 0, RowTiles, -1);
             if (Pooled)
             {
                 for (int cb = 0; cb < Out.Blocks; cb++) PoolRows(yb, Out, cb, 0, Pool.OutH, Pool, Y + image * (long)Out.Channels * Pool.OutPlane, Bias);
@@ -813,6 +775,57 @@ internal static unsafe partial class Conv2dDirect
         }
 
         /// <summary>
+        /// One batch-blocked task: groups [g0, g1) of images [n0, n1) over row tiles [t0, t1) (pooled rows [q0, q1)), then
+        /// its output's epilogue (in place, or unblocked from the task's scratch); <paramref name="nextGroup"/> ≥ 0: the
+        /// group this thread likely runs next, whose first pass the last pass prefetches (<see cref="Tiles"/>).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public readonly void Task(int n0, int n1, int g0, int g1, int t0, int t1, int q0, int q1, int nextGroup)
+        {
+            int cb0 = g0 * Plan.GroupBlocks, cb1 = Math.Min(Out.Blocks, g1 * Plan.GroupBlocks);
+            // yBatch + n·yImageStride + cb·Out.BlockStride is block cb of image n's blocked output: in the whole blocked
+            // output, or in this thread's scratch of the task's images × blocks [cb0, cb1), whose lines stay in the
+            // core's cache from one task to the next. The batch's blocked output was written cold by each task's
+            // first pass (a read of every line from memory before the write) and pushed out of L3 beside the input
+            // and weights (bench/RESULTS.md 2026-12-05 02:47–03:53).
+            float* yBatch = Yb;
+            long yImageStride = Out.ImageStride;
+            if (TaskOutput)
+            {
+                yImageStride = (cb1 - cb0) * Out.BlockStride;
+                yBatch = ThreadScratch.Aligned(ref t_taskOutput, (n1 - n0) * yImageStride) - n0 * yImageStride - cb0 * Out.BlockStride;
+            }
+            Tiles(Xb, yBatch, yImageStride, n0, n1, g0, g1, t0, t1, nextGroup);
+            if (BlockedOut)
+            {
+                int r0 = t0 * Plan.ImageRows, r1 = Math.Min(Out.Height, t1 * Plan.ImageRows);
+                for (int n = n0; n < n1; n++)
+                for (int cb = cb0; cb < cb1; cb++)
+                    ChannelBlocked.EpilogueRowsInPlace(yBatch + n * yImageStride + cb * Out.BlockStride, Out, cb, r0, r1, Bias,
+                        Residual == null ? null : Residual + n * yImageStride + cb * Out.BlockStride, Relu);
+                return;
+            }
+            if (UnpackInTask)
+            {
+                // The task's output is complete (every input-channel pass has run): unblock it with the epilogue
+                // now, from this core's cache, rather than in a separate pass over the whole output.
+                long yImage = (long)Out.Channels * Out.Height * Out.Width;
+                int h0 = t0 * Plan.ImageRows, h1 = Math.Min(Out.Height, t1 * Plan.ImageRows);
+                if (Pooled)
+                {
+                    long pooledImage = (long)Out.Channels * Pool.OutPlane;
+                    for (int n = n0; n < n1; n++)
+                    for (int cb = cb0; cb < cb1; cb++)
+                        PoolRows(yBatch + n * yImageStride, Out, cb, q0, q1, Pool, Y + n * pooledImage, Bias);
+                    return;
+                }
+                for (int n = n0; n < n1; n++)
+                for (int cb = cb0; cb < cb1; cb++)
+                    ChannelBlocked.UnpackRows(yBatch + n * yImageStride, Out, cb, h0, h1, Y + n * yImage, Bias, Residual == null ? null : Residual + n * yImage, Relu);
+            }
+        }
+
+        /// <summary>
         /// Row tiles [t0, t1) (of Plan.ImageRows output rows each) of output-channel groups [g0, g1) of blocked images
         /// [n0, n1) (image n at xBatch + n·In.ImageStride, yBatch + n·yImageStride); a pass of weights (one group,
         /// a range of input-channel blocks) serves every image before the next pass is loaded. With image pairs a tile's
@@ -820,7 +833,7 @@ internal static unsafe partial class Conv2dDirect
         /// the one-row kernel).
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Tiles(float* xBatch, float* yBatch, long yImageStride, int n0, int n1, int g0, int g1, int t0, int t1)
+        private readonly void Tiles(float* xBatch, float* yBatch, long yImageStride, int n0, int n1, int g0, int g1, int t0, int t1, int nextGroup)
         {
             var g = G;
             int v = In.V, icBlocks = In.Blocks, kH = g.KernelHeight, kW = g.KernelWidth, rows = Plan.ImageRows, r = Plan.R;
@@ -862,6 +875,8 @@ internal static unsafe partial class Conv2dDirect
                     if (PrefetchWeights)
                     {
                         int nextIc = grp + 1 < g1 ? ic0 : ic0 + chunk, nextGrp = grp + 1 < g1 ? grp + 1 : g0;
+                        // The task's last pass: the first pass of the group this thread runs next, when the caller knows it.
+                        if (nextIc >= icBlocks && nextGroup >= 0) (nextIc, nextGrp) = (0, nextGroup);
                         if (nextIc < icBlocks)
                         {
                             pf = W + nextGrp * groupFloats + nextIc * perBlock;
