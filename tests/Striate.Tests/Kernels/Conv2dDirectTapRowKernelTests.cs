@@ -30,19 +30,9 @@ public class Conv2dDirectTapRowKernelTests
         new(1, 12, 9, 15, 9, 3, 3, 2, 1, 2, 2),      // padding 2, row stride 2, 13-wide rows
     ];
 
-    public static TheoryData<int> NamedCases()
-    {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < Named.Length; i++) data.Add(i);
-        return data;
-    }
+    public static TheoryData<int> NamedCases() => new(Enumerable.Range(0, Named.Length));
 
-    public static TheoryData<int> RandomCases()
-    {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < 24; i++) data.Add(i);
-        return data;
-    }
+    public static TheoryData<int> RandomCases() => new(Enumerable.Range(0, 24));
 
     [Theory, MemberData(nameof(NamedCases))]
     public void MatchesReferenceOnNamedGeometry(int index) => CheckBothWays(Named[index], 41000 + (ulong)index);

@@ -25,19 +25,9 @@ public class Conv2dDirectTapRowStride2KernelTests
         new(1, 8, 6, 50, 16, 2, 3, 1, 2, 1, 1),      // two kernel rows, row stride 1
     ];
 
-    public static TheoryData<int> NamedCases()
-    {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < Named.Length; i++) data.Add(i);
-        return data;
-    }
+    public static TheoryData<int> NamedCases() => new(Enumerable.Range(0, Named.Length));
 
-    public static TheoryData<int> RandomCases()
-    {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < 24; i++) data.Add(i);
-        return data;
-    }
+    public static TheoryData<int> RandomCases() => new(Enumerable.Range(0, 24));
 
     [Theory, MemberData(nameof(NamedCases))]
     public void MatchesReferenceOnNamedGeometry(int index) => CheckBothWays(Named[index], 47000 + (ulong)index);
