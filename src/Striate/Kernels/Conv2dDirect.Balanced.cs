@@ -75,66 +75,25 @@ internal static unsafe partial class Conv2dDirect
     /// each group's weights come from memory once and reach the other core through L3, where each thread's own groups
     /// came from memory apart, and each thread's range of input stays in its L2; each item prefetches the next group's
     /// first pass. A thread whose row is done takes the other rows' items from the back (their last groups, or last row
-    /// chunks). Each row's claim word holds (front, back) and moves by compare-and-swap, so an item runs once however many
-    /// threads come (a lone thread runs them all: <see cref="ParallelFor"/> may run every index on the caller).
-    /// PointwiseBlocked.Balanced's idea, for the direct tiles.
+    /// chunks; <see cref="ClaimRows"/>, as PointwiseBlocked.Balanced takes its items).
     /// </summary>
-    private struct BalancedBody : IParallelBody
+    private struct BalancedBody : IParallelBody, IClaimedItem
     {
         public Body Item;
-        /// <summary>Per row a claim word, 8 longs (one cache line) apart: front in the low half, back in the high half (item indices).</summary>
-        public long* Claims;
-        public int Rows, RowChunks;
+        /// <summary>Per row (thread range) its items: groups, or row chunks (<see cref="ByRows"/>).</summary>
+        public ClaimRows Claims;
+        public int RowChunks;
         /// <summary>Items are row chunks of every group (else groups over the row's range).</summary>
         public bool ByRows;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public readonly void Invoke(int index)
-        {
-            int own = index % Rows;
-            while (TakeFront(own, out int i, out bool more)) Run(own, i, more ? i + 1 : -1);
-            for (int k = 1; k < Rows; k++)
-            {
-                int row = (own + k) % Rows;
-                while (TakeBack(row, out int i, out bool more)) Run(row, i, more ? i - 1 : -1);
-            }
-        }
-
-        /// <summary>Item <paramref name="i"/> from the front of row <paramref name="row"/>; <paramref name="more"/>: the row has another after it.</summary>
-        private readonly bool TakeFront(int row, out int i, out bool more)
-        {
-            ref long word = ref Claims[8 * row];
-            while (true)
-            {
-                long v = Volatile.Read(ref word);
-                int front = (int)v, back = (int)(v >> 32);
-                i = front;
-                more = front + 1 < back;
-                if (front >= back) return false;
-                if (Interlocked.CompareExchange(ref word, v + 1, v) == v) return true;
-            }
-        }
-
-        /// <summary>Item <paramref name="i"/> from the back of row <paramref name="row"/>; <paramref name="more"/>: the row has another before it.</summary>
-        private readonly bool TakeBack(int row, out int i, out bool more)
-        {
-            ref long word = ref Claims[8 * row];
-            while (true)
-            {
-                long v = Volatile.Read(ref word);
-                int front = (int)v, back = (int)(v >> 32);
-                i = back - 1;
-                more = front < back - 1;
-                if (front >= back) return false;
-                if (Interlocked.CompareExchange(ref word, v - (1L << 32), v) == v) return true;
-            }
-        }
+        public readonly void Invoke(int index) => Claims.Drain(index, this);
 
         /// <summary>Item <paramref name="i"/> of row <paramref name="row"/>; <paramref name="next"/>: the item this thread likely takes next (−1: none).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Run(int row, int i, int next)
+        public readonly void Run(int row, int i, int next)
         {
-            int t0 = (int)((long)Item.RowTiles * row / Rows), t1 = (int)((long)Item.RowTiles * (row + 1) / Rows);
+            int rows = Claims.Rows, t0 = (int)((long)Item.RowTiles * row / rows), t1 = (int)((long)Item.RowTiles * (row + 1) / rows);
             if (!ByRows)
             {
                 Item.Task(0, 1, i, i + 1, t0, t1, 0, 0, next);
@@ -152,13 +111,10 @@ internal static unsafe partial class Conv2dDirect
         int rows = Math.Min(threads, body.RowTiles);
         bool byRows = body.Plan.WeightLength(body.G) * sizeof(float) <= BalanceRowItemsMaxWeightBytes;
         int rowChunks = Math.Clamp(BalanceRowChunks, 1, Math.Max(1, body.RowTiles / rows));
-        var balanced = new BalancedBody { Item = body, Rows = rows, RowChunks = rowChunks, ByRows = byRows };
-        // One 64-byte line per row's claim word (rows ≤ the thread budget; 8 longs each, plus a line to align).
-        long* raw = stackalloc long[8 * rows + 8];
-        long* claims = (long*)(((nint)raw + 63) & ~(nint)63);
-        long items = byRows ? rowChunks : body.Groups;
-        for (int row = 0; row < rows; row++) claims[8 * row] = items << 32;
-        balanced.Claims = claims;
+        long* storage = stackalloc long[ClaimRows.StorageLongs(rows)];
+        var balanced = new BalancedBody { Item = body, Claims = new ClaimRows(storage, rows), RowChunks = rowChunks, ByRows = byRows };
+        int items = byRows ? rowChunks : body.Groups;
+        for (int row = 0; row < rows; row++) balanced.Claims.Set(row, 0, items);
         ParallelFor.Run(rows, ref balanced, threads);
     }
 }

@@ -49,62 +49,23 @@ internal static unsafe partial class PointwiseBlocked
     /// other rows' items from the back. With ranges the threads walk the same weight panels in step and share each one
     /// through L3 (it comes from memory once, where two ranges each read all the weights) while each keeps its own
     /// range's input in L2; each thread prefetches its next item's first panel (the next in its row, either way).
-    /// Each row's claim word holds (front, back) and moves by compare-and-swap, so an item runs once however many
-    /// threads come (a lone thread runs them all: <see cref="ParallelFor"/> may run every index on the caller).
+    /// <see cref="ClaimRows"/> holds each row's items.
     /// </summary>
-    private struct BalancedBody : IParallelBody
+    private struct BalancedBody : IParallelBody, IClaimedItem
     {
         public Body Item;
-        /// <summary>Per row a claim word, 8 longs (one cache line) apart: front in the low half, back in the high half (groups, absolute).</summary>
-        public long* Claims;
-        public int Rows, Spans, RangePixels, GroupPairs, Groups;
+        /// <summary>Per row (a span of groups of one pixel range) its groups, absolute indices.</summary>
+        public ClaimRows Claims;
+        public int Spans, RangePixels, GroupPairs, Groups;
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public readonly void Invoke(int index)
-        {
-            int own = index % Rows;
-            while (TakeFront(own, out int g, out bool more)) Run(g, own / Spans, more ? g + 1 : -1);
-            for (int k = 1; k < Rows; k++)
-            {
-                int row = (own + k) % Rows;
-                while (TakeBack(row, out int g, out bool more)) Run(g, row / Spans, more ? g - 1 : -1);
-            }
-        }
+        public readonly void Invoke(int index) => Claims.Drain(index, this);
 
-        /// <summary>Group <paramref name="g"/> from the front of row <paramref name="row"/>; <paramref name="more"/>: the row has another after it.</summary>
-        private readonly bool TakeFront(int row, out int g, out bool more)
-        {
-            ref long word = ref Claims[8 * row];
-            while (true)
-            {
-                long v = Volatile.Read(ref word);
-                int front = (int)v, back = (int)(v >> 32);
-                g = front;
-                more = front + 1 < back;
-                if (front >= back) return false;
-                if (Interlocked.CompareExchange(ref word, v + 1, v) == v) return true;
-            }
-        }
-
-        /// <summary>Group <paramref name="g"/> from the back of row <paramref name="row"/>; <paramref name="more"/>: the row has another before it.</summary>
-        private readonly bool TakeBack(int row, out int g, out bool more)
-        {
-            ref long word = ref Claims[8 * row];
-            while (true)
-            {
-                long v = Volatile.Read(ref word);
-                int front = (int)v, back = (int)(v >> 32);
-                g = back - 1;
-                more = front < back - 1;
-                if (front >= back) return false;
-                if (Interlocked.CompareExchange(ref word, v - (1L << 32), v) == v) return true;
-            }
-        }
-
-        /// <summary>Item (group <paramref name="g"/>, range <paramref name="r"/>); <paramref name="next"/> is the group this thread likely takes next (its first panel is prefetched at the end).</summary>
+        /// <summary>Item (group <paramref name="g"/>, the pixel range of row <paramref name="row"/>); <paramref name="next"/> is the group this thread likely takes next (its first panel is prefetched at the end).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private readonly void Run(int g, int r, int next)
+        public readonly void Run(int row, int g, int next)
         {
+            int r = row / Spans;
             int pixels = Item.Ys.Height * Item.Ys.Width;
             int p0 = r * RangePixels, p1 = Math.Min(pixels, p0 + RangePixels);
             int j0 = g * GroupPairs, j1 = Math.Min(Item.Pairs, j0 + GroupPairs);
@@ -142,18 +103,16 @@ internal static unsafe partial class PointwiseBlocked
         int spans = Math.Max(1, Math.Min(groups, threads / ranges));
         var balanced = new BalancedBody
         {
-            Item = body, RangePixels = rangeTiles * 6, GroupPairs = groupPairs, Groups = groups, Spans = spans, Rows = ranges * spans,
+            Item = body, RangePixels = rangeTiles * 6, GroupPairs = groupPairs, Groups = groups, Spans = spans,
         };
-        // One 64-byte line per row's claim word (rows ≤ the thread budget; 8 longs each, plus a line to align).
-        long* raw = stackalloc long[8 * balanced.Rows + 8];
-        long* claims = (long*)(((nint)raw + 63) & ~(nint)63);
-        for (int row = 0; row < balanced.Rows; row++)
+        int rows = ranges * spans;
+        long* storage = stackalloc long[ClaimRows.StorageLongs(rows)];
+        balanced.Claims = new ClaimRows(storage, rows);
+        for (int row = 0; row < rows; row++)
         {
             int span = row % spans;
-            long front = (long)groups * span / spans, back = (long)groups * (span + 1) / spans;
-            claims[8 * row] = front | back << 32;
+            balanced.Claims.Set(row, (int)((long)groups * span / spans), (int)((long)groups * (span + 1) / spans));
         }
-        balanced.Claims = claims;
         ParallelFor.Run(threads, ref balanced, threads);
     }
 }
