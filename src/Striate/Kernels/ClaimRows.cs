@@ -2,9 +2,10 @@ using System.Runtime.CompilerServices;
 
 namespace Striate.Kernels;
 
-/// <summary>An item of a <see cref="ClaimRows"/> schedule: item <paramref name="item"/> of row <paramref name="row"/>; <paramref name="next"/> is the item of that row this thread likely takes next (−1: none), for prefetching.</summary>
+/// <summary>The work of a <see cref="ClaimRows"/> schedule.</summary>
 internal interface IClaimedItem
 {
+    /// <summary>Runs item <paramref name="item"/> of row <paramref name="row"/>; <paramref name="next"/> is the item of that row this thread likely takes next (−1: none), for prefetching.</summary>
     void Run(int row, int item, int next);
 }
 

@@ -13,21 +13,7 @@ namespace Striate.Tests.Kernels;
 [Collection(nameof(StaticSwitchesCollection))]
 public class Conv2dDirectBalancedTests
 {
-    public static TheoryData<int> Seeds()
-    {
-        var data = new TheoryData<int>();
-        for (int i = 0; i < 32; i++) data.Add(i);
-        return data;
-    }
-
-    /// <summary>Runs one kernel call as iteration 0 of a two-iteration parallel loop (so the kernel's own loops run serially on that thread).</summary>
-    private struct Nested(Action call) : IParallelBody
-    {
-        public readonly void Invoke(int index)
-        {
-            if (index == 0) call();
-        }
-    }
+    public static TheoryData<int> Seeds() => new(Enumerable.Range(0, 32));
 
     [Theory, MemberData(nameof(Seeds))]
     public void BalancedScheduleMatchesReference(int seed)
@@ -61,11 +47,7 @@ public class Conv2dDirectBalancedTests
                 if (!on || threads == 1) Assert.False(takes, what);
                 var actual = Guarded.Nan(g.OutputLength);
                 void Call() => Conv2dKernels.Forward(g, Conv2dAlgorithm.Direct, GemmPath.Vector256, x, wts, b, actual.Span, new Conv2dEpilogue { Residual = res, Relu = true });
-                if (nested)
-                {
-                    var body = new Nested(Call);
-                    ParallelFor.Run(2, ref body, 2);
-                }
+                if (nested) NestedCall.Run(Call);
                 else Call();
                 actual.Check(what);
                 Close.Assert(expected, actual, 1e-4, atol, what);

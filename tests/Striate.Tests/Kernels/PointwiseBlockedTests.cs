@@ -70,15 +70,6 @@ public unsafe class PointwiseBlockedTests
             Check(seed, vectorized: true, balanced: true, nested: seed % 4 == 3);
     }
 
-    /// <summary>Runs one kernel call as iteration 0 of a two-iteration parallel loop (so the kernel's own loops run serially on that thread).</summary>
-    private struct Nested(Action call) : IParallelBody
-    {
-        public readonly void Invoke(int index)
-        {
-            if (index == 0) call();
-        }
-    }
-
     /// <summary>
     /// The tiles with their prefetches at other distances and from any depth (<see cref="PointwiseBlocked.PrefetchInputBlocks"/>
     /// 0–3, <see cref="PointwiseBlocked.PrefetchWeights"/> on odd seeds, <see cref="PointwiseBlocked.PrefetchMinChannels"/> 8):
@@ -133,8 +124,7 @@ public unsafe class PointwiseBlockedTests
             {
                 float* cpx = px, cpa = pa, cpp = pp;
                 var xs1 = xs; var ys1 = ys; var rs1 = rs;
-                var body = new Nested(() => PointwiseBlocked.Run(cpp, cpx, xs1, stride, cpa, ys1, b, rr, rs1, relu, threads));
-                ParallelFor.Run(2, ref body, 2);
+                NestedCall.Run(() => PointwiseBlocked.Run(cpp, cpx, xs1, stride, cpa, ys1, b, rr, rs1, relu, threads));
             }
             else PointwiseBlocked.Run(pp, px, xs, stride, pa, ys, b, rr, rs, relu, threads);
         }
