@@ -124,6 +124,8 @@ public static class ConvBenchmarks
         Avx2TileSwitches.FewColumnsTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EDGE_COLUMNS") != "0";
         // STRIATE_BENCH_AVX2_ONE_COLUMN=0: a last strip of one column on the one-vector tile, not as a matrix-vector product (Avx2TileSwitches.OneColumnTile).
         Avx2TileSwitches.OneColumnTile = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_ONE_COLUMN") != "0";
+        // STRIATE_BENCH_AVX2_EDGE_IN_PLACE=0: the AVX2 GEMM packs a block's last strip of 1–4 columns into B̃ again instead of reading it in place (Avx2GemmTunables.EdgeColumnsInPlace).
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_EDGE_IN_PLACE") == "0") Avx2GemmTunables.EdgeColumnsInPlace = false;
         // STRIATE_BENCH_AVX2_PLAIN_STORE=0: the AVX2 transposed 1×1 stores whole tiles with vmaskmovps too (PointwiseTransposed.Avx2PlainStores).
         PointwiseTransposed.Avx2PlainStores = Environment.GetEnvironmentVariable("STRIATE_BENCH_AVX2_PLAIN_STORE") != "0";
         // STRIATE_BENCH_AVX2_EPILOGUE_STORE=0: whole AVX2 6×16 tiles with an epilogue store row by row through the edge store (Avx2TileSwitches.WholeEpilogueStore).

@@ -77,6 +77,15 @@ internal static class Avx2GemmTunables
     /// </summary>
     internal static long SharedPackedBMinFloats = (CpuCaches.L2Bytes > 0 ? CpuCaches.L2Bytes : 512 * 1024) / sizeof(float);
 
+    /// <summary>
+    /// For benchmarks: false packs a block's last strip of 1–4 columns into B̃ (zero-padded to 16) and runs it on the
+    /// one-vector or one-column tile, instead of reading it from B in place on <see cref="Gemm256x6x16.RunFewColumnsInPlace"/>
+    /// (STRIATE_BENCH_AVX2_EDGE_IN_PLACE=0). On one Zen 3 core (AVX2 only) GoogLeNet's 64 × 196 × 480 1×1 product ran 0.995
+    /// of its time with 208 columns (the 4-column edge strip cost a whole strip: its tile and its separate pack),
+    /// 128 × 49 × 832 lost 17 % to its one column (bench/RESULTS.md 2026-12-07, gemm13).
+    /// </summary>
+    internal static bool EdgeColumnsInPlace = true;
+
 }
 
 /// <summary>

@@ -203,6 +203,11 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
         bool packAWhileMultiplying = typeof(TKernel) == typeof(Gemm256x6x16) && Avx2GemmTunables.PackAWhileMultiplying
             && job.PackedA == null && !job.TransA && job.Alpha == 1f && job.Epilogue.IsEmpty && job.SplitRow >= i1
             && (long)(i1 - i0) * job.K >= Avx2GemmTunables.PackAWhileMultiplyingFloats;
+        // A block's last strip of 1–4 columns (196 = 12 · 16 + 4, 49 = 3 · 16 + 1) is read from B in place by its own
+        // tile (Gemm256x6x16.RunFewColumnsInPlace) and not packed: packed, its 16-wide B̃ strip was mostly zeros written
+        // element by element, and its tile cost as much as a whole one (Avx2GemmTunables.EdgeColumnsInPlace).
+        bool edgeInPlace = typeof(TKernel) == typeof(Gemm256x6x16) && Avx2GemmTunables.EdgeColumnsInPlace
+            && !job.TransB && job.BRows.IsEmpty && shared == null;
         // Tiles run row strip by row strip (ir outer, jr inner): the microkernel broadcasts Ã and loads B̃ as vectors,
         // so the Ã strip (MR × kc, 14 KiB on AVX-512) is the operand to keep in L1 while the B̃ strips stream past
         // it from L2 — BLIS's rule that the broadcast micro-panel stays in L1 (BLIS's column-major kernels broadcast
@@ -221,12 +226,14 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                 // The first depth block applies the caller's beta; later ones accumulate onto it; the last one adds the epilogue.
                 float beta = pc == 0 ? job.Beta : 1f;
                 bool last = pc + kc >= job.K;
-                // Packing as the first row strip multiplies: only the block's last, partial strip is packed here.
+                // Packing as the first row strip multiplies: only the block's last, partial strip is packed here, and
+                // not that one either when it is read in place (1–4 columns).
                 int fullPacking = packWhileMultiplying ? nc / NR * NR : 0;
+                int edgeFrom = edgeInPlace && nc % NR is > 0 and <= 4 ? nc / NR * NR : nc;
                 // Shared among the row parts (never with packing while multiplying: that needs A packed beforehand).
                 if (shared != null) bPack = SharedPanel(in job, shared, panel, pieces, ownPiece, jc, nc, pc, kc, bPrivate);
-                else if (fullPacking < nc)
-                    GemmPacking<TKernel>.PackB(job.TransB, job.B, job.Ldb, pc, kc, jc + fullPacking, nc - fullPacking, bPack + (long)fullPacking * kc, job.BRows);
+                else if (fullPacking < edgeFrom)
+                    GemmPacking<TKernel>.PackB(job.TransB, job.B, job.Ldb, pc, kc, jc + fullPacking, edgeFrom - fullPacking, bPack + (long)fullPacking * kc, job.BRows);
                 for (int ic = i0; ic < i1; ic += TKernel.MC)
                 {
                     int mc = Math.Min(TKernel.MC, i1 - ic);
@@ -257,12 +264,20 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
                         {
                             int nr = Math.Min(NR, nc - jr);
                             float* bStrip = bPack + jr * kc;
+                            // The edge strip read in place: row p of its columns at bInPlace + p·ldb.
+                            float* bInPlace = jr >= edgeFrom ? job.B + (long)pc * job.Ldb + jc + jr : null;
                             if (ic + ir < job.SplitRow && ic + ir + mr > job.SplitRow)
                             {
-                                StraddlingTile(in job, ic + ir, jc + jr, mr, nr, kc, aStrip, bStrip, beta, last);
+                                StraddlingTile(in job, ic + ir, jc + jr, mr, nr, kc, aStrip, bStrip, bInPlace, beta, last);
                                 continue;
                             }
                             float* cTile = job.RowOfC(ic + ir) + jc + jr;
+                            if (bInPlace != null)
+                            {
+                                var edge = new GemmTileStore(mr, nr, false, last ? job.Epilogue.At(ic + ir, jc + jr) : GemmEpilogue.None);
+                                Gemm256x6x16.RunFewColumnsInPlace(kc, aStrip, bInPlace, job.Ldb, cTile, ldc, beta, in edge);
+                                continue;
+                            }
                             if (five)
                             {
                                 var fiveStore = new GemmTileStore(5, nr, nr == NR, last ? job.Epilogue.At(ic + ir, jc + jr) : GemmEpilogue.None);
@@ -331,9 +346,10 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// <summary>
     /// The register tile at C[row.., col..] whose rows straddle <see cref="GemmJob.SplitRow"/> (some in C, some in C2):
     /// it runs on a scratch tile holding its rows' C (or zeros when beta is 0), whose rows are then stored in their places.
+    /// <paramref name="bInPlace"/>, when set, is the edge strip's B read in place (<see cref="Gemm256x6x16.RunFewColumnsInPlace"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
-    private static void StraddlingTile(in GemmJob job, int row, int col, int mr, int nr, int kc, float* aStrip, float* bStrip, float beta, bool last)
+    private static void StraddlingTile(in GemmJob job, int row, int col, int mr, int nr, int kc, float* aStrip, float* bStrip, float* bInPlace, float beta, bool last)
     {
         int NR = TKernel.NR;
         float* tile = stackalloc float[TKernel.MR * NR]; // [MR, NR]: the tile's rows, row stride NR
@@ -344,7 +360,8 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
             else new ReadOnlySpan<float>(job.RowOfC(row + r) + col, nr).CopyTo(dst);
         }
         var store = new GemmTileStore(mr, nr, mr == TKernel.MR && nr == NR, last ? job.Epilogue.At(row, col) : GemmEpilogue.None);
-        TKernel.Run(kc, aStrip, bStrip, tile, NR, beta, in store);
+        if (bInPlace != null) Gemm256x6x16.RunFewColumnsInPlace(kc, aStrip, bInPlace, job.Ldb, tile, NR, beta, in store);
+        else TKernel.Run(kc, aStrip, bStrip, tile, NR, beta, in store);
         for (int r = 0; r < mr; r++) new ReadOnlySpan<float>(tile + r * NR, nr).CopyTo(new Span<float>(job.RowOfC(row + r) + col, nr));
     }
 

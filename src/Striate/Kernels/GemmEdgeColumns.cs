@@ -127,6 +127,69 @@ internal readonly unsafe partial struct Gemm256x6x16
     /// </summary>
     [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
     internal static void RunOneColumn(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)
+        => OneColumn(kc, a, b, 16, c, ldc, beta, in s);
+
+    /// <summary>
+    /// The tile for C's last 1–4 columns read from B in place (row p of the strip at b + p·ldb; the driver then packs no
+    /// B̃ strip for them, GemmDriver.Block), any 1–6 rows: the tile's rows in the lanes as in <see cref="RunOneColumn"/>,
+    /// one broadcast of B per column and depth, even and odd depths in two sets of four accumulators (8 chains for
+    /// the FMA latency of two pipes). Columns past the strip's repeat its last (computed, never stored), so no load
+    /// reaches past B's row. Alone per 6-row tile and depth (Zen 3, Ã and B̃ in cache): the one-vector tile on a packed
+    /// 4-column strip 1.55 ns, this on packed B̃ 1.33, the full 6×16 tile 2.16 (bench/RESULTS.md 2026-12-07, gemm13).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining | MethodImplOptions.AggressiveOptimization)]
+    internal static void RunFewColumnsInPlace(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s)
+    {
+        if (s.Cols == 1)
+        {
+            OneColumn(kc, a, b, ldb, c, ldc, beta, in s);
+            return;
+        }
+        nint o1 = 1, o2 = Math.Min(2, s.Cols - 1), o3 = Math.Min(3, s.Cols - 1);
+        Vector256<float> x0 = default, x1 = default, x2 = default, x3 = default, y0 = default, y1 = default, y2 = default, y3 = default;
+        int p = 0;
+        // Every depth but the last loads 8 floats from its 6; the last would read 2 past the strip, so it is masked.
+        for (; p + 2 < kc; p += 2)
+        {
+            var av = Vector256.Load(a);
+            x0 = Vector256.MultiplyAddEstimate(av, Vector256.Create(b[0]), x0);
+            x1 = Vector256.MultiplyAddEstimate(av, Vector256.Create(b[o1]), x1);
+            x2 = Vector256.MultiplyAddEstimate(av, Vector256.Create(b[o2]), x2);
+            x3 = Vector256.MultiplyAddEstimate(av, Vector256.Create(b[o3]), x3);
+            float* b1 = b + ldb;
+            var aw = Vector256.Load(a + 6);
+            y0 = Vector256.MultiplyAddEstimate(aw, Vector256.Create(b1[0]), y0);
+            y1 = Vector256.MultiplyAddEstimate(aw, Vector256.Create(b1[o1]), y1);
+            y2 = Vector256.MultiplyAddEstimate(aw, Vector256.Create(b1[o2]), y2);
+            y3 = Vector256.MultiplyAddEstimate(aw, Vector256.Create(b1[o3]), y3);
+            a += 12;
+            b += 2 * ldb;
+        }
+        var rows = Vector256.LessThan(Vector256<int>.Indices, Vector256.Create(6)).AsSingle();
+        for (; p < kc; p++)
+        {
+            var av = Avx.MaskLoad(a, rows);
+            x0 = Vector256.MultiplyAddEstimate(av, Vector256.Create(b[0]), x0);
+            x1 = Vector256.MultiplyAddEstimate(av, Vector256.Create(b[o1]), x1);
+            x2 = Vector256.MultiplyAddEstimate(av, Vector256.Create(b[o2]), x2);
+            x3 = Vector256.MultiplyAddEstimate(av, Vector256.Create(b[o3]), x3);
+            a += 6;
+            b += ldb;
+        }
+        float* t = stackalloc float[32]; // column j's rows at t + 8·j
+        Vector256.Store(x0 + y0, t);
+        Vector256.Store(x1 + y1, t + 8);
+        Vector256.Store(x2 + y2, t + 16);
+        Vector256.Store(x3 + y3, t + 24);
+        StoreLanes(t, c, ldc, beta, in s);
+    }
+
+    /// <summary>
+    /// <see cref="RunOneColumn"/>'s body with B's value of depth p at b + p·<paramref name="ldb"/> (16: the packed B̃
+    /// strip; B's row stride: in place).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void OneColumn(int kc, float* a, float* b, nint ldb, float* c, nint ldc, float beta, in GemmTileStore s)
     {
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
         int p = 0;
@@ -134,17 +197,17 @@ internal readonly unsafe partial struct Gemm256x6x16
         for (; p + 4 < kc; p += 4)
         {
             c0 = Vector256.MultiplyAddEstimate(Vector256.Load(a), Vector256.Create(b[0]), c0);
-            c1 = Vector256.MultiplyAddEstimate(Vector256.Load(a + 6), Vector256.Create(b[16]), c1);
-            c2 = Vector256.MultiplyAddEstimate(Vector256.Load(a + 12), Vector256.Create(b[32]), c2);
-            c3 = Vector256.MultiplyAddEstimate(Vector256.Load(a + 18), Vector256.Create(b[48]), c3);
+            c1 = Vector256.MultiplyAddEstimate(Vector256.Load(a + 6), Vector256.Create(b[ldb]), c1);
+            c2 = Vector256.MultiplyAddEstimate(Vector256.Load(a + 12), Vector256.Create(b[2 * ldb]), c2);
+            c3 = Vector256.MultiplyAddEstimate(Vector256.Load(a + 18), Vector256.Create(b[3 * ldb]), c3);
             a += 24;
-            b += 64;
+            b += 4 * ldb;
         }
         for (; p + 1 < kc; p++)
         {
             c0 = Vector256.MultiplyAddEstimate(Vector256.Load(a), Vector256.Create(b[0]), c0);
             a += 6;
-            b += 16;
+            b += ldb;
         }
         if (p < kc)
         {
@@ -153,14 +216,24 @@ internal readonly unsafe partial struct Gemm256x6x16
         }
         float* t = stackalloc float[8];
         Vector256.Store((c0 + c1) + (c2 + c3), t);
+        StoreLanes(t, c, ldc, beta, in s);
+    }
+
+    /// <summary>
+    /// C[r, j] ← the edge tile's sums t[8·j + r] (a column's rows in one vector's lanes) for the tile's rows and columns:
+    /// as <see cref="StoreEdge"/>, one lane at a time: beta·C, bias, residual, then the clamp with NaN passing through.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void StoreLanes(float* t, float* c, nint ldc, float beta, in GemmTileStore s)
+    {
         for (int r = 0; r < s.Rows; r++)
+        for (int j = 0; j < s.Cols; j++)
         {
-            // As StoreEdge, one lane at a time: beta·C, bias, residual, then the clamp with NaN passing through.
-            float v = t[r];
-            float* cr = c + r * ldc;
+            float v = t[8 * j + r];
+            float* cr = c + r * ldc + j;
             if (beta != 0) v = MathF.FusedMultiplyAdd(*cr, beta, v);
             if (s.Bias != null) v += s.Bias[r];
-            if (s.Residual != null) v += s.Residual[r * s.Ldr];
+            if (s.Residual != null) v += s.Residual[r * s.Ldr + j];
             if (s.Clamp) v = MathF.Min(s.Hi, MathF.Max(s.Lo, v));
             *cr = v;
         }
