@@ -16,17 +16,17 @@ normalization included). Prints images/s of both and the ratio Striate / PyTorch
 
 import argparse
 import gzip
-import json
 import os
-import shlex
 import struct
-import subprocess
 import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn as nn
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from resnet18_d2l_bench import striate_figures  # noqa: E402  (one reader of `striate bench --json` for both scripts)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_STRIATE = os.path.join(REPO, "src/Striate.Cli/bin/Release/net10.0/striate") + " bench --only lenet --json"
@@ -92,14 +92,6 @@ def pytorch_epoch(threads, batch, warmup):
         n += xb.shape[0]
     seconds = time.perf_counter() - start
     return n / seconds, seconds, float(loss)
-
-
-def striate_figures(command):
-    out = subprocess.run(shlex.split(command), cwd=REPO, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"striate failed ({out.returncode}):\n{out.stderr}")
-    text = out.stdout
-    return {row["name"]: row["value"] for row in json.loads(text[text.index("["):])}
 
 
 def main():

@@ -86,14 +86,7 @@ public static class LayerBenchmarks
         {
             string name = $"b1_dw_{c}_s1_{size}";
             if (!BenchFilter.Wants(name)) continue;
-            var g = new Conv2dGeometry(1, c, size, size, c, 3, 3, 1, 1, 1, 1, 1, 1, c);
-            var gen = new Generator(7);
-            var x = Random((int)g.InputLength, gen);
-            var w = Random(c * 9, gen);
-            var b = Random(c, gen);
-            var y = new float[g.OutputLength];
-            // STRIATE_BENCH_LAYER_RESIDUAL=1: a residual add and ReLU in the store (ResNet's last 1×1 of a block) instead of ReLU6.
-            var residual = Environment.GetEnvironmentVariable("STRIATE_BENCH_LAYER_RESIDUAL") == "1" ? Random((int)g.OutputLength, gen) : null;
+            var (g, x, w, b, y) = DepthwiseCase(c, size, stride: 1);
             double rows = double.MaxValue, flat = double.MaxValue;
             for (int round = 0; round < rounds; round++)
             {
@@ -109,19 +102,23 @@ public static class LayerBenchmarks
         {
             string name = $"b1_dw_{c}_s2_{size}";
             if (!BenchFilter.Wants(name)) continue;
-            var g = new Conv2dGeometry(1, c, size, size, c, 3, 3, 2, 2, 1, 1, 1, 1, c);
-            var gen = new Generator(7);
-            var x = Random((int)g.InputLength, gen);
-            var w = Random(c * 9, gen);
-            var b = Random(c, gen);
-            var y = new float[g.OutputLength];
-            // STRIATE_BENCH_LAYER_RESIDUAL=1: a residual add and ReLU in the store (ResNet's last 1×1 of a block) instead of ReLU6.
-            var residual = Environment.GetEnvironmentVariable("STRIATE_BENCH_LAYER_RESIDUAL") == "1" ? Random((int)g.OutputLength, gen) : null;
+            var (g, x, w, b, y) = DepthwiseCase(c, size, stride: 2);
             double best = double.MaxValue;
             for (int round = 0; round < rounds; round++)
                 best = Math.Min(best, BenchTimer.BestSeconds(() => DepthwiseConv2d.Forward(g, x, w, b, y, 0f, 6f), minSeconds: 0.05, minRuns: 5));
             yield return new BenchFigure(name, best * 1e6, "us");
         }
+    }
+
+    /// <summary>A depthwise 3×3 (padding 1) of <paramref name="c"/> channels on a size × size image, random input, weights and bias, and its output.</summary>
+    private static (Conv2dGeometry G, float[] X, float[] W, float[] B, float[] Y) DepthwiseCase(int c, int size, int stride)
+    {
+        var g = new Conv2dGeometry(1, c, size, size, c, 3, 3, stride, stride, 1, 1, 1, 1, c);
+        var gen = new Generator(7);
+        var x = Random((int)g.InputLength, gen);
+        var w = Random(c * 9, gen);
+        var b = Random(c, gen);
+        return (g, x, w, b, new float[g.OutputLength]);
     }
 
     /// <summary>MobileNet-V2's stride-2 depthwise 3×3 convolutions at batch 1 (channels, input size), with ReLU6.</summary>
