@@ -46,7 +46,7 @@ public class GemmSharedPackedBTests
                 using var __ = Switches.Set(() => Avx2GemmTunables.SharedPackedBFloats, sharedFloats);
                 using var ___ = Switches.Set(() => Avx2GemmTunables.SharedPackedBMinFloats, 0L);
                 var c = ops.GuardedC();
-                if (oneThread) SerialParts.Run(() => Gemm.Sgemm(GemmPath.Vector256, threads, false, transB, m, n, k, 1f, ops.A, lda, ops.B, ldb, beta, c.Span, ldc));
+                if (oneThread) NestedCall.Run(() => Gemm.Sgemm(GemmPath.Vector256, threads, false, transB, m, n, k, 1f, ops.A, lda, ops.B, ldb, beta, c.Span, ldc));
                 else Gemm.Sgemm(GemmPath.Vector256, threads, false, transB, m, n, k, 1f, ops.A, lda, ops.B, ldb, beta, c.Span, ldc);
                 string what = $"shared={sharedFloats} threads={threads} oneThread={oneThread} m={m} n={n} k={k} transB={transB} beta={beta}";
                 c.Check(what);
@@ -79,26 +79,5 @@ public class GemmSharedPackedBTests
         var next = GemmSharedPackedB.Take(128, 3);
         Assert.True(next.TryClaim(0) && next.TryClaim(1) && next.TryClaim(2)); // every piece unpacked again
         GemmSharedPackedB.Return(next);
-    }
-
-    /// <summary>
-    /// Runs an action as the first iteration of a two-iteration parallel loop on two threads (the second does nothing):
-    /// whichever thread runs it, a GEMM in it runs its parts one after another on that thread.
-    /// </summary>
-    private static class SerialParts
-    {
-        public static void Run(Action action)
-        {
-            var body = new Body(action);
-            ParallelFor.Run(2, ref body, 2);
-        }
-
-        private readonly struct Body(Action action) : IParallelBody
-        {
-            public void Invoke(int index)
-            {
-                if (index == 0) action();
-            }
-        }
     }
 }
