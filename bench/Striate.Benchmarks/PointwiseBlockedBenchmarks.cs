@@ -41,7 +41,7 @@ public static class PointwiseBlockedBenchmarks
         (2048, 512, 7, 1, Role.Reduce, 2),
     ];
 
-    private static readonly string[] Parts = ["step", "blocked", "blocked_pairs2", "blocked_pixelwise", "blocked_items8", "blocked_chunk128", "blocked_chunk512", "pack_out", "unpack_in", "step_cold", "blocked_cold"];
+    private static readonly string[] Parts = ["step", "blocked", "blocked16", "blocked_pairs2", "blocked_pixelwise", "blocked_items8", "blocked_chunk128", "blocked_chunk512", "pack_out", "unpack_in", "step_cold", "blocked_cold"];
 
     /// <summary>
     /// The kernel's switches from the environment (<see cref="BenchSwitches.Apply"/> calls it after restoring the
@@ -80,6 +80,14 @@ public static class PointwiseBlockedBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_BALANCE_MAX_PIXELS"), out int balMax) && balMax >= 0) PointwiseBlocked.BalanceMaxPixels = balMax;
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_BALANCE_MAX_RANGE_FLOATS"), out int balFloats) && balFloats >= 0) PointwiseBlocked.BalanceMaxRangeFloats = balFloats;
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB_BALANCE_STRIDED") is { } balStrided) PointwiseBlocked.BalanceStrided = balStrided == "1";
+        // 16-channel blocks (AVX-512): STRIATE_BENCH_PWB16=0 runs the 1×1s on NCHW instead of blocked through on 16-channel
+        // blocks (PointwiseBlocked.BlockedThrough16), STRIATE_BENCH_PWB16_CHUNK / _RANGE / _ITEMS / _ONE its chunk, range,
+        // items and one-pixel tiles.
+        if (Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB16") is { } pwb16) PointwiseBlocked.BlockedThrough16 = pwb16 == "1";
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB16_CHUNK"), out int chunk16) && chunk16 >= 16 && chunk16 % 16 == 0) PointwiseBlocked.ChunkChannels16 = chunk16;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB16_RANGE"), out int range16) && range16 > 0) PointwiseBlocked.RangeFloats16 = range16;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB16_ITEMS"), out int items16) && items16 > 0) PointwiseBlocked.ItemsPerThread16 = items16;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB16_ONE"), out int one16) && one16 >= 0) PointwiseBlocked.OnePixelMaxCount16 = one16;
     }
 
     public static IEnumerable<BenchFigure> Run()
@@ -111,6 +119,14 @@ public static class PointwiseBlockedBenchmarks
                 var ratios = blocks.Zip(steps, (b, st) => b / st).Order().ToList();
                 yield return new BenchFigure($"{prefix}_blocked_over_step", ratios[ratios.Count / 2], "ratio");
             }
+            // The same for 16-channel blocks (AVX-512), against the step and against 8-channel blocks.
+            if (times.TryGetValue("blocked16", out var blocks16))
+                foreach (var (other, name) in new[] { ("step", "step"), ("blocked", "blocked") })
+                    if (times.TryGetValue(other, out var others))
+                    {
+                        var ratios = blocks16.Zip(others, (b, o) => b / o).Order().ToList();
+                        yield return new BenchFigure($"{prefix}_blocked16_over_{name}", ratios[ratios.Count / 2], "ratio");
+                    }
         }
         foreach (var (part, us) in sums) yield return new BenchFigure($"pwb_r50_{part}_sum", us, "µs");
         // Today's 1×1s with the layout passes a blocked plan removes, against the blocked kernel.
@@ -147,6 +163,18 @@ public static class PointwiseBlockedBenchmarks
             ChannelBlocked.Pack(px, xs, CacheLine.Align(pxb));
             ChannelBlocked.Pack(pr, rs, CacheLine.Align(prb));
         }
+        // The same activations on 16-channel blocks (the AVX-512 direct 3×3's).
+        var xs16 = xs with { V = PointwiseBlocked.V16 };
+        var ys16 = ys with { V = PointwiseBlocked.V16 };
+        var rs16 = rs with { V = PointwiseBlocked.V16 };
+        var xb16 = new float[xs16.Length + CacheLine.SlackFloats];
+        var yb16 = new float[ys16.Length + CacheLine.SlackFloats];
+        var rb16 = new float[rs16.Length + CacheLine.SlackFloats];
+        fixed (float* px = x, pxb = xb16, pr = residual, prb = rb16)
+        {
+            ChannelBlocked.Pack(px, xs16, CacheLine.Align(pxb));
+            ChannelBlocked.Pack(pr, rs16, CacheLine.Align(prb));
+        }
         var xBackup = (float[])x.Clone();
         var xbBackup = (float[])xb.Clone();
         var geometry = g;
@@ -159,6 +187,16 @@ public static class PointwiseBlockedBenchmarks
                 float* packed = PointwiseBlocked.Weights(pw, cout, cin, key, out var holder);
                 PointwiseBlocked.Run(packed, CacheLine.Align(pxb), xs, stride, CacheLine.Align(pyb), ys, pb,
                     withResidual ? CacheLine.Align(prb) : null, rs, relu);
+                GC.KeepAlive(holder);
+            }
+        }
+        void Blocked16()
+        {
+            fixed (float* pw = wt.ReadOnlySpan, pxb = xb16, pyb = yb16, prb = rb16, pb = bias)
+            {
+                float* packed = PointwiseBlocked.Weights(pw, cout, cin, key, out var holder, PointwiseBlocked.V16);
+                PointwiseBlocked.Run(packed, CacheLine.Align(pxb), xs16, stride, CacheLine.Align(pyb), ys16, pb,
+                    withResidual ? CacheLine.Align(prb) : null, rs16, relu);
                 GC.KeepAlive(holder);
             }
         }
@@ -192,6 +230,7 @@ public static class PointwiseBlockedBenchmarks
         {
             ("step", () => BenchTimer.BestSeconds(Step, minSeconds: 0.02, minRuns: 5)),
             ("blocked", () => BenchTimer.BestSeconds(Blocked, minSeconds: 0.02, minRuns: 5)),
+            ("blocked16", () => BenchTimer.BestSeconds(Blocked16, minSeconds: 0.02, minRuns: 5)),
             ("blocked_pairs2", () =>
             {
                 // The first work split (groups of 2 pairs, ranges of RangeFloats) against the one now (PointwiseBlocked.SplitLarger).

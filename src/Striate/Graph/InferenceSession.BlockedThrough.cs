@@ -138,7 +138,7 @@ public sealed partial class InferenceSession
         {
             var width = Conv2dDirect.BestWidth;
             int v8 = Conv2dDirect.VectorLength(width);
-            if (v8 != PointwiseBlocked.V || !PointwiseBlocked.UsesTiles) return steps;
+            if (!PointwiseBlocked.TakesBlocks(v8)) return steps;
             var inList = new HashSet<Step>(steps, ReferenceEqualityComparer.Instance);
             var convOf = new Dictionary<Node, ConvStep>(ReferenceEqualityComparer.Instance);
             var nodeOf = new Dictionary<ConvStep, Node>(ReferenceEqualityComparer.Instance);

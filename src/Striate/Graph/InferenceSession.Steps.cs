@@ -115,7 +115,7 @@ public sealed partial class InferenceSession
         {
             if (_pointwiseBlocked)
             {
-                fixed (float* w = _w.ReadOnlySpan) PointwiseBlocked.Weights(w, _g.OutChannels, _g.InChannels, new WeightKey(_w, _w.Version), out _);
+                fixed (float* w = _w.ReadOnlySpan) PointwiseBlocked.Weights(w, _g.OutChannels, _g.InChannels, new WeightKey(_w, _w.Version), out _, _xs.V);
                 return;
             }
             if (Algorithm is Conv2dAlgorithm.Pointwise or Conv2dAlgorithm.Im2ColGemm)
@@ -194,7 +194,7 @@ public sealed partial class InferenceSession
             fixed (float* w = _w.ReadOnlySpan, b = _b == null ? default : _b.ReadOnlySpan)
             fixed (float* x = _blockedIn, y = _blockedOut, r = _blockedResidual)
             {
-                float* pw = PointwiseBlocked.Weights(w, _g.OutChannels, _g.InChannels, new WeightKey(_w, _w.Version), out var holder);
+                float* pw = PointwiseBlocked.Weights(w, _g.OutChannels, _g.InChannels, new WeightKey(_w, _w.Version), out var holder, _xs.V);
                 PointwiseBlocked.Run(pw, CacheLine.Align(x), _xs, _g.StrideH, CacheLine.Align(y), _ys, b, r == null ? null : CacheLine.Align(r), _rs, _op.Relu);
                 GC.KeepAlive(holder);
             }

@@ -122,17 +122,22 @@ internal static unsafe partial class PointwiseBlocked
     /// <summary>Whether the AVX2 tiles run here (else the plain loops).</summary>
     public static bool UsesTiles => Vectorized && Fma.IsSupported && Avx.IsSupported;
 
-    /// <summary>Floats of the packed weights of W [cout, cin].</summary>
-    public static long PackedWeightsLength(int cout, int cin) => (long)Pairs(cout) * RoundUp8(cin) * PairChannels;
+    /// <summary>Floats of the packed weights of W [cout, cin] for input blocks of <paramref name="v"/> channels (cin rounded up to v).</summary>
+    public static long PackedWeightsLength(int cout, int cin, int v = V) => (long)Pairs(cout) * RoundUp(cin, v) * PairChannels;
 
     private static int Pairs(int cout) => (cout + PairChannels - 1) / PairChannels;
 
     private static int RoundUp8(int c) => (c + V - 1) / V * V;
 
-    /// <summary>dst [pairs][RoundUp(cin, 8)][16] ← W [cout, cin]: dst[j][c][o] = W[16j + o, c], zero past cout and cin.</summary>
-    public static void PackWeights(float* w, int cout, int cin, float* dst)
+    private static int RoundUp(int c, int v) => (c + v - 1) / v * v;
+
+    /// <summary>
+    /// dst [pairs][RoundUp(cin, v)][16] ← W [cout, cin]: dst[j][c][o] = W[16j + o, c], zero past cout and cin (v: the
+    /// input's block, 8 or 16; with 16-channel blocks a "pair" is one output block).
+    /// </summary>
+    public static void PackWeights(float* w, int cout, int cin, float* dst, int v = V)
     {
-        int pairs = Pairs(cout), cinP = RoundUp8(cin);
+        int pairs = Pairs(cout), cinP = RoundUp(cin, v);
         for (int j = 0; j < pairs; j++)
         for (int c = 0; c < cinP; c++)
         {
@@ -151,13 +156,13 @@ internal static unsafe partial class PointwiseBlocked
     /// W [cout, cin] packed by <see cref="PackWeights"/>: from <see cref="TransformedWeights"/> when keyed (packed once
     /// per weight version), else into the calling thread's scratch. Keep <paramref name="holder"/> alive while it is used.
     /// </summary>
-    public static float* Weights(float* w, int cout, int cin, WeightKey? key, out float[]? holder)
+    public static float* Weights(float* w, int cout, int cin, WeightKey? key, out float[]? holder, int v = V)
     {
-        int length = checked((int)PackedWeightsLength(cout, cin));
-        var fill = new WeightFill { W = w, Cout = cout, Cin = cin };
+        int length = checked((int)PackedWeightsLength(cout, cin, v));
+        var fill = new WeightFill { W = w, Cout = cout, Cin = cin, Block = v };
         if (key is { } k)
         {
-            holder = TransformedWeights.Get(k, new WeightTransform(WeightTransformKind.PointwiseBlocked, V, 0), length, ref fill);
+            holder = TransformedWeights.Get(k, new WeightTransform(WeightTransformKind.PointwiseBlocked, v, 0), length, ref fill);
             if (holder != null) return TransformedWeights.Start(holder);
         }
         float* dst = ThreadScratch.Aligned(ref t_weights, length);
@@ -169,9 +174,9 @@ internal static unsafe partial class PointwiseBlocked
     private struct WeightFill : IWeightFill
     {
         public float* W;
-        public int Cout, Cin;
+        public int Cout, Cin, Block;
 
-        public readonly void Fill(float* destination) => PackWeights(W, Cout, Cin, destination);
+        public readonly void Fill(float* destination) => PackWeights(W, Cout, Cin, destination, Block);
     }
 
     /// <summary>
@@ -192,6 +197,11 @@ internal static unsafe partial class PointwiseBlocked
     {
         Check(xs, stride, ys, residual == null ? null : rs);
         if (threads <= 0) threads = KernelThreads.Count;
+        if (xs.V == V16)
+        {
+            Run16(packedW, x, xs, stride, y, ys, bias, residual, rs, relu, threads);
+            return;
+        }
         bool balanced = Balanced(xs, ys, stride, threads);
         var xRun = xs;
         if (stride > 1 && SubsampleStrided)
@@ -231,13 +241,15 @@ internal static unsafe partial class PointwiseBlocked
         public readonly void Invoke(int index)
         {
             int n = index / Xs.Blocks, cb = index % Xs.Blocks;
-            float* src = Source + n * Xs.ImageStride + cb * Xs.BlockStride + Xs.PadW * V;
+            float* src = Source + n * Xs.ImageStride + cb * Xs.BlockStride + Xs.PadW * Xs.V;
             float* dst = Target + n * Cs.ImageStride + cb * Cs.BlockStride;
-            long step = (long)Stride * V;
+            int v = Xs.V;
+            long step = (long)Stride * v;
             for (int h = 0; h < Cs.Height; h++)
             {
                 float* row = src + (h * Stride + Xs.PadH) * Xs.RowPitch;
-                for (int w = 0; w < Cs.Width; w++, dst += V) Vector256.Store(Vector256.Load(row + w * step), dst);
+                for (int w = 0; w < Cs.Width; w++, dst += v)
+                    for (int k = 0; k < v; k += 8) Vector256.Store(Vector256.Load(row + w * step + k), dst + k);
             }
         }
     }
@@ -245,12 +257,13 @@ internal static unsafe partial class PointwiseBlocked
     /// <summary>The shape checks of <see cref="Run"/> and <see cref="RunReference"/>.</summary>
     private static void Check(in BlockedShape xs, int stride, in BlockedShape ys, BlockedShape? rs)
     {
-        if (xs.V != V || ys.V != V) throw new ArgumentException($"PointwiseBlocked takes 8-channel blocks, not x V={xs.V}, y V={ys.V}.");
+        if (xs.V is not (V or V16) || ys.V != xs.V || (rs is { } r && r.V != xs.V))
+            throw new ArgumentException($"PointwiseBlocked takes 8- or 16-channel blocks, the same in x, y and residual, not x V={xs.V}, y V={ys.V}, residual V={rs?.V}.");
         if (stride < 1) throw new ArgumentOutOfRangeException(nameof(stride), stride, "stride must be at least 1.");
         if (xs.Batch != ys.Batch || ys.Height != (xs.Height - 1) / stride + 1 || ys.Width != (xs.Width - 1) / stride + 1)
             throw new ArgumentException($"PointwiseBlocked: output {ys} does not match input {xs} at stride {stride}.");
-        if (rs is { } r && (r.V != V || r.Batch != ys.Batch || r.Channels != ys.Channels || r.Height != ys.Height || r.Width != ys.Width))
-            throw new ArgumentException($"PointwiseBlocked: residual {r} does not match output {ys}.");
+        if (rs is { } r2 && (r2.Batch != ys.Batch || r2.Channels != ys.Channels || r2.Height != ys.Height || r2.Width != ys.Width))
+            throw new ArgumentException($"PointwiseBlocked: residual {r2} does not match output {ys}.");
     }
 
     /// <summary>One work item: pairs [g·GroupPairs, …) of the output over pixels [r·RangePixels, …) of one image.</summary>
@@ -517,8 +530,8 @@ internal static unsafe partial class PointwiseBlocked
             for (int h = p0 / s.Width; h <= (p1 - 1) / s.Width; h++)
             {
                 float* row = plane + (s.PadH + h) * s.RowPitch;
-                if ((long)h * s.Width >= p0) new Span<float>(row, s.PadW * V).Clear();
-                if ((long)h * s.Width + s.Width - 1 < p1) new Span<float>(row + (long)(s.PadW + s.Width) * V, s.PadW * V).Clear();
+                if ((long)h * s.Width >= p0) new Span<float>(row, s.PadW * s.V).Clear();
+                if ((long)h * s.Width + s.Width - 1 < p1) new Span<float>(row + (long)(s.PadW + s.Width) * s.V, s.PadW * s.V).Clear();
             }
         }
     }
@@ -531,28 +544,28 @@ internal static unsafe partial class PointwiseBlocked
         float* bias, float* residual, in BlockedShape rs, bool relu)
     {
         Check(xs, stride, ys, residual == null ? null : rs);
-        int cin = xs.Channels, cout = ys.Channels;
+        int cin = xs.Channels, cout = ys.Channels, v = xs.V;
         for (int n = 0; n < ys.Batch; n++)
         for (int cb = 0; cb < ys.Blocks; cb++)
         for (int hp = 0; hp < ys.PaddedHeight; hp++)
         for (int wp = 0; wp < ys.PaddedWidth; wp++)
-        for (int l = 0; l < V; l++)
+        for (int l = 0; l < v; l++)
         {
-            int h = hp - ys.PadH, wo = wp - ys.PadW, co = cb * V + l;
-            float v = 0f;
+            int h = hp - ys.PadH, wo = wp - ys.PadW, co = cb * v + l;
+            float value = 0f;
             if ((uint)h < (uint)ys.Height && (uint)wo < (uint)ys.Width && co < cout)
             {
                 double sum = bias == null ? 0 : bias[co];
                 for (int c = 0; c < cin; c++)
                 {
-                    long at = n * xs.ImageStride + c / V * xs.BlockStride + (h * stride + xs.PadH) * xs.RowPitch + (long)(wo * stride + xs.PadW) * V + c % V;
+                    long at = n * xs.ImageStride + c / v * xs.BlockStride + (h * stride + xs.PadH) * xs.RowPitch + (long)(wo * stride + xs.PadW) * v + c % v;
                     sum += (double)w[(long)co * cin + c] * x[at];
                 }
-                if (residual != null) sum += residual[n * rs.ImageStride + cb * rs.BlockStride + (h + rs.PadH) * rs.RowPitch + (long)(wo + rs.PadW) * V + l];
-                v = (float)sum;
-                if (relu) v = MathF.Max(v, 0f);
+                if (residual != null) sum += residual[n * rs.ImageStride + cb * rs.BlockStride + (h + rs.PadH) * rs.RowPitch + (long)(wo + rs.PadW) * v + l];
+                value = (float)sum;
+                if (relu) value = MathF.Max(value, 0f);
             }
-            y[n * ys.ImageStride + cb * ys.BlockStride + hp * ys.RowPitch + (long)wp * V + l] = v;
+            y[n * ys.ImageStride + cb * ys.BlockStride + hp * ys.RowPitch + (long)wp * v + l] = value;
         }
     }
 }

@@ -14,6 +14,35 @@ namespace Striate.Tests.Graph;
 [Collection(nameof(StaticSwitchesCollection))]
 public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output)
 {
+    /// <summary>
+    /// The same on 16-channel blocks (<see cref="PointwiseBlocked.BlockedThrough16"/> forced on; Skipped where the direct
+    /// 3×3 does not run 16-channel blocks or the AVX-512 1×1 tiles cannot run): every 1×1 runs blocked, outputs as plain.
+    /// </summary>
+    [Theory]
+    [InlineData("resnet50", 1, 64)]
+    [InlineData("resnet50", 2, 64)]
+    [InlineData("resnet18", 1, 112)]
+    public void OutputsEqualThePlainSessionOn16ChannelBlocks(string name, int batch, int size)
+    {
+        Assert.SkipUnless(PointwiseBlocked.UsesTiles16 && Conv2dDirect.VectorLength(Conv2dDirect.BestWidth) == PointwiseBlocked.V16,
+            $"no 16-channel direct 3×3 or AVX-512 1×1 tiles here ({Conv2dDirect.BestWidth})");
+        var (model, _) = RegistryModels.Build(name);
+        var input = Tensor.Rand([batch, 3, size, size], new Generator(71), -1f, 1f);
+        InferenceSession through, plain;
+        using (Switches.Set(() => PointwiseBlocked.BlockedThrough16, true))
+        using (Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, int.MaxValue))
+        using (Switches.Set(() => InferenceSession.BlockedThroughRule, false))
+            through = model.PrepareForInference([batch, 3, size, size], warmUp: false);
+        using (Switches.Set(() => InferenceSession.BlockedThroughMaxBatch, 0))
+        using (Switches.Set(() => InferenceSession.BlockedActivationsMaxBatch, 0))
+            plain = model.PrepareForInference([batch, 3, size, size], warmUp: false);
+        var first = through.Run(input).Clone();
+        Close.Assert(plain.Run(input), first, 1e-3, 1e-4, $"{name} b{batch} @{size}: blocked through on 16-channel blocks against plain");
+        Close.Assert(first, through.Run(input), 0, 0, $"{name} b{batch} @{size}: second run");
+        int pointwise = through.Graph.Nodes.Count(n => n.Op is FusedConv2dOp { Groups: 1 } && n.Inputs[1]!.Shape[2] == 1 && n.Inputs[1]!.Shape[3] == 1);
+        Assert.Equal(pointwise, through.BlockedPointwiseSteps);
+    }
+
     [Theory]
     [InlineData("resnet50", 1, 64)]
     [InlineData("resnet50", 2, 64)]
@@ -38,8 +67,8 @@ public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output
         // As the prepared session against eager (InferenceSessionTests): 53 layers summed in another order.
         Close.Assert(expected, first, 1e-3, 1e-4, $"{name} b{batch} @{size}: blocked through against plain");
         Close.Assert(first, through.Run(input), 0, 0, $"{name} b{batch} @{size}: second run");
-        if (!PointwiseBlocked.UsesTiles || Conv2dDirect.VectorLength(Conv2dDirect.BestWidth) != PointwiseBlocked.V)
-            Assert.Skip($"no 8-channel blocked 1×1 tiles here ({Conv2dDirect.BestWidth}): nothing stays blocked, the outputs above are the plain plan's");
+        if (!PointwiseBlocked.TakesBlocks(Conv2dDirect.VectorLength(Conv2dDirect.BestWidth)))
+            Assert.Skip($"no blocked 1×1 tiles for the direct 3×3's block here ({Conv2dDirect.BestWidth}): nothing stays blocked, the outputs above are the plain plan's");
         int pointwise = through.Graph.Nodes.Count(n => n.Op is FusedConv2dOp { Groups: 1 } && n.Inputs[1]!.Shape[2] == 1 && n.Inputs[1]!.Shape[3] == 1);
         Assert.Equal(pointwise, through.BlockedPointwiseSteps);
         // ResNet-50: one pack (the stem's pooled output) and one unpack (layer4's output for the pooling); ResNet-18's
@@ -98,8 +127,8 @@ public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output
         using (Switches.Set(() => InferenceSession.BlockedThroughRule, true))
             ruled = model.PrepareForInference([1, c, h, w], warmUp: false);
         output.WriteLine($"{name}: {ruled.BlockedPointwiseSteps} blocked 1×1s, {ruled.LayoutSteps} layout steps, {ruled.BlockedHandOffs} blocked hand-offs");
-        if (!PointwiseBlocked.UsesTiles || Conv2dDirect.VectorLength(Conv2dDirect.BestWidth) != PointwiseBlocked.V)
-            Assert.Skip($"no 8-channel blocked 1×1 tiles here ({Conv2dDirect.BestWidth}): the plan never stays");
+        if (!PointwiseBlocked.TakesBlocks(Conv2dDirect.VectorLength(Conv2dDirect.BestWidth)))
+            Assert.Skip($"no blocked 1×1 tiles for the direct 3×3's block here ({Conv2dDirect.BestWidth}): the plan never stays");
         var expected = RuleChoices.GetValueOrDefault(name);
         Assert.Equal(expected, (ruled.BlockedPointwiseSteps, ruled.LayoutSteps));
         if (name == "resnet50")
@@ -135,8 +164,8 @@ public sealed class InferenceSessionBlockedThroughTests(ITestOutputHelper output
         Assert.Equal((0, 0), (two.BlockedPointwiseSteps, two.LayoutSteps));
         var one = resnet18.PrepareForInference([1, 3, 112, 112], warmUp: false);
         var oneFifty = resnet50.PrepareForInference([1, 3, 64, 64], warmUp: false);
-        if (!PointwiseBlocked.UsesTiles || Conv2dDirect.VectorLength(Conv2dDirect.BestWidth) != PointwiseBlocked.V)
-            Assert.Skip($"no 8-channel blocked 1×1 tiles here ({Conv2dDirect.BestWidth}): the plan never stays");
+        if (!PointwiseBlocked.TakesBlocks(Conv2dDirect.VectorLength(Conv2dDirect.BestWidth)))
+            Assert.Skip($"no blocked 1×1 tiles for the direct 3×3's block here ({Conv2dDirect.BestWidth}): the plan never stays");
         Assert.Equal((3, 2), (one.BlockedPointwiseSteps, one.LayoutSteps));
         Assert.Equal((36, 2), (oneFifty.BlockedPointwiseSteps, oneFifty.LayoutSteps));
     }

@@ -85,11 +85,28 @@ public unsafe class PointwiseBlockedTests
             Check(seed, vectorized: true);
     }
 
-    private static void Check(int seed, bool vectorized, bool balanced = false, bool nested = false)
+    /// <summary>
+    /// 16-channel blocks (the AVX-512 direct 3×3's): the AVX-512 tiles of 4 output blocks × 6 pixels (Skipped where
+    /// AVX-512 cannot run) on the same random cases, Cout past a multiple of 64 (the one-block tiles) and up to 9 blocks.
+    /// </summary>
+    [Theory, MemberData(nameof(Seeds))]
+    public void Tiles16MatchReference(int seed)
+    {
+        Assert.SkipUnless(Avx512F.IsSupported, "AVX-512 is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings): the plain loops run instead.");
+        // The one-pixel tile for a range's last 1–3 pixels (default), for every short tile (even seeds: 5), or never (seed % 4 == 1).
+        using (Switches.Set(() => PointwiseBlocked.OnePixelMaxCount16, seed % 4 == 1 ? 0 : seed % 2 == 0 ? 5 : PointwiseBlocked.OnePixelMaxCount16))
+            Check(seed, vectorized: true, v: PointwiseBlocked.V16);
+    }
+
+    /// <summary>16-channel blocks through the plain loops (<see cref="PointwiseBlocked.Vectorized16"/> off): what runs where AVX-512 does not.</summary>
+    [Theory, MemberData(nameof(Seeds))]
+    public void PlainLoops16MatchReference(int seed) => Check(seed, vectorized: false, v: PointwiseBlocked.V16);
+
+    private static void Check(int seed, bool vectorized, bool balanced = false, bool nested = false, int v = PointwiseBlocked.V)
     {
         var r = new Generator(9100 + (ulong)seed);
-        int cin = 1 + r.NextInt(seed % 3 == 0 ? 300 : 70), cout = 1 + r.NextInt(70);
-        if (seed % 4 == 1) { cin = 8 * (1 + r.NextInt(8)); cout = 16 * (1 + r.NextInt(4)); } // whole blocks and pairs
+        int cin = 1 + r.NextInt(seed % 3 == 0 ? 300 : 70), cout = 1 + r.NextInt(v == 16 ? 150 : 70);
+        if (seed % 4 == 1) { cin = v * (1 + r.NextInt(8)); cout = 16 * (1 + r.NextInt(v == 16 ? 9 : 4)); } // whole blocks and pairs (quads)
         int stride = seed % 5 == 2 || seed % 8 == 5 ? 2 : 1, batch = seed % 7 == 3 && !balanced ? 2 : 1;
         int h = 1 + r.NextInt(15), w = 1 + r.NextInt(15);
         if (seed < 3) { h = seed == 0 ? 7 : 14; w = h; } // ResNet-50's small maps: 49 = 8 · 6 + 1, 196 = 32 · 6 + 4 (seed 2: stride 2 to 7×7)
@@ -97,8 +114,8 @@ public unsafe class PointwiseBlockedTests
         bool relu = r.NextInt(2) == 0, withBias = r.NextInt(3) > 0, withResidual = r.NextInt(2) == 0;
         int threads = 1 + seed % 3;
         bool small = seed % 2 == 1; // depth chunks of 16 channels and ranges of a tile or two
-        var xs = new BlockedShape(batch, cin, h, w, 8, xPad, xPad);
-        var ys = new BlockedShape(batch, cout, (h - 1) / stride + 1, (w - 1) / stride + 1, 8, yPad, yPad);
+        var xs = new BlockedShape(batch, cin, h, w, v, xPad, xPad);
+        var ys = new BlockedShape(batch, cout, (h - 1) / stride + 1, (w - 1) / stride + 1, v, yPad, yPad);
         var rs = ys with { PadH = rPad, PadW = rPad };
         var x = Blocked(xs, r);
         var res = Blocked(rs, r);
@@ -106,10 +123,13 @@ public unsafe class PointwiseBlockedTests
         var bias = Close.RandomArray(cout, r);
         var expected = new float[ys.Length];
         var actual = Guarded.Nan(ys.Length);
-        var packed = Guarded.Nan(PointwiseBlocked.PackedWeightsLength(cout, cin)); // PackWeights writes all of it, zeros included
-        string what = $"PointwiseBlocked {(vectorized ? "tiles" : "plain")} x {xs} stride {stride} y {ys} residual {(withResidual ? rs.ToString() : "none")} relu {relu} bias {withBias} threads {threads} small {small}"
+        var packed = Guarded.Nan(PointwiseBlocked.PackedWeightsLength(cout, cin, v)); // PackWeights writes all of it, zeros included
+        string what = $"PointwiseBlocked V{v} {(vectorized ? "tiles" : "plain")} x {xs} stride {stride} y {ys} residual {(withResidual ? rs.ToString() : "none")} relu {relu} bias {withBias} threads {threads} small {small}"
             + (balanced ? $" balanced (pairs {PointwiseBlocked.BalancePairs}, ranges from {PointwiseBlocked.BalanceRangesFromPixels} px{(nested ? ", nested" : "")})" : "");
         using (Switches.Set(() => PointwiseBlocked.Vectorized, vectorized))
+        using (Switches.Set(() => PointwiseBlocked.Vectorized16, vectorized))
+        using (Switches.Set(() => PointwiseBlocked.ChunkChannels16, small ? 16 : PointwiseBlocked.ChunkChannels16))
+        using (Switches.Set(() => PointwiseBlocked.RangeFloats16, small ? 100 + r.NextInt(200) : PointwiseBlocked.RangeFloats16))
         using (Switches.Set(() => PointwiseBlocked.ChunkChannels, small ? 16 : PointwiseBlocked.ChunkChannels))
         using (Switches.Set(() => PointwiseBlocked.DeepChannels, seed % 6 == 3 ? 1 : PointwiseBlocked.DeepChannels)) // (deep chunks of 24 channels)
         using (Switches.Set(() => PointwiseBlocked.DeepChunkChannels, seed % 6 == 3 ? 24 : PointwiseBlocked.DeepChunkChannels))
@@ -118,7 +138,7 @@ public unsafe class PointwiseBlockedTests
         {
             float* b = withBias ? pb : null, rr = withResidual ? pr : null;
             PointwiseBlocked.RunReference(pw, px, xs, stride, pe, ys, b, rr, rs, relu);
-            PointwiseBlocked.PackWeights(pw, cout, cin, pp);
+            PointwiseBlocked.PackWeights(pw, cout, cin, pp, v);
             if (balanced) Assert.Equal(threads > 1, PointwiseBlocked.Balanced(xs, ys, stride, threads));
             if (nested)
             {
