@@ -155,6 +155,16 @@ internal static unsafe partial class PointwiseBlocked
                         t.Bias = bias64;
                     }
                     t.W = W + ((long)j * CinP + c0) * V16;
+                    // The weights this item reads next (the next quad at this chunk, or the first quad at the next chunk), one
+                    // panel per tile over the first four tiles (PrefetchWeights16).
+                    float* next = null;
+                    if (PrefetchWeights16 && Xs.Channels >= PrefetchMinChannels)
+                    {
+                        int nj = j + QuadPanels, nc = c0;
+                        if (nj >= j1) { nj = j0; nc = c0 + Chunk; }
+                        if (nc < CinP && nj + QuadPanels <= Panels && Math.Min(Chunk, CinP - nc) == chunk) next = W + ((long)nj * CinP + nc) * V16;
+                    }
+                    int tile = 0;
                     float* yQuad = y + j * Ys.BlockStride;
                     float* rQuad = res == null ? null : res + j * Rs.BlockStride;
                     int h = p0 / Ys.Width, w = p0 % Ys.Width;
@@ -179,6 +189,9 @@ internal static unsafe partial class PointwiseBlocked
                             }
                         }
                         t.Count = count;
+                        if (next != null && tile < QuadPanels) { t.Pw = next + tile * t.WPanel; t.PwStep = V16; }
+                        else { t.Pw = t.W; t.PwStep = 0; }
+                        tile++;
                         if (panels == QuadPanels && count <= OnePixelMaxCount16)
                             for (int i = 0; i < count; i++) Tile16x4One(ref t, i);
                         else if (panels == QuadPanels) Tile16x4(ref t);
@@ -240,6 +253,9 @@ internal static unsafe partial class PointwiseBlocked
         public int Blocks, Count;
         /// <summary>First chunk (start from the bias, else from the stored partial sums), last chunk (residual, ReLU).</summary>
         public bool First, Last, Relu;
+        /// <summary>The line <see cref="Tile16x4"/> prefetches at each input channel, and the floats it then moves on (0: the tile's own weights again, a no-op).</summary>
+        public float* Pw;
+        public nint PwStep;
     }
 
     /// <summary>Up to 6 pixels × 4 output blocks (24 zmm accumulators) over the chunk's input blocks, then stored (<see cref="Store16"/>).</summary>
@@ -253,7 +269,8 @@ internal static unsafe partial class PointwiseBlocked
         float* x4 = (float*)t.X[4];
         float* x5 = (float*)t.X[5];
         float* w = t.W;
-        nint wp = t.WPanel, xb = t.XBlock;
+        nint wp = t.WPanel, xb = t.XBlock, pws = t.PwStep;
+        float* pw = t.Pw;
         Vector512<float> a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23,
             a30, a31, a32, a33, a40, a41, a42, a43, a50, a51, a52, a53;
         if (t.First)
@@ -288,6 +305,8 @@ internal static unsafe partial class PointwiseBlocked
             // One input channel per step: 4 weight loads, 6 broadcasts, 24 FMAs.
             for (int c = 0; c < V16; c++, w += V16)
             {
+                Sse.Prefetch0(pw);
+                pw += pws;
                 var w0 = Vector512.Load(w);
                 var w1 = Vector512.Load(w + wp);
                 var w2 = Vector512.Load(w + 2 * wp);
@@ -327,6 +346,13 @@ internal static unsafe partial class PointwiseBlocked
     /// whole tile's time (the ninth of the call); one pixel is load-bound at ~2.5 cycles a channel against 12 for a tile.
     /// </summary>
     internal static int OnePixelMaxCount16 = 3;
+
+    /// <summary>
+    /// Whether the first four tiles of a quad's range prefetch the weights the item reads next, one panel each, a line per
+    /// input channel (STRIATE_BENCH_PWB16_PREFETCH_W=0: none): in a model the weights come from L3 or memory, where the
+    /// per-call bench reads them from L2.
+    /// </summary>
+    internal static bool PrefetchWeights16 = true;
 
     /// <summary>
     /// One pixel (<paramref name="i"/> of the tile's addresses) × 4 output blocks: per input channel 4 weight loads, 1

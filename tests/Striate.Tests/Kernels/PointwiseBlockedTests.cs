@@ -94,7 +94,10 @@ public unsafe class PointwiseBlockedTests
     {
         Assert.SkipUnless(Avx512F.IsSupported, "AVX-512 is not hardware-accelerated here (or is disabled by DOTNET_Enable* settings): the plain loops run instead.");
         // The one-pixel tile for a range's last 1–3 pixels (default), for every short tile (even seeds: 5), or never (seed % 4 == 1).
+        // Weight prefetches from any depth on odd seeds, none on every fourth even one: no value may change.
         using (Switches.Set(() => PointwiseBlocked.OnePixelMaxCount16, seed % 4 == 1 ? 0 : seed % 2 == 0 ? 5 : PointwiseBlocked.OnePixelMaxCount16))
+        using (Switches.Set(() => PointwiseBlocked.PrefetchWeights16, seed % 4 != 2))
+        using (Switches.Set(() => PointwiseBlocked.PrefetchMinChannels, seed % 2 == 1 ? 8 : PointwiseBlocked.PrefetchMinChannels))
             Check(seed, vectorized: true, v: PointwiseBlocked.V16);
     }
 
