@@ -19,8 +19,10 @@ namespace Striate.Kernels;
 /// <see cref="TransformedWeights"/>) as pairs of output blocks, [pairs][Cin rounded to 8][16]. Depth runs in chunks of
 /// <see cref="ChunkChannels"/> (a pair's chunk of weights, 16 KiB, stays in L1 over a range of pixels) with partial sums
 /// kept in the output between chunks. Work items: (group of pairs, range of pixels) per image, over the kernel threads.
-/// Shapes: x [N, ceil(Cin/8), H + 2·px, W + 2·px, 8]; W [Cout, Cin]; bias [Cout]; y and residual
-/// [N, ceil(Cout/8), Ho + 2·p, Wo + 2·p, 8] (each with its own pad), Ho = (H − 1) / stride + 1.
+/// On AVX-512 the same product runs on 16-channel blocks (the direct 3×3's there; PointwiseBlocked.Avx512.cs), each
+/// packed panel then one output block.
+/// Shapes: x [N, ceil(Cin/V), H + 2·px, W + 2·px, V]; W [Cout, Cin]; bias [Cout]; y and residual
+/// [N, ceil(Cout/V), Ho + 2·p, Wo + 2·p, V] (each with its own pad), Ho = (H − 1) / stride + 1; V = 8, or 16 on AVX-512.
 /// </summary>
 internal static unsafe partial class PointwiseBlocked
 {

@@ -36,7 +36,7 @@ internal enum WeightTransformKind
     GemmWeightsTransposed,
     /// <summary>Each group's weight matrix [Cout/g, Cin/g] transposed and packed as <see cref="PointwiseTransposed"/>'s right operand (V holds the <see cref="GemmPath"/>).</summary>
     PointwiseTransposed,
-    /// <summary><see cref="PointwiseBlocked"/>'s weights, [ceil(Cout/16)][Cin rounded to 8][16] (pairs of 8-channel output blocks).</summary>
+    /// <summary><see cref="PointwiseBlocked"/>'s weights, [ceil(Cout/16)][Cin rounded to the input's block][16] (pairs of 8-channel output blocks, or one 16-channel block; V holds the block).</summary>
     PointwiseBlocked,
 }
 
