@@ -132,6 +132,7 @@ public static class BenchSwitches
         Of("PointwiseBlocked.RangeFloats16", () => PointwiseBlocked.RangeFloats16, v => PointwiseBlocked.RangeFloats16 = v),
         Of("PointwiseBlocked.ItemsPerThread16", () => PointwiseBlocked.ItemsPerThread16, v => PointwiseBlocked.ItemsPerThread16 = v),
         Of("PointwiseBlocked.OnePixelMaxCount16", () => PointwiseBlocked.OnePixelMaxCount16, v => PointwiseBlocked.OnePixelMaxCount16 = v),
+        Of("PointwiseBlocked.SmallMapItemsPerThread16", () => PointwiseBlocked.SmallMapItemsPerThread16, v => PointwiseBlocked.SmallMapItemsPerThread16 = v),
         Of("PointwiseBlocked.PrefetchWeights16", () => PointwiseBlocked.PrefetchWeights16, v => PointwiseBlocked.PrefetchWeights16 = v),
         Of("PointwiseBlocked.BalancePairs", () => PointwiseBlocked.BalancePairs, v => PointwiseBlocked.BalancePairs = v),
         Of("PointwiseBlocked.BalanceRangesFromPixels", () => PointwiseBlocked.BalanceRangesFromPixels, v => PointwiseBlocked.BalanceRangesFromPixels = v),

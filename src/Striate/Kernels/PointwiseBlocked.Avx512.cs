@@ -46,6 +46,9 @@ internal static unsafe partial class PointwiseBlocked
     /// <summary>Items per thread aimed at on 16-channel blocks, maps larger than <see cref="SmallMapPixels"/> (there: 1; STRIATE_BENCH_PWB16_ITEMS=N).</summary>
     internal static int ItemsPerThread16 = 4;
 
+    /// <summary>Items per thread on maps of at most <see cref="SmallMapPixels"/> output pixels (14×14, 7×7) on 16-channel blocks (STRIATE_BENCH_PWB16_SMALL_ITEMS=N).</summary>
+    internal static int SmallMapItemsPerThread16 = 1;
+
     /// <summary>Runs a 16-channel call (<see cref="Run"/> checked the shapes): the strided input gathered first, then fixed items over the threads.</summary>
     private static void Run16(float* packedW, float* x, in BlockedShape xs, int stride, float* y, in BlockedShape ys,
         float* bias, float* residual, in BlockedShape rs, bool relu, int threads)
@@ -86,7 +89,7 @@ internal static unsafe partial class PointwiseBlocked
             Panels = Ys.Blocks;
             CinP = RoundUp(Xs.Channels, V16);
             Chunk = Math.Max(V16, Math.Min(CinP, ChunkChannels16 / V16 * V16));
-            int want = (pixels <= SmallMapPixels ? 1 : ItemsPerThread16) * threads;
+            int want = (pixels <= SmallMapPixels ? SmallMapItemsPerThread16 : ItemsPerThread16) * threads;
             int rangeLimit = Math.Clamp(RangeFloats16 / (6 * Chunk), 1, tiles);
             int quads = (Panels + QuadPanels - 1) / QuadPanels;
             double inputFloats = (double)CinP * pixels, weightFloats = (double)CinP * Panels * V16;
