@@ -133,6 +133,7 @@ public static class BenchSwitches
         Of("PointwiseBlocked.ItemsPerThread16", () => PointwiseBlocked.ItemsPerThread16, v => PointwiseBlocked.ItemsPerThread16 = v),
         Of("PointwiseBlocked.OnePixelMaxCount16", () => PointwiseBlocked.OnePixelMaxCount16, v => PointwiseBlocked.OnePixelMaxCount16 = v),
         Of("PointwiseBlocked.SmallMapItemsPerThread16", () => PointwiseBlocked.SmallMapItemsPerThread16, v => PointwiseBlocked.SmallMapItemsPerThread16 = v),
+        Of("PointwiseBlocked.PrefetchInput16", () => PointwiseBlocked.PrefetchInput16, v => PointwiseBlocked.PrefetchInput16 = v),
         Of("PointwiseBlocked.PrefetchWeights16", () => PointwiseBlocked.PrefetchWeights16, v => PointwiseBlocked.PrefetchWeights16 = v),
         Of("PointwiseBlocked.BalancePairs", () => PointwiseBlocked.BalancePairs, v => PointwiseBlocked.BalancePairs = v),
         Of("PointwiseBlocked.BalanceRangesFromPixels", () => PointwiseBlocked.BalanceRangesFromPixels, v => PointwiseBlocked.BalanceRangesFromPixels = v),

@@ -89,6 +89,7 @@ public static class PointwiseBlockedBenchmarks
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB16_ITEMS"), out int items16) && items16 > 0) PointwiseBlocked.ItemsPerThread16 = items16;
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB16_ONE"), out int one16) && one16 >= 0) PointwiseBlocked.OnePixelMaxCount16 = one16;
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB16_SMALL_ITEMS"), out int small16) && small16 > 0) PointwiseBlocked.SmallMapItemsPerThread16 = small16;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB16_PREFETCH_X"), out int ahead16) && ahead16 >= 0) PointwiseBlocked.PrefetchInput16 = ahead16;
         if (Environment.GetEnvironmentVariable("STRIATE_BENCH_PWB16_PREFETCH_W") is { } pw16) PointwiseBlocked.PrefetchWeights16 = pw16 == "1";
     }
 

@@ -137,6 +137,7 @@ internal static unsafe partial class PointwiseBlocked
             var t = new Tile16
             {
                 XBlock = (nint)Xs.BlockStride, YBlock = (nint)Ys.BlockStride, RBlock = (nint)Rs.BlockStride, WPanel = (nint)CinP * V16, Relu = Relu,
+                PrefetchX = Xs.Channels >= PrefetchMinChannels ? (nint)(PrefetchInput16 * Xs.BlockStride) : 0,
             };
             for (int c0 = 0; c0 < CinP; c0 += Chunk)
             {
@@ -259,6 +260,8 @@ internal static unsafe partial class PointwiseBlocked
         /// <summary>The line <see cref="Tile16x4"/> prefetches at each input channel, and the floats it then moves on (0: the tile's own weights again, a no-op).</summary>
         public float* Pw;
         public nint PwStep;
+        /// <summary>Floats ahead at which <see cref="Tile16x4"/> prefetches its pixels' input lines (<see cref="PrefetchInput16"/> blocks; 0: none).</summary>
+        public nint PrefetchX;
     }
 
     /// <summary>Up to 6 pixels × 4 output blocks (24 zmm accumulators) over the chunk's input blocks, then stored (<see cref="Store16"/>).</summary>
@@ -272,7 +275,7 @@ internal static unsafe partial class PointwiseBlocked
         float* x4 = (float*)t.X[4];
         float* x5 = (float*)t.X[5];
         float* w = t.W;
-        nint wp = t.WPanel, xb = t.XBlock, pws = t.PwStep;
+        nint wp = t.WPanel, xb = t.XBlock, pws = t.PwStep, pfx = t.PrefetchX;
         float* pw = t.Pw;
         Vector512<float> a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23,
             a30, a31, a32, a33, a40, a41, a42, a43, a50, a51, a52, a53;
@@ -305,6 +308,10 @@ internal static unsafe partial class PointwiseBlocked
         }
         for (int ib = t.Blocks; ib > 0; ib--)
         {
+            // Each pixel's line PrefetchInput16 blocks ahead (a block stride apart, 12.5 KiB on 14×14: past what the
+            // hardware prefetchers follow); 0 prefetches the current lines again, a no-op.
+            Sse.Prefetch0(x0 + pfx); Sse.Prefetch0(x1 + pfx); Sse.Prefetch0(x2 + pfx);
+            Sse.Prefetch0(x3 + pfx); Sse.Prefetch0(x4 + pfx); Sse.Prefetch0(x5 + pfx);
             // One input channel per step: 4 weight loads, 6 broadcasts, 24 FMAs.
             for (int c = 0; c < V16; c++, w += V16)
             {
@@ -356,6 +363,13 @@ internal static unsafe partial class PointwiseBlocked
     /// per-call bench reads them from L2.
     /// </summary>
     internal static bool PrefetchWeights16 = true;
+
+    /// <summary>
+    /// Input blocks ahead at which the 6-pixel tile prefetches its pixels' lines (0: none; STRIATE_BENCH_PWB16_PREFETCH_X=N),
+    /// from <see cref="PrefetchMinChannels"/> input channels. ResNet-50 b1 (steps_b1, 50 rounds): 1 ÷ 0 0.974 [CI
+    /// 0.961–0.982], 2 ÷ 0 0.975; the 1024→256 @14 conv1s −0.04 ms each (their input comes from the other core's L2).
+    /// </summary>
+    internal static int PrefetchInput16 = 1;
 
     /// <summary>
     /// One pixel (<paramref name="i"/> of the tile's addresses) × 4 output blocks: per input channel 4 weight loads, 1

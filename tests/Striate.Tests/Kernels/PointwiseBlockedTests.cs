@@ -97,6 +97,7 @@ public unsafe class PointwiseBlockedTests
         // Weight prefetches from any depth on odd seeds, none on every fourth even one: no value may change.
         using (Switches.Set(() => PointwiseBlocked.OnePixelMaxCount16, seed % 4 == 1 ? 0 : seed % 2 == 0 ? 5 : PointwiseBlocked.OnePixelMaxCount16))
         using (Switches.Set(() => PointwiseBlocked.PrefetchWeights16, seed % 4 != 2))
+        using (Switches.Set(() => PointwiseBlocked.PrefetchInput16, seed % 3))
         using (Switches.Set(() => PointwiseBlocked.PrefetchMinChannels, seed % 2 == 1 ? 8 : PointwiseBlocked.PrefetchMinChannels))
             Check(seed, vectorized: true, v: PointwiseBlocked.V16);
     }
