@@ -85,6 +85,17 @@ def parse_profile(line):
     return out
 
 
+def stamped_run(server, gap=None):
+    """serve-b1's "steps [GAP]": one run timed as "run" times it, with a timestamp before every step — a dict with its
+    wall clock "ms", each step's "steps" ms, "step_wakeups" and the kernel pool's counters (PairedB1Server.TimedSteps)."""
+    server.proc.stdin.write("steps" + ("" if gap is None else f" {gap}") + "\n")
+    server.proc.stdin.flush()
+    line = server.proc.stdout.readline()
+    if not line:
+        raise RuntimeError("serve-b1 ended instead of answering 'steps' (a build without the verb?)")
+    return json.loads(line)
+
+
 def profile(server):
     server.proc.stdin.write("profile\n")
     server.proc.stdin.flush()

@@ -16,6 +16,7 @@ and ONNX Runtime's own run (its wall clock only) in the same rotation, for compa
   owarm   straight after one untimed ORT run (its intra-op threads still spinning)
   oidle   after the idle wait only (what --paired times for ORT)
   o100    after the idle wait and a further 100 ms sleep of the driver
+  ostriate  Striate runs once, then the idle wait, then ORT's timed run (the paired benchmark's O after S: "ort"'s mirror)
 Prints per condition the median wall clock and the median over rounds of (condition − gap0), the first step's and the
 rest's share of it, the worker wake-ups per run (semaphore releases) and their mean µs from release to the worker
 running, the loops per run, the mean µs from a loop's publication to the worker looking at it, and the GCs and JIT
@@ -34,22 +35,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import b1common as ob  # noqa: E402
 
 CONDITIONS = ["gap0", "gap1", "gap10", "gap100", "idle", "ort"]
-ORT_CONDITIONS = ["owarm", "oidle", "o100"]
+ORT_CONDITIONS = ["owarm", "oidle", "o100", "ostriate"]
 
 
 def steps(server, gap):
-    server.proc.stdin.write("steps" + ("" if gap is None else f" {gap}") + "\n")
-    server.proc.stdin.flush()
-    line = server.proc.stdout.readline()
-    if not line:
-        raise RuntimeError("serve-b1 ended instead of answering 'steps' (a build without the verb?)")
-    return json.loads(line)
+    return ob.stamped_run(server, gap)
 
 
-def measure(model, env, rounds, gap_ms, seed, conditions):
+def measure(model, env, rounds, gap_ms, seed, conditions, striate_args=()):
     wants_ort = any(c == "ort" or c.startswith("o") for c in conditions)
     ort = ob.Server(["dotnet", ob.build_ort_paired(), ob.onnx_file(model)], env) if wants_ort else None
-    s = ob.Server([ob.STRIATE, "bench", "--serve-b1", model], env)
+    s = ob.Server([ob.STRIATE, "bench", "--serve-b1", model, *striate_args], env)
     servers = [x for x in (s, ort) if x]
     rng = random.Random(seed)
     out = {c: [] for c in conditions}
@@ -67,6 +63,10 @@ def measure(model, env, rounds, gap_ms, seed, conditions):
                     ort.run()
                     out[c].append({"ms": ort.run()})
                 elif c == "oidle":
+                    out[c].append({"ms": ort.run()})
+                elif c == "ostriate":
+                    s.run()
+                    ob.wait_idle(servers, gap_ms / 1e3)
                     out[c].append({"ms": ort.run()})
                 elif c == "o100":
                     time.sleep(0.1)
@@ -113,6 +113,14 @@ def report(model, data):
               + ", ".join(f"{i}: {per[i]:+.3f}" for i in top) + f"; sum of per-step medians {sum(per):+.2f}")
 
 
+    for c in ("gap0", "idle"):
+        runs = data.get(c, [])
+        if runs and "step_wakeups" in runs[0]:
+            k = len(runs[0]["step_wakeups"])
+            mean = [sum(r["step_wakeups"][i] for r in runs) / len(runs) for i in range(k)]
+            print(f"{c}: steps that woke a sleeping worker (step index: wake-ups per run, mean): "
+                  + ", ".join(f"{i}: {mean[i]:.2f}" for i in range(k) if mean[i] >= 0.1))
+
     if "owarm" in data:
         warm = data["owarm"]
         print("ORT: " + ", ".join(f"{c} median {q([r['ms'] for r in data[c]], 0.5):.2f} excess "
@@ -128,6 +136,10 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--conditions", nargs="+", default=CONDITIONS, choices=CONDITIONS + ORT_CONDITIONS)
     ap.add_argument("--env", nargs="*", default=[], metavar="NAME=VALUE", help="set in both processes")
+    ap.add_argument("--isa", choices=["native", "avx2"], default="native",
+                    help="avx2: Striate on AVX2 only (DOTNET_EnableAVX512=0; always so before 2026-12-08, when it was "
+                         "written on the AVX2-only Zen 3); native: what the machine has")
+    ap.add_argument("--threads", type=int, help="striate bench --threads N for the serve-b1 process (default: its own)")
     ap.add_argument("--json", metavar="FILE")
     ap.add_argument("--from", dest="source", metavar="FILE", help="report a saved --json again")
     args = ap.parse_args()
@@ -138,13 +150,15 @@ def main():
             report(model, data)
         return
     env = dict(os.environ)
-    env.update(DOTNET_EnableAVX512="0")
+    if args.isa == "avx2":
+        env.update(DOTNET_EnableAVX512="0")
     for kv in args.env:
         k, v = kv.split("=", 1)
         env[k] = v
     saved = {}
     for model in args.models:
-        saved[model] = measure(model, env, args.rounds, args.gap_ms, args.seed, ["gap0"] + [c for c in args.conditions if c != "gap0"])
+        saved[model] = measure(model, env, args.rounds, args.gap_ms, args.seed, ["gap0"] + [c for c in args.conditions if c != "gap0"],
+                                 ["--threads", str(args.threads)] if args.threads else [])
         report(model, saved[model])
         if args.json:
             with open(args.json, "w") as f:

@@ -9,7 +9,8 @@ Three kinds of long-lived process take turns, each run after all of them have be
 --gap-ms; bench/ort_b1.py's idle gaps), in an order shuffled per round (seeded):
   S  --procs `striate bench --serve-b1 MODEL` processes (used in turn, round i: process i mod N, so a per-process
      offset such as the GEMM code's placement averages out; RESULTS 2026-12-06 22:42): a "run" (its wall clock, the
-     figure ort_b1.py --paired compares), then a "profile" (one untimed run, one timed step by step).
+     figure ort_b1.py --paired compares; serve-b1's stamped "steps" run, so the time outside its steps is read within it),
+     then a "profile" (one untimed run, one timed step by step).
   O  bench/OrtPaired --profile: the anchor's ONNX Runtime session (2 intra-op threads, ORT_ENABLE_ALL) built with
      SessionOptions.EnableProfiling; its "profile" runs once untimed and once timed, both traced node by node. At the
      end the chrome-trace JSON is read: per measured run ("model_run" event) every "*_kernel_time" node of the
@@ -31,7 +32,9 @@ Prints the wall clocks (P, O, S; per round ORT ÷ Striate with its 90 % bootstra
 Striate median, the median over rounds of (Striate − ORT) with its 90 % bootstrap interval ('*' where it leaves out 0)
 and ORT ÷ Striate of the medians; then the same summed per kind of layer (stem, maxpool, 3×3 s1 @56/28/14/7, 3×3 s2,
 1×1, downsample, pooling, FC, concat, reorders), and the sums: rows' median differences, the median over rounds of
-(sum of Striate's steps − ORT's model_run), and P's and S's wall clocks. --json FILE keeps every round; --from FILE
+(sum of Striate's steps − ORT's model_run), Striate's time between steps (its timed run − that run's stamped steps: the
+counterpart of ORT's "between nodes"; the timed run − the profile's steps crosses two runs, a cold one and a warm one),
+and P's and S's wall clocks. --json FILE keeps every round; --from FILE
 reports it again.
 """
 
@@ -239,7 +242,11 @@ def measure(args):
                 ob.wait_idle(everyone, args.gap_ms / 1e3)
                 if k == "S":
                     s = striate[i % args.procs]
-                    row["wall"]["S"] = s.run()
+                    # Timed as "run", with a stamp before every step: the time outside the steps of this same run
+                    # (the counterpart of ORT's model_run − nodes; the profile below is another, warm run).
+                    stamped = ob.stamped_run(s)
+                    row["wall"]["S"] = stamped["ms"]
+                    row["s_between"] = stamped["ms"] - sum(stamped["steps"])
                     steps = ob.profile(s)
                     if [n for n, _ in steps] != names:
                         raise RuntimeError("Striate's steps changed between profiles")
@@ -294,6 +301,13 @@ def report(data, text_filter="", top=None):
     o_run = [r["o_run"] for r in log]
     out.append(f"{'Striate sum of steps':22s} median {q(s_sum, .5):8.3f};  ORT sum of nodes {q(o_sum, .5):8.3f}, "
                f"model_run {q(o_run, .5):8.3f} (between nodes {q([a - b for a, b in zip(o_run, o_sum)], .5):.3f}) ms")
+    if all("s_between" in r for r in log):
+        # Striate's run (after the idle wait, often after another process's run) and its profile (a warm run straight
+        # after an untimed one) are different runs: their difference is mostly the host's state, which ORT's plain run
+        # pays too (RESULTS 2026-12-08, gap); the time outside the steps is read within the timed run itself.
+        out.append(f"{'Striate between steps':22s} median {q([r['s_between'] for r in log], .5):8.3f} ms (timed run − its "
+                   f"stamped steps);  timed run − profiled steps {q([r['wall']['S'] - sum(r['s']) for r in log], .5):.3f} "
+                   f"(different runs: warm profile vs the run after the idle wait)")
 
     def series(row, side):
         return [sum(r[side][i] for i in row[side]) for r in log]

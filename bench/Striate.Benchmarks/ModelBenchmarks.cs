@@ -128,6 +128,8 @@ public static class ModelBenchmarks
         Striate.Kernels.WorkerPlacement.Enabled = Environment.GetEnvironmentVariable("STRIATE_BENCH_WORKERS_OFF_CALLER") != "0";
         // STRIATE_BENCH_ROUSE_WORKERS=0: an inference run leaves the kernel workers asleep until its first loop; 1: wakes them at its start; 2: and keeps them polling to its end.
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_ROUSE_WORKERS"), out int rouse)) Striate.Graph.InferenceSession.RouseWorkers = rouse;
+        // STRIATE_BENCH_WORKER_SPIN_US=N: an idle kernel worker polls N µs for the next loop before it sleeps (50 unset).
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_WORKER_SPIN_US"), out int spinUs) && spinUs >= 0) Striate.Kernels.ParallelFor.SpinTicks = System.Diagnostics.Stopwatch.Frequency * spinUs / 1_000_000;
         // STRIATE_BENCH_BLOCKED_ACTIVATIONS=N: a direct 3×3 step hands its output channel-blocked to the direct step that alone reads it at batches ≤ N (0: never; unset: batch 1).
         if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BLOCKED_ACTIVATIONS"), out int blockedBatch)) Striate.Graph.InferenceSession.BlockedActivationsMaxBatch = blockedBatch;
         // STRIATE_BENCH_BLOCKED_THROUGH=N: activations stay channel-blocked through 1×1s (PointwiseBlocked) and direct 3×3s at batches ≤ N (0: never, the default).

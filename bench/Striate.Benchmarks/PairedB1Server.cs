@@ -77,13 +77,14 @@ public static class PairedB1Server
     /// serve-b1's "steps [GAP]": one timed run with a timestamp before every step (as "run" times it, plus the stamps),
     /// after nothing (no GAP: whatever the driver did before, e.g. an idle wait or ONNX Runtime's run) or after one
     /// untimed run and a GAP ms sleep (0: straight after it). One line of JSON: the run's wall clock "ms", each step's
-    /// ms ("steps", from its stamp to the next), the kernel pool's loops, worker joins (and their mean µs from a loop's
+    /// ms ("steps", from its stamp to the next) and semaphore wake-ups ("step_wakeups"), the kernel pool's loops, worker joins (and their mean µs from a loop's
     /// publication to the worker looking at it), semaphore wake-ups (and their mean µs from release to the worker
     /// running), and the collections and JIT-compiled methods the timed run saw.
     /// </summary>
     private static string TimedSteps(InferenceSession session, Tensor x, float[] logits, int gapMilliseconds)
     {
         var stamps = new long[session.StepCount + 1];
+        var stepWakeUps = new long[session.StepCount + 1];
         if (gapMilliseconds >= 0)
         {
             session.Run(x.ReadOnlySpan, logits);
@@ -96,7 +97,7 @@ public static class PairedB1Server
         int gcs = GC.CollectionCount(0);
         long jit = System.Runtime.JitInfo.GetCompiledMethodCount(currentThread: false);
         double start = BenchTimer.Now();
-        session.Run(x.ReadOnlySpan, logits, stamps);
+        session.Run(x.ReadOnlySpan, logits, stamps, stepWakeUps);
         double ms = (BenchTimer.Now() - start) * 1e3;
         Striate.Kernels.ParallelFor.Trace = false;
         double tick = 1e3 / System.Diagnostics.Stopwatch.Frequency;
@@ -106,6 +107,7 @@ public static class PairedB1Server
         var inv = CultureInfo.InvariantCulture;
         return "{\"ms\": " + ms.ToString("R", inv)
             + ", \"steps\": [" + string.Join(", ", steps.Select(s => s.ToString("R", inv))) + "]"
+            + ", \"step_wakeups\": [" + string.Join(", ", Enumerable.Range(0, steps.Length).Select(i => stepWakeUps[i + 1] - stepWakeUps[i])) + "]"
             + ", \"loops\": " + (Striate.Kernels.ParallelFor.TracedLoops - loops)
             + ", \"joins\": " + dJoins
             + ", \"join_us\": " + (dJoins == 0 ? 0 : (Striate.Kernels.ParallelFor.TracedJoinTicks - joinTicks) * tick * 1e3 / dJoins).ToString("R", inv)

@@ -139,10 +139,12 @@ public sealed partial class InferenceSession
     /// <summary>
     /// As <see cref="Run(ReadOnlySpan{float}, Span{float})"/>; with <paramref name="stamps"/> (length
     /// <see cref="StepCount"/> + 1) also writes <see cref="System.Diagnostics.Stopwatch.GetTimestamp"/> before each step
-    /// and after the last: where a timed run's wall clock goes (the bench's serve-b1 "steps").
+    /// and after the last: where a timed run's wall clock goes (the bench's serve-b1 "steps"); with
+    /// <paramref name="wakeUps"/> (the same length) also the kernel pool's count of semaphore wake-ups at each stamp
+    /// (<see cref="Kernels.ParallelFor.TracedWakeUps"/>, counted while its Trace is on): which steps found a worker asleep.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    internal void Run(ReadOnlySpan<float> input, Span<float> output, long[]? stamps)
+    internal void Run(ReadOnlySpan<float> input, Span<float> output, long[]? stamps, long[]? wakeUps = null)
     {
         if (input.Length != _input.Length || output.Length != _output.Length)
             throw new ArgumentException($"InferenceSession.Run: input has {input.Length} elements and output {output.Length}, expected {_input.Length} ({Tensor.FormatShape(InputShape.ToArray())}) and {_output.Length} ({Tensor.FormatShape(OutputShape.ToArray())}).");
@@ -167,10 +169,12 @@ public sealed partial class InferenceSession
                 {
                     for (int i = 0; i < steps.Length; i++)
                     {
+                        if (wakeUps != null) wakeUps[i] = Volatile.Read(ref Kernels.ParallelFor.TracedWakeUps);
                         stamps[i] = System.Diagnostics.Stopwatch.GetTimestamp();
                         steps[i].Run();
                     }
                     stamps[steps.Length] = System.Diagnostics.Stopwatch.GetTimestamp();
+                    if (wakeUps != null) wakeUps[steps.Length] = Volatile.Read(ref Kernels.ParallelFor.TracedWakeUps);
                 }
                 _output.Span.CopyTo(output);
             }

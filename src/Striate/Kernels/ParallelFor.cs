@@ -105,8 +105,12 @@ internal static unsafe class ParallelFor
     private static readonly object GrowLock = new();
     [ThreadStatic] private static bool insideLoop;
 
-    /// <summary>How long an idle worker polls for the next loop before sleeping, in Stopwatch ticks (~50 µs).</summary>
-    private static readonly long SpinTicks = Stopwatch.Frequency / 20_000;
+    /// <summary>
+    /// How long an idle worker polls for the next loop before sleeping, in Stopwatch ticks (~50 µs). A loop published
+    /// after that waits for a semaphore wake-up (25–45 µs on the KVM Intel of 2026-12-08, 30–140 on the Zen 3).
+    /// Switch STRIATE_BENCH_WORKER_SPIN_US.
+    /// </summary>
+    internal static long SpinTicks = Stopwatch.Frequency / 20_000;
 
     /// <summary>
     /// Diagnostics for the bench (serve-b1's "steps"): when set, every parallel loop counts itself and the ticks from
