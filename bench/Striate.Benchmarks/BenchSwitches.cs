@@ -44,6 +44,9 @@ public static class BenchSwitches
         Of("ParallelFor.JobSlots", () => ParallelFor.JobSlots, v => ParallelFor.JobSlots = v),
         Of("ParallelFor.SpinTicks", () => ParallelFor.SpinTicks, v => ParallelFor.SpinTicks = v),
         Of("Avx2GemmTunables.ColumnBlock", () => Avx2GemmTunables.ColumnBlock, v => Avx2GemmTunables.ColumnBlock = v),
+        Of("Avx512GemmTunables.ColumnBlock", () => Avx512GemmTunables.ColumnBlock, v => Avx512GemmTunables.ColumnBlock = v),
+        Of("Avx512GemmTunables.SelfPackedDepth", () => Avx512GemmTunables.SelfPackedDepth, v => Avx512GemmTunables.SelfPackedDepth = v),
+        Of("Avx512GemmTunables.SelfPackedPanelFloats", () => Avx512GemmTunables.SelfPackedPanelFloats, v => Avx512GemmTunables.SelfPackedPanelFloats = v),
         Of("Gemm.PackWhileMultiplying", () => Gemm.PackWhileMultiplying, v => Gemm.PackWhileMultiplying = v),
         Of("Avx2GemmTunables.SelfPackedDepth", () => Avx2GemmTunables.SelfPackedDepth, v => Avx2GemmTunables.SelfPackedDepth = v),
         Of("Avx2GemmTunables.PackAWhileMultiplying", () => Avx2GemmTunables.PackAWhileMultiplying, v => Avx2GemmTunables.PackAWhileMultiplying = v),
@@ -178,6 +181,9 @@ public static class BenchSwitches
     public static IReadOnlyList<string> Applied { get; } =
     [
         "STRIATE_BENCH_AVX2_NC",
+        "STRIATE_BENCH_512_NC",
+        "STRIATE_BENCH_512_KC_SELF",
+        "STRIATE_BENCH_512_PANEL",
         "STRIATE_BENCH_PREFETCH",
         "STRIATE_BENCH_PREFETCH_MAX",
         "STRIATE_BENCH_PREFETCH_SPREAD",
@@ -342,6 +348,7 @@ public static class BenchSwitches
             ConvBenchmarks.ApplyDirectScheduleOverride();
             ModelBenchmarks.ApplyInferenceSwitches();
             PointwiseBlockedBenchmarks.ApplySwitches();
+            GemmBenchmarks.ApplyAvx512Switches();
             // STRIATE_BENCH_BAND_FLOATS: the bands' working-set budget (floats) of the layers suite's blocks, for tuning.
             if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_BAND_FLOATS"), out int budget) && budget > 0) InvertedResidualBands.BandBudgetFloats = budget;
         }

@@ -27,6 +27,19 @@ public static class GemmBenchmarks
         }
     }
 
+    /// <summary>
+    /// The AVX-512 GEMM's blocking (Avx512GemmTunables): STRIATE_BENCH_512_NC=N columns of B̃ per block with A packed
+    /// beforehand (a multiple of 32), STRIATE_BENCH_512_KC_SELF=N the deepest block of products that pack A themselves (a
+    /// multiple of 8, at most 512: a pre-packed A keeps the tile's KC), STRIATE_BENCH_512_PANEL=N floats of B̃ per block of
+    /// those products (columns = N / depth, whole tiles).
+    /// </summary>
+    internal static void ApplyAvx512Switches()
+    {
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_512_NC"), out int nc) && nc > 0 && nc % 32 == 0) Avx512GemmTunables.ColumnBlock = nc;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_512_KC_SELF"), out int kc) && kc is > 0 and <= 512 && kc % 8 == 0) Avx512GemmTunables.SelfPackedDepth = kc;
+        if (int.TryParse(Environment.GetEnvironmentVariable("STRIATE_BENCH_512_PANEL"), out int panel) && panel >= 32 * 8) Avx512GemmTunables.SelfPackedPanelFloats = panel;
+    }
+
     // A slice of products, bracketed by slices of as many peak runs: short beside the host's spells (seconds in which
     // everything runs 1.4–1.5× slower), long enough for a few products below 2048 (one at 2048).
     private const double SliceSeconds = 0.05;

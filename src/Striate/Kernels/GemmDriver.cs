@@ -372,11 +372,18 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// 6–7 % of sgemm_2048 to them (86 % of the FMA peak against 91–92 % with 2048 or 4096 columns, Zen 4). So then the
     /// block takes up to <see cref="WidePanelFloats"/> floats of B̃, which stream from L3 as fast as the prefetchers
     /// need (B̃ is read in order), and A is packed once per depth block for products up to 4096 columns (AVX2) or 2048
-    /// (AVX-512).
+    /// (AVX-512 on a Zen 4; where a core's L2 holds 2 MiB, half of it: see <see cref="Avx512GemmTunables.SelfPackedPanelFloats"/>).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int ColumnBlock(bool packedA, int kc)
-        => packedA ? NC : Math.Max(NC, WidePanelFloats / kc / TKernel.NR * TKernel.NR);
+    {
+        if (packedA) return NC;
+        // The AVX-512 tile's panel is a tunable of its own, and may be narrower than its NC (kc ≤ 512 keeps the default at
+        // 2048 or more columns, as before).
+        if (typeof(TKernel) == typeof(Gemm512x14x32))
+            return Math.Max(TKernel.NR, Avx512GemmTunables.SelfPackedPanelFloats / kc / TKernel.NR * TKernel.NR);
+        return Math.Max(NC, WidePanelFloats / kc / TKernel.NR * TKernel.NR);
+    }
 
     /// <summary>Floats of B̃ packed at once when A is packed per call: 4 MiB per thread (see <see cref="ColumnBlock"/>).</summary>
     private const int WidePanelFloats = 1 << 20;
@@ -403,7 +410,8 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// <see cref="Avx2GemmTunables.SelfPackedDepth"/> on the AVX2 tile, the tile's KC otherwise. Each depth block passes over
     /// its rows of C once (load, add, store), so deeper blocks pass fewer times.
     /// </summary>
-    private static int SelfPackedDepth => typeof(TKernel) == typeof(Gemm256x6x16) ? Avx2GemmTunables.SelfPackedDepth : TKernel.KC;
+    private static int SelfPackedDepth => typeof(TKernel) == typeof(Gemm256x6x16) ? Avx2GemmTunables.SelfPackedDepth
+        : typeof(TKernel) == typeof(Gemm512x14x32) ? Avx512GemmTunables.SelfPackedDepth : TKernel.KC;
 
     // ---- op(A) packed once for many products ------------------------------------------------------------
 

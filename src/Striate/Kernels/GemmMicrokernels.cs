@@ -44,7 +44,7 @@ internal readonly unsafe partial struct Gemm512x14x32 : IGemmMicrokernel
     public static int MC => 14 * 32;
     // B̃ block 512 × 1024 floats = 2 MiB: more than Zen 4's 1 MiB L2, yet faster there than 256 deep (the B̃ strips stream
     // in order and the prefetchers keep up); at KC = 256, 2048 columns cost Sapphire Rapids ~8 % at sgemm_2048.
-    public static int NC => 32 * 32;
+    public static int NC => Avx512GemmTunables.ColumnBlock;
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void Run(int kc, float* a, float* b, float* c, nint ldc, float beta, in GemmTileStore s)

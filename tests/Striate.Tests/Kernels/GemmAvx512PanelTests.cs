@@ -1,0 +1,44 @@
+using Striate.Kernels;
+using Striate.Tests.TestSupport;
+
+namespace Striate.Tests.Kernels;
+
+/// <summary>
+/// The AVX-512 products that pack A themselves cut their columns in blocks of
+/// <see cref="Avx512GemmTunables.SelfPackedPanelFloats"/> ÷ depth (half the L2 on a 2 MiB-L2 Intel, 4 MiB on Zen 4), and
+/// their depth in blocks of <see cref="Avx512GemmTunables.SelfPackedDepth"/>: panels of one to several column blocks and
+/// depths of one to three blocks against the three-loop twin, on one and two threads, with edge rows and columns and every
+/// transpose.
+/// </summary>
+[Collection(nameof(StaticSwitchesCollection))]
+public class GemmAvx512PanelTests
+{
+    [Theory]
+    [InlineData(32 * 8 * 8, 512)]   // 8 columns' worth at depth 8: one 32-wide tile per block
+    [InlineData(64 * 512, 512)]     // 64 columns at depth 512
+    [InlineData(64 * 512, 256)]
+    [InlineData(1 << 20, 512)]      // Zen 4's 4 MiB: every column in one block
+    public void EveryColumnBlockingMatchesReference(int panelFloats, int depth)
+    {
+        Assert.SkipUnless(Gemm.IsSupported(GemmPath.Vector512), "Vector512 is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
+        using var panel = Switches.Set(() => Avx512GemmTunables.SelfPackedPanelFloats, panelFloats);
+        using var deep = Switches.Set(() => Avx512GemmTunables.SelfPackedDepth, depth);
+        ulong seed = 1200;
+        foreach (int threads in new[] { 1, 2 })
+        foreach (var (m, n, k) in new[] { (70, 37, 300), (45, 150, 512), (13, 181, 513), (33, 97, 1100), (100, 130, 257) })
+        foreach (bool transA in new[] { false, true })
+        foreach (bool transB in new[] { false, true })
+        {
+            var gen = new Generator(seed++);
+            float beta = seed % 2 == 0 ? 0f : 0.5f;
+            int lda = transA ? m : k, ldb = transB ? k : n, ldc = n + 2;
+            var ops = GemmOperands.Draw(gen, transA, transB, m, n, k, lda, ldb, ldc, nanC: beta == 0);
+            var expected = ops.CopyOfC();
+            var actual = ops.GuardedC();
+            GemmReference.Sgemm(transA, transB, m, n, k, 1.5f, ops.A, lda, ops.B, ldb, beta, expected, ldc);
+            Gemm.Sgemm(GemmPath.Vector512, threads, transA, transB, m, n, k, 1.5f, ops.A, lda, ops.B, ldb, beta, actual, ldc);
+            Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 4 * 3,
+                $"panel={panelFloats} depth={depth} threads={threads} transA={transA} transB={transB} m={m} n={n} k={k} beta={beta}");
+        }
+    }
+}
