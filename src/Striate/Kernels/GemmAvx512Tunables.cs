@@ -22,12 +22,12 @@ internal static class Avx512GemmTunables
     /// <summary>
     /// Floats of B̃ packed at once when a product packs A itself (GemmDriver.ColumnBlock); STRIATE_BENCH_512_PANEL.
     /// Each 14-row Ã strip streams the whole block past it, so where the block outgrows L2 it streams from L3. On a Zen 4
-    /// (1 MiB L2, whose L3 feeds a core fast) 4 MiB per thread won: A packed once per depth block up to 2048 columns. On
-    /// an Intel Xeon with 2 MiB of L2 per core the tile alone on hot packed panels ran at 99–100 % of one thread's FMA
-    /// peak with up to 1 MiB of B̃ strips, 92 % with 2 MiB and 85 % with 4 MiB; there half the L2 (1 MiB: 512 columns
-    /// at depth 512) ran sgemm_1024 / 2048 1.066 / 1.137 × as fast as 4 MiB on two threads, 1.5 MiB 0.98 × and 0.5 MiB
-    /// 0.94–0.95 × of 1 MiB (bench/RESULTS.md 2026-12-08, gemm512). So half the L2 where it holds 2 MiB or more, and
-    /// Zen 4's 4 MiB where it is smaller or unknown.
+    /// (1 MiB L2) 4 MiB per thread won: A packed once per depth block up to 2048 columns. On an Intel Xeon with 2 MiB of
+    /// L2 per core the tile alone on hot packed panels ran at ~99 % of one thread's FMA peak with up to 1 MiB of B̃
+    /// strips, 92 % with 2 MiB and 85 % with 4 MiB, and 1 MiB panels (262144) ran sgemm_1024 / 2048 1.05 / 1.13 × as fast
+    /// as 4 MiB on two threads — but ResNet-50's training step at batch 8 ran 2–5 % slower with them (two A/B runs, both
+    /// orders; bench/RESULTS.md 2026-12-08, gemm512), so 4 MiB stays everywhere until the training products are
+    /// understood (its weight gradients pack a transposed A, which a narrower panel packs more often).
     /// </summary>
-    internal static int SelfPackedPanelFloats = CpuCaches.L2Bytes >= 2L << 20 ? (int)(CpuCaches.L2Bytes / 2 / sizeof(float)) : 1 << 20;
+    internal static int SelfPackedPanelFloats = 1 << 20;
 }

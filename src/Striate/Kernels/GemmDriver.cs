@@ -372,7 +372,7 @@ internal static unsafe class GemmDriver<TKernel> where TKernel : struct, IGemmMi
     /// 6–7 % of sgemm_2048 to them (86 % of the FMA peak against 91–92 % with 2048 or 4096 columns, Zen 4). So then the
     /// block takes up to <see cref="WidePanelFloats"/> floats of B̃, which stream from L3 as fast as the prefetchers
     /// need (B̃ is read in order), and A is packed once per depth block for products up to 4096 columns (AVX2) or 2048
-    /// (AVX-512 on a Zen 4; where a core's L2 holds 2 MiB, half of it: see <see cref="Avx512GemmTunables.SelfPackedPanelFloats"/>).
+    /// (AVX-512; see <see cref="Avx512GemmTunables.SelfPackedPanelFloats"/> for 1 MiB on a 2 MiB-L2 Intel).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static int ColumnBlock(bool packedA, int kc)

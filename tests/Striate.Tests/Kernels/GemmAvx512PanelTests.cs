@@ -5,7 +5,7 @@ namespace Striate.Tests.Kernels;
 
 /// <summary>
 /// The AVX-512 products that pack A themselves cut their columns in blocks of
-/// <see cref="Avx512GemmTunables.SelfPackedPanelFloats"/> ÷ depth (half the L2 on a 2 MiB-L2 Intel, 4 MiB on Zen 4), and
+/// <see cref="Avx512GemmTunables.SelfPackedPanelFloats"/> ÷ depth (4 MiB; 1 MiB ran sgemm faster on a 2 MiB-L2 Intel), and
 /// their depth in blocks of <see cref="Avx512GemmTunables.SelfPackedDepth"/>: panels of one to several column blocks and
 /// depths of one to three blocks against the three-loop twin, on one and two threads, with edge rows and columns and every
 /// transpose.
