@@ -23,22 +23,7 @@ public class GemmAvx512PanelTests
         Assert.SkipUnless(Gemm.IsSupported(GemmPath.Vector512), "Vector512 is not hardware-accelerated on this machine (or is disabled by DOTNET_Enable* settings).");
         using var panel = Switches.Set(() => Avx512GemmTunables.SelfPackedPanelFloats, panelFloats);
         using var deep = Switches.Set(() => Avx512GemmTunables.SelfPackedDepth, depth);
-        ulong seed = 1200;
-        foreach (int threads in new[] { 1, 2 })
-        foreach (var (m, n, k) in new[] { (70, 37, 300), (45, 150, 512), (13, 181, 513), (33, 97, 1100), (100, 130, 257) })
-        foreach (bool transA in new[] { false, true })
-        foreach (bool transB in new[] { false, true })
-        {
-            var gen = new Generator(seed++);
-            float beta = seed % 2 == 0 ? 0f : 0.5f;
-            int lda = transA ? m : k, ldb = transB ? k : n, ldc = n + 2;
-            var ops = GemmOperands.Draw(gen, transA, transB, m, n, k, lda, ldb, ldc, nanC: beta == 0);
-            var expected = ops.CopyOfC();
-            var actual = ops.GuardedC();
-            GemmReference.Sgemm(transA, transB, m, n, k, 1.5f, ops.A, lda, ops.B, ldb, beta, expected, ldc);
-            Gemm.Sgemm(GemmPath.Vector512, threads, transA, transB, m, n, k, 1.5f, ops.A, lda, ops.B, ldb, beta, actual, ldc);
-            Close.Assert(expected, actual, 1e-4, 1e-5 * Math.Sqrt(k + 1) * 4 * 3,
-                $"panel={panelFloats} depth={depth} threads={threads} transA={transA} transB={transB} m={m} n={n} k={k} beta={beta}");
-        }
+        GemmBlockingCases.AssertMatchReference(GemmPath.Vector512, 1200, [(70, 37, 300), (45, 150, 512), (13, 181, 513), (33, 97, 1100), (100, 130, 257)],
+            $"panel={panelFloats} depth={depth}");
     }
 }
