@@ -22,7 +22,8 @@ public sealed partial class InferenceSession
     /// (09:50–11:04; its 3×3s 0.72–0.77 ms faster, its 1×1s 1.6–2.0 ms slower than on the NCHW GEMMs), 0.920 of plain with
     /// pw8's (12:53–14:10), and on main f0a25b7 (pt1x1's faster NCHW 1×1s in the plain arm; steps_b1 --procs 3, 100
     /// rounds each way, 14:31) 0.956 (CI 0.930–0.980) and 1 ÷ 1.033 (1.019–1.059), Σ per-step −3.4 / −2.7 ms: on by
-    /// <see cref="BlockedThroughPointwiseCost"/> 0.
+    /// <see cref="BlockedThroughPointwiseCost"/> 0. On AVX-512 the blocks are 16 channels (PointwiseBlocked.Avx512.cs): on a
+    /// 2-vCPU Intel Xeon ResNet-50 b1 blocked ÷ plain 0.896 (CI 0.883–0.907), ResNet-18 0.968 (bench/RESULTS.md 2026-12-08, pw512).
     /// </summary>
     internal static int BlockedThroughMaxBatch = 1;
 
@@ -137,8 +138,9 @@ public sealed partial class InferenceSession
         private List<Step> KeepBlockedThrough(List<Step> steps, Dictionary<Node, Step?> built, Value graphOutput)
         {
             var width = Conv2dDirect.BestWidth;
-            int v8 = Conv2dDirect.VectorLength(width);
-            if (!PointwiseBlocked.TakesBlocks(v8)) return steps;
+            // The direct 3×3's block: 8 channels on AVX2, 16 on AVX-512 (PointwiseBlocked runs both).
+            int block = Conv2dDirect.VectorLength(width);
+            if (!PointwiseBlocked.TakesBlocks(block)) return steps;
             var inList = new HashSet<Step>(steps, ReferenceEqualityComparer.Instance);
             var convOf = new Dictionary<Node, ConvStep>(ReferenceEqualityComparer.Instance);
             var nodeOf = new Dictionary<ConvStep, Node>(ReferenceEqualityComparer.Instance);
@@ -250,7 +252,7 @@ public sealed partial class InferenceSession
 
             // Forms: each blocked value's (a residual pack's with its border), and a packed (border 0) one for each other NCHW value a P reads.
             var forms = new Dictionary<Value, BlockedForm>(ReferenceEqualityComparer.Instance);
-            BlockedShape ShapeOf(Value v, int pad) => new(v.Shape[0], v.Shape[1], v.Shape[2], v.Shape[3], v8, pad, pad);
+            BlockedShape ShapeOf(Value v, int pad) => new(v.Shape[0], v.Shape[1], v.Shape[2], v.Shape[3], block, pad, pad);
             foreach (var v in blocked) forms[v] = new BlockedForm(v, ShapeOf(v, BorderOf(v)));
             var packs = new Dictionary<Value, BlockedForm>(ReferenceEqualityComparer.Instance);
             var unpacks = new Dictionary<ConvStep, BlockedForm>(ReferenceEqualityComparer.Instance);
