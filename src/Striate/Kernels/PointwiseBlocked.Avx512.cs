@@ -93,20 +93,7 @@ internal static unsafe partial class PointwiseBlocked
             int rangeLimit = Math.Clamp(RangeFloats16 / (6 * Chunk), 1, tiles);
             int quads = (Panels + QuadPanels - 1) / QuadPanels;
             double inputFloats = (double)CinP * pixels, weightFloats = (double)CinP * Panels * V16;
-            int bestQuads = quads, bestRange = rangeLimit, bestItems = 0;
-            double bestCost = double.MaxValue;
-            for (int groupQuads = quads; ; groupQuads = (groupQuads + 1) / 2)
-            {
-                for (int rangeTiles = rangeLimit; ; rangeTiles = (rangeTiles + 1) / 2)
-                {
-                    int groups = (quads + groupQuads - 1) / groupQuads, ranges = (tiles + rangeTiles - 1) / rangeTiles;
-                    int items = Math.Min(want, groups * ranges);
-                    double cost = groups * inputFloats + ranges * weightFloats;
-                    if (items > bestItems || (items == bestItems && cost < bestCost)) (bestQuads, bestRange, bestCost, bestItems) = (groupQuads, rangeTiles, cost, items);
-                    if (rangeTiles == 1) break;
-                }
-                if (groupQuads == 1) break;
-            }
+            var (bestQuads, bestRange) = LeastReadSplit(quads, tiles, rangeLimit, want, inputFloats, weightFloats);
             GroupPanels = bestQuads * QuadPanels;
             Groups = (Panels + GroupPanels - 1) / GroupPanels;
             // As many ranges, of (nearly) equal whole tiles.

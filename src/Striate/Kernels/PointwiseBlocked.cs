@@ -311,24 +311,7 @@ internal static unsafe partial class PointwiseBlocked
                 return;
             }
             double inputFloats = (double)RoundUp8(Xs.Channels) * pixels * Math.Min(Stride, 2), weightFloats = (double)RoundUp8(Xs.Channels) * Pairs * PairChannels;
-            int bestGroup = 1, bestRange = 1;
-            double bestCost = double.MaxValue;
-            int bestItems = 0;
-            for (int groupPairs = Pairs; ; groupPairs = (groupPairs + 1) / 2)
-            {
-                for (int rangeTiles = rangeLimit; ; rangeTiles = (rangeTiles + 1) / 2)
-                {
-                    int groups = (Pairs + groupPairs - 1) / groupPairs, ranges = (tiles + rangeTiles - 1) / rangeTiles;
-                    int items = Math.Min(want, groups * ranges);
-                    double cost = groups * inputFloats + ranges * weightFloats;
-                    if (items > bestItems || (items == bestItems && cost < bestCost))
-                    {
-                        (bestGroup, bestRange, bestCost, bestItems) = (groupPairs, rangeTiles, cost, items);
-                    }
-                    if (rangeTiles == 1) break;
-                }
-                if (groupPairs == 1) break;
-            }
+            var (bestGroup, bestRange) = LeastReadSplit(Pairs, tiles, rangeLimit, want, inputFloats, weightFloats);
             SetSplit(bestGroup, bestRange, pixels);
         }
 
@@ -502,6 +485,31 @@ internal static unsafe partial class PointwiseBlocked
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// The split of <paramref name="units"/> weight panels (pairs, or quads on 16-channel blocks) into groups and of
+    /// <paramref name="tiles"/> pixel tiles into ranges of at most <paramref name="rangeLimit"/>, each halved in turn: of
+    /// those with the most items up to <paramref name="want"/>, the one that reads the least from memory or L3, groups ×
+    /// input + ranges × weights. Returns the units per group and the tiles per range.
+    /// </summary>
+    private static (int GroupUnits, int RangeTiles) LeastReadSplit(int units, int tiles, int rangeLimit, int want, double inputFloats, double weightFloats)
+    {
+        int bestGroup = 1, bestRange = 1, bestItems = 0;
+        double bestCost = double.MaxValue;
+        for (int groupUnits = units; ; groupUnits = (groupUnits + 1) / 2)
+        {
+            for (int rangeTiles = rangeLimit; ; rangeTiles = (rangeTiles + 1) / 2)
+            {
+                int groups = (units + groupUnits - 1) / groupUnits, ranges = (tiles + rangeTiles - 1) / rangeTiles;
+                int items = Math.Min(want, groups * ranges);
+                double cost = groups * inputFloats + ranges * weightFloats;
+                if (items > bestItems || (items == bestItems && cost < bestCost)) (bestGroup, bestRange, bestCost, bestItems) = (groupUnits, rangeTiles, cost, items);
+                if (rangeTiles == 1) break;
+            }
+            if (groupUnits == 1) break;
+        }
+        return (bestGroup, bestRange);
     }
 
     /// <summary>bias16 ← bias of pair <paramref name="j"/>'s 16 channels, zero past <paramref name="cout"/> (and all zero without a bias).</summary>
